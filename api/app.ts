@@ -1,0 +1,209 @@
+/**
+ * The HTTP API (and the web page's static files). Routes parse with zod, call the batch service,
+ * and map typed errors to 4xx; anything unexpected is logged and answered 500 with a request id.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import express, { type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { Db } from '../lib/db';
+import type { Logger } from '../lib/logger';
+import type { PipelineRegistry } from '../pipelines/registry';
+import { planOf } from '../pipelines/plan';
+import { BatchService, type BatchServiceDeps } from './batch-service';
+import { ApiError, errorHandler, notFound } from './errors';
+import { isFinal, ProgressHub } from './progress-hub';
+import { ControlBody, CreateBatchBody, ListBatchesQuery, ListItemsQuery } from './schemas';
+
+export interface AppDeps {
+  db: Db;
+  client: Client;
+  namespace: string;
+  registry: PipelineRegistry;
+  taskQueue: string;
+  log: Logger;
+  progressIntervalMs: number;
+  temporalWebUrl: string;
+  /** Directory with the built web page (index.html). */
+  webDir?: string;
+  workflowLimits?: BatchServiceDeps['workflowLimits'];
+}
+
+const BODY_LIMIT = '50mb';
+const IdParam = z.object({ id: z.string().min(1).max(100) });
+
+export function createApp(deps: AppDeps) {
+  const { db, registry, log } = deps;
+  const service = new BatchService(deps);
+  const hub = new ProgressHub(
+    {
+      query: (id) => service.queryProgress(id),
+      snapshot: (id) => db.batch.findUnique({ where: { id }, select: { status: true, progress: true } }),
+    },
+    deps.progressIntervalMs,
+    log,
+  );
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(express.json({ limit: BODY_LIMIT }));
+
+  const api = express.Router();
+
+  api.get('/health', async (_req, res) => {
+    const checks = await healthChecks(deps);
+    const ok = Object.values(checks).every((c) => c.ok);
+    res.status(ok ? 200 : 503).json({ ok, checks });
+  });
+
+  api.get('/pipelines', (_req, res) => {
+    res.json({
+      pipelines: registry.all.map((p) => ({
+        name: p.name,
+        title: p.title,
+        description: p.description,
+        version: p.version,
+        itemNoun: p.itemNoun,
+        steps: planOf(p).steps.map((s, i) => ({ ...s, description: p.steps[i].description })),
+        itemSchema: toJsonSchema(p.itemSchema),
+        settingsSchema: toJsonSchema(p.settingsSchema),
+      })),
+    });
+  });
+
+  api.post('/batches', async (req, res) => {
+    if (!req.is('application/json')) throw new ApiError(415, 'unsupported_media_type', 'send the batch as application/json');
+    const body = CreateBatchBody.parse(req.body);
+    const created = await service.create(body);
+    res.status(202).location(`/api/batches/${created.id}`).json(created);
+  });
+
+  api.get('/batches', async (req, res) => {
+    res.json(await service.list(ListBatchesQuery.parse(req.query)));
+  });
+
+  api.get('/batches/:id', async (req, res) => {
+    const { id } = IdParam.parse(req.params);
+    const batch = await service.get(id);
+    const progress = await hub.get(id);
+    const { plan, ...rest } = batch;
+    res.json({
+      ...rest,
+      steps: (plan as { steps?: Array<{ name: string }> }).steps?.map((s) => s.name) ?? [],
+      progress,
+      temporalUrl: `${deps.temporalWebUrl}/namespaces/${deps.namespace}/workflows/${encodeURIComponent(batch.workflowId)}`,
+    });
+  });
+
+  api.get('/batches/:id/items', async (req, res) => {
+    const { id } = IdParam.parse(req.params);
+    const page = await service.items(id, ListItemsQuery.parse(req.query));
+    res.json({
+      ...page,
+      items: page.items.map((i) => ({ ...i, temporalUrl: `${deps.temporalWebUrl}/namespaces/${deps.namespace}/workflows/${encodeURIComponent(i.workflowId)}` })),
+    });
+  });
+
+  for (const action of ['pause', 'resume', 'cancel'] as const) {
+    api.post(`/batches/:id/${action}`, async (req, res) => {
+      const { id } = IdParam.parse(req.params);
+      const body = ControlBody.parse(req.body ?? {});
+      res.status(202).json(await service.control(id, action, body.reason));
+    });
+  }
+
+  api.get('/batches/:id/events', async (req: Request, res: Response) => {
+    const { id } = IdParam.parse(req.params);
+    const first = await hub.get(id);
+    if (!first) throw notFound('batch', id);
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache, no-transform', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    res.write(`retry: 2000\n\n`);
+    let lastSent = '';
+    const send = (p: typeof first) => {
+      const data = JSON.stringify(p);
+      if (data !== lastSent) {
+        lastSent = data;
+        res.write(`event: progress\ndata: ${data}\n\n`);
+      }
+      if (isFinal(p.status)) {
+        res.write(`event: done\ndata: ${data}\n\n`);
+        close();
+      }
+    };
+    const keepAlive = setInterval(() => res.write(`: keep-alive\n\n`), 15_000);
+    let unsubscribe = () => {};
+    const close = () => {
+      clearInterval(keepAlive);
+      unsubscribe();
+      res.end();
+    };
+    req.on('close', close);
+    send(first);
+    if (!res.writableEnded) unsubscribe = hub.subscribe(id, send);
+  });
+
+  api.use((req) => {
+    throw new ApiError(404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`);
+  });
+
+  app.use('/api', api);
+
+  if (deps.webDir && fs.existsSync(path.join(deps.webDir, 'index.html'))) {
+    app.use(express.static(deps.webDir, { index: 'index.html', maxAge: '1h' }));
+    app.get(/^\/(?!api\/).*/, (_req, res) => res.sendFile(path.join(deps.webDir!, 'index.html')));
+  }
+
+  app.use(errorHandler(log));
+  return { app, service, hub };
+}
+
+function toJsonSchema(schema: z.ZodType): unknown {
+  try {
+    return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+  } catch {
+    return {};
+  }
+}
+
+async function healthChecks(deps: AppDeps) {
+  const check = async (fn: () => Promise<Record<string, unknown> | void>) => {
+    try {
+      return { ok: true, ...(await withTimeout(fn(), 3_000)) };
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  };
+  const [database, temporalCheck, worker] = await Promise.all([
+    check(async () => {
+      await deps.db.$queryRaw`SELECT 1`;
+    }),
+    check(async () => {
+      const info = await deps.client.workflowService.getSystemInfo({});
+      return { serverVersion: info.serverVersion };
+    }),
+    check(async () => {
+      const res = await deps.client.workflowService.describeTaskQueue({
+        namespace: deps.namespace,
+        taskQueue: { name: deps.taskQueue },
+        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+      });
+      const pollers = res.pollers?.length ?? 0;
+      if (pollers === 0) throw new Error(`no worker polls task queue ${deps.taskQueue}`);
+      return { pollers, taskQueue: deps.taskQueue };
+    }),
+  ]);
+  return { database, temporal: temporalCheck, worker };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e) => (clearTimeout(t), reject(e)),
+    );
+  });
+}

@@ -1,0 +1,243 @@
+/**
+ * Batches as the API sees them: validate and store a batch with its items, start its workflow,
+ * read it back, and send it operator signals. Routes stay thin; this is where the rules live.
+ */
+import crypto from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { batchWorkflow, type BatchWorkflowInput } from '../workflows/batch';
+import { cancelBatchSignal, pauseBatchSignal, resumeBatchSignal } from '../common/messages';
+import { BatchIdKey, PipelineKey } from '../common/search-attributes';
+import { DEFAULT_FAILURE_THRESHOLD, FINAL_BATCH_STATUSES, type BatchProgress, type BatchStatus } from '../common/types';
+import type { Db } from '../lib/db';
+import { Prisma } from '../lib/db';
+import type { Logger } from '../lib/logger';
+import { planOf } from '../pipelines/plan';
+import type { PipelineRegistry } from '../pipelines/registry';
+import { ApiError, conflict, formatPath, notFound, unavailable, validationError, type FieldIssue } from './errors';
+import type { CreateBatchBody, ListBatchesQuery, ListItemsQuery } from './schemas';
+
+const MAX_REPORTED_ISSUES = 100;
+const INSERT_CHUNK = 5_000;
+
+export interface BatchServiceDeps {
+  db: Db;
+  client: Client;
+  registry: PipelineRegistry;
+  taskQueue: string;
+  log: Logger;
+  /** Test hook: limits for the batch workflow (e.g. to force continue-as-new). */
+  workflowLimits?: BatchWorkflowInput['limits'];
+}
+
+/** Time-sortable, URL- and workflow-ID-safe batch IDs. */
+export function newBatchId(): string {
+  return `batch-${Date.now().toString(36).padStart(9, '0')}-${crypto.randomBytes(4).toString('hex')}`;
+}
+
+const KEY_PATTERN = /^[A-Za-z0-9._:@-][A-Za-z0-9._:@ -]{0,199}$/;
+
+function encodeCursor(v: unknown): string {
+  return Buffer.from(JSON.stringify(v)).toString('base64url');
+}
+function decodeCursor<T>(cursor: string | undefined, check: (v: unknown) => v is T): T | undefined {
+  if (!cursor) return undefined;
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (check(v)) return v;
+  } catch {
+    // fall through
+  }
+  throw validationError([{ path: 'cursor', message: 'invalid cursor' }]);
+}
+
+export class BatchService {
+  constructor(private readonly deps: BatchServiceDeps) {}
+
+  async create(body: CreateBatchBody, createdBy?: string): Promise<{ id: string; workflowId: string; status: BatchStatus }> {
+    const { db, client, registry, taskQueue, log } = this.deps;
+    const def = registry.get(body.pipeline);
+    if (!def) {
+      throw validationError([{ path: 'pipeline', message: `unknown pipeline "${body.pipeline}"; known: ${registry.names().join(', ')}` }]);
+    }
+    const issues: FieldIssue[] = [];
+    const settings = def.settingsSchema.safeParse(body.settings ?? {});
+    if (!settings.success) for (const i of settings.error.issues) issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
+
+    const keys: string[] = new Array(body.items.length);
+    const inputs: string[] = new Array(body.items.length);
+    const seen = new Map<string, number>();
+    for (let i = 0; i < body.items.length && issues.length < MAX_REPORTED_ISSUES; i++) {
+      const parsed = def.itemSchema.safeParse(body.items[i]);
+      if (!parsed.success) {
+        for (const iss of parsed.error.issues) issues.push({ row: i + 1, path: formatPath(['items', i, ...iss.path]), message: iss.message });
+        continue;
+      }
+      const raw = body.items[i] as { key?: unknown };
+      const key = def.itemKey ? def.itemKey(parsed.data, i) : typeof raw?.key === 'string' ? raw.key : String(i + 1);
+      if (!KEY_PATTERN.test(key)) {
+        issues.push({ row: i + 1, path: formatPath(['items', i, 'key']), message: `item key "${key.slice(0, 50)}" must be 1-200 letters, digits, spaces or ._:@-` });
+        continue;
+      }
+      const dup = seen.get(key);
+      if (dup !== undefined) {
+        issues.push({ row: i + 1, path: formatPath(['items', i, 'key']), message: `duplicate item key "${key}" (also row ${dup + 1})` });
+        continue;
+      }
+      seen.set(key, i);
+      keys[i] = key;
+      inputs[i] = JSON.stringify(parsed.data);
+    }
+    if (issues.length > 0) {
+      const first = issues[0];
+      throw validationError(issues, first.row ? `row ${first.row}: ${first.path}: ${first.message}` : `${first.path}: ${first.message}`);
+    }
+
+    const id = newBatchId();
+    const failureThreshold = { ...DEFAULT_FAILURE_THRESHOLD, ...body.failureThreshold };
+    const plan = planOf(def);
+    await db.$transaction(
+      async (tx) => {
+        await tx.batch.create({
+          data: {
+            id,
+            workflowId: id,
+            pipeline: def.name,
+            name: body.name,
+            status: 'pending',
+            settings: settings.data as object,
+            plan: plan as unknown as object,
+            concurrency: body.concurrency,
+            failureThreshold,
+            total: keys.length,
+            createdBy: createdBy ?? null,
+          },
+        });
+        for (let start = 0; start < keys.length; start += INSERT_CHUNK) {
+          const end = Math.min(keys.length, start + INSERT_CHUNK);
+          const seqs = Array.from({ length: end - start }, (_, j) => start + j + 1);
+          await tx.$executeRaw`
+            INSERT INTO batch_items (batch_id, seq, key, input)
+            SELECT ${id}, s, k, i::jsonb
+            FROM unnest(${seqs}::int[], ${keys.slice(start, end)}::text[], ${inputs.slice(start, end)}::text[]) AS t(s, k, i)`;
+        }
+      },
+      { timeout: 600_000, maxWait: 30_000 },
+    );
+
+    const input: BatchWorkflowInput = {
+      batchId: id,
+      pipeline: def.name,
+      total: keys.length,
+      concurrency: body.concurrency,
+      failureThreshold,
+      ...(this.deps.workflowLimits ? { limits: this.deps.workflowLimits } : {}),
+    };
+    try {
+      await client.workflow.start(batchWorkflow, {
+        workflowId: id,
+        taskQueue,
+        args: [input],
+        typedSearchAttributes: [
+          { key: BatchIdKey, value: id },
+          { key: PipelineKey, value: def.name },
+        ],
+      });
+    } catch (err) {
+      // Nothing half-made stays behind: without a workflow the batch would never run.
+      await db.batch.delete({ where: { id } }).catch(() => undefined);
+      log.error({ err, batchId: id }, 'could not start batch workflow');
+      throw unavailable('could not start the batch workflow: Temporal is unreachable', { reason: (err as Error).message });
+    }
+    log.info({ batchId: id, pipeline: def.name, items: keys.length }, 'batch created');
+    return { id, workflowId: id, status: 'pending' };
+  }
+
+  async list(q: ListBatchesQuery) {
+    const cursor = decodeCursor(q.cursor, (v): v is { c: string; id: string } => typeof (v as { id?: unknown })?.id === 'string' && typeof (v as { c?: unknown }).c === 'string');
+    const where: Prisma.BatchWhereInput = {
+      ...(q.status ? { status: { in: q.status } } : {}),
+      ...(q.pipeline ? { pipeline: q.pipeline } : {}),
+      ...(q.createdAfter || q.createdBefore
+        ? { createdAt: { ...(q.createdAfter ? { gte: new Date(q.createdAfter) } : {}), ...(q.createdBefore ? { lt: new Date(q.createdBefore) } : {}) } }
+        : {}),
+      ...(cursor ? { OR: [{ createdAt: { lt: new Date(cursor.c) } }, { createdAt: new Date(cursor.c), id: { lt: cursor.id } }] } : {}),
+    };
+    const rows = await this.deps.db.batch.findMany({
+      where,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: q.limit + 1,
+      omit: { plan: true, settings: true },
+    });
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return {
+      batches: page,
+      nextCursor: rows.length > q.limit && last ? encodeCursor({ c: last.createdAt.toISOString(), id: last.id }) : null,
+    };
+  }
+
+  async get(id: string) {
+    const batch = await this.deps.db.batch.findUnique({ where: { id }, omit: { plan: false } });
+    if (!batch) throw notFound('batch', id);
+    return batch;
+  }
+
+  isFinal(status: string): boolean {
+    return (FINAL_BATCH_STATUSES as readonly string[]).includes(status);
+  }
+
+  async queryProgress(id: string): Promise<BatchProgress> {
+    return this.deps.client.workflow.getHandle(id).query<BatchProgress>('progress');
+  }
+
+  async items(batchId: string, q: ListItemsQuery) {
+    await this.get(batchId);
+    const cursor = decodeCursor(q.cursor, (v): v is { seq: number } => typeof (v as { seq?: unknown })?.seq === 'number');
+    const rows = await this.deps.db.batchItem.findMany({
+      where: { batchId, ...(q.status ? { status: { in: q.status } } : {}), ...(cursor ? { seq: { gt: cursor.seq } } : {}) },
+      orderBy: { seq: 'asc' },
+      take: q.limit + 1,
+    });
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((r) => ({
+        key: r.key,
+        seq: r.seq,
+        status: r.status,
+        input: r.input,
+        steps: r.steps,
+        error: r.error,
+        costUsd: r.costUsd,
+        durationMs: r.durationMs,
+        startedAt: r.startedAt,
+        finishedAt: r.finishedAt,
+        workflowId: `${batchId}/${r.key}`,
+        runId: r.runId,
+      })),
+      nextCursor: rows.length > q.limit && last ? encodeCursor({ seq: last.seq }) : null,
+    };
+  }
+
+  async control(id: string, action: 'pause' | 'resume' | 'cancel', reason?: string): Promise<{ id: string; accepted: true; action: string }> {
+    const batch = await this.get(id);
+    if (this.isFinal(batch.status)) throw conflict(`batch ${id} is already ${batch.status}`, { status: batch.status });
+    // The database status trails the workflow by a moment; ask the workflow when we can.
+    const status = await this.queryProgress(id).then((p) => p.status, () => batch.status);
+    if (this.isFinal(status)) throw conflict(`batch ${id} is already ${status}`, { status });
+    if (action === 'resume' && status !== 'paused') throw conflict(`batch ${id} is not paused (it is ${status})`, { status });
+    if (action === 'pause' && status === 'paused') throw conflict(`batch ${id} is already paused`, { status });
+    const handle = this.deps.client.workflow.getHandle(batch.workflowId);
+    try {
+      if (action === 'pause') await handle.signal(pauseBatchSignal, reason ? { reason } : {});
+      else if (action === 'resume') await handle.signal(resumeBatchSignal);
+      else await handle.signal(cancelBatchSignal, reason ? { reason } : {});
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw conflict(`batch ${id} is no longer running`);
+      if (err instanceof ApiError) throw err;
+      throw unavailable('could not reach Temporal', { reason: (err as Error).message });
+    }
+    return { id, accepted: true, action };
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Live progress of running batches, shared by every reader: however many browsers watch a batch
+ * (SSE) or poll it (GET), Temporal sees at most one progress query per batch per interval.
+ * Finished batches are answered from the database snapshot the workflow wrote last.
+ */
+import type { BatchProgress } from '../common/types';
+import { deriveProgress, FINAL_BATCH_STATUSES } from '../common/types';
+import type { Logger } from '../lib/logger';
+
+export interface ProgressSource {
+  /** The Temporal progress query. */
+  query(batchId: string): Promise<BatchProgress>;
+  /** The batch row's status and last snapshot. */
+  snapshot(batchId: string): Promise<{ status: string; progress: unknown } | null>;
+}
+
+type Listener = (p: BatchProgress) => void;
+
+interface Entry {
+  value?: BatchProgress;
+  at: number;
+  inFlight?: Promise<BatchProgress>;
+  listeners: Set<Listener>;
+  timer?: NodeJS.Timeout;
+}
+
+export const isFinal = (status: string) => (FINAL_BATCH_STATUSES as readonly string[]).includes(status);
+
+export class ProgressHub {
+  private readonly entries = new Map<string, Entry>();
+  /** Temporal queries issued, for tests and metrics. */
+  queries = 0;
+
+  constructor(
+    private readonly source: ProgressSource,
+    private readonly intervalMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  private entry(id: string): Entry {
+    let e = this.entries.get(id);
+    if (!e) {
+      e = { at: 0, listeners: new Set() };
+      this.entries.set(id, e);
+    }
+    return e;
+  }
+
+  /** Current progress: cached if fresher than the interval, otherwise one shared query. */
+  async get(id: string): Promise<BatchProgress | null> {
+    const e = this.entry(id);
+    if (e.value && (isFinal(e.value.status) || Date.now() - e.at < this.intervalMs)) return e.value;
+    e.inFlight ??= this.fetch(id, e).finally(() => {
+      e.inFlight = undefined;
+    });
+    try {
+      return await e.inFlight;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'not_found') return null;
+      throw err;
+    } finally {
+      if (e.listeners.size === 0 && !e.timer) this.entries.delete(id);
+    }
+  }
+
+  private async fetch(id: string, e: Entry): Promise<BatchProgress> {
+    const snap = await this.source.snapshot(id);
+    if (!snap) throw Object.assign(new Error(`batch ${id} not found`), { code: 'not_found' });
+    let value: BatchProgress;
+    if (isFinal(snap.status) || snap.status === 'pending') {
+      value = normaliseSnapshot(id, snap);
+    } else {
+      try {
+        this.queries += 1;
+        value = await this.source.query(id);
+      } catch (err) {
+        // A worker restart or an overloaded server: show the last snapshot rather than nothing.
+        this.log.warn({ batchId: id, err: (err as Error).message }, 'progress query failed; serving snapshot');
+        value = { ...normaliseSnapshot(id, snap), stale: true } as BatchProgress;
+      }
+    }
+    e.value = value;
+    e.at = Date.now();
+    return value;
+  }
+
+  /** Calls `listener` with progress every interval until the batch is final; returns an unsubscribe. */
+  subscribe(id: string, listener: Listener): () => void {
+    const e = this.entry(id);
+    e.listeners.add(listener);
+    if (!e.timer) {
+      const tick = async () => {
+        try {
+          const p = await this.get(id);
+          if (p) for (const l of e.listeners) l(p);
+          if (!p || isFinal(p.status)) return this.stop(id);
+        } catch (err) {
+          this.log.warn({ batchId: id, err: (err as Error).message }, 'progress tick failed');
+        }
+        if (e.listeners.size > 0) e.timer = setTimeout(tick, this.intervalMs);
+      };
+      e.timer = setTimeout(tick, 0);
+    }
+    return () => {
+      e.listeners.delete(listener);
+      if (e.listeners.size === 0) this.stop(id);
+    };
+  }
+
+  private stop(id: string): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    if (e.timer) clearTimeout(e.timer);
+    e.timer = undefined;
+    if (e.listeners.size === 0) this.entries.delete(id);
+  }
+
+  close(): void {
+    for (const id of [...this.entries.keys()]) {
+      const e = this.entries.get(id)!;
+      e.listeners.clear();
+      this.stop(id);
+    }
+  }
+}
+
+function normaliseSnapshot(id: string, snap: { status: string; progress: unknown }): BatchProgress {
+  const p = (snap.progress ?? {}) as Partial<BatchProgress>;
+  if (typeof p.total === 'number') return { ...(p as BatchProgress), status: snap.status as BatchProgress['status'] };
+  return deriveProgress({
+    batchId: id,
+    pipeline: p.pipeline ?? '',
+    status: snap.status as BatchProgress['status'],
+    counters: { total: 0, started: 0, succeeded: 0, failed: 0, skipped: 0, cancelled: 0, costUsd: 0, steps: {} },
+    running: 0,
+    startedAtMs: null,
+    finishedAtMs: null,
+    nowMs: Date.now(),
+    generation: 0,
+  });
+}

@@ -1,0 +1,62 @@
+/** Request and response shapes of the HTTP API; each schema doubles as its type. */
+import { z } from 'zod';
+import { FINAL_BATCH_STATUSES } from '../common/types';
+
+export const BATCH_STATUSES = ['pending', 'running', 'paused', 'completed', 'completed_with_errors', 'failed', 'cancelled'] as const;
+export const ITEM_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
+export { FINAL_BATCH_STATUSES };
+
+/** Temporal allows 2,000 pending children per run; the window stays well below. */
+export const MAX_CONCURRENCY = 1000;
+export const MAX_ITEMS_PER_REQUEST = 1_000_000;
+
+export const FailureThresholdBody = z
+  .object({
+    ratio: z.number().min(0).max(1).default(0.5),
+    minSettled: z.number().int().min(1).default(10),
+    action: z.enum(['pause', 'fail']).default('pause'),
+  })
+  .strict();
+export type FailureThresholdBody = z.infer<typeof FailureThresholdBody>;
+
+export const CreateBatchBody = z
+  .object({
+    pipeline: z.string().min(1).max(100),
+    name: z.string().trim().min(1).max(200),
+    items: z.array(z.unknown()).min(1, 'a batch needs at least one item').max(MAX_ITEMS_PER_REQUEST),
+    settings: z.record(z.string(), z.unknown()).optional(),
+    concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).default(20),
+    failureThreshold: FailureThresholdBody.optional(),
+  })
+  .strict();
+export type CreateBatchBody = z.infer<typeof CreateBatchBody>;
+
+const csvOf = <T extends string>(values: readonly [T, ...T[]]) =>
+  z
+    .string()
+    .transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(values)));
+
+export const ListBatchesQuery = z
+  .object({
+    status: csvOf(BATCH_STATUSES).optional(),
+    pipeline: z.string().min(1).optional(),
+    createdAfter: z.iso.datetime({ offset: true }).optional(),
+    createdBefore: z.iso.datetime({ offset: true }).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().optional(),
+  })
+  .strict();
+export type ListBatchesQuery = z.infer<typeof ListBatchesQuery>;
+
+export const ListItemsQuery = z
+  .object({
+    status: csvOf(ITEM_STATUSES).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    cursor: z.string().optional(),
+  })
+  .strict();
+export type ListItemsQuery = z.infer<typeof ListItemsQuery>;
+
+export const ControlBody = z.object({ reason: z.string().max(500).optional() }).strict();
+export type ControlBody = z.infer<typeof ControlBody>;

@@ -1,0 +1,25 @@
+/**
+ * Names shared by workers, the API and workflow code. Sandbox-safe: no Node imports.
+ */
+
+/** Default task queue for batch and item workflows and their activities. */
+export const BATCH_TASK_QUEUE = 'flotilla-batches';
+
+/**
+ * Custom search attributes the engine sets so operators can filter runs in Temporal Web, e.g.
+ * `FlotillaBatchId = "batch-..."` or `FlotillaPipeline = "restaurant-registration"`.
+ * Registered on the dev server at start (scripts/dev-stack.ts) and on a cluster by the worker.
+ */
+export const SEARCH_ATTRIBUTES = {
+  batchId: 'FlotillaBatchId',
+  pipeline: 'FlotillaPipeline',
+  itemKey: 'FlotillaItemKey',
+} as const;
+
+/** Temporal server limits the batch workflow stays below (defaults of the server). */
+export const TEMPORAL_LIMITS = {
+  /** Signals a single run may receive before the server rejects more. */
+  maxSignalsPerRun: 10_000,
+  /** Pending child workflows per run. */
+  maxPendingChildren: 2_000,
+} as const;

@@ -1,0 +1,21 @@
+/**
+ * Signals and queries of the batch and item workflows, defined once for workflows, the API and
+ * tests. `@temporalio/workflow`'s define* helpers are safe to import outside the sandbox.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { BatchProgress, ItemOutcome } from './types';
+
+/** Item workflow -> batch workflow, addressed by the batch's workflow ID so it reaches the current run. */
+export const reportItemOutcomeSignal = defineSignal<[ItemOutcome]>('reportItemOutcome');
+
+/** Operator -> batch: stop starting items; in-flight items stop before their next step. */
+export const pauseBatchSignal = defineSignal<[{ reason?: string }?]>('pauseBatch');
+export const resumeBatchSignal = defineSignal('resumeBatch');
+/** Operator -> batch: cancel in-flight items and mark the rest cancelled. */
+export const cancelBatchSignal = defineSignal<[{ reason?: string }?]>('cancelBatch');
+
+export const progressQuery = defineQuery<BatchProgress>('progress');
+
+/** Batch -> item: hold before the next step / go on. */
+export const pauseItemSignal = defineSignal('pauseItem');
+export const resumeItemSignal = defineSignal('resumeItem');

@@ -1,0 +1,198 @@
+/**
+ * Data shapes that cross the workflow boundary (workflow inputs, signals, queries, activity
+ * results). Sandbox-safe: plain types and pure functions only.
+ */
+
+export type BatchStatus =
+  | 'pending'
+  | 'running'
+  | 'paused'
+  | 'completed'
+  | 'completed_with_errors'
+  | 'failed'
+  | 'cancelled';
+
+export const FINAL_BATCH_STATUSES: readonly BatchStatus[] = ['completed', 'completed_with_errors', 'failed', 'cancelled'];
+
+export type ItemStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+
+export type StepStatus = 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+
+/** Retry policy of one step, in the serialisable form Temporal's ActivityOptions accept. */
+export interface StepRetryPolicy {
+  maximumAttempts: number;
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maximumIntervalMs?: number;
+  nonRetryableErrorTypes?: string[];
+}
+
+/**
+ * A declarative condition over the item and earlier step outputs, evaluated inside the item
+ * workflow. Declarative (not a function) so it travels in the workflow input and old histories
+ * replay however the pipeline code changes.
+ */
+export interface StepCondition {
+  /** Dotted path: `item.pickupOnly` or `steps.check-duplicates.exists`. */
+  path: string;
+  equals?: unknown;
+  notEquals?: unknown;
+  exists?: boolean;
+}
+
+/** One step as the workflows see it: which activity to call and with which options. */
+export interface StepPlan {
+  name: string;
+  /** Activity type name registered by the worker, `<pipeline>.<step>` by default. */
+  activity: string;
+  /** Pick another activity by the value at `path` (e.g. item.type = "franchise"). */
+  activityByItemType?: { path: string; activities: Record<string, string> };
+  skipIf?: StepCondition;
+  startToCloseTimeoutMs: number;
+  heartbeatTimeoutMs?: number;
+  retry: StepRetryPolicy;
+  /** Task queue for this step's activity (e.g. a PDF rendering pool); defaults to the item's. */
+  taskQueue?: string;
+}
+
+/** The resolved, serialisable form of a pipeline that a batch runs. */
+export interface PipelinePlan {
+  pipeline: string;
+  version: number;
+  steps: StepPlan[];
+}
+
+export type FailureAction = 'pause' | 'fail';
+
+export interface FailureThreshold {
+  /** Trip when failed / settled is strictly greater than this ratio. */
+  ratio: number;
+  /** ... and at least this many items have settled since the threshold was (re)armed. */
+  minSettled: number;
+  action: FailureAction;
+}
+
+export const DEFAULT_FAILURE_THRESHOLD: FailureThreshold = { ratio: 0.5, minSettled: 10, action: 'pause' };
+
+/** What the item workflow records for each step. */
+export interface StepResult {
+  step: string;
+  status: StepStatus;
+  attempts: number;
+  durationMs: number;
+  output?: unknown;
+  error?: ItemError;
+  costUsd?: number;
+  reason?: string;
+}
+
+export interface ItemError {
+  step: string;
+  type: string;
+  message: string;
+  attempts: number;
+}
+
+/** Reported by an item workflow to its batch by signal, and written to the database. */
+export interface ItemOutcome {
+  itemKey: string;
+  status: Exclude<ItemStatus, 'pending' | 'running'>;
+  steps: Array<Pick<StepResult, 'step' | 'status'>>;
+  error?: ItemError;
+  costUsd: number;
+  durationMs: number;
+  /** Run ID of the item workflow that produced the outcome (distinguishes reruns). */
+  runId: string;
+}
+
+export interface StepCounts {
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  cancelled: number;
+}
+
+/** Counters the batch workflow keeps; the progress query answers from these alone. */
+export interface BatchCounters {
+  total: number;
+  started: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  cancelled: number;
+  costUsd: number;
+  steps: Record<string, StepCounts>;
+}
+
+export interface BatchProgress {
+  batchId: string;
+  pipeline: string;
+  status: BatchStatus;
+  pauseReason?: string;
+  total: number;
+  pending: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  cancelled: number;
+  processed: number;
+  steps: Record<string, StepCounts>;
+  estimatedCostUsd: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  elapsedMs: number;
+  throughputPerSec: number;
+  etaMs: number | null;
+  /** Continue-as-new generation of the batch workflow (0 for the first run). */
+  generation: number;
+}
+
+/** Derives the progress object from counters; shared by the workflow query and the API. */
+export function deriveProgress(args: {
+  batchId: string;
+  pipeline: string;
+  status: BatchStatus;
+  pauseReason?: string;
+  counters: BatchCounters;
+  running: number;
+  startedAtMs: number | null;
+  finishedAtMs: number | null;
+  nowMs: number;
+  generation: number;
+}): BatchProgress {
+  const { counters: c } = args;
+  const processed = c.succeeded + c.failed + c.skipped + c.cancelled;
+  const pending = Math.max(0, c.total - processed - args.running);
+  const end = args.finishedAtMs ?? args.nowMs;
+  const elapsedMs = args.startedAtMs == null ? 0 : Math.max(0, end - args.startedAtMs);
+  const throughputPerSec = elapsedMs > 0 ? (processed / elapsedMs) * 1000 : 0;
+  const remaining = c.total - processed;
+  const etaMs = args.finishedAtMs != null || remaining === 0 ? 0 : throughputPerSec > 0 ? Math.round((remaining / throughputPerSec) * 1000) : null;
+  return {
+    batchId: args.batchId,
+    pipeline: args.pipeline,
+    status: args.status,
+    ...(args.pauseReason ? { pauseReason: args.pauseReason } : {}),
+    total: c.total,
+    pending,
+    running: args.running,
+    succeeded: c.succeeded,
+    failed: c.failed,
+    skipped: c.skipped,
+    cancelled: c.cancelled,
+    processed,
+    steps: c.steps,
+    estimatedCostUsd: Math.round(c.costUsd * 1e6) / 1e6,
+    startedAt: args.startedAtMs == null ? null : new Date(args.startedAtMs).toISOString(),
+    finishedAt: args.finishedAtMs == null ? null : new Date(args.finishedAtMs).toISOString(),
+    elapsedMs,
+    throughputPerSec: Math.round(throughputPerSec * 100) / 100,
+    etaMs,
+    generation: args.generation,
+  };
+}
+
+export function emptyCounters(total: number): BatchCounters {
+  return { total, started: 0, succeeded: 0, failed: 0, skipped: 0, cancelled: 0, costUsd: 0, steps: {} };
+}

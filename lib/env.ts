@@ -1,0 +1,64 @@
+/**
+ * The process environment, parsed once. Nothing else in the project reads `process.env`
+ * (scripts that only forward it to child processes excepted).
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+export const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** App (API + web page) port. */
+  PORT: port.default(3000),
+  /** Interface the API binds; 127.0.0.1 keeps a dev stack off the network. */
+  HOST: z.string().default('127.0.0.1'),
+  /** Where the embedded Temporal database, embedded PostgreSQL and files live. */
+  DATA_DIR: z.string().default('.data'),
+  /** External PostgreSQL; when unset an embedded PostgreSQL runs under DATA_DIR/postgres. */
+  DATABASE_URL: optionalString,
+  EMBEDDED_PG_PORT: port.default(5433),
+  /** External Temporal frontend (host:port); when unset `temporal server start-dev` runs. */
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  /** Port of the dev server's frontend when Flotilla starts it. */
+  TEMPORAL_DEV_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  /** Base URL of Temporal Web used for links (defaults to the dev server's UI). */
+  TEMPORAL_WEB_URL: optionalString,
+  /** A `temporal` CLI binary to use instead of PATH / .tools/bin. */
+  TEMPORAL_BIN: optionalString,
+  TASK_QUEUE: z.string().default('flotilla-batches'),
+  /** Worker tuning (see BENCHMARKS.md for measured values). */
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(200),
+  WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: z.coerce.number().int().positive().default(200),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(100),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(2000),
+  /** How often SSE streams (and the progress cache) query a running batch. */
+  PROGRESS_INTERVAL_MS: z.coerce.number().int().min(100).default(1000),
+  /** Partner ordering platform of restaurant-registration (the in-repo sandbox by default). */
+  PARTNER_API_URL: optionalString,
+  PARTNER_API_KEY: z.string().default('sandbox-key'),
+  PARTNER_SANDBOX_PORT: port.default(4010),
+});
+export type Env = z.infer<typeof EnvSchema>;
+
+export function parseEnv(source: NodeJS.ProcessEnv): Env {
+  const parsed = EnvSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+export const env: Env = parseEnv(process.env);
+
+export const dataDir = path.resolve(env.DATA_DIR);
+export const temporalWebUrl = env.TEMPORAL_WEB_URL ?? `http://127.0.0.1:${env.TEMPORAL_UI_PORT}`;
+export const partnerApiUrl = env.PARTNER_API_URL ?? `http://127.0.0.1:${env.PARTNER_SANDBOX_PORT}`;

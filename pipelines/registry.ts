@@ -1,0 +1,28 @@
+/**
+ * Every pipeline this deployment runs. Adding a pipeline: write its module in pipelines/ and add
+ * it here; the engine does not change.
+ */
+import { noopPipeline } from './noop';
+import type { PipelineDefinition } from './types';
+
+export interface PipelineDeps {
+  partnerBaseUrl: string;
+  partnerApiKey: string;
+}
+
+export function createPipelines(_deps: PipelineDeps): PipelineDefinition[] {
+  return [noopPipeline as unknown as PipelineDefinition];
+}
+
+export class PipelineRegistry {
+  private readonly byName: Map<string, PipelineDefinition>;
+  constructor(readonly all: PipelineDefinition[]) {
+    this.byName = new Map(all.map((p) => [p.name, p]));
+  }
+  get(name: string): PipelineDefinition | undefined {
+    return this.byName.get(name);
+  }
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+}

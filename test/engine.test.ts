@@ -1,0 +1,218 @@
+/**
+ * The batch engine end to end on the real Temporal dev server and a real PostgreSQL: batches are
+ * created through the HTTP API and run by a real worker.
+ */
+import type { Client } from '@temporalio/client';
+import { reportItemOutcomeSignal } from '../common/messages';
+import type { BatchProgress } from '../common/types';
+import type { Db } from '../lib/db';
+import { noopPipeline } from '../pipelines/noop';
+import type { PipelineDefinition } from '../pipelines/types';
+import { startApi, waitFor } from './support/api';
+import { fixtureLog, fixturePipeline, type FixtureItem } from './support/fixture-pipeline';
+import { connectTemporal, createTestDatabase, startWorker, uid } from './support/stack';
+
+const pipelines = [fixturePipeline, noopPipeline] as unknown as PipelineDefinition[];
+let db: Db;
+let client: Client;
+let api: Awaited<ReturnType<typeof startApi>>;
+const closers: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  const database = await createTestDatabase();
+  db = database.db;
+  const t = await connectTemporal();
+  client = t.client;
+  const taskQueue = uid('engine');
+  const worker = await startWorker({ native: t.native, taskQueue, db, pipelines });
+  api = await startApi({ db, client, taskQueue, pipelines });
+  closers.push(api.close, worker.stop, t.close, database.close);
+});
+
+afterAll(async () => {
+  for (const close of closers) await close();
+});
+
+beforeEach(() => fixtureLog.reset());
+
+async function createBatch(items: FixtureItem[], extra: Record<string, unknown> = {}): Promise<string> {
+  const res = await api.call('POST', '/api/batches', { pipeline: 'fixture', name: uid('batch'), items, ...extra });
+  expect(res.status).toBe(202);
+  return res.body.id;
+}
+
+async function progressOf(id: string): Promise<BatchProgress> {
+  const res = await api.call('GET', `/api/batches/${id}`);
+  expect(res.status).toBe(200);
+  return res.body.progress;
+}
+
+async function waitForStatus(id: string, statuses: string[], timeoutMs = 90_000): Promise<BatchProgress> {
+  return waitFor(
+    async () => {
+      const p = await progressOf(id);
+      return statuses.includes(p.status) ? p : undefined;
+    },
+    { timeoutMs, what: `batch ${id} to reach ${statuses.join('|')}` },
+  );
+}
+
+async function itemsOf(id: string, status?: string) {
+  const res = await api.call('GET', `/api/batches/${id}/items?limit=500${status ? `&status=${status}` : ''}`);
+  expect(res.status).toBe(200);
+  return res.body.items as Array<{ key: string; status: string; steps: Array<{ step: string; status: string; attempts: number }>; error: any }>;
+}
+
+/** History lengths of every run of a workflow ID (continue-as-new makes several). */
+async function runHistoryLengths(workflowId: string): Promise<number[]> {
+  const lengths: number[] = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    lengths.push(wf.historyLength);
+  }
+  return lengths;
+}
+
+const keys = (n: number, prefix: string, extra: Partial<FixtureItem> = {}): FixtureItem[] => Array.from({ length: n }, (_, i) => ({ key: `${prefix}-${i + 1}`, ...extra }));
+
+test('happy path: every item runs its three steps and the batch completes', async () => {
+  const id = await createBatch(keys(25, 'ok', { cost: 0.001 }), { concurrency: 5 });
+  const p = await waitForStatus(id, ['completed', 'completed_with_errors', 'failed']);
+  expect(p).toMatchObject({ status: 'completed', total: 25, succeeded: 25, failed: 0, skipped: 0, cancelled: 0, pending: 0, running: 0, processed: 25 });
+  expect(p.steps).toEqual({
+    a: { succeeded: 25, failed: 0, skipped: 0, cancelled: 0 },
+    b: { succeeded: 25, failed: 0, skipped: 0, cancelled: 0 },
+    c: { succeeded: 25, failed: 0, skipped: 0, cancelled: 0 },
+  });
+  expect(p.estimatedCostUsd).toBeCloseTo(0.075, 6); // 25 items x 3 steps x $0.001
+  const items = await itemsOf(id);
+  expect(items).toHaveLength(25);
+  for (const item of items) {
+    expect(item.status).toBe('succeeded');
+    expect(item.steps.map((s) => [s.step, s.status, s.attempts])).toEqual([
+      ['a', 'succeeded', 1],
+      ['b', 'succeeded', 1],
+      ['c', 'succeeded', 1],
+    ]);
+  }
+  const batch = await db.batch.findUniqueOrThrow({ where: { id } });
+  expect(batch.status).toBe('completed');
+  expect(batch.startedAt).not.toBeNull();
+  expect(batch.finishedAt).not.toBeNull();
+  // Each item ran as its own child workflow, findable by the batch's search attribute.
+  const children = await client.workflow.count(`FlotillaBatchId = '${id}' AND WorkflowType = 'itemWorkflow'`);
+  expect(children.count).toBe(25);
+});
+
+test('a step that fails twice then succeeds leaves the item succeeded after 3 attempts', async () => {
+  const id = await createBatch([{ key: 'flaky', failTimes: { b: 2 } }, { key: 'fine' }]);
+  const p = await waitForStatus(id, ['completed', 'completed_with_errors', 'failed']);
+  expect(p).toMatchObject({ status: 'completed', succeeded: 2, failed: 0 });
+  expect(fixtureLog.attempts.get('flaky/b')).toBe(3);
+  const [flaky] = (await itemsOf(id)).filter((i) => i.key === 'flaky');
+  expect(flaky.steps.find((s) => s.step === 'b')).toMatchObject({ status: 'succeeded', attempts: 3 });
+});
+
+test('a step that exhausts its retries fails the item, skips the rest, and the batch completes with errors', async () => {
+  const id = await createBatch([{ key: 'doomed', failAlways: 'b' }, { key: 'fine-1' }, { key: 'fine-2' }]);
+  const p = await waitForStatus(id, ['completed', 'completed_with_errors', 'failed']);
+  expect(p).toMatchObject({ status: 'completed_with_errors', succeeded: 2, failed: 1 });
+  expect(p.steps.b).toEqual({ succeeded: 2, failed: 1, skipped: 0, cancelled: 0 });
+  expect(p.steps.c).toEqual({ succeeded: 2, failed: 0, skipped: 1, cancelled: 0 });
+  expect(fixtureLog.attempts.get('doomed/b')).toBe(4); // 1 try + 3 retries
+  expect(fixtureLog.attempts.get('doomed/c')).toBeUndefined();
+  const [doomed] = await itemsOf(id, 'failed');
+  expect(doomed.key).toBe('doomed');
+  expect(doomed.error).toMatchObject({ step: 'b', type: 'Error', attempts: 4 });
+  expect(doomed.error.message).toContain('boom at b');
+  expect(doomed.steps.map((s) => s.status)).toEqual(['succeeded', 'failed', 'skipped']);
+  // The child ends Failed so Temporal Web shows it red.
+  const desc = await client.workflow.getHandle(`${id}/doomed`).describe();
+  expect(desc.status.name).toBe('FAILED');
+});
+
+test('a non-retryable business error fails the item on its first attempt', async () => {
+  const id = await createBatch([{ key: 'rejected', rejectAt: 'a' }, { key: 'fine' }]);
+  const p = await waitForStatus(id, ['completed', 'completed_with_errors', 'failed']);
+  expect(p).toMatchObject({ status: 'completed_with_errors', succeeded: 1, failed: 1 });
+  expect(fixtureLog.attempts.get('rejected/a')).toBe(1);
+  const [rejected] = await itemsOf(id, 'failed');
+  expect(rejected.error).toMatchObject({ step: 'a', type: 'RejectedError', attempts: 1 });
+});
+
+test('pause stops new items and holds in-flight ones before their next step; resume finishes the batch', async () => {
+  const id = await createBatch(keys(12, 'slow', { sleepMs: 400 }), { concurrency: 3 });
+  await waitFor(async () => (await progressOf(id)).running > 0, { what: 'items running' });
+  expect((await api.call('POST', `/api/batches/${id}/pause`, {})).status).toBe(202);
+  const paused = await waitForStatus(id, ['paused']);
+  expect(paused.pauseReason).toBe('paused by operator');
+  // While paused: after the in-flight steps end, no step starts anywhere.
+  await new Promise((r) => setTimeout(r, 1_000));
+  const attemptsA = [...fixtureLog.attempts.values()].reduce((a, b) => a + b, 0);
+  const before = await progressOf(id);
+  await new Promise((r) => setTimeout(r, 1_500));
+  const after = await progressOf(id);
+  const attemptsB = [...fixtureLog.attempts.values()].reduce((a, b) => a + b, 0);
+  expect(after.status).toBe('paused');
+  expect(attemptsB).toBe(attemptsA);
+  expect(after.processed).toBe(before.processed);
+  expect(after.processed).toBeLessThan(12);
+  expect((await api.call('POST', `/api/batches/${id}/pause`, {})).status).toBe(409);
+  expect((await api.call('POST', `/api/batches/${id}/resume`, {})).status).toBe(202);
+  const done = await waitForStatus(id, ['completed', 'completed_with_errors', 'failed']);
+  expect(done).toMatchObject({ status: 'completed', succeeded: 12 });
+  expect((await db.batch.findUniqueOrThrow({ where: { id } })).status).toBe('completed');
+});
+
+test('cancel cancels in-flight items (their activities see it), marks unstarted items cancelled, keeps finished ones', async () => {
+  const items: FixtureItem[] = [...keys(2, 'quick'), ...keys(10, 'long', { sleepMs: 20_000 })];
+  const id = await createBatch(items, { concurrency: 4 });
+  await waitFor(async () => {
+    const p = await progressOf(id);
+    return p.succeeded === 2 && p.running === 4;
+  }, { what: 'two quick items done and four long ones running' });
+  await waitFor(async () => ['long-1/a', 'long-2/a', 'long-3/a', 'long-4/a'].every((k) => fixtureLog.attempts.has(k)), { what: 'long steps started' });
+  expect((await api.call('POST', `/api/batches/${id}/cancel`, { reason: 'test' })).status).toBe(202);
+  const p = await waitForStatus(id, ['cancelled'], 30_000);
+  expect(p).toMatchObject({ status: 'cancelled', succeeded: 2, cancelled: 10, failed: 0, running: 0, pending: 0 });
+  expect(fixtureLog.cancelled.has('long-1/a')).toBe(true);
+  expect(fixtureLog.cancelled.has('long-2/a')).toBe(true);
+  const byStatus = (await itemsOf(id)).reduce<Record<string, number>>((acc, i) => ((acc[i.status] = (acc[i.status] ?? 0) + 1), acc), {});
+  expect(byStatus).toEqual({ succeeded: 2, cancelled: 10 });
+  const desc = await client.workflow.getHandle(`${id}/long-1`).describe();
+  expect(desc.status.name).toBe('CANCELLED');
+  expect((await api.call('POST', `/api/batches/${id}/resume`, {})).status).toBe(409);
+});
+
+test('the failure threshold pauses the batch once more than half of at least 10 settled items failed', async () => {
+  const id = await createBatch(keys(30, 'bad', { rejectAt: 'a' }), { concurrency: 2 });
+  const p = await waitForStatus(id, ['paused']);
+  expect(p.pauseReason).toMatch(/failure threshold: \d+ of \d+ settled items failed/);
+  expect(p.failed).toBeGreaterThanOrEqual(10);
+  expect(p.failed).toBeLessThan(30);
+  const batch = await db.batch.findUniqueOrThrow({ where: { id } });
+  expect(batch.status).toBe('paused');
+  expect(batch.pauseReason).toMatch(/failure threshold/);
+  expect((await api.call('POST', `/api/batches/${id}/cancel`, {})).status).toBe(202);
+  const end = await waitForStatus(id, ['cancelled']);
+  expect(end.failed + end.cancelled).toBe(30);
+});
+
+test('the failure threshold can fail the batch instead', async () => {
+  const id = await createBatch(keys(20, 'bad', { rejectAt: 'a' }), { concurrency: 2, failureThreshold: { action: 'fail', minSettled: 4, ratio: 0.5 } });
+  const p = await waitForStatus(id, ['failed']);
+  expect(p.failed).toBeGreaterThanOrEqual(4);
+  expect(p.failed + p.cancelled).toBe(20);
+});
+
+test('duplicate outcome reports are counted once', async () => {
+  const id = await createBatch([{ key: 'first' }, ...keys(3, 'later', { sleepMs: 1_500 })], { concurrency: 4 });
+  await waitFor(async () => (await progressOf(id)).succeeded >= 1, { what: 'first item settled' });
+  const handle = client.workflow.getHandle(id);
+  const dup = { itemKey: 'first', status: 'succeeded' as const, steps: [{ step: 'a', status: 'succeeded' as const }], costUsd: 5, durationMs: 1, runId: 'dup' };
+  await handle.signal(reportItemOutcomeSignal, dup);
+  await handle.signal(reportItemOutcomeSignal, { ...dup, itemKey: 'never-existed' });
+  const p = await waitForStatus(id, ['completed', 'completed_with_errors', 'failed']);
+  expect(p).toMatchObject({ status: 'completed', total: 4, succeeded: 4, processed: 4 });
+  expect(p.estimatedCostUsd).toBe(0);
+  expect(p.steps.a.succeeded).toBe(4);
+});

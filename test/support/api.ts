@@ -1,0 +1,66 @@
+/** Runs the real API app on a loopback port for a test file. */
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import { createApp, type AppDeps } from '../../api/app';
+import type { Db } from '../../lib/db';
+import { logger } from '../../lib/logger';
+import { PipelineRegistry } from '../../pipelines/registry';
+import type { PipelineDefinition } from '../../pipelines/types';
+
+export async function startApi(opts: { db: Db; client: Client; taskQueue: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; workflowLimits?: AppDeps['workflowLimits'] }) {
+  const { app, hub, service } = createApp({
+    db: opts.db,
+    client: opts.client,
+    namespace: 'default',
+    registry: new PipelineRegistry(opts.pipelines),
+    taskQueue: opts.taskQueue,
+    log: logger,
+    progressIntervalMs: opts.progressIntervalMs ?? 200,
+    temporalWebUrl: 'http://127.0.0.1:8233',
+    workflowLimits: opts.workflowLimits,
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json: any;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = text;
+    }
+    return { status: res.status, body: json, headers: res.headers };
+  };
+  return {
+    base,
+    hub,
+    service,
+    call,
+    close: async () => {
+      hub.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 150));
+  }
+}

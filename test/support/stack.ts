@@ -1,0 +1,76 @@
+/**
+ * Per-test-file access to the suite's real services: a fresh migrated database, a Temporal
+ * client, and an engine worker on a task queue of the file's own.
+ */
+import crypto from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { Client as PgClient } from 'pg';
+import { createDb, type Db } from '../../lib/db';
+import { migrate } from '../../lib/migrate';
+import type { PipelineDefinition } from '../../pipelines/types';
+import { createEngineWorker } from '../../workers/create-worker';
+
+let runtimeInstalled = false;
+function quietRuntime() {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger((process.env.TEST_SDK_LOG_LEVEL as 'WARN') ?? 'ERROR') });
+  } catch {
+    // already installed by another helper in this process
+  }
+}
+
+export function uid(prefix = 't'): string {
+  return `${prefix}-${crypto.randomBytes(5).toString('hex')}`;
+}
+
+export async function createTestDatabase(): Promise<{ url: string; db: Db; close(): Promise<void> }> {
+  const admin = process.env.TEST_PG_ADMIN_URL!;
+  const name = `t_${crypto.randomBytes(6).toString('hex')}`;
+  const c = new PgClient({ connectionString: admin });
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  const url = admin.replace(/\/postgres$/, `/${name}`);
+  await migrate(url);
+  const db = createDb(url);
+  return { url, db, close: () => db.$disconnect() };
+}
+
+export async function connectTemporal(): Promise<{ client: Client; connection: Connection; native: NativeConnection; close(): Promise<void> }> {
+  quietRuntime();
+  const address = process.env.TEST_TEMPORAL_ADDRESS!;
+  const connection = await Connection.connect({ address });
+  const native = await NativeConnection.connect({ address });
+  const client = new Client({ connection });
+  return {
+    client,
+    connection,
+    native,
+    close: async () => {
+      await connection.close();
+      await native.close();
+    },
+  };
+}
+
+export async function startWorker(opts: { native: NativeConnection; taskQueue: string; db: Db; pipelines: PipelineDefinition[] }) {
+  const worker = await createEngineWorker({
+    connection: opts.native,
+    namespace: 'default',
+    taskQueue: opts.taskQueue,
+    db: opts.db,
+    pipelines: opts.pipelines,
+    workflowBundlePath: process.env.TEST_WORKFLOW_BUNDLE!,
+  });
+  const running = worker.run();
+  return {
+    worker,
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * The batch's bookkeeping, kept apart from Temporal wiring so the rules read in one place:
+ * which items are in flight, what each settled outcome adds to the counters, when the failure
+ * threshold trips, and what final status the batch ends with. Plain data in, plain data out:
+ * `snapshot()` is what continue-as-new carries.
+ */
+import type { BatchCounters, BatchStatus, FailureThreshold, ItemOutcome } from '../common/types';
+import { emptyCounters } from '../common/types';
+
+export interface LedgerSnapshot {
+  counters: BatchCounters;
+  inFlight: string[];
+  /** Outcomes counted since the threshold was last (re)armed. */
+  armed: { settled: number; failed: number };
+  duplicates: number;
+}
+
+export type ReportResult = 'counted' | 'duplicate';
+
+export class BatchLedger {
+  readonly counters: BatchCounters;
+  private readonly inFlight: Set<string>;
+  private armed: { settled: number; failed: number };
+  duplicates: number;
+
+  constructor(total: number, snapshot?: LedgerSnapshot) {
+    this.counters = snapshot ? structuredCloneCounters(snapshot.counters) : emptyCounters(total);
+    this.inFlight = new Set(snapshot?.inFlight ?? []);
+    this.armed = snapshot ? { ...snapshot.armed } : { settled: 0, failed: 0 };
+    this.duplicates = snapshot?.duplicates ?? 0;
+  }
+
+  get running(): number {
+    return this.inFlight.size;
+  }
+
+  get processed(): number {
+    const c = this.counters;
+    return c.succeeded + c.failed + c.skipped + c.cancelled;
+  }
+
+  /** Items neither started nor settled. */
+  get notStarted(): number {
+    return this.counters.total - this.processed - this.inFlight.size;
+  }
+
+  get allSettled(): boolean {
+    return this.processed >= this.counters.total && this.inFlight.size === 0;
+  }
+
+  inFlightKeys(): string[] {
+    return [...this.inFlight];
+  }
+
+  isInFlight(key: string): boolean {
+    return this.inFlight.has(key);
+  }
+
+  markStarted(key: string): void {
+    this.inFlight.add(key);
+    this.counters.started += 1;
+  }
+
+  /**
+   * Counts an item's outcome once. A report for an item that is not in flight (a retried
+   * signal, a second report of the same run) changes nothing.
+   */
+  report(outcome: ItemOutcome): ReportResult {
+    if (!this.inFlight.delete(outcome.itemKey)) {
+      this.duplicates += 1;
+      return 'duplicate';
+    }
+    const c = this.counters;
+    c[outcome.status] += 1;
+    c.costUsd += outcome.costUsd;
+    for (const s of outcome.steps) {
+      const counts = (c.steps[s.step] ??= { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 });
+      counts[s.status] += 1;
+    }
+    if (outcome.status !== 'cancelled') {
+      this.armed.settled += 1;
+      if (outcome.status === 'failed') this.armed.failed += 1;
+    }
+    return 'counted';
+  }
+
+  /** Items that will never start (cancel or failure): counted as cancelled. */
+  cancelNotStarted(): number {
+    const n = this.notStarted;
+    this.counters.cancelled += n;
+    return n;
+  }
+
+  /** In-flight items that never reported after a cancel deadline: counted as cancelled. */
+  abandonInFlight(): string[] {
+    const keys = [...this.inFlight];
+    this.inFlight.clear();
+    this.counters.cancelled += keys.length;
+    return keys;
+  }
+
+  thresholdTripped(t: FailureThreshold): boolean {
+    return this.armed.settled >= t.minSettled && this.armed.failed / this.armed.settled > t.ratio;
+  }
+
+  thresholdMessage(): string {
+    return `failure threshold: ${this.armed.failed} of ${this.armed.settled} settled items failed`;
+  }
+
+  /** After an operator resumes a threshold-paused batch, judge only what settles from now on. */
+  rearmThreshold(): void {
+    this.armed = { settled: 0, failed: 0 };
+  }
+
+  finalStatus(opts: { cancelled: boolean; failedByThreshold: boolean }): BatchStatus {
+    if (opts.failedByThreshold) return 'failed';
+    if (opts.cancelled) return 'cancelled';
+    const c = this.counters;
+    if (c.failed > 0 && c.succeeded === 0 && c.skipped === 0) return 'failed';
+    if (c.failed > 0) return 'completed_with_errors';
+    return 'completed';
+  }
+
+  snapshot(): LedgerSnapshot {
+    return { counters: structuredCloneCounters(this.counters), inFlight: [...this.inFlight], armed: { ...this.armed }, duplicates: this.duplicates };
+  }
+}
+
+function structuredCloneCounters(c: BatchCounters): BatchCounters {
+  const steps: BatchCounters['steps'] = {};
+  for (const [k, v] of Object.entries(c.steps)) steps[k] = { ...v };
+  return { ...c, steps };
+}

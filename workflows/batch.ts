@@ -1,0 +1,254 @@
+/**
+ * The batch: a sliding window over the batch's items, one child workflow per item.
+ *
+ * Bounded everywhere so one batch can hold a million items:
+ * - items are read from the database a page of keys at a time, never carried in inputs/history;
+ * - at most `concurrency` children are in flight (Temporal allows 2,000 pending children a run);
+ * - children are ABANDONed and report back by signalling this workflow's ID, so a report sent
+ *   after continue-as-new reaches the new run;
+ * - the run continues-as-new when Temporal suggests it, when its history passes
+ *   `maxHistoryEvents`, or before it could receive `maxSignalsPerRun` signals (10,000 allowed),
+ *   carrying counters, the in-flight set and the unstarted part of the current page.
+ * The progress query answers from counters alone; nothing scans items.
+ */
+import {
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  isCancellation,
+  log,
+  ParentClosePolicy,
+  proxyLocalActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
+  WorkflowIdReusePolicy,
+} from '@temporalio/workflow';
+import type { BatchStoreActivities } from '../activities/batch-store';
+import { cancelBatchSignal, pauseBatchSignal, pauseItemSignal, progressQuery, reportItemOutcomeSignal, resumeBatchSignal, resumeItemSignal } from '../common/messages';
+import { BatchIdKey, ItemKeyKey, PipelineKey } from '../common/search-attributes';
+import type { BatchProgress, BatchStatus, FailureThreshold } from '../common/types';
+import { deriveProgress } from '../common/types';
+import { BatchLedger, type LedgerSnapshot } from './batch-ledger';
+import { itemWorkflow } from './item';
+
+export interface BatchRunLimits {
+  /** Continue-as-new before this many signals could arrive in one run (server allows 10,000). */
+  maxSignalsPerRun: number;
+  /** Continue-as-new once the run's history is this long, if Temporal has not suggested it yet. */
+  maxHistoryEvents: number;
+  /** After a cancel, how long to wait for in-flight items to report before counting them cancelled. */
+  cancelGraceMs: number;
+}
+
+export const DEFAULT_BATCH_LIMITS: BatchRunLimits = { maxSignalsPerRun: 9_000, maxHistoryEvents: 8_000, cancelGraceMs: 120_000 };
+
+export interface BatchCarriedState {
+  status: 'running' | 'paused';
+  pauseReason?: string;
+  ledger: LedgerSnapshot;
+  /** Highest item seq read from the database so far. */
+  cursor: number;
+  /** Keys read but not started yet (with their seqs). */
+  buffer: { seqs: number[]; keys: string[] };
+  startedAtMs: number;
+  generation: number;
+}
+
+export interface BatchWorkflowInput {
+  batchId: string;
+  pipeline: string;
+  total: number;
+  concurrency: number;
+  failureThreshold: FailureThreshold;
+  pageSize?: number;
+  limits?: Partial<BatchRunLimits>;
+  /** Set only by continue-as-new. */
+  state?: BatchCarriedState;
+}
+
+const store = proxyLocalActivities<BatchStoreActivities>({
+  startToCloseTimeout: '60s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
+});
+
+export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchProgress> {
+  const { batchId, pipeline, total, concurrency, failureThreshold } = input;
+  const limits: BatchRunLimits = { ...DEFAULT_BATCH_LIMITS, ...input.limits };
+  // A signal budget below two windows would continue-as-new without making progress.
+  const signalBudget = Math.max(limits.maxSignalsPerRun, concurrency * 2 + 10);
+  const pageSize = input.pageSize ?? Math.min(1000, Math.max(100, concurrency * 2));
+  const carried = input.state;
+
+  const ledger = new BatchLedger(total, carried?.ledger);
+  let status: 'running' | 'paused' = carried?.status ?? 'running';
+  let pauseReason = carried?.pauseReason;
+  let cursor = carried?.cursor ?? 0;
+  let buffer = carried?.buffer ?? { seqs: [], keys: [] };
+  const startedAtMs = carried?.startedAtMs ?? Date.now();
+  const generation = carried?.generation ?? 0;
+
+  let signalsThisRun = 0;
+  let settledThisRun = 0;
+  let startedThisRun = 0;
+  let propagate: 'pause' | 'resume' | null = null;
+  let statusDirty = false;
+  let stop: { kind: 'cancel' | 'fail'; reason: string } | null = null;
+
+  const progress = (finalStatus?: BatchStatus): BatchProgress =>
+    deriveProgress({
+      batchId,
+      pipeline,
+      status: finalStatus ?? status,
+      pauseReason: finalStatus ? stop?.reason : pauseReason,
+      counters: ledger.counters,
+      running: ledger.running,
+      startedAtMs,
+      finishedAtMs: finalStatus ? Date.now() : null,
+      nowMs: Date.now(),
+      generation,
+    });
+
+  const pause = (reason: string) => {
+    status = 'paused';
+    pauseReason = reason;
+    propagate = 'pause';
+    statusDirty = true;
+  };
+
+  setHandler(reportItemOutcomeSignal, (outcome) => {
+    signalsThisRun += 1;
+    if (ledger.report(outcome) === 'duplicate') return;
+    settledThisRun += 1;
+    if (status === 'running' && !stop && ledger.thresholdTripped(failureThreshold)) {
+      const reason = ledger.thresholdMessage();
+      log.warn('failure threshold tripped', { batchId, reason, action: failureThreshold.action });
+      if (failureThreshold.action === 'pause') pause(reason);
+      else stop = { kind: 'fail', reason };
+    }
+  });
+  setHandler(pauseBatchSignal, (args) => {
+    signalsThisRun += 1;
+    if (status === 'running' && !stop) pause(args?.reason ?? 'paused by operator');
+  });
+  setHandler(resumeBatchSignal, () => {
+    signalsThisRun += 1;
+    if (status !== 'paused' || stop) return;
+    status = 'running';
+    pauseReason = undefined;
+    ledger.rearmThreshold();
+    propagate = 'resume';
+    statusDirty = true;
+  });
+  setHandler(cancelBatchSignal, (args) => {
+    signalsThisRun += 1;
+    stop ??= { kind: 'cancel', reason: args?.reason ?? 'cancelled by operator' };
+  });
+  setHandler(progressQuery, () => progress());
+
+  const childId = (key: string) => `${batchId}/${key}`;
+  const hasUnstarted = () => ledger.counters.started < total;
+  const windowOpen = () => status === 'running' && !stop && hasUnstarted() && ledger.running < concurrency && signalsThisRun + ledger.running < signalBudget;
+  const shouldContinueAsNew = () => {
+    if (settledThisRun + startedThisRun === 0) return false;
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength >= limits.maxHistoryEvents || (hasUnstarted() && signalsThisRun + ledger.running >= signalBudget);
+  };
+
+  async function fillWindow(): Promise<void> {
+    if (buffer.keys.length === 0) {
+      const page = await store.loadItemKeys({ batchId, afterSeq: cursor, limit: pageSize });
+      if (page.keys.length === 0) {
+        // The database holds fewer items than `total` (should not happen): settle the difference.
+        log.error('batch has fewer items than its total', { batchId, total, started: ledger.counters.started });
+        ledger.counters.total = ledger.counters.started;
+        return;
+      }
+      buffer = page;
+      cursor = page.seqs[page.seqs.length - 1];
+    }
+    const n = Math.min(concurrency - ledger.running, signalBudget - signalsThisRun - ledger.running, buffer.keys.length);
+    const keys = buffer.keys.splice(0, n);
+    buffer.seqs.splice(0, n);
+    for (const key of keys) ledger.markStarted(key);
+    startedThisRun += keys.length;
+    await Promise.all(
+      keys.map((key) =>
+        startChild(itemWorkflow, {
+          workflowId: childId(key),
+          args: [{ batchId, batchWorkflowId: workflowInfo().workflowId, itemKey: key }],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+          typedSearchAttributes: [
+            { key: BatchIdKey, value: batchId },
+            { key: PipelineKey, value: pipeline },
+            { key: ItemKeyKey, value: key },
+          ],
+        }).catch((err) => {
+          // Already running from an earlier attempt: it will report like any other child.
+          log.warn('item workflow not started', { batchId, itemKey: key, error: (err as Error).message });
+        }),
+      ),
+    );
+  }
+
+  async function propagateToChildren(kind: 'pause' | 'resume'): Promise<void> {
+    const signal = kind === 'pause' ? pauseItemSignal : resumeItemSignal;
+    await Promise.all(ledger.inFlightKeys().map((key) => getExternalWorkflowHandle(childId(key)).signal(signal).catch(() => undefined)));
+  }
+
+  async function finish(): Promise<BatchProgress> {
+    if (stop) {
+      const keys = ledger.inFlightKeys();
+      await Promise.all(keys.map((key) => getExternalWorkflowHandle(childId(key)).cancel().catch(() => undefined)));
+      ledger.cancelNotStarted();
+      await store.cancelUnstartedItems({ batchId, afterSeq: cursor, bufferedSeqs: buffer.seqs });
+      const drained = await condition(() => ledger.running === 0, limits.cancelGraceMs);
+      if (!drained) await store.markItemsCancelled({ batchId, keys: ledger.abandonInFlight() });
+    }
+    const finalStatus = ledger.finalStatus({ cancelled: stop?.kind === 'cancel', failedByThreshold: stop?.kind === 'fail' });
+    const result = progress(finalStatus);
+    await store.updateBatchStatus({ batchId, status: finalStatus, pauseReason: stop?.reason ?? null, progress: result, finished: true });
+    log.info('batch finished', { batchId, status: finalStatus, succeeded: result.succeeded, failed: result.failed, duplicates: ledger.duplicates });
+    return result;
+  }
+
+  try {
+    if (!carried) await store.updateBatchStatus({ batchId, status: 'running', progress: progress(), started: true });
+    for (;;) {
+      if (stop || ledger.allSettled) break;
+      if (propagate) {
+        const kind = propagate;
+        propagate = null;
+        await propagateToChildren(kind);
+        continue;
+      }
+      if (statusDirty) {
+        statusDirty = false;
+        await store.updateBatchStatus({ batchId, status, pauseReason: pauseReason ?? null, progress: progress() });
+        continue;
+      }
+      if (shouldContinueAsNew()) {
+        await condition(allHandlersFinished);
+        // Reports that raced the decision are handled by the server retrying this task.
+        await store.updateBatchStatus({ batchId, status, progress: progress() });
+        const state: BatchCarriedState = { status, pauseReason, ledger: ledger.snapshot(), cursor, buffer, startedAtMs, generation: generation + 1 };
+        return await continueAsNew<typeof batchWorkflow>({ ...input, state });
+      }
+      if (windowOpen()) {
+        await fillWindow();
+        continue;
+      }
+      await condition(() => stop !== null || ledger.allSettled || propagate !== null || statusDirty || shouldContinueAsNew() || windowOpen());
+    }
+    return await finish();
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    // The batch workflow itself was cancelled (e.g. from Temporal Web): wind down like a cancel.
+    stop ??= { kind: 'cancel', reason: 'batch workflow cancelled' };
+    await CancellationScope.nonCancellable(finish);
+    throw err;
+  }
+}

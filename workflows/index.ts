@@ -1,0 +1,3 @@
+/** Entry point of the workflow bundle: every workflow type the worker registers. */
+export { batchWorkflow } from './batch';
+export { itemWorkflow } from './item';

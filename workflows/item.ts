@@ -1,0 +1,154 @@
+/**
+ * One item of a batch (a restaurant, a recipient, a row): runs the pipeline's steps in order as
+ * activities. A step that fails after its retries ends the item: the remaining steps are
+ * skipped, the failure is recorded, the batch is told, and the workflow ends Failed so Temporal
+ * Web shows it red. The outcome always reaches the database and the batch, even on cancel.
+ */
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  isCancellation,
+  log,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  TimeoutFailure,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { BatchStoreActivities } from '../activities/batch-store';
+import type { StepActivityInput, StepActivityResult, StepFailureDetails } from '../activities/steps';
+import { pauseItemSignal, reportItemOutcomeSignal, resumeItemSignal } from '../common/messages';
+import type { ItemError, ItemOutcome, StepPlan, StepResult } from '../common/types';
+import { activityFor, conditionHolds } from './conditions';
+
+export interface ItemWorkflowInput {
+  batchId: string;
+  /** The batch's workflow ID (not run ID), so the report reaches the batch after continue-as-new. */
+  batchWorkflowId: string;
+  itemKey: string;
+}
+
+/**
+ * Database calls retry without limit (capped backoff): a database outage delays items, it does
+ * not fail them.
+ */
+const store = proxyLocalActivities<BatchStoreActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
+});
+
+type StepFn = (input: StepActivityInput) => Promise<StepActivityResult>;
+
+function stepActivity(step: StepPlan, activity: string): StepFn {
+  const acts = proxyActivities<Record<string, StepFn>>({
+    startToCloseTimeout: step.startToCloseTimeoutMs,
+    ...(step.heartbeatTimeoutMs ? { heartbeatTimeout: step.heartbeatTimeoutMs } : {}),
+    ...(step.taskQueue ? { taskQueue: step.taskQueue } : {}),
+    // Wait for the step to acknowledge a cancel so nothing keeps running behind our back.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: {
+      maximumAttempts: step.retry.maximumAttempts,
+      initialInterval: step.retry.initialIntervalMs,
+      backoffCoefficient: step.retry.backoffCoefficient,
+      ...(step.retry.maximumIntervalMs ? { maximumInterval: step.retry.maximumIntervalMs } : {}),
+      nonRetryableErrorTypes: step.retry.nonRetryableErrorTypes,
+    },
+  });
+  return acts[activity];
+}
+
+function describeFailure(step: StepPlan, err: unknown): ItemError {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    const details = (cause.details?.[0] ?? {}) as Partial<StepFailureDetails>;
+    return { step: step.name, type: cause.type ?? 'Error', message: cause.message, attempts: details.attempt ?? step.retry.maximumAttempts };
+  }
+  if (cause instanceof TimeoutFailure) {
+    return { step: step.name, type: `Timeout.${cause.timeoutType}`, message: cause.message || 'step timed out', attempts: step.retry.maximumAttempts };
+  }
+  const e = cause as Error;
+  return { step: step.name, type: e?.name ?? 'Error', message: e?.message ?? String(cause), attempts: step.retry.maximumAttempts };
+}
+
+export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcome> {
+  const { batchId, itemKey } = input;
+  const { runId } = workflowInfo();
+  let paused = false;
+  setHandler(pauseItemSignal, () => void (paused = true));
+  setHandler(resumeItemSignal, () => void (paused = false));
+
+  const startedAt = Date.now();
+  const { input: item, settings, plan } = await store.startItem({ batchId, itemKey, runId });
+
+  const results: StepResult[] = [];
+  const outputs: Record<string, unknown> = {};
+  let status: ItemOutcome['status'] = 'succeeded';
+  let error: ItemError | undefined;
+  let costUsd = 0;
+  let cancelled: unknown;
+
+  for (const step of plan.steps) {
+    if (status !== 'succeeded' || cancelled) {
+      const reason = cancelled ? 'batch cancelled' : status === 'failed' ? `earlier step ${error?.step} failed` : 'item skipped';
+      results.push({ step: step.name, status: cancelled ? 'cancelled' : 'skipped', attempts: 0, durationMs: 0, reason });
+      continue;
+    }
+    let t0 = Date.now();
+    try {
+      await condition(() => !paused);
+      if (step.skipIf && conditionHolds(step.skipIf, { item, steps: outputs })) {
+        results.push({ step: step.name, status: 'skipped', attempts: 0, durationMs: 0, reason: `skipIf ${step.skipIf.path}` });
+        continue;
+      }
+      t0 = Date.now();
+      const res = await stepActivity(step, activityFor(step, item))({ batchId, itemKey, step: step.name, item, settings, previous: outputs });
+      outputs[step.name] = res.output;
+      costUsd += res.costUsd;
+      results.push({ step: step.name, status: 'succeeded', attempts: res.attempt, durationMs: Date.now() - t0, output: res.output, costUsd: res.costUsd });
+      if (res.skipItem) {
+        status = 'skipped';
+        results[results.length - 1].reason = res.skipItem;
+      }
+    } catch (err) {
+      if (isCancellation(err)) {
+        cancelled = err;
+        status = 'cancelled';
+        results.push({ step: step.name, status: 'cancelled', attempts: 0, durationMs: 0, reason: 'batch cancelled' });
+        continue;
+      }
+      error = describeFailure(step, err);
+      status = 'failed';
+      results.push({ step: step.name, status: 'failed', attempts: error.attempts, durationMs: Date.now() - t0, error });
+    }
+  }
+
+  const outcome: ItemOutcome = {
+    itemKey,
+    status,
+    steps: results.map((r) => ({ step: r.step, status: r.status })),
+    ...(error ? { error } : {}),
+    costUsd,
+    durationMs: Date.now() - startedAt,
+    runId,
+  };
+  // Record and report even when cancelled: nothing already done may be lost.
+  await CancellationScope.nonCancellable(async () => {
+    await store.recordItemOutcome({ batchId, itemKey, runId, status, steps: results, error, costUsd, durationMs: outcome.durationMs });
+    try {
+      await getExternalWorkflowHandle(input.batchWorkflowId).signal(reportItemOutcomeSignal, outcome);
+    } catch (err) {
+      // The batch already closed (e.g. it gave up waiting after a cancel); the database has the outcome.
+      log.warn('could not report outcome to batch', { batchId, itemKey, error: (err as Error).message });
+    }
+  });
+
+  if (cancelled) throw cancelled;
+  if (status === 'failed' && error) {
+    throw ApplicationFailure.create({ type: 'ItemFailed', message: `step ${error.step} failed: ${error.message}`, nonRetryable: true, details: [error] });
+  }
+  return outcome;
+}
