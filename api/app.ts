@@ -74,6 +74,12 @@ export function createApp(deps: AppDeps) {
     });
   });
 
+  api.get('/pipelines/:name/demo-items', (req, res) => {
+    const def = registry.get(String(req.params.name));
+    if (!def) throw notFound('pipeline', String(req.params.name));
+    res.json({ pipeline: def.name, items: def.demoItems?.() ?? [] });
+  });
+
   api.post('/batches', async (req, res) => {
     if (!req.is('application/json')) throw new ApiError(415, 'unsupported_media_type', 'send the batch as application/json');
     const body = CreateBatchBody.parse(req.body);

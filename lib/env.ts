@@ -31,6 +31,8 @@ export const EnvSchema = z.object({
   TEMPORAL_UI_PORT: port.default(8233),
   /** Base URL of Temporal Web used for links (defaults to the dev server's UI). */
   TEMPORAL_WEB_URL: optionalString,
+  /** SQLite `synchronous` pragma of the dev server's database (NORMAL with WAL, or FULL). */
+  TEMPORAL_SQLITE_SYNC: z.enum(['OFF', 'NORMAL', 'FULL']).default('NORMAL'),
   /** A `temporal` CLI binary to use instead of PATH / .tools/bin. */
   TEMPORAL_BIN: optionalString,
   TASK_QUEUE: z.string().default('flotilla-batches'),

@@ -32,6 +32,15 @@ export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, unknown> = {
   'matching.numTaskqueueWritePartitions': 1,
 };
 
+/**
+ * SQLite settings for the dev server's database file. WAL with synchronous=NORMAL survives a
+ * crash of the server process (what the stack and the fault tests exercise) without an fsync per
+ * commit; measured in BENCHMARKS.md. Set TEMPORAL_SQLITE_SYNC=FULL for power-loss durability.
+ */
+export function devServerSqliteArgs(synchronous = 'NORMAL'): string[] {
+  return ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', `synchronous=${synchronous}`];
+}
+
 export function devServerSearchAttributeArgs(): string[] {
   return Object.values(SEARCH_ATTRIBUTES).flatMap((name) => ['--search-attribute', `${name}=Keyword`]);
 }

@@ -14,6 +14,7 @@ export const noopPipeline = definePipeline({
   itemSchema: z.object({ key: z.string().min(1).max(200).optional() }).passthrough(),
   settingsSchema: z.object({}).passthrough(),
   itemKey: (item, index) => item.key ?? String(index + 1),
+  demoItems: () => Array.from({ length: 100 }, (_, i) => ({ key: `demo-${i + 1}` })),
   steps: [
     { name: 'one', run: async () => ({ ok: 1 }) },
     { name: 'two', run: async () => ({ ok: 2 }) },

@@ -3,6 +3,8 @@
  * it here; the engine does not change.
  */
 import { noopPipeline } from './noop';
+import { createRestaurantRegistrationPipeline } from './restaurant-registration';
+import { demoRestaurants } from './restaurant-registration/demo-data';
 import type { PipelineDefinition } from './types';
 
 export interface PipelineDeps {
@@ -10,8 +12,11 @@ export interface PipelineDeps {
   partnerApiKey: string;
 }
 
-export function createPipelines(_deps: PipelineDeps): PipelineDefinition[] {
-  return [noopPipeline as unknown as PipelineDefinition];
+export function createPipelines(deps: PipelineDeps): PipelineDefinition[] {
+  return [
+    { ...createRestaurantRegistrationPipeline({ partnerBaseUrl: deps.partnerBaseUrl, partnerApiKey: deps.partnerApiKey }), demoItems: () => demoRestaurants },
+    noopPipeline,
+  ] as unknown as PipelineDefinition[];
 }
 
 export class PipelineRegistry {

@@ -60,6 +60,8 @@ export interface PipelineDefinition<ItemSchema extends z.ZodType = z.ZodType, Se
   /** The item's key within a batch; the item's `key` field or its 1-based row number otherwise. */
   itemKey?: (item: z.infer<ItemSchema>, index: number) => string;
   steps: Array<StepDefinition<z.infer<ItemSchema>, z.infer<SettingsSchema>>>;
+  /** Sample items a new user can start a batch with from the web page. */
+  demoItems?: () => Array<z.input<ItemSchema>>;
 }
 
 /** A step returns this to end its item as skipped (e.g. "already registered"). */

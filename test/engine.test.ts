@@ -216,3 +216,33 @@ test('duplicate outcome reports are counted once', async () => {
   expect(p.estimatedCostUsd).toBe(0);
   expect(p.steps.a.succeeded).toBe(4);
 });
+
+describe('continue-as-new', () => {
+  let small: Awaited<ReturnType<typeof startApi>>;
+  let taskQueue: string;
+  beforeAll(async () => {
+    // Same worker task queue as the main API: only the batch workflow's limits differ.
+    taskQueue = (api.service as unknown as { deps: { taskQueue: string } }).deps.taskQueue;
+    small = await startApi({ db, client, taskQueue, pipelines, workflowLimits: { maxSignalsPerRun: 20, maxHistoryEvents: 400 } });
+  });
+  afterAll(() => small.close());
+
+  test('forced with small limits, it loses and double-counts nothing', async () => {
+    const items = keys(80, 'can');
+    const res = await small.call('POST', '/api/batches', { pipeline: 'fixture', name: 'can', items, concurrency: 4 });
+    expect(res.status).toBe(202);
+    const id = res.body.id;
+    const p = await waitForStatus(id, ['completed', 'completed_with_errors', 'failed']);
+    expect(p).toMatchObject({ status: 'completed', total: 80, succeeded: 80, failed: 0, cancelled: 0, processed: 80 });
+    expect(p.steps.a.succeeded).toBe(80);
+    expect(p.generation).toBeGreaterThanOrEqual(3);
+    const runs = await runHistoryLengths(id);
+    expect(runs.length).toBe(p.generation + 1);
+    for (const len of runs) expect(len).toBeLessThan(600);
+    // Every item ran exactly once.
+    for (const item of items) expect(fixtureLog.attempts.get(`${item.key}/a`)).toBe(1);
+    expect(await db.batchItem.count({ where: { batchId: id, status: 'succeeded' } })).toBe(80);
+    const children = await client.workflow.count(`FlotillaBatchId = '${id}' AND WorkflowType = 'itemWorkflow'`);
+    expect(children.count).toBe(80);
+  });
+});

@@ -43,6 +43,9 @@ export async function createEngineWorker(opts: {
     // Cancellation reaches an activity through its heartbeat; flush heartbeats often.
     defaultHeartbeatThrottleInterval: '1s',
     maxHeartbeatThrottleInterval: '2s',
+    // On shutdown, give running steps a moment, then cancel them; Temporal retries them elsewhere.
+    shutdownGraceTime: '10s',
+    shutdownForceTime: '30s',
     ...(opts.identity ? { identity: opts.identity } : {}),
   });
 }

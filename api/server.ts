@@ -1,0 +1,46 @@
+/** The API process: the HTTP API and the web page. */
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { createDb } from '../lib/db';
+import { env, partnerApiUrl, temporalWebUrl } from '../lib/env';
+import { logger } from '../lib/logger';
+import { createPipelines, PipelineRegistry } from '../pipelines/registry';
+import { createApp } from './app';
+
+async function main(): Promise<void> {
+  const log = logger.child({ service: 'api' });
+  if (!env.DATABASE_URL) throw new Error('DATABASE_URL is required for the API (npm start sets it for the embedded database)');
+  const address = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`;
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const db = createDb(env.DATABASE_URL, { poolSize: 20 });
+  const { app, hub } = createApp({
+    db,
+    client,
+    namespace: env.TEMPORAL_NAMESPACE,
+    registry: new PipelineRegistry(createPipelines({ partnerBaseUrl: partnerApiUrl, partnerApiKey: env.PARTNER_API_KEY })),
+    taskQueue: env.TASK_QUEUE,
+    log,
+    progressIntervalMs: env.PROGRESS_INTERVAL_MS,
+    temporalWebUrl,
+    webDir: path.resolve(__dirname, '..', 'web', 'dist'),
+  });
+  const server = app.listen(env.PORT, env.HOST, () => log.info({ port: env.PORT, host: env.HOST }, 'api listening'));
+  const stop = () => {
+    log.info('api stopping');
+    hub.close();
+    server.close(async () => {
+      await db.$disconnect();
+      await connection.close();
+      process.exit(0);
+    });
+    server.closeAllConnections();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err) => {
+  logger.fatal({ err }, 'api failed');
+  process.exit(1);
+});

@@ -1,0 +1,192 @@
+/**
+ * `npm start`: the whole stack on one machine with embedded defaults. Starts (or connects to)
+ * Temporal and PostgreSQL, applies migrations, starts the partner sandbox, a worker and the API
+ * with the web page, prints where to open it, and on Ctrl-C stops everything in reverse order.
+ * All data stays under DATA_DIR, so running it again keeps every batch.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { dataDir, env, temporalWebUrl } from '../lib/env';
+import { logger } from '../lib/logger';
+import { migrate } from '../lib/migrate';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../lib/postgres';
+import { DEV_SERVER_DYNAMIC_CONFIG, devServerSearchAttributeArgs, devServerSqliteArgs, ensureSearchAttributes, findTemporalBinary, PROJECT_ROOT } from '../lib/temporal';
+import { startPartnerSandbox } from '../sandbox/partner-platform/server';
+
+const log = logger.child({ service: 'stack' });
+const children: Array<{ name: string; proc: ChildProcess }> = [];
+const stoppers: Array<{ name: string; stop: () => Promise<void> }> = [];
+let stopping = false;
+
+function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host });
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function waitForTemporal(address: string, timeoutMs: number): Promise<Connection> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const c = await Connection.connect({ address, connectTimeout: 2_000 });
+      await c.workflowService.getSystemInfo({});
+      return c;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`Temporal at ${address} did not answer: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+function run(name: string, script: string, extraEnv: Record<string, string>): ChildProcess {
+  // `node --import tsx` (not the tsx wrapper) so our signals reach the process itself.
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, script)], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...extraEnv },
+    stdio: ['ignore', 'inherit', 'inherit'],
+    // Own process group: Ctrl-C reaches us once and we stop children in order.
+    detached: true,
+  });
+  proc.on('exit', (code, signal) => {
+    if (!stopping) {
+      log.error({ child: name, code, signal }, `${name} exited; stopping the stack`);
+      void shutdown(1);
+    }
+  });
+  children.push({ name, proc });
+  return proc;
+}
+
+async function shutdown(code = 0): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info('stopping the stack');
+  for (const { name, proc } of [...children].reverse()) {
+    if (proc.exitCode !== null || proc.signalCode !== null) continue;
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+    log.info({ child: name }, 'stopped');
+  }
+  for (const { name, stop } of [...stoppers].reverse()) {
+    await stop().catch((err) => log.warn({ err, name }, 'stop failed'));
+    log.info({ service: name }, 'stopped');
+  }
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.chmodSync(dataDir, 0o755);
+
+  // Temporal
+  let temporalAddress = env.TEMPORAL_ADDRESS;
+  let webUrl = temporalWebUrl;
+  if (!temporalAddress) {
+    temporalAddress = `127.0.0.1:${env.TEMPORAL_DEV_PORT}`;
+    if (await portInUse(env.TEMPORAL_DEV_PORT)) throw new Error(`port ${env.TEMPORAL_DEV_PORT} is taken: another Temporal (or Flotilla) is running; stop it or set TEMPORAL_ADDRESS / TEMPORAL_DEV_PORT`);
+    const bin = findTemporalBinary(env.TEMPORAL_BIN);
+    if (!bin) throw new Error('no temporal CLI found: run `bash scripts/ensure-temporal.sh` or set TEMPORAL_BIN');
+    const args = [
+      'server', 'start-dev',
+      '--db-filename', path.join(dataDir, 'temporal.db'),
+      '--ip', '127.0.0.1',
+      '--port', String(env.TEMPORAL_DEV_PORT),
+      '--ui-port', String(env.TEMPORAL_UI_PORT),
+      '--namespace', env.TEMPORAL_NAMESPACE,
+      '--log-level', 'warn',
+      ...devServerSearchAttributeArgs(),
+      ...devServerSqliteArgs(env.TEMPORAL_SQLITE_SYNC),
+      ...Object.entries(DEV_SERVER_DYNAMIC_CONFIG).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
+    ];
+    const serverLog = fs.openSync(path.join(dataDir, 'temporal.log'), 'a');
+    const proc = spawn(bin, args, { stdio: ['ignore', serverLog, serverLog], detached: true });
+    proc.on('exit', (code) => {
+      if (!stopping) {
+        log.error({ code }, 'temporal dev server exited; stopping the stack');
+        void shutdown(1);
+      }
+    });
+    stoppers.push({
+      name: 'temporal',
+      stop: async () => {
+        if (proc.exitCode !== null) return;
+        const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+        proc.kill('SIGTERM');
+        await exited;
+      },
+    });
+    log.info({ address: temporalAddress, log: path.join(dataDir, 'temporal.log') }, 'temporal dev server starting');
+  } else {
+    webUrl = env.TEMPORAL_WEB_URL ?? webUrl;
+  }
+  const connection = await waitForTemporal(temporalAddress, 60_000);
+  await ensureSearchAttributes(connection, env.TEMPORAL_NAMESPACE);
+  await connection.close();
+
+  // PostgreSQL
+  let databaseUrl = env.DATABASE_URL;
+  if (!databaseUrl) {
+    if (await portInUse(env.EMBEDDED_PG_PORT)) throw new Error(`port ${env.EMBEDDED_PG_PORT} is taken: set EMBEDDED_PG_PORT or DATABASE_URL`);
+    const pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({ dir: path.join(dataDir, 'postgres'), port: env.EMBEDDED_PG_PORT, log });
+    stoppers.splice(0, 0, { name: 'postgres', stop: () => pg.stop() });
+    databaseUrl = pg.url;
+  }
+  const applied = await migrate(databaseUrl);
+  log.info({ applied }, 'database migrated');
+
+  // The partner platform stand-in, unless a real one is configured.
+  const childEnv: Record<string, string> = { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_WEB_URL: webUrl };
+  if (!env.PARTNER_API_URL) {
+    const sandbox = await startPartnerSandbox({ port: env.PARTNER_SANDBOX_PORT, apiKey: env.PARTNER_API_KEY });
+    stoppers.push({ name: 'partner-sandbox', stop: () => sandbox.close() });
+    childEnv.PARTNER_API_URL = sandbox.url;
+  }
+
+  run('worker', 'workers/main.ts', childEnv);
+  run('api', 'api/server.ts', childEnv);
+  await waitForHttp(`http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}/api/health`, 60_000);
+
+  const appUrl = `http://${env.HOST === '0.0.0.0' ? 'localhost' : env.HOST}:${env.PORT}`;
+  process.stdout.write(
+    [
+      '',
+      'Flotilla is running.',
+      `  App (web page + API): ${appUrl}`,
+      `  API health:           ${appUrl}/api/health`,
+      `  Temporal Web:         ${webUrl}`,
+      `  Temporal frontend:    ${temporalAddress}`,
+      `  Data:                 ${dataDir}`,
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n') + '\n',
+  );
+}
+
+async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(url);
+      if (res.status === 200) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not become healthy`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+main().catch((err) => {
+  log.fatal({ err: { message: (err as Error).message } }, 'stack failed to start');
+  void shutdown(1);
+});

@@ -1,0 +1,57 @@
+/**
+ * The worker process: runs batch and item workflows and every pipeline's step activities on the
+ * engine's task queue. Start as many as you like on as many machines as you like, pointed at the
+ * same Temporal cluster and database (see README, "Scaling out").
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { NativeConnection } from '@temporalio/worker';
+import { createDb } from '../lib/db';
+import { dataDir, env, partnerApiUrl } from '../lib/env';
+import { logger } from '../lib/logger';
+import { ensureSearchAttributes } from '../lib/temporal';
+import { installTemporalRuntime } from '../lib/temporal-runtime';
+import { Connection } from '@temporalio/client';
+import { createPipelines } from '../pipelines/registry';
+import { workflowBundlePath } from './bundle';
+import { createEngineWorker } from './create-worker';
+
+async function main(): Promise<void> {
+  const log = logger.child({ service: 'worker' });
+  if (!env.DATABASE_URL) throw new Error('DATABASE_URL is required for the worker (npm start sets it for the embedded database)');
+  const address = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`;
+  installTemporalRuntime(log);
+  const clientConnection = await Connection.connect({ address });
+  await ensureSearchAttributes(clientConnection, env.TEMPORAL_NAMESPACE);
+  await clientConnection.close();
+
+  const connection = await NativeConnection.connect({ address });
+  const db = createDb(env.DATABASE_URL, { poolSize: 20 });
+  const bundle = await workflowBundlePath(path.join(dataDir, 'bundles'));
+  const worker = await createEngineWorker({
+    connection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: env.TASK_QUEUE,
+    db,
+    pipelines: createPipelines({ partnerBaseUrl: partnerApiUrl, partnerApiKey: env.PARTNER_API_KEY }),
+    workflowBundlePath: bundle,
+    identity: `flotilla-worker-${process.pid}@${os.hostname()}`,
+    tuning: {
+      maxConcurrentActivityTaskExecutions: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentLocalActivityExecutions: env.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES,
+      maxConcurrentWorkflowTaskExecutions: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
+    },
+  });
+  log.info({ address, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TASK_QUEUE }, 'worker started');
+  // The SDK runtime shuts the worker down on SIGINT/SIGTERM; run() resolves once in-flight tasks end.
+  await worker.run();
+  await db.$disconnect();
+  await connection.close();
+  log.info('worker stopped');
+}
+
+main().catch((err) => {
+  logger.fatal({ err }, 'worker failed');
+  process.exit(1);
+});
