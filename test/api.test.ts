@@ -1,0 +1,248 @@
+/**
+ * The HTTP API's contract: validation errors name the row and field and create nothing;
+ * unknown things answer 404; listing filters and paginates; SSE streams progress with one
+ * Temporal query per batch per interval however many clients watch.
+ */
+import http from 'node:http';
+import type { Client } from '@temporalio/client';
+import type { Db } from '../lib/db';
+import { noopPipeline } from '../pipelines/noop';
+import type { PipelineDefinition } from '../pipelines/types';
+import { startApi, waitFor } from './support/api';
+import { fixturePipeline } from './support/fixture-pipeline';
+import { connectTemporal, createTestDatabase, startWorker, uid } from './support/stack';
+
+const pipelines = [fixturePipeline, noopPipeline] as unknown as PipelineDefinition[];
+let db: Db;
+let client: Client;
+let api: Awaited<ReturnType<typeof startApi>>;
+const closers: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  const database = await createTestDatabase();
+  db = database.db;
+  const t = await connectTemporal();
+  client = t.client;
+  const taskQueue = uid('api');
+  const worker = await startWorker({ native: t.native, taskQueue, db, pipelines });
+  api = await startApi({ db, client, taskQueue, pipelines, progressIntervalMs: 300 });
+  closers.push(api.close, worker.stop, t.close, database.close);
+});
+afterAll(async () => {
+  for (const close of closers) await close();
+});
+
+const batchCount = () => db.batch.count();
+const itemCount = () => db.batchItem.count();
+
+async function expectNothingCreated(fn: () => Promise<void>) {
+  const [b, i] = [await batchCount(), await itemCount()];
+  await fn();
+  expect(await batchCount()).toBe(b);
+  expect(await itemCount()).toBe(i);
+}
+
+describe('POST /api/batches validation', () => {
+  test('malformed JSON is a 400 invalid_json', async () => {
+    await expectNothingCreated(async () => {
+      const res = await api.call('POST', '/api/batches', '{"pipeline": "noop", "items": [', { 'content-type': 'application/json' });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('invalid_json');
+    });
+  });
+
+  test('wrong types name the field', async () => {
+    await expectNothingCreated(async () => {
+      const res = await api.call('POST', '/api/batches', { pipeline: 'noop', name: 'x', items: 'not-a-list' });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('validation_error');
+      expect(res.body.error.details.issues[0].path).toBe('items');
+    });
+    const res = await api.call('POST', '/api/batches', { pipeline: 'noop', name: 'x', items: [{}], concurrency: 5000 });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.issues[0].path).toBe('concurrency');
+  });
+
+  test('unknown fields and unknown pipelines are rejected', async () => {
+    await expectNothingCreated(async () => {
+      const extra = await api.call('POST', '/api/batches', { pipeline: 'noop', name: 'x', items: [{}], colour: 'red' });
+      expect(extra.status).toBe(400);
+      expect(extra.body.error.message).toMatch(/colour/);
+      const unknown = await api.call('POST', '/api/batches', { pipeline: 'no-such-pipeline', name: 'x', items: [{}] });
+      expect(unknown.status).toBe(400);
+      expect(unknown.body.error.details.issues[0]).toMatchObject({ path: 'pipeline' });
+      expect(unknown.body.error.message).toMatch(/unknown pipeline "no-such-pipeline"/);
+    });
+  });
+
+  test('an invalid item names its row and field and nothing is created', async () => {
+    await expectNothingCreated(async () => {
+      const items = [{ key: 'ok-1' }, { key: 'ok-2' }, { key: 42 }, { key: 'ok-4', sleepMs: 'soon' }];
+      const res = await api.call('POST', '/api/batches', { pipeline: 'fixture', name: 'bad rows', items });
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(/^row 3: items\[2\]\.key: /);
+      expect(res.body.error.details.issues).toEqual([
+        expect.objectContaining({ row: 3, path: 'items[2].key' }),
+        expect.objectContaining({ row: 4, path: 'items[3].sleepMs' }),
+      ]);
+    });
+  });
+
+  test('invalid settings and duplicate item keys are rejected', async () => {
+    await expectNothingCreated(async () => {
+      const settings = await api.call('POST', '/api/batches', { pipeline: 'fixture', name: 'x', items: [{ key: 'a' }], settings: { label: 7 } });
+      expect(settings.status).toBe(400);
+      expect(settings.body.error.details.issues[0].path).toBe('settings.label');
+      const dup = await api.call('POST', '/api/batches', { pipeline: 'fixture', name: 'x', items: [{ key: 'a' }, { key: 'b' }, { key: 'a' }] });
+      expect(dup.status).toBe(400);
+      expect(dup.body.error.details.issues[0]).toMatchObject({ row: 3, path: 'items[2].key' });
+      expect(dup.body.error.message).toMatch(/duplicate item key "a" \(also row 1\)/);
+    });
+  });
+
+  test('an empty item list and a non-JSON content type are rejected', async () => {
+    await expectNothingCreated(async () => {
+      const empty = await api.call('POST', '/api/batches', { pipeline: 'noop', name: 'x', items: [] });
+      expect(empty.status).toBe(400);
+      expect(empty.body.error.message).toMatch(/at least one item/);
+      const text = await api.call('POST', '/api/batches', 'pipeline=noop', { 'content-type': 'text/plain' });
+      expect(text.status).toBe(415);
+    });
+  });
+});
+
+describe('reading batches', () => {
+  let first: string;
+  let second: string;
+  beforeAll(async () => {
+    first = (await api.call('POST', '/api/batches', { pipeline: 'noop', name: 'list-a', items: [{ key: '1' }, { key: '2' }] })).body.id;
+    second = (await api.call('POST', '/api/batches', { pipeline: 'fixture', name: 'list-b', items: [{ key: 'x', rejectAt: 'a' }, { key: 'y' }] })).body.id;
+    for (const id of [first, second]) {
+      await waitFor(async () => ['completed', 'completed_with_errors'].includes((await api.call('GET', `/api/batches/${id}`)).body.status), { what: id });
+    }
+  });
+
+  test('unknown batch IDs answer 404 everywhere', async () => {
+    for (const path of ['/api/batches/batch-nope', '/api/batches/batch-nope/items', '/api/batches/batch-nope/events']) {
+      const res = await api.call('GET', path);
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe('not_found');
+    }
+    expect((await api.call('POST', '/api/batches/batch-nope/pause', {})).status).toBe(404);
+    expect((await api.call('GET', '/api/nothing-here')).status).toBe(404);
+  });
+
+  test('control actions on a finished batch answer 409', async () => {
+    for (const action of ['pause', 'resume', 'cancel']) {
+      const res = await api.call('POST', `/api/batches/${first}/${action}`, {});
+      expect(res.status).toBe(409);
+      expect(res.body.error.message).toMatch(/already completed/);
+    }
+  });
+
+  test('list filters by status and pipeline and paginates with a cursor', async () => {
+    const byPipeline = await api.call('GET', '/api/batches?pipeline=fixture');
+    expect(byPipeline.body.batches.map((b: { id: string }) => b.id)).toContain(second);
+    expect(byPipeline.body.batches.every((b: { pipeline: string }) => b.pipeline === 'fixture')).toBe(true);
+    const byStatus = await api.call('GET', '/api/batches?status=completed_with_errors');
+    expect(byStatus.body.batches.map((b: { id: string }) => b.id)).toEqual([second]);
+    const page1 = await api.call('GET', '/api/batches?limit=1');
+    expect(page1.body.batches).toHaveLength(1);
+    expect(page1.body.nextCursor).toEqual(expect.any(String));
+    const page2 = await api.call('GET', `/api/batches?limit=1&cursor=${page1.body.nextCursor}`);
+    expect(page2.body.batches).toHaveLength(1);
+    expect(page2.body.batches[0].id).not.toBe(page1.body.batches[0].id);
+    const future = await api.call('GET', `/api/batches?createdAfter=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+    expect(future.body.batches).toEqual([]);
+    const badStatus = await api.call('GET', '/api/batches?status=weird');
+    expect(badStatus.status).toBe(400);
+    expect(badStatus.body.error.details.issues[0].path).toMatch(/^status/);
+    const badCursor = await api.call('GET', '/api/batches?cursor=zzz');
+    expect(badCursor.status).toBe(400);
+  });
+
+  test('batch detail carries progress, steps and a Temporal Web link', async () => {
+    const res = await api.call('GET', `/api/batches/${second}`);
+    expect(res.body).toMatchObject({ id: second, pipeline: 'fixture', status: 'completed_with_errors', steps: ['a', 'b', 'c'] });
+    expect(res.body.progress).toMatchObject({ total: 2, succeeded: 1, failed: 1 });
+    expect(res.body.temporalUrl).toContain(`/workflows/${second}`);
+  });
+
+  test('items filter by status and paginate, each with step results and error', async () => {
+    const failed = await api.call('GET', `/api/batches/${second}/items?status=failed`);
+    expect(failed.body.items).toHaveLength(1);
+    expect(failed.body.items[0]).toMatchObject({ key: 'x', status: 'failed', error: { step: 'a', type: 'RejectedError' }, workflowId: `${second}/x` });
+    const page1 = await api.call('GET', `/api/batches/${first}/items?limit=1`);
+    expect(page1.body.items.map((i: { key: string }) => i.key)).toEqual(['1']);
+    const page2 = await api.call('GET', `/api/batches/${first}/items?limit=1&cursor=${page1.body.nextCursor}`);
+    expect(page2.body.items.map((i: { key: string }) => i.key)).toEqual(['2']);
+    expect(page2.body.nextCursor).toBeNull();
+    expect(page2.body.items[0].steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`)).toEqual(['one:succeeded', 'two:succeeded', 'three:succeeded']);
+  });
+});
+
+test('GET /api/pipelines describes steps and schemas as JSON Schema', async () => {
+  const res = await api.call('GET', '/api/pipelines');
+  const fixture = res.body.pipelines.find((p: { name: string }) => p.name === 'fixture');
+  expect(fixture.steps.map((s: { name: string }) => s.name)).toEqual(['a', 'b', 'c']);
+  expect(fixture.steps[0].retry).toMatchObject({ maximumAttempts: 4, backoffCoefficient: 2 });
+  expect(fixture.itemSchema).toMatchObject({ type: 'object', required: ['key'] });
+  expect(fixture.itemSchema.properties.key).toMatchObject({ type: 'string' });
+});
+
+test('GET /api/health reports database, Temporal and worker', async () => {
+  const res = await api.call('GET', '/api/health');
+  expect(res.status).toBe(200);
+  expect(res.body.checks.database.ok).toBe(true);
+  expect(res.body.checks.temporal).toMatchObject({ ok: true, serverVersion: expect.any(String) });
+  expect(res.body.checks.worker.ok).toBe(true);
+});
+
+/** Reads an SSE stream until it ends; returns the events. */
+function readSse(url: string): Promise<Array<{ event: string; data: any }>> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        expect(res.headers['content-type']).toMatch(/text\/event-stream/);
+        let buf = '';
+        const events: Array<{ event: string; data: any }> = [];
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buf += chunk;
+          let idx;
+          while ((idx = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, idx);
+            buf = buf.slice(idx + 2);
+            const event = /^event: (.*)$/m.exec(block)?.[1];
+            const data = /^data: (.*)$/m.exec(block)?.[1];
+            if (event && data) events.push({ event, data: JSON.parse(data) });
+          }
+        });
+        res.on('end', () => resolve(events));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
+test('SSE streams progress to many viewers with one Temporal query per interval, and ends when the batch does', async () => {
+  const items = Array.from({ length: 8 }, (_, i) => ({ key: `s${i}`, sleepMs: 500 }));
+  const created = await api.call('POST', '/api/batches', { pipeline: 'fixture', name: 'sse', items, concurrency: 2 });
+  const id = created.body.id;
+  const queriesBefore = api.hub.queries;
+  const started = Date.now();
+  const streams = await Promise.all(Array.from({ length: 10 }, () => readSse(`${api.base}/api/batches/${id}/events`)));
+  const elapsed = Date.now() - started;
+  const queries = api.hub.queries - queriesBefore;
+  for (const events of streams) {
+    const last = events[events.length - 1];
+    expect(last.event).toBe('done');
+    expect(last.data).toMatchObject({ status: 'completed', succeeded: 8, total: 8 });
+    const progress = events.filter((e) => e.event === 'progress').map((e) => e.data.processed);
+    expect(progress.length).toBeGreaterThan(1);
+    expect([...progress].sort((a, b) => a - b)).toEqual(progress); // never goes backwards
+  }
+  // 10 viewers, one shared poller: about one query per 300 ms interval, not ten.
+  expect(queries).toBeLessThanOrEqual(Math.ceil(elapsed / 300) + 2);
+  expect(queries).toBeGreaterThan(0);
+});

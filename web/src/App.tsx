@@ -1,0 +1,76 @@
+import { useEffect, useRef } from 'react';
+import { HealthIndicator, useTitle } from './components.tsx';
+import { BatchPage } from './pages/BatchPage.tsx';
+import { BatchesPage } from './pages/BatchesPage.tsx';
+import { OperationsPage } from './pages/OperationsPage.tsx';
+import { hrefTo, useRoute, type Route } from './router.ts';
+
+export function App() {
+  const route = useRoute();
+  const mainRef = useRef<HTMLElement>(null);
+  const first = useRef(true);
+  const routeKey = route.page === 'batch' ? `batch:${route.id}` : route.page;
+
+  // After a navigation, move focus to the new page's heading so keyboard and screen reader users land there.
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    window.scrollTo(0, 0);
+    const h1 = mainRef.current?.querySelector<HTMLElement>('h1');
+    h1?.focus({ preventScroll: true });
+  }, [routeKey]);
+
+  return (
+    <>
+      <a className="skip-link" href="#main" onClick={(e) => (e.preventDefault(), mainRef.current?.querySelector<HTMLElement>('h1')?.focus())}>
+        Skip to content
+      </a>
+      <header className="topbar">
+        <div className="topbar-inner">
+          <a className="brand" href={hrefTo.operations()} data-testid="nav-home">
+            <span className="brand-mark" aria-hidden="true">⛵</span> Flotilla
+          </a>
+          <nav className="nav" aria-label="Main">
+            <a href={hrefTo.operations()} aria-current={route.page === 'operations' ? 'page' : undefined} data-testid="nav-operations">
+              Operations
+            </a>
+            <a href={hrefTo.batches()} aria-current={route.page === 'batches' || route.page === 'batch' ? 'page' : undefined} data-testid="nav-batches">
+              Batches
+            </a>
+          </nav>
+          <HealthIndicator />
+        </div>
+      </header>
+      <main id="main" ref={mainRef} className="container">
+        <Page route={route} />
+      </main>
+    </>
+  );
+}
+
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case 'operations':
+      return <OperationsPage />;
+    case 'batches':
+      return <BatchesPage tab={route.tab} />;
+    case 'batch':
+      return <BatchPage key={route.id} id={route.id} />;
+    case 'not-found':
+      return <NotFound path={route.path} />;
+  }
+}
+
+function NotFound({ path }: { path: string }) {
+  useTitle('Not found');
+  return (
+    <section className="page" data-testid="page-not-found">
+      <h1 tabIndex={-1}>Page not found</h1>
+      <p>
+        There is no page at <code>{path}</code>. Go to <a href={hrefTo.operations()}>Operations</a> or <a href={hrefTo.batches()}>Batches</a>.
+      </p>
+    </section>
+  );
+}
