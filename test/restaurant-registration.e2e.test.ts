@@ -1,0 +1,83 @@
+/**
+ * restaurant-registration through the whole engine: the HTTP API starts a batch, the real worker
+ * runs 12 steps per restaurant against the partner platform stand-in over real HTTP, with the
+ * default retry policy (2 s, 4 s, 8 s) and injected faults.
+ */
+import type { Client } from '@temporalio/client';
+import type { Db } from '../lib/db';
+import { createRestaurantRegistrationPipeline } from '../pipelines/restaurant-registration';
+import { demoRestaurants } from '../pipelines/restaurant-registration/demo-data';
+import type { PipelineDefinition } from '../pipelines/types';
+import { startPartnerSandbox } from '../sandbox/partner-platform/server';
+import { startApi, waitFor } from './support/api';
+import { connectTemporal, createTestDatabase, startWorker, uid } from './support/stack';
+
+let db: Db;
+let client: Client;
+let api: Awaited<ReturnType<typeof startApi>>;
+let sandbox: Awaited<ReturnType<typeof startPartnerSandbox>>;
+const closers: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  sandbox = await startPartnerSandbox({ port: 0, apiKey: 'test-key', latencyMs: { min: 0, max: 2 } });
+  const pipelines = [createRestaurantRegistrationPipeline({ partnerBaseUrl: sandbox.url, partnerApiKey: 'test-key' })] as unknown as PipelineDefinition[];
+  const database = await createTestDatabase();
+  db = database.db;
+  const t = await connectTemporal();
+  client = t.client;
+  const taskQueue = uid('restaurants');
+  const worker = await startWorker({ native: t.native, taskQueue, db, pipelines });
+  api = await startApi({ db, client, taskQueue, pipelines });
+  closers.push(api.close, worker.stop, t.close, database.close, sandbox.close);
+});
+afterAll(async () => {
+  for (const close of closers) await close();
+});
+
+test('a partner rejection at step 4 fails that restaurant only; a transient outage is retried; every write happens once', async () => {
+  const items = demoRestaurants.slice(0, 6).map((r, i) => ({ ...r, externalId: `e2e-${i + 1}`, name: `${r.name} ${i + 1}` }));
+  sandbox.addFaults([
+    { endpoint: 'verify-business', match: { externalId: 'e2e-2' }, status: 422, message: 'business registration number not found' },
+    { endpoint: 'upload-menu', match: { externalId: 'e2e-3' }, status: 503, times: 2 },
+  ]);
+  const res = await api.call('POST', '/api/batches', { pipeline: 'restaurant-registration', name: 'Auckland Q4', items, concurrency: 3 });
+  expect(res.status).toBe(202);
+  const id = res.body.id;
+  const p = await waitFor(
+    async () => {
+      const b = await api.call('GET', `/api/batches/${id}`);
+      return ['completed', 'completed_with_errors', 'failed'].includes(b.body.status) ? b.body.progress : undefined;
+    },
+    { timeoutMs: 90_000, what: 'restaurant batch to finish' },
+  );
+  expect(p).toMatchObject({ status: 'completed_with_errors', total: 6, succeeded: 5, failed: 1 });
+  expect(p.steps['verify-business']).toMatchObject({ succeeded: 5, failed: 1 });
+  expect(p.steps['publish-store']).toMatchObject({ succeeded: 5, skipped: 1 });
+
+  const failed = (await api.call('GET', `/api/batches/${id}/items?status=failed`)).body.items;
+  expect(failed).toHaveLength(1);
+  expect(failed[0].key).toBe('e2e-2');
+  expect(failed[0].error).toMatchObject({ step: 'verify-business', type: 'PartnerRejectedError', attempts: 1 });
+  expect(failed[0].error.message).toMatch(/business registration number not found/);
+  const stepIndex = failed[0].steps.findIndex((s: { status: string }) => s.status === 'failed');
+  expect(stepIndex).toBe(3); // the 4th step
+  expect(failed[0].steps.slice(4).every((s: { status: string }) => s.status === 'skipped')).toBe(true);
+
+  const retried = (await api.call('GET', `/api/batches/${id}/items?limit=10`)).body.items.find((i: { key: string }) => i.key === 'e2e-3');
+  const menu = retried.steps.find((s: { step: string }) => s.step === 'upload-menu');
+  expect(menu).toMatchObject({ status: 'succeeded', attempts: 3 });
+  // Default backoff: 2 s then 4 s between the three attempts.
+  expect(menu.durationMs).toBeGreaterThanOrEqual(6_000);
+
+  // Pickup-only restaurants skip delivery zones by the step's condition.
+  const pickupOnly = items.filter((r) => r.pickupOnly).length;
+  expect(p.steps['configure-delivery-zones'].skipped).toBe(pickupOnly + 1);
+
+  // Each successful write to the platform happened once per idempotency key.
+  const applied = sandbox.state.requests.filter((r) => r.method !== 'GET' && r.status < 300 && !r.replayed);
+  const perKey = new Map<string, number>();
+  for (const r of applied) perKey.set(`${r.path}|${r.idempotencyKey}`, (perKey.get(`${r.path}|${r.idempotencyKey}`) ?? 0) + 1);
+  expect([...perKey.values()].every((n) => n === 1)).toBe(true);
+  expect(applied.every((r) => r.idempotencyKey?.startsWith(`${id}/`))).toBe(true);
+  expect(sandbox.state.published.size).toBe(5);
+});

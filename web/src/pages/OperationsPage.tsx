@@ -1,0 +1,478 @@
+/** Operations (#/): pick a pipeline, fill in the batch form, start it. */
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { api, ApiError, errorMessage, isAbort, type CreateBatchRequest, type FieldIssue, type JsonSchema, type Pipeline, type PipelineStep } from '../api.ts';
+import { ErrorMessage, Loading, useTitle } from '../components.tsx';
+import { formatDuration, formatInt } from '../format.ts';
+import { hrefTo, navigate } from '../router.ts';
+
+export function OperationsPage() {
+  useTitle('Operations');
+  const [pipelines, setPipelines] = useState<Pipeline[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    const ctrl = new AbortController();
+    setError(null);
+    api.pipelines(ctrl.signal).then(
+      (p) => setPipelines(p),
+      (err) => !isAbort(err) && setError(errorMessage(err)),
+    );
+    return () => ctrl.abort();
+  }, [attempt]);
+
+  const pipeline = pipelines?.find((p) => p.name === selected) ?? null;
+
+  return (
+    <section className="page" data-testid="page-operations">
+      <div className="page-head">
+        <h1 tabIndex={-1}>Operations</h1>
+        <p className="muted">Pick a pipeline, give it items and start a batch. Each item runs as its own durable workflow on Temporal.</p>
+      </div>
+
+      {error && (
+        <ErrorMessage testId="pipelines-error">
+          Could not load the pipelines: {error}{' '}
+          <button type="button" className="btn btn-small" onClick={() => setAttempt((n) => n + 1)}>
+            Retry
+          </button>
+        </ErrorMessage>
+      )}
+      {!pipelines && !error && <Loading label="Loading pipelines…" />}
+
+      {pipelines && pipelines.length === 0 && <p className="empty">No pipelines are registered.</p>}
+      {pipelines && pipelines.length > 0 && (
+        <ul className="card-grid" aria-label="Pipelines" data-testid="pipeline-list">
+          {pipelines.map((p) => (
+            <li key={p.name}>
+              <button
+                type="button"
+                className="card pipeline-card"
+                aria-pressed={selected === p.name}
+                data-testid={`pipeline-card-${p.name}`}
+                onClick={() => setSelected((cur) => (cur === p.name ? null : p.name))}
+              >
+                <span className="card-title">{p.title}</span>
+                <span className="card-desc">{p.description}</span>
+                <span className="card-meta">
+                  <span data-testid={`pipeline-steps-${p.name}`}>{p.steps.length} steps</span>
+                  <span aria-hidden="true">·</span>
+                  <span>v{p.version}</span>
+                  <span aria-hidden="true">·</span>
+                  <code>{p.name}</code>
+                </span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+
+      {pipeline && <BatchForm key={pipeline.name} pipeline={pipeline} />}
+    </section>
+  );
+}
+
+const fieldOf = (path: string): string => /^[A-Za-z]+/.exec(path)?.[0] ?? '';
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false; message: string } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (err) {
+    return { ok: false, message: `not valid JSON: ${errorMessage(err)}` };
+  }
+}
+
+/** Live hint under the items box; skipped for very large pastes to keep typing smooth. */
+function summarizeItems(text: string): { count?: number; error?: string } {
+  if (!text.trim()) return {};
+  if (text.length > 2_000_000) return {};
+  const parsed = parseJson(text);
+  if (!parsed.ok) return { error: 'Not valid JSON yet' };
+  if (!Array.isArray(parsed.value)) return { error: 'Items must be a JSON array' };
+  return { count: parsed.value.length };
+}
+
+function BatchForm({ pipeline }: { pipeline: Pipeline }) {
+  const [name, setName] = useState('');
+  const [concurrency, setConcurrency] = useState('20');
+  const [itemsText, setItemsText] = useState('');
+  const [settingsText, setSettingsText] = useState('{}');
+  const [thresholdOn, setThresholdOn] = useState(false);
+  const [ratio, setRatio] = useState('0.5');
+  const [minSettled, setMinSettled] = useState('10');
+  const [action, setAction] = useState<'pause' | 'fail'>('pause');
+  const [issues, setIssues] = useState<FieldIssue[]>([]);
+  const [formError, setFormError] = useState<string | null>(null);
+  const [submitting, setSubmitting] = useState(false);
+  const [demoLoading, setDemoLoading] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
+  const nameRef = useRef<HTMLInputElement>(null);
+  const problemsRef = useRef<HTMLDivElement>(null);
+  const advancedRef = useRef<HTMLDetailsElement>(null);
+
+  useEffect(() => {
+    nameRef.current?.focus();
+  }, []);
+
+  const itemsInfo = useMemo(() => summarizeItems(itemsText), [itemsText]);
+  const noun = pipeline.itemNoun || 'item';
+  const hasProblems = issues.length > 0 || formError !== null;
+  const invalid = (field: string) => issues.some((i) => fieldOf(i.path) === field);
+
+  const showProblems = (list: FieldIssue[], message: string | null) => {
+    setIssues(list);
+    if (advancedRef.current && list.some((i) => fieldOf(i.path) === 'failureThreshold')) advancedRef.current.open = true;
+    setFormError(message);
+    // Let the panel render, then bring it into view for keyboard and screen reader users.
+    window.setTimeout(() => problemsRef.current?.focus(), 0);
+  };
+
+  async function loadDemo() {
+    setDemoLoading(true);
+    setNotice(null);
+    try {
+      const items = await api.demoItems(pipeline.name);
+      setItemsText(JSON.stringify(items, null, 2));
+      if (!name.trim()) setName(`${pipeline.title} demo`);
+      setNotice(`Loaded ${formatInt(items.length)} demo ${items.length === 1 ? noun : `${noun}s`}.`);
+    } catch (err) {
+      showProblems([], `Could not load demo items: ${errorMessage(err)}`);
+    } finally {
+      setDemoLoading(false);
+    }
+  }
+
+  async function loadFile(file: File | undefined) {
+    if (!file) return;
+    try {
+      const text = await file.text();
+      setItemsText(text);
+      setNotice(`Loaded ${file.name}.`);
+    } catch (err) {
+      showProblems([], `Could not read ${file.name}: ${errorMessage(err)}`);
+    }
+  }
+
+  function insertSettingDefaults() {
+    const current = parseJson(settingsText || '{}');
+    const base = current.ok && current.value && typeof current.value === 'object' && !Array.isArray(current.value) ? (current.value as Record<string, unknown>) : {};
+    const defaults: Record<string, unknown> = {};
+    for (const [k, s] of Object.entries(pipeline.settingsSchema?.properties ?? {})) if (s.default !== undefined) defaults[k] = s.default;
+    setSettingsText(JSON.stringify({ ...defaults, ...base }, null, 2));
+  }
+
+  async function onSubmit(e: FormEvent) {
+    e.preventDefault();
+    if (submitting) return;
+    setNotice(null);
+    const local: FieldIssue[] = [];
+    if (!name.trim()) local.push({ path: 'name', message: 'Give the batch a name.' });
+    const conc = Number(concurrency);
+    if (!Number.isInteger(conc) || conc < 1 || conc > 1000) local.push({ path: 'concurrency', message: 'Concurrency must be a whole number from 1 to 1000.' });
+    let items: unknown[] = [];
+    if (!itemsText.trim()) local.push({ path: 'items', message: `Paste the ${noun}s as a JSON array, or load the demo items.` });
+    else {
+      const parsed = parseJson(itemsText);
+      if (!parsed.ok) local.push({ path: 'items', message: parsed.message });
+      else if (!Array.isArray(parsed.value)) local.push({ path: 'items', message: 'Items must be a JSON array: [ {...}, {...} ].' });
+      else if (parsed.value.length === 0) local.push({ path: 'items', message: 'A batch needs at least one item.' });
+      else items = parsed.value;
+    }
+    let settings: Record<string, unknown> | undefined;
+    if (settingsText.trim()) {
+      const parsed = parseJson(settingsText);
+      if (!parsed.ok) local.push({ path: 'settings', message: parsed.message });
+      else if (!parsed.value || typeof parsed.value !== 'object' || Array.isArray(parsed.value)) local.push({ path: 'settings', message: 'Settings must be a JSON object: { ... }.' });
+      else settings = parsed.value as Record<string, unknown>;
+    }
+    let failureThreshold: CreateBatchRequest['failureThreshold'];
+    if (thresholdOn) {
+      const r = Number(ratio);
+      const m = Number(minSettled);
+      if (!(r >= 0 && r <= 1)) local.push({ path: 'failureThreshold.ratio', message: 'The failure ratio must be between 0 and 1.' });
+      if (!Number.isInteger(m) || m < 1) local.push({ path: 'failureThreshold.minSettled', message: 'Minimum settled items must be a whole number of at least 1.' });
+      failureThreshold = { ratio: r, minSettled: m, action };
+    }
+    if (local.length) return showProblems(local, null);
+
+    setSubmitting(true);
+    setIssues([]);
+    setFormError(null);
+    try {
+      const body: CreateBatchRequest = { pipeline: pipeline.name, name: name.trim(), items, concurrency: conc };
+      if (settings) body.settings = settings;
+      if (failureThreshold) body.failureThreshold = failureThreshold;
+      const created = await api.createBatch(body);
+      navigate(hrefTo.batch(created.id));
+    } catch (err) {
+      setSubmitting(false);
+      if (err instanceof ApiError && err.issues.length) showProblems(err.issues, err.message);
+      else showProblems([], errorMessage(err));
+    }
+  }
+
+  const settingsProps = Object.entries(pipeline.settingsSchema?.properties ?? {});
+  const itemProps = Object.entries(pipeline.itemSchema?.properties ?? {});
+
+  return (
+    <div className="form-layout" data-testid="batch-form-section">
+      <form className="panel batch-form" onSubmit={onSubmit} noValidate data-testid="batch-form" aria-labelledby="batch-form-title">
+        <h2 id="batch-form-title">New {pipeline.title} batch</h2>
+
+        <div className="field-row">
+          <div className="field grow">
+            <label htmlFor="batch-name">Batch name</label>
+            <input
+              id="batch-name"
+              ref={nameRef}
+              type="text"
+              value={name}
+              maxLength={200}
+              onChange={(e) => setName(e.target.value)}
+              placeholder={`e.g. ${pipeline.title} – week 12`}
+              aria-invalid={invalid('name') || undefined}
+              aria-describedby={invalid('name') ? 'form-problems' : undefined}
+              data-testid="input-name"
+              autoComplete="off"
+              required
+            />
+          </div>
+          <div className="field narrow">
+            <label htmlFor="batch-concurrency">Concurrency</label>
+            <input
+              id="batch-concurrency"
+              type="number"
+              inputMode="numeric"
+              min={1}
+              max={1000}
+              step={1}
+              value={concurrency}
+              onChange={(e) => setConcurrency(e.target.value)}
+              aria-invalid={invalid('concurrency') || undefined}
+              aria-describedby="concurrency-hint"
+              data-testid="input-concurrency"
+            />
+            <span id="concurrency-hint" className="hint">
+              {noun}s at once (1–1000)
+            </span>
+          </div>
+        </div>
+
+        <div className="field">
+          <div className="label-row">
+            <label htmlFor="batch-items">{noun[0].toUpperCase() + noun.slice(1)}s (JSON array)</label>
+            <div className="label-actions">
+              <button type="button" className="btn btn-small" onClick={loadDemo} disabled={demoLoading} data-testid="load-demo-items">
+                {demoLoading ? 'Loading…' : 'Load demo items'}
+              </button>
+              <label className="btn btn-small file-btn">
+                Load file…
+                <input type="file" accept=".json,application/json" className="visually-hidden" onChange={(e) => void loadFile(e.target.files?.[0])} data-testid="input-items-file" />
+              </label>
+            </div>
+          </div>
+          <textarea
+            id="batch-items"
+            className="code"
+            rows={12}
+            spellCheck={false}
+            value={itemsText}
+            onChange={(e) => setItemsText(e.target.value)}
+            placeholder={'[\n  { "key": "first", ... },\n  { "key": "second", ... }\n]'}
+            aria-invalid={invalid('items') || undefined}
+            aria-describedby="items-hint"
+            data-testid="input-items"
+          />
+          <span id="items-hint" className={`hint ${itemsInfo.error ? 'hint-warn' : ''}`} data-testid="items-count" aria-live="polite">
+            {itemsInfo.error ?? (itemsInfo.count !== undefined ? `${formatInt(itemsInfo.count)} ${itemsInfo.count === 1 ? noun : `${noun}s`}` : 'One JSON object per item.')}
+          </span>
+        </div>
+
+        <div className="field">
+          <div className="label-row">
+            <label htmlFor="batch-settings">Settings (JSON object)</label>
+            {settingsProps.some(([, s]) => s.default !== undefined) && (
+              <div className="label-actions">
+                <button type="button" className="btn btn-small" onClick={insertSettingDefaults} data-testid="insert-setting-defaults">
+                  Insert defaults
+                </button>
+              </div>
+            )}
+          </div>
+          <textarea
+            id="batch-settings"
+            className="code"
+            rows={4}
+            spellCheck={false}
+            value={settingsText}
+            onChange={(e) => setSettingsText(e.target.value)}
+            aria-invalid={invalid('settings') || undefined}
+            aria-describedby={settingsProps.length ? 'settings-hint' : undefined}
+            data-testid="input-settings"
+          />
+          {settingsProps.length > 0 && (
+            <span id="settings-hint" className="hint">
+              Fields: {settingsProps.map(([k], i) => (
+                <span key={k}>
+                  {i > 0 && ', '}
+                  <code>{k}</code>
+                </span>
+              ))}
+            </span>
+          )}
+        </div>
+
+        <details className="advanced" ref={advancedRef}>
+          <summary>Failure threshold</summary>
+          <label className="check">
+            <input type="checkbox" checked={thresholdOn} onChange={(e) => setThresholdOn(e.target.checked)} data-testid="input-threshold-enabled" />
+            Use a custom threshold (default: pause when more than 50% of at least 10 settled items failed)
+          </label>
+          <div className="field-row">
+            <div className="field narrow">
+              <label htmlFor="threshold-ratio">Failure ratio</label>
+              <input id="threshold-ratio" type="number" min={0} max={1} step={0.05} value={ratio} disabled={!thresholdOn} onChange={(e) => setRatio(e.target.value)} data-testid="input-threshold-ratio" />
+            </div>
+            <div className="field narrow">
+              <label htmlFor="threshold-min">Min. settled</label>
+              <input id="threshold-min" type="number" min={1} step={1} value={minSettled} disabled={!thresholdOn} onChange={(e) => setMinSettled(e.target.value)} data-testid="input-threshold-min" />
+            </div>
+            <div className="field narrow">
+              <label htmlFor="threshold-action">Then</label>
+              <select id="threshold-action" value={action} disabled={!thresholdOn} onChange={(e) => setAction(e.target.value as 'pause' | 'fail')} data-testid="input-threshold-action">
+                <option value="pause">pause the batch</option>
+                <option value="fail">fail the batch</option>
+              </select>
+            </div>
+          </div>
+        </details>
+
+        <div className="form-actions">
+          <button type="submit" className="btn btn-primary" disabled={submitting} data-testid="start-batch">
+            {submitting ? 'Starting…' : 'Start batch'}
+          </button>
+          {notice && (
+            <span className="hint" role="status" data-testid="form-notice">
+              {notice}
+            </span>
+          )}
+        </div>
+      </form>
+
+      <aside className="form-aside">
+        <div
+          id="form-problems"
+          ref={problemsRef}
+          tabIndex={-1}
+          className="panel problems"
+          role="alert"
+          data-testid="form-errors"
+          hidden={!hasProblems}
+        >
+          {hasProblems && (
+            <>
+              <h2>{issues.length > 0 ? `${formatInt(issues.length)} ${issues.length === 1 ? 'problem' : 'problems'}` : 'The batch was not started'}</h2>
+              {formError && (issues.length === 0 || issues.length > 1) && <p data-testid="form-error-message">{formError}</p>}
+              {issues.length > 0 && (
+                <ul className="issue-list">
+                  {issues.slice(0, 200).map((iss, i) => (
+                    <li key={i} data-testid="form-issue">
+                      <span className="issue-where">
+                        {iss.row !== undefined && iss.row !== null && <span className="issue-row">Row {iss.row}</span>}
+                        <code className="issue-path">{iss.path}</code>
+                      </span>
+                      <span className="issue-msg">{iss.message}</span>
+                    </li>
+                  ))}
+                </ul>
+              )}
+              {issues.length > 200 && <p className="muted">…and {formatInt(issues.length - 200)} more.</p>}
+            </>
+          )}
+        </div>
+
+        <div className="panel">
+          <h2>Steps</h2>
+          <ol className="step-list" data-testid="pipeline-step-list">
+            {pipeline.steps.map((s) => (
+              <li key={s.name}>
+                <span className="step-name">{s.name}</span>
+                {s.description && <span className="step-desc">{s.description}</span>}
+                <span className="step-meta">{stepMeta(s)}</span>
+              </li>
+            ))}
+          </ol>
+        </div>
+
+        {itemProps.length > 0 && (
+          <details className="panel">
+            <summary>
+              <h2 className="inline">Fields of a {noun}</h2>
+            </summary>
+            <SchemaTable schema={pipeline.itemSchema} />
+          </details>
+        )}
+        {settingsProps.length > 0 && (
+          <details className="panel">
+            <summary>
+              <h2 className="inline">Settings</h2>
+            </summary>
+            <SchemaTable schema={pipeline.settingsSchema} />
+          </details>
+        )}
+      </aside>
+    </div>
+  );
+}
+
+function stepMeta(s: PipelineStep): string {
+  const parts = [`up to ${s.retry.maximumAttempts} ${s.retry.maximumAttempts === 1 ? 'attempt' : 'attempts'}`, `timeout ${formatDuration(s.startToCloseTimeoutMs)}`];
+  if (s.skipIf) {
+    const cond = s.skipIf;
+    const rule = cond.exists !== undefined ? (cond.exists ? 'exists' : 'is missing') : cond.equals !== undefined ? `= ${JSON.stringify(cond.equals)}` : cond.notEquals !== undefined ? `≠ ${JSON.stringify(cond.notEquals)}` : '';
+    parts.push(`skipped if ${cond.path} ${rule}`.trim());
+  }
+  return parts.join(' · ');
+}
+
+function typeOf(s: JsonSchema): string {
+  if (Array.isArray(s.enum)) return s.enum.map((v) => JSON.stringify(v)).join(' | ');
+  if (Array.isArray(s.type)) return s.type.join(' | ');
+  if (s.type === 'array' && s.items) return `${typeOf(s.items)}[]`;
+  if (typeof s.type === 'string') return s.type;
+  if (Array.isArray(s.anyOf)) return (s.anyOf as JsonSchema[]).map(typeOf).join(' | ');
+  return 'any';
+}
+
+function SchemaTable({ schema }: { schema: JsonSchema }) {
+  const required = new Set(schema.required ?? []);
+  return (
+    <div className="table-wrap">
+      <table className="table compact">
+        <thead>
+          <tr>
+            <th scope="col">Field</th>
+            <th scope="col">Type</th>
+            <th scope="col">Required</th>
+          </tr>
+        </thead>
+        <tbody>
+          {Object.entries(schema.properties ?? {}).map(([k, s]) => (
+            <tr key={k}>
+              <td>
+                <code>{k}</code>
+                {s.description && <div className="muted small">{s.description}</div>}
+              </td>
+              <td className="muted">
+                {typeOf(s)}
+                {s.default !== undefined && <div className="small">default {JSON.stringify(s.default)}</div>}
+              </td>
+              <td>{required.has(k) ? 'yes' : ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
