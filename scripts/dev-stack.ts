@@ -77,7 +77,7 @@ async function shutdown(code = 0): Promise<void> {
   }
   for (const { name, stop } of [...stoppers].reverse()) {
     await stop().catch((err) => log.warn({ err, name }, 'stop failed'));
-    log.info({ service: name }, 'stopped');
+    log.info({ component: name }, 'stopped');
   }
   process.exit(code);
 }

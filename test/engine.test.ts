@@ -189,8 +189,11 @@ test('the failure threshold pauses the batch once more than half of at least 10 
   expect(p.pauseReason).toMatch(/failure threshold: \d+ of \d+ settled items failed/);
   expect(p.failed).toBeGreaterThanOrEqual(10);
   expect(p.failed).toBeLessThan(30);
-  const batch = await db.batch.findUniqueOrThrow({ where: { id } });
-  expect(batch.status).toBe('paused');
+  // The workflow writes the status to the database right after it changes.
+  const batch = await waitFor(async () => {
+    const b = await db.batch.findUniqueOrThrow({ where: { id } });
+    return b.status === 'paused' ? b : undefined;
+  }, { what: 'paused status in the database' });
   expect(batch.pauseReason).toMatch(/failure threshold/);
   expect((await api.call('POST', `/api/batches/${id}/cancel`, {})).status).toBe(202);
   const end = await waitForStatus(id, ['cancelled']);

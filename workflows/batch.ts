@@ -20,6 +20,7 @@ import {
   isCancellation,
   log,
   ParentClosePolicy,
+  patched,
   proxyLocalActivities,
   setHandler,
   startChild,
@@ -68,6 +69,9 @@ export interface BatchWorkflowInput {
   /** Set only by continue-as-new. */
   state?: BatchCarriedState;
 }
+
+/** Write a pause/resume to the database before telling the children, so readers see it at once. */
+const PATCH_STATUS_BEFORE_PROPAGATE = 'batch-status-before-propagate';
 
 const store = proxyLocalActivities<BatchStoreActivities>({
   startToCloseTimeout: '60s',
@@ -219,15 +223,17 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
     if (!carried) await store.updateBatchStatus({ batchId, status: 'running', progress: progress(), started: true });
     for (;;) {
       if (stop || ledger.allSettled) break;
+      // Histories from before the patch propagated to children before writing the status.
+      const propagateFirst = statusDirty && propagate !== null && !patched(PATCH_STATUS_BEFORE_PROPAGATE);
+      if (statusDirty && !propagateFirst) {
+        statusDirty = false;
+        await store.updateBatchStatus({ batchId, status, pauseReason: pauseReason ?? null, progress: progress() });
+        continue;
+      }
       if (propagate) {
         const kind = propagate;
         propagate = null;
         await propagateToChildren(kind);
-        continue;
-      }
-      if (statusDirty) {
-        statusDirty = false;
-        await store.updateBatchStatus({ batchId, status, pauseReason: pauseReason ?? null, progress: progress() });
         continue;
       }
       if (shouldContinueAsNew()) {

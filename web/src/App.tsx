@@ -30,7 +30,12 @@ export function App() {
       <header className="topbar">
         <div className="topbar-inner">
           <a className="brand" href={hrefTo.operations()} data-testid="nav-home">
-            <span className="brand-mark" aria-hidden="true">⛵</span> Flotilla
+            <svg className="brand-mark" viewBox="0 0 16 16" width="20" height="20" aria-hidden="true">
+              <path d="M2 11h12l-2 3H4z" fill="currentColor" />
+              <path d="M8 2v8H3z" fill="var(--accent)" />
+              <path d="M9 4v6h4z" fill="var(--seg-running)" />
+            </svg>
+            Flotilla
           </a>
           <nav className="nav" aria-label="Main">
             <a href={hrefTo.operations()} aria-current={route.page === 'operations' ? 'page' : undefined} data-testid="nav-operations">

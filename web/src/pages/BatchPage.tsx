@@ -476,6 +476,7 @@ function StepFunnel({ steps, counts, total }: { steps: string[]; counts: Record<
 type ItemFilter = 'all' | ItemStatus;
 const ITEM_FILTERS: ItemFilter[] = ['all', 'failed', 'succeeded', 'skipped', 'running', 'pending', 'cancelled'];
 const ITEMS_PAGE = 100;
+const ITEMS_AUTO_REFRESH_MS = 4_000;
 
 function ItemsSection({ batchId, steps, version, progress, onRefresh }: { batchId: string; steps: string[]; version: number; progress: Progress; onRefresh: () => void }) {
   const [filter, setFilter] = useState<ItemFilter>('all');
@@ -484,12 +485,35 @@ function ItemsSection({ batchId, steps, version, progress, onRefresh }: { batchI
   const [error, setError] = useState<string | null>(null);
   const [loadingMore, setLoadingMore] = useState(false);
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
+  const [tick, setTick] = useState(0);
   const generation = useRef(0);
+  /** How many rows are shown, so a refresh reloads as many (keeping "Load more" pages). */
+  const shown = useRef(0);
+  shown.current = items?.length ?? 0;
+
+  // While the batch moves, reload the rows shown at most every few seconds.
+  const live = !isFinal(progress.status);
+  const signature = `${progress.processed}:${progress.running}:${progress.status}`;
+  const lastSignature = useRef(signature);
+  const lastAuto = useRef(Date.now());
+  useEffect(() => {
+    if (!live || loadingMore || signature === lastSignature.current) return;
+    const t = window.setTimeout(
+      () => {
+        lastSignature.current = signature;
+        lastAuto.current = Date.now();
+        setTick((n) => n + 1);
+      },
+      Math.max(0, lastAuto.current + ITEMS_AUTO_REFRESH_MS - Date.now()),
+    );
+    return () => window.clearTimeout(t);
+  }, [signature, live, loadingMore]);
 
   useEffect(() => {
     const ctrl = new AbortController();
     const gen = ++generation.current;
-    api.listItems(batchId, { status: filter === 'all' ? undefined : [filter], limit: ITEMS_PAGE }, ctrl.signal).then(
+    const limit = Math.min(500, Math.max(ITEMS_PAGE, shown.current));
+    api.listItems(batchId, { status: filter === 'all' ? undefined : [filter], limit }, ctrl.signal).then(
       (page) => {
         if (gen !== generation.current) return;
         setItems(page.items);
@@ -501,7 +525,7 @@ function ItemsSection({ batchId, steps, version, progress, onRefresh }: { batchI
       },
     );
     return () => ctrl.abort();
-  }, [batchId, filter, version]);
+  }, [batchId, filter, version, tick]);
 
   async function loadMore() {
     if (!nextCursor) return;
@@ -522,6 +546,7 @@ function ItemsSection({ batchId, steps, version, progress, onRefresh }: { batchI
   const chooseFilter = (f: ItemFilter) => {
     if (f === filter) return;
     setFilter(f);
+    shown.current = 0;
     setItems(null);
     setNextCursor(null);
     setExpanded(new Set());
@@ -616,6 +641,7 @@ function itemStep(item: Item, steps: string[]): { step: string | null; note: str
     const next = steps[recorded.length];
     return { step: next ?? null, note: next ? 'current' : null };
   }
+  if (item.status === 'succeeded') return { step: null, note: null };
   const last = recorded[recorded.length - 1];
   return { step: last?.step ?? null, note: null };
 }
@@ -660,9 +686,15 @@ function ItemRows({ item, steps, open, onToggle }: { item: Item; steps: string[]
         </td>
         <td className="col-dur num">{formatDuration(item.durationMs)}</td>
         <td className="col-link">
-          <a href={runUrl(item)} target="_blank" rel="noopener noreferrer" data-testid="item-temporal-link" aria-label={`Open the run of ${item.key} in Temporal Web`}>
-            Temporal <span aria-hidden="true">↗</span>
-          </a>
+          {item.status === 'pending' && !item.runId ? (
+            <span className="muted" title="Not started yet">
+              —
+            </span>
+          ) : (
+            <a href={runUrl(item)} target="_blank" rel="noopener noreferrer" data-testid="item-temporal-link" aria-label={`Open the run of ${item.key} in Temporal Web`}>
+              Temporal <span aria-hidden="true">↗</span>
+            </a>
+          )}
         </td>
       </tr>
       {open && (

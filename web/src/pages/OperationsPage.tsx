@@ -107,6 +107,7 @@ function BatchForm({ pipeline }: { pipeline: Pipeline }) {
   const [submitting, setSubmitting] = useState(false);
   const [demoLoading, setDemoLoading] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
+  const [problemsShown, setProblemsShown] = useState(0);
   const nameRef = useRef<HTMLInputElement>(null);
   const problemsRef = useRef<HTMLDivElement>(null);
   const advancedRef = useRef<HTMLDetailsElement>(null);
@@ -124,9 +125,16 @@ function BatchForm({ pipeline }: { pipeline: Pipeline }) {
     setIssues(list);
     if (advancedRef.current && list.some((i) => fieldOf(i.path) === 'failureThreshold')) advancedRef.current.open = true;
     setFormError(message);
-    // Let the panel render, then bring it into view for keyboard and screen reader users.
-    window.setTimeout(() => problemsRef.current?.focus(), 0);
+    setProblemsShown((n) => n + 1);
   };
+
+  // Once the panel has rendered, bring it into view and focus for keyboard and screen reader users.
+  useEffect(() => {
+    const el = problemsRef.current;
+    if (problemsShown === 0 || !el) return;
+    el.focus({ preventScroll: true });
+    el.scrollIntoView({ block: 'nearest' });
+  }, [problemsShown]);
 
   async function loadDemo() {
     setDemoLoading(true);
@@ -372,8 +380,14 @@ function BatchForm({ pipeline }: { pipeline: Pipeline }) {
         >
           {hasProblems && (
             <>
-              <h2>{issues.length > 0 ? `${formatInt(issues.length)} ${issues.length === 1 ? 'problem' : 'problems'}` : 'The batch was not started'}</h2>
-              {formError && (issues.length === 0 || issues.length > 1) && <p data-testid="form-error-message">{formError}</p>}
+              <h2>The batch was not started</h2>
+              {issues.length > 0 ? (
+                <p data-testid="form-issue-count">
+                  {formatInt(issues.length)} {issues.length === 1 ? 'problem' : 'problems'} to fix:
+                </p>
+              ) : (
+                formError && <p data-testid="form-error-message">{formError}</p>
+              )}
               {issues.length > 0 && (
                 <ul className="issue-list">
                   {issues.slice(0, 200).map((iss, i) => (
