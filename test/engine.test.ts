@@ -47,14 +47,20 @@ async function progressOf(id: string): Promise<BatchProgress> {
   return res.body.progress;
 }
 
-async function waitForStatus(id: string, statuses: string[], timeoutMs = 90_000): Promise<BatchProgress> {
-  return waitFor(
-    async () => {
-      const p = await progressOf(id);
-      return statuses.includes(p.status) ? p : undefined;
-    },
-    { timeoutMs, what: `batch ${id} to reach ${statuses.join('|')}` },
-  );
+async function waitForStatus(id: string, statuses: string[], timeoutMs = 90_000, via = api): Promise<BatchProgress> {
+  let last: BatchProgress | undefined;
+  try {
+    return await waitFor(
+      async () => {
+        const res = await via.call('GET', `/api/batches/${id}`);
+        last = res.body.progress;
+        return last && statuses.includes(last.status) ? last : undefined;
+      },
+      { timeoutMs, what: `batch ${id} to reach ${statuses.join('|')}` },
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last progress: ${JSON.stringify({ ...last, steps: undefined })}`);
+  }
 }
 
 async function itemsOf(id: string, status?: string) {
@@ -235,7 +241,7 @@ describe('continue-as-new', () => {
     const res = await small.call('POST', '/api/batches', { pipeline: 'fixture', name: 'can', items, concurrency: 4 });
     expect(res.status).toBe(202);
     const id = res.body.id;
-    const p = await waitForStatus(id, ['completed', 'completed_with_errors', 'failed']);
+    const p = await waitForStatus(id, ['completed', 'completed_with_errors', 'failed'], 90_000, small);
     expect(p).toMatchObject({ status: 'completed', total: 80, succeeded: 80, failed: 0, cancelled: 0, processed: 80 });
     expect(p.steps.a.succeeded).toBe(80);
     expect(p.generation).toBeGreaterThanOrEqual(3);

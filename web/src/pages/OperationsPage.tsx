@@ -441,13 +441,20 @@ function BatchForm({ pipeline }: { pipeline: Pipeline }) {
 }
 
 function stepMeta(s: PipelineStep): string {
-  const parts = [`up to ${s.retry.maximumAttempts} ${s.retry.maximumAttempts === 1 ? 'attempt' : 'attempts'}`, `timeout ${formatDuration(s.startToCloseTimeoutMs)}`];
+  const parts = [`up to ${s.retry.maximumAttempts} ${s.retry.maximumAttempts === 1 ? 'attempt' : 'attempts'}`, `timeout ${formatTimeout(s.startToCloseTimeoutMs)}`];
   if (s.skipIf) {
     const cond = s.skipIf;
     const rule = cond.exists !== undefined ? (cond.exists ? 'exists' : 'is missing') : cond.equals !== undefined ? `= ${JSON.stringify(cond.equals)}` : cond.notEquals !== undefined ? `≠ ${JSON.stringify(cond.notEquals)}` : '';
     parts.push(`skipped if ${cond.path} ${rule}`.trim());
   }
   return parts.join(' · ');
+}
+
+/** Timeouts are round numbers: "60 s", "5 min", "2 h". */
+function formatTimeout(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0 && ms > 60_000) return `${ms / 60_000} min`;
+  return formatDuration(ms);
 }
 
 function typeOf(s: JsonSchema): string {
