@@ -5,8 +5,11 @@
  * event instead of three events and a task-queue round trip.
  */
 import { log } from '@temporalio/activity';
-import type { BatchProgress, BatchStatus, ItemError, PipelinePlan, StepResult } from '../common/types';
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { BatchProgress, BatchStatus, ItemError, ItemOutcome, PipelinePlan, StepResult } from '../common/types';
 import type { Db } from '../lib/db';
+import { Prisma } from '../lib/db';
 
 export interface ItemKeyPage {
   seqs: number[];
@@ -52,7 +55,9 @@ class BoundedCache<V> {
   }
 }
 
-export function createBatchStoreActivities(deps: { db: Db }) {
+const FINAL_ITEM_STATUSES = ['succeeded', 'failed', 'skipped', 'cancelled'] as const;
+
+export function createBatchStoreActivities(deps: { db: Db; client: Client }) {
   const { db } = deps;
   const batchCache = new BoundedCache<{ settings: unknown; plan: PipelinePlan }>(256);
 
@@ -130,7 +135,7 @@ export function createBatchStoreActivities(deps: { db: Db }) {
         data: {
           status: r.status,
           steps: r.steps as object[],
-          error: r.error ? (r.error as object) : undefined,
+          error: r.error ? (r.error as object) : Prisma.DbNull,
           costUsd: r.costUsd,
           runId: r.runId,
           durationMs: Math.round(r.durationMs),
@@ -138,6 +143,52 @@ export function createBatchStoreActivities(deps: { db: Db }) {
         },
       });
       if (r.status === 'failed') log.info('item failed', { batchId: r.batchId, itemKey: r.itemKey, step: r.error?.step, type: r.error?.type });
+    },
+
+    /**
+     * The batch's safety net for outcomes that never arrived by signal: an item whose outcome is
+     * in the database, or whose workflow closed without recording one (terminated or timed out
+     * from Temporal Web, say), is settled from what the database and Temporal say.
+     */
+    async reconcileInFlight(args: { batchId: string; keys: string[] }): Promise<ItemOutcome[]> {
+      if (args.keys.length === 0) return [];
+      const rows = await db.batchItem.findMany({
+        where: { batchId: args.batchId, key: { in: args.keys } },
+        select: { key: true, status: true, steps: true, error: true, costUsd: true, durationMs: true, runId: true },
+      });
+      const outcomes: ItemOutcome[] = [];
+      for (const row of rows) {
+        if ((FINAL_ITEM_STATUSES as readonly string[]).includes(row.status)) {
+          outcomes.push({
+            itemKey: row.key,
+            status: row.status as ItemOutcome['status'],
+            steps: ((row.steps ?? []) as unknown as StepResult[]).map((s) => ({ step: s.step, status: s.status })),
+            ...(row.error ? { error: row.error as unknown as ItemError } : {}),
+            costUsd: row.costUsd,
+            durationMs: row.durationMs ?? 0,
+            runId: row.runId ?? '',
+          });
+          continue;
+        }
+        let description;
+        try {
+          description = await deps.client.workflow.getHandle(`${args.batchId}/${row.key}`).describe();
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) continue;
+          throw err;
+        }
+        const status = description.status.name;
+        if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW') continue;
+        const error: ItemError = { step: '(workflow)', type: `Workflow${status[0]}${status.slice(1).toLowerCase().replace(/_(.)/g, (_, c: string) => c.toUpperCase())}`, message: `item workflow ended ${status.toLowerCase()} without reporting`, attempts: 0 };
+        const outcome: ItemOutcome = { itemKey: row.key, status: status === 'CANCELLED' ? 'cancelled' : 'failed', steps: [], error, costUsd: 0, durationMs: 0, runId: description.runId };
+        await db.batchItem.updateMany({
+          where: { batchId: args.batchId, key: row.key, status: { notIn: [...FINAL_ITEM_STATUSES] } },
+          data: { status: outcome.status, error: error as object, runId: description.runId, finishedAt: new Date() },
+        });
+        outcomes.push(outcome);
+      }
+      if (outcomes.length > 0) log.warn('settled items whose outcome never arrived', { batchId: args.batchId, keys: outcomes.map((o) => o.itemKey) });
+      return outcomes;
     },
   };
 }

@@ -226,17 +226,17 @@ test('duplicate outcome reports are counted once', async () => {
   expect(p.steps.a.succeeded).toBe(4);
 });
 
-describe('continue-as-new', () => {
+describe('with small run limits', () => {
   let small: Awaited<ReturnType<typeof startApi>>;
   let taskQueue: string;
   beforeAll(async () => {
     // Same worker task queue as the main API: only the batch workflow's limits differ.
     taskQueue = (api.service as unknown as { deps: { taskQueue: string } }).deps.taskQueue;
-    small = await startApi({ db, client, taskQueue, pipelines, workflowLimits: { maxSignalsPerRun: 20, maxHistoryEvents: 400 } });
+    small = await startApi({ db, client, taskQueue, pipelines, workflowLimits: { maxSignalsPerRun: 20, maxHistoryEvents: 400, reconcileAfterMs: 1_500 } });
   });
   afterAll(() => small.close());
 
-  test('forced with small limits, it loses and double-counts nothing', async () => {
+  test('continue-as-new forced with small limits loses and double-counts nothing', async () => {
     const items = keys(80, 'can');
     const res = await small.call('POST', '/api/batches', { pipeline: 'fixture', name: 'can', items, concurrency: 4 });
     expect(res.status).toBe(202);
@@ -253,5 +253,16 @@ describe('continue-as-new', () => {
     expect(await db.batchItem.count({ where: { batchId: id, status: 'succeeded' } })).toBe(80);
     const children = await client.workflow.count(`FlotillaBatchId = '${id}' AND WorkflowType = 'itemWorkflow'`);
     expect(children.count).toBe(80);
+  });
+
+  test('an item terminated in Temporal Web (its report never comes) is settled as failed and the batch completes', async () => {
+    const res = await small.call('POST', '/api/batches', { pipeline: 'fixture', name: 'terminated', items: [{ key: 'stuck', sleepMs: 60_000 }, { key: 'fine' }], concurrency: 2 });
+    const id = res.body.id;
+    await waitFor(async () => fixtureLog.attempts.has('stuck/a'), { what: 'stuck item running' });
+    await client.workflow.getHandle(`${id}/stuck`).terminate('operator terminated it');
+    const p = await waitForStatus(id, ['completed', 'completed_with_errors', 'failed'], 30_000, small);
+    expect(p).toMatchObject({ status: 'completed_with_errors', succeeded: 1, failed: 1, running: 0 });
+    const [stuck] = await itemsOf(id, 'failed');
+    expect(stuck).toMatchObject({ key: 'stuck', error: { type: 'WorkflowTerminated' } });
   });
 });

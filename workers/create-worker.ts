@@ -1,6 +1,7 @@
 /**
  * Builds a worker for the batch engine: the only place that wires activity dependencies.
  */
+import { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { createBatchStoreActivities } from '../activities/batch-store';
@@ -38,7 +39,11 @@ export async function createEngineWorker(opts: {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowBundle: { codePath: opts.workflowBundlePath },
-    activities: { ...createBatchStoreActivities({ db: opts.db }), ...createStepActivities(opts.pipelines) },
+    activities: {
+      // The worker's native connection doubles as the activities' client connection.
+      ...createBatchStoreActivities({ db: opts.db, client: new Client({ connection: opts.connection, namespace: opts.namespace }) }),
+      ...createStepActivities(opts.pipelines),
+    },
     ...tuning,
     // Cancellation reaches an activity through its heartbeat; flush heartbeats often.
     defaultHeartbeatThrottleInterval: '1s',

@@ -23,6 +23,7 @@ import {
   patched,
   proxyLocalActivities,
   setHandler,
+  sleep,
   startChild,
   workflowInfo,
   WorkflowIdReusePolicy,
@@ -42,9 +43,11 @@ export interface BatchRunLimits {
   maxHistoryEvents: number;
   /** After a cancel, how long to wait for in-flight items to report before counting them cancelled. */
   cancelGraceMs: number;
+  /** With items in flight and no report for this long, settle lost outcomes from the database/Temporal. */
+  reconcileAfterMs: number;
 }
 
-export const DEFAULT_BATCH_LIMITS: BatchRunLimits = { maxSignalsPerRun: 9_000, maxHistoryEvents: 8_000, cancelGraceMs: 120_000 };
+export const DEFAULT_BATCH_LIMITS: BatchRunLimits = { maxSignalsPerRun: 9_000, maxHistoryEvents: 8_000, cancelGraceMs: 120_000, reconcileAfterMs: 60_000 };
 
 export interface BatchCarriedState {
   status: 'running' | 'paused';
@@ -72,6 +75,8 @@ export interface BatchWorkflowInput {
 
 /** Write a pause/resume to the database before telling the children, so readers see it at once. */
 const PATCH_STATUS_BEFORE_PROPAGATE = 'batch-status-before-propagate';
+/** A periodic check that settles items whose report was lost (e.g. terminated in Temporal Web). */
+const PATCH_RECONCILE = 'batch-reconcile-lost-reports';
 
 const store = proxyLocalActivities<BatchStoreActivities>({
   startToCloseTimeout: '60s',
@@ -100,6 +105,8 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
   let propagate: 'pause' | 'resume' | null = null;
   let statusDirty = false;
   let stop: { kind: 'cancel' | 'fail'; reason: string } | null = null;
+  let lastReportAt = Date.now();
+  let reconcileDue = false;
 
   const progress = (finalStatus?: BatchStatus): BatchProgress =>
     deriveProgress({
@@ -126,6 +133,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
     signalsThisRun += 1;
     if (ledger.report(outcome) === 'duplicate') return;
     settledThisRun += 1;
+    lastReportAt = Date.now();
     if (status === 'running' && !stop && ledger.thresholdTripped(failureThreshold)) {
       const reason = ledger.thresholdMessage();
       log.warn('failure threshold tripped', { batchId, reason, action: failureThreshold.action });
@@ -219,10 +227,33 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
     return result;
   }
 
+  async function reconcile(): Promise<void> {
+    const outcomes = await store.reconcileInFlight({ batchId, keys: ledger.inFlightKeys() });
+    for (const outcome of outcomes) {
+      if (ledger.report(outcome) === 'counted') settledThisRun += 1;
+    }
+    if (outcomes.length > 0) log.warn('settled lost item outcomes', { batchId, count: outcomes.length });
+    lastReportAt = Date.now();
+  }
+
   try {
     if (!carried) await store.updateBatchStatus({ batchId, status: 'running', progress: progress(), started: true });
+    if (patched(PATCH_RECONCILE)) {
+      // One timer per interval (not per wait), so the check costs two events a minute.
+      void (async () => {
+        for (;;) {
+          await sleep(limits.reconcileAfterMs);
+          reconcileDue = true;
+        }
+      })();
+    }
     for (;;) {
       if (stop || ledger.allSettled) break;
+      if (reconcileDue) {
+        reconcileDue = false;
+        if (ledger.running > 0 && Date.now() - lastReportAt >= limits.reconcileAfterMs) await reconcile();
+        continue;
+      }
       // Histories from before the patch propagated to children before writing the status.
       const propagateFirst = statusDirty && propagate !== null && !patched(PATCH_STATUS_BEFORE_PROPAGATE);
       if (statusDirty && !propagateFirst) {
@@ -247,7 +278,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
         await fillWindow();
         continue;
       }
-      await condition(() => stop !== null || ledger.allSettled || propagate !== null || statusDirty || shouldContinueAsNew() || windowOpen());
+      await condition(() => stop !== null || ledger.allSettled || reconcileDue || propagate !== null || statusDirty || shouldContinueAsNew() || windowOpen());
     }
     return await finish();
   } catch (err) {
