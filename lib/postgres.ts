@@ -43,6 +43,23 @@ function runAs(): { uid?: number; gid?: number } {
   }
 }
 
+/**
+ * The `postgres` user must be able to reach the binaries and the data directory. A checkout under
+ * a private directory (mktemp's 0700, a home directory) blocks that: grant traversal (o+x, not
+ * listing) on the ancestors that lack it.
+ */
+function ensureTraversable(target: string, uid: number | undefined, log?: Logger): void {
+  if (uid === undefined) return;
+  for (let dir = path.dirname(path.resolve(target)); ; dir = path.dirname(dir)) {
+    const st = fs.statSync(dir);
+    if (st.uid !== uid && (st.mode & 0o001) === 0) {
+      fs.chmodSync(dir, st.mode | 0o001);
+      log?.warn({ dir }, 'granted traversal (o+x) so the postgres user can reach the embedded database');
+    }
+    if (dir === path.dirname(dir)) break;
+  }
+}
+
 async function canConnect(url: string): Promise<boolean> {
   const c = new Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
   try {
@@ -59,6 +76,9 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; d
   const bin = binDir();
   const ids = runAs();
   const env = { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' };
+  ensureTraversable(path.join(bin, 'postgres'), ids.uid, opts.log);
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  ensureTraversable(dir, ids.uid, opts.log);
 
   if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
     fs.mkdirSync(dir, { recursive: true });
