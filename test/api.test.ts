@@ -4,32 +4,25 @@
  * Temporal query per batch per interval however many clients watch.
  */
 import http from 'node:http';
-import type { Client } from '@temporalio/client';
 import type { Db } from '../lib/db';
 import { noopPipeline } from '../pipelines/noop';
 import type { PipelineDefinition } from '../pipelines/types';
 import { startApi, waitFor } from './support/api';
 import { fixturePipeline } from './support/fixture-pipeline';
-import { connectTemporal, createTestDatabase, startWorker, uid } from './support/stack';
+import { startStack } from './support/stack';
 
 const pipelines = [fixturePipeline, noopPipeline] as unknown as PipelineDefinition[];
 let db: Db;
-let client: Client;
 let api: Awaited<ReturnType<typeof startApi>>;
-const closers: Array<() => Promise<void>> = [];
+let stack: Awaited<ReturnType<typeof startStack>>;
 
 beforeAll(async () => {
-  const database = await createTestDatabase();
-  db = database.db;
-  const t = await connectTemporal();
-  client = t.client;
-  const taskQueue = uid('api');
-  const worker = await startWorker({ native: t.native, taskQueue, db, pipelines });
-  api = await startApi({ db, client, taskQueue, pipelines, progressIntervalMs: 300 });
-  closers.push(api.close, worker.stop, t.close, database.close);
+  stack = await startStack({ name: 'api', pipelines: pipelines, progressIntervalMs: 300 });
+  ({ db, api } = stack);
 });
+
 afterAll(async () => {
-  for (const close of closers) await close();
+  await stack?.close();
 });
 
 const batchCount = () => db.batch.count();

@@ -10,27 +10,21 @@ import { noopPipeline } from '../pipelines/noop';
 import type { PipelineDefinition } from '../pipelines/types';
 import { startApi, waitFor } from './support/api';
 import { fixtureLog, fixturePipeline, type FixtureItem } from './support/fixture-pipeline';
-import { connectTemporal, createTestDatabase, startWorker, uid } from './support/stack';
+import { startStack, uid } from './support/stack';
 
 const pipelines = [fixturePipeline, noopPipeline] as unknown as PipelineDefinition[];
 let db: Db;
 let client: Client;
 let api: Awaited<ReturnType<typeof startApi>>;
-const closers: Array<() => Promise<void>> = [];
+let stack: Awaited<ReturnType<typeof startStack>>;
 
 beforeAll(async () => {
-  const database = await createTestDatabase();
-  db = database.db;
-  const t = await connectTemporal();
-  client = t.client;
-  const taskQueue = uid('engine');
-  const worker = await startWorker({ native: t.native, taskQueue, db, pipelines });
-  api = await startApi({ db, client, taskQueue, pipelines });
-  closers.push(api.close, worker.stop, t.close, database.close);
+  stack = await startStack({ name: 'engine', pipelines: pipelines });
+  ({ db, client, api } = stack);
 });
 
 afterAll(async () => {
-  for (const close of closers) await close();
+  await stack?.close();
 });
 
 beforeEach(() => fixtureLog.reset());
@@ -231,7 +225,7 @@ describe('with small run limits', () => {
   let taskQueue: string;
   beforeAll(async () => {
     // Same worker task queue as the main API: only the batch workflow's limits differ.
-    taskQueue = (api.service as unknown as { deps: { taskQueue: string } }).deps.taskQueue;
+    taskQueue = stack.taskQueue;
     small = await startApi({ db, client, taskQueue, pipelines, workflowLimits: { maxSignalsPerRun: 20, maxHistoryEvents: 400, reconcileAfterMs: 1_500 } });
   });
   afterAll(() => small.close());

@@ -3,35 +3,28 @@
  * runs 12 steps per restaurant against the partner platform stand-in over real HTTP, with the
  * default retry policy (2 s, 4 s, 8 s) and injected faults.
  */
-import type { Client } from '@temporalio/client';
-import type { Db } from '../lib/db';
 import { createRestaurantRegistrationPipeline } from '../pipelines/restaurant-registration';
 import { demoRestaurants } from '../pipelines/restaurant-registration/demo-data';
 import type { PipelineDefinition } from '../pipelines/types';
 import { startPartnerSandbox } from '../sandbox/partner-platform/server';
 import { startApi, waitFor } from './support/api';
-import { connectTemporal, createTestDatabase, startWorker, uid } from './support/stack';
+import { startStack } from './support/stack';
 
-let db: Db;
-let client: Client;
 let api: Awaited<ReturnType<typeof startApi>>;
+let stack: Awaited<ReturnType<typeof startStack>>;
 let sandbox: Awaited<ReturnType<typeof startPartnerSandbox>>;
-const closers: Array<() => Promise<void>> = [];
+let pipelines: PipelineDefinition[];
 
 beforeAll(async () => {
   sandbox = await startPartnerSandbox({ port: 0, apiKey: 'test-key', latencyMs: { min: 0, max: 2 } });
-  const pipelines = [createRestaurantRegistrationPipeline({ partnerBaseUrl: sandbox.url, partnerApiKey: 'test-key' })] as unknown as PipelineDefinition[];
-  const database = await createTestDatabase();
-  db = database.db;
-  const t = await connectTemporal();
-  client = t.client;
-  const taskQueue = uid('restaurants');
-  const worker = await startWorker({ native: t.native, taskQueue, db, pipelines });
-  api = await startApi({ db, client, taskQueue, pipelines });
-  closers.push(api.close, worker.stop, t.close, database.close, sandbox.close);
+  pipelines = [createRestaurantRegistrationPipeline({ partnerBaseUrl: sandbox.url, partnerApiKey: 'test-key' })] as unknown as PipelineDefinition[];
+  stack = await startStack({ name: 'restaurants', pipelines });
+  ({ api } = stack);
 });
+
 afterAll(async () => {
-  for (const close of closers) await close();
+  await stack?.close();
+  await sandbox?.close();
 });
 
 test('a partner rejection at step 4 fails that restaurant only; a transient outage is retried; every write happens once', async () => {

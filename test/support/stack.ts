@@ -10,6 +10,7 @@ import { createDb, type Db } from '../../lib/db';
 import { migrate } from '../../lib/migrate';
 import type { PipelineDefinition } from '../../pipelines/types';
 import { createEngineWorker } from '../../workers/create-worker';
+import { startApi } from './api';
 
 let runtimeInstalled = false;
 function quietRuntime() {
@@ -71,6 +72,30 @@ export async function startWorker(opts: { native: NativeConnection; taskQueue: s
     stop: async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
+    },
+  };
+}
+
+/**
+ * The whole stack a test file runs against: a fresh database, a worker on the file's own task
+ * queue, and the API in front of them.
+ */
+export async function startStack(opts: { name: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number }) {
+  const database = await createTestDatabase();
+  const temporal = await connectTemporal();
+  const taskQueue = uid(opts.name);
+  const worker = await startWorker({ native: temporal.native, taskQueue, db: database.db, pipelines: opts.pipelines });
+  const api = await startApi({ db: database.db, client: temporal.client, taskQueue, pipelines: opts.pipelines, progressIntervalMs: opts.progressIntervalMs });
+  return {
+    db: database.db,
+    client: temporal.client,
+    taskQueue,
+    api,
+    close: async () => {
+      await api.close();
+      await worker.stop();
+      await temporal.close();
+      await database.close();
     },
   };
 }
