@@ -1,42 +1,15 @@
 /** Types and calls of the Flotilla HTTP API (base path /api). */
 
-export const BATCH_STATUSES = ['pending', 'running', 'paused', 'completed', 'completed_with_errors', 'failed', 'cancelled'] as const;
-export type BatchStatus = (typeof BATCH_STATUSES)[number];
-export const FINAL_BATCH_STATUSES: readonly BatchStatus[] = ['completed', 'completed_with_errors', 'failed', 'cancelled'];
+// The shapes the API sends are defined once, in common/ (shared with the workflows and the API).
+import type { BatchProgress, BatchStatus, ItemStatus, StepCounts } from '../../common/types';
+import { FINAL_BATCH_STATUSES } from '../../common/types';
+
+export type { BatchStatus, ItemStatus, StepCounts };
+export type Progress = BatchProgress;
+export { FINAL_BATCH_STATUSES };
+export const BATCH_STATUSES = ['pending', 'running', 'paused', 'completed', 'completed_with_errors', 'failed', 'cancelled'] as const satisfies readonly BatchStatus[];
+export const ITEM_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] as const satisfies readonly ItemStatus[];
 export const isFinal = (status: string | null | undefined): boolean => (FINAL_BATCH_STATUSES as readonly string[]).includes(status ?? '');
-
-export const ITEM_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
-export type ItemStatus = (typeof ITEM_STATUSES)[number];
-
-export interface StepCounts {
-  succeeded: number;
-  failed: number;
-  skipped: number;
-  cancelled: number;
-}
-
-export interface Progress {
-  batchId: string;
-  pipeline: string;
-  status: BatchStatus;
-  pauseReason?: string | null;
-  total: number;
-  pending: number;
-  running: number;
-  succeeded: number;
-  failed: number;
-  skipped: number;
-  cancelled: number;
-  processed: number;
-  steps: Record<string, StepCounts>;
-  estimatedCostUsd: number;
-  startedAt: string | null;
-  finishedAt: string | null;
-  elapsedMs: number;
-  throughputPerSec: number;
-  etaMs: number | null;
-  generation: number;
-}
 
 export interface JsonSchema {
   type?: string | string[];

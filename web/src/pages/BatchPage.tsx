@@ -19,7 +19,7 @@ function fallbackProgress(b: BatchDetail): Progress {
     batchId: b.id,
     pipeline: b.pipeline,
     status: b.status,
-    pauseReason: b.pauseReason,
+    pauseReason: b.pauseReason ?? undefined,
     total: b.total,
     pending: b.total,
     running: 0,
