@@ -8,6 +8,7 @@ import { log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { BatchProgress, BatchStatus, ItemError, ItemOutcome, PipelinePlan, StepResult } from '../common/types';
+import { reportItemOutcomeSignal } from '../common/messages';
 import type { Db } from '../lib/db';
 import { Prisma } from '../lib/db';
 
@@ -71,6 +72,22 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client }) {
     return value;
   }
 
+  async function recordItemOutcome(r: ItemOutcomeRecord): Promise<void> {
+    await db.batchItem.update({
+      where: { batchId_key: { batchId: r.batchId, key: r.itemKey } },
+      data: {
+        status: r.status,
+        steps: r.steps as object[],
+        error: r.error ? (r.error as object) : Prisma.DbNull,
+        costUsd: r.costUsd,
+        runId: r.runId,
+        durationMs: Math.round(r.durationMs),
+        finishedAt: new Date(),
+      },
+    });
+    if (r.status === 'failed') log.info('item failed', { batchId: r.batchId, itemKey: r.itemKey, step: r.error?.step, type: r.error?.type });
+  }
+
   return {
     /** The next page of item keys in batch order; the item list never enters workflow history whole. */
     async loadItemKeys(args: { batchId: string; afterSeq: number; limit: number }): Promise<ItemKeyPage> {
@@ -129,20 +146,22 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client }) {
       return { input: item.input, settings: config.settings, plan: config.plan };
     },
 
-    async recordItemOutcome(r: ItemOutcomeRecord): Promise<void> {
-      await db.batchItem.update({
-        where: { batchId_key: { batchId: r.batchId, key: r.itemKey } },
-        data: {
-          status: r.status,
-          steps: r.steps as object[],
-          error: r.error ? (r.error as object) : Prisma.DbNull,
-          costUsd: r.costUsd,
-          runId: r.runId,
-          durationMs: Math.round(r.durationMs),
-          finishedAt: new Date(),
-        },
-      });
-      if (r.status === 'failed') log.info('item failed', { batchId: r.batchId, itemKey: r.itemKey, step: r.error?.step, type: r.error?.type });
+    recordItemOutcome,
+
+    /**
+     * Records the outcome and signals it to the batch in one local activity: one marker in the
+     * item's history instead of a signal command, its echo event and one more workflow task.
+     * Retried until both happened; a repeated signal is counted once by the batch.
+     */
+    async recordAndReportOutcome(args: { record: ItemOutcomeRecord; batchWorkflowId: string; outcome: ItemOutcome }): Promise<void> {
+      await recordItemOutcome(args.record);
+      try {
+        await deps.client.workflow.getHandle(args.batchWorkflowId).signal(reportItemOutcomeSignal, args.outcome);
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        // The batch already closed (it gave up waiting after a cancel): the database has the outcome.
+        log.warn('batch closed before the item reported', { batchId: args.record.batchId, itemKey: args.record.itemKey });
+      }
     },
 
     /**

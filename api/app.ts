@@ -12,6 +12,7 @@ import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import type { PipelineRegistry } from '../pipelines/registry';
 import { planOf } from '../pipelines/plan';
+import { itemTaskQueueOf } from '../common/constants';
 import { BatchService, type BatchServiceDeps } from './batch-service';
 import { ApiError, errorHandler, notFound } from './errors';
 import { isFinal, ProgressHub } from './progress-hub';
@@ -94,7 +95,7 @@ export function createApp(deps: AppDeps) {
   api.get('/batches/:id', async (req, res) => {
     const { id } = IdParam.parse(req.params);
     const batch = await service.get(id);
-    const progress = await hub.get(id);
+    const progress = await hub.get(id, { knownStatus: batch.status });
     const { plan, ...rest } = batch;
     res.json({
       ...rest,
@@ -191,14 +192,18 @@ async function healthChecks(deps: AppDeps) {
       return { serverVersion: info.serverVersion };
     }),
     check(async () => {
-      const res = await deps.client.workflowService.describeTaskQueue({
-        namespace: deps.namespace,
-        taskQueue: { name: deps.taskQueue },
-        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-      });
-      const pollers = res.pollers?.length ?? 0;
-      if (pollers === 0) throw new Error(`no worker polls task queue ${deps.taskQueue}`);
-      return { pollers, taskQueue: deps.taskQueue };
+      const queues = [deps.taskQueue, itemTaskQueueOf(deps.taskQueue)];
+      const pollers: Record<string, number> = {};
+      for (const name of queues) {
+        const res = await deps.client.workflowService.describeTaskQueue({
+          namespace: deps.namespace,
+          taskQueue: { name },
+          taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        });
+        pollers[name] = res.pollers?.length ?? 0;
+        if (pollers[name] === 0) throw new Error(`no worker polls task queue ${name}`);
+      }
+      return { pollers };
     }),
   ]);
   return { database, temporal: temporalCheck, worker };

@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { batchWorkflow, type BatchWorkflowInput } from '../workflows/batch';
 import { cancelBatchSignal, pauseBatchSignal, resumeBatchSignal } from '../common/messages';
+import { itemTaskQueueOf } from '../common/constants';
 import { BatchIdKey, PipelineKey } from '../common/search-attributes';
 import { DEFAULT_FAILURE_THRESHOLD, FINAL_BATCH_STATUSES, type BatchProgress, type BatchStatus } from '../common/types';
 import type { Db } from '../lib/db';
@@ -131,6 +132,7 @@ export class BatchService {
       total: keys.length,
       concurrency: body.concurrency,
       failureThreshold,
+      itemTaskQueue: itemTaskQueueOf(taskQueue),
       ...(this.deps.workflowLimits ? { limits: this.deps.workflowLimits } : {}),
     };
     try {

@@ -19,6 +19,7 @@ type Listener = (p: BatchProgress) => void;
 interface Entry {
   value?: BatchProgress;
   at: number;
+  lastRead: number;
   inFlight?: Promise<BatchProgress>;
   listeners: Set<Listener>;
   timer?: NodeJS.Timeout;
@@ -35,21 +36,62 @@ export class ProgressHub {
     private readonly source: ProgressSource,
     private readonly intervalMs: number,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.sweeper = setInterval(() => this.sweep(), 30_000);
+    this.sweeper.unref();
+  }
+
+  private readonly sweeper: NodeJS.Timeout;
 
   private entry(id: string): Entry {
     let e = this.entries.get(id);
     if (!e) {
-      e = { at: 0, listeners: new Set() };
+      e = { at: 0, lastRead: Date.now(), listeners: new Set() };
       this.entries.set(id, e);
     }
+    e.lastRead = Date.now();
     return e;
   }
 
-  /** Current progress: cached if fresher than the interval, otherwise one shared query. */
-  async get(id: string): Promise<BatchProgress | null> {
+  /** Forget batches nobody has read for a minute. */
+  private sweep(): void {
+    const cutoff = Date.now() - 60_000;
+    for (const [id, e] of this.entries) if (e.lastRead < cutoff && e.listeners.size === 0 && !e.inFlight) this.entries.delete(id);
+  }
+
+  /**
+   * Current progress. Never waits on a busy workflow: a cached value is answered at once (and
+   * refreshed in the background when older than the interval); with nothing cached yet, it waits
+   * up to `firstAnswerMs` for the query and otherwise answers the database snapshot.
+   */
+  async get(id: string, opts: { knownStatus?: string; firstAnswerMs?: number } = {}): Promise<BatchProgress | null> {
     const e = this.entry(id);
-    if (e.value && (isFinal(e.value.status) || Date.now() - e.at < this.intervalMs)) return e.value;
+    // The database already says the batch ended: the final snapshot is one cheap read away.
+    if (opts.knownStatus && isFinal(opts.knownStatus) && !(e.value && isFinal(e.value.status))) return this.refresh(id);
+    const firstAnswerMs = opts.firstAnswerMs ?? 1_000;
+    const fresh = e.value && (isFinal(e.value.status) || Date.now() - e.at < this.intervalMs);
+    if (!fresh) {
+      e.inFlight ??= this.fetch(id, e).finally(() => {
+        e.inFlight = undefined;
+      });
+      e.inFlight.catch(() => undefined);
+    }
+    if (e.value) return e.value;
+    try {
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), firstAnswerMs).unref());
+      const first = await Promise.race([e.inFlight!, timeout]);
+      if (first !== 'timeout') return first;
+      const snap = await this.source.snapshot(id);
+      return snap ? ({ ...normaliseSnapshot(id, snap), stale: true } as BatchProgress) : null;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'not_found') return null;
+      throw err;
+    }
+  }
+
+  /** Waits for a fresh value (the SSE ticker), sharing the query with concurrent readers. */
+  private async refresh(id: string): Promise<BatchProgress | null> {
+    const e = this.entry(id);
     e.inFlight ??= this.fetch(id, e).finally(() => {
       e.inFlight = undefined;
     });
@@ -58,8 +100,6 @@ export class ProgressHub {
     } catch (err) {
       if ((err as { code?: string }).code === 'not_found') return null;
       throw err;
-    } finally {
-      if (e.listeners.size === 0 && !e.timer) this.entries.delete(id);
     }
   }
 
@@ -91,7 +131,7 @@ export class ProgressHub {
     if (!e.timer) {
       const tick = async () => {
         try {
-          const p = await this.get(id);
+          const p = await this.refresh(id);
           if (p) for (const l of e.listeners) l(p);
           if (!p || isFinal(p.status)) return this.stop(id);
         } catch (err) {
@@ -112,10 +152,10 @@ export class ProgressHub {
     if (!e) return;
     if (e.timer) clearTimeout(e.timer);
     e.timer = undefined;
-    if (e.listeners.size === 0) this.entries.delete(id);
   }
 
   close(): void {
+    clearInterval(this.sweeper);
     for (const id of [...this.entries.keys()]) {
       const e = this.entries.get(id)!;
       e.listeners.clear();

@@ -2,8 +2,16 @@
  * Names shared by workers, the API and workflow code. Sandbox-safe: no Node imports.
  */
 
-/** Default task queue for batch and item workflows and their activities. */
+/** Default task queue of batch workflows. */
 export const BATCH_TASK_QUEUE = 'flotilla-batches';
+
+/**
+ * Item workflows and step activities run on a queue of their own, so a batch's workflow tasks
+ * never wait behind thousands of item tasks for a worker slot.
+ */
+export function itemTaskQueueOf(batchTaskQueue: string): string {
+  return `${batchTaskQueue}-items`;
+}
 
 /**
  * Custom search attributes the engine sets so operators can filter runs in Temporal Web, e.g.

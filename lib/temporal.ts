@@ -30,6 +30,8 @@ export function findTemporalBinary(explicit?: string): string | undefined {
 export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, unknown> = {
   'matching.numTaskqueueReadPartitions': 1,
   'matching.numTaskqueueWritePartitions': 1,
+  // Hand an activity to the worker in the reply to the workflow task that scheduled it.
+  'system.enableActivityEagerExecution': true,
 };
 
 /**
@@ -54,4 +56,71 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
     namespace,
     searchAttributes: Object.fromEntries(missing.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
   });
+}
+
+export interface DevServerHandle {
+  address: string;
+  process: import('node:child_process').ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `temporal server start-dev` with a persistent SQLite file, Temporal Web, the engine's
+ * search attributes and our SQLite/dynamic-config settings, and waits until it answers.
+ */
+export async function startDevServer(opts: {
+  bin: string;
+  dbFile: string;
+  port: number;
+  uiPort?: number;
+  namespace: string;
+  logFile: string;
+  sqliteSync?: string;
+  dynamicConfig?: Record<string, unknown>;
+}): Promise<DevServerHandle> {
+  const { spawn } = await import('node:child_process');
+  const args = [
+    'server', 'start-dev',
+    '--db-filename', opts.dbFile,
+    '--ip', '127.0.0.1',
+    '--port', String(opts.port),
+    ...(opts.uiPort ? ['--ui-port', String(opts.uiPort)] : ['--headless']),
+    '--namespace', opts.namespace,
+    '--log-level', 'warn',
+    ...devServerSearchAttributeArgs(),
+    ...devServerSqliteArgs(opts.sqliteSync),
+    ...Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...opts.dynamicConfig }).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
+  ];
+  const out = fs.openSync(opts.logFile, 'a');
+  const proc = spawn(opts.bin, args, { stdio: ['ignore', out, out], detached: true });
+  const address = `127.0.0.1:${opts.port}`;
+  const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`temporal dev server exited (${code}); see ${opts.logFile}`))));
+  exited.catch(() => undefined);
+  const connection = await Promise.race([waitForTemporal(address, 60_000), exited]);
+  await ensureSearchAttributes(connection, opts.namespace);
+  await connection.close();
+  return {
+    address,
+    process: proc,
+    stop: async () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const done = new Promise<void>((r) => proc.once('exit', () => r()));
+      proc.kill('SIGTERM');
+      await done;
+    },
+  };
+}
+
+export async function waitForTemporal(address: string, timeoutMs: number): Promise<Connection> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const c = await Connection.connect({ address, connectTimeout: 2_000 });
+      await c.workflowService.getSystemInfo({});
+      return c;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`Temporal at ${address} did not answer: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }

@@ -8,12 +8,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
 import { dataDir, env, temporalWebUrl } from '../lib/env';
 import { logger } from '../lib/logger';
 import { migrate } from '../lib/migrate';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../lib/postgres';
-import { DEV_SERVER_DYNAMIC_CONFIG, devServerSearchAttributeArgs, devServerSqliteArgs, ensureSearchAttributes, findTemporalBinary, PROJECT_ROOT } from '../lib/temporal';
+import { ensureSearchAttributes, findTemporalBinary, PROJECT_ROOT, startDevServer, waitForTemporal } from '../lib/temporal';
 import { startPartnerSandbox } from '../sandbox/partner-platform/server';
 
 const log = logger.child({ service: 'stack' });
@@ -29,19 +28,6 @@ function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-async function waitForTemporal(address: string, timeoutMs: number): Promise<Connection> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const c = await Connection.connect({ address, connectTimeout: 2_000 });
-      await c.workflowService.getSystemInfo({});
-      return c;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`Temporal at ${address} did not answer: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-}
 
 function run(name: string, script: string, extraEnv: Record<string, string>): ChildProcess {
   // `node --import tsx` (not the tsx wrapper) so our signals reach the process itself.
@@ -92,46 +78,34 @@ async function main(): Promise<void> {
   let temporalAddress = env.TEMPORAL_ADDRESS;
   let webUrl = temporalWebUrl;
   if (!temporalAddress) {
-    temporalAddress = `127.0.0.1:${env.TEMPORAL_DEV_PORT}`;
     if (await portInUse(env.TEMPORAL_DEV_PORT)) throw new Error(`port ${env.TEMPORAL_DEV_PORT} is taken: another Temporal (or Flotilla) is running; stop it or set TEMPORAL_ADDRESS / TEMPORAL_DEV_PORT`);
     const bin = findTemporalBinary(env.TEMPORAL_BIN);
     if (!bin) throw new Error('no temporal CLI found: run `bash scripts/ensure-temporal.sh` or set TEMPORAL_BIN');
-    const args = [
-      'server', 'start-dev',
-      '--db-filename', path.join(dataDir, 'temporal.db'),
-      '--ip', '127.0.0.1',
-      '--port', String(env.TEMPORAL_DEV_PORT),
-      '--ui-port', String(env.TEMPORAL_UI_PORT),
-      '--namespace', env.TEMPORAL_NAMESPACE,
-      '--log-level', 'warn',
-      ...devServerSearchAttributeArgs(),
-      ...devServerSqliteArgs(env.TEMPORAL_SQLITE_SYNC),
-      ...Object.entries(DEV_SERVER_DYNAMIC_CONFIG).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
-    ];
-    const serverLog = fs.openSync(path.join(dataDir, 'temporal.log'), 'a');
-    const proc = spawn(bin, args, { stdio: ['ignore', serverLog, serverLog], detached: true });
-    proc.on('exit', (code) => {
+    const logFile = path.join(dataDir, 'temporal.log');
+    log.info({ port: env.TEMPORAL_DEV_PORT, log: logFile }, 'temporal dev server starting');
+    const server = await startDevServer({
+      bin,
+      dbFile: path.join(dataDir, 'temporal.db'),
+      port: env.TEMPORAL_DEV_PORT,
+      uiPort: env.TEMPORAL_UI_PORT,
+      namespace: env.TEMPORAL_NAMESPACE,
+      logFile,
+      sqliteSync: env.TEMPORAL_SQLITE_SYNC,
+    });
+    server.process.on('exit', (code) => {
       if (!stopping) {
         log.error({ code }, 'temporal dev server exited; stopping the stack');
         void shutdown(1);
       }
     });
-    stoppers.push({
-      name: 'temporal',
-      stop: async () => {
-        if (proc.exitCode !== null) return;
-        const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-        proc.kill('SIGTERM');
-        await exited;
-      },
-    });
-    log.info({ address: temporalAddress, log: path.join(dataDir, 'temporal.log') }, 'temporal dev server starting');
+    stoppers.push({ name: 'temporal', stop: server.stop });
+    temporalAddress = server.address;
   } else {
     webUrl = env.TEMPORAL_WEB_URL ?? webUrl;
+    const connection = await waitForTemporal(temporalAddress, 60_000);
+    await ensureSearchAttributes(connection, env.TEMPORAL_NAMESPACE);
+    await connection.close();
   }
-  const connection = await waitForTemporal(temporalAddress, 60_000);
-  await ensureSearchAttributes(connection, env.TEMPORAL_NAMESPACE);
-  await connection.close();
 
   // PostgreSQL
   let databaseUrl = env.DATABASE_URL;

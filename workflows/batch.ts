@@ -68,6 +68,8 @@ export interface BatchWorkflowInput {
   concurrency: number;
   failureThreshold: FailureThreshold;
   pageSize?: number;
+  /** Task queue of the item workflows (and their steps); the batch's own queue when absent. */
+  itemTaskQueue?: string;
   limits?: Partial<BatchRunLimits>;
   /** Set only by continue-as-new. */
   state?: BatchCarriedState;
@@ -192,6 +194,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
           workflowId: childId(key),
           args: [{ batchId, batchWorkflowId: workflowInfo().workflowId, itemKey: key }],
           parentClosePolicy: ParentClosePolicy.ABANDON,
+          ...(input.itemTaskQueue ? { taskQueue: input.itemTaskQueue } : {}),
           workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
           typedSearchAttributes: [
             { key: BatchIdKey, value: batchId },

@@ -1,0 +1,325 @@
+/**
+ * `npm run bench`: the engine against the baseline that bounds it, on the embedded stack.
+ *
+ *   npm run bench                          # 1k, 10k, 100k items + baseline, naive fan-out, small batches
+ *   npm run bench -- --sizes 1000,10000    # other sizes
+ *   npm run bench -- --items 1000000       # one batch of that size (no baseline), API latency sampled
+ *   options: --concurrency N (200) --no-baseline --no-naive --small-runs N (10) --out FILE
+ *
+ * Each run gets a fresh Temporal dev server and PostgreSQL under .data/bench/<time>; the worker
+ * and the API run as their own processes, so their RSS is measured as deployed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { Client as PgClient } from 'pg';
+import { itemTaskQueueOf } from '../common/constants';
+import { migrate } from '../lib/migrate';
+import { startEmbeddedPostgres } from '../lib/postgres';
+import { findTemporalBinary, PROJECT_ROOT, startDevServer } from '../lib/temporal';
+import { baselineItemWorkflow, naiveFanOutWorkflow } from '../workflows/bench';
+import { freePort } from '../test/support/ports';
+
+interface Options {
+  sizes: number[];
+  concurrency: number;
+  baseline: boolean;
+  naive: boolean;
+  smallRuns: number;
+  out?: string;
+  single: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { sizes: [1_000, 10_000, 100_000], concurrency: 200, baseline: true, naive: true, smallRuns: 10, single: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => argv[++i];
+    if (a === '--sizes') o.sizes = next().split(',').map(Number);
+    else if (a === '--items') {
+      o.sizes = [Number(next())];
+      o.single = true;
+      o.baseline = false;
+      o.naive = false;
+      o.smallRuns = 0;
+    } else if (a === '--concurrency') o.concurrency = Number(next());
+    else if (a === '--no-baseline') o.baseline = false;
+    else if (a === '--no-naive') o.naive = false;
+    else if (a === '--small-runs') o.smallRuns = Number(next());
+    else if (a === '--out') o.out = next();
+    else throw new Error(`unknown option ${a}`);
+  }
+  if (o.sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('sizes must be positive integers');
+  return o;
+}
+
+const say = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function pct(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+/** Peak and samples of a process's resident memory, from /proc. */
+class RssSampler {
+  peakKb = 0;
+  samples: Array<{ t: number; kb: number }> = [];
+  private timer?: NodeJS.Timeout;
+  constructor(private readonly pid: number) {}
+  start(everyMs = 1000) {
+    const t0 = Date.now();
+    this.timer = setInterval(() => {
+      try {
+        const status = fs.readFileSync(`/proc/${this.pid}/status`, 'utf8');
+        const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        this.peakKb = Math.max(this.peakKb, kb);
+        this.samples.push({ t: Date.now() - t0, kb });
+      } catch {
+        // process gone
+      }
+    }, everyMs);
+    return this;
+  }
+  stop() {
+    clearInterval(this.timer);
+    return this;
+  }
+  /** Peak RSS per tenth of the run: flat memory shows as flat numbers. */
+  deciles(): number[] {
+    if (this.samples.length === 0) return [];
+    const out: number[] = [];
+    for (let d = 0; d < 10; d++) {
+      const part = this.samples.slice(Math.floor((d * this.samples.length) / 10), Math.floor(((d + 1) * this.samples.length) / 10));
+      if (part.length) out.push(Math.round(Math.max(...part.map((s) => s.kb)) / 1024));
+    }
+    return out;
+  }
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const runDir = path.join(PROJECT_ROOT, '.data', 'bench', new Date().toISOString().replace(/[:.]/g, '-'));
+  fs.mkdirSync(runDir, { recursive: true });
+  fs.chmodSync(runDir, 0o755);
+  const bin = findTemporalBinary(process.env.TEMPORAL_BIN);
+  if (!bin) throw new Error('no temporal CLI: run bash scripts/ensure-temporal.sh');
+  const cleanup: Array<() => Promise<void>> = [];
+  const children: ChildProcess[] = [];
+  const shutdown = async () => {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
+  };
+  process.on('SIGINT', () => void shutdown().then(() => process.exit(130)));
+
+  try {
+    const temporalPort = await freePort();
+    say(`starting Temporal dev server and PostgreSQL in ${runDir}`);
+    const server = await startDevServer({ bin, dbFile: path.join(runDir, 'temporal.db'), port: temporalPort, namespace: 'default', logFile: path.join(runDir, 'temporal.log') });
+    cleanup.push(server.stop);
+    const pg = await startEmbeddedPostgres({ dir: path.join(runDir, 'postgres'), port: await freePort() });
+    cleanup.push(pg.stop);
+    await migrate(pg.url);
+
+    const apiPort = await freePort();
+    const taskQueue = 'flotilla-bench';
+    const childEnv = {
+      ...process.env,
+      DATABASE_URL: pg.url,
+      TEMPORAL_ADDRESS: server.address,
+      TASK_QUEUE: taskQueue,
+      DATA_DIR: runDir,
+      PORT: String(apiPort),
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+    };
+    const spawnService = (script: string, name: string) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, script)], {
+        cwd: PROJECT_ROOT,
+        env: childEnv,
+        stdio: ['ignore', fs.openSync(path.join(runDir, `${name}.log`), 'a'), fs.openSync(path.join(runDir, `${name}.log`), 'a')],
+      });
+      children.push(p);
+      return p;
+    };
+    const worker = spawnService('workers/main.ts', 'worker');
+    const apiProc = spawnService('api/server.ts', 'api');
+    const base = `http://127.0.0.1:${apiPort}`;
+    for (let i = 0; ; i++) {
+      const ok = await fetch(`${base}/api/health`).then((r) => r.ok, () => false);
+      if (ok) break;
+      if (i > 240) throw new Error(`API did not become healthy; see ${runDir}/api.log and worker.log`);
+      await sleep(500);
+    }
+    const connection = await Connection.connect({ address: server.address });
+    cleanup.push(() => connection.close());
+    const client = new Client({ connection });
+    const db = new PgClient({ connectionString: pg.url });
+    await db.connect();
+    cleanup.push(() => db.end());
+
+    const result: Record<string, unknown> = {
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+      options: opts,
+      startedAt: new Date().toISOString(),
+      runs: [] as unknown[],
+    };
+    const workerRss = new RssSampler(worker.pid!).start();
+    const apiRss = new RssSampler(apiProc.pid!).start();
+
+    async function runBatch(n: number, name: string) {
+      const items = Array.from({ length: n }, (_, i) => ({ key: `i${i + 1}` }));
+      const latencies: number[] = [];
+      const wr = new RssSampler(worker.pid!).start();
+      const ar = new RssSampler(apiProc.pid!).start();
+      const t0 = Date.now();
+      const res = await fetch(`${base}/api/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pipeline: 'noop', name, items, concurrency: opts.concurrency }) });
+      if (res.status !== 202) throw new Error(`create failed: ${res.status} ${await res.text()}`);
+      const createMs = Date.now() - t0;
+      const { id } = (await res.json()) as { id: string };
+      let progress: Record<string, number | string> = {};
+      let lastLog = 0;
+      for (;;) {
+        const q0 = performance.now();
+        const b = (await (await fetch(`${base}/api/batches/${id}`)).json()) as { status: string; progress: Record<string, number | string> };
+        latencies.push(performance.now() - q0);
+        progress = b.progress;
+        if (['completed', 'completed_with_errors', 'failed', 'cancelled'].includes(b.status)) break;
+        if (Date.now() - lastLog > 30_000) {
+          lastLog = Date.now();
+          say(`  ${name}: ${progress.processed}/${n} (${progress.throughputPerSec}/s, run ${progress.generation})`);
+        }
+        await sleep(n <= 100 ? 20 : 250);
+      }
+      const wallMs = Date.now() - t0;
+      wr.stop();
+      ar.stop();
+      const itemLat = await db.query(
+        `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms) AS p99,
+                count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded, count(*)::int AS rows
+         FROM batch_items WHERE batch_id = $1`,
+        [id],
+      );
+      const sizes = await db.query(`SELECT pg_total_relation_size('batch_items')::bigint AS items_bytes, pg_database_size(current_database())::bigint AS db_bytes`);
+      const historyLengths: number[] = [];
+      for await (const wf of client.workflow.list({ query: `WorkflowId = '${id}'` })) historyLengths.push(wf.historyLength);
+      return {
+        id,
+        items: n,
+        wallMs,
+        createMs,
+        itemsPerSec: Math.round((n / wallMs) * 1000 * 10) / 10,
+        status: progress.status,
+        succeeded: progress.succeeded,
+        countedOnce: progress.succeeded === n && itemLat.rows[0].succeeded === n && itemLat.rows[0].rows === n,
+        itemLatencyMs: { p50: Number(itemLat.rows[0].p50), p99: Number(itemLat.rows[0].p99) },
+        parentRuns: historyLengths.length,
+        maxParentHistoryEvents: Math.max(...historyLengths),
+        apiGetBatchMs: { samples: latencies.length, p50: Math.round(pct(latencies, 50) * 10) / 10, p99: Math.round(pct(latencies, 99) * 10) / 10, max: Math.round(Math.max(...latencies) * 10) / 10 },
+        workerPeakRssMb: Math.round(wr.peakKb / 1024),
+        workerRssMbByTenth: wr.deciles(),
+        apiPeakRssMb: Math.round(ar.peakKb / 1024),
+        db: { itemRows: itemLat.rows[0].rows, batchItemsMb: Math.round(Number(sizes.rows[0].items_bytes) / 2 ** 20), databaseMb: Math.round(Number(sizes.rows[0].db_bytes) / 2 ** 20) },
+      };
+    }
+
+    async function runBaseline(n: number) {
+      const t0 = Date.now();
+      let next = 0;
+      const prefix = `baseline-${Date.now().toString(36)}`;
+      await Promise.all(
+        Array.from({ length: Math.min(opts.concurrency, n) }, async () => {
+          while (next < n) {
+            const i = next++;
+            await client.workflow.execute(baselineItemWorkflow, { taskQueue: itemTaskQueueOf(taskQueue), workflowId: `${prefix}-${i}`, args: [{ key: String(i) }] });
+          }
+        }),
+      );
+      const wallMs = Date.now() - t0;
+      return { items: n, wallMs, itemsPerSec: Math.round((n / wallMs) * 1000 * 10) / 10 };
+    }
+
+    // Warm-up: the first workflow tasks compile the bundle in the worker.
+    await runBatch(20, 'warm-up');
+
+    if (opts.smallRuns > 0) {
+      const walls: number[] = [];
+      for (let i = 0; i < opts.smallRuns; i++) walls.push((await runBatch(10, `small-${i}`)).wallMs);
+      result.smallBatch = { items: 10, steps: 3, runs: walls, medianMs: pct(walls, 50) };
+      say(`small batches (10 items x 3 steps): median ${pct(walls, 50)} ms over ${walls.length} runs`);
+    }
+
+    for (const n of opts.sizes) {
+      say(`engine: ${n} items, concurrency ${opts.concurrency}`);
+      const engine = await runBatch(n, `bench-${n}`);
+      say(`  ${engine.itemsPerSec} items/s, wall ${(engine.wallMs / 1000).toFixed(1)} s, max parent history ${engine.maxParentHistoryEvents} over ${engine.parentRuns} runs, worker peak ${engine.workerPeakRssMb} MB, GET p99 ${engine.apiGetBatchMs.p99} ms`);
+      let baseline;
+      if (opts.baseline) {
+        say(`baseline: ${n} standalone workflows, concurrency ${opts.concurrency}`);
+        baseline = await runBaseline(n);
+        say(`  ${baseline.itemsPerSec} items/s; engine/baseline = ${(engine.itemsPerSec / baseline.itemsPerSec).toFixed(2)}`);
+      }
+      (result.runs as unknown[]).push({ engine, baseline, ratio: baseline ? Math.round((engine.itemsPerSec / baseline.itemsPerSec) * 100) / 100 : undefined });
+    }
+
+    if (opts.naive) {
+      const n = 5_000;
+      say(`naive fan-out: one parent starting ${n} children at once`);
+      const prefix = `naive-${Date.now().toString(36)}`;
+      const handle = await client.workflow.start(naiveFanOutWorkflow, { taskQueue: itemTaskQueueOf(taskQueue), workflowId: prefix, args: [{ n, prefix }] });
+      const t0 = Date.now();
+      let outcome = 'still running after 120 s';
+      while (Date.now() - t0 < 120_000) {
+        const d = await handle.describe();
+        if (d.status.name !== 'RUNNING') {
+          outcome = `ended ${d.status.name}`;
+          break;
+        }
+        await sleep(2_000);
+      }
+      const history = await handle.fetchHistory();
+      const events = history.events ?? [];
+      const started = events.filter((e) => e.childWorkflowExecutionStartedEventAttributes).length;
+      const initiated = events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).length;
+      const taskFailures = events.filter((e) => e.workflowTaskFailedEventAttributes).map((e) => `${e.workflowTaskFailedEventAttributes?.cause}: ${e.workflowTaskFailedEventAttributes?.failure?.message ?? ''}`.slice(0, 300));
+      const terminated = events.find((e) => e.workflowExecutionTerminatedEventAttributes || e.workflowExecutionFailedEventAttributes);
+      result.naiveFanOut = {
+        children: n,
+        outcome,
+        childStartsInitiated: initiated,
+        childrenStarted: started,
+        historyEvents: events.length,
+        workflowTaskFailures: taskFailures.length,
+        firstFailures: [...new Set(taskFailures)].slice(0, 3),
+        closeReason: terminated ? JSON.stringify(terminated.workflowExecutionFailedEventAttributes?.failure?.message ?? terminated.workflowExecutionTerminatedEventAttributes?.reason ?? '') : undefined,
+      };
+      say(`  ${outcome}; ${initiated} child starts initiated, ${started} started, ${taskFailures.length} workflow task failures`);
+      await handle.terminate('benchmark over').catch(() => undefined);
+    }
+
+    workerRss.stop();
+    apiRss.stop();
+    result.workerPeakRssMb = Math.round(workerRss.peakKb / 1024);
+    result.apiPeakRssMb = Math.round(apiRss.peakKb / 1024);
+    result.finishedAt = new Date().toISOString();
+    const out = opts.out ?? path.join(PROJECT_ROOT, 'bench-results', `bench-${Date.now()}.json`);
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, JSON.stringify(result, null, 2));
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    say(`written to ${out}`);
+  } finally {
+    await shutdown();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    say(`failed: ${(err as Error).stack ?? err}`);
+    process.exit(1);
+  },
+);
