@@ -9,6 +9,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { BatchProgress, BatchStatus, ItemError, ItemOutcome, PipelinePlan, StepResult } from '../common/types';
 import { reportItemOutcomeSignal } from '../common/messages';
+import { countItemSettled } from './metrics';
 import type { Db } from '../lib/db';
 import { Prisma } from '../lib/db';
 
@@ -85,6 +86,7 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client }) {
         finishedAt: new Date(),
       },
     });
+    countItemSettled({ pipeline: (await batchConfig(r.batchId)).plan.pipeline, status: r.status });
     if (r.status === 'failed') log.info('item failed', { batchId: r.batchId, itemKey: r.itemKey, step: r.error?.step, type: r.error?.type });
   }
 

@@ -8,6 +8,7 @@ import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ZodError } from 'zod';
 import { activityName } from '../pipelines/plan';
+import { observeStepDuration } from './metrics';
 import type { PipelineDefinition, StepContext, StepHandler } from '../pipelines/types';
 import { isSkipItem, NonRetryableStepError } from '../pipelines/types';
 
@@ -61,12 +62,16 @@ function wrap(pipeline: string, stepName: string, handler: StepHandler<unknown, 
         error: (m, meta) => log.error(m, { pipeline, step: stepName, ...meta }),
       },
     };
+    const t0 = performance.now();
     try {
       const out = await handler(stepCtx);
+      observeStepDuration({ pipeline, step: stepName, status: 'succeeded' }, performance.now() - t0);
       if (isSkipItem(out)) return { output: out.output ?? null, costUsd, attempt, skipItem: out.reason };
       return { output: out ?? null, costUsd, attempt };
     } catch (err) {
-      if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`step ${stepName} cancelled`);
+      const cancelled = ctx.cancellationSignal.aborted;
+      observeStepDuration({ pipeline, step: stepName, status: cancelled ? 'cancelled' : 'failed' }, performance.now() - t0);
+      if (cancelled) throw new CancelledFailure(`step ${stepName} cancelled`);
       throw toFailure(err, attempt);
     } finally {
       clearInterval(heartbeat);

@@ -16,6 +16,7 @@ import { itemTaskQueueOf } from '../common/constants';
 import { BatchService, type BatchServiceDeps } from './batch-service';
 import { ApiError, errorHandler, notFound } from './errors';
 import { isFinal, ProgressHub } from './progress-hub';
+import { createApiMetrics } from './metrics';
 import { ControlBody, CreateBatchBody, ListBatchesQuery, ListItemsQuery } from './schemas';
 
 export interface AppDeps {
@@ -47,9 +48,12 @@ export function createApp(deps: AppDeps) {
     log,
   );
 
+  const metrics = createApiMetrics({ db, hub });
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(metrics.track);
+  app.get('/metrics', metrics.handler);
   app.use(express.json({ limit: BODY_LIMIT }));
 
   const api = express.Router();

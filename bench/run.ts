@@ -126,6 +126,7 @@ async function main() {
     await migrate(pg.url);
 
     const apiPort = await freePort();
+    const workerMetricsPort = await freePort();
     const taskQueue = 'flotilla-bench';
     const childEnv = {
       ...process.env,
@@ -134,6 +135,7 @@ async function main() {
       TASK_QUEUE: taskQueue,
       DATA_DIR: runDir,
       PORT: String(apiPort),
+      WORKER_METRICS_PORT: String(workerMetricsPort),
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
     };
@@ -301,6 +303,15 @@ async function main() {
       await handle.terminate('benchmark over').catch(() => undefined);
     }
 
+    // Both processes expose Prometheus metrics: keep a few lines of each as evidence.
+    const scrape = async (url: string) => (await fetch(url).then((r) => r.text(), () => '')).split('\n');
+    const workerMetrics = await scrape(`http://127.0.0.1:${workerMetricsPort}/metrics`);
+    const apiMetrics = await scrape(`${base}/metrics`);
+    result.metrics = {
+      workerSeries: workerMetrics.filter((l) => l && !l.startsWith('#')).length,
+      workerSample: workerMetrics.filter((l) => /^(flotilla_items_settled|temporal_workflow_completed|temporal_activity_execution_latency_count)/.test(l)).slice(0, 8),
+      apiSample: apiMetrics.filter((l) => /^(flotilla_batches|flotilla_progress_queries_total)/.test(l)).slice(0, 8),
+    };
     workerRss.stop();
     apiRss.stop();
     result.workerPeakRssMb = Math.round(workerRss.peakKb / 1024);

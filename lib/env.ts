@@ -41,6 +41,8 @@ export const EnvSchema = z.object({
   WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: z.coerce.number().int().positive().default(200),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(100),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(2000),
+  /** Worker Prometheus endpoint (SDK + Flotilla metrics) on 127.0.0.1; 0 turns it off. */
+  WORKER_METRICS_PORT: port.default(9464),
   /** How often SSE streams (and the progress cache) query a running batch. */
   PROGRESS_INTERVAL_MS: z.coerce.number().int().min(100).default(1000),
   /** Partner ordering platform of restaurant-registration (the in-repo sandbox by default). */

@@ -239,3 +239,13 @@ test('SSE streams progress to many viewers with one Temporal query per interval,
   expect(queries).toBeLessThanOrEqual(Math.ceil(elapsed / 300) + 2);
   expect(queries).toBeGreaterThan(0);
 });
+
+test('GET /metrics serves Prometheus metrics: batches by status, progress queries, request durations', async () => {
+  await api.call('GET', '/api/batches');
+  const res = await fetch(`${api.base}/metrics`);
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  expect(text).toMatch(/^flotilla_batches\{status="completed",pipeline="noop"\} \d+$/m);
+  expect(text).toMatch(/^flotilla_progress_queries_total \d+$/m);
+  expect(text).toMatch(/^flotilla_api_request_duration_seconds_count\{method="GET",route="\/api\/batches",status="200"\} [1-9]\d*$/m);
+});

@@ -21,6 +21,7 @@ import {
   log,
   ParentClosePolicy,
   patched,
+  proxyActivities,
   proxyLocalActivities,
   setHandler,
   sleep,
@@ -80,13 +81,20 @@ const PATCH_STATUS_BEFORE_PROPAGATE = 'batch-status-before-propagate';
 /** A periodic check that settles items whose report was lost (e.g. terminated in Temporal Web). */
 const PATCH_RECONCILE = 'batch-reconcile-lost-reports';
 
-const store = proxyLocalActivities<BatchStoreActivities>({
-  startToCloseTimeout: '60s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
-});
+/**
+ * The batch's database calls are regular activities. As local activities their results could be
+ * applied before or after signals that arrived meanwhile, depending on whether the workflow was
+ * cached or replayed; the windows computed from them then differed and replay failed
+ * (nondeterminism found by the benchmark). Activity results are events, ordered like signals.
+ */
+const PATCH_STORE_AS_ACTIVITIES = 'batch-store-as-activities';
+const STORE_RETRY = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' };
+const storeActivities = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
+const storeLocalActivities = proxyLocalActivities<BatchStoreActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
 
 export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchProgress> {
   const { batchId, pipeline, total, concurrency, failureThreshold } = input;
+  const store = patched(PATCH_STORE_AS_ACTIVITIES) ? storeActivities : storeLocalActivities;
   const limits: BatchRunLimits = { ...DEFAULT_BATCH_LIMITS, ...input.limits };
   // A signal budget below two windows would continue-as-new without making progress.
   const signalBudget = Math.max(limits.maxSignalsPerRun, concurrency * 2 + 10);

@@ -37,10 +37,15 @@ export interface ItemWorkflowInput {
  * Database calls retry without limit (capped backoff): a database outage delays items, it does
  * not fail them.
  */
-const store = proxyLocalActivities<BatchStoreActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
-});
+const STORE_RETRY = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' };
+const store = proxyLocalActivities<BatchStoreActivities>({ startToCloseTimeout: '30s', retry: STORE_RETRY });
+/**
+ * startItem runs as a regular activity: a pause signal that arrives while it runs must be
+ * applied at the same point on replay as it was live, which local-activity results do not
+ * guarantee. (The closing report stays local: nothing after it depends on signals.)
+ */
+const PATCH_START_AS_ACTIVITY = 'item-start-as-activity';
+const startItemActivity = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '30s', retry: STORE_RETRY }).startItem;
 
 /** Report through a local activity (a client signal) instead of a signal command: fewer events and tasks. */
 const PATCH_REPORT_VIA_LOCAL_ACTIVITY = 'item-report-via-local-activity';
@@ -86,7 +91,8 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
   setHandler(resumeItemSignal, () => void (paused = false));
 
   const startedAt = Date.now();
-  const { input: item, settings, plan } = await store.startItem({ batchId, itemKey, runId });
+  const startItem = patched(PATCH_START_AS_ACTIVITY) ? startItemActivity : store.startItem;
+  const { input: item, settings, plan } = await startItem({ batchId, itemKey, runId });
 
   const results: StepResult[] = [];
   const outputs: Record<string, unknown> = {};
