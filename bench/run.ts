@@ -115,6 +115,7 @@ async function main() {
     for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
   };
   process.on('SIGINT', () => void shutdown().then(() => process.exit(130)));
+  process.on('SIGTERM', () => void shutdown().then(() => process.exit(143)));
 
   try {
     const temporalPort = await freePort();
