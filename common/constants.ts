@@ -23,11 +23,3 @@ export const SEARCH_ATTRIBUTES = {
   pipeline: 'FlotillaPipeline',
   itemKey: 'FlotillaItemKey',
 } as const;
-
-/** Temporal server limits the batch workflow stays below (defaults of the server). */
-export const TEMPORAL_LIMITS = {
-  /** Signals a single run may receive before the server rejects more. */
-  maxSignalsPerRun: 10_000,
-  /** Pending child workflows per run. */
-  maxPendingChildren: 2_000,
-} as const;

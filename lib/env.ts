@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { BATCH_TASK_QUEUE } from '../common/constants';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const optionalString = z
@@ -35,7 +36,7 @@ export const EnvSchema = z.object({
   TEMPORAL_SQLITE_SYNC: z.enum(['OFF', 'NORMAL', 'FULL']).default('NORMAL'),
   /** A `temporal` CLI binary to use instead of PATH / .tools/bin. */
   TEMPORAL_BIN: optionalString,
-  TASK_QUEUE: z.string().default('flotilla-batches'),
+  TASK_QUEUE: z.string().default(BATCH_TASK_QUEUE),
   /** Worker tuning (see BENCHMARKS.md for measured values). */
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(200),
   WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: z.coerce.number().int().positive().default(200),
