@@ -15,7 +15,8 @@ import { planOf } from '../pipelines/plan';
 import { itemTaskQueueOf } from '../common/constants';
 import { BatchService, type BatchServiceDeps } from './batch-service';
 import { ApiError, errorHandler, notFound } from './errors';
-import { isFinal, ProgressHub } from './progress-hub';
+import { isFinalBatchStatus } from '../common/types';
+import { ProgressHub } from './progress-hub';
 import { createApiMetrics } from './metrics';
 import { ControlBody, CreateBatchBody, ListBatchesQuery, ListItemsQuery } from './schemas';
 
@@ -139,7 +140,7 @@ export function createApp(deps: AppDeps) {
         lastSent = data;
         res.write(`event: progress\ndata: ${data}\n\n`);
       }
-      if (isFinal(p.status)) {
+      if (isFinalBatchStatus(p.status)) {
         res.write(`event: done\ndata: ${data}\n\n`);
         close();
       }

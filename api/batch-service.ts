@@ -9,7 +9,7 @@ import { batchWorkflow, type BatchWorkflowInput } from '../workflows/batch';
 import { cancelBatchSignal, pauseBatchSignal, resumeBatchSignal } from '../common/messages';
 import { itemTaskQueueOf } from '../common/constants';
 import { BatchIdKey, PipelineKey } from '../common/search-attributes';
-import { DEFAULT_FAILURE_THRESHOLD, FINAL_BATCH_STATUSES, type BatchProgress, type BatchStatus } from '../common/types';
+import { DEFAULT_FAILURE_THRESHOLD, isFinalBatchStatus, type BatchProgress, type BatchStatus } from '../common/types';
 import type { Db } from '../lib/db';
 import { Prisma } from '../lib/db';
 import type { Logger } from '../lib/logger';
@@ -185,10 +185,6 @@ export class BatchService {
     return batch;
   }
 
-  isFinal(status: string): boolean {
-    return (FINAL_BATCH_STATUSES as readonly string[]).includes(status);
-  }
-
   async queryProgress(id: string): Promise<BatchProgress> {
     return this.deps.client.workflow.getHandle(id).query<BatchProgress>('progress');
   }
@@ -224,10 +220,10 @@ export class BatchService {
 
   async control(id: string, action: 'pause' | 'resume' | 'cancel', reason?: string): Promise<{ id: string; accepted: true; action: string }> {
     const batch = await this.get(id);
-    if (this.isFinal(batch.status)) throw conflict(`batch ${id} is already ${batch.status}`, { status: batch.status });
+    if (isFinalBatchStatus(batch.status)) throw conflict(`batch ${id} is already ${batch.status}`, { status: batch.status });
     // The database status trails the workflow by a moment; ask the workflow when we can.
     const status = await this.queryProgress(id).then((p) => p.status, () => batch.status);
-    if (this.isFinal(status)) throw conflict(`batch ${id} is already ${status}`, { status });
+    if (isFinalBatchStatus(status)) throw conflict(`batch ${id} is already ${status}`, { status });
     if (action === 'resume' && status !== 'paused') throw conflict(`batch ${id} is not paused (it is ${status})`, { status });
     if (action === 'pause' && status === 'paused') throw conflict(`batch ${id} is already paused`, { status });
     const handle = this.deps.client.workflow.getHandle(batch.workflowId);

@@ -4,7 +4,7 @@
  * Finished batches are answered from the database snapshot the workflow wrote last.
  */
 import type { BatchProgress } from '../common/types';
-import { deriveProgress, FINAL_BATCH_STATUSES } from '../common/types';
+import { deriveProgress, isFinalBatchStatus } from '../common/types';
 import type { Logger } from '../lib/logger';
 
 export interface ProgressSource {
@@ -24,8 +24,6 @@ interface Entry {
   listeners: Set<Listener>;
   timer?: NodeJS.Timeout;
 }
-
-export const isFinal = (status: string) => (FINAL_BATCH_STATUSES as readonly string[]).includes(status);
 
 export class ProgressHub {
   private readonly entries = new Map<string, Entry>();
@@ -67,9 +65,9 @@ export class ProgressHub {
   async get(id: string, opts: { knownStatus?: string; firstAnswerMs?: number } = {}): Promise<BatchProgress | null> {
     const e = this.entry(id);
     // The database already says the batch ended: the final snapshot is one cheap read away.
-    if (opts.knownStatus && isFinal(opts.knownStatus) && !(e.value && isFinal(e.value.status))) return this.refresh(id);
+    if (opts.knownStatus && isFinalBatchStatus(opts.knownStatus) && !(e.value && isFinalBatchStatus(e.value.status))) return this.refresh(id);
     const firstAnswerMs = opts.firstAnswerMs ?? 1_000;
-    const fresh = e.value && (isFinal(e.value.status) || Date.now() - e.at < this.intervalMs);
+    const fresh = e.value && (isFinalBatchStatus(e.value.status) || Date.now() - e.at < this.intervalMs);
     if (!fresh) {
       e.inFlight ??= this.fetch(id, e).finally(() => {
         e.inFlight = undefined;
@@ -107,7 +105,7 @@ export class ProgressHub {
     const snap = await this.source.snapshot(id);
     if (!snap) throw Object.assign(new Error(`batch ${id} not found`), { code: 'not_found' });
     let value: BatchProgress;
-    if (isFinal(snap.status) || snap.status === 'pending') {
+    if (isFinalBatchStatus(snap.status) || snap.status === 'pending') {
       value = normaliseSnapshot(id, snap);
     } else {
       try {
@@ -133,7 +131,7 @@ export class ProgressHub {
         try {
           const p = await this.refresh(id);
           if (p) for (const l of e.listeners) l(p);
-          if (!p || isFinal(p.status)) return this.stop(id);
+          if (!p || isFinalBatchStatus(p.status)) return this.stop(id);
         } catch (err) {
           this.log.warn({ batchId: id, err: (err as Error).message }, 'progress tick failed');
         }

@@ -14,6 +14,10 @@ export type BatchStatus =
 
 export const FINAL_BATCH_STATUSES: readonly BatchStatus[] = ['completed', 'completed_with_errors', 'failed', 'cancelled'];
 
+export function isFinalBatchStatus(status: string | null | undefined): boolean {
+  return (FINAL_BATCH_STATUSES as readonly string[]).includes(status ?? '');
+}
+
 export type ItemStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
 export type StepStatus = 'succeeded' | 'failed' | 'skipped' | 'cancelled';

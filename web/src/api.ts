@@ -2,14 +2,14 @@
 
 // The shapes the API sends are defined once, in common/ (shared with the workflows and the API).
 import type { BatchProgress, BatchStatus, ItemStatus, StepCounts } from '../../common/types';
-import { FINAL_BATCH_STATUSES } from '../../common/types';
+import { FINAL_BATCH_STATUSES, isFinalBatchStatus } from '../../common/types';
 
 export type { BatchStatus, ItemStatus, StepCounts };
 export type Progress = BatchProgress;
 export { FINAL_BATCH_STATUSES };
 export const BATCH_STATUSES = ['pending', 'running', 'paused', 'completed', 'completed_with_errors', 'failed', 'cancelled'] as const satisfies readonly BatchStatus[];
 export const ITEM_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] as const satisfies readonly ItemStatus[];
-export const isFinal = (status: string | null | undefined): boolean => (FINAL_BATCH_STATUSES as readonly string[]).includes(status ?? '');
+export const isFinal = isFinalBatchStatus;
 
 export interface JsonSchema {
   type?: string | string[];
