@@ -2,7 +2,8 @@
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createDb } from '../lib/db';
-import { env, partnerApiUrl, temporalWebUrl } from '../lib/env';
+import { env, temporalWebUrl } from '../lib/env';
+import { pipelineDepsFromEnv } from '../lib/pipeline-deps';
 import { logger } from '../lib/logger';
 import { createPipelines, PipelineRegistry } from '../pipelines/registry';
 import { createApp } from './app';
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
     db,
     client,
     namespace: env.TEMPORAL_NAMESPACE,
-    registry: new PipelineRegistry(createPipelines({ partnerBaseUrl: partnerApiUrl, partnerApiKey: env.PARTNER_API_KEY })),
+    registry: new PipelineRegistry(createPipelines(pipelineDepsFromEnv())),
     taskQueue: env.TASK_QUEUE,
     log,
     progressIntervalMs: env.PROGRESS_INTERVAL_MS,

@@ -50,6 +50,34 @@ export const EnvSchema = z.object({
   PARTNER_API_URL: optionalString,
   PARTNER_API_KEY: z.string().default('sandbox-key'),
   PARTNER_SANDBOX_PORT: port.default(4010),
+  /** Public URL of the app, used for links in e-mails (defaults to http://127.0.0.1:PORT). */
+  APP_URL: optionalString,
+  /** Where pipelines keep files (PDFs, ZIPs): FILES_DIR/<batchId>/... (default DATA_DIR/files). */
+  FILES_DIR: optionalString,
+  /** OpenAI-compatible API of the AI steps. Unset on `npm start`: the in-repo stand-in is used. */
+  OPENAI_BASE_URL: optionalString,
+  OPENAI_API_KEY: optionalString,
+  OPENAI_MODEL: z.string().default('gpt-4o-mini'),
+  /** Port of the OpenAI stand-in that `npm start` runs when OPENAI_BASE_URL is unset. */
+  OPENAI_STANDIN_PORT: port.default(4020),
+  /** Port of the company-websites stand-in that `npm start` runs (demo companies' sites). */
+  SITES_STANDIN_PORT: port.default(4030),
+  /** SMTP for e-mails (batch completion). Unset on `npm start`: a loopback mailbox stand-in is used. */
+  SMTP_HOST: optionalString,
+  SMTP_PORT: port.default(587),
+  SMTP_SECURE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  SMTP_USER: optionalString,
+  SMTP_PASSWORD: optionalString,
+  SMTP_FROM: z.string().default('Flotilla <flotilla@localhost>'),
+  /** Port of the loopback SMTP mailbox stand-in that `npm start` runs when SMTP_HOST is unset. */
+  MAILBOX_STANDIN_PORT: port.default(2525),
+  /** Chromium for PDF rendering (Debian's by default). */
+  CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
+  /** Concurrent PDF renders per worker (size of the browser page pool). */
+  PDF_RENDER_CONCURRENCY: z.coerce.number().int().positive().max(64).default(4),
 });
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -66,4 +94,6 @@ export const env: Env = parseEnv(process.env);
 
 export const dataDir = path.resolve(env.DATA_DIR);
 export const temporalWebUrl = env.TEMPORAL_WEB_URL ?? `http://127.0.0.1:${env.TEMPORAL_UI_PORT}`;
+export const appUrl = env.APP_URL ?? `http://127.0.0.1:${env.PORT}`;
+export const filesDir = path.resolve(env.FILES_DIR ?? path.join(dataDir, 'files'));
 export const partnerApiUrl = env.PARTNER_API_URL ?? `http://127.0.0.1:${env.PARTNER_SANDBOX_PORT}`;

@@ -2,19 +2,21 @@
  * Every pipeline this deployment runs. Adding a pipeline: write its module in pipelines/ and add
  * it here; the engine does not change.
  */
+import type { PipelineDeps } from './deps';
 import { noopPipeline } from './noop';
 import { createRestaurantRegistrationPipeline } from './restaurant-registration';
 import { demoRestaurants } from './restaurant-registration/demo-data';
 import type { PipelineDefinition } from './types';
 
-export interface PipelineDeps {
-  partnerBaseUrl: string;
-  partnerApiKey: string;
-}
+export type { PipelineDeps } from './deps';
 
 export function createPipelines(deps: PipelineDeps): PipelineDefinition[] {
   return [
-    { ...createRestaurantRegistrationPipeline({ partnerBaseUrl: deps.partnerBaseUrl, partnerApiKey: deps.partnerApiKey }), demoItems: () => demoRestaurants },
+    {
+      ...createRestaurantRegistrationPipeline({ partnerBaseUrl: deps.partnerBaseUrl, partnerApiKey: deps.partnerApiKey }),
+      demoItems: () => demoRestaurants,
+      entityKind: 'restaurant',
+    },
     noopPipeline,
   ] as unknown as PipelineDefinition[];
 }

@@ -28,6 +28,49 @@ export interface StepContext<Item, Settings> {
   heartbeat(details?: unknown): void;
   /** Adds to the item's estimated cost (e.g. an AI call's token cost). */
   addCost(usd: number): void;
+  /**
+   * For pipelines with a `sequenceKey`: the earlier items of the same sequence (same chatId,
+   * say) in batch order, each with its final status and step outputs. Empty otherwise. The
+   * engine guarantees they have all settled before this item's first step starts.
+   */
+  predecessors(): Promise<SequencePredecessor[]>;
+  log: StepLogger;
+}
+
+export interface SequencePredecessor {
+  itemKey: string;
+  item: unknown;
+  status: 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+  /** Step outputs by step name (steps that did not succeed are absent). */
+  outputs: Record<string, unknown>;
+}
+
+/** One settled item, as the batch-end hook and exports see it. */
+export interface SettledItem {
+  itemKey: string;
+  seq: number;
+  item: unknown;
+  status: string;
+  outputs: Record<string, unknown>;
+  error: { step: string; type: string; message: string } | null;
+  costUsd: number;
+}
+
+/** What a pipeline's `onBatchEnd` hook gets. */
+export interface BatchEndContext<Settings> {
+  batchId: string;
+  batchName: string;
+  pipeline: string;
+  /** The status the batch is about to end with. */
+  status: 'completed' | 'completed_with_errors' | 'failed' | 'cancelled';
+  settings: Settings;
+  counts: { total: number; succeeded: number; failed: number; skipped: number; cancelled: number; costUsd: number };
+  /** Every item of the batch in order, read a page at a time (constant memory). */
+  items(filter?: { status?: string }): AsyncIterable<SettledItem>;
+  /** `<batchId>/__batch-end/<round>`: send it with every external write (e-mail, webhook). */
+  idempotencyKey: string;
+  signal: AbortSignal;
+  heartbeat(details?: unknown): void;
   log: StepLogger;
 }
 
@@ -44,7 +87,11 @@ export interface StepDefinition<Item, Settings> {
   startToCloseTimeoutMs?: number;
   heartbeatTimeoutMs?: number;
   retry?: Partial<StepRetryPolicy>;
-  taskQueue?: string;
+  /**
+   * Run this step on one of the pipeline's named `queues` (its own task queue with its own
+   * concurrency, e.g. a pool of browsers) instead of the item task queue.
+   */
+  queue?: string;
 }
 
 export interface PipelineDefinition<ItemSchema extends z.ZodType = z.ZodType, SettingsSchema extends z.ZodType = z.ZodType> {
@@ -62,6 +109,39 @@ export interface PipelineDefinition<ItemSchema extends z.ZodType = z.ZodType, Se
   steps: Array<StepDefinition<z.infer<ItemSchema>, z.infer<SettingsSchema>>>;
   /** Sample items a new user can start a batch with from the web page. */
   demoItems?: () => Array<z.input<ItemSchema>>;
+  /**
+   * The kind of stored entity an item is (`restaurant`, `recipient`, `company`): demo items are
+   * seeded as entities of this kind on first start, and the web page picks items from them.
+   */
+  entityKind?: string;
+  /**
+   * Named activity pools. Each gets a task queue of its own (`<item queue>-<pipeline>-<name>`)
+   * that every worker polls with at most `concurrency` activities at a time (overridable by the
+   * env var `env`, e.g. PDF_RENDER_CONCURRENCY).
+   */
+  queues?: Record<string, { concurrency: number; env?: string }>;
+  /**
+   * Items with the same sequence key (a CSV row's chatId, say) run one after another in batch
+   * order; items without one, or with different keys, run in parallel.
+   */
+  sequenceKey?: (item: z.infer<ItemSchema>) => string | null | undefined;
+  /**
+   * Runs once when the batch reaches its final status (again after a retry round settles), as a
+   * retried activity `<pipeline>.__batch-end`, before the batch shows the final status. Its
+   * result is kept with the batch (`outputs`) and shown by the API; e.g. build a ZIP and e-mail.
+   */
+  onBatchEnd?: {
+    run: (ctx: BatchEndContext<z.infer<SettingsSchema>>) => Promise<BatchEndResult>;
+    startToCloseTimeoutMs?: number;
+  };
+  /** Result columns for exports (CSV/JSON), joined to the item's input fields. */
+  exportColumns?: (item: SettledItem) => Record<string, string | number | boolean | null>;
+}
+
+/** What an `onBatchEnd` hook returns: files it wrote (under the batch's file directory) and anything else to show. */
+export interface BatchEndResult {
+  files?: Array<{ name: string; bytes: number; contentType: string }>;
+  [key: string]: unknown;
 }
 
 /** A step returns this to end its item as skipped (e.g. "already registered"). */

@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+bash scripts/ensure-system-packages.sh
 bash scripts/build-web.sh
 exec node_modules/.bin/tsx scripts/dev-stack.ts

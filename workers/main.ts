@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { createDb } from '../lib/db';
-import { dataDir, env, partnerApiUrl } from '../lib/env';
+import { dataDir, env } from '../lib/env';
+import { pipelineDepsFromEnv } from '../lib/pipeline-deps';
 import { logger } from '../lib/logger';
 import { ensureSearchAttributes } from '../lib/temporal';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TASK_QUEUE,
     db,
-    pipelines: createPipelines({ partnerBaseUrl: partnerApiUrl, partnerApiKey: env.PARTNER_API_KEY }),
+    pipelines: createPipelines(pipelineDepsFromEnv()),
     workflowBundlePath: bundle,
     identity: `flotilla-worker-${process.pid}@${os.hostname()}`,
     tuning: {

@@ -1,0 +1,23 @@
+import type { PipelineDeps } from '../pipelines/deps';
+import { appUrl, env, filesDir, partnerApiUrl } from './env';
+
+/** The pipelines' dependencies from the parsed environment. */
+export function pipelineDepsFromEnv(): PipelineDeps {
+  return {
+    partnerBaseUrl: partnerApiUrl,
+    partnerApiKey: env.PARTNER_API_KEY,
+    filesDir,
+    appUrl,
+    ai: { baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY, model: env.OPENAI_MODEL },
+    smtp: {
+      host: env.SMTP_HOST,
+      port: env.SMTP_PORT,
+      secure: env.SMTP_SECURE,
+      user: env.SMTP_USER,
+      password: env.SMTP_PASSWORD,
+      from: env.SMTP_FROM,
+    },
+    chromiumPath: env.CHROMIUM_PATH,
+    pdfRenderConcurrency: env.PDF_RENDER_CONCURRENCY,
+  };
+}

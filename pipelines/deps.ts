@@ -1,0 +1,34 @@
+/**
+ * What pipelines need from the deployment: the outside services they call and where they keep
+ * files. Built once from the environment (lib/pipeline-deps.ts) or by a test.
+ */
+export interface AiSettings {
+  /** OpenAI-compatible base URL (e.g. https://api.openai.com/v1); AI steps fail non-retryably without it. */
+  baseUrl?: string;
+  apiKey?: string;
+  model: string;
+}
+
+export interface SmtpSettings {
+  /** No host: e-mails are not sent (the batch-end result says so). */
+  host?: string;
+  port: number;
+  secure: boolean;
+  user?: string;
+  password?: string;
+  from: string;
+}
+
+export interface PipelineDeps {
+  partnerBaseUrl: string;
+  partnerApiKey: string;
+  /** Root of pipeline files: `<filesDir>/<batchId>/<name>`. */
+  filesDir: string;
+  /** Public URL of the app, for links in e-mails. */
+  appUrl: string;
+  ai: AiSettings;
+  smtp: SmtpSettings;
+  chromiumPath: string;
+  /** Concurrent renders per worker on the PDF queue. */
+  pdfRenderConcurrency: number;
+}
