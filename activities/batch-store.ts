@@ -8,7 +8,7 @@ import { log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { BatchProgress, BatchStatus, ItemError, ItemOutcome, PipelinePlan, StepResult } from '../common/types';
-import { reportItemOutcomeSignal } from '../common/messages';
+import { predecessorSettledSignal, reportItemOutcomeSignal } from '../common/messages';
 import { countItemSettled } from './metrics';
 import type { Db } from '../lib/db';
 import { Prisma } from '../lib/db';
@@ -22,6 +22,8 @@ export interface StartedItem {
   input: unknown;
   settings: unknown;
   plan: PipelinePlan;
+  /** Sequenced pipelines: the earlier item of the same sequence that has not settled yet. */
+  waitFor?: string;
 }
 
 export interface ItemOutcomeRecord {
@@ -90,6 +92,24 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client }) {
     if (r.status === 'failed') log.info('item failed', { batchId: r.batchId, itemKey: r.itemKey, step: r.error?.step, type: r.error?.type });
   }
 
+  /** Tells the next item of the same sequence (if it is already running) that it may start. */
+  async function releaseSuccessor(batchId: string, itemKey: string): Promise<void> {
+    const me = await db.batchItem.findUnique({ where: { batchId_key: { batchId, key: itemKey } }, select: { seq: true, sequenceKey: true } });
+    if (!me || me.sequenceKey === null) return;
+    const next = await db.batchItem.findFirst({
+      where: { batchId, sequenceKey: me.sequenceKey, seq: { gt: me.seq } },
+      orderBy: { seq: 'asc' },
+      select: { key: true },
+    });
+    if (!next) return;
+    try {
+      await deps.client.workflow.getHandle(`${batchId}/${next.key}`).signal(predecessorSettledSignal, { itemKey });
+    } catch (err) {
+      // Not started yet: it will read this item's settled status when it starts.
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+
   return {
     /** The next page of item keys in batch order; the item list never enters workflow history whole. */
     async loadItemKeys(args: { batchId: string; afterSeq: number; limit: number }): Promise<ItemKeyPage> {
@@ -119,6 +139,11 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client }) {
       }
     },
 
+    /** The batch-end hook gave up: the batch ends anyway, saying why. */
+    async recordBatchEndFailure(args: { batchId: string; error: string; round: number }): Promise<void> {
+      await db.batch.update({ where: { id: args.batchId }, data: { outputs: { status: 'failed', error: args.error, round: args.round, at: new Date().toISOString() } } });
+    },
+
     /** Items the batch never started are marked cancelled (on cancel, or when the batch fails). */
     async cancelUnstartedItems(args: { batchId: string; afterSeq: number; bufferedSeqs: number[] }): Promise<void> {
       await db.batchItem.updateMany({
@@ -141,11 +166,40 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client }) {
         db.batchItem.update({
           where: { batchId_key: { batchId: args.batchId, key: args.itemKey } },
           data: { status: 'running', runId: args.runId, startedAt: new Date() },
-          select: { input: true },
+          select: { input: true, seq: true, sequenceKey: true },
         }),
         batchConfig(args.batchId),
       ]);
-      return { input: item.input, settings: config.settings, plan: config.plan };
+      const started: StartedItem = { input: item.input, settings: config.settings, plan: config.plan };
+      if (config.plan.sequenced && item.sequenceKey !== null) {
+        // Read after this workflow exists: a predecessor that settles later signals us (see
+        // recordAndReportOutcome), one that settled before is seen here. No gap either way.
+        const prev = await db.batchItem.findFirst({
+          where: { batchId: args.batchId, sequenceKey: item.sequenceKey, seq: { lt: item.seq } },
+          orderBy: { seq: 'desc' },
+          select: { key: true, status: true },
+        });
+        if (prev && !(FINAL_ITEM_STATUSES as readonly string[]).includes(prev.status)) started.waitFor = prev.key;
+      }
+      return started;
+    },
+
+    /**
+     * The item's safety net while it waits for its predecessor: settled in the database, or its
+     * workflow closed without recording (terminated by hand; the batch's reconcile records it).
+     */
+    async isPredecessorSettled(args: { batchId: string; itemKey: string }): Promise<boolean> {
+      const row = await db.batchItem.findUnique({ where: { batchId_key: { batchId: args.batchId, key: args.itemKey } }, select: { status: true } });
+      if (!row) return true;
+      if ((FINAL_ITEM_STATUSES as readonly string[]).includes(row.status)) return true;
+      if (row.status === 'pending') return false;
+      try {
+        const d = await deps.client.workflow.getHandle(`${args.batchId}/${args.itemKey}`).describe();
+        return d.status.name !== 'RUNNING';
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return false;
+        throw err;
+      }
     },
 
     recordItemOutcome,
@@ -157,6 +211,7 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client }) {
      */
     async recordAndReportOutcome(args: { record: ItemOutcomeRecord; batchWorkflowId: string; outcome: ItemOutcome }): Promise<void> {
       await recordItemOutcome(args.record);
+      if ((await batchConfig(args.record.batchId)).plan.sequenced) await releaseSuccessor(args.record.batchId, args.record.itemKey);
       try {
         await deps.client.workflow.getHandle(args.batchWorkflowId).signal(reportItemOutcomeSignal, args.outcome);
       } catch (err) {

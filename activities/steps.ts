@@ -9,7 +9,8 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ZodError } from 'zod';
 import { activityName } from '../pipelines/plan';
 import { observeStepDuration } from './metrics';
-import type { PipelineDefinition, StepContext, StepHandler } from '../pipelines/types';
+import type { Db } from '../lib/db';
+import type { PipelineDefinition, SequencePredecessor, StepContext, StepHandler } from '../pipelines/types';
 import { isSkipItem, NonRetryableStepError } from '../pipelines/types';
 
 export interface StepActivityInput {
@@ -37,7 +38,31 @@ export interface StepFailureDetails {
 
 const HEARTBEAT_EVERY_MS = 1_000;
 
-function wrap(pipeline: string, stepName: string, handler: StepHandler<unknown, unknown>) {
+type StepOutputs = Record<string, unknown>;
+
+/** Step outputs by step name from a stored item's step results (succeeded steps only). */
+export function outputsOf(steps: unknown): StepOutputs {
+  const out: StepOutputs = {};
+  for (const s of (Array.isArray(steps) ? steps : []) as Array<{ step: string; status: string; output?: unknown }>) {
+    if (s.status === 'succeeded') out[s.step] = s.output ?? null;
+  }
+  return out;
+}
+
+/** The earlier items of an item's sequence, in batch order. */
+async function loadPredecessors(db: Db | undefined, batchId: string, itemKey: string): Promise<SequencePredecessor[]> {
+  if (!db) return [];
+  const me = await db.batchItem.findUnique({ where: { batchId_key: { batchId, key: itemKey } }, select: { seq: true, sequenceKey: true } });
+  if (!me?.sequenceKey) return [];
+  const rows = await db.batchItem.findMany({
+    where: { batchId, sequenceKey: me.sequenceKey, seq: { lt: me.seq } },
+    orderBy: { seq: 'asc' },
+    select: { key: true, input: true, status: true, steps: true },
+  });
+  return rows.map((r) => ({ itemKey: r.key, item: r.input, status: r.status as SequencePredecessor['status'], outputs: outputsOf(r.steps) }));
+}
+
+function wrap(pipeline: string, stepName: string, handler: StepHandler<unknown, unknown>, db?: Db) {
   return async (input: StepActivityInput): Promise<StepActivityResult> => {
     const ctx = Context.current();
     const attempt = ctx.info.attempt;
@@ -54,8 +79,9 @@ function wrap(pipeline: string, stepName: string, handler: StepHandler<unknown, 
       attempt,
       heartbeat: (details?: unknown) => ctx.heartbeat(details),
       addCost: (usd: number) => {
-        costUsd += usd;
+        if (Number.isFinite(usd) && usd > 0) costUsd += usd;
       },
+      predecessors: () => loadPredecessors(db, input.batchId, input.itemKey),
       log: {
         info: (m, meta) => log.info(m, { pipeline, step: stepName, ...meta }),
         warn: (m, meta) => log.warn(m, { pipeline, step: stepName, ...meta }),
@@ -96,13 +122,18 @@ function toFailure(err: unknown, attempt: number): ApplicationFailure {
   return ApplicationFailure.create({ type: e.name || 'Error', message: e.message, nonRetryable: false, cause: e, details: [{ attempt }] });
 }
 
-export function createStepActivities(pipelines: PipelineDefinition[]): Record<string, (input: StepActivityInput) => Promise<StepActivityResult>> {
+export function toStepFailure(err: unknown, attempt: number): ApplicationFailure {
+  return toFailure(err, attempt);
+}
+
+/** @param deps.db for `predecessors()` of sequenced pipelines. */
+export function createStepActivities(pipelines: PipelineDefinition[], deps: { db?: Db } = {}): Record<string, (input: StepActivityInput) => Promise<StepActivityResult>> {
   const activities: Record<string, (input: StepActivityInput) => Promise<StepActivityResult>> = {};
   for (const p of pipelines) {
     for (const s of p.steps) {
-      activities[activityName(p.name, s.name)] = wrap(p.name, s.name, s.run as StepHandler<unknown, unknown>);
+      activities[activityName(p.name, s.name)] = wrap(p.name, s.name, s.run as StepHandler<unknown, unknown>, deps.db);
       for (const [variant, h] of Object.entries(s.handlersByItemType?.handlers ?? {})) {
-        activities[activityName(p.name, s.name, variant)] = wrap(p.name, s.name, h as StepHandler<unknown, unknown>);
+        activities[activityName(p.name, s.name, variant)] = wrap(p.name, s.name, h as StepHandler<unknown, unknown>, deps.db);
       }
     }
   }

@@ -17,6 +17,8 @@ import { BatchService, type BatchServiceDeps } from './batch-service';
 import { ApiError, errorHandler, notFound } from './errors';
 import { isFinalBatchStatus } from '../common/types';
 import { ProgressHub } from './progress-hub';
+import { listEntities } from './entities';
+import { streamExport } from './exports';
 import { createApiMetrics } from './metrics';
 import { ControlBody, CreateBatchBody, ListBatchesQuery, ListItemsQuery } from './schemas';
 
@@ -31,11 +33,25 @@ export interface AppDeps {
   temporalWebUrl: string;
   /** Directory with the built web page (index.html). */
   webDir?: string;
+  /** Root of pipeline files (`<filesDir>/<batchId>/<name>`), served read-only. */
+  filesDir?: string;
   workflowLimits?: BatchServiceDeps['workflowLimits'];
 }
 
 const BODY_LIMIT = '50mb';
 const IdParam = z.object({ id: z.string().min(1).max(100) });
+/** A file name inside a batch's directory: no separators, no leading dot (no traversal). */
+const FileParam = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'invalid batch id'), name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._ -]{0,199}$/, 'invalid file name') });
+const ExportQuery = z.object({ format: z.enum(['csv', 'json']).default('csv') }).strict();
+const EntitiesQuery = z
+  .object({
+    kind: z.string().min(1).max(50).optional(),
+    search: z.string().min(1).max(100).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    cursor: z.string().max(300).optional(),
+  })
+  .strict();
+const CONTENT_TYPES: Record<string, string> = { '.pdf': 'application/pdf', '.zip': 'application/zip', '.csv': 'text/csv; charset=utf-8', '.json': 'application/json' };
 
 export function createApp(deps: AppDeps) {
   const { db, registry, log } = deps;
@@ -73,17 +89,29 @@ export function createApp(deps: AppDeps) {
         description: p.description,
         version: p.version,
         itemNoun: p.itemNoun,
-        steps: planOf(p).steps.map((s, i) => ({ ...s, description: p.steps[i].description })),
+        steps: planOf(p, itemTaskQueueOf(deps.taskQueue)).steps.map((s, i) => ({ ...s, description: p.steps[i].description })),
+        entityKind: p.entityKind ?? null,
+        sequenced: Boolean(p.sequenceKey),
+        batchEndHook: Boolean(p.onBatchEnd),
         itemSchema: toJsonSchema(p.itemSchema),
         settingsSchema: toJsonSchema(p.settingsSchema),
       })),
     });
   });
 
-  api.get('/pipelines/:name/demo-items', (req, res) => {
+  /** Items a new user can start this pipeline with: the stored entities of its kind, else its demo items. */
+  api.get('/pipelines/:name/demo-items', async (req, res) => {
     const def = registry.get(String(req.params.name));
     if (!def) throw notFound('pipeline', String(req.params.name));
-    res.json({ pipeline: def.name, items: def.demoItems?.() ?? [] });
+    if (def.entityKind) {
+      const stored = await db.entity.findMany({ where: { kind: def.entityKind }, orderBy: { id: 'asc' }, take: 500 });
+      if (stored.length > 0) return void res.json({ pipeline: def.name, source: 'entities', items: stored.map((e) => e.data) });
+    }
+    res.json({ pipeline: def.name, source: 'demo', items: def.demoItems?.() ?? [] });
+  });
+
+  api.get('/entities', async (req, res) => {
+    res.json(await listEntities(db, EntitiesQuery.parse(req.query)));
   });
 
   api.post('/batches', async (req, res) => {
@@ -117,6 +145,25 @@ export function createApp(deps: AppDeps) {
       ...page,
       items: page.items.map((i) => ({ ...i, temporalUrl: `${deps.temporalWebUrl}/namespaces/${deps.namespace}/workflows/${encodeURIComponent(i.workflowId)}` })),
     });
+  });
+
+  api.get('/batches/:id/export', async (req, res) => {
+    const { id } = IdParam.parse(req.params);
+    const { format } = ExportQuery.parse(req.query);
+    const batch = await service.get(id);
+    await streamExport({ db, res, batchId: id, batchName: batch.name, def: registry.get(batch.pipeline), format });
+  });
+
+  api.get('/batches/:id/files/:name', async (req, res) => {
+    const { id, name } = FileParam.parse(req.params);
+    await service.get(id);
+    const root = deps.filesDir;
+    const file = root ? path.join(root, id, name) : '';
+    if (!root || path.dirname(file) !== path.join(root, id) || !fs.existsSync(file)) throw notFound('file', `${id}/${name}`);
+    res.setHeader('Content-Type', CONTENT_TYPES[path.extname(name).toLowerCase()] ?? 'application/octet-stream');
+    res.setHeader('Content-Disposition', `attachment; filename="${name.replace(/"/g, '')}"`);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    fs.createReadStream(file).on('error', () => res.destroy()).pipe(res);
   });
 
   for (const action of ['pause', 'resume', 'cancel'] as const) {

@@ -67,6 +67,7 @@ export class BatchService {
 
     const keys: string[] = new Array(body.items.length);
     const inputs: string[] = new Array(body.items.length);
+    const sequenceKeys: Array<string | null> = new Array(body.items.length);
     const seen = new Map<string, number>();
     for (let i = 0; i < body.items.length && issues.length < MAX_REPORTED_ISSUES; i++) {
       const parsed = def.itemSchema.safeParse(body.items[i]);
@@ -88,6 +89,8 @@ export class BatchService {
       seen.set(key, i);
       keys[i] = key;
       inputs[i] = JSON.stringify(parsed.data);
+      const sk = def.sequenceKey?.(parsed.data);
+      sequenceKeys[i] = sk === undefined || sk === null || sk === '' ? null : String(sk);
     }
     if (issues.length > 0) {
       const first = issues[0];
@@ -96,7 +99,7 @@ export class BatchService {
 
     const id = newBatchId();
     const failureThreshold = { ...DEFAULT_FAILURE_THRESHOLD, ...body.failureThreshold };
-    const plan = planOf(def);
+    const plan = planOf(def, itemTaskQueueOf(taskQueue));
     await db.$transaction(
       async (tx) => {
         await tx.batch.create({
@@ -118,9 +121,9 @@ export class BatchService {
           const end = Math.min(keys.length, start + INSERT_CHUNK);
           const seqs = Array.from({ length: end - start }, (_, j) => start + j + 1);
           await tx.$executeRaw`
-            INSERT INTO batch_items (batch_id, seq, key, input)
-            SELECT ${id}, s, k, i::jsonb
-            FROM unnest(${seqs}::int[], ${keys.slice(start, end)}::text[], ${inputs.slice(start, end)}::text[]) AS t(s, k, i)`;
+            INSERT INTO batch_items (batch_id, seq, key, input, sequence_key)
+            SELECT ${id}, s, k, i::jsonb, q
+            FROM unnest(${seqs}::int[], ${keys.slice(start, end)}::text[], ${inputs.slice(start, end)}::text[], ${sequenceKeys.slice(start, end)}::text[]) AS t(s, k, i, q)`;
         }
       },
       { timeout: 600_000, maxWait: 30_000 },
@@ -133,6 +136,7 @@ export class BatchService {
       concurrency: body.concurrency,
       failureThreshold,
       itemTaskQueue: itemTaskQueueOf(taskQueue),
+      ...(plan.onBatchEnd ? { onBatchEnd: plan.onBatchEnd } : {}),
       ...(this.deps.workflowLimits ? { limits: this.deps.workflowLimits } : {}),
     };
     try {

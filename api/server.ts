@@ -2,11 +2,12 @@
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createDb } from '../lib/db';
-import { env, temporalWebUrl } from '../lib/env';
+import { env, filesDir, temporalWebUrl } from '../lib/env';
 import { pipelineDepsFromEnv } from '../lib/pipeline-deps';
 import { logger } from '../lib/logger';
 import { createPipelines, PipelineRegistry } from '../pipelines/registry';
 import { createApp } from './app';
+import { seedDemoEntities } from './entities';
 
 async function main(): Promise<void> {
   const log = logger.child({ service: 'api' });
@@ -15,11 +16,14 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   const db = createDb(env.DATABASE_URL, { poolSize: 20 });
+  const registry = new PipelineRegistry(createPipelines(pipelineDepsFromEnv()));
+  await seedDemoEntities(db, registry.all, log);
   const { app, hub } = createApp({
     db,
     client,
     namespace: env.TEMPORAL_NAMESPACE,
-    registry: new PipelineRegistry(createPipelines(pipelineDepsFromEnv())),
+    registry,
+    filesDir,
     taskQueue: env.TASK_QUEUE,
     log,
     progressIntervalMs: env.PROGRESS_INTERVAL_MS,

@@ -13,6 +13,16 @@ export function itemTaskQueueOf(batchTaskQueue: string): string {
   return `${batchTaskQueue}-items`;
 }
 
+/** Task queue of a pipeline's named activity pool (e.g. dm-creative's PDF renderers). */
+export function pipelineQueueOf(itemTaskQueue: string, pipeline: string, queue: string): string {
+  return `${itemTaskQueue}-${pipeline}-${queue}`;
+}
+
+/** Activity type of a pipeline's batch-end hook. */
+export function batchEndActivityOf(pipeline: string): string {
+  return `${pipeline}.__batch-end`;
+}
+
 /**
  * Custom search attributes the engine sets so operators can filter runs in Temporal Web, e.g.
  * `FlotillaBatchId = "batch-..."` or `FlotillaPipeline = "restaurant-registration"`.

@@ -19,3 +19,6 @@ export const progressQuery = defineQuery<BatchProgress>('progress');
 /** Batch -> item: hold before the next step / go on. */
 export const pauseItemSignal = defineSignal('pauseItem');
 export const resumeItemSignal = defineSignal('resumeItem');
+
+/** Item -> the next item of its sequence (same chatId): you may start now. */
+export const predecessorSettledSignal = defineSignal<[{ itemKey: string }]>('predecessorSettled');

@@ -37,7 +37,7 @@ export interface StepRetryPolicy {
  * replay however the pipeline code changes.
  */
 export interface StepCondition {
-  /** Dotted path: `item.pickupOnly` or `steps.check-duplicates.exists`. */
+  /** Dotted path: `item.pickupOnly`, `settings.operation` or `steps.check-duplicates.exists`. */
   path: string;
   equals?: unknown;
   notEquals?: unknown;
@@ -59,11 +59,21 @@ export interface StepPlan {
   taskQueue?: string;
 }
 
+/** The batch-end hook as the batch workflow calls it. */
+export interface BatchEndPlan {
+  activity: string;
+  startToCloseTimeoutMs: number;
+  retry: StepRetryPolicy;
+}
+
 /** The resolved, serialisable form of a pipeline that a batch runs. */
 export interface PipelinePlan {
   pipeline: string;
   version: number;
   steps: StepPlan[];
+  /** Items with the same sequence key run one after another (set when the pipeline has `sequenceKey`). */
+  sequenced?: boolean;
+  onBatchEnd?: BatchEndPlan;
 }
 
 export type FailureAction = 'pause' | 'fail';

@@ -3,6 +3,7 @@
  * the batch workflow's input, so a batch keeps running the steps it started with even after the
  * pipeline code changes (and old histories replay).
  */
+import { batchEndActivityOf, pipelineQueueOf } from '../common/constants';
 import type { PipelinePlan, StepPlan, StepRetryPolicy } from '../common/types';
 import type { PipelineDefinition } from './types';
 
@@ -21,7 +22,14 @@ export function activityName(pipeline: string, step: string, variant?: string): 
   return variant ? `${pipeline}.${step}.${variant}` : `${pipeline}.${step}`;
 }
 
-export function planOf(def: PipelineDefinition): PipelinePlan {
+/** The batch-end hook retries for about ten minutes (an SMTP outage, say), then the batch ends without it. */
+export const BATCH_END_RETRY: StepRetryPolicy = { maximumAttempts: 12, initialIntervalMs: 2_000, backoffCoefficient: 2, maximumIntervalMs: 60_000, nonRetryableErrorTypes: ['ValidationError', 'NonRetryableStepError'] };
+
+/**
+ * @param itemTaskQueue the deployment's item task queue: steps on a named queue run on
+ *   `pipelineQueueOf(itemTaskQueue, pipeline, queue)`.
+ */
+export function planOf(def: PipelineDefinition, itemTaskQueue?: string): PipelinePlan {
   const steps: StepPlan[] = def.steps.map((s) => {
     const retry: StepRetryPolicy = {
       ...DEFAULT_STEP_RETRY,
@@ -36,7 +44,11 @@ export function planOf(def: PipelineDefinition): PipelinePlan {
     };
     if (s.heartbeatTimeoutMs) plan.heartbeatTimeoutMs = s.heartbeatTimeoutMs;
     if (s.skipIf) plan.skipIf = s.skipIf;
-    if (s.taskQueue) plan.taskQueue = s.taskQueue;
+    if (s.queue) {
+      if (!def.queues?.[s.queue]) throw new Error(`pipeline ${def.name}: step ${s.name} uses unknown queue "${s.queue}"`);
+      if (!itemTaskQueue) throw new Error(`pipeline ${def.name}: step ${s.name} needs the item task queue to name its queue`);
+      plan.taskQueue = pipelineQueueOf(itemTaskQueue, def.name, s.queue);
+    }
     if (s.handlersByItemType) {
       plan.activityByItemType = {
         path: s.handlersByItemType.path,
@@ -45,5 +57,10 @@ export function planOf(def: PipelineDefinition): PipelinePlan {
     }
     return plan;
   });
-  return { pipeline: def.name, version: def.version, steps };
+  const plan: PipelinePlan = { pipeline: def.name, version: def.version, steps };
+  if (def.sequenceKey) plan.sequenced = true;
+  if (def.onBatchEnd) {
+    plan.onBatchEnd = { activity: batchEndActivityOf(def.name), startToCloseTimeoutMs: def.onBatchEnd.startToCloseTimeoutMs ?? 10 * 60_000, retry: BATCH_END_RETRY };
+  }
+  return plan;
 }

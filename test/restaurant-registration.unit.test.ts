@@ -68,6 +68,7 @@ function makeCtx(item: RestaurantItem, step: string, opts: CtxOptions = {}) {
     attempt: 1,
     heartbeat: (d) => void heartbeats.push(d),
     addCost: () => undefined,
+    predecessors: async () => [],
     log: {
       info: (message, meta) => void logs.push({ level: 'info', message, meta }),
       warn: (message, meta) => void logs.push({ level: 'warn', message, meta }),

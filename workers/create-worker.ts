@@ -5,8 +5,9 @@ import { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { createBatchStoreActivities } from '../activities/batch-store';
+import { createBatchEndActivities } from '../activities/batch-end';
 import { createStepActivities } from '../activities/steps';
-import { itemTaskQueueOf } from '../common/constants';
+import { itemTaskQueueOf, pipelineQueueOf } from '../common/constants';
 import type { Db } from '../lib/db';
 import type { PipelineDefinition } from '../pipelines/types';
 
@@ -40,13 +41,16 @@ export async function createEngineWorker(opts: {
   pipelines: PipelineDefinition[];
   workflowBundlePath: string;
   tuning?: Partial<WorkerTuning>;
+  /** Concurrency of pipelines' named queues by `<pipeline>.<queue>` (default: the pipeline's own). */
+  queueConcurrency?: Record<string, number>;
   identity?: string;
 }): Promise<EngineWorker> {
   const tuning = { ...DEFAULT_TUNING, ...opts.tuning };
   const activities = {
     // The worker's native connection doubles as the activities' client connection.
     ...createBatchStoreActivities({ db: opts.db, client: new Client({ connection: opts.connection, namespace: opts.namespace }) }),
-    ...createStepActivities(opts.pipelines),
+    ...createStepActivities(opts.pipelines, { db: opts.db }),
+    ...createBatchEndActivities(opts.pipelines, { db: opts.db }),
   };
   const common = {
     connection: opts.connection,
@@ -70,8 +74,29 @@ export async function createEngineWorker(opts: {
     maxConcurrentActivityTaskExecutions: 20,
     maxCachedWorkflows: 200,
   });
-  const items = await Worker.create({ ...common, taskQueue: itemTaskQueueOf(opts.taskQueue), ...tuning });
+  const itemQueue = itemTaskQueueOf(opts.taskQueue);
+  const items = await Worker.create({ ...common, taskQueue: itemQueue, ...tuning });
   const workers = [batches, items];
+  // Pipelines' named pools (e.g. PDF rendering): activities only, bounded by their concurrency.
+  for (const p of opts.pipelines) {
+    for (const [name, q] of Object.entries(p.queues ?? {})) {
+      const concurrency = opts.queueConcurrency?.[`${p.name}.${name}`] ?? q.concurrency;
+      workers.push(
+        await Worker.create({
+          connection: opts.connection,
+          namespace: opts.namespace,
+          taskQueue: pipelineQueueOf(itemQueue, p.name, name),
+          activities,
+          maxConcurrentActivityTaskExecutions: concurrency,
+          defaultHeartbeatThrottleInterval: '1s',
+          maxHeartbeatThrottleInterval: '2s',
+          shutdownGraceTime: '10s',
+          shutdownForceTime: '30s',
+          ...(opts.identity ? { identity: opts.identity } : {}),
+        }),
+      );
+    }
+  }
   return {
     workers,
     run: async () => {

@@ -29,12 +29,22 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address });
   const db = createDb(env.DATABASE_URL, { poolSize: 20 });
   const bundle = await workflowBundlePath(path.join(dataDir, 'bundles'));
+  const pipelines = createPipelines(pipelineDepsFromEnv());
+  // A named queue's concurrency may come from an env var the pipeline names (e.g. PDF_RENDER_CONCURRENCY).
+  const queueConcurrency: Record<string, number> = {};
+  for (const p of pipelines) {
+    for (const [name, q] of Object.entries(p.queues ?? {})) {
+      const v = q.env ? (env as Record<string, unknown>)[q.env] : undefined;
+      if (typeof v === 'number') queueConcurrency[`${p.name}.${name}`] = v;
+    }
+  }
   const worker = await createEngineWorker({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TASK_QUEUE,
     db,
-    pipelines: createPipelines(pipelineDepsFromEnv()),
+    pipelines,
+    queueConcurrency,
     workflowBundlePath: bundle,
     identity: `flotilla-worker-${process.pid}@${os.hostname()}`,
     tuning: {

@@ -32,7 +32,8 @@ import {
 import type { BatchStoreActivities } from '../activities/batch-store';
 import { cancelBatchSignal, pauseBatchSignal, pauseItemSignal, progressQuery, reportItemOutcomeSignal, resumeBatchSignal, resumeItemSignal } from '../common/messages';
 import { BatchIdKey, ItemKeyKey, PipelineKey } from '../common/search-attributes';
-import type { BatchProgress, BatchStatus, FailureThreshold } from '../common/types';
+import type { BatchEndInput } from '../activities/batch-end';
+import type { BatchEndPlan, BatchProgress, BatchStatus, FailureThreshold } from '../common/types';
 import { deriveProgress } from '../common/types';
 import { BatchLedger, type LedgerSnapshot } from './batch-ledger';
 import { itemWorkflow } from './item';
@@ -72,6 +73,8 @@ export interface BatchWorkflowInput {
   /** Task queue of the item workflows (and their steps); the batch's own queue when absent. */
   itemTaskQueue?: string;
   limits?: Partial<BatchRunLimits>;
+  /** The pipeline's batch-end hook (ZIP + e-mail, say), run once the items have settled. */
+  onBatchEnd?: BatchEndPlan;
   /** Set only by continue-as-new. */
   state?: BatchCarriedState;
 }
@@ -233,9 +236,40 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
     }
     const finalStatus = ledger.finalStatus({ cancelled: stop?.kind === 'cancel', failedByThreshold: stop?.kind === 'fail' });
     const result = progress(finalStatus);
+    if (input.onBatchEnd) await runBatchEnd(input.onBatchEnd, finalStatus);
     await store.updateBatchStatus({ batchId, status: finalStatus, pauseReason: stop?.reason ?? null, progress: result, finished: true });
     log.info('batch finished', { batchId, status: finalStatus, succeeded: result.succeeded, failed: result.failed, duplicates: ledger.duplicates });
     return result;
+  }
+
+  /** The hook runs before the final status is written, so "completed" means its ZIP exists. */
+  async function runBatchEnd(plan: BatchEndPlan, finalStatus: BatchStatus): Promise<void> {
+    const hook = proxyActivities<Record<string, (i: BatchEndInput) => Promise<unknown>>>({
+      startToCloseTimeout: plan.startToCloseTimeoutMs,
+      heartbeatTimeout: '30s',
+      retry: {
+        maximumAttempts: plan.retry.maximumAttempts,
+        initialInterval: plan.retry.initialIntervalMs,
+        backoffCoefficient: plan.retry.backoffCoefficient,
+        ...(plan.retry.maximumIntervalMs ? { maximumInterval: plan.retry.maximumIntervalMs } : {}),
+        nonRetryableErrorTypes: plan.retry.nonRetryableErrorTypes,
+      },
+    })[plan.activity];
+    const round = 0;
+    const c = ledger.counters;
+    try {
+      await hook({
+        batchId,
+        status: finalStatus as BatchEndInput['status'],
+        counts: { total: c.total, succeeded: c.succeeded, failed: c.failed, skipped: c.skipped, cancelled: c.cancelled, costUsd: c.costUsd },
+        round,
+      });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const message = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+      log.error('batch-end hook failed; the batch ends without it', { batchId, error: message });
+      await store.recordBatchEndFailure({ batchId, error: message, round });
+    }
   }
 
   async function reconcile(): Promise<void> {

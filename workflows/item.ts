@@ -22,7 +22,7 @@ import {
 } from '@temporalio/workflow';
 import type { BatchStoreActivities } from '../activities/batch-store';
 import type { StepActivityInput, StepActivityResult, StepFailureDetails } from '../activities/steps';
-import { pauseItemSignal, reportItemOutcomeSignal, resumeItemSignal } from '../common/messages';
+import { pauseItemSignal, predecessorSettledSignal, reportItemOutcomeSignal, resumeItemSignal } from '../common/messages';
 import type { ItemError, ItemOutcome, StepPlan, StepResult } from '../common/types';
 import { activityFor, conditionHolds } from './conditions';
 
@@ -45,7 +45,11 @@ const store = proxyLocalActivities<BatchStoreActivities>({ startToCloseTimeout: 
  * guarantee. (The closing report stays local: nothing after it depends on signals.)
  */
 const PATCH_START_AS_ACTIVITY = 'item-start-as-activity';
-const startItemActivity = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '30s', retry: STORE_RETRY }).startItem;
+const storeActivities = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '30s', retry: STORE_RETRY });
+const startItemActivity = storeActivities.startItem;
+
+/** While waiting for the previous item of its sequence, re-check this often in case a signal was lost. */
+const PREDECESSOR_RECHECK = '1 minute';
 
 /** Report through a local activity (a client signal) instead of a signal command: fewer events and tasks. */
 const PATCH_REPORT_VIA_LOCAL_ACTIVITY = 'item-report-via-local-activity';
@@ -89,10 +93,12 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
   let paused = false;
   setHandler(pauseItemSignal, () => void (paused = true));
   setHandler(resumeItemSignal, () => void (paused = false));
+  let predecessorSettled = false;
+  setHandler(predecessorSettledSignal, () => void (predecessorSettled = true));
 
   const startedAt = Date.now();
   const startItem = patched(PATCH_START_AS_ACTIVITY) ? startItemActivity : store.startItem;
-  const { input: item, settings, plan } = await startItem({ batchId, itemKey, runId });
+  const { input: item, settings, plan, waitFor } = await startItem({ batchId, itemKey, runId });
 
   const results: StepResult[] = [];
   const outputs: Record<string, unknown> = {};
@@ -100,6 +106,20 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
   let error: ItemError | undefined;
   let costUsd = 0;
   let cancelled: unknown;
+
+  if (waitFor) {
+    // Same sequence (e.g. chatId): start only after the previous item settled.
+    try {
+      while (!predecessorSettled) {
+        if (await condition(() => predecessorSettled, PREDECESSOR_RECHECK)) break;
+        if (await storeActivities.isPredecessorSettled({ batchId, itemKey: waitFor })) break;
+      }
+    } catch (err) {
+      if (!isCancellation(err)) throw err;
+      cancelled = err;
+      status = 'cancelled';
+    }
+  }
 
   for (const step of plan.steps) {
     if (status !== 'succeeded' || cancelled) {
@@ -110,7 +130,7 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
     let t0 = Date.now();
     try {
       await condition(() => !paused);
-      if (step.skipIf && conditionHolds(step.skipIf, { item, steps: outputs })) {
+      if (step.skipIf && conditionHolds(step.skipIf, { item, steps: outputs, settings })) {
         results.push({ step: step.name, status: 'skipped', attempts: 0, durationMs: 0, reason: `skipIf ${step.skipIf.path}` });
         continue;
       }

@@ -7,7 +7,7 @@ import { logger } from '../../lib/logger';
 import { PipelineRegistry } from '../../pipelines/registry';
 import type { PipelineDefinition } from '../../pipelines/types';
 
-export async function startApi(opts: { db: Db; client: Client; taskQueue: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; workflowLimits?: AppDeps['workflowLimits'] }) {
+export async function startApi(opts: { db: Db; client: Client; taskQueue: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; workflowLimits?: AppDeps['workflowLimits']; filesDir?: string }) {
   const { app, hub, service } = createApp({
     db: opts.db,
     client: opts.client,
@@ -18,6 +18,7 @@ export async function startApi(opts: { db: Db; client: Client; taskQueue: string
     progressIntervalMs: opts.progressIntervalMs ?? 200,
     temporalWebUrl: 'http://127.0.0.1:8233',
     workflowLimits: opts.workflowLimits,
+    filesDir: opts.filesDir,
   });
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));

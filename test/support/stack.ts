@@ -80,12 +80,12 @@ export async function startWorker(opts: { native: NativeConnection; taskQueue: s
  * The whole stack a test file runs against: a fresh database, a worker on the file's own task
  * queue, and the API in front of them.
  */
-export async function startStack(opts: { name: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number }) {
+export async function startStack(opts: { name: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; filesDir?: string }) {
   const database = await createTestDatabase();
   const temporal = await connectTemporal();
   const taskQueue = uid(opts.name);
   const worker = await startWorker({ native: temporal.native, taskQueue, db: database.db, pipelines: opts.pipelines });
-  const api = await startApi({ db: database.db, client: temporal.client, taskQueue, pipelines: opts.pipelines, progressIntervalMs: opts.progressIntervalMs });
+  const api = await startApi({ db: database.db, client: temporal.client, taskQueue, pipelines: opts.pipelines, progressIntervalMs: opts.progressIntervalMs, filesDir: opts.filesDir });
   return {
     db: database.db,
     client: temporal.client,

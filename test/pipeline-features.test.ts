@@ -1,0 +1,235 @@
+/**
+ * What the engine offers pipelines beyond ordered steps, on the real Temporal dev server and a
+ * real PostgreSQL: sequences (items sharing a key run in order and see their predecessors),
+ * named activity pools with bounded concurrency, conditions over settings, the batch-end hook,
+ * exports, file downloads and seeded entities.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { seedDemoEntities } from '../api/entities';
+import { csvCell } from '../api/exports';
+import type { Db } from '../lib/db';
+import { definePipeline, type PipelineDefinition, type SequencePredecessor } from '../pipelines/types';
+import { startApi, waitFor } from './support/api';
+import { startStack, uid } from './support/stack';
+
+const Item = z.object({ key: z.string(), chat: z.string().optional(), text: z.string(), sleepMs: z.number().int().default(100) });
+type Item = z.infer<typeof Item>;
+
+/** What the steps saw: start/end times, predecessors, the pool's concurrency. */
+const seen = {
+  spans: new Map<string, { start: number; end: number }>(),
+  predecessors: new Map<string, SequencePredecessor[]>(),
+  inPool: 0,
+  maxInPool: 0,
+  reset() {
+    this.spans.clear();
+    this.predecessors.clear();
+    this.inPool = 0;
+    this.maxInPool = 0;
+  },
+};
+
+let filesDir: string;
+
+const pipeline = definePipeline({
+  name: 'features',
+  title: 'Engine features (test)',
+  description: 'Sequenced items on a bounded pool, a settings condition and a batch-end hook.',
+  version: 1,
+  itemNoun: 'row',
+  itemSchema: Item,
+  settingsSchema: z.object({ mode: z.enum(['full', 'short']).default('full') }),
+  itemKey: (i) => i.key,
+  entityKind: 'feature-row',
+  demoItems: () => [
+    { key: 'demo-1', text: 'first' },
+    { key: 'demo-2', text: 'second' },
+  ],
+  queues: { pool: { concurrency: 2 } },
+  sequenceKey: (i) => i.chat,
+  steps: [
+    {
+      name: 'answer',
+      queue: 'pool',
+      retry: { initialIntervalMs: 50 },
+      run: async (ctx) => {
+        const start = Date.now();
+        seen.predecessors.set(ctx.itemKey, await ctx.predecessors());
+        seen.inPool += 1;
+        seen.maxInPool = Math.max(seen.maxInPool, seen.inPool);
+        try {
+          await new Promise((r) => setTimeout(r, ctx.item.sleepMs));
+        } finally {
+          seen.inPool -= 1;
+        }
+        seen.spans.set(ctx.itemKey, { start, end: Date.now() });
+        return { reply: `re: ${ctx.item.text}` };
+      },
+    },
+    {
+      name: 'extra',
+      skipIf: { path: 'settings.mode', equals: 'short' },
+      run: async () => ({ extra: true }),
+    },
+  ],
+  onBatchEnd: {
+    run: async (ctx) => {
+      let n = 0;
+      const keys: string[] = [];
+      for await (const item of ctx.items({ status: 'succeeded' })) {
+        n += 1;
+        keys.push(item.itemKey);
+      }
+      const dir = path.join(filesDir, ctx.batchId);
+      fs.mkdirSync(dir, { recursive: true });
+      const body = `${ctx.batchName}: ${ctx.status}, ${n} succeeded of ${ctx.counts.total}\n${keys.join('\n')}\n`;
+      fs.writeFileSync(path.join(dir, 'summary.txt'), body);
+      return { files: [{ name: 'summary.txt', bytes: Buffer.byteLength(body), contentType: 'text/plain' }], succeededSeen: n, key: ctx.idempotencyKey };
+    },
+  },
+  exportColumns: (row) => ({ reply: (row.outputs.answer as { reply?: string } | undefined)?.reply ?? null }),
+});
+
+const pipelines = [pipeline] as unknown as PipelineDefinition[];
+let db: Db;
+let api: Awaited<ReturnType<typeof startApi>>;
+let stack: Awaited<ReturnType<typeof startStack>>;
+
+beforeAll(async () => {
+  filesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-files-'));
+  stack = await startStack({ name: 'features', pipelines, filesDir, progressIntervalMs: 200 });
+  ({ db, api } = stack);
+});
+
+afterAll(async () => {
+  await stack?.close();
+  fs.rmSync(filesDir, { recursive: true, force: true });
+});
+
+beforeEach(() => seen.reset());
+
+async function runBatch(items: Array<Partial<Item> & { key: string }>, settings: Record<string, unknown> = {}, concurrency = 20) {
+  const res = await api.call('POST', '/api/batches', { pipeline: 'features', name: uid('b'), items: items.map((i) => ({ text: i.key, ...i })), settings, concurrency });
+  expect(res.status).toBe(202);
+  const id: string = res.body.id;
+  const batch = await waitFor(
+    async () => {
+      const b = await api.call('GET', `/api/batches/${id}`);
+      return ['completed', 'completed_with_errors', 'failed', 'cancelled'].includes(b.body.status) ? b.body : undefined;
+    },
+    { timeoutMs: 90_000, what: `batch ${id} to finish` },
+  );
+  return { id, batch };
+}
+
+test('items of one sequence run one after another and see their predecessors; other items run in parallel on a pool bounded at 2', async () => {
+  // Three chats interleaved, plus rows of no chat.
+  const items = [
+    { key: 'a1', chat: 'A' },
+    { key: 'b1', chat: 'B' },
+    { key: 'x1' },
+    { key: 'a2', chat: 'A' },
+    { key: 'c1', chat: 'C' },
+    { key: 'b2', chat: 'B' },
+    { key: 'a3', chat: 'A' },
+    { key: 'x2' },
+    { key: 'c2', chat: 'C' },
+    { key: 'a4', chat: 'A' },
+  ];
+  const { id, batch } = await runBatch(items);
+  expect(batch.progress).toMatchObject({ status: 'completed', succeeded: 10, failed: 0 });
+
+  for (const chat of ['A', 'B', 'C']) {
+    const rows = items.filter((i) => i.chat === chat).map((i) => i.key);
+    for (let k = 1; k < rows.length; k++) {
+      // Row k started only after row k-1 finished.
+      expect(seen.spans.get(rows[k])!.start).toBeGreaterThanOrEqual(seen.spans.get(rows[k - 1])!.end);
+      const preds = seen.predecessors.get(rows[k])!;
+      expect(preds.map((p) => p.itemKey)).toEqual(rows.slice(0, k));
+      expect(preds.every((p) => p.status === 'succeeded')).toBe(true);
+      expect(preds[k - 1].outputs.answer).toEqual({ reply: `re: ${rows[k - 1]}` });
+    }
+    expect(seen.predecessors.get(rows[0])).toEqual([]);
+  }
+  expect(seen.predecessors.get('x2')).toEqual([]);
+  // The pool ran two at a time, never more.
+  expect(seen.maxInPool).toBe(2);
+
+  // The batch-end hook saw every succeeded item; its result is kept with the batch.
+  expect(batch.outputs).toMatchObject({ status: 'succeeded', succeededSeen: 10, key: `${id}/__batch-end/0`, files: [{ name: 'summary.txt' }] });
+  const file = await fetch(`${api.base}/api/batches/${id}/files/summary.txt`);
+  expect(file.status).toBe(200);
+  expect(file.headers.get('content-disposition')).toContain('summary.txt');
+  const text = await file.text();
+  expect(text).toContain('10 succeeded of 10');
+  expect(text.trim().split('\n').slice(1).sort()).toEqual(items.map((i) => i.key).sort());
+});
+
+test('a step condition over settings skips the step for every item, shown as skipped', async () => {
+  const { batch } = await runBatch([{ key: 's1', sleepMs: 0 }, { key: 's2', sleepMs: 0 }], { mode: 'short' });
+  expect(batch.progress.status).toBe('completed');
+  expect(batch.progress.steps.extra).toMatchObject({ skipped: 2, succeeded: 0 });
+  expect(batch.progress.steps.answer).toMatchObject({ succeeded: 2 });
+  const items = (await api.call('GET', `/api/batches/${batch.id}/items`)).body.items;
+  expect(items[0].steps[1]).toMatchObject({ step: 'extra', status: 'skipped', reason: 'skipIf settings.mode' });
+});
+
+test('results export as CSV joined to the input, formulas neutralised, and as JSON', async () => {
+  const { id } = await runBatch([
+    { key: 'e1', text: '=cmd|\' /C calc\'!A0', sleepMs: 0 },
+    { key: 'e2', text: 'plain, with "quotes"', sleepMs: 0 },
+  ]);
+  const csv = await fetch(`${api.base}/api/batches/${id}/export?format=csv`);
+  expect(csv.status).toBe(200);
+  expect(csv.headers.get('content-type')).toContain('text/csv');
+  const lines = (await csv.text()).trim().split('\r\n');
+  expect(lines[0]).toBe('seq,key,text,sleepMs,status,error_step,error_type,error_message,cost_usd,reply');
+  expect(lines[1]).toBe(`1,e1,'=cmd|' /C calc'!A0,0,succeeded,,,,0,re: =cmd|' /C calc'!A0`);
+  expect(lines[2]).toBe('2,e2,"plain, with ""quotes""",0,succeeded,,,,0,"re: plain, with ""quotes"""');
+
+  const json = await api.call('GET', `/api/batches/${id}/export?format=json`);
+  expect(json.status).toBe(200);
+  expect(json.body).toHaveLength(2);
+  expect(json.body[0]).toMatchObject({ key: 'e1', status: 'succeeded', input: { text: '=cmd|\' /C calc\'!A0' }, reply: "re: =cmd|' /C calc'!A0" });
+
+  expect((await api.call('GET', `/api/batches/${id}/export?format=xml`)).status).toBe(400);
+  expect((await api.call('GET', `/api/batches/nope/export`)).status).toBe(404);
+});
+
+test('csv cells: formula starts are prefixed, separators quoted', () => {
+  expect(csvCell('+1')).toBe("'+1");
+  expect(csvCell('-2+3')).toBe("'-2+3");
+  expect(csvCell('@SUM(A1)')).toBe("'@SUM(A1)");
+  expect(csvCell('\tx')).toBe("'\tx");
+  expect(csvCell('a,b')).toBe('"a,b"');
+  expect(csvCell(null)).toBe('');
+  expect(csvCell({ a: 1 })).toBe('"{""a"":1}"');
+  expect(csvCell(-5)).toBe("'-5");
+});
+
+test('file downloads refuse names outside the batch directory', async () => {
+  const { id } = await runBatch([{ key: 'f1', sleepMs: 0 }]);
+  for (const name of ['..%2F..%2Fetc%2Fpasswd', '.hidden', '%2Fetc%2Fpasswd']) {
+    const res = await api.call('GET', `/api/batches/${id}/files/${name}`);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('validation_error');
+  }
+  expect((await api.call('GET', `/api/batches/${id}/files/missing.pdf`)).status).toBe(404);
+});
+
+test('demo items are seeded once as entities and listed', async () => {
+  expect(await seedDemoEntities(db, pipelines)).toEqual({ 'feature-row': 2 });
+  expect(await seedDemoEntities(db, pipelines)).toEqual({});
+  const list = await api.call('GET', '/api/entities?kind=feature-row&limit=1');
+  expect(list.status).toBe(200);
+  expect(list.body.entities).toHaveLength(1);
+  expect(list.body.entities[0]).toMatchObject({ kind: 'feature-row', key: 'demo-1', data: { key: 'demo-1', text: 'first' } });
+  const next = await api.call('GET', `/api/entities?kind=feature-row&cursor=${encodeURIComponent(list.body.nextCursor)}`);
+  expect(next.body.entities.map((e: { key: string }) => e.key)).toEqual(['demo-2']);
+  const demo = await api.call('GET', '/api/pipelines/features/demo-items');
+  expect(demo.body).toMatchObject({ source: 'entities', items: [{ key: 'demo-1' }, { key: 'demo-2' }] });
+  expect((await api.call('GET', '/api/entities?limit=0')).status).toBe(400);
+});
