@@ -67,11 +67,20 @@ export interface BatchSummary {
   finishedAt: string | null;
 }
 
+/** What the pipeline's batch-end hook produced (e.g. dm-creative's ZIP and e-mail). */
+export interface BatchOutputs {
+  status: 'succeeded' | 'failed';
+  error?: string;
+  files?: Array<{ name: string; bytes: number; contentType: string }>;
+  [key: string]: unknown;
+}
+
 export interface BatchDetail extends Omit<BatchSummary, 'progress'> {
   settings?: Record<string, unknown>;
   steps: string[];
   progress: Progress | null;
   temporalUrl: string;
+  outputs?: BatchOutputs | null;
 }
 
 export interface ItemError {

@@ -3,7 +3,7 @@
  * and the items table.
  */
 import { Fragment, useCallback, useEffect, useRef, useState } from 'react';
-import { api, ApiError, errorMessage, isAbort, isFinal, type BatchDetail, type BatchStatus, type Item, type ItemStatus, type Progress, type StepCounts } from '../api.ts';
+import { api, ApiError, errorMessage, isAbort, isFinal, type BatchDetail, type BatchOutputs, type BatchStatus, type Item, type ItemStatus, type Progress, type StepCounts } from '../api.ts';
 import { ErrorMessage, Loading, ProgressBar, StatusBadge, useTitle } from '../components.tsx';
 import { formatCost, formatDateTime, formatDuration, formatInt, formatPercent, formatRate, formatTime } from '../format.ts';
 import { hrefTo } from '../router.ts';
@@ -183,6 +183,8 @@ export function BatchPage({ id }: { id: string }) {
 
       <ProgressPanel p={p} />
 
+      <Results batchId={batch.id} outputs={batch.outputs ?? null} />
+
       <div className="panel">
         <h2>Steps</h2>
         <StepFunnel steps={stepNames} counts={p.steps ?? {}} total={p.total} />
@@ -209,6 +211,40 @@ function LiveIndicator({ state }: { state: LiveState }) {
       {text[state]}
     </span>
   );
+}
+
+/** Downloads: the results export (any time) and the files the batch-end hook produced. */
+function Results({ batchId, outputs }: { batchId: string; outputs: BatchOutputs | null }) {
+  const base = `/api/batches/${encodeURIComponent(batchId)}`;
+  return (
+    <div className="panel results" data-testid="batch-results">
+      <h2>Results</h2>
+      <p className="control-buttons">
+        <a className="btn btn-small" href={`${base}/export?format=csv`} data-testid="export-csv">
+          Export CSV
+        </a>
+        <a className="btn btn-small" href={`${base}/export?format=json`} data-testid="export-json">
+          Export JSON
+        </a>
+        {outputs?.files?.map((f) => (
+          <a key={f.name} className="btn btn-small" href={`${base}/files/${encodeURIComponent(f.name)}`} data-testid="batch-file">
+            {f.name} ({formatBytes(f.bytes)})
+          </a>
+        ))}
+      </p>
+      {outputs?.status === 'failed' && (
+        <p className="text-error" role="alert" data-testid="batch-end-error">
+          The end-of-batch step failed: {outputs.error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
 function Controls({ batchId, status, temporalUrl, onChanged, streaming }: { batchId: string; status: BatchStatus; temporalUrl: string; onChanged: () => void; streaming: boolean }) {
