@@ -7,8 +7,10 @@
 import { log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { BatchProgress, BatchStatus, ItemError, ItemOutcome, PipelinePlan, StepResult } from '../common/types';
+import type { BatchProgress, BatchStatus, CountedOutcome, ItemError, ItemOutcome, PipelinePlan, StepResult } from '../common/types';
 import { predecessorSettledSignal, reportItemOutcomeSignal } from '../common/messages';
+import { signalBatchReopening } from '../lib/batch-reopen';
+import { countedOf, type ReplacedOutcome } from './retry';
 import { countItemSettled } from './metrics';
 import type { Db } from '../lib/db';
 import { Prisma } from '../lib/db';
@@ -44,6 +46,8 @@ export interface BatchStatusUpdate {
   progress?: BatchProgress;
   started?: boolean;
   finished?: boolean;
+  /** The batch runs again after it had ended (a retry round): clear its finish time. */
+  reopened?: boolean;
 }
 
 /** Batch plan and settings never change after creation: cache them per worker. */
@@ -61,7 +65,11 @@ class BoundedCache<V> {
 
 const FINAL_ITEM_STATUSES = ['succeeded', 'failed', 'skipped', 'cancelled'] as const;
 
-export function createBatchStoreActivities(deps: { db: Db; client: Client }) {
+function stripVia(r: ReplacedOutcome): CountedOutcome {
+  return { status: r.status, steps: r.steps, costUsd: r.costUsd, runId: r.runId };
+}
+
+export function createBatchStoreActivities(deps: { db: Db; client: Client; taskQueue?: string }) {
   const { db } = deps;
   const batchCache = new BoundedCache<{ settings: unknown; plan: PipelinePlan }>(256);
 
@@ -90,6 +98,26 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client }) {
     });
     countItemSettled({ pipeline: (await batchConfig(r.batchId)).plan.pipeline, status: r.status });
     if (r.status === 'failed') log.info('item failed', { batchId: r.batchId, itemKey: r.itemKey, step: r.error?.step, type: r.error?.type });
+  }
+
+  /**
+   * Whether this run re-runs an item whose outcome the batch already counted (a reset done by
+   * hand in Temporal Web): the counted outcome, remembered in the row so a retried report says
+   * the same. Runs made by retry-failed are counted by the batch itself and return nothing.
+   */
+  async function replacedBy(batchId: string, itemKey: string, runId: string): Promise<CountedOutcome | undefined> {
+    const row = await db.batchItem.findUnique({
+      where: { batchId_key: { batchId, key: itemKey } },
+      select: { status: true, steps: true, costUsd: true, runId: true, replaced: true },
+    });
+    if (!row) return undefined;
+    const stored = row.replaced as unknown as ReplacedOutcome | null;
+    if (row.runId === runId) return stored?.via === 'manual' && stored.runId !== runId ? stripVia(stored) : undefined;
+    if (!(FINAL_ITEM_STATUSES as readonly string[]).includes(row.status) || !row.runId) return undefined;
+    const counted = countedOf(row);
+    const replaced: ReplacedOutcome = { ...counted, via: 'manual' };
+    await db.batchItem.updateMany({ where: { batchId, key: itemKey, runId: row.runId }, data: { replaced: replaced as object } });
+    return counted;
   }
 
   /** Tells the next item of the same sequence (if it is already running) that it may start. */
@@ -131,6 +159,7 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client }) {
           ...(u.pauseReason !== undefined ? { pauseReason: u.pauseReason } : {}),
           ...(u.progress ? { progress: u.progress as object } : {}),
           ...(u.finished ? { finishedAt: now } : {}),
+          ...(u.reopened ? { finishedAt: null } : {}),
         },
       });
       if (u.started) {
@@ -210,14 +239,23 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client }) {
      * Retried until both happened; a repeated signal is counted once by the batch.
      */
     async recordAndReportOutcome(args: { record: ItemOutcomeRecord; batchWorkflowId: string; outcome: ItemOutcome }): Promise<void> {
+      const { batchId, itemKey } = args.record;
+      const replaces = await replacedBy(batchId, itemKey, args.record.runId);
       await recordItemOutcome(args.record);
-      if ((await batchConfig(args.record.batchId)).plan.sequenced) await releaseSuccessor(args.record.batchId, args.record.itemKey);
+      if ((await batchConfig(batchId)).plan.sequenced) await releaseSuccessor(batchId, itemKey);
+      const outcome: ItemOutcome = replaces ? { ...args.outcome, replaces } : args.outcome;
       try {
-        await deps.client.workflow.getHandle(args.batchWorkflowId).signal(reportItemOutcomeSignal, args.outcome);
+        await deps.client.workflow.getHandle(args.batchWorkflowId).signal(reportItemOutcomeSignal, outcome);
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
+        if (replaces && deps.taskQueue) {
+          // An item re-run by hand after its batch ended: the batch reopens to count it.
+          await signalBatchReopening({ db, client: deps.client, batchId, taskQueue: deps.taskQueue, signal: reportItemOutcomeSignal, args: [outcome] });
+          log.info('batch reopened by an item re-run', { batchId, itemKey, runId: args.record.runId });
+          return;
+        }
         // The batch already closed (it gave up waiting after a cancel): the database has the outcome.
-        log.warn('batch closed before the item reported', { batchId: args.record.batchId, itemKey: args.record.itemKey });
+        log.warn('batch closed before the item reported', { batchId, itemKey });
       }
     },
 

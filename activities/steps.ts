@@ -20,6 +20,8 @@ export interface StepActivityInput {
   item: unknown;
   settings: unknown;
   previous: Record<string, unknown>;
+  /** Set by a run made by a reset: use the item's stored input (an operator may have corrected it). */
+  reloadInput?: boolean;
 }
 
 export interface StepActivityResult {
@@ -67,11 +69,16 @@ function wrap(pipeline: string, stepName: string, handler: StepHandler<unknown, 
     const ctx = Context.current();
     const attempt = ctx.info.attempt;
     let costUsd = 0;
+    let item = input.item;
+    if (input.reloadInput && db) {
+      const row = await db.batchItem.findUnique({ where: { batchId_key: { batchId: input.batchId, key: input.itemKey } }, select: { input: true } });
+      if (row) item = row.input;
+    }
     const heartbeat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
     const stepCtx: StepContext<unknown, unknown> = {
       batchId: input.batchId,
       itemKey: input.itemKey,
-      item: input.item,
+      item,
       settings: input.settings,
       previous: input.previous,
       idempotencyKey: `${input.batchId}/${input.itemKey}/${stepName}`,

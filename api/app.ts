@@ -20,7 +20,7 @@ import { ProgressHub } from './progress-hub';
 import { listEntities } from './entities';
 import { streamExport } from './exports';
 import { createApiMetrics } from './metrics';
-import { ControlBody, CreateBatchBody, ListBatchesQuery, ListItemsQuery } from './schemas';
+import { ControlBody, CreateBatchBody, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
 
 export interface AppDeps {
   db: Db;
@@ -145,6 +145,18 @@ export function createApp(deps: AppDeps) {
       ...page,
       items: page.items.map((i) => ({ ...i, temporalUrl: `${deps.temporalWebUrl}/namespaces/${deps.namespace}/workflows/${encodeURIComponent(i.workflowId)}` })),
     });
+  });
+
+  api.post('/batches/:id/retry-failed', async (req, res) => {
+    const { id } = IdParam.parse(req.params);
+    const body = RetryFailedBody.parse(req.body ?? {});
+    const who = body.requestedBy ?? (typeof req.headers['x-flotilla-user'] === 'string' ? req.headers['x-flotilla-user'].slice(0, 200) : 'api');
+    res.status(202).json(await service.retryFailed(id, body, who));
+  });
+
+  api.get('/batches/:id/retry-rounds', async (req, res) => {
+    const { id } = IdParam.parse(req.params);
+    res.json(await service.retryRounds(id));
   });
 
   api.get('/batches/:id/export', async (req, res) => {

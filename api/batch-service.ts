@@ -6,7 +6,8 @@ import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { batchWorkflow, type BatchWorkflowInput } from '../workflows/batch';
-import { cancelBatchSignal, pauseBatchSignal, resumeBatchSignal } from '../common/messages';
+import { cancelBatchSignal, pauseBatchSignal, resumeBatchSignal, retryFailedSignal } from '../common/messages';
+import { signalBatchReopening } from '../lib/batch-reopen';
 import { itemTaskQueueOf } from '../common/constants';
 import { BatchIdKey, PipelineKey } from '../common/search-attributes';
 import { DEFAULT_FAILURE_THRESHOLD, isFinalBatchStatus, type BatchProgress, type BatchStatus } from '../common/types';
@@ -16,7 +17,7 @@ import type { Logger } from '../lib/logger';
 import { planOf } from '../pipelines/plan';
 import type { PipelineRegistry } from '../pipelines/registry';
 import { ApiError, conflict, formatPath, notFound, unavailable, validationError, type FieldIssue } from './errors';
-import type { CreateBatchBody, ListBatchesQuery, ListItemsQuery } from './schemas';
+import type { CreateBatchBody, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
 
 const MAX_REPORTED_ISSUES = 100;
 const INSERT_CHUNK = 5_000;
@@ -220,6 +221,83 @@ export class BatchService {
       })),
       nextCursor: rows.length > q.limit && last ? encodeCursor({ seq: last.seq }) : null,
     };
+  }
+
+  /**
+   * Retry failed items by resetting their workflows to the failed step (the batch workflow does
+   * the resets, paced and durable). Works on a running batch and on one that ended (it reopens).
+   */
+  async retryFailed(id: string, body: RetryFailedBody, requestedBy: string): Promise<{ id: string; round: number; items: number; editedInputs: number }> {
+    const { db, registry, client, taskQueue } = this.deps;
+    const batch = await this.get(id);
+    const def = registry.get(batch.pipeline);
+    if (!def) throw conflict(`batch ${id} runs pipeline "${batch.pipeline}", which this deployment no longer has`);
+    if (batch.status === 'paused') throw conflict(`batch ${id} is paused: resume it before retrying failed items`, { status: batch.status });
+    if (batch.status === 'pending') throw conflict(`batch ${id} has not started yet`, { status: batch.status });
+
+    const keys = body.keys ? [...new Set(body.keys)] : undefined;
+    const issues: FieldIssue[] = [];
+    if (keys) {
+      const rows = await db.batchItem.findMany({ where: { batchId: id, key: { in: keys } }, select: { key: true, status: true } });
+      const byKey = new Map(rows.map((r) => [r.key, r.status]));
+      keys.forEach((k, i) => {
+        const st = byKey.get(k);
+        if (st === undefined) issues.push({ path: formatPath(['keys', i]), message: `no item "${k}" in batch ${id}` });
+        else if (st !== 'failed') issues.push({ path: formatPath(['keys', i]), message: `item "${k}" is ${st}, not failed` });
+      });
+    }
+    const edited: Array<{ key: string; input: string }> = [];
+    for (const [key, raw] of Object.entries(body.inputs ?? {})) {
+      if (keys && !keys.includes(key)) {
+        issues.push({ path: formatPath(['inputs', key]), message: `item "${key}" is not among the keys retried` });
+        continue;
+      }
+      const parsed = def.itemSchema.safeParse(raw);
+      if (!parsed.success) {
+        for (const iss of parsed.error.issues) issues.push({ path: formatPath(['inputs', key, ...iss.path]), message: iss.message });
+        continue;
+      }
+      const row = await db.batchItem.findUnique({ where: { batchId_key: { batchId: id, key } }, select: { seq: true, status: true } });
+      if (!row) issues.push({ path: formatPath(['inputs', key]), message: `no item "${key}" in batch ${id}` });
+      else if (row.status !== 'failed') issues.push({ path: formatPath(['inputs', key]), message: `item "${key}" is ${row.status}, not failed` });
+      else {
+        const newKey = def.itemKey ? def.itemKey(parsed.data, row.seq - 1) : key;
+        if (newKey !== key) issues.push({ path: formatPath(['inputs', key]), message: `a corrected input must keep the item key "${key}" (it has "${newKey}")` });
+        else edited.push({ key, input: JSON.stringify(parsed.data) });
+      }
+    }
+    if (issues.length > 0) throw validationError(issues, `${issues[0].path}: ${issues[0].message}`);
+
+    const failed = await db.batchItem.count({ where: { batchId: id, status: 'failed', ...(keys ? { key: { in: keys } } : {}) } });
+    if (failed === 0) throw conflict(`batch ${id} has no failed items to retry`, { status: batch.status });
+
+    // Rounds are numbered per batch; the row lock makes concurrent requests take turns.
+    const round = await db.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM batches WHERE id = ${id} FOR UPDATE`;
+      const last = await tx.batchRetryRound.aggregate({ where: { batchId: id }, _max: { round: true } });
+      const next = (last._max.round ?? 0) + 1;
+      await tx.batchRetryRound.create({
+        data: { batchId: id, round: next, requestedBy, keys: keys ?? Prisma.DbNull, editedKeys: edited.map((e) => e.key) },
+      });
+      for (const e of edited) {
+        await tx.$executeRaw`UPDATE batch_items SET input = ${e.input}::jsonb WHERE batch_id = ${id} AND key = ${e.key} AND status = 'failed'`;
+      }
+      return next;
+    });
+    try {
+      await signalBatchReopening({ db, client, batchId: id, taskQueue, signal: retryFailedSignal, args: [{ round, ...(keys ? { keys } : {}) }], beginningRound: round });
+    } catch (err) {
+      await db.batchRetryRound.delete({ where: { batchId_round: { batchId: id, round } } }).catch(() => undefined);
+      throw unavailable('could not reach Temporal to start the retry', { reason: (err as Error).message });
+    }
+    this.deps.log.info({ batchId: id, round, items: failed, edited: edited.length, requestedBy }, 'retry-failed requested');
+    return { id, round, items: failed, editedInputs: edited.length };
+  }
+
+  async retryRounds(id: string) {
+    await this.get(id);
+    const rounds = await this.deps.db.batchRetryRound.findMany({ where: { batchId: id }, orderBy: { round: 'asc' } });
+    return { rounds };
   }
 
   async control(id: string, action: 'pause' | 'resume' | 'cancel', reason?: string): Promise<{ id: string; accepted: true; action: string }> {

@@ -64,8 +64,11 @@ export class ProgressHub {
    */
   async get(id: string, opts: { knownStatus?: string; firstAnswerMs?: number } = {}): Promise<BatchProgress | null> {
     const e = this.entry(id);
-    // The database already says the batch ended: the final snapshot is one cheap read away.
-    if (opts.knownStatus && isFinalBatchStatus(opts.knownStatus) && !(e.value && isFinalBatchStatus(e.value.status))) return this.refresh(id);
+    // The database already says the batch ended: the final snapshot is one cheap read away (and
+    // the latest one: a batch that a retry round reopened ends again with other counts).
+    if (opts.knownStatus && isFinalBatchStatus(opts.knownStatus)) return this.refresh(id);
+    // The database says it runs again (reopened by a retry round): the cached final value is stale.
+    if (opts.knownStatus && e.value && isFinalBatchStatus(e.value.status)) e.value = undefined;
     const firstAnswerMs = opts.firstAnswerMs ?? 1_000;
     const fresh = e.value && (isFinalBatchStatus(e.value.status) || Date.now() - e.at < this.intervalMs);
     if (!fresh) {

@@ -60,3 +60,17 @@ export type ListItemsQuery = z.infer<typeof ListItemsQuery>;
 
 export const ControlBody = z.object({ reason: z.string().max(500).optional() }).strict();
 export type ControlBody = z.infer<typeof ControlBody>;
+
+export const MAX_RETRY_KEYS = 10_000;
+
+export const RetryFailedBody = z
+  .object({
+    /** Only these failed items; every failed item when absent. */
+    keys: z.array(z.string().min(1).max(200)).min(1).max(MAX_RETRY_KEYS).optional(),
+    /** Corrected inputs by item key (each must be one of the failed items retried). */
+    inputs: z.record(z.string(), z.unknown()).optional(),
+    /** Who asked (until sign-in exists; the X-Flotilla-User header works too). */
+    requestedBy: z.string().trim().min(1).max(200).optional(),
+  })
+  .strict();
+export type RetryFailedBody = z.infer<typeof RetryFailedBody>;

@@ -3,7 +3,7 @@
  * tests. `@temporalio/workflow`'s define* helpers are safe to import outside the sandbox.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { BatchProgress, ItemOutcome } from './types';
+import type { BatchProgress, ItemOutcome, RetryFailedRequest } from './types';
 
 /** Item workflow -> batch workflow, addressed by the batch's workflow ID so it reaches the current run. */
 export const reportItemOutcomeSignal = defineSignal<[ItemOutcome]>('reportItemOutcome');
@@ -22,3 +22,6 @@ export const resumeItemSignal = defineSignal('resumeItem');
 
 /** Item -> the next item of its sequence (same chatId): you may start now. */
 export const predecessorSettledSignal = defineSignal<[{ itemKey: string }]>('predecessorSettled');
+
+/** Operator -> batch: reset failed items to their failed step and count them again. */
+export const retryFailedSignal = defineSignal<[RetryFailedRequest]>('retryFailed');

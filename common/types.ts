@@ -117,6 +117,26 @@ export interface ItemOutcome {
   durationMs: number;
   /** Run ID of the item workflow that produced the outcome (distinguishes reruns). */
   runId: string;
+  /**
+   * Set when this run re-ran an item the batch had already counted (a reset from Temporal Web,
+   * say): the outcome it replaces, so the batch moves the counts instead of adding them.
+   */
+  replaces?: CountedOutcome;
+}
+
+/** What the batch counted for an item: enough to take it back out of the counters. */
+export interface CountedOutcome {
+  status: ItemOutcome['status'];
+  steps: Array<Pick<StepResult, 'step' | 'status'>>;
+  costUsd: number;
+  runId: string;
+}
+
+/** Operator -> batch: reset failed items to their failed step (see activities/retry.ts). */
+export interface RetryFailedRequest {
+  round: number;
+  /** Only these items (each must have failed); all failed items when absent. */
+  keys?: string[];
 }
 
 export interface StepCounts {
@@ -160,6 +180,8 @@ export interface BatchProgress {
   etaMs: number | null;
   /** Continue-as-new generation of the batch workflow (0 for the first run). */
   generation: number;
+  /** The latest retry-failed round (0: none yet). */
+  retryRound?: number;
 }
 
 /** Derives the progress object from counters; shared by the workflow query and the API. */
@@ -174,6 +196,7 @@ export function deriveProgress(args: {
   finishedAtMs: number | null;
   nowMs: number;
   generation: number;
+  retryRound?: number;
 }): BatchProgress {
   const { counters: c } = args;
   const processed = c.succeeded + c.failed + c.skipped + c.cancelled;
@@ -204,6 +227,7 @@ export function deriveProgress(args: {
     throughputPerSec: Math.round(throughputPerSec * 100) / 100,
     etaMs,
     generation: args.generation,
+    ...(args.retryRound ? { retryRound: args.retryRound } : {}),
   };
 }
 

@@ -19,5 +19,6 @@ export function pipelineDepsFromEnv(): PipelineDeps {
     },
     chromiumPath: env.CHROMIUM_PATH,
     pdfRenderConcurrency: env.PDF_RENDER_CONCURRENCY,
+    companySitesUrl: `http://127.0.0.1:${env.SITES_STANDIN_PORT}`,
   };
 }

@@ -31,4 +31,6 @@ export interface PipelineDeps {
   chromiumPath: string;
   /** Concurrent renders per worker on the PDF queue. */
   pdfRenderConcurrency: number;
+  /** Base URL of the company-websites stand-in the demo companies point at (default http://127.0.0.1:4030). */
+  companySitesUrl?: string;
 }

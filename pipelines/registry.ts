@@ -2,7 +2,11 @@
  * Every pipeline this deployment runs. Adding a pipeline: write its module in pipelines/ and add
  * it here; the engine does not change.
  */
+import { createAiPromptPipeline } from './ai-prompt';
+import { createCompanyEnrichmentPipeline } from './company-enrichment';
 import type { PipelineDeps } from './deps';
+import { createDmCreativePipeline } from './dm-creative';
+import { closeSharedPdfRenderPools } from './dm-creative/pdf-pool';
 import { noopPipeline } from './noop';
 import { createRestaurantRegistrationPipeline } from './restaurant-registration';
 import { demoRestaurants } from './restaurant-registration/demo-data';
@@ -17,8 +21,16 @@ export function createPipelines(deps: PipelineDeps): PipelineDefinition[] {
       demoItems: () => demoRestaurants,
       entityKind: 'restaurant',
     },
+    createDmCreativePipeline(deps),
+    createCompanyEnrichmentPipeline({ ai: deps.ai, sitesBaseUrl: deps.companySitesUrl }),
+    createAiPromptPipeline({ ai: deps.ai }),
     noopPipeline,
   ] as unknown as PipelineDefinition[];
+}
+
+/** Releases what pipelines hold per worker process (the PDF browser pool); call on shutdown. */
+export async function closePipelineResources(): Promise<void> {
+  await closeSharedPdfRenderPools();
 }
 
 export class PipelineRegistry {

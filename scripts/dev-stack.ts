@@ -13,7 +13,13 @@ import { logger } from '../lib/logger';
 import { migrate } from '../lib/migrate';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../lib/postgres';
 import { ensureSearchAttributes, findTemporalBinary, PROJECT_ROOT, startDevServer, waitForTemporal } from '../lib/temporal';
+import { startCompanySites } from '../sandbox/company-sites/server';
+import { startMailbox } from '../sandbox/mailbox/server';
+import { startOpenAiStandIn } from '../sandbox/openai/server';
 import { startPartnerSandbox } from '../sandbox/partner-platform/server';
+
+/** The key the OpenAI stand-in of `npm start` expects (it is no secret: loopback only). */
+const STAND_IN_AI_KEY = 'stand-in-key';
 
 const log = logger.child({ service: 'stack' });
 const children: Array<{ name: string; proc: ChildProcess }> = [];
@@ -126,6 +132,37 @@ async function main(): Promise<void> {
     childEnv.PARTNER_API_URL = sandbox.url;
   }
 
+  // The OpenAI-compatible stand-in, unless a real AI provider is configured.
+  const standIns: string[] = [];
+  if (!env.OPENAI_BASE_URL) {
+    const ai = await startOpenAiStandIn({ port: env.OPENAI_STANDIN_PORT, apiKey: STAND_IN_AI_KEY });
+    stoppers.push({ name: 'openai-stand-in', stop: () => ai.close() });
+    childEnv.OPENAI_BASE_URL = ai.url;
+    childEnv.OPENAI_API_KEY = STAND_IN_AI_KEY;
+    standIns.push(`  OpenAI stand-in:      ${ai.url} (set OPENAI_BASE_URL + OPENAI_API_KEY for a real provider)`);
+  }
+  // The demo companies' websites (the real web is out of reach here).
+  const sites = await startCompanySites({ port: env.SITES_STANDIN_PORT });
+  stoppers.push({ name: 'company-sites-stand-in', stop: () => sites.close() });
+  standIns.push(`  Company sites:        ${sites.url}/ (stand-in websites of the demo companies)`);
+  // A loopback mailbox for completion e-mails, unless an SMTP server is configured.
+  if (!env.SMTP_HOST) {
+    const mailDir = path.join(dataDir, 'mailbox');
+    fs.mkdirSync(mailDir, { recursive: true });
+    const mailbox = await startMailbox({
+      port: env.MAILBOX_STANDIN_PORT,
+      onMessage: (m) => {
+        const file = path.join(mailDir, `${m.receivedAt.replace(/[:.]/g, '-')}-${m.seq}.eml`);
+        fs.writeFileSync(file, m.raw);
+        log.info({ to: m.to, subject: m.subject, file }, 'mailbox stand-in received an e-mail');
+      },
+    });
+    stoppers.push({ name: 'mailbox-stand-in', stop: () => mailbox.close() });
+    childEnv.SMTP_HOST = mailbox.host;
+    childEnv.SMTP_PORT = String(mailbox.port);
+    standIns.push(`  Mailbox stand-in:     smtp://${mailbox.host}:${mailbox.port} (e-mails saved in ${mailDir})`);
+  }
+
   run('worker', 'workers/main.ts', childEnv);
   run('api', 'api/server.ts', childEnv);
   await waitForHttp(`http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}/api/health`, 60_000);
@@ -139,6 +176,7 @@ async function main(): Promise<void> {
       `  API health:           ${appUrl}/api/health`,
       `  Temporal Web:         ${webUrl}`,
       `  Temporal frontend:    ${temporalAddress}`,
+      ...standIns,
       `  Data:                 ${dataDir}`,
       'Press Ctrl-C to stop.',
       '',

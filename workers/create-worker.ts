@@ -6,6 +6,7 @@ import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { createBatchStoreActivities } from '../activities/batch-store';
 import { createBatchEndActivities } from '../activities/batch-end';
+import { createRetryActivities } from '../activities/retry';
 import { createStepActivities } from '../activities/steps';
 import { itemTaskQueueOf, pipelineQueueOf } from '../common/constants';
 import type { Db } from '../lib/db';
@@ -46,9 +47,11 @@ export async function createEngineWorker(opts: {
   identity?: string;
 }): Promise<EngineWorker> {
   const tuning = { ...DEFAULT_TUNING, ...opts.tuning };
+  // The worker's native connection doubles as the activities' client connection.
+  const client = new Client({ connection: opts.connection, namespace: opts.namespace });
   const activities = {
-    // The worker's native connection doubles as the activities' client connection.
-    ...createBatchStoreActivities({ db: opts.db, client: new Client({ connection: opts.connection, namespace: opts.namespace }) }),
+    ...createBatchStoreActivities({ db: opts.db, client, taskQueue: opts.taskQueue }),
+    ...createRetryActivities({ db: opts.db, client, namespace: opts.namespace }),
     ...createStepActivities(opts.pipelines, { db: opts.db }),
     ...createBatchEndActivities(opts.pipelines, { db: opts.db }),
   };

@@ -13,7 +13,7 @@ import { logger } from '../lib/logger';
 import { ensureSearchAttributes } from '../lib/temporal';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
 import { Connection } from '@temporalio/client';
-import { createPipelines } from '../pipelines/registry';
+import { closePipelineResources, createPipelines } from '../pipelines/registry';
 import { workflowBundlePath } from './bundle';
 import { createEngineWorker } from './create-worker';
 
@@ -57,6 +57,7 @@ async function main(): Promise<void> {
   log.info({ address, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TASK_QUEUE, metrics: env.WORKER_METRICS_PORT ? `http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics` : 'off' }, 'worker started');
   // The SDK runtime shuts the worker down on SIGINT/SIGTERM; run() resolves once in-flight tasks end.
   await worker.run();
+  await closePipelineResources();
   await db.$disconnect();
   await connection.close();
   log.info('worker stopped');

@@ -4,7 +4,7 @@
  * threshold trips, and what final status the batch ends with. Plain data in, plain data out:
  * `snapshot()` is what continue-as-new carries.
  */
-import type { BatchCounters, BatchStatus, FailureThreshold, ItemOutcome } from '../common/types';
+import type { BatchCounters, BatchStatus, CountedOutcome, FailureThreshold, ItemOutcome } from '../common/types';
 import { emptyCounters } from '../common/types';
 
 export interface LedgerSnapshot {
@@ -13,7 +13,11 @@ export interface LedgerSnapshot {
   /** Outcomes counted since the threshold was last (re)armed. */
   armed: { settled: number; failed: number };
   duplicates: number;
+  /** Recent re-runs counted by `replace` (bounded), so a repeated report is not moved twice. */
+  replaced?: string[];
 }
+
+const REPLACED_MEMORY = 1_000;
 
 export type ReportResult = 'counted' | 'duplicate';
 
@@ -22,12 +26,14 @@ export class BatchLedger {
   private readonly inFlight: Set<string>;
   private armed: { settled: number; failed: number };
   duplicates: number;
+  private readonly replaced: string[];
 
   constructor(total: number, snapshot?: LedgerSnapshot) {
     this.counters = snapshot ? structuredCloneCounters(snapshot.counters) : emptyCounters(total);
     this.inFlight = new Set(snapshot?.inFlight ?? []);
     this.armed = snapshot ? { ...snapshot.armed } : { settled: 0, failed: 0 };
     this.duplicates = snapshot?.duplicates ?? 0;
+    this.replaced = [...(snapshot?.replaced ?? [])];
   }
 
   get running(): number {
@@ -84,6 +90,44 @@ export class BatchLedger {
     return 'counted';
   }
 
+  /**
+   * A failed item is being re-run (retry-failed): take its counted outcome back out and wait for
+   * its new report like any in-flight item.
+   */
+  reopen(key: string, counted: CountedOutcome): void {
+    if (this.inFlight.has(key)) return;
+    this.uncount(counted);
+    this.inFlight.add(key);
+  }
+
+  /**
+   * A re-run the batch did not start (an item reset by hand in Temporal Web) reported: move its
+   * counts from the outcome it replaces to the new one. A repeat of the same report changes nothing.
+   */
+  replace(outcome: ItemOutcome & { replaces: CountedOutcome }): ReportResult {
+    if (this.inFlight.has(outcome.itemKey)) return this.report(outcome);
+    const id = `${outcome.itemKey}\u0000${outcome.runId}`;
+    if (this.replaced.includes(id)) {
+      this.duplicates += 1;
+      return 'duplicate';
+    }
+    this.replaced.push(id);
+    if (this.replaced.length > REPLACED_MEMORY) this.replaced.shift();
+    this.uncount(outcome.replaces);
+    this.inFlight.add(outcome.itemKey);
+    return this.report(outcome);
+  }
+
+  private uncount(o: CountedOutcome): void {
+    const c = this.counters;
+    c[o.status] = Math.max(0, c[o.status] - 1);
+    c.costUsd = Math.max(0, c.costUsd - o.costUsd);
+    for (const s of o.steps) {
+      const counts = c.steps[s.step];
+      if (counts) counts[s.status] = Math.max(0, counts[s.status] - 1);
+    }
+  }
+
   /** Items that will never start (cancel or failure): counted as cancelled. */
   cancelNotStarted(): number {
     const n = this.notStarted;
@@ -122,7 +166,13 @@ export class BatchLedger {
   }
 
   snapshot(): LedgerSnapshot {
-    return { counters: structuredCloneCounters(this.counters), inFlight: [...this.inFlight], armed: { ...this.armed }, duplicates: this.duplicates };
+    return {
+      counters: structuredCloneCounters(this.counters),
+      inFlight: [...this.inFlight],
+      armed: { ...this.armed },
+      duplicates: this.duplicates,
+      ...(this.replaced.length ? { replaced: [...this.replaced] } : {}),
+    };
   }
 }
 

@@ -30,10 +30,11 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { BatchStoreActivities } from '../activities/batch-store';
-import { cancelBatchSignal, pauseBatchSignal, pauseItemSignal, progressQuery, reportItemOutcomeSignal, resumeBatchSignal, resumeItemSignal } from '../common/messages';
+import type { RetryActivities } from '../activities/retry';
+import { cancelBatchSignal, pauseBatchSignal, pauseItemSignal, progressQuery, reportItemOutcomeSignal, resumeBatchSignal, resumeItemSignal, retryFailedSignal } from '../common/messages';
 import { BatchIdKey, ItemKeyKey, PipelineKey } from '../common/search-attributes';
 import type { BatchEndInput } from '../activities/batch-end';
-import type { BatchEndPlan, BatchProgress, BatchStatus, FailureThreshold } from '../common/types';
+import type { BatchEndPlan, BatchProgress, BatchStatus, CountedOutcome, FailureThreshold, ItemOutcome, RetryFailedRequest } from '../common/types';
 import { deriveProgress } from '../common/types';
 import { BatchLedger, type LedgerSnapshot } from './batch-ledger';
 import { itemWorkflow } from './item';
@@ -61,6 +62,14 @@ export interface BatchCarriedState {
   buffer: { seqs: number[]; keys: string[] };
   startedAtMs: number;
   generation: number;
+  /** The latest retry-failed round begun (0: none). */
+  retryRound?: number;
+  /** A retry round part-way through its pages. */
+  retry?: { round: number; afterSeq: number; keys?: string[] };
+  /** Retry requests not begun yet. */
+  retryQueue?: RetryFailedRequest[];
+  /** Set when this run reopens a batch that had ended (retry-failed, or an item re-run by hand). */
+  reopened?: boolean;
 }
 
 export interface BatchWorkflowInput {
@@ -94,6 +103,9 @@ const PATCH_STORE_AS_ACTIVITIES = 'batch-store-as-activities';
 const STORE_RETRY = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' };
 const storeActivities = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
 const storeLocalActivities = proxyLocalActivities<BatchStoreActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
+/** Resets are paced a page at a time; a page heartbeats per few items so a dead worker is noticed. */
+const retryActivities = proxyActivities<RetryActivities>({ startToCloseTimeout: '10m', heartbeatTimeout: '60s', retry: STORE_RETRY });
+const RETRY_PAGE = 100;
 
 export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchProgress> {
   const { batchId, pipeline, total, concurrency, failureThreshold } = input;
@@ -111,6 +123,12 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
   let buffer = carried?.buffer ?? { seqs: [], keys: [] };
   const startedAtMs = carried?.startedAtMs ?? Date.now();
   const generation = carried?.generation ?? 0;
+  let retryRound = carried?.retryRound ?? 0;
+  let retry = carried?.retry ?? null;
+  const retryQueue: RetryFailedRequest[] = [...(carried?.retryQueue ?? [])];
+  /** Reports that arrive while a reset page is in progress, for keys the page has not returned yet. */
+  let resetting = false;
+  const earlyReports = new Map<string, ItemOutcome>();
 
   let signalsThisRun = 0;
   let settledThisRun = 0;
@@ -133,6 +151,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
       finishedAtMs: finalStatus ? Date.now() : null,
       nowMs: Date.now(),
       generation,
+      retryRound,
     });
 
   const pause = (reason: string) => {
@@ -142,9 +161,18 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
     statusDirty = true;
   };
 
+  const countReport = (outcome: ItemOutcome) => {
+    if (outcome.replaces && !ledger.isInFlight(outcome.itemKey)) return ledger.replace(outcome as ItemOutcome & { replaces: CountedOutcome });
+    return ledger.report(outcome);
+  };
   setHandler(reportItemOutcomeSignal, (outcome) => {
     signalsThisRun += 1;
-    if (ledger.report(outcome) === 'duplicate') return;
+    if (resetting && !outcome.replaces && !ledger.isInFlight(outcome.itemKey)) {
+      // Perhaps an item of the reset page in progress that finished already: decide after the page.
+      earlyReports.set(outcome.itemKey, outcome);
+      return;
+    }
+    if (countReport(outcome) === 'duplicate') return;
     settledThisRun += 1;
     lastReportAt = Date.now();
     if (status === 'running' && !stop && ledger.thresholdTripped(failureThreshold)) {
@@ -166,6 +194,11 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
     ledger.rearmThreshold();
     propagate = 'resume';
     statusDirty = true;
+  });
+  setHandler(retryFailedSignal, (req) => {
+    signalsThisRun += 1;
+    if (req.round <= retryRound || retryQueue.some((r) => r.round === req.round)) return;
+    retryQueue.push(req);
   });
   setHandler(cancelBatchSignal, (args) => {
     signalsThisRun += 1;
@@ -237,6 +270,10 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
     const finalStatus = ledger.finalStatus({ cancelled: stop?.kind === 'cancel', failedByThreshold: stop?.kind === 'fail' });
     const result = progress(finalStatus);
     if (input.onBatchEnd) await runBatchEnd(input.onBatchEnd, finalStatus);
+    if (retryRound > 0) {
+      const c = ledger.counters;
+      await retryActivities.finishRetryRound({ batchId, round: retryRound, outcome: { succeeded: c.succeeded, failed: c.failed, skipped: c.skipped, cancelled: c.cancelled } });
+    }
     await store.updateBatchStatus({ batchId, status: finalStatus, pauseReason: stop?.reason ?? null, progress: result, finished: true });
     log.info('batch finished', { batchId, status: finalStatus, succeeded: result.succeeded, failed: result.failed, duplicates: ledger.duplicates });
     return result;
@@ -255,7 +292,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
         nonRetryableErrorTypes: plan.retry.nonRetryableErrorTypes,
       },
     })[plan.activity];
-    const round = 0;
+    const round = retryRound;
     const c = ledger.counters;
     try {
       await hook({
@@ -272,6 +309,35 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
     }
   }
 
+  const retryPending = () => retry !== null || retryQueue.length > 0;
+
+  /** One page of a retry round: reset failed items, count them as running again. */
+  async function retryStep(): Promise<void> {
+    if (!retry) {
+      const req = retryQueue.shift()!;
+      retryRound = req.round;
+      retry = { round: req.round, afterSeq: 0, ...(req.keys ? { keys: req.keys } : {}) };
+      log.info('retry round begins', { batchId, round: req.round, keys: req.keys?.length ?? 'all failed' });
+    }
+    const current = retry;
+    resetting = true;
+    let page;
+    try {
+      page = await retryActivities.retryFailedPage({ batchId, round: current.round, afterSeq: current.afterSeq, limit: RETRY_PAGE, ...(current.keys ? { keys: current.keys } : {}) });
+    } finally {
+      resetting = false;
+    }
+    for (const r of page.reset) ledger.reopen(r.key, r.counted);
+    const early = [...earlyReports.values()];
+    earlyReports.clear();
+    for (const outcome of early) {
+      if (countReport(outcome) === 'counted') settledThisRun += 1;
+    }
+    retry = page.done ? null : { ...current, afterSeq: page.lastSeq };
+    lastReportAt = Date.now();
+    statusDirty = true;
+  }
+
   async function reconcile(): Promise<void> {
     const outcomes = await store.reconcileInFlight({ batchId, keys: ledger.inFlightKeys() });
     for (const outcome of outcomes) {
@@ -283,6 +349,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
 
   try {
     if (!carried) await store.updateBatchStatus({ batchId, status: 'running', progress: progress(), started: true });
+    if (carried?.reopened) await store.updateBatchStatus({ batchId, status, pauseReason: pauseReason ?? null, progress: progress(), reopened: true });
     if (patched(PATCH_RECONCILE)) {
       // One timer per interval (not per wait), so the check costs two events a minute.
       void (async () => {
@@ -293,7 +360,13 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
       })();
     }
     for (;;) {
-      if (stop || ledger.allSettled) break;
+      if (stop || (ledger.allSettled && !retryPending())) {
+        const result = await finish();
+        // A retry asked for while the batch was finishing reopens it at once.
+        if (stop || !retryPending()) return result;
+        await store.updateBatchStatus({ batchId, status, pauseReason: pauseReason ?? null, progress: progress(), reopened: true });
+        continue;
+      }
       if (reconcileDue) {
         reconcileDue = false;
         if (ledger.running > 0 && Date.now() - lastReportAt >= limits.reconcileAfterMs) await reconcile();
@@ -316,16 +389,30 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
         await condition(allHandlersFinished);
         // Reports that raced the decision are handled by the server retrying this task.
         await store.updateBatchStatus({ batchId, status, progress: progress() });
-        const state: BatchCarriedState = { status, pauseReason, ledger: ledger.snapshot(), cursor, buffer, startedAtMs, generation: generation + 1 };
+        const state: BatchCarriedState = {
+          status,
+          pauseReason,
+          ledger: ledger.snapshot(),
+          cursor,
+          buffer,
+          startedAtMs,
+          generation: generation + 1,
+          ...(retryRound ? { retryRound } : {}),
+          ...(retry ? { retry } : {}),
+          ...(retryQueue.length ? { retryQueue } : {}),
+        };
         return await continueAsNew<typeof batchWorkflow>({ ...input, state });
       }
       if (windowOpen()) {
         await fillWindow();
         continue;
       }
-      await condition(() => stop !== null || ledger.allSettled || reconcileDue || propagate !== null || statusDirty || shouldContinueAsNew() || windowOpen());
+      if (retryPending()) {
+        await retryStep();
+        continue;
+      }
+      await condition(() => stop !== null || ledger.allSettled || reconcileDue || propagate !== null || statusDirty || shouldContinueAsNew() || windowOpen() || retryPending());
     }
-    return await finish();
   } catch (err) {
     if (!isCancellation(err)) throw err;
     // The batch workflow itself was cancelled (e.g. from Temporal Web): wind down like a cancel.

@@ -98,7 +98,13 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
 
   const startedAt = Date.now();
   const startItem = patched(PATCH_START_AS_ACTIVITY) ? startItemActivity : store.startItem;
-  const { input: item, settings, plan, waitFor } = await startItem({ batchId, itemKey, runId });
+  const started = await startItem({ batchId, itemKey, runId });
+  const { settings, plan, waitFor } = started;
+  const item = started.input;
+  // A run made by a reset (retry-failed, or by hand in Temporal Web) is not the chain's first run.
+  // Its steps read the item's input from the database, where an operator may have corrected it.
+  // Only activity arguments differ, which replay does not compare, so earlier steps replay as before.
+  const rerun = workflowInfo().runId !== workflowInfo().firstExecutionRunId;
 
   const results: StepResult[] = [];
   const outputs: Record<string, unknown> = {};
@@ -135,7 +141,7 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
         continue;
       }
       t0 = Date.now();
-      const res = await stepActivity(step, activityFor(step, item))({ batchId, itemKey, step: step.name, item, settings, previous: outputs });
+      const res = await stepActivity(step, activityFor(step, item))({ batchId, itemKey, step: step.name, item, settings, previous: outputs, ...(rerun ? { reloadInput: true } : {}) });
       outputs[step.name] = res.output;
       costUsd += res.costUsd;
       results.push({ step: step.name, status: 'succeeded', attempts: res.attempt, durationMs: Date.now() - t0, output: res.output, costUsd: res.costUsd });

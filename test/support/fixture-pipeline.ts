@@ -13,6 +13,8 @@ export const FixtureItem = z.object({
   rejectAt: z.string().optional(),
   sleepMs: z.number().int().optional(),
   cost: z.number().optional(),
+  /** Fail this step (without retry) while the item's key is in `fixtureLog.blocked`. */
+  failWhileBlocked: z.string().optional(),
 });
 export type FixtureItem = z.infer<typeof FixtureItem>;
 
@@ -20,9 +22,11 @@ export type FixtureItem = z.infer<typeof FixtureItem>;
 export const fixtureLog = {
   attempts: new Map<string, number>(),
   cancelled: new Set<string>(),
+  blocked: new Set<string>(),
   reset() {
     this.attempts.clear();
     this.cancelled.clear();
+    this.blocked.clear();
   },
 };
 
@@ -52,6 +56,7 @@ const step = (name: string) => ({
         throw err;
       }
     }
+    if (ctx.item.failWhileBlocked === name && fixtureLog.blocked.has(ctx.itemKey)) throw new NonRetryableStepError(`blocked at ${name}`, 'BlockedError');
     if (ctx.item.rejectAt === name) throw new NonRetryableStepError(`rejected at ${name}`, 'RejectedError');
     if (ctx.item.failAlways === name) throw new Error(`boom at ${name}`);
     if ((ctx.item.failTimes?.[name] ?? 0) >= ctx.attempt) throw new Error(`transient failure ${ctx.attempt} at ${name}`);

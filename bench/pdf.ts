@@ -1,0 +1,257 @@
+/**
+ * `npm run bench:pdf`: dm-creative's render step with the browser pool against launching a
+ * browser per recipient, on this machine's Debian Chromium.
+ *
+ *   npm run bench:pdf                                   # 1000 recipients pooled, 100 per-browser
+ *   npm run bench:pdf -- --items 200 --per-browser-items 20 --concurrency 4 --out FILE
+ *
+ * Both modes run the pipeline's real `render-pdf` handler (schema, QR code, template, Chromium,
+ * atomic write) with `concurrency` recipients in flight; they differ only in the pool: one
+ * shared pool of `concurrency` pages, or a fresh one-page pool (= a browser launch and close)
+ * per recipient. The per-browser mode renders a sample and its rate is extrapolated to all
+ * items (the JSON says so). Memory is sampled every 200 ms from /proc: this process plus every
+ * descendant (Chromium's browser, zygote, renderer and utility processes), as the sum of RSS
+ * (what the brief asks; counts shared pages once per process) and the sum of PSS (shared pages
+ * divided among their sharers; closer to what the machine really spends).
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { env } from '../lib/env';
+import { createDmCreativePipeline, dmCreativeSettingsSchema, recipientItemSchema, type RecipientItem } from '../pipelines/dm-creative';
+import { demoRecipients } from '../pipelines/dm-creative/demo-data';
+import { PdfRenderPool } from '../pipelines/dm-creative/pdf-pool';
+import type { StepContext } from '../pipelines/types';
+
+interface Options {
+  items: number;
+  perBrowserItems: number;
+  concurrency: number;
+  out?: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { items: 1_000, perBrowserItems: 100, concurrency: 4 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--items') o.items = Number(next());
+    else if (a === '--per-browser-items') o.perBrowserItems = Number(next());
+    else if (a === '--concurrency') o.concurrency = Number(next());
+    else if (a === '--out') o.out = next();
+    else throw new Error(`unknown option ${a}`);
+  }
+  for (const [k, v] of Object.entries({ items: o.items, perBrowserItems: o.perBrowserItems, concurrency: o.concurrency })) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer`);
+  }
+  o.perBrowserItems = Math.min(o.perBrowserItems, o.items);
+  return o;
+}
+
+const say = (msg: string) => process.stderr.write(`[bench:pdf ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+// ---------------------------------------------------------------------------------------------
+// Memory of this process and its descendants
+
+function childrenByParent(): Map<number, number[]> {
+  const map = new Map<number, number[]>();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      // Field 4 (ppid) follows the parenthesised command name, which may contain spaces.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = map.get(ppid) ?? [];
+      list.push(Number(d));
+      map.set(ppid, list);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return map;
+}
+
+function treeOf(root: number): number[] {
+  const children = childrenByParent();
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    out.push(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
+
+function memoryKb(pid: number): { rss: number; pss: number } {
+  try {
+    const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    return { rss: Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0), pss: Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0) };
+  } catch {
+    return { rss: 0, pss: 0 };
+  }
+}
+
+class TreeMemorySampler {
+  peakRssKb = 0;
+  peakPssKb = 0;
+  peakProcesses = 0;
+  private timer?: NodeJS.Timeout;
+  start(everyMs = 200): this {
+    const sample = () => {
+      const pids = treeOf(process.pid);
+      let rss = 0;
+      let pss = 0;
+      for (const pid of pids) {
+        const m = memoryKb(pid);
+        rss += m.rss;
+        pss += m.pss;
+      }
+      this.peakRssKb = Math.max(this.peakRssKb, rss);
+      this.peakPssKb = Math.max(this.peakPssKb, pss);
+      this.peakProcesses = Math.max(this.peakProcesses, pids.length);
+    };
+    sample();
+    this.timer = setInterval(sample, everyMs);
+    return this;
+  }
+  stop(): { peakRssMb: number; peakPssMb: number; peakProcesses: number } {
+    clearInterval(this.timer);
+    return { peakRssMb: Math.round(this.peakRssKb / 1024), peakPssMb: Math.round(this.peakPssKb / 1024), peakProcesses: this.peakProcesses };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs
+
+const settings = dmCreativeSettingsSchema.parse({ companyName: 'Northwind Home Services', industry: 'Home services', brandVoice: 'friendly' });
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+function recipients(n: number, prefix: string): RecipientItem[] {
+  return Array.from({ length: n }, (_, i) => recipientItemSchema.parse({ ...demoRecipients[i % demoRecipients.length], trackingId: `${prefix}-${String(i + 1).padStart(6, '0')}` }));
+}
+
+function stepCtx(batchId: string, item: RecipientItem): StepContext<RecipientItem, typeof settings> {
+  return {
+    batchId,
+    itemKey: item.trackingId,
+    item,
+    settings,
+    previous: {},
+    idempotencyKey: `${batchId}/${item.trackingId}/render-pdf`,
+    signal: new AbortController().signal,
+    attempt: 1,
+    heartbeat: () => undefined,
+    addCost: () => undefined,
+    predecessors: async () => [],
+    log: silent,
+  };
+}
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length ? Math.round(s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!) : 0;
+}
+
+/** Runs `items` through `render` with `concurrency` in flight; latency per item and the wall time. */
+async function drive(items: RecipientItem[], concurrency: number, render: (item: RecipientItem) => Promise<{ bytes: number }>) {
+  const latencies: number[] = [];
+  let bytes = 0;
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= items.length) return;
+        const s = performance.now();
+        const out = await render(items[i]!);
+        latencies.push(performance.now() - s);
+        bytes += out.bytes;
+        if ((i + 1) % 100 === 0) say(`  ${i + 1}/${items.length}`);
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  return { seconds: Number(seconds.toFixed(2)), pdfsPerSecond: Number((items.length / seconds).toFixed(2)), latencyMs: { p50: pct(latencies, 50), p95: pct(latencies, 95), max: pct(latencies, 100) }, avgPdfBytes: Math.round(bytes / items.length) };
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const chromiumPath = env.CHROMIUM_PATH;
+  const filesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-bench-pdf-'));
+  const base = { filesDir, appUrl: 'http://127.0.0.1', smtp: { port: 25, secure: false, from: 'bench@localhost' }, chromiumPath, pdfRenderConcurrency: o.concurrency };
+  const chromiumVersion = execFileSync(chromiumPath, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  say(`${chromiumVersion}; ${os.cpus().length} CPUs; pooled ${o.items}, per-browser ${o.perBrowserItems}, concurrency ${o.concurrency}`);
+
+  try {
+    // 1. The pool: browsers launched once, one page per slot, reused.
+    say(`pooled: ${o.items} recipients`);
+    const pool = new PdfRenderPool({ chromiumPath, concurrency: o.concurrency });
+    const pooledStep = createDmCreativePipeline({ ...base, renderPool: pool }).steps[0]!;
+    let mem = new TreeMemorySampler().start();
+    const pooled = await drive(recipients(o.items, 'POOL'), o.concurrency, async (item) => (await pooledStep.run(stepCtx('batch-bench-pool', item))) as { bytes: number });
+    const pooledStats = pool.stats();
+    await pool.close();
+    const pooledMem = mem.stop();
+    say(`pooled: ${pooled.pdfsPerSecond} PDFs/s, peak RSS ${pooledMem.peakRssMb} MB (PSS ${pooledMem.peakPssMb} MB)`);
+
+    // 2. A browser per recipient: a one-page pool launched and closed around each render.
+    say(`per-browser: ${o.perBrowserItems} recipients`);
+    mem = new TreeMemorySampler().start();
+    let launches = 0;
+    const perBrowser = await drive(recipients(o.perBrowserItems, 'EACH'), o.concurrency, async (item) => {
+      const own = new PdfRenderPool({ chromiumPath, concurrency: 1 });
+      try {
+        const step = createDmCreativePipeline({ ...base, renderPool: own }).steps[0]!;
+        return (await step.run(stepCtx('batch-bench-each', item))) as { bytes: number };
+      } finally {
+        launches += own.stats().launches;
+        await own.close();
+      }
+    });
+    const perBrowserMem = mem.stop();
+    say(`per-browser: ${perBrowser.pdfsPerSecond} PDFs/s, peak RSS ${perBrowserMem.peakRssMb} MB (PSS ${perBrowserMem.peakPssMb} MB)`);
+
+    const ratio = Number((pooled.pdfsPerSecond / perBrowser.pdfsPerSecond).toFixed(1));
+    const date = new Date().toISOString().slice(0, 10);
+    const result = {
+      benchmark: 'dm-creative render-pdf: browser pool vs a browser per recipient',
+      date: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, chromium: chromiumVersion },
+      options: o,
+      pooled: { items: o.items, ...pooled, ...pooledMem, launches: pooledStats.launches, pagesCreated: pooledStats.pagesCreated, blockedRequests: pooledStats.blockedRequests },
+      perBrowser: {
+        items: o.perBrowserItems,
+        ...perBrowser,
+        ...perBrowserMem,
+        launches,
+        extrapolated: o.perBrowserItems < o.items,
+        estimatedSecondsForAllItems: Number((o.items / perBrowser.pdfsPerSecond).toFixed(1)),
+        note:
+          o.perBrowserItems < o.items
+            ? `measured on ${o.perBrowserItems} of the ${o.items} recipients; the time for all of them is extrapolated from that rate`
+            : 'measured on all recipients',
+      },
+      ratio,
+      memoryNote: 'peak over 200 ms samples of this process + all its descendants (Chromium processes); RSS summed per process (shared pages counted repeatedly), PSS shares them out',
+    };
+    const out = o.out ?? path.join('bench-results', `${date}-pdf.json`);
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    say(`pool ${pooled.pdfsPerSecond} PDFs/s vs per-browser ${perBrowser.pdfsPerSecond} PDFs/s: ${ratio}x; written to ${out}`);
+  } finally {
+    fs.rmSync(filesDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench:pdf failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

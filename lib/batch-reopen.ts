@@ -1,0 +1,81 @@
+/**
+ * Reopening a batch that has ended: a retry round, or an item re-run by hand in Temporal Web,
+ * starts the batch workflow again (signal-with-start, so a batch that is still running just gets
+ * the signal). The new run starts from the counters the batch ended with and has nothing left to
+ * start; it only waits for the re-run items.
+ */
+import type { Client } from '@temporalio/client';
+import { itemTaskQueueOf } from '../common/constants';
+import { BatchIdKey, PipelineKey } from '../common/search-attributes';
+import type { BatchCounters, BatchProgress, FailureThreshold, PipelinePlan } from '../common/types';
+import { batchWorkflow, type BatchWorkflowInput } from '../workflows/batch';
+import type { Db } from './db';
+
+/**
+ * @param beginningRound the retry round whose signal reopens the batch (it must be newer than the
+ *   state's), or absent when an item re-run by hand reopens it.
+ */
+export async function reopenInputOf(db: Db, batchId: string, taskQueue: string, beginningRound?: number): Promise<BatchWorkflowInput> {
+  const batch = await db.batch.findUnique({ where: { id: batchId } });
+  if (!batch) throw new Error(`batch ${batchId} not found`);
+  const p = (batch.progress ?? {}) as Partial<BatchProgress>;
+  const lastRound = await db.batchRetryRound.aggregate({ where: { batchId }, _max: { round: true } });
+  const counters: BatchCounters = {
+    total: batch.total,
+    // Every item was started or settled before the batch ended: nothing is left to start.
+    started: batch.total,
+    succeeded: p.succeeded ?? 0,
+    failed: p.failed ?? 0,
+    skipped: p.skipped ?? 0,
+    cancelled: p.cancelled ?? 0,
+    costUsd: p.estimatedCostUsd ?? 0,
+    steps: p.steps ?? {},
+  };
+  const plan = batch.plan as unknown as PipelinePlan;
+  return {
+    batchId,
+    pipeline: batch.pipeline,
+    total: batch.total,
+    concurrency: batch.concurrency,
+    failureThreshold: batch.failureThreshold as unknown as FailureThreshold,
+    itemTaskQueue: itemTaskQueueOf(taskQueue),
+    ...(plan.onBatchEnd ? { onBatchEnd: plan.onBatchEnd } : {}),
+    state: {
+      status: 'running',
+      ledger: { counters, inFlight: [], armed: { settled: 0, failed: 0 }, duplicates: 0 },
+      cursor: batch.total,
+      buffer: { seqs: [], keys: [] },
+      startedAtMs: (batch.startedAt ?? batch.createdAt).getTime(),
+      generation: (p.generation ?? 0) + 1,
+      retryRound: beginningRound !== undefined ? beginningRound - 1 : (lastRound._max.round ?? 0),
+      reopened: true,
+    },
+  };
+}
+
+/** Signals the batch, starting it again from its final counters if it has ended. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnySignal = import('@temporalio/workflow').SignalDefinition<any[]>;
+
+export async function signalBatchReopening(opts: {
+  db: Db;
+  client: Client;
+  batchId: string;
+  taskQueue: string;
+  signal: AnySignal;
+  args: unknown[];
+  beginningRound?: number;
+}): Promise<void> {
+  const input = await reopenInputOf(opts.db, opts.batchId, opts.taskQueue, opts.beginningRound);
+  await opts.client.workflow.signalWithStart(batchWorkflow, {
+    workflowId: opts.batchId,
+    taskQueue: opts.taskQueue,
+    args: [input],
+    signal: opts.signal,
+    signalArgs: opts.args,
+    typedSearchAttributes: [
+      { key: BatchIdKey, value: opts.batchId },
+      { key: PipelineKey, value: input.pipeline },
+    ],
+  });
+}

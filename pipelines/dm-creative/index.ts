@@ -1,0 +1,287 @@
+/**
+ * dm-creative: one personalised direct-mail PDF per recipient (name, address, message, call-to-
+ * action phone number and a QR code of the recipient's tracking URL), then, when the batch ends,
+ * one ZIP of all PDFs and a completion e-mail with the download link (seed 002).
+ *
+ * - `render-pdf` runs on the pipeline's own `render` queue, so the number of concurrent renders
+ *   per worker is the size of its browser pool (PDF_RENDER_CONCURRENCY), independent of how many
+ *   items the worker runs at once. The pool is a per-process singleton (pdf-pool.ts).
+ * - Files go to `<filesDir>/<batchId>/`, written atomically: a retried render rewrites the same
+ *   file name, and an attempt that finds the file already written (the previous attempt died
+ *   after the rename) returns it without rendering again.
+ * - The batch-end hook sends at most one e-mail per idempotency key: the Message-ID and the
+ *   `X-Flotilla-Idempotency-Key` header are derived from it, and a marker file written after a
+ *   successful send stops a retried hook from sending again.
+ *
+ * Everything from outside (deps) is injected; this module never reads process.env.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { createMailer, MailSendError, type Mailer } from '../../lib/mailer';
+import type { PipelineDeps } from '../deps';
+import { definePipeline, NonRetryableStepError, type BatchEndContext, type BatchEndResult, type SettledItem, type StepContext } from '../types';
+import { demoRecipients } from './demo-data';
+import { completionEmail, zipDownloadUrl } from './email';
+import { batchDirOf, fileSize, safeFileName, writeFileAtomic } from './files';
+import { sharedPdfRenderPool, type PdfRenderPool } from './pdf-pool';
+import { qrDataUrl, renderCreativeHtml, trackingUrlOf } from './template';
+import { writeZipAtomic, type ZipSource } from './zip';
+
+// ---------------------------------------------------------------------------------------------
+// Schemas
+
+const optionalText = (max: number) => z.string().trim().max(max).optional();
+
+export const recipientItemSchema = z.object({
+  /** The recipient's id in the campaign; the item key, the PDF's name and part of the tracking URL. */
+  trackingId: z
+    .string()
+    .trim()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'trackingId may contain letters, digits and . _ - only'),
+  name: z.string().trim().min(1).max(80),
+  lastname: z.string().trim().min(1).max(80),
+  address: optionalText(200),
+  city: optionalText(100),
+  zip: optionalText(16),
+  /** The personalised message, plain text; blank lines separate paragraphs. */
+  message: z.string().trim().min(1).max(2_000),
+  /** The number the recipient is asked to call (often a per-campaign tracking number). */
+  phoneNumber: z
+    .string()
+    .trim()
+    .regex(/^\+?[0-9][0-9 ().\/-]{3,30}$/, 'phoneNumber must be digits, spaces and + ( ) . / - only'),
+});
+
+export type RecipientItem = z.infer<typeof recipientItemSchema>;
+export type RecipientItemInput = z.input<typeof recipientItemSchema>;
+
+export const dmCreativeSettingsSchema = z.object({
+  companyName: z.string().trim().min(1).max(120).default('Northwind Home Services'),
+  industry: optionalText(80),
+  /** Free text ("friendly", "professional and concise", ...); informal voices greet by first name. */
+  brandVoice: optionalText(200),
+  /** The QR code encodes `<trackingBaseUrl>/<trackingId>`. */
+  trackingBaseUrl: z.url({ protocol: /^https?$/ }).default('https://track.example.com/t/'),
+  /** Who gets the completion e-mail; none: no e-mail. */
+  notifyEmail: z.email().optional(),
+});
+
+export type DmCreativeSettings = z.infer<typeof dmCreativeSettingsSchema>;
+
+export const RENDER_STEP = 'render-pdf';
+
+/** What `render-pdf` returns (kept with the item; `file` is relative to the batch's directory). */
+export interface RenderPdfOutput {
+  file: string;
+  bytes: number;
+  pages?: number;
+  trackingUrl: string;
+  /** The file was already there from an earlier attempt. */
+  reused?: boolean;
+}
+
+const RenderPdfOutputSchema = z.object({
+  file: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\.pdf$/),
+  bytes: z.number(),
+});
+
+export interface DmCreativeEmailResult {
+  sent: boolean;
+  to: string | null;
+  messageId: string | null;
+  /** Why nothing was sent. */
+  skipped?: string;
+  /** A previous attempt of this hook had already sent it. */
+  alreadySent?: boolean;
+}
+
+export interface DmCreativeBatchEndResult extends BatchEndResult {
+  files: Array<{ name: string; bytes: number; contentType: string }>;
+  pdfs: number;
+  downloadUrl: string;
+  missingPdfs?: string[];
+  email: DmCreativeEmailResult;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering (also used by bench/pdf.ts)
+
+/** Page objects in a PDF as Chromium writes it (no object streams). */
+export function countPdfPages(pdf: Buffer): number {
+  return (pdf.toString('latin1').match(/\/Type\s*\/Page\b(?!s)/g) ?? []).length;
+}
+
+export interface RenderedCreative {
+  pdf: Buffer;
+  pages: number;
+  trackingUrl: string;
+  blockedRequests: string[];
+  launchedBrowser: boolean;
+}
+
+/** One recipient's creative as a PDF, rendered on `pool`. */
+export async function renderRecipientPdf(
+  pool: PdfRenderPool,
+  recipient: RecipientItem,
+  settings: DmCreativeSettings,
+  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<RenderedCreative> {
+  const trackingUrl = trackingUrlOf(settings.trackingBaseUrl, recipient.trackingId);
+  const html = renderCreativeHtml({ recipient, settings, trackingUrl, qrDataUrl: await qrDataUrl(trackingUrl) });
+  const out = await pool.render(html, opts);
+  return { pdf: out.pdf, pages: countPdfPages(out.pdf), trackingUrl, blockedRequests: out.blockedRequests, launchedBrowser: out.launchedBrowser };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pipeline
+
+export type DmCreativeDeps = Pick<PipelineDeps, 'filesDir' | 'appUrl' | 'smtp' | 'chromiumPath' | 'pdfRenderConcurrency'> & {
+  /** A pool of one's own (tests, benchmarks); by default the worker process's shared pool. */
+  renderPool?: PdfRenderPool;
+  /** A mailer of one's own; by default one built from `smtp`. */
+  mailer?: Mailer;
+};
+
+/** `spring-campaign-2025.zip` from "Spring Campaign 2025". */
+export function zipNameOf(batchName: string): string {
+  const slug = batchName
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60)
+    .replace(/-+$/, '');
+  return `${slug || 'dm-creatives'}.zip`;
+}
+
+/** A Message-ID that is the same for every attempt of one hook round. */
+export function messageIdOf(idempotencyKey: string, from: string): string {
+  const domain = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from)?.[1] ?? 'flotilla.invalid';
+  return `<${idempotencyKey.replace(/[^A-Za-z0-9._-]+/g, '.')}.dm-creative@${domain}>`;
+}
+
+export function createDmCreativePipeline(deps: DmCreativeDeps) {
+  const pool = () => deps.renderPool ?? sharedPdfRenderPool({ chromiumPath: deps.chromiumPath, concurrency: deps.pdfRenderConcurrency });
+  const mailer = deps.mailer ?? createMailer(deps.smtp);
+
+  async function renderStep(ctx: StepContext<RecipientItem, DmCreativeSettings>): Promise<RenderPdfOutput> {
+    const recipient = recipientItemSchema.parse(ctx.item);
+    const settings = dmCreativeSettingsSchema.parse(ctx.settings);
+    const file = `${safeFileName(ctx.itemKey)}.pdf`;
+    const dest = path.join(batchDirOf(deps.filesDir, ctx.batchId), file);
+    const trackingUrl = trackingUrlOf(settings.trackingBaseUrl, recipient.trackingId);
+
+    if ((await fileSize(dest)) !== undefined) {
+      // Written atomically by an earlier attempt that died before reporting: it is complete.
+      const pdf = await fs.promises.readFile(dest);
+      ctx.log.info('PDF already rendered by an earlier attempt', { file, attempt: ctx.attempt });
+      return { file, bytes: pdf.length, pages: countPdfPages(pdf), trackingUrl, reused: true };
+    }
+
+    const out = await renderRecipientPdf(pool(), recipient, settings, { signal: ctx.signal, timeoutMs: 60_000 });
+    if (out.launchedBrowser) ctx.log.info('launched a Chromium for the PDF render pool', { chromiumPath: deps.chromiumPath });
+    if (out.blockedRequests.length) ctx.log.warn('the creative tried to load resources; they were blocked', { urls: out.blockedRequests.slice(0, 10) });
+    await writeFileAtomic(dest, out.pdf);
+    return { file, bytes: out.pdf.length, pages: out.pages, trackingUrl };
+  }
+
+  async function* succeededPdfs(ctx: BatchEndContext<DmCreativeSettings>, dir: string): AsyncGenerator<ZipSource> {
+    for await (const item of ctx.items({ status: 'succeeded' })) {
+      const out = RenderPdfOutputSchema.safeParse(item.outputs[RENDER_STEP]);
+      if (!out.success) {
+        ctx.log.warn('succeeded item without a PDF output', { itemKey: item.itemKey });
+        continue;
+      }
+      yield { name: out.data.file, file: path.join(dir, out.data.file) };
+    }
+  }
+
+  async function sendCompletionEmail(ctx: BatchEndContext<DmCreativeSettings>, settings: DmCreativeSettings, dir: string, zip: { name: string; bytes: number; entries: number }): Promise<DmCreativeEmailResult> {
+    const to = settings.notifyEmail ?? null;
+    if (!to) return { sent: false, to: null, messageId: null, skipped: 'no notifyEmail in the batch settings' };
+    if (!mailer.configured) return { sent: false, to, messageId: null, skipped: 'SMTP is not configured (no SMTP host)' };
+
+    const messageId = messageIdOf(ctx.idempotencyKey, mailer.from);
+    const marker = path.join(dir, `.email-sent-${crypto.createHash('sha256').update(ctx.idempotencyKey).digest('hex').slice(0, 16)}.json`);
+    if ((await fileSize(marker)) !== undefined) {
+      ctx.log.info('completion e-mail already sent by an earlier attempt', { to, messageId });
+      return { sent: true, to, messageId, alreadySent: true };
+    }
+    const { subject, text } = completionEmail({
+      batchId: ctx.batchId,
+      batchName: ctx.batchName,
+      status: ctx.status,
+      counts: ctx.counts,
+      appUrl: deps.appUrl,
+      zip,
+      signature: settings.companyName,
+    });
+    try {
+      const sent = await mailer.send({ to, subject, text, messageId, headers: { 'X-Flotilla-Idempotency-Key': ctx.idempotencyKey, 'X-Flotilla-Batch-Id': ctx.batchId } });
+      await writeFileAtomic(marker, Buffer.from(JSON.stringify({ messageId: sent.messageId, to, at: new Date().toISOString() })));
+      ctx.log.info('completion e-mail sent', { to, messageId: sent.messageId });
+      return { sent: true, to, messageId: sent.messageId };
+    } catch (err) {
+      if (err instanceof MailSendError && err.permanent) throw new NonRetryableStepError(err.message, 'EmailRejectedError', { responseCode: err.responseCode });
+      throw err;
+    }
+  }
+
+  return definePipeline({
+    name: 'dm-creative',
+    title: 'DM creatives (PDF)',
+    description: 'Renders a personalised direct-mail PDF with a tracking QR code per recipient, then zips them all and e-mails the download link.',
+    version: 1,
+    itemNoun: 'recipient',
+    entityKind: 'recipient',
+    itemSchema: recipientItemSchema,
+    settingsSchema: dmCreativeSettingsSchema,
+    itemKey: (item) => item.trackingId,
+    demoItems: () => demoRecipients,
+    queues: { render: { concurrency: deps.pdfRenderConcurrency, env: 'PDF_RENDER_CONCURRENCY' } },
+    steps: [
+      {
+        name: RENDER_STEP,
+        description: 'Personalises the template (escaped fields, QR code of the tracking URL) and renders it to PDF on the browser pool.',
+        queue: 'render',
+        // Covers a wait for a free page behind a full pool plus a browser (re)launch.
+        startToCloseTimeoutMs: 3 * 60_000,
+        heartbeatTimeoutMs: 30_000,
+        retry: { maximumAttempts: 4 },
+        run: renderStep,
+      },
+    ],
+    onBatchEnd: {
+      startToCloseTimeoutMs: 30 * 60_000,
+      run: async (ctx): Promise<DmCreativeBatchEndResult> => {
+        const settings = dmCreativeSettingsSchema.parse(ctx.settings);
+        const dir = batchDirOf(deps.filesDir, ctx.batchId);
+        const zipName = zipNameOf(ctx.batchName);
+        const zip = await writeZipAtomic(path.join(dir, zipName), succeededPdfs(ctx, dir), {
+          signal: ctx.signal,
+          onEntry: (entries) => {
+            if (entries % 200 === 0) ctx.heartbeat({ entries });
+          },
+        });
+        if (zip.missing.length) ctx.log.warn('PDFs of succeeded items are missing from the batch directory', { missing: zip.missing.length, first: zip.missing[0]?.name });
+        ctx.log.info('ZIP of the batch written', { file: zipName, bytes: zip.bytes, entries: zip.entries });
+        const email = await sendCompletionEmail(ctx, settings, dir, { name: zipName, bytes: zip.bytes, entries: zip.entries });
+        return {
+          files: [{ name: zipName, bytes: zip.bytes, contentType: 'application/zip' }],
+          pdfs: zip.entries,
+          downloadUrl: zipDownloadUrl(deps.appUrl, ctx.batchId, zipName),
+          ...(zip.missing.length ? { missingPdfs: zip.missing.slice(0, 20).map((m) => m.name) } : {}),
+          email,
+        };
+      },
+    },
+    exportColumns: (item: SettledItem) => {
+      const out = item.outputs[RENDER_STEP] as Partial<RenderPdfOutput> | undefined;
+      return { pdf_file: out?.file ?? null, pdf_bytes: out?.bytes ?? null, pdf_pages: out?.pages ?? null, tracking_url: out?.trackingUrl ?? null };
+    },
+  });
+}
