@@ -162,6 +162,8 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client; taskQ
           ...(u.reopened ? { finishedAt: null } : {}),
         },
       });
+      // An ended batch gives up its job-guard slot (see BatchService.takeGuard).
+      if (u.finished) await db.activeBatch.deleteMany({ where: { batchId: u.batchId } });
       if (u.started) {
         // Only the first start counts; a replayed or retried call keeps the original time.
         await db.batch.updateMany({ where: { id: u.batchId, startedAt: null }, data: { startedAt: now } });

@@ -20,7 +20,9 @@ import { ProgressHub } from './progress-hub';
 import { listEntities } from './entities';
 import { streamExport } from './exports';
 import { createApiMetrics } from './metrics';
-import { ControlBody, CreateBatchBody, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
+import { analyticsRouter } from './routes/analytics';
+import { openApiRouter } from './routes/openapi';
+import { ControlBody, CreateBatchBody, EntitiesQuery, ExportQuery, FileParam, IdParam, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
 
 export interface AppDeps {
   db: Db;
@@ -36,21 +38,11 @@ export interface AppDeps {
   /** Root of pipeline files (`<filesDir>/<batchId>/<name>`), served read-only. */
   filesDir?: string;
   workflowLimits?: BatchServiceDeps['workflowLimits'];
+  /** One active batch per organisation and pipeline (default on). */
+  jobGuard?: boolean;
 }
 
 const BODY_LIMIT = '50mb';
-const IdParam = z.object({ id: z.string().min(1).max(100) });
-/** A file name inside a batch's directory: no separators, no leading dot (no traversal). */
-const FileParam = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'invalid batch id'), name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._ -]{0,199}$/, 'invalid file name') });
-const ExportQuery = z.object({ format: z.enum(['csv', 'json']).default('csv') }).strict();
-const EntitiesQuery = z
-  .object({
-    kind: z.string().min(1).max(50).optional(),
-    search: z.string().min(1).max(100).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(100),
-    cursor: z.string().max(300).optional(),
-  })
-  .strict();
 const CONTENT_TYPES: Record<string, string> = { '.pdf': 'application/pdf', '.zip': 'application/zip', '.csv': 'text/csv; charset=utf-8', '.json': 'application/json' };
 
 export function createApp(deps: AppDeps) {
@@ -154,6 +146,13 @@ export function createApp(deps: AppDeps) {
     res.status(202).json(await service.retryFailed(id, body, who));
   });
 
+  api.get('/batches/:id/notifications', async (req, res) => {
+    const { id } = IdParam.parse(req.params);
+    await service.get(id);
+    const deliveries = await db.notificationDelivery.findMany({ where: { batchId: id }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: 500 });
+    res.json({ deliveries });
+  });
+
   api.get('/batches/:id/retry-rounds', async (req, res) => {
     const { id } = IdParam.parse(req.params);
     res.json(await service.retryRounds(id));
@@ -216,6 +215,8 @@ export function createApp(deps: AppDeps) {
     if (!res.writableEnded) unsubscribe = hub.subscribe(id, send);
   });
 
+  api.use(analyticsRouter({ db }));
+  api.use(openApiRouter());
   api.use((req) => {
     throw new ApiError(404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`);
   });

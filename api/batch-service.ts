@@ -4,13 +4,13 @@
  */
 import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { batchWorkflow, type BatchWorkflowInput } from '../workflows/batch';
 import { cancelBatchSignal, pauseBatchSignal, resumeBatchSignal, retryFailedSignal } from '../common/messages';
 import { signalBatchReopening } from '../lib/batch-reopen';
 import { itemTaskQueueOf } from '../common/constants';
 import { BatchIdKey, PipelineKey } from '../common/search-attributes';
-import { DEFAULT_FAILURE_THRESHOLD, isFinalBatchStatus, type BatchProgress, type BatchStatus } from '../common/types';
+import { DEFAULT_FAILURE_THRESHOLD, isFinalBatchStatus, type BatchProgress, type BatchStatus, type FailureThreshold, type PipelinePlan } from '../common/types';
 import type { Db } from '../lib/db';
 import { Prisma } from '../lib/db';
 import type { Logger } from '../lib/logger';
@@ -18,6 +18,7 @@ import { planOf } from '../pipelines/plan';
 import type { PipelineRegistry } from '../pipelines/registry';
 import { ApiError, conflict, formatPath, notFound, unavailable, validationError, type FieldIssue } from './errors';
 import type { CreateBatchBody, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
+import { statusesOf } from './schemas';
 
 const MAX_REPORTED_ISSUES = 100;
 const INSERT_CHUNK = 5_000;
@@ -30,7 +31,20 @@ export interface BatchServiceDeps {
   log: Logger;
   /** Test hook: limits for the batch workflow (e.g. to force continue-as-new). */
   workflowLimits?: BatchWorkflowInput['limits'];
+  /** At most one active batch per organisation and pipeline (default on; BATCH_GUARD=off). */
+  jobGuard?: boolean;
 }
+
+/** What else a batch is created with besides its body (by templates, schedules, sign-in). */
+export interface CreateBatchExtra {
+  /** A fixed ID (a scheduled run's), so creating it twice is one batch. */
+  id?: string;
+  orgId?: string;
+  templateId?: string;
+  scheduleId?: string;
+}
+
+type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
 
 /** Time-sortable, URL- and workflow-ID-safe batch IDs. */
 export function newBatchId(): string {
@@ -56,8 +70,71 @@ function decodeCursor<T>(cursor: string | undefined, check: (v: unknown) => v is
 export class BatchService {
   constructor(private readonly deps: BatchServiceDeps) {}
 
-  async create(body: CreateBatchBody, createdBy?: string): Promise<{ id: string; workflowId: string; status: BatchStatus }> {
-    const { db, client, registry, taskQueue, log } = this.deps;
+  /**
+   * The job guard: takes the (org, pipeline) slot for `batchId` inside the caller's transaction,
+   * so two concurrent creates cannot both pass. A slot held by a batch that has ended, or whose
+   * workflow is gone (terminated in Temporal Web), is taken over.
+   */
+  private async takeGuard(tx: Tx, orgId: string, pipeline: string, batchId: string): Promise<void> {
+    if (this.deps.jobGuard === false) return;
+    const inserted = await tx.$queryRaw<Array<{ batch_id: string }>>`
+      INSERT INTO active_batches (org_id, pipeline, batch_id) VALUES (${orgId}, ${pipeline}, ${batchId})
+      ON CONFLICT (org_id, pipeline) DO NOTHING RETURNING batch_id`;
+    if (inserted.length > 0) return;
+    const holder = await tx.activeBatch.findUnique({ where: { orgId_pipeline: { orgId, pipeline } } });
+    if (!holder || holder.batchId === batchId) return;
+    const held = await tx.batch.findUnique({ where: { id: holder.batchId }, select: { status: true } });
+    let stale = !held || isFinalBatchStatus(held.status);
+    if (!stale) {
+      const described = await this.deps.client.workflow.getHandle(holder.batchId).describe().catch((err) => (err instanceof WorkflowNotFoundError ? null : undefined));
+      stale = described === null || (described !== undefined && described.status.name !== 'RUNNING');
+    }
+    if (stale) {
+      const moved = await tx.activeBatch.updateMany({ where: { orgId, pipeline, batchId: holder.batchId }, data: { batchId, createdAt: new Date() } });
+      if (moved.count === 1) return;
+    }
+    throw conflict(`a batch of pipeline "${pipeline}" is already active: ${holder.batchId} (one active batch per pipeline; wait for it to end or cancel it)`, {
+      activeBatchId: holder.batchId,
+      pipeline,
+    });
+  }
+
+  /** Starts a stored batch's workflow from its row; a workflow already started is left alone. */
+  private async startWorkflow(id: string): Promise<void> {
+    const { db, client, taskQueue } = this.deps;
+    const b = await db.batch.findUniqueOrThrow({ where: { id } });
+    const plan = b.plan as unknown as PipelinePlan;
+    const notify = b.notify as { emails?: unknown[]; webhooks?: unknown[] } | null;
+    const input: BatchWorkflowInput = {
+      batchId: id,
+      pipeline: b.pipeline,
+      total: b.total,
+      concurrency: b.concurrency,
+      failureThreshold: b.failureThreshold as unknown as FailureThreshold,
+      itemTaskQueue: itemTaskQueueOf(taskQueue),
+      ...(plan.onBatchEnd ? { onBatchEnd: plan.onBatchEnd } : {}),
+      ...(b.budgetUsd !== null ? { budgetUsd: b.budgetUsd } : {}),
+      ...(notify && (notify.emails?.length || notify.webhooks?.length) ? { notify: true } : {}),
+      ...(this.deps.workflowLimits ? { limits: this.deps.workflowLimits } : {}),
+    };
+    try {
+      await client.workflow.start(batchWorkflow, {
+        workflowId: id,
+        taskQueue,
+        args: [input],
+        typedSearchAttributes: [
+          { key: BatchIdKey, value: id },
+          { key: PipelineKey, value: b.pipeline },
+        ],
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+      throw err;
+    }
+  }
+
+  async create(body: CreateBatchBody, createdBy?: string, extra: CreateBatchExtra = {}): Promise<{ id: string; workflowId: string; status: BatchStatus }> {
+    const { db, registry, taskQueue, log } = this.deps;
     const def = registry.get(body.pipeline);
     if (!def) {
       throw validationError([{ path: 'pipeline', message: `unknown pipeline "${body.pipeline}"; known: ${registry.names().join(', ')}` }]);
@@ -98,11 +175,21 @@ export class BatchService {
       throw validationError(issues, first.row ? `row ${first.row}: ${first.path}: ${first.message}` : `${first.path}: ${first.message}`);
     }
 
-    const id = newBatchId();
+    if (extra.id) {
+      // Asked again for the same ID (a retried scheduled run): the batch exists; make sure it runs.
+      const existing = await db.batch.findUnique({ where: { id: extra.id }, select: { status: true } });
+      if (existing) {
+        if (existing.status === 'pending') await this.startWorkflow(extra.id);
+        return { id: extra.id, workflowId: extra.id, status: existing.status as BatchStatus };
+      }
+    }
+    const id = extra.id ?? newBatchId();
+    const orgId = extra.orgId ?? 'default';
     const failureThreshold = { ...DEFAULT_FAILURE_THRESHOLD, ...body.failureThreshold };
     const plan = planOf(def, itemTaskQueueOf(taskQueue));
     await db.$transaction(
       async (tx) => {
+        await this.takeGuard(tx, orgId, def.name, id);
         await tx.batch.create({
           data: {
             id,
@@ -116,6 +203,11 @@ export class BatchService {
             failureThreshold,
             total: keys.length,
             createdBy: createdBy ?? null,
+            orgId,
+            ...(body.budgetUsd !== undefined ? { budgetUsd: body.budgetUsd } : {}),
+            ...(body.notify ? { notify: body.notify as object } : {}),
+            ...(extra.templateId ? { templateId: extra.templateId } : {}),
+            ...(extra.scheduleId ? { scheduleId: extra.scheduleId } : {}),
           },
         });
         for (let start = 0; start < keys.length; start += INSERT_CHUNK) {
@@ -130,29 +222,12 @@ export class BatchService {
       { timeout: 600_000, maxWait: 30_000 },
     );
 
-    const input: BatchWorkflowInput = {
-      batchId: id,
-      pipeline: def.name,
-      total: keys.length,
-      concurrency: body.concurrency,
-      failureThreshold,
-      itemTaskQueue: itemTaskQueueOf(taskQueue),
-      ...(plan.onBatchEnd ? { onBatchEnd: plan.onBatchEnd } : {}),
-      ...(this.deps.workflowLimits ? { limits: this.deps.workflowLimits } : {}),
-    };
     try {
-      await client.workflow.start(batchWorkflow, {
-        workflowId: id,
-        taskQueue,
-        args: [input],
-        typedSearchAttributes: [
-          { key: BatchIdKey, value: id },
-          { key: PipelineKey, value: def.name },
-        ],
-      });
+      await this.startWorkflow(id);
     } catch (err) {
       // Nothing half-made stays behind: without a workflow the batch would never run.
       await db.batch.delete({ where: { id } }).catch(() => undefined);
+      await db.activeBatch.deleteMany({ where: { batchId: id } }).catch(() => undefined);
       log.error({ err, batchId: id }, 'could not start batch workflow');
       throw unavailable('could not start the batch workflow: Temporal is unreachable', { reason: (err as Error).message });
     }
@@ -162,9 +237,11 @@ export class BatchService {
 
   async list(q: ListBatchesQuery) {
     const cursor = decodeCursor(q.cursor, (v): v is { c: string; id: string } => typeof (v as { id?: unknown })?.id === 'string' && typeof (v as { c?: unknown }).c === 'string');
+    const statuses = statusesOf(q);
     const where: Prisma.BatchWhereInput = {
-      ...(q.status ? { status: { in: q.status } } : {}),
+      ...(statuses ? { status: { in: statuses } } : {}),
       ...(q.pipeline ? { pipeline: q.pipeline } : {}),
+      ...(q.createdBy ? { createdBy: q.createdBy } : {}),
       ...(q.createdAfter || q.createdBefore
         ? { createdAt: { ...(q.createdAfter ? { gte: new Date(q.createdAfter) } : {}), ...(q.createdBefore ? { lt: new Date(q.createdBefore) } : {}) } }
         : {}),
@@ -274,6 +351,8 @@ export class BatchService {
     // Rounds are numbered per batch; the row lock makes concurrent requests take turns.
     const round = await db.$transaction(async (tx) => {
       await tx.$queryRaw`SELECT id FROM batches WHERE id = ${id} FOR UPDATE`;
+      // A batch that ended gave up its slot; running again takes it back (or 409 if taken).
+      await this.takeGuard(tx, batch.orgId, batch.pipeline, id);
       const last = await tx.batchRetryRound.aggregate({ where: { batchId: id }, _max: { round: true } });
       const next = (last._max.round ?? 0) + 1;
       await tx.batchRetryRound.create({

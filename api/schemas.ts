@@ -6,6 +6,14 @@ export const BATCH_STATUSES = ['pending', 'running', 'paused', 'completed', 'com
 export const ITEM_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
 export { FINAL_BATCH_STATUSES };
 
+/** The history page's tabs, each a set of batch statuses (`tab` on GET /api/batches). */
+export const TAB_STATUSES = {
+  'in-progress': ['pending', 'running', 'paused'],
+  completed: ['completed', 'completed_with_errors'],
+  failed: ['failed', 'cancelled'],
+} as const satisfies Record<string, ReadonlyArray<(typeof BATCH_STATUSES)[number]>>;
+export const BATCH_TABS = Object.keys(TAB_STATUSES) as [keyof typeof TAB_STATUSES, ...Array<keyof typeof TAB_STATUSES>];
+
 /** Temporal allows 2,000 pending children per run; the window stays well below. */
 export const MAX_CONCURRENCY = 1000;
 export const MAX_ITEMS_PER_REQUEST = 1_000_000;
@@ -19,6 +27,26 @@ export const FailureThresholdBody = z
   .strict();
 export type FailureThresholdBody = z.infer<typeof FailureThresholdBody>;
 
+/** Who hears about a batch ending or pausing. */
+export const NotifyBody = z
+  .object({
+    emails: z.array(z.email()).max(20).default([]),
+    webhooks: z
+      .array(
+        z
+          .object({
+            url: z.url({ protocol: /^https?$/ }),
+            /** HMAC-SHA256 key of the X-Flotilla-Signature header; the receiver checks it. */
+            secret: z.string().min(16, 'a webhook secret needs at least 16 characters').max(200),
+          })
+          .strict(),
+      )
+      .max(10)
+      .default([]),
+  })
+  .strict();
+export type NotifyBody = z.infer<typeof NotifyBody>;
+
 export const CreateBatchBody = z
   .object({
     pipeline: z.string().min(1).max(100),
@@ -27,6 +55,9 @@ export const CreateBatchBody = z
     settings: z.record(z.string(), z.unknown()).optional(),
     concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).default(20),
     failureThreshold: FailureThresholdBody.optional(),
+    /** Pause the batch once its summed estimated AI cost passes this many USD. */
+    budgetUsd: z.number().positive().max(1_000_000).optional(),
+    notify: NotifyBody.optional(),
   })
   .strict();
 export type CreateBatchBody = z.infer<typeof CreateBatchBody>;
@@ -40,7 +71,10 @@ const csvOf = <T extends string>(values: readonly [T, ...T[]]) =>
 export const ListBatchesQuery = z
   .object({
     status: csvOf(BATCH_STATUSES).optional(),
+    /** A tab of the history page; combined with `status`, only statuses in both match. */
+    tab: z.enum(BATCH_TABS).optional(),
     pipeline: z.string().min(1).optional(),
+    createdBy: z.string().min(1).max(200).optional(),
     createdAfter: z.iso.datetime({ offset: true }).optional(),
     createdBefore: z.iso.datetime({ offset: true }).optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -48,6 +82,13 @@ export const ListBatchesQuery = z
   })
   .strict();
 export type ListBatchesQuery = z.infer<typeof ListBatchesQuery>;
+
+/** The statuses a list query asks for: `status` and `tab` intersected; undefined = any status. */
+export function statusesOf(q: Pick<ListBatchesQuery, 'status' | 'tab'>): string[] | undefined {
+  const tab: readonly string[] | undefined = q.tab ? TAB_STATUSES[q.tab] : undefined;
+  if (q.status && tab) return q.status.filter((s) => tab.includes(s));
+  return q.status ?? (tab ? [...tab] : undefined);
+}
 
 export const ListItemsQuery = z
   .object({
@@ -74,3 +115,19 @@ export const RetryFailedBody = z
   })
   .strict();
 export type RetryFailedBody = z.infer<typeof RetryFailedBody>;
+
+/** `:id` of a batch route. */
+export const IdParam = z.object({ id: z.string().min(1).max(100) });
+/** A file name inside a batch's directory: no separators, no leading dot (no traversal). */
+export const FileParam = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'invalid batch id'), name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._ -]{0,199}$/, 'invalid file name') });
+export const ExportQuery = z.object({ format: z.enum(['csv', 'json']).default('csv') }).strict();
+export type ExportQuery = z.infer<typeof ExportQuery>;
+export const EntitiesQuery = z
+  .object({
+    kind: z.string().min(1).max(50).optional(),
+    search: z.string().min(1).max(100).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    cursor: z.string().max(300).optional(),
+  })
+  .strict();
+export type EntitiesQuery = z.infer<typeof EntitiesQuery>;

@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     namespace: env.TEMPORAL_NAMESPACE,
     registry,
     filesDir,
+    jobGuard: env.BATCH_GUARD !== 'off',
     taskQueue: env.TASK_QUEUE,
     log,
     progressIntervalMs: env.PROGRESS_INTERVAL_MS,

@@ -58,6 +58,10 @@ export const EnvSchema = z.object({
   OPENAI_BASE_URL: optionalString,
   OPENAI_API_KEY: optionalString,
   OPENAI_MODEL: z.string().default('gpt-4o-mini'),
+  /** AI calls per minute per pipeline, held across all workers (Temporal task-queue rate limit). */
+  AI_REQUESTS_PER_MINUTE: z.coerce.number().positive().default(600),
+  /** One active batch per organisation and pipeline (the job guard), or off. */
+  BATCH_GUARD: z.enum(['one-per-pipeline', 'off']).default('one-per-pipeline'),
   /** Port of the OpenAI stand-in that `npm start` runs when OPENAI_BASE_URL is unset. */
   OPENAI_STANDIN_PORT: port.default(4020),
   /** Port of the company-websites stand-in that `npm start` runs (demo companies' sites). */

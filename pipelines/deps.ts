@@ -7,6 +7,8 @@ export interface AiSettings {
   baseUrl?: string;
   apiKey?: string;
   model: string;
+  /** AI steps of each pipeline start at most this many calls per minute across all workers. */
+  requestsPerMinute?: number;
 }
 
 export interface SmtpSettings {

@@ -119,7 +119,18 @@ export interface PipelineDefinition<ItemSchema extends z.ZodType = z.ZodType, Se
    * that every worker polls with at most `concurrency` activities at a time (overridable by the
    * env var `env`, e.g. PDF_RENDER_CONCURRENCY).
    */
-  queues?: Record<string, { concurrency: number; env?: string }>;
+  queues?: Record<
+    string,
+    {
+      concurrency: number;
+      env?: string;
+      /**
+       * At most this many of the queue's activities start per minute across ALL workers (Temporal
+       * enforces it on the task queue), e.g. requests per minute to an AI provider.
+       */
+      ratePerMinute?: number;
+    }
+  >;
   /**
    * Items with the same sequence key (a CSV row's chatId, say) run one after another in batch
    * order; items without one, or with different keys, run in parallel.

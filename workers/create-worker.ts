@@ -6,6 +6,7 @@ import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { createBatchStoreActivities } from '../activities/batch-store';
 import { createBatchEndActivities } from '../activities/batch-end';
+import { createNotificationActivities, type NotificationSettings } from '../activities/notifications';
 import { createRetryActivities } from '../activities/retry';
 import { createStepActivities } from '../activities/steps';
 import { itemTaskQueueOf, pipelineQueueOf } from '../common/constants';
@@ -42,6 +43,8 @@ export async function createEngineWorker(opts: {
   pipelines: PipelineDefinition[];
   workflowBundlePath: string;
   tuning?: Partial<WorkerTuning>;
+  /** SMTP and app URL for batch notifications (e-mails are skipped without an SMTP host). */
+  notifications?: NotificationSettings;
   /** Concurrency of pipelines' named queues by `<pipeline>.<queue>` (default: the pipeline's own). */
   queueConcurrency?: Record<string, number>;
   identity?: string;
@@ -52,6 +55,10 @@ export async function createEngineWorker(opts: {
   const activities = {
     ...createBatchStoreActivities({ db: opts.db, client, taskQueue: opts.taskQueue }),
     ...createRetryActivities({ db: opts.db, client, namespace: opts.namespace }),
+    ...createNotificationActivities({
+      db: opts.db,
+      settings: opts.notifications ?? { smtp: { port: 587, secure: false, from: 'Flotilla <flotilla@localhost>' }, appUrl: 'http://127.0.0.1:3000' },
+    }),
     ...createStepActivities(opts.pipelines, { db: opts.db }),
     ...createBatchEndActivities(opts.pipelines, { db: opts.db }),
   };
@@ -91,6 +98,8 @@ export async function createEngineWorker(opts: {
           taskQueue: pipelineQueueOf(itemQueue, p.name, name),
           activities,
           maxConcurrentActivityTaskExecutions: concurrency,
+          // Server-side: the rate holds across every worker polling this queue.
+          ...(q.ratePerMinute ? { maxTaskQueueActivitiesPerSecond: q.ratePerMinute / 60 } : {}),
           defaultHeartbeatThrottleInterval: '1s',
           maxHeartbeatThrottleInterval: '2s',
           shutdownGraceTime: '10s',

@@ -29,7 +29,8 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address });
   const db = createDb(env.DATABASE_URL, { poolSize: 20 });
   const bundle = await workflowBundlePath(path.join(dataDir, 'bundles'));
-  const pipelines = createPipelines(pipelineDepsFromEnv());
+  const pipelineDeps = pipelineDepsFromEnv();
+  const pipelines = createPipelines(pipelineDeps);
   // A named queue's concurrency may come from an env var the pipeline names (e.g. PDF_RENDER_CONCURRENCY).
   const queueConcurrency: Record<string, number> = {};
   for (const p of pipelines) {
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
     db,
     pipelines,
     queueConcurrency,
+    notifications: { smtp: pipelineDeps.smtp, appUrl: pipelineDeps.appUrl },
     workflowBundlePath: bundle,
     identity: `flotilla-worker-${process.pid}@${os.hostname()}`,
     tuning: {

@@ -30,6 +30,7 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { BatchStoreActivities } from '../activities/batch-store';
+import type { NotificationActivities, NotificationEvent } from '../activities/notifications';
 import type { RetryActivities } from '../activities/retry';
 import { cancelBatchSignal, pauseBatchSignal, pauseItemSignal, progressQuery, reportItemOutcomeSignal, resumeBatchSignal, resumeItemSignal, retryFailedSignal } from '../common/messages';
 import { BatchIdKey, ItemKeyKey, PipelineKey } from '../common/search-attributes';
@@ -70,6 +71,10 @@ export interface BatchCarriedState {
   retryQueue?: RetryFailedRequest[];
   /** Set when this run reopens a batch that had ended (retry-failed, or an item re-run by hand). */
   reopened?: boolean;
+  /** The cost budget was passed once (the batch paused); it does not pause again after a resume. */
+  budgetTripped?: boolean;
+  /** Notifications planned so far (numbers each occurrence). */
+  notifications?: number;
 }
 
 export interface BatchWorkflowInput {
@@ -84,6 +89,10 @@ export interface BatchWorkflowInput {
   limits?: Partial<BatchRunLimits>;
   /** The pipeline's batch-end hook (ZIP + e-mail, say), run once the items have settled. */
   onBatchEnd?: BatchEndPlan;
+  /** Pause once the summed estimated cost passes this (USD). */
+  budgetUsd?: number;
+  /** The batch has notification targets: tell them when it ends or pauses on its own. */
+  notify?: boolean;
   /** Set only by continue-as-new. */
   state?: BatchCarriedState;
 }
@@ -106,6 +115,17 @@ const storeLocalActivities = proxyLocalActivities<BatchStoreActivities>({ startT
 /** Resets are paced a page at a time; a page heartbeats per few items so a dead worker is noticed. */
 const retryActivities = proxyActivities<RetryActivities>({ startToCloseTimeout: '10m', heartbeatTimeout: '60s', retry: STORE_RETRY });
 const RETRY_PAGE = 100;
+/** Notifications are retried for about a quarter of an hour (a webhook down), then given up. */
+const NOTIFY_ATTEMPTS = 8;
+const notifyActivities = proxyActivities<NotificationActivities>({ startToCloseTimeout: '30s', retry: { ...STORE_RETRY, maximumAttempts: 10 } });
+const deliverActivities = proxyActivities<NotificationActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: NOTIFY_ATTEMPTS },
+});
+
+function isFinalEvent(event: NotificationEvent): boolean {
+  return event !== 'threshold_paused' && event !== 'budget_paused';
+}
 
 export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchProgress> {
   const { batchId, pipeline, total, concurrency, failureThreshold } = input;
@@ -129,6 +149,9 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
   /** Reports that arrive while a reset page is in progress, for keys the page has not returned yet. */
   let resetting = false;
   const earlyReports = new Map<string, ItemOutcome>();
+  let budgetTripped = carried?.budgetTripped ?? false;
+  let notifications = carried?.notifications ?? 0;
+  let pendingNotifications = 0;
 
   let signalsThisRun = 0;
   let settledThisRun = 0;
@@ -161,6 +184,30 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
     statusDirty = true;
   };
 
+  /** Plans and sends the batch's notifications for an event, in the background (see finish and CAN). */
+  const notify = (event: NotificationEvent) => {
+    if (!input.notify) return;
+    const occurrence = `${event}#${retryRound}#${++notifications}`;
+    const snapshot = progress(isFinalEvent(event) ? (event as BatchStatus) : undefined);
+    pendingNotifications += 1;
+    void (async () => {
+      try {
+        const ids = await notifyActivities.planNotifications({ batchId, event, occurrence });
+        await Promise.all(
+          ids.map((deliveryId) =>
+            deliverActivities.deliverNotification({ deliveryId, progress: snapshot, maxAttempts: NOTIFY_ATTEMPTS }).catch((err) => {
+              log.warn('notification given up', { batchId, deliveryId, error: (err as Error).message });
+            }),
+          ),
+        );
+      } catch (err) {
+        log.warn('notifications not planned', { batchId, event, error: (err as Error).message });
+      } finally {
+        pendingNotifications -= 1;
+      }
+    })();
+  };
+
   const countReport = (outcome: ItemOutcome) => {
     if (outcome.replaces && !ledger.isInFlight(outcome.itemKey)) return ledger.replace(outcome as ItemOutcome & { replaces: CountedOutcome });
     return ledger.report(outcome);
@@ -178,8 +225,17 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
     if (status === 'running' && !stop && ledger.thresholdTripped(failureThreshold)) {
       const reason = ledger.thresholdMessage();
       log.warn('failure threshold tripped', { batchId, reason, action: failureThreshold.action });
-      if (failureThreshold.action === 'pause') pause(reason);
-      else stop = { kind: 'fail', reason };
+      if (failureThreshold.action === 'pause') {
+        pause(reason);
+        notify('threshold_paused');
+      } else stop = { kind: 'fail', reason };
+    }
+    if (input.budgetUsd !== undefined && !budgetTripped && status === 'running' && !stop && ledger.counters.costUsd > input.budgetUsd) {
+      budgetTripped = true;
+      const reason = `cost budget: estimated $${ledger.counters.costUsd.toFixed(4)} passed the budget of $${input.budgetUsd}`;
+      log.warn('cost budget passed', { batchId, costUsd: ledger.counters.costUsd, budgetUsd: input.budgetUsd });
+      pause(reason);
+      notify('budget_paused');
     }
   });
   setHandler(pauseBatchSignal, (args) => {
@@ -212,6 +268,8 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
   const shouldContinueAsNew = () => {
     if (settledThisRun + startedThisRun === 0) return false;
     const info = workflowInfo();
+    // Notifications in flight are activities of this run: let them finish first.
+    if (pendingNotifications > 0) return false;
     return info.continueAsNewSuggested || info.historyLength >= limits.maxHistoryEvents || (hasUnstarted() && signalsThisRun + ledger.running >= signalBudget);
   };
 
@@ -275,6 +333,8 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
       await retryActivities.finishRetryRound({ batchId, round: retryRound, outcome: { succeeded: c.succeeded, failed: c.failed, skipped: c.skipped, cancelled: c.cancelled } });
     }
     await store.updateBatchStatus({ batchId, status: finalStatus, pauseReason: stop?.reason ?? null, progress: result, finished: true });
+    notify(finalStatus as NotificationEvent);
+    await condition(() => pendingNotifications === 0);
     log.info('batch finished', { batchId, status: finalStatus, succeeded: result.succeeded, failed: result.failed, duplicates: ledger.duplicates });
     return result;
   }
@@ -400,6 +460,8 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
           ...(retryRound ? { retryRound } : {}),
           ...(retry ? { retry } : {}),
           ...(retryQueue.length ? { retryQueue } : {}),
+          ...(budgetTripped ? { budgetTripped } : {}),
+          ...(notifications ? { notifications } : {}),
         };
         return await continueAsNew<typeof batchWorkflow>({ ...input, state });
       }

@@ -110,9 +110,12 @@ export function createAiPromptPipeline(deps: AiPromptDeps) {
       const out = AnswerOutput.safeParse(row.outputs['answer']);
       return { answer: out.success ? out.data.answer : null, chat_turn: out.success ? out.data.turn : null };
     },
+    // AI calls go through a queue of their own so the provider's rate limit holds across workers.
+    queues: { ai: { concurrency: 20, ...(deps.ai.requestsPerMinute ? { ratePerMinute: deps.ai.requestsPerMinute } : {}) } },
     steps: [
       {
         name: 'answer',
+        queue: 'ai',
         description: 'Renders the prompt from the row, sends it with the chat history so far, keeps the answer.',
         run: async (ctx): Promise<AnswerOutput> => {
           const { prompt, missing } = renderTemplate(ctx.settings.promptTemplate, ctx.item);

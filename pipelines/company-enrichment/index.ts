@@ -191,6 +191,8 @@ export function createCompanyEnrichmentPipeline(deps: CompanyEnrichmentDeps) {
     itemKey: companyItemKey,
     demoItems: () => demoCompanies(deps.sitesBaseUrl ?? DEFAULT_SITES_BASE_URL),
     exportColumns: companyExportColumns,
+    // AI calls go through a queue of their own so the provider's rate limit holds across workers.
+    queues: { ai: { concurrency: 20, ...(deps.ai.requestsPerMinute ? { ratePerMinute: deps.ai.requestsPerMinute } : {}) } },
     steps: [
       {
         name: 'fetch-website',
@@ -237,6 +239,7 @@ export function createCompanyEnrichmentPipeline(deps: CompanyEnrichmentDeps) {
       },
       {
         name: 'classify',
+        queue: 'ai',
         description: 'AI: industry, segment, confidence; for clean also RELEVANT/IRRELEVANT.',
         run: async (ctx): Promise<ClassifyOutput> => {
           const facts = required<ExtractFactsOutput>(ctx, 'extract-facts');
@@ -252,6 +255,7 @@ export function createCompanyEnrichmentPipeline(deps: CompanyEnrichmentDeps) {
       },
       {
         name: 'summarise',
+        queue: 'ai',
         description: 'AI: a short summary and keywords.',
         run: async (ctx): Promise<SummariseOutput> => {
           const facts = required<ExtractFactsOutput>(ctx, 'extract-facts');
@@ -261,6 +265,7 @@ export function createCompanyEnrichmentPipeline(deps: CompanyEnrichmentDeps) {
       },
       {
         name: 'find-contacts',
+        queue: 'ai',
         description: 'AI: people with role and e-mail from the team/contact page (not for clean).',
         skipIf: { path: 'settings.operation', equals: 'clean' },
         run: async (ctx): Promise<FindContactsOutput> => {

@@ -9,6 +9,7 @@ import { Client as PgClient } from 'pg';
 import { createDb, type Db } from '../../lib/db';
 import { migrate } from '../../lib/migrate';
 import type { PipelineDefinition } from '../../pipelines/types';
+import type { NotificationSettings } from '../../activities/notifications';
 import { createEngineWorker } from '../../workers/create-worker';
 import { startApi } from './api';
 
@@ -57,7 +58,7 @@ export async function connectTemporal(): Promise<{ client: Client; connection: C
   };
 }
 
-export async function startWorker(opts: { native: NativeConnection; taskQueue: string; db: Db; pipelines: PipelineDefinition[] }) {
+export async function startWorker(opts: { native: NativeConnection; taskQueue: string; db: Db; pipelines: PipelineDefinition[]; notifications?: NotificationSettings }) {
   const worker = await createEngineWorker({
     connection: opts.native,
     namespace: 'default',
@@ -65,6 +66,7 @@ export async function startWorker(opts: { native: NativeConnection; taskQueue: s
     db: opts.db,
     pipelines: opts.pipelines,
     workflowBundlePath: process.env.TEST_WORKFLOW_BUNDLE!,
+    ...(opts.notifications ? { notifications: opts.notifications } : {}),
   });
   const running = worker.run();
   return {
@@ -80,12 +82,12 @@ export async function startWorker(opts: { native: NativeConnection; taskQueue: s
  * The whole stack a test file runs against: a fresh database, a worker on the file's own task
  * queue, and the API in front of them.
  */
-export async function startStack(opts: { name: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; filesDir?: string }) {
+export async function startStack(opts: { name: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; filesDir?: string; jobGuard?: boolean; notifications?: NotificationSettings }) {
   const database = await createTestDatabase();
   const temporal = await connectTemporal();
   const taskQueue = uid(opts.name);
-  const worker = await startWorker({ native: temporal.native, taskQueue, db: database.db, pipelines: opts.pipelines });
-  const api = await startApi({ db: database.db, client: temporal.client, taskQueue, pipelines: opts.pipelines, progressIntervalMs: opts.progressIntervalMs, filesDir: opts.filesDir });
+  const worker = await startWorker({ native: temporal.native, taskQueue, db: database.db, pipelines: opts.pipelines, notifications: opts.notifications });
+  const api = await startApi({ db: database.db, client: temporal.client, taskQueue, pipelines: opts.pipelines, progressIntervalMs: opts.progressIntervalMs, filesDir: opts.filesDir, jobGuard: opts.jobGuard });
   return {
     db: database.db,
     client: temporal.client,

@@ -1,0 +1,252 @@
+/**
+ * Read-side analytics over the database: one batch's error distribution, step-duration
+ * percentiles, throughput and success rate, and counts across batches.
+ *
+ * Every figure is computed in PostgreSQL (GROUP BY, jsonb_array_elements, percentile_cont) and
+ * only the aggregates cross the wire, so a batch of 1,000,000 items costs one scan of its rows
+ * and never loads them into Node. The per-batch queries run in one read-only REPEATABLE READ
+ * transaction, so the numbers of a running batch agree with each other.
+ */
+import { z } from 'zod';
+import type { Db } from '../lib/db';
+import { Prisma } from '../lib/db';
+import { notFound } from './errors';
+import { BATCH_STATUSES, FINAL_BATCH_STATUSES, ITEM_STATUSES, TAB_STATUSES } from './schemas';
+
+/** Error groups reported per batch; more distinct (step, type) pairs than this are left out. */
+export const MAX_ERROR_GROUPS = 100;
+const SAMPLE_MESSAGE_CHARS = 500;
+
+const Percentiles = z.object({ p50Ms: z.number(), p95Ms: z.number(), p99Ms: z.number() });
+
+export const ErrorGroup = z.object({
+  step: z.string().nullable(),
+  type: z.string().nullable(),
+  count: z.number().int(),
+  /** Share of the batch's failed items, 0..1. */
+  share: z.number(),
+  /** The message and key of the first failed item (by seq) in the group. */
+  sampleMessage: z.string().nullable(),
+  sampleKey: z.string().nullable(),
+});
+export type ErrorGroup = z.infer<typeof ErrorGroup>;
+
+export const StepDurations = Percentiles.extend({
+  step: z.string(),
+  /** Items in which the step ran (succeeded or failed); skipped and cancelled steps did not. */
+  runs: z.number().int(),
+  failed: z.number().int(),
+  /** Runs that needed more than one attempt. */
+  retried: z.number().int(),
+  avgMs: z.number(),
+  maxMs: z.number(),
+});
+export type StepDurations = z.infer<typeof StepDurations>;
+
+export const ThroughputBucket = z.object({
+  /** Start of the bucket (ISO 8601, aligned to bucketSeconds since the epoch). */
+  start: z.string(),
+  finished: z.number().int(),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+});
+
+export const BatchAnalytics = z.object({
+  batchId: z.string(),
+  pipeline: z.string(),
+  status: z.string(),
+  total: z.number().int(),
+  counts: z.record(z.enum(ITEM_STATUSES), z.number().int()),
+  /** succeeded / (succeeded + failed); null until an item succeeded or failed. */
+  successRate: z.number().nullable(),
+  errorDistribution: z.array(ErrorGroup),
+  /** Whole-item durations (first step start to outcome) of succeeded and failed items. */
+  itemDuration: Percentiles.nullable(),
+  /** One entry per step that ran, in the batch plan's step order. */
+  stepDurations: z.array(StepDurations),
+  /** Items finished per bucket (from batch_items.finished_at); buckets with none are left out. */
+  throughput: z.object({ bucketSeconds: z.number().int(), buckets: z.array(ThroughputBucket) }),
+  generatedAt: z.string(),
+});
+export type BatchAnalytics = z.infer<typeof BatchAnalytics>;
+
+const StatusCounts = z.record(z.enum(BATCH_STATUSES), z.number().int());
+
+export const BatchStats = z.object({
+  createdAfter: z.string().nullable(),
+  createdBefore: z.string().nullable(),
+  total: z.number().int(),
+  byStatus: StatusCounts,
+  byPipeline: z.record(z.string(), z.object({ total: z.number().int(), byStatus: StatusCounts, completionRate: z.number().nullable() })),
+  /** Batches in a final status. */
+  final: z.number().int(),
+  /** Final batches that ran to the end: completed or completed_with_errors (the "completed" tab). */
+  completed: z.number().int(),
+  /** completed / final; null when no batch is final. */
+  completionRate: z.number().nullable(),
+});
+export type BatchStats = z.infer<typeof BatchStats>;
+
+interface ErrorRow {
+  step: string | null;
+  type: string | null;
+  count: number;
+  sample_key: string | null;
+  sample_message: string | null;
+}
+interface StepRow {
+  step: string;
+  runs: number;
+  failed: number;
+  retried: number;
+  pct: number[] | null;
+  avg_ms: number | null;
+  max_ms: number | null;
+}
+interface BucketRow {
+  start: Date;
+  finished: number;
+  succeeded: number;
+  failed: number;
+}
+
+const percentiles = (pct: number[] | null | undefined) =>
+  pct && pct.length === 3 && pct.every((v) => v !== null) ? { p50Ms: round(pct[0]), p95Ms: round(pct[1]), p99Ms: round(pct[2]) } : null;
+const round = (v: number) => Math.round(Number(v) * 10) / 10;
+const ratio = (n: number, d: number) => (d > 0 ? n / d : null);
+
+export async function batchAnalytics(db: Db, batchId: string, opts: { bucketSeconds: number }): Promise<BatchAnalytics> {
+  const batch = await db.batch.findUnique({ where: { id: batchId }, select: { id: true, pipeline: true, status: true, total: true, plan: true } });
+  if (!batch) throw notFound('batch', batchId);
+  const bucket = opts.bucketSeconds;
+
+  const [counts, errors, itemPct, steps, buckets] = await db.$transaction(
+    [
+      db.$queryRaw<Array<{ status: string; n: number }>>`
+        SELECT status, count(*)::int AS n FROM batch_items WHERE batch_id = ${batchId} GROUP BY status`,
+      // Groups first, then one sample per group by an index walk (batch_id, status, seq) that stops
+      // at the first match: no array_agg of a million messages.
+      db.$queryRaw<ErrorRow[]>`
+        WITH g AS (
+          SELECT error->>'step' AS step, error->>'type' AS type, count(*)::int AS count
+          FROM batch_items WHERE batch_id = ${batchId} AND status = 'failed'
+          GROUP BY 1, 2 ORDER BY count DESC, 1, 2 LIMIT ${MAX_ERROR_GROUPS}
+        )
+        SELECT g.step, g.type, g.count, s.key AS sample_key, s.message AS sample_message
+        FROM g LEFT JOIN LATERAL (
+          SELECT i.key, left(i.error->>'message', ${SAMPLE_MESSAGE_CHARS}) AS message
+          FROM batch_items i
+          WHERE i.batch_id = ${batchId} AND i.status = 'failed'
+            AND (i.error->>'step') IS NOT DISTINCT FROM g.step AND (i.error->>'type') IS NOT DISTINCT FROM g.type
+          ORDER BY i.seq LIMIT 1
+        ) s ON true
+        ORDER BY g.count DESC, g.step, g.type`,
+      db.$queryRaw<Array<{ pct: number[] | null }>>`
+        SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms) AS pct
+        FROM batch_items WHERE batch_id = ${batchId} AND status IN ('succeeded', 'failed') AND duration_ms IS NOT NULL`,
+      // steps is [{ step, status, attempts, durationMs, ... }]; a malformed entry is ignored, not an error.
+      db.$queryRaw<StepRow[]>`
+        SELECT s.step, count(*)::int AS runs,
+               count(*) FILTER (WHERE s.status = 'failed')::int AS failed,
+               count(*) FILTER (WHERE s.attempts > 1)::int AS retried,
+               percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY s.ms) AS pct,
+               avg(s.ms)::float8 AS avg_ms, max(s.ms)::float8 AS max_ms
+        FROM batch_items i
+        CROSS JOIN LATERAL (
+          SELECT e->>'step' AS step, e->>'status' AS status,
+                 CASE WHEN jsonb_typeof(e->'attempts') = 'number' THEN (e->>'attempts')::float8 END AS attempts,
+                 CASE WHEN jsonb_typeof(e->'durationMs') = 'number' THEN (e->>'durationMs')::float8 END AS ms
+          FROM jsonb_array_elements(CASE WHEN jsonb_typeof(i.steps) = 'array' THEN i.steps ELSE '[]'::jsonb END) AS e
+        ) s
+        WHERE i.batch_id = ${batchId} AND s.step IS NOT NULL AND s.ms IS NOT NULL AND s.status IN ('succeeded', 'failed')
+        GROUP BY s.step`,
+      db.$queryRaw<BucketRow[]>`
+        SELECT to_timestamp(floor(extract(epoch FROM finished_at) / ${bucket}::int) * ${bucket}::int) AS start,
+               count(*)::int AS finished,
+               count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded,
+               count(*) FILTER (WHERE status = 'failed')::int AS failed
+        FROM batch_items WHERE batch_id = ${batchId} AND finished_at IS NOT NULL
+        GROUP BY 1 ORDER BY 1`,
+    ],
+    { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead },
+  );
+
+  const byStatus = Object.fromEntries(ITEM_STATUSES.map((s) => [s, 0])) as Record<(typeof ITEM_STATUSES)[number], number>;
+  for (const r of counts) if (r.status in byStatus) byStatus[r.status as keyof typeof byStatus] = r.n;
+
+  // The plan's order reads like the pipeline; steps the plan no longer names go last.
+  const planOrder = ((batch.plan as { steps?: Array<{ name: string }> } | null)?.steps ?? []).map((s) => s.name);
+  const rank = (step: string) => (planOrder.includes(step) ? planOrder.indexOf(step) : planOrder.length);
+  const stepDurations = steps
+    .map((r) => ({
+      step: r.step,
+      runs: r.runs,
+      failed: r.failed,
+      retried: r.retried,
+      ...(percentiles(r.pct) ?? { p50Ms: 0, p95Ms: 0, p99Ms: 0 }),
+      avgMs: round(r.avg_ms ?? 0),
+      maxMs: round(r.max_ms ?? 0),
+    }))
+    .sort((a, b) => rank(a.step) - rank(b.step) || a.step.localeCompare(b.step));
+
+  return {
+    batchId: batch.id,
+    pipeline: batch.pipeline,
+    status: batch.status,
+    total: batch.total,
+    counts: byStatus,
+    successRate: ratio(byStatus.succeeded, byStatus.succeeded + byStatus.failed),
+    errorDistribution: errors.map((r) => ({
+      step: r.step,
+      type: r.type,
+      count: r.count,
+      share: byStatus.failed > 0 ? r.count / byStatus.failed : 0,
+      sampleMessage: r.sample_message,
+      sampleKey: r.sample_key,
+    })),
+    itemDuration: percentiles(itemPct[0]?.pct),
+    stepDurations,
+    throughput: {
+      bucketSeconds: bucket,
+      buckets: buckets.map((b) => ({ start: new Date(b.start).toISOString(), finished: b.finished, succeeded: b.succeeded, failed: b.failed })),
+    },
+    generatedAt: new Date().toISOString(),
+  };
+}
+
+/** Batches by status and pipeline, created in [createdAfter, createdBefore). */
+export async function batchStats(db: Db, window: { createdAfter?: string; createdBefore?: string }): Promise<BatchStats> {
+  const createdAt =
+    window.createdAfter || window.createdBefore
+      ? { ...(window.createdAfter ? { gte: new Date(window.createdAfter) } : {}), ...(window.createdBefore ? { lt: new Date(window.createdBefore) } : {}) }
+      : undefined;
+  const rows = await db.batch.groupBy({ by: ['pipeline', 'status'], where: createdAt ? { createdAt } : {}, _count: { _all: true } });
+
+  const zero = () => Object.fromEntries(BATCH_STATUSES.map((s) => [s, 0])) as Record<(typeof BATCH_STATUSES)[number], number>;
+  const byStatus = zero();
+  const perPipeline = new Map<string, ReturnType<typeof zero>>();
+  for (const r of rows) {
+    const status = r.status as keyof typeof byStatus;
+    if (!(status in byStatus)) continue;
+    byStatus[status] += r._count._all;
+    const p = perPipeline.get(r.pipeline) ?? zero();
+    p[status] += r._count._all;
+    perPipeline.set(r.pipeline, p);
+  }
+  const finalOf = (c: ReturnType<typeof zero>) => FINAL_BATCH_STATUSES.reduce((n, s) => n + c[s], 0);
+  const completedOf = (c: ReturnType<typeof zero>) => TAB_STATUSES.completed.reduce((n, s) => n + c[s], 0);
+  const totalOf = (c: ReturnType<typeof zero>) => BATCH_STATUSES.reduce((n, s) => n + c[s], 0);
+
+  return {
+    createdAfter: window.createdAfter ?? null,
+    createdBefore: window.createdBefore ?? null,
+    total: totalOf(byStatus),
+    byStatus,
+    byPipeline: Object.fromEntries(
+      [...perPipeline.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, c]) => [name, { total: totalOf(c), byStatus: c, completionRate: ratio(completedOf(c), finalOf(c)) }]),
+    ),
+    final: finalOf(byStatus),
+    completed: completedOf(byStatus),
+    completionRate: ratio(completedOf(byStatus), finalOf(byStatus)),
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * Every route the app mounts, described for the OpenAPI document (api/openapi.ts) with the zod
+ * schemas the route itself parses. Adding a route? Add its row here; test/openapi.test.ts walks
+ * the app's router and names any route missing from this table.
+ */
+import { z } from 'zod';
+import { BatchAnalytics, BatchStats } from './analytics';
+import type { RouteDoc } from './openapi';
+import { BatchAnalyticsQuery, StatsQuery } from './routes/analytics';
+import {
+  BATCH_STATUSES,
+  ControlBody,
+  CreateBatchBody,
+  EntitiesQuery,
+  ExportQuery,
+  FileParam,
+  IdParam,
+  ListBatchesQuery,
+  ListItemsQuery,
+  RetryFailedBody,
+} from './schemas';
+
+const PipelineParam = z.object({ name: z.string().min(1).meta({ description: 'pipeline name, as listed by GET /api/pipelines' }) });
+const CreatedBatch = z.object({ id: z.string(), workflowId: z.string(), status: z.enum(BATCH_STATUSES) });
+const ControlAccepted = z.object({ id: z.string(), accepted: z.literal(true), action: z.enum(['pause', 'resume', 'cancel']) });
+const RetryAccepted = z.object({ id: z.string(), round: z.number().int(), items: z.number().int(), editedInputs: z.number().int() });
+
+const BAD_REQUEST = 'Invalid request: `error.details.issues` names each field ({ path, message, row? })';
+const NOT_FOUND = 'No such batch';
+
+const controls: RouteDoc[] = (['pause', 'resume', 'cancel'] as const).map((action) => ({
+  method: 'post',
+  path: `/api/batches/:id/${action}`,
+  summary: `${action[0].toUpperCase()}${action.slice(1)} a batch`,
+  description: action === 'cancel' ? 'Unstarted items are cancelled; running steps see the cancellation through their heartbeat.' : undefined,
+  tag: 'batches',
+  params: IdParam,
+  body: ControlBody,
+  bodyRequired: false,
+  responses: { 202: { description: 'Signal sent to the batch workflow', schema: ControlAccepted }, 400: BAD_REQUEST, 404: NOT_FOUND, 409: 'The batch is final or the action does not apply (resume a batch that is not paused)' },
+}));
+
+export const ROUTES: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/health',
+    summary: 'Reachability of the database, Temporal and a worker on both task queues',
+    tag: 'operations',
+    responses: { 200: 'Everything answers', 503: { description: 'Something does not answer (each check says why)', schema: z.object({ ok: z.boolean(), checks: z.record(z.string(), z.unknown()) }) } },
+  },
+  { method: 'get', path: '/api/pipelines', summary: 'Pipelines: steps (retry, timeouts, conditions), item and settings schemas as JSON Schema', tag: 'pipelines', responses: { 200: 'The pipelines' } },
+  {
+    method: 'get',
+    path: '/api/pipelines/:name/demo-items',
+    summary: "Items to start a batch with: the stored entities of the pipeline's kind, else its demo items",
+    tag: 'pipelines',
+    params: PipelineParam,
+    responses: { 200: '{ pipeline, source: "entities" | "demo", items }', 404: 'No such pipeline' },
+  },
+  { method: 'get', path: '/api/entities', summary: 'Stored entities (restaurants, recipients, companies)', tag: 'entities', query: EntitiesQuery, responses: { 200: '{ entities, nextCursor }', 400: BAD_REQUEST } },
+  {
+    method: 'post',
+    path: '/api/batches',
+    summary: 'Start a batch',
+    description: "Items are validated against the pipeline's item schema (GET /api/pipelines); an invalid item answers 400 naming its row and field, and nothing is created.",
+    tag: 'batches',
+    body: CreateBatchBody,
+    responses: {
+      202: { description: 'Stored and its workflow started (Location: /api/batches/{id})', schema: CreatedBatch },
+      400: BAD_REQUEST,
+      409: 'A batch of this pipeline is already active (the job guard)',
+      413: 'Body over 50 MB',
+      415: 'Not application/json',
+      503: 'Temporal is unreachable; nothing was created',
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/batches',
+    summary: 'Batch history: newest first, filtered, a cursor page at a time',
+    description: 'tab: in-progress = pending, running, paused; completed = completed, completed_with_errors; failed = failed, cancelled. status is a comma list.',
+    tag: 'batches',
+    query: ListBatchesQuery,
+    responses: { 200: '{ batches, nextCursor }', 400: BAD_REQUEST },
+  },
+  { method: 'get', path: '/api/batches/:id', summary: 'A batch with live progress, its steps, Temporal Web link and batch-end outputs', tag: 'batches', params: IdParam, responses: { 200: 'The batch', 404: NOT_FOUND } },
+  {
+    method: 'get',
+    path: '/api/batches/:id/items',
+    summary: "A batch's items with step results, error, duration and Temporal Web link",
+    tag: 'batches',
+    params: IdParam,
+    query: ListItemsQuery,
+    responses: { 200: '{ items, nextCursor }', 400: BAD_REQUEST, 404: NOT_FOUND },
+  },
+  {
+    method: 'post',
+    path: '/api/batches/:id/retry-failed',
+    summary: 'Retry failed items from their failed step (workflow reset)',
+    tag: 'batches',
+    params: IdParam,
+    body: RetryFailedBody,
+    bodyRequired: false,
+    responses: { 202: { description: 'Retry round started', schema: RetryAccepted }, 400: BAD_REQUEST, 404: NOT_FOUND, 409: 'Nothing failed, or the batch is paused or pending', 503: 'Temporal is unreachable' },
+  },
+  { method: 'get', path: '/api/batches/:id/notifications', summary: "Deliveries of the batch's e-mail and webhook notifications", tag: 'batches', params: IdParam, responses: { 200: '{ deliveries }', 404: NOT_FOUND } },
+  { method: 'get', path: '/api/batches/:id/retry-rounds', summary: "The batch's retry-failed rounds", tag: 'batches', params: IdParam, responses: { 200: '{ rounds }', 404: NOT_FOUND } },
+  {
+    method: 'get',
+    path: '/api/batches/:id/export',
+    summary: 'Results streamed as CSV or JSON, each row joined to its input',
+    tag: 'batches',
+    params: IdParam,
+    query: ExportQuery,
+    responses: { 200: { description: 'The export (Content-Disposition: attachment)', contentType: ['text/csv', 'application/json'] }, 400: BAD_REQUEST, 404: NOT_FOUND },
+  },
+  {
+    method: 'get',
+    path: '/api/batches/:id/files/:name',
+    summary: 'A file the batch produced (PDF, ZIP)',
+    tag: 'batches',
+    params: FileParam,
+    responses: { 200: { description: 'The file', contentType: 'application/octet-stream' }, 400: BAD_REQUEST, 404: 'No such batch or file' },
+  },
+  ...controls,
+  {
+    method: 'get',
+    path: '/api/batches/:id/events',
+    summary: 'Live progress as Server-Sent Events',
+    description: '`event: progress` with the progress JSON on every change, then `event: done` when the batch is final.',
+    tag: 'batches',
+    params: IdParam,
+    responses: { 200: { description: 'text/event-stream of progress', contentType: 'text/event-stream' }, 404: NOT_FOUND },
+  },
+  {
+    method: 'get',
+    path: '/api/batches/:id/analytics',
+    summary: 'Error distribution, step-duration percentiles, throughput and success rate of a batch',
+    description: 'Computed in PostgreSQL over batch_items (no item is loaded into the API process).',
+    tag: 'analytics',
+    params: IdParam,
+    query: BatchAnalyticsQuery,
+    responses: { 200: { description: 'The analytics', schema: BatchAnalytics }, 400: BAD_REQUEST, 404: NOT_FOUND },
+  },
+  {
+    method: 'get',
+    path: '/api/stats',
+    summary: 'Batches by status and pipeline, and the completion rate',
+    tag: 'analytics',
+    query: StatsQuery,
+    responses: { 200: { description: 'The counts', schema: BatchStats }, 400: BAD_REQUEST },
+  },
+  { method: 'get', path: '/api/openapi.json', summary: 'This document', tag: 'operations', responses: { 200: 'OpenAPI 3.1' } },
+  { method: 'get', path: '/metrics', summary: 'Prometheus metrics of the API process', tag: 'operations', responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } } },
+];

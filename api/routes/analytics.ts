@@ -1,0 +1,41 @@
+/**
+ * Operator analytics: one batch's errors, durations and throughput, and counts across batches.
+ * Thin: parse with zod, ask api/analytics.ts (where the SQL lives), answer JSON.
+ */
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import type { Db } from '../../lib/db';
+import { batchAnalytics, batchStats } from '../analytics';
+import { IdParam } from '../schemas';
+
+export const BatchAnalyticsQuery = z
+  .object({
+    /** Width of a throughput bucket; a minute unless asked otherwise. */
+    bucketSeconds: z.coerce.number().int().min(1).max(86_400).default(60),
+  })
+  .strict();
+export type BatchAnalyticsQuery = z.infer<typeof BatchAnalyticsQuery>;
+
+export const StatsQuery = z
+  .object({
+    createdAfter: z.iso.datetime({ offset: true }).optional(),
+    createdBefore: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict();
+export type StatsQuery = z.infer<typeof StatsQuery>;
+
+export function analyticsRouter(deps: { db: Db }): Router {
+  const router = express.Router();
+
+  router.get('/batches/:id/analytics', async (req, res) => {
+    const { id } = IdParam.parse(req.params);
+    const { bucketSeconds } = BatchAnalyticsQuery.parse(req.query);
+    res.json(await batchAnalytics(deps.db, id, { bucketSeconds }));
+  });
+
+  router.get('/stats', async (req, res) => {
+    res.json(await batchStats(deps.db, StatsQuery.parse(req.query)));
+  });
+
+  return router;
+}

@@ -1,0 +1,79 @@
+/**
+ * The CLI's view of the HTTP API: JSON calls and raw streams, with every non-2xx answer turned
+ * into an ApiCallError that keeps the API's `{ error: { code, message, details } }` so the
+ * command can name the field at fault.
+ */
+
+export interface FieldIssue {
+  path: string;
+  message: string;
+  row?: number;
+}
+
+export class ApiCallError extends Error {
+  constructor(
+    /** HTTP status; 0 when the API could not be reached at all. */
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly issues: FieldIssue[] = [],
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly headers: Record<string, string> = {},
+  ) {}
+
+  async json<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    const res = await this.send(method, path, { body, accept: 'application/json' });
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** The raw response of a 2xx (for exports and SSE); the caller reads `body`. */
+  async stream(path: string, opts: { accept?: string; signal?: AbortSignal } = {}): Promise<Response> {
+    return this.send('GET', path, opts);
+  }
+
+  private async send(method: string, path: string, opts: { body?: unknown; accept?: string; signal?: AbortSignal }): Promise<Response> {
+    const url = new URL(path, this.baseUrl.endsWith('/') ? this.baseUrl : `${this.baseUrl}/`);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: {
+          ...this.headers,
+          ...(opts.accept ? { accept: opts.accept } : {}),
+          ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+        signal: opts.signal,
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new ApiCallError(0, 'unreachable', `cannot reach the API at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    }
+    if (res.ok) return res;
+    throw await errorOf(res);
+  }
+}
+
+async function errorOf(res: Response): Promise<ApiCallError> {
+  const text = await res.text().catch(() => '');
+  let parsed: { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: a proxy's page, say
+  }
+  const e = parsed?.error;
+  if (!e || typeof e.message !== 'string') return new ApiCallError(res.status, 'http_error', `HTTP ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ''}`);
+  const details = e.details as { issues?: unknown } | undefined;
+  const issues = Array.isArray(details?.issues) ? (details.issues as FieldIssue[]).filter((i) => typeof i?.path === 'string') : [];
+  return new ApiCallError(res.status, typeof e.code === 'string' ? e.code : 'error', e.message, issues, e.details);
+}
