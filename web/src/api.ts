@@ -224,6 +224,8 @@ export const api = {
     ),
   control: (id: string, action: 'pause' | 'resume' | 'cancel', reason?: string) =>
     request<{ id: string; accepted: boolean; action: string }>('POST', `/batches/${encodeURIComponent(id)}/${action}`, reason ? { reason } : {}),
+  retryFailed: (id: string, keys?: string[]) =>
+    request<{ id: string; round: number; items: number; editedInputs: number }>('POST', `/batches/${encodeURIComponent(id)}/retry-failed`, keys ? { keys } : {}),
   eventsUrl: (id: string) => `/api/batches/${encodeURIComponent(id)}/events`,
 };
 

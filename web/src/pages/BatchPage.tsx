@@ -9,7 +9,7 @@ import { formatCost, formatDateTime, formatDuration, formatInt, formatPercent, f
 import { hrefTo } from '../router.ts';
 
 type LiveState = 'off' | 'connecting' | 'live' | 'reconnecting' | 'closed' | 'done';
-type Action = 'pause' | 'resume' | 'cancel';
+type Action = 'pause' | 'resume' | 'cancel' | 'retry';
 
 const EMPTY_COUNTS: StepCounts = { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
 
@@ -178,7 +178,7 @@ export function BatchPage({ id }: { id: string }) {
             )}
           </p>
         </div>
-        <Controls batchId={batch.id} status={status} temporalUrl={batch.temporalUrl} onChanged={refresh} streaming={streaming} />
+        <Controls batchId={batch.id} status={status} failed={p.failed ?? 0} temporalUrl={batch.temporalUrl} onChanged={refresh} streaming={streaming} />
       </div>
 
       <ProgressPanel p={p} />
@@ -247,7 +247,7 @@ function formatBytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
-function Controls({ batchId, status, temporalUrl, onChanged, streaming }: { batchId: string; status: BatchStatus; temporalUrl: string; onChanged: () => void; streaming: boolean }) {
+function Controls({ batchId, status, failed, temporalUrl, onChanged, streaming }: { batchId: string; status: BatchStatus; failed: number; temporalUrl: string; onChanged: () => void; streaming: boolean }) {
   const [busy, setBusy] = useState<Action | null>(null);
   const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
   const [confirming, setConfirming] = useState(false);
@@ -259,6 +259,7 @@ function Controls({ batchId, status, temporalUrl, onChanged, streaming }: { batc
   const canPause = status === 'pending' || status === 'running';
   const canResume = status === 'paused';
   const canCancel = !final;
+  const canRetry = failed > 0 && status !== 'paused' && status !== 'pending';
 
   useEffect(() => {
     if (confirming) reasonRef.current?.focus();
@@ -271,12 +272,18 @@ function Controls({ batchId, status, temporalUrl, onChanged, streaming }: { batc
     setBusy(action);
     setMessage(null);
     try {
-      await api.control(batchId, action, why?.trim() || undefined);
-      const text = {
-        pause: 'Pause requested: running items finish, no new items start.',
-        resume: 'Resume requested.',
-        cancel: 'Cancel requested: pending and running items are being cancelled.',
-      }[action];
+      let text: string;
+      if (action === 'retry') {
+        const r = await api.retryFailed(batchId);
+        text = `Retry round ${r.round}: ${r.items} failed item${r.items === 1 ? '' : 's'} resume at their failed step.`;
+      } else {
+        await api.control(batchId, action, why?.trim() || undefined);
+        text = {
+          pause: 'Pause requested: running items finish, no new items start.',
+          resume: 'Resume requested.',
+          cancel: 'Cancel requested: pending and running items are being cancelled.',
+        }[action];
+      }
       setMessage({ kind: 'ok', text });
       setConfirming(false);
       setReason('');
@@ -309,6 +316,9 @@ function Controls({ batchId, status, temporalUrl, onChanged, streaming }: { batc
           data-testid="btn-cancel"
         >
           Cancel…
+        </button>
+        <button type="button" className="btn" onClick={() => void run('retry')} disabled={!canRetry || busy !== null} data-testid="btn-retry-failed">
+          {busy === 'retry' ? 'Retrying…' : `Retry failed${failed > 0 ? ` (${failed})` : ''}`}
         </button>
         <a className="btn btn-ghost" href={temporalUrl} target="_blank" rel="noopener noreferrer" data-testid="temporal-link">
           Open in Temporal Web <span aria-hidden="true">↗</span>
