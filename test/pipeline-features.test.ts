@@ -4,6 +4,7 @@
  * named activity pools with bounded concurrency, conditions over settings, the batch-end hook,
  * exports, file downloads and seeded entities.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -233,3 +234,27 @@ test('demo items are seeded once as entities and listed', async () => {
   expect(demo.body).toMatchObject({ source: 'entities', items: [{ key: 'demo-1' }, { key: 'demo-2' }] });
   expect((await api.call('GET', '/api/entities?limit=0')).status).toBe(400);
 });
+
+test('a CSV export of 100,000 items streams in bounded memory', async () => {
+  const id = uid('export');
+  await db.$executeRaw`
+    INSERT INTO batches (id, workflow_id, pipeline, name, status, plan, concurrency, failure_threshold, total)
+    VALUES (${id}, ${id}, 'features', 'export 100k', 'completed', '{"pipeline":"features","version":1,"steps":[]}'::jsonb, 10, '{}'::jsonb, 100000)`;
+  await db.$executeRaw`
+    INSERT INTO batch_items (batch_id, seq, key, input, status, steps, cost_usd)
+    SELECT ${id}, g, 'k' || g, jsonb_build_object('key', 'k' || g, 'text', repeat('x', 1500), 'sleepMs', 0), 'succeeded',
+           jsonb_build_array(jsonb_build_object('step', 'answer', 'status', 'succeeded', 'attempts', 1, 'durationMs', 5, 'output', jsonb_build_object('reply', 'r' || g))),
+           0.001
+    FROM generate_series(1, 100000) AS g`;
+  // The export runs in a process whose heap is far smaller than the file: holding the rows or the
+  // file would kill it (out of memory); streaming a page at a time does not.
+  const out = execFileSync(process.execPath, ['--max-old-space-size=48', '--import', 'tsx', path.join(__dirname, 'support', 'export-child.ts'), stack.dbUrl, id], {
+    cwd: path.join(__dirname, '..'),
+    encoding: 'utf8',
+    maxBuffer: 1024 * 1024,
+  });
+  const result = JSON.parse(out) as { lines: number; bytes: number; heapLimitMb: number };
+  expect(result.lines).toBe(100_001);
+  expect(result.bytes).toBeGreaterThan(100_000 * 1500);
+  expect(result.bytes).toBeGreaterThan(result.heapLimitMb * 1024 * 1024);
+}, 180_000);

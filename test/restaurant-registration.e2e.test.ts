@@ -74,3 +74,38 @@ test('a partner rejection at step 4 fails that restaurant only; a transient outa
   expect(applied.every((r) => r.idempotencyKey?.startsWith(`${id}/`))).toBe(true);
   expect(sandbox.state.published.size).toBe(5);
 });
+
+test('retry-failed resumes a restaurant at its failed step: the partner log shows the earlier steps ran once', async () => {
+  const items = demoRestaurants.slice(0, 3).map((r, i) => ({ ...r, externalId: `retry-${i + 1}`, name: `${r.name} R${i + 1}` }));
+  sandbox.addFaults([{ endpoint: 'upload-menu', match: { externalId: 'retry-2' }, status: 422, message: 'menu CSV rejected: column price missing' }]);
+  const res = await api.call('POST', '/api/batches', { pipeline: 'restaurant-registration', name: 'Retry round', items, concurrency: 3 });
+  expect(res.status).toBe(202);
+  const id = res.body.id;
+  const settledAfter = (round: number) =>
+    waitFor(
+      async () => {
+        const b = await api.call('GET', `/api/batches/${id}`);
+        const p = b.body.progress;
+        return ['completed', 'completed_with_errors'].includes(b.body.status) && p && ['completed', 'completed_with_errors'].includes(p.status) && (p.retryRound ?? 0) >= round ? p : undefined;
+      },
+      { timeoutMs: 90_000, what: `batch to settle after round ${round}` },
+    );
+  expect(await settledAfter(0)).toMatchObject({ status: 'completed_with_errors', succeeded: 2, failed: 1 });
+
+  // The operator fixes the menu at the partner (the fault is gone) and retries the failed item.
+  sandbox.state.faults = [];
+  const retry = await api.call('POST', `/api/batches/${id}/retry-failed`, {});
+  expect(retry.status).toBe(202);
+  expect(await settledAfter(1)).toMatchObject({ status: 'completed', succeeded: 3, failed: 0 });
+
+  const calls = sandbox.state.requests.filter((r) => r.idempotencyKey?.startsWith(`${id}/retry-2/`));
+  const byEndpoint = (endpoint: string) => calls.filter((r) => r.endpoint === endpoint).map((r) => r.status);
+  // Steps 3-7 (before upload-menu) reached the partner once each, in the first run only.
+  for (const endpoint of ['create-merchant-account', 'verify-business', 'create-store', 'set-opening-hours']) {
+    expect(byEndpoint(endpoint)).toHaveLength(1);
+  }
+  // The failed step ran again (422 then accepted), and the steps after it ran once.
+  expect(byEndpoint('upload-menu')).toEqual([422, 200]);
+  expect(byEndpoint('publish-store')).toEqual([200]);
+  expect(sandbox.state.published.size).toBeGreaterThanOrEqual(3);
+});

@@ -90,6 +90,7 @@ export async function startStack(opts: { name: string; pipelines: PipelineDefini
   const api = await startApi({ db: database.db, client: temporal.client, taskQueue, pipelines: opts.pipelines, progressIntervalMs: opts.progressIntervalMs, filesDir: opts.filesDir, jobGuard: opts.jobGuard });
   return {
     db: database.db,
+    dbUrl: database.url,
     client: temporal.client,
     taskQueue,
     api,
