@@ -29,8 +29,8 @@ afterAll(async () => {
 
 beforeEach(() => fixtureLog.reset());
 
-async function createBatch(items: FixtureItem[], concurrency = 10): Promise<string> {
-  const res = await api.call('POST', '/api/batches', { pipeline: 'fixture', name: uid('batch'), items, concurrency });
+async function createBatch(items: FixtureItem[], concurrency = 10, extra: Record<string, unknown> = {}): Promise<string> {
+  const res = await api.call('POST', '/api/batches', { pipeline: 'fixture', name: uid('batch'), items, concurrency, ...extra });
   expect(res.status).toBe(202);
   return res.body.id;
 }
@@ -171,3 +171,26 @@ test('an item reset by hand (as from Temporal Web) after its batch ended is coun
   expect(attempts('manual', 'a')).toBe(1);
   expect(attempts('manual', 'c')).toBe(2);
 });
+
+test('hundreds of failed items are reset a page at a time; a worker restart mid-round resets none twice', async () => {
+  const n = 150;
+  const items: FixtureItem[] = Array.from({ length: n }, (_, i) => ({ key: `many-${i}`, failWhileBlocked: 'b' }));
+  for (const it of items) fixtureLog.blocked.add(it.key);
+  // Every item fails on purpose: the failure threshold must not pause the batch (ratio 1 never trips).
+  const id = await createBatch(items, 100, { failureThreshold: { ratio: 1, minSettled: 1 } });
+  expect(await settled(id)).toMatchObject({ status: 'failed', failed: n });
+  fixtureLog.blocked.clear();
+
+  await retry(id);
+  // Stop the worker once the first page of resets is done, then bring up a new one.
+  await waitFor(async () => ((await api.call('GET', `/api/batches/${id}/retry-rounds`)).body.rounds[0]?.resetCount ?? 0) >= 100, { timeoutMs: 60_000, what: 'the first page of resets' });
+  await stack.restartWorker();
+
+  const p = await settled(id, ['completed'], 1);
+  expect(p).toMatchObject({ total: n, succeeded: n, failed: 0, processed: n });
+  // Each item's failed step ran exactly twice (the failure, then once after its single reset).
+  for (const it of items) expect(attempts(it.key, 'b')).toBe(2);
+  for (const it of items) expect(attempts(it.key, 'a')).toBe(1);
+  const round = (await api.call('GET', `/api/batches/${id}/retry-rounds`)).body.rounds[0];
+  expect(round).toMatchObject({ round: 1, resetCount: n, notReset: [], outcome: { succeeded: n, failed: 0 } });
+}, 240_000);

@@ -86,7 +86,8 @@ export async function startStack(opts: { name: string; pipelines: PipelineDefini
   const database = await createTestDatabase();
   const temporal = await connectTemporal();
   const taskQueue = uid(opts.name);
-  const worker = await startWorker({ native: temporal.native, taskQueue, db: database.db, pipelines: opts.pipelines, notifications: opts.notifications });
+  const newWorker = () => startWorker({ native: temporal.native, taskQueue, db: database.db, pipelines: opts.pipelines, notifications: opts.notifications });
+  let worker = await newWorker();
   const api = await startApi({ db: database.db, client: temporal.client, taskQueue, pipelines: opts.pipelines, progressIntervalMs: opts.progressIntervalMs, filesDir: opts.filesDir, jobGuard: opts.jobGuard });
   return {
     db: database.db,
@@ -94,6 +95,12 @@ export async function startStack(opts: { name: string; pipelines: PipelineDefini
     client: temporal.client,
     taskQueue,
     api,
+    /** Stops the worker (in-flight activities are cancelled after the grace time) and starts a fresh one. */
+    restartWorker: async (between?: () => Promise<void>) => {
+      await worker.stop();
+      await between?.();
+      worker = await newWorker();
+    },
     close: async () => {
       await api.close();
       await worker.stop();
