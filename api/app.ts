@@ -22,6 +22,9 @@ import { streamExport } from './exports';
 import { createApiMetrics } from './metrics';
 import { analyticsRouter } from './routes/analytics';
 import { openApiRouter } from './routes/openapi';
+import { singleRunRouter } from './routes/runs';
+import { schedulesRouter } from './routes/schedules';
+import { templatesRouter } from './routes/templates';
 import { ControlBody, CreateBatchBody, EntitiesQuery, ExportQuery, FileParam, IdParam, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
 
 export interface AppDeps {
@@ -109,7 +112,9 @@ export function createApp(deps: AppDeps) {
   api.post('/batches', async (req, res) => {
     if (!req.is('application/json')) throw new ApiError(415, 'unsupported_media_type', 'send the batch as application/json');
     const body = CreateBatchBody.parse(req.body);
-    const created = await service.create(body);
+    // Who asked: the X-Flotilla-User header until sign-in exists (issue [6/6]).
+    const user = req.headers['x-flotilla-user'];
+    const created = await service.create(body, typeof user === 'string' && user.trim() ? user.trim().slice(0, 200) : undefined);
     res.status(202).location(`/api/batches/${created.id}`).json(created);
   });
 
@@ -217,6 +222,9 @@ export function createApp(deps: AppDeps) {
 
   api.use(analyticsRouter({ db }));
   api.use(openApiRouter());
+  api.use(templatesRouter({ ...deps, service }));
+  api.use(singleRunRouter({ registry, service }));
+  api.use(schedulesRouter(deps));
   api.use((req) => {
     throw new ApiError(404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`);
   });

@@ -21,6 +21,8 @@ import type { CreateBatchBody, ListBatchesQuery, ListItemsQuery, RetryFailedBody
 import { statusesOf } from './schemas';
 
 const MAX_REPORTED_ISSUES = 100;
+/** How long a new batch may hold the job-guard slot before its workflow must exist. */
+const GUARD_STARTUP_GRACE_MS = 60_000;
 const INSERT_CHUNK = 5_000;
 
 export interface BatchServiceDeps {
@@ -83,9 +85,10 @@ export class BatchService {
     if (inserted.length > 0) return;
     const holder = await tx.activeBatch.findUnique({ where: { orgId_pipeline: { orgId, pipeline } } });
     if (!holder || holder.batchId === batchId) return;
-    const held = await tx.batch.findUnique({ where: { id: holder.batchId }, select: { status: true } });
+    const held = await tx.batch.findUnique({ where: { id: holder.batchId }, select: { status: true, createdAt: true } });
     let stale = !held || isFinalBatchStatus(held.status);
-    if (!stale) {
+    // A batch created a moment ago may not have its workflow yet (it starts after the commit).
+    if (!stale && held && Date.now() - held.createdAt.getTime() > GUARD_STARTUP_GRACE_MS) {
       const described = await this.deps.client.workflow.getHandle(holder.batchId).describe().catch((err) => (err instanceof WorkflowNotFoundError ? null : undefined));
       stale = described === null || (described !== undefined && described.status.name !== 'RUNNING');
     }

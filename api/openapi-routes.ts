@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { BatchAnalytics, BatchStats } from './analytics';
 import type { RouteDoc } from './openapi';
+import { OPERATOR_ROUTES } from './openapi-operator-routes';
 import { BatchAnalyticsQuery, StatsQuery } from './routes/analytics';
 import {
   BATCH_STATUSES,
@@ -150,6 +151,7 @@ export const ROUTES: RouteDoc[] = [
     query: StatsQuery,
     responses: { 200: { description: 'The counts', schema: BatchStats }, 400: BAD_REQUEST },
   },
+  ...OPERATOR_ROUTES,
   { method: 'get', path: '/api/openapi.json', summary: 'This document', tag: 'operations', responses: { 200: 'OpenAPI 3.1' } },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics of the API process', tag: 'operations', responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } } },
 ];

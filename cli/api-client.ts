@@ -8,6 +8,8 @@ export interface FieldIssue {
   path: string;
   message: string;
   row?: number;
+  /** Where the CLI found the item (`items.csv line 4`); not from the API. */
+  at?: string;
 }
 
 export class ApiCallError extends Error {

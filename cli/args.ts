@@ -43,6 +43,6 @@ export function parseCommandArgs<S extends z.ZodType>(schema: S, input: Record<s
   const issue = r.error.issues[0];
   const key = String(issue.path[0] ?? '');
   const name = positionalNames.includes(key) ? `<${key}>` : `--${key}`;
-  const missing = issue.code === 'invalid_type' && input[key] === undefined;
+  const missing = input[key] === undefined;
   throw new UsageError(missing ? `${name} is required` : `${name}: ${issue.message}`);
 }

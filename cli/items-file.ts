@@ -16,12 +16,12 @@ export interface ItemsFile {
   lineOf(row: number): number | undefined;
 }
 
-export function readItemsFile(file: string): ItemsFile {
+export function readItemsFile(file: string, cwd = process.cwd()): ItemsFile {
   const ext = path.extname(file).toLowerCase();
   if (ext !== '.csv' && ext !== '.json') throw new UsageError(`<file>: ${file} must end in .csv or .json`);
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = fs.readFileSync(path.resolve(cwd, file), 'utf8');
   } catch (err) {
     throw new UsageError(`<file>: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }

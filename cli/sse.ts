@@ -16,8 +16,13 @@ export async function* sseEvents(body: AsyncIterable<Uint8Array>, opts: { onRetr
   let buffer = '';
   let event = '';
   let data: string[] = [];
+  // A CRLF split across two chunks is one line end, not a line end and then an empty line.
+  let endedWithCr = false;
   for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
+    let text = decoder.decode(chunk, { stream: true });
+    if (endedWithCr && text.startsWith('\n')) text = text.slice(1);
+    if (text) endedWithCr = text.endsWith('\r');
+    buffer += text;
     const lines = buffer.split(/\r\n|\r|\n/);
     buffer = lines.pop() ?? '';
     for (const line of lines) {

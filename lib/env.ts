@@ -62,6 +62,8 @@ export const EnvSchema = z.object({
   AI_REQUESTS_PER_MINUTE: z.coerce.number().positive().default(600),
   /** One active batch per organisation and pipeline (the job guard), or off. */
   BATCH_GUARD: z.enum(['one-per-pipeline', 'off']).default('one-per-pipeline'),
+  /** Batches that ended more than this many days ago (rows, items, files) are deleted daily at 03:00 UTC. */
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Port of the OpenAI stand-in that `npm start` runs when OPENAI_BASE_URL is unset. */
   OPENAI_STANDIN_PORT: port.default(4020),
   /** Port of the company-websites stand-in that `npm start` runs (demo companies' sites). */

@@ -99,6 +99,11 @@ test('8 recipients: a PDF each on the render queue, a ZIP of exactly those PDFs,
   const listed = (await api.call('GET', `/api/batches/${id}/items?limit=20`)).body.items;
   const hostile = listed.find((i: { key: string }) => i.key === 'SPR25-HOSTILE');
   expect(hostile.steps[0]).toMatchObject({ step: 'render-pdf', status: 'succeeded', output: { file: 'SPR25-HOSTILE.pdf', pages: 1, bytes: pdfs[7]!.length } });
+  // A single PDF downloads by the file name its step output gives.
+  const single = await fetch(`${api.base}/api/batches/${id}/files/SPR25-HOSTILE.pdf`);
+  expect(single.status).toBe(200);
+  expect(single.headers.get('content-type')).toBe('application/pdf');
+  expect(Buffer.from(await single.arrayBuffer()).equals(pdfs[7]!)).toBe(true);
   const csv = await (await fetch(`${api.base}/api/batches/${id}/export?format=csv`)).text();
   expect(csv.split('\r\n')[0]).toContain('pdf_file');
   expect(csv).toContain('SPR25-0001.pdf');

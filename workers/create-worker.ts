@@ -7,8 +7,10 @@ import { Worker } from '@temporalio/worker';
 import { createBatchStoreActivities } from '../activities/batch-store';
 import { createBatchEndActivities } from '../activities/batch-end';
 import { createNotificationActivities, type NotificationSettings } from '../activities/notifications';
+import { createRetentionActivities } from '../activities/retention';
 import { createRetryActivities } from '../activities/retry';
 import { createStepActivities } from '../activities/steps';
+import { createTemplateActivities } from '../activities/templates';
 import { itemTaskQueueOf, pipelineQueueOf } from '../common/constants';
 import type { Db } from '../lib/db';
 import type { PipelineDefinition } from '../pipelines/types';
@@ -48,6 +50,10 @@ export async function createEngineWorker(opts: {
   /** Concurrency of pipelines' named queues by `<pipeline>.<queue>` (default: the pipeline's own). */
   queueConcurrency?: Record<string, number>;
   identity?: string;
+  /** The job guard for batches that schedules start (default on, like the API's). */
+  jobGuard?: boolean;
+  /** Root of pipeline files (`<filesDir>/<batchId>/`), which retention deletes with the batch. */
+  filesDir?: string;
 }): Promise<EngineWorker> {
   const tuning = { ...DEFAULT_TUNING, ...opts.tuning };
   // The worker's native connection doubles as the activities' client connection.
@@ -61,6 +67,8 @@ export async function createEngineWorker(opts: {
     }),
     ...createStepActivities(opts.pipelines, { db: opts.db }),
     ...createBatchEndActivities(opts.pipelines, { db: opts.db }),
+    ...createTemplateActivities({ db: opts.db, client, pipelines: opts.pipelines, taskQueue: opts.taskQueue, jobGuard: opts.jobGuard }),
+    ...createRetentionActivities({ db: opts.db, filesDir: opts.filesDir }),
   };
   const common = {
     connection: opts.connection,

@@ -11,8 +11,9 @@ import { dataDir, env } from '../lib/env';
 import { pipelineDepsFromEnv } from '../lib/pipeline-deps';
 import { logger } from '../lib/logger';
 import { ensureSearchAttributes } from '../lib/temporal';
+import { ensureRetentionSchedule } from '../lib/retention-schedule';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { closePipelineResources, createPipelines } from '../pipelines/registry';
 import { workflowBundlePath } from './bundle';
 import { createEngineWorker } from './create-worker';
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
   installTemporalRuntime(log, env.WORKER_METRICS_PORT ? { metricsBindAddress: `127.0.0.1:${env.WORKER_METRICS_PORT}` } : {});
   const clientConnection = await Connection.connect({ address });
   await ensureSearchAttributes(clientConnection, env.TEMPORAL_NAMESPACE);
+  await ensureRetentionSchedule(new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE }), { taskQueue: env.TASK_QUEUE, olderThanDays: env.RETENTION_DAYS, log });
   await clientConnection.close();
 
   const connection = await NativeConnection.connect({ address });
@@ -49,6 +51,8 @@ async function main(): Promise<void> {
     notifications: { smtp: pipelineDeps.smtp, appUrl: pipelineDeps.appUrl },
     workflowBundlePath: bundle,
     identity: `flotilla-worker-${process.pid}@${os.hostname()}`,
+    jobGuard: env.BATCH_GUARD !== 'off',
+    filesDir: pipelineDeps.filesDir,
     tuning: {
       maxConcurrentActivityTaskExecutions: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentLocalActivityExecutions: env.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES,

@@ -1,4 +1,6 @@
 /** Entry point of the workflow bundle: every workflow type the worker registers. */
 export { batchWorkflow } from './batch';
 export { itemWorkflow } from './item';
+export { scheduledBatchWorkflow } from './scheduled';
+export { retentionWorkflow } from './retention';
 export { baselineItemWorkflow, naiveFanOutWorkflow } from './bench';

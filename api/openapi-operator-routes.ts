@@ -1,0 +1,114 @@
+/**
+ * OpenAPI rows of the operator routes (templates, single-item runs, schedules), described with
+ * the zod schemas those routes parse; spread into ROUTES in api/openapi-routes.ts.
+ */
+import { z } from 'zod';
+import type { RouteDoc } from './openapi';
+import { BackfillScheduleBody, CreateScheduleBody, ListSchedulesQuery, PauseScheduleBody, ScheduleIdParam, TriggerScheduleBody, UpdateScheduleBody } from './schedule-schemas';
+import { BATCH_STATUSES } from './schemas';
+import { ListTemplatesQuery, PipelineNameParam, RunItemBody, StartFromTemplateBody, TemplateBody, TemplateIdParam } from './template-schemas';
+
+const BAD_REQUEST = 'Invalid request: `error.details.issues` names each field ({ path, message, row? })';
+const CreatedBatch = z.object({ id: z.string(), workflowId: z.string(), status: z.enum(BATCH_STATUSES) });
+const NO_TEMPLATE = 'No such template';
+const NO_SCHEDULE = 'No such schedule (or not one of Flotilla\'s template schedules)';
+const TEMPORAL_DOWN = 'Temporal is unreachable';
+
+const templates: RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/api/templates',
+    summary: 'Save a batch template (pipeline, settings, item source)',
+    description: "Settings are checked against the pipeline's settings schema and fixed items against its item schema; an entities source is resolved when a batch starts.",
+    tag: 'templates',
+    body: TemplateBody,
+    responses: { 201: 'The template (Location: /api/templates/{id})', 400: BAD_REQUEST, 409: 'A template of that name exists' },
+  },
+  { method: 'get', path: '/api/templates', summary: 'Templates, newest first, a cursor page at a time', tag: 'templates', query: ListTemplatesQuery, responses: { 200: '{ templates, nextCursor }', 400: BAD_REQUEST } },
+  { method: 'get', path: '/api/templates/:id', summary: 'A template', tag: 'templates', params: TemplateIdParam, responses: { 200: 'The template', 404: NO_TEMPLATE } },
+  {
+    method: 'put',
+    path: '/api/templates/:id',
+    summary: 'Replace a template',
+    tag: 'templates',
+    params: TemplateIdParam,
+    body: TemplateBody,
+    responses: { 200: 'The template', 400: BAD_REQUEST, 404: NO_TEMPLATE, 409: 'A template of that name exists' },
+  },
+  {
+    method: 'delete',
+    path: '/api/templates/:id',
+    summary: 'Delete a template',
+    tag: 'templates',
+    params: TemplateIdParam,
+    responses: { 204: 'Deleted', 404: NO_TEMPLATE, 409: 'Schedules start batches from it (named in details.schedules)' },
+  },
+  {
+    method: 'post',
+    path: '/api/templates/:id/batches',
+    summary: 'Start a batch from a template now',
+    description: 'The source is resolved now (entities added since the template was saved are included).',
+    tag: 'templates',
+    params: TemplateIdParam,
+    body: StartFromTemplateBody,
+    bodyRequired: false,
+    responses: {
+      202: { description: 'Stored and its workflow started (Location: /api/batches/{id})', schema: CreatedBatch },
+      400: BAD_REQUEST,
+      404: NO_TEMPLATE,
+      409: 'A batch of the pipeline is active (the job guard), or the source has no items',
+      503: TEMPORAL_DOWN,
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/pipelines/:name/run',
+    summary: 'Run one item on its own (a batch of one)',
+    description: 'Errors name `item.<field>`; the batch is named `Single: <item name or key>` unless a name is given.',
+    tag: 'pipelines',
+    params: PipelineNameParam,
+    body: RunItemBody,
+    responses: { 202: { description: 'The batch of one (Location: /api/batches/{id})', schema: CreatedBatch }, 400: BAD_REQUEST, 404: 'No such pipeline', 409: 'A batch of the pipeline is active (the job guard)', 503: TEMPORAL_DOWN },
+  },
+];
+
+const action = (name: 'pause' | 'unpause' | 'trigger' | 'backfill', summary: string, body: z.ZodType, ok: number, bodyRequired = false): RouteDoc => ({
+  method: 'post',
+  path: `/api/schedules/:id/${name}`,
+  summary,
+  tag: 'schedules',
+  params: ScheduleIdParam,
+  body,
+  bodyRequired,
+  responses: { [ok]: ok === 200 ? 'The schedule' : 'Accepted by Temporal', 400: BAD_REQUEST, 404: NO_SCHEDULE, 503: TEMPORAL_DOWN },
+});
+
+const schedules: RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/api/schedules',
+    summary: 'Schedule batches from a template (a Temporal Schedule `flotilla-<slug>`)',
+    description: 'cron expressions and/or intervals in an IANA timezone; overlap (default skip) decides what a fire does while the previous scheduled batch still runs.',
+    tag: 'schedules',
+    body: CreateScheduleBody,
+    responses: { 201: 'The schedule with its next run times', 400: BAD_REQUEST, 409: 'A schedule with that ID exists', 503: TEMPORAL_DOWN },
+  },
+  { method: 'get', path: '/api/schedules', summary: 'Template schedules, by ID, a cursor page at a time', tag: 'schedules', query: ListSchedulesQuery, responses: { 200: '{ schedules, nextCursor }', 400: BAD_REQUEST, 503: TEMPORAL_DOWN } },
+  { method: 'get', path: '/api/schedules/:id', summary: 'A schedule: spec, next run times, recent runs and their batches', tag: 'schedules', params: ScheduleIdParam, responses: { 200: 'The schedule', 404: NO_SCHEDULE, 503: TEMPORAL_DOWN } },
+  {
+    method: 'put',
+    path: '/api/schedules/:id',
+    summary: "Replace a schedule's spec, overlap policy and note",
+    tag: 'schedules',
+    params: ScheduleIdParam,
+    body: UpdateScheduleBody,
+    responses: { 200: 'The schedule', 400: BAD_REQUEST, 404: NO_SCHEDULE, 503: TEMPORAL_DOWN },
+  },
+  action('pause', 'Pause a schedule (the reason becomes its note)', PauseScheduleBody, 200),
+  action('unpause', 'Unpause a schedule', PauseScheduleBody, 200),
+  action('trigger', 'Run a schedule now (also while paused)', TriggerScheduleBody, 202),
+  action('backfill', 'Take the runs a time range would have had, now (default overlap buffer_all: one batch per fire time)', BackfillScheduleBody, 202, true),
+  { method: 'delete', path: '/api/schedules/:id', summary: 'Delete a schedule (runs already started go on)', tag: 'schedules', params: ScheduleIdParam, responses: { 204: 'Deleted', 404: NO_SCHEDULE, 503: TEMPORAL_DOWN } },
+];
+
+export const OPERATOR_ROUTES: RouteDoc[] = [...templates, ...schedules];

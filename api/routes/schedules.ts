@@ -1,0 +1,61 @@
+/**
+ * Recurring batches as Temporal Schedules ("run cleaner every Monday"): create, list, read (next
+ * run times, recent runs and their batches), replace, pause, unpause, trigger now, backfill a
+ * range, delete. Thin: parse, call ScheduleService, answer.
+ */
+import type { Client } from '@temporalio/client';
+import express, { type Router } from 'express';
+import type { Db } from '../../lib/db';
+import type { Logger } from '../../lib/logger';
+import { ScheduleService } from '../schedule-service';
+import { BackfillScheduleBody, CreateScheduleBody, ListSchedulesQuery, PauseScheduleBody, ScheduleIdParam, TriggerScheduleBody, UpdateScheduleBody } from '../schedule-schemas';
+
+export function schedulesRouter(deps: { db: Db; client: Client; namespace: string; taskQueue: string; temporalWebUrl: string; log: Logger }): Router {
+  const schedules = new ScheduleService(deps);
+  const router = express.Router();
+
+  router.post('/schedules', async (req, res) => {
+    const created = await schedules.create(CreateScheduleBody.parse(req.body));
+    res.status(201).location(`/api/schedules/${encodeURIComponent(created.id)}`).json(created);
+  });
+
+  router.get('/schedules', async (req, res) => {
+    res.json(await schedules.list(ListSchedulesQuery.parse(req.query)));
+  });
+
+  router.get('/schedules/:id', async (req, res) => {
+    res.json(await schedules.get(ScheduleIdParam.parse(req.params).id));
+  });
+
+  router.put('/schedules/:id', async (req, res) => {
+    const { id } = ScheduleIdParam.parse(req.params);
+    res.json(await schedules.update(id, UpdateScheduleBody.parse(req.body)));
+  });
+
+  router.post('/schedules/:id/pause', async (req, res) => {
+    const { id } = ScheduleIdParam.parse(req.params);
+    res.json(await schedules.pause(id, PauseScheduleBody.parse(req.body ?? {}).reason));
+  });
+
+  router.post('/schedules/:id/unpause', async (req, res) => {
+    const { id } = ScheduleIdParam.parse(req.params);
+    res.json(await schedules.unpause(id, PauseScheduleBody.parse(req.body ?? {}).reason));
+  });
+
+  router.post('/schedules/:id/trigger', async (req, res) => {
+    const { id } = ScheduleIdParam.parse(req.params);
+    res.status(202).json(await schedules.trigger(id, TriggerScheduleBody.parse(req.body ?? {}).overlap));
+  });
+
+  router.post('/schedules/:id/backfill', async (req, res) => {
+    const { id } = ScheduleIdParam.parse(req.params);
+    res.status(202).json(await schedules.backfill(id, BackfillScheduleBody.parse(req.body)));
+  });
+
+  router.delete('/schedules/:id', async (req, res) => {
+    await schedules.delete(ScheduleIdParam.parse(req.params).id);
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,129 @@
+/** Request shapes of schedules (Temporal Schedules starting batches from templates). */
+import { z } from 'zod';
+
+export const OVERLAP_POLICIES = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'] as const;
+export const OverlapPolicy = z.enum(OVERLAP_POLICIES);
+export type OverlapPolicy = z.infer<typeof OverlapPolicy>;
+
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const DURATION = /^(\d{1,6})(s|m|h|d)$/;
+
+/** `90s`, `5m`, `1h`, `7d` in milliseconds; NaN for anything else (the regex reports it). */
+export function durationMs(text: string): number {
+  const m = DURATION.exec(text);
+  return m ? Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS] : NaN;
+}
+
+/** Milliseconds as the largest whole unit (`3600000` → `1h`), the form the API accepts. */
+export function formatDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm'] as const) if (ms >= UNIT_MS[unit] && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  return ms % 1_000 === 0 ? `${ms / 1_000}s` : `${ms}ms`;
+}
+
+const Duration = z.string().regex(DURATION, 'a duration like 30s, 5m, 1h or 7d');
+
+export const IntervalSpec = z
+  .object({
+    /** Fire every this long (at least a second), counted from the Unix epoch plus `offset`. */
+    every: Duration.refine((d) => !(durationMs(d) < 1_000), 'at least 1s'),
+    /** Shift within the interval: `every: 1d, offset: 9h` fires daily at 09:00 UTC. */
+    offset: Duration.optional(),
+  })
+  .strict()
+  .refine((i) => !i.offset || !(durationMs(i.offset) >= durationMs(i.every)), { path: ['offset'], message: 'must be shorter than every' });
+export type IntervalSpec = z.infer<typeof IntervalSpec>;
+
+const CRON_SHORTHANDS = /^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/;
+/** Temporal's cron: 5 fields (minute hour day-of-month month day-of-week), 6 (+ year) or 7 (seconds first). */
+const CronExpression = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .refine((c) => !/[#]|^(CRON_)?TZ=|^@every/i.test(c), 'no comments, TZ= or @every (use timezone and intervals)')
+  .refine((c) => CRON_SHORTHANDS.test(c) || [5, 6, 7].includes(c.split(/\s+/).length), 'a cron expression has 5, 6 or 7 fields (e.g. "0 9 * * MON")');
+
+/** An IANA zone the server can load, e.g. Pacific/Auckland; checked with the runtime's tz data. */
+export const TimeZone = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'not an IANA time zone (e.g. UTC, Europe/Berlin, Pacific/Auckland)');
+
+/** When a schedule fires: cron expressions and/or intervals, read in `timezone`. */
+const specFields = {
+  /** `"0 9 * * MON"` or a list of them. */
+  cron: z.union([CronExpression, z.array(CronExpression).min(1).max(20)]).transform((c) => [c].flat()).optional(),
+  intervals: z.array(IntervalSpec).min(1).max(20).optional(),
+  timezone: TimeZone.default('UTC'),
+  /** What happens when a fire comes while the previous scheduled batch is still running. */
+  overlap: OverlapPolicy.default('skip'),
+  /** Shown in Temporal Web; pausing with a reason replaces it. */
+  note: z.string().trim().max(500).optional(),
+  paused: z.boolean().optional(),
+};
+
+const needsSpec = <T extends { cron?: string[]; intervals?: unknown[] }>(s: T) => Boolean(s.cron?.length || s.intervals?.length);
+const SPEC_REQUIRED = { path: ['cron'], message: 'give cron expressions and/or intervals' };
+
+export const CreateScheduleBody = z
+  .object({
+    templateId: z.string().min(1).max(100),
+    /** The schedule ID is `flotilla-<slug>`; by default the template name, slugged. */
+    slug: z
+      .string()
+      .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lowercase letters, digits and dashes (1-63), not starting or ending with a dash')
+      .optional(),
+    ...specFields,
+  })
+  .strict()
+  .refine(needsSpec, SPEC_REQUIRED);
+export type CreateScheduleBody = z.infer<typeof CreateScheduleBody>;
+
+/** A schedule replaced: the spec and policies as on create; the template stays (it is in the memo). */
+export const UpdateScheduleBody = z
+  .object({ templateId: z.string().min(1).max(100).optional(), ...specFields })
+  .strict()
+  .refine(needsSpec, SPEC_REQUIRED);
+export type UpdateScheduleBody = z.infer<typeof UpdateScheduleBody>;
+
+export const PauseScheduleBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
+export type PauseScheduleBody = z.infer<typeof PauseScheduleBody>;
+
+export const TriggerScheduleBody = z
+  .object({
+    /** Default allow_all: trigger now always starts a run (the job guard may still skip its batch). */
+    overlap: OverlapPolicy.optional(),
+  })
+  .strict();
+export type TriggerScheduleBody = z.infer<typeof TriggerScheduleBody>;
+
+export const BackfillScheduleBody = z
+  .object({
+    start: z.iso.datetime({ offset: true }),
+    end: z.iso.datetime({ offset: true }),
+    /** Default buffer_all: the range's runs go one after another, one batch each. */
+    overlap: OverlapPolicy.default('buffer_all'),
+  })
+  .strict()
+  .refine((b) => Date.parse(b.start) < Date.parse(b.end), { path: ['end'], message: 'must be after start' });
+export type BackfillScheduleBody = z.infer<typeof BackfillScheduleBody>;
+
+export const ListSchedulesQuery = z
+  .object({
+    templateId: z.string().min(1).max(100).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    /** The last schedule ID of the previous page. */
+    cursor: z.string().max(200).optional(),
+  })
+  .strict();
+export type ListSchedulesQuery = z.infer<typeof ListSchedulesQuery>;
+
+export const ScheduleIdParam = z.object({ id: z.string().regex(/^[A-Za-z0-9._:@-]{1,200}$/, 'invalid schedule id') });

@@ -1,0 +1,186 @@
+/**
+ * Batch templates: a saved pipeline, settings and item source, started now (the API) or when a
+ * schedule fires (activities/templates.ts). The source is resolved when the batch starts, so a
+ * template over the `entities` table picks up entities added since it was saved. Starting goes
+ * through BatchService.create, so a template's batch obeys every rule a posted batch does.
+ */
+import crypto from 'node:crypto';
+import { Prisma, type Db } from '../lib/db';
+import type { BatchTemplate } from '../prisma/generated/client';
+import type { PipelineRegistry } from '../pipelines/registry';
+import type { BatchService } from './batch-service';
+import { ApiError, conflict, formatPath, notFound, validationError, type FieldIssue } from './errors';
+import { MAX_ITEMS_PER_REQUEST, type CreateBatchBody } from './schemas';
+import type { ListTemplatesQuery, TemplateBody, TemplateSource } from './template-schemas';
+
+const ENTITY_PAGE = 1_000;
+
+export interface TemplateServiceDeps {
+  db: Db;
+  registry: PipelineRegistry;
+  batches: BatchService;
+  /** Schedules that start batches from a template (a template in use cannot be deleted). */
+  schedulesUsing?: (templateId: string) => Promise<string[]>;
+}
+
+/** The template's source resolved to nothing (no entities match): no batch was created. */
+export class EmptySourceError extends ApiError {
+  constructor(templateId: string, what: string) {
+    super(409, 'conflict', `template ${templateId} has no items to run: ${what}`, { templateId, reason: 'no_items' });
+  }
+}
+
+/** How a batch started from a template is made (by the API or by a schedule firing). */
+export interface StartOptions {
+  name?: string;
+  createdBy?: string;
+  /** A fixed batch ID (a scheduled run's), so starting twice makes one batch. */
+  batchId?: string;
+  scheduleId?: string;
+}
+
+/** Time-sortable template IDs, like batch IDs. */
+export function newTemplateId(): string {
+  return `tpl-${Date.now().toString(36).padStart(9, '0')}-${crypto.randomBytes(4).toString('hex')}`;
+}
+
+export class TemplateService {
+  constructor(private readonly deps: TemplateServiceDeps) {}
+
+  async create(body: TemplateBody, createdBy?: string): Promise<BatchTemplate> {
+    this.validate(body);
+    try {
+      return await this.deps.db.batchTemplate.create({ data: { id: newTemplateId(), orgId: 'default', ...this.columns(body), createdBy: createdBy ?? null } });
+    } catch (err) {
+      throw this.nameTaken(err, body.name);
+    }
+  }
+
+  async update(id: string, body: TemplateBody): Promise<BatchTemplate> {
+    await this.get(id);
+    this.validate(body);
+    try {
+      return await this.deps.db.batchTemplate.update({ where: { id }, data: this.columns(body) });
+    } catch (err) {
+      throw this.nameTaken(err, body.name);
+    }
+  }
+
+  async get(id: string): Promise<BatchTemplate> {
+    const t = await this.deps.db.batchTemplate.findUnique({ where: { id } });
+    if (!t) throw notFound('template', id);
+    return t;
+  }
+
+  /** Newest first; the cursor is the last ID of the page (IDs sort by creation time). */
+  async list(q: ListTemplatesQuery) {
+    const rows = await this.deps.db.batchTemplate.findMany({
+      where: { ...(q.pipeline ? { pipeline: q.pipeline } : {}), ...(q.cursor ? { id: { lt: q.cursor } } : {}) },
+      orderBy: { id: 'desc' },
+      take: q.limit + 1,
+    });
+    const page = rows.slice(0, q.limit);
+    return { templates: page, nextCursor: rows.length > q.limit ? (page[page.length - 1]?.id ?? null) : null };
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.get(id);
+    const schedules = (await this.deps.schedulesUsing?.(id)) ?? [];
+    if (schedules.length > 0) {
+      throw conflict(`template ${id} is used by schedule${schedules.length > 1 ? 's' : ''} ${schedules.join(', ')}: delete them first`, { schedules });
+    }
+    await this.deps.db.batchTemplate.deleteMany({ where: { id } });
+  }
+
+  /** Starts a batch from the template: resolves its source now and creates it like POST /api/batches. */
+  async start(id: string, opts: StartOptions = {}) {
+    const t = await this.get(id);
+    const items = await this.resolveItems(t);
+    const body: CreateBatchBody = {
+      pipeline: t.pipeline,
+      name: opts.name ?? `${t.name} · ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+      items,
+      settings: t.settings as Record<string, unknown>,
+      concurrency: t.concurrency,
+      ...(t.failureThreshold ? { failureThreshold: t.failureThreshold as CreateBatchBody['failureThreshold'] } : {}),
+      ...(t.budgetUsd !== null ? { budgetUsd: t.budgetUsd } : {}),
+      ...(t.notify ? { notify: t.notify as CreateBatchBody['notify'] } : {}),
+    };
+    return this.deps.batches.create(body, opts.createdBy, {
+      orgId: t.orgId,
+      templateId: t.id,
+      ...(opts.batchId ? { id: opts.batchId } : {}),
+      ...(opts.scheduleId ? { scheduleId: opts.scheduleId } : {}),
+    });
+  }
+
+  /** The items a batch from this template runs over, as of now. */
+  async resolveItems(t: Pick<BatchTemplate, 'id' | 'source'>): Promise<unknown[]> {
+    const source = t.source as TemplateSource;
+    if (source.kind === 'items') return source.items;
+    const where: Prisma.EntityWhereInput = {
+      kind: source.entityKind,
+      ...(source.keys ? { key: { in: source.keys } } : {}),
+      ...(source.search ? { AND: [{ key: { contains: source.search, mode: 'insensitive' } }] } : {}),
+    };
+    const rows: Array<{ id: string; key: string; data: unknown }> = [];
+    // A page at a time, so no single query result is the whole kind.
+    for (let after: string | undefined; rows.length < MAX_ITEMS_PER_REQUEST; ) {
+      const page = await this.deps.db.entity.findMany({
+        where: { ...where, ...(after ? { id: { gt: after } } : {}) },
+        orderBy: { id: 'asc' },
+        take: ENTITY_PAGE,
+        select: { id: true, key: true, data: true },
+      });
+      rows.push(...page);
+      if (page.length < ENTITY_PAGE) break;
+      after = page[page.length - 1].id;
+    }
+    if (rows.length === 0) {
+      const filter = [source.keys ? `keys ${source.keys.slice(0, 5).join(', ')}${source.keys.length > 5 ? ', …' : ''}` : '', source.search ? `search "${source.search}"` : ''].filter(Boolean).join(', ');
+      throw new EmptySourceError(t.id, `no entities of kind "${source.entityKind}"${filter ? ` match ${filter}` : ''}`);
+    }
+    if (source.keys) {
+      // The operator's order, so a template of chosen restaurants runs them as listed.
+      const order = new Map(source.keys.map((k, i) => [k, i]));
+      rows.sort((a, b) => (order.get(a.key) ?? 0) - (order.get(b.key) ?? 0));
+    }
+    return rows.map((r) => r.data);
+  }
+
+  /** The pipeline exists, settings fit its settings schema and fixed items its item schema. */
+  private validate(body: TemplateBody): void {
+    const def = this.deps.registry.get(body.pipeline);
+    if (!def) throw validationError([{ path: 'pipeline', message: `unknown pipeline "${body.pipeline}"; known: ${this.deps.registry.names().join(', ')}` }]);
+    const issues: FieldIssue[] = [];
+    const settings = def.settingsSchema.safeParse(body.settings);
+    if (!settings.success) for (const i of settings.error.issues) issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
+    if (body.source.kind === 'items') {
+      body.source.items.forEach((item, row) => {
+        const parsed = def.itemSchema.safeParse(item);
+        if (!parsed.success) for (const i of parsed.error.issues) issues.push({ row: row + 1, path: formatPath(['source', 'items', row, ...i.path]), message: i.message });
+      });
+    }
+    if (issues.length > 0) throw validationError(issues.slice(0, 100));
+  }
+
+  private columns(body: TemplateBody) {
+    return {
+      name: body.name,
+      pipeline: body.pipeline,
+      settings: body.settings as Prisma.InputJsonValue,
+      source: body.source as Prisma.InputJsonValue,
+      concurrency: body.concurrency,
+      failureThreshold: body.failureThreshold ? (body.failureThreshold as Prisma.InputJsonValue) : Prisma.DbNull,
+      budgetUsd: body.budgetUsd ?? null,
+      notify: body.notify ? (body.notify as Prisma.InputJsonValue) : Prisma.DbNull,
+    };
+  }
+
+  private nameTaken(err: unknown, name: string): unknown {
+    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+      return conflict(`a template named "${name}" already exists`, { name });
+    }
+    return err;
+  }
+}

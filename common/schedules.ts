@@ -1,0 +1,52 @@
+/**
+ * Names and shapes shared by the schedule API, the scheduled-batch and retention workflows and
+ * their activities. Sandbox-safe: plain types and pure functions only.
+ */
+
+/** Every schedule Flotilla owns is `flotilla-<slug>`, so operators find them in Temporal Web. */
+export const SCHEDULE_ID_PREFIX = 'flotilla-';
+
+/** The daily clean-up schedule the worker creates on start (lib/retention-schedule.ts). */
+export const RETENTION_SCHEDULE_ID = 'flotilla-retention';
+
+/** What a schedule's action starts: one run per fire, resolving the template when it fires. */
+export interface ScheduledBatchInput {
+  templateId: string;
+  scheduleId: string;
+  /** Set only by continue-as-new: the batch this run started and is still waiting for. */
+  waitingFor?: string;
+}
+
+/** The scheduled run's result, shown in Temporal Web: the batch it ran, or why it ran none. */
+export interface ScheduledBatchResult {
+  batchId?: string;
+  /** The batch's final status (the run waits for it, so the schedule's overlap policy governs batches). */
+  status?: string;
+  /** e.g. `active batch batch-…` (the job guard) or `no items` (the source resolved to nothing). */
+  skipped?: string;
+}
+
+const BATCH_ID_UNSAFE = /[^A-Za-z0-9_-]/g;
+const MAX_BATCH_ID = 100;
+
+/**
+ * The batch ID of a scheduled run, derived from the run's workflow ID (`<scheduleId>-<time>`,
+ * unique per fire), so a retried activity finds the batch it already created instead of making
+ * a second one. Batch IDs are also workflow IDs and file directory names: only [A-Za-z0-9_-].
+ */
+export function batchIdOfScheduledRun(workflowId: string): string {
+  const id = `batch-${workflowId.replace(BATCH_ID_UNSAFE, '')}`;
+  if (id.length <= MAX_BATCH_ID) return id;
+  // Too long to keep whole: keep the (unique) time suffix and tell prefixes apart by a hash.
+  return `batch-${fnv1a(workflowId)}-${id.slice(id.length - (MAX_BATCH_ID - 15))}`;
+}
+
+/** 32-bit FNV-1a as 8 hex digits: a pure hash that runs in the workflow sandbox too. */
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
