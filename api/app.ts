@@ -25,7 +25,8 @@ import { openApiRouter } from './routes/openapi';
 import { singleRunRouter } from './routes/runs';
 import { schedulesRouter } from './routes/schedules';
 import { templatesRouter } from './routes/templates';
-import { ControlBody, CreateBatchBody, EntitiesQuery, ExportQuery, FileParam, IdParam, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
+import { Prisma } from '../lib/db';
+import { ControlBody, CreateBatchBody, OrgSettingsBody, EntitiesQuery, ExportQuery, FileParam, IdParam, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
 
 export interface AppDeps {
   db: Db;
@@ -149,6 +150,18 @@ export function createApp(deps: AppDeps) {
     const body = RetryFailedBody.parse(req.body ?? {});
     const who = body.requestedBy ?? (typeof req.headers['x-flotilla-user'] === 'string' ? req.headers['x-flotilla-user'].slice(0, 200) : 'api');
     res.status(202).json(await service.retryFailed(id, body, who));
+  });
+
+  // The organisation's settings (one organisation, "default", until sign-in: issue [6/6]).
+  api.get('/org/settings', async (_req, res) => {
+    const row = await db.orgSettings.findUnique({ where: { orgId: 'default' } });
+    res.json({ orgId: 'default', notify: row?.notify ?? null });
+  });
+  api.put('/org/settings', async (req, res) => {
+    const body = OrgSettingsBody.parse(req.body ?? {});
+    const notify = body.notify ?? Prisma.DbNull;
+    await db.orgSettings.upsert({ where: { orgId: 'default' }, create: { orgId: 'default', notify }, update: { notify } });
+    res.json({ orgId: 'default', notify: body.notify });
   });
 
   api.get('/batches/:id/notifications', async (req, res) => {

@@ -17,7 +17,7 @@ import type { Logger } from '../lib/logger';
 import { planOf } from '../pipelines/plan';
 import type { PipelineRegistry } from '../pipelines/registry';
 import { ApiError, conflict, formatPath, notFound, unavailable, validationError, type FieldIssue } from './errors';
-import type { CreateBatchBody, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
+import type { CreateBatchBody, ListBatchesQuery, ListItemsQuery, NotifyBody, RetryFailedBody } from './schemas';
 import { statusesOf } from './schemas';
 
 const MAX_REPORTED_ISSUES = 100;
@@ -188,6 +188,8 @@ export class BatchService {
     }
     const id = extra.id ?? newBatchId();
     const orgId = extra.orgId ?? 'default';
+    // A batch without notification targets of its own gets the organisation's.
+    const notify = body.notify ?? ((await db.orgSettings.findUnique({ where: { orgId } }))?.notify as NotifyBody | null | undefined) ?? undefined;
     const failureThreshold = { ...DEFAULT_FAILURE_THRESHOLD, ...body.failureThreshold };
     const plan = planOf(def, itemTaskQueueOf(taskQueue));
     await db.$transaction(
@@ -208,7 +210,7 @@ export class BatchService {
             createdBy: createdBy ?? null,
             orgId,
             ...(body.budgetUsd !== undefined ? { budgetUsd: body.budgetUsd } : {}),
-            ...(body.notify ? { notify: body.notify as object } : {}),
+            ...(notify ? { notify: notify as object } : {}),
             ...(extra.templateId ? { templateId: extra.templateId } : {}),
             ...(extra.scheduleId ? { scheduleId: extra.scheduleId } : {}),
           },

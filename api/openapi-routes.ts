@@ -18,6 +18,7 @@ import {
   IdParam,
   ListBatchesQuery,
   ListItemsQuery,
+  OrgSettingsBody,
   RetryFailedBody,
 } from './schemas';
 
@@ -103,6 +104,15 @@ export const ROUTES: RouteDoc[] = [
     body: RetryFailedBody,
     bodyRequired: false,
     responses: { 202: { description: 'Retry round started', schema: RetryAccepted }, 400: BAD_REQUEST, 404: NOT_FOUND, 409: 'Nothing failed, or the batch is paused or pending', 503: 'Temporal is unreachable' },
+  },
+  { method: 'get', path: '/api/org/settings', summary: "The organisation's settings: notification targets of batches that name none", tag: 'operations', responses: { 200: { description: 'The settings', schema: OrgSettingsBody } } },
+  {
+    method: 'put',
+    path: '/api/org/settings',
+    summary: "Replace the organisation's settings",
+    tag: 'operations',
+    body: OrgSettingsBody,
+    responses: { 200: { description: 'The settings', schema: OrgSettingsBody }, 400: BAD_REQUEST },
   },
   { method: 'get', path: '/api/batches/:id/notifications', summary: "Deliveries of the batch's e-mail and webhook notifications", tag: 'batches', params: IdParam, responses: { 200: '{ deliveries }', 404: NOT_FOUND } },
   { method: 'get', path: '/api/batches/:id/retry-rounds', summary: "The batch's retry-failed rounds", tag: 'batches', params: IdParam, responses: { 200: '{ rounds }', 404: NOT_FOUND } },

@@ -47,6 +47,10 @@ export const NotifyBody = z
   .strict();
 export type NotifyBody = z.infer<typeof NotifyBody>;
 
+/** The organisation's settings: notification targets for batches that name none of their own. */
+export const OrgSettingsBody = z.object({ notify: NotifyBody.nullable() }).strict();
+export type OrgSettingsBody = z.infer<typeof OrgSettingsBody>;
+
 export const CreateBatchBody = z
   .object({
     pipeline: z.string().min(1).max(100),

@@ -191,3 +191,22 @@ test('a queue rate limit holds: 8 calls at 120 a minute take seconds, not millis
   // 2 a second: after the first burst the other starts are spread over at least ~2.5 s.
   expect(starts[7] - starts[0]).toBeGreaterThanOrEqual(2_000);
 });
+
+test("the organisation's notification settings apply to batches that name no targets of their own", async () => {
+  const bad = await api.call('PUT', '/api/org/settings', { notify: { webhooks: [{ url: 'ftp://x', secret: SECRET }] } });
+  expect(bad.status).toBe(400);
+  expect(bad.body.error.details.issues[0].path).toBe('notify.webhooks[0].url');
+  const put = await api.call('PUT', '/api/org/settings', { notify: { webhooks: [{ url: hookUrl, secret: SECRET }] } });
+  expect(put.status).toBe(200);
+  expect((await api.call('GET', '/api/org/settings')).body.notify.webhooks[0].url).toBe(hookUrl);
+  try {
+    const res = await api.call('POST', '/api/batches', { pipeline: 'noop', name: 'org default', items: [{ key: 'a' }] });
+    expect(res.status).toBe(202);
+    await finished(res.body.id);
+    const hook = await waitFor(async () => received.find((r) => JSON.parse(r.body).batch.id === res.body.id), { what: 'the org webhook' });
+    expect(hook.headers['x-flotilla-event']).toBe('completed');
+    expect(hook.headers['x-flotilla-signature']).toBe(signWebhook(SECRET, String(hook.headers['x-flotilla-timestamp']), hook.body));
+  } finally {
+    await api.call('PUT', '/api/org/settings', { notify: null });
+  }
+});
