@@ -66,6 +66,22 @@ export interface FaultRule {
   delayMs?: number;
 }
 
+/** Fault rules as JSON (string matches only) for POST /__standin/faults. */
+const HttpFaults = z.object({
+  rules: z.array(
+    z
+      .object({
+        match: z.union([z.string(), z.object({ content: z.string().optional(), model: z.string().optional(), idempotencyKey: z.string().optional(), lastUser: z.string().optional() }).strict()]).optional(),
+        status: z.number().int().min(200).max(599),
+        times: z.number().int().positive().optional(),
+        message: z.string().optional(),
+        content: z.string().optional(),
+        delayMs: z.number().int().min(0).max(120_000).optional(),
+      })
+      .strict(),
+  ),
+});
+
 interface StoredFault extends FaultRule {
   hits: number;
 }
@@ -275,6 +291,19 @@ export async function startOpenAiStandIn(opts: OpenAiStandInOptions = {}): Promi
     };
     try {
       if (url.pathname === '/healthz') return send(200, { ok: true, service: 'openai-stand-in' });
+      // Fault injection over HTTP, for a running `npm start` (tests call addFaults directly).
+      if (url.pathname === '/__standin/faults') {
+        if (req.method === 'DELETE') {
+          faults = [];
+          return send(200, { rules: [] });
+        }
+        if (req.method === 'POST') {
+          const parsed = HttpFaults.safeParse(JSON.parse((await readBody(req)) || '{}'));
+          if (!parsed.success) throw new HttpError(400, 'invalid_request_error', 'invalid_faults', `invalid fault rules: ${parsed.error.issues[0]?.message}`);
+          for (const r of parsed.data.rules) faults.push({ ...r, hits: 0 });
+          return send(201, { rules: faults });
+        }
+      }
       if (!url.pathname.startsWith('/v1/')) throw new HttpError(404, 'invalid_request_error', 'unknown_url', `Unknown request URL: ${req.method} ${url.pathname}`);
       requests.push(entry);
       if (opts.apiKey && headers.authorization !== `Bearer ${opts.apiKey}`) {

@@ -1,0 +1,88 @@
+/**
+ * Retry-failed at scale against a running stack (`npm start`): an ai-prompt batch of N rows
+ * (default 2,000) whose every AI call the OpenAI stand-in rejects (400, not retried), so every row
+ * fails; then the fault is lifted and one retry-failed round resets all N item workflows to their
+ * failed step, a page of 100 at a time from the batch workflow. Prints the counts and how long the
+ * round took, and writes JSON.
+ *
+ *   npm run bench:retry -- --items 2000   (--app http://127.0.0.1:3000 --ai http://127.0.0.1:4020)
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    app: { type: 'string', default: 'http://127.0.0.1:3000' },
+    ai: { type: 'string', default: 'http://127.0.0.1:4020' },
+    items: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '200' },
+    out: { type: 'string' },
+  },
+});
+
+async function call(method: string, url: string, body?: unknown) {
+  const res = await fetch(url, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+  const text = await res.text();
+  if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function settled(id: string, round: number) {
+  for (;;) {
+    const b = await call('GET', `${values.app}/api/batches/${id}`);
+    const p = b.progress;
+    if (['completed', 'completed_with_errors', 'failed'].includes(b.status) && p && (p.retryRound ?? 0) >= round && ['completed', 'completed_with_errors', 'failed'].includes(p.status)) return b;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+async function main() {
+  const n = Number(values.items);
+  await call('DELETE', `${values.ai}/__standin/faults`);
+  await call('POST', `${values.ai}/__standin/faults`, { rules: [{ status: 400, message: 'rejected by the stand-in (injected)' }] });
+  const rows = Array.from({ length: n }, (_, i) => ({ row: i + 1, question: `Question number ${i + 1}: what is ${i} + 1?` }));
+  const t0 = Date.now();
+  const created = await call('POST', `${values.app}/api/batches`, {
+    pipeline: 'ai-prompt',
+    name: `Retry at scale ${Date.now().toString(36)}`,
+    items: rows,
+    concurrency: Number(values.concurrency),
+    failureThreshold: { ratio: 1, minSettled: 1, action: 'pause' },
+  });
+  const first = await settled(created.id, 0);
+  const firstMs = Date.now() - t0;
+  await call('DELETE', `${values.ai}/__standin/faults`);
+
+  const t1 = Date.now();
+  const retry = await call('POST', `${values.app}/api/batches/${created.id}/retry-failed`, {});
+  const after = await settled(created.id, retry.round);
+  const retryMs = Date.now() - t1;
+  const rounds = (await call('GET', `${values.app}/api/batches/${created.id}/retry-rounds`)).rounds;
+  const result = {
+    batchId: created.id,
+    items: n,
+    firstRun: { status: first.status, failed: first.progress.failed, succeeded: first.progress.succeeded, wallMs: firstMs },
+    retry: {
+      round: retry.round,
+      requested: retry.items,
+      status: after.status,
+      succeeded: after.progress.succeeded,
+      failed: after.progress.failed,
+      processed: after.progress.processed,
+      resetCount: rounds[rounds.length - 1].resetCount,
+      notReset: rounds[rounds.length - 1].notReset.length,
+      wallMs: retryMs,
+      itemsPerSec: Number(((n * 1000) / retryMs).toFixed(2)),
+    },
+  };
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  const out = values.out ?? path.join('bench-results', `${new Date().toISOString().slice(0, 10)}-retry-scale.json`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(1);
+});
