@@ -19,7 +19,7 @@ let openai: OpenAiStandIn;
 
 beforeAll(async () => {
   // Latency makes the overlap of parallel chats visible.
-  openai = await startOpenAiStandIn({ port: 0, apiKey: KEY, latencyMs: { min: 250, max: 350 } });
+  openai = await startOpenAiStandIn({ port: 0, apiKey: KEY, latencyMs: { min: 800, max: 1000 } });
   const pipelines = [createAiPromptPipeline({ ai: { baseUrl: openai.url, apiKey: KEY, model: 'gpt-4o-mini' } })] as unknown as PipelineDefinition[];
   stack = await startStack({ name: 'prompt', pipelines });
 });

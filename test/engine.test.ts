@@ -183,6 +183,16 @@ test('cancel cancels in-flight items (their activities see it), marks unstarted 
   expect((await api.call('POST', `/api/batches/${id}/resume`, {})).status).toBe(409);
 });
 
+test('a cancel right after the start settles at once, well inside the cancel grace', async () => {
+  const id = await createBatch(keys(60, 'early', { sleepMs: 5_000 }), { concurrency: 60 });
+  expect((await api.call('POST', `/api/batches/${id}/cancel`, { reason: 'changed my mind' })).status).toBe(202);
+  // Items not started are cancelled by the batch; started ones report their cancellation themselves.
+  const p = await waitForStatus(id, ['cancelled'], 30_000);
+  expect(p).toMatchObject({ status: 'cancelled', total: 60, cancelled: 60, running: 0, pending: 0 });
+  const byStatus = (await itemsOf(id)).reduce<Record<string, number>>((acc, i) => ((acc[i.status] = (acc[i.status] ?? 0) + 1), acc), {});
+  expect(byStatus).toEqual({ cancelled: 60 });
+});
+
 test('the failure threshold pauses the batch once more than half of at least 10 settled items failed', async () => {
   const id = await createBatch(keys(30, 'bad', { rejectAt: 'a' }), { concurrency: 2 });
   const p = await waitForStatus(id, ['paused']);

@@ -51,6 +51,9 @@ const startItemActivity = storeActivities.startItem;
 /** While waiting for the previous item of its sequence, re-check this often in case a signal was lost. */
 const PREDECESSOR_RECHECK = '1 minute';
 
+/** An item cancelled while its start activity ran reports itself cancelled (it used to end silently). */
+const PATCH_REPORT_CANCEL_BEFORE_START = 'item-report-cancel-before-start';
+
 /** Report through a local activity (a client signal) instead of a signal command: fewer events and tasks. */
 const PATCH_REPORT_VIA_LOCAL_ACTIVITY = 'item-report-via-local-activity';
 
@@ -98,7 +101,19 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
 
   const startedAt = Date.now();
   const startItem = patched(PATCH_START_AS_ACTIVITY) ? startItemActivity : store.startItem;
-  const started = await startItem({ batchId, itemKey, runId });
+  let started;
+  try {
+    started = await startItem({ batchId, itemKey, runId });
+  } catch (err) {
+    // Cancelled before it began (the batch was cancelled or failed by its threshold): say so at
+    // once, or the batch would wait for this item until its cancel grace runs out.
+    if (!isCancellation(err) || !patched(PATCH_REPORT_CANCEL_BEFORE_START)) throw err;
+    const durationMs = Date.now() - startedAt;
+    const outcome: ItemOutcome = { itemKey, status: 'cancelled', steps: [], costUsd: 0, durationMs, runId };
+    const record = { batchId, itemKey, runId, status: 'cancelled' as const, steps: [], costUsd: 0, durationMs };
+    await CancellationScope.nonCancellable(() => store.recordAndReportOutcome({ record, batchWorkflowId: input.batchWorkflowId, outcome }));
+    throw err;
+  }
   const { settings, plan, waitFor } = started;
   const item = started.input;
   // A run made by a reset (retry-failed, or by hand in Temporal Web) is not the chain's first run.
