@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 bash scripts/ensure-system-packages.sh
+# The browser tests drive the built page (web/dist).
+bash scripts/build-web.sh
 exec node_modules/.bin/jest "$@"

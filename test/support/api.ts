@@ -7,7 +7,7 @@ import { logger } from '../../lib/logger';
 import { PipelineRegistry } from '../../pipelines/registry';
 import type { PipelineDefinition } from '../../pipelines/types';
 
-export async function startApi(opts: { db: Db; client: Client; taskQueue: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; workflowLimits?: AppDeps['workflowLimits']; filesDir?: string; jobGuard?: boolean }) {
+export async function startApi(opts: { db: Db; client: Client; taskQueue: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; workflowLimits?: AppDeps['workflowLimits']; filesDir?: string; jobGuard?: boolean; webDir?: string }) {
   const { app, hub, service } = createApp({
     db: opts.db,
     client: opts.client,
@@ -19,6 +19,7 @@ export async function startApi(opts: { db: Db; client: Client; taskQueue: string
     temporalWebUrl: 'http://127.0.0.1:8233',
     workflowLimits: opts.workflowLimits,
     filesDir: opts.filesDir,
+    webDir: opts.webDir,
     // Test files start many batches of one pipeline at once; the guard has its own test.
     jobGuard: opts.jobGuard ?? false,
   });

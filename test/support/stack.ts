@@ -82,13 +82,13 @@ export async function startWorker(opts: { native: NativeConnection; taskQueue: s
  * The whole stack a test file runs against: a fresh database, a worker on the file's own task
  * queue, and the API in front of them.
  */
-export async function startStack(opts: { name: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; filesDir?: string; jobGuard?: boolean; notifications?: NotificationSettings }) {
+export async function startStack(opts: { name: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; filesDir?: string; jobGuard?: boolean; notifications?: NotificationSettings; webDir?: string }) {
   const database = await createTestDatabase();
   const temporal = await connectTemporal();
   const taskQueue = uid(opts.name);
   const newWorker = () => startWorker({ native: temporal.native, taskQueue, db: database.db, pipelines: opts.pipelines, notifications: opts.notifications });
   let worker = await newWorker();
-  const api = await startApi({ db: database.db, client: temporal.client, taskQueue, pipelines: opts.pipelines, progressIntervalMs: opts.progressIntervalMs, filesDir: opts.filesDir, jobGuard: opts.jobGuard });
+  const api = await startApi({ db: database.db, client: temporal.client, taskQueue, pipelines: opts.pipelines, progressIntervalMs: opts.progressIntervalMs, filesDir: opts.filesDir, jobGuard: opts.jobGuard, webDir: opts.webDir });
   return {
     db: database.db,
     dbUrl: database.url,

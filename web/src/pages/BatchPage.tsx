@@ -49,11 +49,20 @@ export function BatchPage({ id }: { id: string }) {
   const [itemsVersion, setItemsVersion] = useState(0);
   useTitle(batch ? batch.name : 'Batch');
 
-  /** A final snapshot is never replaced by an older, non-final one. */
+  /**
+   * A final snapshot is never replaced by an older, non-final one; a newer retry round (the batch
+   * reopened by retry-failed) replaces anything.
+   */
   const acceptProgress = useCallback((next: unknown) => {
     if (!isProgress(next)) return;
-    setProgress((cur) => (cur && isFinal(cur.status) && !isFinal(next.status) ? cur : next));
+    setProgress((cur) => {
+      if (!cur) return next;
+      if ((next.retryRound ?? 0) !== (cur.retryRound ?? 0)) return (next.retryRound ?? 0) > (cur.retryRound ?? 0) ? next : cur;
+      return isFinal(cur.status) && !isFinal(next.status) ? cur : next;
+    });
   }, []);
+  /** After a retry request: the round the page waits to see before it trusts a final status again. */
+  const [awaitRound, setAwaitRound] = useState(0);
 
   const loadBatch = useCallback(
     async (signal?: AbortSignal) => {
@@ -79,6 +88,14 @@ export function BatchPage({ id }: { id: string }) {
     void loadBatch(ctrl.signal);
     return () => ctrl.abort();
   }, [loadBatch]);
+
+  // A retry reopens the batch a moment after the request: poll until the new round shows.
+  const seenRound = progress?.retryRound ?? 0;
+  useEffect(() => {
+    if (awaitRound <= seenRound) return;
+    const t = setInterval(() => void loadBatch(), 1_000);
+    return () => clearInterval(t);
+  }, [awaitRound, seenRound, loadBatch]);
 
   // Live progress while the batch is not final. EventSource reconnects by itself after errors.
   const streaming = batch !== null && !isFinal(batch.status);
@@ -178,7 +195,7 @@ export function BatchPage({ id }: { id: string }) {
             )}
           </p>
         </div>
-        <Controls batchId={batch.id} status={status} failed={p.failed ?? 0} temporalUrl={batch.temporalUrl} onChanged={refresh} streaming={streaming} />
+        <Controls batchId={batch.id} status={status} failed={p.failed ?? 0} temporalUrl={batch.temporalUrl} onChanged={refresh} onRetried={setAwaitRound} streaming={streaming} />
       </div>
 
       <ProgressPanel p={p} />
@@ -247,7 +264,23 @@ function formatBytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
-function Controls({ batchId, status, failed, temporalUrl, onChanged, streaming }: { batchId: string; status: BatchStatus; failed: number; temporalUrl: string; onChanged: () => void; streaming: boolean }) {
+function Controls({
+  batchId,
+  status,
+  failed,
+  temporalUrl,
+  onChanged,
+  onRetried,
+  streaming,
+}: {
+  batchId: string;
+  status: BatchStatus;
+  failed: number;
+  temporalUrl: string;
+  onChanged: () => void;
+  onRetried: (round: number) => void;
+  streaming: boolean;
+}) {
   const [busy, setBusy] = useState<Action | null>(null);
   const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
   const [confirming, setConfirming] = useState(false);
@@ -275,6 +308,7 @@ function Controls({ batchId, status, failed, temporalUrl, onChanged, streaming }
       let text: string;
       if (action === 'retry') {
         const r = await api.retryFailed(batchId);
+        onRetried(r.round);
         text = `Retry round ${r.round}: ${r.items} failed item${r.items === 1 ? '' : 's'} resume at their failed step.`;
       } else {
         await api.control(batchId, action, why?.trim() || undefined);

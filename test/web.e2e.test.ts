@@ -1,0 +1,108 @@
+/**
+ * The operations page in a real browser (Debian's Chromium through Puppeteer) against the real
+ * stack: start a batch from the page with the pipeline's demo items, watch the bar reach 100%
+ * with the right counts over SSE, then retry the failed items from the batch page. Screenshots
+ * of each page are saved under .data/test-artifacts/screenshots/.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import puppeteer, { type Browser, type Page } from 'puppeteer';
+import type { PipelineDefinition } from '../pipelines/types';
+import { fixtureLog, fixturePipeline } from './support/fixture-pipeline';
+import { startStack } from './support/stack';
+
+const ROOT = path.join(__dirname, '..');
+const WEB_DIST = path.join(ROOT, 'web', 'dist');
+const SHOTS = path.join(ROOT, '.data', 'test-artifacts', 'screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** The fixture pipeline with demo items: 5 that succeed and one that fails at step b while blocked. */
+const withDemo = {
+  ...fixturePipeline,
+  demoItems: () => [...Array.from({ length: 5 }, (_, i) => ({ key: `web-${i + 1}` })), { key: 'web-bad', failWhileBlocked: 'b' }],
+} as unknown as PipelineDefinition;
+
+let stack: Awaited<ReturnType<typeof startStack>>;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  if (!fs.existsSync(path.join(WEB_DIST, 'index.html'))) throw new Error('web/dist is missing: npm test builds it (scripts/build-web.sh)');
+  fs.mkdirSync(SHOTS, { recursive: true });
+  stack = await startStack({ name: 'web', pipelines: [withDemo], webDir: WEB_DIST, progressIntervalMs: 200 });
+  browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 900 });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+const text = (selector: string) => page.$eval(selector, (el) => (el.textContent ?? '').trim());
+
+async function waitForText(selector: string, expected: string | RegExp, timeoutMs = 60_000): Promise<void> {
+  await page
+    .waitForFunction(
+    (sel: string, src: string, isRe: boolean) => {
+      const t = ((globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector(sel)?.textContent ?? '').trim();
+      return isRe ? new RegExp(src).test(t) : t === src;
+    },
+    { timeout: timeoutMs, polling: 100 },
+    selector,
+    expected instanceof RegExp ? expected.source : expected,
+    expected instanceof RegExp,
+  )
+    .catch(async (err) => {
+      await page.screenshot({ path: path.join(SHOTS, 'failure.png'), fullPage: true }).catch(() => undefined);
+      const seen = await page.$eval(selector, (el) => el.textContent).catch(() => '(no such element)');
+      throw new Error(`${(err as Error).message}: ${selector} shows ${JSON.stringify(seen)}, expected ${String(expected)}`);
+    });
+}
+
+test('start a batch from the page, watch it reach 100% over SSE, retry the failed item from the batch page', async () => {
+  fixtureLog.reset();
+  fixtureLog.blocked.add('web-bad');
+  await page.goto(`${stack.api.base}/`, { waitUntil: 'networkidle0' });
+  await page.waitForSelector('[data-testid="pipeline-card-fixture"]');
+  await page.screenshot({ path: path.join(SHOTS, 'operations.png') });
+
+  await page.click('[data-testid="pipeline-card-fixture"]');
+  await page.waitForSelector('[data-testid="batch-form"]');
+  await page.click('[data-testid="load-demo-items"]');
+  await waitForText('[data-testid="items-count"]', /6 items/);
+  await page.$eval('[data-testid="input-name"]', (el) => void ((el as unknown as { value: string }).value = ''));
+  await page.type('[data-testid="input-name"]', 'From the browser');
+  await page.screenshot({ path: path.join(SHOTS, 'operations-form.png') });
+  await page.click('[data-testid="start-batch"]');
+
+  // The page moves to the new batch and follows it live.
+  await page.waitForFunction('location.hash.startsWith("#/batches/")', { timeout: 15_000 });
+  const batchId = decodeURIComponent(((await page.evaluate('location.hash')) as string).replace('#/batches/', ''));
+  await waitForText('[data-testid="progress-text"]', '6/6 processed');
+  await waitForText('[data-testid="batch-status"]', /completed with errors/i);
+  expect(await text('[data-testid="progress-percent"]')).toBe('100%');
+  expect(await text('[data-testid="count-succeeded"]')).toBe('5');
+  expect(await text('[data-testid="count-failed"]')).toBe('1');
+  await page.screenshot({ path: path.join(SHOTS, 'batch-completed-with-errors.png'), fullPage: true });
+
+  // The cause is fixed; retry from the page: the failed item resumes at step b and succeeds.
+  fixtureLog.blocked.clear();
+  await page.click('[data-testid="btn-retry-failed"]');
+  await waitForText('[data-testid="control-message"]', /Retry round 1: 1 failed item resume/);
+  await waitForText('[data-testid="count-failed"]', '0');
+  await waitForText('[data-testid="count-succeeded"]', '6');
+  await waitForText('[data-testid="batch-status"]', /^completed$/i);
+  expect(fixtureLog.attempts.get('web-bad/a')).toBe(1);
+  expect(fixtureLog.attempts.get('web-bad/b')).toBe(2);
+  await page.screenshot({ path: path.join(SHOTS, 'batch-after-retry.png'), fullPage: true });
+
+  // The API agrees with what the page shows.
+  const api = await stack.api.call('GET', `/api/batches/${batchId}`);
+  expect(api.body).toMatchObject({ name: 'From the browser', status: 'completed', progress: { succeeded: 6, failed: 0, retryRound: 1 } });
+});
