@@ -89,6 +89,7 @@ test('start a batch from the page, watch it reach 100% over SSE, retry the faile
   expect(await text('[data-testid="progress-percent"]')).toBe('100%');
   expect(await text('[data-testid="count-succeeded"]')).toBe('5');
   expect(await text('[data-testid="count-failed"]')).toBe('1');
+  await page.waitForSelector('[data-testid="item-row-web-bad"][data-status="failed"]', { timeout: 30_000 });
   await page.screenshot({ path: path.join(SHOTS, 'batch-completed-with-errors.png'), fullPage: true });
 
   // The cause is fixed; retry from the page: the failed item resumes at step b and succeeds.
@@ -98,6 +99,8 @@ test('start a batch from the page, watch it reach 100% over SSE, retry the faile
   await waitForText('[data-testid="count-failed"]', '0');
   await waitForText('[data-testid="count-succeeded"]', '6');
   await waitForText('[data-testid="batch-status"]', /^completed$/i);
+  // The items table follows too: the retried row shows succeeded.
+  await page.waitForSelector('[data-testid="item-row-web-bad"][data-status="succeeded"]', { timeout: 30_000 });
   expect(fixtureLog.attempts.get('web-bad/a')).toBe(1);
   expect(fixtureLog.attempts.get('web-bad/b')).toBe(2);
   await page.screenshot({ path: path.join(SHOTS, 'batch-after-retry.png'), fullPage: true });

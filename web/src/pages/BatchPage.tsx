@@ -573,18 +573,19 @@ function ItemsSection({ batchId, steps, version, progress, onRefresh }: { batchI
 
   // While the batch moves, reload the rows shown at most every few seconds.
   const live = !isFinal(progress.status);
-  const signature = `${progress.processed}:${progress.running}:${progress.status}`;
+  const signature = `${progress.processed}:${progress.running}:${progress.status}:${progress.retryRound ?? 0}`;
   const lastSignature = useRef(signature);
   const lastAuto = useRef(Date.now());
   useEffect(() => {
-    if (!live || loadingMore || signature === lastSignature.current) return;
+    if (loadingMore || signature === lastSignature.current) return;
+    // Throttled while live; at once when the batch has just ended (the last rows settle then).
     const t = window.setTimeout(
       () => {
         lastSignature.current = signature;
         lastAuto.current = Date.now();
         setTick((n) => n + 1);
       },
-      Math.max(0, lastAuto.current + ITEMS_AUTO_REFRESH_MS - Date.now()),
+      live ? Math.max(0, lastAuto.current + ITEMS_AUTO_REFRESH_MS - Date.now()) : 0,
     );
     return () => window.clearTimeout(t);
   }, [signature, live, loadingMore]);
