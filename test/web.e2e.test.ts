@@ -103,6 +103,7 @@ test('start a batch from the page, watch it reach 100% over SSE, retry the faile
   await page.waitForSelector('[data-testid="item-row-web-bad"][data-status="succeeded"]', { timeout: 30_000 });
   expect(fixtureLog.attempts.get('web-bad/a')).toBe(1);
   expect(fixtureLog.attempts.get('web-bad/b')).toBe(2);
+  await new Promise((r) => setTimeout(r, 1_000)); // let the bars finish their width transition
   await page.screenshot({ path: path.join(SHOTS, 'batch-after-retry.png'), fullPage: true });
 
   // The API agrees with what the page shows.
