@@ -8,9 +8,10 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import { batchWorkflow, type BatchWorkflowInput } from '../workflows/batch';
 import { cancelBatchSignal, pauseBatchSignal, resumeBatchSignal, retryFailedSignal } from '../common/messages';
 import { signalBatchReopening } from '../lib/batch-reopen';
+import { batchWorkflowInputOf } from '../lib/batch-workflow-input';
 import { itemTaskQueueOf } from '../common/constants';
 import { BatchIdKey, PipelineKey } from '../common/search-attributes';
-import { DEFAULT_FAILURE_THRESHOLD, isFinalBatchStatus, type BatchProgress, type BatchStatus, type FailureThreshold, type PipelinePlan } from '../common/types';
+import { DEFAULT_FAILURE_THRESHOLD, isFinalBatchStatus, type BatchProgress, type BatchStatus } from '../common/types';
 import type { Db } from '../lib/db';
 import { Prisma } from '../lib/db';
 import type { Logger } from '../lib/logger';
@@ -106,20 +107,7 @@ export class BatchService {
   private async startWorkflow(id: string): Promise<void> {
     const { db, client, taskQueue } = this.deps;
     const b = await db.batch.findUniqueOrThrow({ where: { id } });
-    const plan = b.plan as unknown as PipelinePlan;
-    const notify = b.notify as { emails?: unknown[]; webhooks?: unknown[] } | null;
-    const input: BatchWorkflowInput = {
-      batchId: id,
-      pipeline: b.pipeline,
-      total: b.total,
-      concurrency: b.concurrency,
-      failureThreshold: b.failureThreshold as unknown as FailureThreshold,
-      itemTaskQueue: itemTaskQueueOf(taskQueue),
-      ...(plan.onBatchEnd ? { onBatchEnd: plan.onBatchEnd } : {}),
-      ...(b.budgetUsd !== null ? { budgetUsd: b.budgetUsd } : {}),
-      ...(notify && (notify.emails?.length || notify.webhooks?.length) ? { notify: true } : {}),
-      ...(this.deps.workflowLimits ? { limits: this.deps.workflowLimits } : {}),
-    };
+    const input = batchWorkflowInputOf(b, taskQueue, this.deps.workflowLimits);
     try {
       await client.workflow.start(batchWorkflow, {
         workflowId: id,

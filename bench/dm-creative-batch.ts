@@ -7,9 +7,8 @@
  *   npm run bench:dm-creative -- --items 1000   (--app http://127.0.0.1:3000 --out file.json)
  */
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { call, writeResult } from './stack-client';
 import { demoRecipients } from '../pipelines/dm-creative/demo-data';
 import { TreeMemorySampler } from './proc-memory';
 
@@ -21,13 +20,6 @@ const { values } = parseArgs({
     out: { type: 'string' },
   },
 });
-
-async function call(method: string, url: string, body?: unknown) {
-  const res = await fetch(url, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
-  const text = await res.text();
-  if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
 
 function workerPid(): number {
   const out = execFileSync('pgrep', ['-f', 'workers/main.ts']).toString().trim().split('\n').map(Number);
@@ -66,10 +58,7 @@ async function main() {
     outputs: batch.outputs,
     worker: { peakRssMb: mem.peakRssMb, peakPssMb: mem.peakPssMb, peakProcesses: mem.peakProcesses },
   };
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  const out = values.out ?? path.join('bench-results', `${new Date().toISOString().slice(0, 10)}-dm-creative-batch.json`);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  writeResult('dm-creative-batch', result, values.out);
 }
 
 main().catch((err) => {

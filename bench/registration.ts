@@ -7,9 +7,8 @@
  *   npm run bench:registration -- --items 100 --fail-ratio 0.1
  *   (--app http://127.0.0.1:3000 --partner http://127.0.0.1:4010 --out bench-results/x.json)
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { call, writeResult } from './stack-client';
 import { demoRestaurants } from '../pipelines/restaurant-registration/demo-data';
 
 const { values } = parseArgs({
@@ -24,13 +23,6 @@ const { values } = parseArgs({
 });
 
 const REJECT_AT = ['validate-data', 'verify-business', 'upload-menu', 'setup-payments', 'publish-store'];
-
-async function call(method: string, url: string, body?: unknown) {
-  const res = await fetch(url, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
-  const text = await res.text();
-  if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
 
 async function main() {
   const n = Number(values.items);
@@ -82,10 +74,7 @@ async function main() {
     wallMs,
     itemsPerSec: Number(((n * 1000) / wallMs).toFixed(2)),
   };
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  const out = values.out ?? path.join('bench-results', `${new Date().toISOString().slice(0, 10)}-registration.json`);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  writeResult('registration', result, values.out);
 }
 
 main().catch((err) => {

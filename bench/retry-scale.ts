@@ -7,9 +7,8 @@
  *
  *   npm run bench:retry -- --items 2000   (--app http://127.0.0.1:3000 --ai http://127.0.0.1:4020)
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { call, writeResult } from './stack-client';
 
 const { values } = parseArgs({
   options: {
@@ -20,13 +19,6 @@ const { values } = parseArgs({
     out: { type: 'string' },
   },
 });
-
-async function call(method: string, url: string, body?: unknown) {
-  const res = await fetch(url, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
-  const text = await res.text();
-  if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
 
 async function settled(id: string, round: number) {
   for (;;) {
@@ -76,10 +68,7 @@ async function main() {
       itemsPerSec: Number(((n * 1000) / retryMs).toFixed(2)),
     },
   };
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  const out = values.out ?? path.join('bench-results', `${new Date().toISOString().slice(0, 10)}-retry-scale.json`);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  writeResult('retry-scale', result, values.out);
 }
 
 main().catch((err) => {

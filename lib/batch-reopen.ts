@@ -5,10 +5,10 @@
  * start; it only waits for the re-run items.
  */
 import type { Client } from '@temporalio/client';
-import { itemTaskQueueOf } from '../common/constants';
 import { BatchIdKey, PipelineKey } from '../common/search-attributes';
-import type { BatchCounters, BatchProgress, FailureThreshold, PipelinePlan } from '../common/types';
+import type { BatchCounters, BatchProgress } from '../common/types';
 import { batchWorkflow, type BatchWorkflowInput } from '../workflows/batch';
+import { batchWorkflowInputOf } from './batch-workflow-input';
 import type { Db } from './db';
 
 /**
@@ -31,15 +31,8 @@ export async function reopenInputOf(db: Db, batchId: string, taskQueue: string, 
     costUsd: p.estimatedCostUsd ?? 0,
     steps: p.steps ?? {},
   };
-  const plan = batch.plan as unknown as PipelinePlan;
   return {
-    batchId,
-    pipeline: batch.pipeline,
-    total: batch.total,
-    concurrency: batch.concurrency,
-    failureThreshold: batch.failureThreshold as unknown as FailureThreshold,
-    itemTaskQueue: itemTaskQueueOf(taskQueue),
-    ...(plan.onBatchEnd ? { onBatchEnd: plan.onBatchEnd } : {}),
+    ...batchWorkflowInputOf(batch, taskQueue),
     state: {
       status: 'running',
       ledger: { counters, inFlight: [], armed: { settled: 0, failed: 0 }, duplicates: 0 },
@@ -49,6 +42,8 @@ export async function reopenInputOf(db: Db, batchId: string, taskQueue: string, 
       generation: (p.generation ?? 0) + 1,
       retryRound: beginningRound !== undefined ? beginningRound - 1 : (lastRound._max.round ?? 0),
       reopened: true,
+      // A batch that ended above its budget was resumed past it once already: no second budget pause.
+      ...(batch.budgetUsd !== null && counters.costUsd > batch.budgetUsd ? { budgetTripped: true } : {}),
     },
   };
 }

@@ -70,10 +70,9 @@ export async function createEngineWorker(opts: {
     ...createTemplateActivities({ db: opts.db, client, pipelines: opts.pipelines, taskQueue: opts.taskQueue, jobGuard: opts.jobGuard }),
     ...createRetentionActivities({ db: opts.db, filesDir: opts.filesDir }),
   };
-  const common = {
+  const base = {
     connection: opts.connection,
     namespace: opts.namespace,
-    workflowBundle: { codePath: opts.workflowBundlePath },
     activities,
     // Cancellation reaches an activity through its heartbeat; flush heartbeats often.
     defaultHeartbeatThrottleInterval: '1s',
@@ -83,6 +82,7 @@ export async function createEngineWorker(opts: {
     shutdownForceTime: '30s',
     ...(opts.identity ? { identity: opts.identity } : {}),
   };
+  const common = { ...base, workflowBundle: { codePath: opts.workflowBundlePath } };
   // Batch workflows: few, long-lived, and each item's report goes through one of them.
   const batches = await Worker.create({
     ...common,
@@ -101,18 +101,11 @@ export async function createEngineWorker(opts: {
       const concurrency = opts.queueConcurrency?.[`${p.name}.${name}`] ?? q.concurrency;
       workers.push(
         await Worker.create({
-          connection: opts.connection,
-          namespace: opts.namespace,
+          ...base,
           taskQueue: pipelineQueueOf(itemQueue, p.name, name),
-          activities,
           maxConcurrentActivityTaskExecutions: concurrency,
           // Server-side: the rate holds across every worker polling this queue.
           ...(q.ratePerMinute ? { maxTaskQueueActivitiesPerSecond: q.ratePerMinute / 60 } : {}),
-          defaultHeartbeatThrottleInterval: '1s',
-          maxHeartbeatThrottleInterval: '2s',
-          shutdownGraceTime: '10s',
-          shutdownForceTime: '30s',
-          ...(opts.identity ? { identity: opts.identity } : {}),
         }),
       );
     }

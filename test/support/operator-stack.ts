@@ -5,39 +5,11 @@
  */
 import type { Db } from '../../lib/db';
 import type { PipelineDefinition } from '../../pipelines/types';
-import { createEngineWorker } from '../../workers/create-worker';
-import { startApi, waitFor } from './api';
-import { connectTemporal, createTestDatabase, uid } from './stack';
+import { waitFor } from './api';
+import { startStack } from './stack';
 
-export async function startOperatorStack(opts: { name: string; pipelines: PipelineDefinition[]; filesDir?: string }) {
-  const database = await createTestDatabase();
-  const temporal = await connectTemporal();
-  const taskQueue = uid(opts.name);
-  const worker = await createEngineWorker({
-    connection: temporal.native,
-    namespace: 'default',
-    taskQueue,
-    db: database.db,
-    pipelines: opts.pipelines,
-    workflowBundlePath: process.env.TEST_WORKFLOW_BUNDLE!,
-    jobGuard: true,
-    ...(opts.filesDir ? { filesDir: opts.filesDir } : {}),
-  });
-  const running = worker.run();
-  const api = await startApi({ db: database.db, client: temporal.client, taskQueue, pipelines: opts.pipelines, filesDir: opts.filesDir, jobGuard: true });
-  return {
-    db: database.db,
-    client: temporal.client,
-    taskQueue,
-    api,
-    close: async () => {
-      await api.close();
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-      await temporal.close();
-      await database.close();
-    },
-  };
+export function startOperatorStack(opts: { name: string; pipelines: PipelineDefinition[]; filesDir?: string }) {
+  return startStack({ ...opts, jobGuard: true });
 }
 
 /** Waits until the batch has a final status and returns it. */

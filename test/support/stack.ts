@@ -58,7 +58,15 @@ export async function connectTemporal(): Promise<{ client: Client; connection: C
   };
 }
 
-export async function startWorker(opts: { native: NativeConnection; taskQueue: string; db: Db; pipelines: PipelineDefinition[]; notifications?: NotificationSettings }) {
+export async function startWorker(opts: {
+  native: NativeConnection;
+  taskQueue: string;
+  db: Db;
+  pipelines: PipelineDefinition[];
+  notifications?: NotificationSettings;
+  jobGuard?: boolean;
+  filesDir?: string;
+}) {
   const worker = await createEngineWorker({
     connection: opts.native,
     namespace: 'default',
@@ -67,6 +75,8 @@ export async function startWorker(opts: { native: NativeConnection; taskQueue: s
     pipelines: opts.pipelines,
     workflowBundlePath: process.env.TEST_WORKFLOW_BUNDLE!,
     ...(opts.notifications ? { notifications: opts.notifications } : {}),
+    ...(opts.jobGuard !== undefined ? { jobGuard: opts.jobGuard } : {}),
+    ...(opts.filesDir ? { filesDir: opts.filesDir } : {}),
   });
   const running = worker.run();
   return {
@@ -86,7 +96,8 @@ export async function startStack(opts: { name: string; pipelines: PipelineDefini
   const database = await createTestDatabase();
   const temporal = await connectTemporal();
   const taskQueue = uid(opts.name);
-  const newWorker = () => startWorker({ native: temporal.native, taskQueue, db: database.db, pipelines: opts.pipelines, notifications: opts.notifications });
+  const newWorker = () =>
+    startWorker({ native: temporal.native, taskQueue, db: database.db, pipelines: opts.pipelines, notifications: opts.notifications, jobGuard: opts.jobGuard, filesDir: opts.filesDir });
   let worker = await newWorker();
   const api = await startApi({ db: database.db, client: temporal.client, taskQueue, pipelines: opts.pipelines, progressIntervalMs: opts.progressIntervalMs, filesDir: opts.filesDir, jobGuard: opts.jobGuard, webDir: opts.webDir });
   return {
