@@ -66,7 +66,11 @@ export class ProgressHub {
     const e = this.entry(id);
     // The database already says the batch ended: the final snapshot is one cheap read away (and
     // the latest one: a batch that a retry round reopened ends again with other counts).
-    if (opts.knownStatus && isFinalBatchStatus(opts.knownStatus)) return this.refresh(id);
+    if (opts.knownStatus && isFinalBatchStatus(opts.knownStatus)) {
+      // A fetch already in flight may have started before the batch ended: read again then.
+      const p = await this.refresh(id);
+      return p && !isFinalBatchStatus(p.status) ? this.refresh(id) : p;
+    }
     // The database says it runs again (reopened by a retry round): the cached final value is stale.
     if (opts.knownStatus && e.value && isFinalBatchStatus(e.value.status)) e.value = undefined;
     const firstAnswerMs = opts.firstAnswerMs ?? 1_000;
