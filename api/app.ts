@@ -22,6 +22,7 @@ import { streamExport } from './exports';
 import { createApiMetrics } from './metrics';
 import { analyticsRouter } from './routes/analytics';
 import { openApiRouter } from './routes/openapi';
+import { preflightRouter } from './routes/preflight';
 import { singleRunRouter } from './routes/runs';
 import { schedulesRouter } from './routes/schedules';
 import { templatesRouter } from './routes/templates';
@@ -237,6 +238,7 @@ export function createApp(deps: AppDeps) {
   api.use(openApiRouter());
   api.use(templatesRouter({ ...deps, service }));
   api.use(singleRunRouter({ registry, service }));
+  api.use(preflightRouter(deps));
   api.use(schedulesRouter(deps));
   api.use((req) => {
     throw new ApiError(404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`);

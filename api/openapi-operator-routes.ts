@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { RouteDoc } from './openapi';
 import { BackfillScheduleBody, CreateScheduleBody, ListSchedulesQuery, PauseScheduleBody, ScheduleIdParam, TriggerScheduleBody, UpdateScheduleBody } from './schedule-schemas';
 import { BATCH_STATUSES } from './schemas';
+import { DryRunBody, EstimateQuery } from './preflight-schemas';
 import { ListTemplatesQuery, PipelineNameParam, RunItemBody, StartFromTemplateBody, TemplateBody, TemplateIdParam } from './template-schemas';
 
 const BAD_REQUEST = 'Invalid request: `error.details.issues` names each field ({ path, message, row? })';
@@ -69,6 +70,26 @@ const templates: RouteDoc[] = [
     params: PipelineNameParam,
     body: RunItemBody,
     responses: { 202: { description: 'The batch of one (Location: /api/batches/{id})', schema: CreatedBatch }, 400: BAD_REQUEST, 404: 'No such pipeline', 409: 'A batch of the pipeline is active (the job guard)', 503: TEMPORAL_DOWN },
+  },
+  {
+    method: 'get',
+    path: '/api/pipelines/:name/estimate',
+    summary: "Estimate a batch's duration and cost from the pipeline's recent finished batches",
+    description: 'Per item: p50/p90 duration and mean cost of the settled items of the last 20 finished batches. Total: the items in waves of `concurrency`, each wave the p50 duration. `basis` is null when the pipeline has no finished batch yet.',
+    tag: 'pipelines',
+    params: PipelineNameParam,
+    query: EstimateQuery,
+    responses: { 200: '{ pipeline, items, concurrency, basis, perItem, total }', 400: BAD_REQUEST, 404: 'No such pipeline' },
+  },
+  {
+    method: 'post',
+    path: '/api/pipelines/:name/dry-run',
+    summary: 'Dry-run one item: its steps on the real workers, up to the first step that writes outside Flotilla',
+    description: "Reading and computing steps run for real (one attempt each); the run stops before the first step with `writes` (listed in GET /api/pipelines). Nothing is stored; files a step wrote are deleted. Steps: outcome ran | skipped | stopped-before-write | failed | not-reached.",
+    tag: 'pipelines',
+    params: PipelineNameParam,
+    body: DryRunBody,
+    responses: { 200: '{ pipeline, itemKey, ok, durationMs, steps }', 400: BAD_REQUEST, 404: 'No such pipeline', 504: 'The dry run did not finish in time (no worker?)', 503: TEMPORAL_DOWN },
   },
 ];
 

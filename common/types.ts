@@ -57,6 +57,8 @@ export interface StepPlan {
   retry: StepRetryPolicy;
   /** Task queue for this step's activity (e.g. a PDF rendering pool); defaults to the item's. */
   taskQueue?: string;
+  /** What the step changes outside Flotilla; a dry run stops before it. */
+  writes?: string;
 }
 
 /** The batch-end hook as the batch workflow calls it. */

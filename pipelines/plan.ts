@@ -44,6 +44,7 @@ export function planOf(def: PipelineDefinition, itemTaskQueue?: string): Pipelin
     };
     if (s.heartbeatTimeoutMs) plan.heartbeatTimeoutMs = s.heartbeatTimeoutMs;
     if (s.skipIf) plan.skipIf = s.skipIf;
+    if (s.writes) plan.writes = s.writes;
     if (s.queue) {
       if (!def.queues?.[s.queue]) throw new Error(`pipeline ${def.name}: step ${s.name} uses unknown queue "${s.queue}"`);
       if (!itemTaskQueue) throw new Error(`pipeline ${def.name}: step ${s.name} needs the item task queue to name its queue`);

@@ -92,6 +92,12 @@ export interface StepDefinition<Item, Settings> {
    * concurrency, e.g. a pool of browsers) instead of the item task queue.
    */
   queue?: string;
+  /**
+   * What this step changes outside Flotilla, in words ("creates the merchant account on the
+   * partner platform"). A dry run stops before the first such step; steps without it only read
+   * or compute (an AI call or a rendered PDF counts as compute).
+   */
+  writes?: string;
 }
 
 export interface PipelineDefinition<ItemSchema extends z.ZodType = z.ZodType, SettingsSchema extends z.ZodType = z.ZodType> {

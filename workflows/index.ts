@@ -3,4 +3,5 @@ export { batchWorkflow } from './batch';
 export { itemWorkflow } from './item';
 export { scheduledBatchWorkflow } from './scheduled';
 export { retentionWorkflow } from './retention';
+export { dryRunWorkflow } from './dry-run';
 export { baselineItemWorkflow, naiveFanOutWorkflow } from './bench';

@@ -59,7 +59,7 @@ const PATCH_REPORT_VIA_LOCAL_ACTIVITY = 'item-report-via-local-activity';
 
 type StepFn = (input: StepActivityInput) => Promise<StepActivityResult>;
 
-function stepActivity(step: StepPlan, activity: string): StepFn {
+export function stepActivity(step: StepPlan, activity: string, opts: { maximumAttempts?: number } = {}): StepFn {
   const acts = proxyActivities<Record<string, StepFn>>({
     startToCloseTimeout: step.startToCloseTimeoutMs,
     ...(step.heartbeatTimeoutMs ? { heartbeatTimeout: step.heartbeatTimeoutMs } : {}),
@@ -67,7 +67,7 @@ function stepActivity(step: StepPlan, activity: string): StepFn {
     // Wait for the step to acknowledge a cancel so nothing keeps running behind our back.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: {
-      maximumAttempts: step.retry.maximumAttempts,
+      maximumAttempts: opts.maximumAttempts ?? step.retry.maximumAttempts,
       initialInterval: step.retry.initialIntervalMs,
       backoffCoefficient: step.retry.backoffCoefficient,
       ...(step.retry.maximumIntervalMs ? { maximumInterval: step.retry.maximumIntervalMs } : {}),
@@ -77,7 +77,7 @@ function stepActivity(step: StepPlan, activity: string): StepFn {
   return acts[activity];
 }
 
-function describeFailure(step: StepPlan, err: unknown): ItemError {
+export function describeFailure(step: StepPlan, err: unknown): ItemError {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
     const details = (cause.details?.[0] ?? {}) as Partial<StepFailureDetails>;

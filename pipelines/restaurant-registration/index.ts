@@ -271,6 +271,7 @@ export function createRestaurantRegistrationPipeline(deps: RestaurantRegistratio
       },
       {
         name: 'create-merchant-account',
+        writes: 'creates the merchant account on the partner platform',
         run: async (ctx): Promise<CreateMerchantOutput> => {
           const resume = outputOf<CheckDuplicatesOutput>(ctx, 'check-duplicates')?.resumeMerchantId;
           if (resume) return { merchantId: resume, resumed: true };
@@ -292,6 +293,7 @@ export function createRestaurantRegistrationPipeline(deps: RestaurantRegistratio
       },
       {
         name: 'verify-business',
+        writes: 'submits the business for verification on the partner platform',
         description: 'Business verification; the method depends on how the restaurant came in (item.type).',
         run: verifyWith(() => ({ method: 'document-review' })),
         handlersByItemType: {
@@ -308,6 +310,7 @@ export function createRestaurantRegistrationPipeline(deps: RestaurantRegistratio
       },
       {
         name: 'create-store',
+        writes: 'creates the store on the partner platform',
         run: async (ctx): Promise<CreateStoreOutput> => {
           const resume = outputOf<CheckDuplicatesOutput>(ctx, 'check-duplicates')?.resumeStoreId;
           if (resume) return { storeId: resume, resumed: true };
@@ -331,6 +334,7 @@ export function createRestaurantRegistrationPipeline(deps: RestaurantRegistratio
       },
       {
         name: 'set-opening-hours',
+        writes: "sets the store's opening hours on the partner platform",
         run: async (ctx) => {
           const storeId = requireId(ctx, 'create-store', 'storeId');
           const weekly: WeeklyHours = ctx.item.openingHours;
@@ -340,6 +344,7 @@ export function createRestaurantRegistrationPipeline(deps: RestaurantRegistratio
       },
       {
         name: 'upload-menu',
+        writes: 'uploads the menu to the partner platform',
         run: async (ctx) => {
           const storeId = requireId(ctx, 'create-store', 'storeId');
           const menu = await partner.uploadMenuCsv(storeId, ctx.item.menuCsv, write(ctx));
@@ -349,6 +354,7 @@ export function createRestaurantRegistrationPipeline(deps: RestaurantRegistratio
       },
       {
         name: 'upload-images',
+        writes: 'uploads the images to the partner platform',
         description: 'One upload per image, each with its own key derived from the step key; heartbeats between images.',
         startToCloseTimeoutMs: 5 * 60_000,
         heartbeatTimeoutMs: Math.max(30_000, timeoutMs * 2),
@@ -365,6 +371,7 @@ export function createRestaurantRegistrationPipeline(deps: RestaurantRegistratio
       },
       {
         name: 'configure-delivery-zones',
+        writes: 'configures delivery zones on the partner platform',
         skipIf: { path: 'item.pickupOnly', equals: true },
         run: async (ctx) => {
           const storeId = requireId(ctx, 'create-store', 'storeId');
@@ -374,6 +381,7 @@ export function createRestaurantRegistrationPipeline(deps: RestaurantRegistratio
       },
       {
         name: 'setup-payments',
+        writes: 'sets up payments on the partner platform',
         run: async (ctx) => {
           const merchantId = requireId(ctx, 'create-merchant-account', 'merchantId');
           const account = await partner.setPayoutAccount(merchantId, { accountHolder: ctx.item.payment.accountHolder, iban: ctx.item.payment.iban }, write(ctx));
@@ -382,6 +390,7 @@ export function createRestaurantRegistrationPipeline(deps: RestaurantRegistratio
       },
       {
         name: 'publish-store',
+        writes: 'publishes the store on the partner platform',
         run: async (ctx) => {
           const storeId = requireId(ctx, 'create-store', 'storeId');
           const published = await partner.publishStore(storeId, write(ctx));
@@ -391,6 +400,7 @@ export function createRestaurantRegistrationPipeline(deps: RestaurantRegistratio
       },
       {
         name: 'send-welcome-email',
+        writes: 'sends the welcome e-mail through the partner platform',
         run: async (ctx) => {
           if (!ctx.settings.sendWelcomeEmail) return { sent: false, reason: 'welcome emails are off for this batch' };
           const merchantId = requireId(ctx, 'create-merchant-account', 'merchantId');
