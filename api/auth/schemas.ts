@@ -1,0 +1,51 @@
+/** Request shapes of sign-in, API tokens and the super admin's organisations and users. */
+import { z } from 'zod';
+import { PLANS, USER_ROLES } from '../../lib/auth/access';
+
+export const SignInBody = z.object({ email: z.string().trim().min(3).max(200), password: z.string().min(1).max(200) }).strict();
+export type SignInBody = z.infer<typeof SignInBody>;
+
+export const CreateTokenBody = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    /** Token expires after this many days; never when absent (revoke it instead). */
+    expiresInDays: z.number().int().min(1).max(3650).optional(),
+  })
+  .strict();
+export type CreateTokenBody = z.infer<typeof CreateTokenBody>;
+
+export const TokenIdParam = z.object({ id: z.string().regex(/^tok_[A-Za-z0-9_-]{1,40}$/, 'invalid token id') });
+
+export const OrgIdParam = z.object({ id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,49}$/, 'an organisation id is 2-50 lowercase letters, digits or -') });
+
+export const CreateOrgBody = z
+  .object({
+    id: OrgIdParam.shape.id,
+    name: z.string().trim().min(1).max(200),
+    plan: z.enum(PLANS).default('free'),
+    /** Row limit of one uploaded item file for the org's users (the plan's when absent). */
+    maxUploadRows: z.number().int().min(1).max(1_000_000).optional(),
+  })
+  .strict();
+export type CreateOrgBody = z.infer<typeof CreateOrgBody>;
+
+export const UpdateOrgBody = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    plan: z.enum(PLANS).optional(),
+    maxUploadRows: z.number().int().min(1).max(1_000_000).nullable().optional(),
+  })
+  .strict();
+export type UpdateOrgBody = z.infer<typeof UpdateOrgBody>;
+
+export const CreateUserBody = z
+  .object({
+    email: z.email().max(200),
+    password: z.string().min(12, 'a password needs at least 12 characters').max(200),
+    name: z.string().trim().min(1).max(200).optional(),
+    orgId: OrgIdParam.shape.id,
+    role: z.enum(USER_ROLES).default('member'),
+    canRunBatch: z.boolean().default(false),
+  })
+  .strict();
+export type CreateUserBody = z.infer<typeof CreateUserBody>;

@@ -1,0 +1,93 @@
+/**
+ * Sign-in (session cookie + CSRF token), the caller's API tokens, and the super admin's
+ * organisations and users.
+ */
+import express, { type Response, type Router } from 'express';
+import { denial, type AccessPhase } from '../../lib/auth/access';
+import { CreateOrgBody, CreateTokenBody, CreateUserBody, OrgIdParam, SignInBody, TokenIdParam, UpdateOrgBody } from '../auth/schemas';
+import { requireSuperAdmin, SESSION_COOKIE, unauthenticated } from '../auth/middleware';
+import type { RateLimiter } from '../auth/rate-limit';
+import type { AuthService } from '../auth/service';
+import { ApiError } from '../errors';
+
+export interface AuthRouterDeps {
+  auth: AuthService;
+  limiter: RateLimiter;
+  phase: AccessPhase;
+  secureCookies: boolean;
+  sessionTtlMs: number;
+  signInPerMinute: number;
+}
+
+export function authRouter(deps: AuthRouterDeps): Router {
+  const router = express.Router();
+  const cookie = (res: Response, value: string, maxAgeMs: number) =>
+    res.cookie(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'strict', secure: deps.secureCookies, path: '/', maxAge: maxAgeMs });
+
+  router.post('/auth/sign-in', async (req, res) => {
+    const body = SignInBody.parse(req.body ?? {});
+    const limit = { what: 'sign-in attempts', perMinute: deps.signInPerMinute };
+    try {
+      // Per address (one client guessing many accounts) and per account (many clients guessing one).
+      await deps.limiter.hit(`sign-in:ip:${req.ip}`, { ...limit, perMinute: limit.perMinute * 3 });
+      await deps.limiter.hit(`sign-in:email:${body.email.toLowerCase()}`, limit);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 429) res.setHeader('Retry-After', String((err.details as { retryAfterSeconds: number }).retryAfterSeconds));
+      throw err;
+    }
+    const session = await deps.auth.signIn(body.email, body.password, { ip: req.ip, userAgent: req.get('user-agent') });
+    if (!session) throw unauthenticated('wrong e-mail or password');
+    cookie(res, session.token, deps.sessionTtlMs);
+    res.json({ user: session.user, csrfToken: session.csrfToken, expiresAt: session.expiresAt });
+  });
+
+  router.post('/auth/sign-out', async (req, res) => {
+    if (req.principal?.sessionId) await deps.auth.signOut(req.principal.sessionId);
+    res.clearCookie(SESSION_COOKIE, { path: '/' });
+    res.status(204).end();
+  });
+
+  router.get('/auth/me', async (req, res) => {
+    const p = req.principal!;
+    const readDenied = denial(p, 'read', deps.phase);
+    const runDenied = denial(p, 'run', deps.phase);
+    res.json({
+      user: await deps.auth.me(p.userId),
+      via: p.via,
+      ...(p.csrfToken ? { csrfToken: p.csrfToken } : {}),
+      access: { phase: deps.phase, read: readDenied === null, run: runDenied === null, ...(runDenied ? { reason: runDenied } : {}) },
+    });
+  });
+
+  router.get('/auth/tokens', async (req, res) => {
+    res.json({ tokens: await deps.auth.listTokens(req.principal!.userId) });
+  });
+
+  router.post('/auth/tokens', async (req, res) => {
+    res.status(201).json(await deps.auth.createToken(req.principal!.userId, CreateTokenBody.parse(req.body ?? {})));
+  });
+
+  router.delete('/auth/tokens/:id', async (req, res) => {
+    const { id } = TokenIdParam.parse(req.params);
+    res.json(await deps.auth.revokeToken(req.principal!.userId, id));
+  });
+
+  const admin = express.Router();
+  admin.use(requireSuperAdmin());
+  admin.get('/orgs', async (_req, res) => {
+    res.json({ orgs: await deps.auth.listOrgs() });
+  });
+  admin.post('/orgs', async (req, res) => {
+    res.status(201).json(await deps.auth.createOrg(CreateOrgBody.parse(req.body ?? {})));
+  });
+  admin.patch('/orgs/:id', async (req, res) => {
+    const { id } = OrgIdParam.parse(req.params);
+    res.json(await deps.auth.updateOrg(id, UpdateOrgBody.parse(req.body ?? {})));
+  });
+  admin.post('/users', async (req, res) => {
+    res.status(201).json(await deps.auth.createUser(CreateUserBody.parse(req.body ?? {})));
+  });
+  router.use('/admin', admin);
+
+  return router;
+}
