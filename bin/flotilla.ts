@@ -2,7 +2,9 @@
  * `flotilla`: the operator's command line over the HTTP API (`npm run cli -- <command>`).
  * The one place of the CLI that reads the process: its environment, arguments and terminals.
  */
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
 import { runCli } from '../cli/main';
 
@@ -13,7 +15,20 @@ const Env = z.object({
     .transform((v) => (v?.trim() ? v.trim() : 'http://127.0.0.1:3000')),
   /** Set by `npm run`: the directory the operator ran it from (npm itself runs in the package root). */
   INIT_CWD: z.string().optional(),
+  /** API token (create one on the page's Account tab); `npm start` saves one for the local CLI in DATA_DIR/cli-token. */
+  FLOTILLA_TOKEN: z.string().optional(),
+  DATA_DIR: z.string().default('.data'),
 });
+
+/** FLOTILLA_TOKEN, else the local stack's token file (only when talking to the default local API). */
+function tokenOf(e: z.infer<typeof Env>): string | undefined {
+  if (e.FLOTILLA_TOKEN?.trim()) return e.FLOTILLA_TOKEN.trim();
+  try {
+    return fs.readFileSync(path.resolve(__dirname, '..', e.DATA_DIR, 'cli-token'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function currentUser(): string | undefined {
   try {
@@ -30,7 +45,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 const env = Env.parse(process.env);
-runCli(process.argv.slice(2), { out: process.stdout, err: process.stderr, apiUrl: env.FLOTILLA_API_URL, user: currentUser(), cwd: env.INIT_CWD || process.cwd() }).then(
+runCli(process.argv.slice(2), { out: process.stdout, err: process.stderr, apiUrl: env.FLOTILLA_API_URL, user: currentUser(), token: tokenOf(env), cwd: env.INIT_CWD || process.cwd() }).then(
   (code) => {
     process.exitCode = code;
   },

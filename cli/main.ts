@@ -30,6 +30,8 @@ export interface CliIo {
   apiUrl: string;
   /** Sent as X-Flotilla-User (the API records who asked for a retry round, say). */
   user?: string;
+  /** API token (FLOTILLA_TOKEN, or the one `npm start` saved for the local CLI), sent as a bearer token. */
+  token?: string;
   /** Where relative paths point: `npm run cli` runs in the package root, the operator was elsewhere. */
   cwd: string;
 }
@@ -88,7 +90,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     command.positionals.forEach((p, i) => (input[p] = positionals[i]));
     const args = parseCommandArgs(command.args, input, command.positionals);
 
-    const api = new ApiClient(apiUrl.data, io.user ? { 'x-flotilla-user': io.user } : {});
+    const api = new ApiClient(apiUrl.data, { ...(io.user ? { 'x-flotilla-user': io.user } : {}), ...(io.token ? { authorization: `Bearer ${io.token}` } : {}) });
     await command.run(args, { api, out: io.out, err: io.err, json: json === true, cwd: io.cwd });
     return EXIT.ok;
   } catch (err) {
