@@ -80,6 +80,18 @@ export const EnvSchema = z.object({
   SMTP_FROM: z.string().default('Flotilla <flotilla@localhost>'),
   /** Port of the loopback SMTP mailbox stand-in that `npm start` runs when SMTP_HOST is unset. */
   MAILBOX_STANDIN_PORT: port.default(2525),
+  /** 1: batch operations for super admins only (the default); 2: also org users with can_run_batch on a plan with batch_operations. */
+  ACCESS_PHASE: z.coerce.number().int().min(1).max(2).default(1),
+  /** A session cookie lives this long after its last use. */
+  SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 90).default(12),
+  /** Secure cookies and HSTS; default on when APP_URL is https. */
+  COOKIE_SECURE: z.enum(['true', 'false', 'auto']).default('auto'),
+  /** Sign-in attempts per e-mail per minute (three times as many per client address). */
+  RATE_LIMIT_SIGN_IN_PER_MINUTE: z.coerce.number().int().positive().default(10),
+  /** Batch creations per user per minute. */
+  RATE_LIMIT_BATCH_CREATE_PER_MINUTE: z.coerce.number().int().positive().default(60),
+  /** Password of `npm run bootstrap` when --password is not given (else one is generated). */
+  FLOTILLA_ADMIN_PASSWORD: optionalString,
   /** Chromium for PDF rendering (Debian's by default). */
   CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
   /** Concurrent PDF renders per worker (size of the browser page pool). */
