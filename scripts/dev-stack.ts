@@ -11,6 +11,8 @@ import path from 'node:path';
 import { dataDir, env, temporalWebUrl } from '../lib/env';
 import { logger } from '../lib/logger';
 import { migrate } from '../lib/migrate';
+import { createDb } from '../lib/db';
+import { ensureLocalAdmin } from '../lib/auth/local-admin';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../lib/postgres';
 import { ensureSearchAttributes, findTemporalBinary, PROJECT_ROOT, startDevServer, waitForTemporal } from '../lib/temporal';
 import { startCompanySites } from '../sandbox/company-sites/server';
@@ -123,6 +125,8 @@ async function main(): Promise<void> {
   }
   const applied = await migrate(databaseUrl);
   log.info({ applied }, 'database migrated');
+  const adminDb = createDb(databaseUrl, { poolSize: 1 });
+  const admin = await ensureLocalAdmin(adminDb, dataDir).finally(() => adminDb.$disconnect());
 
   // The partner platform stand-in, unless a real one is configured.
   const childEnv: Record<string, string> = { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_WEB_URL: webUrl };
@@ -173,6 +177,10 @@ async function main(): Promise<void> {
       '',
       'Flotilla is running.',
       `  App (web page + API): ${appUrl}`,
+      admin.password
+        ? `  Sign in:              ${admin.email} / ${admin.password} (saved in ${admin.credentialsFile})`
+        : `  Sign in:              ${admin.email} (the super admin you bootstrapped; npm run bootstrap resets a password)`,
+      `  CLI:                  npm run cli -- list (uses the API token saved in ${path.join(dataDir, 'cli-token')})`,
       `  API health:           ${appUrl}/api/health`,
       `  Temporal Web:         ${webUrl}`,
       `  Temporal frontend:    ${temporalAddress}`,
