@@ -41,8 +41,11 @@ export async function startApi(opts: { db: Db; client: Client; taskQueue: string
     }
     return { status: res.status, body: json, headers: res.headers };
   };
+  /** Headers every raw request of a test sends (the API credentials once sign-in lands). */
+  const headers: Record<string, string> = {};
   return {
     base,
+    headers,
     hub,
     service,
     call,
