@@ -1,7 +1,8 @@
 /**
  * The operations page in a real browser (Debian's Chromium through Puppeteer) against the real
  * stack: start a batch from the page with the pipeline's demo items, watch the bar reach 100%
- * with the right counts over SSE, then retry the failed items from the batch page. Screenshots
+ * with the right counts over SSE, then retry the failed items from the batch page; pause, resume
+ * and cancel (after confirming) a running batch. Screenshots
  * of each page are saved under .data/test-artifacts/screenshots/.
  */
 import fs from 'node:fs';
@@ -109,4 +110,52 @@ test('start a batch from the page, watch it reach 100% over SSE, retry the faile
   // The API agrees with what the page shows.
   const api = await stack.api.call('GET', `/api/batches/${batchId}`);
   expect(api.body).toMatchObject({ name: 'From the browser', status: 'completed', progress: { succeeded: 6, failed: 0, retryRound: 1 } });
+});
+
+test('pause and resume a running batch from its page; cancel another after confirming', async () => {
+  fixtureLog.reset();
+  // 8 items of ~1.5 s, two at a time: about 6 s of work, time enough to pause in the middle.
+  const items = Array.from({ length: 8 }, (_, i) => ({ key: `slow-${i + 1}`, sleepMs: 500 }));
+  const created = await stack.api.call('POST', '/api/batches', { pipeline: 'fixture', name: 'Pause me', items, concurrency: 2 });
+  expect(created.status).toBe(202);
+  const id = created.body.id as string;
+  await page.goto(`${stack.api.base}/#/batches/${encodeURIComponent(id)}`, { waitUntil: 'networkidle0' });
+  await waitForText('[data-testid="batch-status"]', /running/i);
+
+  await page.click('[data-testid="btn-pause"]');
+  await waitForText('[data-testid="batch-status"]', /paused/i, 30_000);
+  expect((await stack.api.call('GET', `/api/batches/${id}`)).body.status).toBe('paused');
+  // Paused means no new item starts: what is processed now stays put once the running items settle.
+  const settle = async () => {
+    const b = (await stack.api.call('GET', `/api/batches/${id}`)).body.progress;
+    return b.succeeded + b.failed + b.skipped + b.cancelled;
+  };
+  const pausedAt = await settle();
+  expect(pausedAt).toBeLessThan(8);
+  await page.screenshot({ path: path.join(SHOTS, 'batch-paused.png'), fullPage: true });
+
+  await page.click('[data-testid="btn-resume"]');
+  await waitForText('[data-testid="progress-text"]', '8/8 processed', 60_000);
+  await waitForText('[data-testid="batch-status"]', /^completed$/i);
+  expect(await text('[data-testid="count-succeeded"]')).toBe('8');
+  expect(await text('[data-testid="progress-percent"]')).toBe('100%');
+
+  // Cancel asks first; the reason typed in the dialog is what the batch records.
+  const other = await stack.api.call('POST', '/api/batches', { pipeline: 'fixture', name: 'Cancel me', items: Array.from({ length: 6 }, (_, i) => ({ key: `c-${i + 1}`, sleepMs: 1_000 })), concurrency: 1 });
+  const otherId = other.body.id as string;
+  await page.goto(`${stack.api.base}/#/batches/${encodeURIComponent(otherId)}`, { waitUntil: 'networkidle0' });
+  await waitForText('[data-testid="batch-status"]', /running/i);
+  await page.click('[data-testid="btn-cancel"]');
+  await page.waitForSelector('[data-testid="cancel-confirm"]');
+  await page.click('[data-testid="btn-cancel-abort"]');
+  expect(await page.$('[data-testid="cancel-confirm"]')).toBeNull();
+  expect((await stack.api.call('GET', `/api/batches/${otherId}`)).body.status).toBe('running');
+  await page.click('[data-testid="btn-cancel"]');
+  await page.waitForSelector('[data-testid="cancel-reason"]');
+  await page.type('[data-testid="cancel-reason"]', 'wrong list');
+  await page.click('[data-testid="btn-cancel-confirm"]');
+  await waitForText('[data-testid="batch-status"]', /cancelled/i, 30_000);
+  const cancelled = (await stack.api.call('GET', `/api/batches/${otherId}`)).body;
+  expect(cancelled.status).toBe('cancelled');
+  expect(cancelled.progress.succeeded).toBeLessThan(6);
 });
