@@ -17,7 +17,7 @@ import { BatchService, type BatchServiceDeps } from './batch-service';
 import { ApiError, errorHandler, notFound } from './errors';
 import { isFinalBatchStatus } from '../common/types';
 import { ProgressHub } from './progress-hub';
-import { listEntities } from './entities';
+import { entityFacets, listEntities } from './entities';
 import { streamExport } from './exports';
 import { createApiMetrics } from './metrics';
 import { analyticsRouter } from './routes/analytics';
@@ -26,8 +26,11 @@ import { preflightRouter } from './routes/preflight';
 import { singleRunRouter } from './routes/runs';
 import { schedulesRouter } from './routes/schedules';
 import { templatesRouter } from './routes/templates';
+import { UPLOAD_PATH, uploadsRouter } from './routes/uploads';
+import { UploadService, type UploadLimits } from './upload-service';
+import { UPLOAD_DEFAULTS } from '../lib/env';
 import { Prisma } from '../lib/db';
-import { ControlBody, CreateBatchBody, OrgSettingsBody, EntitiesQuery, ExportQuery, FileParam, IdParam, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
+import { ControlBody, CreateBatchBody, OrgSettingsBody, EntitiesQuery, EntityFacetsQuery, ExportQuery, FileParam, IdParam, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
 
 export interface AppDeps {
   db: Db;
@@ -45,6 +48,8 @@ export interface AppDeps {
   workflowLimits?: BatchServiceDeps['workflowLimits'];
   /** One active batch per organisation and pipeline (default on). */
   jobGuard?: boolean;
+  /** Item-file uploads: UPLOADS_DIR and the limits (defaults: seed 000 D4's); absent, the upload routes answer 503. */
+  uploads?: { dir: string } & Partial<UploadLimits>;
 }
 
 const BODY_LIMIT = '50mb';
@@ -52,7 +57,8 @@ const CONTENT_TYPES: Record<string, string> = { '.pdf': 'application/pdf', '.zip
 
 export function createApp(deps: AppDeps) {
   const { db, registry, log } = deps;
-  const service = new BatchService(deps);
+  const uploads = deps.uploads ? new UploadService({ db, registry, log, ...UPLOAD_DEFAULTS, ...deps.uploads }) : undefined;
+  const service = new BatchService({ ...deps, uploads });
   const hub = new ProgressHub(
     {
       query: (id) => service.queryProgress(id),
@@ -68,7 +74,9 @@ export function createApp(deps: AppDeps) {
   app.set('query parser', 'simple');
   app.use(metrics.track);
   app.get('/metrics', metrics.handler);
-  app.use(express.json({ limit: BODY_LIMIT }));
+  // An upload's body is the file itself, streamed to disk by the upload service: never parsed here.
+  const json = express.json({ limit: BODY_LIMIT });
+  app.use((req, res, next) => (req.method === 'POST' && req.path.replace(/\/+$/, '') === UPLOAD_PATH ? next() : json(req, res, next)));
 
   const api = express.Router();
 
@@ -109,6 +117,10 @@ export function createApp(deps: AppDeps) {
 
   api.get('/entities', async (req, res) => {
     res.json(await listEntities(db, EntitiesQuery.parse(req.query)));
+  });
+
+  api.get('/entities/facets', async (req, res) => {
+    res.json(await entityFacets(db, EntityFacetsQuery.parse(req.query).kind));
   });
 
   api.post('/batches', async (req, res) => {
@@ -234,6 +246,7 @@ export function createApp(deps: AppDeps) {
     if (!res.writableEnded) unsubscribe = hub.subscribe(id, send);
   });
 
+  api.use(uploadsRouter({ uploads }));
   api.use(analyticsRouter({ db }));
   api.use(openApiRouter());
   api.use(templatesRouter({ ...deps, service }));

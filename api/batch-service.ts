@@ -17,9 +17,12 @@ import { Prisma } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { planOf } from '../pipelines/plan';
 import type { PipelineRegistry } from '../pipelines/registry';
+import type { PipelineDefinition } from '../pipelines/types';
 import { ApiError, conflict, formatPath, notFound, unavailable, validationError, type FieldIssue } from './errors';
+import { describeEntitySelection, resolveEntityItems } from './entities';
 import type { CreateBatchBody, ListBatchesQuery, ListItemsQuery, NotifyBody, RetryFailedBody } from './schemas';
-import { statusesOf } from './schemas';
+import { MAX_ITEMS_PER_REQUEST, statusesOf } from './schemas';
+import type { UploadService } from './upload-service';
 
 const MAX_REPORTED_ISSUES = 100;
 /** How long a new batch may hold the job-guard slot before its workflow must exist. */
@@ -36,6 +39,15 @@ export interface BatchServiceDeps {
   workflowLimits?: BatchWorkflowInput['limits'];
   /** At most one active batch per organisation and pipeline (default on; BATCH_GUARD=off). */
   jobGuard?: boolean;
+  /** Accepted uploads' rows as items (`upload` in the body); absent: such a batch answers 503. */
+  uploads?: Pick<UploadService, 'itemsOf'>;
+}
+
+/** A new batch's items and how to name an invalid one (see BatchService.itemSource). */
+interface ItemSource {
+  items: unknown[];
+  rowOf(index: number): number;
+  pathOf(index: number, path: readonly PropertyKey[]): string;
 }
 
 /** What else a batch is created with besides its body (by templates, schedules, sign-in). */
@@ -124,6 +136,26 @@ export class BatchService {
     }
   }
 
+  /**
+   * The items of a new batch from the one source the body names, with how an invalid item is
+   * reported: `items[i].field` and row i+1 for posted items, the field and the spreadsheet row
+   * for an upload's rows, `entities[i].field` for stored entities.
+   */
+  private async itemSource(body: CreateBatchBody, def: PipelineDefinition): Promise<ItemSource> {
+    if (body.upload) {
+      if (!this.deps.uploads) throw unavailable('uploads are not configured on this server (UPLOADS_DIR)');
+      const { items, rows } = await this.deps.uploads.itemsOf(def, body.upload);
+      if (items.length === 0) throw validationError([{ path: 'upload.id', message: `upload ${body.upload.id} has no data rows` }]);
+      return { items, rowOf: (i) => rows[i], pathOf: (_i, p) => formatPath(p) };
+    }
+    if (body.entities) {
+      const items = await resolveEntityItems(this.deps.db, body.entities, MAX_ITEMS_PER_REQUEST);
+      if (items.length === 0) throw validationError([{ path: 'entities', message: describeEntitySelection(body.entities) }]);
+      return { items, rowOf: (i) => i + 1, pathOf: (i, p) => formatPath(['entities', i, ...p]) };
+    }
+    return { items: body.items ?? [], rowOf: (i) => i + 1, pathOf: (i, p) => formatPath(['items', i, ...p]) };
+  }
+
   async create(body: CreateBatchBody, createdBy?: string, extra: CreateBatchExtra = {}): Promise<{ id: string; workflowId: string; status: BatchStatus }> {
     const { db, registry, taskQueue, log } = this.deps;
     const def = registry.get(body.pipeline);
@@ -134,25 +166,27 @@ export class BatchService {
     const settings = def.settingsSchema.safeParse(body.settings ?? {});
     if (!settings.success) for (const i of settings.error.issues) issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
 
-    const keys: string[] = new Array(body.items.length);
-    const inputs: string[] = new Array(body.items.length);
-    const sequenceKeys: Array<string | null> = new Array(body.items.length);
+    const source = await this.itemSource(body, def);
+    const { items } = source;
+    const keys: string[] = new Array(items.length);
+    const inputs: string[] = new Array(items.length);
+    const sequenceKeys: Array<string | null> = new Array(items.length);
     const seen = new Map<string, number>();
-    for (let i = 0; i < body.items.length && issues.length < MAX_REPORTED_ISSUES; i++) {
-      const parsed = def.itemSchema.safeParse(body.items[i]);
+    for (let i = 0; i < items.length && issues.length < MAX_REPORTED_ISSUES; i++) {
+      const parsed = def.itemSchema.safeParse(items[i]);
       if (!parsed.success) {
-        for (const iss of parsed.error.issues) issues.push({ row: i + 1, path: formatPath(['items', i, ...iss.path]), message: iss.message });
+        for (const iss of parsed.error.issues) issues.push({ row: source.rowOf(i), path: source.pathOf(i, iss.path), message: iss.message });
         continue;
       }
-      const raw = body.items[i] as { key?: unknown };
+      const raw = items[i] as { key?: unknown };
       const key = def.itemKey ? def.itemKey(parsed.data, i) : typeof raw?.key === 'string' ? raw.key : String(i + 1);
       if (!KEY_PATTERN.test(key)) {
-        issues.push({ row: i + 1, path: formatPath(['items', i, 'key']), message: `item key "${key.slice(0, 50)}" must be 1-200 letters, digits, spaces or ._:@-` });
+        issues.push({ row: source.rowOf(i), path: source.pathOf(i, ['key']), message: `item key "${key.slice(0, 50)}" must be 1-200 letters, digits, spaces or ._:@-` });
         continue;
       }
       const dup = seen.get(key);
       if (dup !== undefined) {
-        issues.push({ row: i + 1, path: formatPath(['items', i, 'key']), message: `duplicate item key "${key}" (also row ${dup + 1})` });
+        issues.push({ row: source.rowOf(i), path: source.pathOf(i, ['key']), message: `duplicate item key "${key}" (also row ${source.rowOf(dup)})` });
         continue;
       }
       seen.set(key, i);
@@ -163,7 +197,7 @@ export class BatchService {
     }
     if (issues.length > 0) {
       const first = issues[0];
-      throw validationError(issues, first.row ? `row ${first.row}: ${first.path}: ${first.message}` : `${first.path}: ${first.message}`);
+      throw validationError(issues.slice(0, MAX_REPORTED_ISSUES), first.row ? `row ${first.row}: ${first.path}: ${first.message}` : `${first.path}: ${first.message}`);
     }
 
     if (extra.id) {

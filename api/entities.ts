@@ -7,6 +7,7 @@ import type { Db } from '../lib/db';
 import { Prisma } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import type { PipelineDefinition } from '../pipelines/types';
+import type { EntitySelection } from './schemas';
 
 export function entityKeyOf(def: PipelineDefinition, item: unknown, index: number): string {
   if (def.itemKey) return def.itemKey(item as never, index);
@@ -35,16 +36,123 @@ export async function seedDemoEntities(db: Db, pipelines: PipelineDefinition[], 
   return seeded;
 }
 
-export async function listEntities(db: Db, q: { kind?: string; search?: string; limit: number; cursor?: string }) {
+/**
+ * Equality on a top-level `data` field, through Prisma's JSON path filter. Text from a query
+ * string also matches the number or boolean it reads as (`data.seats=4` finds `{ seats: 4 }`),
+ * and a number or boolean also matches its text, so a filter does not depend on how a CSV import
+ * happened to type the field.
+ */
+export function dataFieldEquals(field: string, value: string | number | boolean): Prisma.EntityWhereInput {
+  const candidates: Array<string | number | boolean> = [value];
+  if (typeof value === 'string') {
+    const t = value.trim();
+    if (t !== '' && Number.isFinite(Number(t))) candidates.push(Number(t));
+    if (t === 'true' || t === 'false') candidates.push(t === 'true');
+  } else {
+    candidates.push(String(value));
+  }
+  const ors = candidates.map((equals) => ({ data: { path: [field], equals } }));
+  return ors.length === 1 ? ors[0] : { OR: ors };
+}
+
+export function entitySelectionWhere(sel: EntitySelection): Prisma.EntityWhereInput {
+  const and: Prisma.EntityWhereInput[] = Object.entries(sel.filters ?? {}).map(([field, value]) => dataFieldEquals(field, value));
+  if (sel.search) and.push({ key: { contains: sel.search, mode: 'insensitive' } });
+  return { kind: sel.kind, ...(sel.keys ? { key: { in: sel.keys } } : {}), ...(and.length ? { AND: and } : {}) };
+}
+
+/** `keys a, b, search "x", data.type = "delivery"`: what a selection asked for, for messages. */
+export function describeEntitySelection(sel: EntitySelection): string {
+  const parts = [
+    sel.keys ? `keys ${sel.keys.slice(0, 5).join(', ')}${sel.keys.length > 5 ? ', …' : ''}` : '',
+    sel.search ? `search "${sel.search}"` : '',
+    ...Object.entries(sel.filters ?? {}).map(([f, v]) => `data.${f} = ${JSON.stringify(v)}`),
+  ].filter(Boolean);
+  return `no entities of kind "${sel.kind}"${parts.length ? ` match ${parts.join(', ')}` : ''}`;
+}
+
+const ENTITY_PAGE = 1_000;
+
+/**
+ * The data of the entities a selection picks, as batch items: in the order of `keys` when given,
+ * else by id. Shared by POST /api/batches (`entities`) and templates, read a page at a time so
+ * no single query result is the whole kind. Empty when nothing matches; callers say why.
+ */
+export async function resolveEntityItems(db: Db, sel: EntitySelection, max: number): Promise<unknown[]> {
+  const where = entitySelectionWhere(sel);
+  const rows: Array<{ id: string; key: string; data: unknown }> = [];
+  for (let after: string | undefined; rows.length < max; ) {
+    const page = await db.entity.findMany({
+      where: after ? { AND: [where, { id: { gt: after } }] } : where,
+      orderBy: { id: 'asc' },
+      take: Math.min(ENTITY_PAGE, max - rows.length),
+      select: { id: true, key: true, data: true },
+    });
+    rows.push(...page);
+    if (page.length < ENTITY_PAGE) break;
+    after = page[page.length - 1].id;
+  }
+  if (sel.keys) {
+    // The operator's order, so chosen restaurants run as listed.
+    const order = new Map(sel.keys.map((k, i) => [k, i]));
+    rows.sort((a, b) => (order.get(a.key) ?? 0) - (order.get(b.key) ?? 0));
+  }
+  return rows.map((r) => r.data);
+}
+
+export async function listEntities(db: Db, q: { kind?: string; search?: string; limit: number; cursor?: string; filters?: Record<string, string> }) {
+  const and: Prisma.EntityWhereInput[] = Object.entries(q.filters ?? {}).map(([field, value]) => dataFieldEquals(field, value));
   const where: Prisma.EntityWhereInput = {
     ...(q.kind ? { kind: q.kind } : {}),
     ...(q.search ? { key: { contains: q.search, mode: 'insensitive' } } : {}),
-    ...(q.cursor ? { id: { gt: q.cursor } } : {}),
+    ...(and.length ? { AND: and } : {}),
   };
-  const rows = await db.entity.findMany({ where, orderBy: { id: 'asc' }, take: q.limit + 1 });
+  const [rows, total] = await Promise.all([
+    db.entity.findMany({ where: q.cursor ? { ...where, id: { gt: q.cursor } } : where, orderBy: { id: 'asc' }, take: q.limit + 1 }),
+    db.entity.count({ where }),
+  ]);
   const page = rows.slice(0, q.limit);
   return {
     entities: page.map((e) => ({ id: e.id, kind: e.kind, key: e.key, data: e.data, createdAt: e.createdAt })),
+    total,
     nextCursor: rows.length > q.limit ? (page[page.length - 1]?.id ?? null) : null,
   };
+}
+
+/** A field is a facet when it holds only strings, numbers or booleans with at most this many distinct values. */
+export const MAX_FACET_VALUES = 20;
+
+/**
+ * Facets of a kind, for filter pickers: each top-level data field whose values are all scalars
+ * (nulls aside) with at most 20 distinct values, and how many entities have each value. Counted
+ * in PostgreSQL over jsonb_each; no entity is loaded into the API.
+ */
+export async function entityFacets(db: Db, kind: string) {
+  const [total, rows] = await Promise.all([
+    db.entity.count({ where: { kind } }),
+    db.$queryRaw<Array<{ field: string; value: string | number | boolean; count: number }>>`
+      WITH pairs AS (
+        SELECT f.key AS field, f.value AS value
+        FROM entities e CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(e.data) = 'object' THEN e.data ELSE '{}'::jsonb END) AS f
+        WHERE e.kind = ${kind}
+      ),
+      facet_fields AS (
+        SELECT field FROM pairs
+        GROUP BY field
+        HAVING bool_and(jsonb_typeof(value) IN ('string', 'number', 'boolean', 'null'))
+           AND count(DISTINCT value) FILTER (WHERE jsonb_typeof(value) <> 'null') BETWEEN 1 AND ${MAX_FACET_VALUES}
+      )
+      SELECT p.field, p.value, count(*)::int AS count
+      FROM pairs p JOIN facet_fields USING (field)
+      WHERE jsonb_typeof(p.value) <> 'null'
+      GROUP BY p.field, p.value
+      ORDER BY p.field, count DESC, p.value`,
+  ]);
+  const fields: Array<{ field: string; values: Array<{ value: string | number | boolean; count: number }> }> = [];
+  for (const r of rows) {
+    let f = fields[fields.length - 1];
+    if (!f || f.field !== r.field) fields.push((f = { field: r.field, values: [] }));
+    f.values.push({ value: r.value, count: r.count });
+  }
+  return { kind, total, fields };
 }

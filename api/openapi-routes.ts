@@ -7,12 +7,14 @@ import { z } from 'zod';
 import { BatchAnalytics, BatchStats } from './analytics';
 import type { RouteDoc } from './openapi';
 import { OPERATOR_ROUTES } from './openapi-operator-routes';
+import { UPLOAD_ROUTES } from './openapi-upload-routes';
 import { BatchAnalyticsQuery, StatsQuery } from './routes/analytics';
 import {
   BATCH_STATUSES,
   ControlBody,
   CreateBatchBody,
   EntitiesQuery,
+  EntityFacetsQuery,
   ExportQuery,
   FileParam,
   IdParam,
@@ -22,6 +24,11 @@ import {
   RetryFailedBody,
 } from './schemas';
 
+const EntityFacets = z.object({
+  kind: z.string(),
+  total: z.number().int(),
+  fields: z.array(z.object({ field: z.string(), values: z.array(z.object({ value: z.union([z.string(), z.number(), z.boolean()]), count: z.number().int() })) })),
+});
 const PipelineParam = z.object({ name: z.string().min(1).meta({ description: 'pipeline name, as listed by GET /api/pipelines' }) });
 const CreatedBatch = z.object({ id: z.string(), workflowId: z.string(), status: z.enum(BATCH_STATUSES) });
 const ControlAccepted = z.object({ id: z.string(), accepted: z.literal(true), action: z.enum(['pause', 'resume', 'cancel']) });
@@ -59,12 +66,31 @@ export const ROUTES: RouteDoc[] = [
     params: PipelineParam,
     responses: { 200: '{ pipeline, source: "entities" | "demo", items }', 404: 'No such pipeline' },
   },
-  { method: 'get', path: '/api/entities', summary: 'Stored entities (restaurants, recipients, companies)', tag: 'entities', query: EntitiesQuery, responses: { 200: '{ entities, nextCursor }', 400: BAD_REQUEST } },
+  {
+    method: 'get',
+    path: '/api/entities',
+    summary: 'Stored entities (restaurants, recipients, companies)',
+    description: '`data.<field>=<value>` (repeatable for different fields) keeps entities whose top-level data field equals the value, as text or as the number or boolean it reads as. `total` counts every match, ignoring the cursor.',
+    tag: 'entities',
+    query: EntitiesQuery,
+    responses: { 200: '{ entities, total, nextCursor }', 400: BAD_REQUEST },
+  },
+  {
+    method: 'get',
+    path: '/api/entities/facets',
+    summary: "Filter values of a kind: each top-level data field of scalars with at most 20 distinct values, and each value's count",
+    description: 'Counted in PostgreSQL over jsonb_each (no entity is loaded into the API).',
+    tag: 'entities',
+    query: EntityFacetsQuery,
+    responses: { 200: { description: 'The facets', schema: EntityFacets }, 400: BAD_REQUEST },
+  },
+  ...UPLOAD_ROUTES,
   {
     method: 'post',
     path: '/api/batches',
     summary: 'Start a batch',
-    description: "Items are validated against the pipeline's item schema (GET /api/pipelines); an invalid item answers 400 naming its row and field, and nothing is created.",
+    description:
+      "Items come from exactly one of `items` (a list), `upload` ({ id, mapping? }: an accepted upload's rows, mapped as POST /api/uploads/{id}/check shows) or `entities` ({ kind, keys?, search?, filters? }: stored entities, `filters` being equality on top-level data fields). Items are validated against the pipeline's item schema (GET /api/pipelines); an invalid item answers 400 naming its row (for an upload, the spreadsheet row) and field, and nothing is created.",
     tag: 'batches',
     body: CreateBatchBody,
     responses: {

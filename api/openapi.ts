@@ -28,6 +28,8 @@ export interface RouteDoc {
   body?: z.ZodType;
   /** False where the route accepts no body at all (`req.body ?? {}`). */
   bodyRequired?: boolean;
+  /** A body that is not JSON (an uploaded file's bytes): its media type and what it is. */
+  rawBody?: { contentType: string; description: string };
   responses: Record<number, ResponseDoc | string>;
 }
 
@@ -134,7 +136,9 @@ export function buildOpenApiDocument(routes: readonly RouteDoc[], info: OpenApiD
       parameters: [...pathParameters(r, components), ...parametersOf(r.query, 'query', components)],
       ...(r.body
         ? { requestBody: { required: r.bodyRequired ?? true, content: { 'application/json': { schema: jsonSchemaOf(r.body, 'input', components) } } } }
-        : {}),
+        : r.rawBody
+          ? { requestBody: { required: true, description: r.rawBody.description, content: { [r.rawBody.contentType]: { schema: { type: 'string', contentMediaType: r.rawBody.contentType } } } } }
+          : {}),
       responses,
     };
   }

@@ -51,11 +51,50 @@ export type NotifyBody = z.infer<typeof NotifyBody>;
 export const OrgSettingsBody = z.object({ notify: NotifyBody.nullable() }).strict();
 export type OrgSettingsBody = z.infer<typeof OrgSettingsBody>;
 
+/** Item field -> column of an uploaded file (null: the field is left unmapped). */
+export const UploadMapping = z.record(z.string().min(1).max(200), z.string().max(300).nullable());
+export type UploadMapping = z.infer<typeof UploadMapping>;
+
+/** A batch's items from an accepted upload's rows; without a mapping, the suggested one. */
+export const UploadItemSource = z
+  .object({
+    id: z.string().min(1).max(100),
+    mapping: UploadMapping.optional(),
+  })
+  .strict();
+export type UploadItemSource = z.infer<typeof UploadItemSource>;
+
+/** Scalars a stored entity's top-level data field is compared with. */
+export const EntityFilterValue = z.union([z.string().max(500), z.number(), z.boolean()]);
+export const MAX_ENTITY_FILTERS = 20;
+
+/**
+ * Stored entities of one kind: only these keys (in this order), keys containing `search`, and
+ * `filters` = equality on top-level `data` fields (all must hold).
+ */
+export const EntitySelection = z
+  .object({
+    kind: z.string().min(1).max(50),
+    keys: z.array(z.string().min(1).max(200)).min(1).max(100_000).optional(),
+    search: z.string().min(1).max(100).optional(),
+    filters: z
+      .record(z.string().min(1).max(100), EntityFilterValue)
+      .refine((f) => Object.keys(f).length <= MAX_ENTITY_FILTERS, `at most ${MAX_ENTITY_FILTERS} filters`)
+      .optional(),
+  })
+  .strict();
+export type EntitySelection = z.infer<typeof EntitySelection>;
+
+export const ITEM_SOURCES = ['items', 'upload', 'entities'] as const;
+
 export const CreateBatchBody = z
   .object({
     pipeline: z.string().min(1).max(100),
     name: z.string().trim().min(1).max(200),
-    items: z.array(z.unknown()).min(1, 'a batch needs at least one item').max(MAX_ITEMS_PER_REQUEST),
+    /** Exactly one of items, upload and entities. */
+    items: z.array(z.unknown()).min(1, 'a batch needs at least one item').max(MAX_ITEMS_PER_REQUEST).optional(),
+    upload: UploadItemSource.optional(),
+    entities: EntitySelection.optional(),
     settings: z.record(z.string(), z.unknown()).optional(),
     concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).default(20),
     failureThreshold: FailureThresholdBody.optional(),
@@ -63,7 +102,19 @@ export const CreateBatchBody = z
     budgetUsd: z.number().positive().max(1_000_000).optional(),
     notify: NotifyBody.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((body, ctx) => {
+    const given = ITEM_SOURCES.filter((k) => body[k] !== undefined);
+    if (given.length === 1) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['items'],
+      message:
+        given.length === 0
+          ? 'a batch needs items: give exactly one of items (a list), upload ({ id, mapping? }) or entities ({ kind, keys?, search?, filters? })'
+          : `give exactly one item source of items, upload and entities (got ${given.join(' and ')})`,
+    });
+  });
 export type CreateBatchBody = z.infer<typeof CreateBatchBody>;
 
 const csvOf = <T extends string>(values: readonly [T, ...T[]]) =>
@@ -126,6 +177,13 @@ export const IdParam = z.object({ id: z.string().min(1).max(100) });
 export const FileParam = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'invalid batch id'), name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._ -]{0,199}$/, 'invalid file name') });
 export const ExportQuery = z.object({ format: z.enum(['csv', 'json']).default('csv') }).strict();
 export type ExportQuery = z.infer<typeof ExportQuery>;
+const DATA_FILTER_PARAM = /^data\.(.{1,100})$/s;
+const ENTITIES_QUERY_KEYS = new Set(['kind', 'search', 'limit', 'cursor']);
+
+/**
+ * GET /api/entities: `kind`, `search` (in the key), a cursor page, and `data.<field>=<value>`
+ * equality filters on top-level data fields (gathered into `filters`).
+ */
 export const EntitiesQuery = z
   .object({
     kind: z.string().min(1).max(50).optional(),
@@ -133,5 +191,20 @@ export const EntitiesQuery = z
     limit: z.coerce.number().int().min(1).max(500).default(100),
     cursor: z.string().max(300).optional(),
   })
-  .strict();
+  .catchall(z.string().max(500).meta({ description: 'data.<field>=<value>: only entities whose top-level data field equals the value (as text, or as the number or boolean it reads as)' }))
+  .superRefine((q, ctx) => {
+    const filters = Object.keys(q).filter((k) => !ENTITIES_QUERY_KEYS.has(k));
+    for (const k of filters) if (!DATA_FILTER_PARAM.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `unknown query parameter "${k}" (filters are data.<field>=<value>)` });
+    if (filters.length > MAX_ENTITY_FILTERS) ctx.addIssue({ code: 'custom', path: ['data'], message: `at most ${MAX_ENTITY_FILTERS} data filters` });
+  })
+  .transform(({ kind, search, limit, cursor, ...rest }) => ({
+    kind,
+    search,
+    limit,
+    cursor,
+    filters: Object.fromEntries(Object.entries(rest).map(([k, v]) => [DATA_FILTER_PARAM.exec(k)![1], v as string])),
+  }));
 export type EntitiesQuery = z.infer<typeof EntitiesQuery>;
+
+export const EntityFacetsQuery = z.object({ kind: z.string().min(1).max(50) }).strict();
+export type EntityFacetsQuery = z.infer<typeof EntityFacetsQuery>;

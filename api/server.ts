@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createDb } from '../lib/db';
-import { env, filesDir, temporalWebUrl } from '../lib/env';
+import { env, filesDir, temporalWebUrl, uploadsDir } from '../lib/env';
 import { pipelineDepsFromEnv } from '../lib/pipeline-deps';
 import { logger } from '../lib/logger';
 import { createPipelines, PipelineRegistry } from '../pipelines/registry';
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     progressIntervalMs: env.PROGRESS_INTERVAL_MS,
     temporalWebUrl,
     webDir: path.resolve(__dirname, '..', 'web', 'dist'),
+    uploads: { dir: uploadsDir, maxBytes: env.UPLOAD_MAX_BYTES, parseTimeoutMs: env.UPLOAD_PARSE_TIMEOUT_MS, maxRows: env.UPLOAD_MAX_ROWS },
   });
   const server = app.listen(env.PORT, env.HOST, () => log.info({ port: env.PORT, host: env.HOST }, 'api listening'));
   const stop = () => {

@@ -9,11 +9,10 @@ import { Prisma, type Db } from '../lib/db';
 import type { BatchTemplate } from '../prisma/generated/client';
 import type { PipelineRegistry } from '../pipelines/registry';
 import type { BatchService } from './batch-service';
+import { describeEntitySelection, resolveEntityItems } from './entities';
 import { ApiError, conflict, formatPath, notFound, validationError, type FieldIssue } from './errors';
 import { MAX_ITEMS_PER_REQUEST, type CreateBatchBody } from './schemas';
 import type { ListTemplatesQuery, TemplateBody, TemplateSource } from './template-schemas';
-
-const ENTITY_PAGE = 1_000;
 
 export interface TemplateServiceDeps {
   db: Db;
@@ -114,38 +113,14 @@ export class TemplateService {
     });
   }
 
-  /** The items a batch from this template runs over, as of now. */
+  /** The items a batch from this template runs over, as of now (entities resolved like a posted batch's). */
   async resolveItems(t: Pick<BatchTemplate, 'id' | 'source'>): Promise<unknown[]> {
     const source = t.source as TemplateSource;
     if (source.kind === 'items') return source.items;
-    const where: Prisma.EntityWhereInput = {
-      kind: source.entityKind,
-      ...(source.keys ? { key: { in: source.keys } } : {}),
-      ...(source.search ? { AND: [{ key: { contains: source.search, mode: 'insensitive' } }] } : {}),
-    };
-    const rows: Array<{ id: string; key: string; data: unknown }> = [];
-    // A page at a time, so no single query result is the whole kind.
-    for (let after: string | undefined; rows.length < MAX_ITEMS_PER_REQUEST; ) {
-      const page = await this.deps.db.entity.findMany({
-        where: { ...where, ...(after ? { id: { gt: after } } : {}) },
-        orderBy: { id: 'asc' },
-        take: ENTITY_PAGE,
-        select: { id: true, key: true, data: true },
-      });
-      rows.push(...page);
-      if (page.length < ENTITY_PAGE) break;
-      after = page[page.length - 1].id;
-    }
-    if (rows.length === 0) {
-      const filter = [source.keys ? `keys ${source.keys.slice(0, 5).join(', ')}${source.keys.length > 5 ? ', …' : ''}` : '', source.search ? `search "${source.search}"` : ''].filter(Boolean).join(', ');
-      throw new EmptySourceError(t.id, `no entities of kind "${source.entityKind}"${filter ? ` match ${filter}` : ''}`);
-    }
-    if (source.keys) {
-      // The operator's order, so a template of chosen restaurants runs them as listed.
-      const order = new Map(source.keys.map((k, i) => [k, i]));
-      rows.sort((a, b) => (order.get(a.key) ?? 0) - (order.get(b.key) ?? 0));
-    }
-    return rows.map((r) => r.data);
+    const selection = { kind: source.entityKind, ...(source.keys ? { keys: source.keys } : {}), ...(source.search ? { search: source.search } : {}) };
+    const items = await resolveEntityItems(this.deps.db, selection, MAX_ITEMS_PER_REQUEST);
+    if (items.length === 0) throw new EmptySourceError(t.id, describeEntitySelection(selection));
+    return items;
   }
 
   /** The pipeline exists, settings fit its settings schema and fixed items its item schema. */

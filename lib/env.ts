@@ -6,6 +6,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { BATCH_TASK_QUEUE } from '../common/constants';
 
+/** The upload limits of seed 000 D4, the defaults of UPLOAD_MAX_BYTES, UPLOAD_PARSE_TIMEOUT_MS and UPLOAD_MAX_ROWS. */
+export const UPLOAD_DEFAULTS = { maxBytes: 50 * 1024 * 1024, parseTimeoutMs: 60_000, maxRows: 10_000 } as const;
+
 const port = z.coerce.number().int().min(0).max(65_535);
 const optionalString = z
   .string()
@@ -96,6 +99,14 @@ export const EnvSchema = z.object({
   CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
   /** Concurrent PDF renders per worker (size of the browser page pool). */
   PDF_RENDER_CONCURRENCY: z.coerce.number().int().positive().max(64).default(4),
+  /** Uploaded item files: UPLOADS_DIR/accepted/<id>/ and UPLOADS_DIR/quarantine/ (default DATA_DIR/uploads). */
+  UPLOADS_DIR: optionalString,
+  /** Largest upload accepted, in bytes (seed 000 D4: 50 MB); at most 1 GiB. */
+  UPLOAD_MAX_BYTES: z.coerce.number().int().positive().max(1024 * 1024 * 1024).default(UPLOAD_DEFAULTS.maxBytes),
+  /** Wall-clock limit of parsing one upload; the parser thread is terminated after it (D4: 60 s). */
+  UPLOAD_PARSE_TIMEOUT_MS: z.coerce.number().int().min(100).default(UPLOAD_DEFAULTS.parseTimeoutMs),
+  /** Most data rows in one uploaded file (D4: 10,000). */
+  UPLOAD_MAX_ROWS: z.coerce.number().int().positive().max(1_000_000).default(UPLOAD_DEFAULTS.maxRows),
 });
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -114,4 +125,5 @@ export const dataDir = path.resolve(env.DATA_DIR);
 export const temporalWebUrl = env.TEMPORAL_WEB_URL ?? `http://127.0.0.1:${env.TEMPORAL_UI_PORT}`;
 export const appUrl = env.APP_URL ?? `http://127.0.0.1:${env.PORT}`;
 export const filesDir = path.resolve(env.FILES_DIR ?? path.join(dataDir, 'files'));
+export const uploadsDir = path.resolve(env.UPLOADS_DIR ?? path.join(dataDir, 'uploads'));
 export const partnerApiUrl = env.PARTNER_API_URL ?? `http://127.0.0.1:${env.PARTNER_SANDBOX_PORT}`;

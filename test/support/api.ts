@@ -7,7 +7,7 @@ import { logger } from '../../lib/logger';
 import { PipelineRegistry } from '../../pipelines/registry';
 import type { PipelineDefinition } from '../../pipelines/types';
 
-export async function startApi(opts: { db: Db; client: Client; taskQueue: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; workflowLimits?: AppDeps['workflowLimits']; filesDir?: string; jobGuard?: boolean; webDir?: string }) {
+export async function startApi(opts: { db: Db; client: Client; taskQueue: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; workflowLimits?: AppDeps['workflowLimits']; filesDir?: string; jobGuard?: boolean; webDir?: string; uploads?: AppDeps['uploads'] }) {
   const { app, hub, service } = createApp({
     db: opts.db,
     client: opts.client,
@@ -20,6 +20,7 @@ export async function startApi(opts: { db: Db; client: Client; taskQueue: string
     workflowLimits: opts.workflowLimits,
     filesDir: opts.filesDir,
     webDir: opts.webDir,
+    uploads: opts.uploads,
     // Test files start many batches of one pipeline at once; the guard has its own test.
     jobGuard: opts.jobGuard ?? false,
   });

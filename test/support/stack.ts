@@ -11,6 +11,7 @@ import { migrate } from '../../lib/migrate';
 import type { PipelineDefinition } from '../../pipelines/types';
 import type { NotificationSettings } from '../../activities/notifications';
 import { createEngineWorker } from '../../workers/create-worker';
+import type { AppDeps } from '../../api/app';
 import { startApi } from './api';
 
 let runtimeInstalled = false;
@@ -92,14 +93,14 @@ export async function startWorker(opts: {
  * The whole stack a test file runs against: a fresh database, a worker on the file's own task
  * queue, and the API in front of them.
  */
-export async function startStack(opts: { name: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; filesDir?: string; jobGuard?: boolean; notifications?: NotificationSettings; webDir?: string }) {
+export async function startStack(opts: { name: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; filesDir?: string; jobGuard?: boolean; notifications?: NotificationSettings; webDir?: string; uploads?: AppDeps['uploads'] }) {
   const database = await createTestDatabase();
   const temporal = await connectTemporal();
   const taskQueue = uid(opts.name);
   const newWorker = () =>
     startWorker({ native: temporal.native, taskQueue, db: database.db, pipelines: opts.pipelines, notifications: opts.notifications, jobGuard: opts.jobGuard, filesDir: opts.filesDir });
   let worker = await newWorker();
-  const api = await startApi({ db: database.db, client: temporal.client, taskQueue, pipelines: opts.pipelines, progressIntervalMs: opts.progressIntervalMs, filesDir: opts.filesDir, jobGuard: opts.jobGuard, webDir: opts.webDir });
+  const api = await startApi({ db: database.db, client: temporal.client, taskQueue, pipelines: opts.pipelines, progressIntervalMs: opts.progressIntervalMs, filesDir: opts.filesDir, jobGuard: opts.jobGuard, webDir: opts.webDir, uploads: opts.uploads });
   return {
     db: database.db,
     dbUrl: database.url,

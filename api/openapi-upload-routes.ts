@@ -1,0 +1,53 @@
+/**
+ * OpenAPI rows of the upload routes (api/routes/uploads.ts), described with the zod schemas those
+ * routes parse and answer with; spread into ROUTES in api/openapi-routes.ts.
+ */
+import type { RouteDoc } from './openapi';
+import { CheckUploadBody, UploadCheck, UploadIdParam, UploadQuery, UploadView } from './upload-schemas';
+
+const NO_UPLOAD = 'No such upload (`not_found`)';
+
+export const UPLOAD_ROUTES: RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/api/uploads',
+    summary: 'Upload an item file (.csv, .xlsx, .xls): checked, parsed, and kept for batches',
+    description:
+      'The body is the file itself (any content type; send application/octet-stream), streamed to disk. Checked in order: size (UPLOAD_MAX_BYTES), extension, content (magic bytes: XLSX = a ZIP with [Content_Types].xml and xl/, XLS = OLE2, CSV = UTF-8 text without NUL bytes or a binary signature), then parsed in a worker thread with a time limit (UPLOAD_PARSE_TIMEOUT_MS) and a row limit (UPLOAD_MAX_ROWS). The first row is the header. A refused file is kept in quarantine with the reason; `error.details` has `field` (filename or file) and `uploadId`.',
+    tag: 'uploads',
+    query: UploadQuery,
+    rawBody: { contentType: 'application/octet-stream', description: 'the file bytes' },
+    responses: {
+      201: { description: 'Accepted (Location: /api/uploads/{id})', schema: UploadView },
+      400: '`missing_filename` (no or blank filename), `empty_file`, or `validation_error`',
+      413: '`file_too_large`: over UPLOAD_MAX_BYTES (the message says the limit in MB)',
+      415: '`unsupported_file_type`: the extension is not .csv, .xlsx or .xls, or the content is not what the extension says (the message names what it is)',
+      422: '`too_many_rows`, `unreadable_file` (parser error, with `details.line` or `details.row` when known), `no_columns` (no header row) or `parse_timeout`',
+      503: 'Uploads are not configured on this server',
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/uploads/:id',
+    summary: 'An upload: its columns, row count and first rows; a quarantined one with its reason and no preview',
+    tag: 'uploads',
+    params: UploadIdParam,
+    responses: { 200: { description: 'The upload', schema: UploadView }, 404: NO_UPLOAD },
+  },
+  {
+    method: 'post',
+    path: '/api/uploads/:id/check',
+    summary: "How the upload's rows map onto a pipeline's items: the mapping (sent or suggested), every row checked against the item schema",
+    description:
+      "Without `mapping`, each item field gets the column whose name equals it once lower-cased with non-alphanumerics removed. Cells are read as the field's type (numbers, booleans true/false/yes/no/1/0, JSON for arrays and objects); an empty cell leaves the field out. Errors name the spreadsheet row (header = row 1), the field and its column. Nothing is started.",
+    tag: 'uploads',
+    params: UploadIdParam,
+    body: CheckUploadBody,
+    responses: {
+      200: { description: 'The check', schema: UploadCheck },
+      400: 'Unknown pipeline, or a mapping naming a field the pipeline lacks or a column the file lacks (`mapping.<field>`)',
+      404: NO_UPLOAD,
+      409: 'The upload was quarantined',
+    },
+  },
+];

@@ -1,0 +1,39 @@
+/**
+ * Item files: `POST /uploads?filename=` takes the raw bytes (any content type; express.json
+ * never sees them), `GET /uploads/:id` reads an upload back, `POST /uploads/:id/check` shows
+ * how its rows map onto a pipeline's items. Thin: parse, call UploadService, answer.
+ */
+import express, { type Router } from 'express';
+import { unavailable } from '../errors';
+import { CheckUploadBody, UploadIdParam, UploadQuery } from '../upload-schemas';
+import type { UploadService } from '../upload-service';
+import { requesterOf } from './templates';
+
+/** The route the raw body goes to, which the app's JSON parser must leave alone. */
+export const UPLOAD_PATH = '/api/uploads';
+
+export function uploadsRouter(deps: { uploads?: UploadService }): Router {
+  const router = express.Router();
+  const service = () => {
+    if (!deps.uploads) throw unavailable('uploads are not configured on this server (UPLOADS_DIR)');
+    return deps.uploads;
+  };
+
+  router.post('/uploads', async (req, res) => {
+    const uploads = service();
+    const { filename } = UploadQuery.parse(req.query);
+    const created = await uploads.receive(req, { originalName: filename, createdBy: requesterOf(req) });
+    res.status(201).location(`${UPLOAD_PATH}/${created.id}`).json(created);
+  });
+
+  router.get('/uploads/:id', async (req, res) => {
+    res.json(await service().get(UploadIdParam.parse(req.params).id));
+  });
+
+  router.post('/uploads/:id/check', async (req, res) => {
+    const { id } = UploadIdParam.parse(req.params);
+    res.json(await service().check(id, CheckUploadBody.parse(req.body ?? {})));
+  });
+
+  return router;
+}

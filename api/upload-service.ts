@@ -1,0 +1,332 @@
+/**
+ * Uploaded item files (seed 000 D4): received as a stream onto disk (never whole in memory, cut
+ * off at the size limit), judged by extension and content before any parser sees them, parsed in
+ * a throw-away thread with a time limit, and then either accepted (the file and its rows under
+ * `<dir>/accepted/<id>/`) or quarantined (`<dir>/quarantine/<id>-<name>` beside `<id>.json`
+ * with the reason). Every upload is recorded in `uploads`. Batches start only from accepted
+ * uploads' parsed rows, so a rejected file never reaches a worker.
+ */
+import crypto from 'node:crypto';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { Readable } from 'node:stream';
+import type { Db } from '../lib/db';
+import type { Logger } from '../lib/logger';
+import type { PipelineRegistry } from '../pipelines/registry';
+import type { PipelineDefinition } from '../pipelines/types';
+import { ApiError, conflict, notFound, validationError } from './errors';
+import type { UploadItemSource, UploadMapping } from './schemas';
+import { ItemShape, RowMapper } from './upload-mapping';
+import { parseInWorker, type ParseResult } from './upload-parse';
+import { CHECK_SAMPLE_ITEMS, MAX_CHECK_ERRORS, type CheckUploadBody, type UploadCheck, type UploadView } from './upload-schemas';
+import { mismatchMessage, sanitizeFilename, sniffContent, typeOfName, type UploadType } from './upload-sniff';
+
+export interface UploadLimits {
+  /** Largest file accepted, in bytes. */
+  maxBytes: number;
+  /** Wall-clock limit of parsing one file. */
+  parseTimeoutMs: number;
+  /** Most data rows in one file (the default for callers without their own). */
+  maxRows: number;
+}
+
+export interface UploadServiceDeps extends UploadLimits {
+  db: Db;
+  registry: PipelineRegistry;
+  log: Logger;
+  /** UPLOADS_DIR: accepted/, quarantine/ and incoming/ (files being received) live here. */
+  dir: string;
+}
+
+export interface ReceiveOptions {
+  /** The `filename` the client gave (any path in it is dropped). */
+  originalName: string | undefined;
+  createdBy?: string;
+  orgId?: string;
+  /** A caller's own row limit (an organisation's plan), else the deployment's. */
+  maxRows?: number;
+}
+
+const PREVIEW_ROWS = 20;
+const ROWS_FILE = 'rows.ndjson';
+const UPLOAD_ID = /^upl-[0-9a-z]{1,12}-[0-9a-f]{8}$/;
+
+/** Time-sortable upload IDs that are safe in a path. */
+export function newUploadId(): string {
+  return `upl-${Date.now().toString(36).padStart(9, '0')}-${crypto.randomBytes(4).toString('hex')}`;
+}
+
+const megabytes = (bytes: number) => {
+  const mb = bytes / (1024 * 1024);
+  return `${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB`;
+};
+
+/** Status of each refusal the parser can give. */
+const PARSE_STATUS: Record<Exclude<ParseResult, { ok: true }>['code'], number> = {
+  too_many_rows: 422,
+  unreadable_file: 422,
+  no_columns: 422,
+  parse_timeout: 422,
+  unsupported_file_type: 415,
+};
+
+/** A received file that failed a check: answered with `status`/`code`, kept in quarantine. */
+class Rejection {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly message: string,
+    readonly details: Record<string, unknown>,
+  ) {}
+}
+
+interface Received {
+  tmp: string;
+  /** Bytes the client sent (more than stored when over the limit). */
+  size: number;
+  /** Bytes kept on disk (at most the limit). */
+  stored: number;
+  sha256: string;
+  tooLarge: boolean;
+}
+
+/** One row of the parsed rows file. */
+export interface UploadRow {
+  /** Spreadsheet row number (header = 1). */
+  row: number;
+  cells: string[];
+}
+
+export class UploadService {
+  constructor(private readonly deps: UploadServiceDeps) {}
+
+  private dirOf(kind: 'incoming' | 'accepted' | 'quarantine'): string {
+    return path.join(this.deps.dir, kind);
+  }
+
+  /**
+   * Receives one file: streams it to disk, checks it, parses it in a worker thread. Answers the
+   * accepted upload, or throws the refusal after quarantining the file.
+   */
+  async receive(body: Readable, opts: ReceiveOptions): Promise<UploadView> {
+    const original = opts.originalName?.trim();
+    if (!original) {
+      body.resume(); // read and dropped, so the refusal reaches the client
+      throw new ApiError(400, 'missing_filename', 'give the file name: POST /api/uploads?filename=<name>.csv (.csv, .xlsx or .xls)', { field: 'filename' });
+    }
+    const id = newUploadId();
+    const filename = sanitizeFilename(original);
+    await fs.promises.mkdir(this.dirOf('incoming'), { recursive: true });
+    const received = await this.streamToDisk(body, path.join(this.dirOf('incoming'), id));
+    const rowsTmp = `${received.tmp}.${ROWS_FILE}`;
+    try {
+      const type = typeOfName(filename);
+      const outcome = await this.judge(received, filename, type, opts.maxRows ?? this.deps.maxRows, rowsTmp);
+      if (outcome instanceof Rejection) throw await this.quarantine(id, filename, original, type, received, outcome, opts);
+      return await this.accept(id, filename, type!, received, rowsTmp, outcome, opts);
+    } finally {
+      await fs.promises.rm(received.tmp, { force: true });
+      await fs.promises.rm(rowsTmp, { force: true });
+    }
+  }
+
+  /**
+   * The body onto disk with its SHA-256, writing at most `maxBytes`. Past the limit the rest is
+   * read and dropped (so the client hears the 413 rather than a reset), up to as much again;
+   * a client that keeps sending after that has its connection closed.
+   */
+  private async streamToDisk(body: Readable, tmp: string): Promise<Received> {
+    const { maxBytes } = this.deps;
+    const out = fs.createWriteStream(tmp, { flags: 'wx' });
+    const hash = crypto.createHash('sha256');
+    let size = 0;
+    let stored = 0;
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (stored < maxBytes) {
+          const part = stored + chunk.length > maxBytes ? chunk.subarray(0, maxBytes - stored) : chunk;
+          stored += part.length;
+          hash.update(part);
+          if (!out.write(part)) await once(out, 'drain');
+        }
+        if (size > 2 * maxBytes) break; // destroys the request: this client is not listening
+      }
+      out.end();
+      await once(out, 'finish');
+    } catch (err) {
+      out.destroy();
+      await fs.promises.rm(tmp, { force: true });
+      throw new ApiError(400, 'upload_incomplete', `the upload did not complete: ${(err as Error).message}`, { field: 'file' });
+    }
+    return { tmp, size, stored, sha256: hash.digest('hex'), tooLarge: size > maxBytes };
+  }
+
+  /** Every check in order: size, extension, content, then the parse. */
+  private async judge(r: Received, filename: string, type: UploadType | undefined, maxRows: number, rowsTmp: string): Promise<Rejection | Extract<ParseResult, { ok: true }>> {
+    if (r.size === 0) return new Rejection(400, 'empty_file', `"${filename}" is empty`, { field: 'file' });
+    if (r.tooLarge) {
+      return new Rejection(413, 'file_too_large', `"${filename}" is larger than the ${megabytes(this.deps.maxBytes)} limit (received ${r.size.toLocaleString('en-US')} bytes)`, {
+        field: 'file',
+        limitBytes: this.deps.maxBytes,
+      });
+    }
+    if (!type) {
+      const ext = path.extname(filename).toLowerCase();
+      return new Rejection(415, 'unsupported_file_type', `files of type ${ext ? `"${ext}"` : 'without an extension'} are not accepted: upload a .csv, .xlsx or .xls file`, { field: 'filename' });
+    }
+    const sniff = await sniffContent(r.tmp, type);
+    if (!sniff.ok) {
+      return sniff.unreadable
+        ? new Rejection(422, 'unreadable_file', `"${filename}" cannot be read: it is ${sniff.found}`, { field: 'file' })
+        : new Rejection(415, 'unsupported_file_type', mismatchMessage(filename, type, sniff.found), { field: 'file' });
+    }
+    const parsed = await parseInWorker({ file: r.tmp, type, rowsFile: rowsTmp, maxRows, previewRows: PREVIEW_ROWS }, this.deps.parseTimeoutMs);
+    if (parsed.ok) return parsed;
+    return new Rejection(PARSE_STATUS[parsed.code], parsed.code, `"${filename}": ${parsed.message}`, { field: 'file', ...parsed.details });
+  }
+
+  private async accept(id: string, filename: string, type: UploadType, r: Received, rowsTmp: string, parsed: Extract<ParseResult, { ok: true }>, opts: ReceiveOptions): Promise<UploadView> {
+    const dir = path.join(this.dirOf('accepted'), id);
+    await fs.promises.mkdir(dir, { recursive: true });
+    await fs.promises.rename(r.tmp, path.join(dir, filename));
+    await fs.promises.rename(rowsTmp, path.join(dir, ROWS_FILE));
+    try {
+      const row = await this.deps.db.upload.create({
+        data: { id, orgId: opts.orgId ?? null, filename, type, size: r.size, sha256: r.sha256, rowCount: parsed.rowCount, columns: parsed.columns, status: 'accepted', createdBy: opts.createdBy ?? null },
+      });
+      this.deps.log.info({ uploadId: id, filename, type, size: r.size, rows: parsed.rowCount }, 'upload accepted');
+      return { ...this.viewOf(row), preview: parsed.preview.map((cells) => recordOf(parsed.columns, cells)) };
+    } catch (err) {
+      await fs.promises.rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** Keeps the file and the reason in quarantine, records it, and returns the refusal to throw. */
+  private async quarantine(id: string, filename: string, originalName: string, type: UploadType | undefined, r: Received, why: Rejection, opts: ReceiveOptions): Promise<ApiError> {
+    const dir = this.dirOf('quarantine');
+    await fs.promises.mkdir(dir, { recursive: true });
+    await fs.promises.rename(r.tmp, path.join(dir, `${id}-${filename}`));
+    const record = { id, reason: why.code, message: why.message, originalName, filename, size: r.size, storedBytes: r.stored, sha256: r.sha256, at: new Date().toISOString() };
+    await fs.promises.writeFile(path.join(dir, `${id}.json`), `${JSON.stringify(record, null, 2)}\n`);
+    this.deps.log.warn({ uploadId: id, reason: why.code, message: why.message, originalName, size: r.size, sha256: r.sha256 }, 'upload quarantined');
+    await this.deps.db.upload
+      .create({
+        data: { id, orgId: opts.orgId ?? null, filename, type: type ?? null, size: r.size, sha256: r.sha256, rowCount: null, columns: [], status: 'quarantined', reason: why.code, message: why.message, createdBy: opts.createdBy ?? null },
+      })
+      .catch((err) => this.deps.log.error({ err, uploadId: id }, 'could not record a quarantined upload (the file and its reason are in quarantine)'));
+    return new ApiError(why.status, why.code, why.message, { ...why.details, uploadId: id });
+  }
+
+  private viewOf(row: { id: string; filename: string; type: string | null; size: number; sha256: string; rowCount: number | null; columns: unknown; status: string; reason: string | null; message: string | null; createdAt: Date }): UploadView {
+    return {
+      id: row.id,
+      filename: row.filename,
+      type: row.type as UploadView['type'],
+      size: row.size,
+      sha256: row.sha256,
+      rowCount: row.rowCount,
+      columns: (row.columns as string[]) ?? [],
+      status: row.status as UploadView['status'],
+      ...(row.status === 'quarantined' ? { reason: row.reason ?? undefined, message: row.message ?? undefined } : {}),
+      createdAt: row.createdAt.toISOString(),
+    };
+  }
+
+  private async find(id: string) {
+    const row = UPLOAD_ID.test(id) ? await this.deps.db.upload.findUnique({ where: { id } }) : null;
+    return row;
+  }
+
+  /** An upload as the POST answered it (a quarantined one with its reason and no preview). */
+  async get(id: string): Promise<UploadView> {
+    const row = await this.find(id);
+    if (!row) throw notFound('upload', id);
+    const view = this.viewOf(row);
+    if (row.status !== 'accepted') return view;
+    const preview: Array<Record<string, string>> = [];
+    for await (const r of this.rows(id)) {
+      preview.push(recordOf(view.columns, r.cells));
+      if (preview.length >= PREVIEW_ROWS) break;
+    }
+    return { ...view, preview };
+  }
+
+  /** The parsed rows of an accepted upload, in file order, read a line at a time. */
+  async *rows(id: string): AsyncGenerator<UploadRow> {
+    const input = fs.createReadStream(path.join(this.dirOf('accepted'), id, ROWS_FILE));
+    const lines = readline.createInterface({ input, crlfDelay: Infinity });
+    try {
+      for await (const line of lines) {
+        if (!line) continue;
+        const [row, ...cells] = JSON.parse(line) as [number, ...string[]];
+        yield { row, cells };
+      }
+    } finally {
+      lines.close();
+      input.destroy();
+    }
+  }
+
+  /** The pipeline, the item shape and the mapping to use (sent or suggested), checked against the file's columns. */
+  private mappingFor(def: PipelineDefinition, columns: string[], mapping: UploadMapping | undefined, pathPrefix: string) {
+    const shape = new ItemShape(def.itemSchema);
+    const used = mapping ?? shape.suggest(columns);
+    const issues = shape.mappingIssues(used, columns, pathPrefix);
+    if (issues.length > 0) throw validationError(issues);
+    return { shape, mapper: new RowMapper(shape, columns, used), mapping: used, suggested: mapping === undefined };
+  }
+
+  /** How the rows would become items of a pipeline: every row judged by the item schema, nothing started. */
+  async check(id: string, body: CheckUploadBody): Promise<UploadCheck> {
+    const row = await this.find(id);
+    if (!row) throw notFound('upload', id);
+    if (row.status !== 'accepted') throw conflict(`upload ${id} was quarantined (${row.reason}): it has no rows to check`, { status: row.status, reason: row.reason });
+    const def = this.deps.registry.get(body.pipeline);
+    if (!def) throw validationError([{ path: 'pipeline', message: `unknown pipeline "${body.pipeline}"; known: ${this.deps.registry.names().join(', ')}` }]);
+    const columns = row.columns as string[];
+    const { shape, mapper, mapping, suggested } = this.mappingFor(def, columns, body.mapping, 'mapping');
+    const errors: UploadCheck['errors'] = [];
+    const sample: unknown[] = [];
+    let valid = 0;
+    let invalid = 0;
+    for await (const r of this.rows(id)) {
+      const checked = mapper.check(r.cells);
+      if (sample.length < CHECK_SAMPLE_ITEMS) sample.push(checked.item);
+      if (checked.errors.length === 0) valid += 1;
+      else invalid += 1;
+      for (const e of checked.errors) {
+        if (errors.length >= MAX_CHECK_ERRORS) break;
+        errors.push({ row: r.row, field: e.field, column: e.column, message: e.message, ...(e.value !== undefined ? { value: e.value } : {}) });
+      }
+    }
+    return { pipeline: def.name, mapping, suggested, fields: shape.fields, rowCount: valid + invalid, valid, invalid, errors, sample };
+  }
+
+  /**
+   * A batch's items from an accepted upload (POST /api/batches with `upload`): the rows mapped
+   * like `check` maps them, with each item's spreadsheet row number. The item schema is applied
+   * by the batch service, which names the row of every invalid item.
+   */
+  async itemsOf(def: PipelineDefinition, source: UploadItemSource): Promise<{ items: unknown[]; rows: number[] }> {
+    const row = await this.find(source.id);
+    if (!row) throw validationError([{ path: 'upload.id', message: `no upload "${source.id}"` }]);
+    if (row.status !== 'accepted') throw validationError([{ path: 'upload.id', message: `upload ${source.id} was quarantined (${row.reason}); upload a corrected file` }]);
+    const { mapper } = this.mappingFor(def, row.columns as string[], source.mapping, 'upload.mapping');
+    const items: unknown[] = [];
+    const rows: number[] = [];
+    for await (const r of this.rows(source.id)) {
+      items.push(mapper.item(r.cells));
+      rows.push(r.row);
+    }
+    return { items, rows };
+  }
+}
+
+/** A row as `{ column: cell }`, built so a column named `__proto__` is an ordinary key. */
+function recordOf(columns: string[], cells: string[]): Record<string, string> {
+  return Object.fromEntries(columns.map((c, i) => [c, cells[i] ?? '']));
+}
