@@ -3,6 +3,7 @@ import { HealthIndicator, useTitle } from './components.tsx';
 import { BatchPage } from './pages/BatchPage.tsx';
 import { BatchesPage } from './pages/BatchesPage.tsx';
 import { OperationsPage } from './pages/OperationsPage.tsx';
+import { SchedulesPage } from './pages/SchedulesPage.tsx';
 import { hrefTo, useRoute, type Route } from './router.ts';
 
 export function App() {
@@ -44,6 +45,9 @@ export function App() {
             <a href={hrefTo.batches()} aria-current={route.page === 'batches' || route.page === 'batch' ? 'page' : undefined} data-testid="nav-batches">
               Batches
             </a>
+            <a href={hrefTo.schedules()} aria-current={route.page === 'schedules' ? 'page' : undefined} data-testid="nav-schedules">
+              Schedules
+            </a>
           </nav>
           <HealthIndicator />
         </div>
@@ -60,7 +64,9 @@ function Page({ route }: { route: Route }) {
     case 'operations':
       return <OperationsPage />;
     case 'batches':
-      return <BatchesPage tab={route.tab} />;
+      return <BatchesPage tab={route.tab} filters={route.filters} />;
+    case 'schedules':
+      return <SchedulesPage />;
     case 'batch':
       return <BatchPage key={route.id} id={route.id} />;
     case 'not-found':

@@ -162,7 +162,7 @@ export class ApiError extends Error {
   }
 }
 
-async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+async function request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   let res: Response;
   try {
     res = await fetch(`/api${path}`, {
@@ -231,3 +231,355 @@ export const api = {
 
 export const isAbort = (err: unknown): boolean => (err as Error | undefined)?.name === 'AbortError';
 export const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+// ---------- Schedules, templates, batch analytics and the history filters ----------
+// (api/schedule-schemas.ts, api/schedule-service.ts, api/template-schemas.ts, api/analytics.ts)
+
+/** What a schedule does when it fires while its previous batch still runs (Temporal's overlap policies). */
+export const OVERLAP_POLICIES = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'] as const;
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+
+export interface ScheduleInterval {
+  /** `30s`, `5m`, `1h`, `7d`. */
+  every: string;
+  offset?: string;
+}
+
+/** A schedule as GET /api/schedules lists it. */
+export interface ScheduleSummary {
+  id: string;
+  templateId: string;
+  pipeline: string | null;
+  cron: string[];
+  intervals: ScheduleInterval[];
+  timezone: string;
+  paused: boolean;
+  note: string | null;
+  nextRunTimes: string[];
+  temporalUrl: string;
+}
+
+export interface ScheduleAction {
+  scheduledAt: string;
+  takenAt: string;
+  workflowId: string;
+  /** Null when the run made no batch (the job guard skipped it, or the source was empty). */
+  batchId: string | null;
+  batchStatus: BatchStatus | null;
+}
+
+/** A schedule as GET /api/schedules/:id describes it. */
+export interface Schedule extends ScheduleSummary {
+  overlap: OverlapPolicy;
+  recentActions: ScheduleAction[];
+  running: string[];
+  actionsTaken: number;
+  actionsSkippedOverlap: number;
+  createdAt: string;
+  updatedAt: string | null;
+}
+
+/** Create (POST) and replace (PUT) share this shape; the template is fixed once created. */
+export interface ScheduleBody {
+  templateId?: string;
+  slug?: string;
+  cron?: string;
+  intervals?: ScheduleInterval[];
+  timezone: string;
+  overlap: OverlapPolicy;
+  note?: string;
+  paused?: boolean;
+}
+
+export type TemplateSource = { kind: 'entities'; entityKind: string; keys?: string[]; search?: string } | { kind: 'items'; items: unknown[] };
+
+export interface BatchTemplate {
+  id: string;
+  name: string;
+  pipeline: string;
+  settings: Record<string, unknown>;
+  source: TemplateSource;
+  concurrency: number;
+  createdBy: string | null;
+  createdAt: string;
+}
+
+/** A pipeline with the entity kind its items can come from (stored entities), when it has one. */
+export type PipelineWithEntities = Pipeline & { entityKind?: string | null };
+
+export interface DurationPercentiles {
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+}
+
+export interface ErrorGroup {
+  step: string | null;
+  type: string | null;
+  count: number;
+  /** Share of the batch's failed items, 0..1. */
+  share: number;
+  sampleMessage: string | null;
+  sampleKey: string | null;
+}
+
+export interface StepDurations extends DurationPercentiles {
+  step: string;
+  runs: number;
+  failed: number;
+  retried: number;
+  avgMs: number;
+  maxMs: number;
+}
+
+export interface BatchAnalytics {
+  batchId: string;
+  status: BatchStatus;
+  total: number;
+  counts: Record<ItemStatus, number>;
+  successRate: number | null;
+  errorDistribution: ErrorGroup[];
+  itemDuration: DurationPercentiles | null;
+  stepDurations: StepDurations[];
+  generatedAt: string;
+}
+
+/** GET /api/batches with every filter the history page offers (dates as ISO 8601 instants). */
+export interface BatchHistoryQuery {
+  status?: readonly string[];
+  pipeline?: string;
+  createdBy?: string;
+  createdAfter?: string;
+  createdBefore?: string;
+  limit?: number;
+  cursor?: string | null;
+}
+
+const scheduleUrl = (id: string, action = '') => `/schedules/${encodeURIComponent(id)}${action ? `/${action}` : ''}`;
+
+export const operatorApi = {
+  listSchedules: (signal?: AbortSignal) => request<{ schedules: ScheduleSummary[]; nextCursor: string | null }>('GET', '/schedules?limit=200', undefined, signal),
+  getSchedule: (id: string, signal?: AbortSignal) => request<Schedule>('GET', scheduleUrl(id), undefined, signal),
+  createSchedule: (body: ScheduleBody) => request<Schedule>('POST', '/schedules', body),
+  updateSchedule: (id: string, body: ScheduleBody) => request<Schedule>('PUT', scheduleUrl(id), body),
+  pauseSchedule: (id: string, reason?: string) => request<Schedule>('POST', scheduleUrl(id, 'pause'), reason ? { reason } : {}),
+  unpauseSchedule: (id: string, reason?: string) => request<Schedule>('POST', scheduleUrl(id, 'unpause'), reason ? { reason } : {}),
+  triggerSchedule: (id: string) => request<{ id: string; triggered: boolean }>('POST', scheduleUrl(id, 'trigger'), {}),
+  backfillSchedule: (id: string, body: { start: string; end: string; overlap: OverlapPolicy }) =>
+    request<{ id: string; backfill: { start: string; end: string; overlap: OverlapPolicy } }>('POST', scheduleUrl(id, 'backfill'), body),
+  deleteSchedule: (id: string) => request<void>('DELETE', scheduleUrl(id)),
+  listTemplates: (signal?: AbortSignal) => request<{ templates: BatchTemplate[]; nextCursor: string | null }>('GET', '/templates?limit=200', undefined, signal),
+  createTemplate: (body: { name: string; pipeline: string; source: TemplateSource }) => request<BatchTemplate>('POST', '/templates', body),
+  pipelines: (signal?: AbortSignal) => request<{ pipelines: PipelineWithEntities[] }>('GET', '/pipelines', undefined, signal).then((r) => r.pipelines),
+  batchAnalytics: (id: string, signal?: AbortSignal) => request<BatchAnalytics>('GET', `/batches/${encodeURIComponent(id)}/analytics`, undefined, signal),
+  listBatchHistory: (q: BatchHistoryQuery, signal?: AbortSignal) =>
+    request<{ batches: BatchSummary[]; nextCursor: string | null }>(
+      'GET',
+      `/batches${query({ status: q.status?.join(','), pipeline: q.pipeline, createdBy: q.createdBy, createdAfter: q.createdAfter, createdBefore: q.createdBefore, limit: q.limit, cursor: q.cursor })}`,
+      undefined,
+      signal,
+    ),
+};
+
+// ---------- Operations page: item sources (stored entities, uploaded files), estimate, dry run ----------
+// (GET /api/entities, /api/entities/facets, POST /api/uploads, /api/uploads/:id/check,
+//  GET /api/pipelines/:name/estimate, POST /api/pipelines/:name/dry-run)
+
+export interface StoredEntity {
+  id: string;
+  kind: string;
+  key: string;
+  data: Record<string, unknown>;
+  createdAt: string;
+}
+
+/** Field filters on an entity's data: `{ type: 'inbound' }` is `data.type=inbound` on the query. */
+export type EntityFilters = Record<string, string | number | boolean>;
+
+export interface EntityQuery {
+  kind: string;
+  search?: string;
+  filters?: EntityFilters;
+  limit?: number;
+  cursor?: string | null;
+}
+
+export interface EntityPage {
+  entities: StoredEntity[];
+  nextCursor: string | null;
+  total: number;
+}
+
+export interface EntityFacets {
+  kind: string;
+  total: number;
+  fields: Array<{ field: string; values: Array<{ value: string | number | boolean; count: number }> }>;
+}
+
+export interface UploadedFile {
+  id: string;
+  filename: string;
+  type: string;
+  size: number;
+  sha256: string;
+  rowCount: number;
+  columns: string[];
+  /** The first rows, every cell a string. */
+  preview: Array<Record<string, string>>;
+  status: string;
+  createdAt: string;
+}
+
+/** Item field -> file column (null: not mapped). */
+export type ColumnMapping = Record<string, string | null>;
+
+export interface UploadRowError {
+  row: number;
+  field: string;
+  column: string | null;
+  message: string;
+  value?: unknown;
+}
+
+export interface UploadCheck {
+  pipeline: string;
+  mapping: ColumnMapping;
+  suggested: ColumnMapping;
+  fields: Array<{ name: string; type: string; required: boolean; description?: string }>;
+  rowCount: number;
+  valid: number;
+  invalid: number;
+  /** At most 500. */
+  errors: UploadRowError[];
+  /** The first mapped items, as the pipeline would get them. */
+  sample: unknown[];
+}
+
+export interface Estimate {
+  pipeline: string;
+  items: number;
+  concurrency: number;
+  basis: { batches: number; items: number } | null;
+  perItem: { durationMs: { p50: number; p90: number }; costUsd: number } | null;
+  total: { durationMs: number; costUsd: number } | null;
+}
+
+export type DryRunOutcome = 'ran' | 'skipped' | 'stopped-before-write' | 'failed' | 'not-reached';
+
+export interface DryRunResult {
+  pipeline: string;
+  itemKey: string;
+  ok: boolean;
+  durationMs: number;
+  steps: Array<{ name: string; outcome: DryRunOutcome; durationMs?: number; output?: unknown; error?: string; reason?: string }>;
+}
+
+/** Where a new batch's items come from: a list, stored entities (picked keys or a filter), or an uploaded file. */
+export type BatchItemSource =
+  | { items: unknown[] }
+  | { entities: { kind: string; keys: string[] } | { kind: string; search?: string; filters?: EntityFilters } }
+  | { upload: { id: string; mapping: ColumnMapping } };
+
+export type StartBatchRequest = Omit<CreateBatchRequest, 'items'> & BatchItemSource;
+
+const entityParams = (q: Omit<EntityQuery, 'kind'>) => {
+  const params: Record<string, string | number | undefined | null> = { search: q.search?.trim() || undefined, limit: q.limit, cursor: q.cursor };
+  for (const [field, value] of Object.entries(q.filters ?? {})) params[`data.${field}`] = String(value);
+  return params;
+};
+
+/** POST of a raw file (not JSON), answered like every other call. */
+async function postFile<T>(path: string, file: Blob, signal?: AbortSignal): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`/api${path}`, { method: 'POST', headers: { Accept: 'application/json', 'Content-Type': 'application/octet-stream' }, body: file, signal });
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
+    throw new ApiError(0, 'network_error', 'Could not reach the Flotilla API. Is it running?');
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON (a proxy's error page); handled below
+  }
+  if (!res.ok) {
+    const e = (json as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+    throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? `${res.status} ${res.statusText || 'request failed'}`, e?.details);
+  }
+  return json as T;
+}
+
+export const operationsApi = {
+  pipelines: (signal?: AbortSignal) => request<{ pipelines: PipelineWithEntities[] }>('GET', '/pipelines', undefined, signal).then((r) => r.pipelines),
+  entities: (q: EntityQuery, signal?: AbortSignal) => request<EntityPage>('GET', `/entities${query({ kind: q.kind, ...entityParams(q) })}`, undefined, signal),
+  entityFacets: (kind: string, signal?: AbortSignal) => request<EntityFacets>('GET', `/entities/facets${query({ kind })}`, undefined, signal),
+  upload: (file: File, signal?: AbortSignal) => postFile<UploadedFile>(`/uploads${query({ filename: file.name })}`, file, signal),
+  checkUpload: (id: string, body: { pipeline: string; mapping?: ColumnMapping }, signal?: AbortSignal) =>
+    request<UploadCheck>('POST', `/uploads/${encodeURIComponent(id)}/check`, body, signal),
+  estimate: (pipeline: string, items: number, concurrency: number, signal?: AbortSignal) =>
+    request<Estimate>('GET', `/pipelines/${encodeURIComponent(pipeline)}/estimate${query({ items, concurrency })}`, undefined, signal),
+  dryRun: (pipeline: string, body: { item: unknown; settings?: Record<string, unknown> }, signal?: AbortSignal) =>
+    request<DryRunResult>('POST', `/pipelines/${encodeURIComponent(pipeline)}/dry-run`, body, signal),
+  startBatch: (body: StartBatchRequest) => request<{ id: string; workflowId: string; status: BatchStatus }>('POST', '/batches', body),
+};
+
+// ---------- Sign-in, the caller, API tokens (api/routes/auth.ts) ----------
+
+export interface Me {
+  user: { id: string; email: string; name: string | null; role: 'super_admin' | 'member'; canRunBatch: boolean; org: { id: string; name: string; plan: string } };
+  via: 'session' | 'token';
+  /** The session's CSRF token: sent as X-CSRF-Token on every unsafe request. */
+  csrfToken?: string;
+  access: { phase: 1 | 2; read: boolean; run: boolean; reason?: string };
+}
+
+export interface ApiTokenInfo {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+  expiresAt: string | null;
+}
+
+let csrfToken: string | null = null;
+/** Set from GET /api/auth/me; request() sends it on POST/PUT/PATCH/DELETE. */
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+export function csrfHeaders(method: string): Record<string, string> {
+  return csrfToken && !['GET', 'HEAD'].includes(method.toUpperCase()) ? { 'X-CSRF-Token': csrfToken } : {};
+}
+
+const UNAUTHENTICATED = 'flotilla:unauthenticated';
+/** Any call answered 401 (an expired session) reports here; the sign-in form comes back. */
+export function reportUnauthenticated(): void {
+  window.dispatchEvent(new Event(UNAUTHENTICATED));
+}
+export function onUnauthenticated(fn: () => void): () => void {
+  window.addEventListener(UNAUTHENTICATED, fn);
+  return () => window.removeEventListener(UNAUTHENTICATED, fn);
+}
+
+export const authApi = {
+  async me(): Promise<Me> {
+    const res = await fetch('/api/auth/me', { headers: { Accept: 'application/json' } });
+    const body = (await res.json().catch(() => null)) as (Me & { error?: { code: string; message: string } }) | null;
+    if (!res.ok) throw new ApiError(res.status, body?.error?.code ?? `http_${res.status}`, body?.error?.message ?? `${res.status}`);
+    return body as Me;
+  },
+  async signIn(email: string, password: string): Promise<void> {
+    const res = await fetch('/api/auth/sign-in', { method: 'POST', headers: { Accept: 'application/json', 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password }) });
+    if (!res.ok) {
+      const body = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
+      throw new ApiError(res.status, body?.error?.code ?? `http_${res.status}`, body?.error?.message ?? `sign-in answered ${res.status}`);
+    }
+  },
+  signOut: () => fetch('/api/auth/sign-out', { method: 'POST', headers: csrfHeaders('POST') }).then(() => undefined),
+  tokens: () => request<{ tokens: ApiTokenInfo[] }>('GET', '/auth/tokens').then((r) => r.tokens),
+  createToken: (name: string) => request<ApiTokenInfo & { token: string }>('POST', '/auth/tokens', { name }),
+  revokeToken: (id: string) => request<ApiTokenInfo>('DELETE', `/auth/tokens/${encodeURIComponent(id)}`),
+};

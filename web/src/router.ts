@@ -1,4 +1,4 @@
-/** Hash routing: `#/`, `#/batches?tab=…`, `#/batches/:id`. No router library needed. */
+/** Hash routing: `#/`, `#/batches?tab=…&pipeline=…`, `#/batches/:id`, `#/schedules`. No router library needed. */
 import { useEffect, useState } from 'react';
 
 export type BatchTab = 'active' | 'completed' | 'failed' | 'all';
@@ -9,9 +9,30 @@ export const BATCH_TABS: ReadonlyArray<{ id: BatchTab; label: string; statuses?:
   { id: 'all', label: 'All' },
 ];
 
+/** The history page's filters, kept in the hash so reload and back keep them; dates are `YYYY-MM-DD`, inclusive. */
+export interface BatchFilters {
+  pipeline?: string;
+  createdBy?: string;
+  createdAfter?: string;
+  createdBefore?: string;
+}
+const FILTER_KEYS = ['pipeline', 'createdBy', 'createdAfter', 'createdBefore'] as const;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function filtersOf(params: URLSearchParams): BatchFilters {
+  const filters: BatchFilters = {};
+  for (const key of FILTER_KEYS) {
+    const v = params.get(key)?.trim();
+    const isDate = key === 'createdAfter' || key === 'createdBefore';
+    if (v && (!isDate || DATE.test(v))) filters[key] = v;
+  }
+  return filters;
+}
+
 export type Route =
   | { page: 'operations' }
-  | { page: 'batches'; tab: BatchTab }
+  | { page: 'batches'; tab: BatchTab; filters: BatchFilters }
+  | { page: 'schedules' }
   | { page: 'batch'; id: string }
   | { page: 'not-found'; path: string };
 
@@ -23,8 +44,9 @@ export function parseHash(hash: string): Route {
   if (path === '/') return { page: 'operations' };
   if (path === '/batches') {
     const tab = params.get('tab');
-    return { page: 'batches', tab: BATCH_TABS.some((t) => t.id === tab) ? (tab as BatchTab) : 'active' };
+    return { page: 'batches', tab: BATCH_TABS.some((t) => t.id === tab) ? (tab as BatchTab) : 'active', filters: filtersOf(params) };
   }
+  if (path === '/schedules') return { page: 'schedules' };
   const m = /^\/batches\/([^/]+)$/.exec(path);
   if (m) {
     try {
@@ -38,7 +60,14 @@ export function parseHash(hash: string): Route {
 
 export const hrefTo = {
   operations: () => '#/',
-  batches: (tab?: BatchTab) => (tab && tab !== 'active' ? `#/batches?tab=${tab}` : '#/batches'),
+  batches: (tab?: BatchTab, filters: BatchFilters = {}) => {
+    const q = new URLSearchParams();
+    if (tab && tab !== 'active') q.set('tab', tab);
+    for (const key of FILTER_KEYS) if (filters[key]) q.set(key, filters[key]!);
+    const s = q.toString();
+    return s ? `#/batches?${s}` : '#/batches';
+  },
+  schedules: () => '#/schedules',
   batch: (id: string) => `#/batches/${encodeURIComponent(id)}`,
 };
 

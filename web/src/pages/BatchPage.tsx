@@ -7,6 +7,7 @@ import { api, ApiError, errorMessage, isAbort, isFinal, type BatchDetail, type B
 import { ErrorMessage, Loading, ProgressBar, StatusBadge, useTitle } from '../components.tsx';
 import { formatCost, formatDateTime, formatDuration, formatInt, formatPercent, formatRate, formatTime } from '../format.ts';
 import { hrefTo } from '../router.ts';
+import { BatchAnalytics } from './BatchAnalytics.tsx';
 
 type LiveState = 'off' | 'connecting' | 'live' | 'reconnecting' | 'closed' | 'done';
 type Action = 'pause' | 'resume' | 'cancel' | 'retry';
@@ -206,6 +207,8 @@ export function BatchPage({ id }: { id: string }) {
         <h2>Steps</h2>
         <StepFunnel steps={stepNames} counts={p.steps ?? {}} total={p.total} />
       </div>
+
+      <BatchAnalytics batchId={batch.id} progress={p} />
 
       <ItemsSection batchId={batch.id} steps={stepNames} version={itemsVersion} progress={p} onRefresh={refresh} />
     </section>
