@@ -222,12 +222,12 @@ export async function batchAnalytics(db: Db, batchId: string, opts: { bucketSeco
 }
 
 /** Batches by status and pipeline, created in [createdAfter, createdBefore). */
-export async function batchStats(db: Db, window: { createdAfter?: string; createdBefore?: string }): Promise<BatchStats> {
+export async function batchStats(db: Db, window: { createdAfter?: string; createdBefore?: string; orgId: string }): Promise<BatchStats> {
   const createdAt =
     window.createdAfter || window.createdBefore
       ? { ...(window.createdAfter ? { gte: new Date(window.createdAfter) } : {}), ...(window.createdBefore ? { lt: new Date(window.createdBefore) } : {}) }
       : undefined;
-  const rows = await db.batch.groupBy({ by: ['pipeline', 'status'], where: createdAt ? { createdAt } : {}, _count: { _all: true } });
+  const rows = await db.batch.groupBy({ by: ['pipeline', 'status'], where: { orgId: window.orgId, ...(createdAt ? { createdAt } : {}) }, _count: { _all: true } });
 
   const zero = () => Object.fromEntries(BATCH_STATUSES.map((s) => [s, 0])) as Record<(typeof BATCH_STATUSES)[number], number>;
   const byStatus = zero();

@@ -30,6 +30,11 @@ import { UPLOAD_PATH, uploadsRouter } from './routes/uploads';
 import { UploadService, type UploadLimits } from './upload-service';
 import { UPLOAD_DEFAULTS } from '../lib/env';
 import { Prisma } from '../lib/db';
+import type { AccessPhase } from '../lib/auth/access';
+import { authenticate, orgOf, requireBatchAccess, securityHeaders } from './auth/middleware';
+import { RateLimiter } from './auth/rate-limit';
+import { AuthService } from './auth/service';
+import { authRouter } from './routes/auth';
 import { ControlBody, CreateBatchBody, OrgSettingsBody, EntitiesQuery, EntityFacetsQuery, ExportQuery, FileParam, IdParam, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
 
 export interface AppDeps {
@@ -50,13 +55,30 @@ export interface AppDeps {
   jobGuard?: boolean;
   /** Item-file uploads: UPLOADS_DIR and the limits (defaults: seed 000 D4's); absent, the upload routes answer 503. */
   uploads?: { dir: string } & Partial<UploadLimits>;
+  /** Sign-in, access phase and rate limits (defaults: DEFAULT_AUTH). */
+  auth?: Partial<AuthOptions>;
 }
+
+export interface AuthOptions {
+  /** lib/auth/access.ts: 1 = super admins only. */
+  phase: AccessPhase;
+  sessionTtlMs: number;
+  /** Secure cookies and HSTS (HTTPS deployments). */
+  secureCookies: boolean;
+  signInPerMinute: number;
+  batchCreatePerMinute: number;
+}
+
+export const DEFAULT_AUTH: AuthOptions = { phase: 1, sessionTtlMs: 12 * 3_600_000, secureCookies: false, signInPerMinute: 10, batchCreatePerMinute: 60 };
 
 const BODY_LIMIT = '50mb';
 const CONTENT_TYPES: Record<string, string> = { '.pdf': 'application/pdf', '.zip': 'application/zip', '.csv': 'text/csv; charset=utf-8', '.json': 'application/json' };
 
 export function createApp(deps: AppDeps) {
   const { db, registry, log } = deps;
+  const authOptions: AuthOptions = { ...DEFAULT_AUTH, ...deps.auth };
+  const auth = new AuthService({ db, sessionTtlMs: authOptions.sessionTtlMs });
+  const limiter = new RateLimiter(db);
   const uploads = deps.uploads ? new UploadService({ db, registry, log, ...UPLOAD_DEFAULTS, ...deps.uploads }) : undefined;
   const service = new BatchService({ ...deps, uploads });
   const hub = new ProgressHub(
@@ -72,6 +94,7 @@ export function createApp(deps: AppDeps) {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(securityHeaders({ hsts: authOptions.secureCookies }));
   app.use(metrics.track);
   app.get('/metrics', metrics.handler);
   // An upload's body is the file itself, streamed to disk by the upload service: never parsed here.
@@ -84,6 +107,23 @@ export function createApp(deps: AppDeps) {
     const checks = await healthChecks(deps);
     const ok = Object.values(checks).every((c) => c.ok);
     res.status(ok ? 200 : 503).json({ ok, checks });
+  });
+
+  // Everything below needs a signed-in caller (a few routes excepted, see PUBLIC in auth/middleware.ts).
+  api.use(authenticate(auth));
+  api.use(openApiRouter());
+  api.use(authRouter({ auth, limiter, phase: authOptions.phase, secureCookies: authOptions.secureCookies, sessionTtlMs: authOptions.sessionTtlMs, signInPerMinute: authOptions.signInPerMinute }));
+  // Batch operations: reading needs access to them, anything else can_run_batch (lib/auth/access.ts).
+  api.use(requireBatchAccess(authOptions.phase));
+  // Every /batches/:id route: another organisation's batch is no batch at all.
+  api.use('/batches/:id', async (req, _res, next) => {
+    try {
+      const { id } = IdParam.parse(req.params);
+      await service.assertInOrg(id, orgOf(req));
+      next();
+    } catch (err) {
+      next(err);
+    }
   });
 
   api.get('/pipelines', (_req, res) => {
@@ -109,31 +149,29 @@ export function createApp(deps: AppDeps) {
     const def = registry.get(String(req.params.name));
     if (!def) throw notFound('pipeline', String(req.params.name));
     if (def.entityKind) {
-      const stored = await db.entity.findMany({ where: { kind: def.entityKind }, orderBy: { id: 'asc' }, take: 500 });
+      const stored = await db.entity.findMany({ where: { kind: def.entityKind, orgId: orgOf(req) }, orderBy: { id: 'asc' }, take: 500 });
       if (stored.length > 0) return void res.json({ pipeline: def.name, source: 'entities', items: stored.map((e) => e.data) });
     }
     res.json({ pipeline: def.name, source: 'demo', items: def.demoItems?.() ?? [] });
   });
 
   api.get('/entities', async (req, res) => {
-    res.json(await listEntities(db, EntitiesQuery.parse(req.query)));
+    res.json(await listEntities(db, EntitiesQuery.parse(req.query), orgOf(req)));
   });
 
   api.get('/entities/facets', async (req, res) => {
-    res.json(await entityFacets(db, EntityFacetsQuery.parse(req.query).kind));
+    res.json(await entityFacets(db, EntityFacetsQuery.parse(req.query).kind, orgOf(req)));
   });
 
-  api.post('/batches', async (req, res) => {
+  api.post('/batches', limiter.middleware('batch-create', { what: 'batch creations', perMinute: authOptions.batchCreatePerMinute }), async (req, res) => {
     if (!req.is('application/json')) throw new ApiError(415, 'unsupported_media_type', 'send the batch as application/json');
     const body = CreateBatchBody.parse(req.body);
-    // Who asked: the X-Flotilla-User header until sign-in exists (issue [6/6]).
-    const user = req.headers['x-flotilla-user'];
-    const created = await service.create(body, typeof user === 'string' && user.trim() ? user.trim().slice(0, 200) : undefined);
+    const created = await service.create(body, req.principal!.email, { orgId: orgOf(req) });
     res.status(202).location(`/api/batches/${created.id}`).json(created);
   });
 
   api.get('/batches', async (req, res) => {
-    res.json(await service.list(ListBatchesQuery.parse(req.query)));
+    res.json(await service.list(ListBatchesQuery.parse(req.query), orgOf(req)));
   });
 
   api.get('/batches/:id', async (req, res) => {
@@ -161,20 +199,22 @@ export function createApp(deps: AppDeps) {
   api.post('/batches/:id/retry-failed', async (req, res) => {
     const { id } = IdParam.parse(req.params);
     const body = RetryFailedBody.parse(req.body ?? {});
-    const who = body.requestedBy ?? (typeof req.headers['x-flotilla-user'] === 'string' ? req.headers['x-flotilla-user'].slice(0, 200) : 'api');
+    const who = req.principal!.email;
     res.status(202).json(await service.retryFailed(id, body, who));
   });
 
-  // The organisation's settings (one organisation, "default", until sign-in: issue [6/6]).
-  api.get('/org/settings', async (_req, res) => {
-    const row = await db.orgSettings.findUnique({ where: { orgId: 'default' } });
-    res.json({ orgId: 'default', notify: row?.notify ?? null });
+  // The caller's organisation's settings.
+  api.get('/org/settings', async (req, res) => {
+    const orgId = orgOf(req);
+    const row = await db.orgSettings.findUnique({ where: { orgId } });
+    res.json({ orgId, notify: row?.notify ?? null });
   });
   api.put('/org/settings', async (req, res) => {
+    const orgId = orgOf(req);
     const body = OrgSettingsBody.parse(req.body ?? {});
     const notify = body.notify ?? Prisma.DbNull;
-    await db.orgSettings.upsert({ where: { orgId: 'default' }, create: { orgId: 'default', notify }, update: { notify } });
-    res.json({ orgId: 'default', notify: body.notify });
+    await db.orgSettings.upsert({ where: { orgId }, create: { orgId, notify }, update: { notify } });
+    res.json({ orgId, notify: body.notify });
   });
 
   api.get('/batches/:id/notifications', async (req, res) => {
@@ -248,7 +288,6 @@ export function createApp(deps: AppDeps) {
 
   api.use(uploadsRouter({ uploads }));
   api.use(analyticsRouter({ db }));
-  api.use(openApiRouter());
   api.use(templatesRouter({ ...deps, service }));
   api.use(singleRunRouter({ registry, service }));
   api.use(preflightRouter(deps));

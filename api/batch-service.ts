@@ -141,15 +141,15 @@ export class BatchService {
    * reported: `items[i].field` and row i+1 for posted items, the field and the spreadsheet row
    * for an upload's rows, `entities[i].field` for stored entities.
    */
-  private async itemSource(body: CreateBatchBody, def: PipelineDefinition): Promise<ItemSource> {
+  private async itemSource(body: CreateBatchBody, def: PipelineDefinition, orgId: string): Promise<ItemSource> {
     if (body.upload) {
       if (!this.deps.uploads) throw unavailable('uploads are not configured on this server (UPLOADS_DIR)');
-      const { items, rows } = await this.deps.uploads.itemsOf(def, body.upload);
+      const { items, rows } = await this.deps.uploads.itemsOf(def, body.upload, orgId);
       if (items.length === 0) throw validationError([{ path: 'upload.id', message: `upload ${body.upload.id} has no data rows` }]);
       return { items, rowOf: (i) => rows[i], pathOf: (_i, p) => formatPath(p) };
     }
     if (body.entities) {
-      const items = await resolveEntityItems(this.deps.db, body.entities, MAX_ITEMS_PER_REQUEST);
+      const items = await resolveEntityItems(this.deps.db, body.entities, MAX_ITEMS_PER_REQUEST, orgId);
       if (items.length === 0) throw validationError([{ path: 'entities', message: describeEntitySelection(body.entities) }]);
       return { items, rowOf: (i) => i + 1, pathOf: (i, p) => formatPath(['entities', i, ...p]) };
     }
@@ -166,7 +166,7 @@ export class BatchService {
     const settings = def.settingsSchema.safeParse(body.settings ?? {});
     if (!settings.success) for (const i of settings.error.issues) issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
 
-    const source = await this.itemSource(body, def);
+    const source = await this.itemSource(body, def, extra.orgId ?? 'default');
     const { items } = source;
     const keys: string[] = new Array(items.length);
     const inputs: string[] = new Array(items.length);
@@ -262,10 +262,17 @@ export class BatchService {
     return { id, workflowId: id, status: 'pending' };
   }
 
-  async list(q: ListBatchesQuery) {
+  /** 404 unless the batch exists in the caller's organisation (another org's ID looks like no batch). */
+  async assertInOrg(id: string, orgId: string): Promise<void> {
+    const b = await this.deps.db.batch.findUnique({ where: { id }, select: { orgId: true } });
+    if (!b || b.orgId !== orgId) throw notFound('batch', id);
+  }
+
+  async list(q: ListBatchesQuery, orgId: string) {
     const cursor = decodeCursor(q.cursor, (v): v is { c: string; id: string } => typeof (v as { id?: unknown })?.id === 'string' && typeof (v as { c?: unknown }).c === 'string');
     const statuses = statusesOf(q);
     const where: Prisma.BatchWhereInput = {
+      orgId,
       ...(statuses ? { status: { in: statuses } } : {}),
       ...(q.pipeline ? { pipeline: q.pipeline } : {}),
       ...(q.createdBy ? { createdBy: q.createdBy } : {}),

@@ -55,10 +55,10 @@ export function dataFieldEquals(field: string, value: string | number | boolean)
   return ors.length === 1 ? ors[0] : { OR: ors };
 }
 
-export function entitySelectionWhere(sel: EntitySelection): Prisma.EntityWhereInput {
+export function entitySelectionWhere(sel: EntitySelection, orgId: string): Prisma.EntityWhereInput {
   const and: Prisma.EntityWhereInput[] = Object.entries(sel.filters ?? {}).map(([field, value]) => dataFieldEquals(field, value));
   if (sel.search) and.push({ key: { contains: sel.search, mode: 'insensitive' } });
-  return { kind: sel.kind, ...(sel.keys ? { key: { in: sel.keys } } : {}), ...(and.length ? { AND: and } : {}) };
+  return { orgId, kind: sel.kind, ...(sel.keys ? { key: { in: sel.keys } } : {}), ...(and.length ? { AND: and } : {}) };
 }
 
 /** `keys a, b, search "x", data.type = "delivery"`: what a selection asked for, for messages. */
@@ -78,8 +78,8 @@ const ENTITY_PAGE = 1_000;
  * else by id. Shared by POST /api/batches (`entities`) and templates, read a page at a time so
  * no single query result is the whole kind. Empty when nothing matches; callers say why.
  */
-export async function resolveEntityItems(db: Db, sel: EntitySelection, max: number): Promise<unknown[]> {
-  const where = entitySelectionWhere(sel);
+export async function resolveEntityItems(db: Db, sel: EntitySelection, max: number, orgId: string): Promise<unknown[]> {
+  const where = entitySelectionWhere(sel, orgId);
   const rows: Array<{ id: string; key: string; data: unknown }> = [];
   for (let after: string | undefined; rows.length < max; ) {
     const page = await db.entity.findMany({
@@ -100,9 +100,10 @@ export async function resolveEntityItems(db: Db, sel: EntitySelection, max: numb
   return rows.map((r) => r.data);
 }
 
-export async function listEntities(db: Db, q: { kind?: string; search?: string; limit: number; cursor?: string; filters?: Record<string, string> }) {
+export async function listEntities(db: Db, q: { kind?: string; search?: string; limit: number; cursor?: string; filters?: Record<string, string> }, orgId: string) {
   const and: Prisma.EntityWhereInput[] = Object.entries(q.filters ?? {}).map(([field, value]) => dataFieldEquals(field, value));
   const where: Prisma.EntityWhereInput = {
+    orgId,
     ...(q.kind ? { kind: q.kind } : {}),
     ...(q.search ? { key: { contains: q.search, mode: 'insensitive' } } : {}),
     ...(and.length ? { AND: and } : {}),
@@ -127,14 +128,14 @@ export const MAX_FACET_VALUES = 20;
  * (nulls aside) with at most 20 distinct values, and how many entities have each value. Counted
  * in PostgreSQL over jsonb_each; no entity is loaded into the API.
  */
-export async function entityFacets(db: Db, kind: string) {
+export async function entityFacets(db: Db, kind: string, orgId: string) {
   const [total, rows] = await Promise.all([
-    db.entity.count({ where: { kind } }),
+    db.entity.count({ where: { kind, orgId } }),
     db.$queryRaw<Array<{ field: string; value: string | number | boolean; count: number }>>`
       WITH pairs AS (
         SELECT f.key AS field, f.value AS value
         FROM entities e CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(e.data) = 'object' THEN e.data ELSE '{}'::jsonb END) AS f
-        WHERE e.kind = ${kind}
+        WHERE e.kind = ${kind} AND e.org_id = ${orgId}
       ),
       facet_fields AS (
         SELECT field FROM pairs

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { BatchAnalytics, BatchStats } from './analytics';
 import type { RouteDoc } from './openapi';
+import { AUTH_ROUTES } from './openapi-auth-routes';
 import { OPERATOR_ROUTES } from './openapi-operator-routes';
 import { UPLOAD_ROUTES } from './openapi-upload-routes';
 import { BatchAnalyticsQuery, StatsQuery } from './routes/analytics';
@@ -55,6 +56,7 @@ export const ROUTES: RouteDoc[] = [
     path: '/api/health',
     summary: 'Reachability of the database, Temporal and a worker on both task queues',
     tag: 'operations',
+    public: true,
     responses: { 200: 'Everything answers', 503: { description: 'Something does not answer (each check says why)', schema: z.object({ ok: z.boolean(), checks: z.record(z.string(), z.unknown()) }) } },
   },
   { method: 'get', path: '/api/pipelines', summary: 'Pipelines: steps (retry, timeouts, conditions), item and settings schemas as JSON Schema', tag: 'pipelines', responses: { 200: 'The pipelines' } },
@@ -188,6 +190,14 @@ export const ROUTES: RouteDoc[] = [
     responses: { 200: { description: 'The counts', schema: BatchStats }, 400: BAD_REQUEST },
   },
   ...OPERATOR_ROUTES,
-  { method: 'get', path: '/api/openapi.json', summary: 'This document', tag: 'operations', responses: { 200: 'OpenAPI 3.1' } },
-  { method: 'get', path: '/metrics', summary: 'Prometheus metrics of the API process', tag: 'operations', responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } } },
+  { method: 'get', path: '/api/openapi.json', summary: 'This document', tag: 'operations', public: true, responses: { 200: 'OpenAPI 3.1' } },
+  {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics of the API process (for the scraper: keep it on a private interface)',
+    tag: 'operations',
+    public: true,
+    responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } },
+  },
+  ...AUTH_ROUTES,
 ];

@@ -31,6 +31,8 @@ export interface RouteDoc {
   /** A body that is not JSON (an uploaded file's bytes): its media type and what it is. */
   rawBody?: { contentType: string; description: string };
   responses: Record<number, ResponseDoc | string>;
+  /** Callable without signing in (health, the document itself, sign-in). */
+  public?: boolean;
 }
 
 /** `{ error: { code, message, details } }`, what api/errors.ts answers for every 4xx and 5xx. */
@@ -106,7 +108,8 @@ export interface OpenApiDocument {
   servers: Array<{ url: string }>;
   tags: Array<{ name: string }>;
   paths: Record<string, Record<string, unknown>>;
-  components: { schemas: Record<string, JsonSchema> };
+  components: { schemas: Record<string, JsonSchema>; securitySchemes: Record<string, unknown> };
+  security: Array<Record<string, string[]>>;
 }
 
 export function buildOpenApiDocument(routes: readonly RouteDoc[], info: OpenApiDocument['info']): OpenApiDocument {
@@ -126,10 +129,16 @@ export function buildOpenApiDocument(routes: readonly RouteDoc[], info: OpenApiD
         ...(schema || doc.contentType ? { content: Object.fromEntries(types.map((t) => [t, schema ? { schema } : {}])) } : {}),
       };
     }
+    if (!r.public) {
+      const err = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      responses['401'] ??= { description: '`unauthenticated`: no valid session cookie or API token', ...err };
+      responses['403'] ??= { description: '`forbidden`: the access phase, plan or role does not allow it, or a cookie request without its X-CSRF-Token', ...err };
+    }
     if (!responses['500']) responses['500'] = { description: 'Unexpected error (logged with the request id in details)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
     paths[path] ??= {};
     paths[path][r.method] = {
       operationId: operationId(r.method, r.path),
+      ...(r.public ? { security: [] } : {}),
       summary: r.summary,
       ...(r.description ? { description: r.description } : {}),
       tags: [r.tag],
@@ -148,6 +157,13 @@ export function buildOpenApiDocument(routes: readonly RouteDoc[], info: OpenApiD
     servers: [{ url: '/' }],
     tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),
     paths,
-    components: { schemas: components },
+    components: {
+      schemas: components,
+      securitySchemes: {
+        apiToken: { type: 'http', scheme: 'bearer', description: 'An API token (flt_…) from POST /api/auth/tokens or the Account page' },
+        session: { type: 'apiKey', in: 'cookie', name: 'flotilla_session', description: 'The web page\'s session (POST /api/auth/sign-in); unsafe requests also send X-CSRF-Token from GET /api/auth/me' },
+      },
+    },
+    security: [{ apiToken: [] }, { session: [] }],
   };
 }

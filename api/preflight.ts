@@ -42,14 +42,14 @@ export interface Estimate {
   total: { durationMs: number; costUsd: number } | null;
 }
 
-export async function estimate(deps: Pick<PreflightDeps, 'db' | 'registry'>, pipeline: string, q: EstimateQuery): Promise<Estimate> {
+export async function estimate(deps: Pick<PreflightDeps, 'db' | 'registry'>, pipeline: string, q: EstimateQuery, orgId: string): Promise<Estimate> {
   if (!deps.registry.get(pipeline)) throw notFound('pipeline', pipeline);
   // Settled items (succeeded or failed) of the most recent finished batches: a failed item costs
   // time and money too. Cancelled and skipped items did no typical work and are left out.
   const rows = await deps.db.$queryRaw<Array<{ batches: bigint; items: bigint; p50: number | null; p90: number | null; cost: number | null }>>`
     WITH recent AS (
       SELECT id FROM batches
-      WHERE pipeline = ${pipeline} AND status IN ('completed', 'completed_with_errors', 'failed')
+      WHERE pipeline = ${pipeline} AND org_id = ${orgId} AND status IN ('completed', 'completed_with_errors', 'failed')
       ORDER BY created_at DESC LIMIT ${ESTIMATE_BASIS_BATCHES}
     )
     SELECT count(DISTINCT i.batch_id) AS batches, count(*) AS items,

@@ -72,8 +72,8 @@ export function slugOf(text: string): string {
 export class ScheduleService {
   constructor(private readonly deps: ScheduleServiceDeps) {}
 
-  async create(body: CreateScheduleBody) {
-    const template = await this.template(body.templateId, 'templateId');
+  async create(body: CreateScheduleBody, orgId?: string) {
+    const template = await this.template(body.templateId, 'templateId', orgId);
     const slug = body.slug ?? (slugOf(template.name) || slugOf(template.id));
     const scheduleId = `${SCHEDULE_ID_PREFIX}${slug}`;
     try {
@@ -94,18 +94,21 @@ export class ScheduleService {
     return this.get(scheduleId);
   }
 
-  async get(id: string) {
-    return this.view(await this.describe(id));
+  /** Every `orgId` below is the caller's organisation: a schedule of another org's template is a 404. Absent for the engine's own calls. */
+  async get(id: string, orgId?: string) {
+    return this.view(await this.describe(id, orgId));
   }
 
   /** Flotilla's template schedules (not the retention one), ordered by ID, a cursor page at a time. */
-  async list(q: ListSchedulesQuery) {
+  async list(q: ListSchedulesQuery, orgId?: string) {
     const all: ReturnType<typeof this.summaryView>[] = [];
+    const mine = orgId === undefined ? null : new Set((await this.deps.db.batchTemplate.findMany({ where: { orgId }, select: { id: true } })).map((t) => t.id));
     try {
       for await (const s of this.deps.client.schedule.list({ pageSize: 200 })) {
         const templateId = templateIdOf(s.memo);
         if (!s.scheduleId.startsWith(SCHEDULE_ID_PREFIX) || !templateId) continue;
         if (q.templateId && templateId !== q.templateId) continue;
+        if (mine && !mine.has(templateId)) continue;
         if (q.cursor && s.scheduleId <= q.cursor) continue;
         all.push(this.summaryView(s, templateId));
       }
@@ -118,8 +121,8 @@ export class ScheduleService {
   }
 
   /** Replaces spec, policies and note; the template is fixed at creation (it is in the memo). */
-  async update(id: string, body: UpdateScheduleBody) {
-    const current = await this.describe(id);
+  async update(id: string, body: UpdateScheduleBody, orgId?: string) {
+    const current = await this.describe(id, orgId);
     const templateId = templateIdOf(current.memo)!;
     if (body.templateId && body.templateId !== templateId) {
       throw validationError([{ path: 'templateId', message: `a schedule keeps its template (${templateId}); create another schedule for ${body.templateId}` }]);
@@ -141,29 +144,29 @@ export class ScheduleService {
     return this.get(id);
   }
 
-  async pause(id: string, reason?: string) {
-    await this.describe(id);
+  async pause(id: string, reason?: string, orgId?: string) {
+    await this.describe(id, orgId);
     await this.patch(() => this.deps.client.schedule.getHandle(id).pause(reason ?? 'paused from the Flotilla API'));
     return this.get(id);
   }
 
-  async unpause(id: string, reason?: string) {
-    await this.describe(id);
+  async unpause(id: string, reason?: string, orgId?: string) {
+    await this.describe(id, orgId);
     await this.patch(() => this.deps.client.schedule.getHandle(id).unpause(reason ?? 'unpaused from the Flotilla API'));
     return this.get(id);
   }
 
   /** One run now (also while paused). */
-  async trigger(id: string, overlap?: OverlapPolicy) {
-    await this.describe(id);
+  async trigger(id: string, overlap?: OverlapPolicy, orgId?: string) {
+    await this.describe(id, orgId);
     await this.patch(() => this.deps.client.schedule.getHandle(id).trigger(overlap ? toTemporalOverlap(overlap) : undefined));
     this.deps.log.info({ scheduleId: id }, 'schedule triggered');
     return { id, triggered: true };
   }
 
   /** The runs the spec would have made in a past (or any) range, taken now (also while paused). */
-  async backfill(id: string, body: BackfillScheduleBody) {
-    await this.describe(id);
+  async backfill(id: string, body: BackfillScheduleBody, orgId?: string) {
+    await this.describe(id, orgId);
     const start = new Date(body.start);
     const end = new Date(body.end);
     await this.patch(() => this.deps.client.schedule.getHandle(id).backfill({ start, end, overlap: toTemporalOverlap(body.overlap) }));
@@ -172,8 +175,8 @@ export class ScheduleService {
   }
 
   /** Deletes the schedule; runs already started (and their batches) go on. */
-  async delete(id: string): Promise<void> {
-    await this.describe(id);
+  async delete(id: string, orgId?: string): Promise<void> {
+    await this.describe(id, orgId);
     await this.patch(() => this.deps.client.schedule.getHandle(id).delete());
     this.deps.log.info({ scheduleId: id }, 'schedule deleted');
   }
@@ -197,14 +200,14 @@ export class ScheduleService {
     };
   }
 
-  private async template(id: string, field: string) {
-    const t = await this.deps.db.batchTemplate.findUnique({ where: { id }, select: { id: true, name: true, pipeline: true } });
-    if (!t) throw validationError([{ path: field, message: `no template ${id}` }]);
+  private async template(id: string, field: string, orgId?: string) {
+    const t = await this.deps.db.batchTemplate.findUnique({ where: { id }, select: { id: true, name: true, pipeline: true, orgId: true } });
+    if (!t || (orgId !== undefined && t.orgId !== orgId)) throw validationError([{ path: field, message: `no template ${id}` }]);
     return t;
   }
 
   /** A Flotilla template schedule, or 404 (unknown IDs and schedules Flotilla does not run batches from). */
-  private async describe(id: string): Promise<ScheduleDescription> {
+  private async describe(id: string, orgId?: string): Promise<ScheduleDescription> {
     let d: ScheduleDescription;
     try {
       d = await this.deps.client.schedule.getHandle(id).describe();
@@ -213,6 +216,10 @@ export class ScheduleService {
       throw this.mapTemporalError(err, 'describe the schedule');
     }
     if (!id.startsWith(SCHEDULE_ID_PREFIX) || !templateIdOf(d.memo)) throw notFound('schedule', id);
+    if (orgId !== undefined) {
+      const t = await this.deps.db.batchTemplate.findUnique({ where: { id: templateIdOf(d.memo)! }, select: { orgId: true } });
+      if (t?.orgId !== orgId) throw notFound('schedule', id);
+    }
     return d;
   }
 

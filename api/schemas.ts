@@ -165,8 +165,6 @@ export const RetryFailedBody = z
     keys: z.array(z.string().min(1).max(200)).min(1).max(MAX_RETRY_KEYS).optional(),
     /** Corrected inputs by item key (each must be one of the failed items retried). */
     inputs: z.record(z.string(), z.unknown()).optional(),
-    /** Who asked (until sign-in exists; the X-Flotilla-User header works too). */
-    requestedBy: z.string().trim().min(1).max(200).optional(),
   })
   .strict();
 export type RetryFailedBody = z.infer<typeof RetryFailedBody>;

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createDb } from '../lib/db';
-import { env, filesDir, temporalWebUrl, uploadsDir } from '../lib/env';
+import { appUrl, env, filesDir, temporalWebUrl, uploadsDir } from '../lib/env';
 import { pipelineDepsFromEnv } from '../lib/pipeline-deps';
 import { logger } from '../lib/logger';
 import { createPipelines, PipelineRegistry } from '../pipelines/registry';
@@ -31,6 +31,13 @@ async function main(): Promise<void> {
     temporalWebUrl,
     webDir: path.resolve(__dirname, '..', 'web', 'dist'),
     uploads: { dir: uploadsDir, maxBytes: env.UPLOAD_MAX_BYTES, parseTimeoutMs: env.UPLOAD_PARSE_TIMEOUT_MS, maxRows: env.UPLOAD_MAX_ROWS },
+    auth: {
+      phase: env.ACCESS_PHASE as 1 | 2,
+      sessionTtlMs: env.SESSION_TTL_HOURS * 3_600_000,
+      secureCookies: env.COOKIE_SECURE === 'auto' ? appUrl.startsWith('https:') : env.COOKIE_SECURE === 'true',
+      signInPerMinute: env.RATE_LIMIT_SIGN_IN_PER_MINUTE,
+      batchCreatePerMinute: env.RATE_LIMIT_BATCH_CREATE_PER_MINUTE,
+    },
   });
   const server = app.listen(env.PORT, env.HOST, () => log.info({ port: env.PORT, host: env.HOST }, 'api listening'));
   const stop = () => {

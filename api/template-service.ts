@@ -36,6 +36,8 @@ export interface StartOptions {
   /** A fixed batch ID (a scheduled run's), so starting twice makes one batch. */
   batchId?: string;
   scheduleId?: string;
+  /** The caller's organisation; absent when a schedule starts its own template. */
+  orgId?: string;
 }
 
 /** Time-sortable template IDs, like batch IDs. */
@@ -46,17 +48,17 @@ export function newTemplateId(): string {
 export class TemplateService {
   constructor(private readonly deps: TemplateServiceDeps) {}
 
-  async create(body: TemplateBody, createdBy?: string): Promise<BatchTemplate> {
+  async create(body: TemplateBody, createdBy: string | undefined, orgId: string): Promise<BatchTemplate> {
     this.validate(body);
     try {
-      return await this.deps.db.batchTemplate.create({ data: { id: newTemplateId(), orgId: 'default', ...this.columns(body), createdBy: createdBy ?? null } });
+      return await this.deps.db.batchTemplate.create({ data: { id: newTemplateId(), orgId, ...this.columns(body), createdBy: createdBy ?? null } });
     } catch (err) {
       throw this.nameTaken(err, body.name);
     }
   }
 
-  async update(id: string, body: TemplateBody): Promise<BatchTemplate> {
-    await this.get(id);
+  async update(id: string, body: TemplateBody, orgId: string): Promise<BatchTemplate> {
+    await this.get(id, orgId);
     this.validate(body);
     try {
       return await this.deps.db.batchTemplate.update({ where: { id }, data: this.columns(body) });
@@ -65,16 +67,17 @@ export class TemplateService {
     }
   }
 
-  async get(id: string): Promise<BatchTemplate> {
+  /** @param orgId the caller's organisation (another org's template is a 404); absent for the engine's own calls (schedules). */
+  async get(id: string, orgId?: string): Promise<BatchTemplate> {
     const t = await this.deps.db.batchTemplate.findUnique({ where: { id } });
-    if (!t) throw notFound('template', id);
+    if (!t || (orgId !== undefined && t.orgId !== orgId)) throw notFound('template', id);
     return t;
   }
 
   /** Newest first; the cursor is the last ID of the page (IDs sort by creation time). */
-  async list(q: ListTemplatesQuery) {
+  async list(q: ListTemplatesQuery, orgId: string) {
     const rows = await this.deps.db.batchTemplate.findMany({
-      where: { ...(q.pipeline ? { pipeline: q.pipeline } : {}), ...(q.cursor ? { id: { lt: q.cursor } } : {}) },
+      where: { orgId, ...(q.pipeline ? { pipeline: q.pipeline } : {}), ...(q.cursor ? { id: { lt: q.cursor } } : {}) },
       orderBy: { id: 'desc' },
       take: q.limit + 1,
     });
@@ -82,8 +85,8 @@ export class TemplateService {
     return { templates: page, nextCursor: rows.length > q.limit ? (page[page.length - 1]?.id ?? null) : null };
   }
 
-  async delete(id: string): Promise<void> {
-    await this.get(id);
+  async delete(id: string, orgId: string): Promise<void> {
+    await this.get(id, orgId);
     const schedules = (await this.deps.schedulesUsing?.(id)) ?? [];
     if (schedules.length > 0) {
       throw conflict(`template ${id} is used by schedule${schedules.length > 1 ? 's' : ''} ${schedules.join(', ')}: delete them first`, { schedules });
@@ -93,7 +96,7 @@ export class TemplateService {
 
   /** Starts a batch from the template: resolves its source now and creates it like POST /api/batches. */
   async start(id: string, opts: StartOptions = {}) {
-    const t = await this.get(id);
+    const t = await this.get(id, opts.orgId);
     const items = await this.resolveItems(t);
     const body: CreateBatchBody = {
       pipeline: t.pipeline,
@@ -114,11 +117,11 @@ export class TemplateService {
   }
 
   /** The items a batch from this template runs over, as of now (entities resolved like a posted batch's). */
-  async resolveItems(t: Pick<BatchTemplate, 'id' | 'source'>): Promise<unknown[]> {
+  async resolveItems(t: Pick<BatchTemplate, 'id' | 'source' | 'orgId'>): Promise<unknown[]> {
     const source = t.source as TemplateSource;
     if (source.kind === 'items') return source.items;
     const selection = { kind: source.entityKind, ...(source.keys ? { keys: source.keys } : {}), ...(source.search ? { search: source.search } : {}) };
-    const items = await resolveEntityItems(this.deps.db, selection, MAX_ITEMS_PER_REQUEST);
+    const items = await resolveEntityItems(this.deps.db, selection, MAX_ITEMS_PER_REQUEST, t.orgId);
     if (items.length === 0) throw new EmptySourceError(t.id, describeEntitySelection(selection));
     return items;
   }

@@ -236,14 +236,20 @@ export class UploadService {
     };
   }
 
-  private async find(id: string) {
+  /** The upload if it belongs to the caller's organisation (another org's upload looks like none). */
+  /** The deployment's row limit (UPLOAD_MAX_ROWS); a caller's plan may lower it (lib/auth/access.ts). */
+  get defaultMaxRows(): number {
+    return this.deps.maxRows;
+  }
+
+  private async find(id: string, orgId: string) {
     const row = UPLOAD_ID.test(id) ? await this.deps.db.upload.findUnique({ where: { id } }) : null;
-    return row;
+    return row && (row.orgId ?? 'default') === orgId ? row : null;
   }
 
   /** An upload as the POST answered it (a quarantined one with its reason and no preview). */
-  async get(id: string): Promise<UploadView> {
-    const row = await this.find(id);
+  async get(id: string, orgId: string): Promise<UploadView> {
+    const row = await this.find(id, orgId);
     if (!row) throw notFound('upload', id);
     const view = this.viewOf(row);
     if (row.status !== 'accepted') return view;
@@ -281,8 +287,8 @@ export class UploadService {
   }
 
   /** How the rows would become items of a pipeline: every row judged by the item schema, nothing started. */
-  async check(id: string, body: CheckUploadBody): Promise<UploadCheck> {
-    const row = await this.find(id);
+  async check(id: string, body: CheckUploadBody, orgId: string): Promise<UploadCheck> {
+    const row = await this.find(id, orgId);
     if (!row) throw notFound('upload', id);
     if (row.status !== 'accepted') throw conflict(`upload ${id} was quarantined (${row.reason}): it has no rows to check`, { status: row.status, reason: row.reason });
     const def = this.deps.registry.get(body.pipeline);
@@ -311,8 +317,8 @@ export class UploadService {
    * like `check` maps them, with each item's spreadsheet row number. The item schema is applied
    * by the batch service, which names the row of every invalid item.
    */
-  async itemsOf(def: PipelineDefinition, source: UploadItemSource): Promise<{ items: unknown[]; rows: number[] }> {
-    const row = await this.find(source.id);
+  async itemsOf(def: PipelineDefinition, source: UploadItemSource, orgId: string): Promise<{ items: unknown[]; rows: number[] }> {
+    const row = await this.find(source.id, orgId);
     if (!row) throw validationError([{ path: 'upload.id', message: `no upload "${source.id}"` }]);
     if (row.status !== 'accepted') throw validationError([{ path: 'upload.id', message: `upload ${source.id} was quarantined (${row.reason}); upload a corrected file` }]);
     const { mapper } = this.mappingFor(def, row.columns as string[], source.mapping, 'upload.mapping');

@@ -195,7 +195,7 @@ test('GET /api/health reports database, Temporal and worker', async () => {
 function readSse(url: string): Promise<Array<{ event: string; data: any }>> {
   return new Promise((resolve, reject) => {
     http
-      .get(url, (res) => {
+      .get(url, { headers: api.headers }, (res) => {
         expect(res.headers['content-type']).toMatch(/text\/event-stream/);
         let buf = '';
         const events: Array<{ event: string; data: any }> = [];

@@ -38,7 +38,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
     execFile(
       process.execPath,
       ['--import', 'tsx', path.join(ROOT, 'bin', 'flotilla.ts'), ...args],
-      { cwd: ROOT, env: { ...process.env, INIT_CWD: dir, FLOTILLA_API_URL: stack.api.base, ...env }, timeout: 60_000 },
+      { cwd: ROOT, env: { ...process.env, INIT_CWD: dir, FLOTILLA_API_URL: stack.api.base, FLOTILLA_TOKEN: stack.api.headers.authorization.replace('Bearer ', ''), ...env }, timeout: 60_000 },
       (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );
   });
@@ -48,7 +48,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
 async function cliHere(args: string[]): Promise<Run> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(args, { out: { write: (s: string) => (stdout += s) }, err: { write: (s: string) => (stderr += s) }, apiUrl: stack.api.base, cwd: dir });
+  const code = await runCli(args, { out: { write: (s: string) => (stdout += s) }, err: { write: (s: string) => (stderr += s) }, apiUrl: stack.api.base, token: stack.api.headers.authorization.replace('Bearer ', ''), cwd: dir });
   return { code, stdout, stderr };
 }
 

@@ -95,7 +95,7 @@ test('enrich the twelve demo companies: results per item, a gone site fails alon
   expect(batch.progress.estimatedCostUsd).toBeCloseTo(sum, 5);
 
   // The export carries the pipeline's columns.
-  const csv = await fetch(`${stack.api.base}/api/batches/${id}/export?format=csv`);
+  const csv = await fetch(`${stack.api.base}/api/batches/${id}/export?format=csv`, { headers: stack.api.headers });
   const header = (await csv.text()).split('\r\n')[0]!;
   expect(header.split(',').slice(-7)).toEqual(['cost_usd', 'industry', 'segment', 'relevance', 'summary', 'contacts', 'contact_emails']);
   const json = (await stack.api.call('GET', `/api/batches/${id}/export?format=json`)).body as Array<Record<string, unknown>>;

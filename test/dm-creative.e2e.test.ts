@@ -100,11 +100,11 @@ test('8 recipients: a PDF each on the render queue, a ZIP of exactly those PDFs,
   const hostile = listed.find((i: { key: string }) => i.key === 'SPR25-HOSTILE');
   expect(hostile.steps[0]).toMatchObject({ step: 'render-pdf', status: 'succeeded', output: { file: 'SPR25-HOSTILE.pdf', pages: 1, bytes: pdfs[7]!.length } });
   // A single PDF downloads by the file name its step output gives.
-  const single = await fetch(`${api.base}/api/batches/${id}/files/SPR25-HOSTILE.pdf`);
+  const single = await fetch(`${api.base}/api/batches/${id}/files/SPR25-HOSTILE.pdf`, { headers: api.headers });
   expect(single.status).toBe(200);
   expect(single.headers.get('content-type')).toBe('application/pdf');
   expect(Buffer.from(await single.arrayBuffer()).equals(pdfs[7]!)).toBe(true);
-  const csv = await (await fetch(`${api.base}/api/batches/${id}/export?format=csv`)).text();
+  const csv = await (await fetch(`${api.base}/api/batches/${id}/export?format=csv`, { headers: api.headers })).text();
   expect(csv.split('\r\n')[0]).toContain('pdf_file');
   expect(csv).toContain('SPR25-0001.pdf');
 
@@ -124,7 +124,7 @@ test('8 recipients: a PDF each on the render queue, a ZIP of exactly those PDFs,
   for (const e of entries) expect(e.data.equals(fs.readFileSync(path.join(dir, e.name)))).toBe(true);
 
   // ...and the API serves it at the link the e-mail gives.
-  const download = await fetch(`${api.base}/api/batches/${id}/files/${zipName}`);
+  const download = await fetch(`${api.base}/api/batches/${id}/files/${zipName}`, { headers: api.headers });
   expect(download.status).toBe(200);
   expect(download.headers.get('content-type')).toContain('application/zip');
   expect(Buffer.from(await download.arrayBuffer()).equals(fs.readFileSync(zipPath))).toBe(true);

@@ -161,7 +161,7 @@ test('items of one sequence run one after another and see their predecessors; ot
 
   // The batch-end hook saw every succeeded item; its result is kept with the batch.
   expect(batch.outputs).toMatchObject({ status: 'succeeded', succeededSeen: 10, key: `${id}/__batch-end/0`, files: [{ name: 'summary.txt' }] });
-  const file = await fetch(`${api.base}/api/batches/${id}/files/summary.txt`);
+  const file = await fetch(`${api.base}/api/batches/${id}/files/summary.txt`, { headers: api.headers });
   expect(file.status).toBe(200);
   expect(file.headers.get('content-disposition')).toContain('summary.txt');
   const text = await file.text();
@@ -183,7 +183,7 @@ test('results export as CSV joined to the input, formulas neutralised, and as JS
     { key: 'e1', text: '=cmd|\' /C calc\'!A0', sleepMs: 0 },
     { key: 'e2', text: 'plain, with "quotes"', sleepMs: 0 },
   ]);
-  const csv = await fetch(`${api.base}/api/batches/${id}/export?format=csv`);
+  const csv = await fetch(`${api.base}/api/batches/${id}/export?format=csv`, { headers: api.headers });
   expect(csv.status).toBe(200);
   expect(csv.headers.get('content-type')).toContain('text/csv');
   const lines = (await csv.text()).trim().split('\r\n');

@@ -53,7 +53,7 @@ async function settled(id: string, statuses = ['completed', 'completed_with_erro
 }
 
 async function retry(id: string, body: Record<string, unknown> = {}) {
-  const res = await api.call('POST', `/api/batches/${id}/retry-failed`, body, { 'x-flotilla-user': 'ops@example.com' });
+  const res = await api.call('POST', `/api/batches/${id}/retry-failed`, body);
   expect(res.status).toBe(202);
   return res.body as { round: number; items: number };
 }
@@ -101,7 +101,7 @@ test('a batch that ended: failed items resume at their failed step; a second rou
 
   const rounds = (await api.call('GET', `/api/batches/${id}/retry-rounds`)).body.rounds;
   expect(rounds).toHaveLength(2);
-  expect(rounds[0]).toMatchObject({ round: 1, requestedBy: 'ops@example.com', resetCount: 2, notReset: [], outcome: { succeeded: 4, failed: 2 } });
+  expect(rounds[0]).toMatchObject({ round: 1, requestedBy: api.admin.email, resetCount: 2, notReset: [], outcome: { succeeded: 4, failed: 2 } });
   expect(rounds[1]).toMatchObject({ round: 2, resetCount: 2, outcome: { succeeded: 6, failed: 0 } });
   expect(rounds[1].finishedAt).not.toBeNull();
 

@@ -31,10 +31,10 @@ describe('CRUD and validation', () => {
     const names = [uid('alpha'), uid('beta'), uid('gamma')];
     const ids: string[] = [];
     for (const name of names) {
-      const res = await call('POST', '/api/templates', { name, pipeline: 'noop', source: { kind: 'items', items: [{ key: 'a' }] } }, { 'x-flotilla-user': 'ops@example.com' });
+      const res = await call('POST', '/api/templates', { name, pipeline: 'noop', source: { kind: 'items', items: [{ key: 'a' }] } });
       expect(res.status).toBe(201);
       expect(res.headers.get('location')).toBe(`/api/templates/${res.body.id}`);
-      expect(res.body).toMatchObject({ name, pipeline: 'noop', concurrency: 20, settings: {}, createdBy: 'ops@example.com', source: { kind: 'items' } });
+      expect(res.body).toMatchObject({ name, pipeline: 'noop', concurrency: 20, settings: {}, createdBy: stack.api.admin.email, source: { kind: 'items' } });
       ids.push(res.body.id);
     }
 
@@ -173,10 +173,10 @@ describe('a single item run on its own (a batch of one)', () => {
     expect(items.body.items).toHaveLength(1);
     expect(items.body.items[0]).toMatchObject({ key: 'solo-1', status: 'succeeded' });
 
-    const named = await call('POST', '/api/pipelines/fixture/run', { item: { key: 'solo-2' }, settings: { label: 'one' }, name: 'just this one' }, { 'x-flotilla-user': 'ops@example.com' });
+    const named = await call('POST', '/api/pipelines/fixture/run', { item: { key: 'solo-2' }, settings: { label: 'one' }, name: 'just this one' });
     expect(named.status).toBe(202);
     await finalStatusOf(stack.db, named.body.id);
-    expect(await stack.db.batch.findUniqueOrThrow({ where: { id: named.body.id } })).toMatchObject({ name: 'just this one', settings: { label: 'one' }, createdBy: 'ops@example.com' });
+    expect(await stack.db.batch.findUniqueOrThrow({ where: { id: named.body.id } })).toMatchObject({ name: 'just this one', settings: { label: 'one' }, createdBy: stack.api.admin.email });
     const keyed = await call('POST', '/api/pipelines/fixture/run', { item: { key: 'solo-3' } });
     await finalStatusOf(stack.db, keyed.body.id);
     expect((await stack.db.batch.findUniqueOrThrow({ where: { id: keyed.body.id } })).name).toBe('Single: solo-3');

@@ -11,6 +11,7 @@ import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer';
 import { noopPipeline } from '../pipelines/noop';
 import type { PipelineDefinition } from '../pipelines/types';
+import { AuthService } from '../api/auth/service';
 import { fixturePipeline } from './support/fixture-pipeline';
 import { waitFor } from './support/api';
 import { finalStatusOf } from './support/operator-stack';
@@ -39,6 +40,8 @@ beforeAll(async () => {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
   page = await browser.newPage();
+  // Signed in as the stack's super admin (the sign-in form itself is tested in test/web.e2e.test.ts).
+  await page.setCookie(await stack.api.browserSession());
   await page.setViewport(DESKTOP);
 });
 
@@ -228,8 +231,15 @@ describe('the history page and batch analytics', () => {
   const ids: Record<'aliceOk' | 'aliceFailing' | 'bobNoop', string> = { aliceOk: '', aliceFailing: '', bobNoop: '' };
 
   beforeAll(async () => {
+    // Two operators of the organisation, each with an API token: a batch records who started it.
+    const auth = new AuthService({ db: stack.db, sessionTtlMs: 3_600_000 });
+    const tokens: Record<string, string> = {};
+    for (const who of ['alice', 'bob']) {
+      const user = await auth.createUser({ email: `${who}@test.local`, password: 'a long test password', orgId: 'default', role: 'super_admin', canRunBatch: true });
+      tokens[who] = (await auth.createToken(user.id, { name: 'test' })).token;
+    }
     const start = async (who: string, body: Record<string, unknown>) => {
-      const res = await stack.api.call('POST', '/api/batches', body, { 'x-flotilla-user': who });
+      const res = await stack.api.call('POST', '/api/batches', body, { authorization: `Bearer ${tokens[who]}` });
       expect(res.status).toBe(202);
       return res.body.id as string;
     };
@@ -258,13 +268,13 @@ describe('the history page and batch analytics', () => {
     // Creator instead: alice's two batches, still after a reload (the filters are in the hash).
     await page.click('[data-testid="filter-clear"]');
     await waitForCount('[data-testid^="batch-row-batch-"]', all.length);
-    await page.type('[data-testid="filter-created-by"]', 'alice');
+    await page.type('[data-testid="filter-created-by"]', 'alice@test.local');
     await page.keyboard.press('Enter');
-    await page.waitForFunction('location.hash === "#/batches?tab=all&createdBy=alice"');
+    await page.waitForFunction('location.hash === "#/batches?tab=all&createdBy=alice%40test.local"');
     await waitForCount('[data-testid^="batch-row-batch-"]', 2);
     await page.reload({ waitUntil: 'networkidle0' });
     await waitForCount('[data-testid^="batch-row-batch-"]', 2);
-    expect(await page.$eval('[data-testid="filter-created-by"]', (el) => (el as unknown as { value: string }).value)).toBe('alice');
+    expect(await page.$eval('[data-testid="filter-created-by"]', (el) => (el as unknown as { value: string }).value)).toBe('alice@test.local');
     expect(await page.$(`[data-testid="batch-row-${ids.aliceOk}"]`)).not.toBeNull();
     expect(await page.$(`[data-testid="batch-row-${ids.aliceFailing}"]`)).not.toBeNull();
 
@@ -284,7 +294,7 @@ describe('the history page and batch analytics', () => {
     // A creation date in the future matches nothing, and the form shows the date from the URL.
     const tomorrow = new Date(Date.now() + 86_400_000);
     const day = `${tomorrow.getFullYear()}-${String(tomorrow.getMonth() + 1).padStart(2, '0')}-${String(tomorrow.getDate()).padStart(2, '0')}`;
-    await page.goto(`${stack.api.base}/#/batches?tab=all&createdBy=alice&createdAfter=${day}`, { waitUntil: 'networkidle0' });
+    await page.goto(`${stack.api.base}/#/batches?tab=all&createdBy=alice%40test.local&createdAfter=${day}`, { waitUntil: 'networkidle0' });
     await page.waitForSelector('[data-testid="batches-empty"]');
     expect(await page.$eval('[data-testid="filter-created-after"]', (el) => (el as unknown as { value: string }).value)).toBe(day);
     await page.goBack();

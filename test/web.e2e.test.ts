@@ -10,6 +10,7 @@ import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer';
 import type { PipelineDefinition } from '../pipelines/types';
 import { fixtureLog, fixturePipeline } from './support/fixture-pipeline';
+import { waitFor } from './support/api';
 import { startStack } from './support/stack';
 
 const ROOT = path.join(__dirname, '..');
@@ -37,6 +38,8 @@ beforeAll(async () => {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
   page = await browser.newPage();
+  // Signed in as the stack's super admin (the sign-in form itself is tested in test/web.e2e.test.ts).
+  await page.setCookie(await stack.api.browserSession());
   await page.setViewport({ width: 1280, height: 900 });
 });
 
@@ -71,10 +74,13 @@ test('start a batch from the page, watch it reach 100% over SSE, retry the faile
   fixtureLog.blocked.add('web-bad');
   await page.goto(`${stack.api.base}/`, { waitUntil: 'networkidle0' });
   await page.waitForSelector('[data-testid="pipeline-card-fixture"]');
-  await page.screenshot({ path: path.join(SHOTS, 'operations.png') });
+  // operations.png (a pipeline chosen, its items and settings) comes from web-operations.e2e.test.ts.
+  await page.screenshot({ path: path.join(SHOTS, 'operations-pipelines.png') });
 
   await page.click('[data-testid="pipeline-card-fixture"]');
   await page.waitForSelector('[data-testid="batch-form"]');
+  // The fixture pipeline has no stored entities: its items come from a file or pasted JSON.
+  await page.click('[data-testid="source-tab-paste"]');
   await page.click('[data-testid="load-demo-items"]');
   await waitForText('[data-testid="items-count"]', /6 items/);
   await page.$eval('[data-testid="input-name"]', (el) => void ((el as unknown as { value: string }).value = ''));
@@ -124,7 +130,8 @@ test('pause and resume a running batch from its page; cancel another after confi
 
   await page.click('[data-testid="btn-pause"]');
   await waitForText('[data-testid="batch-status"]', /paused/i, 30_000);
-  expect((await stack.api.call('GET', `/api/batches/${id}`)).body.status).toBe('paused');
+  // The page shows the workflow's state at once; the stored status follows within moments.
+  await waitFor(async () => (await stack.api.call('GET', `/api/batches/${id}`)).body.status === 'paused', { timeoutMs: 10_000, what: 'the stored status to say paused' });
   // Paused means no new item starts: what is processed now stays put once the running items settle.
   const settle = async () => {
     const b = (await stack.api.call('GET', `/api/batches/${id}`)).body.progress;
@@ -158,4 +165,40 @@ test('pause and resume a running batch from its page; cancel another after confi
   const cancelled = (await stack.api.call('GET', `/api/batches/${otherId}`)).body;
   expect(cancelled.status).toBe('cancelled');
   expect(cancelled.progress.succeeded).toBeLessThan(6);
+});
+
+test('signing in: the page asks for credentials, says when they are wrong, and signs out again', async () => {
+  const context = await browser.createBrowserContext();
+  const fresh = await context.newPage();
+  try {
+    await fresh.setViewport({ width: 1280, height: 900 });
+    await fresh.goto(`${stack.api.base}/#/batches`, { waitUntil: 'networkidle0' });
+    await fresh.waitForSelector('[data-testid="page-sign-in"]');
+    await fresh.screenshot({ path: path.join(SHOTS, 'sign-in.png') });
+    await fresh.type('[data-testid="sign-in-email"]', stack.api.admin.email);
+    await fresh.type('[data-testid="sign-in-password"]', 'not the password');
+    await fresh.click('[data-testid="sign-in-submit"]');
+    await fresh.waitForSelector('[data-testid="sign-in-error"]');
+    expect(await fresh.$eval('[data-testid="sign-in-error"]', (el) => el.textContent)).toMatch(/wrong e-mail or password/);
+
+    await fresh.$eval('[data-testid="sign-in-password"]', (el) => void ((el as unknown as { value: string }).value = ''));
+    await fresh.type('[data-testid="sign-in-password"]', stack.api.admin.password);
+    await fresh.click('[data-testid="sign-in-submit"]');
+    // Back where the operator was going, signed in.
+    await fresh.waitForSelector('[data-testid="nav-account"]');
+    expect(await fresh.$eval('[data-testid="nav-account"]', (el) => el.textContent)).toBe(stack.api.admin.email);
+    expect(await fresh.evaluate('location.hash')).toBe('#/batches');
+    // The session cookie is not readable from page scripts.
+    expect(await fresh.evaluate('document.cookie')).not.toMatch(/flotilla_session/);
+
+    const cookie = (await fresh.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+    expect(cookie).toMatch(/^flotilla_session=fls_/);
+    expect((await stack.api.call('GET', '/api/batches', undefined, { cookie })).status).toBe(200);
+    await fresh.click('[data-testid="sign-out"]');
+    await fresh.waitForSelector('[data-testid="page-sign-in"]');
+    // The session is gone on the server, not just from the browser.
+    expect((await stack.api.call('GET', '/api/batches', undefined, { cookie })).status).toBe(401);
+  } finally {
+    await context.close();
+  }
 });

@@ -5,6 +5,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../../lib/db';
+import { orgOf } from '../auth/middleware';
 import { batchAnalytics, batchStats } from '../analytics';
 import { IdParam } from '../schemas';
 
@@ -34,7 +35,7 @@ export function analyticsRouter(deps: { db: Db }): Router {
   });
 
   router.get('/stats', async (req, res) => {
-    res.json(await batchStats(deps.db, StatsQuery.parse(req.query)));
+    res.json(await batchStats(deps.db, { ...StatsQuery.parse(req.query), orgId: orgOf(req) }));
   });
 
   return router;

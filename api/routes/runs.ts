@@ -6,6 +6,7 @@
 import express, { type Router } from 'express';
 import type { PipelineRegistry } from '../../pipelines/registry';
 import type { BatchService } from '../batch-service';
+import { orgOf } from '../auth/middleware';
 import { formatPath, notFound, validationError } from '../errors';
 import { PipelineNameParam, RunItemBody } from '../template-schemas';
 import { requesterOf } from './templates';
@@ -24,6 +25,7 @@ export function singleRunRouter(deps: { registry: PipelineRegistry; service: Bat
     const created = await deps.service.create(
       { pipeline, name: body.name ?? `Single: ${labelOf(parsed.data, def.itemKey?.(parsed.data, 0))}`, items: [body.item], concurrency: 1, ...(body.settings ? { settings: body.settings } : {}) },
       requesterOf(req),
+      { orgId: orgOf(req) },
     );
     res.status(202).location(`/api/batches/${created.id}`).json(created);
   });

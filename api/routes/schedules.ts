@@ -5,6 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import express, { type Router } from 'express';
+import { orgOf } from '../auth/middleware';
 import type { Db } from '../../lib/db';
 import type { Logger } from '../../lib/logger';
 import { ScheduleService } from '../schedule-service';
@@ -15,45 +16,45 @@ export function schedulesRouter(deps: { db: Db; client: Client; namespace: strin
   const router = express.Router();
 
   router.post('/schedules', async (req, res) => {
-    const created = await schedules.create(CreateScheduleBody.parse(req.body));
+    const created = await schedules.create(CreateScheduleBody.parse(req.body), orgOf(req));
     res.status(201).location(`/api/schedules/${encodeURIComponent(created.id)}`).json(created);
   });
 
   router.get('/schedules', async (req, res) => {
-    res.json(await schedules.list(ListSchedulesQuery.parse(req.query)));
+    res.json(await schedules.list(ListSchedulesQuery.parse(req.query), orgOf(req)));
   });
 
   router.get('/schedules/:id', async (req, res) => {
-    res.json(await schedules.get(ScheduleIdParam.parse(req.params).id));
+    res.json(await schedules.get(ScheduleIdParam.parse(req.params).id, orgOf(req)));
   });
 
   router.put('/schedules/:id', async (req, res) => {
     const { id } = ScheduleIdParam.parse(req.params);
-    res.json(await schedules.update(id, UpdateScheduleBody.parse(req.body)));
+    res.json(await schedules.update(id, UpdateScheduleBody.parse(req.body), orgOf(req)));
   });
 
   router.post('/schedules/:id/pause', async (req, res) => {
     const { id } = ScheduleIdParam.parse(req.params);
-    res.json(await schedules.pause(id, PauseScheduleBody.parse(req.body ?? {}).reason));
+    res.json(await schedules.pause(id, PauseScheduleBody.parse(req.body ?? {}).reason, orgOf(req)));
   });
 
   router.post('/schedules/:id/unpause', async (req, res) => {
     const { id } = ScheduleIdParam.parse(req.params);
-    res.json(await schedules.unpause(id, PauseScheduleBody.parse(req.body ?? {}).reason));
+    res.json(await schedules.unpause(id, PauseScheduleBody.parse(req.body ?? {}).reason, orgOf(req)));
   });
 
   router.post('/schedules/:id/trigger', async (req, res) => {
     const { id } = ScheduleIdParam.parse(req.params);
-    res.status(202).json(await schedules.trigger(id, TriggerScheduleBody.parse(req.body ?? {}).overlap));
+    res.status(202).json(await schedules.trigger(id, TriggerScheduleBody.parse(req.body ?? {}).overlap, orgOf(req)));
   });
 
   router.post('/schedules/:id/backfill', async (req, res) => {
     const { id } = ScheduleIdParam.parse(req.params);
-    res.status(202).json(await schedules.backfill(id, BackfillScheduleBody.parse(req.body)));
+    res.status(202).json(await schedules.backfill(id, BackfillScheduleBody.parse(req.body), orgOf(req)));
   });
 
   router.delete('/schedules/:id', async (req, res) => {
-    await schedules.delete(ScheduleIdParam.parse(req.params).id);
+    await schedules.delete(ScheduleIdParam.parse(req.params).id, orgOf(req));
     res.status(204).end();
   });
 

@@ -4,6 +4,8 @@
  * how its rows map onto a pipeline's items. Thin: parse, call UploadService, answer.
  */
 import express, { type Router } from 'express';
+import { uploadRowLimit } from '../../lib/auth/access';
+import { orgOf } from '../auth/middleware';
 import { unavailable } from '../errors';
 import { CheckUploadBody, UploadIdParam, UploadQuery } from '../upload-schemas';
 import type { UploadService } from '../upload-service';
@@ -22,17 +24,17 @@ export function uploadsRouter(deps: { uploads?: UploadService }): Router {
   router.post('/uploads', async (req, res) => {
     const uploads = service();
     const { filename } = UploadQuery.parse(req.query);
-    const created = await uploads.receive(req, { originalName: filename, createdBy: requesterOf(req) });
+    const created = await uploads.receive(req, { originalName: filename, createdBy: requesterOf(req), orgId: orgOf(req), maxRows: uploadRowLimit(req.principal, uploads.defaultMaxRows) });
     res.status(201).location(`${UPLOAD_PATH}/${created.id}`).json(created);
   });
 
   router.get('/uploads/:id', async (req, res) => {
-    res.json(await service().get(UploadIdParam.parse(req.params).id));
+    res.json(await service().get(UploadIdParam.parse(req.params).id, orgOf(req)));
   });
 
   router.post('/uploads/:id/check', async (req, res) => {
     const { id } = UploadIdParam.parse(req.params);
-    res.json(await service().check(id, CheckUploadBody.parse(req.body ?? {})));
+    res.json(await service().check(id, CheckUploadBody.parse(req.body ?? {}), orgOf(req)));
   });
 
   return router;

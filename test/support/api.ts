@@ -2,12 +2,14 @@
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { createApp, type AppDeps } from '../../api/app';
+import { AuthService, bootstrapSuperAdmin } from '../../api/auth/service';
+import { SESSION_COOKIE } from '../../api/auth/middleware';
 import type { Db } from '../../lib/db';
 import { logger } from '../../lib/logger';
 import { PipelineRegistry } from '../../pipelines/registry';
 import type { PipelineDefinition } from '../../pipelines/types';
 
-export async function startApi(opts: { db: Db; client: Client; taskQueue: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; workflowLimits?: AppDeps['workflowLimits']; filesDir?: string; jobGuard?: boolean; webDir?: string; uploads?: AppDeps['uploads'] }) {
+export async function startApi(opts: { db: Db; client: Client; taskQueue: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; workflowLimits?: AppDeps['workflowLimits']; filesDir?: string; jobGuard?: boolean; webDir?: string; uploads?: AppDeps['uploads']; auth?: AppDeps['auth'] }) {
   const { app, hub, service } = createApp({
     db: opts.db,
     client: opts.client,
@@ -21,16 +23,20 @@ export async function startApi(opts: { db: Db; client: Client; taskQueue: string
     filesDir: opts.filesDir,
     webDir: opts.webDir,
     uploads: opts.uploads,
+    // Tests create many batches a minute; the rate limits have their own test.
+    auth: { batchCreatePerMinute: 100_000, signInPerMinute: 1_000, ...opts.auth },
     // Test files start many batches of one pipeline at once; the guard has its own test.
     jobGuard: opts.jobGuard ?? false,
   });
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  /** A JSON call as the admin (pass `authorization: ''`-less headers of your own to call as someone else). */
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const authHeaders: Record<string, string> = 'authorization' in headers || 'cookie' in headers ? {} : { authorization: `Bearer ${token}` };
     const res = await fetch(`${base}${path}`, {
       method,
-      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...authHeaders, ...headers },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();
@@ -42,11 +48,25 @@ export async function startApi(opts: { db: Db; client: Client; taskQueue: string
     }
     return { status: res.status, body: json, headers: res.headers };
   };
-  /** Headers every raw request of a test sends (the API credentials once sign-in lands). */
-  const headers: Record<string, string> = {};
+  // The test's caller: the deployment's super admin (as `npm run bootstrap` makes one), with an
+  // API token for requests and a session for browsers. Several APIs may share one database.
+  const admin = { email: 'admin@test.local', password: 'test-admin-password' };
+  await bootstrapSuperAdmin(opts.db, { ...admin, force: true });
+  const auth = new AuthService({ db: opts.db, sessionTtlMs: 3_600_000 });
+  const adminId = (await opts.db.user.findUniqueOrThrow({ where: { email: admin.email } })).id;
+  const { token } = await auth.createToken(adminId, { name: 'tests' });
+  /** Headers every raw request of a test sends: the admin's API token. */
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  /** A signed-in browser session of the admin (a cookie for Puppeteer's page.setCookie). */
+  const browserSession = async () => {
+    const s = await auth.signIn(admin.email, admin.password);
+    return { name: SESSION_COOKIE, value: s!.token, url: base, httpOnly: true, sameSite: 'Strict' as const };
+  };
   return {
     base,
     headers,
+    admin,
+    browserSession,
     hub,
     service,
     call,

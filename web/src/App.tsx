@@ -4,9 +4,35 @@ import { BatchPage } from './pages/BatchPage.tsx';
 import { BatchesPage } from './pages/BatchesPage.tsx';
 import { OperationsPage } from './pages/OperationsPage.tsx';
 import { SchedulesPage } from './pages/SchedulesPage.tsx';
+import { AccountPage } from './pages/AccountPage.tsx';
+import { AuthGate, useAuth } from './auth.tsx';
 import { hrefTo, useRoute, type Route } from './router.ts';
 
 export function App() {
+  return (
+    <AuthGate>
+      <Shell />
+    </AuthGate>
+  );
+}
+
+/** Who is signed in, their account page, and sign-out. */
+function UserMenu({ active }: { active: boolean }) {
+  const { me, signOut } = useAuth();
+  if (!me) return null;
+  return (
+    <div className="user-menu">
+      <a href={hrefTo.account()} aria-current={active ? 'page' : undefined} data-testid="nav-account" title={`${me.user.email} · ${me.user.org.name}`}>
+        {me.user.email}
+      </a>
+      <button type="button" className="btn btn-small btn-ghost" onClick={() => void signOut()} data-testid="sign-out">
+        Sign out
+      </button>
+    </div>
+  );
+}
+
+function Shell() {
   const route = useRoute();
   const mainRef = useRef<HTMLElement>(null);
   const first = useRef(true);
@@ -50,6 +76,7 @@ export function App() {
             </a>
           </nav>
           <HealthIndicator />
+          <UserMenu active={route.page === 'account'} />
         </div>
       </header>
       <main id="main" ref={mainRef} className="container">
@@ -67,6 +94,8 @@ function Page({ route }: { route: Route }) {
       return <BatchesPage tab={route.tab} filters={route.filters} />;
     case 'schedules':
       return <SchedulesPage />;
+    case 'account':
+      return <AccountPage />;
     case 'batch':
       return <BatchPage key={route.id} id={route.id} />;
     case 'not-found':

@@ -167,7 +167,7 @@ async function request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: strin
   try {
     res = await fetch(`/api${path}`, {
       method,
-      headers: body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
+      headers: { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...csrfHeaders(method) },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
     });
@@ -183,6 +183,7 @@ async function request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: strin
     // not JSON; handled below
   }
   if (!res.ok) {
+    if (res.status === 401) reportUnauthenticated();
     const e = (json as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
     throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? `${res.status} ${res.statusText || 'request failed'}`, e?.details);
   }
@@ -492,7 +493,7 @@ const entityParams = (q: Omit<EntityQuery, 'kind'>) => {
 async function postFile<T>(path: string, file: Blob, signal?: AbortSignal): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(`/api${path}`, { method: 'POST', headers: { Accept: 'application/json', 'Content-Type': 'application/octet-stream' }, body: file, signal });
+    res = await fetch(`/api${path}`, { method: 'POST', headers: { Accept: 'application/json', 'Content-Type': 'application/octet-stream', ...csrfHeaders('POST') }, body: file, signal });
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError(0, 'network_error', 'Could not reach the Flotilla API. Is it running?');
@@ -505,6 +506,7 @@ async function postFile<T>(path: string, file: Blob, signal?: AbortSignal): Prom
     // not JSON (a proxy's error page); handled below
   }
   if (!res.ok) {
+    if (res.status === 401) reportUnauthenticated();
     const e = (json as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
     throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? `${res.status} ${res.statusText || 'request failed'}`, e?.details);
   }

@@ -33,6 +33,7 @@ export type Route =
   | { page: 'operations' }
   | { page: 'batches'; tab: BatchTab; filters: BatchFilters }
   | { page: 'schedules' }
+  | { page: 'account' }
   | { page: 'batch'; id: string }
   | { page: 'not-found'; path: string };
 
@@ -47,6 +48,7 @@ export function parseHash(hash: string): Route {
     return { page: 'batches', tab: BATCH_TABS.some((t) => t.id === tab) ? (tab as BatchTab) : 'active', filters: filtersOf(params) };
   }
   if (path === '/schedules') return { page: 'schedules' };
+  if (path === '/account') return { page: 'account' };
   const m = /^\/batches\/([^/]+)$/.exec(path);
   if (m) {
     try {
@@ -68,6 +70,7 @@ export const hrefTo = {
     return s ? `#/batches?${s}` : '#/batches';
   },
   schedules: () => '#/schedules',
+  account: () => '#/account',
   batch: (id: string) => `#/batches/${encodeURIComponent(id)}`,
 };
 

@@ -1,13 +1,24 @@
-/** Operations (#/): pick a pipeline, fill in the batch form, start it. */
-import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
-import { api, ApiError, errorMessage, isAbort, type CreateBatchRequest, type FieldIssue, type JsonSchema, type Pipeline, type PipelineStep } from '../api.ts';
+/**
+ * Operations (#/): pick a pipeline, choose its items (stored entities, an uploaded file or pasted
+ * JSON), fill in its settings (a form generated from the pipeline's schema), see the estimate and
+ * a dry run of the first item, start the batch.
+ */
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { ApiError, errorMessage, isAbort, operationsApi, type CreateBatchRequest, type FieldIssue, type JsonSchema, type PipelineStep, type PipelineWithEntities } from '../api.ts';
 import { ErrorMessage, Loading, useTitle } from '../components.tsx';
 import { formatDuration, formatInt } from '../format.ts';
 import { hrefTo, navigate } from '../router.ts';
+import { EntityPicker } from './operations/EntityPicker.tsx';
+import { PasteSource } from './operations/PasteSource.tsx';
+import { PreflightPanel } from './operations/PreflightPanel.tsx';
+import { SettingsFieldset, useSettingsForm } from './operations/SettingsForm.tsx';
+import { SourceTabs, type SourceTabDef } from './operations/SourceTabs.tsx';
+import { UploadSource } from './operations/UploadSource.tsx';
+import { pluralOf, type SourceSelection, type SourceTab } from './operations/source.ts';
 
 export function OperationsPage() {
   useTitle('Operations');
-  const [pipelines, setPipelines] = useState<Pipeline[] | null>(null);
+  const [pipelines, setPipelines] = useState<PipelineWithEntities[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
@@ -15,7 +26,7 @@ export function OperationsPage() {
   useEffect(() => {
     const ctrl = new AbortController();
     setError(null);
-    api.pipelines(ctrl.signal).then(
+    operationsApi.pipelines(ctrl.signal).then(
       (p) => setPipelines(p),
       (err) => !isAbort(err) && setError(errorMessage(err)),
     );
@@ -28,7 +39,7 @@ export function OperationsPage() {
     <section className="page" data-testid="page-operations">
       <div className="page-head">
         <h1 tabIndex={-1}>Operations</h1>
-        <p className="muted">Pick a pipeline, give it items and start a batch. Each item runs as its own durable workflow on Temporal.</p>
+        <p className="muted">Pick a pipeline, choose its items and start a batch. Each item runs as its own durable workflow on Temporal.</p>
       </div>
 
       {error && (
@@ -75,29 +86,24 @@ export function OperationsPage() {
 
 const fieldOf = (path: string): string => /^[A-Za-z]+/.exec(path)?.[0] ?? '';
 
-function parseJson(text: string): { ok: true; value: unknown } | { ok: false; message: string } {
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch (err) {
-    return { ok: false, message: `not valid JSON: ${errorMessage(err)}` };
-  }
+function sourceTabsOf(p: PipelineWithEntities): SourceTabDef[] {
+  const noun = p.itemNoun || 'item';
+  return [
+    ...(p.entityKind ? [{ id: 'entities' as const, label: `Stored ${pluralOf(noun)}` }] : []),
+    { id: 'upload' as const, label: 'Upload file' },
+    { id: 'paste' as const, label: 'Paste JSON' },
+  ];
 }
 
-/** Live hint under the items box; skipped for very large pastes to keep typing smooth. */
-function summarizeItems(text: string): { count?: number; error?: string } {
-  if (!text.trim()) return {};
-  if (text.length > 2_000_000) return {};
-  const parsed = parseJson(text);
-  if (!parsed.ok) return { error: 'Not valid JSON yet' };
-  if (!Array.isArray(parsed.value)) return { error: 'Items must be a JSON array' };
-  return { count: parsed.value.length };
-}
-
-function BatchForm({ pipeline }: { pipeline: Pipeline }) {
+function BatchForm({ pipeline }: { pipeline: PipelineWithEntities }) {
+  const noun = pipeline.itemNoun || 'item';
+  const Noun = noun[0].toUpperCase() + noun.slice(1);
+  const tabs = useMemo(() => sourceTabsOf(pipeline), [pipeline]);
+  const [tab, setTab] = useState<SourceTab>(tabs[0].id);
+  const [selections, setSelections] = useState<Partial<Record<SourceTab, SourceSelection>>>({});
+  const settings = useSettingsForm(pipeline.settingsSchema);
   const [name, setName] = useState('');
   const [concurrency, setConcurrency] = useState('20');
-  const [itemsText, setItemsText] = useState('');
-  const [settingsText, setSettingsText] = useState('{}');
   const [thresholdOn, setThresholdOn] = useState(false);
   const [ratio, setRatio] = useState('0.5');
   const [minSettled, setMinSettled] = useState('10');
@@ -105,19 +111,21 @@ function BatchForm({ pipeline }: { pipeline: Pipeline }) {
   const [issues, setIssues] = useState<FieldIssue[]>([]);
   const [formError, setFormError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
-  const [demoLoading, setDemoLoading] = useState(false);
-  const [notice, setNotice] = useState<string | null>(null);
   const [problemsShown, setProblemsShown] = useState(0);
   const nameRef = useRef<HTMLInputElement>(null);
   const problemsRef = useRef<HTMLDivElement>(null);
   const advancedRef = useRef<HTMLDetailsElement>(null);
 
+  // One stable callback per source, so a source reporting its selection does not re-render the others.
+  const onEntities = useCallback((s: SourceSelection) => setSelections((cur) => ({ ...cur, entities: s })), []);
+  const onUpload = useCallback((s: SourceSelection) => setSelections((cur) => ({ ...cur, upload: s })), []);
+  const onPaste = useCallback((s: SourceSelection) => setSelections((cur) => ({ ...cur, paste: s })), []);
+  const selection = selections[tab];
+
   useEffect(() => {
     nameRef.current?.focus();
   }, []);
 
-  const itemsInfo = useMemo(() => summarizeItems(itemsText), [itemsText]);
-  const noun = pipeline.itemNoun || 'item';
   const hasProblems = issues.length > 0 || formError !== null;
   const invalid = (field: string) => issues.some((i) => fieldOf(i.path) === field);
 
@@ -136,64 +144,20 @@ function BatchForm({ pipeline }: { pipeline: Pipeline }) {
     el.scrollIntoView({ block: 'nearest' });
   }, [problemsShown]);
 
-  async function loadDemo() {
-    setDemoLoading(true);
-    setNotice(null);
-    try {
-      const items = await api.demoItems(pipeline.name);
-      setItemsText(JSON.stringify(items, null, 2));
-      if (!name.trim()) setName(`${pipeline.title} demo`);
-      setNotice(`Loaded ${formatInt(items.length)} demo ${items.length === 1 ? noun : `${noun}s`}.`);
-    } catch (err) {
-      showProblems([], `Could not load demo items: ${errorMessage(err)}`);
-    } finally {
-      setDemoLoading(false);
-    }
-  }
-
-  async function loadFile(file: File | undefined) {
-    if (!file) return;
-    try {
-      const text = await file.text();
-      setItemsText(text);
-      setNotice(`Loaded ${file.name}.`);
-    } catch (err) {
-      showProblems([], `Could not read ${file.name}: ${errorMessage(err)}`);
-    }
-  }
-
-  function insertSettingDefaults() {
-    const current = parseJson(settingsText || '{}');
-    const base = current.ok && current.value && typeof current.value === 'object' && !Array.isArray(current.value) ? (current.value as Record<string, unknown>) : {};
-    const defaults: Record<string, unknown> = {};
-    for (const [k, s] of Object.entries(pipeline.settingsSchema?.properties ?? {})) if (s.default !== undefined) defaults[k] = s.default;
-    setSettingsText(JSON.stringify({ ...defaults, ...base }, null, 2));
-  }
+  const onDemoLoaded = useCallback(() => setName((cur) => (cur.trim() ? cur : `${pipeline.title} demo`)), [pipeline.title]);
 
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
     if (submitting) return;
-    setNotice(null);
     const local: FieldIssue[] = [];
     if (!name.trim()) local.push({ path: 'name', message: 'Give the batch a name.' });
     const conc = Number(concurrency);
     if (!Number.isInteger(conc) || conc < 1 || conc > 1000) local.push({ path: 'concurrency', message: 'Concurrency must be a whole number from 1 to 1000.' });
-    let items: unknown[] = [];
-    if (!itemsText.trim()) local.push({ path: 'items', message: `Paste the ${noun}s as a JSON array, or load the demo items.` });
-    else {
-      const parsed = parseJson(itemsText);
-      if (!parsed.ok) local.push({ path: 'items', message: parsed.message });
-      else if (!Array.isArray(parsed.value)) local.push({ path: 'items', message: 'Items must be a JSON array: [ {...}, {...} ].' });
-      else if (parsed.value.length === 0) local.push({ path: 'items', message: 'A batch needs at least one item.' });
-      else items = parsed.value;
-    }
-    let settings: Record<string, unknown> | undefined;
-    if (settingsText.trim()) {
-      const parsed = parseJson(settingsText);
-      if (!parsed.ok) local.push({ path: 'settings', message: parsed.message });
-      else if (!parsed.value || typeof parsed.value !== 'object' || Array.isArray(parsed.value)) local.push({ path: 'settings', message: 'Settings must be a JSON object: { ... }.' });
-      else settings = parsed.value as Record<string, unknown>;
-    }
+    const built = selection ? selection.build() : { issue: { path: 'items', message: `Choose the ${pluralOf(noun)} first.` } };
+    if ('issue' in built) local.push(built.issue);
+    else if (selection?.blocked) local.push({ path: tab === 'upload' ? 'upload' : 'items', message: selection.blocked });
+    const read = settings.read();
+    local.push(...read.issues);
     let failureThreshold: CreateBatchRequest['failureThreshold'];
     if (thresholdOn) {
       const r = Number(ratio);
@@ -202,26 +166,32 @@ function BatchForm({ pipeline }: { pipeline: Pipeline }) {
       if (!Number.isInteger(m) || m < 1) local.push({ path: 'failureThreshold.minSettled', message: 'Minimum settled items must be a whole number of at least 1.' });
       failureThreshold = { ratio: r, minSettled: m, action };
     }
-    if (local.length) return showProblems(local, null);
+    if (local.length || 'issue' in built || !read.settings) return showProblems(local, null);
 
     setSubmitting(true);
     setIssues([]);
     setFormError(null);
     try {
-      const body: CreateBatchRequest = { pipeline: pipeline.name, name: name.trim(), items, concurrency: conc };
-      if (settings) body.settings = settings;
-      if (failureThreshold) body.failureThreshold = failureThreshold;
-      const created = await api.createBatch(body);
+      const created = await operationsApi.startBatch({
+        pipeline: pipeline.name,
+        name: name.trim(),
+        concurrency: conc,
+        settings: read.settings,
+        ...(failureThreshold ? { failureThreshold } : {}),
+        ...built.source,
+      });
       navigate(hrefTo.batch(created.id));
     } catch (err) {
       setSubmitting(false);
-      if (err instanceof ApiError && err.issues.length) showProblems(err.issues, err.message);
-      else showProblems([], errorMessage(err));
+      if (err instanceof ApiError && err.issues.length) {
+        settings.showIssues(err.issues);
+        showProblems(err.issues, err.message);
+      } else showProblems([], errorMessage(err));
     }
   }
 
-  const settingsProps = Object.entries(pipeline.settingsSchema?.properties ?? {});
   const itemProps = Object.entries(pipeline.itemSchema?.properties ?? {});
+  const blocked = selection?.blocked;
 
   return (
     <div className="form-layout" data-testid="batch-form-section">
@@ -262,74 +232,27 @@ function BatchForm({ pipeline }: { pipeline: Pipeline }) {
               data-testid="input-concurrency"
             />
             <span id="concurrency-hint" className="hint">
-              {noun}s at once (1–1000)
+              {pluralOf(noun)} at once (1–1000)
             </span>
           </div>
         </div>
 
-        <div className="field">
-          <div className="label-row">
-            <label htmlFor="batch-items">{noun[0].toUpperCase() + noun.slice(1)}s (JSON array)</label>
-            <div className="label-actions">
-              <button type="button" className="btn btn-small" onClick={loadDemo} disabled={demoLoading} data-testid="load-demo-items">
-                {demoLoading ? 'Loading…' : 'Load demo items'}
-              </button>
-              <label className="btn btn-small file-btn">
-                Load file…
-                <input type="file" accept=".json,application/json" className="visually-hidden" onChange={(e) => void loadFile(e.target.files?.[0])} data-testid="input-items-file" />
-              </label>
-            </div>
-          </div>
-          <textarea
-            id="batch-items"
-            className="code"
-            rows={12}
-            spellCheck={false}
-            value={itemsText}
-            onChange={(e) => setItemsText(e.target.value)}
-            placeholder={'[\n  { "key": "first", ... },\n  { "key": "second", ... }\n]'}
-            aria-invalid={invalid('items') || undefined}
-            aria-describedby="items-hint"
-            data-testid="input-items"
-          />
-          <span id="items-hint" className={`hint ${itemsInfo.error ? 'hint-warn' : ''}`} data-testid="items-count" aria-live="polite">
-            {itemsInfo.error ?? (itemsInfo.count !== undefined ? `${formatInt(itemsInfo.count)} ${itemsInfo.count === 1 ? noun : `${noun}s`}` : 'One JSON object per item.')}
-          </span>
-        </div>
+        <fieldset className="form-section" data-testid="item-sources">
+          <legend className="section-title">{Noun[0] + pluralOf(noun).slice(1)}</legend>
+          <SourceTabs tabs={tabs} active={tab} onSelect={setTab}>
+            {(id) =>
+              id === 'entities' && pipeline.entityKind ? (
+                <EntityPicker kind={pipeline.entityKind} noun={noun} onChange={onEntities} />
+              ) : id === 'upload' ? (
+                <UploadSource pipeline={pipeline.name} noun={noun} onChange={onUpload} />
+              ) : (
+                <PasteSource pipeline={pipeline.name} noun={noun} invalid={invalid('items')} onChange={onPaste} onDemoLoaded={onDemoLoaded} />
+              )
+            }
+          </SourceTabs>
+        </fieldset>
 
-        <div className="field">
-          <div className="label-row">
-            <label htmlFor="batch-settings">Settings (JSON object)</label>
-            {settingsProps.some(([, s]) => s.default !== undefined) && (
-              <div className="label-actions">
-                <button type="button" className="btn btn-small" onClick={insertSettingDefaults} data-testid="insert-setting-defaults">
-                  Insert defaults
-                </button>
-              </div>
-            )}
-          </div>
-          <textarea
-            id="batch-settings"
-            className="code"
-            rows={4}
-            spellCheck={false}
-            value={settingsText}
-            onChange={(e) => setSettingsText(e.target.value)}
-            aria-invalid={invalid('settings') || undefined}
-            aria-describedby={settingsProps.length ? 'settings-hint' : undefined}
-            data-testid="input-settings"
-          />
-          {settingsProps.length > 0 && (
-            <span id="settings-hint" className="hint">
-              Fields: {settingsProps.map(([k], i) => (
-                <span key={k}>
-                  {i > 0 && ', '}
-                  <code>{k}</code>
-                </span>
-              ))}
-            </span>
-          )}
-        </div>
+        <SettingsFieldset form={settings} />
 
         <details className="advanced" ref={advancedRef}>
           <summary>Failure threshold</summary>
@@ -356,15 +279,28 @@ function BatchForm({ pipeline }: { pipeline: Pipeline }) {
           </div>
         </details>
 
-        <div className="form-actions">
-          <button type="submit" className="btn btn-primary" disabled={submitting} data-testid="start-batch">
+        <PreflightPanel
+          pipeline={pipeline.name}
+          noun={noun}
+          count={selection?.count ?? null}
+          concurrency={Number(concurrency)}
+          firstItem={selection?.firstItem ?? null}
+          readSettings={settings.read}
+          onSettingsIssues={settings.showIssues}
+        />
+
+        <div className="form-actions start-bar">
+          <div className="start-summary">
+            <span className="selection-summary" data-testid="selection-summary">
+              {selection?.summary ?? '\u00a0'}
+            </span>
+            <span className="hint hint-warn" data-testid="start-blocked" aria-live="polite">
+              {blocked ?? ''}
+            </span>
+          </div>
+          <button type="submit" className="btn btn-primary" disabled={submitting || Boolean(blocked)} data-testid="start-batch">
             {submitting ? 'Starting…' : 'Start batch'}
           </button>
-          {notice && (
-            <span className="hint" role="status" data-testid="form-notice">
-              {notice}
-            </span>
-          )}
         </div>
       </form>
 
@@ -425,14 +361,6 @@ function BatchForm({ pipeline }: { pipeline: Pipeline }) {
               <h2 className="inline">Fields of a {noun}</h2>
             </summary>
             <SchemaTable schema={pipeline.itemSchema} />
-          </details>
-        )}
-        {settingsProps.length > 0 && (
-          <details className="panel">
-            <summary>
-              <h2 className="inline">Settings</h2>
-            </summary>
-            <SchemaTable schema={pipeline.settingsSchema} />
           </details>
         )}
       </aside>

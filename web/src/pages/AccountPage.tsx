@@ -1,0 +1,121 @@
+/** Account (#/account): who is signed in, and their API tokens for scripts (create, revoke). */
+import { useEffect, useState, type FormEvent } from 'react';
+import { authApi, errorMessage, type ApiTokenInfo } from '../api.ts';
+import { useAuth } from '../auth.tsx';
+import { ErrorMessage, Loading, useTitle } from '../components.tsx';
+import { formatDateTime } from '../format.ts';
+
+export function AccountPage() {
+  useTitle('Account');
+  const { me } = useAuth();
+  const [tokens, setTokens] = useState<ApiTokenInfo[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [name, setName] = useState('');
+  const [created, setCreated] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const load = () => authApi.tokens().then(setTokens, (err) => setError(errorMessage(err)));
+  useEffect(() => void load(), []);
+
+  async function create(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const t = await authApi.createToken(name.trim());
+      setCreated(t.token);
+      setName('');
+      await load();
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function revoke(id: string) {
+    setError(null);
+    try {
+      await authApi.revokeToken(id);
+      await load();
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+  }
+
+  return (
+    <section className="page" data-testid="page-account">
+      <div className="page-head">
+        <h1 tabIndex={-1}>Account</h1>
+        {me && (
+          <p className="muted" data-testid="account-who">
+            {me.user.email} · {me.user.role === 'super_admin' ? 'super admin' : 'member'} of {me.user.org.name} ({me.user.org.plan} plan)
+          </p>
+        )}
+      </div>
+      <div className="panel">
+        <div className="panel-head">
+          <h2>API tokens</h2>
+        </div>
+        <p className="hint">
+          Scripts and the CLI send a token as <code>Authorization: Bearer flt_…</code> (the CLI reads <code>FLOTILLA_TOKEN</code>). A token is shown once; Flotilla keeps only its hash.
+        </p>
+        <form className="field-row" onSubmit={create}>
+          <div className="field grow">
+            <label htmlFor="token-name">New token name</label>
+            <input id="token-name" value={name} maxLength={100} required onChange={(e) => setName(e.target.value)} data-testid="token-name" />
+          </div>
+          <button type="submit" className="btn btn-primary" disabled={busy || !name.trim()} data-testid="token-create">
+            Create token
+          </button>
+        </form>
+        {created && (
+          <p className="notice" role="status" data-testid="token-created">
+            Copy it now, it will not be shown again: <code className="secret">{created}</code>
+          </p>
+        )}
+        {error && <ErrorMessage testId="token-error">{error}</ErrorMessage>}
+        {!tokens && !error && <Loading label="Loading tokens…" />}
+        {tokens && tokens.length === 0 && <p className="empty">No tokens yet.</p>}
+        {tokens && tokens.length > 0 && (
+          <div className="table-scroll">
+            <table className="table" data-testid="token-table">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Token</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Last used</th>
+                  <th scope="col">State</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {tokens.map((t) => (
+                  <tr key={t.id} data-testid={`token-row-${t.id}`}>
+                    <td>{t.name}</td>
+                    <td>
+                      <code>{t.prefix}…</code>
+                    </td>
+                    <td>{formatDateTime(t.createdAt)}</td>
+                    <td>{t.lastUsedAt ? formatDateTime(t.lastUsedAt) : 'never'}</td>
+                    <td>{t.revokedAt ? `revoked ${formatDateTime(t.revokedAt)}` : 'active'}</td>
+                    <td>
+                      {!t.revokedAt && (
+                        <button type="button" className="btn btn-small btn-danger-outline" onClick={() => void revoke(t.id)} data-testid="token-revoke">
+                          Revoke
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </div>
+    </section>
+  );
+}
