@@ -25,6 +25,8 @@ import { MAX_ITEMS_PER_REQUEST, statusesOf } from './schemas';
 import type { UploadService } from './upload-service';
 
 const MAX_REPORTED_ISSUES = 100;
+/** Largest item (as JSON) a batch accepts. */
+export const MAX_ITEM_BYTES = 256 * 1024;
 /** How long a new batch may hold the job-guard slot before its workflow must exist. */
 const GUARD_STARTUP_GRACE_MS = 60_000;
 const INSERT_CHUNK = 5_000;
@@ -192,6 +194,12 @@ export class BatchService {
       seen.set(key, i);
       keys[i] = key;
       inputs[i] = JSON.stringify(parsed.data);
+      // An item travels through workflow history (its step inputs and outputs); Temporal refuses
+      // payloads over 2 MB, so a huge item would only fail later, inside the batch.
+      if (Buffer.byteLength(inputs[i]) > MAX_ITEM_BYTES) {
+        issues.push({ row: source.rowOf(i), path: source.pathOf(i, []), message: `item is ${Math.ceil(Buffer.byteLength(inputs[i]) / 1024)} KB; an item may be at most ${MAX_ITEM_BYTES / 1024} KB of JSON` });
+        continue;
+      }
       const sk = def.sequenceKey?.(parsed.data);
       sequenceKeys[i] = sk === undefined || sk === null || sk === '' ? null : String(sk);
     }
