@@ -36,6 +36,9 @@ async function slot(): Promise<() => void> {
 }
 
 /** Parses `job.file` into `job.rowsFile`; never throws for anything the file does. */
+/** How long a thread's posted outcome may trail its error or exit event. */
+const EXIT_GRACE_MS = 250;
+
 export async function parseInWorker(job: ParseJob, timeoutMs: number): Promise<ParseResult> {
   const release = await slot();
   try {
@@ -65,16 +68,19 @@ export async function parseInWorker(job: ParseJob, timeoutMs: number): Promise<P
         finish({ ok: false, code: 'parse_timeout', message: `reading the file took longer than ${seconds}; it was stopped (simplify or split the file)`, details: { field: 'file', timeoutMs } });
       }, timeoutMs);
       worker.once('message', (outcome: ParseOutcome) => finish(outcome));
+      // An error or exit can overtake the outcome the thread already posted (a stream torn down
+      // after the answer): give the message a moment to arrive before reporting the failure.
+      const afterGrace = (result: ParseResult) => setTimeout(() => finish(result), EXIT_GRACE_MS);
       worker.once('error', (err: Error & { code?: string }) => {
         const oom = err.code === 'ERR_WORKER_OUT_OF_MEMORY';
-        finish({
+        afterGrace({
           ok: false,
           code: 'unreadable_file',
           message: oom ? `reading the file needed more than ${PARSER_HEAP_MB} MB of memory (a compressed workbook that expands enormously?)` : `the file could not be read: ${err.message}`,
           details: { field: 'file' },
         });
       });
-      worker.once('exit', (code) => finish({ ok: false, code: 'unreadable_file', message: `the parser stopped without an answer (exit ${code})`, details: { field: 'file' } }));
+      worker.once('exit', (code) => afterGrace({ ok: false, code: 'unreadable_file', message: `the parser stopped without an answer (exit ${code})`, details: { field: 'file' } }));
     });
   } finally {
     release();
