@@ -2,6 +2,7 @@
  * The process environment, parsed once. Nothing else in the project reads `process.env`
  * (scripts that only forward it to child processes excepted).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { BATCH_TASK_QUEUE } from '../common/constants';
@@ -71,6 +72,16 @@ export const EnvSchema = z.object({
   OPENAI_STANDIN_PORT: port.default(4020),
   /** Port of the company-websites stand-in that `npm start` runs (demo companies' sites). */
   SITES_STANDIN_PORT: port.default(4030),
+  /**
+   * `host:port` pairs (comma-separated, IPv6 as `[::1]:4030`) that user-supplied URLs may reach
+   * although they are loopback, private or otherwise refused by the egress guard (lib/egress.ts):
+   * how `npm start` and the tests reach their loopback stand-ins. Only these exact pairs pass.
+   */
+  EGRESS_ALLOW: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((e) => e.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]/@]+):\d{1,5}$/, 'each entry must be host:port'))),
   /** SMTP for e-mails (batch completion). Unset on `npm start`: a loopback mailbox stand-in is used. */
   SMTP_HOST: optionalString,
   SMTP_PORT: port.default(587),
@@ -107,6 +118,10 @@ export const EnvSchema = z.object({
   UPLOAD_PARSE_TIMEOUT_MS: z.coerce.number().int().min(100).default(UPLOAD_DEFAULTS.parseTimeoutMs),
   /** Most data rows in one uploaded file (D4: 10,000). */
   UPLOAD_MAX_ROWS: z.coerce.number().int().positive().max(1_000_000).default(UPLOAD_DEFAULTS.maxRows),
+  /** AES-256-GCM key (32 bytes, base64) that webhook secrets are stored encrypted with; the API and workers need it. */
+  SECRETS_KEY: optionalString,
+  /** A file holding SECRETS_KEY (read when SECRETS_KEY is unset); `npm start` generates DATA_DIR/secrets.key (0600). */
+  SECRETS_KEY_FILE: optionalString,
 });
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -127,3 +142,25 @@ export const appUrl = env.APP_URL ?? `http://127.0.0.1:${env.PORT}`;
 export const filesDir = path.resolve(env.FILES_DIR ?? path.join(dataDir, 'files'));
 export const uploadsDir = path.resolve(env.UPLOADS_DIR ?? path.join(dataDir, 'uploads'));
 export const partnerApiUrl = env.PARTNER_API_URL ?? `http://127.0.0.1:${env.PARTNER_SANDBOX_PORT}`;
+
+/** SECRETS_KEY, or the contents of SECRETS_KEY_FILE, decoded; undefined when neither is set. */
+export const secretsKey: Buffer | undefined = secretsKeyOf(env);
+
+function secretsKeyOf(e: Env): Buffer | undefined {
+  let text = e.SECRETS_KEY;
+  let from = 'SECRETS_KEY';
+  if (!text && e.SECRETS_KEY_FILE) {
+    from = `SECRETS_KEY_FILE (${e.SECRETS_KEY_FILE})`;
+    try {
+      text = fs.readFileSync(e.SECRETS_KEY_FILE, 'utf8').trim();
+    } catch (err) {
+      throw new Error(`Invalid environment:\n  SECRETS_KEY_FILE: cannot read ${e.SECRETS_KEY_FILE}: ${(err as Error).message}`);
+    }
+  }
+  if (!text) return undefined;
+  const key = Buffer.from(text, 'base64');
+  if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
+    throw new Error(`Invalid environment:\n  ${from}: must be 32 bytes in base64 (e.g. \`openssl rand -base64 32\`), got ${key.length} bytes`);
+  }
+  return key;
+}
