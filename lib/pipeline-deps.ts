@@ -1,4 +1,5 @@
 import type { PipelineDeps } from '../pipelines/deps';
+import { egressPolicyFromEnv } from './egress';
 import { appUrl, env, filesDir, partnerApiUrl } from './env';
 
 /** The pipelines' dependencies from the parsed environment. */
@@ -20,5 +21,6 @@ export function pipelineDepsFromEnv(): PipelineDeps {
     chromiumPath: env.CHROMIUM_PATH,
     pdfRenderConcurrency: env.PDF_RENDER_CONCURRENCY,
     companySitesUrl: `http://127.0.0.1:${env.SITES_STANDIN_PORT}`,
+    egress: egressPolicyFromEnv(),
   };
 }

@@ -1,3 +1,5 @@
+import type { EgressPolicy } from '../lib/egress';
+
 /**
  * What pipelines need from the deployment: the outside services they call and where they keep
  * files. Built once from the environment (lib/pipeline-deps.ts) or by a test.
@@ -35,4 +37,6 @@ export interface PipelineDeps {
   pdfRenderConcurrency: number;
   /** Base URL of the company-websites stand-in the demo companies point at (default http://127.0.0.1:4030). */
   companySitesUrl?: string;
+  /** Where user-supplied URLs (company websites) may lead: the egress guard's policy. */
+  egress: EgressPolicy;
 }

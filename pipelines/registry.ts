@@ -22,7 +22,7 @@ export function createPipelines(deps: PipelineDeps): PipelineDefinition[] {
       entityKind: 'restaurant',
     },
     createDmCreativePipeline(deps),
-    createCompanyEnrichmentPipeline({ ai: deps.ai, sitesBaseUrl: deps.companySitesUrl }),
+    createCompanyEnrichmentPipeline({ ai: deps.ai, sitesBaseUrl: deps.companySitesUrl, egress: deps.egress }),
     createAiPromptPipeline({ ai: deps.ai }),
     noopPipeline,
   ] as unknown as PipelineDefinition[];

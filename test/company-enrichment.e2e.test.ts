@@ -11,6 +11,7 @@ import type { PipelineDefinition } from '../pipelines/types';
 import { startCompanySites, type CompanySitesStandIn } from '../sandbox/company-sites/server';
 import { startOpenAiStandIn, type OpenAiStandIn } from '../sandbox/openai/server';
 import { waitFor } from './support/api';
+import { allowStandIns } from './support/egress';
 import { startStack, uid } from './support/stack';
 import { gpt4oMiniCost } from './support/step-context';
 
@@ -29,7 +30,7 @@ interface ApiItem {
 
 beforeAll(async () => {
   [sites, openai] = await Promise.all([startCompanySites({ port: 0 }), startOpenAiStandIn({ port: 0, apiKey: KEY, latencyMs: { min: 5, max: 40 } })]);
-  const pipelines = [createCompanyEnrichmentPipeline({ ai: { baseUrl: openai.url, apiKey: KEY, model: 'gpt-4o-mini' }, sitesBaseUrl: sites.url })] as unknown as PipelineDefinition[];
+  const pipelines = [createCompanyEnrichmentPipeline({ ai: { baseUrl: openai.url, apiKey: KEY, model: 'gpt-4o-mini' }, sitesBaseUrl: sites.url, egress: allowStandIns(sites.url) })] as unknown as PipelineDefinition[];
   stack = await startStack({ name: 'enrich', pipelines });
 });
 
@@ -125,7 +126,7 @@ test('clean: contacts skipped by the settings condition, the parked domain is IR
 });
 
 test('without AI settings the batch fails its items at classify, once each, naming the missing setting', async () => {
-  const offline = [createCompanyEnrichmentPipeline({ ai: { model: 'gpt-4o-mini' }, sitesBaseUrl: sites.url })] as unknown as PipelineDefinition[];
+  const offline = [createCompanyEnrichmentPipeline({ ai: { model: 'gpt-4o-mini' }, sitesBaseUrl: sites.url, egress: allowStandIns(sites.url) })] as unknown as PipelineDefinition[];
   const offlineStack = await startStack({ name: 'enrich-offline', pipelines: offline });
   try {
     const res = await offlineStack.api.call('POST', '/api/batches', { pipeline: 'company-enrichment', name: uid('offline'), items: demoCompanies(sites.url).slice(0, 2), settings: {} });

@@ -22,12 +22,13 @@ import {
 } from '../pipelines/company-enrichment';
 import { DEFAULT_SITES_BASE_URL, demoCompanies } from '../pipelines/company-enrichment/demo-data';
 import { extractFacts, findSubpages, htmlToText } from '../pipelines/company-enrichment/extract';
-import { fetchPage, WebsiteUnavailableError } from '../pipelines/company-enrichment/fetch-page';
+import { fetchPage as fetchPageWithPolicy, WebsiteUnavailableError, type FetchPageOptions } from '../pipelines/company-enrichment/fetch-page';
 import { NonRetryableStepError, type SettledItem } from '../pipelines/types';
 import { startCompanySites, type CompanySitesStandIn } from '../sandbox/company-sites/server';
 import { COMPANY_SITES } from '../sandbox/company-sites/sites';
 import { startOpenAiStandIn, type OpenAiStandIn } from '../sandbox/openai/server';
 import { conditionHolds } from '../workflows/conditions';
+import { allowStandIns } from './support/egress';
 import { gpt4oMiniCost, stepContext } from './support/step-context';
 
 const KEY = 'sk-enrich-test';
@@ -37,7 +38,7 @@ let pipeline: CompanyEnrichmentPipeline;
 
 beforeAll(async () => {
   [sites, openai] = await Promise.all([startCompanySites({ port: 0 }), startOpenAiStandIn({ port: 0, apiKey: KEY })]);
-  pipeline = createCompanyEnrichmentPipeline({ ai: { baseUrl: openai.url, apiKey: KEY, model: 'gpt-4o-mini' }, sitesBaseUrl: sites.url, fetch: { timeoutMs: 2_000 } });
+  pipeline = createCompanyEnrichmentPipeline({ ai: { baseUrl: openai.url, apiKey: KEY, model: 'gpt-4o-mini' }, sitesBaseUrl: sites.url, egress: allowStandIns(sites.url), fetch: { timeoutMs: 2_000 } });
 });
 afterAll(async () => {
   await Promise.all([sites?.close(), openai?.close()]);
@@ -258,7 +259,7 @@ describe('the pipeline end to end (steps called directly)', () => {
   });
 
   test('without AI settings the AI steps fail non-retryably naming the setting; the others still run', async () => {
-    const offline = createCompanyEnrichmentPipeline({ ai: { model: 'gpt-4o-mini' }, sitesBaseUrl: sites.url });
+    const offline = createCompanyEnrichmentPipeline({ ai: { model: 'gpt-4o-mini' }, sitesBaseUrl: sites.url, egress: allowStandIns(sites.url) });
     const item = company('solstice-energy');
     const fetched = (await runStep('fetch-website', item, settings(), {}, offline)).output;
     const facts = (await runStep('extract-facts', item, settings(), { 'fetch-website': fetched }, offline)).output;
@@ -283,6 +284,8 @@ describe('the pipeline end to end (steps called directly)', () => {
 
 describe('fetchPage', () => {
   const t = (path: string) => `${sites.url}${path}`;
+  /** The stand-in is on loopback: only its own host:port is allowed. */
+  const fetchPage = (url: string, opts: Partial<FetchPageOptions> = {}) => fetchPageWithPolicy(url, { egress: allowStandIns(sites.url), ...opts });
 
   test('follows up to 3 redirects, not 4; a loop fails non-retryably', async () => {
     await expect(fetchPage(t('/__test/redirect/3'))).resolves.toMatchObject({ redirects: 3, finalUrl: t('/__test/redirect/0'), status: 200 });
@@ -349,7 +352,7 @@ describe('fetchPage', () => {
   });
 
   test('nothing listening: retryable', async () => {
-    const err = await failureOf(fetchPage('http://127.0.0.1:1/'));
+    const err = await failureOf(fetchPage('http://127.0.0.1:1/', { egress: allowStandIns('http://127.0.0.1:1') }));
     expect(err).toBeInstanceOf(WebsiteUnavailableError);
   });
 });

@@ -21,6 +21,7 @@ import { startCompanySites, type CompanySitesStandIn } from '../sandbox/company-
 import { startOpenAiStandIn, type OpenAiStandIn } from '../sandbox/openai/server';
 import { startPartnerSandbox } from '../sandbox/partner-platform/server';
 import { waitFor } from './support/api';
+import { allowStandIns } from './support/egress';
 import { startStack } from './support/stack';
 
 const ROOT = path.join(__dirname, '..');
@@ -62,7 +63,7 @@ beforeAll(async () => {
   const ai = { baseUrl: openai.url, apiKey: KEY, model: 'gpt-4o-mini' };
   const pipelines = [
     { ...createRestaurantRegistrationPipeline({ partnerBaseUrl: partner.url, partnerApiKey: 'test-key' }), entityKind: 'restaurant' },
-    createCompanyEnrichmentPipeline({ ai, sitesBaseUrl: sites.url }),
+    createCompanyEnrichmentPipeline({ ai, sitesBaseUrl: sites.url, egress: allowStandIns(sites.url) }),
     createAiPromptPipeline({ ai }),
   ] as unknown as PipelineDefinition[];
   stack = await startStack({ name: 'web-ops', pipelines, webDir: WEB_DIST, progressIntervalMs: 200, uploads: { dir: path.join(tmp, 'uploads') } });

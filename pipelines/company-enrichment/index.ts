@@ -17,6 +17,7 @@
  */
 import { z } from 'zod';
 import { AiClient, type AiUsage } from '../../lib/ai';
+import type { EgressPolicy } from '../../lib/egress';
 import type { AiSettings } from '../deps';
 import { definePipeline, NonRetryableStepError, type SettledItem, type StepContext } from '../types';
 import { Classification, CleanClassification, classifyMessages, Contacts, contactsMessages, Summary, summaryMessages, type CompanyBrief } from './analysis';
@@ -120,6 +121,8 @@ export interface CompanyEnrichmentDeps {
   ai: AiSettings;
   /** Base URL of the company-sites stand-in, for the demo items. */
   sitesBaseUrl?: string;
+  /** Which website addresses may be fetched (the egress guard's allowlist). */
+  egress: EgressPolicy;
   fetch?: Pick<FetchPageOptions, 'timeoutMs' | 'maxBytes' | 'userAgent'>;
   aiTimeoutMs?: number;
 }
@@ -177,7 +180,7 @@ export function companyExportColumns(row: SettledItem): Record<string, string | 
 
 export function createCompanyEnrichmentPipeline(deps: CompanyEnrichmentDeps) {
   const ai = new AiClient(deps.ai, { timeoutMs: deps.aiTimeoutMs });
-  const fetchOpts = (ctx: Ctx): FetchPageOptions => ({ ...deps.fetch, maxRedirects: 3, signal: ctx.signal });
+  const fetchOpts = (ctx: Ctx): FetchPageOptions => ({ ...deps.fetch, egress: deps.egress, maxRedirects: 3, signal: ctx.signal });
 
   return definePipeline({
     name: 'company-enrichment',
