@@ -149,6 +149,8 @@ async function main(): Promise<void> {
   const sites = await startCompanySites({ port: env.SITES_STANDIN_PORT });
   stoppers.push({ name: 'company-sites-stand-in', stop: () => sites.close() });
   standIns.push(`  Company sites:        ${sites.url}/ (stand-in websites of the demo companies)`);
+  // The stand-in is on loopback, which the egress guard refuses: allow exactly its host:port.
+  childEnv.EGRESS_ALLOW = [...env.EGRESS_ALLOW, new URL(sites.url).host].join(',');
   // A loopback mailbox for completion e-mails, unless an SMTP server is configured.
   if (!env.SMTP_HOST) {
     const mailDir = path.join(dataDir, 'mailbox');
@@ -182,6 +184,8 @@ async function main(): Promise<void> {
         : `  Sign in:              ${admin.email} (the super admin you bootstrapped; npm run bootstrap resets a password)`,
       `  CLI:                  npm run cli -- list (uses the API token saved in ${path.join(dataDir, 'cli-token')})`,
       `  API health:           ${appUrl}/api/health`,
+      ...(env.API_METRICS_PORT ? [`  API metrics:          http://127.0.0.1:${env.API_METRICS_PORT}/metrics (and /health with details; loopback only)`] : []),
+      ...(env.WORKER_METRICS_PORT ? [`  Worker metrics:       http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics`] : []),
       `  Temporal Web:         ${webUrl}`,
       `  Temporal frontend:    ${temporalAddress}`,
       ...standIns,
