@@ -3,10 +3,12 @@
  * (api/routes/auth.ts); spread into ROUTES in api/openapi-routes.ts.
  */
 import type { RouteDoc } from './openapi';
-import { CreateOrgBody, CreateTokenBody, CreateUserBody, OrgIdParam, SignInBody, TokenIdParam, UpdateOrgBody } from './auth/schemas';
+import { CreateOrgBody, CreateTokenBody, CreateUserBody, ListUsersQuery, OrgIdParam, SetPasswordBody, SignInBody, TokenIdParam, UpdateOrgBody, UserIdParam } from './auth/schemas';
 
 const BAD_REQUEST = 'Invalid request: `error.details.issues` names each field';
 const SUPER_ADMIN = '`forbidden`: only a super admin may do this';
+const NO_USER = 'No such user';
+const USER_VIEW = 'The user: `{ id, email, name, role, canRunBatch, org, disabledAt, createdAt }` (never a secret)';
 
 export const AUTH_ROUTES: RouteDoc[] = [
   {
@@ -32,9 +34,11 @@ export const AUTH_ROUTES: RouteDoc[] = [
     method: 'post',
     path: '/api/auth/tokens',
     summary: 'A new API token for scripts: the secret is in this answer only (stored as its SHA-256)',
+    description:
+      'A request authenticated by an API token that expires cannot make a token that outlives it: no `expiresInDays`, or one ending after the calling token, is a 400 naming `expiresInDays`. A signed-in session may make any token.',
     tag: 'auth',
     body: CreateTokenBody,
-    responses: { 201: '{ id, name, prefix, token, createdAt, expiresAt }', 400: BAD_REQUEST },
+    responses: { 201: '{ id, name, prefix, token, createdAt, expiresAt }', 400: `${BAD_REQUEST}; \`expiresInDays\` when the token would outlive the calling token` },
   },
   { method: 'delete', path: '/api/auth/tokens/:id', summary: 'Revoke an API token (at once, for every API process)', tag: 'auth', params: TokenIdParam, responses: { 200: 'The revoked token', 404: 'No such token of yours' } },
   { method: 'get', path: '/api/admin/orgs', summary: 'Organisations and their plans (super admin)', tag: 'admin', responses: { 200: '{ orgs }', 403: SUPER_ADMIN } },
@@ -55,5 +59,35 @@ export const AUTH_ROUTES: RouteDoc[] = [
     tag: 'admin',
     body: CreateUserBody,
     responses: { 201: 'The user (without secrets)', 400: BAD_REQUEST, 403: SUPER_ADMIN, 409: 'The e-mail is taken' },
+  },
+  { method: 'get', path: '/api/admin/users', summary: 'Users of every organisation, or of `orgId` (super admin)', tag: 'admin', query: ListUsersQuery, responses: { 200: '{ users }', 400: BAD_REQUEST, 403: SUPER_ADMIN } },
+  {
+    method: 'put',
+    path: '/api/admin/users/:id/password',
+    summary: "Set a user's password (super admin): every session of the user ends",
+    description: "Whoever knew the old password is signed out. A super admin setting their own password keeps the session they call from. The user's API tokens stay valid (revoke them, or disable the user).",
+    tag: 'admin',
+    params: UserIdParam,
+    body: SetPasswordBody,
+    responses: { 200: `${USER_VIEW} and \`sessionsRevoked\``, 400: BAD_REQUEST, 403: SUPER_ADMIN, 404: NO_USER },
+  },
+  {
+    method: 'post',
+    path: '/api/admin/users/:id/disable',
+    summary: 'Disable a user (super admin): sign-in, their sessions and their API tokens are refused from now on',
+    tag: 'admin',
+    params: UserIdParam,
+    bodyRequired: false,
+    responses: { 200: USER_VIEW, 403: SUPER_ADMIN, 404: NO_USER, 409: 'A super admin cannot disable themselves' },
+  },
+  { method: 'post', path: '/api/admin/users/:id/enable', summary: 'Enable a disabled user again (super admin); their unrevoked API tokens work again', tag: 'admin', params: UserIdParam, bodyRequired: false, responses: { 200: USER_VIEW, 403: SUPER_ADMIN, 404: NO_USER } },
+  {
+    method: 'post',
+    path: '/api/admin/users/:id/revoke-sessions',
+    summary: 'Sign a user out everywhere: all their sessions end (super admin; your own current session stays)',
+    tag: 'admin',
+    params: UserIdParam,
+    bodyRequired: false,
+    responses: { 200: '{ revoked }: how many sessions ended', 403: SUPER_ADMIN, 404: NO_USER },
   },
 ];

@@ -38,10 +38,12 @@ export const UpdateOrgBody = z
   .strict();
 export type UpdateOrgBody = z.infer<typeof UpdateOrgBody>;
 
+const Password = z.string().min(12, 'a password needs at least 12 characters').max(200);
+
 export const CreateUserBody = z
   .object({
     email: z.email().max(200),
-    password: z.string().min(12, 'a password needs at least 12 characters').max(200),
+    password: Password,
     name: z.string().trim().min(1).max(200).optional(),
     orgId: OrgIdParam.shape.id,
     role: z.enum(USER_ROLES).default('member'),
@@ -49,3 +51,11 @@ export const CreateUserBody = z
   })
   .strict();
 export type CreateUserBody = z.infer<typeof CreateUserBody>;
+
+export const UserIdParam = z.object({ id: z.string().regex(/^usr_[A-Za-z0-9_-]{1,40}$/, 'invalid user id') });
+
+export const ListUsersQuery = z.object({ orgId: OrgIdParam.shape.id.optional() }).strict();
+export type ListUsersQuery = z.infer<typeof ListUsersQuery>;
+
+export const SetPasswordBody = z.object({ password: Password }).strict();
+export type SetPasswordBody = z.infer<typeof SetPasswordBody>;

@@ -6,8 +6,8 @@
 import type { Db } from '../../lib/db';
 import { Prisma } from '../../lib/db';
 import { PLAN_LIMITS, type Plan, type Principal, type UserRole } from '../../lib/auth/access';
-import { hashPassword, newId, newSecret, sha256, verifyPassword } from '../../lib/auth/secrets';
-import { ApiError, conflict, notFound } from '../errors';
+import { hashPassword, needsRehash, newId, newSecret, sha256, verifyPassword } from '../../lib/auth/secrets';
+import { ApiError, conflict, notFound, validationError } from '../errors';
 
 /** Sliding sessions are extended at most this often (one write per active user per 5 minutes). */
 const TOUCH_EVERY_MS = 5 * 60_000;
@@ -50,6 +50,8 @@ export class AuthService {
     const user = await this.deps.db.user.findUnique({ where: { email: email.trim().toLowerCase() }, include: { org: true } });
     const ok = await verifyPassword(password, user?.passwordHash);
     if (!user || !ok || user.disabledAt) return null;
+    // The password is at hand only now: the moment to bring an old-cost hash up to today's cost.
+    if (needsRehash(user.passwordHash!)) await this.deps.db.user.update({ where: { id: user.id }, data: { passwordHash: await hashPassword(password) } });
     const token = newSecret('fls');
     const csrfToken = newSecret('fls').slice(4);
     const now = new Date();
@@ -93,7 +95,7 @@ export class AuthService {
     if (!t.lastUsedAt || Date.now() - t.lastUsedAt.getTime() > 60_000) {
       await this.deps.db.apiToken.update({ where: { id: t.id }, data: { lastUsedAt: new Date() } });
     }
-    return principalOf(t.user, 'token', { tokenId: t.id });
+    return principalOf(t.user, 'token', { tokenId: t.id, tokenExpiresAt: t.expiresAt });
   }
 
   async me(userId: string) {
@@ -102,8 +104,18 @@ export class AuthService {
     return publicUser(u);
   }
 
-  /** A new API token for the user; the secret is returned once and never stored. */
-  async createToken(userId: string, body: { name: string; expiresInDays?: number }) {
+  /**
+   * A new API token for the user; the secret is returned once and never stored. `mintedBy` is the
+   * expiry of the API token the request came with: a token cannot make one that outlives it (a
+   * leaked short-lived token must not become a permanent one). Undefined for a signed-in session,
+   * which proved the password and may make any token.
+   */
+  async createToken(userId: string, body: { name: string; expiresInDays?: number }, mintedBy?: { tokenExpiresAt: Date | null }) {
+    const expiresAt = body.expiresInDays ? new Date(Date.now() + body.expiresInDays * 86_400_000) : null;
+    const limit = mintedBy?.tokenExpiresAt;
+    if (limit && (!expiresAt || expiresAt > limit)) {
+      throw validationError([{ path: 'expiresInDays', message: `the API token making this request expires at ${limit.toISOString()}; a token it makes cannot outlive it (give fewer days, or sign in to make a longer-lived one)` }]);
+    }
     const secret = newSecret('flt');
     const row = await this.deps.db.apiToken.create({
       data: {
@@ -112,7 +124,7 @@ export class AuthService {
         name: body.name,
         tokenHash: sha256(secret),
         prefix: secret.slice(0, 10),
-        ...(body.expiresInDays ? { expiresAt: new Date(Date.now() + body.expiresInDays * 86_400_000) } : {}),
+        ...(expiresAt ? { expiresAt } : {}),
       },
     });
     return { ...tokenView(row), token: secret };
@@ -174,6 +186,56 @@ export class AuthService {
       throw err;
     }
   }
+
+  /**
+   * The super admin's user management. Like creating users and organisations it spans the
+   * deployment (a super admin runs the platform, not one customer), so `orgId` only filters.
+   */
+  async listUsers(orgId?: string) {
+    const users = await this.deps.db.user.findMany({ where: orgId ? { orgId } : {}, include: { org: true }, orderBy: [{ orgId: 'asc' }, { email: 'asc' }] });
+    return users.map(adminUserView);
+  }
+
+  /** A new password; the user's sessions end, except the caller's own when they change their own password. */
+  async setPassword(userId: string, password: string, caller: Principal) {
+    await this.adminTarget(userId);
+    const u = await this.deps.db.user.update({ where: { id: userId }, data: { passwordHash: await hashPassword(password) }, include: { org: true } });
+    const sessionsRevoked = await endSessions(this.deps.db, userId, caller.userId === userId ? caller.sessionId : undefined);
+    return { ...adminUserView(u), sessionsRevoked };
+  }
+
+  /** A disabled user cannot sign in, and their sessions and API tokens are refused from the next request on. */
+  async setDisabled(userId: string, disabled: boolean, caller: Principal) {
+    await this.adminTarget(userId);
+    if (disabled && userId === caller.userId) throw conflict('you cannot disable yourself (ask another super admin)', { field: 'id' });
+    const u = await this.deps.db.user.update({ where: { id: userId }, data: { disabledAt: disabled ? new Date() : null }, include: { org: true } });
+    if (disabled) await endSessions(this.deps.db, userId);
+    return adminUserView(u);
+  }
+
+  /** Signs the user out everywhere (the caller's own session stays when they revoke their own). */
+  async revokeSessions(userId: string, caller: Principal) {
+    await this.adminTarget(userId);
+    return { revoked: await endSessions(this.deps.db, userId, caller.userId === userId ? caller.sessionId : undefined) };
+  }
+
+  private async adminTarget(userId: string) {
+    const u = await this.deps.db.user.findUnique({ where: { id: userId }, select: { id: true } });
+    if (!u) throw notFound('user', userId);
+  }
+}
+
+/** A user as the super admin sees them: the public view plus whether and when they were disabled. */
+const adminUserView = (u: UserWithOrg) => ({ ...publicUser(u), disabledAt: u.disabledAt, createdAt: u.createdAt });
+
+/**
+ * Ends a user's sessions (all but `keepSessionId`): whenever a password changes, so whoever knew the
+ * old one is signed out, and when a super admin says so. API tokens are not sessions: they are
+ * revoked one by one, or stop with the user when the user is disabled.
+ */
+async function endSessions(db: Db, userId: string, keepSessionId?: string): Promise<number> {
+  const res = await db.session.deleteMany({ where: { userId, ...(keepSessionId ? { NOT: { id: keepSessionId } } : {}) } });
+  return res.count;
 }
 
 function tokenView(t: { id: string; name: string; prefix: string; createdAt: Date; lastUsedAt: Date | null; revokedAt: Date | null; expiresAt: Date | null }) {
@@ -198,5 +260,6 @@ export async function bootstrapSuperAdmin(db: Db, opts: { email: string; passwor
     update: { passwordHash, role: 'super_admin', canRunBatch: true, disabledAt: null },
     include: { org: true },
   });
+  await endSessions(db, user.id);
   return publicUser(user);
 }

@@ -1,10 +1,10 @@
 /**
  * Sign-in (session cookie + CSRF token), the caller's API tokens, and the super admin's
- * organisations and users.
+ * organisations and users (create, list, new password, disable/enable, sign out everywhere).
  */
 import express, { type Response, type Router } from 'express';
 import { denial, type AccessPhase } from '../../lib/auth/access';
-import { CreateOrgBody, CreateTokenBody, CreateUserBody, OrgIdParam, SignInBody, TokenIdParam, UpdateOrgBody } from '../auth/schemas';
+import { CreateOrgBody, CreateTokenBody, CreateUserBody, ListUsersQuery, OrgIdParam, SetPasswordBody, SignInBody, TokenIdParam, UpdateOrgBody, UserIdParam } from '../auth/schemas';
 import { requireSuperAdmin, SESSION_COOKIE, unauthenticated } from '../auth/middleware';
 import type { RateLimiter } from '../auth/rate-limit';
 import type { AuthService } from '../auth/service';
@@ -64,7 +64,9 @@ export function authRouter(deps: AuthRouterDeps): Router {
   });
 
   router.post('/auth/tokens', async (req, res) => {
-    res.status(201).json(await deps.auth.createToken(req.principal!.userId, CreateTokenBody.parse(req.body ?? {})));
+    const p = req.principal!;
+    const mintedBy = p.via === 'token' ? { tokenExpiresAt: p.tokenExpiresAt ?? null } : undefined;
+    res.status(201).json(await deps.auth.createToken(p.userId, CreateTokenBody.parse(req.body ?? {}), mintedBy));
   });
 
   router.delete('/auth/tokens/:id', async (req, res) => {
@@ -86,6 +88,22 @@ export function authRouter(deps: AuthRouterDeps): Router {
   });
   admin.post('/users', async (req, res) => {
     res.status(201).json(await deps.auth.createUser(CreateUserBody.parse(req.body ?? {})));
+  });
+  admin.get('/users', async (req, res) => {
+    res.json({ users: await deps.auth.listUsers(ListUsersQuery.parse(req.query).orgId) });
+  });
+  admin.put('/users/:id/password', async (req, res) => {
+    const { id } = UserIdParam.parse(req.params);
+    res.json(await deps.auth.setPassword(id, SetPasswordBody.parse(req.body ?? {}).password, req.principal!));
+  });
+  admin.post('/users/:id/disable', async (req, res) => {
+    res.json(await deps.auth.setDisabled(UserIdParam.parse(req.params).id, true, req.principal!));
+  });
+  admin.post('/users/:id/enable', async (req, res) => {
+    res.json(await deps.auth.setDisabled(UserIdParam.parse(req.params).id, false, req.principal!));
+  });
+  admin.post('/users/:id/revoke-sessions', async (req, res) => {
+    res.json(await deps.auth.revokeSessions(UserIdParam.parse(req.params).id, req.principal!));
   });
   router.use('/admin', admin);
 

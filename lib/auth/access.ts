@@ -37,6 +37,8 @@ export interface Principal {
   csrfToken?: string;
   sessionId?: string;
   tokenId?: string;
+  /** Set for token callers: when the token expires (null: never). A token mints none that outlives it. */
+  tokenExpiresAt?: Date | null;
 }
 
 export type Access = 'read' | 'run';
