@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import type { Db } from '../lib/db';
 import { Prisma } from '../lib/db';
-import { notFound } from './errors';
+import { ApiError, notFound } from './errors';
 import { BATCH_STATUSES, FINAL_BATCH_STATUSES, ITEM_STATUSES, TAB_STATUSES } from './schemas';
 
 /** Error groups reported per batch; more distinct (step, type) pairs than this are left out. */
@@ -120,13 +120,45 @@ const percentiles = (pct: number[] | null | undefined) =>
 const round = (v: number) => Math.round(Number(v) * 100) / 100;
 const ratio = (n: number, d: number) => (d > 0 ? n / d : null);
 
-export async function batchAnalytics(db: Db, batchId: string, opts: { bucketSeconds: number }): Promise<BatchAnalytics> {
+/**
+ * Runs `fn` in a transaction whose every statement PostgreSQL cancels after `statementTimeoutMs`
+ * (`set_config(..., true)` is `SET LOCAL`: it ends with the transaction, so the pooled
+ * connection keeps no limit). A cancelled query is answered 503, not 500: the caller asked too
+ * much of a busy database, nothing broke.
+ */
+async function withStatementTimeout<T>(db: Db, statementTimeoutMs: number, fn: (tx: Prisma.TransactionClient) => Promise<T>, opts: { isolationLevel?: Prisma.TransactionIsolationLevel } = {}): Promise<T> {
+  try {
+    return await db.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT set_config('statement_timeout', ${String(Math.max(1, Math.floor(statementTimeoutMs)))}, true)`;
+        return fn(tx);
+      },
+      { ...opts, timeout: QUERY_TIMEOUT_MS, maxWait: 10_000 },
+    );
+  } catch (err) {
+    if (isStatementTimeout(err)) throw new ApiError(503, 'query_timeout', `the analytics query ran longer than ${statementTimeoutMs} ms and was cancelled; try a narrower window or again later`);
+    throw err;
+  }
+}
+
+/** PostgreSQL's query_canceled (57014), however deep the driver adapter wraps it. */
+function isStatementTimeout(err: unknown, depth = 0): boolean {
+  if (!err || typeof err !== 'object' || depth > 5) return false;
+  const e = err as { code?: unknown; originalCode?: unknown; message?: unknown; meta?: unknown; cause?: unknown };
+  if (e.code === '57014' || e.originalCode === '57014') return true;
+  if (typeof e.message === 'string' && /canceling statement due to statement timeout/.test(e.message)) return true;
+  return [e.meta, e.cause, ...(e.meta && typeof e.meta === 'object' ? Object.values(e.meta) : [])].some((inner) => isStatementTimeout(inner, depth + 1));
+}
+
+export async function batchAnalytics(db: Db, batchId: string, opts: { bucketSeconds: number; statementTimeoutMs: number }): Promise<BatchAnalytics> {
   const batch = await db.batch.findUnique({ where: { id: batchId }, select: { id: true, pipeline: true, status: true, total: true, plan: true } });
   if (!batch) throw notFound('batch', batchId);
   const bucket = opts.bucketSeconds;
 
   // Interactive, not the array form: a million-item batch takes seconds, past Prisma's 5 s default.
-  const { summary, errors, steps, buckets } = await db.$transaction(
+  const { summary, errors, steps, buckets } = await withStatementTimeout(
+    db,
+    opts.statementTimeoutMs,
     async (tx) => ({
       // One scan for the counts and the item-duration percentiles.
       summary: await tx.$queryRaw<SummaryRow[]>`
@@ -175,7 +207,7 @@ export async function batchAnalytics(db: Db, batchId: string, opts: { bucketSeco
         FROM batch_items WHERE batch_id = ${batchId} AND finished_at IS NOT NULL
         GROUP BY 1 ORDER BY 1`,
     }),
-    { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead, timeout: QUERY_TIMEOUT_MS, maxWait: 10_000 },
+    { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead },
   );
 
   const { pct: itemPct, ...counted } = summary[0];
@@ -222,12 +254,14 @@ export async function batchAnalytics(db: Db, batchId: string, opts: { bucketSeco
 }
 
 /** Batches by status and pipeline, created in [createdAfter, createdBefore). */
-export async function batchStats(db: Db, window: { createdAfter?: string; createdBefore?: string; orgId: string }): Promise<BatchStats> {
+export async function batchStats(db: Db, window: { createdAfter?: string; createdBefore?: string; orgId: string }, opts: { statementTimeoutMs: number }): Promise<BatchStats> {
   const createdAt =
     window.createdAfter || window.createdBefore
       ? { ...(window.createdAfter ? { gte: new Date(window.createdAfter) } : {}), ...(window.createdBefore ? { lt: new Date(window.createdBefore) } : {}) }
       : undefined;
-  const rows = await db.batch.groupBy({ by: ['pipeline', 'status'], where: { orgId: window.orgId, ...(createdAt ? { createdAt } : {}) }, _count: { _all: true } });
+  const rows = await withStatementTimeout(db, opts.statementTimeoutMs, (tx) =>
+    tx.batch.groupBy({ by: ['pipeline', 'status'], where: { orgId: window.orgId, ...(createdAt ? { createdAt } : {}) }, _count: { _all: true } }),
+  );
 
   const zero = () => Object.fromEntries(BATCH_STATUSES.map((s) => [s, 0])) as Record<(typeof BATCH_STATUSES)[number], number>;
   const byStatus = zero();

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import express, { type Request, type Response } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
@@ -14,7 +14,11 @@ import type { PipelineRegistry } from '../pipelines/registry';
 import { planOf } from '../pipelines/plan';
 import { itemTaskQueueOf } from '../common/constants';
 import { BatchService, type BatchServiceDeps } from './batch-service';
+import { NotifyTargets, notifyView } from './notify-targets';
 import { ApiError, errorHandler, notFound } from './errors';
+import { ROUTES } from './openapi-routes';
+import { StreamSlots } from './stream-slots';
+import { refuseUnstorableText } from './text-guard';
 import { isFinalBatchStatus } from '../common/types';
 import { ProgressHub } from './progress-hub';
 import { entityFacets, listEntities } from './entities';
@@ -35,7 +39,7 @@ import { authenticate, orgOf, requireBatchAccess, securityHeaders } from './auth
 import { RateLimiter } from './auth/rate-limit';
 import { AuthService } from './auth/service';
 import { authRouter } from './routes/auth';
-import { ControlBody, CreateBatchBody, OrgSettingsBody, EntitiesQuery, EntityFacetsQuery, ExportQuery, FileParam, IdParam, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
+import { ControlBody, CreateBatchBody, OrgSettingsBody, type OrgSettingsView, EntitiesQuery, EntityFacetsQuery, ExportQuery, FileParam, IdParam, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
 
 export interface AppDeps {
   db: Db;
@@ -57,7 +61,20 @@ export interface AppDeps {
   uploads?: { dir: string } & Partial<UploadLimits>;
   /** Sign-in, access phase and rate limits (defaults: DEFAULT_AUTH). */
   auth?: Partial<AuthOptions>;
+  /** Webhook secrets' key and the egress policy webhook URLs are checked with (default: from the environment; no key is a startup error). */
+  notifyTargets?: NotifyTargets;
+  /** Caps on what one caller may hold (defaults: DEFAULT_LIMITS). */
+  limits?: Partial<ResourceLimits>;
 }
+
+export interface ResourceLimits {
+  /** Open progress streams (SSE) per user; the next one is 429 until one closes. */
+  sseStreamsPerUser: number;
+  /** `statement_timeout` of each analytics query; past it the answer is 503. */
+  analyticsStatementTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: ResourceLimits = { sseStreamsPerUser: 20, analyticsStatementTimeoutMs: 30_000 };
 
 export interface AuthOptions {
   /** lib/auth/access.ts: 1 = super admins only. */
@@ -67,20 +84,28 @@ export interface AuthOptions {
   secureCookies: boolean;
   signInPerMinute: number;
   batchCreatePerMinute: number;
+  dryRunPerMinute: number;
 }
 
-export const DEFAULT_AUTH: AuthOptions = { phase: 1, sessionTtlMs: 12 * 3_600_000, secureCookies: false, signInPerMinute: 10, batchCreatePerMinute: 60 };
+export const DEFAULT_AUTH: AuthOptions = { phase: 1, sessionTtlMs: 12 * 3_600_000, secureCookies: false, signInPerMinute: 10, batchCreatePerMinute: 60, dryRunPerMinute: 10 };
 
-const BODY_LIMIT = '50mb';
+/** Bodies that carry many items: a batch, its retry with corrected inputs, a template of fixed items. */
+const LARGE_BODY_ROUTES = [/^POST \/batches$/, /^POST \/batches\/[^/]+\/retry-failed$/, /^POST \/templates$/, /^PUT \/templates\/[^/]+$/];
+const LARGE_BODY_LIMIT = '50mb';
+/** Every other JSON body, public routes included (sign-in is a few hundred bytes). */
+const SMALL_BODY_LIMIT = '1mb';
 const CONTENT_TYPES: Record<string, string> = { '.pdf': 'application/pdf', '.zip': 'application/zip', '.csv': 'text/csv; charset=utf-8', '.json': 'application/json' };
 
 export function createApp(deps: AppDeps) {
   const { db, registry, log } = deps;
   const authOptions: AuthOptions = { ...DEFAULT_AUTH, ...deps.auth };
+  const limits: ResourceLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const streams = new StreamSlots(limits.sseStreamsPerUser);
   const auth = new AuthService({ db, sessionTtlMs: authOptions.sessionTtlMs });
   const limiter = new RateLimiter(db);
   const uploads = deps.uploads ? new UploadService({ db, registry, log, ...UPLOAD_DEFAULTS, ...deps.uploads }) : undefined;
-  const service = new BatchService({ ...deps, uploads });
+  const notifyTargets = deps.notifyTargets ?? NotifyTargets.fromEnv();
+  const service = new BatchService({ ...deps, uploads, notifyTargets });
   const hub = new ProgressHub(
     {
       query: (id) => service.queryProgress(id),
@@ -96,21 +121,18 @@ export function createApp(deps: AppDeps) {
   app.set('query parser', 'simple');
   app.use(securityHeaders({ hsts: authOptions.secureCookies }));
   app.use(metrics.track);
-  app.get('/metrics', metrics.handler);
-  // An upload's body is the file itself, streamed to disk by the upload service: never parsed here.
-  const json = express.json({ limit: BODY_LIMIT });
-  app.use((req, res, next) => (req.method === 'POST' && req.path.replace(/\/+$/, '') === UPLOAD_PATH ? next() : json(req, res, next)));
 
   const api = express.Router();
 
-  api.get('/health', async (_req, res) => {
-    const checks = await healthChecks(deps);
-    const ok = Object.values(checks).every((c) => c.ok);
-    res.status(ok ? 200 : 503).json({ ok, checks });
-  });
-
-  // Everything below needs a signed-in caller (a few routes excepted, see PUBLIC in auth/middleware.ts).
+  // Everything needs a signed-in caller (a few routes excepted, see PUBLIC in auth/middleware.ts),
+  // checked before any body is read: an anonymous 50 MB body is refused unread.
   api.use(authenticate(auth));
+  api.use(jsonBodies());
+  api.use(refuseUnstorableText(ROUTES.map((r) => r.path.replace(/^\/api(?=\/)/, ''))));
+
+  // Anonymous callers learn whether each check passes; why (backend error text, versions, pollers) only signed-in ones.
+  api.get('/health', async (req, res) => sendHealth(res, await healthChecks(deps), Boolean(req.principal)));
+
   api.use(openApiRouter());
   api.use(authRouter({ auth, limiter, phase: authOptions.phase, secureCookies: authOptions.secureCookies, sessionTtlMs: authOptions.sessionTtlMs, signInPerMinute: authOptions.signInPerMinute }));
   // Batch operations: reading needs access to them, anything else can_run_batch (lib/auth/access.ts).
@@ -207,14 +229,16 @@ export function createApp(deps: AppDeps) {
   api.get('/org/settings', async (req, res) => {
     const orgId = orgOf(req);
     const row = await db.orgSettings.findUnique({ where: { orgId } });
-    res.json({ orgId, notify: row?.notify ?? null });
+    res.json({ orgId, notify: notifyView(row?.notify) } satisfies OrgSettingsView);
   });
   api.put('/org/settings', async (req, res) => {
     const orgId = orgOf(req);
     const body = OrgSettingsBody.parse(req.body ?? {});
-    const notify = body.notify ?? Prisma.DbNull;
+    const previous = body.notify ? (await db.orgSettings.findUnique({ where: { orgId } }))?.notify : null;
+    const stored = body.notify ? await notifyTargets.toStored(body.notify, previous) : null;
+    const notify = stored ? (stored as unknown as Prisma.InputJsonValue) : Prisma.DbNull;
     await db.orgSettings.upsert({ where: { orgId }, create: { orgId, notify }, update: { notify } });
-    res.json({ orgId, notify: body.notify });
+    res.json({ orgId, notify: notifyView(stored) } satisfies OrgSettingsView);
   });
 
   api.get('/batches/:id/notifications', async (req, res) => {
@@ -260,6 +284,7 @@ export function createApp(deps: AppDeps) {
     const { id } = IdParam.parse(req.params);
     const first = await hub.get(id);
     if (!first) throw notFound('batch', id);
+    const release = streams.take(req.principal!.userId);
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache, no-transform', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     res.write(`retry: 2000\n\n`);
     let lastSent = '';
@@ -279,6 +304,7 @@ export function createApp(deps: AppDeps) {
     const close = () => {
       clearInterval(keepAlive);
       unsubscribe();
+      release();
       res.end();
     };
     req.on('close', close);
@@ -287,10 +313,10 @@ export function createApp(deps: AppDeps) {
   });
 
   api.use(uploadsRouter({ uploads }));
-  api.use(analyticsRouter({ db }));
-  api.use(templatesRouter({ ...deps, service }));
+  api.use(analyticsRouter({ db, statementTimeoutMs: limits.analyticsStatementTimeoutMs }));
+  api.use(templatesRouter({ ...deps, service, notifyTargets }));
   api.use(singleRunRouter({ registry, service }));
-  api.use(preflightRouter(deps));
+  api.use(preflightRouter({ ...deps, limiter, dryRunPerMinute: authOptions.dryRunPerMinute }));
   api.use(schedulesRouter(deps));
   api.use((req) => {
     throw new ApiError(404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`);
@@ -304,7 +330,35 @@ export function createApp(deps: AppDeps) {
   }
 
   app.use(errorHandler(log));
-  return { app, service, hub };
+
+  // For a scraper or an operator on a private interface (API_METRICS_PORT): metrics, and health with its details.
+  const opsApp = express();
+  opsApp.disable('x-powered-by');
+  opsApp.get('/metrics', metrics.handler);
+  opsApp.get('/health', async (_req, res) => sendHealth(res, await healthChecks(deps), true));
+  opsApp.use(errorHandler(log));
+
+  return { app, opsApp, service, hub };
+}
+
+/**
+ * JSON bodies, parsed only once the caller is known (authenticate runs first): the large limit
+ * where a body carries many items, the small one everywhere else. An upload's body is the file
+ * itself, streamed to disk by the upload service: never parsed here.
+ */
+function jsonBodies(): RequestHandler {
+  const large = express.json({ limit: LARGE_BODY_LIMIT });
+  const small = express.json({ limit: SMALL_BODY_LIMIT });
+  return (req, res, next) => {
+    const route = `${req.method} ${req.path.replace(/\/+$/, '')}`;
+    if (`${req.method} ${req.baseUrl}${req.path.replace(/\/+$/, '')}` === `POST ${UPLOAD_PATH}`) return next();
+    return (LARGE_BODY_ROUTES.some((r) => r.test(route)) ? large : small)(req, res, next);
+  };
+}
+
+function sendHealth(res: Response, checks: Awaited<ReturnType<typeof healthChecks>>, detailed: boolean): void {
+  const ok = Object.values(checks).every((c) => c.ok);
+  res.status(ok ? 200 : 503).json({ ok, checks: detailed ? checks : Object.fromEntries(Object.entries(checks).map(([name, c]) => [name, { ok: c.ok }])) });
 }
 
 function toJsonSchema(schema: z.ZodType): unknown {

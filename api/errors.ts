@@ -43,6 +43,9 @@ export function validationError(issues: FieldIssue[], message?: string): ApiErro
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (res.headersSent) return;
+    // Refused before its body was read (no credentials, too large): close rather than let Node
+    // drain what the client is still sending.
+    if (!req.complete) res.setHeader('Connection', 'close');
     if (err instanceof ApiError) {
       res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) } });
       return;

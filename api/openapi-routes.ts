@@ -55,6 +55,7 @@ export const ROUTES: RouteDoc[] = [
     method: 'get',
     path: '/api/health',
     summary: 'Reachability of the database, Temporal and a worker on both task queues',
+    description: 'Anonymous callers get `ok` per check only; signed-in callers (and `/health` on API_METRICS_PORT) also get why a check failed, the server version and pollers. Prometheus metrics are on API_METRICS_PORT (127.0.0.1), not here.',
     tag: 'operations',
     public: true,
     responses: { 200: 'Everything answers', 503: { description: 'Something does not answer (each check says why)', schema: z.object({ ok: z.boolean(), checks: z.record(z.string(), z.unknown()) }) } },
@@ -191,13 +192,5 @@ export const ROUTES: RouteDoc[] = [
   },
   ...OPERATOR_ROUTES,
   { method: 'get', path: '/api/openapi.json', summary: 'This document', tag: 'operations', public: true, responses: { 200: 'OpenAPI 3.1' } },
-  {
-    method: 'get',
-    path: '/metrics',
-    summary: 'Prometheus metrics of the API process (for the scraper: keep it on a private interface)',
-    tag: 'operations',
-    public: true,
-    responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } },
-  },
   ...AUTH_ROUTES,
 ];

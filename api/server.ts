@@ -7,22 +7,26 @@ import { pipelineDepsFromEnv } from '../lib/pipeline-deps';
 import { logger } from '../lib/logger';
 import { createPipelines, PipelineRegistry } from '../pipelines/registry';
 import { createApp } from './app';
+import { NotifyTargets } from './notify-targets';
 import { seedDemoEntities } from './entities';
 
 async function main(): Promise<void> {
   const log = logger.child({ service: 'api' });
   if (!env.DATABASE_URL) throw new Error('DATABASE_URL is required for the API (npm start sets it for the embedded database)');
+  // Before anything connects: without SECRETS_KEY the API could not store a webhook's secret.
+  const notifyTargets = NotifyTargets.fromEnv();
   const address = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`;
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   const db = createDb(env.DATABASE_URL, { poolSize: 20 });
   const registry = new PipelineRegistry(createPipelines(pipelineDepsFromEnv()));
   await seedDemoEntities(db, registry.all, log);
-  const { app, hub } = createApp({
+  const { app, opsApp, hub } = createApp({
     db,
     client,
     namespace: env.TEMPORAL_NAMESPACE,
     registry,
+    notifyTargets,
     filesDir,
     jobGuard: env.BATCH_GUARD !== 'off',
     taskQueue: env.TASK_QUEUE,
@@ -37,12 +41,17 @@ async function main(): Promise<void> {
       secureCookies: env.COOKIE_SECURE === 'auto' ? appUrl.startsWith('https:') : env.COOKIE_SECURE === 'true',
       signInPerMinute: env.RATE_LIMIT_SIGN_IN_PER_MINUTE,
       batchCreatePerMinute: env.RATE_LIMIT_BATCH_CREATE_PER_MINUTE,
+      dryRunPerMinute: env.RATE_LIMIT_DRY_RUN_PER_MINUTE,
     },
+    limits: { sseStreamsPerUser: env.SSE_MAX_STREAMS_PER_USER, analyticsStatementTimeoutMs: env.ANALYTICS_STATEMENT_TIMEOUT_MS },
   });
   const server = app.listen(env.PORT, env.HOST, () => log.info({ port: env.PORT, host: env.HOST }, 'api listening'));
+  // Loopback only, like the worker's: metrics and health details are for the scraper and operators on this host.
+  const opsServer = env.API_METRICS_PORT ? opsApp.listen(env.API_METRICS_PORT, '127.0.0.1', () => log.info({ metrics: `http://127.0.0.1:${env.API_METRICS_PORT}/metrics` }, 'api metrics listening')) : undefined;
   const stop = () => {
     log.info('api stopping');
     hub.close();
+    opsServer?.close();
     server.close(async () => {
       await db.$disconnect();
       await connection.close();

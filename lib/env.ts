@@ -104,6 +104,14 @@ export const EnvSchema = z.object({
   RATE_LIMIT_SIGN_IN_PER_MINUTE: z.coerce.number().int().positive().default(10),
   /** Batch creations per user per minute. */
   RATE_LIMIT_BATCH_CREATE_PER_MINUTE: z.coerce.number().int().positive().default(60),
+  /** Dry runs (POST /api/pipelines/:name/dry-run: real fetches and AI calls) per user per minute. */
+  RATE_LIMIT_DRY_RUN_PER_MINUTE: z.coerce.number().int().positive().default(10),
+  /** Open progress streams (GET /api/batches/:id/events) per user; the next one is 429. */
+  SSE_MAX_STREAMS_PER_USER: z.coerce.number().int().positive().default(20),
+  /** PostgreSQL statement_timeout of each analytics query (a million-item batch's heaviest takes ~8 s on 2 cores); past it, 503. */
+  ANALYTICS_STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** The API's /metrics and detailed /health on 127.0.0.1 (never on the public app port); 0 turns it off. */
+  API_METRICS_PORT: port.default(9465),
   /** Password of `npm run bootstrap` when --password is not given (else one is generated). */
   FLOTILLA_ADMIN_PASSWORD: optionalString,
   /** Chromium for PDF rendering (Debian's by default). */

@@ -13,6 +13,7 @@ import { logger } from '../lib/logger';
 import { migrate } from '../lib/migrate';
 import { createDb } from '../lib/db';
 import { ensureLocalAdmin } from '../lib/auth/local-admin';
+import { localApiUrls } from '../lib/auth/saved-token';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../lib/postgres';
 import { ensureSearchAttributes, findTemporalBinary, PROJECT_ROOT, startDevServer, waitForTemporal } from '../lib/temporal';
 import { startCompanySites } from '../sandbox/company-sites/server';
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
   const applied = await migrate(databaseUrl);
   log.info({ applied }, 'database migrated');
   const adminDb = createDb(databaseUrl, { poolSize: 1 });
-  const admin = await ensureLocalAdmin(adminDb, dataDir).finally(() => adminDb.$disconnect());
+  const admin = await ensureLocalAdmin(adminDb, dataDir, localApiUrls(env.HOST, env.PORT)).finally(() => adminDb.$disconnect());
 
   // The partner platform stand-in, unless a real one is configured.
   const childEnv: Record<string, string> = { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_WEB_URL: webUrl };

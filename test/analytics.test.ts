@@ -7,7 +7,7 @@
  */
 import type { Db } from '../lib/db';
 import type { PipelineDefinition } from '../pipelines/types';
-import { waitFor } from './support/api';
+import { startApi, waitFor } from './support/api';
 import { fixturePipeline } from './support/fixture-pipeline';
 import { startStack } from './support/stack';
 
@@ -190,4 +190,29 @@ describe('stats and history', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error.details.issues[0].path).toBe('tab');
   });
+});
+
+test('an analytics query past its statement_timeout is a 503 with a plain message, and the limit ends with its transaction', async () => {
+  const id = 'batch-many-rows';
+  await db.batch.create({ data: { id, workflowId: id, pipeline: 'fixture', name: 'many', status: 'completed', plan: { steps: [{ name: 'x' }] }, concurrency: 1, failureThreshold: {}, total: 50_000 } });
+  await db.$executeRaw`
+    INSERT INTO batch_items (batch_id, seq, key, input, status, steps, duration_ms, finished_at)
+    SELECT ${id}, n, 'k' || n, '{}'::jsonb, 'succeeded',
+           jsonb_build_array(jsonb_build_object('step', 'x', 'status', 'succeeded', 'attempts', 1, 'durationMs', n % 997)),
+           n % 1009, now() - n * interval '1 second'
+    FROM generate_series(1, 50000) AS n`;
+  // An API whose analytics may run 1 ms per statement: 50,000 rows take longer.
+  const impatient = await startApi({ db, client: stack.client, taskQueue: stack.taskQueue, pipelines: [fixturePipeline] as unknown as PipelineDefinition[], limits: { analyticsStatementTimeoutMs: 1 } });
+  try {
+    const res = await impatient.call('GET', `/api/batches/${id}/analytics`);
+    expect(res.status).toBe(503);
+    expect(res.body.error).toEqual({ code: 'query_timeout', message: expect.stringMatching(/ran longer than 1 ms and was cancelled/) });
+  } finally {
+    await impatient.close();
+  }
+  // The same query under the default limit answers, and no pooled connection kept the 1 ms limit.
+  const ok = await call('GET', `/api/batches/${id}/analytics`);
+  expect(ok.status).toBe(200);
+  expect(ok.body.counts.succeeded).toBe(50_000);
+  for (let i = 0; i < 5; i++) expect((await db.$queryRaw<Array<{ statement_timeout: string }>>`SHOW statement_timeout`)[0].statement_timeout).toBe('0');
 });

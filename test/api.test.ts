@@ -191,6 +191,68 @@ test('GET /api/health reports database, Temporal and worker', async () => {
   expect(res.body.checks.worker.ok).toBe(true);
 });
 
+test('GET /api/health tells anonymous callers only ok per check, never backend error text (worker absent)', async () => {
+  // An API whose task queue no worker polls: the worker check fails with a message naming the queue.
+  const lonely = await startApi({ db, client: stack.client, taskQueue: `nobody-polls-${Date.now()}`, pipelines });
+  try {
+    const anonymous = await fetch(`${lonely.base}/api/health`);
+    const text = await anonymous.text();
+    expect(anonymous.status).toBe(503);
+    expect(JSON.parse(text)).toEqual({ ok: false, checks: { database: { ok: true }, temporal: { ok: true }, worker: { ok: false } } });
+    expect(text).not.toMatch(/error|task queue|nobody-polls|serverVersion|pollers/i);
+    // The signed-in caller and the ops port see why.
+    const signedIn = await lonely.call('GET', '/api/health');
+    expect(signedIn.status).toBe(503);
+    expect(signedIn.body.checks.worker.error).toMatch(/no worker polls task queue nobody-polls/);
+    expect(signedIn.body.checks.temporal.serverVersion).toEqual(expect.any(String));
+    const ops = await fetch(`${lonely.opsBase}/health`);
+    expect(((await ops.json()) as any).checks.worker.error).toMatch(/no worker polls/);
+  } finally {
+    await lonely.close();
+  }
+});
+
+/** Sends headers announcing `announced` bytes of body and only `sent` of them; resolves with the response, or rejects after `waitMs`. */
+function partialPost(url: string, headers: Record<string, string>, announced: number, sent: number, waitMs: number) {
+  return new Promise<{ status: number; body: string; socketClosed: Promise<void> }>((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'content-length': String(announced) } });
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new Error(`no response within ${waitMs} ms while the body was still being sent`));
+    }, waitMs);
+    req.on('error', () => {}); // the server closing mid-body is the point
+    req.on('response', (res) => {
+      clearTimeout(timer);
+      const socketClosed = new Promise<void>((r) => (req.socket?.destroyed ? r() : req.socket?.once('close', () => r())));
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body, socketClosed }));
+    });
+    req.write('{"pipeline":"noop","name":"x","items":[' + ' '.repeat(sent - 40));
+  });
+}
+
+test('an anonymous 40 MB POST /api/batches is answered 401 before its body is sent, and the connection is closed', async () => {
+  const res = await partialPost(`${api.base}/api/batches`, {}, 40 * 1024 * 1024, 64 * 1024, 5_000);
+  expect(res.status).toBe(401);
+  expect(JSON.parse(res.body).error.code).toBe('unauthenticated');
+  // Closed rather than drained: the rest of the 40 MB is never read.
+  await Promise.race([res.socketClosed, new Promise((_, reject) => setTimeout(() => reject(new Error('the server kept the connection to read the body')), 5_000))]);
+});
+
+test('the 50 MB body limit is only for routes that carry many items: a 2 MB body elsewhere is 413', async () => {
+  const created = await api.call('POST', '/api/batches', { pipeline: 'noop', name: 'small bodies', items: [{ key: 'a' }] });
+  expect(created.status).toBe(202);
+  const res = await api.call('POST', `/api/batches/${created.body.id}/pause`, { reason: 'x'.repeat(2 * 1024 * 1024) });
+  expect(res.status).toBe(413);
+  expect(res.body.error.code).toBe('payload_too_large');
+  // The batch route itself still takes a 2 MB body (and judges it: an oversized item).
+  const big = await api.call('POST', '/api/batches', { pipeline: 'noop', name: 'big', items: [{ key: 'a', note: 'y'.repeat(2 * 1024 * 1024) }] });
+  expect(big.status).toBe(400);
+  expect(big.body.error.details.issues[0].path).toMatch(/^items\[0\]/);
+});
+
 /** Reads an SSE stream until it ends; returns the events. */
 function readSse(url: string): Promise<Array<{ event: string; data: any }>> {
   return new Promise((resolve, reject) => {
@@ -240,12 +302,51 @@ test('SSE streams progress to many viewers with one Temporal query per interval,
   expect(queries).toBeGreaterThan(0);
 });
 
-test('GET /metrics serves Prometheus metrics: batches by status, progress queries, request durations', async () => {
+test('metrics are not on the public port; the ops port serves them: batches by status, progress queries, request durations', async () => {
   await api.call('GET', '/api/batches');
-  const res = await fetch(`${api.base}/metrics`);
+  const pub = await fetch(`${api.base}/metrics`);
+  expect(pub.status).toBe(404);
+  expect(await pub.text()).not.toMatch(/flotilla_/);
+  const res = await fetch(`${api.opsBase}/metrics`);
   expect(res.status).toBe(200);
   const text = await res.text();
   expect(text).toMatch(/^flotilla_batches\{status="completed",pipeline="noop"\} \d+$/m);
   expect(text).toMatch(/^flotilla_progress_queries_total \d+$/m);
   expect(text).toMatch(/^flotilla_api_request_duration_seconds_count\{method="GET",route="\/api\/batches",status="200"\} [1-9]\d*$/m);
+});
+
+test('a user holds at most 20 open progress streams: the 21st is 429 with a plain message, closing one frees a slot', async () => {
+  const created = await api.call('POST', '/api/batches', { pipeline: 'fixture', name: 'many streams', items: [{ key: 'slow', sleepMs: 60_000 }] });
+  const id = created.body.id;
+  const open = (): Promise<{ status: number; req: http.ClientRequest; body: Promise<string> }> =>
+    new Promise((resolve, reject) => {
+      const req = http.get(`${api.base}/api/batches/${id}/events`, { headers: api.headers }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        const ended = new Promise<string>((r) => res.on('end', () => r(body)).on('error', () => r(body)));
+        res.on('data', (c: string) => (body += c));
+        resolve({ status: res.statusCode!, req, body: ended });
+      });
+      req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+    });
+  const streams = [];
+  try {
+    for (let i = 0; i < 20; i++) streams.push(await open());
+    expect(streams.map((s) => s.status)).toEqual(Array(20).fill(200));
+    const refused = await open();
+    expect(refused.status).toBe(429);
+    const body = JSON.parse(await refused.body);
+    expect(body.error).toMatchObject({ code: 'too_many_streams', message: expect.stringMatching(/at most 20/) });
+    streams.shift()!.req.destroy();
+    const again = await waitFor(async () => {
+      const s = await open();
+      if (s.status === 200) return s;
+      s.req.destroy();
+      return null;
+    }, { timeoutMs: 5_000, what: 'a freed stream slot' });
+    streams.push(again);
+  } finally {
+    for (const s of streams) s.req.destroy();
+    await api.call('POST', `/api/batches/${id}/cancel`, {});
+  }
 });

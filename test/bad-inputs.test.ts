@@ -16,7 +16,8 @@ const INTERVAL_MS = 500;
 let stack: Awaited<ReturnType<typeof startStack>>;
 
 beforeAll(async () => {
-  stack = await startStack({ name: 'bad', pipelines: [fixturePipeline, noopPipeline] as unknown as PipelineDefinition[], progressIntervalMs: INTERVAL_MS });
+  // 100 viewers of one batch below, all the admin: above the per-user stream cap, which has its own test.
+  stack = await startStack({ name: 'bad', pipelines: [fixturePipeline, noopPipeline] as unknown as PipelineDefinition[], progressIntervalMs: INTERVAL_MS, limits: { sseStreamsPerUser: 1_000 } });
 });
 
 afterAll(async () => {
@@ -67,6 +68,22 @@ const CASES: Array<{ name: string; method?: string; path?: string; body?: () => 
   { name: 'status=bogus', method: 'GET', path: '/api/batches?status=bogus', status: 400, code: 'validation_error', names: /^status/ },
   { name: 'createdAfter=yesterday', method: 'GET', path: '/api/batches?createdAfter=yesterday', status: 400, code: 'validation_error', names: /^createdAfter$/ },
   { name: 'unknown batch id', method: 'GET', path: '/api/batches/batch-nope', status: 404, code: 'not_found', names: /batch batch-nope not found/ },
+  // Text PostgreSQL cannot store (U+0000 in text or jsonb, a lone surrogate): these were 500 `internal` before api/text-guard.ts.
+  { name: 'NUL in an item field', body: () => '{"pipeline":"noop","name":"ok","items":[{"key":"b","x":"\\u0000"}]}', status: 400, code: 'validation_error', names: /^items\[0\]\.x$/ },
+  { name: 'NUL in the batch name', body: () => '{"pipeline":"noop","name":"o\\u0000k","items":[{"key":"b"}]}', status: 400, code: 'validation_error', names: /^name$/ },
+  { name: 'NUL in an item key (a property name)', body: () => '{"pipeline":"noop","name":"ok","items":[{"key":"b","a\\u0000b":1}]}', status: 400, code: 'validation_error', names: /^items\[0\]$/ },
+  { name: 'a lone surrogate in an item field', body: () => '{"pipeline":"noop","name":"ok","items":[{"key":"b","x":"\\ud800"}]}', status: 400, code: 'validation_error', names: /^items\[0\]\.x$/ },
+  {
+    name: 'NUL in template settings',
+    path: '/api/templates',
+    body: () => '{"name":"t","pipeline":"noop","settings":{"note":"\\u0000"},"source":{"kind":"items","items":[{"key":"a"}]}}',
+    status: 400,
+    code: 'validation_error',
+    names: /^settings\.note$/,
+  },
+  { name: 'a lone low surrogate in a template name', path: '/api/templates', body: () => '{"name":"\\udc00","pipeline":"noop","source":{"kind":"items","items":[{"key":"a"}]}}', status: 400, code: 'validation_error', names: /^name$/ },
+  { name: 'NUL in a query string', method: 'GET', path: '/api/batches?pipeline=no%00op', status: 400, code: 'validation_error', names: /^pipeline$/ },
+  { name: 'NUL in a path parameter', method: 'GET', path: '/api/batches/batch%00x', status: 400, code: 'validation_error', names: /^id$/ },
   { name: 'no credentials', auth: null, body: () => batch({}), status: 401, code: 'unauthenticated', names: /sign in first/ },
   { name: 'an unknown API token', auth: 'Bearer flt_forged', body: () => batch({}), status: 401, code: 'unauthenticated', names: /unknown, revoked or expired/ },
 ];
@@ -74,16 +91,22 @@ const CASES: Array<{ name: string; method?: string; path?: string; body?: () => 
 test('every bad input gets a clear 4xx naming the field, creates nothing, and the server stays healthy', async () => {
   const real = await stack.api.call('POST', '/api/batches', { pipeline: 'noop', name: 'a real one', items: [{ key: 'r' }] });
   expect(real.status).toBe(202);
-  const before = { batches: await stack.db.batch.count(), items: await stack.db.batchItem.count() };
+  const counts = async () => ({ batches: await stack.db.batch.count(), items: await stack.db.batchItem.count(), templates: await stack.db.batchTemplate.count() });
+  const before = await counts();
   const seen: Array<{ name: string; status: number; code: string }> = [];
+  // Compared once at the end, so a failure lists every case that answers wrongly, not the first.
+  const got: unknown[] = [];
+  const want: unknown[] = [];
   for (const c of CASES) {
     const res = await send(c.method ?? 'POST', (c.path ?? '/api/batches').replace('__ID__', real.body.id), { body: c.body?.(), contentType: c.contentType, auth: c.auth });
     seen.push({ name: c.name, status: res.status, code: res.body?.error?.code });
     const named = [...(res.body?.error?.details?.issues ?? []).map((i: { path: string }) => i.path), res.body?.error?.message ?? ''];
-    expect({ name: c.name, status: res.status, code: res.body?.error?.code, names: named.some((n: string) => c.names.test(n)) }).toEqual({ name: c.name, status: c.status, code: c.code, names: true });
+    got.push({ name: c.name, status: res.status, code: res.body?.error?.code, names: named.some((n: string) => c.names.test(n)) });
+    want.push({ name: c.name, status: c.status, code: c.code, names: true });
     expect(JSON.stringify(res.body)).not.toMatch(/root:x:0:0/);
   }
-  expect({ batches: await stack.db.batch.count(), items: await stack.db.batchItem.count() }).toEqual(before);
+  expect(got).toEqual(want);
+  expect(await counts()).toEqual(before);
   const workflows = await stack.client.workflow.count(`TaskQueue = '${stack.taskQueue}' AND WorkflowType = 'batchWorkflow'`);
   expect(workflows.count).toBe(1);
   expect((await stack.api.call('GET', '/api/health')).status).toBe(200);

@@ -6,7 +6,7 @@ import { createRestaurantRegistrationPipeline } from '../pipelines/restaurant-re
 import { demoRestaurants } from '../pipelines/restaurant-registration/demo-data';
 import type { PipelineDefinition } from '../pipelines/types';
 import { startPartnerSandbox } from '../sandbox/partner-platform/server';
-import { waitFor } from './support/api';
+import { startApi, waitFor } from './support/api';
 import { fixtureLog, fixturePipeline } from './support/fixture-pipeline';
 import { startStack } from './support/stack';
 
@@ -104,4 +104,27 @@ test('a dry run reports the failing step with its error and does not retry it', 
   expect(res.body.steps.map((s: { outcome: string }) => s.outcome)).toEqual(['ran', 'failed', 'not-reached']);
   expect(res.body.steps[1].error).toMatch(/boom at b/);
   expect(fixtureLog.attempts.get('dry-fail/b')).toBe(1);
+});
+
+test('dry runs are rate-limited per user: past the limit, 429 with Retry-After', async () => {
+  // A limit of 3 a minute on an API of its own; the other tests' dry runs count in the same window, so start a fresh one.
+  const msIntoMinute = Date.now() % 60_000;
+  if (msIntoMinute > 45_000) await new Promise((r) => setTimeout(r, 60_500 - msIntoMinute));
+  const limited = await startApi({ db: stack.db, client: stack.client, taskQueue: stack.taskQueue, pipelines: [fixturePipeline] as unknown as PipelineDefinition[], auth: { dryRunPerMinute: 3 } });
+  try {
+    const statuses: number[] = [];
+    let refused: Awaited<ReturnType<typeof limited.call>> | undefined;
+    for (let i = 0; i < 8 && !refused; i++) {
+      const res = await limited.call('POST', '/api/pipelines/fixture/dry-run', { item: { key: `dry-limit-${i}` } });
+      statuses.push(res.status);
+      if (res.status === 429) refused = res;
+    }
+    // At most 3 in this window (fewer if this file's earlier dry runs fell in it).
+    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(3);
+    expect(refused?.status).toBe(429);
+    expect(refused!.body.error).toMatchObject({ code: 'rate_limited', message: expect.stringMatching(/too many dry runs: at most 3 a minute/) });
+    expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThan(0);
+  } finally {
+    await limited.close();
+  }
 });

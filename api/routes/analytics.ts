@@ -25,17 +25,17 @@ export const StatsQuery = z
   .strict();
 export type StatsQuery = z.infer<typeof StatsQuery>;
 
-export function analyticsRouter(deps: { db: Db }): Router {
+export function analyticsRouter(deps: { db: Db; statementTimeoutMs: number }): Router {
   const router = express.Router();
 
   router.get('/batches/:id/analytics', async (req, res) => {
     const { id } = IdParam.parse(req.params);
     const { bucketSeconds } = BatchAnalyticsQuery.parse(req.query);
-    res.json(await batchAnalytics(deps.db, id, { bucketSeconds }));
+    res.json(await batchAnalytics(deps.db, id, { bucketSeconds, statementTimeoutMs: deps.statementTimeoutMs }));
   });
 
   router.get('/stats', async (req, res) => {
-    res.json(await batchStats(deps.db, { ...StatsQuery.parse(req.query), orgId: orgOf(req) }));
+    res.json(await batchStats(deps.db, { ...StatsQuery.parse(req.query), orgId: orgOf(req) }, { statementTimeoutMs: deps.statementTimeoutMs }));
   });
 
   return router;

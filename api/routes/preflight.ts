@@ -4,11 +4,13 @@
  */
 import express, { type Router } from 'express';
 import { orgOf } from '../auth/middleware';
+import type { RateLimiter } from '../auth/rate-limit';
 import { dryRun, estimate, type PreflightDeps } from '../preflight';
 import { DryRunBody, EstimateQuery } from '../preflight-schemas';
 import { PipelineNameParam } from '../template-schemas';
 
-export function preflightRouter(deps: PreflightDeps): Router {
+/** A dry run executes real steps (fetches, AI calls): limited per user like batch creation. */
+export function preflightRouter(deps: PreflightDeps & { limiter: RateLimiter; dryRunPerMinute: number }): Router {
   const router = express.Router();
 
   router.get('/pipelines/:name/estimate', async (req, res) => {
@@ -16,7 +18,7 @@ export function preflightRouter(deps: PreflightDeps): Router {
     res.json(await estimate(deps, name, EstimateQuery.parse(req.query), orgOf(req)));
   });
 
-  router.post('/pipelines/:name/dry-run', async (req, res) => {
+  router.post('/pipelines/:name/dry-run', deps.limiter.middleware('dry-run', { what: 'dry runs', perMinute: deps.dryRunPerMinute }), async (req, res) => {
     const { name } = PipelineNameParam.parse(req.params);
     res.json(await dryRun(deps, name, DryRunBody.parse(req.body ?? {})));
   });

@@ -9,8 +9,8 @@ import { logger } from '../../lib/logger';
 import { PipelineRegistry } from '../../pipelines/registry';
 import type { PipelineDefinition } from '../../pipelines/types';
 
-export async function startApi(opts: { db: Db; client: Client; taskQueue: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; workflowLimits?: AppDeps['workflowLimits']; filesDir?: string; jobGuard?: boolean; webDir?: string; uploads?: AppDeps['uploads']; auth?: AppDeps['auth'] }) {
-  const { app, hub, service } = createApp({
+export async function startApi(opts: { db: Db; client: Client; taskQueue: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; workflowLimits?: AppDeps['workflowLimits']; filesDir?: string; jobGuard?: boolean; webDir?: string; uploads?: AppDeps['uploads']; auth?: AppDeps['auth']; limits?: AppDeps['limits']; notifyTargets?: AppDeps['notifyTargets'] }) {
+  const { app, opsApp, hub, service } = createApp({
     db: opts.db,
     client: opts.client,
     namespace: 'default',
@@ -25,12 +25,18 @@ export async function startApi(opts: { db: Db; client: Client; taskQueue: string
     uploads: opts.uploads,
     // Tests create many batches a minute; the rate limits have their own test.
     auth: { batchCreatePerMinute: 100_000, signInPerMinute: 1_000, ...opts.auth },
+    limits: opts.limits,
+    notifyTargets: opts.notifyTargets,
     // Test files start many batches of one pipeline at once; the guard has its own test.
     jobGuard: opts.jobGuard ?? false,
   });
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // What server.ts serves on API_METRICS_PORT: /metrics and /health with details.
+  const opsServer = opsApp.listen(0, '127.0.0.1');
+  await new Promise<void>((r) => opsServer.once('listening', () => r()));
+  const opsBase = `http://127.0.0.1:${(opsServer.address() as AddressInfo).port}`;
   /** A JSON call as the admin (pass `authorization: ''`-less headers of your own to call as someone else). */
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const authHeaders: Record<string, string> = 'authorization' in headers || 'cookie' in headers ? {} : { authorization: `Bearer ${token}` };
@@ -64,6 +70,7 @@ export async function startApi(opts: { db: Db; client: Client; taskQueue: string
   };
   return {
     base,
+    opsBase,
     headers,
     admin,
     browserSession,
@@ -73,6 +80,8 @@ export async function startApi(opts: { db: Db; client: Client; taskQueue: string
     close: async () => {
       hub.close();
       server.closeAllConnections();
+      opsServer.closeAllConnections();
+      await new Promise<void>((r) => opsServer.close(() => r()));
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
