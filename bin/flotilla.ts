@@ -2,11 +2,12 @@
  * `flotilla`: the operator's command line over the HTTP API (`npm run cli -- <command>`).
  * The one place of the CLI that reads the process: its environment, arguments and terminals.
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import type { Bearer } from '../cli/api-client';
 import { runCli } from '../cli/main';
+import { readSavedToken } from '../lib/auth/saved-token';
 
 const Env = z.object({
   FLOTILLA_API_URL: z
@@ -20,14 +21,11 @@ const Env = z.object({
   DATA_DIR: z.string().default('.data'),
 });
 
-/** FLOTILLA_TOKEN, else the local stack's token file (only when talking to the default local API). */
-function tokenOf(e: z.infer<typeof Env>): string | undefined {
-  if (e.FLOTILLA_TOKEN?.trim()) return e.FLOTILLA_TOKEN.trim();
-  try {
-    return fs.readFileSync(path.resolve(__dirname, '..', e.DATA_DIR, 'cli-token'), 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
+/** FLOTILLA_TOKEN, else the local stack's saved token (which the client sends only to the API it was saved for). */
+function tokenOf(e: z.infer<typeof Env>): Bearer | undefined {
+  if (e.FLOTILLA_TOKEN?.trim()) return { token: e.FLOTILLA_TOKEN.trim() };
+  const saved = readSavedToken(path.resolve(__dirname, '..', e.DATA_DIR));
+  return saved ? { token: saved.token, savedFor: { apiUrls: saved.apiUrls, file: saved.file } } : undefined;
 }
 
 function currentUser(): string | undefined {

@@ -25,10 +25,22 @@ export class ApiCallError extends Error {
   }
 }
 
+/** The API token the CLI sends as `Authorization: Bearer`. */
+export interface Bearer {
+  token: string;
+  /**
+   * The saved local token (`npm start`) is only for the API it was saved with: these base URLs
+   * (compared by origin) and where it came from. Absent for a token the user gave (FLOTILLA_TOKEN),
+   * which goes wherever they point the CLI.
+   */
+  savedFor?: { apiUrls: string[]; file: string };
+}
+
 export class ApiClient {
   constructor(
     readonly baseUrl: string,
     private readonly headers: Record<string, string> = {},
+    private readonly bearer?: Bearer,
   ) {}
 
   async json<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
@@ -44,12 +56,14 @@ export class ApiClient {
 
   private async send(method: string, path: string, opts: { body?: unknown; accept?: string; signal?: AbortSignal }): Promise<Response> {
     const url = new URL(path, this.baseUrl.endsWith('/') ? this.baseUrl : `${this.baseUrl}/`);
+    const authorization = this.authorizationFor(url);
     let res: Response;
     try {
       res = await fetch(url, {
         method,
         headers: {
           ...this.headers,
+          ...(authorization ? { authorization } : {}),
           ...(opts.accept ? { accept: opts.accept } : {}),
           ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
         },
@@ -62,6 +76,17 @@ export class ApiClient {
     }
     if (res.ok) return res;
     throw await errorOf(res);
+  }
+
+  /** Refuses (before anything is sent) to hand the saved local token to another API. */
+  private authorizationFor(url: URL): string | undefined {
+    if (!this.bearer) return undefined;
+    const saved = this.bearer.savedFor;
+    if (saved && !saved.apiUrls.some((u) => URL.canParse(u) && new URL(u).origin === url.origin)) {
+      const belongs = saved.apiUrls.length ? `is for ${saved.apiUrls.join(' or ')}` : 'records no API (run npm start again)';
+      throw new ApiCallError(0, 'token_not_sent', `the API token saved by npm start (${saved.file}) ${belongs}, not ${url.origin}; set FLOTILLA_TOKEN to call another API`);
+    }
+    return `Bearer ${this.bearer.token}`;
   }
 }
 

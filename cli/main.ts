@@ -4,7 +4,7 @@
  * Writes only to the terminals it is given.
  */
 import { parseArgs } from 'node:util';
-import { ApiCallError, ApiClient } from './api-client';
+import { ApiCallError, ApiClient, type Bearer } from './api-client';
 import { ApiUrl, UsageError, parseCommandArgs } from './args';
 import type { Command } from './command';
 import { batchCommands } from './commands/batches';
@@ -30,8 +30,8 @@ export interface CliIo {
   apiUrl: string;
   /** Sent as X-Flotilla-User (the API records who asked for a retry round, say). */
   user?: string;
-  /** API token (FLOTILLA_TOKEN, or the one `npm start` saved for the local CLI), sent as a bearer token. */
-  token?: string;
+  /** API token (FLOTILLA_TOKEN, or the one `npm start` saved for the local CLI, sent only to its API), sent as a bearer token. */
+  token?: string | Bearer;
   /** Where relative paths point: `npm run cli` runs in the package root, the operator was elsewhere. */
   cwd: string;
 }
@@ -90,7 +90,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     command.positionals.forEach((p, i) => (input[p] = positionals[i]));
     const args = parseCommandArgs(command.args, input, command.positionals);
 
-    const api = new ApiClient(apiUrl.data, { ...(io.user ? { 'x-flotilla-user': io.user } : {}), ...(io.token ? { authorization: `Bearer ${io.token}` } : {}) });
+    const bearer = typeof io.token === 'string' ? { token: io.token } : io.token;
+    const api = new ApiClient(apiUrl.data, io.user ? { 'x-flotilla-user': io.user } : {}, bearer);
     await command.run(args, { api, out: io.out, err: io.err, json: json === true, cwd: io.cwd });
     return EXIT.ok;
   } catch (err) {

@@ -7,9 +7,12 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../cli/main';
+import { ensureLocalAdmin } from '../lib/auth/local-admin';
 import { sseEvents } from '../cli/sse';
 import { ProgressView } from '../cli/progress-view';
 import type { PipelineDefinition } from '../pipelines/types';
@@ -214,6 +217,49 @@ test('schedules: list, pause with a reason, unpause, trigger a run; an unknown s
     // The dev server is shared by every test file: leave no schedule behind.
     await stack.api.call('DELETE', `/api/schedules/${id}`);
   }
+});
+
+describe('the local token `npm start` saves', () => {
+  let recorder: http.Server;
+  let recorderUrl: string;
+  let dataDir: string;
+  /** Authorization headers the other server received. */
+  const received: Array<string | undefined> = [];
+
+  beforeAll(async () => {
+    recorder = http.createServer((req, res) => {
+      received.push(req.headers.authorization);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"batches":[],"nextCursor":null}');
+    });
+    await new Promise<void>((r) => recorder.listen(0, '127.0.0.1', () => r()));
+    recorderUrl = `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`;
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-cli-data-'));
+    // As `npm start` does for the API it runs.
+    await ensureLocalAdmin(stack.db, dataDir, [stack.api.base]);
+  });
+
+  afterAll(async () => {
+    await new Promise((r) => recorder.close(r));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('is sent to the API it was saved for and to no other; FLOTILLA_TOKEN goes where the user points it', async () => {
+    const saved = fs.readFileSync(path.join(dataDir, 'cli-token'), 'utf8').trim();
+    const local = await cli(['list'], { FLOTILLA_TOKEN: '', DATA_DIR: dataDir });
+    expect(local).toMatchObject({ code: 0, stderr: '' });
+
+    const other = await cli(['list'], { FLOTILLA_TOKEN: '', DATA_DIR: dataDir, FLOTILLA_API_URL: recorderUrl });
+    const viaFlag = await cli(['list', '--api', recorderUrl], { FLOTILLA_TOKEN: '', DATA_DIR: dataDir });
+    expect(received.filter((h) => h?.includes(saved))).toEqual([]);
+    for (const run of [other, viaFlag]) {
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`the API token saved by npm start (${path.join(dataDir, 'cli-token')}) is for ${stack.api.base}, not ${recorderUrl}`);
+    }
+
+    const explicit = await cli(['list'], { FLOTILLA_TOKEN: 'flt_chosen-by-the-user', DATA_DIR: dataDir, FLOTILLA_API_URL: recorderUrl });
+    expect(explicit.code).toBe(0);
+    expect(received).toContain('Bearer flt_chosen-by-the-user');
+  });
 });
 
 describe('terminal pieces', () => {
