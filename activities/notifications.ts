@@ -13,6 +13,7 @@ import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BatchProgress } from '../common/types';
 import type { Db } from '../lib/db';
+import { discardBody, EgressBlockedError, egressRequest, type EgressPolicy } from '../lib/egress';
 import { createMailer, MailSendError, type Mailer } from '../lib/mailer';
 import type { SmtpSettings } from '../pipelines/deps';
 
@@ -21,6 +22,8 @@ export type NotificationEvent = 'completed' | 'completed_with_errors' | 'failed'
 export interface NotificationSettings {
   smtp: SmtpSettings;
   appUrl: string;
+  /** Where webhook targets may lead (the egress guard's allowlist); none: no exceptions. */
+  egress?: EgressPolicy;
 }
 
 interface NotifyTargets {
@@ -123,9 +126,9 @@ export function createNotificationActivities(deps: { db: Db; settings: Notificat
             sentAt: new Date().toISOString(),
           });
           const timestamp = String(Math.floor(Date.now() / 1000));
-          const res = await fetch(d.target, {
+          // Webhook targets are user input: through the egress guard, redirects not followed.
+          const res = await egressRequest(d.target, settings.egress ?? { allow: [] }, {
             method: 'POST',
-            redirect: 'manual',
             signal: AbortSignal.any([AbortSignal.timeout(WEBHOOK_TIMEOUT_MS), Context.current().cancellationSignal]),
             headers: {
               'content-type': 'application/json',
@@ -136,8 +139,12 @@ export function createNotificationActivities(deps: { db: Db; settings: Notificat
               'x-flotilla-signature': signWebhook(hook.secret, timestamp, body),
             },
             body,
+          }).catch(async (err: unknown) => {
+            if (!(err instanceof EgressBlockedError)) throw err;
+            await record({ status: 'failed', lastError: `EgressBlocked: ${err.message}` });
+            throw ApplicationFailure.create({ type: 'EgressBlocked', message: err.message, nonRetryable: true, details: [{ host: err.host, reason: err.reason }] });
           });
-          await res.arrayBuffer().catch(() => undefined);
+          await discardBody(res);
           if (res.status < 200 || res.status >= 300) {
             const final = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
             await record({ status: final || attempt >= args.maxAttempts ? 'failed' : 'retrying', lastError: `HTTP ${res.status}`, responseStatus: res.status });

@@ -300,13 +300,25 @@ export async function egressRequest(input: string | URL, policy: EgressPolicy, i
   const target = await resolveEgress(input, policy);
   init.signal?.throwIfAborted();
   const client = target.url.protocol === 'https:' ? https : http;
+  const headers = { ...init.headers };
+  // a length rather than chunked encoding: some receivers refuse chunked POSTs
+  if (init.body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) headers['content-length'] = String(Buffer.byteLength(init.body));
   return new Promise<EgressResponse>((resolve, reject) => {
     const req = client.request(
       target.url,
-      { method: init.method ?? 'GET', headers: init.headers, signal: init.signal, agent: false, lookup: pinnedLookup(target.addresses) },
+      { method: init.method ?? 'GET', headers, signal: init.signal, agent: false, lookup: pinnedLookup(target.addresses) },
       (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, remoteAddress: res.socket.remoteAddress, url: target.url }),
     );
     req.on('error', reject);
     req.end(init.body);
   });
+}
+
+/** Reads and discards a response body (the receiver's answer is not needed, only its status). */
+export async function discardBody(res: EgressResponse): Promise<void> {
+  try {
+    for await (const _chunk of res.body);
+  } catch {
+    // an aborted or broken body changes nothing once the status is known
+  }
 }

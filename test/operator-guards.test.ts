@@ -13,6 +13,7 @@ import { noopPipeline } from '../pipelines/noop';
 import { definePipeline, type PipelineDefinition } from '../pipelines/types';
 import { startMailbox } from '../sandbox/mailbox/server';
 import { startApi, waitFor } from './support/api';
+import { allowStandIns } from './support/egress';
 import { fixtureLog, fixturePipeline, type FixtureItem } from './support/fixture-pipeline';
 import { startStack, uid } from './support/stack';
 
@@ -59,7 +60,8 @@ beforeAll(async () => {
     name: 'guards',
     pipelines,
     jobGuard: true,
-    notifications: { smtp: { host: '127.0.0.1', port: mailbox.port, secure: false, from: 'Flotilla <flotilla@localhost>' }, appUrl: 'http://flotilla.test' },
+    // The receiver is on loopback: only its host:port is allowed past the egress guard.
+    notifications: { smtp: { host: '127.0.0.1', port: mailbox.port, secure: false, from: 'Flotilla <flotilla@localhost>' }, appUrl: 'http://flotilla.test', egress: allowStandIns(hookUrl) },
   });
   ({ api } = stack);
 });

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     db,
     pipelines,
     queueConcurrency,
-    notifications: { smtp: pipelineDeps.smtp, appUrl: pipelineDeps.appUrl },
+    notifications: { smtp: pipelineDeps.smtp, appUrl: pipelineDeps.appUrl, egress: pipelineDeps.egress },
     workflowBundlePath: bundle,
     identity: `flotilla-worker-${process.pid}@${os.hostname()}`,
     jobGuard: env.BATCH_GUARD !== 'off',

@@ -12,6 +12,7 @@ import type { PipelineDefinition } from '../../pipelines/types';
 import type { NotificationSettings } from '../../activities/notifications';
 import { createEngineWorker } from '../../workers/create-worker';
 import type { AppDeps } from '../../api/app';
+import type { EgressPolicy } from '../../lib/egress';
 import { startApi } from './api';
 
 let runtimeInstalled = false;
@@ -89,16 +90,22 @@ export async function startWorker(opts: {
   };
 }
 
+/** The stack's egress policy reaches the worker's webhook deliveries too (the test's receivers are on loopback). */
+function workerNotifications(settings: NotificationSettings | undefined, egress: EgressPolicy | undefined): NotificationSettings | undefined {
+  if (!egress) return settings;
+  return { smtp: { port: 587, secure: false, from: 'Flotilla <flotilla@localhost>' }, appUrl: 'http://127.0.0.1:3000', ...settings, egress: settings?.egress ?? egress };
+}
+
 /**
  * The whole stack a test file runs against: a fresh database, a worker on the file's own task
  * queue, and the API in front of them.
  */
-export async function startStack(opts: { name: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; filesDir?: string; jobGuard?: boolean; notifications?: NotificationSettings; webDir?: string; uploads?: AppDeps['uploads']; limits?: AppDeps['limits'] }) {
+export async function startStack(opts: { name: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; filesDir?: string; jobGuard?: boolean; notifications?: NotificationSettings; webDir?: string; uploads?: AppDeps['uploads']; limits?: AppDeps['limits']; egress?: EgressPolicy }) {
   const database = await createTestDatabase();
   const temporal = await connectTemporal();
   const taskQueue = uid(opts.name);
   const newWorker = () =>
-    startWorker({ native: temporal.native, taskQueue, db: database.db, pipelines: opts.pipelines, notifications: opts.notifications, jobGuard: opts.jobGuard, filesDir: opts.filesDir });
+    startWorker({ native: temporal.native, taskQueue, db: database.db, pipelines: opts.pipelines, notifications: workerNotifications(opts.notifications, opts.egress), jobGuard: opts.jobGuard, filesDir: opts.filesDir });
   let worker = await newWorker();
   const api = await startApi({ db: database.db, client: temporal.client, taskQueue, pipelines: opts.pipelines, progressIntervalMs: opts.progressIntervalMs, filesDir: opts.filesDir, jobGuard: opts.jobGuard, webDir: opts.webDir, uploads: opts.uploads, limits: opts.limits });
   return {
