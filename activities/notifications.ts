@@ -15,6 +15,7 @@ import type { BatchProgress } from '../common/types';
 import type { Db } from '../lib/db';
 import { discardBody, EgressBlockedError, egressRequest, type EgressPolicy } from '../lib/egress';
 import { createMailer, MailSendError, type Mailer } from '../lib/mailer';
+import { isSealed, type SecretBox } from '../lib/secret-box';
 import type { SmtpSettings } from '../pipelines/deps';
 
 export type NotificationEvent = 'completed' | 'completed_with_errors' | 'failed' | 'cancelled' | 'threshold_paused' | 'budget_paused';
@@ -50,7 +51,8 @@ const TITLES: Record<NotificationEvent, string> = {
   budget_paused: 'paused: cost budget reached',
 };
 
-export function createNotificationActivities(deps: { db: Db; settings: NotificationSettings }) {
+/** @param deps.secrets opens the sealed webhook secrets the API stored (SECRETS_KEY). */
+export function createNotificationActivities(deps: { db: Db; settings: NotificationSettings; secrets: SecretBox }) {
   const { db, settings } = deps;
   let mailer: Mailer | undefined;
 
@@ -136,7 +138,8 @@ export function createNotificationActivities(deps: { db: Db; settings: Notificat
               'x-flotilla-event': event,
               'x-flotilla-delivery': d.id,
               'x-flotilla-timestamp': timestamp,
-              'x-flotilla-signature': signWebhook(hook.secret, timestamp, body),
+              // A secret stored before secrets were sealed is still plaintext.
+              'x-flotilla-signature': signWebhook(isSealed(hook.secret) ? deps.secrets.open(hook.secret) : hook.secret, timestamp, body),
             },
             body,
           }).catch(async (err: unknown) => {

@@ -14,6 +14,7 @@ import type { PipelineRegistry } from '../pipelines/registry';
 import { planOf } from '../pipelines/plan';
 import { itemTaskQueueOf } from '../common/constants';
 import { BatchService, type BatchServiceDeps } from './batch-service';
+import { NotifyTargets, notifyView } from './notify-targets';
 import { ApiError, errorHandler, notFound } from './errors';
 import { ROUTES } from './openapi-routes';
 import { StreamSlots } from './stream-slots';
@@ -38,7 +39,7 @@ import { authenticate, orgOf, requireBatchAccess, securityHeaders } from './auth
 import { RateLimiter } from './auth/rate-limit';
 import { AuthService } from './auth/service';
 import { authRouter } from './routes/auth';
-import { ControlBody, CreateBatchBody, OrgSettingsBody, EntitiesQuery, EntityFacetsQuery, ExportQuery, FileParam, IdParam, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
+import { ControlBody, CreateBatchBody, OrgSettingsBody, type OrgSettingsView, EntitiesQuery, EntityFacetsQuery, ExportQuery, FileParam, IdParam, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
 
 export interface AppDeps {
   db: Db;
@@ -60,6 +61,8 @@ export interface AppDeps {
   uploads?: { dir: string } & Partial<UploadLimits>;
   /** Sign-in, access phase and rate limits (defaults: DEFAULT_AUTH). */
   auth?: Partial<AuthOptions>;
+  /** Webhook secrets' key and the egress policy webhook URLs are checked with (default: from the environment; no key is a startup error). */
+  notifyTargets?: NotifyTargets;
   /** Caps on what one caller may hold (defaults: DEFAULT_LIMITS). */
   limits?: Partial<ResourceLimits>;
 }
@@ -101,7 +104,8 @@ export function createApp(deps: AppDeps) {
   const auth = new AuthService({ db, sessionTtlMs: authOptions.sessionTtlMs });
   const limiter = new RateLimiter(db);
   const uploads = deps.uploads ? new UploadService({ db, registry, log, ...UPLOAD_DEFAULTS, ...deps.uploads }) : undefined;
-  const service = new BatchService({ ...deps, uploads });
+  const notifyTargets = deps.notifyTargets ?? NotifyTargets.fromEnv();
+  const service = new BatchService({ ...deps, uploads, notifyTargets });
   const hub = new ProgressHub(
     {
       query: (id) => service.queryProgress(id),
@@ -225,14 +229,16 @@ export function createApp(deps: AppDeps) {
   api.get('/org/settings', async (req, res) => {
     const orgId = orgOf(req);
     const row = await db.orgSettings.findUnique({ where: { orgId } });
-    res.json({ orgId, notify: row?.notify ?? null });
+    res.json({ orgId, notify: notifyView(row?.notify) } satisfies OrgSettingsView);
   });
   api.put('/org/settings', async (req, res) => {
     const orgId = orgOf(req);
     const body = OrgSettingsBody.parse(req.body ?? {});
-    const notify = body.notify ?? Prisma.DbNull;
+    const previous = body.notify ? (await db.orgSettings.findUnique({ where: { orgId } }))?.notify : null;
+    const stored = body.notify ? await notifyTargets.toStored(body.notify, previous) : null;
+    const notify = stored ? (stored as unknown as Prisma.InputJsonValue) : Prisma.DbNull;
     await db.orgSettings.upsert({ where: { orgId }, create: { orgId, notify }, update: { notify } });
-    res.json({ orgId, notify: body.notify });
+    res.json({ orgId, notify: notifyView(stored) } satisfies OrgSettingsView);
   });
 
   api.get('/batches/:id/notifications', async (req, res) => {
@@ -308,7 +314,7 @@ export function createApp(deps: AppDeps) {
 
   api.use(uploadsRouter({ uploads }));
   api.use(analyticsRouter({ db, statementTimeoutMs: limits.analyticsStatementTimeoutMs }));
-  api.use(templatesRouter({ ...deps, service }));
+  api.use(templatesRouter({ ...deps, service, notifyTargets }));
   api.use(singleRunRouter({ registry, service }));
   api.use(preflightRouter({ ...deps, limiter, dryRunPerMinute: authOptions.dryRunPerMinute }));
   api.use(schedulesRouter(deps));

@@ -20,7 +20,8 @@ import type { PipelineRegistry } from '../pipelines/registry';
 import type { PipelineDefinition } from '../pipelines/types';
 import { ApiError, conflict, formatPath, notFound, unavailable, validationError, type FieldIssue } from './errors';
 import { describeEntitySelection, resolveEntityItems } from './entities';
-import type { CreateBatchBody, ListBatchesQuery, ListItemsQuery, NotifyBody, RetryFailedBody } from './schemas';
+import { NotifyTargets, withNotifyView, type StoredNotify } from './notify-targets';
+import type { CreateBatchBody, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
 import { MAX_ITEMS_PER_REQUEST, statusesOf } from './schemas';
 import type { UploadService } from './upload-service';
 
@@ -43,6 +44,8 @@ export interface BatchServiceDeps {
   jobGuard?: boolean;
   /** Accepted uploads' rows as items (`upload` in the body); absent: such a batch answers 503. */
   uploads?: Pick<UploadService, 'itemsOf'>;
+  /** Seals webhook secrets and checks webhook URLs (default: from the environment, when first needed). */
+  notifyTargets?: NotifyTargets;
 }
 
 /** A new batch's items and how to name an invalid one (see BatchService.itemSource). */
@@ -59,6 +62,8 @@ export interface CreateBatchExtra {
   orgId?: string;
   templateId?: string;
   scheduleId?: string;
+  /** Notification targets already stored (a template's, secrets sealed), used when the body names none. */
+  storedNotify?: unknown;
 }
 
 type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
@@ -219,7 +224,9 @@ export class BatchService {
     const id = extra.id ?? newBatchId();
     const orgId = extra.orgId ?? 'default';
     // A batch without notification targets of its own gets the organisation's.
-    const notify = body.notify ?? ((await db.orgSettings.findUnique({ where: { orgId } }))?.notify as NotifyBody | null | undefined) ?? undefined;
+    const notify: StoredNotify | undefined = body.notify
+      ? await (this.deps.notifyTargets ??= NotifyTargets.fromEnv()).toStored(body.notify)
+      : ((extra.storedNotify ?? (await db.orgSettings.findUnique({ where: { orgId } }))?.notify) as StoredNotify | null | undefined) ?? undefined;
     const failureThreshold = { ...DEFAULT_FAILURE_THRESHOLD, ...body.failureThreshold };
     const plan = planOf(def, itemTaskQueueOf(taskQueue));
     await db.$transaction(
@@ -298,7 +305,7 @@ export class BatchService {
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     return {
-      batches: page,
+      batches: page.map(withNotifyView),
       nextCursor: rows.length > q.limit && last ? encodeCursor({ c: last.createdAt.toISOString(), id: last.id }) : null,
     };
   }
@@ -306,7 +313,7 @@ export class BatchService {
   async get(id: string) {
     const batch = await this.deps.db.batch.findUnique({ where: { id }, omit: { plan: false } });
     if (!batch) throw notFound('batch', id);
-    return batch;
+    return withNotifyView(batch);
   }
 
   async queryProgress(id: string): Promise<BatchProgress> {

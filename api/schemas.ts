@@ -27,29 +27,42 @@ export const FailureThresholdBody = z
   .strict();
 export type FailureThresholdBody = z.infer<typeof FailureThresholdBody>;
 
+/** A webhook as a client sends it. The secret is write-only: answers show `secretSet` instead. */
+export const WebhookBody = z
+  .object({
+    url: z.url({ protocol: /^https?$/ }),
+    /**
+     * HMAC-SHA256 key of the X-Flotilla-Signature header; the receiver checks it. Left out when
+     * updating, the secret stored for the same URL is kept (so what a GET showed can be sent back).
+     */
+    secret: z.string().min(16, 'a webhook secret needs at least 16 characters').max(200).optional(),
+    /** What answers show; accepted back and ignored. */
+    secretSet: z.boolean().optional(),
+  })
+  .strict();
+export type WebhookBody = z.infer<typeof WebhookBody>;
+
 /** Who hears about a batch ending or pausing. */
 export const NotifyBody = z
   .object({
     emails: z.array(z.email()).max(20).default([]),
-    webhooks: z
-      .array(
-        z
-          .object({
-            url: z.url({ protocol: /^https?$/ }),
-            /** HMAC-SHA256 key of the X-Flotilla-Signature header; the receiver checks it. */
-            secret: z.string().min(16, 'a webhook secret needs at least 16 characters').max(200),
-          })
-          .strict(),
-      )
-      .max(10)
-      .default([]),
+    webhooks: z.array(WebhookBody).max(10).default([]),
   })
   .strict();
 export type NotifyBody = z.infer<typeof NotifyBody>;
 
+/** Notification targets as every answer shows them: never a webhook's secret, only whether one is set. */
+export const NotifyView = z.object({
+  emails: z.array(z.string()),
+  webhooks: z.array(z.object({ url: z.string(), secretSet: z.boolean() })),
+});
+export type NotifyView = z.infer<typeof NotifyView>;
+
 /** The organisation's settings: notification targets for batches that name none of their own. */
 export const OrgSettingsBody = z.object({ notify: NotifyBody.nullable() }).strict();
 export type OrgSettingsBody = z.infer<typeof OrgSettingsBody>;
+export const OrgSettingsView = z.object({ orgId: z.string(), notify: NotifyView.nullable() });
+export type OrgSettingsView = z.infer<typeof OrgSettingsView>;
 
 /** Item field -> column of an uploaded file (null: the field is left unmapped). */
 export const UploadMapping = z.record(z.string().min(1).max(200), z.string().max(300).nullable());

@@ -11,7 +11,8 @@ import type { PipelineRegistry } from '../pipelines/registry';
 import type { BatchService } from './batch-service';
 import { describeEntitySelection, resolveEntityItems } from './entities';
 import { ApiError, conflict, formatPath, notFound, validationError, type FieldIssue } from './errors';
-import { MAX_ITEMS_PER_REQUEST, type CreateBatchBody } from './schemas';
+import { NotifyTargets, withNotifyView, type StoredNotify } from './notify-targets';
+import { MAX_ITEMS_PER_REQUEST, type CreateBatchBody, type NotifyView } from './schemas';
 import type { ListTemplatesQuery, TemplateBody, TemplateSource } from './template-schemas';
 
 export interface TemplateServiceDeps {
@@ -20,7 +21,12 @@ export interface TemplateServiceDeps {
   batches: BatchService;
   /** Schedules that start batches from a template (a template in use cannot be deleted). */
   schedulesUsing?: (templateId: string) => Promise<string[]>;
+  /** Seals webhook secrets and checks webhook URLs (default: from the environment, when first needed). */
+  notifyTargets?: NotifyTargets;
 }
+
+/** A template as answers show it: webhook secrets only as `secretSet`. */
+export type TemplateView = Omit<BatchTemplate, 'notify'> & { notify: NotifyView | null };
 
 /** The template's source resolved to nothing (no entities match): no batch was created. */
 export class EmptySourceError extends ApiError {
@@ -48,23 +54,31 @@ export function newTemplateId(): string {
 export class TemplateService {
   constructor(private readonly deps: TemplateServiceDeps) {}
 
-  async create(body: TemplateBody, createdBy: string | undefined, orgId: string): Promise<BatchTemplate> {
+  async create(body: TemplateBody, createdBy: string | undefined, orgId: string): Promise<TemplateView> {
     this.validate(body);
+    const notify = await this.storedNotify(body, null);
     try {
-      return await this.deps.db.batchTemplate.create({ data: { id: newTemplateId(), orgId, ...this.columns(body), createdBy: createdBy ?? null } });
+      return withNotifyView(await this.deps.db.batchTemplate.create({ data: { id: newTemplateId(), orgId, ...this.columns(body, notify), createdBy: createdBy ?? null } }));
     } catch (err) {
       throw this.nameTaken(err, body.name);
     }
   }
 
-  async update(id: string, body: TemplateBody, orgId: string): Promise<BatchTemplate> {
-    await this.get(id, orgId);
+  /** A webhook sent without its secret keeps the one stored for the same URL. */
+  async update(id: string, body: TemplateBody, orgId: string): Promise<TemplateView> {
+    const current = await this.get(id, orgId);
     this.validate(body);
+    const notify = await this.storedNotify(body, current.notify);
     try {
-      return await this.deps.db.batchTemplate.update({ where: { id }, data: this.columns(body) });
+      return withNotifyView(await this.deps.db.batchTemplate.update({ where: { id }, data: this.columns(body, notify) }));
     } catch (err) {
       throw this.nameTaken(err, body.name);
     }
+  }
+
+  /** The template as GET shows it. */
+  async view(id: string, orgId: string): Promise<TemplateView> {
+    return withNotifyView(await this.get(id, orgId));
   }
 
   /** @param orgId the caller's organisation (another org's template is a 404); absent for the engine's own calls (schedules). */
@@ -82,7 +96,7 @@ export class TemplateService {
       take: q.limit + 1,
     });
     const page = rows.slice(0, q.limit);
-    return { templates: page, nextCursor: rows.length > q.limit ? (page[page.length - 1]?.id ?? null) : null };
+    return { templates: page.map(withNotifyView), nextCursor: rows.length > q.limit ? (page[page.length - 1]?.id ?? null) : null };
   }
 
   async delete(id: string, orgId: string): Promise<void> {
@@ -106,10 +120,10 @@ export class TemplateService {
       concurrency: t.concurrency,
       ...(t.failureThreshold ? { failureThreshold: t.failureThreshold as CreateBatchBody['failureThreshold'] } : {}),
       ...(t.budgetUsd !== null ? { budgetUsd: t.budgetUsd } : {}),
-      ...(t.notify ? { notify: t.notify as CreateBatchBody['notify'] } : {}),
     };
     return this.deps.batches.create(body, opts.createdBy, {
       orgId: t.orgId,
+      ...(t.notify ? { storedNotify: t.notify } : {}),
       templateId: t.id,
       ...(opts.batchId ? { id: opts.batchId } : {}),
       ...(opts.scheduleId ? { scheduleId: opts.scheduleId } : {}),
@@ -142,7 +156,11 @@ export class TemplateService {
     if (issues.length > 0) throw validationError(issues.slice(0, 100));
   }
 
-  private columns(body: TemplateBody) {
+  private async storedNotify(body: TemplateBody, previous: unknown): Promise<StoredNotify | null> {
+    return body.notify ? (this.deps.notifyTargets ??= NotifyTargets.fromEnv()).toStored(body.notify, previous) : null;
+  }
+
+  private columns(body: TemplateBody, notify: StoredNotify | null) {
     return {
       name: body.name,
       pipeline: body.pipeline,
@@ -151,7 +169,7 @@ export class TemplateService {
       concurrency: body.concurrency,
       failureThreshold: body.failureThreshold ? (body.failureThreshold as Prisma.InputJsonValue) : Prisma.DbNull,
       budgetUsd: body.budgetUsd ?? null,
-      notify: body.notify ? (body.notify as Prisma.InputJsonValue) : Prisma.DbNull,
+      notify: notify ? (notify as unknown as Prisma.InputJsonValue) : Prisma.DbNull,
     };
   }
 

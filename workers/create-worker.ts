@@ -13,6 +13,7 @@ import { createStepActivities } from '../activities/steps';
 import { createTemplateActivities } from '../activities/templates';
 import { itemTaskQueueOf, pipelineQueueOf } from '../common/constants';
 import type { Db } from '../lib/db';
+import { secretBoxFromEnv, type SecretBox } from '../lib/secret-box';
 import type { PipelineDefinition } from '../pipelines/types';
 
 export interface WorkerTuning {
@@ -54,6 +55,8 @@ export async function createEngineWorker(opts: {
   jobGuard?: boolean;
   /** Root of pipeline files (`<filesDir>/<batchId>/`), which retention deletes with the batch. */
   filesDir?: string;
+  /** Opens stored webhook secrets (default: SECRETS_KEY / SECRETS_KEY_FILE; none is a startup error). */
+  secrets?: SecretBox;
 }): Promise<EngineWorker> {
   const tuning = { ...DEFAULT_TUNING, ...opts.tuning };
   // The worker's native connection doubles as the activities' client connection.
@@ -64,6 +67,7 @@ export async function createEngineWorker(opts: {
     ...createNotificationActivities({
       db: opts.db,
       settings: opts.notifications ?? { smtp: { port: 587, secure: false, from: 'Flotilla <flotilla@localhost>' }, appUrl: 'http://127.0.0.1:3000' },
+      secrets: opts.secrets ?? secretBoxFromEnv(),
     }),
     ...createStepActivities(opts.pipelines, { db: opts.db }),
     ...createBatchEndActivities(opts.pipelines, { db: opts.db }),

@@ -10,6 +10,7 @@ import { createDb } from '../lib/db';
 import { dataDir, env } from '../lib/env';
 import { pipelineDepsFromEnv } from '../lib/pipeline-deps';
 import { logger } from '../lib/logger';
+import { secretBoxFromEnv } from '../lib/secret-box';
 import { ensureSearchAttributes } from '../lib/temporal';
 import { ensureRetentionSchedule } from '../lib/retention-schedule';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
@@ -21,6 +22,8 @@ import { createEngineWorker } from './create-worker';
 async function main(): Promise<void> {
   const log = logger.child({ service: 'worker' });
   if (!env.DATABASE_URL) throw new Error('DATABASE_URL is required for the worker (npm start sets it for the embedded database)');
+  // Before anything connects: without SECRETS_KEY no webhook could be signed.
+  const secrets = secretBoxFromEnv();
   const address = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`;
   installTemporalRuntime(log, env.WORKER_METRICS_PORT ? { metricsBindAddress: `127.0.0.1:${env.WORKER_METRICS_PORT}` } : {});
   const clientConnection = await Connection.connect({ address });
@@ -49,6 +52,7 @@ async function main(): Promise<void> {
     pipelines,
     queueConcurrency,
     notifications: { smtp: pipelineDeps.smtp, appUrl: pipelineDeps.appUrl, egress: pipelineDeps.egress },
+    secrets,
     workflowBundlePath: bundle,
     identity: `flotilla-worker-${process.pid}@${os.hostname()}`,
     jobGuard: env.BATCH_GUARD !== 'off',

@@ -10,6 +10,7 @@ import type { Logger } from '../../lib/logger';
 import type { PipelineRegistry } from '../../pipelines/registry';
 import type { BatchService } from '../batch-service';
 import { ScheduleService } from '../schedule-service';
+import type { NotifyTargets } from '../notify-targets';
 import { TemplateService } from '../template-service';
 import { ListTemplatesQuery, StartFromTemplateBody, TemplateBody, TemplateIdParam } from '../template-schemas';
 
@@ -23,6 +24,8 @@ export interface TemplatesRouterDeps {
   log: Logger;
   /** The app's batch service: a template's batch is created exactly like a posted one. */
   service: BatchService;
+  /** The app's webhook-secret sealing and URL checks. */
+  notifyTargets?: NotifyTargets;
 }
 
 /** Who asked, until sign-in exists (the same header retry-failed reads). */
@@ -35,7 +38,7 @@ export function requesterOf(req: Request): string | undefined {
 
 export function templatesRouter(deps: TemplatesRouterDeps): Router {
   const schedules = new ScheduleService(deps);
-  const templates = new TemplateService({ db: deps.db, registry: deps.registry, batches: deps.service, schedulesUsing: (id) => schedules.usingTemplate(id) });
+  const templates = new TemplateService({ db: deps.db, registry: deps.registry, batches: deps.service, schedulesUsing: (id) => schedules.usingTemplate(id), notifyTargets: deps.notifyTargets });
   const router = express.Router();
 
   router.post('/templates', async (req, res) => {
@@ -48,7 +51,7 @@ export function templatesRouter(deps: TemplatesRouterDeps): Router {
   });
 
   router.get('/templates/:id', async (req, res) => {
-    res.json(await templates.get(TemplateIdParam.parse(req.params).id, orgOf(req)));
+    res.json(await templates.view(TemplateIdParam.parse(req.params).id, orgOf(req)));
   });
 
   router.put('/templates/:id', async (req, res) => {

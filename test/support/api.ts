@@ -9,7 +9,7 @@ import { logger } from '../../lib/logger';
 import { PipelineRegistry } from '../../pipelines/registry';
 import type { PipelineDefinition } from '../../pipelines/types';
 
-export async function startApi(opts: { db: Db; client: Client; taskQueue: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; workflowLimits?: AppDeps['workflowLimits']; filesDir?: string; jobGuard?: boolean; webDir?: string; uploads?: AppDeps['uploads']; auth?: AppDeps['auth']; limits?: AppDeps['limits'] }) {
+export async function startApi(opts: { db: Db; client: Client; taskQueue: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; workflowLimits?: AppDeps['workflowLimits']; filesDir?: string; jobGuard?: boolean; webDir?: string; uploads?: AppDeps['uploads']; auth?: AppDeps['auth']; limits?: AppDeps['limits']; notifyTargets?: AppDeps['notifyTargets'] }) {
   const { app, opsApp, hub, service } = createApp({
     db: opts.db,
     client: opts.client,
@@ -26,6 +26,7 @@ export async function startApi(opts: { db: Db; client: Client; taskQueue: string
     // Tests create many batches a minute; the rate limits have their own test.
     auth: { batchCreatePerMinute: 100_000, signInPerMinute: 1_000, ...opts.auth },
     limits: opts.limits,
+    notifyTargets: opts.notifyTargets,
     // Test files start many batches of one pipeline at once; the guard has its own test.
     jobGuard: opts.jobGuard ?? false,
   });

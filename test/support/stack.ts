@@ -12,7 +12,9 @@ import type { PipelineDefinition } from '../../pipelines/types';
 import type { NotificationSettings } from '../../activities/notifications';
 import { createEngineWorker } from '../../workers/create-worker';
 import type { AppDeps } from '../../api/app';
+import { NotifyTargets } from '../../api/notify-targets';
 import type { EgressPolicy } from '../../lib/egress';
+import { secretBoxFromEnv } from '../../lib/secret-box';
 import { startApi } from './api';
 
 let runtimeInstalled = false;
@@ -107,7 +109,7 @@ export async function startStack(opts: { name: string; pipelines: PipelineDefini
   const newWorker = () =>
     startWorker({ native: temporal.native, taskQueue, db: database.db, pipelines: opts.pipelines, notifications: workerNotifications(opts.notifications, opts.egress), jobGuard: opts.jobGuard, filesDir: opts.filesDir });
   let worker = await newWorker();
-  const api = await startApi({ db: database.db, client: temporal.client, taskQueue, pipelines: opts.pipelines, progressIntervalMs: opts.progressIntervalMs, filesDir: opts.filesDir, jobGuard: opts.jobGuard, webDir: opts.webDir, uploads: opts.uploads, limits: opts.limits });
+  const api = await startApi({ db: database.db, client: temporal.client, taskQueue, pipelines: opts.pipelines, progressIntervalMs: opts.progressIntervalMs, filesDir: opts.filesDir, jobGuard: opts.jobGuard, webDir: opts.webDir, uploads: opts.uploads, limits: opts.limits, notifyTargets: opts.egress ? new NotifyTargets({ secrets: secretBoxFromEnv(), egress: opts.egress }) : undefined });
   return {
     db: database.db,
     dbUrl: database.url,

@@ -1,0 +1,69 @@
+/**
+ * Secrets the app must read back (webhook signing keys) are stored sealed with AES-256-GCM under
+ * a key from the environment (SECRETS_KEY / SECRETS_KEY_FILE), so a copy of the database alone
+ * does not give them away. A sealed value is `enc:v1:<base64url(iv | tag | ciphertext)>`: the
+ * version names the algorithm, so a later key or cipher can be told apart from this one.
+ */
+import crypto from 'node:crypto';
+import { secretsKey } from './env';
+
+const PREFIX = 'enc:v1:';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+export const SECRETS_KEY_BYTES = 32;
+
+export interface SecretBox {
+  /** A fresh random IV each time: sealing the same secret twice gives two different values. */
+  seal(plain: string): string;
+  /** Throws SecretOpenError when the value was not sealed with this key or was altered. */
+  open(sealed: string): string;
+}
+
+/** No key is configured where one is needed: a configuration error, never a plaintext fallback. */
+export class SecretsKeyMissingError extends Error {
+  constructor() {
+    super('SECRETS_KEY (32 bytes, base64) or SECRETS_KEY_FILE must be set: webhook secrets are stored encrypted with it (`npm start` generates one in DATA_DIR/secrets.key)');
+    this.name = 'SecretsKeyMissingError';
+  }
+}
+
+export class SecretOpenError extends Error {
+  constructor(reason: string) {
+    super(`a stored secret cannot be decrypted: ${reason}`);
+    this.name = 'SecretOpenError';
+  }
+}
+
+export function isSealed(value: string): boolean {
+  return value.startsWith(PREFIX);
+}
+
+export function createSecretBox(key: Buffer): SecretBox {
+  if (key.length !== SECRETS_KEY_BYTES) throw new Error(`a secrets key is ${SECRETS_KEY_BYTES} bytes (got ${key.length})`);
+  return {
+    seal(plain) {
+      const iv = crypto.randomBytes(IV_BYTES);
+      const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
+      const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+      return `${PREFIX}${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
+    },
+    open(sealed) {
+      if (!isSealed(sealed)) throw new SecretOpenError(`not an ${PREFIX} value`);
+      const raw = Buffer.from(sealed.slice(PREFIX.length), 'base64url');
+      if (raw.length < IV_BYTES + TAG_BYTES) throw new SecretOpenError('too short');
+      const decipher = crypto.createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
+      decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+      try {
+        return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
+      } catch {
+        throw new SecretOpenError('wrong SECRETS_KEY or altered value');
+      }
+    },
+  };
+}
+
+/** The process's box; throws SecretsKeyMissingError when no key is configured. */
+export function secretBoxFromEnv(): SecretBox {
+  if (!secretsKey) throw new SecretsKeyMissingError();
+  return createSecretBox(secretsKey);
+}
