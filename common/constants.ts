@@ -13,6 +13,14 @@ export function itemTaskQueueOf(batchTaskQueue: string): string {
   return `${batchTaskQueue}-items`;
 }
 
+/**
+ * Notification deliveries' activities run on a queue of their own: webhook calls that hang until
+ * their timeout never take the activity slots that batches' database calls need.
+ */
+export function notificationTaskQueueOf(batchTaskQueue: string): string {
+  return `${batchTaskQueue}-notifications`;
+}
+
 /** Task queue of a pipeline's named activity pool (e.g. dm-creative's PDF renderers). */
 export function pipelineQueueOf(itemTaskQueue: string, pipeline: string, queue: string): string {
   return `${itemTaskQueue}-${pipeline}-${queue}`;

@@ -11,7 +11,7 @@ import { createRetentionActivities } from '../activities/retention';
 import { createRetryActivities } from '../activities/retry';
 import { createStepActivities } from '../activities/steps';
 import { createTemplateActivities } from '../activities/templates';
-import { itemTaskQueueOf, pipelineQueueOf } from '../common/constants';
+import { itemTaskQueueOf, notificationTaskQueueOf, pipelineQueueOf } from '../common/constants';
 import type { Db } from '../lib/db';
 import { secretBoxFromEnv, type SecretBox } from '../lib/secret-box';
 import type { PipelineDefinition } from '../pipelines/types';
@@ -98,7 +98,10 @@ export async function createEngineWorker(opts: {
   });
   const itemQueue = itemTaskQueueOf(opts.taskQueue);
   const items = await Worker.create({ ...common, taskQueue: itemQueue, ...tuning });
-  const workers = [batches, items];
+  // Notification deliveries: activities only. A webhook that hangs until its timeout holds a slot
+  // here, never one of the batches' (their database calls) or the items'.
+  const notifications = await Worker.create({ ...base, taskQueue: notificationTaskQueueOf(opts.taskQueue), maxConcurrentActivityTaskExecutions: 100 });
+  const workers = [batches, items, notifications];
   // Pipelines' named pools (e.g. PDF rendering): activities only, bounded by their concurrency.
   for (const p of opts.pipelines) {
     for (const [name, q] of Object.entries(p.queues ?? {})) {

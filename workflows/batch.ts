@@ -39,6 +39,7 @@ import type { BatchEndPlan, BatchProgress, BatchStatus, CountedOutcome, FailureT
 import { deriveProgress } from '../common/types';
 import { BatchLedger, type LedgerSnapshot } from './batch-ledger';
 import { itemWorkflow } from './item';
+import { DELIVERY_RETRY, NOTIFY_ATTEMPTS, notificationWorkflow, notificationWorkflowId, PLAN_RETRY, type NotificationWorkflowInput } from './notification';
 
 export interface BatchRunLimits {
   /** Continue-as-new before this many signals could arrive in one run (server allows 10,000). */
@@ -75,6 +76,8 @@ export interface BatchCarriedState {
   budgetTripped?: boolean;
   /** Notifications planned so far (numbers each occurrence). */
   notifications?: number;
+  /** Events whose notification workflow was not started yet when the run continued as new. */
+  unsentNotifications?: NotificationWorkflowInput[];
 }
 
 export interface BatchWorkflowInput {
@@ -115,13 +118,16 @@ const storeLocalActivities = proxyLocalActivities<BatchStoreActivities>({ startT
 /** Resets are paced a page at a time; a page heartbeats per few items so a dead worker is noticed. */
 const retryActivities = proxyActivities<RetryActivities>({ startToCloseTimeout: '10m', heartbeatTimeout: '60s', retry: STORE_RETRY });
 const RETRY_PAGE = 100;
-/** Notifications are retried for about a quarter of an hour (a webhook down), then given up. */
-const NOTIFY_ATTEMPTS = 8;
-const notifyActivities = proxyActivities<NotificationActivities>({ startToCloseTimeout: '30s', retry: { ...STORE_RETRY, maximumAttempts: 10 } });
-const deliverActivities = proxyActivities<NotificationActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: NOTIFY_ATTEMPTS },
-});
+/**
+ * Notifications are a child workflow per event (workflows/notification.ts), ABANDONed: the batch
+ * starts it and goes on, so a receiver that never answers holds up neither the batch's end nor
+ * its continue-as-new nor the signals it handles meanwhile. Before this patch the deliveries were
+ * activities of the batch, which waited for them (minutes, with a webhook down).
+ */
+const PATCH_DETACHED_NOTIFICATIONS = 'batch-notifications-detached';
+/** Histories from before PATCH_DETACHED_NOTIFICATIONS: the deliveries as the batch's activities. */
+const notifyActivities = proxyActivities<NotificationActivities>({ startToCloseTimeout: '30s', retry: PLAN_RETRY });
+const deliverActivities = proxyActivities<NotificationActivities>({ startToCloseTimeout: '30s', retry: DELIVERY_RETRY });
 
 function isFinalEvent(event: NotificationEvent): boolean {
   return event !== 'threshold_paused' && event !== 'budget_paused';
@@ -151,6 +157,9 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
   const earlyReports = new Map<string, ItemOutcome>();
   let budgetTripped = carried?.budgetTripped ?? false;
   let notifications = carried?.notifications ?? 0;
+  /** Events whose notification workflow the main loop has yet to start. */
+  const unsentNotifications: NotificationWorkflowInput[] = [...(carried?.unsentNotifications ?? [])];
+  /** Deliveries run as this workflow's activities (histories from before the patch only). */
   let pendingNotifications = 0;
 
   let signalsThisRun = 0;
@@ -184,11 +193,15 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
     statusDirty = true;
   };
 
-  /** Plans and sends the batch's notifications for an event, in the background (see finish and CAN). */
+  /** Sends the event's notifications apart from the batch (see PATCH_DETACHED_NOTIFICATIONS). */
   const notify = (event: NotificationEvent) => {
     if (!input.notify) return;
     const occurrence = `${event}#${retryRound}#${++notifications}`;
     const snapshot = progress(isFinalEvent(event) ? (event as BatchStatus) : undefined);
+    if (patched(PATCH_DETACHED_NOTIFICATIONS)) {
+      unsentNotifications.push({ batchId, event, occurrence, progress: snapshot });
+      return;
+    }
     pendingNotifications += 1;
     void (async () => {
       try {
@@ -207,6 +220,29 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
       }
     })();
   };
+
+  /** Starts the events' notification workflows; resolves once they have started, not finished. */
+  async function startNotifications(): Promise<void> {
+    const events = unsentNotifications.splice(0);
+    await Promise.all(
+      events.map((n) =>
+        startChild(notificationWorkflow, {
+          workflowId: notificationWorkflowId(batchId, n.occurrence),
+          args: [n],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          // Run again only if a run of it failed or was terminated: its delivery IDs resend
+          // nothing that was delivered. An event planned again after its run completed is a no-op.
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+          typedSearchAttributes: [
+            { key: BatchIdKey, value: batchId },
+            { key: PipelineKey, value: pipeline },
+          ],
+        }).catch((err) => {
+          log.warn('notification workflow not started', { batchId, occurrence: n.occurrence, error: (err as Error).message });
+        }),
+      ),
+    );
+  }
 
   const countReport = (outcome: ItemOutcome) => {
     if (outcome.replaces && !ledger.isInFlight(outcome.itemKey)) return ledger.replace(outcome as ItemOutcome & { replaces: CountedOutcome });
@@ -268,7 +304,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
   const shouldContinueAsNew = () => {
     if (settledThisRun + startedThisRun === 0) return false;
     const info = workflowInfo();
-    // Notifications in flight are activities of this run: let them finish first.
+    // Histories from before PATCH_DETACHED_NOTIFICATIONS: their deliveries are activities of this run.
     if (pendingNotifications > 0) return false;
     return info.continueAsNewSuggested || info.historyLength >= limits.maxHistoryEvents || (hasUnstarted() && signalsThisRun + ledger.running >= signalBudget);
   };
@@ -334,6 +370,8 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
     }
     await store.updateBatchStatus({ batchId, status: finalStatus, pauseReason: stop?.reason ?? null, progress: result, finished: true });
     notify(finalStatus as NotificationEvent);
+    if (unsentNotifications.length > 0) await startNotifications();
+    // Histories from before PATCH_DETACHED_NOTIFICATIONS waited here for their deliveries.
     await condition(() => pendingNotifications === 0);
     log.info('batch finished', { batchId, status: finalStatus, succeeded: result.succeeded, failed: result.failed, duplicates: ledger.duplicates });
     return result;
@@ -445,6 +483,10 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
         await propagateToChildren(kind);
         continue;
       }
+      if (unsentNotifications.length > 0) {
+        await startNotifications();
+        continue;
+      }
       if (shouldContinueAsNew()) {
         await condition(allHandlersFinished);
         // Reports that raced the decision are handled by the server retrying this task.
@@ -462,6 +504,8 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
           ...(retryQueue.length ? { retryQueue } : {}),
           ...(budgetTripped ? { budgetTripped } : {}),
           ...(notifications ? { notifications } : {}),
+          // An event of a report that raced the decision: the next run starts its notifications.
+          ...(unsentNotifications.length ? { unsentNotifications } : {}),
         };
         return await continueAsNew<typeof batchWorkflow>({ ...input, state });
       }
@@ -473,7 +517,9 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
         await retryStep();
         continue;
       }
-      await condition(() => stop !== null || ledger.allSettled || reconcileDue || propagate !== null || statusDirty || shouldContinueAsNew() || windowOpen() || retryPending());
+      await condition(
+        () => stop !== null || ledger.allSettled || reconcileDue || propagate !== null || statusDirty || unsentNotifications.length > 0 || shouldContinueAsNew() || windowOpen() || retryPending(),
+      );
     }
   } catch (err) {
     if (!isCancellation(err)) throw err;

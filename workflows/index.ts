@@ -4,4 +4,5 @@ export { itemWorkflow } from './item';
 export { scheduledBatchWorkflow } from './scheduled';
 export { retentionWorkflow } from './retention';
 export { dryRunWorkflow } from './dry-run';
+export { notificationWorkflow } from './notification';
 export { baselineItemWorkflow, naiveFanOutWorkflow } from './bench';
