@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { BatchService } from '../api/batch-service';
 import { ApiError } from '../api/errors';
 import { EmptySourceError, TemplateService } from '../api/template-service';
-import { batchIdOfScheduledRun } from '../common/schedules';
+import { batchIdOfScheduledRun, parseTemplateScheduleId } from '../common/schedules';
 import type { Db } from '../lib/db';
 import { logger, type Logger } from '../lib/logger';
 import { PipelineRegistry } from '../pipelines/registry';
@@ -50,12 +50,14 @@ export function createTemplateActivities(deps: TemplateActivityDeps) {
       const batchId = batchIdOfScheduledRun(runId);
       // `<scheduleId>-2025-01-06T09:00:00Z`: name the batch after the time it was due.
       const due = runId.startsWith(`${input.scheduleId}-`) ? runId.slice(input.scheduleId.length + 1) : new Date().toISOString();
+      // The batch names its schedule as the API does (the slug; the batch carries the organisation).
+      const scheduleId = parseTemplateScheduleId(input.scheduleId)?.slug ?? input.scheduleId;
       try {
         const template = await templates.get(input.templateId);
         const created = await templates.start(template.id, {
           batchId,
-          scheduleId: input.scheduleId,
-          createdBy: `schedule:${input.scheduleId}`,
+          scheduleId,
+          createdBy: `schedule:${scheduleId}`,
           name: `${template.name} · ${due}`,
         });
         return { batchId: created.id };

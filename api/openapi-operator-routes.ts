@@ -3,6 +3,7 @@
  * the zod schemas those routes parse; spread into ROUTES in api/openapi-routes.ts.
  */
 import { z } from 'zod';
+import { WEBHOOKS_WRITE_ONLY } from './notify-targets';
 import type { RouteDoc } from './openapi';
 import { BackfillScheduleBody, CreateScheduleBody, ListSchedulesQuery, PauseScheduleBody, ScheduleIdParam, TriggerScheduleBody, UpdateScheduleBody } from './schedule-schemas';
 import { BATCH_STATUSES } from './schemas';
@@ -20,7 +21,7 @@ const templates: RouteDoc[] = [
     method: 'post',
     path: '/api/templates',
     summary: 'Save a batch template (pipeline, settings, item source)',
-    description: "Settings are checked against the pipeline's settings schema and fixed items against its item schema; an entities source is resolved when a batch starts.",
+    description: "Settings are checked against the pipeline's settings schema and fixed items against its item schema; an entities source is resolved when a batch starts. " + WEBHOOKS_WRITE_ONLY,
     tag: 'templates',
     body: TemplateBody,
     responses: { 201: 'The template (Location: /api/templates/{id})', 400: BAD_REQUEST, 409: 'A template of that name exists' },
@@ -31,6 +32,7 @@ const templates: RouteDoc[] = [
     method: 'put',
     path: '/api/templates/:id',
     summary: 'Replace a template',
+    description: WEBHOOKS_WRITE_ONLY,
     tag: 'templates',
     params: TemplateIdParam,
     body: TemplateBody,
@@ -108,11 +110,11 @@ const schedules: RouteDoc[] = [
   {
     method: 'post',
     path: '/api/schedules',
-    summary: 'Schedule batches from a template (a Temporal Schedule `flotilla-<slug>`)',
-    description: 'cron expressions and/or intervals in an IANA timezone; overlap (default skip) decides what a fire does while the previous scheduled batch still runs.',
+    summary: 'Schedule batches from a template (a Temporal Schedule `flotilla-<orgId>_<slug>`; the API calls it by its slug)',
+    description: 'cron expressions and/or intervals in an IANA timezone; overlap (default skip) decides what a fire does while the previous scheduled batch still runs. Slugs are per organisation: another organisation may have the same one.',
     tag: 'schedules',
     body: CreateScheduleBody,
-    responses: { 201: 'The schedule with its next run times', 400: BAD_REQUEST, 409: 'A schedule with that ID exists', 503: TEMPORAL_DOWN },
+    responses: { 201: 'The schedule with its next run times', 400: BAD_REQUEST, 409: 'Your organisation has a schedule with that slug', 503: TEMPORAL_DOWN },
   },
   { method: 'get', path: '/api/schedules', summary: 'Template schedules, by ID, a cursor page at a time', tag: 'schedules', query: ListSchedulesQuery, responses: { 200: '{ schedules, nextCursor }', 400: BAD_REQUEST, 503: TEMPORAL_DOWN } },
   { method: 'get', path: '/api/schedules/:id', summary: 'A schedule: spec, next run times, recent runs and their batches', tag: 'schedules', params: ScheduleIdParam, responses: { 200: 'The schedule', 404: NO_SCHEDULE, 503: TEMPORAL_DOWN } },

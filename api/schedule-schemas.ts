@@ -73,14 +73,14 @@ const specFields = {
 const needsSpec = <T extends { cron?: string[]; intervals?: unknown[] }>(s: T) => Boolean(s.cron?.length || s.intervals?.length);
 const SPEC_REQUIRED = { path: ['cron'], message: 'give cron expressions and/or intervals' };
 
+/** A schedule's ID in the API, unique within an organisation (Temporal's is `flotilla-<orgId>_<slug>`). */
+const Slug = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lowercase letters, digits and dashes (1-63), not starting or ending with a dash');
+
 export const CreateScheduleBody = z
   .object({
     templateId: z.string().min(1).max(100),
-    /** The schedule ID is `flotilla-<slug>`; by default the template name, slugged. */
-    slug: z
-      .string()
-      .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lowercase letters, digits and dashes (1-63), not starting or ending with a dash')
-      .optional(),
+    /** The schedule's ID; by default the template name, slugged. */
+    slug: Slug.optional(),
     ...specFields,
   })
   .strict()
@@ -120,10 +120,10 @@ export const ListSchedulesQuery = z
   .object({
     templateId: z.string().min(1).max(100).optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
-    /** The last schedule ID of the previous page. */
+    /** The last schedule ID (slug) of the previous page. */
     cursor: z.string().max(200).optional(),
   })
   .strict();
 export type ListSchedulesQuery = z.infer<typeof ListSchedulesQuery>;
 
-export const ScheduleIdParam = z.object({ id: z.string().regex(/^[A-Za-z0-9._:@-]{1,200}$/, 'invalid schedule id') });
+export const ScheduleIdParam = z.object({ id: Slug });

@@ -1,13 +1,14 @@
 /**
  * Schedules are real Temporal Schedules (visible and operable in Temporal Web), one per
- * recurring batch: `flotilla-<slug>`, memo `{ templateId }`, search attribute FlotillaPipeline.
+ * recurring batch: `flotilla-<orgId>_<slug>` (common/schedules.ts; the API calls it by its slug,
+ * within the caller's organisation), memo `{ templateId }`, search attribute FlotillaPipeline.
  * Each fire starts `scheduledBatchWorkflow`, which resolves the template when it runs and waits
  * for its batch, so the overlap policy decides what happens when a batch is still running.
  * Nothing about schedules is stored in PostgreSQL: Temporal is the one source of truth.
  */
 import type { Client, ScheduleDescription, ScheduleOptionsStartWorkflowAction, ScheduleSpec, ScheduleSummary, ScheduleUpdateOptions } from '@temporalio/client';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client';
-import { batchIdOfScheduledRun, SCHEDULE_ID_PREFIX, type ScheduledBatchInput } from '../common/schedules';
+import { batchIdOfScheduledRun, parseTemplateScheduleId, templateScheduleId, type ScheduledBatchInput } from '../common/schedules';
 import { PipelineKey } from '../common/search-attributes';
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
@@ -72,10 +73,11 @@ export function slugOf(text: string): string {
 export class ScheduleService {
   constructor(private readonly deps: ScheduleServiceDeps) {}
 
-  async create(body: CreateScheduleBody, orgId?: string) {
+  /** Every `orgId` below is the caller's organisation: a schedule is found by its slug within it only. */
+  async create(body: CreateScheduleBody, orgId: string) {
     const template = await this.template(body.templateId, 'templateId', orgId);
     const slug = body.slug ?? (slugOf(template.name) || slugOf(template.id));
-    const scheduleId = `${SCHEDULE_ID_PREFIX}${slug}`;
+    const scheduleId = templateScheduleId(orgId, slug);
     try {
       await this.deps.client.schedule.create({
         scheduleId,
@@ -87,52 +89,55 @@ export class ScheduleService {
         state: { paused: body.paused ?? false, ...(body.note ? { note: body.note } : {}) },
       });
     } catch (err) {
-      if (err instanceof ScheduleAlreadyRunning) throw conflict(`schedule ${scheduleId} already exists${body.slug ? '' : ' (pass a slug of your own)'}`, { scheduleId });
+      if (err instanceof ScheduleAlreadyRunning) throw conflict(`schedule ${slug} already exists${body.slug ? '' : ' (pass a slug of your own)'}`, { scheduleId: slug });
       throw this.mapTemporalError(err, 'create the schedule');
     }
     this.deps.log.info({ scheduleId, templateId: template.id }, 'schedule created');
-    return this.get(scheduleId);
+    return this.get(slug, orgId);
   }
 
-  /** Every `orgId` below is the caller's organisation: a schedule of another org's template is a 404. Absent for the engine's own calls. */
-  async get(id: string, orgId?: string) {
+  async get(id: string, orgId: string) {
     return this.view(await this.describe(id, orgId));
   }
 
-  /** Flotilla's template schedules (not the retention one), ordered by ID, a cursor page at a time. */
+  /**
+   * The organisation's template schedules (not the retention one), ordered by ID, a cursor page
+   * at a time. Without `orgId` (the engine's own calls) every organisation's.
+   */
   async list(q: ListSchedulesQuery, orgId?: string) {
     const all: ReturnType<typeof this.summaryView>[] = [];
-    const mine = orgId === undefined ? null : new Set((await this.deps.db.batchTemplate.findMany({ where: { orgId }, select: { id: true } })).map((t) => t.id));
     try {
       for await (const s of this.deps.client.schedule.list({ pageSize: 200 })) {
         const templateId = templateIdOf(s.memo);
-        if (!s.scheduleId.startsWith(SCHEDULE_ID_PREFIX) || !templateId) continue;
+        const owner = parseTemplateScheduleId(s.scheduleId);
+        if (!owner || !templateId) continue;
+        if (orgId !== undefined && owner.orgId !== orgId) continue;
         if (q.templateId && templateId !== q.templateId) continue;
-        if (mine && !mine.has(templateId)) continue;
-        if (q.cursor && s.scheduleId <= q.cursor) continue;
+        if (q.cursor && owner.slug <= q.cursor) continue;
         all.push(this.summaryView(s, templateId));
       }
     } catch (err) {
       throw this.mapTemporalError(err, 'list schedules');
     }
-    all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || (a.temporalScheduleId < b.temporalScheduleId ? -1 : 1));
     const page = all.slice(0, q.limit);
     return { schedules: page, nextCursor: all.length > q.limit ? page[page.length - 1].id : null };
   }
 
   /** Replaces spec, policies and note; the template is fixed at creation (it is in the memo). */
-  async update(id: string, body: UpdateScheduleBody, orgId?: string) {
+  async update(id: string, body: UpdateScheduleBody, orgId: string) {
     const current = await this.describe(id, orgId);
+    const scheduleId = current.scheduleId;
     const templateId = templateIdOf(current.memo)!;
     if (body.templateId && body.templateId !== templateId) {
       throw validationError([{ path: 'templateId', message: `a schedule keeps its template (${templateId}); create another schedule for ${body.templateId}` }]);
     }
     const template = await this.template(templateId, 'templateId');
     try {
-      await this.deps.client.schedule.getHandle(id).update((prev) => ({
+      await this.deps.client.schedule.getHandle(scheduleId).update((prev) => ({
         ...prev,
         spec: toTemporalSpec(body),
-        action: this.action(id, template.id, template.pipeline),
+        action: this.action(scheduleId, template.id, template.pipeline),
         policies: { ...prev.policies, overlap: toTemporalOverlap(body.overlap) },
         typedSearchAttributes: [{ key: PipelineKey, value: template.pipeline }],
         state: { ...prev.state, paused: body.paused ?? prev.state.paused, note: body.note ?? prev.state.note },
@@ -140,48 +145,48 @@ export class ScheduleService {
     } catch (err) {
       throw this.mapTemporalError(err, 'update the schedule');
     }
-    this.deps.log.info({ scheduleId: id }, 'schedule updated');
-    return this.get(id);
+    this.deps.log.info({ scheduleId }, 'schedule updated');
+    return this.get(id, orgId);
   }
 
-  async pause(id: string, reason?: string, orgId?: string) {
-    await this.describe(id, orgId);
-    await this.patch(() => this.deps.client.schedule.getHandle(id).pause(reason ?? 'paused from the Flotilla API'));
-    return this.get(id);
+  async pause(id: string, reason: string | undefined, orgId: string) {
+    const { scheduleId } = await this.describe(id, orgId);
+    await this.patch(() => this.deps.client.schedule.getHandle(scheduleId).pause(reason ?? 'paused from the Flotilla API'));
+    return this.get(id, orgId);
   }
 
-  async unpause(id: string, reason?: string, orgId?: string) {
-    await this.describe(id, orgId);
-    await this.patch(() => this.deps.client.schedule.getHandle(id).unpause(reason ?? 'unpaused from the Flotilla API'));
-    return this.get(id);
+  async unpause(id: string, reason: string | undefined, orgId: string) {
+    const { scheduleId } = await this.describe(id, orgId);
+    await this.patch(() => this.deps.client.schedule.getHandle(scheduleId).unpause(reason ?? 'unpaused from the Flotilla API'));
+    return this.get(id, orgId);
   }
 
   /** One run now (also while paused). */
-  async trigger(id: string, overlap?: OverlapPolicy, orgId?: string) {
-    await this.describe(id, orgId);
-    await this.patch(() => this.deps.client.schedule.getHandle(id).trigger(overlap ? toTemporalOverlap(overlap) : undefined));
-    this.deps.log.info({ scheduleId: id }, 'schedule triggered');
+  async trigger(id: string, overlap: OverlapPolicy | undefined, orgId: string) {
+    const { scheduleId } = await this.describe(id, orgId);
+    await this.patch(() => this.deps.client.schedule.getHandle(scheduleId).trigger(overlap ? toTemporalOverlap(overlap) : undefined));
+    this.deps.log.info({ scheduleId }, 'schedule triggered');
     return { id, triggered: true };
   }
 
   /** The runs the spec would have made in a past (or any) range, taken now (also while paused). */
-  async backfill(id: string, body: BackfillScheduleBody, orgId?: string) {
-    await this.describe(id, orgId);
+  async backfill(id: string, body: BackfillScheduleBody, orgId: string) {
+    const { scheduleId } = await this.describe(id, orgId);
     const start = new Date(body.start);
     const end = new Date(body.end);
-    await this.patch(() => this.deps.client.schedule.getHandle(id).backfill({ start, end, overlap: toTemporalOverlap(body.overlap) }));
-    this.deps.log.info({ scheduleId: id, start, end, overlap: body.overlap }, 'schedule backfill requested');
+    await this.patch(() => this.deps.client.schedule.getHandle(scheduleId).backfill({ start, end, overlap: toTemporalOverlap(body.overlap) }));
+    this.deps.log.info({ scheduleId, start, end, overlap: body.overlap }, 'schedule backfill requested');
     return { id, backfill: { start: start.toISOString(), end: end.toISOString(), overlap: body.overlap } };
   }
 
   /** Deletes the schedule; runs already started (and their batches) go on. */
-  async delete(id: string, orgId?: string): Promise<void> {
-    await this.describe(id, orgId);
-    await this.patch(() => this.deps.client.schedule.getHandle(id).delete());
-    this.deps.log.info({ scheduleId: id }, 'schedule deleted');
+  async delete(id: string, orgId: string): Promise<void> {
+    const { scheduleId } = await this.describe(id, orgId);
+    await this.patch(() => this.deps.client.schedule.getHandle(scheduleId).delete());
+    this.deps.log.info({ scheduleId }, 'schedule deleted');
   }
 
-  /** IDs of the schedules that start batches from this template. */
+  /** IDs (slugs) of the schedules that start batches from this template. */
   async usingTemplate(templateId: string): Promise<string[]> {
     const { schedules } = await this.list({ templateId, limit: 200 });
     return schedules.map((s) => s.id);
@@ -206,20 +211,19 @@ export class ScheduleService {
     return t;
   }
 
-  /** A Flotilla template schedule, or 404 (unknown IDs and schedules Flotilla does not run batches from). */
-  private async describe(id: string, orgId?: string): Promise<ScheduleDescription> {
+  /**
+   * The organisation's template schedule with this slug, or 404. The Temporal ID is made from the
+   * caller's organisation, so another organisation's schedule is never even looked up.
+   */
+  private async describe(slug: string, orgId: string): Promise<ScheduleDescription> {
     let d: ScheduleDescription;
     try {
-      d = await this.deps.client.schedule.getHandle(id).describe();
+      d = await this.deps.client.schedule.getHandle(templateScheduleId(orgId, slug)).describe();
     } catch (err) {
-      if (err instanceof ScheduleNotFoundError) throw notFound('schedule', id);
+      if (err instanceof ScheduleNotFoundError) throw notFound('schedule', slug);
       throw this.mapTemporalError(err, 'describe the schedule');
     }
-    if (!id.startsWith(SCHEDULE_ID_PREFIX) || !templateIdOf(d.memo)) throw notFound('schedule', id);
-    if (orgId !== undefined) {
-      const t = await this.deps.db.batchTemplate.findUnique({ where: { id: templateIdOf(d.memo)! }, select: { orgId: true } });
-      if (t?.orgId !== orgId) throw notFound('schedule', id);
-    }
+    if (!templateIdOf(d.memo)) throw notFound('schedule', slug);
     return d;
   }
 
@@ -238,7 +242,7 @@ export class ScheduleService {
    */
   private mapTemporalError(err: unknown, what: string): ApiError {
     if (err instanceof ApiError) return err;
-    if (err instanceof ScheduleNotFoundError) return notFound('schedule', err.scheduleId);
+    if (err instanceof ScheduleNotFoundError) return notFound('schedule', parseTemplateScheduleId(err.scheduleId)?.slug ?? err.scheduleId);
     if (err instanceof TypeError) return validationError([{ path: 'spec', message: err.message }], `the schedule spec was refused: ${err.message}`);
     const cause = (err as { cause?: { code?: number; details?: string } }).cause;
     if (cause?.code === GRPC_INVALID_ARGUMENT) return validationError([{ path: 'spec', message: cause.details ?? String(err) }], `Temporal refused the schedule: ${cause.details ?? String(err)}`);
@@ -249,7 +253,8 @@ export class ScheduleService {
   private summaryView(s: ScheduleSummary, templateId: string) {
     const action = s.action as { workflowType?: string } | undefined;
     return {
-      id: s.scheduleId,
+      id: parseTemplateScheduleId(s.scheduleId)!.slug,
+      temporalScheduleId: s.scheduleId,
       templateId,
       pipeline: s.typedSearchAttributes?.get(PipelineKey) ?? null,
       ...specView(s.spec),
@@ -273,7 +278,8 @@ export class ScheduleService {
     const made = await this.deps.db.batch.findMany({ where: { id: { in: recent.map((r) => r.batchId) } }, select: { id: true, status: true } });
     const statusOf = new Map(made.map((b) => [b.id, b.status]));
     return {
-      id: d.scheduleId,
+      id: parseTemplateScheduleId(d.scheduleId)?.slug ?? d.scheduleId,
+      temporalScheduleId: d.scheduleId,
       templateId,
       pipeline: d.typedSearchAttributes.get(PipelineKey) ?? null,
       ...specView(d.spec),

@@ -3,8 +3,25 @@
  * their activities. Sandbox-safe: plain types and pure functions only.
  */
 
-/** Every schedule Flotilla owns is `flotilla-<slug>`, so operators find them in Temporal Web. */
+/** Every schedule Flotilla owns starts `flotilla-`, so operators find them in Temporal Web. */
 export const SCHEDULE_ID_PREFIX = 'flotilla-';
+
+/**
+ * A template schedule's Temporal ID: `flotilla-<orgId>_<slug>`. Schedule IDs are global in a
+ * namespace; carrying the organisation lets two organisations both have `nightly`, and one making
+ * it neither blocks nor learns of the other's. The API names a schedule by its slug alone (the
+ * caller's organisation is implied). Slugs never contain `_`, so the last one splits the ID; and
+ * `_` survives into batch IDs (batchIdOfScheduledRun), so two organisations' runs never share one.
+ */
+export function templateScheduleId(orgId: string, slug: string): string {
+  return `${SCHEDULE_ID_PREFIX}${orgId}_${slug}`;
+}
+
+/** The organisation and slug of a template schedule's Temporal ID; null for any other ID (retention, or one made before IDs carried the organisation). */
+export function parseTemplateScheduleId(id: string): { orgId: string; slug: string } | null {
+  const m = /^flotilla-(.+)_([a-z0-9-]+)$/.exec(id);
+  return m ? { orgId: m[1], slug: m[2] } : null;
+}
 
 /** The daily clean-up schedule the worker creates on start (lib/retention-schedule.ts). */
 export const RETENTION_SCHEDULE_ID = 'flotilla-retention';

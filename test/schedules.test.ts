@@ -12,7 +12,8 @@ import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createTemplateActivities, type ScheduledStart } from '../activities/templates';
-import type { ScheduledBatchResult } from '../common/schedules';
+import { AuthService } from '../api/auth/service';
+import { templateScheduleId, type ScheduledBatchResult } from '../common/schedules';
 import { PipelineKey } from '../common/search-attributes';
 import { ensureRetentionSchedule } from '../lib/retention-schedule';
 import { noopPipeline } from '../pipelines/noop';
@@ -50,7 +51,7 @@ async function template(body: Record<string, unknown>): Promise<{ id: string; na
 async function schedule(body: Record<string, unknown>) {
   const res = await call('POST', '/api/schedules', { slug: uid('s'), ...body });
   expect(res.status).toBe(201);
-  made.add(res.body.id);
+  made.add(res.body.temporalScheduleId);
   return res.body;
 }
 
@@ -84,7 +85,7 @@ describe('validation', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('validation_error');
     expect(res.body.error.details.issues.map((i: { path: string }) => i.path)).toContain(field);
-    expect((await call('GET', `/api/schedules/flotilla-${slug}`)).status).toBe(404);
+    expect((await call('GET', `/api/schedules/${slug}`)).status).toBe(404);
   });
 
   test('an unknown template is named; a taken ID is 409', async () => {
@@ -92,17 +93,58 @@ describe('validation', () => {
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.details.issues[0]).toMatchObject({ path: 'templateId', message: 'no template tpl-nope' });
     const s = await schedule({ templateId, intervals: [{ every: '1h' }], paused: true });
-    const again = await call('POST', '/api/schedules', { templateId, slug: s.id.replace(/^flotilla-/, ''), intervals: [{ every: '1h' }] });
+    const again = await call('POST', '/api/schedules', { templateId, slug: s.id, intervals: [{ every: '1h' }] });
     expect(again.status).toBe(409);
     expect(again.body.error.message).toContain(s.id);
     expect((await call('GET', '/api/schedules/not-flotilla')).status).toBe(404);
   });
 });
 
+test('schedule IDs are per organisation: two orgs both have "nightly"; neither sees, blocks nor touches the other', async () => {
+  const auth = new AuthService({ db: stack.db, sessionTtlMs: 3_600_000 });
+  const orgId = uid('org').toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  await auth.createOrg({ id: orgId, name: 'Other', plan: 'enterprise' });
+  const user = await auth.createUser({ email: `${orgId}@other.test`, password: 'other org password', orgId, role: 'super_admin', canRunBatch: true });
+  const other = { authorization: `Bearer ${(await auth.createToken(user.id, { name: 'other org' })).token}` };
+  const otherCall = (method: string, p: string, body?: unknown) => call(method, p, body, other);
+  const slug = uid('nightly').toLowerCase();
+
+  const mineTpl = await template({ pipeline: 'noop', source: { kind: 'items', items: [{ key: 'a' }] } });
+  const theirsTpl = await otherCall('POST', '/api/templates', { name: uid('tpl'), pipeline: 'noop', source: { kind: 'items', items: [{ key: 'b' }] } });
+  expect(theirsTpl.status).toBe(201);
+  const theirs = await otherCall('POST', '/api/schedules', { templateId: theirsTpl.body.id, slug, cron: '0 3 * * *', paused: true });
+  expect(theirs.status).toBe(201);
+  made.add(theirs.body.temporalScheduleId ?? theirs.body.id);
+  // The first org's "nightly" is neither refused nor told that the name is taken elsewhere.
+  const mine = await call('POST', '/api/schedules', { templateId: mineTpl.id, slug, cron: '0 4 * * *', paused: true });
+  expect({ status: mine.status, message: mine.body.error?.message }).toEqual({ status: 201, message: undefined });
+  made.add(mine.body.temporalScheduleId ?? mine.body.id);
+
+  // The API's ID is the slug in both; Temporal's IDs differ and carry the organisation.
+  expect(mine.body.id).toBe(slug);
+  expect(theirs.body.id).toBe(slug);
+  expect(mine.body.temporalScheduleId).not.toBe(theirs.body.temporalScheduleId);
+  expect(theirs.body.temporalScheduleId).toContain(orgId);
+  expect((await call('GET', `/api/schedules/${slug}`)).body).toMatchObject({ templateId: mineTpl.id, cron: ['0 4 * * *'] });
+  expect((await otherCall('GET', `/api/schedules/${slug}`)).body).toMatchObject({ templateId: theirsTpl.body.id, cron: ['0 3 * * *'] });
+  const listedMine = (await call('GET', '/api/schedules?limit=200')).body.schedules.filter((s: { id: string }) => s.id === slug);
+  const listedTheirs = (await otherCall('GET', '/api/schedules?limit=200')).body.schedules;
+  expect(listedMine.map((s: { templateId: string }) => s.templateId)).toEqual([mineTpl.id]);
+  expect(listedTheirs.map((s: { templateId: string }) => s.templateId)).toEqual([theirsTpl.body.id]);
+
+  // Changing and deleting one leaves the other as it was.
+  expect((await otherCall('POST', `/api/schedules/${slug}/unpause`, {})).body.paused).toBe(false);
+  expect((await call('GET', `/api/schedules/${slug}`)).body.paused).toBe(true);
+  expect((await otherCall('DELETE', `/api/schedules/${slug}`)).status).toBe(204);
+  expect((await otherCall('GET', `/api/schedules/${slug}`)).status).toBe(404);
+  expect((await call('GET', `/api/schedules/${slug}`)).status).toBe(200);
+});
+
 describe('a schedule firing every 2 s', () => {
   let kind: string;
   let tpl: { id: string; name: string };
   let scheduleId: string;
+  let temporalId: string;
 
   test('starts a batch from its template at each fire, resolving the source at fire time', async () => {
     kind = uid('widget');
@@ -110,9 +152,10 @@ describe('a schedule firing every 2 s', () => {
     tpl = await template({ pipeline: 'noop', source: { kind: 'entities', entityKind: kind } });
     const created = await schedule({ templateId: tpl.id, slug: undefined, intervals: [{ every: '2s' }], note: 'cleaner, every two seconds' });
     scheduleId = created.id;
-    // The default ID is the template's name, slugged.
-    expect(created).toMatchObject({ id: `flotilla-${tpl.name}`, templateId: tpl.id, pipeline: 'noop', intervals: [{ every: '2s' }], cron: [], timezone: 'UTC', overlap: 'skip', paused: false, note: 'cleaner, every two seconds' });
-    expect(created.temporalUrl).toContain(`/schedules/${scheduleId}`);
+    temporalId = created.temporalScheduleId;
+    // The default ID is the template's name, slugged; Temporal's carries the organisation.
+    expect(created).toMatchObject({ id: tpl.name, temporalScheduleId: `flotilla-default_${tpl.name}`, templateId: tpl.id, pipeline: 'noop', intervals: [{ every: '2s' }], cron: [], timezone: 'UTC', overlap: 'skip', paused: false, note: 'cleaner, every two seconds' });
+    expect(created.temporalUrl).toContain(`/schedules/${temporalId}`);
     const next = created.nextRunTimes.map((t: string) => Date.parse(t));
     expect(next.length).toBeGreaterThan(2);
     expect(next[1] - next[0]).toBe(2_000);
@@ -120,7 +163,7 @@ describe('a schedule firing every 2 s', () => {
     const first = await waitFor(async () => (await batchesOf(scheduleId))[0], { timeoutMs: 15_000, what: 'a first scheduled batch' });
     expect(first).toMatchObject({ templateId: tpl.id, scheduleId, pipeline: 'noop', total: 2, createdBy: `schedule:${scheduleId}` });
     expect(first.name).toMatch(new RegExp(`^${tpl.name} · \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$`));
-    expect(first.id).toMatch(/^batch-flotilla-/);
+    expect(first.id).toMatch(/^batch-flotilla-default_/);
 
     // An entity added between fires is in a later batch.
     await stack.db.entity.create({ data: { id: `${kind}:w-3`, kind, key: 'w-3', data: { key: 'w-3' } } });
@@ -133,14 +176,14 @@ describe('a schedule firing every 2 s', () => {
     const view = (await call('GET', `/api/schedules/${scheduleId}`)).body;
     expect(view.actionsTaken).toBeGreaterThanOrEqual(2);
     const run = view.recentActions.find((a: { batchId: string | null }) => a.batchId === first.id);
-    expect(run).toMatchObject({ workflowId: expect.stringMatching(new RegExp(`^${scheduleId}-`)), batchStatus: 'completed' });
+    expect(run).toMatchObject({ workflowId: expect.stringMatching(new RegExp(`^${temporalId}-`)), batchStatus: 'completed' });
     expect(await resultOfRun(run.workflowId)).toEqual({ batchId: first.id, status: 'completed' });
 
     // A real Temporal schedule: memo and search attribute for Temporal Web.
-    const described = await stack.client.schedule.getHandle(scheduleId).describe();
+    const described = await stack.client.schedule.getHandle(temporalId).describe();
     expect(described.memo).toEqual({ templateId: tpl.id });
     expect(described.typedSearchAttributes.get(PipelineKey)).toBe('noop');
-    expect(described.action).toMatchObject({ workflowType: 'scheduledBatchWorkflow', taskQueue: stack.taskQueue, args: [{ templateId: tpl.id, scheduleId }] });
+    expect(described.action).toMatchObject({ workflowType: 'scheduledBatchWorkflow', taskQueue: stack.taskQueue, args: [{ templateId: tpl.id, scheduleId: temporalId }] });
 
     const listed = await waitFor(async () => (await call('GET', `/api/schedules?templateId=${tpl.id}`)).body.schedules.find((s: { id: string }) => s.id === scheduleId), { what: 'the schedule in the list' });
     expect(listed).toMatchObject({ templateId: tpl.id, pipeline: 'noop', intervals: [{ every: '2s' }], paused: false });
@@ -188,7 +231,7 @@ describe('a schedule firing every 2 s', () => {
     const moved = await call('PUT', `/api/schedules/${scheduleId}`, { templateId: other.id, intervals: [{ every: '1h' }] });
     expect(moved.status).toBe(400);
     expect(moved.body.error.details.issues[0].path).toBe('templateId');
-    expect((await call('PUT', '/api/schedules/flotilla-nope', { intervals: [{ every: '1h' }] })).status).toBe(404);
+    expect((await call('PUT', '/api/schedules/nope', { intervals: [{ every: '1h' }] })).status).toBe(404);
   });
 
   test('trigger now starts one run at once', async () => {
@@ -210,7 +253,7 @@ describe('a schedule firing every 2 s', () => {
     expect(blocked.body.error.details.schedules).toEqual([scheduleId]);
 
     expect((await call('DELETE', `/api/schedules/${scheduleId}`)).status).toBe(204);
-    made.delete(scheduleId);
+    made.delete(temporalId);
     expect((await call('GET', `/api/schedules/${scheduleId}`)).status).toBe(404);
     expect((await call('POST', `/api/schedules/${scheduleId}/trigger`, {})).status).toBe(404);
     // Listing is eventually consistent: the template is free once the list no longer has the schedule.
@@ -260,7 +303,7 @@ test('overlap skip: fires while the scheduled batch still runs start nothing', a
   expect(skipped.running).toHaveLength(1);
   expect((await batchesOf(s.id)).map((b) => b.id)).toEqual([first.id]);
   expect((await call('DELETE', `/api/schedules/${s.id}`)).status).toBe(204);
-  made.delete(s.id);
+  made.delete(s.temporalScheduleId);
   expect(await finalStatusOf(stack.db, first.id, 20_000)).toBe('completed');
 });
 
@@ -280,15 +323,17 @@ test('job guard: a fire while another batch of the pipeline is active is recorde
 
 test('a retried start makes one batch: its ID is derived from the scheduled run\'s workflow ID', async () => {
   const tpl = await template({ pipeline: 'noop', source: { kind: 'items', items: [{ key: 'once' }] } });
-  const scheduleId = `flotilla-${uid('retried')}`;
+  const slug = uid('retried');
+  const scheduleId = templateScheduleId('default', slug);
   const activities = createTemplateActivities({ db: stack.db, client: stack.client, pipelines: [noopPipeline] as unknown as PipelineDefinition[], taskQueue: stack.taskQueue, jobGuard: true });
   const env = new MockActivityEnvironment({ workflowExecution: { workflowId: `${scheduleId}-2025-01-06T09:00:00Z`, runId: 'run-1' } });
   const first: ScheduledStart = await env.run(activities.startScheduledBatch, { templateId: tpl.id, scheduleId });
   const again = await env.run(activities.startScheduledBatch, { templateId: tpl.id, scheduleId });
   expect(first).toEqual({ batchId: `batch-${scheduleId}-2025-01-06T090000Z` });
   expect(again).toEqual(first);
-  const rows = await batchesOf(scheduleId);
-  expect(rows.map((b) => [b.id, b.name, b.total])).toEqual([[first.batchId, `${tpl.name} · 2025-01-06T09:00:00Z`, 1]]);
+  // The batch names its schedule as the API does: by the slug.
+  const rows = await batchesOf(slug);
+  expect(rows.map((b) => [b.id, b.name, b.total, b.createdBy])).toEqual([[first.batchId, `${tpl.name} · 2025-01-06T09:00:00Z`, 1, `schedule:${slug}`]]);
   expect(await finalStatusOf(stack.db, first.batchId!)).toBe('completed');
   // A deleted template fails the run without retries (red in Temporal Web), it does not loop.
   await stack.db.batchTemplate.delete({ where: { id: tpl.id } });

@@ -116,7 +116,9 @@ async function phoneShot(file: string): Promise<void> {
 
 describe('the Schedules page', () => {
   const slug = uid('web');
-  const scheduleId = `flotilla-${slug}`;
+  // The API names a schedule by its slug; Temporal's ID carries the organisation.
+  const scheduleId = slug;
+  const temporalId = `flotilla-default_${slug}`;
   const card = `[data-testid="schedule-card-${scheduleId}"]`;
   let template: { id: string; name: string };
 
@@ -151,7 +153,7 @@ describe('the Schedules page', () => {
     await clearAndType('[data-testid="sf-cron"]', '0 9 * * MON');
     await page.click('[data-testid="sf-submit"]');
     await page.waitForSelector(card, { timeout: 15_000 });
-    made.add(scheduleId);
+    made.add(temporalId);
     expect(await page.$$('[data-testid="schedule-form"]')).toHaveLength(0);
     await waitForText('[data-testid="schedules-notice"]', `Schedule ${scheduleId} created.`);
 
@@ -186,7 +188,7 @@ describe('the Schedules page', () => {
     await waitForText(`${card} [data-testid="schedule-message"]`, /Run started now/);
     await page.waitForSelector(`${card} [data-testid="last-run-link"]`, { timeout: 45_000 });
     const batchId = await text(`${card} [data-testid="last-run-link"]`);
-    expect(batchId).toMatch(new RegExp(`^batch-${scheduleId}-`));
+    expect(batchId).toMatch(new RegExp(`^batch-${temporalId}-`));
     await page.screenshot({ path: path.join(SHOTS, 'schedules.png'), fullPage: true });
     await phoneShot('schedules-phone.png');
 
@@ -223,7 +225,7 @@ describe('the Schedules page', () => {
     await waitForText('[data-testid="schedules-notice"]', `Schedule ${scheduleId} deleted. Batches it started keep running.`);
     expect(await page.$(card)).toBeNull();
     expect((await stack.api.call('GET', `/api/schedules/${scheduleId}`)).status).toBe(404);
-    made.delete(scheduleId);
+    made.delete(temporalId);
   });
 });
 

@@ -241,7 +241,7 @@ function HistoryFilters({ tab, filters }: { tab: BatchTab; filters: BatchFilters
           type="text"
           value={createdBy}
           onChange={(e) => setCreatedBy(e.target.value)}
-          placeholder="e.g. alice or schedule:flotilla-…"
+          placeholder="e.g. alice or schedule:nightly"
           maxLength={200}
           autoComplete="off"
           data-testid="filter-created-by"

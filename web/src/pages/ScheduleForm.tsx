@@ -205,22 +205,19 @@ export function ScheduleForm({
             <label htmlFor={`${id}-slug`}>
               Schedule ID <span className="muted">(optional)</span>
             </label>
-            <div className="input-prefix">
-              <span aria-hidden="true">flotilla-</span>
-              <input
-                id={`${id}-slug`}
-                type="text"
-                value={slug}
-                onChange={(e) => setSlug(e.target.value)}
-                placeholder={template ? slugOf(template.name) : ''}
-                maxLength={63}
-                autoComplete="off"
-                spellCheck={false}
-                data-field="slug"
-                data-testid="sf-slug"
-                {...fieldProps('slug', `${id}-slug-hint`)}
-              />
-            </div>
+            <input
+              id={`${id}-slug`}
+              type="text"
+              value={slug}
+              onChange={(e) => setSlug(e.target.value)}
+              placeholder={template ? slugOf(template.name) : ''}
+              maxLength={63}
+              autoComplete="off"
+              spellCheck={false}
+              data-field="slug"
+              data-testid="sf-slug"
+              {...fieldProps('slug', `${id}-slug-hint`)}
+            />
             {fieldError('slug')}
             <p className="hint" id={`${id}-slug-hint`}>
               Lowercase letters, digits and dashes; the template&apos;s name when empty.
