@@ -1,8 +1,10 @@
 /**
  * Wraps each pipeline step into a Temporal activity named `<pipeline>.<step>` (or
  * `<pipeline>.<step>.<variant>` for handlers chosen by item type). The wrapper is where step
- * code meets Temporal: it heartbeats so cancellation reaches the step, turns typed business
- * errors into non-retryable failures, and reports the attempt number and cost back.
+ * code meets Temporal: it heartbeats for the step while it runs (so cancellation reaches the
+ * step, and a step on a worker that died is retried elsewhere after the few seconds of its
+ * heartbeat timeout), turns typed business errors into non-retryable failures, and reports the
+ * attempt number and cost back.
  */
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
@@ -38,7 +40,30 @@ export interface StepFailureDetails {
   issues?: unknown;
 }
 
+/**
+ * How often the wrapper heartbeats (the SDK sends at most one per throttle interval, the
+ * workers' 2 s or 80% of the heartbeat timeout): a few per heartbeat timeout, so one late
+ * timer on a busy event loop does not time a live step out.
+ */
 const HEARTBEAT_EVERY_MS = 1_000;
+
+/**
+ * Heartbeats for a running step until stopped. Every heartbeat repeats the last details the
+ * step reported (or, before it reports any, those its previous attempt left), because the
+ * latest heartbeat's details are what the next attempt resumes from.
+ */
+function startHeartbeat(ctx: Context): { report(details: unknown): void; stop(): void } {
+  let details = ctx.info.heartbeatDetails;
+  const everyMs = Math.min(HEARTBEAT_EVERY_MS, (ctx.info.heartbeatTimeoutMs ?? Infinity) / 4);
+  const timer = setInterval(() => ctx.heartbeat(details), everyMs);
+  return {
+    report: (d) => {
+      details = d;
+      ctx.heartbeat(d);
+    },
+    stop: () => clearInterval(timer),
+  };
+}
 
 type StepOutputs = Record<string, unknown>;
 
@@ -64,39 +89,40 @@ async function loadPredecessors(db: Db | undefined, batchId: string, itemKey: st
   return rows.map((r) => ({ itemKey: r.key, item: r.input, status: r.status as SequencePredecessor['status'], outputs: outputsOf(r.steps) }));
 }
 
+/** The item's stored input (an operator may have corrected it), for a run made by a reset. */
+async function storedInput(db: Db, input: StepActivityInput): Promise<unknown> {
+  const row = await db.batchItem.findUnique({ where: { batchId_key: { batchId: input.batchId, key: input.itemKey } }, select: { input: true } });
+  return row ? row.input : input.item;
+}
+
 function wrap(pipeline: string, stepName: string, handler: StepHandler<unknown, unknown>, db?: Db) {
   return async (input: StepActivityInput): Promise<StepActivityResult> => {
     const ctx = Context.current();
     const attempt = ctx.info.attempt;
     let costUsd = 0;
-    let item = input.item;
-    if (input.reloadInput && db) {
-      const row = await db.batchItem.findUnique({ where: { batchId_key: { batchId: input.batchId, key: input.itemKey } }, select: { input: true } });
-      if (row) item = row.input;
-    }
-    const heartbeat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
-    const stepCtx: StepContext<unknown, unknown> = {
-      batchId: input.batchId,
-      itemKey: input.itemKey,
-      item,
-      settings: input.settings,
-      previous: input.previous,
-      idempotencyKey: `${input.batchId}/${input.itemKey}/${stepName}`,
-      signal: ctx.cancellationSignal,
-      attempt,
-      heartbeat: (details?: unknown) => ctx.heartbeat(details),
-      addCost: (usd: number) => {
-        if (Number.isFinite(usd) && usd > 0) costUsd += usd;
-      },
-      predecessors: () => loadPredecessors(db, input.batchId, input.itemKey),
-      log: {
-        info: (m, meta) => log.info(m, { pipeline, step: stepName, ...meta }),
-        warn: (m, meta) => log.warn(m, { pipeline, step: stepName, ...meta }),
-        error: (m, meta) => log.error(m, { pipeline, step: stepName, ...meta }),
-      },
-    };
+    const heartbeat = startHeartbeat(ctx);
     const t0 = performance.now();
     try {
+      const stepCtx: StepContext<unknown, unknown> = {
+        batchId: input.batchId,
+        itemKey: input.itemKey,
+        item: input.reloadInput && db ? await storedInput(db, input) : input.item,
+        settings: input.settings,
+        previous: input.previous,
+        idempotencyKey: `${input.batchId}/${input.itemKey}/${stepName}`,
+        signal: ctx.cancellationSignal,
+        attempt,
+        heartbeat: (details?: unknown) => heartbeat.report(details),
+        addCost: (usd: number) => {
+          if (Number.isFinite(usd) && usd > 0) costUsd += usd;
+        },
+        predecessors: () => loadPredecessors(db, input.batchId, input.itemKey),
+        log: {
+          info: (m, meta) => log.info(m, { pipeline, step: stepName, ...meta }),
+          warn: (m, meta) => log.warn(m, { pipeline, step: stepName, ...meta }),
+          error: (m, meta) => log.error(m, { pipeline, step: stepName, ...meta }),
+        },
+      };
       const out = await handler(stepCtx);
       observeStepDuration({ pipeline, step: stepName, status: 'succeeded' }, performance.now() - t0);
       if (isSkipItem(out)) return { output: out.output ?? null, costUsd, attempt, skipItem: out.reason };
@@ -107,7 +133,7 @@ function wrap(pipeline: string, stepName: string, handler: StepHandler<unknown, 
       if (cancelled) throw new CancelledFailure(`step ${stepName} cancelled`);
       throw toFailure(err, attempt);
     } finally {
-      clearInterval(heartbeat);
+      heartbeat.stop();
     }
   };
 }

@@ -41,3 +41,11 @@ export const SEARCH_ATTRIBUTES = {
   pipeline: 'FlotillaPipeline',
   itemKey: 'FlotillaItemKey',
 } as const;
+
+/**
+ * A step's heartbeat timeout unless its pipeline sets one. The engine heartbeats for every
+ * running step (activities/steps.ts), so a step on a worker that died is retried elsewhere
+ * after this long instead of after its start-to-close timeout. A few seconds: longer than the
+ * workers' heartbeat flush interval (2 s) with room for a busy event loop.
+ */
+export const DEFAULT_STEP_HEARTBEAT_TIMEOUT_MS = 5_000;

@@ -3,7 +3,7 @@
  * the batch workflow's input, so a batch keeps running the steps it started with even after the
  * pipeline code changes (and old histories replay).
  */
-import { batchEndActivityOf, pipelineQueueOf } from '../common/constants';
+import { batchEndActivityOf, DEFAULT_STEP_HEARTBEAT_TIMEOUT_MS, pipelineQueueOf } from '../common/constants';
 import type { PipelinePlan, StepPlan, StepRetryPolicy } from '../common/types';
 import type { PipelineDefinition } from './types';
 
@@ -40,9 +40,9 @@ export function planOf(def: PipelineDefinition, itemTaskQueue?: string): Pipelin
       name: s.name,
       activity: activityName(def.name, s.name),
       startToCloseTimeoutMs: s.startToCloseTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
+      heartbeatTimeoutMs: s.heartbeatTimeoutMs ?? DEFAULT_STEP_HEARTBEAT_TIMEOUT_MS,
       retry,
     };
-    if (s.heartbeatTimeoutMs) plan.heartbeatTimeoutMs = s.heartbeatTimeoutMs;
     if (s.skipIf) plan.skipIf = s.skipIf;
     if (s.writes) plan.writes = s.writes;
     if (s.queue) {

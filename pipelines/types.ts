@@ -25,6 +25,10 @@ export interface StepContext<Item, Settings> {
   /** Fires when Temporal cancels the activity (batch cancelled) or the worker shuts down. */
   signal: AbortSignal;
   attempt: number;
+  /**
+   * Progress to resume from (`activityInfo().heartbeatDetails` on the next attempt). Optional:
+   * the engine heartbeats for the step anyway, repeating the last details given here.
+   */
   heartbeat(details?: unknown): void;
   /** Adds to the item's estimated cost (e.g. an AI call's token cost). */
   addCost(usd: number): void;
@@ -83,8 +87,13 @@ export interface StepDefinition<Item, Settings> {
   /** Alternative handlers chosen by the item's value at `path` (e.g. restaurant type). */
   handlersByItemType?: { path: string; handlers: Record<string, StepHandler<Item, Settings>> };
   skipIf?: StepCondition;
-  /** Defaults: 60 s start-to-close, heartbeat timeout unset. */
+  /** Default 60 s. */
   startToCloseTimeoutMs?: number;
+  /**
+   * Default 5 s (DEFAULT_STEP_HEARTBEAT_TIMEOUT_MS): the engine heartbeats while the step runs,
+   * so this is how long a step of a dead worker waits before it is retried elsewhere. Keep the
+   * event loop free (no long synchronous work) or a live step times out.
+   */
   heartbeatTimeoutMs?: number;
   retry?: Partial<StepRetryPolicy>;
   /**

@@ -2,7 +2,11 @@
  * Faults, broken for real: workers are separate OS processes killed with SIGKILL, the Temporal
  * dev server and PostgreSQL are the test's own and are killed or stopped mid-batch. After each,
  * the batch must complete with every item counted once, and the partner stand-in's own record
- * must show no external write applied twice.
+ * must show no external write applied twice. After a worker is killed, the steps it held must
+ * start again on a live worker within seconds (they heartbeat, so Temporal notices the dead
+ * worker by the heartbeat timeout rather than the step's start-to-close timeout); the time from
+ * each kill to the first retried step and to the batch's end is measured from Temporal's history
+ * and the batch rows, and kept in the run directory's heartbeat-recovery.json.
  */
 import type { Client } from '@temporalio/client';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
@@ -13,44 +17,56 @@ import { startPartnerSandbox } from '../sandbox/partner-platform/server';
 import { createDb, type Db } from '../lib/db';
 import { startApi, waitFor } from './support/api';
 import {
+  batchEnds,
   checkItemRows,
   faultRunDir,
   killAllChildren,
+  killRecovery,
+  orphanedSteps,
   partnerEffects,
+  recordRecovery,
   restaurantItems,
   spawnWorker,
   startOwnPostgres,
   startOwnTemporal,
+  stepRetries,
   waitForBatchEnd,
   waitForSettled,
+  type KillRecovery,
+  type OrphanedStep,
   type WorkerProcess,
 } from './support/fault-stack';
 import { connectTemporal, createTestDatabase, uid } from './support/stack';
 
 jest.setTimeout(600_000);
 
-let sandbox: Awaited<ReturnType<typeof startPartnerSandbox>>;
+type Sandbox = Awaited<ReturnType<typeof startPartnerSandbox>>;
+let sandbox: Sandbox;
+/** Calls that take a while, so that a killed worker always holds some steps mid-call. */
+let slowSandbox: Sandbox;
 const closers: Array<() => Promise<unknown>> = [];
 
 beforeAll(async () => {
   sandbox = await startPartnerSandbox({ port: 0, apiKey: 'k', latencyMs: { min: 0, max: 1 } });
+  slowSandbox = await startPartnerSandbox({ port: 0, apiKey: 'k', latencyMs: { min: 200, max: 600 } });
 });
 
 afterAll(async () => {
   await killAllChildren();
   for (const close of closers.reverse()) await close().catch(() => undefined);
   await sandbox?.close();
+  await slowSandbox?.close();
 });
 
 /** The pipelines the API validates and plans with: the same names and steps the worker process registers. */
 const pipelinesFor = (partnerUrl: string) => [createRestaurantRegistrationPipeline({ partnerBaseUrl: partnerUrl, partnerApiKey: 'k' }), noopPipeline] as unknown as PipelineDefinition[];
 
-function workerEnv(databaseUrl: string, temporalAddress: string, taskQueue: string): Record<string, string> {
-  return { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, TASK_QUEUE: taskQueue, PARTNER_API_URL: sandbox.url, PARTNER_API_KEY: 'k', FILES_DIR: faultRunDir('files') };
+function workerEnv(databaseUrl: string, temporalAddress: string, taskQueue: string, partner = sandbox): Record<string, string> {
+  return { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, TASK_QUEUE: taskQueue, PARTNER_API_URL: partner.url, PARTNER_API_KEY: 'k', FILES_DIR: faultRunDir('files') };
 }
 
-async function apiOn(db: Db, client: Client, taskQueue: string) {
-  const api = await startApi({ db, client, taskQueue, pipelines: pipelinesFor(sandbox.url), progressIntervalMs: 500 });
+async function apiOn(db: Db, client: Client, taskQueue: string, partner = sandbox) {
+  const api = await startApi({ db, client, taskQueue, pipelines: pipelinesFor(partner.url), progressIntervalMs: 500 });
   closers.push(() => api.close());
   return api;
 }
@@ -66,13 +82,28 @@ async function expectCountedOnce(db: Db, batch: { id: string; progress: Record<s
 }
 
 /** The partner applied each write once: one merchant per restaurant, one store per merchant. */
-function expectNoDoubleEffects(batchId: string, prefix: string, restaurants: number) {
-  const e = partnerEffects(sandbox, batchId, prefix);
+function expectNoDoubleEffects(batchId: string, prefix: string, restaurants: number, partner = sandbox) {
+  const e = partnerEffects(partner, batchId, prefix);
   expect(e.keysAppliedTwice).toEqual([]);
   expect(e.merchantsPerExternalRef.size).toBe(restaurants);
   expect([...e.merchantsPerExternalRef.values()].every((n) => n === 1)).toBe(true);
   expect([...e.storesPerMerchant.values()].every((n) => n === 1)).toBe(true);
   expect(e.published).toBe(restaurants);
+}
+
+/** A worker's steps are retried elsewhere this soon after it dies (heartbeat timeout + first backoff + slack). */
+const KILL_TO_FIRST_RETRY_LIMIT_MS = 15_000;
+
+/** Measures each kill (after the batches ended), records the figures and checks the retries came quickly. */
+async function expectQuickRecovery(test: string, client: Client, db: Db, kills: Array<{ at: number; orphans: OrphanedStep[] }>, batches: Record<string, string>): Promise<KillRecovery[]> {
+  const ends = await batchEnds(db, batches);
+  const recoveries: KillRecovery[] = [];
+  for (const k of kills) recoveries.push(killRecovery(k.at, await stepRetries(client, k.orphans), ends));
+  recordRecovery(test, recoveries);
+  const measured = recoveries.filter((r) => r.orphanedSteps > 0);
+  expect(measured.length).toBeGreaterThan(0);
+  for (const r of measured) expect({ killedAt: r.killedAt, firstRetryWithinLimit: r.killToFirstRetryMs !== null && r.killToFirstRetryMs < KILL_TO_FIRST_RETRY_LIMIT_MS }).toEqual({ killedAt: r.killedAt, firstRetryWithinLimit: true });
+  return recoveries;
 }
 
 test('kill -9 the worker three times during a 2,000-item batch: it completes, every item counted once, no write applied twice', async () => {
@@ -81,23 +112,30 @@ test('kill -9 the worker three times during a 2,000-item batch: it completes, ev
   const temporal = await connectTemporal();
   closers.push(() => database.close(), () => temporal.close());
   const taskQueue = uid('kill9');
-  const env = workerEnv(database.url, process.env.TEST_TEMPORAL_ADDRESS!, taskQueue);
+  const env = workerEnv(database.url, process.env.TEST_TEMPORAL_ADDRESS!, taskQueue, slowSandbox);
   let worker: WorkerProcess = await spawnWorker({ name: 'w', dir, env });
-  const api = await apiOn(database.db, temporal.client, taskQueue);
+  const api = await apiOn(database.db, temporal.client, taskQueue, slowSandbox);
 
   // 2,000 items counted (noop: the engine's own cost), and beside them 150 restaurants whose 10
-  // partner writes each are the external side effects that must not happen twice.
+  // partner writes each are the external side effects that must not happen twice. Their partner
+  // calls take a while and few run at once, so the restaurants last through the kills and every
+  // kill catches steps mid-call.
   const noopKeys = Array.from({ length: 2000 }, (_, i) => `n-${i + 1}`);
   const big = await api.call('POST', '/api/batches', { pipeline: 'noop', name: 'two thousand', items: noopKeys.map((key) => ({ key })), concurrency: 200 });
   const restaurants = restaurantItems(150, 'k9');
-  const reg = await api.call('POST', '/api/batches', { pipeline: 'restaurant-registration', name: 'restaurants under fire', items: restaurants, concurrency: 50 });
+  const reg = await api.call('POST', '/api/batches', { pipeline: 'restaurant-registration', name: 'restaurants under fire', items: restaurants, concurrency: 8 });
   expect([big.status, reg.status]).toEqual([202, 202]);
 
+  const kills: Array<{ at: number; orphans: OrphanedStep[] }> = [];
   for (const at of [300, 900, 1500]) {
     await waitForSettled(database.db, big.body.id, at, 300_000);
-    await worker.kill9();
-    expect(worker.alive()).toBe(false);
-    worker = await spawnWorker({ name: 'w', dir, env });
+    const dead = worker;
+    const killedAt = await dead.kill9();
+    expect(dead.alive()).toBe(false);
+    // What the dead worker held is read while its replacement starts (nothing can retry before).
+    const [orphans, next] = await Promise.all([orphanedSteps(temporal.client, database.db, [big.body.id, reg.body.id], dead.pid), spawnWorker({ name: 'w', dir, env })]);
+    kills.push({ at: killedAt, orphans });
+    worker = next;
   }
 
   const done = await waitForBatchEnd(api, big.body.id, 480_000);
@@ -106,7 +144,8 @@ test('kill -9 the worker three times during a 2,000-item batch: it completes, ev
   const regDone = await waitForBatchEnd(api, reg.body.id, 300_000);
   expect(regDone.status).toBe('completed');
   await expectCountedOnce(database.db, regDone, restaurants.map((r) => r.externalId));
-  expectNoDoubleEffects(reg.body.id, 'k9', restaurants.length);
+  expectNoDoubleEffects(reg.body.id, 'k9', restaurants.length, slowSandbox);
+  await expectQuickRecovery('kill -9 three times', temporal.client, database.db, kills, { noop: big.body.id, restaurants: reg.body.id });
   await worker.stop();
 });
 
@@ -116,20 +155,23 @@ test('two workers on one task queue; kill -9 one: the other finishes the batch',
   const temporal = await connectTemporal();
   closers.push(() => database.close(), () => temporal.close());
   const taskQueue = uid('two');
-  const env = workerEnv(database.url, process.env.TEST_TEMPORAL_ADDRESS!, taskQueue);
+  const env = workerEnv(database.url, process.env.TEST_TEMPORAL_ADDRESS!, taskQueue, slowSandbox);
   const [a, b] = await Promise.all([spawnWorker({ name: 'a', dir, env }), spawnWorker({ name: 'b', dir, env })]);
-  const api = await apiOn(database.db, temporal.client, taskQueue);
+  const api = await apiOn(database.db, temporal.client, taskQueue, slowSandbox);
 
   const restaurants = restaurantItems(120, 'two');
   const created = await api.call('POST', '/api/batches', { pipeline: 'restaurant-registration', name: 'two workers', items: restaurants, concurrency: 40 });
   expect(created.status).toBe(202);
   await waitForSettled(database.db, created.body.id, 30, 180_000);
-  await a.kill9();
+  const killedAt = await a.kill9();
+  const orphans = await orphanedSteps(temporal.client, database.db, [created.body.id], a.pid);
   const done = await waitForBatchEnd(api, created.body.id, 300_000);
   expect(done.status).toBe('completed');
   expect(b.alive()).toBe(true);
   await expectCountedOnce(database.db, done, restaurants.map((r) => r.externalId));
-  expectNoDoubleEffects(created.body.id, 'two', restaurants.length);
+  expectNoDoubleEffects(created.body.id, 'two', restaurants.length, slowSandbox);
+  const [recovery] = await expectQuickRecovery('two workers, one killed', temporal.client, database.db, [{ at: killedAt, orphans }], { restaurants: created.body.id });
+  expect(recovery!.orphanedSteps).toBeGreaterThan(0);
   await b.stop();
 });
 

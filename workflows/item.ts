@@ -22,6 +22,7 @@ import {
 } from '@temporalio/workflow';
 import type { BatchStoreActivities } from '../activities/batch-store';
 import type { StepActivityInput, StepActivityResult, StepFailureDetails } from '../activities/steps';
+import { DEFAULT_STEP_HEARTBEAT_TIMEOUT_MS } from '../common/constants';
 import { pauseItemSignal, predecessorSettledSignal, reportItemOutcomeSignal, resumeItemSignal } from '../common/messages';
 import type { ItemError, ItemOutcome, StepPlan, StepResult } from '../common/types';
 import { activityFor, conditionHolds } from './conditions';
@@ -62,7 +63,10 @@ type StepFn = (input: StepActivityInput) => Promise<StepActivityResult>;
 export function stepActivity(step: StepPlan, activity: string, opts: { maximumAttempts?: number } = {}): StepFn {
   const acts = proxyActivities<Record<string, StepFn>>({
     startToCloseTimeout: step.startToCloseTimeoutMs,
-    ...(step.heartbeatTimeoutMs ? { heartbeatTimeout: step.heartbeatTimeoutMs } : {}),
+    // The step heartbeats while it runs, so a dead worker's step is retried elsewhere within
+    // seconds. Plans stored before steps had a heartbeat timeout get the default too (activity
+    // options are not part of what replay compares).
+    heartbeatTimeout: step.heartbeatTimeoutMs ?? DEFAULT_STEP_HEARTBEAT_TIMEOUT_MS,
     ...(step.taskQueue ? { taskQueue: step.taskQueue } : {}),
     // Wait for the step to acknowledge a cancel so nothing keeps running behind our back.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,

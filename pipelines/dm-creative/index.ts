@@ -248,9 +248,10 @@ export function createDmCreativePipeline(deps: DmCreativeDeps) {
         name: RENDER_STEP,
         description: 'Personalises the template (escaped fields, QR code of the tracking URL) and renders it to PDF on the browser pool.',
         queue: 'render',
-        // Covers a wait for a free page behind a full pool plus a browser (re)launch.
+        // Covers a wait for a free page behind a full pool plus a browser (re)launch. The engine
+        // heartbeats all the while (rendering happens in Chromium, off the event loop), so the
+        // default heartbeat timeout holds and a dead worker's renders resume within seconds.
         startToCloseTimeoutMs: 3 * 60_000,
-        heartbeatTimeoutMs: 30_000,
         retry: { maximumAttempts: 4 },
         run: renderStep,
       },

@@ -355,9 +355,9 @@ export function createRestaurantRegistrationPipeline(deps: RestaurantRegistratio
       {
         name: 'upload-images',
         writes: 'uploads the images to the partner platform',
-        description: 'One upload per image, each with its own key derived from the step key; heartbeats between images.',
+        description: 'One upload per image, each with its own key derived from the step key; heartbeats its progress between images.',
+        // The engine heartbeats through each upload, so the default heartbeat timeout holds.
         startToCloseTimeoutMs: 5 * 60_000,
-        heartbeatTimeoutMs: Math.max(30_000, timeoutMs * 2),
         run: async (ctx) => {
           const storeId = requireId(ctx, 'create-store', 'storeId');
           const imageIds: string[] = [];

@@ -11,6 +11,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { tsToMs } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
 import type { Db } from '../../lib/db';
 import { migrate } from '../../lib/migrate';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../lib/postgres';
@@ -78,8 +80,8 @@ export interface WorkerProcess {
   /** Resolves when the process has exited (how, too). */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   alive(): boolean;
-  /** `kill -9`: no shutdown, no drain; in-flight tasks are lost until Temporal's timeouts. */
-  kill9(): Promise<void>;
+  /** `kill -9`: no shutdown, no drain; in-flight tasks are lost until Temporal's timeouts. Resolves with the time of the kill. */
+  kill9(): Promise<number>;
   /** SIGTERM (graceful drain), SIGKILL after `forceAfterMs`. */
   stop(forceAfterMs?: number): Promise<void>;
 }
@@ -111,8 +113,10 @@ export async function spawnWorker(opts: { name: string; dir: string; env: Record
     exited,
     alive: () => proc.exitCode === null && proc.signalCode === null,
     kill9: async () => {
+      const at = Date.now();
       killGroup(proc, 'SIGKILL');
       await exited;
+      return at;
     },
     stop: async (forceAfterMs = 40_000) => {
       killGroup(proc, 'SIGTERM');
@@ -334,4 +338,146 @@ export function partnerEffects(sandbox: PartnerSandbox, batchId: string, externa
     emailsPerMerchant: count(sandbox.state.emails.filter((e) => merchantIds.has(e.merchantId)).map((e) => e.merchantId)),
     published: [...sandbox.state.published.keys()].filter((id) => storeIds.has(id)).length,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recovery after a kill: which steps the dead worker held, and when Temporal started them again.
+
+/** A step attempt that a killed worker had started and never finished. */
+export interface OrphanedStep {
+  workflowId: string;
+  activityId: string;
+  activityType: string;
+  /** The attempt the dead worker held; its retry is a later attempt. */
+  attempt: number;
+}
+
+const { PENDING_ACTIVITY_STATE_STARTED } = temporal.api.enums.v1.PendingActivityState;
+
+/** Runs `fn` over `items`, `limit` at a time. */
+async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+/**
+ * The steps (`<pipeline>.<step>` activities) that Temporal sees as started by the worker with
+ * process id `pid` on the running items of `batchIds`. Called right after the kill: until the
+ * step's timeout fires, Temporal still holds it as started by the dead worker; one that timed out
+ * already is pending its retry and still names that worker as the last to start it.
+ */
+export async function orphanedSteps(client: Client, db: Db, batchIds: string[], pid: number): Promise<OrphanedStep[]> {
+  const running = await db.batchItem.findMany({ where: { batchId: { in: batchIds }, status: 'running' }, select: { batchId: true, key: true } });
+  const heldByDeadWorker = new RegExp(`(^|\\D)${pid}@`);
+  const out: OrphanedStep[] = [];
+  await eachLimited(running, 16, async (r) => {
+    const workflowId = `${r.batchId}/${r.key}`;
+    const d = await client.workflow.getHandle(workflowId).describe().catch(() => undefined);
+    for (const a of d?.raw.pendingActivities ?? []) {
+      const activityType = a.activityType?.name ?? '';
+      if (!activityType.includes('.') || !heldByDeadWorker.test(a.lastWorkerIdentity ?? '')) continue;
+      const attempt = a.state === PENDING_ACTIVITY_STATE_STARTED ? a.attempt! : a.attempt! - 1;
+      out.push({ workflowId, activityId: a.activityId!, activityType, attempt });
+    }
+  });
+  return out;
+}
+
+export interface StepRetry extends OrphanedStep {
+  /** When the next attempt started, from its ActivityTaskStarted event (the server's clock); null if none did. */
+  retriedAt: number | null;
+  /** Why the dead worker's attempt ended, as Temporal recorded it (e.g. `HEARTBEAT` or `START_TO_CLOSE` timeout). */
+  endedBy: string | null;
+}
+
+/**
+ * When each orphaned step started again. Only an activity's last attempt has an
+ * ActivityTaskStarted event in the history, and its time is when that attempt started (not when
+ * it was written), so the figure is exact and not a poll.
+ */
+export async function stepRetries(client: Client, orphans: OrphanedStep[]): Promise<StepRetry[]> {
+  const byWorkflow = new Map<string, OrphanedStep[]>();
+  for (const o of orphans) byWorkflow.set(o.workflowId, [...(byWorkflow.get(o.workflowId) ?? []), o]);
+  const out: StepRetry[] = [];
+  await eachLimited([...byWorkflow], 8, async ([workflowId, steps]) => {
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    const scheduledIdOf = new Map<string, string>();
+    const startedBy = new Map<string, temporal.api.history.v1.IHistoryEvent>();
+    for (const e of history.events ?? []) {
+      if (e.activityTaskScheduledEventAttributes) scheduledIdOf.set(e.activityTaskScheduledEventAttributes.activityId!, String(e.eventId));
+      if (e.activityTaskStartedEventAttributes) startedBy.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), e);
+    }
+    for (const s of steps) {
+      const started = startedBy.get(scheduledIdOf.get(s.activityId) ?? '');
+      const attrs = started?.activityTaskStartedEventAttributes;
+      if (!started || !attrs || (attrs.attempt ?? 0) <= s.attempt) {
+        out.push({ ...s, retriedAt: null, endedBy: null });
+        continue;
+      }
+      const failure = attrs.lastFailure;
+      const timeoutType = failure?.timeoutFailureInfo?.timeoutType;
+      const endedBy = timeoutType ? temporal.api.enums.v1.TimeoutType[timeoutType].replace('TIMEOUT_TYPE_', '') : (failure?.message ?? null);
+      out.push({ ...s, retriedAt: tsToMs(started.eventTime), endedBy });
+    }
+  });
+  return out;
+}
+
+/** What one kill cost: figures in ms from the kill. */
+export interface KillRecovery {
+  killedAt: string;
+  /** Steps the killed worker held. */
+  orphanedSteps: number;
+  /** To the first of them starting again on a live worker. */
+  killToFirstRetryMs: number | null;
+  /** To the last of them starting again (every orphaned step resumed). */
+  killToLastRetryMs: number | null;
+  /** Orphaned steps by how Temporal ended the dead attempt (`HEARTBEAT`, `START_TO_CLOSE`). */
+  endedBy: Record<string, number>;
+  /** To each batch's final status (its `finishedAt`). */
+  killToBatchEndMs: Record<string, number | null>;
+}
+
+/** Sums up one kill from its orphaned steps' retries and the batches' end times (`finishedAt`, ms). */
+export function killRecovery(killedAt: number, retries: StepRetry[], batchEnds: Record<string, number | null>): KillRecovery {
+  const starts = retries.map((r) => r.retriedAt).filter((t): t is number => t !== null);
+  const endedBy: Record<string, number> = {};
+  for (const r of retries) endedBy[r.endedBy ?? 'not retried'] = (endedBy[r.endedBy ?? 'not retried'] ?? 0) + 1;
+  return {
+    killedAt: new Date(killedAt).toISOString(),
+    orphanedSteps: retries.length,
+    killToFirstRetryMs: starts.length ? Math.min(...starts) - killedAt : null,
+    killToLastRetryMs: starts.length ? Math.max(...starts) - killedAt : null,
+    endedBy,
+    killToBatchEndMs: Object.fromEntries(Object.entries(batchEnds).map(([name, end]) => [name, end === null ? null : end - killedAt])),
+  };
+}
+
+/** Batch end times (`finishedAt`, ms since the epoch) by the given names. */
+export async function batchEnds(db: Db, batches: Record<string, string>): Promise<Record<string, number | null>> {
+  const out: Record<string, number | null> = {};
+  for (const [name, id] of Object.entries(batches)) {
+    const row = await db.batch.findUnique({ where: { id }, select: { finishedAt: true } });
+    out[name] = row?.finishedAt?.getTime() ?? null;
+  }
+  return out;
+}
+
+/**
+ * Keeps a test's recovery figures in `.data/heartbeat-recovery.json` (one key per test; it
+ * outlives the run directory) and prints them, so runs before and after a change can be compared.
+ */
+export function recordRecovery(test: string, kills: KillRecovery[]): void {
+  const file = path.join(PROJECT_ROOT, '.data', 'heartbeat-recovery.json');
+  let all: Record<string, unknown> = {};
+  try {
+    all = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    // First test of the run to record.
+  }
+  all[test] = kills;
+  fs.writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
+  process.stdout.write(`recovery after kill -9 (${test}): ${JSON.stringify(kills)}\n`);
 }
