@@ -60,8 +60,9 @@ beforeAll(async () => {
     name: 'guards',
     pipelines,
     jobGuard: true,
-    // The receiver is on loopback: only its host:port is allowed past the egress guard.
-    notifications: { smtp: { host: '127.0.0.1', port: mailbox.port, secure: false, from: 'Flotilla <flotilla@localhost>' }, appUrl: 'http://flotilla.test', egress: allowStandIns(hookUrl) },
+    notifications: { smtp: { host: '127.0.0.1', port: mailbox.port, secure: false, from: 'Flotilla <flotilla@localhost>' }, appUrl: 'http://flotilla.test' },
+    // The receiver is on loopback: only its host:port passes the egress guard (API and worker).
+    egress: allowStandIns(hookUrl),
   });
   ({ api } = stack);
 });
