@@ -9,6 +9,10 @@ import { isSealed, secretBoxFromEnv, type SecretBox } from '../lib/secret-box';
 import { formatPath, validationError, type FieldIssue } from './errors';
 import type { NotifyBody, NotifyView } from './schemas';
 
+/** How every route that takes `notify` treats webhooks (batches, templates, organisation settings), for the OpenAPI document. */
+export const WEBHOOKS_WRITE_ONLY =
+  "A webhook's `secret` is write-only: stored encrypted, never in an answer (answers show `{ url, secretSet }`). Sent without a secret, a webhook keeps the one stored for the same URL, so what GET showed can be sent back; a new URL needs one. A URL the egress guard refuses (loopback, private, link-local, ... unless on EGRESS_ALLOW) is a 400 naming `notify.webhooks[i].url`.";
+
 /** `notify` as stored in batches, batch_templates and org_settings: each secret sealed. */
 export interface StoredNotify {
   emails: string[];

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { BatchAnalytics, BatchStats } from './analytics';
+import { WEBHOOKS_WRITE_ONLY } from './notify-targets';
 import type { RouteDoc } from './openapi';
 import { AUTH_ROUTES } from './openapi-auth-routes';
 import { OPERATOR_ROUTES } from './openapi-operator-routes';
@@ -22,6 +23,7 @@ import {
   ListBatchesQuery,
   ListItemsQuery,
   OrgSettingsBody,
+  OrgSettingsView,
   RetryFailedBody,
 } from './schemas';
 
@@ -93,7 +95,7 @@ export const ROUTES: RouteDoc[] = [
     path: '/api/batches',
     summary: 'Start a batch',
     description:
-      "Items come from exactly one of `items` (a list), `upload` ({ id, mapping? }: an accepted upload's rows, mapped as POST /api/uploads/{id}/check shows) or `entities` ({ kind, keys?, search?, filters? }: stored entities, `filters` being equality on top-level data fields). Items are validated against the pipeline's item schema (GET /api/pipelines); an invalid item answers 400 naming its row (for an upload, the spreadsheet row) and field, and nothing is created.",
+      "Items come from exactly one of `items` (a list), `upload` ({ id, mapping? }: an accepted upload's rows, mapped as POST /api/uploads/{id}/check shows) or `entities` ({ kind, keys?, search?, filters? }: stored entities, `filters` being equality on top-level data fields). Items are validated against the pipeline's item schema (GET /api/pipelines); an invalid item answers 400 naming its row (for an upload, the spreadsheet row) and field, and nothing is created. " + WEBHOOKS_WRITE_ONLY,
     tag: 'batches',
     body: CreateBatchBody,
     responses: {
@@ -134,14 +136,15 @@ export const ROUTES: RouteDoc[] = [
     bodyRequired: false,
     responses: { 202: { description: 'Retry round started', schema: RetryAccepted }, 400: BAD_REQUEST, 404: NOT_FOUND, 409: 'Nothing failed, or the batch is paused or pending', 503: 'Temporal is unreachable' },
   },
-  { method: 'get', path: '/api/org/settings', summary: "The organisation's settings: notification targets of batches that name none", tag: 'operations', responses: { 200: { description: 'The settings', schema: OrgSettingsBody } } },
+  { method: 'get', path: '/api/org/settings', summary: "The organisation's settings: notification targets of batches that name none", tag: 'operations', responses: { 200: { description: 'The settings (webhook secrets only as `secretSet`)', schema: OrgSettingsView } } },
   {
     method: 'put',
     path: '/api/org/settings',
     summary: "Replace the organisation's settings",
+    description: WEBHOOKS_WRITE_ONLY,
     tag: 'operations',
     body: OrgSettingsBody,
-    responses: { 200: { description: 'The settings', schema: OrgSettingsBody }, 400: BAD_REQUEST },
+    responses: { 200: { description: 'The settings (webhook secrets only as `secretSet`)', schema: OrgSettingsView }, 400: BAD_REQUEST },
   },
   { method: 'get', path: '/api/batches/:id/notifications', summary: "Deliveries of the batch's e-mail and webhook notifications", tag: 'batches', params: IdParam, responses: { 200: '{ deliveries }', 404: NOT_FOUND } },
   { method: 'get', path: '/api/batches/:id/retry-rounds', summary: "The batch's retry-failed rounds", tag: 'batches', params: IdParam, responses: { 200: '{ rounds }', 404: NOT_FOUND } },

@@ -9,6 +9,7 @@
  * Each run gets a fresh Temporal dev server and PostgreSQL under .data/bench/<time>; the worker
  * and the API run as their own processes, so their RSS is measured as deployed.
  */
+import crypto from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -139,6 +140,8 @@ async function main() {
       WORKER_METRICS_PORT: String(workerMetricsPort),
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
+      // The API and worker need a key for webhook secrets; this run's own is enough.
+      SECRETS_KEY: process.env.SECRETS_KEY ?? crypto.randomBytes(32).toString('base64'),
     };
     const spawnService = (script: string, name: string) => {
       const p = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, script)], {

@@ -5,6 +5,8 @@
  * version names the algorithm, so a later key or cipher can be told apart from this one.
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { secretsKey } from './env';
 
 const PREFIX = 'enc:v1:';
@@ -66,4 +68,19 @@ export function createSecretBox(key: Buffer): SecretBox {
 export function secretBoxFromEnv(): SecretBox {
   if (!secretsKey) throw new SecretsKeyMissingError();
   return createSecretBox(secretsKey);
+}
+
+/**
+ * `npm start`'s key: `<dir>/secrets.key` (mode 0600), generated on first start and reused after,
+ * so secrets stored by an earlier run still open. Returns the file's path.
+ */
+export function ensureSecretsKeyFile(dir: string): string {
+  const file = path.join(dir, 'secrets.key');
+  try {
+    fs.writeFileSync(file, `${crypto.randomBytes(SECRETS_KEY_BYTES).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    fs.chmodSync(file, 0o600);
+  }
+  return file;
 }

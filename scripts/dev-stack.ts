@@ -13,6 +13,7 @@ import { logger } from '../lib/logger';
 import { migrate } from '../lib/migrate';
 import { createDb } from '../lib/db';
 import { ensureLocalAdmin } from '../lib/auth/local-admin';
+import { ensureSecretsKeyFile } from '../lib/secret-box';
 import { localApiUrls } from '../lib/auth/saved-token';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../lib/postgres';
 import { ensureSearchAttributes, findTemporalBinary, PROJECT_ROOT, startDevServer, waitForTemporal } from '../lib/temporal';
@@ -169,6 +170,9 @@ async function main(): Promise<void> {
     childEnv.SMTP_PORT = String(mailbox.port);
     standIns.push(`  Mailbox stand-in:     smtp://${mailbox.host}:${mailbox.port} (e-mails saved in ${mailDir})`);
   }
+
+  // Webhook secrets are stored encrypted: without a key of the user's, one saved under DATA_DIR.
+  if (!env.SECRETS_KEY && !env.SECRETS_KEY_FILE) childEnv.SECRETS_KEY_FILE = ensureSecretsKeyFile(dataDir);
 
   run('worker', 'workers/main.ts', childEnv);
   run('api', 'api/server.ts', childEnv);

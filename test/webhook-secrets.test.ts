@@ -8,11 +8,13 @@
  */
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { signWebhook } from '../activities/notifications';
-import { createSecretBox, SecretOpenError } from '../lib/secret-box';
+import { createSecretBox, ensureSecretsKeyFile, SecretOpenError } from '../lib/secret-box';
 import { noopPipeline } from '../pipelines/noop';
 import type { PipelineDefinition } from '../pipelines/types';
 import { waitFor } from './support/api';
@@ -239,6 +241,25 @@ describe('the secret box', () => {
     raw[raw.length - 1] ^= 1;
     expect(() => box.open(`enc:v1:${raw.toString('base64url')}`)).toThrow(SecretOpenError);
     expect(() => createSecretBox(crypto.randomBytes(32)).open(a)).toThrow(SecretOpenError);
+  });
+
+  test("npm start's key file: generated once under the data folder, mode 0600, kept on the next start", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-key-'));
+    try {
+      const file = ensureSecretsKeyFile(dir);
+      expect(file).toBe(path.join(dir, 'secrets.key'));
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      const key = fs.readFileSync(file, 'utf8').trim();
+      expect(Buffer.from(key, 'base64')).toHaveLength(32);
+      const sealed = createSecretBox(Buffer.from(key, 'base64')).seal('kept across restarts');
+      fs.chmodSync(file, 0o644);
+      expect(ensureSecretsKeyFile(dir)).toBe(file);
+      expect(fs.readFileSync(file, 'utf8').trim()).toBe(key);
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      expect(createSecretBox(Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64')).open(sealed)).toBe('kept across restarts');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   /** Runs a process entry point with the given env; resolves with its exit code and output. */
