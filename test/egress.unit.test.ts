@@ -5,6 +5,7 @@
  * The "internal service" is a real HTTP server on loopback (both 127.0.0.1 and ::1).
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { toStepFailure } from '../activities/steps';
 import { classifyAddress, egressRequest, normaliseAllowEntry, type EgressAddress, type EgressPolicy } from '../lib/egress';
@@ -156,6 +157,42 @@ describe('no second lookup (no DNS rebinding)', () => {
     res.body.resume();
     expect({ status: res.status, remoteAddress: res.remoteAddress, calls }).toEqual({ status: 200, remoteAddress: '127.0.0.1', calls: 1 });
   });
+});
+
+/** A self-signed certificate for pinned.invalid (valid until 2126): TLS must still be checked against the name. */
+const TLS_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg2JItginSypH7n92D
+Zj4bBjvLI6320jdBLBiE66IIeaahRANCAARG3XFjtknK9wUQ37WSFZ6MxGwc+h7b
+Mor3CFiY05zSs28CH6/Xhlbqn7clrMKNE637jHELdFAI7vE7Zk1V6/tF
+-----END PRIVATE KEY-----`;
+const TLS_CERT = `-----BEGIN CERTIFICATE-----
+MIIBpDCCAUqgAwIBAgIUbVKtfhKknv/t8NRY++NGughCPFgwCgYIKoZIzj0EAwIw
+GTEXMBUGA1UEAwwOcGlubmVkLmludmFsaWQwIBcNMjYxMjAxMjIxMTEzWhgPMjEy
+NjExMDcyMjExMTNaMBkxFzAVBgNVBAMMDnBpbm5lZC5pbnZhbGlkMFkwEwYHKoZI
+zj0CAQYIKoZIzj0DAQcDQgAERt1xY7ZJyvcFEN+1khWejMRsHPoe2zKK9whYmNOc
+0rNvAh+v14ZW6p+3JazCjROt+4xxC3RQCO7xO2ZNVev7RaNuMGwwHQYDVR0OBBYE
+FL/a2cA4RWLa8LqnH2kqagnKPsVPMB8GA1UdIwQYMBaAFL/a2cA4RWLa8LqnH2kq
+agnKPsVPMA8GA1UdEwEB/wQFMAMBAf8wGQYDVR0RBBIwEIIOcGlubmVkLmludmFs
+aWQwCgYIKoZIzj0EAwIDSAAwRQIhAIs24m19Pjcu0IjDqRVj5kb0NQWXKbYQg56X
+CHTLRNr1AiAlcXp/XMgiV/xj/vDedZoHymOoTVRcR/qk8voBgIH6GA==
+-----END CERTIFICATE-----`;
+
+test('https: the socket goes to the pinned address, SNI and certificate checks stay on the host name', async () => {
+  const sni: string[] = [];
+  const tls = https.createServer({ key: TLS_KEY, cert: TLS_CERT, SNICallback: (name, cb) => (sni.push(name), cb(null)) }, (_req, res) => res.end('secret'));
+  const tlsPort = await listen(tls, '127.0.0.1');
+  try {
+    let calls = 0;
+    const lookup = async (): Promise<EgressAddress[]> => {
+      calls++;
+      return [{ address: '127.0.0.1', family: 4 }];
+    };
+    // Self-signed: refused by verification, which would not happen if TLS were skipped or named the IP.
+    await expect(egressRequest(`https://pinned.invalid:${tlsPort}/`, { allow: [`127.0.0.1:${tlsPort}`], lookup })).rejects.toMatchObject({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+    expect({ sni, calls }).toEqual({ sni: ['pinned.invalid'], calls: 1 });
+  } finally {
+    await new Promise((r) => tls.close(r));
+  }
 });
 
 describe('the range table', () => {
