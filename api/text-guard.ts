@@ -6,8 +6,7 @@
  * instead, for every route at once, with the same body as a zod validation error.
  */
 import type { RequestHandler } from 'express';
-import { validationError, type FieldIssue } from './errors';
-import { formatPath } from './errors';
+import { formatPath, validationError, type FieldIssue } from './errors';
 
 const NUL = /\u0000/;
 // Without the `u` flag a regex sees UTF-16 code units, so an unpaired half of a pair matches.
