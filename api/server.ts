@@ -21,6 +21,8 @@ async function main(): Promise<void> {
   const db = createDb(env.DATABASE_URL, { poolSize: 20 });
   const registry = new PipelineRegistry(createPipelines(pipelineDepsFromEnv()));
   await seedDemoEntities(db, registry.all, log);
+  const sealed = await notifyTargets.sealLegacySecrets(db);
+  if (sealed > 0) log.info({ rows: sealed }, 'webhook secrets stored in plaintext are now encrypted');
   const { app, opsApp, hub } = createApp({
     db,
     client,
@@ -48,6 +50,8 @@ async function main(): Promise<void> {
   const server = app.listen(env.PORT, env.HOST, () => log.info({ port: env.PORT, host: env.HOST }, 'api listening'));
   // Loopback only, like the worker's: metrics and health details are for the scraper and operators on this host.
   const opsServer = env.API_METRICS_PORT ? opsApp.listen(env.API_METRICS_PORT, '127.0.0.1', () => log.info({ metrics: `http://127.0.0.1:${env.API_METRICS_PORT}/metrics` }, 'api metrics listening')) : undefined;
+  // A second API on the host (or anything else on the port) costs the metrics, not the API.
+  opsServer?.on('error', (err) => log.error({ err, port: env.API_METRICS_PORT }, 'api metrics port unavailable; metrics off (set API_METRICS_PORT)'));
   const stop = () => {
     log.info('api stopping');
     hub.close();
