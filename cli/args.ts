@@ -9,6 +9,8 @@ export class UsageError extends Error {}
 
 export const BatchId = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'expected a batch ID such as batch-0mb3k2x9q-1a2b3c4d');
 export const ScheduleId = z.string().regex(/^[A-Za-z0-9._:@-]{1,200}$/, 'expected a schedule ID');
+export const UserId = z.string().regex(/^usr_[A-Za-z0-9_-]{1,40}$/, 'expected a user ID such as usr_AbC123xyz (flotilla users list)');
+export const OrgId = z.string().regex(/^[a-z0-9][a-z0-9-]{1,49}$/, 'expected an organisation ID such as acme');
 export const ApiUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:3000' });
 
 /** `--settings '{"model":"gpt-4o"}'`: a JSON object. */

@@ -10,12 +10,13 @@ import type { Command } from './command';
 import { batchCommands } from './commands/batches';
 import { exportCommand } from './commands/export';
 import { schedulesCommand } from './commands/schedules';
+import { usersCommand } from './commands/users';
 import { apiErrorText } from './format';
 import type { Terminal } from './progress-view';
 
 export const EXIT = { ok: 0, api: 1, usage: 2 } as const;
 
-export const COMMANDS: Command[] = [...batchCommands, exportCommand, schedulesCommand];
+export const COMMANDS: Command[] = [...batchCommands, exportCommand, schedulesCommand, usersCommand];
 
 const GLOBAL_OPTIONS = {
   api: { type: 'string' },

@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { AuthService } from '../api/auth/service';
 import { runCli } from '../cli/main';
 import { ensureLocalAdmin } from '../lib/auth/local-admin';
 import { sseEvents } from '../cli/sse';
@@ -217,6 +218,24 @@ test('schedules: list, pause with a reason, unpause, trigger a run; an unknown s
     // The dev server is shared by every test file: leave no schedule behind.
     await stack.api.call('DELETE', `/api/schedules/${id}`);
   }
+});
+
+test('users (super admins): list, sign one out everywhere, disable, enable; a malformed ID is exit 2', async () => {
+  const auth = new AuthService({ db: stack.db, sessionTtlMs: 3_600_000 });
+  const password = 'a long enough password';
+  const u = await auth.createUser({ email: `cli-user-${Date.now().toString(36)}@test.local`, password, orgId: 'default', role: 'member', canRunBatch: false });
+  await auth.signIn(u.email, password);
+  const listed = await cliHere(['users', 'list', '--org', 'default']);
+  expect(listed.code).toBe(0);
+  expect(listed.stdout).toMatch(new RegExp(`^${u.id}\\s+${u.email.replace(/\./g, '\\.')}\\s+default\\s+member\\s+no\\s+active$`, 'm'));
+  expect(await cliHere(['users', 'revoke-sessions', u.id])).toMatchObject({ code: 0, stdout: `signed ${u.id} out of 1 session(s)\n` });
+  expect(await cliHere(['users', 'disable', u.id])).toMatchObject({ code: 0, stdout: `disabled user ${u.id}\n` });
+  expect(await auth.signIn(u.email, password)).toBeNull();
+  expect(await cliHere(['users', 'enable', u.id])).toMatchObject({ code: 0, stdout: `enabled user ${u.id}\n` });
+  expect(await auth.signIn(u.email, password)).not.toBeNull();
+  const bad = await cliHere(['users', 'disable', 'nope']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/<userId>: expected a user ID/);
 });
 
 describe('the local token `npm start` saves', () => {
