@@ -6,8 +6,10 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import { egressRequest } from '../lib/egress';
 import { createCompanyEnrichmentPipeline } from '../pipelines/company-enrichment';
-import type { PipelineDefinition } from '../pipelines/types';
+import { definePipeline, type PipelineDefinition } from '../pipelines/types';
 import { startCompanySites, type CompanySitesStandIn } from '../sandbox/company-sites/server';
 import { startOpenAiStandIn, type OpenAiStandIn } from '../sandbox/openai/server';
 import { waitFor } from './support/api';
@@ -35,6 +37,28 @@ async function listen(server: http.Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** A step "added later" that calls the guard itself, knowing nothing of step errors. */
+const probePipeline = definePipeline({
+  name: 'egress-probe',
+  title: 'Egress probe',
+  description: 'Fetches a URL through the egress guard.',
+  version: 1,
+  itemNoun: 'URL',
+  itemSchema: z.object({ key: z.string(), url: z.string() }),
+  settingsSchema: z.object({}),
+  itemKey: (item) => item.key,
+  steps: [
+    {
+      name: 'probe',
+      run: async (ctx) => {
+        const res = await egressRequest(ctx.item.url, { allow: [] }, { signal: ctx.signal });
+        res.body.resume();
+        return { status: res.status };
+      },
+    },
+  ],
+});
+
 beforeAll(async () => {
   metrics = http.createServer((_req, res) => {
     metricsHits++;
@@ -52,6 +76,7 @@ beforeAll(async () => {
     // Only the sites stand-in is allowed: the metrics endpoint on the same host is not.
     createCompanyEnrichmentPipeline({ ai: { baseUrl: openai.url, apiKey: KEY, model: 'gpt-4o-mini' }, sitesBaseUrl: sites.url, egress: allowStandIns(sites.url) }),
     fixturePipeline,
+    probePipeline,
   ] as unknown as PipelineDefinition[];
   stack = await startStack({
     name: 'egress',
@@ -149,4 +174,18 @@ test('a webhook target the worker may not reach is a final EgressBlocked failure
   );
   expect(delivery).toMatchObject({ status: 'failed', attempts: 1, target: hookUrl, lastError: 'EgressBlocked: 127.0.0.1 is a loopback address' });
   expect(hookHits).toBe(0);
+});
+
+test('a step added later that meets the guard itself fails once, not after the default retries', async () => {
+  const hitsBefore = metricsHits;
+  const res = await stack.api.call('POST', '/api/batches', { pipeline: 'egress-probe', name: uid('probe'), items: [{ key: 'p', url: metricsUrl }] });
+  expect(res.status).toBe(202);
+  const id: string = res.body.id;
+  await waitFor(
+    async () => ['completed', 'completed_with_errors', 'failed'].includes((await stack.api.call('GET', `/api/batches/${id}`)).body.status),
+    { timeoutMs: 60_000, what: `probe batch ${id} to finish` },
+  );
+  const [item] = (await stack.api.call('GET', `/api/batches/${id}/items?limit=10`)).body.items;
+  expect(item).toMatchObject({ status: 'failed', error: { step: 'probe', type: 'EgressBlocked', message: '127.0.0.1 is a loopback address', attempts: 1 } });
+  expect(metricsHits).toBe(hitsBefore);
 });
