@@ -101,7 +101,7 @@ async function expectRetryingOncePerEvent(id: string, events: string[]) {
       const d = await deliveriesOf(id);
       return d.length === events.length * RECEIVERS && d.every((x) => x.status === 'retrying' && x.attempts >= 1) ? d : undefined;
     },
-    { timeoutMs: 45_000, what: `every delivery of ${id} attempted and retrying` },
+    { timeoutMs: 60_000, what: `every delivery of ${id} attempted and retrying` },
   ).catch(async (err) => {
     throw new Error(`${(err as Error).message}: ${JSON.stringify((await deliveriesOf(id)).map((x) => [x.event, x.target, x.status, x.attempts]))}`);
   });

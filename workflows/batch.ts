@@ -238,6 +238,12 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
             { key: PipelineKey, value: pipeline },
           ],
         }).catch((err) => {
+          // The batch workflow itself was cancelled: finish() starts the event with its own.
+          if (isCancellation(err)) {
+            unsentNotifications.push(n);
+            throw err;
+          }
+          // Already started by an earlier plan of the same event: nothing to do.
           log.warn('notification workflow not started', { batchId, occurrence: n.occurrence, error: (err as Error).message });
         }),
       ),
