@@ -13,7 +13,8 @@ export const DEFAULT_STEP_RETRY: StepRetryPolicy = {
   initialIntervalMs: 2_000,
   backoffCoefficient: 2,
   maximumIntervalMs: 8_000,
-  nonRetryableErrorTypes: ['ValidationError', 'NonRetryableStepError'],
+  // EgressBlocked: the egress guard's refusal (lib/egress.ts) is final whichever step meets it.
+  nonRetryableErrorTypes: ['ValidationError', 'NonRetryableStepError', 'EgressBlocked'],
 };
 
 export const DEFAULT_STEP_TIMEOUT_MS = 60_000;
