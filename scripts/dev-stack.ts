@@ -152,7 +152,8 @@ async function main(): Promise<void> {
   stoppers.push({ name: 'company-sites-stand-in', stop: () => sites.close() });
   standIns.push(`  Company sites:        ${sites.url}/ (stand-in websites of the demo companies)`);
   // The stand-in is on loopback, which the egress guard refuses: allow exactly its host:port.
-  childEnv.EGRESS_ALLOW = [...env.EGRESS_ALLOW, new URL(sites.url).host].join(',');
+  const sitesUrl = new URL(sites.url);
+  childEnv.EGRESS_ALLOW = [...env.EGRESS_ALLOW, `${sitesUrl.hostname}:${sitesUrl.port || 80}`].join(',');
   // A loopback mailbox for completion e-mails, unless an SMTP server is configured.
   if (!env.SMTP_HOST) {
     const mailDir = path.join(dataDir, 'mailbox');
