@@ -121,9 +121,13 @@ const V4_RANGES = parseRanges(4, [
   ['240.0.0.0/4', 'reserved'],
 ]);
 
-const V6_RANGES = parseRanges(6, [
+/** Judged before the IPv4-embedding forms, which `::` and `::1` would otherwise fall into (`::/96`). */
+const V6_SPECIAL = parseRanges(6, [
   ['::/128', 'unspecified'],
   ['::1/128', 'loopback'],
+]);
+
+const V6_RANGES = parseRanges(6, [
   ['64:ff9b:1::/48', 'reserved'], // local-use NAT64
   ['100::/64', 'reserved'], // discard-only
   ['2001::/32', 'reserved'], // Teredo: the client's IPv4 is hidden inside
@@ -193,7 +197,7 @@ export function classifyAddress(address: string): { reason: EgressRefusal; detai
   }
   const v6 = v6ToBigInt(address);
   if (v6 === undefined) return { reason: 'reserved', detail: 'not an IP address' };
-  const hit = V6_RANGES.slice(0, 2).find((r) => inRange(v6, 128, r));
+  const hit = V6_SPECIAL.find((r) => inRange(v6, 128, r));
   if (hit) return { reason: hit.reason };
   for (const e of V6_EMBEDDING_V4) {
     if (!inRange(v6, 128, e.range)) continue;
@@ -203,7 +207,7 @@ export function classifyAddress(address: string): { reason: EgressRefusal; detai
     // deprecated (RFC 4291 2.5.5.1) and not routed: nothing legitimate is served there
     return e.kind === 'IPv4-compatible' ? { reason: 'reserved', detail: `${e.kind} form of ${inner}` } : undefined;
   }
-  const rest = V6_RANGES.slice(2).find((r) => inRange(v6, 128, r));
+  const rest = V6_RANGES.find((r) => inRange(v6, 128, r));
   if (rest) return { reason: rest.reason };
   return inRange(v6, 128, GLOBAL_UNICAST_V6) ? undefined : { reason: 'reserved' };
 }
