@@ -36,7 +36,17 @@ async function main(): Promise<void> {
     progressIntervalMs: env.PROGRESS_INTERVAL_MS,
     temporalWebUrl,
     webDir: path.resolve(__dirname, '..', 'web', 'dist'),
-    uploads: { dir: uploadsDir, maxBytes: env.UPLOAD_MAX_BYTES, parseTimeoutMs: env.UPLOAD_PARSE_TIMEOUT_MS, maxRows: env.UPLOAD_MAX_ROWS },
+    uploads: {
+      dir: uploadsDir,
+      maxBytes: env.UPLOAD_MAX_BYTES,
+      parseTimeoutMs: env.UPLOAD_PARSE_TIMEOUT_MS,
+      maxRows: env.UPLOAD_MAX_ROWS,
+      maxUncompressedBytes: env.UPLOAD_MAX_UNCOMPRESSED_BYTES,
+      maxCompressionRatio: env.UPLOAD_MAX_COMPRESSION_RATIO,
+      parseConcurrency: env.UPLOAD_PARSE_CONCURRENCY,
+      parseQueue: env.UPLOAD_PARSE_QUEUE,
+      quotaBytesPerOrg: env.UPLOAD_QUOTA_BYTES_PER_ORG,
+    },
     auth: {
       phase: env.ACCESS_PHASE as 1 | 2,
       sessionTtlMs: env.SESSION_TTL_HOURS * 3_600_000,

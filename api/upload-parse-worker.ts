@@ -11,6 +11,7 @@
  */
 import fs from 'node:fs';
 import { once } from 'node:events';
+import type zlib from 'node:zlib';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -22,11 +23,15 @@ export interface ParseJob {
   rowsFile: string;
   maxRows: number;
   previewRows: number;
+  /** This parse's own temp folder (the thread's TMPDIR), removed by the API afterwards. */
+  workDir: string;
+  /** Most bytes this thread may inflate, whatever a ZIP's headers declare. */
+  maxInflatedBytes: number;
 }
 
 export type ParseOutcome =
   | { ok: true; rowCount: number; columns: string[]; preview: string[][] }
-  | { ok: false; code: 'too_many_rows' | 'unreadable_file' | 'no_columns' | 'unsupported_file_type'; message: string; details?: Record<string, unknown> };
+  | { ok: false; code: 'too_many_rows' | 'unreadable_file' | 'no_columns' | 'unsupported_file_type' | 'zip_bomb'; message: string; details?: Record<string, unknown> };
 
 /** A refusal with its API code, thrown anywhere below and posted as the outcome. */
 class Refusal extends Error {
@@ -160,7 +165,47 @@ async function* csvRows(file: string): AsyncGenerator<SheetRow> {
   }
 }
 
-async function* xlsxRows(file: string): AsyncGenerator<SheetRow> {
+/** Set once this thread has inflated more than it may. */
+let inflationRefusal: Refusal | undefined;
+
+const refusalOutcome = (err: Refusal): ParseOutcome => ({ ok: false, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) });
+
+/**
+ * Counts every byte any inflater of this thread produces and fails the stream that passes
+ * `maxBytes`: the API checked the sizes a ZIP declares, but the parser (exceljs through unzipper)
+ * inflates what the local headers and the data say, which may be more. Patched on this thread's
+ * own zlib module, which dies with the thread.
+ */
+function boundInflation(maxBytes: number): void {
+  let inflated = 0;
+  const bound = <T extends zlib.InflateRaw | zlib.Inflate>(create: (options?: zlib.ZlibOptions) => T) => (options?: zlib.ZlibOptions) => {
+    const stream = create(options);
+    const push = stream.push.bind(stream);
+    stream.push = (chunk: unknown, encoding?: BufferEncoding) => {
+      if (chunk instanceof Uint8Array) {
+        inflated += chunk.length;
+        if (inflated > maxBytes) {
+          const megabytes = Math.round(maxBytes / (1024 * 1024));
+          inflationRefusal ??= new Refusal('zip_bomb', `the workbook expands to more than ${megabytes} MB when read (more than its headers declare); it was not read`, { field: 'file', limitBytes: maxBytes });
+          // Answered at once: how a destroyed stream's error travels through the parser is the parser's business.
+          parentPort?.postMessage(refusalOutcome(inflationRefusal));
+          stream.destroy(inflationRefusal);
+          return false;
+        }
+      }
+      return push(chunk, encoding);
+    };
+    return stream;
+  };
+  // The module object itself (an import gives a read-only view of it); its factories are not writable, only configurable.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const shared = require('node:zlib') as typeof zlib;
+  Object.defineProperty(shared, 'createInflateRaw', { value: bound(shared.createInflateRaw), configurable: true, enumerable: true });
+  Object.defineProperty(shared, 'createInflate', { value: bound(shared.createInflate), configurable: true, enumerable: true });
+}
+
+async function* xlsxRows(file: string, maxInflatedBytes: number): AsyncGenerator<SheetRow> {
+  boundInflation(maxInflatedBytes);
   const ExcelJS = (await import('exceljs')).default;
   // The streaming reader: rows come as they are inflated, so a sheet over the row limit is
   // abandoned without ever being held whole.
@@ -177,6 +222,7 @@ async function* xlsxRows(file: string): AsyncGenerator<SheetRow> {
     }
   } catch (err) {
     if (err instanceof Refusal) throw err;
+    if (inflationRefusal) throw inflationRefusal;
     throw new Refusal('unreadable_file', `not a readable XLSX workbook: ${(err as Error).message}`, { field: 'file' });
   }
 }
@@ -244,7 +290,7 @@ export function uniqueColumns(raw: string[]): string[] {
 const isBlank = (cells: string[]) => cells.every((c) => c.trim() === '');
 
 export async function parseUpload(job: ParseJob): Promise<ParseOutcome> {
-  const source = job.type === 'csv' ? csvRows(job.file) : job.type === 'xlsx' ? xlsxRows(job.file) : xlsRows(job.file);
+  const source = job.type === 'csv' ? csvRows(job.file) : job.type === 'xlsx' ? xlsxRows(job.file, job.maxInflatedBytes) : xlsRows(job.file);
   const out = fs.createWriteStream(job.rowsFile, { flags: 'w' });
   const outDone = new Promise<void>((resolve, reject) => {
     out.on('finish', resolve);
@@ -282,7 +328,8 @@ export async function parseUpload(job: ParseJob): Promise<ParseOutcome> {
   } catch (err) {
     out.destroy();
     await source.return(undefined).catch(() => undefined);
-    if (err instanceof Refusal) return { ok: false, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
+    if (inflationRefusal) return refusalOutcome(inflationRefusal);
+    if (err instanceof Refusal) return refusalOutcome(err);
     return { ok: false, code: 'unreadable_file', message: `the file could not be read: ${(err as Error)?.message ?? String(err)}`, details: { field: 'file' } };
   }
 }

@@ -19,9 +19,9 @@ import type { PipelineDefinition } from '../pipelines/types';
 import { ApiError, conflict, notFound, validationError } from './errors';
 import type { UploadItemSource, UploadMapping } from './schemas';
 import { ItemShape, RowMapper } from './upload-mapping';
-import { parseInWorker, type ParseResult } from './upload-parse';
+import { ParseQueue, parseInWorker, type ParseResult } from './upload-parse';
 import { CHECK_SAMPLE_ITEMS, MAX_CHECK_ERRORS, type CheckUploadBody, type UploadCheck, type UploadView } from './upload-schemas';
-import { mismatchMessage, sanitizeFilename, sniffContent, typeOfName, type UploadType } from './upload-sniff';
+import { mismatchMessage, sanitizeFilename, sniffContent, typeOfName, zipExpansionProblem, type UploadType } from './upload-sniff';
 
 export interface UploadLimits {
   /** Largest file accepted, in bytes. */
@@ -30,6 +30,15 @@ export interface UploadLimits {
   parseTimeoutMs: number;
   /** Most data rows in one file (the default for callers without their own). */
   maxRows: number;
+  /** Most bytes a workbook may expand to, declared or inflated. */
+  maxUncompressedBytes: number;
+  /** Most a workbook may expand per byte of the file (past 10 MB uncompressed). */
+  maxCompressionRatio: number;
+  /** Parses at once, and uploads that may wait behind them (more get 429). */
+  parseConcurrency: number;
+  parseQueue: number;
+  /** Stored upload bytes per organisation. */
+  quotaBytesPerOrg: number;
 }
 
 export interface UploadServiceDeps extends UploadLimits {
@@ -69,6 +78,7 @@ const PARSE_STATUS: Record<Exclude<ParseResult, { ok: true }>['code'], number> =
   unreadable_file: 422,
   no_columns: 422,
   parse_timeout: 422,
+  zip_bomb: 422,
   unsupported_file_type: 415,
 };
 
@@ -99,8 +109,15 @@ export interface UploadRow {
   cells: string[];
 }
 
+/** What a client that found the parse queue full is told to wait, in seconds. */
+const QUEUE_FULL_RETRY_AFTER_S = 10;
+
 export class UploadService {
-  constructor(private readonly deps: UploadServiceDeps) {}
+  private readonly queue: ParseQueue;
+
+  constructor(private readonly deps: UploadServiceDeps) {
+    this.queue = new ParseQueue(deps.parseConcurrency, deps.parseQueue);
+  }
 
   private dirOf(kind: 'incoming' | 'accepted' | 'quarantine'): string {
     return path.join(this.deps.dir, kind);
@@ -110,26 +127,64 @@ export class UploadService {
    * Receives one file: streams it to disk, checks it, parses it in a worker thread. Answers the
    * accepted upload, or throws the refusal after quarantining the file.
    */
-  async receive(body: Readable, opts: ReceiveOptions): Promise<UploadView> {
+  async receive(body: Readable, opts: ReceiveOptions & { declaredBytes?: number }): Promise<UploadView> {
     const original = opts.originalName?.trim();
     if (!original) {
       body.resume(); // read and dropped, so the refusal reaches the client
       throw new ApiError(400, 'missing_filename', 'give the file name: POST /api/uploads?filename=<name>.csv (.csv, .xlsx or .xls)', { field: 'filename' });
     }
-    const id = newUploadId();
-    const filename = sanitizeFilename(original);
-    await fs.promises.mkdir(this.dirOf('incoming'), { recursive: true });
-    const received = await this.streamToDisk(body, path.join(this.dirOf('incoming'), id));
-    const rowsTmp = `${received.tmp}.${ROWS_FILE}`;
-    try {
-      const type = typeOfName(filename);
-      const outcome = await this.judge(received, filename, type, opts.maxRows ?? this.deps.maxRows, rowsTmp);
-      if (outcome instanceof Rejection) throw await this.quarantine(id, filename, original, type, received, outcome, opts);
-      return await this.accept(id, filename, type!, received, rowsTmp, outcome, opts);
-    } finally {
-      await fs.promises.rm(received.tmp, { force: true });
-      await fs.promises.rm(rowsTmp, { force: true });
+    const place = this.queue.admit();
+    if (!place) {
+      body.resume();
+      throw new ApiError(
+        429,
+        'upload_queue_full',
+        `${this.queue.concurrency + this.queue.queue} uploads are being received or parsed already; try again in ${QUEUE_FULL_RETRY_AFTER_S} seconds`,
+        { retryAfterSeconds: QUEUE_FULL_RETRY_AFTER_S },
+      );
     }
+    try {
+      const used = await this.storedBytes(opts.orgId);
+      if (used + (opts.declaredBytes ?? 1) > this.deps.quotaBytesPerOrg) {
+        body.resume();
+        throw this.quotaExceeded(used, opts.declaredBytes);
+      }
+      const id = newUploadId();
+      const filename = sanitizeFilename(original);
+      await fs.promises.mkdir(this.dirOf('incoming'), { recursive: true });
+      const received = await this.streamToDisk(body, path.join(this.dirOf('incoming'), id));
+      const rowsTmp = `${received.tmp}.${ROWS_FILE}`;
+      try {
+        // Counted again now that the size is known (and other uploads of the org may have landed).
+        const usedNow = await this.storedBytes(opts.orgId);
+        if (usedNow + received.stored > this.deps.quotaBytesPerOrg) throw this.quotaExceeded(usedNow, received.size);
+        const type = typeOfName(filename);
+        const outcome = await this.judge(id, received, filename, type, opts.maxRows ?? this.deps.maxRows, rowsTmp);
+        if (outcome instanceof Rejection) throw await this.quarantine(id, filename, original, type, received, outcome, opts);
+        return await this.accept(id, filename, type!, received, rowsTmp, outcome, opts);
+      } finally {
+        await fs.promises.rm(received.tmp, { force: true });
+        await fs.promises.rm(rowsTmp, { force: true });
+      }
+    } finally {
+      place.release();
+    }
+  }
+
+  /** Bytes of the organisation's uploads on disk (accepted and quarantined, until retention deletes them). */
+  private async storedBytes(orgId: string | undefined): Promise<number> {
+    const sum = await this.deps.db.upload.aggregate({ _sum: { size: true }, where: { orgId: orgId ?? null } });
+    return Number(sum._sum.size ?? 0);
+  }
+
+  private quotaExceeded(used: number, size: number | undefined): ApiError {
+    const quota = this.deps.quotaBytesPerOrg;
+    return new ApiError(
+      413,
+      'quota_exceeded',
+      `your organisation's uploads take ${megabytes(used)} of its ${megabytes(quota)}${size !== undefined ? `, and this file (${megabytes(size)}) would pass that` : ''}; uploads are deleted after the retention period, or ask an administrator for more`,
+      { field: 'file', quotaBytes: quota, usedBytes: used },
+    );
   }
 
   /**
@@ -165,7 +220,7 @@ export class UploadService {
   }
 
   /** Every check in order: size, extension, content, then the parse. */
-  private async judge(r: Received, filename: string, type: UploadType | undefined, maxRows: number, rowsTmp: string): Promise<Rejection | Extract<ParseResult, { ok: true }>> {
+  private async judge(id: string, r: Received, filename: string, type: UploadType | undefined, maxRows: number, rowsTmp: string): Promise<Rejection | Extract<ParseResult, { ok: true }>> {
     if (r.size === 0) return new Rejection(400, 'empty_file', `"${filename}" is empty`, { field: 'file' });
     if (r.tooLarge) {
       return new Rejection(413, 'file_too_large', `"${filename}" is larger than the ${megabytes(this.deps.maxBytes)} limit (received ${r.size.toLocaleString('en-US')} bytes)`, {
@@ -183,7 +238,14 @@ export class UploadService {
         ? new Rejection(422, 'unreadable_file', `"${filename}" cannot be read: it is ${sniff.found}`, { field: 'file' })
         : new Rejection(415, 'unsupported_file_type', mismatchMessage(filename, type, sniff.found), { field: 'file' });
     }
-    const parsed = await parseInWorker({ file: r.tmp, type, rowsFile: rowsTmp, maxRows, previewRows: PREVIEW_ROWS }, this.deps.parseTimeoutMs);
+    if (type === 'xlsx') {
+      const limits = { maxUncompressedBytes: this.deps.maxUncompressedBytes, maxCompressionRatio: this.deps.maxCompressionRatio };
+      const problem = await zipExpansionProblem(r.tmp, r.stored, limits).catch((err: Error) => new Rejection(422, 'unreadable_file', `"${filename}" cannot be read: it is a damaged ZIP archive (${err.message})`, { field: 'file' }));
+      if (problem instanceof Rejection) return problem;
+      if (problem) return new Rejection(422, 'zip_bomb', `"${filename}" was not read: ${problem}`, { field: 'file', limitBytes: this.deps.maxUncompressedBytes, limitRatio: this.deps.maxCompressionRatio });
+    }
+    const job = { file: r.tmp, type, rowsFile: rowsTmp, maxRows, previewRows: PREVIEW_ROWS, workDir: path.join(this.dirOf('incoming'), `${id}.parse`), maxInflatedBytes: this.deps.maxUncompressedBytes };
+    const parsed = await this.queue.run(() => parseInWorker(job, this.deps.parseTimeoutMs));
     if (parsed.ok) return parsed;
     return new Rejection(PARSE_STATUS[parsed.code], parsed.code, `"${filename}": ${parsed.message}`, { field: 'file', ...parsed.details });
   }

@@ -116,6 +116,53 @@ function zipHasWorkbookParts(file: string): Promise<{ contentTypes: boolean; xl:
   });
 }
 
+/** How far a workbook may expand: the total its entries declare, and per byte of the file. */
+export interface ZipLimits {
+  maxUncompressedBytes: number;
+  maxCompressionRatio: number;
+}
+
+/** Below this a workbook may compress as well as it likes (a sheet of repeated cells does). */
+const RATIO_FLOOR_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Why a ZIP would expand too far, from its central directory alone (nothing is inflated), or
+ * undefined. The declared sizes can lie; the parser thread bounds what it really inflates too.
+ */
+export function zipExpansionProblem(file: string, fileBytes: number, limits: ZipLimits): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(file, { lazyEntries: true, autoClose: true, validateEntrySizes: false, strictFileNames: false }, (err, zip) => {
+      if (err || !zip) return reject(err ?? new Error('cannot open the ZIP archive'));
+      let total = 0;
+      let entries = 0;
+      const stop = (problem: string | undefined) => {
+        zip.close();
+        resolve(problem);
+      };
+      zip.on('entry', (entry: yauzl.Entry) => {
+        entries += 1;
+        total += entry.uncompressedSize;
+        if (entries > MAX_ZIP_ENTRIES_SCANNED) return stop(`it has more than ${MAX_ZIP_ENTRIES_SCANNED.toLocaleString('en-US')} entries`);
+        if (total > limits.maxUncompressedBytes) {
+          return stop(`it expands to more than ${mb(limits.maxUncompressedBytes)} (the limit; its entries declare ${mb(total)} so far)`);
+        }
+        zip.readEntry();
+      });
+      zip.on('end', () => {
+        const ratio = total / Math.max(fileBytes, 1);
+        if (total > RATIO_FLOOR_BYTES && ratio > limits.maxCompressionRatio) {
+          return resolve(`it expands ${Math.round(ratio)} times (${mb(total)} from ${mb(fileBytes)}; the limit is ${limits.maxCompressionRatio}:1)`);
+        }
+        resolve(undefined);
+      });
+      zip.on('error', reject);
+      zip.readEntry();
+    });
+  });
+}
+
+const mb = (bytes: number) => `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
+
 /**
  * Does the file's content match its type? CSV: no NUL byte in the first 64 KB, valid UTF-8 there
  * (a BOM is fine), and no known binary signature at the start. XLSX: a ZIP whose entries include

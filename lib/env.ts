@@ -8,7 +8,16 @@ import { z } from 'zod';
 import { BATCH_TASK_QUEUE } from '../common/constants';
 
 /** The upload limits of seed 000 D4, the defaults of UPLOAD_MAX_BYTES, UPLOAD_PARSE_TIMEOUT_MS and UPLOAD_MAX_ROWS. */
-export const UPLOAD_DEFAULTS = { maxBytes: 50 * 1024 * 1024, parseTimeoutMs: 60_000, maxRows: 10_000 } as const;
+export const UPLOAD_DEFAULTS = {
+  maxBytes: 50 * 1024 * 1024,
+  parseTimeoutMs: 60_000,
+  maxRows: 10_000,
+  maxUncompressedBytes: 200 * 1024 * 1024,
+  maxCompressionRatio: 100,
+  parseConcurrency: 2,
+  parseQueue: 8,
+  quotaBytesPerOrg: 1024 * 1024 * 1024,
+} as const;
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const optionalString = z
@@ -126,6 +135,18 @@ export const EnvSchema = z.object({
   UPLOAD_PARSE_TIMEOUT_MS: z.coerce.number().int().min(100).default(UPLOAD_DEFAULTS.parseTimeoutMs),
   /** Most data rows in one uploaded file (D4: 10,000). */
   UPLOAD_MAX_ROWS: z.coerce.number().int().positive().max(1_000_000).default(UPLOAD_DEFAULTS.maxRows),
+  /** Most bytes a workbook (a ZIP) may expand to, declared or inflated: more is refused as a zip bomb (422 zip_bomb). */
+  UPLOAD_MAX_UNCOMPRESSED_BYTES: z.coerce.number().int().positive().default(UPLOAD_DEFAULTS.maxUncompressedBytes),
+  /** Most a workbook may expand per compressed byte (uncompressed total / ZIP size) once past 10 MB uncompressed. */
+  UPLOAD_MAX_COMPRESSION_RATIO: z.coerce.number().positive().default(UPLOAD_DEFAULTS.maxCompressionRatio),
+  /** Uploads parsed at once per API process. */
+  UPLOAD_PARSE_CONCURRENCY: z.coerce.number().int().positive().max(64).default(UPLOAD_DEFAULTS.parseConcurrency),
+  /** Uploads that may wait behind them; one more is answered 429 with Retry-After before anything is stored. */
+  UPLOAD_PARSE_QUEUE: z.coerce.number().int().min(0).max(1000).default(UPLOAD_DEFAULTS.parseQueue),
+  /** Stored upload bytes per organisation (accepted and quarantined files); an upload that would pass it gets 413 quota_exceeded. */
+  UPLOAD_QUOTA_BYTES_PER_ORG: z.coerce.number().int().positive().default(UPLOAD_DEFAULTS.quotaBytesPerOrg),
+  /** Days uploads (accepted and quarantined: files and rows) are kept; the daily retention deletes older ones. */
+  UPLOAD_RETENTION_DAYS: z.coerce.number().positive().default(7),
   /** AES-256-GCM key (32 bytes, base64) that webhook secrets are stored encrypted with; the API and workers need it. */
   SECRETS_KEY: optionalString,
   /** A file holding SECRETS_KEY (read when SECRETS_KEY is unset); `npm start` generates DATA_DIR/secrets.key (0600). */

@@ -7,7 +7,9 @@
  * filters, totals and facets.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import ExcelJS from 'exceljs';
 import * as XLSX from 'xlsx';
 import yazl from 'yazl';
@@ -249,6 +251,144 @@ describe('refused files are quarantined and the API stays healthy', () => {
     } finally {
       await fewRows.close();
       await impatient.close();
+    }
+  });
+});
+
+/** One ZIP entry as written by hand, so a test can give it any data and declare any size. */
+interface RawEntry {
+  name: string;
+  /** Stored as is (method 0) or already deflated (method 8). */
+  data: Buffer;
+  method: 0 | 8;
+  crc: number;
+  uncompressedSize: number;
+}
+
+/** A ZIP (no ZIP64) of `entries` with exactly the sizes they declare, true or not. */
+function zipOf(entries: RawEntry[]): Buffer {
+  const parts: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const name = Buffer.from(e.name);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(e.method, 8);
+    local.writeUInt32LE(e.crc >>> 0, 14);
+    local.writeUInt32LE(e.data.length, 18);
+    local.writeUInt32LE(e.uncompressedSize, 22);
+    local.writeUInt16LE(name.length, 26);
+    const dir = Buffer.alloc(46);
+    dir.writeUInt32LE(0x02014b50, 0);
+    dir.writeUInt16LE(20, 4);
+    dir.writeUInt16LE(20, 6);
+    dir.writeUInt16LE(e.method, 10);
+    dir.writeUInt32LE(e.crc >>> 0, 16);
+    dir.writeUInt32LE(e.data.length, 20);
+    dir.writeUInt32LE(e.uncompressedSize, 24);
+    dir.writeUInt16LE(name.length, 28);
+    dir.writeUInt32LE(offset, 42);
+    parts.push(local, name, e.data);
+    central.push(dir, name);
+    offset += local.length + name.length + e.data.length;
+  }
+  const directory = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...parts, directory, end]);
+}
+
+const stored = (name: string, text: string): RawEntry => ({ name, data: Buffer.from(text), method: 0, crc: zlib.crc32(text), uncompressedSize: Buffer.byteLength(text) });
+
+/**
+ * `mib` MiB of spaces after `head`, deflated without deflating them all: one MiB compressed with
+ * a full flush (about 1 KB, and no reference across it) repeated, then a final empty block.
+ * The CRC is not computed (0): the parser does not check it.
+ */
+function deflatedSpaces(name: string, head: string, mib: number, declared = Buffer.byteLength(head) + mib * 1024 * 1024): RawEntry {
+  const flush = { finishFlush: zlib.constants.Z_FULL_FLUSH };
+  const oneMib = zlib.deflateRawSync(Buffer.alloc(1024 * 1024, ' '), { level: 9, ...flush });
+  const data = Buffer.concat([zlib.deflateRawSync(Buffer.from(head), flush), ...Array.from({ length: mib }, () => oneMib), Buffer.from([0x03, 0x00])]);
+  return { name, data, method: 8, crc: 0, uncompressedSize: declared };
+}
+
+const CONTENT_TYPES = '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"></Types>';
+const WORKBOOK = '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheets><sheet name="S" sheetId="1"/></sheets></workbook>';
+const SHEET_HEAD = '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>';
+
+/** exceljs's temp files of this process (`tmp-<pid>-…` in the OS temp folder). */
+const strayTempFiles = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith(`tmp-${process.pid}-`));
+const incomingLeftovers = () => (fs.existsSync(path.join(uploadsDir, 'incoming')) ? fs.readdirSync(path.join(uploadsDir, 'incoming')) : []);
+
+describe('zip bombs, temp folders, the parse queue and the quota', () => {
+  test('a 49 MB zip bomb (workbook parts, then entries that declare 48 GB): 422 zip_bomb before any parsing, nothing written but the file', async () => {
+    const pad = deflatedSpaces('xl/media/image1.bin', '', 1);
+    const perEntry = 2400; // MiB each: under 4 GiB, so no ZIP64
+    const entries = [stored('[Content_Types].xml', CONTENT_TYPES), stored('xl/workbook.xml', WORKBOOK)];
+    for (let i = 1; i <= 20; i++) entries.push(deflatedSpaces(`xl/media/image${i}.bin`, '', perEntry));
+    const bomb = zipOf(entries);
+    expect(bomb.length).toBeLessThanOrEqual(UPLOAD_DEFAULTS.maxBytes);
+    expect(bomb.length).toBeGreaterThan(45 * 1024 * 1024);
+    expect(pad.data.length).toBeLessThan(1100);
+    const before = strayTempFiles();
+    const started = Date.now();
+    const res = await upload('bomb.xlsx', bomb);
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatchObject({ code: 'zip_bomb', details: { field: 'file', limitBytes: UPLOAD_DEFAULTS.maxUncompressedBytes } });
+    expect(res.body.error.message).toMatch(/more than 200 MB/);
+    expect(Date.now() - started).toBeLessThan(30_000); // refused from the directory, not after a parse timeout
+    const { id } = await expectQuarantined(res, 'zip_bomb');
+    expect(fs.statSync(path.join(uploadsDir, 'quarantine', `${id}-bomb.xlsx`)).size).toBe(bomb.length);
+    expect(incomingLeftovers()).toEqual([]);
+    expect(strayTempFiles()).toEqual(before);
+  });
+
+  test('a workbook whose headers understate its sheet: the parser stops at the limit (422 zip_bomb), its temp file removed', async () => {
+    const small = await startApi({ db: stack.db, client: stack.client, taskQueue: stack.taskQueue, pipelines, uploads: { dir: uploadsDir, maxUncompressedBytes: 20 * 1024 * 1024 } });
+    try {
+      // The sheet comes first, so exceljs copies it to a temp file before reading it; it declares 1 KB and inflates to 64 MB.
+      const liar = zipOf([stored('[Content_Types].xml', CONTENT_TYPES), deflatedSpaces('xl/worksheets/sheet1.xml', SHEET_HEAD, 64, 1024), stored('xl/workbook.xml', WORKBOOK)]);
+      const before = strayTempFiles();
+      const res = await upload('liar.xlsx', liar, small.base);
+      expect(res.status).toBe(422);
+      expect(res.body.error).toMatchObject({ code: 'zip_bomb', details: { field: 'file', limitBytes: 20 * 1024 * 1024 } });
+      expect(res.body.error.message).toMatch(/more than its headers declare/);
+      expect(incomingLeftovers()).toEqual([]);
+      expect(strayTempFiles()).toEqual(before);
+    } finally {
+      await small.close();
+    }
+  });
+
+  test("each parse has its own temp folder, gone after a normal parse and after a parse killed by the time limit", async () => {
+    const roomy = { maxUncompressedBytes: 8 * 1024 * 1024 * 1024, maxCompressionRatio: 1e9 };
+    const quick = await startApi({ db: stack.db, client: stack.client, taskQueue: stack.taskQueue, pipelines, uploads: { dir: uploadsDir, ...roomy } });
+    const killed = await startApi({ db: stack.db, client: stack.client, taskQueue: stack.taskQueue, pipelines, uploads: { dir: uploadsDir, ...roomy, parseTimeoutMs: 3_000 } });
+    try {
+      const before = strayTempFiles();
+      const rows = '<row r="1"><c r="A1" t="inlineStr"><is><t>email</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>a@example.com</t></is></c></row>';
+      const sheetFirst = (sheet: RawEntry) => zipOf([stored('[Content_Types].xml', CONTENT_TYPES), sheet, stored('xl/workbook.xml', WORKBOOK), stored('xl/_rels/workbook.xml.rels', '<Relationships/>')]);
+      const normal = await upload('sheet-first.xlsx', sheetFirst(stored('xl/worksheets/sheet1.xml', `${SHEET_HEAD}${rows}</sheetData></worksheet>`)), quick.base);
+      expect(normal.status).toBe(201);
+      expect(normal.body).toMatchObject({ rowCount: 1, columns: ['email'] });
+      expect(incomingLeftovers()).toEqual([]);
+      expect(strayTempFiles()).toEqual(before);
+
+      // 3 GB of sheet: copying it to the temp file outlasts the 3 s limit, and the thread is terminated mid-write.
+      const slow = await upload('huge-sheet.xlsx', sheetFirst(deflatedSpaces('xl/worksheets/sheet1.xml', SHEET_HEAD, 3000)), killed.base);
+      expect(slow.status).toBe(422);
+      expect(slow.body.error.code).toBe('parse_timeout');
+      expect(incomingLeftovers()).toEqual([]);
+      expect(strayTempFiles()).toEqual(before);
+    } finally {
+      await quick.close();
+      await killed.close();
     }
   });
 });

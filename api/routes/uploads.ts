@@ -6,7 +6,7 @@
 import express, { type Router } from 'express';
 import { uploadRowLimit } from '../../lib/auth/access';
 import { orgOf } from '../auth/middleware';
-import { unavailable } from '../errors';
+import { ApiError, unavailable } from '../errors';
 import { CheckUploadBody, UploadIdParam, UploadQuery } from '../upload-schemas';
 import type { UploadService } from '../upload-service';
 import { requesterOf } from './templates';
@@ -24,8 +24,20 @@ export function uploadsRouter(deps: { uploads?: UploadService }): Router {
   router.post('/uploads', async (req, res) => {
     const uploads = service();
     const { filename } = UploadQuery.parse(req.query);
-    const created = await uploads.receive(req, { originalName: filename, createdBy: requesterOf(req), orgId: orgOf(req), maxRows: uploadRowLimit(req.principal, uploads.defaultMaxRows) });
-    res.status(201).location(`${UPLOAD_PATH}/${created.id}`).json(created);
+    const length = Number(req.headers['content-length']);
+    try {
+      const created = await uploads.receive(req, {
+        originalName: filename,
+        createdBy: requesterOf(req),
+        orgId: orgOf(req),
+        maxRows: uploadRowLimit(req.principal, uploads.defaultMaxRows),
+        ...(Number.isSafeInteger(length) && length >= 0 ? { declaredBytes: length } : {}),
+      });
+      res.status(201).location(`${UPLOAD_PATH}/${created.id}`).json(created);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 429) res.setHeader('Retry-After', String((err.details as { retryAfterSeconds: number }).retryAfterSeconds));
+      throw err;
+    }
   });
 
   router.get('/uploads/:id', async (req, res) => {
