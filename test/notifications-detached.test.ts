@@ -112,13 +112,17 @@ async function expectRetryingOncePerEvent(id: string, events: string[]) {
   // One notification workflow per event, still retrying after the batch has moved on.
   const runs = await waitFor(
     async () => {
-      const found: string[] = [];
-      for await (const wf of client.workflow.list({ query: `FlotillaBatchId = '${id}' AND WorkflowType = 'notificationWorkflow'` })) found.push(wf.status.name);
+      const found: Array<{ workflowId: string; status: string }> = [];
+      for await (const wf of client.workflow.list({ query: `FlotillaBatchId = '${id}' AND WorkflowType = 'notificationWorkflow'` })) found.push({ workflowId: wf.workflowId, status: wf.status.name });
       return found.length === events.length ? found : undefined;
     },
     { timeoutMs: 15_000, what: `the notification workflows of ${id}` },
   );
-  expect(runs.every((s) => s === 'RUNNING')).toBe(true);
+  for (const r of runs) {
+    expect(r.status).toBe('RUNNING');
+    // `<batchId>#…`: no item workflow (`<batchId>/<key>`) can have this ID.
+    expect(r.workflowId.startsWith(`${id}#notify:`)).toBe(true);
+  }
 }
 
 test('with receivers that never answer, the batch workflow closes at its final status and retry-failed right after acts at once', async () => {
