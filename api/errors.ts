@@ -45,7 +45,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (res.headersSent) return;
     // Refused before its body was read (no credentials, too large): close rather than let Node
     // drain what the client is still sending.
-    if (!req.complete) res.setHeader('Connection', 'close');
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (hasBody && !req.complete) res.setHeader('Connection', 'close');
     if (err instanceof ApiError) {
       res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) } });
       return;
