@@ -247,6 +247,9 @@ test('the 50 MB body limit is only for routes that carry many items: a 2 MB body
   const res = await api.call('POST', `/api/batches/${created.body.id}/pause`, { reason: 'x'.repeat(2 * 1024 * 1024) });
   expect(res.status).toBe(413);
   expect(res.body.error.code).toBe('payload_too_large');
+  // A public route too: sign-in reads no more than the small limit from anyone.
+  const signIn = await fetch(`${api.base}/api/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'a@b.c', password: 'p'.repeat(2 * 1024 * 1024) }) });
+  expect(signIn.status).toBe(413);
   // The batch route itself still takes a 2 MB body (and judges it: an oversized item).
   const big = await api.call('POST', '/api/batches', { pipeline: 'noop', name: 'big', items: [{ key: 'a', note: 'y'.repeat(2 * 1024 * 1024) }] });
   expect(big.status).toBe(400);
