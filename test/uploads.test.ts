@@ -14,6 +14,8 @@ import ExcelJS from 'exceljs';
 import * as XLSX from 'xlsx';
 import yazl from 'yazl';
 import { z } from 'zod';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createRetentionActivities } from '../activities/retention';
 import { UPLOAD_DEFAULTS } from '../lib/env';
 import { noopPipeline } from '../pipelines/noop';
 import { definePipeline, type PipelineDefinition } from '../pipelines/types';
@@ -391,6 +393,94 @@ describe('zip bombs, temp folders, the parse queue and the quota', () => {
       await killed.close();
     }
   });
+});
+
+describe('the parse queue and the quota', () => {
+  /** An upload whose body is sent in two parts: the first now, the rest when `finish` is called. */
+  function heldUpload(base: string, filename: string) {
+    let finish!: () => void;
+    const rest = new Promise<void>((resolve) => (finish = resolve));
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(new TextEncoder().encode('k\n'));
+        await rest;
+        controller.enqueue(new TextEncoder().encode('1\n'));
+        controller.close();
+      },
+    });
+    const response = fetch(`${base}/api/uploads?filename=${filename}`, { method: 'POST', headers: { 'content-type': 'text/csv', ...stack.api.headers }, body, duplex: 'half' } as RequestInit);
+    return { finish, response };
+  }
+
+  test('one parse at once and one waiting: a third upload is answered 429 with Retry-After, and nothing of it is stored', async () => {
+    const narrow = await startApi({ db: stack.db, client: stack.client, taskQueue: stack.taskQueue, pipelines, uploads: { dir: uploadsDir, parseConcurrency: 1, parseQueue: 1 } });
+    try {
+      const first = heldUpload(narrow.base, 'first.csv');
+      const second = heldUpload(narrow.base, 'second.csv');
+      await waitFor(async () => incomingLeftovers().length === 2, { timeoutMs: 10_000, what: "two uploads being received" }); // both admitted and being received
+      const rowsBefore = await stack.db.upload.count();
+      const quarantineBefore = fs.readdirSync(path.join(uploadsDir, 'quarantine')).length;
+      const third = await upload('third.csv', 'k\n1\n', narrow.base);
+      expect(third.status).toBe(429);
+      expect(third.headers.get('retry-after')).toBe('10');
+      expect(third.body.error).toMatchObject({ code: 'upload_queue_full', details: { retryAfterSeconds: 10 } });
+      expect(incomingLeftovers()).toHaveLength(2);
+      expect(await stack.db.upload.count()).toBe(rowsBefore);
+      expect(fs.readdirSync(path.join(uploadsDir, 'quarantine'))).toHaveLength(quarantineBefore);
+      first.finish();
+      second.finish();
+      expect((await first.response).status).toBe(201);
+      expect((await second.response).status).toBe(201);
+      expect((await upload('fourth.csv', 'k\n1\n', narrow.base)).status).toBe(201); // places are given back
+    } finally {
+      await narrow.close();
+    }
+  });
+
+  test("an upload that would pass the organisation's quota: 413 quota_exceeded, nothing stored", async () => {
+    const probe = await upload('probe.csv', 'k\n1\n');
+    const orgId = (await stack.db.upload.findUniqueOrThrow({ where: { id: probe.body.id } })).orgId;
+    const used = Number((await stack.db.upload.aggregate({ _sum: { size: true }, where: { orgId } }))._sum.size);
+    const file = `k\n${'1234567\n'.repeat(10)}`; // 82 bytes
+    const tight = await startApi({ db: stack.db, client: stack.client, taskQueue: stack.taskQueue, pipelines, uploads: { dir: uploadsDir, quotaBytesPerOrg: used + 100 } });
+    try {
+      expect((await upload('fits.csv', file, tight.base)).status).toBe(201);
+      const rowsBefore = await stack.db.upload.count();
+      const quarantineBefore = fs.readdirSync(path.join(uploadsDir, 'quarantine')).length;
+      const over = await upload('over.csv', file, tight.base);
+      expect(over.status).toBe(413);
+      expect(over.body.error).toMatchObject({ code: 'quota_exceeded', details: { field: 'file', quotaBytes: used + 100, usedBytes: used + 82 } });
+      expect(over.body.error.message).toMatch(/would pass/);
+      expect(await stack.db.upload.count()).toBe(rowsBefore);
+      expect(fs.readdirSync(path.join(uploadsDir, 'quarantine'))).toHaveLength(quarantineBefore);
+      expect(incomingLeftovers()).toEqual([]);
+    } finally {
+      await tight.close();
+    }
+  });
+});
+
+test('retention: accepted and quarantined uploads older than UPLOAD_RETENTION_DAYS are deleted (rows and files), recent ones kept', async () => {
+  const accepted = (await upload('old.csv', 'k\n1\n')).body.id as string;
+  const quarantinedId = (await upload('old-empty.csv', '')).body.error.details.uploadId as string;
+  const recent = (await upload('recent.csv', 'k\n1\n')).body.id as string;
+  const days = (n: number) => new Date(Date.now() - n * 86_400_000);
+  await stack.db.upload.updateMany({ where: { id: { in: [accepted, quarantinedId] } }, data: { createdAt: days(8) } });
+  await stack.db.upload.update({ where: { id: recent }, data: { createdAt: days(6) } });
+  expect(fs.existsSync(path.join(uploadsDir, 'accepted', accepted, 'old.csv'))).toBe(true);
+  expect(quarantined(quarantinedId).files).toHaveLength(2);
+
+  const activities = createRetentionActivities({ db: stack.db, uploads: { dir: uploadsDir, retentionDays: 7 } });
+  // The daily retention workflow's notification phase (a cutoff before any delivery: none of those goes).
+  const page = { cutoff: new Date(0).toISOString(), limit: 100 };
+  await new MockActivityEnvironment().run(activities.deleteExpiredNotifications, page);
+  expect(await stack.db.upload.findMany({ where: { id: { in: [accepted, quarantinedId, recent] } }, select: { id: true } })).toEqual([{ id: recent }]);
+  expect(fs.existsSync(path.join(uploadsDir, 'accepted', accepted))).toBe(false);
+  expect(fs.readdirSync(path.join(uploadsDir, 'quarantine')).filter((f) => f.startsWith(quarantinedId))).toEqual([]);
+  expect(fs.readdirSync(path.join(uploadsDir, 'accepted', recent)).sort()).toEqual(['recent.csv', 'rows.ndjson']);
+  // Idempotent: a second run deletes nothing more.
+  await new MockActivityEnvironment().run(activities.deleteExpiredNotifications, page);
+  expect(await stack.db.upload.count({ where: { id: recent } })).toBe(1);
 });
 
 describe('mapping check', () => {

@@ -7,7 +7,7 @@ import { Worker } from '@temporalio/worker';
 import { createBatchStoreActivities } from '../activities/batch-store';
 import { createBatchEndActivities } from '../activities/batch-end';
 import { createNotificationActivities, type NotificationSettings } from '../activities/notifications';
-import { createRetentionActivities } from '../activities/retention';
+import { createRetentionActivities, type UploadRetention } from '../activities/retention';
 import { createRetryActivities } from '../activities/retry';
 import { createStepActivities } from '../activities/steps';
 import { createTemplateActivities } from '../activities/templates';
@@ -55,6 +55,8 @@ export async function createEngineWorker(opts: {
   jobGuard?: boolean;
   /** Root of pipeline files (`<filesDir>/<batchId>/`), which retention deletes with the batch. */
   filesDir?: string;
+  /** Uploads that retention deletes after their period (UPLOADS_DIR, UPLOAD_RETENTION_DAYS). */
+  uploads?: UploadRetention;
   /** Opens stored webhook secrets (default: SECRETS_KEY / SECRETS_KEY_FILE; none is a startup error). */
   secrets?: SecretBox;
 }): Promise<EngineWorker> {
@@ -72,7 +74,7 @@ export async function createEngineWorker(opts: {
     ...createStepActivities(opts.pipelines, { db: opts.db }),
     ...createBatchEndActivities(opts.pipelines, { db: opts.db }),
     ...createTemplateActivities({ db: opts.db, client, pipelines: opts.pipelines, taskQueue: opts.taskQueue, jobGuard: opts.jobGuard }),
-    ...createRetentionActivities({ db: opts.db, filesDir: opts.filesDir }),
+    ...createRetentionActivities({ db: opts.db, filesDir: opts.filesDir, uploads: opts.uploads }),
   };
   const base = {
     connection: opts.connection,

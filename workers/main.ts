@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { createDb } from '../lib/db';
-import { dataDir, env } from '../lib/env';
+import { dataDir, env, uploadsDir } from '../lib/env';
 import { pipelineDepsFromEnv } from '../lib/pipeline-deps';
 import { logger } from '../lib/logger';
 import { secretBoxFromEnv } from '../lib/secret-box';
@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     identity: `flotilla-worker-${process.pid}@${os.hostname()}`,
     jobGuard: env.BATCH_GUARD !== 'off',
     filesDir: pipelineDeps.filesDir,
+    uploads: { dir: uploadsDir, retentionDays: env.UPLOAD_RETENTION_DAYS },
     tuning: {
       maxConcurrentActivityTaskExecutions: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentLocalActivityExecutions: env.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES,
