@@ -129,6 +129,8 @@ async function main() {
 
     const apiPort = await freePort();
     const workerMetricsPort = await freePort();
+    // The API's metrics are on their own loopback port, not on the app's.
+    const apiMetricsPort = await freePort();
     const taskQueue = 'flotilla-bench';
     const childEnv = {
       ...process.env,
@@ -138,6 +140,7 @@ async function main() {
       DATA_DIR: runDir,
       PORT: String(apiPort),
       WORKER_METRICS_PORT: String(workerMetricsPort),
+      API_METRICS_PORT: String(apiMetricsPort),
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
       // The API and worker need a key for webhook secrets; this run's own is enough.
@@ -310,7 +313,7 @@ async function main() {
     // Both processes expose Prometheus metrics: keep a few lines of each as evidence.
     const scrape = async (url: string) => (await fetch(url).then((r) => r.text(), () => '')).split('\n');
     const workerMetrics = await scrape(`http://127.0.0.1:${workerMetricsPort}/metrics`);
-    const apiMetrics = await scrape(`${base}/metrics`);
+    const apiMetrics = await scrape(`http://127.0.0.1:${apiMetricsPort}/metrics`);
     result.metrics = {
       workerSeries: workerMetrics.filter((l) => l && !l.startsWith('#')).length,
       workerSample: workerMetrics.filter((l) => /^(flotilla_items_settled|temporal_workflow_completed|temporal_activity_execution_latency_count)/.test(l)).slice(0, 8),
