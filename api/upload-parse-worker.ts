@@ -234,6 +234,9 @@ async function* xlsxRows(file: string, maxInflatedBytes: number): AsyncGenerator
  * releases published on SheetJS's own CDN, which this deployment cannot reach. Both are why it
  * is loaded only here: a polluted prototype lives and dies with this one-file thread, and a
  * backtracking regex is cut off by the parse timeout. (exceljs reads .xlsx; it has no .xls reader.)
+ * Kept rather than dropping .xls (issue 12): an .xls is an OLE2 file, not a ZIP, so nothing is
+ * inflated; SheetJS reads it whole from memory (at most UPLOAD_MAX_BYTES, in a 512 MB heap) and
+ * writes no temp file; and an .xlsx never reaches SheetJS (the sniffer requires OLE2 for .xls).
  */
 async function* xlsRows(file: string): AsyncGenerator<SheetRow> {
   freezeBuiltinPrototypes();
