@@ -372,7 +372,7 @@ export async function orphanedSteps(client: Client, db: Db, batchIds: string[], 
   const running = await db.batchItem.findMany({ where: { batchId: { in: batchIds }, status: 'running' }, select: { batchId: true, key: true } });
   const heldByDeadWorker = new RegExp(`(^|\\D)${pid}@`);
   const out: OrphanedStep[] = [];
-  await eachLimited(running, 16, async (r) => {
+  await eachLimited(running, 32, async (r) => {
     const workflowId = `${r.batchId}/${r.key}`;
     const d = await client.workflow.getHandle(workflowId).describe().catch(() => undefined);
     for (const a of d?.raw.pendingActivities ?? []) {
@@ -385,41 +385,41 @@ export async function orphanedSteps(client: Client, db: Db, batchIds: string[], 
   return out;
 }
 
-export interface StepRetry extends OrphanedStep {
-  /** When the next attempt started, from its ActivityTaskStarted event (the server's clock); null if none did. */
-  retriedAt: number | null;
-  /** Why the dead worker's attempt ended, as Temporal recorded it (e.g. `HEARTBEAT` or `START_TO_CLOSE` timeout). */
-  endedBy: string | null;
+/** A step attempt that Temporal started after the attempt before it timed out. */
+export interface TimedOutRetry {
+  workflowId: string;
+  activityId: string;
+  activityType: string;
+  attempt: number;
+  /** When it started: its ActivityTaskStarted event's time (the server's clock). */
+  retriedAt: number;
+  /** How the attempt before it ended: `HEARTBEAT` or `START_TO_CLOSE` (timeout). */
+  endedBy: string;
 }
 
 /**
- * When each orphaned step started again. Only an activity's last attempt has an
- * ActivityTaskStarted event in the history, and its time is when that attempt started (not when
- * it was written), so the figure is exact and not a poll.
+ * Every step retried after a timeout in the given batches: items whose step rows show a second
+ * attempt, read from their histories. Only an activity's last attempt has an ActivityTaskStarted
+ * event, and its time is when that attempt started (not when it was written), so the figures are
+ * exact, not a poll.
  */
-export async function stepRetries(client: Client, orphans: OrphanedStep[]): Promise<StepRetry[]> {
-  const byWorkflow = new Map<string, OrphanedStep[]>();
-  for (const o of orphans) byWorkflow.set(o.workflowId, [...(byWorkflow.get(o.workflowId) ?? []), o]);
-  const out: StepRetry[] = [];
-  await eachLimited([...byWorkflow], 8, async ([workflowId, steps]) => {
+export async function timedOutRetries(client: Client, db: Db, batchIds: string[]): Promise<TimedOutRetry[]> {
+  const rows = await db.batchItem.findMany({ where: { batchId: { in: batchIds } }, select: { batchId: true, key: true, steps: true } });
+  const retried = rows.filter((r) => (Array.isArray(r.steps) ? r.steps : []).some((st) => Number((st as { attempts?: unknown }).attempts) >= 2));
+  const out: TimedOutRetry[] = [];
+  await eachLimited(retried, 8, async (r) => {
+    const workflowId = `${r.batchId}/${r.key}`;
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
-    const scheduledIdOf = new Map<string, string>();
-    const startedBy = new Map<string, temporal.api.history.v1.IHistoryEvent>();
+    const scheduled = new Map<string, { activityId: string; activityType: string }>();
     for (const e of history.events ?? []) {
-      if (e.activityTaskScheduledEventAttributes) scheduledIdOf.set(e.activityTaskScheduledEventAttributes.activityId!, String(e.eventId));
-      if (e.activityTaskStartedEventAttributes) startedBy.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), e);
-    }
-    for (const s of steps) {
-      const started = startedBy.get(scheduledIdOf.get(s.activityId) ?? '');
-      const attrs = started?.activityTaskStartedEventAttributes;
-      if (!started || !attrs || (attrs.attempt ?? 0) <= s.attempt) {
-        out.push({ ...s, retriedAt: null, endedBy: null });
-        continue;
-      }
-      const failure = attrs.lastFailure;
-      const timeoutType = failure?.timeoutFailureInfo?.timeoutType;
-      const endedBy = timeoutType ? temporal.api.enums.v1.TimeoutType[timeoutType].replace('TIMEOUT_TYPE_', '') : (failure?.message ?? null);
-      out.push({ ...s, retriedAt: tsToMs(started.eventTime), endedBy });
+      const sched = e.activityTaskScheduledEventAttributes;
+      if (sched) scheduled.set(String(e.eventId), { activityId: sched.activityId!, activityType: sched.activityType?.name ?? '' });
+      const started = e.activityTaskStartedEventAttributes;
+      const timeoutType = started?.lastFailure?.timeoutFailureInfo?.timeoutType;
+      if (!started || (started.attempt ?? 1) < 2 || !timeoutType) continue;
+      const of = scheduled.get(String(started.scheduledEventId));
+      if (!of?.activityType.includes('.')) continue;
+      out.push({ workflowId, ...of, attempt: started.attempt!, retriedAt: tsToMs(e.eventTime), endedBy: temporal.api.enums.v1.TimeoutType[timeoutType].replace('TIMEOUT_TYPE_', '') });
     }
   });
   return out;
@@ -428,7 +428,7 @@ export async function stepRetries(client: Client, orphans: OrphanedStep[]): Prom
 /** What one kill cost: figures in ms from the kill. */
 export interface KillRecovery {
   killedAt: string;
-  /** Steps the killed worker held. */
+  /** Steps of the killed worker that Temporal retried after a timeout. */
   orphanedSteps: number;
   /** To the first of them starting again on a live worker. */
   killToFirstRetryMs: number | null;
@@ -440,19 +440,35 @@ export interface KillRecovery {
   killToBatchEndMs: Record<string, number | null>;
 }
 
-/** Sums up one kill from its orphaned steps' retries and the batches' end times (`finishedAt`, ms). */
-export function killRecovery(killedAt: number, retries: StepRetry[], batchEnds: Record<string, number | null>): KillRecovery {
-  const starts = retries.map((r) => r.retriedAt).filter((t): t is number => t !== null);
-  const endedBy: Record<string, number> = {};
-  for (const r of retries) endedBy[r.endedBy ?? 'not retried'] = (endedBy[r.endedBy ?? 'not retried'] ?? 0) + 1;
-  return {
-    killedAt: new Date(killedAt).toISOString(),
-    orphanedSteps: retries.length,
-    killToFirstRetryMs: starts.length ? Math.min(...starts) - killedAt : null,
-    killToLastRetryMs: starts.length ? Math.max(...starts) - killedAt : null,
-    endedBy,
-    killToBatchEndMs: Object.fromEntries(Object.entries(batchEnds).map(([name, end]) => [name, end === null ? null : end - killedAt])),
-  };
+/**
+ * Which kill each timed-out retry belongs to. A step that Temporal still showed as held by the
+ * dead worker right after a kill belongs to that kill (exact, whatever the timeout); any other
+ * (one retried and finished before that look reached it) to the last kill before its retry,
+ * which is right when retries come within seconds and kills are further apart.
+ */
+export function killRecoveries(kills: Array<{ at: number; orphans: OrphanedStep[] }>, retries: TimedOutRetry[], batchEnds: Record<string, number | null>): KillRecovery[] {
+  const keyOf = (r: { workflowId: string; activityId: string }) => `${r.workflowId}#${r.activityId}`;
+  const owner = new Map<string, number>();
+  kills.forEach((k, i) => k.orphans.forEach((o) => owner.set(keyOf(o), i)));
+  const perKill = kills.map(() => [] as TimedOutRetry[]);
+  for (const r of retries) {
+    const seen = owner.get(keyOf(r));
+    const i = seen ?? kills.reduce((last, k, j) => (k.at < r.retriedAt ? j : last), -1);
+    if (i >= 0) perKill[i]!.push(r);
+  }
+  return kills.map((k, i) => {
+    const starts = perKill[i]!.map((r) => r.retriedAt);
+    const endedBy: Record<string, number> = {};
+    for (const r of perKill[i]!) endedBy[r.endedBy] = (endedBy[r.endedBy] ?? 0) + 1;
+    return {
+      killedAt: new Date(k.at).toISOString(),
+      orphanedSteps: starts.length,
+      killToFirstRetryMs: starts.length ? Math.min(...starts) - k.at : null,
+      killToLastRetryMs: starts.length ? Math.max(...starts) - k.at : null,
+      endedBy,
+      killToBatchEndMs: Object.fromEntries(Object.entries(batchEnds).map(([name, end]) => [name, end === null ? null : end - k.at])),
+    };
+  });
 }
 
 /** Batch end times (`finishedAt`, ms since the epoch) by the given names. */
