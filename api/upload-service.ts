@@ -9,6 +9,7 @@
 import crypto from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -39,6 +40,12 @@ export interface UploadLimits {
   parseQueue: number;
   /** Stored upload bytes per organisation. */
   quotaBytesPerOrg: number;
+  /**
+   * Where each parse gets its own temp folder (default: the OS temp folder, as before). Not under
+   * UPLOADS_DIR: exceljs's streaming reader skipped the workbook part when its worksheet temp
+   * files were written there (a race in exceljs that a slower folder makes likely).
+   */
+  tempDir?: string;
 }
 
 export interface UploadServiceDeps extends UploadLimits {
@@ -244,7 +251,7 @@ export class UploadService {
       if (problem instanceof Rejection) return problem;
       if (problem) return new Rejection(422, 'zip_bomb', `"${filename}" was not read: ${problem}`, { field: 'file', limitBytes: this.deps.maxUncompressedBytes, limitRatio: this.deps.maxCompressionRatio });
     }
-    const job = { file: r.tmp, type, rowsFile: rowsTmp, maxRows, previewRows: PREVIEW_ROWS, workDir: path.join(this.dirOf('incoming'), `${id}.parse`), maxInflatedBytes: this.deps.maxUncompressedBytes };
+    const job = { file: r.tmp, type, rowsFile: rowsTmp, maxRows, previewRows: PREVIEW_ROWS, workDir: path.join(this.deps.tempDir ?? os.tmpdir(), `flotilla-${id}.parse`), maxInflatedBytes: this.deps.maxUncompressedBytes };
     const parsed = await this.queue.run(() => parseInWorker(job, this.deps.parseTimeoutMs));
     if (parsed.ok) return parsed;
     return new Rejection(PARSE_STATUS[parsed.code], parsed.code, `"${filename}": ${parsed.message}`, { field: 'file', ...parsed.details });

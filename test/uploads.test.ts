@@ -46,14 +46,18 @@ const contactsPipeline = definePipeline({
 const pipelines = [contactsPipeline, fixturePipeline, noopPipeline] as unknown as PipelineDefinition[];
 let stack: Awaited<ReturnType<typeof startStack>>;
 let uploadsDir: string;
+/** Each parse's temp folder is made in here (UploadLimits.tempDir) and must be gone afterwards. */
+let parseTemp: string;
 
 beforeAll(async () => {
   uploadsDir = path.join(process.env.TEST_RUN_DIR!, uid('uploads'));
-  stack = await startStack({ name: 'uploads', pipelines, uploads: { dir: uploadsDir } });
+  parseTemp = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-upload-test-'));
+  stack = await startStack({ name: 'uploads', pipelines, uploads: { dir: uploadsDir, tempDir: parseTemp } });
 });
 
 afterAll(async () => {
   await stack?.close();
+  if (parseTemp) fs.rmSync(parseTemp, { recursive: true, force: true });
 });
 
 async function upload(filename: string | undefined, body: Buffer | string, base = stack.api.base) {
@@ -138,7 +142,11 @@ describe('accepted files', () => {
     const stored = path.join(uploadsDir, 'accepted', res.body.id, 'passwd.csv');
     expect(fs.existsSync(stored)).toBe(true);
     expect(path.relative(uploadsDir, fs.realpathSync(stored)).startsWith('..')).toBe(false);
-    const odd = await upload('..\\..\\C:\\evil\u0000name\n<script>.CSV', 'a\n1\n');
+    // A NUL cannot be stored (PostgreSQL text): refused naming the field, not sanitised.
+    const nul = await upload('evil\u0000name.csv', 'a\n1\n');
+    expect(nul.status).toBe(400);
+    expect(nul.body.error.message).toMatch(/filename/);
+    const odd = await upload('..\\..\\C:\\evil\u0001name\n<script>.CSV', 'a\n1\n');
     expect(odd.status).toBe(201);
     expect(odd.body.filename).toMatch(/^[A-Za-z0-9._ -]+\.CSV$/);
     expect(odd.body.filename).not.toMatch(/^\./);
@@ -327,6 +335,8 @@ const SHEET_HEAD = '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxm
 /** exceljs's temp files of this process (`tmp-<pid>-…` in the OS temp folder). */
 const strayTempFiles = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith(`tmp-${process.pid}-`));
 const incomingLeftovers = () => (fs.existsSync(path.join(uploadsDir, 'incoming')) ? fs.readdirSync(path.join(uploadsDir, 'incoming')) : []);
+/** Per-parse temp folders still there. */
+const parseFolders = () => fs.readdirSync(parseTemp);
 
 describe('zip bombs, temp folders, the parse queue and the quota', () => {
   test('a 49 MB zip bomb (workbook parts, then entries that declare 48 GB): 422 zip_bomb before any parsing, nothing written but the file', async () => {
@@ -348,11 +358,12 @@ describe('zip bombs, temp folders, the parse queue and the quota', () => {
     const { id } = await expectQuarantined(res, 'zip_bomb');
     expect(fs.statSync(path.join(uploadsDir, 'quarantine', `${id}-bomb.xlsx`)).size).toBe(bomb.length);
     expect(incomingLeftovers()).toEqual([]);
+    expect(parseFolders()).toEqual([]);
     expect(strayTempFiles()).toEqual(before);
   });
 
   test('a workbook whose headers understate its sheet: the parser stops at the limit (422 zip_bomb), its temp file removed', async () => {
-    const small = await startApi({ db: stack.db, client: stack.client, taskQueue: stack.taskQueue, pipelines, uploads: { dir: uploadsDir, maxUncompressedBytes: 20 * 1024 * 1024 } });
+    const small = await startApi({ db: stack.db, client: stack.client, taskQueue: stack.taskQueue, pipelines, uploads: { dir: uploadsDir, tempDir: parseTemp, maxUncompressedBytes: 20 * 1024 * 1024 } });
     try {
       // The sheet comes first, so exceljs copies it to a temp file before reading it; it declares 1 KB and inflates to 64 MB.
       const liar = zipOf([stored('[Content_Types].xml', CONTENT_TYPES), deflatedSpaces('xl/worksheets/sheet1.xml', SHEET_HEAD, 64, 1024), stored('xl/workbook.xml', WORKBOOK)]);
@@ -362,6 +373,7 @@ describe('zip bombs, temp folders, the parse queue and the quota', () => {
       expect(res.body.error).toMatchObject({ code: 'zip_bomb', details: { field: 'file', limitBytes: 20 * 1024 * 1024 } });
       expect(res.body.error.message).toMatch(/more than its headers declare/);
       expect(incomingLeftovers()).toEqual([]);
+      expect(parseFolders()).toEqual([]);
       expect(strayTempFiles()).toEqual(before);
     } finally {
       await small.close();
@@ -370,8 +382,8 @@ describe('zip bombs, temp folders, the parse queue and the quota', () => {
 
   test("each parse has its own temp folder, gone after a normal parse and after a parse killed by the time limit", async () => {
     const roomy = { maxUncompressedBytes: 8 * 1024 * 1024 * 1024, maxCompressionRatio: 1e9 };
-    const quick = await startApi({ db: stack.db, client: stack.client, taskQueue: stack.taskQueue, pipelines, uploads: { dir: uploadsDir, ...roomy } });
-    const killed = await startApi({ db: stack.db, client: stack.client, taskQueue: stack.taskQueue, pipelines, uploads: { dir: uploadsDir, ...roomy, parseTimeoutMs: 3_000 } });
+    const quick = await startApi({ db: stack.db, client: stack.client, taskQueue: stack.taskQueue, pipelines, uploads: { dir: uploadsDir, tempDir: parseTemp, ...roomy } });
+    const killed = await startApi({ db: stack.db, client: stack.client, taskQueue: stack.taskQueue, pipelines, uploads: { dir: uploadsDir, tempDir: parseTemp, ...roomy, parseTimeoutMs: 3_000 } });
     try {
       const before = strayTempFiles();
       const rows = '<row r="1"><c r="A1" t="inlineStr"><is><t>email</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>a@example.com</t></is></c></row>';
@@ -380,6 +392,7 @@ describe('zip bombs, temp folders, the parse queue and the quota', () => {
       expect(normal.status).toBe(201);
       expect(normal.body).toMatchObject({ rowCount: 1, columns: ['email'] });
       expect(incomingLeftovers()).toEqual([]);
+      expect(parseFolders()).toEqual([]);
       expect(strayTempFiles()).toEqual(before);
 
       // 3 GB of sheet: copying it to the temp file outlasts the 3 s limit, and the thread is terminated mid-write.
@@ -387,6 +400,7 @@ describe('zip bombs, temp folders, the parse queue and the quota', () => {
       expect(slow.status).toBe(422);
       expect(slow.body.error.code).toBe('parse_timeout');
       expect(incomingLeftovers()).toEqual([]);
+      expect(parseFolders()).toEqual([]);
       expect(strayTempFiles()).toEqual(before);
     } finally {
       await quick.close();
