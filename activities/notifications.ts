@@ -15,7 +15,7 @@ import type { BatchProgress } from '../common/types';
 import type { Db } from '../lib/db';
 import { discardBody, EgressBlockedError, egressRequest, type EgressPolicy } from '../lib/egress';
 import { createMailer, MailSendError, type Mailer } from '../lib/mailer';
-import { isSealed, type SecretBox } from '../lib/secret-box';
+import type { SecretBox } from '../lib/secret-box';
 import type { SmtpSettings } from '../pipelines/deps';
 
 export type NotificationEvent = 'completed' | 'completed_with_errors' | 'failed' | 'cancelled' | 'threshold_paused' | 'budget_paused';
@@ -138,8 +138,7 @@ export function createNotificationActivities(deps: { db: Db; settings: Notificat
               'x-flotilla-event': event,
               'x-flotilla-delivery': d.id,
               'x-flotilla-timestamp': timestamp,
-              // A secret stored before secrets were sealed is still plaintext.
-              'x-flotilla-signature': signWebhook(isSealed(hook.secret) ? deps.secrets.open(hook.secret) : hook.secret, timestamp, body),
+              'x-flotilla-signature': signWebhook(deps.secrets.open(hook.secret), timestamp, body),
             },
             body,
           }).catch(async (err: unknown) => {

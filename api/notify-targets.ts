@@ -4,9 +4,8 @@
  * shown, it is only `secretSet`. A webhook URL a user supplies is checked by the egress guard
  * when it is saved, so a refused target is a 400 naming the field rather than a failing delivery.
  */
-import type { Db } from '../lib/db';
 import { checkEgress, EgressBlockedError, egressPolicyFromEnv, type EgressPolicy } from '../lib/egress';
-import { isSealed, secretBoxFromEnv, type SecretBox } from '../lib/secret-box';
+import { secretBoxFromEnv, type SecretBox } from '../lib/secret-box';
 import { formatPath, validationError, type FieldIssue } from './errors';
 import type { NotifyBody, NotifyView } from './schemas';
 
@@ -19,13 +18,6 @@ export interface StoredNotify {
   emails: string[];
   webhooks: Array<{ url: string; secret: string }>;
 }
-
-/** Tables with a `notify` column and their key column. */
-const LEGACY_TABLES = [
-  ['org_settings', 'org_id'],
-  ['batch_templates', 'id'],
-  ['batches', 'id'],
-] as const;
 
 export interface NotifyTargetsDeps {
   secrets: SecretBox;
@@ -73,37 +65,11 @@ export class NotifyTargets {
       }
       const kept = before.get(w.url);
       if (w.secret !== undefined) webhooks.push({ url: w.url, secret: this.deps.secrets.seal(w.secret) });
-      // Stored before secrets were sealed: sealed now that it is saved again.
-      else if (kept) webhooks.push({ url: w.url, secret: isSealed(kept) ? kept : this.deps.secrets.seal(kept) });
+      else if (kept) webhooks.push({ url: w.url, secret: kept });
       else issues.push({ path: formatPath([...at, 'webhooks', i, 'secret']), message: 'a new webhook needs a secret (at least 16 characters)' });
     }
     if (issues.length > 0) throw validationError(issues);
     return { emails: input.emails, webhooks };
-  }
-
-  /**
-   * Seals webhook secrets stored in plaintext (before secrets were encrypted) in every table that
-   * holds `notify`; the API runs it at startup. Returns how many rows it rewrote.
-   */
-  async sealLegacySecrets(db: Db): Promise<number> {
-    let rewritten = 0;
-    for (const [table, key] of LEGACY_TABLES) {
-      const rows = await db.$queryRawUnsafe<Array<{ key: string; notify: StoredNotify }>>(
-        `SELECT ${key} AS key, notify FROM ${table} WHERE jsonb_typeof(notify->'webhooks') = 'array'
-           AND EXISTS (SELECT 1 FROM jsonb_array_elements(notify->'webhooks') w WHERE w->>'secret' NOT LIKE 'enc:v1:%')`,
-      );
-      for (const row of rows) {
-        const webhooks = row.notify.webhooks.map((w) => (isSealed(w.secret) ? w : { ...w, secret: this.deps.secrets.seal(w.secret) }));
-        // Only if unchanged since read: a concurrent save is sealed already and wins.
-        rewritten += await db.$executeRawUnsafe(
-          `UPDATE ${table} SET notify = $1::jsonb WHERE ${key} = $2 AND notify = $3::jsonb`,
-          JSON.stringify({ ...row.notify, webhooks }),
-          row.key,
-          JSON.stringify(row.notify),
-        );
-      }
-    }
-    return rewritten;
   }
 
   /**

@@ -21,8 +21,6 @@ async function main(): Promise<void> {
   const db = createDb(env.DATABASE_URL, { poolSize: 20 });
   const registry = new PipelineRegistry(createPipelines(pipelineDepsFromEnv()));
   await seedDemoEntities(db, registry.all, log);
-  const sealed = await notifyTargets.sealLegacySecrets(db);
-  if (sealed > 0) log.info({ rows: sealed }, 'webhook secrets stored in plaintext are now encrypted');
   const { app, opsApp, hub } = createApp({
     db,
     client,

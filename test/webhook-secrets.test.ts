@@ -14,8 +14,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { signWebhook } from '../activities/notifications';
-import { NotifyTargets } from '../api/notify-targets';
-import { createSecretBox, ensureSecretsKeyFile, secretBoxFromEnv, SecretOpenError } from '../lib/secret-box';
+import { createSecretBox, ensureSecretsKeyFile, SecretOpenError } from '../lib/secret-box';
 import { noopPipeline } from '../pipelines/noop';
 import type { PipelineDefinition } from '../pipelines/types';
 import { waitFor } from './support/api';
@@ -193,32 +192,6 @@ test("the organisation's settings: write-only secret, encrypted, kept by a round
   } finally {
     await call('PUT', '/api/org/settings', { notify: null });
   }
-});
-
-test('secrets stored in plaintext before encryption are sealed by the pass the API runs at startup, and still sign', async () => {
-  const secret = newSecret('legacy');
-  const plain = JSON.stringify({ emails: [], webhooks: [{ url: hookUrl, secret }] });
-  const created = await call('POST', '/api/templates', { name: uid('legacy'), pipeline: 'noop', source: { kind: 'items', items: [{ key: 'a' }] } });
-  expect(created.status).toBe(201);
-  const templateId = created.body.id;
-  await stack.db.$executeRawUnsafe('UPDATE batch_templates SET notify = $1::jsonb WHERE id = $2', plain, templateId);
-  await stack.db.$executeRawUnsafe("INSERT INTO org_settings (org_id, notify, updated_at) VALUES ('legacy-org', $1::jsonb, now())", plain);
-  expect(await columnText('batch_templates', templateId)).toContain(secret);
-  // An old row still signs (the worker may deliver before the API has sealed it) and shows as set.
-  expect((await call('GET', `/api/templates/${templateId}`)).body.notify.webhooks).toEqual([{ url: hookUrl, secretSet: true }]);
-
-  expect(await new NotifyTargets({ secrets: secretBoxFromEnv(), egress: { allow: [] } }).sealLegacySecrets(stack.db)).toBeGreaterThanOrEqual(2);
-  for (const [table, key] of [['batch_templates', templateId], ['org_settings', 'legacy-org']] as const) {
-    const column = await columnText(table, key);
-    expect(column).not.toContain(secret);
-    expect(column).toMatch(/"secret": "enc:v1:/);
-  }
-  const started = await call('POST', `/api/templates/${templateId}/batches`, {});
-  expect(started.status).toBe(202);
-  await finished(started.body.id);
-  await deliveredSignedWith(started.body.id, secret);
-  // A second run finds nothing left to seal.
-  expect(await new NotifyTargets({ secrets: secretBoxFromEnv(), egress: { allow: [] } }).sealLegacySecrets(stack.db)).toBe(0);
 });
 
 describe('refused webhook targets are a 400 naming the field, and nothing is stored', () => {
