@@ -436,7 +436,7 @@ export interface KillRecovery {
   killToLastRetryMs: number | null;
   /** Orphaned steps by how Temporal ended the dead attempt (`HEARTBEAT`, `START_TO_CLOSE`). */
   endedBy: Record<string, number>;
-  /** To each batch's final status (its `finishedAt`). */
+  /** To each batch's final status (its `finishedAt`); null for a batch that had ended before the kill. */
   killToBatchEndMs: Record<string, number | null>;
 }
 
@@ -466,7 +466,7 @@ export function killRecoveries(kills: Array<{ at: number; orphans: OrphanedStep[
       killToFirstRetryMs: starts.length ? Math.min(...starts) - k.at : null,
       killToLastRetryMs: starts.length ? Math.max(...starts) - k.at : null,
       endedBy,
-      killToBatchEndMs: Object.fromEntries(Object.entries(batchEnds).map(([name, end]) => [name, end === null ? null : end - k.at])),
+      killToBatchEndMs: Object.fromEntries(Object.entries(batchEnds).map(([name, end]) => [name, end === null || end < k.at ? null : end - k.at])),
     };
   });
 }
