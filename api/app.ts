@@ -124,14 +124,23 @@ export function createApp(deps: AppDeps) {
 
   const api = express.Router();
 
-  // Everything needs a signed-in caller (a few routes excepted, see PUBLIC in auth/middleware.ts),
+  // Anonymous callers learn whether each check passes; why (backend error text, versions, pollers)
+  // only signed-in ones. Credentials that cannot be checked because the database is down leave the
+  // caller anonymous, so health still answers 503 then; wrong credentials are still a 401.
+  const checkCaller = authenticate(auth);
+  api.get('/health', (req, res, next) => {
+    void checkCaller(req, res, (err?: unknown) => {
+      if (err instanceof ApiError) return next(err);
+      if (err) req.principal = undefined;
+      healthChecks(deps).then((checks) => sendHealth(res, checks, Boolean(req.principal)), next);
+    });
+  });
+
+  // Everything else needs a signed-in caller (a few routes excepted, see PUBLIC in auth/middleware.ts),
   // checked before any body is read: an anonymous 50 MB body is refused unread.
-  api.use(authenticate(auth));
+  api.use(checkCaller);
   api.use(jsonBodies());
   api.use(refuseUnstorableText(ROUTES.map((r) => r.path.replace(/^\/api(?=\/)/, ''))));
-
-  // Anonymous callers learn whether each check passes; why (backend error text, versions, pollers) only signed-in ones.
-  api.get('/health', async (req, res) => sendHealth(res, await healthChecks(deps), Boolean(req.principal)));
 
   api.use(openApiRouter());
   api.use(authRouter({ auth, limiter, phase: authOptions.phase, secureCookies: authOptions.secureCookies, sessionTtlMs: authOptions.sessionTtlMs, signInPerMinute: authOptions.signInPerMinute }));
