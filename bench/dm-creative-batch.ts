@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { call, writeResult } from './stack-client';
+import { stackApi, writeResult } from './stack-client';
 import { demoRecipients } from '../pipelines/dm-creative/demo-data';
 import { TreeMemorySampler } from './proc-memory';
 
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
   },
 });
+const api = stackApi(values.app);
 
 function workerPid(): number {
   const out = execFileSync('pgrep', ['-f', 'workers/main.ts']).toString().trim().split('\n').map(Number);
@@ -33,7 +34,7 @@ async function main() {
   const items = Array.from({ length: n }, (_, i) => ({ ...demoRecipients[i % demoRecipients.length], trackingId: `bench-${run}-${String(i + 1).padStart(7, '0')}` }));
   const sampler = new TreeMemorySampler(workerPid()).start(200);
   const t0 = Date.now();
-  const created = await call('POST', `${values.app}/api/batches`, {
+  const created = await api('POST', '/api/batches', {
     pipeline: 'dm-creative',
     name: `DM bench ${run}`,
     items,
@@ -42,7 +43,7 @@ async function main() {
   });
   let batch;
   for (;;) {
-    batch = await call('GET', `${values.app}/api/batches/${created.id}`);
+    batch = await api('GET', `/api/batches/${created.id}`);
     if (['completed', 'completed_with_errors', 'failed', 'cancelled', 'paused'].includes(batch.status)) break;
     await new Promise((r) => setTimeout(r, 500));
   }

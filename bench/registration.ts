@@ -8,7 +8,7 @@
  *   (--app http://127.0.0.1:3000 --partner http://127.0.0.1:4010 --out bench-results/x.json)
  */
 import { parseArgs } from 'node:util';
-import { call, writeResult } from './stack-client';
+import { call, stackApi, writeResult } from './stack-client';
 import { demoRestaurants } from '../pipelines/restaurant-registration/demo-data';
 
 const { values } = parseArgs({
@@ -21,6 +21,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
   },
 });
+const api = stackApi(values.app);
 
 const REJECT_AT = ['validate-data', 'verify-business', 'upload-menu', 'setup-payments', 'publish-store'];
 
@@ -51,15 +52,15 @@ async function main() {
   });
 
   const t0 = Date.now();
-  const created = await call('POST', `${values.app}/api/batches`, { pipeline: 'restaurant-registration', name: `Registration bench ${run}`, items, concurrency: Number(values.concurrency) });
+  const created = await api('POST', '/api/batches', { pipeline: 'restaurant-registration', name: `Registration bench ${run}`, items, concurrency: Number(values.concurrency) });
   let batch;
   for (;;) {
-    batch = await call('GET', `${values.app}/api/batches/${created.id}`);
+    batch = await api('GET', `/api/batches/${created.id}`);
     if (['completed', 'completed_with_errors', 'failed', 'cancelled', 'paused'].includes(batch.status)) break;
     await new Promise((r) => setTimeout(r, 500));
   }
   const wallMs = Date.now() - t0;
-  const failedItems = (await call('GET', `${values.app}/api/batches/${created.id}/items?status=failed&limit=500`)).items as Array<{ key: string; error: { step: string; type: string } }>;
+  const failedItems = (await api('GET', `/api/batches/${created.id}/items?status=failed&limit=500`)).items as Array<{ key: string; error: { step: string; type: string } }>;
   const byStep: Record<string, number> = {};
   for (const f of failedItems) byStep[f.error.step] = (byStep[f.error.step] ?? 0) + 1;
   const result = {

@@ -4,10 +4,13 @@
  *   npm run bench                          # 1k, 10k, 100k items + baseline, naive fan-out, small batches
  *   npm run bench -- --sizes 1000,10000    # other sizes
  *   npm run bench -- --items 1000000       # one batch of that size (no baseline), API latency sampled
- *   options: --concurrency N (200) --no-baseline --no-naive --small-runs N (10) --out FILE
+ *   options: --concurrency N (200) --no-baseline --no-naive --small-runs N (10) --no-warm-up
+ *            --out FILE --dir DIR (the run's stack; default .data/bench/<time>)
  *
  * Each run gets a fresh Temporal dev server and PostgreSQL under .data/bench/<time>; the worker
- * and the API run as their own processes, so their RSS is measured as deployed.
+ * and the API run as their own processes, so their RSS is measured as deployed. The benchmark
+ * calls the API as `npm start`'s local CLI does: a super admin and an API token made in the run's
+ * database, the token saved in the run's DATA_DIR/cli-token and sent as `Authorization: Bearer`.
  */
 import crypto from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,6 +20,9 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { itemTaskQueueOf } from '../common/constants';
+import { ensureLocalAdmin } from '../lib/auth/local-admin';
+import { readSavedToken } from '../lib/auth/saved-token';
+import { createDb } from '../lib/db';
 import { migrate } from '../lib/migrate';
 import { startEmbeddedPostgres } from '../lib/postgres';
 import { findTemporalBinary, PROJECT_ROOT, startDevServer } from '../lib/temporal';
@@ -29,12 +35,15 @@ interface Options {
   baseline: boolean;
   naive: boolean;
   smallRuns: number;
+  /** A 20-item batch first, so the worker's bundle compile is not timed (off: a CI smoke run). */
+  warmUp: boolean;
   out?: string;
+  dir?: string;
   single: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { sizes: [1_000, 10_000, 100_000], concurrency: 200, baseline: true, naive: true, smallRuns: 10, single: false };
+  const o: Options = { sizes: [1_000, 10_000, 100_000], concurrency: 200, baseline: true, naive: true, smallRuns: 10, warmUp: true, single: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
@@ -49,7 +58,9 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--no-baseline') o.baseline = false;
     else if (a === '--no-naive') o.naive = false;
     else if (a === '--small-runs') o.smallRuns = Number(next());
+    else if (a === '--no-warm-up') o.warmUp = false;
     else if (a === '--out') o.out = next();
+    else if (a === '--dir') o.dir = path.resolve(next());
     else throw new Error(`unknown option ${a}`);
   }
   if (o.sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('sizes must be positive integers');
@@ -71,23 +82,28 @@ class RssSampler {
   samples: Array<{ t: number; kb: number }> = [];
   private timer?: NodeJS.Timeout;
   constructor(private readonly pid: number) {}
+  private t0 = Date.now();
   start(everyMs = 1000) {
-    const t0 = Date.now();
-    this.timer = setInterval(() => {
-      try {
-        const status = fs.readFileSync(`/proc/${this.pid}/status`, 'utf8');
-        const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        this.peakKb = Math.max(this.peakKb, kb);
-        this.samples.push({ t: Date.now() - t0, kb });
-      } catch {
-        // process gone
-      }
-    }, everyMs);
+    this.t0 = Date.now();
+    // A sample at both ends too: a run shorter than the interval would otherwise report 0 MB.
+    this.sample();
+    this.timer = setInterval(() => this.sample(), everyMs);
     return this;
   }
   stop() {
     clearInterval(this.timer);
+    this.sample();
     return this;
+  }
+  private sample() {
+    try {
+      const status = fs.readFileSync(`/proc/${this.pid}/status`, 'utf8');
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      this.peakKb = Math.max(this.peakKb, kb);
+      this.samples.push({ t: Date.now() - this.t0, kb });
+    } catch {
+      // process gone
+    }
   }
   /** Peak RSS per tenth of the run: flat memory shows as flat numbers. */
   deciles(): number[] {
@@ -103,7 +119,7 @@ class RssSampler {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const runDir = path.join(PROJECT_ROOT, '.data', 'bench', new Date().toISOString().replace(/[:.]/g, '-'));
+  const runDir = opts.dir ?? path.join(PROJECT_ROOT, '.data', 'bench', new Date().toISOString().replace(/[:.]/g, '-'));
   fs.mkdirSync(runDir, { recursive: true });
   fs.chmodSync(runDir, 0o755);
   const bin = findTemporalBinary(process.env.TEMPORAL_BIN);
@@ -128,6 +144,12 @@ async function main() {
     await migrate(pg.url);
 
     const apiPort = await freePort();
+    const base = `http://127.0.0.1:${apiPort}`;
+    // Every /api route needs a session or an API token: the run's super admin and its token, made
+    // as `npm start` makes them for the local CLI.
+    const adminDb = createDb(pg.url, { poolSize: 1 });
+    await ensureLocalAdmin(adminDb, runDir, [base]).finally(() => adminDb.$disconnect());
+    const auth = { authorization: `Bearer ${readSavedToken(runDir)!.token}` };
     const workerMetricsPort = await freePort();
     // The API's metrics are on their own loopback port, not on the app's.
     const apiMetricsPort = await freePort();
@@ -157,7 +179,6 @@ async function main() {
     };
     const worker = spawnService('workers/main.ts', 'worker');
     const apiProc = spawnService('api/server.ts', 'api');
-    const base = `http://127.0.0.1:${apiPort}`;
     for (let i = 0; ; i++) {
       const ok = await fetch(`${base}/api/health`).then((r) => r.ok, () => false);
       if (ok) break;
@@ -186,7 +207,7 @@ async function main() {
       const wr = new RssSampler(worker.pid!).start();
       const ar = new RssSampler(apiProc.pid!).start();
       const t0 = Date.now();
-      const res = await fetch(`${base}/api/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pipeline: 'noop', name, items, concurrency: opts.concurrency }) });
+      const res = await fetch(`${base}/api/batches`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ pipeline: 'noop', name, items, concurrency: opts.concurrency }) });
       if (res.status !== 202) throw new Error(`create failed: ${res.status} ${await res.text()}`);
       const createMs = Date.now() - t0;
       const { id } = (await res.json()) as { id: string };
@@ -194,8 +215,11 @@ async function main() {
       let lastLog = 0;
       for (;;) {
         const q0 = performance.now();
-        const b = (await (await fetch(`${base}/api/batches/${id}`)).json()) as { status: string; progress: Record<string, number | string> };
+        const got = await fetch(`${base}/api/batches/${id}`, { headers: auth });
+        const b = (await got.json()) as { status: string; progress: Record<string, number | string> };
         latencies.push(performance.now() - q0);
+        // An error answer has no status: without this the loop would poll it forever.
+        if (!got.ok) throw new Error(`GET /api/batches/${id} failed: ${got.status} ${JSON.stringify(b)}`);
         progress = b.progress;
         if (['completed', 'completed_with_errors', 'failed', 'cancelled'].includes(b.status)) break;
         if (Date.now() - lastLog > 30_000) {
@@ -214,8 +238,11 @@ async function main() {
         [id],
       );
       const sizes = await db.query(`SELECT pg_total_relation_size('batch_items')::bigint AS items_bytes, pg_database_size(current_database())::bigint AS db_bytes`);
-      const historyLengths: number[] = [];
-      for await (const wf of client.workflow.list({ query: `WorkflowId = '${id}'` })) historyLengths.push(wf.historyLength);
+      // Visibility lags a run's close (its historyLength can still read 0, and the last run can be
+      // missing): list the runs, then ask each run itself.
+      const runIds = new Set([(await client.workflow.getHandle(id).describe()).runId]);
+      for await (const wf of client.workflow.list({ query: `WorkflowId = '${id}'` })) runIds.add(wf.runId);
+      const historyLengths = await Promise.all([...runIds].map(async (runId) => (await client.workflow.getHandle(id, runId).describe()).historyLength));
       return {
         id,
         items: n,
@@ -253,7 +280,7 @@ async function main() {
     }
 
     // Warm-up: the first workflow tasks compile the bundle in the worker.
-    await runBatch(20, 'warm-up');
+    if (opts.warmUp) await runBatch(20, 'warm-up');
 
     if (opts.smallRuns > 0) {
       const walls: number[] = [];

@@ -1,16 +1,39 @@
 /**
  * What the scenario benchmarks that drive a running stack (`npm start`) share: JSON over HTTP
- * that fails loudly, and writing the result where BENCHMARKS.md points.
+ * that fails loudly, the stack's API called with the token the CLI would send, and writing the
+ * result where BENCHMARKS.md points.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { ApiCallError, ApiClient, bearerOf } from '../cli/api-client';
+import { savedTokenFile } from '../lib/auth/saved-token';
+import { dataDir } from '../lib/env';
 
-/** A JSON request; a 4xx/5xx throws with the answer's body. */
+/** A JSON request to a stand-in (partner platform, OpenAI), never the API: no token goes there. A 4xx/5xx throws with the answer's body. */
 export async function call(method: string, url: string, body?: unknown) {
   const res = await fetch(url, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
   const text = await res.text();
   if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${text}`);
   return text ? JSON.parse(text) : null;
+}
+
+/**
+ * The stack's API at `app`, called as the CLI calls it: with FLOTILLA_TOKEN, else the token
+ * `npm start` saved in DATA_DIR/cli-token, which goes only to the API it was saved for. A non-2xx
+ * answer throws with its status and the API's error.
+ */
+export function stackApi(app: string) {
+  const bearer = bearerOf(process.env.FLOTILLA_TOKEN, dataDir);
+  const client = new ApiClient(app, {}, bearer);
+  return async (method: 'GET' | 'POST' | 'DELETE', apiPath: string, body?: unknown): Promise<any> => {
+    if (!bearer) throw new Error(`no API token: start the stack with npm start (it saves one in ${savedTokenFile(dataDir)}) or set FLOTILLA_TOKEN`);
+    try {
+      return await client.json(method, apiPath, body);
+    } catch (err) {
+      if (err instanceof ApiCallError) throw new Error(`${method} ${apiPath}: ${err.status} ${err.code}: ${err.message}`);
+      throw err;
+    }
+  };
 }
 
 /** Prints the result and writes it to `out`, or to bench-results/<date>-<name>.json. */

@@ -5,9 +5,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import type { Bearer } from '../cli/api-client';
+import { bearerOf, type Bearer } from '../cli/api-client';
 import { runCli } from '../cli/main';
-import { readSavedToken } from '../lib/auth/saved-token';
 
 const Env = z.object({
   FLOTILLA_API_URL: z
@@ -23,9 +22,7 @@ const Env = z.object({
 
 /** FLOTILLA_TOKEN, else the local stack's saved token (which the client sends only to the API it was saved for). */
 function tokenOf(e: z.infer<typeof Env>): Bearer | undefined {
-  if (e.FLOTILLA_TOKEN?.trim()) return { token: e.FLOTILLA_TOKEN.trim() };
-  const saved = readSavedToken(path.resolve(__dirname, '..', e.DATA_DIR));
-  return saved ? { token: saved.token, savedFor: { apiUrls: saved.apiUrls, file: saved.file } } : undefined;
+  return bearerOf(e.FLOTILLA_TOKEN, path.resolve(__dirname, '..', e.DATA_DIR));
 }
 
 function currentUser(): string | undefined {

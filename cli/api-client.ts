@@ -3,6 +3,7 @@
  * into an ApiCallError that keeps the API's `{ error: { code, message, details } }` so the
  * command can name the field at fault.
  */
+import { readSavedToken } from '../lib/auth/saved-token';
 
 export interface FieldIssue {
   path: string;
@@ -34,6 +35,17 @@ export interface Bearer {
    * which goes wherever they point the CLI.
    */
   savedFor?: { apiUrls: string[]; file: string };
+}
+
+/**
+ * The token to send: one the user gave (FLOTILLA_TOKEN), else the one `npm start` saved in
+ * `dataDir` (sent only to the API it was saved for). Shared by the CLI and the benchmarks that
+ * drive a running stack.
+ */
+export function bearerOf(given: string | undefined, dataDir: string): Bearer | undefined {
+  if (given?.trim()) return { token: given.trim() };
+  const saved = readSavedToken(dataDir);
+  return saved ? { token: saved.token, savedFor: { apiUrls: saved.apiUrls, file: saved.file } } : undefined;
 }
 
 export class ApiClient {
