@@ -20,9 +20,7 @@ import {
   isCancellation,
   log,
   ParentClosePolicy,
-  patched,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
   sleep,
   startChild,
@@ -30,7 +28,7 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { BatchStoreActivities } from '../activities/batch-store';
-import type { NotificationActivities, NotificationEvent } from '../activities/notifications';
+import type { NotificationEvent } from '../activities/notifications';
 import type { RetryActivities } from '../activities/retry';
 import { cancelBatchSignal, pauseBatchSignal, pauseItemSignal, progressQuery, reportItemOutcomeSignal, resumeBatchSignal, resumeItemSignal, retryFailedSignal } from '../common/messages';
 import { BatchIdKey, ItemKeyKey, PipelineKey } from '../common/search-attributes';
@@ -39,7 +37,7 @@ import type { BatchEndPlan, BatchProgress, BatchStatus, CountedOutcome, FailureT
 import { deriveProgress } from '../common/types';
 import { BatchLedger, type LedgerSnapshot } from './batch-ledger';
 import { itemWorkflow } from './item';
-import { DELIVERY_RETRY, NOTIFY_ATTEMPTS, notificationWorkflow, notificationWorkflowId, PLAN_RETRY, type NotificationWorkflowInput } from './notification';
+import { notificationWorkflow, notificationWorkflowId, type NotificationWorkflowInput } from './notification';
 
 export interface BatchRunLimits {
   /** Continue-as-new before this many signals could arrive in one run (server allows 10,000). */
@@ -100,34 +98,17 @@ export interface BatchWorkflowInput {
   state?: BatchCarriedState;
 }
 
-/** Write a pause/resume to the database before telling the children, so readers see it at once. */
-const PATCH_STATUS_BEFORE_PROPAGATE = 'batch-status-before-propagate';
-/** A periodic check that settles items whose report was lost (e.g. terminated in Temporal Web). */
-const PATCH_RECONCILE = 'batch-reconcile-lost-reports';
-
 /**
- * The batch's database calls are regular activities. As local activities their results could be
- * applied before or after signals that arrived meanwhile, depending on whether the workflow was
- * cached or replayed; the windows computed from them then differed and replay failed
+ * The batch's database calls are regular activities, never local ones. A local activity's result
+ * could be applied before or after signals that arrived meanwhile, depending on whether the
+ * workflow was cached or replayed; the windows computed from them then differed and replay failed
  * (nondeterminism found by the benchmark). Activity results are events, ordered like signals.
  */
-const PATCH_STORE_AS_ACTIVITIES = 'batch-store-as-activities';
 const STORE_RETRY = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' };
-const storeActivities = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
-const storeLocalActivities = proxyLocalActivities<BatchStoreActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
+const store = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
 /** Resets are paced a page at a time; a page heartbeats per few items so a dead worker is noticed. */
 const retryActivities = proxyActivities<RetryActivities>({ startToCloseTimeout: '10m', heartbeatTimeout: '60s', retry: STORE_RETRY });
 const RETRY_PAGE = 100;
-/**
- * Notifications are a child workflow per event (workflows/notification.ts), ABANDONed: the batch
- * starts it and goes on, so a receiver that never answers holds up neither the batch's end nor
- * its continue-as-new nor the signals it handles meanwhile. Before this patch the deliveries were
- * activities of the batch, which waited for them (minutes, with a webhook down).
- */
-const PATCH_DETACHED_NOTIFICATIONS = 'batch-notifications-detached';
-/** Histories from before PATCH_DETACHED_NOTIFICATIONS: the deliveries as the batch's activities. */
-const notifyActivities = proxyActivities<NotificationActivities>({ startToCloseTimeout: '30s', retry: PLAN_RETRY });
-const deliverActivities = proxyActivities<NotificationActivities>({ startToCloseTimeout: '30s', retry: DELIVERY_RETRY });
 
 function isFinalEvent(event: NotificationEvent): boolean {
   return event !== 'threshold_paused' && event !== 'budget_paused';
@@ -135,7 +116,6 @@ function isFinalEvent(event: NotificationEvent): boolean {
 
 export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchProgress> {
   const { batchId, pipeline, total, concurrency, failureThreshold } = input;
-  const store = patched(PATCH_STORE_AS_ACTIVITIES) ? storeActivities : storeLocalActivities;
   const limits: BatchRunLimits = { ...DEFAULT_BATCH_LIMITS, ...input.limits };
   // A signal budget below two windows would continue-as-new without making progress.
   const signalBudget = Math.max(limits.maxSignalsPerRun, concurrency * 2 + 10);
@@ -159,8 +139,6 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
   let notifications = carried?.notifications ?? 0;
   /** Events whose notification workflow the main loop has yet to start. */
   const unsentNotifications: NotificationWorkflowInput[] = [...(carried?.unsentNotifications ?? [])];
-  /** Deliveries run as this workflow's activities (histories from before the patch only). */
-  let pendingNotifications = 0;
 
   let signalsThisRun = 0;
   let settledThisRun = 0;
@@ -193,32 +171,16 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
     statusDirty = true;
   };
 
-  /** Sends the event's notifications apart from the batch (see PATCH_DETACHED_NOTIFICATIONS). */
+  /**
+   * Notifications are a child workflow per event (workflows/notification.ts), ABANDONed: the batch
+   * starts it and goes on, so a receiver that never answers holds up neither the batch's end nor
+   * its continue-as-new nor the signals it handles meanwhile. The main loop starts them.
+   */
   const notify = (event: NotificationEvent) => {
     if (!input.notify) return;
     const occurrence = `${event}#${retryRound}#${++notifications}`;
     const snapshot = progress(isFinalEvent(event) ? (event as BatchStatus) : undefined);
-    if (patched(PATCH_DETACHED_NOTIFICATIONS)) {
-      unsentNotifications.push({ batchId, event, occurrence, progress: snapshot });
-      return;
-    }
-    pendingNotifications += 1;
-    void (async () => {
-      try {
-        const ids = await notifyActivities.planNotifications({ batchId, event, occurrence });
-        await Promise.all(
-          ids.map((deliveryId) =>
-            deliverActivities.deliverNotification({ deliveryId, progress: snapshot, maxAttempts: NOTIFY_ATTEMPTS }).catch((err) => {
-              log.warn('notification given up', { batchId, deliveryId, error: (err as Error).message });
-            }),
-          ),
-        );
-      } catch (err) {
-        log.warn('notifications not planned', { batchId, event, error: (err as Error).message });
-      } finally {
-        pendingNotifications -= 1;
-      }
-    })();
+    unsentNotifications.push({ batchId, event, occurrence, progress: snapshot });
   };
 
   /** Starts the events' notification workflows; resolves once they have started, not finished. */
@@ -310,8 +272,6 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
   const shouldContinueAsNew = () => {
     if (settledThisRun + startedThisRun === 0) return false;
     const info = workflowInfo();
-    // Histories from before PATCH_DETACHED_NOTIFICATIONS: their deliveries are activities of this run.
-    if (pendingNotifications > 0) return false;
     return info.continueAsNewSuggested || info.historyLength >= limits.maxHistoryEvents || (hasUnstarted() && signalsThisRun + ledger.running >= signalBudget);
   };
 
@@ -377,8 +337,6 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
     await store.updateBatchStatus({ batchId, status: finalStatus, pauseReason: stop?.reason ?? null, progress: result, finished: true });
     notify(finalStatus as NotificationEvent);
     if (unsentNotifications.length > 0) await startNotifications();
-    // Histories from before PATCH_DETACHED_NOTIFICATIONS waited here for their deliveries.
-    await condition(() => pendingNotifications === 0);
     log.info('batch finished', { batchId, status: finalStatus, succeeded: result.succeeded, failed: result.failed, duplicates: ledger.duplicates });
     return result;
   }
@@ -454,15 +412,14 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
   try {
     if (!carried) await store.updateBatchStatus({ batchId, status: 'running', progress: progress(), started: true });
     if (carried?.reopened) await store.updateBatchStatus({ batchId, status, pauseReason: pauseReason ?? null, progress: progress(), reopened: true });
-    if (patched(PATCH_RECONCILE)) {
-      // One timer per interval (not per wait), so the check costs two events a minute.
-      void (async () => {
-        for (;;) {
-          await sleep(limits.reconcileAfterMs);
-          reconcileDue = true;
-        }
-      })();
-    }
+    // Settles items whose report was lost (e.g. terminated in Temporal Web). One timer per
+    // interval (not per wait), so the check costs two events a minute.
+    void (async () => {
+      for (;;) {
+        await sleep(limits.reconcileAfterMs);
+        reconcileDue = true;
+      }
+    })();
     for (;;) {
       if (stop || (ledger.allSettled && !retryPending())) {
         const result = await finish();
@@ -476,9 +433,8 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
         if (ledger.running > 0 && Date.now() - lastReportAt >= limits.reconcileAfterMs) await reconcile();
         continue;
       }
-      // Histories from before the patch propagated to children before writing the status.
-      const propagateFirst = statusDirty && propagate !== null && !patched(PATCH_STATUS_BEFORE_PROPAGATE);
-      if (statusDirty && !propagateFirst) {
+      // A pause/resume is written to the database before the children hear it, so readers see it at once.
+      if (statusDirty) {
         statusDirty = false;
         await store.updateBatchStatus({ batchId, status, pauseReason: pauseReason ?? null, progress: progress() });
         continue;
