@@ -1,8 +1,10 @@
 /**
  * The batch and item workflows' database side: every write is idempotent (keyed by batch ID +
  * item key, or a conditional status change), so a retried activity changes nothing twice.
- * Run as local activities: they are short and frequent, and a local activity costs one marker
- * event instead of three events and a task-queue round trip.
+ * The item workflow runs its two (startItem, recordAndReportOutcome) as local activities: they
+ * are short and once per item, and a local activity costs one marker event instead of three
+ * events and a task-queue round trip. The batch workflow runs its own as regular activities (see
+ * workflows/batch.ts for why).
  */
 import { log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
@@ -232,8 +234,6 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client; taskQ
         throw err;
       }
     },
-
-    recordItemOutcome,
 
     /**
      * Records the outcome and signals it to the batch in one local activity: one marker in the

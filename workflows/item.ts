@@ -3,6 +3,12 @@
  * activities. A step that fails after its retries ends the item: the remaining steps are
  * skipped, the failure is recorded, the batch is told, and the workflow ends Failed so Temporal
  * Web shows it red. The outcome always reaches the database and the batch, even on cancel.
+ *
+ * Lean by design: beyond its step activities an item costs two local activities (reading the
+ * item, recording and reporting its outcome), each one marker inside a workflow task the item
+ * needs anyway. No patch markers, no search-attribute upserts (the batch sets them at start), no
+ * signal command: a noop item of three steps is 25 events, two more than a plain workflow with
+ * the same three activities.
  */
 import {
   ActivityCancellationType,
@@ -10,20 +16,17 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
-  getExternalWorkflowHandle,
   isCancellation,
-  log,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
   TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BatchStoreActivities } from '../activities/batch-store';
+import type { BatchStoreActivities, ItemOutcomeRecord } from '../activities/batch-store';
 import type { StepActivityInput, StepActivityResult, StepFailureDetails } from '../activities/steps';
 import { DEFAULT_STEP_HEARTBEAT_TIMEOUT_MS } from '../common/constants';
-import { pauseItemSignal, predecessorSettledSignal, reportItemOutcomeSignal, resumeItemSignal } from '../common/messages';
+import { pauseItemSignal, predecessorSettledSignal, resumeItemSignal } from '../common/messages';
 import type { ItemError, ItemOutcome, StepPlan, StepResult } from '../common/types';
 import { activityFor, conditionHolds } from './conditions';
 
@@ -36,36 +39,22 @@ export interface ItemWorkflowInput {
 
 /**
  * Database calls retry without limit (capped backoff): a database outage delays items, it does
- * not fail them.
+ * not fail them. They run one at a time, so their results cannot race each other on replay.
  */
 const STORE_RETRY = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' };
 const store = proxyLocalActivities<BatchStoreActivities>({ startToCloseTimeout: '30s', retry: STORE_RETRY });
-/**
- * startItem runs as a regular activity: a pause signal that arrives while it runs must be
- * applied at the same point on replay as it was live, which local-activity results do not
- * guarantee. (The closing report stays local: nothing after it depends on signals.)
- */
-const PATCH_START_AS_ACTIVITY = 'item-start-as-activity';
+/** Only sequenced items wait for their predecessor; this check is their rare safety net. */
 const storeActivities = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '30s', retry: STORE_RETRY });
-const startItemActivity = storeActivities.startItem;
 
 /** While waiting for the previous item of its sequence, re-check this often in case a signal was lost. */
 const PREDECESSOR_RECHECK = '1 minute';
-
-/** An item cancelled while its start activity ran reports itself cancelled (it used to end silently). */
-const PATCH_REPORT_CANCEL_BEFORE_START = 'item-report-cancel-before-start';
-
-/** Report through a local activity (a client signal) instead of a signal command: fewer events and tasks. */
-const PATCH_REPORT_VIA_LOCAL_ACTIVITY = 'item-report-via-local-activity';
 
 type StepFn = (input: StepActivityInput) => Promise<StepActivityResult>;
 
 export function stepActivity(step: StepPlan, activity: string, opts: { maximumAttempts?: number } = {}): StepFn {
   const acts = proxyActivities<Record<string, StepFn>>({
     startToCloseTimeout: step.startToCloseTimeoutMs,
-    // The step heartbeats while it runs, so a dead worker's step is retried elsewhere within
-    // seconds. Plans stored before steps had a heartbeat timeout get the default too (activity
-    // options are not part of what replay compares).
+    // The step heartbeats while it runs, so a dead worker's step is retried elsewhere within seconds.
     heartbeatTimeout: step.heartbeatTimeoutMs ?? DEFAULT_STEP_HEARTBEAT_TIMEOUT_MS,
     ...(step.taskQueue ? { taskQueue: step.taskQueue } : {}),
     // Wait for the step to acknowledge a cancel so nothing keeps running behind our back.
@@ -94,9 +83,24 @@ export function describeFailure(step: StepPlan, err: unknown): ItemError {
   return { step: step.name, type: e?.name ?? 'Error', message: e?.message ?? String(cause), attempts: step.retry.maximumAttempts };
 }
 
+/** Records the outcome and reports it to the batch; runs even when the item was cancelled. */
+async function settle(input: ItemWorkflowInput, record: ItemOutcomeRecord): Promise<ItemOutcome> {
+  const outcome: ItemOutcome = {
+    itemKey: record.itemKey,
+    status: record.status,
+    steps: record.steps.map((r) => ({ step: r.step, status: r.status })),
+    ...(record.error ? { error: record.error } : {}),
+    costUsd: record.costUsd,
+    durationMs: record.durationMs,
+    runId: record.runId,
+  };
+  await CancellationScope.nonCancellable(() => store.recordAndReportOutcome({ record, batchWorkflowId: input.batchWorkflowId, outcome }));
+  return outcome;
+}
+
 export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcome> {
   const { batchId, itemKey } = input;
-  const { runId } = workflowInfo();
+  const { runId, firstExecutionRunId } = workflowInfo();
   let paused = false;
   setHandler(pauseItemSignal, () => void (paused = true));
   setHandler(resumeItemSignal, () => void (paused = false));
@@ -104,18 +108,14 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
   setHandler(predecessorSettledSignal, () => void (predecessorSettled = true));
 
   const startedAt = Date.now();
-  const startItem = patched(PATCH_START_AS_ACTIVITY) ? startItemActivity : store.startItem;
   let started;
   try {
-    started = await startItem({ batchId, itemKey, runId });
+    started = await store.startItem({ batchId, itemKey, runId });
   } catch (err) {
+    if (!isCancellation(err)) throw err;
     // Cancelled before it began (the batch was cancelled or failed by its threshold): say so at
     // once, or the batch would wait for this item until its cancel grace runs out.
-    if (!isCancellation(err) || !patched(PATCH_REPORT_CANCEL_BEFORE_START)) throw err;
-    const durationMs = Date.now() - startedAt;
-    const outcome: ItemOutcome = { itemKey, status: 'cancelled', steps: [], costUsd: 0, durationMs, runId };
-    const record = { batchId, itemKey, runId, status: 'cancelled' as const, steps: [], costUsd: 0, durationMs };
-    await CancellationScope.nonCancellable(() => store.recordAndReportOutcome({ record, batchWorkflowId: input.batchWorkflowId, outcome }));
+    await settle(input, { batchId, itemKey, runId, status: 'cancelled', steps: [], costUsd: 0, durationMs: Date.now() - startedAt });
     throw err;
   }
   const { settings, plan, waitFor } = started;
@@ -123,7 +123,7 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
   // A run made by a reset (retry-failed, or by hand in Temporal Web) is not the chain's first run.
   // Its steps read the item's input from the database, where an operator may have corrected it.
   // Only activity arguments differ, which replay does not compare, so earlier steps replay as before.
-  const rerun = workflowInfo().runId !== workflowInfo().firstExecutionRunId;
+  const rerun = runId !== firstExecutionRunId;
 
   const results: StepResult[] = [];
   const outputs: Record<string, unknown> = {};
@@ -181,31 +181,8 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
     }
   }
 
-  const outcome: ItemOutcome = {
-    itemKey,
-    status,
-    steps: results.map((r) => ({ step: r.step, status: r.status })),
-    ...(error ? { error } : {}),
-    costUsd,
-    durationMs: Date.now() - startedAt,
-    runId,
-  };
   // Record and report even when cancelled: nothing already done may be lost.
-  const record = { batchId, itemKey, runId, status, steps: results, error, costUsd, durationMs: outcome.durationMs };
-  await CancellationScope.nonCancellable(async () => {
-    if (patched(PATCH_REPORT_VIA_LOCAL_ACTIVITY)) {
-      await store.recordAndReportOutcome({ record, batchWorkflowId: input.batchWorkflowId, outcome });
-      return;
-    }
-    await store.recordItemOutcome(record);
-    try {
-      await getExternalWorkflowHandle(input.batchWorkflowId).signal(reportItemOutcomeSignal, outcome);
-    } catch (err) {
-      // The batch already closed (e.g. it gave up waiting after a cancel); the database has the outcome.
-      log.warn('could not report outcome to batch', { batchId, itemKey, error: (err as Error).message });
-    }
-  });
-
+  const outcome = await settle(input, { batchId, itemKey, runId, status, steps: results, error, costUsd, durationMs: Date.now() - startedAt });
   if (cancelled) throw cancelled;
   if (status === 'failed' && error) {
     throw ApplicationFailure.create({ type: 'ItemFailed', message: `step ${error.step} failed: ${error.message}`, nonRetryable: true, details: [error] });
