@@ -141,10 +141,13 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client; taskQ
   }
 
   return {
-    /** The next page of item keys in batch order; the item list never enters workflow history whole. */
-    async loadItemKeys(args: { batchId: string; afterSeq: number; limit: number }): Promise<ItemKeyPage> {
+    /**
+     * The next page of item keys in batch order (of one partition's items, when given); the item
+     * list never enters workflow history whole.
+     */
+    async loadItemKeys(args: { batchId: string; partition?: number; afterSeq: number; limit: number }): Promise<ItemKeyPage> {
       const rows = await db.batchItem.findMany({
-        where: { batchId: args.batchId, seq: { gt: args.afterSeq } },
+        where: { batchId: args.batchId, seq: { gt: args.afterSeq }, ...(args.partition !== undefined ? { partition: args.partition } : {}) },
         orderBy: { seq: 'asc' },
         take: args.limit,
         select: { seq: true, key: true },
@@ -178,9 +181,9 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client; taskQ
     },
 
     /** Items the batch never started are marked cancelled (on cancel, or when the batch fails). */
-    async cancelUnstartedItems(args: { batchId: string; afterSeq: number; bufferedSeqs: number[] }): Promise<void> {
+    async cancelUnstartedItems(args: { batchId: string; partition?: number; afterSeq: number; bufferedSeqs: number[] }): Promise<void> {
       await db.batchItem.updateMany({
-        where: { batchId: args.batchId, status: 'pending', OR: [{ seq: { gt: args.afterSeq } }, { seq: { in: args.bufferedSeqs } }] },
+        where: { batchId: args.batchId, status: 'pending', ...(args.partition !== undefined ? { partition: args.partition } : {}), OR: [{ seq: { gt: args.afterSeq } }, { seq: { in: args.bufferedSeqs } }] },
         data: { status: 'cancelled', finishedAt: new Date() },
       });
     },
@@ -240,14 +243,14 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client; taskQ
      * item's history instead of a signal command, its echo event and one more workflow task.
      * Retried until both happened; a repeated signal is counted once by the batch.
      */
-    async recordAndReportOutcome(args: { record: ItemOutcomeRecord; batchWorkflowId: string; outcome: ItemOutcome }): Promise<void> {
+    async recordAndReportOutcome(args: { record: ItemOutcomeRecord; reportTo: string; outcome: ItemOutcome }): Promise<void> {
       const { batchId, itemKey } = args.record;
       const replaces = await replacedBy(batchId, itemKey, args.record.runId);
       await recordItemOutcome(args.record);
       if ((await batchConfig(batchId)).plan.sequenced) await releaseSuccessor(batchId, itemKey);
       const outcome: ItemOutcome = replaces ? { ...args.outcome, replaces } : args.outcome;
       try {
-        await deps.client.workflow.getHandle(args.batchWorkflowId).signal(reportItemOutcomeSignal, outcome);
+        await deps.client.workflow.getHandle(args.reportTo).signal(reportItemOutcomeSignal, outcome);
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
         if (replaces && deps.taskQueue) {

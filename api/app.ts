@@ -55,6 +55,7 @@ export interface AppDeps {
   /** Root of pipeline files (`<filesDir>/<batchId>/<name>`), served read-only. */
   filesDir?: string;
   workflowLimits?: BatchServiceDeps['workflowLimits'];
+  partitioning?: BatchServiceDeps['partitioning'];
   /** One active batch per organisation and pipeline (default on). */
   jobGuard?: boolean;
   /** Item-file uploads: UPLOADS_DIR and the limits (defaults: seed 000 D4's); absent, the upload routes answer 503. */

@@ -10,6 +10,7 @@ import { cancelBatchSignal, pauseBatchSignal, resumeBatchSignal, retryFailedSign
 import { signalBatchReopening } from '../lib/batch-reopen';
 import { batchWorkflowInputOf } from '../lib/batch-workflow-input';
 import { itemTaskQueueOf } from '../common/constants';
+import { partitionOf, partitionsFor, type PartitioningOptions } from '../common/partitioning';
 import { BatchIdKey, PipelineKey } from '../common/search-attributes';
 import { DEFAULT_FAILURE_THRESHOLD, isFinalBatchStatus, type BatchProgress, type BatchStatus } from '../common/types';
 import type { Db } from '../lib/db';
@@ -40,6 +41,8 @@ export interface BatchServiceDeps {
   log: Logger;
   /** Test hook: limits for the batch workflow (e.g. to force continue-as-new). */
   workflowLimits?: BatchWorkflowInput['limits'];
+  /** How large batches are split among partition workflows (common/partitioning.ts defaults). */
+  partitioning?: PartitioningOptions;
   /** At most one active batch per organisation and pipeline (default on; BATCH_GUARD=off). */
   jobGuard?: boolean;
   /** Accepted uploads' rows as items (`upload` in the body); absent: such a batch answers 503. */
@@ -229,6 +232,7 @@ export class BatchService {
       : ((extra.storedNotify ?? (await db.orgSettings.findUnique({ where: { orgId } }))?.notify) as StoredNotify | null | undefined) ?? undefined;
     const failureThreshold = { ...DEFAULT_FAILURE_THRESHOLD, ...body.failureThreshold };
     const plan = planOf(def, itemTaskQueueOf(taskQueue));
+    const partitions = partitionsFor(keys.length, body.concurrency, this.deps.partitioning);
     await db.$transaction(
       async (tx) => {
         await this.takeGuard(tx, orgId, def.name, id);
@@ -244,6 +248,7 @@ export class BatchService {
             concurrency: body.concurrency,
             failureThreshold,
             total: keys.length,
+            partitions,
             createdBy: createdBy ?? null,
             orgId,
             ...(body.budgetUsd !== undefined ? { budgetUsd: body.budgetUsd } : {}),
@@ -255,10 +260,11 @@ export class BatchService {
         for (let start = 0; start < keys.length; start += INSERT_CHUNK) {
           const end = Math.min(keys.length, start + INSERT_CHUNK);
           const seqs = Array.from({ length: end - start }, (_, j) => start + j + 1);
+          const parts = seqs.map((seq, j) => partitionOf(seq, sequenceKeys[start + j]!, partitions));
           await tx.$executeRaw`
-            INSERT INTO batch_items (batch_id, seq, key, input, sequence_key)
-            SELECT ${id}, s, k, i::jsonb, q
-            FROM unnest(${seqs}::int[], ${keys.slice(start, end)}::text[], ${inputs.slice(start, end)}::text[], ${sequenceKeys.slice(start, end)}::text[]) AS t(s, k, i, q)`;
+            INSERT INTO batch_items (batch_id, seq, key, input, sequence_key, partition)
+            SELECT ${id}, s, k, i::jsonb, q, p
+            FROM unnest(${seqs}::int[], ${keys.slice(start, end)}::text[], ${inputs.slice(start, end)}::text[], ${sequenceKeys.slice(start, end)}::text[], ${parts}::int[]) AS t(s, k, i, q, p)`;
         }
       },
       { timeout: 600_000, maxWait: 30_000 },

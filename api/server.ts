@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     taskQueue: env.TASK_QUEUE,
     log,
     progressIntervalMs: env.PROGRESS_INTERVAL_MS,
+    partitioning: { itemsPerPartition: env.BATCH_ITEMS_PER_PARTITION, maxPartitions: env.BATCH_MAX_PARTITIONS, minWindow: env.BATCH_MIN_PARTITION_WINDOW },
     temporalWebUrl,
     webDir: path.resolve(__dirname, '..', 'web', 'dist'),
     uploads: {

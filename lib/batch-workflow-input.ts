@@ -10,6 +10,7 @@ export interface BatchRow {
   id: string;
   pipeline: string;
   total: number;
+  partitions: number;
   concurrency: number;
   failureThreshold: unknown;
   plan: unknown;
@@ -24,6 +25,7 @@ export function batchWorkflowInputOf(b: BatchRow, taskQueue: string, limits?: Ba
     batchId: b.id,
     pipeline: b.pipeline,
     total: b.total,
+    ...(b.partitions > 1 ? { partitions: b.partitions } : {}),
     concurrency: b.concurrency,
     failureThreshold: b.failureThreshold as FailureThreshold,
     itemTaskQueue: itemTaskQueueOf(taskQueue),

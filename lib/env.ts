@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { BATCH_TASK_QUEUE } from '../common/constants';
+import { DEFAULT_PARTITIONING } from '../common/partitioning';
 
 /** The upload limits of seed 000 D4, the defaults of UPLOAD_MAX_BYTES, UPLOAD_PARSE_TIMEOUT_MS and UPLOAD_MAX_ROWS. */
 export const UPLOAD_DEFAULTS = {
@@ -115,6 +116,12 @@ export const EnvSchema = z.object({
   RATE_LIMIT_BATCH_CREATE_PER_MINUTE: z.coerce.number().int().positive().default(60),
   /** Dry runs (POST /api/pipelines/:name/dry-run: real fetches and AI calls) per user per minute. */
   RATE_LIMIT_DRY_RUN_PER_MINUTE: z.coerce.number().int().positive().default(10),
+  /** A batch of more items than this is split among partition workflows (common/partitioning.ts). */
+  BATCH_ITEMS_PER_PARTITION: z.coerce.number().int().positive().default(DEFAULT_PARTITIONING.itemsPerPartition),
+  /** The most partition workflows one batch is split among. */
+  BATCH_MAX_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(DEFAULT_PARTITIONING.maxPartitions),
+  /** The smallest window a partition gets (the batch's concurrency is shared among its partitions). */
+  BATCH_MIN_PARTITION_WINDOW: z.coerce.number().int().positive().default(DEFAULT_PARTITIONING.minWindow),
   /** Open progress streams (GET /api/batches/:id/events) per user; the next one is 429. */
   SSE_MAX_STREAMS_PER_USER: z.coerce.number().int().positive().default(20),
   /** PostgreSQL statement_timeout of each analytics query (a million-item batch's heaviest takes ~8 s on 2 cores); past it, 503. */

@@ -32,9 +32,14 @@ import { activityFor, conditionHolds } from './conditions';
 
 export interface ItemWorkflowInput {
   batchId: string;
-  /** The batch's workflow ID (not run ID), so the report reaches the batch after continue-as-new. */
+  /** The batch's workflow ID (not run ID), so a report reaches the batch after continue-as-new. */
   batchWorkflowId: string;
   itemKey: string;
+  /**
+   * The workflow ID the first run reports to when it is not the batch's: its partition. A re-run
+   * (a reset by retry-failed or by hand) reports to the batch, which counts re-runs itself.
+   */
+  reportTo?: string;
 }
 
 /**
@@ -94,7 +99,9 @@ async function settle(input: ItemWorkflowInput, record: ItemOutcomeRecord): Prom
     durationMs: record.durationMs,
     runId: record.runId,
   };
-  await CancellationScope.nonCancellable(() => store.recordAndReportOutcome({ record, batchWorkflowId: input.batchWorkflowId, outcome }));
+  const rerun = workflowInfo().runId !== workflowInfo().firstExecutionRunId;
+  const reportTo = rerun ? input.batchWorkflowId : (input.reportTo ?? input.batchWorkflowId);
+  await CancellationScope.nonCancellable(() => store.recordAndReportOutcome({ record, reportTo, outcome }));
   return outcome;
 }
 

@@ -9,7 +9,7 @@ import { logger } from '../../lib/logger';
 import { PipelineRegistry } from '../../pipelines/registry';
 import type { PipelineDefinition } from '../../pipelines/types';
 
-export async function startApi(opts: { db: Db; client: Client; taskQueue: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; workflowLimits?: AppDeps['workflowLimits']; filesDir?: string; jobGuard?: boolean; webDir?: string; uploads?: AppDeps['uploads']; auth?: AppDeps['auth']; limits?: AppDeps['limits']; notifyTargets?: AppDeps['notifyTargets'] }) {
+export async function startApi(opts: { db: Db; client: Client; taskQueue: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; workflowLimits?: AppDeps['workflowLimits']; partitioning?: AppDeps['partitioning']; filesDir?: string; jobGuard?: boolean; webDir?: string; uploads?: AppDeps['uploads']; auth?: AppDeps['auth']; limits?: AppDeps['limits']; notifyTargets?: AppDeps['notifyTargets'] }) {
   const { app, opsApp, hub, service } = createApp({
     db: opts.db,
     client: opts.client,
@@ -20,6 +20,7 @@ export async function startApi(opts: { db: Db; client: Client; taskQueue: string
     progressIntervalMs: opts.progressIntervalMs ?? 200,
     temporalWebUrl: 'http://127.0.0.1:8233',
     workflowLimits: opts.workflowLimits,
+    partitioning: opts.partitioning,
     filesDir: opts.filesDir,
     webDir: opts.webDir,
     uploads: opts.uploads,
