@@ -10,6 +10,10 @@
  *   `maxHistoryEvents`, or before it could receive `maxSignalsPerRun` signals (10,000 allowed),
  *   carrying counters, the in-flight set and the unstarted part of the current page.
  * The progress query answers from counters alone; nothing scans items.
+ *
+ * The rules (status, pause reasons, threshold, budget, retry rounds, notifications, what
+ * continue-as-new carries) live in `BatchLifecycle` (workflows/batch-lifecycle.ts); this file
+ * wires the messages to it and runs the activities and children it asks for.
  */
 import {
   allHandlersFinished,
@@ -27,17 +31,16 @@ import {
   workflowInfo,
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
+import type { BatchEndInput } from '../activities/batch-end';
 import type { BatchStoreActivities } from '../activities/batch-store';
 import type { NotificationEvent } from '../activities/notifications';
-import type { RetryActivities } from '../activities/retry';
+import type { RetryActivities, RetryPageResult } from '../activities/retry';
 import { cancelBatchSignal, pauseBatchSignal, pauseItemSignal, progressQuery, reportItemOutcomeSignal, resumeBatchSignal, resumeItemSignal, retryFailedSignal } from '../common/messages';
 import { BatchIdKey, ItemKeyKey, PipelineKey } from '../common/search-attributes';
-import type { BatchEndInput } from '../activities/batch-end';
-import type { BatchEndPlan, BatchProgress, BatchStatus, CountedOutcome, FailureThreshold, ItemOutcome, RetryFailedRequest } from '../common/types';
-import { deriveProgress } from '../common/types';
-import { BatchLedger, type LedgerSnapshot } from './batch-ledger';
+import type { BatchEndPlan, BatchProgress, BatchStatus, FailureThreshold } from '../common/types';
+import { BatchLifecycle, type BatchCarriedState } from './batch-lifecycle';
 import { itemWorkflow } from './item';
-import { notificationWorkflow, notificationWorkflowId, type NotificationWorkflowInput } from './notification';
+import { notificationWorkflow, notificationWorkflowId } from './notification';
 
 export interface BatchRunLimits {
   /** Continue-as-new before this many signals could arrive in one run (server allows 10,000). */
@@ -51,32 +54,6 @@ export interface BatchRunLimits {
 }
 
 export const DEFAULT_BATCH_LIMITS: BatchRunLimits = { maxSignalsPerRun: 9_000, maxHistoryEvents: 8_000, cancelGraceMs: 120_000, reconcileAfterMs: 60_000 };
-
-export interface BatchCarriedState {
-  status: 'running' | 'paused';
-  pauseReason?: string;
-  ledger: LedgerSnapshot;
-  /** Highest item seq read from the database so far. */
-  cursor: number;
-  /** Keys read but not started yet (with their seqs). */
-  buffer: { seqs: number[]; keys: string[] };
-  startedAtMs: number;
-  generation: number;
-  /** The latest retry-failed round begun (0: none). */
-  retryRound?: number;
-  /** A retry round part-way through its pages. */
-  retry?: { round: number; afterSeq: number; keys?: string[] };
-  /** Retry requests not begun yet. */
-  retryQueue?: RetryFailedRequest[];
-  /** Set when this run reopens a batch that had ended (retry-failed, or an item re-run by hand). */
-  reopened?: boolean;
-  /** The cost budget was passed once (the batch paused); it does not pause again after a resume. */
-  budgetTripped?: boolean;
-  /** Notifications planned so far (numbers each occurrence). */
-  notifications?: number;
-  /** Events whose notification workflow was not started yet when the run continued as new. */
-  unsentNotifications?: NotificationWorkflowInput[];
-}
 
 export interface BatchWorkflowInput {
   batchId: string;
@@ -94,7 +71,7 @@ export interface BatchWorkflowInput {
   budgetUsd?: number;
   /** The batch has notification targets: tell them when it ends or pauses on its own. */
   notify?: boolean;
-  /** Set only by continue-as-new. */
+  /** Set only by continue-as-new (and by a reopen). */
   state?: BatchCarriedState;
 }
 
@@ -110,308 +87,32 @@ const store = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '60s'
 const retryActivities = proxyActivities<RetryActivities>({ startToCloseTimeout: '10m', heartbeatTimeout: '60s', retry: STORE_RETRY });
 const RETRY_PAGE = 100;
 
-function isFinalEvent(event: NotificationEvent): boolean {
-  return event !== 'threshold_paused' && event !== 'budget_paused';
+/** One run of the batch workflow: its input, limits and rules, shared by the steps below. */
+interface BatchRun {
+  input: BatchWorkflowInput;
+  limits: BatchRunLimits;
+  batch: BatchLifecycle;
+  pageSize: number;
 }
 
 export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchProgress> {
-  const { batchId, pipeline, total, concurrency, failureThreshold } = input;
+  const { batchId, pipeline, total, concurrency, failureThreshold, budgetUsd, notify } = input;
   const limits: BatchRunLimits = { ...DEFAULT_BATCH_LIMITS, ...input.limits };
-  // A signal budget below two windows would continue-as-new without making progress.
-  const signalBudget = Math.max(limits.maxSignalsPerRun, concurrency * 2 + 10);
-  const pageSize = input.pageSize ?? Math.min(1000, Math.max(100, concurrency * 2));
-  const carried = input.state;
-
-  const ledger = new BatchLedger(total, carried?.ledger);
-  let status: 'running' | 'paused' = carried?.status ?? 'running';
-  let pauseReason = carried?.pauseReason;
-  let cursor = carried?.cursor ?? 0;
-  let buffer = carried?.buffer ?? { seqs: [], keys: [] };
-  const startedAtMs = carried?.startedAtMs ?? Date.now();
-  const generation = carried?.generation ?? 0;
-  let retryRound = carried?.retryRound ?? 0;
-  let retry = carried?.retry ?? null;
-  const retryQueue: RetryFailedRequest[] = [...(carried?.retryQueue ?? [])];
-  /** Reports that arrive while a reset page is in progress, for keys the page has not returned yet. */
-  let resetting = false;
-  const earlyReports = new Map<string, ItemOutcome>();
-  let budgetTripped = carried?.budgetTripped ?? false;
-  let notifications = carried?.notifications ?? 0;
-  /** Events whose notification workflow the main loop has yet to start. */
-  const unsentNotifications: NotificationWorkflowInput[] = [...(carried?.unsentNotifications ?? [])];
-
-  let signalsThisRun = 0;
-  let settledThisRun = 0;
-  let startedThisRun = 0;
-  let propagate: 'pause' | 'resume' | null = null;
-  let statusDirty = false;
-  let stop: { kind: 'cancel' | 'fail'; reason: string } | null = null;
-  let lastReportAt = Date.now();
+  const rules = { batchId, pipeline, total, concurrency, failureThreshold, budgetUsd, notify, maxSignalsPerRun: limits.maxSignalsPerRun, maxHistoryEvents: limits.maxHistoryEvents };
+  const batch = new BatchLifecycle(rules, input.state, log);
+  const run: BatchRun = { input, limits, batch, pageSize: input.pageSize ?? Math.min(1000, Math.max(100, concurrency * 2)) };
   let reconcileDue = false;
 
-  const progress = (finalStatus?: BatchStatus): BatchProgress =>
-    deriveProgress({
-      batchId,
-      pipeline,
-      status: finalStatus ?? status,
-      pauseReason: finalStatus ? stop?.reason : pauseReason,
-      counters: ledger.counters,
-      running: ledger.running,
-      startedAtMs,
-      finishedAtMs: finalStatus ? Date.now() : null,
-      nowMs: Date.now(),
-      generation,
-      retryRound,
-    });
-
-  const pause = (reason: string) => {
-    status = 'paused';
-    pauseReason = reason;
-    propagate = 'pause';
-    statusDirty = true;
-  };
-
-  /**
-   * Notifications are a child workflow per event (workflows/notification.ts), ABANDONed: the batch
-   * starts it and goes on, so a receiver that never answers holds up neither the batch's end nor
-   * its continue-as-new nor the signals it handles meanwhile. The main loop starts them.
-   */
-  const notify = (event: NotificationEvent) => {
-    if (!input.notify) return;
-    const occurrence = `${event}#${retryRound}#${++notifications}`;
-    const snapshot = progress(isFinalEvent(event) ? (event as BatchStatus) : undefined);
-    unsentNotifications.push({ batchId, event, occurrence, progress: snapshot });
-  };
-
-  /** Starts the events' notification workflows; resolves once they have started, not finished. */
-  async function startNotifications(): Promise<void> {
-    const events = unsentNotifications.splice(0);
-    await Promise.all(
-      events.map((n) =>
-        startChild(notificationWorkflow, {
-          workflowId: notificationWorkflowId(batchId, n.occurrence),
-          args: [n],
-          parentClosePolicy: ParentClosePolicy.ABANDON,
-          // Run again only if a run of it failed or was terminated: its delivery IDs resend
-          // nothing that was delivered. An event planned again after its run completed is a no-op.
-          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-          typedSearchAttributes: [
-            { key: BatchIdKey, value: batchId },
-            { key: PipelineKey, value: pipeline },
-          ],
-        }).catch((err) => {
-          // The batch workflow itself was cancelled: finish() starts the event with its own.
-          if (isCancellation(err)) {
-            unsentNotifications.push(n);
-            throw err;
-          }
-          // Already started by an earlier plan of the same event: nothing to do.
-          log.warn('notification workflow not started', { batchId, occurrence: n.occurrence, error: (err as Error).message });
-        }),
-      ),
-    );
-  }
-
-  const countReport = (outcome: ItemOutcome) => {
-    if (outcome.replaces && !ledger.isInFlight(outcome.itemKey)) return ledger.replace(outcome as ItemOutcome & { replaces: CountedOutcome });
-    return ledger.report(outcome);
-  };
-  setHandler(reportItemOutcomeSignal, (outcome) => {
-    signalsThisRun += 1;
-    if (resetting && !outcome.replaces && !ledger.isInFlight(outcome.itemKey)) {
-      // Perhaps an item of the reset page in progress that finished already: decide after the page.
-      earlyReports.set(outcome.itemKey, outcome);
-      return;
-    }
-    if (countReport(outcome) === 'duplicate') return;
-    settledThisRun += 1;
-    lastReportAt = Date.now();
-    if (status === 'running' && !stop && ledger.thresholdTripped(failureThreshold)) {
-      const reason = ledger.thresholdMessage();
-      log.warn('failure threshold tripped', { batchId, reason, action: failureThreshold.action });
-      if (failureThreshold.action === 'pause') {
-        pause(reason);
-        notify('threshold_paused');
-      } else stop = { kind: 'fail', reason };
-    }
-    if (input.budgetUsd !== undefined && !budgetTripped && status === 'running' && !stop && ledger.counters.costUsd > input.budgetUsd) {
-      budgetTripped = true;
-      const reason = `cost budget: estimated $${ledger.counters.costUsd.toFixed(4)} passed the budget of $${input.budgetUsd}`;
-      log.warn('cost budget passed', { batchId, costUsd: ledger.counters.costUsd, budgetUsd: input.budgetUsd });
-      pause(reason);
-      notify('budget_paused');
-    }
-  });
-  setHandler(pauseBatchSignal, (args) => {
-    signalsThisRun += 1;
-    if (status === 'running' && !stop) pause(args?.reason ?? 'paused by operator');
-  });
-  setHandler(resumeBatchSignal, () => {
-    signalsThisRun += 1;
-    if (status !== 'paused' || stop) return;
-    status = 'running';
-    pauseReason = undefined;
-    ledger.rearmThreshold();
-    propagate = 'resume';
-    statusDirty = true;
-  });
-  setHandler(retryFailedSignal, (req) => {
-    signalsThisRun += 1;
-    if (req.round <= retryRound || retryQueue.some((r) => r.round === req.round)) return;
-    retryQueue.push(req);
-  });
-  setHandler(cancelBatchSignal, (args) => {
-    signalsThisRun += 1;
-    stop ??= { kind: 'cancel', reason: args?.reason ?? 'cancelled by operator' };
-  });
-  setHandler(progressQuery, () => progress());
-
-  const childId = (key: string) => `${batchId}/${key}`;
-  const hasUnstarted = () => ledger.counters.started < total;
-  const windowOpen = () => status === 'running' && !stop && hasUnstarted() && ledger.running < concurrency && signalsThisRun + ledger.running < signalBudget;
-  const shouldContinueAsNew = () => {
-    if (settledThisRun + startedThisRun === 0) return false;
-    const info = workflowInfo();
-    return info.continueAsNewSuggested || info.historyLength >= limits.maxHistoryEvents || (hasUnstarted() && signalsThisRun + ledger.running >= signalBudget);
-  };
-
-  async function fillWindow(): Promise<void> {
-    if (buffer.keys.length === 0) {
-      const page = await store.loadItemKeys({ batchId, afterSeq: cursor, limit: pageSize });
-      if (page.keys.length === 0) {
-        // The database holds fewer items than `total` (should not happen): settle the difference.
-        log.error('batch has fewer items than its total', { batchId, total, started: ledger.counters.started });
-        ledger.counters.total = ledger.counters.started;
-        return;
-      }
-      buffer = page;
-      cursor = page.seqs[page.seqs.length - 1];
-    }
-    const n = Math.min(concurrency - ledger.running, signalBudget - signalsThisRun - ledger.running, buffer.keys.length);
-    const keys = buffer.keys.splice(0, n);
-    buffer.seqs.splice(0, n);
-    for (const key of keys) ledger.markStarted(key);
-    startedThisRun += keys.length;
-    await Promise.all(
-      keys.map((key) =>
-        startChild(itemWorkflow, {
-          workflowId: childId(key),
-          args: [{ batchId, batchWorkflowId: workflowInfo().workflowId, itemKey: key }],
-          parentClosePolicy: ParentClosePolicy.ABANDON,
-          ...(input.itemTaskQueue ? { taskQueue: input.itemTaskQueue } : {}),
-          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-          typedSearchAttributes: [
-            { key: BatchIdKey, value: batchId },
-            { key: PipelineKey, value: pipeline },
-            { key: ItemKeyKey, value: key },
-          ],
-        }).catch((err) => {
-          // Already running from an earlier attempt: it will report like any other child.
-          log.warn('item workflow not started', { batchId, itemKey: key, error: (err as Error).message });
-        }),
-      ),
-    );
-  }
-
-  async function propagateToChildren(kind: 'pause' | 'resume'): Promise<void> {
-    const signal = kind === 'pause' ? pauseItemSignal : resumeItemSignal;
-    await Promise.all(ledger.inFlightKeys().map((key) => getExternalWorkflowHandle(childId(key)).signal(signal).catch(() => undefined)));
-  }
-
-  async function finish(): Promise<BatchProgress> {
-    if (stop) {
-      const keys = ledger.inFlightKeys();
-      await Promise.all(keys.map((key) => getExternalWorkflowHandle(childId(key)).cancel().catch(() => undefined)));
-      ledger.cancelNotStarted();
-      await store.cancelUnstartedItems({ batchId, afterSeq: cursor, bufferedSeqs: buffer.seqs });
-      const drained = await condition(() => ledger.running === 0, limits.cancelGraceMs);
-      if (!drained) await store.markItemsCancelled({ batchId, keys: ledger.abandonInFlight() });
-    }
-    const finalStatus = ledger.finalStatus({ cancelled: stop?.kind === 'cancel', failedByThreshold: stop?.kind === 'fail' });
-    const result = progress(finalStatus);
-    if (input.onBatchEnd) await runBatchEnd(input.onBatchEnd, finalStatus);
-    if (retryRound > 0) {
-      const c = ledger.counters;
-      await retryActivities.finishRetryRound({ batchId, round: retryRound, outcome: { succeeded: c.succeeded, failed: c.failed, skipped: c.skipped, cancelled: c.cancelled } });
-    }
-    await store.updateBatchStatus({ batchId, status: finalStatus, pauseReason: stop?.reason ?? null, progress: result, finished: true });
-    notify(finalStatus as NotificationEvent);
-    if (unsentNotifications.length > 0) await startNotifications();
-    log.info('batch finished', { batchId, status: finalStatus, succeeded: result.succeeded, failed: result.failed, duplicates: ledger.duplicates });
-    return result;
-  }
-
-  /** The hook runs before the final status is written, so "completed" means its ZIP exists. */
-  async function runBatchEnd(plan: BatchEndPlan, finalStatus: BatchStatus): Promise<void> {
-    const hook = proxyActivities<Record<string, (i: BatchEndInput) => Promise<unknown>>>({
-      startToCloseTimeout: plan.startToCloseTimeoutMs,
-      heartbeatTimeout: '30s',
-      retry: {
-        maximumAttempts: plan.retry.maximumAttempts,
-        initialInterval: plan.retry.initialIntervalMs,
-        backoffCoefficient: plan.retry.backoffCoefficient,
-        ...(plan.retry.maximumIntervalMs ? { maximumInterval: plan.retry.maximumIntervalMs } : {}),
-        nonRetryableErrorTypes: plan.retry.nonRetryableErrorTypes,
-      },
-    })[plan.activity];
-    const round = retryRound;
-    const c = ledger.counters;
-    try {
-      await hook({
-        batchId,
-        status: finalStatus as BatchEndInput['status'],
-        counts: { total: c.total, succeeded: c.succeeded, failed: c.failed, skipped: c.skipped, cancelled: c.cancelled, costUsd: c.costUsd },
-        round,
-      });
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      const message = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
-      log.error('batch-end hook failed; the batch ends without it', { batchId, error: message });
-      await store.recordBatchEndFailure({ batchId, error: message, round });
-    }
-  }
-
-  const retryPending = () => retry !== null || retryQueue.length > 0;
-
-  /** One page of a retry round: reset failed items, count them as running again. */
-  async function retryStep(): Promise<void> {
-    if (!retry) {
-      const req = retryQueue.shift()!;
-      retryRound = req.round;
-      retry = { round: req.round, afterSeq: 0, ...(req.keys ? { keys: req.keys } : {}) };
-      log.info('retry round begins', { batchId, round: req.round, keys: req.keys?.length ?? 'all failed' });
-    }
-    const current = retry;
-    resetting = true;
-    let page;
-    try {
-      page = await retryActivities.retryFailedPage({ batchId, round: current.round, afterSeq: current.afterSeq, limit: RETRY_PAGE, ...(current.keys ? { keys: current.keys } : {}) });
-    } finally {
-      resetting = false;
-    }
-    for (const r of page.reset) ledger.reopen(r.key, r.counted);
-    const early = [...earlyReports.values()];
-    earlyReports.clear();
-    for (const outcome of early) {
-      if (countReport(outcome) === 'counted') settledThisRun += 1;
-    }
-    retry = page.done ? null : { ...current, afterSeq: page.lastSeq };
-    lastReportAt = Date.now();
-    statusDirty = true;
-  }
-
-  async function reconcile(): Promise<void> {
-    const outcomes = await store.reconcileInFlight({ batchId, keys: ledger.inFlightKeys() });
-    for (const outcome of outcomes) {
-      if (ledger.report(outcome) === 'counted') settledThisRun += 1;
-    }
-    if (outcomes.length > 0) log.warn('settled lost item outcomes', { batchId, count: outcomes.length });
-    lastReportAt = Date.now();
-  }
+  setHandler(reportItemOutcomeSignal, (outcome) => void batch.reportOutcome(outcome));
+  setHandler(pauseBatchSignal, (args) => batch.pause(args?.reason));
+  setHandler(resumeBatchSignal, () => batch.resume());
+  setHandler(retryFailedSignal, (req) => batch.retryFailed(req));
+  setHandler(cancelBatchSignal, (args) => batch.cancel(args?.reason));
+  setHandler(progressQuery, () => batch.progress());
 
   try {
-    if (!carried) await store.updateBatchStatus({ batchId, status: 'running', progress: progress(), started: true });
-    if (carried?.reopened) await store.updateBatchStatus({ batchId, status, pauseReason: pauseReason ?? null, progress: progress(), reopened: true });
+    if (!input.state) await store.updateBatchStatus({ batchId, status: 'running', progress: batch.progress(), started: true });
+    if (batch.reopened) await writeStatus(run, { reopened: true });
     // Settles items whose report was lost (e.g. terminated in Temporal Web). One timer per
     // interval (not per wait), so the check costs two events a minute.
     void (async () => {
@@ -421,73 +122,202 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
       }
     })();
     for (;;) {
-      if (stop || (ledger.allSettled && !retryPending())) {
-        const result = await finish();
+      if (batch.shouldFinish) {
+        const result = await finish(run);
         // A retry asked for while the batch was finishing reopens it at once.
-        if (stop || !retryPending()) return result;
-        await store.updateBatchStatus({ batchId, status, pauseReason: pauseReason ?? null, progress: progress(), reopened: true });
+        if (batch.stop || !batch.retryPending) return result;
+        await writeStatus(run, { reopened: true });
         continue;
       }
       if (reconcileDue) {
         reconcileDue = false;
-        if (ledger.running > 0 && Date.now() - lastReportAt >= limits.reconcileAfterMs) await reconcile();
+        if (batch.reportsOverdue(limits.reconcileAfterMs)) await reconcile(run);
         continue;
       }
       // A pause/resume is written to the database before the children hear it, so readers see it at once.
-      if (statusDirty) {
-        statusDirty = false;
-        await store.updateBatchStatus({ batchId, status, pauseReason: pauseReason ?? null, progress: progress() });
+      if (batch.takeStatusWrite()) {
+        await writeStatus(run);
         continue;
       }
-      if (propagate) {
-        const kind = propagate;
-        propagate = null;
-        await propagateToChildren(kind);
+      const propagation = batch.takePropagation();
+      if (propagation) {
+        await propagateToChildren(run, propagation);
         continue;
       }
-      if (unsentNotifications.length > 0) {
-        await startNotifications();
+      if (batch.hasUnsentNotifications) {
+        await startNotifications(run);
         continue;
       }
-      if (shouldContinueAsNew()) {
+      if (batch.shouldContinueAsNew(workflowInfo())) {
         await condition(allHandlersFinished);
         // Reports that raced the decision are handled by the server retrying this task.
-        await store.updateBatchStatus({ batchId, status, progress: progress() });
-        const state: BatchCarriedState = {
-          status,
-          pauseReason,
-          ledger: ledger.snapshot(),
-          cursor,
-          buffer,
-          startedAtMs,
-          generation: generation + 1,
-          ...(retryRound ? { retryRound } : {}),
-          ...(retry ? { retry } : {}),
-          ...(retryQueue.length ? { retryQueue } : {}),
-          ...(budgetTripped ? { budgetTripped } : {}),
-          ...(notifications ? { notifications } : {}),
-          // An event of a report that raced the decision: the next run starts its notifications.
-          ...(unsentNotifications.length ? { unsentNotifications } : {}),
-        };
-        return await continueAsNew<typeof batchWorkflow>({ ...input, state });
+        await store.updateBatchStatus({ batchId, status: batch.status, progress: batch.progress() });
+        return await continueAsNew<typeof batchWorkflow>({ ...input, state: batch.snapshot() });
       }
-      if (windowOpen()) {
-        await fillWindow();
+      if (batch.windowOpen) {
+        await fillWindow(run);
         continue;
       }
-      if (retryPending()) {
-        await retryStep();
+      if (batch.retryPending) {
+        await retryStep(run);
         continue;
       }
-      await condition(
-        () => stop !== null || ledger.allSettled || reconcileDue || propagate !== null || statusDirty || unsentNotifications.length > 0 || shouldContinueAsNew() || windowOpen() || retryPending(),
-      );
+      await condition(() => reconcileDue || batch.hasWork(workflowInfo()));
     }
   } catch (err) {
     if (!isCancellation(err)) throw err;
     // The batch workflow itself was cancelled (e.g. from Temporal Web): wind down like a cancel.
-    stop ??= { kind: 'cancel', reason: 'batch workflow cancelled' };
-    await CancellationScope.nonCancellable(finish);
+    batch.workflowCancelled();
+    await CancellationScope.nonCancellable(() => finish(run));
     throw err;
   }
+}
+
+const childId = (batchId: string, key: string) => `${batchId}/${key}`;
+
+function writeStatus({ input, batch }: BatchRun, extra: { reopened?: true } = {}): Promise<void> {
+  return store.updateBatchStatus({ batchId: input.batchId, status: batch.status, pauseReason: batch.pauseReason ?? null, progress: batch.progress(), ...extra });
+}
+
+async function fillWindow({ input, batch, pageSize }: BatchRun): Promise<void> {
+  const { batchId, pipeline } = input;
+  if (batch.needsPage) {
+    const page = await store.loadItemKeys({ batchId, afterSeq: batch.cursor, limit: pageSize });
+    if (!batch.acceptPage(page)) {
+      log.error('batch has fewer items than its total', { batchId, total: input.total, started: batch.ledger.counters.started });
+      return;
+    }
+  }
+  await Promise.all(
+    batch.startNextKeys().map((key) =>
+      startChild(itemWorkflow, {
+        workflowId: childId(batchId, key),
+        args: [{ batchId, batchWorkflowId: workflowInfo().workflowId, itemKey: key }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        ...(input.itemTaskQueue ? { taskQueue: input.itemTaskQueue } : {}),
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        typedSearchAttributes: [
+          { key: BatchIdKey, value: batchId },
+          { key: PipelineKey, value: pipeline },
+          { key: ItemKeyKey, value: key },
+        ],
+      }).catch((err) => {
+        // Already running from an earlier attempt: it will report like any other child.
+        log.warn('item workflow not started', { batchId, itemKey: key, error: (err as Error).message });
+      }),
+    ),
+  );
+}
+
+async function propagateToChildren({ input, batch }: BatchRun, kind: 'pause' | 'resume'): Promise<void> {
+  const signal = kind === 'pause' ? pauseItemSignal : resumeItemSignal;
+  await Promise.all(batch.ledger.inFlightKeys().map((key) => getExternalWorkflowHandle(childId(input.batchId, key)).signal(signal).catch(() => undefined)));
+}
+
+/**
+ * Notifications are a child workflow per event (workflows/notification.ts), ABANDONed: the batch
+ * starts it and goes on, so a receiver that never answers holds up neither the batch's end nor
+ * its continue-as-new nor the signals it handles meanwhile. Resolves once they have started.
+ */
+async function startNotifications({ input: { batchId, pipeline }, batch }: BatchRun): Promise<void> {
+  await Promise.all(
+    batch.takeUnsentNotifications().map((n) =>
+      startChild(notificationWorkflow, {
+        workflowId: notificationWorkflowId(batchId, n.occurrence),
+        args: [n],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        // Run again only if a run of it failed or was terminated: its delivery IDs resend
+        // nothing that was delivered. An event planned again after its run completed is a no-op.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        typedSearchAttributes: [
+          { key: BatchIdKey, value: batchId },
+          { key: PipelineKey, value: pipeline },
+        ],
+      }).catch((err) => {
+        // The batch workflow itself was cancelled: finish() starts the event with its own.
+        if (isCancellation(err)) {
+          batch.requeueNotification(n);
+          throw err;
+        }
+        // Already started by an earlier plan of the same event: nothing to do.
+        log.warn('notification workflow not started', { batchId, occurrence: n.occurrence, error: (err as Error).message });
+      }),
+    ),
+  );
+}
+
+async function finish(run: BatchRun): Promise<BatchProgress> {
+  const { input, limits, batch } = run;
+  const { batchId } = input;
+  const ledger = batch.ledger;
+  if (batch.stop) {
+    await Promise.all(ledger.inFlightKeys().map((key) => getExternalWorkflowHandle(childId(batchId, key)).cancel().catch(() => undefined)));
+    ledger.cancelNotStarted();
+    await store.cancelUnstartedItems({ batchId, afterSeq: batch.cursor, bufferedSeqs: batch.buffer.seqs });
+    const drained = await condition(() => ledger.running === 0, limits.cancelGraceMs);
+    if (!drained) await store.markItemsCancelled({ batchId, keys: ledger.abandonInFlight() });
+  }
+  const finalStatus = batch.finalStatus();
+  const result = batch.progress(finalStatus);
+  if (input.onBatchEnd) await runBatchEnd(run, input.onBatchEnd, finalStatus);
+  if (batch.retryRound > 0) {
+    const c = ledger.counters;
+    await retryActivities.finishRetryRound({ batchId, round: batch.retryRound, outcome: { succeeded: c.succeeded, failed: c.failed, skipped: c.skipped, cancelled: c.cancelled } });
+  }
+  await store.updateBatchStatus({ batchId, status: finalStatus, pauseReason: batch.stop?.reason ?? null, progress: result, finished: true });
+  batch.notify(finalStatus as NotificationEvent);
+  if (batch.hasUnsentNotifications) await startNotifications(run);
+  log.info('batch finished', { batchId, status: finalStatus, succeeded: result.succeeded, failed: result.failed, duplicates: ledger.duplicates });
+  return result;
+}
+
+/** The hook runs before the final status is written, so "completed" means its ZIP exists. */
+async function runBatchEnd({ input: { batchId }, batch }: BatchRun, plan: BatchEndPlan, finalStatus: BatchStatus): Promise<void> {
+  const hook = proxyActivities<Record<string, (i: BatchEndInput) => Promise<unknown>>>({
+    startToCloseTimeout: plan.startToCloseTimeoutMs,
+    heartbeatTimeout: '30s',
+    retry: {
+      maximumAttempts: plan.retry.maximumAttempts,
+      initialInterval: plan.retry.initialIntervalMs,
+      backoffCoefficient: plan.retry.backoffCoefficient,
+      ...(plan.retry.maximumIntervalMs ? { maximumInterval: plan.retry.maximumIntervalMs } : {}),
+      nonRetryableErrorTypes: plan.retry.nonRetryableErrorTypes,
+    },
+  })[plan.activity];
+  const round = batch.retryRound;
+  const c = batch.ledger.counters;
+  try {
+    await hook({
+      batchId,
+      status: finalStatus as BatchEndInput['status'],
+      counts: { total: c.total, succeeded: c.succeeded, failed: c.failed, skipped: c.skipped, cancelled: c.cancelled, costUsd: c.costUsd },
+      round,
+    });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const message = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+    log.error('batch-end hook failed; the batch ends without it', { batchId, error: message });
+    await store.recordBatchEndFailure({ batchId, error: message, round });
+  }
+}
+
+/** One page of a retry round: reset failed items, count them as running again. */
+async function retryStep({ input: { batchId }, batch }: BatchRun): Promise<void> {
+  const { page: current, begins } = batch.beginRetryPage();
+  if (begins) log.info('retry round begins', { batchId, round: current.round, keys: current.keys?.length ?? 'all failed' });
+  let page: RetryPageResult;
+  try {
+    page = await retryActivities.retryFailedPage({ batchId, round: current.round, afterSeq: current.afterSeq, limit: RETRY_PAGE, ...(current.keys ? { keys: current.keys } : {}) });
+  } catch (err) {
+    batch.retryPageAborted();
+    throw err;
+  }
+  batch.applyRetryPage(current, page);
+}
+
+/** Settles in-flight items whose report was lost, from the database or Temporal's view of the child. */
+async function reconcile({ input: { batchId }, batch }: BatchRun): Promise<void> {
+  const outcomes = await store.reconcileInFlight({ batchId, keys: batch.ledger.inFlightKeys() });
+  batch.settleLost(outcomes);
+  if (outcomes.length > 0) log.warn('settled lost item outcomes', { batchId, count: outcomes.length });
 }

@@ -1,0 +1,436 @@
+/**
+ * The batch's lifecycle rules in one place, apart from Temporal wiring: whether it runs or is
+ * paused (and why), when it stops (cancel, or failed by its threshold), when the failure
+ * threshold and the cost budget pause it, the retry rounds queued and under way, which events
+ * are notified and how each occurrence is numbered, what the main loop should do next, and
+ * `snapshot()`: exactly what continue-as-new carries.
+ *
+ * Plain data in, plain data out, no Temporal calls: `workflows/batch.ts` registers a handler per
+ * message that calls one method here, and its main loop runs the activities and children these
+ * rules ask for. Each public method named after a message (`reportOutcome`, `pause`, `resume`,
+ * `retryFailed`, `cancel`) counts one signal towards the run's signal budget.
+ */
+import type { NotificationEvent } from '../activities/notifications';
+import type { RetryPageResult } from '../activities/retry';
+import type { BatchProgress, BatchStatus, CountedOutcome, FailureThreshold, ItemOutcome, RetryFailedRequest } from '../common/types';
+import { deriveProgress } from '../common/types';
+import { BatchLedger, type LedgerSnapshot } from './batch-ledger';
+import type { NotificationWorkflowInput } from './notification';
+
+export interface BatchCarriedState {
+  status: 'running' | 'paused';
+  pauseReason?: string;
+  ledger: LedgerSnapshot;
+  /** Highest item seq read from the database so far. */
+  cursor: number;
+  /** Keys read but not started yet (with their seqs). */
+  buffer: { seqs: number[]; keys: string[] };
+  startedAtMs: number;
+  generation: number;
+  /** The latest retry-failed round begun (0: none). */
+  retryRound?: number;
+  /** A retry round part-way through its pages. */
+  retry?: RetryInProgress;
+  /** Retry requests not begun yet. */
+  retryQueue?: RetryFailedRequest[];
+  /** Set when this run reopens a batch that had ended (retry-failed, or an item re-run by hand). */
+  reopened?: boolean;
+  /** The cost budget was passed once (the batch paused); it does not pause again after a resume. */
+  budgetTripped?: boolean;
+  /** Notifications planned so far (numbers each occurrence). */
+  notifications?: number;
+  /** Events whose notification workflow was not started yet when the run continued as new. */
+  unsentNotifications?: NotificationWorkflowInput[];
+}
+
+export interface RetryInProgress {
+  round: number;
+  afterSeq: number;
+  keys?: string[];
+}
+
+export interface BatchRules {
+  batchId: string;
+  pipeline: string;
+  total: number;
+  concurrency: number;
+  failureThreshold: FailureThreshold;
+  /** Pause once the summed estimated cost passes this (USD). */
+  budgetUsd?: number;
+  /** The batch has notification targets. */
+  notify?: boolean;
+  /** Continue-as-new before this many signals could arrive in one run. */
+  maxSignalsPerRun: number;
+  /** Continue-as-new once the run's history is this long. */
+  maxHistoryEvents: number;
+}
+
+/** Where the rules log (the workflow passes the SDK's `log`). */
+export interface BatchLog {
+  info(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+}
+
+/** What a report did: counted, ignored as a duplicate, or held until the reset page in progress ends. */
+export type ReportHandling = 'counted' | 'duplicate' | 'deferred';
+
+type Stop = { kind: 'cancel' | 'fail'; reason: string };
+
+const silent: BatchLog = { info: () => undefined, warn: () => undefined };
+
+function isFinalEvent(event: NotificationEvent): boolean {
+  return event !== 'threshold_paused' && event !== 'budget_paused';
+}
+
+export class BatchLifecycle {
+  readonly ledger: BatchLedger;
+  status: 'running' | 'paused';
+  pauseReason: string | undefined;
+  /** Set once by a cancel or by the threshold failing the batch; nothing resumes a stopped batch. */
+  stop: Stop | null = null;
+  cursor: number;
+  buffer: { seqs: number[]; keys: string[] };
+  readonly startedAtMs: number;
+  readonly generation: number;
+  retryRound: number;
+  retry: RetryInProgress | null;
+  readonly retryQueue: RetryFailedRequest[];
+  /** Reopened by retry-failed or an item re-run: the run writes that first. */
+  readonly reopened: boolean;
+  private budgetTripped: boolean;
+  private notifications: number;
+  private readonly unsentNotifications: NotificationWorkflowInput[];
+
+  // Per run, not carried.
+  /** A pause/resume the children have yet to hear. */
+  private propagate: 'pause' | 'resume' | null = null;
+  /** The status row needs writing. */
+  private statusDirty = false;
+  /** A reset page is in progress: reports for keys it has not returned yet wait for it. */
+  private resetting = false;
+  private readonly earlyReports = new Map<string, ItemOutcome>();
+  private signalsThisRun = 0;
+  private settledThisRun = 0;
+  private startedThisRun = 0;
+  private lastReportAt: number;
+  /** A signal budget below two windows would continue-as-new without making progress. */
+  private readonly signalBudget: number;
+
+  constructor(
+    private readonly rules: BatchRules,
+    carried?: BatchCarriedState,
+    private readonly log: BatchLog = silent,
+    private readonly now: () => number = () => Date.now(),
+  ) {
+    this.ledger = new BatchLedger(rules.total, carried?.ledger);
+    this.status = carried?.status ?? 'running';
+    this.pauseReason = carried?.pauseReason;
+    this.cursor = carried?.cursor ?? 0;
+    this.buffer = carried?.buffer ?? { seqs: [], keys: [] };
+    this.startedAtMs = carried?.startedAtMs ?? now();
+    this.generation = carried?.generation ?? 0;
+    this.retryRound = carried?.retryRound ?? 0;
+    this.retry = carried?.retry ?? null;
+    this.retryQueue = [...(carried?.retryQueue ?? [])];
+    this.reopened = carried?.reopened ?? false;
+    this.budgetTripped = carried?.budgetTripped ?? false;
+    this.notifications = carried?.notifications ?? 0;
+    this.unsentNotifications = [...(carried?.unsentNotifications ?? [])];
+    this.lastReportAt = now();
+    this.signalBudget = Math.max(rules.maxSignalsPerRun, rules.concurrency * 2 + 10);
+  }
+
+  // ---- Messages -------------------------------------------------------------------------------
+
+  /** An item's outcome; the threshold and the budget are judged after each counted one. */
+  reportOutcome(outcome: ItemOutcome): ReportHandling {
+    this.signalsThisRun += 1;
+    if (this.resetting && !outcome.replaces && !this.ledger.isInFlight(outcome.itemKey)) {
+      // Perhaps an item of the reset page in progress that finished already: decide after the page.
+      this.earlyReports.set(outcome.itemKey, outcome);
+      return 'deferred';
+    }
+    if (this.count(outcome) === 'duplicate') return 'duplicate';
+    this.settledThisRun += 1;
+    this.lastReportAt = this.now();
+    this.judgeThreshold();
+    this.judgeBudget();
+    return 'counted';
+  }
+
+  pause(reason?: string): void {
+    this.signalsThisRun += 1;
+    if (this.status === 'running' && !this.stop) this.pauseFor(reason ?? 'paused by operator');
+  }
+
+  /** Resumes a paused batch; the threshold judges only what settles from now on. */
+  resume(): void {
+    this.signalsThisRun += 1;
+    if (this.status !== 'paused' || this.stop) return;
+    this.status = 'running';
+    this.pauseReason = undefined;
+    this.ledger.rearmThreshold();
+    this.propagate = 'resume';
+    this.statusDirty = true;
+  }
+
+  /** Queues a retry round unless it (or a later one) was seen already. */
+  retryFailed(req: RetryFailedRequest): void {
+    this.signalsThisRun += 1;
+    if (req.round <= this.retryRound || this.retryQueue.some((r) => r.round === req.round)) return;
+    this.retryQueue.push(req);
+  }
+
+  /** The first stop wins: a cancel after the threshold failed the batch changes nothing. */
+  cancel(reason?: string): void {
+    this.signalsThisRun += 1;
+    this.stop ??= { kind: 'cancel', reason: reason ?? 'cancelled by operator' };
+  }
+
+  /** The batch workflow itself was cancelled (e.g. from Temporal Web): wind down like a cancel. */
+  workflowCancelled(): void {
+    this.stop ??= { kind: 'cancel', reason: 'batch workflow cancelled' };
+  }
+
+  // ---- Rules ----------------------------------------------------------------------------------
+
+  private count(outcome: ItemOutcome): 'counted' | 'duplicate' {
+    const ledger = this.ledger;
+    if (outcome.replaces && !ledger.isInFlight(outcome.itemKey)) return ledger.replace(outcome as ItemOutcome & { replaces: CountedOutcome });
+    return ledger.report(outcome);
+  }
+
+  private judgeThreshold(): void {
+    const t = this.rules.failureThreshold;
+    if (this.status !== 'running' || this.stop || !this.ledger.thresholdTripped(t)) return;
+    const reason = this.ledger.thresholdMessage();
+    this.log.warn('failure threshold tripped', { batchId: this.rules.batchId, reason, action: t.action });
+    if (t.action === 'pause') {
+      this.pauseFor(reason);
+      this.notify('threshold_paused');
+    } else this.stop = { kind: 'fail', reason };
+  }
+
+  /** The budget pauses the batch once; after a resume it lets the batch run past it. */
+  private judgeBudget(): void {
+    const budgetUsd = this.rules.budgetUsd;
+    const costUsd = this.ledger.counters.costUsd;
+    if (budgetUsd === undefined || this.budgetTripped || this.status !== 'running' || this.stop || costUsd <= budgetUsd) return;
+    this.budgetTripped = true;
+    this.log.warn('cost budget passed', { batchId: this.rules.batchId, costUsd, budgetUsd });
+    this.pauseFor(`cost budget: estimated $${costUsd.toFixed(4)} passed the budget of $${budgetUsd}`);
+    this.notify('budget_paused');
+  }
+
+  private pauseFor(reason: string): void {
+    this.status = 'paused';
+    this.pauseReason = reason;
+    this.propagate = 'pause';
+    this.statusDirty = true;
+  }
+
+  /** Numbers the event's occurrence (across continue-as-new) and queues its notification workflow. */
+  notify(event: NotificationEvent): void {
+    if (!this.rules.notify) return;
+    const occurrence = `${event}#${this.retryRound}#${++this.notifications}`;
+    const progress = this.progress(isFinalEvent(event) ? (event as BatchStatus) : undefined);
+    this.unsentNotifications.push({ batchId: this.rules.batchId, event, occurrence, progress });
+  }
+
+  /** The status a batch ends with; a stop decides it, otherwise the counts do. */
+  finalStatus(): BatchStatus {
+    return this.ledger.finalStatus({ cancelled: this.stop?.kind === 'cancel', failedByThreshold: this.stop?.kind === 'fail' });
+  }
+
+  /** The batch's progress now, or as it ends with `finalStatus` (then the reason is the stop's). */
+  progress(finalStatus?: BatchStatus): BatchProgress {
+    return deriveProgress({
+      batchId: this.rules.batchId,
+      pipeline: this.rules.pipeline,
+      status: finalStatus ?? this.status,
+      pauseReason: finalStatus ? this.stop?.reason : this.pauseReason,
+      counters: this.ledger.counters,
+      running: this.ledger.running,
+      startedAtMs: this.startedAtMs,
+      finishedAtMs: finalStatus ? this.now() : null,
+      nowMs: this.now(),
+      generation: this.generation,
+      retryRound: this.retryRound,
+    });
+  }
+
+  // ---- What the main loop does next -----------------------------------------------------------
+
+  /** Stopped, or every item settled with no retry round waiting. */
+  get shouldFinish(): boolean {
+    return this.stop !== null || (this.ledger.allSettled && !this.retryPending);
+  }
+
+  get retryPending(): boolean {
+    return this.retry !== null || this.retryQueue.length > 0;
+  }
+
+  private get hasUnstarted(): boolean {
+    return this.ledger.counters.started < this.rules.total;
+  }
+
+  /** Room to start children: running, unstarted items left, below concurrency and the signal budget. */
+  get windowOpen(): boolean {
+    const running = this.ledger.running;
+    return this.status === 'running' && !this.stop && this.hasUnstarted && running < this.rules.concurrency && this.signalsThisRun + running < this.signalBudget;
+  }
+
+  /** The run has done something and Temporal suggests it, its history is long, or its signals could run out. */
+  shouldContinueAsNew(info: { continueAsNewSuggested: boolean; historyLength: number }): boolean {
+    if (this.settledThisRun + this.startedThisRun === 0) return false;
+    return (
+      info.continueAsNewSuggested ||
+      info.historyLength >= this.rules.maxHistoryEvents ||
+      (this.hasUnstarted && this.signalsThisRun + this.ledger.running >= this.signalBudget)
+    );
+  }
+
+  /** Items in flight and no report for `afterMs`: their reports may be lost. */
+  reportsOverdue(afterMs: number): boolean {
+    return this.ledger.running > 0 && this.now() - this.lastReportAt >= afterMs;
+  }
+
+  /** Anything for the main loop to do (besides the reconcile timer, which the workflow owns). */
+  hasWork(info: { continueAsNewSuggested: boolean; historyLength: number }): boolean {
+    return (
+      this.stop !== null ||
+      this.ledger.allSettled ||
+      this.propagate !== null ||
+      this.statusDirty ||
+      this.unsentNotifications.length > 0 ||
+      this.shouldContinueAsNew(info) ||
+      this.windowOpen ||
+      this.retryPending
+    );
+  }
+
+  /** True once per status change to write (pause, resume, a retry page). */
+  takeStatusWrite(): boolean {
+    const dirty = this.statusDirty;
+    this.statusDirty = false;
+    return dirty;
+  }
+
+  /** The pause or resume the in-flight children have yet to hear, once. */
+  takePropagation(): 'pause' | 'resume' | null {
+    const kind = this.propagate;
+    this.propagate = null;
+    return kind;
+  }
+
+  get hasUnsentNotifications(): boolean {
+    return this.unsentNotifications.length > 0;
+  }
+
+  takeUnsentNotifications(): NotificationWorkflowInput[] {
+    return this.unsentNotifications.splice(0);
+  }
+
+  /** A notification whose start the workflow's cancellation interrupted: the final pass starts it. */
+  requeueNotification(n: NotificationWorkflowInput): void {
+    this.unsentNotifications.push(n);
+  }
+
+  // ---- The window -----------------------------------------------------------------------------
+
+  get needsPage(): boolean {
+    return this.buffer.keys.length === 0;
+  }
+
+  /**
+   * A page of keys read after `cursor`. An empty one means the database holds fewer items than
+   * `total` (should not happen): the difference is settled and false returned.
+   */
+  acceptPage(page: { seqs: number[]; keys: string[] }): boolean {
+    if (page.keys.length === 0) {
+      this.ledger.counters.total = this.ledger.counters.started;
+      return false;
+    }
+    this.buffer = page;
+    this.cursor = page.seqs[page.seqs.length - 1];
+    return true;
+  }
+
+  /** Takes as many buffered keys as the window and the signal budget allow, counted as started. */
+  startNextKeys(): string[] {
+    const running = this.ledger.running;
+    const n = Math.min(this.rules.concurrency - running, this.signalBudget - this.signalsThisRun - running, this.buffer.keys.length);
+    const keys = this.buffer.keys.splice(0, n);
+    this.buffer.seqs.splice(0, n);
+    for (const key of keys) this.ledger.markStarted(key);
+    this.startedThisRun += keys.length;
+    return keys;
+  }
+
+  // ---- Retry rounds and lost reports ------------------------------------------------------------
+
+  /**
+   * The next page of the current retry round, beginning the next queued round if none is under
+   * way (`begins`). Reports arriving until `applyRetryPage`/`retryPageAborted` may wait for it.
+   */
+  beginRetryPage(): { page: RetryInProgress; begins: boolean } {
+    let begins = false;
+    if (!this.retry) {
+      const req = this.retryQueue.shift();
+      if (!req) throw new Error('no retry round pending');
+      this.retryRound = req.round;
+      this.retry = { round: req.round, afterSeq: 0, ...(req.keys ? { keys: req.keys } : {}) };
+      begins = true;
+    }
+    this.resetting = true;
+    return { page: this.retry, begins };
+  }
+
+  retryPageAborted(): void {
+    this.resetting = false;
+  }
+
+  /** The page's items run again: their counted outcomes come back out; reports held meanwhile count now. */
+  applyRetryPage(current: RetryInProgress, result: Pick<RetryPageResult, 'reset' | 'done' | 'lastSeq'>): void {
+    this.resetting = false;
+    for (const r of result.reset) this.ledger.reopen(r.key, r.counted);
+    const early = [...this.earlyReports.values()];
+    this.earlyReports.clear();
+    for (const outcome of early) {
+      if (this.count(outcome) === 'counted') this.settledThisRun += 1;
+    }
+    this.retry = result.done ? null : { ...current, afterSeq: result.lastSeq };
+    this.lastReportAt = this.now();
+    this.statusDirty = true;
+  }
+
+  /** Outcomes the database or Temporal had for in-flight items whose reports were lost. */
+  settleLost(outcomes: ItemOutcome[]): void {
+    for (const outcome of outcomes) {
+      if (this.ledger.report(outcome) === 'counted') this.settledThisRun += 1;
+    }
+    this.lastReportAt = this.now();
+  }
+
+  // ---- Continue-as-new ------------------------------------------------------------------------
+
+  /** Exactly what the next run (continue-as-new) starts from. */
+  snapshot(): BatchCarriedState {
+    return {
+      status: this.status,
+      pauseReason: this.pauseReason,
+      ledger: this.ledger.snapshot(),
+      cursor: this.cursor,
+      buffer: { seqs: [...this.buffer.seqs], keys: [...this.buffer.keys] },
+      startedAtMs: this.startedAtMs,
+      generation: this.generation + 1,
+      ...(this.retryRound ? { retryRound: this.retryRound } : {}),
+      ...(this.retry ? { retry: { ...this.retry } } : {}),
+      ...(this.retryQueue.length ? { retryQueue: [...this.retryQueue] } : {}),
+      ...(this.budgetTripped ? { budgetTripped: true } : {}),
+      ...(this.notifications ? { notifications: this.notifications } : {}),
+      // An event of a report that raced the decision: the next run starts its notifications.
+      ...(this.unsentNotifications.length ? { unsentNotifications: [...this.unsentNotifications] } : {}),
+    };
+  }
+}
