@@ -9,6 +9,7 @@ import { createAiPromptPipeline, type AnswerOutput } from '../pipelines/ai-promp
 import type { PipelineDefinition } from '../pipelines/types';
 import { startOpenAiStandIn, type OpenAiStandIn, type RecordedRequest } from '../sandbox/openai/server';
 import { waitFor } from './support/api';
+import { recordHistory } from './support/histories';
 import { startStack, uid } from './support/stack';
 import { gpt4oMiniCost } from './support/step-context';
 
@@ -122,6 +123,8 @@ test('rows of a chat run in order with the conversation so far; chats run in par
   expect(json.map((r) => r.key)).toEqual(CSV_ROWS.map((r) => r.row));
   expect(json[0]).toMatchObject({ status: 'succeeded', answer: requestOf('1').answer, chat_turn: 1, input: { question: CSV_ROWS[0]!.question, chatId: 'trip' } });
   expect(json[4]).toMatchObject({ status: 'failed', answer: null, error_type: 'AiRejectedError' });
+  // Row 4 started while row 1 of its chat was being answered (0.8 s and more): it waited for it.
+  await recordHistory(stack.client, 'item-ai-prompt-waits-for-predecessor', `${id}/4`);
 });
 
 test('a template column missing from the rows fails each row with a ValidationError naming it, without calling the API', async () => {

@@ -15,6 +15,7 @@ import type { PipelineDefinition } from '../pipelines/types';
 import { startMailbox, type Mailbox } from '../sandbox/mailbox/server';
 import { waitFor } from './support/api';
 import { pdfTexts, readZip } from './support/pdf-zip';
+import { recordHistory } from './support/histories';
 import { startStack } from './support/stack';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -143,4 +144,6 @@ test('8 recipients: a PDF each on the render queue, a ZIP of exactly those PDFs,
   expect(mail.text).toContain(`${APP_URL}/api/batches/${id}/files/${zipName}`);
   expect(mail.text).toContain(`${APP_URL}/batches/${id}`);
   expect(mailbox.messages.filter((m) => m.headers['x-flotilla-batch-id'] === id)).toHaveLength(1);
+  await recordHistory(stack.client, 'batch-dm-creative-batch-end-hook', id);
+  await recordHistory(stack.client, 'item-dm-creative-render-queue', `${id}/SPR25-0001`);
 });

@@ -3,6 +3,8 @@
  * created through the HTTP API and run by a real worker.
  */
 import type { Client } from '@temporalio/client';
+import { Client as PgClient } from 'pg';
+import { itemTaskQueueOf } from '../common/constants';
 import { reportItemOutcomeSignal } from '../common/messages';
 import type { BatchProgress } from '../common/types';
 import type { Db } from '../lib/db';
@@ -10,6 +12,7 @@ import { noopPipeline } from '../pipelines/noop';
 import type { PipelineDefinition } from '../pipelines/types';
 import { startApi, waitFor } from './support/api';
 import { fixtureLog, fixturePipeline, type FixtureItem } from './support/fixture-pipeline';
+import { recordHistory } from './support/histories';
 import { startStack, uid } from './support/stack';
 
 const pipelines = [fixturePipeline, noopPipeline] as unknown as PipelineDefinition[];
@@ -161,6 +164,7 @@ test('pause stops new items and holds in-flight ones before their next step; res
   const done = await waitForStatus(id, ['completed', 'completed_with_errors', 'failed']);
   expect(done).toMatchObject({ status: 'completed', succeeded: 12 });
   expect((await db.batch.findUniqueOrThrow({ where: { id } })).status).toBe('completed');
+  await recordHistory(client, 'batch-pause-resume', id);
 });
 
 test('cancel cancels in-flight items (their activities see it), marks unstarted items cancelled, keeps finished ones', async () => {
@@ -181,6 +185,7 @@ test('cancel cancels in-flight items (their activities see it), marks unstarted 
   const desc = await client.workflow.getHandle(`${id}/long-1`).describe();
   expect(desc.status.name).toBe('CANCELLED');
   expect((await api.call('POST', `/api/batches/${id}/resume`, {})).status).toBe(409);
+  await recordHistory(client, 'batch-cancelled', id);
 });
 
 test('a cancel right after the start settles at once, well inside the cancel grace', async () => {
@@ -191,6 +196,41 @@ test('a cancel right after the start settles at once, well inside the cancel gra
   expect(p).toMatchObject({ status: 'cancelled', total: 60, cancelled: 60, running: 0, pending: 0 });
   const byStatus = (await itemsOf(id)).reduce<Record<string, number>>((acc, i) => ((acc[i.status] = (acc[i.status] ?? 0) + 1), acc), {});
   expect(byStatus).toEqual({ cancelled: 60 });
+});
+
+test('an item cancelled while its start is held up reports itself cancelled: the batch settles at once, not after its cancel grace', async () => {
+  const id = await createBatch([{ key: 'first', sleepMs: 1_500 }, { key: 'held' }], { concurrency: 1 });
+  // Hold the second item's row (the first takes 4.5 s, so nothing has touched it yet): its start
+  // activity waits on the lock, and so does the report of its cancellation.
+  const pg = new PgClient({ connectionString: stack.dbUrl });
+  await pg.connect();
+  const heldItem = client.workflow.getHandle(`${id}/held`);
+  let cancelledAt = 0;
+  try {
+    await pg.query('BEGIN');
+    expect((await pg.query('SELECT 1 FROM batch_items WHERE batch_id = $1 AND key = $2 FOR UPDATE', [id, 'held'])).rowCount).toBe(1);
+    // (Polled on another connection: inside a transaction pg_stat_activity is a snapshot.)
+    const [{ pid }] = (await pg.query('SELECT pg_backend_pid() AS pid')).rows;
+    await waitFor(async () => (await db.$queryRaw<unknown[]>`SELECT 1 FROM pg_stat_activity WHERE ${pid}::int = ANY(pg_blocking_pids(pid))`).length > 0, {
+      timeoutMs: 30_000,
+      what: 'the held item waiting in its start',
+    });
+    expect((await heldItem.describe()).status.name).toBe('RUNNING');
+    expect((await api.call('POST', `/api/batches/${id}/cancel`, { reason: 'test' })).status).toBe(202);
+    cancelledAt = Date.now();
+    await waitFor(async () => (await heldItem.fetchHistory()).events?.some((e) => e.workflowExecutionCancelRequestedEventAttributes), { what: 'the cancel to reach the held item' });
+  } finally {
+    await pg.query('ROLLBACK').catch(() => undefined);
+    await pg.end();
+  }
+  const p = await waitForStatus(id, ['cancelled'], 30_000);
+  expect(Date.now() - cancelledAt).toBeLessThan(20_000); // the cancel grace is 120 s
+  expect(p).toMatchObject({ status: 'cancelled', succeeded: 1, cancelled: 1, running: 0, pending: 0 });
+  expect((await heldItem.describe()).status.name).toBe('CANCELLED');
+  expect(fixtureLog.attempts.has('held/a')).toBe(false);
+  const held = (await itemsOf(id)).find((i) => i.key === 'held');
+  expect(held?.status).toBe('cancelled');
+  await recordHistory(client, 'item-cancelled-before-start', `${id}/held`);
 });
 
 test('the failure threshold pauses the batch once more than half of at least 10 settled items failed', async () => {
@@ -208,6 +248,7 @@ test('the failure threshold pauses the batch once more than half of at least 10 
   expect((await api.call('POST', `/api/batches/${id}/cancel`, {})).status).toBe(202);
   const end = await waitForStatus(id, ['cancelled']);
   expect(end.failed + end.cancelled).toBe(30);
+  await recordHistory(client, 'batch-threshold-tripped', id);
 });
 
 test('the failure threshold can fail the batch instead', async () => {
@@ -215,6 +256,7 @@ test('the failure threshold can fail the batch instead', async () => {
   const p = await waitForStatus(id, ['failed']);
   expect(p.failed).toBeGreaterThanOrEqual(4);
   expect(p.failed + p.cancelled).toBe(20);
+  await recordHistory(client, 'batch-threshold-failed', id);
 });
 
 test('duplicate outcome reports are counted once', async () => {
@@ -257,6 +299,23 @@ describe('with small run limits', () => {
     expect(await db.batchItem.count({ where: { batchId: id, status: 'succeeded' } })).toBe(80);
     const children = await client.workflow.count(`FlotillaBatchId = '${id}' AND WorkflowType = 'itemWorkflow'`);
     expect(children.count).toBe(80);
+  });
+
+  test('a noop batch continues as new and completes; its items run on the item task queue', async () => {
+    const items = Array.from({ length: 60 }, (_, i) => ({ key: `noop-${i + 1}` }));
+    const res = await small.call('POST', '/api/batches', { pipeline: 'noop', name: 'noop-can', items, concurrency: 10 });
+    expect(res.status).toBe(202);
+    const id = res.body.id;
+    const p = await waitForStatus(id, ['completed', 'completed_with_errors', 'failed'], 90_000, small);
+    expect(p).toMatchObject({ status: 'completed', total: 60, succeeded: 60, failed: 0, processed: 60 });
+    expect(p.steps.three.succeeded).toBe(60);
+    expect(p.generation).toBeGreaterThanOrEqual(1);
+    const item = await client.workflow.getHandle(`${id}/noop-1`).describe();
+    expect(item.taskQueue).toBe(itemTaskQueueOf(taskQueue));
+    expect((await client.workflow.getHandle(id).describe()).taskQueue).toBe(taskQueue);
+    await recordHistory(client, 'batch-noop-separate-item-queue', id, 'first');
+    await recordHistory(client, 'batch-noop-after-continue-as-new', id);
+    await recordHistory(client, 'item-noop', `${id}/noop-1`);
   });
 
   test('an item terminated in Temporal Web (its report never comes) is settled as failed and the batch completes', async () => {

@@ -15,6 +15,7 @@ import { startMailbox } from '../sandbox/mailbox/server';
 import { startApi, waitFor } from './support/api';
 import { allowStandIns } from './support/egress';
 import { fixtureLog, fixturePipeline, type FixtureItem } from './support/fixture-pipeline';
+import { recordChildHistory, recordHistory } from './support/histories';
 import { startStack, uid } from './support/stack';
 
 /** Start times of the rate-limited step. */
@@ -129,6 +130,7 @@ test('the cost budget pauses the batch and says why; after a resume it runs to t
   const done = await finished(id);
   expect(done).toMatchObject({ status: 'completed', succeeded: 6 });
   expect(done.estimatedCostUsd).toBeCloseTo(0.18, 6);
+  await recordHistory(stack.client, 'batch-notifications', id);
 });
 
 test('e-mail and a signed webhook when the batch ends; a failing webhook is retried until delivered', async () => {
@@ -173,6 +175,7 @@ test('e-mail and a signed webhook when the batch ends; a failing webhook is retr
   }, { what: 'deliveries recorded' });
   const webhook = deliveries.find((d: { channel: string }) => d.channel === 'webhook');
   expect(webhook).toMatchObject({ event: 'completed_with_errors', target: hookUrl, attempts: 2, responseStatus: 200 });
+  await recordChildHistory(stack.client, 'notification-webhook-retried', id, 'notificationWorkflow');
 });
 
 test('webhook secrets are required and checked at creation', async () => {

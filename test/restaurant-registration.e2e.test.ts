@@ -8,6 +8,7 @@ import { demoRestaurants } from '../pipelines/restaurant-registration/demo-data'
 import type { PipelineDefinition } from '../pipelines/types';
 import { startPartnerSandbox } from '../sandbox/partner-platform/server';
 import { startApi, waitFor } from './support/api';
+import { recordHistory } from './support/histories';
 import { startStack } from './support/stack';
 
 let api: Awaited<ReturnType<typeof startApi>>;
@@ -73,6 +74,9 @@ test('a partner rejection at step 4 fails that restaurant only; a transient outa
   expect([...perKey.values()].every((n) => n === 1)).toBe(true);
   expect(applied.every((r) => r.idempotencyKey?.startsWith(`${id}/`))).toBe(true);
   expect(sandbox.state.published.size).toBe(5);
+  await recordHistory(stack.client, 'batch-restaurant-with-failure', id);
+  await recordHistory(stack.client, 'item-restaurant-failed-at-step-4', `${id}/e2e-2`);
+  await recordHistory(stack.client, 'item-restaurant-retried-then-succeeded', `${id}/e2e-3`);
 });
 
 test('retry-failed resumes a restaurant at its failed step: the partner log shows the earlier steps ran once', async () => {
@@ -108,4 +112,41 @@ test('retry-failed resumes a restaurant at its failed step: the partner log show
   expect(byEndpoint('upload-menu')).toEqual([422, 200]);
   expect(byEndpoint('publish-store')).toEqual([200]);
   expect(sandbox.state.published.size).toBeGreaterThanOrEqual(3);
+  // The batch run the retry reopened, and the failed restaurant's run the reset made.
+  await recordHistory(stack.client, 'batch-restaurant-reopened-by-retry', id);
+  await recordHistory(stack.client, 'item-restaurant-reset-by-retry-failed', `${id}/retry-2`);
+});
+
+test('a restaurant the platform already has is skipped after the duplicate check, nothing written again', async () => {
+  const restaurant = { ...demoRestaurants[0]!, externalId: 'dup-1', name: `${demoRestaurants[0]!.name} D1` };
+  const run = async (name: string) => {
+    const res = await api.call('POST', '/api/batches', { pipeline: 'restaurant-registration', name, items: [restaurant] });
+    expect(res.status).toBe(202);
+    const id: string = res.body.id;
+    const progress = await waitFor(
+      async () => {
+        const b = await api.call('GET', `/api/batches/${id}`);
+        return ['completed', 'completed_with_errors', 'failed'].includes(b.body.status) ? b.body.progress : undefined;
+      },
+      { timeoutMs: 60_000, what: `${name} to finish` },
+    );
+    return { id, progress };
+  };
+  const first = await run('Duplicates 1');
+  expect(first.progress).toMatchObject({ status: 'completed', succeeded: 1 });
+  const writesBefore = sandbox.state.requests.filter((r) => r.method !== 'GET').length;
+
+  const second = await run('Duplicates 2');
+  expect(second.progress).toMatchObject({ status: 'completed', total: 1, succeeded: 0, skipped: 1, failed: 0 });
+  const [item] = (await api.call('GET', `/api/batches/${second.id}/items`)).body.items;
+  expect(item).toMatchObject({ key: 'dup-1', status: 'skipped' });
+  expect(item.steps.slice(0, 2).map((s: { step: string; status: string }) => [s.step, s.status])).toEqual([
+    ['validate-data', 'succeeded'],
+    ['check-duplicates', 'succeeded'],
+  ]);
+  expect(item.steps[1].reason).toBe('already registered on the platform');
+  expect(item.steps.slice(2).every((s: { status: string }) => s.status === 'skipped')).toBe(true);
+  expect(sandbox.state.requests.filter((r) => r.method !== 'GET').length).toBe(writesBefore);
+  expect([...sandbox.state.merchants.values()].filter((m) => m.externalRef === 'dup-1')).toHaveLength(1);
+  await recordHistory(stack.client, 'item-skipped-duplicate', `${second.id}/dup-1`);
 });
