@@ -352,6 +352,19 @@ export interface OrphanedStep {
   attempt: number;
 }
 
+/** One kill and what a look right after it saw. */
+export interface KillLook {
+  /** When the worker was killed (ms since the epoch). */
+  at: number;
+  /** The steps Temporal showed as held by the dead worker. */
+  orphans: OrphanedStep[];
+  /**
+   * When the look's last answer came back. A step the dead worker held that the look did not
+   * see had been retried before this (see `lookAfterKill`).
+   */
+  lookEndedAt: number;
+}
+
 const { PENDING_ACTIVITY_STATE_STARTED } = temporal.api.enums.v1.PendingActivityState;
 
 /** Runs `fn` over `items`, `limit` at a time. */
@@ -363,26 +376,51 @@ async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promis
 }
 
 /**
- * The steps (`<pipeline>.<step>` activities) that Temporal sees as started by the worker with
- * process id `pid` on the running items of `batchIds`. Called right after the kill: until the
- * step's timeout fires, Temporal still holds it as started by the dead worker; one that timed out
- * already is pending its retry and still names that worker as the last to start it.
+ * Describes a workflow, trying again for a while: a look that silently skipped an item would
+ * miss its orphans, and their retries would then be charged to no kill.
  */
-export async function orphanedSteps(client: Client, db: Db, batchIds: string[], pid: number): Promise<OrphanedStep[]> {
+async function describeSurely(client: Client, workflowId: string) {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await client.workflow.getHandle(workflowId).describe();
+    } catch (err) {
+      if (tries >= 5) throw new Error(`could not describe ${workflowId} after the kill: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 500 * tries));
+    }
+  }
+}
+
+/**
+ * The steps (`<pipeline>.<step>` activities) that Temporal shows as held by the worker with
+ * process id `pid`, killed at `killedAt`, on the running items of `batchIds`. Called right after
+ * the kill: until the step's timeout fires, Temporal still shows it started by the dead worker;
+ * one that timed out since is pending its retry and still names that worker as the last to start
+ * it (one whose attempt had ended before the kill was not held at the kill).
+ *
+ * Why a step held at the kill that this look does not see was retried before the look ended:
+ * the item workflow marks its row running (an activity) before its first step and writes its
+ * final status only after its last, so at the kill the item's row was running. Read after the
+ * kill, the row is either still running, and the item is described later, where the step no
+ * longer shows as the dead worker's only once another worker started it; or already final, so
+ * the step was retried and the item finished before that read. Either way before `lookEndedAt`.
+ * A description that fails is tried again, never skipped, or that reasoning would not hold.
+ */
+export async function lookAfterKill(client: Client, db: Db, batchIds: string[], dead: { pid: number; killedAt: number }): Promise<KillLook> {
   const running = await db.batchItem.findMany({ where: { batchId: { in: batchIds }, status: 'running' }, select: { batchId: true, key: true } });
-  const heldByDeadWorker = new RegExp(`(^|\\D)${pid}@`);
-  const out: OrphanedStep[] = [];
+  const heldByDeadWorker = new RegExp(`(^|\\D)${dead.pid}@`);
+  const orphans: OrphanedStep[] = [];
   await eachLimited(running, 32, async (r) => {
     const workflowId = `${r.batchId}/${r.key}`;
-    const d = await client.workflow.getHandle(workflowId).describe().catch(() => undefined);
-    for (const a of d?.raw.pendingActivities ?? []) {
+    const d = await describeSurely(client, workflowId);
+    for (const a of d.raw.pendingActivities ?? []) {
       const activityType = a.activityType?.name ?? '';
       if (!activityType.includes('.') || !heldByDeadWorker.test(a.lastWorkerIdentity ?? '')) continue;
-      const attempt = a.state === PENDING_ACTIVITY_STATE_STARTED ? a.attempt! : a.attempt! - 1;
-      out.push({ workflowId, activityId: a.activityId!, activityType, attempt });
+      const started = a.state === PENDING_ACTIVITY_STATE_STARTED;
+      if (!started && a.lastAttemptCompleteTime && tsToMs(a.lastAttemptCompleteTime) < dead.killedAt) continue;
+      orphans.push({ workflowId, activityId: a.activityId!, activityType, attempt: started ? a.attempt! : a.attempt! - 1 });
     }
   });
-  return out;
+  return { at: dead.killedAt, orphans, lookEndedAt: Date.now() };
 }
 
 /** A step attempt that Temporal started after the attempt before it timed out. */
@@ -391,6 +429,8 @@ export interface TimedOutRetry {
   activityId: string;
   activityType: string;
   attempt: number;
+  /** When the step was first scheduled: its ActivityTaskScheduled event's time. */
+  scheduledAt: number;
   /** When it started: its ActivityTaskStarted event's time (the server's clock). */
   retriedAt: number;
   /** How the attempt before it ended: `HEARTBEAT` or `START_TO_CLOSE` (timeout). */
@@ -410,10 +450,10 @@ export async function timedOutRetries(client: Client, db: Db, batchIds: string[]
   await eachLimited(retried, 8, async (r) => {
     const workflowId = `${r.batchId}/${r.key}`;
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
-    const scheduled = new Map<string, { activityId: string; activityType: string }>();
+    const scheduled = new Map<string, { activityId: string; activityType: string; scheduledAt: number }>();
     for (const e of history.events ?? []) {
       const sched = e.activityTaskScheduledEventAttributes;
-      if (sched) scheduled.set(String(e.eventId), { activityId: sched.activityId!, activityType: sched.activityType?.name ?? '' });
+      if (sched) scheduled.set(String(e.eventId), { activityId: sched.activityId!, activityType: sched.activityType?.name ?? '', scheduledAt: tsToMs(e.eventTime) });
       const started = e.activityTaskStartedEventAttributes;
       const timeoutType = started?.lastFailure?.timeoutFailureInfo?.timeoutType;
       if (!started || (started.attempt ?? 1) < 2 || !timeoutType) continue;
@@ -428,8 +468,18 @@ export async function timedOutRetries(client: Client, db: Db, batchIds: string[]
 /** What one kill cost: figures in ms from the kill. */
 export interface KillRecovery {
   killedAt: string;
+  /** How long the look after the kill took (its window for steps it did not see). */
+  lookMs: number;
+  /** Steps the look saw held by the dead worker. */
+  heldAtLook: number;
   /** Steps of the killed worker that Temporal retried after a timeout. */
   orphanedSteps: number;
+  /**
+   * Of them, steps whose retry in the history is not the attempt right after the dead worker's
+   * (that retry timed out too, and only the last attempt's start is kept): their time from the
+   * kill is later than their first retry's.
+   */
+  retriedAgainLater: number;
   /** To the first of them starting again on a live worker. */
   killToFirstRetryMs: number | null;
   /** To the last of them starting again (every orphaned step resumed). */
@@ -440,35 +490,80 @@ export interface KillRecovery {
   killToBatchEndMs: Record<string, number | null>;
 }
 
+/** Retries after a step timeout that no kill explains: a live worker's step timed out (on a loaded machine, say). */
+export interface UnattributedTimeouts {
+  count: number;
+  endedBy: Record<string, number>;
+  /** The first 20 of them. */
+  retries: Array<{ workflowId: string; activityType: string; attempt: number; scheduledAt: string; retriedAt: string; endedBy: string }>;
+}
+
+export interface RecoveryFigures {
+  kills: KillRecovery[];
+  unattributedTimeouts: UnattributedTimeouts;
+}
+
+function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of items) out[key(t)] = (out[key(t)] ?? 0) + 1;
+  return out;
+}
+
 /**
- * Which kill each timed-out retry belongs to. A step that Temporal still showed as held by the
- * dead worker right after a kill belongs to that kill (exact, whatever the timeout); any other
- * (one retried and finished before that look reached it) to the last kill before its retry,
- * which is right when retries come within seconds and kills are further apart.
+ * Which kill each timed-out retry belongs to, if any. It belongs to a kill if
+ * - the look after that kill saw the step held by the dead worker at an earlier attempt (exact,
+ *   whatever the timeout; the latest such kill if more than one), or
+ * - the look did not see it, the step was scheduled before the kill, and it was retried between
+ *   the kill and the end of that look: a step the dead worker held that the look missed had
+ *   been retried by then (`lookAfterKill`), so nothing retried later is one of them.
+ * Any other retry (a live worker's step that timed out, under load, say) is no kill's: it is
+ * counted apart, never in a kill's figures.
  */
-export function killRecoveries(kills: Array<{ at: number; orphans: OrphanedStep[] }>, retries: TimedOutRetry[], batchEnds: Record<string, number | null>): KillRecovery[] {
+export function killRecoveries(kills: KillLook[], retries: TimedOutRetry[], batchEnds: Record<string, number | null>): RecoveryFigures {
   const keyOf = (r: { workflowId: string; activityId: string }) => `${r.workflowId}#${r.activityId}`;
-  const owner = new Map<string, number>();
-  kills.forEach((k, i) => k.orphans.forEach((o) => owner.set(keyOf(o), i)));
-  const perKill = kills.map(() => [] as TimedOutRetry[]);
+  const seen = new Map<string, Array<{ kill: number; attempt: number }>>();
+  kills.forEach((k, kill) => k.orphans.forEach((o) => seen.set(keyOf(o), [...(seen.get(keyOf(o)) ?? []), { kill, attempt: o.attempt }])));
+  const perKill = kills.map(() => [] as Array<TimedOutRetry & { heldAttempt?: number }>);
+  const unattributed: TimedOutRetry[] = [];
   for (const r of retries) {
-    const seen = owner.get(keyOf(r));
-    const i = seen ?? kills.reduce((last, k, j) => (k.at < r.retriedAt ? j : last), -1);
-    if (i >= 0) perKill[i]!.push(r);
+    const held = (seen.get(keyOf(r)) ?? []).filter((s) => s.attempt < r.attempt).pop();
+    if (held) {
+      perKill[held.kill]!.push({ ...r, heldAttempt: held.attempt });
+      continue;
+    }
+    const kill = kills.findIndex((k) => r.scheduledAt < k.at && k.at < r.retriedAt && r.retriedAt <= k.lookEndedAt);
+    if (kill >= 0) perKill[kill]!.push(r);
+    else unattributed.push(r);
   }
-  return kills.map((k, i) => {
-    const starts = perKill[i]!.map((r) => r.retriedAt);
-    const endedBy: Record<string, number> = {};
-    for (const r of perKill[i]!) endedBy[r.endedBy] = (endedBy[r.endedBy] ?? 0) + 1;
-    return {
-      killedAt: new Date(k.at).toISOString(),
-      orphanedSteps: starts.length,
-      killToFirstRetryMs: starts.length ? Math.min(...starts) - k.at : null,
-      killToLastRetryMs: starts.length ? Math.max(...starts) - k.at : null,
-      endedBy,
-      killToBatchEndMs: Object.fromEntries(Object.entries(batchEnds).map(([name, end]) => [name, end === null || end < k.at ? null : end - k.at])),
-    };
-  });
+  return {
+    kills: kills.map((k, i) => {
+      const mine = perKill[i]!;
+      const starts = mine.map((r) => r.retriedAt);
+      return {
+        killedAt: new Date(k.at).toISOString(),
+        lookMs: k.lookEndedAt - k.at,
+        heldAtLook: k.orphans.length,
+        orphanedSteps: mine.length,
+        retriedAgainLater: mine.filter((r) => r.heldAttempt !== undefined && r.attempt > r.heldAttempt + 1).length,
+        killToFirstRetryMs: starts.length ? Math.min(...starts) - k.at : null,
+        killToLastRetryMs: starts.length ? Math.max(...starts) - k.at : null,
+        endedBy: countBy(mine, (r) => r.endedBy),
+        killToBatchEndMs: Object.fromEntries(Object.entries(batchEnds).map(([name, end]) => [name, end === null || end < k.at ? null : end - k.at])),
+      };
+    }),
+    unattributedTimeouts: {
+      count: unattributed.length,
+      endedBy: countBy(unattributed, (r) => r.endedBy),
+      retries: unattributed.slice(0, 20).map((r) => ({
+        workflowId: r.workflowId,
+        activityType: r.activityType,
+        attempt: r.attempt,
+        scheduledAt: new Date(r.scheduledAt).toISOString(),
+        retriedAt: new Date(r.retriedAt).toISOString(),
+        endedBy: r.endedBy,
+      })),
+    },
+  };
 }
 
 /** Batch end times (`finishedAt`, ms since the epoch) by the given names. */
@@ -485,7 +580,7 @@ export async function batchEnds(db: Db, batches: Record<string, string>): Promis
  * Keeps a test's recovery figures in `.data/heartbeat-recovery.json` (one key per test; it
  * outlives the run directory) and prints them, so runs before and after a change can be compared.
  */
-export function recordRecovery(test: string, kills: KillRecovery[]): void {
+export function recordRecovery(test: string, figures: RecoveryFigures): void {
   const file = path.join(PROJECT_ROOT, '.data', 'heartbeat-recovery.json');
   let all: Record<string, unknown> = {};
   try {
@@ -493,7 +588,7 @@ export function recordRecovery(test: string, kills: KillRecovery[]): void {
   } catch {
     // First test of the run to record.
   }
-  all[test] = kills;
+  all[test] = figures;
   fs.writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
-  process.stdout.write(`recovery after kill -9 (${test}): ${JSON.stringify(kills)}\n`);
+  process.stdout.write(`recovery after kill -9 (${test}): ${JSON.stringify(figures)}\n`);
 }
