@@ -201,7 +201,35 @@ async function main() {
     const workerRss = new RssSampler(worker.pid!).start();
     const apiRss = new RssSampler(apiProc.pid!).start();
 
+    // The dev server's own metrics (its address is in its log), read before and after each batch:
+    // - busyWorkflowRetries: history tasks retried because their workflow was locked (BusyWorkflow),
+    //   by task type;
+    // - workflowTaskDispatchesOver10s: history's tasks that hand a workflow task to matching, done
+    //   over 10 s after they were created (past the default sticky schedule-to-start timeout).
+    const serverMetricsUrl = /Metrics:\s+(http:\/\/\S+\/metrics)/.exec(fs.readFileSync(path.join(runDir, 'temporal.log'), 'utf8'))?.[1];
+    async function serverTaskCounters(): Promise<Record<string, number>> {
+      if (!serverMetricsUrl) return {};
+      const text = await fetch(serverMetricsUrl).then((r) => r.text(), () => '');
+      const series = [...text.matchAll(/^(\w+)\{([^}]*)\} (\S+)$/gm)].filter((m) => m[2].includes('namespace="default"'));
+      const out: Record<string, number> = {};
+      for (const [, name, labels, value] of series) {
+        if (name !== 'task_errors_throttled' || !labels.includes('resource_exhausted_cause="BusyWorkflow"')) continue;
+        const type = /task_type="([^"]+)"/.exec(labels)?.[1] ?? '?';
+        out[`busy:${type}`] = (out[`busy:${type}`] ?? 0) + Number(value);
+      }
+      const dispatches = (le: string) =>
+        series.filter(([, name, labels]) => name === 'task_latency_queue_bucket' && labels.includes('task_type="TransferActiveTaskWorkflowTask"') && labels.includes(`le="${le}"`)).reduce((sum, m) => sum + Number(m[3]), 0);
+      out.workflowTaskDispatchesOver10s = dispatches('+Inf') - dispatches('10');
+      return out;
+    }
+    const serverDelta = (before: Record<string, number>, after: Record<string, number>) => {
+      const busyWorkflowRetries: Record<string, number> = {};
+      for (const [k, v] of Object.entries(after)) if (k.startsWith('busy:') && v !== (before[k] ?? 0)) busyWorkflowRetries[k.slice(5)] = v - (before[k] ?? 0);
+      return { busyWorkflowRetries, workflowTaskDispatchesOver10s: (after.workflowTaskDispatchesOver10s ?? 0) - (before.workflowTaskDispatchesOver10s ?? 0) };
+    };
+
     async function runBatch(n: number, name: string) {
+      const serverBefore = await serverTaskCounters();
       const items = Array.from({ length: n }, (_, i) => ({ key: `i${i + 1}` }));
       const latencies: number[] = [];
       const wr = new RssSampler(worker.pid!).start();
@@ -243,6 +271,8 @@ async function main() {
       const runIds = new Set([(await client.workflow.getHandle(id).describe()).runId]);
       for await (const wf of client.workflow.list({ query: `WorkflowId = '${id}'` })) runIds.add(wf.runId);
       const historyLengths = await Promise.all([...runIds].map(async (runId) => (await client.workflow.getHandle(id, runId).describe()).historyLength));
+      const workflowTasks = await batchWorkflowTaskTrouble(id, [...runIds], t0);
+      const server = serverDelta(serverBefore, await serverTaskCounters());
       return {
         id,
         items: n,
@@ -255,12 +285,91 @@ async function main() {
         itemLatencyMs: { p50: Number(itemLat.rows[0].p50), p99: Number(itemLat.rows[0].p99) },
         parentRuns: historyLengths.length,
         maxParentHistoryEvents: Math.max(...historyLengths),
+        // Workflow tasks of the batch workflow that timed out or failed, over all its runs.
+        stickyScheduleToStartTimeouts: workflowTasks.stickyScheduleToStartTimeouts,
+        batchWorkflowTasks: workflowTasks,
+        // The Temporal server during this batch (see serverTaskCounters).
+        server,
         apiGetBatchMs: { samples: latencies.length, p50: Math.round(pct(latencies, 50) * 10) / 10, p99: Math.round(pct(latencies, 99) * 10) / 10, max: Math.round(Math.max(...latencies) * 10) / 10 },
         workerPeakRssMb: Math.round(wr.peakKb / 1024),
         workerRssMbByTenth: wr.deciles(),
         apiPeakRssMb: Math.round(ar.peakKb / 1024),
         db: { itemRows: itemLat.rows[0].rows, batchItemsMb: Math.round(Number(sizes.rows[0].items_bytes) / 2 ** 20), databaseMb: Math.round(Number(sizes.rows[0].db_bytes) / 2 ** 20) },
       };
+    }
+
+    /**
+     * The batch workflow's workflow tasks that did not go straight through, over all its runs: a
+     * sticky schedule-to-start timeout means the task sat on the worker's sticky queue until the
+     * server gave up (10 s by default) and rescheduled it on the normal queue.
+     */
+    async function batchWorkflowTaskTrouble(id: string, runIds: string[], t0: number) {
+      let stickyScheduleToStartTimeouts = 0;
+      let otherTimeouts = 0;
+      let failures = 0;
+      let workflowTasks = 0;
+      // Scheduled -> started of every workflow task that was started from the sticky queue.
+      const stickyWaitsMs: number[] = [];
+      // Sticky tasks that waited over 5 s: how long, and how many children the workflow task
+      // completed just before had asked to start (each start locks the batch workflow again).
+      const slowSticky: Array<{ runId: string; eventId: number; waitedMs: number; childStartsJustBefore: number }> = [];
+      const afterManyStarts: number[] = [];
+      const afterFewStarts: number[] = [];
+      const timeouts: Array<{ runId: string; eventId: number; atMs: number; waitedMs: number; timeoutType: string; queue: string; childStartsJustBefore: number }> = [];
+      for (const runId of runIds) {
+        const events = (await client.workflow.getHandle(id, runId).fetchHistory()).events ?? [];
+        const byId = new Map(events.map((e) => [Number(e.eventId), e]));
+        const ms = (ev?: (typeof events)[number]) => (ev?.eventTime ? Number(ev.eventTime.seconds ?? 0) * 1000 + Math.floor((ev.eventTime.nanos ?? 0) / 1e6) : 0);
+        const childStartsBefore = (scheduledEventId: number) => {
+          let n = 0;
+          for (let id = scheduledEventId - 1; id > 0; id--) {
+            const ev = byId.get(id);
+            if (!ev || ev.workflowTaskCompletedEventAttributes) break;
+            if (ev.startChildWorkflowExecutionInitiatedEventAttributes) n++;
+          }
+          return n;
+        };
+        for (const e of events) {
+          if (e.workflowTaskScheduledEventAttributes) workflowTasks++;
+          if (e.workflowTaskFailedEventAttributes) failures++;
+          const started = e.workflowTaskStartedEventAttributes;
+          if (started) {
+            const sch = byId.get(Number(started.scheduledEventId));
+            // temporal.api.enums.v1.TaskQueueKind: 2 STICKY.
+            if (Number(sch?.workflowTaskScheduledEventAttributes?.taskQueue?.kind) === 2) {
+              const waitedMs = ms(e) - ms(sch);
+              stickyWaitsMs.push(waitedMs);
+              const starts = childStartsBefore(Number(sch?.eventId));
+              (starts >= 100 ? afterManyStarts : afterFewStarts).push(waitedMs);
+              if (waitedMs > 5_000) slowSticky.push({ runId, eventId: Number(sch?.eventId), waitedMs, childStartsJustBefore: starts });
+            }
+          }
+          const to = e.workflowTaskTimedOutEventAttributes;
+          if (!to) continue;
+          const scheduled = byId.get(Number(to.scheduledEventId));
+          const queue = scheduled?.workflowTaskScheduledEventAttributes?.taskQueue;
+          // temporal.api.enums.v1.TimeoutType: 1 START_TO_CLOSE, 2 SCHEDULE_TO_START.
+          const type = Number(to.timeoutType) === 2 ? 'SCHEDULE_TO_START' : Number(to.timeoutType) === 1 ? 'START_TO_CLOSE' : String(to.timeoutType);
+          if (type === 'SCHEDULE_TO_START') {
+            stickyScheduleToStartTimeouts++;
+            (childStartsBefore(Number(to.scheduledEventId)) >= 100 ? afterManyStarts : afterFewStarts).push(ms(e) - ms(scheduled));
+          } else otherTimeouts++;
+          timeouts.push({
+            runId,
+            eventId: Number(e.eventId),
+            atMs: ms(e) - t0,
+            waitedMs: ms(e) - ms(scheduled),
+            timeoutType: type,
+            queue: `${queue?.name ?? '?'} (kind ${queue?.kind ?? '?'})`,
+            childStartsJustBefore: childStartsBefore(Number(to.scheduledEventId)),
+          });
+        }
+      }
+      const stickyScheduleToStartMs = { started: stickyWaitsMs.length, p50: pct(stickyWaitsMs, 50), p99: pct(stickyWaitsMs, 99), max: stickyWaitsMs.length ? Math.max(...stickyWaitsMs) : 0, over5s: slowSticky };
+      // Sticky waits (a timeout counts as its full wait) after a workflow task that started >= 100 children, and after the rest.
+      const summary = (w: number[]) => ({ tasks: w.length, p50: pct(w, 50), max: w.length ? Math.max(...w) : 0 });
+      const stickyWaitByChildStartsBefore = { atLeast100: summary(afterManyStarts), fewer: summary(afterFewStarts) };
+      return { workflowTasks, stickyScheduleToStartTimeouts, otherTimeouts, failures, stickyScheduleToStartMs, stickyWaitByChildStartsBefore, timeouts };
     }
 
     async function runBaseline(n: number) {
@@ -292,7 +401,7 @@ async function main() {
     for (const n of opts.sizes) {
       say(`engine: ${n} items, concurrency ${opts.concurrency}`);
       const engine = await runBatch(n, `bench-${n}`);
-      say(`  ${engine.itemsPerSec} items/s, wall ${(engine.wallMs / 1000).toFixed(1)} s, max parent history ${engine.maxParentHistoryEvents} over ${engine.parentRuns} runs, worker peak ${engine.workerPeakRssMb} MB, GET p99 ${engine.apiGetBatchMs.p99} ms`);
+      say(`  ${engine.itemsPerSec} items/s, wall ${(engine.wallMs / 1000).toFixed(1)} s, max parent history ${engine.maxParentHistoryEvents} over ${engine.parentRuns} runs, ${engine.stickyScheduleToStartTimeouts} sticky schedule-to-start timeouts, worker peak ${engine.workerPeakRssMb} MB, GET p99 ${engine.apiGetBatchMs.p99} ms`);
       let baseline;
       if (opts.baseline) {
         say(`baseline: ${n} standalone workflows, concurrency ${opts.concurrency}`);

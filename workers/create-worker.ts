@@ -89,7 +89,12 @@ export async function createEngineWorker(opts: {
     ...(opts.identity ? { identity: opts.identity } : {}),
   };
   const common = { ...base, workflowBundle: { codePath: opts.workflowBundlePath } };
-  // Batch workflows: few, long-lived, and each item's report goes through one of them.
+  // Batch workflows: few, long-lived, and each item's report goes through one of them. Their own
+  // Worker, so item tasks never take their slots or sticky pollers. The sticky schedule-to-start
+  // timeout stays at the SDK's 10 s on purpose: a batch's sticky task that misses it was held up
+  // in Temporal's history service (the batch workflow locked by its own burst of child starts),
+  // not here, and the timeout is what reschedules it; at 60 s one such task waited 41.7 s
+  // (BENCHMARKS.md, sticky schedule-to-start timeouts).
   const batches = await Worker.create({
     ...common,
     taskQueue: opts.taskQueue,
