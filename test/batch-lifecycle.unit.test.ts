@@ -4,8 +4,12 @@
  * behaviour tests (engine, operator-guards, notifications-detached, retry-failed) show the same
  * rules through a real server.
  */
-import type { ItemOutcome } from '../common/types';
+import type { ItemOutcome, PartitionCounts } from '../common/types';
+import { emptyCounters } from '../common/types';
+import { BatchLedger } from '../workflows/batch-ledger';
 import { BatchLifecycle, type BatchCarriedState, type BatchLog, type BatchRules } from '../workflows/batch-lifecycle';
+import { PartitionedTally } from '../workflows/batch-tally';
+import { PartitionSet } from '../workflows/partition-set';
 
 const rulesOf = (over: Partial<BatchRules> = {}): BatchRules => ({
   batchId: 'b1',
@@ -30,11 +34,16 @@ const outcome = (itemKey: string, status: ItemOutcome['status'] = 'succeeded', c
 
 const keysOf = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `k${from + i}`);
 
-/** Reads a page of the given keys and starts as many as the window allows. */
-function start(batch: BatchLifecycle, keys: string[], firstSeq = 1): string[] {
-  if (batch.needsPage) batch.acceptPage({ keys, seqs: keys.map((_, i) => firstSeq + i) });
-  return batch.startNextKeys();
+/** What the window does when it starts children (workflows/item-window.ts): marks them started, and tells the lifecycle. */
+function start(batch: BatchLifecycle, keys: string[]): string[] {
+  for (const key of keys) batch.ledger.markStarted(key);
+  batch.noteStarted(keys.length);
+  return keys;
 }
+
+/** What a one-level batch's workflow carries: the lifecycle's part and its window's (cursor and buffer are the window's own business). */
+const carryOneLevel = (batch: BatchLifecycle): BatchCarriedState =>
+  JSON.parse(JSON.stringify({ ...batch.snapshot(), window: { ledger: batch.ledger.snapshot(), cursor: 0, buffer: { seqs: [], keys: [] } } }));
 
 /** A lifecycle with every item started, a recording log, and a settable clock. */
 function running(over: Partial<BatchRules> = {}, carried?: BatchCarriedState) {
@@ -81,7 +90,7 @@ describe('failure threshold', () => {
     expect(batch.stop).toEqual({ kind: 'fail', reason: 'failure threshold: 2 of 2 settled items failed' });
     expect(batch.status).toBe('running');
     expect(batch.shouldFinish).toBe(true);
-    expect(batch.windowOpen).toBe(false);
+    expect(batch.mayStartItems).toBe(false);
     batch.reportOutcome(outcome('k2', 'failed'));
     batch.cancel('too late');
     expect(batch.stop).toEqual({ kind: 'fail', reason: 'failure threshold: 2 of 2 settled items failed' });
@@ -105,7 +114,9 @@ describe('failure threshold', () => {
     const { batch } = running();
     for (const k of ['k0', 'k1', 'k2', 'k3']) batch.reportOutcome(outcome(k, 'failed'));
     expect(batch.status).toBe('paused');
+    expect(batch.snapshot().armed).toEqual({ settled: 4, failed: 4 });
     batch.resume();
+    expect(batch.snapshot().armed).toEqual({ settled: 0, failed: 0 });
     expect({ status: batch.status, pauseReason: batch.pauseReason, propagation: batch.takePropagation(), write: batch.takeStatusWrite() }).toEqual({
       status: 'running',
       pauseReason: undefined,
@@ -118,6 +129,15 @@ describe('failure threshold', () => {
     batch.reportOutcome(outcome('k7', 'failed'));
     expect(batch.pauseReason).toBe('failure threshold: 4 of 4 settled items failed');
     expect(occurrences(batch)).toEqual(['threshold_paused#0#1', 'threshold_paused#0#2']);
+  });
+
+  test('what it counted so far is carried across continue-as-new', () => {
+    const { batch } = running();
+    for (const k of ['k0', 'k1', 'k2']) batch.reportOutcome(outcome(k, 'failed'));
+    const next = new BatchLifecycle(rulesOf(), carryOneLevel(batch));
+    expect(next.snapshot().armed).toEqual({ settled: 3, failed: 3 });
+    next.reportOutcome(outcome('k3', 'failed'));
+    expect(next.pauseReason).toBe('failure threshold: 4 of 4 settled items failed');
   });
 
   test('does not trip while the batch is paused by the operator', () => {
@@ -152,9 +172,9 @@ describe('cost budget', () => {
     const { batch } = running({ budgetUsd: 1 });
     batch.reportOutcome(outcome('k0', 'succeeded', 2));
     batch.resume();
-    const next = new BatchLifecycle(rulesOf({ budgetUsd: 1 }), JSON.parse(JSON.stringify(batch.snapshot())));
-    next.reportOutcome(outcome('k1', 'succeeded', 2));
-    expect(next.status).toBe('running');
+    const next = new BatchLifecycle(rulesOf({ budgetUsd: 1 }), carryOneLevel(batch));
+    expect(next.reportOutcome(outcome('k1', 'succeeded', 2))).toBe('counted');
+    expect({ status: next.status, costUsd: next.counters.costUsd }).toEqual({ status: 'running', costUsd: 4 });
   });
 
   test('no budget, no pause', () => {
@@ -329,7 +349,7 @@ describe('continue-as-new', () => {
   test('snapshot() round-trips through a new instance (the generation moves on)', () => {
     const clock = () => 1_000_000;
     const batch = new BatchLifecycle(rulesOf({ total: 6, concurrency: 2 }), undefined, undefined, clock);
-    expect(start(batch, keysOf(4))).toEqual(['k0', 'k1']);
+    start(batch, ['k0', 'k1']);
     batch.reportOutcome(outcome('k0', 'failed', 0.25));
     batch.pause('checking');
     batch.retryFailed({ round: 2, keys: ['k0'] });
@@ -338,74 +358,121 @@ describe('continue-as-new', () => {
     expect(state).toEqual({
       status: 'paused',
       pauseReason: 'checking',
-      ledger: expect.objectContaining({ inFlight: ['k1'], duplicates: 0 }),
-      cursor: 4,
-      buffer: { keys: ['k2', 'k3'], seqs: [3, 4] },
+      armed: { settled: 1, failed: 1 },
       startedAtMs: 1_000_000,
       generation: 1,
       retryQueue: [{ round: 2, keys: ['k0'] }],
       notifications: 1,
       unsentNotifications: [expect.objectContaining({ occurrence: 'threshold_paused#0#1' })],
     });
-    const next = new BatchLifecycle(rulesOf({ total: 6, concurrency: 2 }), JSON.parse(JSON.stringify(state)), undefined, clock);
+    // The lifecycle carries no counts of its own: the workflow adds its window's ledger.
+    expect(state).not.toHaveProperty('window');
+    const carried = carryOneLevel(batch);
+    const next = new BatchLifecycle(rulesOf({ total: 6, concurrency: 2 }), carried, undefined, clock);
     expect(next.progress()).toEqual({ ...batch.progress(), generation: 1 });
+    expect({ inFlight: next.ledger.inFlightKeys(), counters: next.counters }).toEqual({ inFlight: ['k1'], counters: batch.counters });
     expect(JSON.parse(JSON.stringify(next.snapshot()))).toEqual({ ...JSON.parse(JSON.stringify(state)), generation: 2 });
   });
 
   test('the carried state is a copy: the old run cannot change the next one', () => {
     const { batch } = running({ total: 4, concurrency: 1 });
-    const state = batch.snapshot();
-    batch.reportOutcome(outcome('k0'));
-    expect(batch.startNextKeys()).toEqual(['k1']);
+    batch.reportOutcome(outcome('k0', 'failed'));
     batch.retryFailed({ round: 1 });
-    expect({ buffer: state.buffer.keys, queue: state.retryQueue }).toEqual({ buffer: ['k1', 'k2', 'k3'], queue: undefined });
+    const state = batch.snapshot();
+    batch.reportOutcome(outcome('k1', 'failed'));
+    batch.retryFailed({ round: 2 });
+    batch.beginRetryPage();
+    batch.notify('threshold_paused');
+    expect({ armed: state.armed, queue: state.retryQueue, retry: state.retry, unsent: state.unsentNotifications }).toEqual({
+      armed: { settled: 1, failed: 1 },
+      queue: [{ round: 1 }],
+      retry: undefined,
+      unsent: undefined,
+    });
   });
 
   test('is due only after the run did something, then when suggested, on a long history or before the signals run out', () => {
     const calm = { continueAsNewSuggested: false, historyLength: 10 };
     const idle = new BatchLifecycle(rulesOf());
     expect(idle.shouldContinueAsNew({ continueAsNewSuggested: true, historyLength: 99_999 })).toBe(false);
-    const { batch } = running({ total: 40, concurrency: 10, maxSignalsPerRun: 25, maxHistoryEvents: 500 });
-    expect(batch.shouldContinueAsNew(calm)).toBe(false);
-    expect(batch.shouldContinueAsNew({ continueAsNewSuggested: true, historyLength: 10 })).toBe(true);
-    expect(batch.shouldContinueAsNew({ continueAsNewSuggested: false, historyLength: 500 })).toBe(true);
+    const batch = new BatchLifecycle(rulesOf({ total: 40, concurrency: 10, maxSignalsPerRun: 25, maxHistoryEvents: 500 }));
+    // Starting children is something done: a run that only started items may continue as new.
+    start(batch, keysOf(10));
+    expect(batch.shouldContinueAsNew(calm, true)).toBe(false);
+    expect(batch.shouldContinueAsNew({ continueAsNewSuggested: true, historyLength: 10 }, true)).toBe(true);
+    expect(batch.shouldContinueAsNew({ continueAsNewSuggested: false, historyLength: 500 }, true)).toBe(true);
     // Signal budget: max(25, 2 * 10 + 10) = 30; 10 in flight + 20 signals would reach it.
     for (let i = 0; i < 10; i++) batch.reportOutcome(outcome(`k${i}`));
-    start(batch, keysOf(10, 10), 11);
+    start(batch, keysOf(10, 10));
     // Nine pause signals (the first pauses, the rest change nothing, but each is a signal): 29.
     for (let i = 0; i < 9; i++) batch.pause();
-    expect(batch.shouldContinueAsNew(calm)).toBe(false);
+    expect(batch.shouldContinueAsNew(calm, true)).toBe(false);
     batch.resume();
-    expect(batch.shouldContinueAsNew(calm)).toBe(true);
-    expect(batch.windowOpen).toBe(false);
-    expect(batch.hasWork(calm)).toBe(true);
+    // 20 signals + 10 in flight: due while items are still to start (their reports could pass the budget)...
+    expect({ unstarted: batch.shouldContinueAsNew(calm, true), signalRoom: batch.signalRoom, work: batch.hasWork(calm, true) }).toEqual({ unstarted: true, signalRoom: 0, work: true });
+    // ...but not once every item started: the reports of those in flight are all it will get.
+    expect(batch.shouldContinueAsNew(calm, false)).toBe(false);
+    expect(batch.shouldContinueAsNew(calm)).toBe(false);
+    // The signals themselves reaching the budget: due either way.
+    for (let i = 10; i < 20; i++) batch.reportOutcome(outcome(`k${i}`));
+    expect(batch.shouldContinueAsNew(calm, false)).toBe(true);
+  });
+
+  test('a run that only received signals has done something too', () => {
+    const batch = new BatchLifecycle(rulesOf());
+    batch.pause();
+    expect(batch.shouldContinueAsNew({ continueAsNewSuggested: true, historyLength: 10 })).toBe(true);
   });
 });
 
-describe('the window', () => {
-  test('opens while running with unstarted items, below concurrency and the signal budget', () => {
+describe('starting items (the window itself is workflows/item-window.ts)', () => {
+  test('items may start only while the batch runs and is not stopped', () => {
     const batch = new BatchLifecycle(rulesOf({ total: 5, concurrency: 2 }));
-    expect(batch.windowOpen).toBe(true);
-    expect(start(batch, keysOf(5))).toEqual(['k0', 'k1']);
-    expect(batch.windowOpen).toBe(false);
+    expect(batch.mayStartItems).toBe(true);
+    start(batch, ['k0', 'k1']);
     batch.reportOutcome(outcome('k0'));
-    expect(batch.windowOpen).toBe(true);
+    expect(batch.mayStartItems).toBe(true);
     batch.pause();
-    expect(batch.windowOpen).toBe(false);
+    expect(batch.mayStartItems).toBe(false);
     batch.resume();
-    expect(batch.startNextKeys()).toEqual(['k2']);
+    expect(batch.mayStartItems).toBe(true);
     batch.cancel();
     batch.reportOutcome(outcome('k1'));
-    expect(batch.windowOpen).toBe(false);
+    expect(batch.mayStartItems).toBe(false);
   });
 
-  test('a short page settles the items the database does not hold', () => {
+  test('a threshold pause stops starting items until a resume', () => {
+    const { batch } = running({ failureThreshold: { ratio: 0, minSettled: 1, action: 'pause' } });
+    batch.reportOutcome(outcome('k0', 'failed'));
+    expect(batch.mayStartItems).toBe(false);
+    batch.resume();
+    expect(batch.mayStartItems).toBe(true);
+  });
+
+  test('the signal room is the signal budget less the signals received and the reports still to come', () => {
+    // Budget: max(5, 2 * 2 + 10) = 14: never below two windows.
+    const batch = new BatchLifecycle(rulesOf({ total: 20, concurrency: 2, maxSignalsPerRun: 5 }));
+    expect(batch.signalRoom).toBe(14);
+    start(batch, ['k0', 'k1']);
+    expect(batch.signalRoom).toBe(12); // two reports to come
+    batch.reportOutcome(outcome('k0')); // one signal in, one report less to come
+    expect(batch.signalRoom).toBe(12);
+    batch.pause();
+    batch.reportOutcome(outcome('k0')); // a duplicate is a signal too
+    expect(batch.signalRoom).toBe(10);
+    for (let i = 0; i < 20; i++) batch.pause();
+    expect(batch.signalRoom).toBe(0);
+    // A larger maxSignalsPerRun is the budget.
+    expect(new BatchLifecycle(rulesOf({ concurrency: 2, maxSignalsPerRun: 100 })).signalRoom).toBe(100);
+  });
+
+  test('a share the database holds fewer items of ends once those settled (the window lowers the total)', () => {
     const batch = new BatchLifecycle(rulesOf({ total: 5 }));
     start(batch, keysOf(3));
     for (const k of keysOf(3)) batch.reportOutcome(outcome(k));
-    expect(batch.needsPage).toBe(true);
-    expect(batch.acceptPage({ keys: [], seqs: [] })).toBe(false);
-    expect({ total: batch.ledger.counters.total, shouldFinish: batch.shouldFinish, final: batch.finalStatus() }).toEqual({ total: 3, shouldFinish: true, final: 'completed' });
+    expect(batch.shouldFinish).toBe(false);
+    batch.ledger.counters.total = batch.ledger.counters.started; // what ItemWindow.fill does on an empty page
+    expect({ total: batch.counters.total, shouldFinish: batch.shouldFinish, final: batch.finalStatus() }).toEqual({ total: 3, shouldFinish: true, final: 'completed' });
   });
 });
 
@@ -446,5 +513,277 @@ describe('retry rounds and lost reports', () => {
     batch.settleLost([outcome('k1')]);
     clock.now += 120_000;
     expect(batch.reportsOverdue(60_000)).toBe(false); // nothing in flight
+  });
+});
+
+// ---- A partitioned batch ---------------------------------------------------------------------
+
+type Settled = Partial<Record<'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'costUsd', number>>;
+
+/** Partition `partition`'s report number `report`: its cumulative counts (every item of it started). */
+function partitionReport(totals: number[], partition: number, report: number, settled: Settled, extra: Partial<Pick<PartitionCounts, 'running' | 'done'>> = {}): PartitionCounts {
+  const c = { ...emptyCounters(totals[partition]), started: totals[partition], ...settled };
+  c.steps = { a: { succeeded: c.succeeded, failed: c.failed, skipped: c.skipped, cancelled: c.cancelled } };
+  return { partition, report, counters: c, running: 0, done: false, ...extra };
+}
+
+/** A partitioned batch as the workflow builds it (workflows/batch-work.ts), from scratch or from what a run carried. */
+function partitioned(totals: number[], over: Partial<BatchRules> = {}, carried?: BatchCarriedState) {
+  const clock = { now: 1_000_000 };
+  const set = new PartitionSet(totals, carried?.partitions);
+  const tally = new PartitionedTally(set, new BatchLedger(0, carried?.own, { signed: true }));
+  const batch = new BatchLifecycle(rulesOf({ total: totals.reduce((a, b) => a + b, 0), ...over }), carried, undefined, () => clock.now, tally);
+  const report = (partition: number, n: number, settled: Settled, extra?: Partial<Pick<PartitionCounts, 'running' | 'done'>>) => batch.partitionCounts(partitionReport(totals, partition, n, settled, extra));
+  return { batch, set, tally, clock, report };
+}
+
+/** What a partitioned batch's workflow carries: the lifecycle's part, its partitions' and its own ledger's. */
+const carryPartitioned = (batch: BatchLifecycle, set: PartitionSet): BatchCarriedState =>
+  JSON.parse(JSON.stringify({ ...batch.snapshot(), partitions: set.snapshot(), own: batch.ledger.snapshot() }));
+
+const failedOutcome = (key: string, costUsd = 0) => ({ status: 'failed' as const, steps: [{ step: 'a', status: 'failed' as const }], costUsd, runId: `run-${key}` });
+
+const pick = (batch: BatchLifecycle) => {
+  const c = batch.counters;
+  return { succeeded: c.succeeded, failed: c.failed, skipped: c.skipped, cancelled: c.cancelled, stepFailed: c.steps.a?.failed ?? 0 };
+};
+
+describe('a partitioned batch', () => {
+  test('the threshold judges the whole batch, summed over its partitions', () => {
+    // No partition holds more than 3 items, so none alone could reach minSettled 7.
+    const { batch, report } = partitioned([3, 3, 3], { failureThreshold: { ratio: 0.5, minSettled: 7, action: 'pause' } });
+    report(0, 1, { succeeded: 1, failed: 2 }, { done: true });
+    report(1, 1, { succeeded: 1, failed: 2 }, { done: true });
+    expect(batch.status).toBe('running'); // 6 settled: fewer than 7
+    report(2, 1, { succeeded: 1, failed: 2 }, { done: true });
+    expect({ status: batch.status, pauseReason: batch.pauseReason, propagation: batch.takePropagation() }).toEqual({
+      status: 'paused',
+      pauseReason: 'failure threshold: 6 of 9 settled items failed',
+      propagation: 'pause',
+    });
+    expect(occurrences(batch)).toEqual(['threshold_paused#0#1']);
+  });
+
+  test('with action "fail" the summed failures stop the batch', () => {
+    const { batch, report } = partitioned([2, 2], { failureThreshold: { ratio: 0.5, minSettled: 3, action: 'fail' } });
+    report(0, 1, { failed: 2 });
+    report(1, 1, { failed: 1 }, { running: 1 });
+    expect({ stop: batch.stop, shouldFinish: batch.shouldFinish, mayStart: batch.mayStartItems, final: batch.finalStatus() }).toEqual({
+      stop: { kind: 'fail', reason: 'failure threshold: 3 of 3 settled items failed' },
+      shouldFinish: true,
+      mayStart: false,
+      final: 'failed',
+    });
+  });
+
+  test('a partition\'s reports are cumulative: only what it settled since its previous report counts, and a stale one nothing', () => {
+    const { batch, report } = partitioned([5, 5], { failureThreshold: { ratio: 0.5, minSettled: 6, action: 'pause' } });
+    report(0, 1, { failed: 3 }, { running: 2 });
+    report(0, 2, { failed: 3, succeeded: 1 }, { running: 1 });
+    report(0, 3, { failed: 3, succeeded: 2 });
+    // 5 settled, 3 failed (adding each report whole would make it 12 and 9: tripped).
+    expect({ armed: batch.snapshot().armed, status: batch.status, failed: batch.counters.failed }).toEqual({ armed: { settled: 5, failed: 3 }, status: 'running', failed: 3 });
+    // Signals may overtake each other: an older report arriving late, even with other counts, changes nothing.
+    report(0, 2, { failed: 3, succeeded: 1 }, { running: 1 });
+    report(0, 1, { failed: 5 });
+    report(0, 3, { failed: 5 });
+    expect({ armed: batch.snapshot().armed, counters: pick(batch), running: batch.progress().running }).toEqual({
+      armed: { settled: 5, failed: 3 },
+      counters: { succeeded: 2, failed: 3, skipped: 0, cancelled: 0, stepFailed: 3 },
+      running: 0,
+    });
+    report(1, 1, { succeeded: 1 });
+    expect(batch.status).toBe('running'); // 3 of 6: not above the ratio
+    report(1, 2, { succeeded: 1, failed: 1, cancelled: 1 }); // cancelled items do not count
+    expect(batch.pauseReason).toBe('failure threshold: 4 of 7 settled items failed');
+  });
+
+  test('a resume re-arms the threshold: only what partitions settle afterwards counts', () => {
+    const { batch, report } = partitioned([4, 4], { failureThreshold: { ratio: 0.5, minSettled: 3, action: 'pause' } });
+    report(0, 1, { failed: 3 }, { running: 1 });
+    expect(batch.pauseReason).toBe('failure threshold: 3 of 3 settled items failed');
+    batch.resume();
+    expect(batch.snapshot().armed).toEqual({ settled: 0, failed: 0 });
+    report(1, 1, { failed: 2 }, { running: 2 });
+    expect(batch.status).toBe('running'); // 2 since the resume: fewer than 3
+    report(0, 2, { failed: 3, succeeded: 1 }, { done: true }); // adds one success
+    expect(batch.pauseReason).toBe('failure threshold: 2 of 3 settled items failed');
+    expect(occurrences(batch)).toEqual(['threshold_paused#0#1', 'threshold_paused#0#2']);
+  });
+
+  test('the cost budget judges the summed cost', () => {
+    const { batch, report } = partitioned([2, 2, 2], { budgetUsd: 1 });
+    report(0, 1, { succeeded: 2, costUsd: 0.4 });
+    report(1, 1, { succeeded: 2, costUsd: 0.4 });
+    report(0, 1, { succeeded: 2, costUsd: 0.9 }); // stale (partition 0's report 1 was applied): adds no cost
+    expect(batch.status).toBe('running');
+    report(2, 1, { succeeded: 1, costUsd: 0.3 }, { running: 1 });
+    expect({ status: batch.status, pauseReason: batch.pauseReason }).toEqual({ status: 'paused', pauseReason: 'cost budget: estimated $1.1000 passed the budget of $1' });
+    batch.resume();
+    report(2, 2, { succeeded: 2, costUsd: 5 });
+    expect(batch.status).toBe('running');
+    expect(occurrences(batch)).toEqual(['budget_paused#0#1']);
+  });
+
+  test('a retry-failed re-run takes its failure back out of the sums, and its new report adds', () => {
+    const { batch, report } = partitioned([2, 2], { budgetUsd: 10, failureThreshold: { ratio: 0.5, minSettled: 2, action: 'pause' } });
+    report(0, 1, { succeeded: 1, failed: 1, costUsd: 0.5 }, { done: true });
+    report(1, 1, { succeeded: 2, costUsd: 0.2 }, { done: true });
+    expect({ counters: pick(batch), shouldFinish: batch.shouldFinish, final: batch.finalStatus() }).toEqual({
+      counters: { succeeded: 3, failed: 1, skipped: 0, cancelled: 0, stepFailed: 1 },
+      shouldFinish: true,
+      final: 'completed_with_errors',
+    });
+    batch.retryFailed({ round: 1 });
+    expect(batch.shouldFinish).toBe(false);
+    const { page } = batch.beginRetryPage();
+    batch.applyRetryPage(page, { reset: [{ key: 'k1', counted: failedOutcome('k1', 0.25) }], done: true, lastSeq: 4 });
+    // The partition still counts k1 failed; the batch's own ledger goes below zero to take it back out.
+    expect({ own: batch.ledger.counters.failed, counters: pick(batch), costUsd: batch.counters.costUsd, running: batch.progress().running, pending: batch.progress().pending }).toEqual({
+      own: -1,
+      counters: { succeeded: 3, failed: 0, skipped: 0, cancelled: 0, stepFailed: 0 },
+      costUsd: expect.closeTo(0.45, 10),
+      running: 1,
+      pending: 0,
+    });
+    expect({ shouldFinish: batch.shouldFinish, retryPending: batch.retryPending }).toEqual({ shouldFinish: false, retryPending: false });
+    expect(batch.reportOutcome(outcome('k1', 'succeeded', 0.1))).toBe('counted');
+    expect(batch.reportOutcome(outcome('k1', 'succeeded', 0.1))).toBe('duplicate');
+    expect({ counters: pick(batch), costUsd: batch.counters.costUsd, armed: batch.snapshot().armed, shouldFinish: batch.shouldFinish, final: batch.finalStatus() }).toEqual({
+      counters: { succeeded: 4, failed: 0, skipped: 0, cancelled: 0, stepFailed: 0 },
+      costUsd: expect.closeTo(0.55, 10),
+      armed: { settled: 5, failed: 1 },
+      shouldFinish: true,
+      final: 'completed',
+    });
+  });
+
+  test('a re-run that fails again is counted once and judged by the threshold', () => {
+    const { batch, report } = partitioned([2], { failureThreshold: { ratio: 0.5, minSettled: 4, action: 'pause' } });
+    report(0, 1, { failed: 2 }, { done: true });
+    batch.retryFailed({ round: 1 });
+    const { page } = batch.beginRetryPage();
+    batch.applyRetryPage(page, { reset: [{ key: 'k0', counted: failedOutcome('k0') }, { key: 'k1', counted: failedOutcome('k1') }], done: true, lastSeq: 2 });
+    expect(pick(batch)).toEqual({ succeeded: 0, failed: 0, skipped: 0, cancelled: 0, stepFailed: 0 });
+    batch.reportOutcome(outcome('k0', 'failed'));
+    expect({ counters: pick(batch), status: batch.status }).toEqual({ counters: { succeeded: 0, failed: 1, skipped: 0, cancelled: 0, stepFailed: 1 }, status: 'running' });
+    batch.reportOutcome(outcome('k1', 'failed'));
+    expect({ failed: batch.counters.failed, pauseReason: batch.pauseReason, shouldFinish: batch.shouldFinish, final: batch.finalStatus() }).toEqual({
+      failed: 2,
+      pauseReason: 'failure threshold: 4 of 4 settled items failed',
+      shouldFinish: true,
+      final: 'failed',
+    });
+  });
+
+  test('an item re-run by hand (replaces) moves its counts within the sums, once', () => {
+    const { batch, report } = partitioned([2, 1]);
+    report(0, 1, { failed: 2, costUsd: 0.5 }, { done: true });
+    report(1, 1, { skipped: 1 }, { done: true });
+    const rerun = { ...outcome('k1', 'succeeded', 0.125), runId: 'rerun', replaces: failedOutcome('k1', 0.25) };
+    expect(batch.reportOutcome(rerun)).toBe('counted');
+    expect(batch.reportOutcome(rerun)).toBe('duplicate');
+    expect({ counters: pick(batch), costUsd: batch.counters.costUsd, own: batch.ledger.counters.failed, running: batch.progress().running, shouldFinish: batch.shouldFinish, final: batch.finalStatus() }).toEqual({
+      counters: { succeeded: 1, failed: 1, skipped: 1, cancelled: 0, stepFailed: 1 },
+      costUsd: 0.375,
+      own: -1,
+      running: 0,
+      shouldFinish: true,
+      final: 'completed_with_errors',
+    });
+  });
+
+  test('it finishes only when every partition reported done and no re-run is in flight or queued', () => {
+    const { batch, report } = partitioned([2, 2]);
+    const calm = { continueAsNewSuggested: false, historyLength: 10 };
+    expect(batch.shouldFinish).toBe(false);
+    report(0, 1, { succeeded: 1, failed: 1 }, { done: true });
+    expect(batch.shouldFinish).toBe(false); // partition 1 not heard from
+    report(1, 1, { succeeded: 2 }, { running: 0 }); // every item settled, but the partition has not ended
+    expect({ shouldFinish: batch.shouldFinish, work: batch.hasWork(calm) }).toEqual({ shouldFinish: false, work: false });
+    report(1, 2, { succeeded: 2 }, { done: true });
+    expect({ shouldFinish: batch.shouldFinish, work: batch.hasWork(calm) }).toEqual({ shouldFinish: true, work: true });
+    report(1, 1, { succeeded: 1 }, { running: 1 }); // a stale report does not reopen it
+    expect(batch.shouldFinish).toBe(true);
+    expect(batch.finalStatus()).toBe('completed_with_errors');
+    // A retry round queued, then its re-run in flight in the batch's own ledger: not finished either.
+    batch.retryFailed({ round: 1, keys: ['k0'] });
+    expect(batch.shouldFinish).toBe(false);
+    const { page } = batch.beginRetryPage();
+    expect(batch.shouldFinish).toBe(false);
+    batch.applyRetryPage(page, { reset: [{ key: 'k0', counted: failedOutcome('k0') }], done: true, lastSeq: 1 });
+    expect({ shouldFinish: batch.shouldFinish, running: batch.progress().running, work: batch.hasWork(calm) }).toEqual({ shouldFinish: false, running: 1, work: true });
+    batch.takeStatusWrite();
+    expect(batch.hasWork(calm)).toBe(false);
+    batch.reportOutcome(outcome('k0', 'succeeded'));
+    expect({ shouldFinish: batch.shouldFinish, final: batch.finalStatus() }).toEqual({ shouldFinish: true, final: 'completed' });
+  });
+
+  test('a cancel finishes it before its partitions are done', () => {
+    const { batch, report } = partitioned([2, 2]);
+    report(0, 1, { succeeded: 1 }, { running: 1 });
+    batch.cancel();
+    expect({ shouldFinish: batch.shouldFinish, mayStart: batch.mayStartItems, final: batch.finalStatus() }).toEqual({ shouldFinish: true, mayStart: false, final: 'cancelled' });
+  });
+
+  const endWith = (partitions: Settled[]) => {
+    const totals = partitions.map((p) => (p.succeeded ?? 0) + (p.failed ?? 0) + (p.skipped ?? 0) + (p.cancelled ?? 0));
+    const { batch, report } = partitioned(totals, { failureThreshold: { ratio: 1, minSettled: 1, action: 'pause' } });
+    partitions.forEach((p, i) => report(i, 1, p, { done: true }));
+    expect(batch.shouldFinish).toBe(true);
+    return batch.finalStatus();
+  };
+  test.each([
+    [[{ succeeded: 2 }, { succeeded: 1, skipped: 1 }], 'completed'],
+    [[{ failed: 2 }, { succeeded: 2 }], 'completed_with_errors'], // one partition all failed: not the batch
+    [[{ failed: 1 }, { skipped: 1 }], 'completed_with_errors'],
+    [[{ failed: 2 }, { failed: 1, cancelled: 1 }], 'failed'],
+  ] as const)('partitions ending %j end the batch %s', (partitions, expected) => {
+    expect(endWith(partitions.map((p) => ({ ...p })))).toBe(expected);
+  });
+
+  test('snapshot() with its partitions and its own ledger round-trips; the threshold goes on from what was armed', () => {
+    const { batch, set, clock, report } = partitioned([3, 3], { failureThreshold: { ratio: 0.5, minSettled: 5, action: 'pause' } });
+    report(0, 2, { succeeded: 1, failed: 2, costUsd: 0.5 }, { done: true });
+    report(1, 1, { failed: 1 }, { running: 2 });
+    batch.retryFailed({ round: 1 });
+    const { page } = batch.beginRetryPage();
+    batch.applyRetryPage(page, { reset: [{ key: 'k0', counted: failedOutcome('k0', 0.125) }], done: false, lastSeq: 3 });
+    batch.notify('threshold_paused');
+    const carried = carryPartitioned(batch, set);
+    expect(carried).toEqual({
+      status: 'running',
+      armed: { settled: 4, failed: 3 },
+      startedAtMs: 1_000_000,
+      generation: 1,
+      retryRound: 1,
+      retry: { round: 1, afterSeq: 3 },
+      notifications: 1,
+      unsentNotifications: [expect.objectContaining({ occurrence: 'threshold_paused#1#1' })],
+      partitions: { totals: [3, 3], started: false, latest: [expect.objectContaining({ report: 2, done: true }), expect.objectContaining({ report: 1, running: 2 })] },
+      own: expect.objectContaining({ inFlight: ['k0'], counters: expect.objectContaining({ failed: -1, costUsd: -0.125 }) }),
+    });
+    const next = partitioned([], { failureThreshold: { ratio: 0.5, minSettled: 5, action: 'pause' } }, carried);
+    next.clock.now = clock.now;
+    expect(next.batch.progress()).toEqual({ ...batch.progress(), generation: 1 });
+    expect({ counters: next.batch.counters, running: next.tally.running, allSettled: next.tally.allSettled }).toEqual({ counters: batch.counters, running: 3, allSettled: false });
+    const { partitions: _p, own: _o, ...lifecyclePart } = carried;
+    expect(JSON.parse(JSON.stringify(next.batch.snapshot()))).toEqual({ ...lifecyclePart, generation: 2 });
+    // A report the earlier run applied is stale here too.
+    next.report(0, 2, { failed: 3 }, { done: true });
+    expect(next.batch.counters.failed).toBe(2);
+    // Armed before the continue-as-new: 4 settled, 3 failed; one more settles it.
+    next.report(1, 2, { failed: 1, succeeded: 1 }, { running: 1 });
+    expect(next.batch.pauseReason).toBe('failure threshold: 3 of 5 settled items failed');
+  });
+
+  test('partition counts sent to a batch of one level change nothing', () => {
+    const { batch } = running({ total: 3 });
+    batch.partitionCounts(partitionReport([3], 0, 1, { failed: 3 }, { done: true }));
+    expect({ counters: pick(batch), armed: batch.snapshot().armed, shouldFinish: batch.shouldFinish }).toEqual({
+      counters: { succeeded: 0, failed: 0, skipped: 0, cancelled: 0, stepFailed: 0 },
+      armed: { settled: 0, failed: 0 },
+      shouldFinish: false,
+    });
   });
 });
