@@ -155,6 +155,14 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client; taskQ
       return { seqs: rows.map((r) => r.seq), keys: rows.map((r) => r.key) };
     },
 
+    /** Items per partition (index = partition), for a batch split among `partitions` workflows. */
+    async partitionTotals(args: { batchId: string; partitions: number }): Promise<number[]> {
+      const rows = await db.batchItem.groupBy({ by: ['partition'], where: { batchId: args.batchId }, _count: { _all: true } });
+      const totals = Array.from({ length: args.partitions }, () => 0);
+      for (const r of rows) if (r.partition >= 0 && r.partition < args.partitions) totals[r.partition] = r._count._all;
+      return totals;
+    },
+
     async updateBatchStatus(u: BatchStatusUpdate): Promise<void> {
       const now = new Date();
       await db.batch.update({

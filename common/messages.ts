@@ -3,7 +3,7 @@
  * tests. `@temporalio/workflow`'s define* helpers are safe to import outside the sandbox.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { BatchProgress, ItemOutcome, RetryFailedRequest } from './types';
+import type { BatchProgress, ItemOutcome, PartitionCounts, RetryFailedRequest } from './types';
 
 /** Item workflow -> batch workflow, addressed by the batch's workflow ID so it reaches the current run. */
 export const reportItemOutcomeSignal = defineSignal<[ItemOutcome]>('reportItemOutcome');
@@ -25,3 +25,9 @@ export const predecessorSettledSignal = defineSignal<[{ itemKey: string }]>('pre
 
 /** Operator -> batch: reset failed items to their failed step and count them again. */
 export const retryFailedSignal = defineSignal<[RetryFailedRequest]>('retryFailed');
+
+/**
+ * Partition -> batch: the partition's counts so far (cumulative, numbered), sent at a bounded
+ * rate rather than per item; the batch keeps the highest-numbered report of each partition.
+ */
+export const partitionCountsSignal = defineSignal<[PartitionCounts]>('partitionCounts');

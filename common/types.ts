@@ -160,6 +160,18 @@ export interface BatchCounters {
   steps: Record<string, StepCounts>;
 }
 
+/** What a partition workflow tells its batch (common/messages.ts `partitionCountsSignal`). */
+export interface PartitionCounts {
+  partition: number;
+  /** Numbers the reports of one partition (across its continue-as-new runs); later ones win. */
+  report: number;
+  counters: BatchCounters;
+  /** Items in flight now. */
+  running: number;
+  /** The partition has ended: every item of it settled (or was cancelled). */
+  done: boolean;
+}
+
 export interface BatchProgress {
   batchId: string;
   pipeline: string;

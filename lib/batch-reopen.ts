@@ -35,9 +35,9 @@ export async function reopenInputOf(db: Db, batchId: string, taskQueue: string, 
     ...batchWorkflowInputOf(batch, taskQueue),
     state: {
       status: 'running',
-      ledger: { counters, inFlight: [], armed: { settled: 0, failed: 0 }, duplicates: 0 },
-      cursor: batch.total,
-      buffer: { seqs: [], keys: [] },
+      // Whatever its shape before, the reopened batch runs one level: it starts nothing, the
+      // re-runs report to it.
+      window: { ledger: { counters, inFlight: [], duplicates: 0 }, cursor: batch.total, buffer: { seqs: [], keys: [] } },
       startedAtMs: (batch.startedAt ?? batch.createdAt).getTime(),
       generation: (p.generation ?? 0) + 1,
       retryRound: beginningRound !== undefined ? beginningRound - 1 : (lastRound._max.round ?? 0),

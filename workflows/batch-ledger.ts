@@ -1,17 +1,18 @@
 /**
- * The batch's bookkeeping, kept apart from Temporal wiring so the rules read in one place:
- * which items are in flight, what each settled outcome adds to the counters, when the failure
- * threshold trips, and what final status the batch ends with. Plain data in, plain data out:
- * `snapshot()` is what continue-as-new carries.
+ * The bookkeeping of a set of items that report to one workflow: which are in flight, what each
+ * settled outcome adds to the counters, and what final status they add up to. Plain data in,
+ * plain data out: `snapshot()` is what continue-as-new carries.
+ *
+ * A partitioned batch keeps one for the re-runs that report to the batch itself, while the
+ * partitions count the first runs: its counters are adjustments to the partitions' sums, so they
+ * may go below zero (`signed`).
  */
-import type { BatchCounters, BatchStatus, CountedOutcome, FailureThreshold, ItemOutcome } from '../common/types';
+import type { BatchCounters, CountedOutcome, ItemOutcome } from '../common/types';
 import { emptyCounters } from '../common/types';
 
 export interface LedgerSnapshot {
   counters: BatchCounters;
   inFlight: string[];
-  /** Outcomes counted since the threshold was last (re)armed. */
-  armed: { settled: number; failed: number };
   duplicates: number;
   /** Recent re-runs counted by `replace` (bounded), so a repeated report is not moved twice. */
   replaced?: string[];
@@ -24,14 +25,14 @@ export type ReportResult = 'counted' | 'duplicate';
 export class BatchLedger {
   readonly counters: BatchCounters;
   private readonly inFlight: Set<string>;
-  private armed: { settled: number; failed: number };
   duplicates: number;
   private readonly replaced: string[];
+  private readonly floor: number;
 
-  constructor(total: number, snapshot?: LedgerSnapshot) {
+  constructor(total: number, snapshot?: LedgerSnapshot, opts: { signed?: boolean } = {}) {
     this.counters = snapshot ? structuredCloneCounters(snapshot.counters) : emptyCounters(total);
     this.inFlight = new Set(snapshot?.inFlight ?? []);
-    this.armed = snapshot ? { ...snapshot.armed } : { settled: 0, failed: 0 };
+    this.floor = opts.signed ? -Infinity : 0;
     this.duplicates = snapshot?.duplicates ?? 0;
     this.replaced = [...(snapshot?.replaced ?? [])];
   }
@@ -83,10 +84,6 @@ export class BatchLedger {
       const counts = (c.steps[s.step] ??= { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 });
       counts[s.status] += 1;
     }
-    if (outcome.status !== 'cancelled') {
-      this.armed.settled += 1;
-      if (outcome.status === 'failed') this.armed.failed += 1;
-    }
     return 'counted';
   }
 
@@ -120,11 +117,11 @@ export class BatchLedger {
 
   private uncount(o: CountedOutcome): void {
     const c = this.counters;
-    c[o.status] = Math.max(0, c[o.status] - 1);
-    c.costUsd = Math.max(0, c.costUsd - o.costUsd);
+    c[o.status] = Math.max(this.floor, c[o.status] - 1);
+    c.costUsd = Math.max(this.floor, c.costUsd - o.costUsd);
     for (const s of o.steps) {
-      const counts = c.steps[s.step];
-      if (counts) counts[s.status] = Math.max(0, counts[s.status] - 1);
+      const counts = (c.steps[s.step] ??= { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 });
+      counts[s.status] = Math.max(this.floor, counts[s.status] - 1);
     }
   }
 
@@ -143,33 +140,10 @@ export class BatchLedger {
     return keys;
   }
 
-  thresholdTripped(t: FailureThreshold): boolean {
-    return this.armed.settled >= t.minSettled && this.armed.failed / this.armed.settled > t.ratio;
-  }
-
-  thresholdMessage(): string {
-    return `failure threshold: ${this.armed.failed} of ${this.armed.settled} settled items failed`;
-  }
-
-  /** After an operator resumes a threshold-paused batch, judge only what settles from now on. */
-  rearmThreshold(): void {
-    this.armed = { settled: 0, failed: 0 };
-  }
-
-  finalStatus(opts: { cancelled: boolean; failedByThreshold: boolean }): BatchStatus {
-    if (opts.failedByThreshold) return 'failed';
-    if (opts.cancelled) return 'cancelled';
-    const c = this.counters;
-    if (c.failed > 0 && c.succeeded === 0 && c.skipped === 0) return 'failed';
-    if (c.failed > 0) return 'completed_with_errors';
-    return 'completed';
-  }
-
   snapshot(): LedgerSnapshot {
     return {
       counters: structuredCloneCounters(this.counters),
       inFlight: [...this.inFlight],
-      armed: { ...this.armed },
       duplicates: this.duplicates,
       ...(this.replaced.length ? { replaced: [...this.replaced] } : {}),
     };

@@ -12,19 +12,24 @@
  */
 import type { NotificationEvent } from '../activities/notifications';
 import type { RetryPageResult } from '../activities/retry';
-import type { BatchProgress, BatchStatus, CountedOutcome, FailureThreshold, ItemOutcome, RetryFailedRequest } from '../common/types';
+import type { BatchCounters, BatchProgress, BatchStatus, CountedOutcome, FailureThreshold, ItemOutcome, PartitionCounts, RetryFailedRequest } from '../common/types';
 import { deriveProgress } from '../common/types';
 import { BatchLedger, type LedgerSnapshot } from './batch-ledger';
+import { OwnTally, PartitionedTally, type BatchTally } from './batch-tally';
+import type { WindowSnapshot } from './item-window';
 import type { NotificationWorkflowInput } from './notification';
+import type { PartitionSetSnapshot } from './partition-set';
 
 export interface BatchCarriedState {
   status: 'running' | 'paused';
   pauseReason?: string;
-  ledger: LedgerSnapshot;
-  /** Highest item seq read from the database so far. */
-  cursor: number;
-  /** Keys read but not started yet (with their seqs). */
-  buffer: { seqs: number[]; keys: string[] };
+  /** A batch of one level: its window over the items (the batch's own ledger is the window's). */
+  window?: WindowSnapshot;
+  /** A partitioned batch: what its partitions reported, and the re-runs it counts itself. */
+  partitions?: PartitionSetSnapshot;
+  own?: LedgerSnapshot;
+  /** Outcomes counted (cancelled ones aside) since the failure threshold was last (re)armed. */
+  armed?: { settled: number; failed: number };
   startedAtMs: number;
   generation: number;
   /** The latest retry-failed round begun (0: none). */
@@ -83,13 +88,11 @@ function isFinalEvent(event: NotificationEvent): boolean {
 }
 
 export class BatchLifecycle {
-  readonly ledger: BatchLedger;
+  readonly tally: BatchTally;
   status: 'running' | 'paused';
   pauseReason: string | undefined;
   /** Set once by a cancel or by the threshold failing the batch; nothing resumes a stopped batch. */
   stop: Stop | null = null;
-  cursor: number;
-  buffer: { seqs: number[]; keys: string[] };
   readonly startedAtMs: number;
   readonly generation: number;
   retryRound: number;
@@ -98,6 +101,7 @@ export class BatchLifecycle {
   /** Reopened by retry-failed or an item re-run: the run writes that first. */
   readonly reopened: boolean;
   private budgetTripped: boolean;
+  private armed: { settled: number; failed: number };
   private notifications: number;
   private readonly unsentNotifications: NotificationWorkflowInput[];
 
@@ -112,21 +116,26 @@ export class BatchLifecycle {
   private signalsThisRun = 0;
   private settledThisRun = 0;
   private startedThisRun = 0;
+  /** The last report of an item that reports to the batch itself (lost ones are looked for after a quiet spell). */
   private lastReportAt: number;
   /** A signal budget below two windows would continue-as-new without making progress. */
   private readonly signalBudget: number;
 
+  /**
+   * @param tally where the counts come from; by default the batch counts every item itself in a
+   *   ledger of its own (a batch of one level without a window, as the unit tests use it).
+   */
   constructor(
     private readonly rules: BatchRules,
     carried?: BatchCarriedState,
     private readonly log: BatchLog = silent,
     private readonly now: () => number = () => Date.now(),
+    tally?: BatchTally,
   ) {
-    this.ledger = new BatchLedger(rules.total, carried?.ledger);
+    this.tally = tally ?? new OwnTally(new BatchLedger(rules.total, carried?.window?.ledger));
     this.status = carried?.status ?? 'running';
     this.pauseReason = carried?.pauseReason;
-    this.cursor = carried?.cursor ?? 0;
-    this.buffer = carried?.buffer ?? { seqs: [], keys: [] };
+    this.armed = carried?.armed ? { ...carried.armed } : { settled: 0, failed: 0 };
     this.startedAtMs = carried?.startedAtMs ?? now();
     this.generation = carried?.generation ?? 0;
     this.retryRound = carried?.retryRound ?? 0;
@@ -138,6 +147,15 @@ export class BatchLifecycle {
     this.unsentNotifications = [...(carried?.unsentNotifications ?? [])];
     this.lastReportAt = now();
     this.signalBudget = Math.max(rules.maxSignalsPerRun, rules.concurrency * 2 + 10);
+  }
+
+  /** The ledger of the items that report to the batch workflow itself. */
+  get ledger(): BatchLedger {
+    return this.tally.own;
+  }
+
+  get counters(): BatchCounters {
+    return this.tally.counters;
   }
 
   // ---- Messages -------------------------------------------------------------------------------
@@ -158,6 +176,18 @@ export class BatchLifecycle {
     return 'counted';
   }
 
+  /** A partition's counts so far; the threshold and the budget judge the whole batch after each. */
+  partitionCounts(counts: PartitionCounts): void {
+    this.signalsThisRun += 1;
+    if (!(this.tally instanceof PartitionedTally)) return;
+    const added = this.tally.partitions.apply(counts);
+    if (!added) return;
+    this.armed.settled += added.settled;
+    this.armed.failed += added.failed;
+    this.judgeThreshold();
+    this.judgeBudget();
+  }
+
   pause(reason?: string): void {
     this.signalsThisRun += 1;
     if (this.status === 'running' && !this.stop) this.pauseFor(reason ?? 'paused by operator');
@@ -169,7 +199,7 @@ export class BatchLifecycle {
     if (this.status !== 'paused' || this.stop) return;
     this.status = 'running';
     this.pauseReason = undefined;
-    this.ledger.rearmThreshold();
+    this.armed = { settled: 0, failed: 0 };
     this.propagate = 'resume';
     this.statusDirty = true;
   }
@@ -196,14 +226,24 @@ export class BatchLifecycle {
 
   private count(outcome: ItemOutcome): 'counted' | 'duplicate' {
     const ledger = this.ledger;
-    if (outcome.replaces && !ledger.isInFlight(outcome.itemKey)) return ledger.replace(outcome as ItemOutcome & { replaces: CountedOutcome });
-    return ledger.report(outcome);
+    const result = outcome.replaces && !ledger.isInFlight(outcome.itemKey) ? ledger.replace(outcome as ItemOutcome & { replaces: CountedOutcome }) : ledger.report(outcome);
+    if (result === 'counted') this.arm(outcome);
+    return result;
+  }
+
+  /** Counts an outcome of an item that reports to the batch itself towards the threshold. */
+  private arm(outcome: ItemOutcome): void {
+    if (outcome.status === 'cancelled') return;
+    this.armed.settled += 1;
+    if (outcome.status === 'failed') this.armed.failed += 1;
   }
 
   private judgeThreshold(): void {
     const t = this.rules.failureThreshold;
-    if (this.status !== 'running' || this.stop || !this.ledger.thresholdTripped(t)) return;
-    const reason = this.ledger.thresholdMessage();
+    if (this.status !== 'running' || this.stop) return;
+    const { settled, failed } = this.armed;
+    if (settled < t.minSettled || settled <= 0 || failed / settled <= t.ratio) return;
+    const reason = `failure threshold: ${failed} of ${settled} settled items failed`;
     this.log.warn('failure threshold tripped', { batchId: this.rules.batchId, reason, action: t.action });
     if (t.action === 'pause') {
       this.pauseFor(reason);
@@ -214,7 +254,7 @@ export class BatchLifecycle {
   /** The budget pauses the batch once; after a resume it lets the batch run past it. */
   private judgeBudget(): void {
     const budgetUsd = this.rules.budgetUsd;
-    const costUsd = this.ledger.counters.costUsd;
+    const costUsd = this.tally.counters.costUsd;
     if (budgetUsd === undefined || this.budgetTripped || this.status !== 'running' || this.stop || costUsd <= budgetUsd) return;
     this.budgetTripped = true;
     this.log.warn('cost budget passed', { batchId: this.rules.batchId, costUsd, budgetUsd });
@@ -239,7 +279,12 @@ export class BatchLifecycle {
 
   /** The status a batch ends with; a stop decides it, otherwise the counts do. */
   finalStatus(): BatchStatus {
-    return this.ledger.finalStatus({ cancelled: this.stop?.kind === 'cancel', failedByThreshold: this.stop?.kind === 'fail' });
+    if (this.stop?.kind === 'fail') return 'failed';
+    if (this.stop?.kind === 'cancel') return 'cancelled';
+    const c = this.tally.counters;
+    if (c.failed > 0 && c.succeeded === 0 && c.skipped === 0) return 'failed';
+    if (c.failed > 0) return 'completed_with_errors';
+    return 'completed';
   }
 
   /** The batch's progress now, or as it ends with `finalStatus` (then the reason is the stop's). */
@@ -249,8 +294,8 @@ export class BatchLifecycle {
       pipeline: this.rules.pipeline,
       status: finalStatus ?? this.status,
       pauseReason: finalStatus ? this.stop?.reason : this.pauseReason,
-      counters: this.ledger.counters,
-      running: this.ledger.running,
+      counters: this.tally.counters,
+      running: this.tally.running,
       startedAtMs: this.startedAtMs,
       finishedAtMs: finalStatus ? this.now() : null,
       nowMs: this.now(),
@@ -263,30 +308,39 @@ export class BatchLifecycle {
 
   /** Stopped, or every item settled with no retry round waiting. */
   get shouldFinish(): boolean {
-    return this.stop !== null || (this.ledger.allSettled && !this.retryPending);
+    return this.stop !== null || (this.tally.allSettled && !this.retryPending);
   }
 
   get retryPending(): boolean {
     return this.retry !== null || this.retryQueue.length > 0;
   }
 
-  private get hasUnstarted(): boolean {
-    return this.ledger.counters.started < this.rules.total;
+  /** Running and not stopped: items may start. */
+  get mayStartItems(): boolean {
+    return this.status === 'running' && !this.stop;
   }
 
-  /** Room to start children: running, unstarted items left, below concurrency and the signal budget. */
-  get windowOpen(): boolean {
-    const running = this.ledger.running;
-    return this.status === 'running' && !this.stop && this.hasUnstarted && running < this.rules.concurrency && this.signalsThisRun + running < this.signalBudget;
+  /** How many more children this run may start before their reports could pass its signal budget. */
+  get signalRoom(): number {
+    return Math.max(0, this.signalBudget - this.signalsThisRun - this.ledger.running);
   }
 
-  /** The run has done something and Temporal suggests it, its history is long, or its signals could run out. */
-  shouldContinueAsNew(info: { continueAsNewSuggested: boolean; historyLength: number }): boolean {
-    if (this.settledThisRun + this.startedThisRun === 0) return false;
+  /** The workflow started `n` children (counted as started by their ledger). */
+  noteStarted(n: number): void {
+    this.startedThisRun += n;
+  }
+
+  /**
+   * The run has done something and Temporal suggests it, its history is long, or its signals
+   * could run out (`hasUnstarted`: children are still to be started by this workflow).
+   */
+  shouldContinueAsNew(info: { continueAsNewSuggested: boolean; historyLength: number }, hasUnstarted = false): boolean {
+    if (this.settledThisRun + this.startedThisRun + this.signalsThisRun === 0) return false;
     return (
       info.continueAsNewSuggested ||
       info.historyLength >= this.rules.maxHistoryEvents ||
-      (this.hasUnstarted && this.signalsThisRun + this.ledger.running >= this.signalBudget)
+      this.signalsThisRun >= this.signalBudget ||
+      (hasUnstarted && this.signalsThisRun + this.ledger.running >= this.signalBudget)
     );
   }
 
@@ -295,16 +349,15 @@ export class BatchLifecycle {
     return this.ledger.running > 0 && this.now() - this.lastReportAt >= afterMs;
   }
 
-  /** Anything for the main loop to do (besides the reconcile timer, which the workflow owns). */
-  hasWork(info: { continueAsNewSuggested: boolean; historyLength: number }): boolean {
+  /** Anything for the main loop to do (besides the timers and the window, which the workflow owns). */
+  hasWork(info: { continueAsNewSuggested: boolean; historyLength: number }, hasUnstarted = false): boolean {
     return (
       this.stop !== null ||
-      this.ledger.allSettled ||
+      this.tally.allSettled ||
       this.propagate !== null ||
       this.statusDirty ||
       this.unsentNotifications.length > 0 ||
-      this.shouldContinueAsNew(info) ||
-      this.windowOpen ||
+      this.shouldContinueAsNew(info, hasUnstarted) ||
       this.retryPending
     );
   }
@@ -334,37 +387,6 @@ export class BatchLifecycle {
   /** A notification whose start the workflow's cancellation interrupted: the final pass starts it. */
   requeueNotification(n: NotificationWorkflowInput): void {
     this.unsentNotifications.push(n);
-  }
-
-  // ---- The window -----------------------------------------------------------------------------
-
-  get needsPage(): boolean {
-    return this.buffer.keys.length === 0;
-  }
-
-  /**
-   * A page of keys read after `cursor`. An empty one means the database holds fewer items than
-   * `total` (should not happen): the difference is settled and false returned.
-   */
-  acceptPage(page: { seqs: number[]; keys: string[] }): boolean {
-    if (page.keys.length === 0) {
-      this.ledger.counters.total = this.ledger.counters.started;
-      return false;
-    }
-    this.buffer = page;
-    this.cursor = page.seqs[page.seqs.length - 1];
-    return true;
-  }
-
-  /** Takes as many buffered keys as the window and the signal budget allow, counted as started. */
-  startNextKeys(): string[] {
-    const running = this.ledger.running;
-    const n = Math.min(this.rules.concurrency - running, this.signalBudget - this.signalsThisRun - running, this.buffer.keys.length);
-    const keys = this.buffer.keys.splice(0, n);
-    this.buffer.seqs.splice(0, n);
-    for (const key of keys) this.ledger.markStarted(key);
-    this.startedThisRun += keys.length;
-    return keys;
   }
 
   // ---- Retry rounds and lost reports ------------------------------------------------------------
@@ -407,21 +429,24 @@ export class BatchLifecycle {
   /** Outcomes the database or Temporal had for in-flight items whose reports were lost. */
   settleLost(outcomes: ItemOutcome[]): void {
     for (const outcome of outcomes) {
-      if (this.ledger.report(outcome) === 'counted') this.settledThisRun += 1;
+      if (this.ledger.report(outcome) === 'counted') {
+        this.settledThisRun += 1;
+        this.arm(outcome);
+      }
     }
     this.lastReportAt = this.now();
+    this.judgeThreshold();
+    this.judgeBudget();
   }
 
   // ---- Continue-as-new ------------------------------------------------------------------------
 
-  /** Exactly what the next run (continue-as-new) starts from. */
+  /** What the next run (continue-as-new) starts from; the workflow adds its window's or partitions' part. */
   snapshot(): BatchCarriedState {
     return {
       status: this.status,
       pauseReason: this.pauseReason,
-      ledger: this.ledger.snapshot(),
-      cursor: this.cursor,
-      buffer: { seqs: [...this.buffer.seqs], keys: [...this.buffer.keys] },
+      armed: { ...this.armed },
       startedAtMs: this.startedAtMs,
       generation: this.generation + 1,
       ...(this.retryRound ? { retryRound: this.retryRound } : {}),

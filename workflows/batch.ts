@@ -1,45 +1,33 @@
 /**
- * The batch: a sliding window over the batch's items, one child workflow per item.
+ * The batch: one child workflow per item, run either by this workflow's own sliding window (a
+ * small batch, one level) or by partition workflows, each a window over its share of the items
+ * (workflows/partition.ts), so that no single execution's update rate bounds a large batch.
  *
  * Bounded everywhere so one batch can hold a million items:
  * - items are read from the database a page of keys at a time, never carried in inputs/history;
- * - at most `concurrency` children are in flight (Temporal allows 2,000 pending children a run);
- * - children are ABANDONed and report back by signalling this workflow's ID, so a report sent
- *   after continue-as-new reaches the new run;
- * - the run continues-as-new when Temporal suggests it, when its history passes
- *   `maxHistoryEvents`, or before it could receive `maxSignalsPerRun` signals (10,000 allowed),
- *   carrying counters, the in-flight set and the unstarted part of the current page.
+ * - at most `concurrency` children are in flight, shared among the partitions;
+ * - children are ABANDONed and report back by signalling their parent's workflow ID, so a report
+ *   sent after continue-as-new reaches the new run; partitions report counts, not items, at a
+ *   bounded rate;
+ * - each run continues-as-new when Temporal suggests it, when its history passes
+ *   `maxHistoryEvents`, or before it could receive `maxSignalsPerRun` signals (10,000 allowed).
  * The progress query answers from counters alone; nothing scans items.
  *
  * The rules (status, pause reasons, threshold, budget, retry rounds, notifications, what
- * continue-as-new carries) live in `BatchLifecycle` (workflows/batch-lifecycle.ts); this file
- * wires the messages to it and runs the activities and children it asks for.
+ * continue-as-new carries) live in `BatchLifecycle` (workflows/batch-lifecycle.ts), the two
+ * shapes of the work in workflows/batch-work.ts; this file wires the messages to them and runs
+ * the activities and children they ask for.
  */
-import {
-  allHandlersFinished,
-  CancellationScope,
-  condition,
-  continueAsNew,
-  getExternalWorkflowHandle,
-  isCancellation,
-  log,
-  ParentClosePolicy,
-  proxyActivities,
-  setHandler,
-  sleep,
-  startChild,
-  workflowInfo,
-  WorkflowIdReusePolicy,
-} from '@temporalio/workflow';
+import { allHandlersFinished, CancellationScope, condition, continueAsNew, isCancellation, log, ParentClosePolicy, proxyActivities, setHandler, sleep, startChild, workflowInfo, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import type { BatchEndInput } from '../activities/batch-end';
 import type { BatchStoreActivities } from '../activities/batch-store';
 import type { NotificationEvent } from '../activities/notifications';
 import type { RetryActivities, RetryPageResult } from '../activities/retry';
-import { cancelBatchSignal, pauseBatchSignal, pauseItemSignal, progressQuery, reportItemOutcomeSignal, resumeBatchSignal, resumeItemSignal, retryFailedSignal } from '../common/messages';
-import { BatchIdKey, ItemKeyKey, PipelineKey } from '../common/search-attributes';
+import { cancelBatchSignal, partitionCountsSignal, pauseBatchSignal, progressQuery, reportItemOutcomeSignal, resumeBatchSignal, retryFailedSignal } from '../common/messages';
+import { BatchIdKey, PipelineKey } from '../common/search-attributes';
 import type { BatchEndPlan, BatchProgress, BatchStatus, FailureThreshold } from '../common/types';
 import { BatchLifecycle, type BatchCarriedState } from './batch-lifecycle';
-import { itemWorkflow } from './item';
+import { batchWorkOf, type BatchWork } from './batch-work';
 import { notificationWorkflow, notificationWorkflowId } from './notification';
 
 export interface BatchRunLimits {
@@ -59,6 +47,8 @@ export interface BatchWorkflowInput {
   batchId: string;
   pipeline: string;
   total: number;
+  /** Partition workflows the items are split among (common/partitioning.ts); absent or 1: none. */
+  partitions?: number;
   concurrency: number;
   failureThreshold: FailureThreshold;
   pageSize?: number;
@@ -92,18 +82,25 @@ interface BatchRun {
   input: BatchWorkflowInput;
   limits: BatchRunLimits;
   batch: BatchLifecycle;
-  pageSize: number;
+  work: BatchWork;
 }
 
 export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchProgress> {
   const { batchId, pipeline, total, concurrency, failureThreshold, budgetUsd, notify } = input;
   const limits: BatchRunLimits = { ...DEFAULT_BATCH_LIMITS, ...input.limits };
+  const { workflowId } = workflowInfo();
+  const pageSize = input.pageSize ?? Math.min(1000, Math.max(100, concurrency * 2));
+  const work = await batchWorkOf(
+    { batchId, pipeline, batchWorkflowId: workflowId, reportTo: workflowId, total, concurrency, pageSize, itemTaskQueue: input.itemTaskQueue, partitions: input.partitions ?? 1, limits: input.limits },
+    input.state,
+  );
   const rules = { batchId, pipeline, total, concurrency, failureThreshold, budgetUsd, notify, maxSignalsPerRun: limits.maxSignalsPerRun, maxHistoryEvents: limits.maxHistoryEvents };
-  const batch = new BatchLifecycle(rules, input.state, log);
-  const run: BatchRun = { input, limits, batch, pageSize: input.pageSize ?? Math.min(1000, Math.max(100, concurrency * 2)) };
+  const batch = new BatchLifecycle(rules, input.state, log, () => Date.now(), work.tally);
+  const run: BatchRun = { input, limits, batch, work };
   let reconcileDue = false;
 
   setHandler(reportItemOutcomeSignal, (outcome) => void batch.reportOutcome(outcome));
+  setHandler(partitionCountsSignal, (counts) => batch.partitionCounts(counts));
   setHandler(pauseBatchSignal, (args) => batch.pause(args?.reason));
   setHandler(resumeBatchSignal, () => batch.resume());
   setHandler(retryFailedSignal, (req) => batch.retryFailed(req));
@@ -141,28 +138,29 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
       }
       const propagation = batch.takePropagation();
       if (propagation) {
-        await propagateToChildren(run, propagation);
+        await work.propagate(propagation);
         continue;
       }
       if (batch.hasUnsentNotifications) {
         await startNotifications(run);
         continue;
       }
-      if (batch.shouldContinueAsNew(workflowInfo())) {
-        await condition(allHandlersFinished);
+      if (batch.shouldContinueAsNew(workflowInfo(), work.hasUnstarted)) {
+        // A child start still pending when this run closes would never be made.
+        await condition(() => work.startsPending === 0 && allHandlersFinished());
         // Reports that raced the decision are handled by the server retrying this task.
         await store.updateBatchStatus({ batchId, status: batch.status, progress: batch.progress() });
-        return await continueAsNew<typeof batchWorkflow>({ ...input, state: batch.snapshot() });
+        return await continueAsNew<typeof batchWorkflow>({ ...input, state: { ...batch.snapshot(), ...work.snapshot() } });
       }
-      if (batch.windowOpen) {
-        await fillWindow(run);
+      if (work.canStart(batch)) {
+        await work.start(batch);
         continue;
       }
       if (batch.retryPending) {
         await retryStep(run);
         continue;
       }
-      await condition(() => reconcileDue || batch.hasWork(workflowInfo()));
+      await condition(() => reconcileDue || batch.hasWork(workflowInfo(), work.hasUnstarted) || work.canStart(batch));
     }
   } catch (err) {
     if (!isCancellation(err)) throw err;
@@ -173,45 +171,8 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
   }
 }
 
-const childId = (batchId: string, key: string) => `${batchId}/${key}`;
-
 function writeStatus({ input, batch }: BatchRun, extra: { reopened?: true } = {}): Promise<void> {
   return store.updateBatchStatus({ batchId: input.batchId, status: batch.status, pauseReason: batch.pauseReason ?? null, progress: batch.progress(), ...extra });
-}
-
-async function fillWindow({ input, batch, pageSize }: BatchRun): Promise<void> {
-  const { batchId, pipeline } = input;
-  if (batch.needsPage) {
-    const page = await store.loadItemKeys({ batchId, afterSeq: batch.cursor, limit: pageSize });
-    if (!batch.acceptPage(page)) {
-      log.error('batch has fewer items than its total', { batchId, total: input.total, started: batch.ledger.counters.started });
-      return;
-    }
-  }
-  await Promise.all(
-    batch.startNextKeys().map((key) =>
-      startChild(itemWorkflow, {
-        workflowId: childId(batchId, key),
-        args: [{ batchId, batchWorkflowId: workflowInfo().workflowId, itemKey: key }],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        ...(input.itemTaskQueue ? { taskQueue: input.itemTaskQueue } : {}),
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        typedSearchAttributes: [
-          { key: BatchIdKey, value: batchId },
-          { key: PipelineKey, value: pipeline },
-          { key: ItemKeyKey, value: key },
-        ],
-      }).catch((err) => {
-        // Already running from an earlier attempt: it will report like any other child.
-        log.warn('item workflow not started', { batchId, itemKey: key, error: (err as Error).message });
-      }),
-    ),
-  );
-}
-
-async function propagateToChildren({ input, batch }: BatchRun, kind: 'pause' | 'resume'): Promise<void> {
-  const signal = kind === 'pause' ? pauseItemSignal : resumeItemSignal;
-  await Promise.all(batch.ledger.inFlightKeys().map((key) => getExternalWorkflowHandle(childId(input.batchId, key)).signal(signal).catch(() => undefined)));
 }
 
 /**
@@ -247,27 +208,20 @@ async function startNotifications({ input: { batchId, pipeline }, batch }: Batch
 }
 
 async function finish(run: BatchRun): Promise<BatchProgress> {
-  const { input, limits, batch } = run;
+  const { input, limits, batch, work } = run;
   const { batchId } = input;
-  const ledger = batch.ledger;
-  if (batch.stop) {
-    await Promise.all(ledger.inFlightKeys().map((key) => getExternalWorkflowHandle(childId(batchId, key)).cancel().catch(() => undefined)));
-    ledger.cancelNotStarted();
-    await store.cancelUnstartedItems({ batchId, afterSeq: batch.cursor, bufferedSeqs: batch.buffer.seqs });
-    const drained = await condition(() => ledger.running === 0, limits.cancelGraceMs);
-    if (!drained) await store.markItemsCancelled({ batchId, keys: ledger.abandonInFlight() });
-  }
+  if (batch.stop) await work.stop(limits.cancelGraceMs);
   const finalStatus = batch.finalStatus();
   const result = batch.progress(finalStatus);
   if (input.onBatchEnd) await runBatchEnd(run, input.onBatchEnd, finalStatus);
   if (batch.retryRound > 0) {
-    const c = ledger.counters;
+    const c = batch.counters;
     await retryActivities.finishRetryRound({ batchId, round: batch.retryRound, outcome: { succeeded: c.succeeded, failed: c.failed, skipped: c.skipped, cancelled: c.cancelled } });
   }
   await store.updateBatchStatus({ batchId, status: finalStatus, pauseReason: batch.stop?.reason ?? null, progress: result, finished: true });
   batch.notify(finalStatus as NotificationEvent);
   if (batch.hasUnsentNotifications) await startNotifications(run);
-  log.info('batch finished', { batchId, status: finalStatus, succeeded: result.succeeded, failed: result.failed, duplicates: ledger.duplicates });
+  log.info('batch finished', { batchId, status: finalStatus, succeeded: result.succeeded, failed: result.failed, duplicates: batch.ledger.duplicates });
   return result;
 }
 
@@ -285,7 +239,7 @@ async function runBatchEnd({ input: { batchId }, batch }: BatchRun, plan: BatchE
     },
   })[plan.activity];
   const round = batch.retryRound;
-  const c = batch.ledger.counters;
+  const c = batch.counters;
   try {
     await hook({
       batchId,

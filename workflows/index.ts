@@ -5,4 +5,5 @@ export { scheduledBatchWorkflow } from './scheduled';
 export { retentionWorkflow } from './retention';
 export { dryRunWorkflow } from './dry-run';
 export { notificationWorkflow } from './notification';
+export { partitionWorkflow } from './partition';
 export { baselineItemWorkflow, naiveFanOutWorkflow } from './bench';

@@ -3,7 +3,7 @@
  * are recorded: by the very tests that exercise each scenario.
  *
  * `SCENARIOS` is the one list of them. Each name says its workflow type by its prefix (batch-,
- * item-, notification-) and each lists what its history must show to be that scenario (a signal
+ * item-, notification-, partition-) and each lists what its history must show to be that scenario (a signal
  * received, an activity retried, ...), so a recording whose timing went differently fails instead
  * of saving the wrong thing. A test calls `recordHistory(client, '<name>', workflowId)` after its
  * own assertions; that is a no-op unless RECORD_HISTORIES=1, when it waits for the run to close
@@ -85,6 +85,11 @@ export const SCENARIOS = {
   'item-restaurant-retried-then-succeeded': [retried('restaurant-registration.upload-menu'), endsWith('WORKFLOW_EXECUTION_COMPLETED')],
   'item-skipped-duplicate': [activity('restaurant-registration.check-duplicates'), noActivity('restaurant-registration.create-merchant-account'), endsWith('WORKFLOW_EXECUTION_COMPLETED')],
   'notification-webhook-retried': [retried('deliverNotification'), endsWith('WORKFLOW_EXECUTION_COMPLETED')],
+  'batch-partitioned': [child('partitionWorkflow'), signal('partitionCounts'), endsWith('WORKFLOW_EXECUTION_COMPLETED')],
+  'partition-items': [child('itemWorkflow'), signal('reportItemOutcome'), endsWith('WORKFLOW_EXECUTION_COMPLETED')],
+  'partition-paused-resumed': [signal('pauseBatch'), signal('resumeBatch')],
+  'partition-cancelled': [signal('cancelBatch'), endsWith('WORKFLOW_EXECUTION_COMPLETED')],
+  'partition-after-continue-as-new': [continuedFromAnotherRun, endsWith('WORKFLOW_EXECUTION_COMPLETED')],
 } satisfies Record<string, Shows[]>;
 
 export type ScenarioName = keyof typeof SCENARIOS;
@@ -92,7 +97,7 @@ export const scenarioNames = Object.keys(SCENARIOS).sort() as ScenarioName[];
 
 const BUG_CAUSES = ['WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR', 'WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE'];
 
-const WORKFLOW_TYPE_BY_PREFIX: Record<string, string> = { batch: 'batchWorkflow', item: 'itemWorkflow', notification: 'notificationWorkflow' };
+const WORKFLOW_TYPE_BY_PREFIX: Record<string, string> = { batch: 'batchWorkflow', item: 'itemWorkflow', notification: 'notificationWorkflow', partition: 'partitionWorkflow' };
 
 /** What is wrong with a history saved (or about to be saved) under `name`; empty when nothing. */
 export function problemsOf(name: string, history: JsonHistory): string[] {

@@ -1,0 +1,135 @@
+/**
+ * What a batch workflow runs, in one of two shapes decided when the batch was created
+ * (common/partitioning.ts): its own window over all its items (a batch of one level), or one
+ * partition workflow per share of its items, which it starts, tells what it decided, and sums.
+ * `batchWorkflow` drives either through this one interface.
+ */
+import { condition, getExternalWorkflowHandle, log, proxyActivities } from '@temporalio/workflow';
+import type { BatchStoreActivities } from '../activities/batch-store';
+import { pauseItemSignal, resumeItemSignal } from '../common/messages';
+import { BatchLedger } from './batch-ledger';
+import type { BatchCarriedState, BatchLifecycle } from './batch-lifecycle';
+import { OwnTally, PartitionedTally, type BatchTally } from './batch-tally';
+import { ItemWindow, type ItemWindowOptions } from './item-window';
+import type { PartitionRunLimits } from './partition';
+import { PartitionSet } from './partition-set';
+import { startPartitions, tellPartitions } from './partitions';
+
+const STORE_RETRY = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' };
+const store = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
+
+export interface BatchWork {
+  readonly tally: BatchTally;
+  /** Items (or partitions) this workflow has yet to start. */
+  readonly hasUnstarted: boolean;
+  /** Child starts issued and not yet acknowledged (a continue-as-new waits for them). */
+  readonly startsPending: number;
+  /** Whether `start` would start anything now. */
+  canStart(batch: BatchLifecycle): boolean;
+  start(batch: BatchLifecycle): Promise<void>;
+  /** Passes a pause or resume on to whatever runs the items. */
+  propagate(kind: 'pause' | 'resume'): Promise<void>;
+  /** Cancels everything in flight and waits (up to the grace) for it to settle. */
+  stop(graceMs: number): Promise<void>;
+  /** This shape's part of what continue-as-new carries. */
+  snapshot(): Pick<BatchCarriedState, 'window' | 'partitions' | 'own'>;
+}
+
+/** The batch runs its items itself: one window over all of them. */
+export class OwnWindow implements BatchWork {
+  readonly tally: BatchTally;
+  constructor(private readonly window: ItemWindow) {
+    this.tally = new OwnTally(window.ledger);
+  }
+  get hasUnstarted(): boolean {
+    return this.window.hasUnstarted;
+  }
+  get startsPending(): number {
+    return this.window.startsPending;
+  }
+  canStart(batch: BatchLifecycle): boolean {
+    return batch.mayStartItems && this.window.hasUnstarted && this.window.room(batch.signalRoom) > 0;
+  }
+  async start(batch: BatchLifecycle): Promise<void> {
+    const before = this.window.startedThisRun;
+    await this.window.fill(batch.signalRoom);
+    batch.noteStarted(this.window.startedThisRun - before);
+  }
+  propagate(kind: 'pause' | 'resume'): Promise<void> {
+    return this.window.propagate(kind);
+  }
+  async stop(graceMs: number): Promise<void> {
+    await this.window.cancel();
+    if (!(await condition(() => this.window.ledger.running === 0, graceMs))) await this.window.abandonInFlight();
+  }
+  snapshot() {
+    return { window: this.window.snapshot() };
+  }
+}
+
+/**
+ * The batch runs partition workflows. Its own ledger holds only the re-runs that report to it
+ * (retry-failed, resets by hand); everything else it learns from the partitions' counts.
+ */
+export class Partitions implements BatchWork {
+  readonly tally: PartitionedTally;
+  constructor(
+    private readonly set: PartitionSet,
+    own: BatchLedger,
+    private readonly launch: { batchId: string; pipeline: string; batchWorkflowId: string; concurrency: number; itemTaskQueue?: string; limits?: Partial<PartitionRunLimits> },
+  ) {
+    this.tally = new PartitionedTally(set, own);
+  }
+  get hasUnstarted(): boolean {
+    return !this.set.started;
+  }
+  readonly startsPending = 0;
+  canStart(): boolean {
+    return !this.set.started;
+  }
+  /** Starts the partitions, paused if the batch is paused (they start no item until resumed). */
+  async start(batch: BatchLifecycle): Promise<void> {
+    await startPartitions(this.set, { ...this.launch, paused: batch.status === 'paused' });
+  }
+  async propagate(kind: 'pause' | 'resume'): Promise<void> {
+    await tellPartitions(this.set, this.launch.batchId, kind);
+    await signalItems(this.launch.batchId, this.tally.own.inFlightKeys(), kind);
+  }
+  /** The partitions cancel their items themselves (with the same grace); a little longer here. */
+  async stop(graceMs: number): Promise<void> {
+    const { batchId } = this.launch;
+    if (!this.set.started) {
+      // Stopped before any partition started: none will; their items are cancelled here.
+      this.set.cancelUnstarted();
+      await store.cancelUnstartedItems({ batchId, afterSeq: 0, bufferedSeqs: [] });
+      return;
+    }
+    await tellPartitions(this.set, batchId, 'cancel');
+    const own = this.tally.own;
+    await Promise.all(own.inFlightKeys().map((key) => getExternalWorkflowHandle(`${batchId}/${key}`).cancel().catch(() => undefined)));
+    if (!(await condition(() => own.running === 0, graceMs))) await store.markItemsCancelled({ batchId, keys: own.abandonInFlight() });
+    if (!(await condition(() => this.set.allDone, graceMs))) log.error('partitions did not end after a cancel', { batchId, partitions: this.set.unfinished() });
+  }
+  snapshot() {
+    return { partitions: this.set.snapshot(), own: this.tally.own.snapshot() };
+  }
+}
+
+async function signalItems(batchId: string, keys: string[], kind: 'pause' | 'resume'): Promise<void> {
+  const signal = kind === 'pause' ? pauseItemSignal : resumeItemSignal;
+  await Promise.all(keys.map((key) => getExternalWorkflowHandle(`${batchId}/${key}`).signal(signal).catch(() => undefined)));
+}
+
+/**
+ * The shape a run continues in: the carried state says which; a first run splits when the batch
+ * was created with partitions (their item counts read once, here).
+ */
+export async function batchWorkOf(opts: ItemWindowOptions & { partitions: number; limits?: Partial<PartitionRunLimits> }, carried?: BatchCarriedState): Promise<BatchWork> {
+  const launch = { batchId: opts.batchId, pipeline: opts.pipeline, batchWorkflowId: opts.batchWorkflowId, concurrency: opts.concurrency, ...(opts.itemTaskQueue ? { itemTaskQueue: opts.itemTaskQueue } : {}), ...(opts.limits ? { limits: opts.limits } : {}) };
+  if (carried?.partitions) return new Partitions(new PartitionSet([], carried.partitions), new BatchLedger(0, carried.own, { signed: true }), launch);
+  if (!carried && opts.partitions > 1) {
+    const totals = await store.partitionTotals({ batchId: opts.batchId, partitions: opts.partitions });
+    return new Partitions(new PartitionSet(totals), new BatchLedger(0, undefined, { signed: true }), launch);
+  }
+  return new OwnWindow(new ItemWindow(opts, carried?.window));
+}

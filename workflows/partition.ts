@@ -1,0 +1,178 @@
+/**
+ * One partition of a large batch: a child of the batch workflow that runs a window over the
+ * partition's items (workflows/item-window.ts). Its items report to it; it tells the batch its
+ * counts at a bounded rate (`partitionCountsSignal`, at most one per `reportIntervalMs`), not per
+ * item, so the batch workflow's own history grows with time, not with items. The batch decides
+ * everything that concerns the whole batch (pause, threshold, budget, cancel, retries, the end)
+ * and tells the partitions with the same signals an operator sends the batch.
+ */
+import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, log, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { cancelBatchSignal, partitionCountsSignal, pauseBatchSignal, reportItemOutcomeSignal, resumeBatchSignal } from '../common/messages';
+import { partitionWindow } from '../common/partitioning';
+import type { BatchCounters, PartitionCounts } from '../common/types';
+import { ItemWindow, type WindowSnapshot } from './item-window';
+
+export interface PartitionRunLimits {
+  /** Continue-as-new before this many signals could arrive in one run (server allows 10,000). */
+  maxSignalsPerRun: number;
+  /** Continue-as-new once the run's history is this long, if Temporal has not suggested it yet. */
+  maxHistoryEvents: number;
+  /** After a cancel, how long to wait for in-flight items to report before counting them cancelled. */
+  cancelGraceMs: number;
+  /** With items in flight and no report for this long, settle lost outcomes from the database/Temporal. */
+  reconcileAfterMs: number;
+  /** Counts go to the batch at most this often. */
+  reportIntervalMs: number;
+}
+
+export const DEFAULT_PARTITION_LIMITS: PartitionRunLimits = { maxSignalsPerRun: 9_000, maxHistoryEvents: 8_000, cancelGraceMs: 120_000, reconcileAfterMs: 60_000, reportIntervalMs: 1_000 };
+
+export interface PartitionCarriedState {
+  window: WindowSnapshot;
+  paused: boolean;
+  /** Reports sent to the batch so far (numbers the next). */
+  reports: number;
+}
+
+export interface PartitionWorkflowInput {
+  batchId: string;
+  pipeline: string;
+  /** The batch workflow's ID: where counts go. */
+  batchWorkflowId: string;
+  partition: number;
+  partitions: number;
+  /** Items in this partition. */
+  total: number;
+  /** The batch's concurrency; this partition's share is `partitionWindow(...)`. */
+  concurrency: number;
+  pageSize?: number;
+  itemTaskQueue?: string;
+  /** The batch was paused when it started this partition. */
+  paused?: boolean;
+  limits?: Partial<PartitionRunLimits>;
+  /** Set only by continue-as-new. */
+  state?: PartitionCarriedState;
+}
+
+export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<BatchCounters> {
+  const { batchId, partition } = input;
+  const limits: PartitionRunLimits = { ...DEFAULT_PARTITION_LIMITS, ...input.limits };
+  const concurrency = partitionWindow(input.concurrency, input.partitions, partition);
+  // A signal budget below two windows would continue-as-new without making progress.
+  const signalBudget = Math.max(limits.maxSignalsPerRun, concurrency * 2 + 10);
+  const window = new ItemWindow(
+    {
+      batchId,
+      pipeline: input.pipeline,
+      batchWorkflowId: input.batchWorkflowId,
+      reportTo: workflowInfo().workflowId,
+      partition,
+      total: input.total,
+      concurrency,
+      pageSize: input.pageSize ?? Math.min(1000, Math.max(100, concurrency * 2)),
+      itemTaskQueue: input.itemTaskQueue,
+    },
+    input.state?.window,
+  );
+  const ledger = window.ledger;
+  let paused = input.state?.paused ?? input.paused ?? false;
+  let reports = input.state?.reports ?? 0;
+  let cancelled = false;
+  let propagate: 'pause' | 'resume' | null = null;
+  let signalsThisRun = 0;
+  let countsDirty = false;
+  let countsDue = false;
+  let reconcileDue = false;
+  let lastReportAt = Date.now();
+
+  setHandler(reportItemOutcomeSignal, (outcome) => {
+    signalsThisRun += 1;
+    if (window.report(outcome) === 'duplicate') return;
+    countsDirty = true;
+    lastReportAt = Date.now();
+  });
+  setHandler(pauseBatchSignal, () => {
+    if (paused || cancelled) return;
+    paused = true;
+    propagate = 'pause';
+  });
+  setHandler(resumeBatchSignal, () => {
+    if (!paused || cancelled) return;
+    paused = false;
+    propagate = 'resume';
+  });
+  setHandler(cancelBatchSignal, () => void (cancelled = true));
+
+  /** Counts to the batch (the workflow ID, so a report reaches its current run). */
+  const sendCounts = async (done: boolean) => {
+    countsDirty = false;
+    countsDue = false;
+    const counts: PartitionCounts = { partition, report: ++reports, counters: ledger.counters, running: ledger.running, done };
+    await getExternalWorkflowHandle(input.batchWorkflowId).signal(partitionCountsSignal, counts);
+  };
+
+  // Timers only while there is something to do: one per report interval while counts changed,
+  // one per reconcile interval while items are in flight.
+  void (async () => {
+    for (;;) {
+      await condition(() => countsDirty && !countsDue);
+      await sleep(limits.reportIntervalMs);
+      countsDue = true;
+    }
+  })();
+  void (async () => {
+    for (;;) {
+      await condition(() => ledger.running > 0 && !reconcileDue);
+      await sleep(limits.reconcileAfterMs);
+      reconcileDue = true;
+    }
+  })();
+
+  const windowOpen = () => !paused && !cancelled && window.hasUnstarted && window.room(signalBudget - signalsThisRun - ledger.running) > 0;
+  const shouldContinueAsNew = () => {
+    if (window.settledThisRun + window.startedThisRun === 0) return false;
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength >= limits.maxHistoryEvents || (window.hasUnstarted && signalsThisRun + ledger.running >= signalBudget);
+  };
+
+  for (;;) {
+    if (cancelled) {
+      await window.cancel();
+      if (!(await condition(() => ledger.running === 0, limits.cancelGraceMs))) await window.abandonInFlight();
+      await sendCounts(true);
+      return ledger.counters;
+    }
+    if (ledger.allSettled) {
+      await sendCounts(true);
+      log.info('partition finished', { batchId, partition, succeeded: ledger.counters.succeeded, failed: ledger.counters.failed });
+      return ledger.counters;
+    }
+    if (propagate) {
+      const kind = propagate;
+      propagate = null;
+      await window.propagate(kind);
+      continue;
+    }
+    if (countsDue) {
+      await sendCounts(false);
+      continue;
+    }
+    if (reconcileDue) {
+      reconcileDue = false;
+      if (ledger.running > 0 && Date.now() - lastReportAt >= limits.reconcileAfterMs && (await window.reconcile()) > 0) countsDirty = true;
+      lastReportAt = Date.now();
+      continue;
+    }
+    if (shouldContinueAsNew()) {
+      // A start still pending when this run closes would never be made.
+      await condition(() => window.startsPending === 0 && allHandlersFinished());
+      if (countsDirty) await sendCounts(false);
+      return await continueAsNew<typeof partitionWorkflow>({ ...input, state: { window: window.snapshot(), paused, reports } });
+    }
+    if (windowOpen()) {
+      await window.fill(signalBudget - signalsThisRun - ledger.running);
+      continue;
+    }
+    await condition(() => cancelled || ledger.allSettled || propagate !== null || countsDue || reconcileDue || shouldContinueAsNew() || windowOpen());
+  }
+}
