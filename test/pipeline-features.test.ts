@@ -112,13 +112,13 @@ afterAll(async () => {
 
 beforeEach(() => seen.reset());
 
-async function runBatch(items: Array<Partial<Item> & { key: string }>, settings: Record<string, unknown> = {}, concurrency = 20) {
-  const res = await api.call('POST', '/api/batches', { pipeline: 'features', name: uid('b'), items: items.map((i) => ({ text: i.key, ...i })), settings, concurrency });
+async function runBatch(items: Array<Partial<Item> & { key: string }>, settings: Record<string, unknown> = {}, concurrency = 20, via = api) {
+  const res = await via.call('POST', '/api/batches', { pipeline: 'features', name: uid('b'), items: items.map((i) => ({ text: i.key, ...i })), settings, concurrency });
   expect(res.status).toBe(202);
   const id: string = res.body.id;
   const batch = await waitFor(
     async () => {
-      const b = await api.call('GET', `/api/batches/${id}`);
+      const b = await via.call('GET', `/api/batches/${id}`);
       return ['completed', 'completed_with_errors', 'failed', 'cancelled'].includes(b.body.status) ? b.body : undefined;
     },
     { timeoutMs: 90_000, what: `batch ${id} to finish` },
@@ -126,8 +126,56 @@ async function runBatch(items: Array<Partial<Item> & { key: string }>, settings:
   return { id, batch };
 }
 
+// Three chats interleaved, plus rows of no chat.
+const chatItems = [
+  { key: 'a1', chat: 'A' },
+  { key: 'b1', chat: 'B' },
+  { key: 'x1' },
+  { key: 'a2', chat: 'A' },
+  { key: 'c1', chat: 'C' },
+  { key: 'b2', chat: 'B' },
+  { key: 'a3', chat: 'A' },
+  { key: 'x2' },
+  { key: 'c2', chat: 'C' },
+  { key: 'a4', chat: 'A' },
+];
+
+/** Each chat's rows ran one after another, in row order, each seeing the ones before it. */
+function expectChatsInOrder(items: typeof chatItems) {
+  for (const chat of ['A', 'B', 'C']) {
+    const rows = items.filter((i) => i.chat === chat).map((i) => i.key);
+    for (let k = 1; k < rows.length; k++) {
+      expect(seen.spans.get(rows[k])!.start).toBeGreaterThanOrEqual(seen.spans.get(rows[k - 1])!.end);
+      expect(seen.predecessors.get(rows[k])!.map((p) => p.itemKey)).toEqual(rows.slice(0, k));
+    }
+    expect(seen.predecessors.get(rows[0])).toEqual([]);
+  }
+}
+
+test('split among partitions, the rows of one chat share a partition and still run in order', async () => {
+  const partitioned = await startApi({ db, client: stack.client, taskQueue: stack.taskQueue, pipelines, partitioning: { itemsPerPartition: 1, maxPartitions: 3, minWindow: 1 } });
+  try {
+    const { id, batch } = await runBatch(chatItems, {}, 20, partitioned);
+    expect(batch.progress).toMatchObject({ status: 'completed', succeeded: 10, failed: 0 });
+    const rows = await db.batchItem.findMany({ where: { batchId: id }, select: { key: true, partition: true } });
+    const partitionOfKey = new Map(rows.map((r) => [r.key, r.partition]));
+    for (const chat of ['A', 'B', 'C']) {
+      const parts = new Set(chatItems.filter((i) => i.chat === chat).map((i) => partitionOfKey.get(i.key)));
+      expect({ chat, partitions: parts.size }).toEqual({ chat, partitions: 1 });
+    }
+    // The batch did split: a partition workflow ran each partition's rows (the batch-end hook once, at the batch).
+    const used = new Set(rows.map((r) => r.partition));
+    expect(used.size).toBeGreaterThan(1);
+    const parts = await stack.client.workflow.count(`FlotillaBatchId = '${id}' AND WorkflowType = 'partitionWorkflow'`);
+    expect(parts.count).toBe(used.size);
+    expect(batch.outputs).toMatchObject({ status: 'succeeded', succeededSeen: 10 });
+    expectChatsInOrder(chatItems);
+  } finally {
+    await partitioned.close();
+  }
+});
+
 test('items of one sequence run one after another and see their predecessors; other items run in parallel on a pool bounded at 2', async () => {
-  // Three chats interleaved, plus rows of no chat.
   const items = [
     { key: 'a1', chat: 'A' },
     { key: 'b1', chat: 'B' },

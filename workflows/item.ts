@@ -15,6 +15,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   isCancellation,
   proxyActivities,
@@ -115,15 +116,16 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
   setHandler(predecessorSettledSignal, () => void (predecessorSettled = true));
 
   const startedAt = Date.now();
-  let started;
-  try {
-    started = await store.startItem({ batchId, itemKey, runId });
-  } catch (err) {
-    if (!isCancellation(err)) throw err;
+  const workflowScope = CancellationScope.current();
+  // The read is never cancelled half-way: a local activity cancelled as it completes can fail the
+  // workflow task (the SDK's local-activity state machine, sdk-core #705). A cancel that arrived
+  // meanwhile is honoured right after it.
+  const started = await CancellationScope.nonCancellable(() => store.startItem({ batchId, itemKey, runId }));
+  if (workflowScope.consideredCancelled) {
     // Cancelled before it began (the batch was cancelled or failed by its threshold): say so at
     // once, or the batch would wait for this item until its cancel grace runs out.
     await settle(input, { batchId, itemKey, runId, status: 'cancelled', steps: [], costUsd: 0, durationMs: Date.now() - startedAt });
-    throw err;
+    throw new CancelledFailure('cancelled before its first step');
   }
   const { settings, plan, waitFor } = started;
   const item = started.input;

@@ -171,6 +171,8 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
     }
     if (windowOpen()) {
       await window.fill(signalBudget - signalsThisRun - ledger.running);
+      // The batch shows what runs too, not only what settled.
+      countsDirty = true;
       continue;
     }
     await condition(() => cancelled || ledger.allSettled || propagate !== null || countsDue || reconcileDue || shouldContinueAsNew() || windowOpen());
