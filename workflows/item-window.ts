@@ -27,6 +27,9 @@ import { itemWorkflow } from './item';
 const STORE_RETRY = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' };
 const store = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
 
+/** Child starts pending at once, at most (see `room`). */
+export const MAX_PENDING_STARTS = 25;
+
 export interface WindowSnapshot {
   ledger: LedgerSnapshot;
   /** Highest item seq read from the database so far. */
@@ -70,9 +73,15 @@ export class ItemWindow {
     return this.ledger.counters.started < this.ledger.counters.total;
   }
 
-  /** Room for `n` more children (the caller adds its own limits, e.g. a signal budget). */
+  /**
+   * Room for more children now (the caller adds its own limits, e.g. a signal budget). At most
+   * `MAX_PENDING_STARTS` starts are pending at once: each start is a server task that locks this
+   * workflow to record the child's start, and a window of 200 issued together kept the task that
+   * hands this workflow its next workflow task waiting behind them past the sticky queue's 10 s
+   * schedule-to-start timeout (measured in BENCHMARKS.md). Chunks keep both moving.
+   */
   room(limit = Infinity): number {
-    return Math.max(0, Math.min(this.opts.concurrency - this.ledger.running, limit));
+    return Math.max(0, Math.min(this.opts.concurrency - this.ledger.running, limit, MAX_PENDING_STARTS - this.startsPending));
   }
 
   /** Counts an item's report (or settles a lost one found by `reconcile`). */
