@@ -9,9 +9,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
-import Long from 'long';
-import { resetPointOf } from '../activities/retry';
 import { NotifyTargets } from '../api/notify-targets';
 import { secretBoxFromEnv } from '../lib/secret-box';
 import { partitionWorkflowId } from '../common/partitioning';
@@ -20,6 +17,7 @@ import type { PipelineDefinition } from '../pipelines/types';
 import { startApi, waitFor } from './support/api';
 import { allowStandIns } from './support/egress';
 import { fixtureLog, fixturePipeline, type FixtureItem } from './support/fixture-pipeline';
+import { resetByHand } from './support/reset';
 import { startStack, uid } from './support/stack';
 
 const pipelines = [fixturePipeline] as unknown as PipelineDefinition[];
@@ -134,17 +132,7 @@ test('an item reset by hand (as from Temporal Web) in a partitioned batch that e
   const id = await createBatch([{ key: 'manual', failWhileBlocked: 'c' }, { key: 'other' }, { key: 'third' }]);
   expect(await settled(id)).toMatchObject({ status: 'completed_with_errors', succeeded: 2, failed: 1 });
   fixtureLog.blocked.clear();
-  const handle = client.workflow.getHandle(`${id}/manual`);
-  const { runId } = await handle.describe();
-  const point = await resetPointOf(client, 'default', `${id}/manual`, runId);
-  await client.workflowService.resetWorkflowExecution({
-    namespace: 'default',
-    workflowExecution: { workflowId: `${id}/manual`, runId },
-    reason: 'reset by hand',
-    workflowTaskFinishEventId: Long.fromNumber(point.eventId),
-    requestId: uid('reset'),
-    resetReapplyType: temporal.api.enums.v1.ResetReapplyType.RESET_REAPPLY_TYPE_NONE,
-  });
+  await resetByHand(client, `${id}/manual`);
   const p = await settled(id, ['completed']);
   expect(p).toMatchObject({ succeeded: 3, failed: 0, processed: 3 });
   expect(p.steps.c).toMatchObject({ succeeded: 3, failed: 0 });

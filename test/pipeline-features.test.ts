@@ -145,8 +145,12 @@ function expectChatsInOrder(items: typeof chatItems) {
   for (const chat of ['A', 'B', 'C']) {
     const rows = items.filter((i) => i.chat === chat).map((i) => i.key);
     for (let k = 1; k < rows.length; k++) {
+      // Row k started only after row k-1 finished, and saw every row before it, settled.
       expect(seen.spans.get(rows[k])!.start).toBeGreaterThanOrEqual(seen.spans.get(rows[k - 1])!.end);
-      expect(seen.predecessors.get(rows[k])!.map((p) => p.itemKey)).toEqual(rows.slice(0, k));
+      const preds = seen.predecessors.get(rows[k])!;
+      expect(preds.map((p) => p.itemKey)).toEqual(rows.slice(0, k));
+      expect(preds.every((p) => p.status === 'succeeded')).toBe(true);
+      expect(preds[k - 1].outputs.answer).toEqual({ reply: `re: ${rows[k - 1]}` });
     }
     expect(seen.predecessors.get(rows[0])).toEqual([]);
   }
@@ -176,33 +180,11 @@ test('split among partitions, the rows of one chat share a partition and still r
 });
 
 test('items of one sequence run one after another and see their predecessors; other items run in parallel on a pool bounded at 2', async () => {
-  const items = [
-    { key: 'a1', chat: 'A' },
-    { key: 'b1', chat: 'B' },
-    { key: 'x1' },
-    { key: 'a2', chat: 'A' },
-    { key: 'c1', chat: 'C' },
-    { key: 'b2', chat: 'B' },
-    { key: 'a3', chat: 'A' },
-    { key: 'x2' },
-    { key: 'c2', chat: 'C' },
-    { key: 'a4', chat: 'A' },
-  ];
+  const items = chatItems;
   const { id, batch } = await runBatch(items);
   expect(batch.progress).toMatchObject({ status: 'completed', succeeded: 10, failed: 0 });
 
-  for (const chat of ['A', 'B', 'C']) {
-    const rows = items.filter((i) => i.chat === chat).map((i) => i.key);
-    for (let k = 1; k < rows.length; k++) {
-      // Row k started only after row k-1 finished.
-      expect(seen.spans.get(rows[k])!.start).toBeGreaterThanOrEqual(seen.spans.get(rows[k - 1])!.end);
-      const preds = seen.predecessors.get(rows[k])!;
-      expect(preds.map((p) => p.itemKey)).toEqual(rows.slice(0, k));
-      expect(preds.every((p) => p.status === 'succeeded')).toBe(true);
-      expect(preds[k - 1].outputs.answer).toEqual({ reply: `re: ${rows[k - 1]}` });
-    }
-    expect(seen.predecessors.get(rows[0])).toEqual([]);
-  }
+  expectChatsInOrder(items);
   expect(seen.predecessors.get('x2')).toEqual([]);
   // The pool ran two at a time, never more.
   expect(seen.maxInPool).toBe(2);

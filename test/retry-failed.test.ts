@@ -4,13 +4,11 @@
  * running, twice in a row, with corrected inputs; an item reset by hand is counted too.
  */
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
-import Long from 'long';
-import { resetPointOf } from '../activities/retry';
 import type { BatchProgress } from '../common/types';
 import type { PipelineDefinition } from '../pipelines/types';
 import { startApi, waitFor } from './support/api';
 import { fixtureLog, fixturePipeline, type FixtureItem } from './support/fixture-pipeline';
+import { resetByHand } from './support/reset';
 import { startStack, uid } from './support/stack';
 
 const pipelines = [fixturePipeline] as unknown as PipelineDefinition[];
@@ -154,17 +152,7 @@ test('an item reset by hand (as from Temporal Web) after its batch ended is coun
   expect(before).toMatchObject({ status: 'completed_with_errors', succeeded: 1, failed: 1 });
   fixtureLog.blocked.clear();
 
-  const handle = client.workflow.getHandle(`${id}/manual`);
-  const { runId } = await handle.describe();
-  const point = await resetPointOf(client, 'default', `${id}/manual`, runId);
-  await client.workflowService.resetWorkflowExecution({
-    namespace: 'default',
-    workflowExecution: { workflowId: `${id}/manual`, runId },
-    reason: 'reset by hand',
-    workflowTaskFinishEventId: Long.fromNumber(point.eventId),
-    requestId: uid('reset'),
-    resetReapplyType: temporal.api.enums.v1.ResetReapplyType.RESET_REAPPLY_TYPE_NONE,
-  });
+  await resetByHand(client, `${id}/manual`);
   const p = await settled(id, ['completed']);
   expect(p).toMatchObject({ succeeded: 2, failed: 0, processed: 2 });
   expect(p.steps.c).toMatchObject({ succeeded: 2, failed: 0 });

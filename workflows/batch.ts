@@ -18,16 +18,16 @@
  * shapes of the work in workflows/batch-work.ts; this file wires the messages to them and runs
  * the activities and children they ask for.
  */
-import { allHandlersFinished, CancellationScope, condition, continueAsNew, isCancellation, log, ParentClosePolicy, proxyActivities, setHandler, sleep, startChild, workflowInfo, WorkflowIdReusePolicy } from '@temporalio/workflow';
+import { allHandlersFinished, CancellationScope, condition, continueAsNew, isCancellation, log, proxyActivities, setHandler, sleep, startChild, workflowInfo } from '@temporalio/workflow';
 import type { BatchEndInput } from '../activities/batch-end';
 import type { BatchStoreActivities } from '../activities/batch-store';
 import type { NotificationEvent } from '../activities/notifications';
 import type { RetryActivities, RetryPageResult } from '../activities/retry';
 import { cancelBatchSignal, partitionCountsSignal, pauseBatchSignal, progressQuery, reportItemOutcomeSignal, resumeBatchSignal, retryFailedSignal } from '../common/messages';
-import { BatchIdKey, PipelineKey } from '../common/search-attributes';
 import type { BatchEndPlan, BatchProgress, BatchStatus, FailureThreshold } from '../common/types';
 import { BatchLifecycle, type BatchCarriedState } from './batch-lifecycle';
 import { batchWorkOf, type BatchWork } from './batch-work';
+import { batchChildOptions } from './child-options';
 import { notificationWorkflow, notificationWorkflowId } from './notification';
 
 export interface BatchRunLimits {
@@ -186,14 +186,9 @@ async function startNotifications({ input: { batchId, pipeline }, batch }: Batch
       startChild(notificationWorkflow, {
         workflowId: notificationWorkflowId(batchId, n.occurrence),
         args: [n],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        // Run again only if a run of it failed or was terminated: its delivery IDs resend
+        // Runs again only if a run of it failed or was terminated: its delivery IDs resend
         // nothing that was delivered. An event planned again after its run completed is a no-op.
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        typedSearchAttributes: [
-          { key: BatchIdKey, value: batchId },
-          { key: PipelineKey, value: pipeline },
-        ],
+        ...batchChildOptions(batchId, pipeline),
       }).catch((err) => {
         // The batch workflow itself was cancelled: finish() starts the event with its own.
         if (isCancellation(err)) {

@@ -11,12 +11,12 @@
  * starts it issued (`startsPending`), because a start still pending when its parent run closes
  * is never made.
  */
-import { condition, getExternalWorkflowHandle, log, ParentClosePolicy, proxyActivities, startChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
+import { condition, getExternalWorkflowHandle, log, proxyActivities, startChild } from '@temporalio/workflow';
 import type { BatchStoreActivities } from '../activities/batch-store';
 import { pauseItemSignal, resumeItemSignal } from '../common/messages';
-import { BatchIdKey, ItemKeyKey, PipelineKey } from '../common/search-attributes';
 import type { ItemOutcome } from '../common/types';
 import { BatchLedger, type LedgerSnapshot, type ReportResult } from './batch-ledger';
+import { batchChildOptions } from './child-options';
 import { itemWorkflow } from './item';
 
 /**
@@ -114,14 +114,8 @@ export class ItemWindow {
       void startChild(itemWorkflow, {
         workflowId: `${batchId}/${key}`,
         args: [{ batchId, batchWorkflowId: this.opts.batchWorkflowId, itemKey: key, ...(this.opts.reportTo !== this.opts.batchWorkflowId ? { reportTo: this.opts.reportTo } : {}) }],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
         ...(this.opts.itemTaskQueue ? { taskQueue: this.opts.itemTaskQueue } : {}),
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        typedSearchAttributes: [
-          { key: BatchIdKey, value: batchId },
-          { key: PipelineKey, value: pipeline },
-          { key: ItemKeyKey, value: key },
-        ],
+        ...batchChildOptions(batchId, pipeline, key),
       })
         .catch((err) => {
           // Already running from an earlier attempt: it will report like any other child.

@@ -2,10 +2,10 @@
  * The batch workflow's side of its partitions: starting them and telling them what the batch
  * decided. (What they report is kept by `PartitionSet`; what they run is workflows/partition.ts.)
  */
-import { getExternalWorkflowHandle, log, ParentClosePolicy, startChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, log, startChild } from '@temporalio/workflow';
 import { cancelBatchSignal, pauseBatchSignal, resumeBatchSignal } from '../common/messages';
 import { partitionWorkflowId } from '../common/partitioning';
-import { BatchIdKey, PipelineKey } from '../common/search-attributes';
+import { batchChildOptions } from './child-options';
 import { partitionWorkflow, type PartitionRunLimits } from './partition';
 import type { PartitionSet } from './partition-set';
 
@@ -34,12 +34,7 @@ export async function startPartitions(set: PartitionSet, launch: PartitionLaunch
       await startChild(partitionWorkflow, {
         workflowId: partitionWorkflowId(batchId, partition),
         args: [{ batchId, pipeline, batchWorkflowId: launch.batchWorkflowId, partition, partitions: set.size, total, concurrency: launch.concurrency, ...(launch.itemTaskQueue ? { itemTaskQueue: launch.itemTaskQueue } : {}), paused: launch.paused, ...(launch.limits ? { limits: launch.limits } : {}) }],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        typedSearchAttributes: [
-          { key: BatchIdKey, value: batchId },
-          { key: PipelineKey, value: pipeline },
-        ],
+        ...batchChildOptions(batchId, pipeline),
       }).catch((err) => {
         // Started by an earlier attempt of this task: it reports like the others.
         log.warn('partition workflow not started', { batchId, partition, error: (err as Error).message });
