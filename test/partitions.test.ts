@@ -116,9 +116,10 @@ test('retry-failed after the end re-runs the failed items of every partition at 
 
 test('retry-failed while the batch runs: the failures are taken back and the batch ends once, everything counted', async () => {
   fixtureLog.blocked.add('early');
-  const items: FixtureItem[] = [{ key: 'early', failWhileBlocked: 'a' }, ...Array.from({ length: 5 }, (_, i) => ({ key: `slow-${i}`, sleepMs: 4_000 }))];
+  // The slow items outlast the failure's way up (item -> partition -> batch, a second or two; more on a loaded machine).
+  const items: FixtureItem[] = [{ key: 'early', failWhileBlocked: 'a' }, ...Array.from({ length: 5 }, (_, i) => ({ key: `slow-${i}`, sleepMs: 15_000 }))];
   const id = await createBatch(items);
-  await waitFor(async () => (await api.call('GET', `/api/batches/${id}`)).body.progress?.failed === 1, { timeoutMs: 30_000, what: 'the early failure' });
+  await waitFor(async () => (await api.call('GET', `/api/batches/${id}`)).body.progress?.failed === 1, { timeoutMs: 60_000, what: 'the early failure' });
   expect((await api.call('GET', `/api/batches/${id}`)).body.progress).toMatchObject({ status: 'running', failed: 1 });
   fixtureLog.blocked.clear();
   expect((await api.call('POST', `/api/batches/${id}/retry-failed`, {})).status).toBe(202);

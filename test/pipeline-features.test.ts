@@ -126,18 +126,18 @@ async function runBatch(items: Array<Partial<Item> & { key: string }>, settings:
   return { id, batch };
 }
 
-// Three chats interleaved, plus rows of no chat.
+// Three chats interleaved, plus rows of no chat; each answer takes long enough for two to overlap on a busy machine.
 const chatItems = [
-  { key: 'a1', chat: 'A' },
-  { key: 'b1', chat: 'B' },
-  { key: 'x1' },
-  { key: 'a2', chat: 'A' },
-  { key: 'c1', chat: 'C' },
-  { key: 'b2', chat: 'B' },
-  { key: 'a3', chat: 'A' },
-  { key: 'x2' },
-  { key: 'c2', chat: 'C' },
-  { key: 'a4', chat: 'A' },
+  { key: 'a1', chat: 'A', sleepMs: 600 },
+  { key: 'b1', chat: 'B', sleepMs: 600 },
+  { key: 'x1', sleepMs: 600 },
+  { key: 'a2', chat: 'A', sleepMs: 600 },
+  { key: 'c1', chat: 'C', sleepMs: 600 },
+  { key: 'b2', chat: 'B', sleepMs: 600 },
+  { key: 'a3', chat: 'A', sleepMs: 600 },
+  { key: 'x2', sleepMs: 600 },
+  { key: 'c2', chat: 'C', sleepMs: 600 },
+  { key: 'a4', chat: 'A', sleepMs: 600 },
 ];
 
 /** Each chat's rows ran one after another, in row order, each seeing the ones before it. */
