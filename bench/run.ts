@@ -152,8 +152,8 @@ async function main() {
     await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
     for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
   };
-  process.on('SIGINT', () => void shutdown().then(() => process.exit(130)));
-  process.on('SIGTERM', () => void shutdown().then(() => process.exit(143)));
+  process.on('SIGINT', () => void (say('SIGINT: stopping'), shutdown().then(() => process.exit(130))));
+  process.on('SIGTERM', () => void (say('SIGTERM: stopping'), shutdown().then(() => process.exit(143))));
 
   try {
     const temporalPort = await freePort();
@@ -222,6 +222,12 @@ async function main() {
       // Others share this machine's cores: compare only figures of one run.
       loadAverageAtStart: os.loadavg().map((v) => Math.round(v * 100) / 100),
       runs: [] as unknown[],
+    };
+    // Written after every phase too: a run stopped half-way (others share this machine) keeps its figures.
+    const out = opts.out ?? path.join(PROJECT_ROOT, 'bench-results', `bench-${Date.now()}.json`);
+    const save = (complete: boolean) => {
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      fs.writeFileSync(out, JSON.stringify({ ...result, complete }, null, 2));
     };
     const workerRss = new RssSampler(worker.pid!).start();
     const apiRss = new RssSampler(apiProc.pid!).start();
@@ -515,6 +521,7 @@ async function main() {
         result.itemHistory ??= { item: await eventTypeCounts(`${engine.id}/i1`), baseline: await eventTypeCounts(baseline.firstWorkflowId) };
       }
       (result.runs as unknown[]).push({ engine, baseline, ratio: baseline ? Math.round((engine.itemsPerSec / baseline.itemsPerSec) * 100) / 100 : undefined });
+      save(false);
     }
 
     if (opts.split > 0) {
@@ -542,6 +549,7 @@ async function main() {
         // The issue's acceptance: >= 0.9.
         ratio: Math.round((one.itemsPerSec / splitPerSec) * 100) / 100,
       };
+      save(false);
       say(`  ${k} x ${n / k}: ${splitPerSec} items/s in total, wall ${(wallMs / 1000).toFixed(1)} s; one/split = ${(one.itemsPerSec / splitPerSec).toFixed(2)}`);
     }
 
@@ -594,9 +602,7 @@ async function main() {
     result.workerPeakRssMb = Math.round(workerRss.peakKb / 1024);
     result.apiPeakRssMb = Math.round(apiRss.peakKb / 1024);
     result.finishedAt = new Date().toISOString();
-    const out = opts.out ?? path.join(PROJECT_ROOT, 'bench-results', `bench-${Date.now()}.json`);
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, JSON.stringify(result, null, 2));
+    save(true);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     say(`written to ${out}`);
   } finally {
