@@ -219,5 +219,7 @@ test('batches ending together with dead receivers do not slow down another batch
   const id = await createBatch(api, [{ key: 'a' }, { key: 'b' }, { key: 'c' }]);
   const done = await statusSeen(id, (s) => FINAL.includes(s), 60_000);
   expect(done.status).toBe('completed');
-  expect({ batchTookMs: done.at - t0, under: done.at - t0 < 6_000 }).toEqual({ batchTookMs: done.at - t0, under: true });
+  // With the deliveries on the batch's queue this took 38.8 s (held up by the hung deliveries);
+  // apart, a few seconds, more under the whole suite's load (6.8 s seen in CI).
+  expect({ batchTookMs: done.at - t0, under: done.at - t0 < 15_000 }).toEqual({ batchTookMs: done.at - t0, under: true });
 });
