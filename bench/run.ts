@@ -5,7 +5,7 @@
  *                                          # naive fan-out, small batches (about 20 minutes on 2 cores)
  *   npm run bench -- --sizes 1000,10000    # other sizes
  *   npm run bench -- --items 100000        # one batch of that size (no baseline), API latency sampled
- *   options: --concurrency N (200) --no-baseline --no-naive --small-runs N (10) --no-warm-up
+ *   options: --concurrency N (200) --no-baseline --children-per-parent N (2000) --no-naive --small-runs N (10) --no-warm-up
  *            --split K (4; 0 or --no-split: off) --split-size N (2000)
  *            --out FILE --dir DIR (the run's stack; default .data/bench/<time>)
  *   The API and worker get this process's environment: BATCH_ITEMS_PER_PARTITION,
@@ -33,13 +33,15 @@ import { createDb } from '../lib/db';
 import { migrate } from '../lib/migrate';
 import { startEmbeddedPostgres } from '../lib/postgres';
 import { findTemporalBinary, PROJECT_ROOT, startDevServer } from '../lib/temporal';
-import { baselineItemWorkflow, naiveFanOutWorkflow } from '../workflows/bench';
+import { baselineItemWorkflow, CHILDREN_PER_PARENT, childrenBaselineWorkflow, naiveFanOutWorkflow } from '../workflows/bench';
 import { freePort } from '../test/support/ports';
 
 interface Options {
   sizes: number[];
   concurrency: number;
   baseline: boolean;
+  /** Children per parent in the children baseline (default CHILDREN_PER_PARENT). */
+  childrenPerParent: number;
   naive: boolean;
   smallRuns: number;
   /** A 20-item batch first, so the worker's bundle compile is not timed (off: a CI smoke run). */
@@ -58,7 +60,7 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(BATCH_(ITEMS_PER_PARTITION|MAX_PARTITIONS|MIN_PARTITION_WINDOW)|WORKER_MAX_\w+)$/.test(k))) as Record<string, string>;
-  const o: Options = { sizes: [2_000, 10_000], concurrency: 200, baseline: true, naive: true, smallRuns: 10, warmUp: true, single: false, split: 4, splitSize: 2_000, server: 'dev', env };
+  const o: Options = { sizes: [2_000, 10_000], concurrency: 200, baseline: true, childrenPerParent: CHILDREN_PER_PARENT, naive: true, smallRuns: 10, warmUp: true, single: false, split: 4, splitSize: 2_000, server: 'dev', env };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
@@ -72,6 +74,7 @@ function parseArgs(argv: string[]): Options {
       o.split = 0;
     } else if (a === '--concurrency') o.concurrency = Number(next());
     else if (a === '--no-baseline') o.baseline = false;
+    else if (a === '--children-per-parent') o.childrenPerParent = Number(next());
     else if (a === '--no-naive') o.naive = false;
     else if (a === '--small-runs') o.smallRuns = Number(next());
     else if (a === '--no-warm-up') o.warmUp = false;
@@ -498,6 +501,39 @@ async function main() {
       return { items: n, wallMs, itemsPerSec: Math.round((n / wallMs) * 1000 * 10) / 10, firstWorkflowId: `${prefix}-0`, loadAverage: { atStart: loadAtStart, atEnd: os.loadavg().map((v) => Math.round(v * 100) / 100) } };
     }
 
+    /**
+     * Temporal itself in the engine's shape: parents of at most CHILDREN_PER_PARENT children each,
+     * the concurrency shared among them, children running the baseline workflow. The engine's
+     * overhead proper is engine ÷ this; engine ÷ the plain baseline also charges the shape.
+     */
+    async function runChildrenBaseline(n: number) {
+      const loadAtStart = os.loadavg().map((v) => Math.round(v * 100) / 100);
+      const parents = Math.ceil(n / Math.min(CHILDREN_PER_PARENT, opts.childrenPerParent));
+      const prefix = `children-${Date.now().toString(36)}`;
+      const t0 = Date.now();
+      await Promise.all(
+        Array.from({ length: parents }, (_, p) => {
+          const share = Math.floor(n / parents) + (p < n % parents ? 1 : 0);
+          return client.workflow.execute(childrenBaselineWorkflow, {
+            taskQueue,
+            workflowId: `${prefix}-${p}`,
+            args: [{ n: share, prefix: `${prefix}-${p}`, concurrency: Math.max(1, Math.floor(opts.concurrency / parents)), childTaskQueue: itemTaskQueueOf(taskQueue) }],
+          });
+        }),
+      );
+      const wallMs = Date.now() - t0;
+      let parentEvents = 0;
+      for (let p = 0; p < parents; p++) parentEvents += ((await client.workflow.getHandle(`${prefix}-${p}`).fetchHistory()).events ?? []).length;
+      return {
+        items: n,
+        parents,
+        wallMs,
+        itemsPerSec: Math.round((n / wallMs) * 1000 * 10) / 10,
+        parentEventsPerItem: Math.round((parentEvents / n) * 100) / 100,
+        loadAverage: { atStart: loadAtStart, atEnd: os.loadavg().map((v) => Math.round(v * 100) / 100) },
+      };
+    }
+
     // Warm-up: the first workflow tasks compile the bundle in the worker.
     if (opts.warmUp) await runBatch(20, 'warm-up');
 
@@ -513,14 +549,19 @@ async function main() {
       const engine = await runBatch(n, `bench-${n}`);
       say(`  ${engine.itemsPerSec} items/s, wall ${(engine.wallMs / 1000).toFixed(1)} s, ${engine.history.partitions} partitions (${engine.history.partitionRuns} runs), ${engine.history.eventsPerItem} batch events per item, max parent history ${engine.maxParentHistoryEvents} over ${engine.parentRuns} runs, ${engine.stickyScheduleToStartTimeouts} sticky schedule-to-start timeouts, worker peak ${engine.workerPeakRssMb} MB, GET p99 ${engine.apiGetBatchMs.p99} ms`);
       let baseline;
+      let childrenBaseline;
       if (opts.baseline) {
         say(`baseline: ${n} standalone workflows, concurrency ${opts.concurrency}`);
         baseline = await runBaseline(n);
         say(`  ${baseline.itemsPerSec} items/s; engine/baseline = ${(engine.itemsPerSec / baseline.itemsPerSec).toFixed(2)}`);
         // One noop item's history next to one baseline workflow's (same steps, same server).
         result.itemHistory ??= { item: await eventTypeCounts(`${engine.id}/i1`), baseline: await eventTypeCounts(baseline.firstWorkflowId) };
+        say(`children baseline: ${n} baseline workflows as children of parents of <= ${CHILDREN_PER_PARENT}, concurrency ${opts.concurrency}`);
+        childrenBaseline = await runChildrenBaseline(n);
+        say(`  ${childrenBaseline.itemsPerSec} items/s over ${childrenBaseline.parents} parents, ${childrenBaseline.parentEventsPerItem} parent events per item; engine/children = ${(engine.itemsPerSec / childrenBaseline.itemsPerSec).toFixed(2)}`);
       }
-      (result.runs as unknown[]).push({ engine, baseline, ratio: baseline ? Math.round((engine.itemsPerSec / baseline.itemsPerSec) * 100) / 100 : undefined });
+      const ratio = (a: number, b?: { itemsPerSec: number }) => (b ? Math.round((a / b.itemsPerSec) * 100) / 100 : undefined);
+      (result.runs as unknown[]).push({ engine, baseline, childrenBaseline, ratio: ratio(engine.itemsPerSec, baseline), ratioToChildren: ratio(engine.itemsPerSec, childrenBaseline), childrenToBaseline: childrenBaseline ? ratio(childrenBaseline.itemsPerSec, baseline) : undefined });
       save(false);
     }
 

@@ -1,7 +1,7 @@
 /**
  * Workflows the benchmark (`npm run bench`) measures the engine against. Not used by batches.
  */
-import { executeChild, proxyActivities } from '@temporalio/workflow';
+import { condition, executeChild, proxyActivities, startChild } from '@temporalio/workflow';
 import type { StepActivityInput, StepActivityResult } from '../activities/steps';
 
 const noop = proxyActivities<Record<string, (input: StepActivityInput) => Promise<StepActivityResult>>>({
@@ -27,6 +27,37 @@ export async function baselineItemWorkflow(input: { key: string }): Promise<void
 export async function naiveFanOutWorkflow(input: { n: number; prefix: string }): Promise<number> {
   await Promise.all(
     Array.from({ length: input.n }, (_, i) => executeChild(baselineItemWorkflow, { workflowId: `${input.prefix}/${i}`, args: [{ key: String(i) }] })),
+  );
+  return input.n;
+}
+
+/** Children one parent holds in flight at most: Temporal's own advice for a parent's history. */
+export const CHILDREN_PER_PARENT = 2_000;
+
+/**
+ * Temporal itself in the engine's shape: a parent that keeps a window of `concurrency` children
+ * (the baseline workflow) running until `n` have run, with at most 25 starts pending at once like
+ * the engine's window (`MAX_PENDING_STARTS`), and nothing else: no database, no reports, no
+ * continue-as-new (the bench gives each parent at most `CHILDREN_PER_PARENT`). What a batch of
+ * child workflows costs on this server before any engine code runs.
+ */
+export async function childrenBaselineWorkflow(input: { n: number; prefix: string; concurrency: number; childTaskQueue?: string }): Promise<number> {
+  let next = 0;
+  let pendingStarts = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(input.concurrency, input.n) }, async () => {
+      while (next < input.n) {
+        const i = next++;
+        await condition(() => pendingStarts < 25);
+        pendingStarts += 1;
+        const child = await startChild(baselineItemWorkflow, {
+          workflowId: `${input.prefix}/${i}`,
+          args: [{ key: String(i) }],
+          ...(input.childTaskQueue ? { taskQueue: input.childTaskQueue } : {}),
+        }).finally(() => void (pendingStarts -= 1));
+        await child.result();
+      }
+    }),
   );
   return input.n;
 }

@@ -6,4 +6,4 @@ export { retentionWorkflow } from './retention';
 export { dryRunWorkflow } from './dry-run';
 export { notificationWorkflow } from './notification';
 export { partitionWorkflow } from './partition';
-export { baselineItemWorkflow, naiveFanOutWorkflow } from './bench';
+export { baselineItemWorkflow, childrenBaselineWorkflow, naiveFanOutWorkflow } from './bench';
