@@ -251,11 +251,17 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client; taskQ
      * item's history instead of a signal command, its echo event and one more workflow task.
      * Retried until both happened; a repeated signal is counted once by the batch.
      */
-    async recordAndReportOutcome(args: { record: ItemOutcomeRecord; reportTo: string; outcome: ItemOutcome }): Promise<void> {
+    /**
+     * Records the outcome and, when `reportTo` is given, signals it there. Without it the item's
+     * completion is its report (its parent's run reads the outcome from the child's result).
+     */
+    async recordAndReportOutcome(args: { record: ItemOutcomeRecord; reportTo?: string; outcome: ItemOutcome }): Promise<void> {
       const { batchId, itemKey } = args.record;
-      const replaces = await replacedBy(batchId, itemKey, args.record.runId);
+      // Only a report by signal can replace a counted outcome (a completion reaches the run that started the item).
+      const replaces = args.reportTo ? await replacedBy(batchId, itemKey, args.record.runId) : undefined;
       await recordItemOutcome(args.record);
       if ((await batchConfig(batchId)).plan.sequenced) await releaseSuccessor(batchId, itemKey);
+      if (!args.reportTo) return;
       const outcome: ItemOutcome = replaces ? { ...args.outcome, replaces } : args.outcome;
       try {
         await deps.client.workflow.getHandle(args.reportTo).signal(reportItemOutcomeSignal, outcome);

@@ -20,6 +20,12 @@ export const progressQuery = defineQuery<BatchProgress>('progress');
 export const pauseItemSignal = defineSignal('pauseItem');
 export const resumeItemSignal = defineSignal('resumeItem');
 
+/**
+ * Window -> item, as the window's run continues as new: the run that started you will not see
+ * your completion, so report by signal (to the window's workflow ID, which reaches the new run).
+ */
+export const reportBySignalSignal = defineSignal('reportBySignal');
+
 /** Item -> the next item of its sequence (same chatId): you may start now. */
 export const predecessorSettledSignal = defineSignal<[{ itemKey: string }]>('predecessorSettled');
 

@@ -76,6 +76,16 @@ async function runHistoryLengths(workflowId: string): Promise<number[]> {
   return lengths;
 }
 
+/** `reportBySignal` signals sent by every run of a workflow (to items in flight as the run closed). */
+async function handOffSignals(workflowId: string): Promise<number> {
+  let n = 0;
+  for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    const history = await client.workflow.getHandle(workflowId, wf.runId).fetchHistory();
+    n += (history.events ?? []).filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === 'reportBySignal').length;
+  }
+  return n;
+}
+
 /** Every run of every partition workflow of a batch (continue-as-new makes several per partition). */
 async function runnerRuns(batchId: string): Promise<Array<{ workflowId: string; historyLength: number }>> {
   const runs: Array<{ workflowId: string; historyLength: number }> = [];
@@ -326,7 +336,7 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
     beforeAll(async () => {
       // Same worker task queue as the main API: only the batch workflow's limits differ.
       taskQueue = stack.taskQueue;
-      small = await startApi({ db, client, taskQueue, pipelines, partitioning, workflowLimits: { maxSignalsPerRun: 20, maxHistoryEvents: 400, reconcileAfterMs: 1_500 } });
+      small = await startApi({ db, client, taskQueue, pipelines, partitioning, workflowLimits: { maxSignalsPerRun: 20, maxHistoryEvents: 150, reconcileAfterMs: 1_500 } });
     });
     afterAll(() => small.close());
 
@@ -351,6 +361,8 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
         const runs = await runHistoryLengths(id);
         expect(runs.length).toBe(p.generation + 1);
         for (const len of runs) expect(len).toBeLessThan(600);
+        // Items report by completing; those in flight as a run closed were told to signal the next run instead.
+        expect(await handOffSignals(id)).toBeGreaterThanOrEqual(1);
       }
       // Every item ran exactly once.
       for (const item of items) expect(fixtureLog.attempts.get(`${item.key}/a`)).toBe(1);
@@ -360,7 +372,8 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
     }, 300_000);
 
     test('a noop batch continues as new and completes; its items run on the item task queue', async () => {
-      // Partitioned: 30 items per partition pass a partition's signal budget of 20, so each continues as new.
+      // Items report by completing, not by signal: the short history limit is what makes each run
+      // continue as new (partitioned: 30 items per partition pass 150 events).
       const n = partitioned ? 90 : 60;
       const items = Array.from({ length: n }, (_, i) => ({ key: `noop-${i + 1}` }));
       const res = await small.call('POST', '/api/batches', { pipeline: 'noop', name: 'noop-can', items, concurrency: 10 });

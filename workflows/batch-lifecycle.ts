@@ -161,8 +161,8 @@ export class BatchLifecycle {
   // ---- Messages -------------------------------------------------------------------------------
 
   /** An item's outcome; the threshold and the budget are judged after each counted one. */
-  reportOutcome(outcome: ItemOutcome): ReportHandling {
-    this.signalsThisRun += 1;
+  reportOutcome(outcome: ItemOutcome, via: { bySignal: boolean } = { bySignal: true }): ReportHandling {
+    if (via.bySignal) this.signalsThisRun += 1;
     if (this.resetting && !outcome.replaces && !this.ledger.isInFlight(outcome.itemKey)) {
       // Perhaps an item of the reset page in progress that finished already: decide after the page.
       this.earlyReports.set(outcome.itemKey, outcome);

@@ -7,6 +7,7 @@
 import { condition, getExternalWorkflowHandle, log, proxyActivities } from '@temporalio/workflow';
 import type { BatchStoreActivities } from '../activities/batch-store';
 import { pauseItemSignal, resumeItemSignal } from '../common/messages';
+import type { ItemOutcome } from '../common/types';
 import { BatchLedger } from './batch-ledger';
 import type { BatchCarriedState, BatchLifecycle } from './batch-lifecycle';
 import { OwnTally, PartitionedTally, type BatchTally } from './batch-tally';
@@ -31,6 +32,10 @@ export interface BatchWork {
   propagate(kind: 'pause' | 'resume'): Promise<void>;
   /** Cancels everything in flight and waits (up to the grace) for it to settle. */
   stop(graceMs: number): Promise<void>;
+  /** Where outcomes of items that report by completing go (a window's own items). */
+  deliverOutcomesTo(count: (outcome: ItemOutcome) => void): void;
+  /** Before a continue-as-new: what this run started reports to the next run instead. */
+  handOff(): Promise<void>;
   /** This shape's part of what continue-as-new carries. */
   snapshot(): Pick<BatchCarriedState, 'window' | 'partitions' | 'own'>;
 }
@@ -57,6 +62,12 @@ export class OwnWindow implements BatchWork {
   }
   propagate(kind: 'pause' | 'resume'): Promise<void> {
     return this.window.propagate(kind);
+  }
+  deliverOutcomesTo(count: (outcome: ItemOutcome) => void): void {
+    this.window.onOutcome = count;
+  }
+  handOff(): Promise<void> {
+    return this.window.handOff();
   }
   async stop(graceMs: number): Promise<void> {
     await this.window.cancel();
@@ -91,6 +102,9 @@ export class Partitions implements BatchWork {
   async start(batch: BatchLifecycle): Promise<void> {
     await startPartitions(this.set, { ...this.launch, paused: batch.status === 'paused' });
   }
+  /** The batch's own items here are re-runs, which report by signal. */
+  deliverOutcomesTo(): void {}
+  async handOff(): Promise<void> {}
   async propagate(kind: 'pause' | 'resume'): Promise<void> {
     await tellPartitions(this.set, this.launch.batchId, kind);
     await signalItems(this.launch.batchId, this.tally.own.inFlightKeys(), kind);

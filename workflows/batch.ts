@@ -6,9 +6,10 @@
  * Bounded everywhere so one batch can hold a million items:
  * - items are read from the database a page of keys at a time, never carried in inputs/history;
  * - at most `concurrency` children are in flight, shared among the partitions;
- * - children are ABANDONed and report back by signalling their parent's workflow ID, so a report
- *   sent after continue-as-new reaches the new run; partitions report counts, not items, at a
- *   bounded rate;
+ * - children are ABANDONed; an item reports by completing (its parent's run reads the outcome
+ *   from the child's result), and by signalling its parent's workflow ID when that run has
+ *   continued as new meanwhile (told so by `ItemWindow.handOff`) or when it is a re-run;
+ *   partitions report counts, not items, at a bounded rate;
  * - each run continues-as-new when Temporal suggests it, when its history passes
  *   `maxHistoryEvents`, or before it could receive `maxSignalsPerRun` signals (10,000 allowed).
  * The progress query answers from counters alone; nothing scans items.
@@ -100,6 +101,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
   let reconcileDue = false;
 
   setHandler(reportItemOutcomeSignal, (outcome) => void batch.reportOutcome(outcome));
+  work.deliverOutcomesTo((outcome) => void batch.reportOutcome(outcome, { bySignal: false }));
   setHandler(partitionCountsSignal, (counts) => batch.partitionCounts(counts));
   setHandler(pauseBatchSignal, (args) => batch.pause(args?.reason));
   setHandler(resumeBatchSignal, () => batch.resume());
@@ -146,6 +148,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
         continue;
       }
       if (batch.shouldContinueAsNew(workflowInfo(), work.hasUnstarted)) {
+        await work.handOff();
         // A child start still pending when this run closes would never be made.
         await condition(() => work.startsPending === 0 && allHandlersFinished());
         // Reports that raced the decision are handled by the server retrying this task.

@@ -11,13 +11,13 @@
  * starts it issued (`startsPending`), because a start still pending when its parent run closes
  * is never made.
  */
-import { condition, getExternalWorkflowHandle, log, proxyActivities, startChild } from '@temporalio/workflow';
+import { ApplicationFailure, ChildWorkflowFailure, condition, getExternalWorkflowHandle, log, patched, proxyActivities, startChild, type ChildWorkflowHandle } from '@temporalio/workflow';
 import type { BatchStoreActivities } from '../activities/batch-store';
-import { pauseItemSignal, resumeItemSignal } from '../common/messages';
+import { pauseItemSignal, reportBySignalSignal, resumeItemSignal } from '../common/messages';
 import type { ItemOutcome } from '../common/types';
 import { BatchLedger, type LedgerSnapshot, type ReportResult } from './batch-ledger';
 import { batchChildOptions } from './child-options';
-import { itemWorkflow } from './item';
+import { ITEM_FAILED, itemWorkflow } from './item';
 
 /**
  * Regular activities, never local ones: a local activity's result can be applied before or after
@@ -29,6 +29,17 @@ const store = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '60s'
 
 /** Child starts pending at once, at most (see `room`). */
 export const MAX_PENDING_STARTS = 25;
+
+/** How long a closing run waits for the completions of items that closed as it told them to signal. */
+const HAND_OFF_WAIT = '60s';
+
+/** The outcome an item's completion carries: its result, or its failure's details; none if it was cancelled, terminated or timed out. */
+export function outcomeOfCompletion(result: { value: ItemOutcome } | { error: unknown }): ItemOutcome | undefined {
+  if ('value' in result) return result.value;
+  const cause = result.error instanceof ChildWorkflowFailure ? result.error.cause : undefined;
+  if (cause instanceof ApplicationFailure && cause.type === ITEM_FAILED) return cause.details?.[1] as ItemOutcome | undefined;
+  return undefined;
+}
 
 export interface WindowSnapshot {
   ledger: LedgerSnapshot;
@@ -62,11 +73,22 @@ export class ItemWindow {
   startsPending = 0;
   startedThisRun = 0;
   settledThisRun = 0;
+  /**
+   * Items started by this run report by completing: their outcome arrives as the child's result,
+   * without a signal (one event and often one workflow task fewer per item in this history).
+   * Runs recorded before this counted signals only.
+   */
+  private readonly reportsByCompletion: boolean;
+  /** Items whose completion this run will see and has not yet (see `handOff`). */
+  private readonly awaitingCompletion = new Set<string>();
+  /** Where outcomes read from completions go; the owner counts them as it counts reports. */
+  onOutcome: (outcome: ItemOutcome) => void = (outcome) => void this.report(outcome);
 
   constructor(private readonly opts: ItemWindowOptions, carried?: WindowSnapshot) {
     this.ledger = new BatchLedger(opts.total, carried?.ledger);
     this.cursor = carried?.cursor ?? 0;
     this.buffer = carried?.buffer ?? { seqs: [], keys: [] };
+    this.reportsByCompletion = patched('item-reports-by-completion');
   }
 
   get hasUnstarted(): boolean {
@@ -113,19 +135,67 @@ export class ItemWindow {
       this.startsPending += 1;
       void startChild(itemWorkflow, {
         workflowId: `${batchId}/${key}`,
-        args: [{ batchId, batchWorkflowId: this.opts.batchWorkflowId, itemKey: key, ...(this.opts.reportTo !== this.opts.batchWorkflowId ? { reportTo: this.opts.reportTo } : {}) }],
+        args: [
+          {
+            batchId,
+            batchWorkflowId: this.opts.batchWorkflowId,
+            itemKey: key,
+            ...(this.opts.reportTo !== this.opts.batchWorkflowId ? { reportTo: this.opts.reportTo } : {}),
+            ...(this.reportsByCompletion ? { reportByCompletion: true } : {}),
+          },
+        ],
         ...(this.opts.itemTaskQueue ? { taskQueue: this.opts.itemTaskQueue } : {}),
         ...batchChildOptions(batchId, pipeline, key),
       })
-        .catch((err) => {
-          // Already running from an earlier attempt: it will report like any other child.
-          log.warn('item workflow not started', { batchId, itemKey: key, error: (err as Error).message });
-        })
+        .then(
+          (child) => {
+            if (this.reportsByCompletion) void this.awaitCompletion(key, child);
+          },
+          (err) => {
+            // Already running from an earlier attempt: it will report like any other child.
+            log.warn('item workflow not started', { batchId, itemKey: key, error: (err as Error).message });
+          },
+        )
         .finally(() => {
           this.startsPending -= 1;
         });
     }
     this.startedThisRun += keys.length;
+  }
+
+  private async awaitCompletion(key: string, child: ChildWorkflowHandle<typeof itemWorkflow>): Promise<void> {
+    this.awaitingCompletion.add(key);
+    const outcome = await child.result().then(
+      (value) => outcomeOfCompletion({ value }),
+      (error: unknown) => outcomeOfCompletion({ error }),
+    );
+    this.awaitingCompletion.delete(key);
+    // Cancelled items report by signal; terminated or timed-out ones are settled by `reconcile`.
+    if (outcome) this.onOutcome(outcome);
+  }
+
+  /**
+   * Before this run continues as new: the items it started and still awaits would complete into
+   * a closed run, so each is told to report by signal (to this workflow's ID, the new run). One
+   * that the signal no longer reaches has closed, and its completion comes to this run: waited for.
+   */
+  async handOff(): Promise<void> {
+    await condition(() => this.startsPending === 0);
+    if (this.awaitingCompletion.size === 0) return;
+    const { batchId } = this.opts;
+    await Promise.all(
+      [...this.awaitingCompletion].map((key) =>
+        getExternalWorkflowHandle(`${batchId}/${key}`)
+          .signal(reportBySignalSignal)
+          .then(
+            () => this.awaitingCompletion.delete(key),
+            () => undefined,
+          ),
+      ),
+    );
+    if (!(await condition(() => this.awaitingCompletion.size === 0, HAND_OFF_WAIT))) {
+      log.warn('item completions not seen before continue-as-new; reconcile settles them', { batchId, partition: this.opts.partition, keys: [...this.awaitingCompletion] });
+    }
   }
 
   /** Tells the in-flight items to hold before their next step, or to go on. */

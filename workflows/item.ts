@@ -8,7 +8,8 @@
  * item, recording and reporting its outcome), each one marker inside a workflow task the item
  * needs anyway. No patch markers, no search-attribute upserts (the batch sets them at start), no
  * signal command: a noop item of three steps is 25 events, two more than a plain workflow with
- * the same three activities.
+ * the same three activities. Its report to its parent is its completion (no signal at all) unless
+ * the parent's run has closed meanwhile or this is a re-run (see `settle`).
  */
 import {
   ActivityCancellationType,
@@ -27,7 +28,7 @@ import {
 import type { BatchStoreActivities, ItemOutcomeRecord } from '../activities/batch-store';
 import type { StepActivityInput, StepActivityResult, StepFailureDetails } from '../activities/steps';
 import { DEFAULT_STEP_HEARTBEAT_TIMEOUT_MS } from '../common/constants';
-import { pauseItemSignal, predecessorSettledSignal, resumeItemSignal } from '../common/messages';
+import { pauseItemSignal, predecessorSettledSignal, reportBySignalSignal, resumeItemSignal } from '../common/messages';
 import type { ItemError, ItemOutcome, StepPlan, StepResult } from '../common/types';
 import { activityFor, conditionHolds } from './conditions';
 
@@ -41,6 +42,13 @@ export interface ItemWorkflowInput {
    * (a reset by retry-failed or by hand) reports to the batch, which counts re-runs itself.
    */
   reportTo?: string;
+  /**
+   * The run that started this item reads its outcome from its completion (its result, or the
+   * failure's details), so a first run reports by signal only when told its parent's run is
+   * closing (`reportBySignalSignal`). Absent: report by signal (an item started by a window
+   * that predates this).
+   */
+  reportByCompletion?: boolean;
 }
 
 /**
@@ -54,6 +62,9 @@ const storeActivities = proxyActivities<BatchStoreActivities>({ startToCloseTime
 
 /** While waiting for the previous item of its sequence, re-check this often in case a signal was lost. */
 const PREDECESSOR_RECHECK = '1 minute';
+
+/** The failure type of an item whose step failed; its details are `[ItemError, ItemOutcome]`. */
+export const ITEM_FAILED = 'ItemFailed';
 
 type StepFn = (input: StepActivityInput) => Promise<StepActivityResult>;
 
@@ -89,8 +100,12 @@ export function describeFailure(step: StepPlan, err: unknown): ItemError {
   return { step: step.name, type: e?.name ?? 'Error', message: e?.message ?? String(cause), attempts: step.retry.maximumAttempts };
 }
 
-/** Records the outcome and reports it to the batch; runs even when the item was cancelled. */
-async function settle(input: ItemWorkflowInput, record: ItemOutcomeRecord): Promise<ItemOutcome> {
+/**
+ * Records the outcome and reports it; runs even when the item was cancelled. The report is the
+ * item's completion when its parent's run reads that (a first run, not cancelled, not told to
+ * signal), or else a signal to the workflow ID it reports to.
+ */
+async function settle(input: ItemWorkflowInput, record: ItemOutcomeRecord, bySignal: () => boolean): Promise<ItemOutcome> {
   const outcome: ItemOutcome = {
     itemKey: record.itemKey,
     status: record.status,
@@ -102,7 +117,10 @@ async function settle(input: ItemWorkflowInput, record: ItemOutcomeRecord): Prom
   };
   const rerun = workflowInfo().runId !== workflowInfo().firstExecutionRunId;
   const reportTo = rerun ? input.batchWorkflowId : (input.reportTo ?? input.batchWorkflowId);
-  await CancellationScope.nonCancellable(() => store.recordAndReportOutcome({ record, reportTo, outcome }));
+  const signalled = rerun || !input.reportByCompletion || record.status === 'cancelled' || bySignal();
+  await CancellationScope.nonCancellable(() => store.recordAndReportOutcome({ record, outcome, ...(signalled ? { reportTo } : {}) }));
+  // Told to signal while recording (its parent's run is closing): the completion would reach no one.
+  if (!signalled && bySignal()) await CancellationScope.nonCancellable(() => store.recordAndReportOutcome({ record, outcome, reportTo }));
   return outcome;
 }
 
@@ -114,6 +132,9 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
   setHandler(resumeItemSignal, () => void (paused = false));
   let predecessorSettled = false;
   setHandler(predecessorSettledSignal, () => void (predecessorSettled = true));
+  let reportBySignal = false;
+  setHandler(reportBySignalSignal, () => void (reportBySignal = true));
+  const bySignal = () => reportBySignal;
 
   const startedAt = Date.now();
   const workflowScope = CancellationScope.current();
@@ -124,7 +145,7 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
   if (workflowScope.consideredCancelled) {
     // Cancelled before it began (the batch was cancelled or failed by its threshold): say so at
     // once, or the batch would wait for this item until its cancel grace runs out.
-    await settle(input, { batchId, itemKey, runId, status: 'cancelled', steps: [], costUsd: 0, durationMs: Date.now() - startedAt });
+    await settle(input, { batchId, itemKey, runId, status: 'cancelled', steps: [], costUsd: 0, durationMs: Date.now() - startedAt }, bySignal);
     throw new CancelledFailure('cancelled before its first step');
   }
   const { settings, plan, waitFor } = started;
@@ -191,10 +212,11 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
   }
 
   // Record and report even when cancelled: nothing already done may be lost.
-  const outcome = await settle(input, { batchId, itemKey, runId, status, steps: results, error, costUsd, durationMs: Date.now() - startedAt });
+  const outcome = await settle(input, { batchId, itemKey, runId, status, steps: results, error, costUsd, durationMs: Date.now() - startedAt }, bySignal);
   if (cancelled) throw cancelled;
   if (status === 'failed' && error) {
-    throw ApplicationFailure.create({ type: 'ItemFailed', message: `step ${error.step} failed: ${error.message}`, nonRetryable: true, details: [error] });
+    // The outcome rides in the details: a parent that counts completions reads it there.
+    throw ApplicationFailure.create({ type: ITEM_FAILED, message: `step ${error.step} failed: ${error.message}`, nonRetryable: true, details: [error, outcome] });
   }
   return outcome;
 }

@@ -9,7 +9,7 @@
 import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, log, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import { cancelBatchSignal, partitionCountsSignal, pauseBatchSignal, reportItemOutcomeSignal, resumeBatchSignal } from '../common/messages';
 import { partitionWindow } from '../common/partitioning';
-import type { BatchCounters, PartitionCounts } from '../common/types';
+import type { BatchCounters, ItemOutcome, PartitionCounts } from '../common/types';
 import { ItemWindow, type WindowSnapshot } from './item-window';
 
 export interface PartitionRunLimits {
@@ -85,11 +85,15 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
   let reconcileDue = false;
   let lastReportAt = Date.now();
 
-  setHandler(reportItemOutcomeSignal, (outcome) => {
-    signalsThisRun += 1;
+  const counted = (outcome: ItemOutcome) => {
     if (window.report(outcome) === 'duplicate') return;
     countsDirty = true;
     lastReportAt = Date.now();
+  };
+  window.onOutcome = counted;
+  setHandler(reportItemOutcomeSignal, (outcome) => {
+    signalsThisRun += 1;
+    counted(outcome);
   });
   setHandler(pauseBatchSignal, () => {
     if (paused || cancelled) return;
@@ -164,6 +168,8 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
       continue;
     }
     if (shouldContinueAsNew()) {
+      // Items started here that will complete after this run closes report by signal instead.
+      await window.handOff();
       // A start still pending when this run closes would never be made.
       await condition(() => window.startsPending === 0 && allHandlersFinished());
       if (countsDirty) await sendCounts(false);
