@@ -5,7 +5,7 @@
  *                                          # naive fan-out, small batches (about 20 minutes on 2 cores)
  *   npm run bench -- --sizes 1000,10000    # other sizes
  *   npm run bench -- --items 100000        # one batch of that size (no baseline), API latency sampled
- *   options: --concurrency N (200) --no-baseline --children-per-parent N (2000) --no-naive --small-runs N (10) --no-warm-up
+ *   options: --concurrency N (200) --no-baseline --children-per-parent N (engine's partitions) --no-naive --small-runs N (10) --no-warm-up
  *            --split K (4; 0 or --no-split: off) --split-size N (2000)
  *            --out FILE --dir DIR (the run's stack; default .data/bench/<time>)
  *   The API and worker get this process's environment: BATCH_ITEMS_PER_PARTITION,
@@ -27,6 +27,7 @@ import { temporal } from '@temporalio/proto';
 import { Client as PgClient } from 'pg';
 import { itemTaskQueueOf } from '../common/constants';
 import { partitionWorkflowId } from '../common/partitioning';
+import { CpuSampler, type CpuGroup, type CpuReport } from './proc-cpu';
 import { ensureLocalAdmin } from '../lib/auth/local-admin';
 import { readSavedToken } from '../lib/auth/saved-token';
 import { createDb } from '../lib/db';
@@ -40,8 +41,8 @@ interface Options {
   sizes: number[];
   concurrency: number;
   baseline: boolean;
-  /** Children per parent in the children baseline (default CHILDREN_PER_PARENT). */
-  childrenPerParent: number;
+  /** Children per parent in the children baseline (default: as many parents as the engine's batch had partitions). */
+  childrenPerParent?: number;
   naive: boolean;
   smallRuns: number;
   /** A 20-item batch first, so the worker's bundle compile is not timed (off: a CI smoke run). */
@@ -60,7 +61,7 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(BATCH_(ITEMS_PER_PARTITION|MAX_PARTITIONS|MIN_PARTITION_WINDOW)|WORKER_MAX_\w+)$/.test(k))) as Record<string, string>;
-  const o: Options = { sizes: [2_000, 10_000], concurrency: 200, baseline: true, childrenPerParent: CHILDREN_PER_PARENT, naive: true, smallRuns: 10, warmUp: true, single: false, split: 4, splitSize: 2_000, server: 'dev', env };
+  const o: Options = { sizes: [2_000, 10_000], concurrency: 200, baseline: true, naive: true, smallRuns: 10, warmUp: true, single: false, split: 4, splitSize: 2_000, server: 'dev', env };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
@@ -234,6 +235,21 @@ async function main() {
     };
     const workerRss = new RssSampler(worker.pid!).start();
     const apiRss = new RssSampler(apiProc.pid!).start();
+    // Where the cores go in each timed phase, per item (ms of CPU per item and process tree).
+    const pgPid = Number(fs.readFileSync(path.join(runDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const cpuGroups: CpuGroup[] = [
+      { name: 'worker', pid: worker.pid! },
+      { name: 'temporal', pid: server.process.pid! },
+      { name: 'postgres', pid: pgPid },
+      { name: 'api', pid: apiProc.pid! },
+      { name: 'bench', pid: process.pid, rootOnly: true },
+    ];
+    const cpuPerItem = (report: CpuReport, items: number) => ({
+      ...Object.fromEntries(Object.entries(report.groups).map(([k, g]) => [k, Math.round((g.cpuSeconds * 1000 * 10) / items) / 10])),
+      total: Math.round((Object.values(report.groups).reduce((a, g) => a + g.cpuSeconds, 0) * 1000 * 10) / items) / 10,
+      machineBusyPercent: report.machine.busyPercent,
+      outsideRunPercent: report.machine.outsideRunPercent,
+    });
 
     // The dev server's own metrics (its address is in its log), read before and after each batch:
     // - busyWorkflowRetries: history tasks retried because their workflow was locked (BusyWorkflow),
@@ -270,6 +286,7 @@ async function main() {
       const latencies: number[] = [];
       const wr = new RssSampler(worker.pid!).start();
       const ar = new RssSampler(apiProc.pid!).start();
+      const cpu = new CpuSampler(cpuGroups).start();
       const t0 = Date.now();
       const res = await fetch(`${base}/api/batches`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ pipeline: 'noop', name, items, concurrency: opts.concurrency }) });
       if (res.status !== 202) throw new Error(`create failed: ${res.status} ${await res.text()}`);
@@ -296,7 +313,8 @@ async function main() {
       const wallMs = endedAt - t0;
       wr.stop();
       ar.stop();
-      return { id, n, t0, endedAt, wallMs, createMs, progress, latencies, wr, ar, serverBefore, loadAtStart, loadAtEnd: os.loadavg().map((v) => Math.round(v * 100) / 100) };
+      const cpuMsPerItem = cpuPerItem(cpu.stop(), n);
+      return { id, n, t0, endedAt, wallMs, createMs, progress, latencies, wr, ar, cpuMsPerItem, serverBefore, loadAtStart, loadAtEnd: os.loadavg().map((v) => Math.round(v * 100) / 100) };
     }
 
     async function runBatch(n: number, name: string) {
@@ -304,7 +322,7 @@ async function main() {
     }
 
     /** The figures of a driven batch, read once it has ended (nothing here is timed). */
-    async function analyzeBatch({ id, n, t0, wallMs, createMs, progress, latencies, wr, ar, serverBefore, loadAtStart, loadAtEnd }: Awaited<ReturnType<typeof driveBatch>>) {
+    async function analyzeBatch({ id, n, t0, wallMs, createMs, progress, latencies, wr, ar, cpuMsPerItem, serverBefore, loadAtStart, loadAtEnd }: Awaited<ReturnType<typeof driveBatch>>) {
       const itemLat = await db.query(
         `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms) AS p99,
                 count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded, count(*)::int AS rows
@@ -350,6 +368,7 @@ async function main() {
         batchWorkflowTasks: workflowTasks,
         // The Temporal server during this batch (see serverTaskCounters).
         server,
+        cpuMsPerItem,
         apiGetBatchMs: { samples: latencies.length, p50: Math.round(pct(latencies, 50) * 10) / 10, p99: Math.round(pct(latencies, 99) * 10) / 10, max: Math.round(Math.max(...latencies) * 10) / 10 },
         workerPeakRssMb: Math.round(wr.peakKb / 1024),
         workerRssMbByTenth: wr.deciles(),
@@ -486,6 +505,7 @@ async function main() {
 
     async function runBaseline(n: number) {
       const loadAtStart = os.loadavg().map((v) => Math.round(v * 100) / 100);
+      const cpu = new CpuSampler(cpuGroups).start();
       const t0 = Date.now();
       let next = 0;
       const prefix = `baseline-${Date.now().toString(36)}`;
@@ -498,18 +518,21 @@ async function main() {
         }),
       );
       const wallMs = Date.now() - t0;
-      return { items: n, wallMs, itemsPerSec: Math.round((n / wallMs) * 1000 * 10) / 10, firstWorkflowId: `${prefix}-0`, loadAverage: { atStart: loadAtStart, atEnd: os.loadavg().map((v) => Math.round(v * 100) / 100) } };
+      const cpuMsPerItem = cpuPerItem(cpu.stop(), n);
+      return { items: n, wallMs, itemsPerSec: Math.round((n / wallMs) * 1000 * 10) / 10, cpuMsPerItem, firstWorkflowId: `${prefix}-0`, loadAverage: { atStart: loadAtStart, atEnd: os.loadavg().map((v) => Math.round(v * 100) / 100) } };
     }
 
     /**
-     * Temporal itself in the engine's shape: parents of at most CHILDREN_PER_PARENT children each,
-     * the concurrency shared among them, children running the baseline workflow. The engine's
+     * Temporal itself in the engine's shape: as many parents as the engine's batch had partitions
+     * (each at most CHILDREN_PER_PARENT children), the concurrency shared among them, children
+     * running the baseline workflow. The engine's
      * overhead proper is engine ÷ this; engine ÷ the plain baseline also charges the shape.
      */
-    async function runChildrenBaseline(n: number) {
+    async function runChildrenBaseline(n: number, enginePartitions: number) {
       const loadAtStart = os.loadavg().map((v) => Math.round(v * 100) / 100);
-      const parents = Math.ceil(n / Math.min(CHILDREN_PER_PARENT, opts.childrenPerParent));
+      const parents = opts.childrenPerParent ? Math.ceil(n / Math.min(CHILDREN_PER_PARENT, opts.childrenPerParent)) : Math.max(enginePartitions, Math.ceil(n / CHILDREN_PER_PARENT));
       const prefix = `children-${Date.now().toString(36)}`;
+      const cpu = new CpuSampler(cpuGroups).start();
       const t0 = Date.now();
       await Promise.all(
         Array.from({ length: parents }, (_, p) => {
@@ -522,6 +545,7 @@ async function main() {
         }),
       );
       const wallMs = Date.now() - t0;
+      const cpuMsPerItem = cpuPerItem(cpu.stop(), n);
       let parentEvents = 0;
       for (let p = 0; p < parents; p++) parentEvents += ((await client.workflow.getHandle(`${prefix}-${p}`).fetchHistory()).events ?? []).length;
       return {
@@ -530,6 +554,7 @@ async function main() {
         wallMs,
         itemsPerSec: Math.round((n / wallMs) * 1000 * 10) / 10,
         parentEventsPerItem: Math.round((parentEvents / n) * 100) / 100,
+        cpuMsPerItem,
         loadAverage: { atStart: loadAtStart, atEnd: os.loadavg().map((v) => Math.round(v * 100) / 100) },
       };
     }
@@ -554,11 +579,12 @@ async function main() {
         say(`baseline: ${n} standalone workflows, concurrency ${opts.concurrency}`);
         baseline = await runBaseline(n);
         say(`  ${baseline.itemsPerSec} items/s; engine/baseline = ${(engine.itemsPerSec / baseline.itemsPerSec).toFixed(2)}`);
+        say(`  CPU ms per item: engine ${JSON.stringify(engine.cpuMsPerItem)}; baseline ${JSON.stringify(baseline.cpuMsPerItem)}`);
         // One noop item's history next to one baseline workflow's (same steps, same server).
         result.itemHistory ??= { item: await eventTypeCounts(`${engine.id}/i1`), baseline: await eventTypeCounts(baseline.firstWorkflowId) };
-        say(`children baseline: ${n} baseline workflows as children of parents of <= ${CHILDREN_PER_PARENT}, concurrency ${opts.concurrency}`);
-        childrenBaseline = await runChildrenBaseline(n);
-        say(`  ${childrenBaseline.itemsPerSec} items/s over ${childrenBaseline.parents} parents, ${childrenBaseline.parentEventsPerItem} parent events per item; engine/children = ${(engine.itemsPerSec / childrenBaseline.itemsPerSec).toFixed(2)}`);
+        say(`children baseline: ${n} baseline workflows as children, concurrency ${opts.concurrency}`);
+        childrenBaseline = await runChildrenBaseline(n, engine.history.partitions);
+        say(`  ${childrenBaseline.itemsPerSec} items/s over ${childrenBaseline.parents} parents, ${childrenBaseline.parentEventsPerItem} parent events per item; engine/children = ${(engine.itemsPerSec / childrenBaseline.itemsPerSec).toFixed(2)}; CPU ms per item ${JSON.stringify(childrenBaseline.cpuMsPerItem)}`);
       }
       const ratio = (a: number, b?: { itemsPerSec: number }) => (b ? Math.round((a / b.itemsPerSec) * 100) / 100 : undefined);
       (result.runs as unknown[]).push({ engine, baseline, childrenBaseline, ratio: ratio(engine.itemsPerSec, baseline), ratioToChildren: ratio(engine.itemsPerSec, childrenBaseline), childrenToBaseline: childrenBaseline ? ratio(childrenBaseline.itemsPerSec, baseline) : undefined });

@@ -6,7 +6,7 @@
  * everything that concerns the whole batch (pause, threshold, budget, cancel, retries, the end)
  * and tells the partitions with the same signals an operator sends the batch.
  */
-import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, log, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, log, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import { cancelBatchSignal, partitionCountsSignal, pauseBatchSignal, reportItemOutcomeSignal, resumeBatchSignal } from '../common/messages';
 import { partitionWindow } from '../common/partitioning';
 import type { BatchCounters, ItemOutcome, PartitionCounts } from '../common/types';
@@ -21,11 +21,22 @@ export interface PartitionRunLimits {
   cancelGraceMs: number;
   /** With items in flight and no report for this long, settle lost outcomes from the database/Temporal. */
   reconcileAfterMs: number;
-  /** Counts go to the batch at most this often. */
-  reportIntervalMs: number;
+  /**
+   * Counts go to the batch at most this often, as soon as this workflow wakes for anything else
+   * (a child started or completed) once the interval has passed. Default: 250 ms per partition,
+   * at least 1 s, so the batch hears from all its partitions about four times a second at most.
+   */
+  reportIntervalMs?: number;
+  /** Counts that changed go out after this long even if nothing wakes this workflow (one timer). */
+  flushAfterMs: number;
 }
 
-export const DEFAULT_PARTITION_LIMITS: PartitionRunLimits = { maxSignalsPerRun: 9_000, maxHistoryEvents: 8_000, cancelGraceMs: 120_000, reconcileAfterMs: 60_000, reportIntervalMs: 1_000 };
+export const DEFAULT_PARTITION_LIMITS: PartitionRunLimits = { maxSignalsPerRun: 9_000, maxHistoryEvents: 8_000, cancelGraceMs: 120_000, reconcileAfterMs: 60_000, flushAfterMs: 5_000 };
+
+/** The report interval for a batch of `partitions` partitions (see `reportIntervalMs`). */
+export function reportIntervalOf(partitions: number, limits: Pick<PartitionRunLimits, 'reportIntervalMs'>): number {
+  return limits.reportIntervalMs ?? Math.max(1_000, 250 * partitions);
+}
 
 export interface PartitionCarriedState {
   window: WindowSnapshot;
@@ -81,9 +92,17 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
   let propagate: 'pause' | 'resume' | null = null;
   let signalsThisRun = 0;
   let countsDirty = false;
-  let countsDue = false;
+  /** Set by the flush timer. */
+  let flushDue = false;
   let reconcileDue = false;
   let lastReportAt = Date.now();
+  let lastSentAt = Date.now();
+  // Counts go out when this workflow wakes anyway and the interval has passed, and a timer (one
+  // per flush interval while counts changed) sends the rest: under load no timer fires at all.
+  // Runs recorded before this sent only on a timer of the report interval.
+  const sendsOnWake = patched('partition-sends-counts-on-wake');
+  const reportIntervalMs = sendsOnWake ? reportIntervalOf(input.partitions, limits) : (limits.reportIntervalMs ?? 1_000);
+  const countsDue = () => flushDue || (sendsOnWake && countsDirty && Date.now() - lastSentAt >= reportIntervalMs);
 
   const counted = (outcome: ItemOutcome) => {
     if (window.report(outcome) === 'duplicate') return;
@@ -110,18 +129,19 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
   /** Counts to the batch (the workflow ID, so a report reaches its current run). */
   const sendCounts = async (done: boolean) => {
     countsDirty = false;
-    countsDue = false;
+    flushDue = false;
+    lastSentAt = Date.now();
     const counts: PartitionCounts = { partition, report: ++reports, counters: ledger.counters, running: ledger.running, done };
     await getExternalWorkflowHandle(input.batchWorkflowId).signal(partitionCountsSignal, counts);
   };
 
-  // Timers only while there is something to do: one per report interval while counts changed,
+  // Timers only while there is something to do: one per flush interval while counts changed,
   // one per reconcile interval while items are in flight.
   void (async () => {
     for (;;) {
-      await condition(() => countsDirty && !countsDue);
-      await sleep(limits.reportIntervalMs);
-      countsDue = true;
+      await condition(() => countsDirty && !flushDue);
+      await sleep(sendsOnWake ? limits.flushAfterMs : reportIntervalMs);
+      flushDue = true;
     }
   })();
   void (async () => {
@@ -157,7 +177,7 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
       await window.propagate(kind);
       continue;
     }
-    if (countsDue) {
+    if (countsDue()) {
       await sendCounts(false);
       continue;
     }
@@ -181,6 +201,6 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
       countsDirty = true;
       continue;
     }
-    await condition(() => cancelled || ledger.allSettled || propagate !== null || countsDue || reconcileDue || shouldContinueAsNew() || windowOpen());
+    await condition(() => cancelled || ledger.allSettled || propagate !== null || countsDue() || reconcileDue || shouldContinueAsNew() || windowOpen());
   }
 }
