@@ -15,7 +15,6 @@ import { signalBatchReopening } from '../lib/batch-reopen';
 import { countedOf, type ReplacedOutcome } from './retry';
 import { countItemSettled } from './metrics';
 import type { Db } from '../lib/db';
-import { Prisma } from '../lib/db';
 
 export interface ItemKeyPage {
   seqs: number[];
@@ -85,19 +84,17 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client; taskQ
     return value;
   }
 
+  /**
+   * Once per item, so in SQL: Prisma compiles every model query anew (its query compiler has no
+   * plan cache), which cost more of the worker's CPU than the write itself (BENCHMARKS.md).
+   */
   async function recordItemOutcome(r: ItemOutcomeRecord): Promise<void> {
-    await db.batchItem.update({
-      where: { batchId_key: { batchId: r.batchId, key: r.itemKey } },
-      data: {
-        status: r.status,
-        steps: r.steps as object[],
-        error: r.error ? (r.error as object) : Prisma.DbNull,
-        costUsd: r.costUsd,
-        runId: r.runId,
-        durationMs: Math.round(r.durationMs),
-        finishedAt: new Date(),
-      },
-    });
+    const updated = await db.$executeRaw`
+      UPDATE batch_items
+      SET status = ${r.status}, steps = ${JSON.stringify(r.steps)}::jsonb, error = ${r.error ? JSON.stringify(r.error) : null}::jsonb,
+          cost_usd = ${r.costUsd}, run_id = ${r.runId}, duration_ms = ${Math.round(r.durationMs)}, finished_at = ${new Date()}
+      WHERE batch_id = ${r.batchId} AND key = ${r.itemKey}`;
+    if (updated === 0) throw new Error(`item ${r.itemKey} of batch ${r.batchId} not found`);
     countItemSettled({ pipeline: (await batchConfig(r.batchId)).plan.pipeline, status: r.status });
     if (r.status === 'failed') log.info('item failed', { batchId: r.batchId, itemKey: r.itemKey, step: r.error?.step, type: r.error?.type });
   }
@@ -206,14 +203,16 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client; taskQ
 
     /** Marks the item running and hands the item workflow its input, the batch settings and the plan. */
     async startItem(args: { batchId: string; itemKey: string; runId: string }): Promise<StartedItem> {
-      const [item, config] = await Promise.all([
-        db.batchItem.update({
-          where: { batchId_key: { batchId: args.batchId, key: args.itemKey } },
-          data: { status: 'running', runId: args.runId, startedAt: new Date() },
-          select: { input: true, seq: true, sequenceKey: true },
-        }),
+      // Once per item, so in SQL (see recordItemOutcome).
+      const [rows, config] = await Promise.all([
+        db.$queryRaw<Array<{ input: unknown; seq: number; sequenceKey: string | null }>>`
+          UPDATE batch_items SET status = 'running', run_id = ${args.runId}, started_at = ${new Date()}
+          WHERE batch_id = ${args.batchId} AND key = ${args.itemKey}
+          RETURNING input, seq, sequence_key AS "sequenceKey"`,
         batchConfig(args.batchId),
       ]);
+      const item = rows[0];
+      if (!item) throw new Error(`item ${args.itemKey} of batch ${args.batchId} not found`);
       const started: StartedItem = { input: item.input, settings: config.settings, plan: config.plan };
       if (config.plan.sequenced && item.sequenceKey !== null) {
         // Read after this workflow exists: a predecessor that settles later signals us (see

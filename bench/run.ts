@@ -196,7 +196,9 @@ async function main() {
       BATCH_GUARD: 'off',
     };
     const spawnService = (script: string, name: string) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, script)], {
+      // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the worker and the API, written there as they exit.
+      const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
+      const p = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(PROJECT_ROOT, script)], {
         cwd: PROJECT_ROOT,
         env: childEnv,
         stdio: ['ignore', fs.openSync(path.join(runDir, `${name}.log`), 'a'), fs.openSync(path.join(runDir, `${name}.log`), 'a')],

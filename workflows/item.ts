@@ -184,7 +184,8 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
     }
     let t0 = Date.now();
     try {
-      await condition(() => !paused);
+      // Only a paused item waits (a condition costs the workflow a promise and a check per activation).
+      if (paused) await condition(() => !paused);
       if (step.skipIf && conditionHolds(step.skipIf, { item, steps: outputs, settings })) {
         results.push({ step: step.name, status: 'skipped', attempts: 0, durationMs: 0, reason: `skipIf ${step.skipIf.path}` });
         continue;

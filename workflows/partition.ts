@@ -22,16 +22,15 @@ export interface PartitionRunLimits {
   /** With items in flight and no report for this long, settle lost outcomes from the database/Temporal. */
   reconcileAfterMs: number;
   /**
-   * Counts go to the batch at most this often, as soon as this workflow wakes for anything else
-   * (a child started or completed) once the interval has passed. Default: 250 ms per partition,
-   * at least 1 s, so the batch hears from all its partitions about four times a second at most.
+   * Counts go to the batch at most this often: as soon as this workflow wakes for anything else
+   * (a child started or completed) once the interval has passed, or on a timer when nothing
+   * wakes it. Default: 250 ms per partition, at least 1 s, so the batch hears from all its
+   * partitions about four times a second at most.
    */
   reportIntervalMs?: number;
-  /** Counts that changed go out after this long even if nothing wakes this workflow (one timer). */
-  flushAfterMs: number;
 }
 
-export const DEFAULT_PARTITION_LIMITS: PartitionRunLimits = { maxSignalsPerRun: 9_000, maxHistoryEvents: 8_000, cancelGraceMs: 120_000, reconcileAfterMs: 60_000, flushAfterMs: 5_000 };
+export const DEFAULT_PARTITION_LIMITS: PartitionRunLimits = { maxSignalsPerRun: 9_000, maxHistoryEvents: 8_000, cancelGraceMs: 120_000, reconcileAfterMs: 60_000 };
 
 /** The report interval for a batch of `partitions` partitions (see `reportIntervalMs`). */
 export function reportIntervalOf(partitions: number, limits: Pick<PartitionRunLimits, 'reportIntervalMs'>): number {
@@ -92,14 +91,14 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
   let propagate: 'pause' | 'resume' | null = null;
   let signalsThisRun = 0;
   let countsDirty = false;
-  /** Set by the flush timer. */
+  /** Set by the report timer. */
   let flushDue = false;
   let reconcileDue = false;
   let lastReportAt = Date.now();
   let lastSentAt = Date.now();
-  // Counts go out when this workflow wakes anyway and the interval has passed, and a timer (one
-  // per flush interval while counts changed) sends the rest: under load no timer fires at all.
-  // Runs recorded before this sent only on a timer of the report interval.
+  // Counts go out when this workflow wakes anyway and the interval has passed, and on a timer
+  // when nothing woke it: under load no timer fires at all. Runs recorded before this sent only
+  // on a timer.
   const sendsOnWake = patched('partition-sends-counts-on-wake');
   const reportIntervalMs = sendsOnWake ? reportIntervalOf(input.partitions, limits) : (limits.reportIntervalMs ?? 1_000);
   const countsDue = () => flushDue || (sendsOnWake && countsDirty && Date.now() - lastSentAt >= reportIntervalMs);
@@ -135,13 +134,20 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
     await getExternalWorkflowHandle(input.batchWorkflowId).signal(partitionCountsSignal, counts);
   };
 
-  // Timers only while there is something to do: one per flush interval while counts changed,
-  // one per reconcile interval while items are in flight.
+  // Timers only while there is something to do: one per report interval while counts changed
+  // (cancelled, never fired, when the counts went out on a wake-up first: no workflow task for
+  // it), one per reconcile interval while items are in flight.
   void (async () => {
     for (;;) {
       await condition(() => countsDirty && !flushDue);
-      await sleep(sendsOnWake ? limits.flushAfterMs : reportIntervalMs);
-      flushDue = true;
+      if (!sendsOnWake) {
+        await sleep(reportIntervalMs);
+        flushDue = true;
+        continue;
+      }
+      // Half an interval of slack, so that under load a wake-up sends first and cancels it.
+      const sent = reports;
+      if (!(await condition(() => reports !== sent, reportIntervalMs * 1.5))) flushDue = true;
     }
   })();
   void (async () => {
