@@ -43,6 +43,13 @@ test('npm run bench completes a tiny run against the authenticated API and write
     expect(engine).toMatchObject({ items: size, status: 'completed', succeeded: size, countedOnce: true });
     expect(engine.db.itemRows).toBe(size);
     expect(baseline.items).toBe(size);
+    // Temporal itself in the engine's shape: as many parents as the engine had partitions.
+    const children = result.runs[0].childrenBaseline;
+    expect(children).toMatchObject({ items: size, parents: 2 });
+    expect(children.parentEventsPerItem).toBeGreaterThanOrEqual(3);
+    // Where the cores went: every process of the run is sampled in every timed phase.
+    for (const cpu of [engine.cpuMsPerItem, baseline.cpuMsPerItem, children.cpuMsPerItem]) expect(cpu.temporal).toBeGreaterThan(0);
+    expect(engine.cpuMsPerItem.worker).toBeGreaterThan(0);
     expect(result.smallBatch.runs).toHaveLength(1);
     expect(engine.history).toMatchObject({ batchRuns: 1, partitions: 2, partitionRuns: 2 });
     // Each partition starts and reports, the batch starts and sums them: more than an item's own events.
@@ -71,6 +78,8 @@ test('npm run bench completes a tiny run against the authenticated API and write
       baselineWallMs: baseline.wallMs,
       baselineItemsPerSec: baseline.itemsPerSec,
       ratio,
+      childrenItemsPerSec: children.itemsPerSec,
+      ratioToChildren: result.runs[0].ratioToChildren,
       smallBatchMedianMs: result.smallBatch.medianMs,
       splitOneItemsPerSec: result.split.one.itemsPerSec,
       splitConcurrentItemsPerSec: result.split.concurrent.itemsPerSec,
