@@ -289,17 +289,19 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client; taskQ
         select: { key: true, status: true, steps: true, error: true, costUsd: true, durationMs: true, runId: true },
       });
       const outcomes: ItemOutcome[] = [];
+      const isFinal = (status: string) => (FINAL_ITEM_STATUSES as readonly string[]).includes(status);
+      const recorded = (row: (typeof rows)[number]): ItemOutcome => ({
+        itemKey: row.key,
+        status: row.status as ItemOutcome['status'],
+        steps: ((row.steps ?? []) as unknown as StepResult[]).map((s) => ({ step: s.step, status: s.status })),
+        ...(row.error ? { error: row.error as unknown as ItemError } : {}),
+        costUsd: row.costUsd,
+        durationMs: row.durationMs ?? 0,
+        runId: row.runId ?? '',
+      });
       for (const row of rows) {
-        if ((FINAL_ITEM_STATUSES as readonly string[]).includes(row.status)) {
-          outcomes.push({
-            itemKey: row.key,
-            status: row.status as ItemOutcome['status'],
-            steps: ((row.steps ?? []) as unknown as StepResult[]).map((s) => ({ step: s.step, status: s.status })),
-            ...(row.error ? { error: row.error as unknown as ItemError } : {}),
-            costUsd: row.costUsd,
-            durationMs: row.durationMs ?? 0,
-            runId: row.runId ?? '',
-          });
+        if (isFinal(row.status)) {
+          outcomes.push(recorded(row));
           continue;
         }
         let description;
@@ -311,6 +313,16 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client; taskQ
         }
         const status = description.status.name;
         if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW') continue;
+        // An item records its outcome before it completes: one that finished between the read
+        // above and the look at Temporal has its outcome in the database now.
+        const again = await db.batchItem.findUnique({
+          where: { batchId_key: { batchId: args.batchId, key: row.key } },
+          select: { key: true, status: true, steps: true, error: true, costUsd: true, durationMs: true, runId: true },
+        });
+        if (again && isFinal(again.status)) {
+          outcomes.push(recorded(again));
+          continue;
+        }
         const error: ItemError = { step: '(workflow)', type: `Workflow${status[0]}${status.slice(1).toLowerCase().replace(/_(.)/g, (_, c: string) => c.toUpperCase())}`, message: `item workflow ended ${status.toLowerCase()} without reporting`, attempts: 0 };
         const outcome: ItemOutcome = { itemKey: row.key, status: status === 'CANCELLED' ? 'cancelled' : 'failed', steps: [], error, costUsd: 0, durationMs: 0, runId: description.runId };
         await db.batchItem.updateMany({

@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { itemTaskQueueOf } from '../common/constants';
-import { reportItemOutcomeSignal } from '../common/messages';
+import { progressQuery, reportItemOutcomeSignal } from '../common/messages';
 import type { BatchProgress } from '../common/types';
 import type { Db } from '../lib/db';
 import { noopPipeline } from '../pipelines/noop';
@@ -201,12 +201,15 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
     expect((await api.call('POST', `/api/batches/${id}/pause`, {})).status).toBe(202);
     const paused = await waitForStatus(id, ['paused']);
     expect(paused.pauseReason).toBe('paused by operator');
-    // While paused: after the in-flight steps end, no step starts anywhere.
-    await new Promise((r) => setTimeout(r, 1_000));
+    // While paused: after the in-flight steps end, no step starts anywhere. The batch's view of
+    // what its partitions settled lags by up to their report interval (1 s here), so wait for it;
+    // the counts are asked of the batch workflow itself (the API answers from a cache).
+    await new Promise((r) => setTimeout(r, partitioned ? 2_000 : 1_000));
+    const handle = client.workflow.getHandle(id);
     const attemptsA = [...fixtureLog.attempts.values()].reduce((a, b) => a + b, 0);
-    const before = await progressOf(id);
+    const before = await handle.query(progressQuery);
     await new Promise((r) => setTimeout(r, 1_500));
-    const after = await progressOf(id);
+    const after = await handle.query(progressQuery);
     const attemptsB = [...fixtureLog.attempts.values()].reduce((a, b) => a + b, 0);
     expect(after.status).toBe('paused');
     expect(attemptsB).toBe(attemptsA);
@@ -357,7 +360,7 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
         for (const r of runs) expect(r.historyLength).toBeLessThan(600);
         await recordPartitioned('partition-after-continue-as-new', partitionWorkflowId(id, 0));
       } else {
-        expect(p.generation).toBeGreaterThanOrEqual(3);
+        expect(p.generation).toBeGreaterThanOrEqual(2);
         const runs = await runHistoryLengths(id);
         expect(runs.length).toBe(p.generation + 1);
         for (const len of runs) expect(len).toBeLessThan(600);

@@ -23,8 +23,8 @@ export interface PartitionRunLimits {
   reconcileAfterMs: number;
   /**
    * Counts go to the batch at most this often: as soon as this workflow wakes for anything else
-   * (a child started or completed) once the interval has passed, or on a timer when nothing
-   * wakes it. Default: 250 ms per partition, at least 1 s, so the batch hears from all its
+   * (a child started or completed) once the interval has passed, or on a timer of the same
+   * interval when nothing wakes it. Default: 250 ms per partition, at least 1 s, so the batch hears from all its
    * partitions about four times a second at most.
    */
   reportIntervalMs?: number;
@@ -145,9 +145,8 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
         flushDue = true;
         continue;
       }
-      // Half an interval of slack, so that under load a wake-up sends first and cancels it.
       const sent = reports;
-      if (!(await condition(() => reports !== sent, reportIntervalMs * 1.5))) flushDue = true;
+      if (!(await condition(() => reports !== sent, reportIntervalMs))) flushDue = true;
     }
   })();
   void (async () => {
