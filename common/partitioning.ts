@@ -18,7 +18,7 @@ export interface PartitioningOptions {
   minWindow: number;
 }
 
-export const DEFAULT_PARTITIONING: PartitioningOptions = { itemsPerPartition: 250, maxPartitions: 16, minWindow: 10 };
+export const DEFAULT_PARTITIONING: PartitioningOptions = { itemsPerPartition: 250, maxPartitions: 8, minWindow: 10 };
 
 /** How many partitions a batch gets: 1 means the batch workflow runs its items itself. */
 export function partitionsFor(total: number, concurrency: number, opts: PartitioningOptions = DEFAULT_PARTITIONING): number {
