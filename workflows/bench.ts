@@ -3,6 +3,7 @@
  */
 import { condition, executeChild, proxyActivities, startChild } from '@temporalio/workflow';
 import type { StepActivityInput, StepActivityResult } from '../activities/steps';
+import { MAX_PENDING_STARTS } from './item-window';
 
 const noop = proxyActivities<Record<string, (input: StepActivityInput) => Promise<StepActivityResult>>>({
   startToCloseTimeout: '60s',
@@ -36,8 +37,8 @@ export const CHILDREN_PER_PARENT = 2_000;
 
 /**
  * Temporal itself in the engine's shape: a parent that keeps a window of `concurrency` children
- * (the baseline workflow) running until `n` have run, with at most 25 starts pending at once like
- * the engine's window (`MAX_PENDING_STARTS`), and nothing else: no database, no reports, no
+ * (the baseline workflow) running until `n` have run, with at most `MAX_PENDING_STARTS` starts
+ * pending at once like the engine's window, and nothing else: no database, no reports, no
  * continue-as-new (the bench gives each parent at most `CHILDREN_PER_PARENT`). What a batch of
  * child workflows costs on this server before any engine code runs.
  */
@@ -48,7 +49,7 @@ export async function childrenBaselineWorkflow(input: { n: number; prefix: strin
     Array.from({ length: Math.min(input.concurrency, input.n) }, async () => {
       while (next < input.n) {
         const i = next++;
-        await condition(() => pendingStarts < 25);
+        await condition(() => pendingStarts < MAX_PENDING_STARTS);
         pendingStarts += 1;
         const child = await startChild(baselineItemWorkflow, {
           workflowId: `${input.prefix}/${i}`,
