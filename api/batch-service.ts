@@ -32,6 +32,8 @@ export const MAX_ITEM_BYTES = 256 * 1024;
 /** How long a new batch may hold the job-guard slot before its workflow must exist. */
 const GUARD_STARTUP_GRACE_MS = 60_000;
 const INSERT_CHUNK = 5_000;
+/** Batch owners assertInOrg remembers. */
+const OWNERS_REMEMBERED = 10_000;
 
 export interface BatchServiceDeps {
   db: Db;
@@ -284,10 +286,24 @@ export class BatchService {
   }
 
   /** 404 unless the batch exists in the caller's organisation (another org's ID looks like no batch). */
+  /**
+   * Another organisation's batch is no batch at all. A batch never changes organisation, so a
+   * found owner is remembered (bounded, oldest forgotten first): a page polling its batch costs
+   * no query for this check.
+   */
   async assertInOrg(id: string, orgId: string): Promise<void> {
-    const b = await this.deps.db.batch.findUnique({ where: { id }, select: { orgId: true } });
-    if (!b || b.orgId !== orgId) throw notFound('batch', id);
+    let owner = this.ownerOf.get(id);
+    if (owner === undefined) {
+      const b = await this.deps.db.batch.findUnique({ where: { id }, select: { orgId: true } });
+      if (!b) throw notFound('batch', id);
+      owner = b.orgId;
+      if (this.ownerOf.size >= OWNERS_REMEMBERED) this.ownerOf.delete(this.ownerOf.keys().next().value!);
+      this.ownerOf.set(id, owner);
+    }
+    if (owner !== orgId) throw notFound('batch', id);
   }
+
+  private readonly ownerOf = new Map<string, string>();
 
   async list(q: ListBatchesQuery, orgId: string) {
     const cursor = decodeCursor(q.cursor, (v): v is { c: string; id: string } => typeof (v as { id?: unknown })?.id === 'string' && typeof (v as { c?: unknown }).c === 'string');
