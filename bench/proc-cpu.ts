@@ -56,6 +56,8 @@ export interface CpuGroup {
   name: string;
   /** The tree's root. */
   pid: number;
+  /** More trees counted in this group (e.g. the four services of a Temporal cluster). */
+  alsoTreesOf?: number[];
   /** Only the root process, not its descendants (e.g. the worker's Node process without Chromium). */
   rootOnly?: boolean;
   /** Only the root's descendants (e.g. the worker's Chromium processes without the worker). */
@@ -85,7 +87,7 @@ export class CpuSampler {
     if (g.rootOnly) return [g.pid];
     const excluded = new Set((g.excludeTreesOf ?? []).flatMap((p) => treeIn(children, p)));
     if (g.descendantsOnly) excluded.add(g.pid);
-    return treeIn(children, g.pid).filter((p) => !excluded.has(p));
+    return [g.pid, ...(g.alsoTreesOf ?? [])].flatMap((root) => treeIn(children, root)).filter((p) => !excluded.has(p));
   }
 
   private sample(): void {

@@ -5,6 +5,8 @@
  *                                          # naive fan-out, small batches (about 20 minutes on 2 cores)
  *   npm run bench -- --sizes 1000,10000    # other sizes
  *   npm run bench -- --items 100000        # one batch of that size (no baseline), API latency sampled
+ *   npm run bench -- --server cluster      # the same on the production topology (temporal-server's four
+ *                                          # services on PostgreSQL; scripts/ensure-temporal-cluster.sh)
  *   options: --concurrency N (200) --no-baseline --children-per-parent N (engine's partitions) --no-naive --small-runs N (10) --no-warm-up
  *            --split K (4; 0 or --no-split: off) --split-size N (2000)
  *            --out FILE --dir DIR (the run's stack; default .data/bench/<time>)
@@ -12,7 +14,7 @@
  *   BATCH_MAX_PARTITIONS, BATCH_MIN_PARTITION_WINDOW and WORKER_* set here apply to the run
  *   (the JSON records them under options.env).
  *
- * Each run gets a fresh Temporal dev server and PostgreSQL under .data/bench/<time>; the worker
+ * Each run gets a fresh Temporal (dev server or cluster) and PostgreSQL under .data/bench/<time>; the worker
  * and the API run as their own processes, so their RSS is measured as deployed. The benchmark
  * calls the API as `npm start`'s local CLI does: a super admin and an API token made in the run's
  * database, the token saved in the run's DATA_DIR/cli-token and sent as `Authorization: Bearer`.
@@ -34,8 +36,9 @@ import { createDb } from '../lib/db';
 import { migrate } from '../lib/migrate';
 import { startEmbeddedPostgres } from '../lib/postgres';
 import { findTemporalBinary, PROJECT_ROOT, startDevServer } from '../lib/temporal';
+import { startTemporalCluster } from '../lib/temporal-cluster';
 import { baselineItemWorkflow, CHILDREN_PER_PARENT, childrenBaselineWorkflow, naiveFanOutWorkflow } from '../workflows/bench';
-import { freePort } from '../test/support/ports';
+import { freeClusterPorts, freePort } from '../test/support/ports';
 
 interface Options {
   sizes: number[];
@@ -54,7 +57,8 @@ interface Options {
   split: number;
   splitSize: number;
   /** Where Temporal runs: the CLI's dev server (SQLite), started for the run. */
-  server: 'dev';
+  /** Which Temporal the run starts: the dev server, or the production topology (lib/temporal-cluster.ts). */
+  server: 'dev' | 'cluster';
   /** The variables of this process that tune the API and worker it starts (partitioning, worker slots). */
   env: Record<string, string>;
 }
@@ -82,7 +86,11 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--split') o.split = Number(next());
     else if (a === '--no-split') o.split = 0;
     else if (a === '--split-size') o.splitSize = Number(next());
-    else if (a === '--out') o.out = next();
+    else if (a === '--server') {
+      const v = next();
+      if (v !== 'dev' && v !== 'cluster') throw new Error(`--server is dev or cluster, not ${v}`);
+      o.server = v;
+    } else if (a === '--out') o.out = next();
     else if (a === '--dir') o.dir = path.resolve(next());
     else throw new Error(`unknown option ${a}`);
   }
@@ -160,12 +168,15 @@ async function main() {
   process.on('SIGTERM', () => void (say('SIGTERM: stopping'), shutdown().then(() => process.exit(143))));
 
   try {
-    const temporalPort = await freePort();
-    say(`starting Temporal dev server and PostgreSQL in ${runDir}`);
-    const server = await startDevServer({ bin, dbFile: path.join(runDir, 'temporal.db'), port: temporalPort, namespace: 'default', logFile: path.join(runDir, 'temporal.log') });
-    cleanup.push(server.stop);
+    say(`starting PostgreSQL and the Temporal ${opts.server === 'cluster' ? 'cluster (four temporal-server services on that PostgreSQL)' : 'dev server'} in ${runDir}`);
     const pg = await startEmbeddedPostgres({ dir: path.join(runDir, 'postgres'), port: await freePort() });
     cleanup.push(pg.stop);
+    const server =
+      opts.server === 'cluster'
+        ? await startTemporalCluster({ dir: path.join(runDir, 'temporal-cluster'), postgresUrl: pg.adminUrl, namespace: 'default', ports: await freeClusterPorts() })
+        : await startDevServer({ bin, dbFile: path.join(runDir, 'temporal.db'), port: await freePort(), namespace: 'default', logFile: path.join(runDir, 'temporal.log') });
+    cleanup.push(server.stop);
+    const temporalPids = 'processes' in server ? Object.values(server.processes).map((p) => p.pid!) : [server.process.pid!];
     await migrate(pg.url);
 
     const apiPort = await freePort();
@@ -241,7 +252,7 @@ async function main() {
     const pgPid = Number(fs.readFileSync(path.join(runDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
     const cpuGroups: CpuGroup[] = [
       { name: 'worker', pid: worker.pid! },
-      { name: 'temporal', pid: server.process.pid! },
+      { name: 'temporal', pid: temporalPids[0], alsoTreesOf: temporalPids.slice(1) },
       { name: 'postgres', pid: pgPid },
       { name: 'api', pid: apiProc.pid! },
       { name: 'bench', pid: process.pid, rootOnly: true },
@@ -258,7 +269,9 @@ async function main() {
     //   by task type;
     // - workflowTaskDispatchesOver10s: history's tasks that hand a workflow task to matching, done
     //   over 10 s after they were created (past the default sticky schedule-to-start timeout).
-    const serverMetricsUrl = /Metrics:\s+(http:\/\/\S+\/metrics)/.exec(fs.readFileSync(path.join(runDir, 'temporal.log'), 'utf8'))?.[1];
+    // The dev server prints its metrics address; the cluster's services run without a metrics listener.
+    const devServerLog = path.join(runDir, 'temporal.log');
+    const serverMetricsUrl = fs.existsSync(devServerLog) ? /Metrics:\s+(http:\/\/\S+\/metrics)/.exec(fs.readFileSync(devServerLog, 'utf8'))?.[1] : undefined;
     async function serverTaskCounters(): Promise<Record<string, number>> {
       if (!serverMetricsUrl) return {};
       const text = await fetch(serverMetricsUrl).then((r) => r.text(), () => '');

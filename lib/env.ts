@@ -41,7 +41,13 @@ export const EnvSchema = z.object({
   /** External Temporal frontend (host:port); when unset `temporal server start-dev` runs. */
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().default('default'),
-  /** Port of the dev server's frontend when Flotilla starts it. */
+  /**
+   * What Flotilla starts when TEMPORAL_ADDRESS is unset: `dev` the `temporal` dev server (SQLite,
+   * one process), `cluster` temporal-server's four services as separate processes on PostgreSQL
+   * (lib/temporal-cluster.ts; `npm run start:cluster`).
+   */
+  TEMPORAL_TOPOLOGY: z.enum(['dev', 'cluster']).default('dev'),
+  /** Port of the Temporal frontend when Flotilla starts Temporal (either topology). */
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   /** Base URL of Temporal Web used for links (defaults to the dev server's UI). */

@@ -17,6 +17,7 @@ import { ensureSecretsKeyFile } from '../lib/secret-box';
 import { localApiUrls } from '../lib/auth/saved-token';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../lib/postgres';
 import { ensureSearchAttributes, findTemporalBinary, PROJECT_ROOT, startDevServer, waitForTemporal } from '../lib/temporal';
+import { defaultClusterPorts, startTemporalCluster } from '../lib/temporal-cluster';
 import { startCompanySites } from '../sandbox/company-sites/server';
 import { startMailbox } from '../sandbox/mailbox/server';
 import { startOpenAiStandIn } from '../sandbox/openai/server';
@@ -84,10 +85,42 @@ async function main(): Promise<void> {
   fs.mkdirSync(dataDir, { recursive: true });
   fs.chmodSync(dataDir, 0o755);
 
+  // PostgreSQL (first: the cluster topology keeps Temporal's databases on it too)
+  let databaseUrl = env.DATABASE_URL;
+  let postgresAdminUrl = env.DATABASE_URL;
+  if (!databaseUrl) {
+    if (await portInUse(env.EMBEDDED_PG_PORT)) throw new Error(`port ${env.EMBEDDED_PG_PORT} is taken: set EMBEDDED_PG_PORT or DATABASE_URL`);
+    const pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({ dir: path.join(dataDir, 'postgres'), port: env.EMBEDDED_PG_PORT, log });
+    stoppers.push({ name: 'postgres', stop: () => pg.stop() });
+    databaseUrl = pg.url;
+    postgresAdminUrl = pg.adminUrl;
+  }
+
   // Temporal
   let temporalAddress = env.TEMPORAL_ADDRESS;
   let webUrl = temporalWebUrl;
-  if (!temporalAddress) {
+  if (!temporalAddress && env.TEMPORAL_TOPOLOGY === 'cluster') {
+    if (await portInUse(env.TEMPORAL_DEV_PORT)) throw new Error(`port ${env.TEMPORAL_DEV_PORT} is taken: another Temporal (or Flotilla) is running; stop it or set TEMPORAL_ADDRESS / TEMPORAL_DEV_PORT`);
+    const dir = path.join(dataDir, 'temporal-cluster');
+    log.info({ frontend: env.TEMPORAL_DEV_PORT, logs: dir }, 'temporal cluster starting (frontend, history, matching and worker services on PostgreSQL)');
+    const cluster = await startTemporalCluster({
+      dir,
+      postgresUrl: postgresAdminUrl!,
+      namespace: env.TEMPORAL_NAMESPACE,
+      ports: defaultClusterPorts(env.TEMPORAL_DEV_PORT),
+      uiPort: env.TEMPORAL_UI_PORT,
+    });
+    for (const [name, proc] of Object.entries(cluster.processes)) {
+      proc.on('exit', (code) => {
+        if (!stopping) {
+          log.error({ code, service: name }, 'a temporal cluster service exited; stopping the stack');
+          void shutdown(1);
+        }
+      });
+    }
+    stoppers.push({ name: 'temporal', stop: cluster.stop });
+    temporalAddress = cluster.address;
+  } else if (!temporalAddress) {
     if (await portInUse(env.TEMPORAL_DEV_PORT)) throw new Error(`port ${env.TEMPORAL_DEV_PORT} is taken: another Temporal (or Flotilla) is running; stop it or set TEMPORAL_ADDRESS / TEMPORAL_DEV_PORT`);
     const bin = findTemporalBinary(env.TEMPORAL_BIN);
     if (!bin) throw new Error('no temporal CLI found: run `bash scripts/ensure-temporal.sh` or set TEMPORAL_BIN');
@@ -117,14 +150,6 @@ async function main(): Promise<void> {
     await connection.close();
   }
 
-  // PostgreSQL
-  let databaseUrl = env.DATABASE_URL;
-  if (!databaseUrl) {
-    if (await portInUse(env.EMBEDDED_PG_PORT)) throw new Error(`port ${env.EMBEDDED_PG_PORT} is taken: set EMBEDDED_PG_PORT or DATABASE_URL`);
-    const pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({ dir: path.join(dataDir, 'postgres'), port: env.EMBEDDED_PG_PORT, log });
-    stoppers.splice(0, 0, { name: 'postgres', stop: () => pg.stop() });
-    databaseUrl = pg.url;
-  }
   const applied = await migrate(databaseUrl);
   log.info({ applied }, 'database migrated');
   const adminDb = createDb(databaseUrl, { poolSize: 1 });
@@ -193,7 +218,7 @@ async function main(): Promise<void> {
       ...(env.API_METRICS_PORT ? [`  API metrics:          http://127.0.0.1:${env.API_METRICS_PORT}/metrics (and /health with details; loopback only)`] : []),
       ...(env.WORKER_METRICS_PORT ? [`  Worker metrics:       http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics`] : []),
       `  Temporal Web:         ${webUrl}`,
-      `  Temporal frontend:    ${temporalAddress}`,
+      `  Temporal frontend:    ${temporalAddress}${env.TEMPORAL_ADDRESS ? '' : env.TEMPORAL_TOPOLOGY === 'cluster' ? ` (temporal-server: frontend, history, matching, worker on PostgreSQL; logs in ${path.join(dataDir, 'temporal-cluster')})` : ' (dev server)'}`,
       ...standIns,
       `  Data:                 ${dataDir}`,
       'Press Ctrl-C to stop.',

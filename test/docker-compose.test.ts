@@ -7,8 +7,9 @@
  * v1.29). If it is missing, the test fails. It does not skip.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { CLUSTER_DATABASES, CLUSTER_HISTORY_SHARDS, CLUSTER_SERVICES } from '../lib/temporal-cluster';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const COMPOSE_FILE = 'docker-compose.temporal.yml';
@@ -184,6 +185,24 @@ describe(COMPOSE_FILE, () => {
       expect(block).toMatch(/--type Keyword/);
       expect(block).toMatch(/NAMESPACE: default/);
       expect(block).toMatch(/temporal:\s*\n\s+condition: service_healthy/);
+    });
+
+    it('runs what `npm run start:cluster` runs: the four services apart, its versions, shard count and databases', () => {
+      const script = readFileSync(path.join(REPO_ROOT, 'scripts/ensure-temporal-cluster.sh'), 'utf8');
+      const serverVersion = /^SERVER_VERSION=v(\S+)$/m.exec(script)![1];
+      const uiVersion = /^UI_VERSION=v(\S+)$/m.exec(script)![1];
+      const servicesOf = new Map([...services.entries()].map(([name, block]) => [name, /SERVICES: (\w+)/.exec(block.join('\n'))?.[1]]));
+      expect([...servicesOf.values()].filter(Boolean).sort()).toEqual([...CLUSTER_SERVICES].sort());
+      expect(servicesOf.get('temporal')).toBe('frontend');
+      for (const [name, service] of servicesOf) {
+        if (!service) continue;
+        const block = services.get(name)!.join('\n');
+        expect(block).toContain(`image: temporalio/server:${serverVersion}`);
+        expect(block).toContain(`NUM_HISTORY_SHARDS: '${CLUSTER_HISTORY_SHARDS}'`);
+        expect(block).toContain(`DBNAME: ${CLUSTER_DATABASES.persistence}`);
+        expect(block).toContain(`VISIBILITY_DBNAME: ${CLUSTER_DATABASES.visibility}`);
+      }
+      expect(services.get('temporal-ui')?.join('\n')).toContain(`image: temporalio/ui:${uiVersion}`);
     });
 
     it('mounts a dynamic config file that exists in the repository', () => {

@@ -1,16 +1,19 @@
 /**
- * Starts the real services the suite talks to: the Temporal dev server (the `temporal` CLI via
- * TestWorkflowEnvironment.createLocal with the existing-path binary) and an embedded
- * PostgreSQL. Their addresses reach test files through process.env.
+ * Starts the real services the suite talks to: an embedded PostgreSQL and Temporal — the dev
+ * server (the `temporal` CLI via TestWorkflowEnvironment.createLocal with the existing-path
+ * binary), or with TEST_TEMPORAL_TOPOLOGY=cluster the production topology of
+ * lib/temporal-cluster.ts (temporal-server's four services on that PostgreSQL). Their addresses
+ * reach test files through process.env.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { BatchIdKey, ItemKeyKey, PipelineKey } from '../../common/search-attributes';
-import { startEmbeddedPostgres } from '../../lib/postgres';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../lib/postgres';
+import { startTemporalCluster } from '../../lib/temporal-cluster';
 import { findTemporalBinary } from '../../lib/temporal';
 import { workflowBundlePath } from '../../workers/bundle';
-import { freePort } from './ports';
+import { freeClusterPorts, freePort } from './ports';
 
 export default async function globalSetup(): Promise<void> {
   const root = path.resolve(__dirname, '..', '..');
@@ -18,6 +21,25 @@ export default async function globalSetup(): Promise<void> {
   fs.mkdirSync(runDir, { recursive: true });
   fs.chmodSync(runDir, 0o755);
 
+  const pgPort = await freePort();
+  const pg = await startEmbeddedPostgres({ dir: path.join(runDir, 'postgres'), port: pgPort });
+  const temporal = process.env.TEST_TEMPORAL_TOPOLOGY === 'cluster' ? await startCluster(runDir, pg.adminUrl) : await startDevServer(runDir);
+  const bundle = await workflowBundlePath(path.join(root, '.data', 'bundles'));
+
+  process.env.TEST_TEMPORAL_ADDRESS = temporal.address;
+  process.env.TEST_PG_ADMIN_URL = pg.adminUrl;
+  process.env.TEST_WORKFLOW_BUNDLE = bundle;
+  process.env.TEST_RUN_DIR = runDir;
+  (globalThis as Record<string, unknown>).__flotillaTestServices = { temporal, pg, runDir } satisfies TestServices;
+}
+
+export interface TestServices {
+  temporal: { address: string; stop(): Promise<void> };
+  pg: EmbeddedPostgresHandle;
+  runDir: string;
+}
+
+async function startDevServer(runDir: string): Promise<TestServices['temporal']> {
   const bin = findTemporalBinary(process.env.TEMPORAL_BIN);
   if (!bin) throw new Error('No temporal CLI: run `bash scripts/ensure-temporal.sh` (npm test does this first)');
   const env = await TestWorkflowEnvironment.createLocal({
@@ -29,13 +51,10 @@ export default async function globalSetup(): Promise<void> {
       extraArgs: ['--log-level', 'error'],
     },
   });
-  const pgPort = await freePort();
-  const pg = await startEmbeddedPostgres({ dir: path.join(runDir, 'postgres'), port: pgPort });
-  const bundle = await workflowBundlePath(path.join(root, '.data', 'bundles'));
+  return { address: env.address, stop: () => env.teardown() };
+}
 
-  process.env.TEST_TEMPORAL_ADDRESS = env.address;
-  process.env.TEST_PG_ADMIN_URL = pg.adminUrl;
-  process.env.TEST_WORKFLOW_BUNDLE = bundle;
-  process.env.TEST_RUN_DIR = runDir;
-  (globalThis as Record<string, unknown>).__flotillaTestServices = { env, pg, runDir };
+async function startCluster(runDir: string, postgresUrl: string): Promise<TestServices['temporal']> {
+  const cluster = await startTemporalCluster({ dir: path.join(runDir, 'temporal-cluster'), postgresUrl, namespace: 'default', ports: await freeClusterPorts(), logLevel: 'error' });
+  return { address: cluster.address, stop: cluster.stop };
 }

@@ -1,13 +1,10 @@
 import fs from 'node:fs';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { EmbeddedPostgresHandle } from '../../lib/postgres';
+import type { TestServices } from './global-setup';
 
 export default async function globalTeardown(): Promise<void> {
-  const s = (globalThis as Record<string, unknown>).__flotillaTestServices as
-    | { env: TestWorkflowEnvironment; pg: EmbeddedPostgresHandle; runDir: string }
-    | undefined;
+  const s = (globalThis as Record<string, unknown>).__flotillaTestServices as TestServices | undefined;
   if (!s) return;
-  await s.env.teardown();
+  await s.temporal.stop();
   await s.pg.stop();
   if (!process.env.KEEP_TEST_DATA) fs.rmSync(s.runDir, { recursive: true, force: true });
 }

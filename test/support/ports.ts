@@ -11,3 +11,32 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Free gRPC and membership ports for each service of a local Temporal cluster (lib/temporal-cluster.ts).
+ * All below 32768: the SQL persistence stores a service's membership port as a smallint, and the
+ * kernel's own free ports come from above it.
+ */
+export async function freeClusterPorts(): Promise<import('../../lib/temporal-cluster').ClusterPorts> {
+  const taken = new Set<number>();
+  const port = async () => {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const candidate = 20_000 + Math.floor(Math.random() * 12_000);
+      if (taken.has(candidate) || !(await canListen(candidate))) continue;
+      taken.add(candidate);
+      return candidate;
+    }
+    throw new Error('no free port between 20000 and 32000');
+  };
+  const service = async () => ({ grpc: await port(), membership: await port() });
+  return { frontend: await service(), history: await service(), matching: await service(), worker: await service(), frontendHttp: await port() };
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
