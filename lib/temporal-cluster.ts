@@ -9,9 +9,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { Client } from 'pg';
+import { Client as PgClient } from 'pg';
+import { ENGINE_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { PROJECT_ROOT, ensureSearchAttributes, waitForTemporal } from './temporal';
 
 /** The shard count of a new cluster; fixed once the persistence database exists. */
@@ -29,24 +30,20 @@ export type ClusterPorts = Record<Service, ServicePorts> & { frontendHttp: numbe
 
 /** The ports of the upstream development config (frontend 7233): what `npm run start:cluster` uses. */
 export function defaultClusterPorts(frontend = 7233): ClusterPorts {
-  return {
-    frontend: { grpc: frontend, membership: 6933 },
-    history: { grpc: frontend + 1, membership: 6934 },
-    matching: { grpc: frontend + 2, membership: 6935 },
-    worker: { grpc: frontend + 6, membership: 6939 },
-    frontendHttp: frontend + 10,
-  };
+  // Upstream's membership ports are 300 below the gRPC ones (6933 for 7233).
+  const at = (offset: number) => ({ grpc: frontend + offset, membership: frontend - 300 + offset });
+  return { frontend: at(0), history: at(1), matching: at(2), worker: at(6), frontendHttp: frontend + 10 };
 }
 
 /**
- * Dynamic config of the local cluster. Stock limits otherwise (as docker-compose.temporal.yml's
- * file): IDs longer than SQL visibility's VARCHAR(255) fail at the call, activities start eagerly
- * as on the dev server, and a newly registered search attribute is usable at once.
+ * Dynamic config of the local cluster, as docker-compose.temporal.yml's file sets it (stock
+ * limits otherwise): IDs longer than SQL visibility's VARCHAR(255) fail at the call, and
+ * activities start eagerly as on the dev server.
  */
 export const CLUSTER_DYNAMIC_CONFIG: Record<string, unknown> = {
   'limit.maxIDLength': 255,
+  'frontend.enableUpdateWorkflowExecution': true,
   'system.enableActivityEagerExecution': true,
-  'system.forceSearchAttributesCacheRefreshOnRead': true,
 };
 
 export interface TemporalClusterOptions {
@@ -75,7 +72,7 @@ const binary = (opts: TemporalClusterOptions, name: string) => path.join(opts.bi
 
 /** Starts the cluster (creating its databases and schemas when missing) and waits until it runs workflows. */
 export async function startTemporalCluster(opts: TemporalClusterOptions): Promise<TemporalClusterHandle> {
-  for (const name of ['temporal-server', 'temporal-sql-tool']) {
+  for (const name of ['temporal-server', 'temporal-sql-tool', ...(opts.uiPort ? ['temporal-ui-server'] : [])]) {
     if (!fs.existsSync(binary(opts, name))) throw new Error(`no ${name} in ${path.dirname(binary(opts, name))}: run \`bash scripts/ensure-temporal-cluster.sh\``);
   }
   const ports = opts.ports ?? defaultClusterPorts();
@@ -89,17 +86,40 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
 
   const processes: Record<string, ChildProcess> = {};
   const stop = async () => {
-    // The frontend first (no new calls), the history service last (it owns the shards).
-    for (const name of ['ui', 'frontend', 'worker', 'matching', 'history']) await stopProcess(processes[name]);
+    // The internal worker first (it calls the frontend), the history service last (it owns the shards).
+    for (const name of ['ui', 'worker', 'frontend', 'matching', 'history']) await stopProcess(processes[name]);
   };
-  try {
-    for (const service of CLUSTER_SERVICES) {
-      processes[service] = launch(binary(opts, 'temporal-server'), ['--root', opts.dir, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start', '--service', service], path.join(opts.dir, `${service}.log`));
-    }
-    const address = `127.0.0.1:${ports.frontend.grpc}`;
-    const exited = Promise.race(Object.entries(processes).map(([name, p]) => new Promise<never>((_, reject) => p.once('exit', (code) => reject(new Error(`temporal-server ${name} exited (${code}); see ${path.join(opts.dir, `${name}.log`)}`))))));
+  const startedAt = new Date();
+  const exits: Array<Promise<never>> = [];
+  const start = (service: Service) => {
+    const proc = launch(binary(opts, 'temporal-server'), ['--root', opts.dir, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start', '--service', service], path.join(opts.dir, `${service}.log`));
+    processes[service] = proc;
+    const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`temporal-server ${service} exited (${code}); see ${path.join(opts.dir, `${service}.log`)}`))));
     exited.catch(() => undefined);
-    await Promise.race([ready(address, opts.namespace), exited]);
+    exits.push(exited);
+  };
+  const orExit = <T>(p: Promise<T>) => Promise.race([p, ...exits]);
+  const db = new PgClient({ connectionString: databaseUrl(pg, CLUSTER_DATABASES.persistence) });
+  try {
+    await db.connect();
+    // Every service writes the cluster's metadata row when it finds none, with a plain INSERT:
+    // started together on a new database, all but one would fail on the duplicate. History first.
+    start('history');
+    await orExit(until(async () => (await db.query('SELECT 1 FROM cluster_metadata_info')).rowCount! > 0, 60_000, 'the history service did not write the cluster metadata'));
+    for (const service of CLUSTER_SERVICES) if (service !== 'history') start(service);
+    // All four in the membership ring (sessions of this start, not rows a previous run left).
+    await orExit(
+      until(
+        async () => {
+          const { rows } = await db.query(`SELECT DISTINCT role FROM cluster_membership WHERE session_start > ($1::timestamptz AT TIME ZONE 'UTC') - interval '5 seconds'`, [startedAt]);
+          return SERVICE_ROLES.every((r) => rows.some((row) => Number(row.role) === r));
+        },
+        90_000,
+        'not every Temporal service joined the membership ring',
+      ),
+    );
+    const address = `127.0.0.1:${ports.frontend.grpc}`;
+    await orExit(ready(address, opts.namespace));
     let webUrl: string | undefined;
     if (opts.uiPort) {
       const uiDir = path.join(opts.dir, 'ui');
@@ -113,25 +133,48 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
   } catch (err) {
     await stop();
     throw err;
+  } finally {
+    await db.end().catch(() => undefined);
+  }
+}
+
+/** The membership roles of frontend, history, matching and worker (persistence.ServiceType). */
+const SERVICE_ROLES = [1, 2, 3, 4];
+
+function databaseUrl(pg: URL, database: string): string {
+  const u = new URL(pg.toString());
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs / 1000} s${last ? ` (${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 
 /** Both databases and their schemas: created when missing, brought to the binary's schema version always. */
 async function setUpDatabases(opts: TemporalClusterOptions, pg: URL): Promise<void> {
-  const admin = new Client({ connectionString: pg.toString() });
+  // The password reaches the tool through its environment (SQL_PASSWORD), not its visible arguments.
+  const password = decodeURIComponent(pg.password);
+  const admin = new PgClient({ connectionString: pg.toString() });
   await admin.connect();
   try {
     for (const [kind, database] of Object.entries(CLUSTER_DATABASES)) {
       const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount! > 0;
-      const tool = [
-        '--plugin', 'postgres12', '--endpoint', pg.hostname, '--port', pg.port || '5432',
-        '--user', decodeURIComponent(pg.username), '--password', decodeURIComponent(pg.password), '--database', database,
-      ];
-      if (!exists) {
-        await run(binary(opts, 'temporal-sql-tool'), [...tool, 'create-database']);
-        await run(binary(opts, 'temporal-sql-tool'), [...tool, 'setup-schema', '--version', '0.0']);
-      }
-      await run(binary(opts, 'temporal-sql-tool'), [...tool, 'update-schema', '--schema-name', `postgresql/v12/${kind === 'persistence' ? 'temporal' : 'visibility'}`]);
+      const tool = ['--plugin', 'postgres12', '--endpoint', pg.hostname, '--port', pg.port || '5432', '--user', decodeURIComponent(pg.username), '--database', database];
+      if (!exists) await run(binary(opts, 'temporal-sql-tool'), [...tool, 'create-database'], password);
+      // Idempotent (it skips a database with a recorded version), so a setup cut short recovers.
+      await run(binary(opts, 'temporal-sql-tool'), [...tool, 'setup-schema', '--version', '0.0'], password);
+      await run(binary(opts, 'temporal-sql-tool'), [...tool, 'update-schema', '--schema-name', `postgresql/v12/${kind === 'persistence' ? 'temporal' : 'visibility'}`], password);
     }
   } finally {
     await admin.end();
@@ -196,8 +239,8 @@ async function namespaceExists(connection: Connection, namespace: string): Promi
 }
 
 /**
- * Up means: the namespace exists and a workflow can be started and terminated in it (the frontend
- * answers before history and matching have joined the ring).
+ * Up means: the namespace exists and a workflow carrying the engine's search attributes can be
+ * started and terminated in it.
  */
 async function ready(address: string, namespace: string): Promise<void> {
   const connection = await waitForTemporal(address, 90_000);
@@ -211,9 +254,14 @@ async function ready(address: string, namespace: string): Promise<void> {
           });
         }
         await ensureSearchAttributes(connection, namespace);
-        const workflowId = `flotilla-cluster-ready-${Date.now()}`;
-        await connection.workflowService.startWorkflowExecution({ namespace, workflowId, workflowType: { name: 'flotillaClusterReady' }, taskQueue: { name: 'flotilla-cluster-ready' }, requestId: workflowId });
-        await connection.workflowService.terminateWorkflowExecution({ namespace, workflowExecution: { workflowId }, reason: 'readiness check' });
+        // Started with the engine's search attributes: the frontend's cache knows them once this passes.
+        const client = new Client({ connection, namespace });
+        const handle = await client.workflow.start('flotillaClusterReady', {
+          taskQueue: 'flotilla-cluster-ready',
+          workflowId: `flotilla-cluster-ready-${Date.now()}`,
+          typedSearchAttributes: ENGINE_SEARCH_ATTRIBUTES.map((key) => ({ key, value: 'readiness-check' })),
+        });
+        await handle.terminate('readiness check');
         return;
       } catch (err) {
         if (Date.now() > deadline) throw new Error(`the Temporal cluster at ${address} did not become ready: ${(err as Error).message}`);
@@ -239,11 +287,16 @@ function launch(bin: string, args: string[], logFile: string): ChildProcess {
   const out = fs.openSync(logFile, 'a');
   const proc = spawn(bin, args, { stdio: ['ignore', out, out], detached: true });
   fs.closeSync(out);
+  // A binary that cannot start (ENOENT, EACCES) is reported as an exit, not an unhandled 'error'.
+  proc.once('error', (err) => {
+    fs.appendFileSync(logFile, `flotilla: could not start ${bin}: ${err.message}\n`);
+    proc.emit('exit', -1, null);
+  });
   return proc;
 }
 
 async function stopProcess(proc: ChildProcess | undefined): Promise<void> {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null || proc.pid === undefined) return;
   const done = new Promise<void>((r) => proc.once('exit', () => r()));
   proc.kill('SIGTERM');
   const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
@@ -251,14 +304,14 @@ async function stopProcess(proc: ChildProcess | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
-function run(bin: string, args: string[]): Promise<void> {
+function run(bin: string, args: string[], password: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SQL_PASSWORD: password } });
     let output = '';
     p.stdout.on('data', (d) => (output += d));
     p.stderr.on('data', (d) => (output += d));
     p.once('error', reject);
-    p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(bin)} ${args.filter((a, i) => args[i - 1] !== '--password').join(' ')} failed (${code}): ${output.slice(-2_000)}`))));
+    p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(bin)} ${args.join(' ')} failed (${code}): ${output.slice(-2_000)}`))));
   });
 }
 

@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 bash scripts/ensure-system-packages.sh
-bash scripts/ensure-temporal-cluster.sh
+# The production topology's binaries, when this run uses it (the whole suite, or TEST_TEMPORAL_TOPOLOGY=cluster).
+if [ $# -eq 0 ] || [ "${TEST_TEMPORAL_TOPOLOGY:-dev}" = cluster ]; then bash scripts/ensure-temporal-cluster.sh; fi
 # The browser tests drive the built page (web/dist).
 bash scripts/build-web.sh
 if [ $# -gt 0 ]; then exec node_modules/.bin/jest "$@"; fi

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { BatchIdKey, ItemKeyKey, PipelineKey } from '../../common/search-attributes';
+import { ENGINE_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../lib/postgres';
 import { startTemporalCluster } from '../../lib/temporal-cluster';
 import { findTemporalBinary } from '../../lib/temporal';
@@ -23,8 +23,17 @@ export default async function globalSetup(): Promise<void> {
 
   const pgPort = await freePort();
   const pg = await startEmbeddedPostgres({ dir: path.join(runDir, 'postgres'), port: pgPort });
-  const temporal = process.env.TEST_TEMPORAL_TOPOLOGY === 'cluster' ? await startCluster(runDir, pg.adminUrl) : await startDevServer(runDir);
-  const bundle = await workflowBundlePath(path.join(root, '.data', 'bundles'));
+  let temporal: TestServices['temporal'] | undefined;
+  let bundle: string;
+  try {
+    temporal = process.env.TEST_TEMPORAL_TOPOLOGY === 'cluster' ? await startCluster(runDir, pg.adminUrl) : await startDevServer(runDir);
+    bundle = await workflowBundlePath(path.join(root, '.data', 'bundles'));
+  } catch (err) {
+    // Teardown never runs when setup throws: stop what started.
+    await temporal?.stop().catch(() => undefined);
+    await pg.stop().catch(() => undefined);
+    throw err;
+  }
 
   process.env.TEST_TEMPORAL_ADDRESS = temporal.address;
   process.env.TEST_PG_ADMIN_URL = pg.adminUrl;
@@ -46,7 +55,7 @@ async function startDevServer(runDir: string): Promise<TestServices['temporal']>
     server: {
       executable: { type: 'existing-path', path: bin },
       ip: '127.0.0.1',
-      searchAttributes: [BatchIdKey, PipelineKey, ItemKeyKey],
+      searchAttributes: ENGINE_SEARCH_ATTRIBUTES,
       dbFilename: path.join(runDir, 'temporal.db'),
       extraArgs: ['--log-level', 'error'],
     },

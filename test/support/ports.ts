@@ -14,8 +14,9 @@ export function freePort(): Promise<number> {
 
 /**
  * Free gRPC and membership ports for each service of a local Temporal cluster (lib/temporal-cluster.ts).
- * All below 32768: the SQL persistence stores a service's membership port as a smallint, and the
- * kernel's own free ports come from above it.
+ * All below 32768: the SQL persistence stores a service's membership (ringpop) port as a smallint
+ * (`cluster_membership.rpc_port`), and the kernel's own free ports come from above it; the gRPC
+ * ports could be anywhere, but one range is simpler.
  */
 export async function freeClusterPorts(): Promise<import('../../lib/temporal-cluster').ClusterPorts> {
   const taken = new Set<number>();
