@@ -201,13 +201,24 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
     expect((await api.call('POST', `/api/batches/${id}/pause`, {})).status).toBe(202);
     const paused = await waitForStatus(id, ['paused']);
     expect(paused.pauseReason).toBe('paused by operator');
-    // While paused: after the in-flight steps end, no step starts anywhere. The batch's view of
-    // what its partitions settled lags by up to their report interval (1 s here), so wait for it;
-    // the counts are asked of the batch workflow itself (the API answers from a cache).
-    await new Promise((r) => setTimeout(r, partitioned ? 2_000 : 1_000));
+    // While paused: after the in-flight steps end, no step starts anywhere. An item whose last
+    // step was running when the pause came still settles, and the batch hears of it only after
+    // that step's completion, the item's close and (partitioned) its partition's next report, so
+    // first wait until the batch's count holds still for 1.5 s; the counts are asked of the batch
+    // workflow itself (the API answers from a cache).
     const handle = client.workflow.getHandle(id);
+    let before = await handle.query(progressQuery);
+    await waitFor(
+      async () => {
+        await new Promise((r) => setTimeout(r, 1_500));
+        const now = await handle.query(progressQuery);
+        const still = now.processed === before.processed;
+        before = now;
+        return still;
+      },
+      { what: 'the paused batch to settle its in-flight items', timeoutMs: 30_000 },
+    );
     const attemptsA = [...fixtureLog.attempts.values()].reduce((a, b) => a + b, 0);
-    const before = await handle.query(progressQuery);
     await new Promise((r) => setTimeout(r, 1_500));
     const after = await handle.query(progressQuery);
     const attemptsB = [...fixtureLog.attempts.values()].reduce((a, b) => a + b, 0);
