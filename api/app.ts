@@ -31,8 +31,10 @@ import { singleRunRouter } from './routes/runs';
 import { schedulesRouter } from './routes/schedules';
 import { templatesRouter } from './routes/templates';
 import { UPLOAD_PATH, uploadsRouter } from './routes/uploads';
+import { ENTITY_IMPORT_PATH, entityImportsRouter } from './routes/entity-imports';
+import { EntityImportService } from './entity-import-service';
 import { UploadService, type UploadLimits } from './upload-service';
-import { UPLOAD_DEFAULTS } from '../lib/env';
+import { IMPORT_MAX_ROWS_DEFAULT, UPLOAD_DEFAULTS } from '../lib/env';
 import { Prisma } from '../lib/db';
 import type { AccessPhase } from '../lib/auth/access';
 import { authenticate, orgOf, requireBatchAccess, securityHeaders } from './auth/middleware';
@@ -60,6 +62,8 @@ export interface AppDeps {
   jobGuard?: boolean;
   /** Item-file uploads: UPLOADS_DIR and the limits (defaults: seed 000 D4's); absent, the upload routes answer 503. */
   uploads?: { dir: string } & Partial<UploadLimits>;
+  /** Entity imports: the deployment's row limit (IMPORT_MAX_ROWS) and the file size cap (default: the uploads'). */
+  imports?: { maxRows?: number; maxBytes?: number };
   /** Sign-in, access phase and rate limits (defaults: DEFAULT_AUTH). */
   auth?: Partial<AuthOptions>;
   /** Webhook secrets' key and the egress policy webhook URLs are checked with (default: from the environment; no key is a startup error). */
@@ -107,6 +111,7 @@ export function createApp(deps: AppDeps) {
   const uploads = deps.uploads ? new UploadService({ db, registry, log, ...UPLOAD_DEFAULTS, ...deps.uploads }) : undefined;
   const notifyTargets = deps.notifyTargets ?? NotifyTargets.fromEnv();
   const service = new BatchService({ ...deps, uploads, notifyTargets });
+  const imports = new EntityImportService({ db, client: deps.client, taskQueue: deps.taskQueue, registry, log, maxBytes: deps.imports?.maxBytes ?? deps.uploads?.maxBytes ?? UPLOAD_DEFAULTS.maxBytes });
   const hub = new ProgressHub(
     {
       query: (id) => service.queryProgress(id),
@@ -323,6 +328,7 @@ export function createApp(deps: AppDeps) {
   });
 
   api.use(uploadsRouter({ uploads }));
+  api.use(entityImportsRouter({ imports, defaultMaxRows: deps.imports?.maxRows ?? IMPORT_MAX_ROWS_DEFAULT }));
   api.use(analyticsRouter({ db, statementTimeoutMs: limits.analyticsStatementTimeoutMs }));
   api.use(templatesRouter({ ...deps, service, notifyTargets }));
   api.use(singleRunRouter({ registry, service }));
@@ -361,7 +367,8 @@ function jsonBodies(): RequestHandler {
   const small = express.json({ limit: SMALL_BODY_LIMIT });
   return (req, res, next) => {
     const route = `${req.method} ${req.path.replace(/\/+$/, '')}`;
-    if (`${req.method} ${req.baseUrl}${req.path.replace(/\/+$/, '')}` === `POST ${UPLOAD_PATH}`) return next();
+    const raw = `${req.method} ${req.baseUrl}${req.path.replace(/\/+$/, '')}`;
+    if (raw === `POST ${UPLOAD_PATH}` || raw === `POST ${ENTITY_IMPORT_PATH}`) return next();
     return (LARGE_BODY_ROUTES.some((r) => r.test(route)) ? large : small)(req, res, next);
   };
 }

@@ -15,14 +15,16 @@ import { BatchIdKey, PipelineKey } from '../common/search-attributes';
 import { DEFAULT_FAILURE_THRESHOLD, isFinalBatchStatus, type BatchProgress, type BatchStatus } from '../common/types';
 import type { Db } from '../lib/db';
 import { Prisma } from '../lib/db';
+import { ITEM_KEY_PATTERN, ITEM_KEY_RULE, itemKeyOf } from '../lib/item-keys';
 import type { Logger } from '../lib/logger';
 import { planOf } from '../pipelines/plan';
 import type { PipelineRegistry } from '../pipelines/registry';
 import type { PipelineDefinition } from '../pipelines/types';
-import { ApiError, conflict, formatPath, notFound, unavailable, validationError, type FieldIssue } from './errors';
-import { describeEntitySelection, resolveEntityItems } from './entities';
+import { ApiError, conflict, notFound, unavailable, validationError } from './errors';
+import { formatPath, type FieldIssue } from '../lib/field-path';
+import { describeEntitySelection, entityPages, entitySelectionWhere, resolveEntityItems } from './entities';
 import { NotifyTargets, withNotifyView, type StoredNotify } from './notify-targets';
-import type { CreateBatchBody, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
+import type { CreateBatchBody, EntitySelection, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
 import { MAX_ITEMS_PER_REQUEST, statusesOf } from './schemas';
 import type { UploadService } from './upload-service';
 
@@ -53,11 +55,24 @@ export interface BatchServiceDeps {
   notifyTargets?: NotifyTargets;
 }
 
-/** A new batch's items and how to name an invalid one (see BatchService.itemSource). */
-interface ItemSource {
-  items: unknown[];
-  rowOf(index: number): number;
-  pathOf(index: number, path: readonly PropertyKey[]): string;
+/**
+ * A new batch's items: in memory with how to name an invalid one (posted items, an upload's
+ * rows, entities chosen by key), or every stored entity a selection matches, read a page at a
+ * time while the batch is stored (a million entities never sit in the API's memory).
+ */
+type ItemSource =
+  | {
+      items: unknown[];
+      rowOf(index: number): number;
+      pathOf(index: number, path: readonly PropertyKey[]): string;
+    }
+  | { stored: EntitySelection };
+
+/** One item as stored: its key, input (JSON) and sequence key. */
+interface CheckedItem {
+  key: string;
+  input: string;
+  sequenceKey: string | null;
 }
 
 /** What else a batch is created with besides its body (by templates, schedules, sign-in). */
@@ -77,8 +92,6 @@ type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
 export function newBatchId(): string {
   return `batch-${Date.now().toString(36).padStart(9, '0')}-${crypto.randomBytes(4).toString('hex')}`;
 }
-
-const KEY_PATTERN = /^[A-Za-z0-9._:@-][A-Za-z0-9._:@ -]{0,199}$/;
 
 function encodeCursor(v: unknown): string {
   return Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -151,7 +164,8 @@ export class BatchService {
   /**
    * The items of a new batch from the one source the body names, with how an invalid item is
    * reported: `items[i].field` and row i+1 for posted items, the field and the spreadsheet row
-   * for an upload's rows, `entities[i].field` for stored entities.
+   * for an upload's rows, `entities[i].field` for stored entities. A selection without keys is
+   * read from the database as the batch is stored (storeEntityItems).
    */
   private async itemSource(body: CreateBatchBody, def: PipelineDefinition, orgId: string): Promise<ItemSource> {
     if (body.upload) {
@@ -160,6 +174,7 @@ export class BatchService {
       if (items.length === 0) throw validationError([{ path: 'upload.id', message: `upload ${body.upload.id} has no data rows` }]);
       return { items, rowOf: (i) => rows[i], pathOf: (_i, p) => formatPath(p) };
     }
+    if (body.entities && !body.entities.keys) return { stored: body.entities };
     if (body.entities) {
       const items = await resolveEntityItems(this.deps.db, body.entities, MAX_ITEMS_PER_REQUEST, orgId);
       if (items.length === 0) throw validationError([{ path: 'entities', message: describeEntitySelection(body.entities) }]);
@@ -179,39 +194,24 @@ export class BatchService {
     if (!settings.success) for (const i of settings.error.issues) issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
 
     const source = await this.itemSource(body, def, extra.orgId ?? 'default');
-    const { items } = source;
-    const keys: string[] = new Array(items.length);
-    const inputs: string[] = new Array(items.length);
-    const sequenceKeys: Array<string | null> = new Array(items.length);
-    const seen = new Map<string, number>();
-    for (let i = 0; i < items.length && issues.length < MAX_REPORTED_ISSUES; i++) {
-      const parsed = def.itemSchema.safeParse(items[i]);
-      if (!parsed.success) {
-        for (const iss of parsed.error.issues) issues.push({ row: source.rowOf(i), path: source.pathOf(i, iss.path), message: iss.message });
-        continue;
+    const checked: CheckedItem[] = [];
+    if ('items' in source) {
+      const { items } = source;
+      const seen = new Map<string, number>();
+      for (let i = 0; i < items.length && issues.length < MAX_REPORTED_ISSUES; i++) {
+        const item = checkItem(def, items[i], i);
+        if ('problems' in item) {
+          for (const p of item.problems) issues.push({ row: source.rowOf(i), path: source.pathOf(i, p.path), message: p.message });
+          continue;
+        }
+        const dup = seen.get(item.key);
+        if (dup !== undefined) {
+          issues.push({ row: source.rowOf(i), path: source.pathOf(i, ['key']), message: `duplicate item key "${item.key}" (also row ${source.rowOf(dup)})` });
+          continue;
+        }
+        seen.set(item.key, i);
+        checked.push(item);
       }
-      const raw = items[i] as { key?: unknown };
-      const key = def.itemKey ? def.itemKey(parsed.data, i) : typeof raw?.key === 'string' ? raw.key : String(i + 1);
-      if (!KEY_PATTERN.test(key)) {
-        issues.push({ row: source.rowOf(i), path: source.pathOf(i, ['key']), message: `item key "${key.slice(0, 50)}" must be 1-200 letters, digits, spaces or ._:@-` });
-        continue;
-      }
-      const dup = seen.get(key);
-      if (dup !== undefined) {
-        issues.push({ row: source.rowOf(i), path: source.pathOf(i, ['key']), message: `duplicate item key "${key}" (also row ${source.rowOf(dup)})` });
-        continue;
-      }
-      seen.set(key, i);
-      keys[i] = key;
-      inputs[i] = JSON.stringify(parsed.data);
-      // An item travels through workflow history (its step inputs and outputs); Temporal refuses
-      // payloads over 2 MB, so a huge item would only fail later, inside the batch.
-      if (Buffer.byteLength(inputs[i]) > MAX_ITEM_BYTES) {
-        issues.push({ row: source.rowOf(i), path: source.pathOf(i, []), message: `item is ${Math.ceil(Buffer.byteLength(inputs[i]) / 1024)} KB; an item may be at most ${MAX_ITEM_BYTES / 1024} KB of JSON` });
-        continue;
-      }
-      const sk = def.sequenceKey?.(parsed.data);
-      sequenceKeys[i] = sk === undefined || sk === null || sk === '' ? null : String(sk);
     }
     if (issues.length > 0) {
       const first = issues[0];
@@ -234,7 +234,14 @@ export class BatchService {
       : ((extra.storedNotify ?? (await db.orgSettings.findUnique({ where: { orgId } }))?.notify) as StoredNotify | null | undefined) ?? undefined;
     const failureThreshold = { ...DEFAULT_FAILURE_THRESHOLD, ...body.failureThreshold };
     const plan = planOf(def, itemTaskQueueOf(taskQueue));
-    const partitions = partitionsFor(keys.length, body.concurrency, this.deps.partitioning);
+    const stored = 'stored' in source ? source.stored : undefined;
+    const total = stored ? await this.deps.db.entity.count({ where: entitySelectionWhere(stored, orgId) }) : checked.length;
+    if (stored && total === 0) throw validationError([{ path: 'entities', message: describeEntitySelection(stored) }]);
+    if (total > MAX_ITEMS_PER_REQUEST) {
+      throw validationError([{ path: 'entities', message: `the selection matches ${total} entities; a batch takes at most ${MAX_ITEMS_PER_REQUEST}` }]);
+    }
+    const partitions = partitionsFor(total, body.concurrency, this.deps.partitioning);
+    let storedTotal = total;
     await db.$transaction(
       async (tx) => {
         await this.takeGuard(tx, orgId, def.name, id);
@@ -249,7 +256,7 @@ export class BatchService {
             plan: plan as unknown as object,
             concurrency: body.concurrency,
             failureThreshold,
-            total: keys.length,
+            total,
             partitions,
             createdBy: createdBy ?? null,
             orgId,
@@ -259,14 +266,12 @@ export class BatchService {
             ...(extra.scheduleId ? { scheduleId: extra.scheduleId } : {}),
           },
         });
-        for (let start = 0; start < keys.length; start += INSERT_CHUNK) {
-          const end = Math.min(keys.length, start + INSERT_CHUNK);
-          const seqs = Array.from({ length: end - start }, (_, j) => start + j + 1);
-          const parts = seqs.map((seq, j) => partitionOf(seq, sequenceKeys[start + j]!, partitions));
-          await tx.$executeRaw`
-            INSERT INTO batch_items (batch_id, seq, key, input, sequence_key, partition)
-            SELECT ${id}, s, k, i::jsonb, q, p
-            FROM unnest(${seqs}::int[], ${keys.slice(start, end)}::text[], ${inputs.slice(start, end)}::text[], ${sequenceKeys.slice(start, end)}::text[], ${parts}::int[]) AS t(s, k, i, q, p)`;
+        if (stored) {
+          storedTotal = await storeEntityItems(tx, { batchId: id, def, selection: stored, orgId, partitions });
+          // Entities imported while the batch was stored: the batch has what it read.
+          if (storedTotal !== total) await tx.batch.update({ where: { id }, data: { total: storedTotal } });
+        } else {
+          for (let start = 0; start < checked.length; start += INSERT_CHUNK) await insertItems(tx, id, checked.slice(start, start + INSERT_CHUNK), start + 1, partitions);
         }
       },
       { timeout: 600_000, maxWait: 30_000 },
@@ -281,7 +286,7 @@ export class BatchService {
       log.error({ err, batchId: id }, 'could not start batch workflow');
       throw unavailable('could not start the batch workflow: Temporal is unreachable', { reason: (err as Error).message });
     }
-    log.info({ batchId: id, pipeline: def.name, items: keys.length }, 'batch created');
+    log.info({ batchId: id, pipeline: def.name, items: storedTotal }, 'batch created');
     return { id, workflowId: id, status: 'pending' };
   }
 
@@ -470,4 +475,68 @@ export class BatchService {
     }
     return { id, accepted: true, action };
   }
+}
+
+/**
+ * One item checked against its pipeline: the item schema, the key rule, the size Temporal can
+ * carry. Problems carry paths within the item.
+ */
+function checkItem(def: PipelineDefinition, raw: unknown, index: number): CheckedItem | { problems: Array<{ path: PropertyKey[]; message: string }> } {
+  const parsed = def.itemSchema.safeParse(raw);
+  if (!parsed.success) return { problems: parsed.error.issues.map((iss) => ({ path: iss.path, message: iss.message })) };
+  const key = itemKeyOf(def, parsed.data, index, raw);
+  if (!ITEM_KEY_PATTERN.test(key)) return { problems: [{ path: ['key'], message: `item key "${key.slice(0, 50)}" ${ITEM_KEY_RULE}` }] };
+  const input = JSON.stringify(parsed.data);
+  // An item travels through workflow history (its step inputs and outputs); Temporal refuses
+  // payloads over 2 MB, so a huge item would only fail later, inside the batch.
+  const bytes = Buffer.byteLength(input);
+  if (bytes > MAX_ITEM_BYTES) return { problems: [{ path: [], message: `item is ${Math.ceil(bytes / 1024)} KB; an item may be at most ${MAX_ITEM_BYTES / 1024} KB of JSON` }] };
+  const sk = def.sequenceKey?.(parsed.data);
+  return { key, input, sequenceKey: sk === undefined || sk === null || sk === '' ? null : String(sk) };
+}
+
+/** Items `firstSeq`, `firstSeq + 1`, … of a batch, in one statement. */
+async function insertItems(tx: Tx, batchId: string, items: CheckedItem[], firstSeq: number, partitions: number): Promise<void> {
+  const seqs = items.map((_, j) => firstSeq + j);
+  const parts = items.map((it, j) => partitionOf(seqs[j], it.sequenceKey, partitions));
+  await tx.$executeRaw`
+    INSERT INTO batch_items (batch_id, seq, key, input, sequence_key, partition)
+    SELECT ${batchId}, s, k, i::jsonb, q, p
+    FROM unnest(${seqs}::int[], ${items.map((i) => i.key)}::text[], ${items.map((i) => i.input)}::text[], ${items.map((i) => i.sequenceKey)}::text[], ${parts}::int[]) AS t(s, k, i, q, p)`;
+}
+
+/**
+ * Every stored entity a selection matches, as items of a new batch, read and written a page at
+ * a time by entity ID inside the batch's transaction. An invalid entity fails the whole batch
+ * (400 naming the entity's key and field; the transaction stores nothing); so does a key two
+ * entities share once the pipeline derives it. Returns how many items were stored.
+ */
+async function storeEntityItems(tx: Tx, o: { batchId: string; def: PipelineDefinition; selection: EntitySelection; orgId: string; partitions: number }): Promise<number> {
+  const issues: FieldIssue[] = [];
+  let seq = 1;
+  for await (const page of entityPages(tx, o.selection, o.orgId)) {
+    const items: CheckedItem[] = [];
+    for (const e of page) {
+      const item = checkItem(o.def, e.data, seq - 1 + items.length);
+      if ('problems' in item) for (const p of item.problems) issues.push({ path: formatPath(['entities', e.key, ...p.path]), message: p.message });
+      else items.push(item);
+    }
+    if (issues.length >= MAX_REPORTED_ISSUES) break;
+    if (issues.length === 0) {
+      try {
+        await insertItems(tx, o.batchId, items, seq, o.partitions);
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        throw validationError([{ path: 'entities', message: `two stored entities give the same item key (pipeline ${o.def.name}); each item needs its own key` }]);
+      }
+    }
+    seq += items.length;
+  }
+  if (issues.length > 0) throw validationError(issues.slice(0, MAX_REPORTED_ISSUES), `${issues[0].path}: ${issues[0].message}`);
+  return seq - 1;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; meta?: { code?: string }; message?: string };
+  return e?.code === '23505' || e?.meta?.code === '23505' || /23505|unique constraint/i.test(e?.message ?? '');
 }

@@ -5,15 +5,13 @@
  */
 import type { Db } from '../lib/db';
 import { Prisma } from '../lib/db';
+import { entityIdOf, itemKeyOf } from '../lib/item-keys';
 import type { Logger } from '../lib/logger';
 import type { PipelineDefinition } from '../pipelines/types';
 import type { EntitySelection } from './schemas';
 
-export function entityKeyOf(def: PipelineDefinition, item: unknown, index: number): string {
-  if (def.itemKey) return def.itemKey(item as never, index);
-  const k = (item as { key?: unknown })?.key;
-  return typeof k === 'string' ? k : String(index + 1);
-}
+/** Demo entities go to the organisation that exists before any other (auth/service.ts). */
+const SEED_ORG = 'default';
 
 export async function seedDemoEntities(db: Db, pipelines: PipelineDefinition[], log?: Logger): Promise<Record<string, number>> {
   const seeded: Record<string, number> = {};
@@ -22,11 +20,11 @@ export async function seedDemoEntities(db: Db, pipelines: PipelineDefinition[], 
     const kind = def.entityKind;
     if (!kind || !def.demoItems || done.has(kind)) continue;
     done.add(kind);
-    if ((await db.entity.count({ where: { kind } })) > 0) continue;
+    if ((await db.entity.count({ where: { orgId: SEED_ORG, kind } })) > 0) continue;
     const rows = def.demoItems().map((raw, i) => {
       const item = def.itemSchema.parse(raw);
-      const key = entityKeyOf(def, item, i);
-      return { id: `${kind}:${key}`, kind, key, data: item as object };
+      const key = itemKeyOf(def, item, i, raw);
+      return { id: entityIdOf(SEED_ORG, kind, key), orgId: SEED_ORG, kind, key, data: item as object };
     });
     // skipDuplicates: two processes starting at once seed once.
     const res = await db.entity.createMany({ data: rows, skipDuplicates: true });
@@ -73,24 +71,32 @@ export function describeEntitySelection(sel: EntitySelection): string {
 
 const ENTITY_PAGE = 1_000;
 
-/**
- * The data of the entities a selection picks, as batch items: in the order of `keys` when given,
- * else by id. Shared by POST /api/batches (`entities`) and templates, read a page at a time so
- * no single query result is the whole kind. Empty when nothing matches; callers say why.
- */
-export async function resolveEntityItems(db: Db, sel: EntitySelection, max: number, orgId: string): Promise<unknown[]> {
+/** The entities a selection picks, by ID, a page (1,000) per query: no query result is the whole kind. */
+export async function* entityPages(db: Pick<Db, 'entity'>, sel: EntitySelection, orgId: string): AsyncGenerator<Array<{ id: string; key: string; data: unknown }>> {
   const where = entitySelectionWhere(sel, orgId);
-  const rows: Array<{ id: string; key: string; data: unknown }> = [];
-  for (let after: string | undefined; rows.length < max; ) {
+  for (let after: string | undefined; ; ) {
     const page = await db.entity.findMany({
       where: after ? { AND: [where, { id: { gt: after } }] } : where,
       orderBy: { id: 'asc' },
-      take: Math.min(ENTITY_PAGE, max - rows.length),
+      take: ENTITY_PAGE,
       select: { id: true, key: true, data: true },
     });
-    rows.push(...page);
-    if (page.length < ENTITY_PAGE) break;
+    if (page.length > 0) yield page;
+    if (page.length < ENTITY_PAGE) return;
     after = page[page.length - 1].id;
+  }
+}
+
+/**
+ * The data of the entities a selection picks, as batch items: in the order of `keys` when given,
+ * else by id. Shared by POST /api/batches (`entities` with keys) and templates. Empty when nothing
+ * matches; callers say why.
+ */
+export async function resolveEntityItems(db: Db, sel: EntitySelection, max: number, orgId: string): Promise<unknown[]> {
+  const rows: Array<{ id: string; key: string; data: unknown }> = [];
+  for await (const page of entityPages(db, sel, orgId)) {
+    rows.push(...page.slice(0, max - rows.length));
+    if (rows.length >= max) break;
   }
   if (sel.keys) {
     // The operator's order, so chosen restaurants run as listed.

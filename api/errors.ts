@@ -2,6 +2,7 @@
 import crypto from 'node:crypto';
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
+import { formatPath, type FieldIssue } from '../lib/field-path';
 import type { Logger } from '../lib/logger';
 
 export class ApiError extends Error {
@@ -19,20 +20,8 @@ export const notFound = (what: string, id: string) => new ApiError(404, 'not_fou
 export const conflict = (message: string, details?: unknown) => new ApiError(409, 'conflict', message, details);
 export const unavailable = (message: string, details?: unknown) => new ApiError(503, 'unavailable', message, details);
 
-export interface FieldIssue {
-  path: string;
-  message: string;
-  row?: number;
-}
-
 export function zodIssues(err: ZodError, prefix: (string | number)[] = []): FieldIssue[] {
   return err.issues.map((i) => ({ path: formatPath([...prefix, ...i.path]), message: i.message }));
-}
-
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
-  return out || '(root)';
 }
 
 export function validationError(issues: FieldIssue[], message?: string): ApiError {
@@ -40,13 +29,26 @@ export function validationError(issues: FieldIssue[], message?: string): ApiErro
   return new ApiError(400, 'validation_error', message ?? (first ? `${first.path}: ${first.message}` : 'invalid request'), { issues });
 }
 
+/** Most of a refused request's body read and dropped so its client can read the refusal. */
+const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
+
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (res.headersSent) return;
-    // Refused before its body was read (no credentials, too large): close rather than let Node
-    // drain what the client is still sending.
+    // Refused before its body was read (no credentials, too large): the connection closes after
+    // the answer, and what the client is still sending is read and dropped meanwhile, up to a
+    // bound, so the client reads the refusal instead of meeting a reset (a client still writing
+    // into a socket closed unread gets ECONNRESET). Past the bound the socket is cut.
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-    if (hasBody && !req.complete) res.setHeader('Connection', 'close');
+    if (hasBody && !req.complete) {
+      res.setHeader('Connection', 'close');
+      let drained = 0;
+      req.on('data', (chunk: Buffer) => {
+        drained += chunk.length;
+        if (drained > MAX_DRAINED_BYTES) req.socket.destroy();
+      });
+      req.resume();
+    }
     if (err instanceof ApiError) {
       res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) } });
       return;

@@ -6,7 +6,8 @@
  */
 import { checkEgress, EgressBlockedError, egressPolicyFromEnv, type EgressPolicy } from '../lib/egress';
 import { secretBoxFromEnv, type SecretBox } from '../lib/secret-box';
-import { formatPath, validationError, type FieldIssue } from './errors';
+import { validationError } from './errors';
+import { formatPath, type FieldIssue } from '../lib/field-path';
 import type { NotifyBody, NotifyView } from './schemas';
 
 /** How every route that takes `notify` treats webhooks (batches, templates, organisation settings), for the OpenAPI document. */

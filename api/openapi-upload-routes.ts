@@ -3,9 +3,11 @@
  * routes parse and answer with; spread into ROUTES in api/openapi-routes.ts.
  */
 import type { RouteDoc } from './openapi';
+import { EntityImportIdParam, EntityImportQuery, EntityImportView, ImportErrorsQuery, ListEntityImportsQuery } from './entity-import-schemas';
 import { CheckUploadBody, UploadCheck, UploadIdParam, UploadQuery, UploadView } from './upload-schemas';
 
 const NO_UPLOAD = 'No such upload (`not_found`)';
+const NO_IMPORT = "No such import in the caller's organisation (`not_found`)";
 
 export const UPLOAD_ROUTES: RouteDoc[] = [
   {
@@ -50,5 +52,54 @@ export const UPLOAD_ROUTES: RouteDoc[] = [
       404: NO_UPLOAD,
       409: 'The upload was quarantined',
     },
+  },
+  {
+    method: 'post',
+    path: '/api/entity-imports',
+    summary: 'Import a CSV or gzip CSV file into stored entities of a kind (a million recipients in one file)',
+    description:
+      "The body is the file itself (CSV, or CSV compressed with gzip, detected by its bytes; within UPLOAD_MAX_BYTES), streamed into the database. An import workflow then reads it as a stream: the first row is the header, each column feeds the item field of the same name (lower-cased, non-alphanumerics removed) of the kind's pipeline, every row is checked by the pipeline's item schema, and valid rows are upserted by key within the caller's organisation (a key repeated in the file keeps its last row). Refused rows are counted and the first 10,000 kept (GET …/errors, …/errors.csv). The rows are counted first: a file with more data rows than the caller's limit (the organisation's `maxImportRows`, else the plan's: free 1,000, pro 50,000, team 250,000, enterprise 1,000,000; super admins IMPORT_MAX_ROWS) fails before anything is written. A file that is not gzip or UTF-8 CSV as it claims, or has no column for a required field, fails with the reason. At most 2 imports of an organisation are in progress at once.",
+    tag: 'entities',
+    query: EntityImportQuery,
+    rawBody: { contentType: 'application/octet-stream', description: 'the file bytes (CSV or gzip CSV)' },
+    responses: {
+      202: { description: 'Received; the import runs (Location: /api/entity-imports/{id})', schema: EntityImportView },
+      400: '`validation_error`: no pipeline runs over entities of `kind`, or the body is empty',
+      409: 'Two imports of the organisation are already in progress',
+      413: '`file_too_large`: over UPLOAD_MAX_BYTES (nothing is kept; `details.limitBytes`)',
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/entity-imports',
+    summary: "The organisation's imports, newest first",
+    tag: 'entities',
+    query: ListEntityImportsQuery,
+    responses: { 200: '{ imports }', 400: 'Bad query' },
+  },
+  {
+    method: 'get',
+    path: '/api/entity-imports/:id',
+    summary: 'An import and its progress: rows counted, read, imported and refused; the column mapping; why it failed',
+    tag: 'entities',
+    params: EntityImportIdParam,
+    responses: { 200: { description: 'The import', schema: EntityImportView }, 404: NO_IMPORT },
+  },
+  {
+    method: 'get',
+    path: '/api/entity-imports/:id/errors',
+    summary: "An import's refused rows: row (header = 1), field, column, message and the cell's value, a page at a time",
+    tag: 'entities',
+    params: EntityImportIdParam,
+    query: ImportErrorsQuery,
+    responses: { 200: '{ rowsFailed, errors, nextAfter }', 404: NO_IMPORT },
+  },
+  {
+    method: 'get',
+    path: '/api/entity-imports/:id/errors.csv',
+    summary: "An import's refused rows as a CSV download (row, field, column, message, value)",
+    tag: 'entities',
+    params: EntityImportIdParam,
+    responses: { 200: 'text/csv', 404: NO_IMPORT },
   },
 ];

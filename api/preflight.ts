@@ -14,7 +14,8 @@ import type { Logger } from '../lib/logger';
 import { planOf } from '../pipelines/plan';
 import type { PipelineRegistry } from '../pipelines/registry';
 import type { DryRunResult } from '../workflows/dry-run';
-import { ApiError, formatPath, notFound, validationError, type FieldIssue } from './errors';
+import { ApiError, notFound, validationError } from './errors';
+import { formatPath, type FieldIssue } from '../lib/field-path';
 import type { DryRunBody, EstimateQuery } from './preflight-schemas';
 
 /** The estimate looks at this many of the pipeline's most recent finished batches. */

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
       parseQueue: env.UPLOAD_PARSE_QUEUE,
       quotaBytesPerOrg: env.UPLOAD_QUOTA_BYTES_PER_ORG,
     },
+    imports: { maxRows: env.IMPORT_MAX_ROWS, maxBytes: env.UPLOAD_MAX_BYTES },
     auth: {
       phase: env.ACCESS_PHASE as 1 | 2,
       sessionTtlMs: env.SESSION_TTL_HOURS * 3_600_000,

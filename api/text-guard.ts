@@ -6,7 +6,8 @@
  * instead, for every route at once, with the same body as a zod validation error.
  */
 import type { RequestHandler } from 'express';
-import { formatPath, validationError, type FieldIssue } from './errors';
+import { validationError } from './errors';
+import { formatPath, type FieldIssue } from '../lib/field-path';
 
 const NUL = /\u0000/;
 // Without the `u` flag a regex sees UTF-16 code units, so an unpaired half of a pair matches.

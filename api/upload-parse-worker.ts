@@ -12,9 +12,8 @@
 import fs from 'node:fs';
 import { once } from 'node:events';
 import type zlib from 'node:zlib';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { parentPort, workerData } from 'node:worker_threads';
+import { CsvFileError, csvRecords, isBlankRow as isBlank, uniqueColumns } from '../lib/csv-stream';
 import type { UploadType } from './upload-sniff';
 
 export interface ParseJob {
@@ -106,62 +105,20 @@ function freezeBuiltinPrototypes(): void {
 // ---------------------------------------------------------------------------------------------
 // Readers: each yields the sheet's rows with their spreadsheet row numbers
 
-/** The delimiter the header line uses most: comma, semicolon (European Excel) or tab. */
-function guessDelimiter(sample: string): string {
-  const line = sample.split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
-  const unquoted = line.replace(/"[^"]*"/g, '');
-  const counts = [',', ';', '\t'].map((d) => ({ d, n: unquoted.split(d).length - 1 }));
-  counts.sort((a, b) => b.n - a.n);
-  return counts[0].n > 0 ? counts[0].d : ',';
-}
-
 async function* csvRows(file: string): AsyncGenerator<SheetRow> {
   freezeBuiltinPrototypes();
-  const { parse } = await import('csv-parse');
-  const sample = Buffer.alloc(64 * 1024);
-  const fd = fs.openSync(file, 'r');
-  const sampled = fs.readSync(fd, sample, 0, sample.length, 0);
-  fs.closeSync(fd);
-  const parser = parse({ delimiter: guessDelimiter(sample.subarray(0, sampled).toString('utf8')), bom: true, relax_column_count: true, skip_empty_lines: false, max_record_size: MAX_CSV_RECORD_CHARS });
-  // Checked here because csv-parse would turn invalid UTF-8 into U+FFFD without a word.
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let offset = 0;
-  const notUtf8 = (len: number) => new Refusal('unsupported_file_type', `content is not UTF-8 text (an invalid byte sequence within bytes ${offset}-${offset + len}); save the CSV as UTF-8`, { field: 'file' });
-  const utf8Check = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      try {
-        decoder.decode(chunk, { stream: true });
-      } catch {
-        return done(notUtf8(chunk.length));
-      }
-      offset += chunk.length;
-      done(null, chunk);
-    },
-    flush(done) {
-      try {
-        decoder.decode();
-        done();
-      } catch {
-        done(notUtf8(0));
-      }
-    },
-  });
   const input = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
-  pipeline(input, utf8Check, parser).catch(() => undefined); // the error surfaces in the loop below
   let row = 0;
   try {
-    for await (const record of parser as AsyncIterable<string[]>) {
+    for await (const record of csvRecords(input, { gzip: false, maxInflatedBytes: 0, maxRecordChars: MAX_CSV_RECORD_CHARS })) {
       row += 1;
       yield { row, cells: record };
     }
   } catch (err) {
-    if (err instanceof Refusal) throw err;
-    const e = err as Error & { code?: string; lines?: number };
-    const line = typeof e.lines === 'number' ? e.lines : undefined;
-    throw new Refusal('unreadable_file', `not valid CSV: ${e.message ?? String(err)}`, { field: 'file', ...(line ? { line } : {}), ...(e.code ? { parserCode: e.code } : {}) });
+    if (!(err instanceof CsvFileError)) throw err;
+    throw new Refusal(err.reason === 'not_utf8' ? 'unsupported_file_type' : 'unreadable_file', err.message, { field: 'file', ...err.details });
   } finally {
     input.destroy();
-    parser.destroy();
   }
 }
 
@@ -278,19 +235,6 @@ async function* xlsRows(file: string): AsyncGenerator<SheetRow> {
 // ---------------------------------------------------------------------------------------------
 // Header, limits and the rows file
 
-/** Header names trimmed and made unique: blanks become `column_<n>`, repeats `<name>_2`, `<name>_3`. */
-export function uniqueColumns(raw: string[]): string[] {
-  const used = new Set<string>();
-  return raw.map((cell, i) => {
-    const base = cell.replace(/\s+/g, ' ').trim() || `column_${i + 1}`;
-    let name = base;
-    for (let n = 2; used.has(name); n++) name = `${base}_${n}`;
-    used.add(name);
-    return name;
-  });
-}
-
-const isBlank = (cells: string[]) => cells.every((c) => c.trim() === '');
 
 export async function parseUpload(job: ParseJob): Promise<ParseOutcome> {
   const source = job.type === 'csv' ? csvRows(job.file) : job.type === 'xlsx' ? xlsxRows(job.file, job.maxInflatedBytes) : xlsRows(job.file);

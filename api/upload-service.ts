@@ -19,7 +19,7 @@ import type { PipelineRegistry } from '../pipelines/registry';
 import type { PipelineDefinition } from '../pipelines/types';
 import { ApiError, conflict, notFound, validationError } from './errors';
 import type { UploadItemSource, UploadMapping } from './schemas';
-import { ItemShape, RowMapper } from './upload-mapping';
+import { ItemShape, RowMapper } from '../lib/item-mapping';
 import { ParseQueue, parseInWorker, type ParseResult } from './upload-parse';
 import { CHECK_SAMPLE_ITEMS, MAX_CHECK_ERRORS, type CheckUploadBody, type UploadCheck, type UploadView } from './upload-schemas';
 import { mismatchMessage, sanitizeFilename, sniffContent, typeOfName, zipExpansionProblem, type UploadType } from './upload-sniff';

@@ -20,6 +20,9 @@ export const UPLOAD_DEFAULTS = {
   quotaBytesPerOrg: 1024 * 1024 * 1024,
 } as const;
 
+/** A million recipients in one import (seed 002). */
+export const IMPORT_MAX_ROWS_DEFAULT = 1_000_000;
+
 const port = z.coerce.number().int().min(0).max(65_535);
 const optionalString = z
   .string()
@@ -158,6 +161,8 @@ export const EnvSchema = z.object({
   UPLOAD_PARSE_QUEUE: z.coerce.number().int().min(0).max(1000).default(UPLOAD_DEFAULTS.parseQueue),
   /** Stored upload bytes per organisation (accepted and quarantined files); an upload that would pass it gets 413 quota_exceeded. */
   UPLOAD_QUOTA_BYTES_PER_ORG: z.coerce.number().int().positive().default(UPLOAD_DEFAULTS.quotaBytesPerOrg),
+  /** Most data rows of one file imported into stored entities, for super admins (others: their plan's within it; an organisation's override wins). */
+  IMPORT_MAX_ROWS: z.coerce.number().int().positive().max(10_000_000).default(IMPORT_MAX_ROWS_DEFAULT),
   /** Days uploads (accepted and quarantined: files and rows) are kept; the daily retention deletes older ones. */
   UPLOAD_RETENTION_DAYS: z.coerce.number().positive().default(7),
   /** AES-256-GCM key (32 bytes, base64) that webhook secrets are stored encrypted with; the API and workers need it. */

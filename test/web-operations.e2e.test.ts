@@ -67,7 +67,7 @@ beforeAll(async () => {
     createAiPromptPipeline({ ai }),
   ] as unknown as PipelineDefinition[];
   stack = await startStack({ name: 'web-ops', pipelines, webDir: WEB_DIST, progressIntervalMs: 200, uploads: { dir: path.join(tmp, 'uploads') } });
-  await stack.db.entity.createMany({ data: restaurants.map((r) => ({ id: `restaurant:${r.externalId}`, kind: 'restaurant', key: r.externalId, data: r })) });
+  await stack.db.entity.createMany({ data: restaurants.map((r) => ({ id: `default/restaurant/${r.externalId}`, kind: 'restaurant', key: r.externalId, data: r })) });
   browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,

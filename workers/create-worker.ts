@@ -6,6 +6,7 @@ import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { createBatchStoreActivities } from '../activities/batch-store';
 import { createBatchEndActivities } from '../activities/batch-end';
+import { createEntityImportActivities, DEFAULT_IMPORT_LIMITS, type EntityImportLimits } from '../activities/entity-import';
 import { createNotificationActivities, type NotificationSettings } from '../activities/notifications';
 import { createRetentionActivities, type UploadRetention } from '../activities/retention';
 import { createRetryActivities } from '../activities/retry';
@@ -57,6 +58,8 @@ export async function createEngineWorker(opts: {
   filesDir?: string;
   /** Uploads that retention deletes after their period (UPLOADS_DIR, UPLOAD_RETENTION_DAYS). */
   uploads?: UploadRetention;
+  /** Entity imports' bounds (default DEFAULT_IMPORT_LIMITS). */
+  imports?: Partial<EntityImportLimits>;
   /** Opens stored webhook secrets (default: SECRETS_KEY / SECRETS_KEY_FILE; none is a startup error). */
   secrets?: SecretBox;
 }): Promise<EngineWorker> {
@@ -75,6 +78,7 @@ export async function createEngineWorker(opts: {
     ...createBatchEndActivities(opts.pipelines, { db: opts.db }),
     ...createTemplateActivities({ db: opts.db, client, pipelines: opts.pipelines, taskQueue: opts.taskQueue, jobGuard: opts.jobGuard }),
     ...createRetentionActivities({ db: opts.db, filesDir: opts.filesDir, uploads: opts.uploads }),
+    ...createEntityImportActivities({ db: opts.db, pipelines: opts.pipelines, limits: { ...DEFAULT_IMPORT_LIMITS, ...opts.imports } }),
   };
   const base = {
     connection: opts.connection,

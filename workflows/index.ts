@@ -6,4 +6,5 @@ export { retentionWorkflow } from './retention';
 export { dryRunWorkflow } from './dry-run';
 export { notificationWorkflow } from './notification';
 export { partitionWorkflow } from './partition';
+export { entityImportWorkflow } from './entity-import';
 export { baselineItemWorkflow, childrenBaselineWorkflow, naiveFanOutWorkflow } from './bench';

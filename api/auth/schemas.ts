@@ -16,6 +16,9 @@ export type CreateTokenBody = z.infer<typeof CreateTokenBody>;
 
 export const TokenIdParam = z.object({ id: z.string().regex(/^tok_[A-Za-z0-9_-]{1,40}$/, 'invalid token id') });
 
+/** The most a super admin can raise one organisation's import row limit to. */
+export const MAX_IMPORT_ROWS_OVERRIDE = 10_000_000;
+
 export const OrgIdParam = z.object({ id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,49}$/, 'an organisation id is 2-50 lowercase letters, digits or -') });
 
 export const CreateOrgBody = z
@@ -25,6 +28,8 @@ export const CreateOrgBody = z
     plan: z.enum(PLANS).default('free'),
     /** Row limit of one uploaded item file for the org's users (the plan's when absent). */
     maxUploadRows: z.number().int().min(1).max(1_000_000).optional(),
+    /** Row limit of one file imported into stored entities (the plan's when absent). */
+    maxImportRows: z.number().int().min(1).max(MAX_IMPORT_ROWS_OVERRIDE).optional(),
   })
   .strict();
 export type CreateOrgBody = z.infer<typeof CreateOrgBody>;
@@ -34,6 +39,7 @@ export const UpdateOrgBody = z
     name: z.string().trim().min(1).max(200).optional(),
     plan: z.enum(PLANS).optional(),
     maxUploadRows: z.number().int().min(1).max(1_000_000).nullable().optional(),
+    maxImportRows: z.number().int().min(1).max(MAX_IMPORT_ROWS_OVERRIDE).nullable().optional(),
   })
   .strict();
 export type UpdateOrgBody = z.infer<typeof UpdateOrgBody>;

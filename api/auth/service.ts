@@ -24,7 +24,7 @@ type UserWithOrg = Prisma.UserGetPayload<{ include: { org: true } }>;
  * caller, so that read is one joined SQL query: the same lookup through Prisma's model API (an
  * include of user and org) cost 2.2 ms of CPU against 0.5 ms (a compiled query plan per call).
  */
-const CALLER_COLUMNS = Prisma.sql`u.id AS "userId", u.email, u.org_id AS "orgId", u.role, u.can_run_batch AS "canRunBatch", u.disabled_at AS "disabledAt", o.plan, o.max_upload_rows AS "maxUploadRows"`;
+const CALLER_COLUMNS = Prisma.sql`u.id AS "userId", u.email, u.org_id AS "orgId", u.role, u.can_run_batch AS "canRunBatch", u.disabled_at AS "disabledAt", o.plan, o.max_upload_rows AS "maxUploadRows", o.max_import_rows AS "maxImportRows"`;
 interface CallerRow {
   userId: string;
   email: string;
@@ -34,6 +34,7 @@ interface CallerRow {
   disabledAt: Date | null;
   plan: string;
   maxUploadRows: number | null;
+  maxImportRows: number | null;
 }
 
 function callerOf(u: CallerRow, via: Principal['via'], extra: Partial<Principal> = {}): Principal {
@@ -45,6 +46,7 @@ function callerOf(u: CallerRow, via: Principal['via'], extra: Partial<Principal>
     canRunBatch: u.canRunBatch,
     plan: (u.plan in PLAN_LIMITS ? u.plan : 'free') as Plan,
     maxUploadRows: u.maxUploadRows,
+    maxImportRows: u.maxImportRows,
     via,
     ...extra,
   };
@@ -168,16 +170,16 @@ export class AuthService {
     return tokenView(row);
   }
 
-  async createOrg(body: { id: string; name: string; plan: Plan; maxUploadRows?: number }) {
+  async createOrg(body: { id: string; name: string; plan: Plan; maxUploadRows?: number; maxImportRows?: number }) {
     try {
-      return await this.deps.db.organization.create({ data: { id: body.id, name: body.name, plan: body.plan, maxUploadRows: body.maxUploadRows ?? null } });
+      return await this.deps.db.organization.create({ data: { id: body.id, name: body.name, plan: body.plan, maxUploadRows: body.maxUploadRows ?? null, maxImportRows: body.maxImportRows ?? null } });
     } catch (err) {
       if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') throw conflict(`organisation ${body.id} exists`, { field: 'id' });
       throw err;
     }
   }
 
-  async updateOrg(id: string, body: { name?: string; plan?: Plan; maxUploadRows?: number | null }) {
+  async updateOrg(id: string, body: { name?: string; plan?: Plan; maxUploadRows?: number | null; maxImportRows?: number | null }) {
     const found = await this.deps.db.organization.findUnique({ where: { id } });
     if (!found) throw notFound('organisation', id);
     return this.deps.db.organization.update({ where: { id }, data: body });

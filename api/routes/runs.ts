@@ -7,7 +7,8 @@ import express, { type Router } from 'express';
 import type { PipelineRegistry } from '../../pipelines/registry';
 import type { BatchService } from '../batch-service';
 import { orgOf } from '../auth/middleware';
-import { formatPath, notFound, validationError } from '../errors';
+import { notFound, validationError } from '../errors';
+import { formatPath } from '../../lib/field-path';
 import { PipelineNameParam, RunItemBody } from '../template-schemas';
 import { requesterOf } from './templates';
 

@@ -4,7 +4,7 @@
  * how its rows map onto a pipeline's items. Thin: parse, call UploadService, answer.
  */
 import express, { type Router } from 'express';
-import { uploadRowLimit } from '../../lib/auth/access';
+import { rowLimit } from '../../lib/auth/access';
 import { orgOf } from '../auth/middleware';
 import { ApiError, unavailable } from '../errors';
 import { CheckUploadBody, UploadIdParam, UploadQuery } from '../upload-schemas';
@@ -30,7 +30,7 @@ export function uploadsRouter(deps: { uploads?: UploadService }): Router {
         originalName: filename,
         createdBy: requesterOf(req),
         orgId: orgOf(req),
-        maxRows: uploadRowLimit(req.principal, uploads.defaultMaxRows),
+        maxRows: rowLimit(req.principal, 'maxUploadRows', uploads.defaultMaxRows),
         ...(Number.isSafeInteger(length) && length >= 0 ? { declaredBytes: length } : {}),
       });
       res.status(201).location(`${UPLOAD_PATH}/${created.id}`).json(created);

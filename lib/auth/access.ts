@@ -9,13 +9,20 @@
 export const PLANS = ['free', 'pro', 'team', 'enterprise'] as const;
 export type Plan = (typeof PLANS)[number];
 
-/** The plan_limits of the seeds: batch operations are off on Free, Pro and Team. */
-export const PLAN_LIMITS: Record<Plan, { batchOperations: boolean; maxUploadRows: number }> = {
-  free: { batchOperations: false, maxUploadRows: 1_000 },
-  pro: { batchOperations: false, maxUploadRows: 10_000 },
-  team: { batchOperations: false, maxUploadRows: 10_000 },
-  enterprise: { batchOperations: true, maxUploadRows: 10_000 },
+/**
+ * The plan_limits of the seeds: batch operations are off on Free, Pro and Team. Rows of one
+ * uploaded item file, and rows of one file imported into stored entities (seed 002's recipient
+ * lists reach a million on Enterprise).
+ */
+export const PLAN_LIMITS: Record<Plan, { batchOperations: boolean; maxUploadRows: number; maxImportRows: number }> = {
+  free: { batchOperations: false, maxUploadRows: 1_000, maxImportRows: 1_000 },
+  pro: { batchOperations: false, maxUploadRows: 10_000, maxImportRows: 50_000 },
+  team: { batchOperations: false, maxUploadRows: 10_000, maxImportRows: 250_000 },
+  enterprise: { batchOperations: true, maxUploadRows: 10_000, maxImportRows: 1_000_000 },
 };
+
+/** The row limits a super admin can raise per organisation. */
+export type RowLimit = 'maxUploadRows' | 'maxImportRows';
 
 export const USER_ROLES = ['super_admin', 'member'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
@@ -30,8 +37,9 @@ export interface Principal {
   role: UserRole;
   canRunBatch: boolean;
   plan: Plan;
-  /** Org row limit override (set by a super admin); else the plan's. */
+  /** Org row limit overrides (set by a super admin); else the plan's. */
   maxUploadRows: number | null;
+  maxImportRows: number | null;
   via: 'session' | 'token';
   /** Set for session callers: unsafe requests must echo it in X-CSRF-Token. */
   csrfToken?: string;
@@ -52,10 +60,15 @@ export function denial(p: Principal, access: Access, phase: AccessPhase): string
   return null;
 }
 
-/** The most rows an uploaded item file may have for this caller. */
-export function uploadRowLimit(p: Principal | undefined, deploymentDefault: number): number {
+/**
+ * The most rows an uploaded item file (`maxUploadRows`) or an imported entity file
+ * (`maxImportRows`) may have for this caller: the organisation's override, else for a super
+ * admin the deployment's, else the plan's within the deployment's.
+ */
+export function rowLimit(p: Principal | undefined, which: RowLimit, deploymentDefault: number): number {
   if (!p) return deploymentDefault;
-  if (p.maxUploadRows !== null) return p.maxUploadRows;
+  const own = p[which];
+  if (own !== null) return own;
   if (p.role === 'super_admin') return deploymentDefault;
-  return Math.min(deploymentDefault, PLAN_LIMITS[p.plan].maxUploadRows);
+  return Math.min(deploymentDefault, PLAN_LIMITS[p.plan][which]);
 }

@@ -6,7 +6,7 @@
  * exactly what the batch would run.
  */
 import { z } from 'zod';
-import { formatPath, type FieldIssue } from './errors';
+import { formatPath, type FieldIssue } from './field-path';
 
 /** An item field as the mapping page shows it, from the item schema's JSON Schema. */
 export interface ItemField {
@@ -159,6 +159,8 @@ export class ItemShape {
 /** One row's item and, when asked, what the item schema says about it. */
 export interface RowCheck {
   item: Record<string, unknown>;
+  /** The item as the schema gives it back, when it passed. */
+  data?: unknown;
   errors: Array<{ field: string; column: string | null; message: string; value?: string; path: string }>;
 }
 
@@ -192,7 +194,7 @@ export class RowMapper {
   check(cells: string[]): RowCheck {
     const item = this.item(cells);
     const parsed = this.shape.schema.safeParse(item);
-    if (parsed.success) return { item, errors: [] };
+    if (parsed.success) return { item, data: parsed.data, errors: [] };
     const errors = parsed.error.issues.map((iss) => {
       const field = typeof iss.path[0] === 'string' ? iss.path[0] : '(root)';
       const column = this.mapping[field] ?? null;

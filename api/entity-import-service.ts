@@ -1,0 +1,189 @@
+/**
+ * Entity imports as the API sees them: a CSV or gzip CSV file (within the upload size cap) is
+ * received as a stream straight into PostgreSQL, 1 MB a row, so any worker on any machine can
+ * read it and the API never holds it whole; then an `entityImportWorkflow` reads it into stored
+ * entities (activities/entity-import.ts). Progress and row errors are read back from the
+ * import's rows. Every read is scoped to the caller's organisation.
+ */
+import crypto from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { Response } from 'express';
+import type { Client } from '@temporalio/client';
+import { entityImportWorkflow } from '../workflows/entity-import';
+import type { Db } from '../lib/db';
+import { isGzip } from '../lib/csv-stream';
+import type { Logger } from '../lib/logger';
+import type { PipelineRegistry } from '../pipelines/registry';
+import { ApiError, conflict, notFound, unavailable, validationError } from './errors';
+import { csvCell } from './exports';
+import type { EntityImportView } from './entity-import-schemas';
+import { sanitizeFilename } from './upload-sniff';
+
+/** Bytes per stored chunk. */
+const CHUNK_BYTES = 1024 * 1024;
+/** Imports of one organisation receiving, queued or running at once; one more is a 409. */
+export const MAX_ACTIVE_IMPORTS_PER_ORG = 2;
+const ACTIVE = ['receiving', 'queued', 'running'];
+
+export interface EntityImportServiceDeps {
+  db: Db;
+  client: Client;
+  taskQueue: string;
+  registry: PipelineRegistry;
+  log: Logger;
+  /** Largest file accepted (the upload cap). */
+  maxBytes: number;
+}
+
+export function newImportId(): string {
+  return `imp-${Date.now().toString(36).padStart(9, '0')}-${crypto.randomBytes(4).toString('hex')}`;
+}
+
+type ImportRow = NonNullable<Awaited<ReturnType<Db['entityImport']['findUnique']>>>;
+
+function viewOf(r: ImportRow): EntityImportView {
+  return {
+    id: r.id,
+    kind: r.kind,
+    pipeline: r.pipeline,
+    fileName: r.fileName,
+    bytes: r.bytes,
+    compressed: r.compressed,
+    status: r.status as EntityImportView['status'],
+    maxRows: r.maxRows,
+    totalRows: r.totalRows,
+    rowsRead: r.rowsRead,
+    rowsImported: r.rowsImported,
+    rowsFailed: r.rowsFailed,
+    columns: (r.columns as string[] | null) ?? null,
+    mapping: (r.mapping as Record<string, string | null> | null) ?? null,
+    error: r.error,
+    createdBy: r.createdBy,
+    createdAt: r.createdAt.toISOString(),
+    startedAt: r.startedAt?.toISOString() ?? null,
+    finishedAt: r.finishedAt?.toISOString() ?? null,
+  };
+}
+
+const megabytes = (n: number) => `${Math.round((n / (1024 * 1024)) * 10) / 10} MB`;
+
+export class EntityImportService {
+  constructor(private readonly deps: EntityImportServiceDeps) {}
+
+  /** The pipeline whose item schema judges rows of this kind (the first registered with it). */
+  private pipelineOf(kind: string) {
+    const def = this.deps.registry.all.find((p) => p.entityKind === kind);
+    if (!def) {
+      const kinds = [...new Set(this.deps.registry.all.flatMap((p) => (p.entityKind ? [p.entityKind] : [])))];
+      throw validationError([{ path: 'kind', message: `no pipeline runs over entities of kind "${kind}"; kinds: ${kinds.join(', ')}` }]);
+    }
+    return def;
+  }
+
+  /**
+   * Stores the request body as a new import's file, then starts its workflow. Over the size cap
+   * (declared or counted): 413, nothing kept. An empty body: 400.
+   */
+  async receive(body: Readable, o: { kind: string; filename?: string; orgId: string; createdBy?: string; maxRows: number; declaredBytes?: number }): Promise<EntityImportView> {
+    const { db, maxBytes } = this.deps;
+    const refuse = (err: ApiError) => {
+      body.resume(); // read and dropped, so the refusal reaches the client
+      return err;
+    };
+    let def;
+    try {
+      def = this.pipelineOf(o.kind);
+    } catch (err) {
+      throw refuse(err as ApiError);
+    }
+    const tooLarge = () =>
+      new ApiError(413, 'file_too_large', `the file is larger than ${megabytes(maxBytes)}, the most one import may be; compress it with gzip or split it`, { field: 'file', limitBytes: maxBytes });
+    if (o.declaredBytes !== undefined && o.declaredBytes > maxBytes) throw refuse(tooLarge());
+    const active = await db.entityImport.count({ where: { orgId: o.orgId, status: { in: ACTIVE } } });
+    if (active >= MAX_ACTIVE_IMPORTS_PER_ORG) {
+      throw refuse(conflict(`your organisation already has ${active} imports in progress; wait for one to finish`, { active, limit: MAX_ACTIVE_IMPORTS_PER_ORG }));
+    }
+    const id = newImportId();
+    const fileName = sanitizeFilename(o.filename?.trim() || `${o.kind}s.csv`);
+    await db.entityImport.create({
+      data: { id, orgId: o.orgId, kind: o.kind, pipeline: def.name, fileName, bytes: 0, compressed: false, maxRows: o.maxRows, status: 'receiving', createdBy: o.createdBy ?? null },
+    });
+    let bytes = 0;
+    let head: Buffer | undefined;
+    try {
+      let n = 0;
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const store = async () => {
+        const data = Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+        await db.$executeRaw`INSERT INTO entity_import_chunks (import_id, n, data) VALUES (${id}, ${n++}, ${data})`;
+      };
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        bytes += chunk.length;
+        if (bytes > maxBytes) throw tooLarge();
+        head ??= chunk.subarray(0, 2);
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= CHUNK_BYTES) await store();
+      }
+      if (pendingBytes > 0) await store();
+      if (bytes === 0) throw new ApiError(400, 'validation_error', 'the request body is empty: send the CSV (or gzip CSV) file as the body', { issues: [{ path: 'file', message: 'empty' }] });
+    } catch (err) {
+      await db.entityImport.delete({ where: { id } }).catch(() => undefined);
+      if (err instanceof ApiError) throw refuse(err);
+      throw err;
+    }
+    await db.entityImport.update({ where: { id }, data: { status: 'queued', bytes, compressed: isGzip(head ?? Buffer.alloc(0)) } });
+    try {
+      await this.deps.client.workflow.start(entityImportWorkflow, { workflowId: id, taskQueue: this.deps.taskQueue, args: [id] });
+    } catch (err) {
+      await db.entityImport.delete({ where: { id } }).catch(() => undefined);
+      throw unavailable('could not start the import: Temporal is unreachable', { reason: (err as Error).message });
+    }
+    this.deps.log.info({ importId: id, kind: o.kind, bytes, orgId: o.orgId }, 'entity import received');
+    return this.get(id, o.orgId);
+  }
+
+  private async row(id: string, orgId: string): Promise<ImportRow> {
+    const r = await this.deps.db.entityImport.findUnique({ where: { id } });
+    // Another organisation's import is no import at all.
+    if (!r || r.orgId !== orgId) throw notFound('import', id);
+    return r;
+  }
+
+  async get(id: string, orgId: string): Promise<EntityImportView> {
+    return viewOf(await this.row(id, orgId));
+  }
+
+  async list(orgId: string, q: { kind?: string; limit: number }): Promise<{ imports: EntityImportView[] }> {
+    const rows = await this.deps.db.entityImport.findMany({ where: { orgId, ...(q.kind ? { kind: q.kind } : {}) }, orderBy: { createdAt: 'desc' }, take: q.limit });
+    return { imports: rows.map(viewOf) };
+  }
+
+  async errors(id: string, orgId: string, q: { limit: number; after: number }) {
+    const imp = await this.row(id, orgId);
+    const rows = await this.deps.db.entityImportError.findMany({ where: { importId: id, seq: { gt: q.after } }, orderBy: { seq: 'asc' }, take: q.limit });
+    return {
+      rowsFailed: imp.rowsFailed,
+      errors: rows.map((e) => ({ seq: e.seq, row: e.row, field: e.field, column: e.column, message: e.message, value: e.value })),
+      nextAfter: rows.length === q.limit ? rows[rows.length - 1].seq : null,
+    };
+  }
+
+  /** The row errors as a CSV download, a page at a time (at most 10,000 rows, see the activity). */
+  async writeErrorsCsv(id: string, orgId: string, res: Response): Promise<void> {
+    const imp = await this.row(id, orgId);
+    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="${imp.fileName.replace(/\.(csv|gz|csv\.gz)$/i, '')}-errors.csv"`);
+    res.write('row,field,column,message,value\n');
+    for (let after = 0; ; ) {
+      const rows = await this.deps.db.entityImportError.findMany({ where: { importId: id, seq: { gt: after } }, orderBy: { seq: 'asc' }, take: 1000 });
+      for (const e of rows) res.write(`${[e.row, e.field, e.column, e.message, e.value].map(csvCell).join(',')}\n`);
+      if (rows.length < 1000) break;
+      after = rows[rows.length - 1].seq;
+    }
+    res.end();
+  }
+}
