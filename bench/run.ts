@@ -7,6 +7,9 @@
  *   npm run bench -- --items 100000        # one batch of that size (no baseline), API latency sampled
  *   npm run bench -- --server cluster      # the same on the production topology (temporal-server's four
  *                                          # services on PostgreSQL; scripts/ensure-temporal-cluster.sh)
+ *   npm run bench -- --million [N]         # N (1,000,000) recipients imported from a gzip CSV, one batch over
+ *                                          # them run for 30 minutes, paused, resumed, cancelled (bench/million.ts);
+ *                                          # --pipeline NAME (dm-creative) --run-minutes M (30); --concurrency 50
  *   options: --concurrency N (200) --no-baseline --children-per-parent N (engine's partitions) --no-naive --small-runs N (10) --no-warm-up
  *            --split K (4; 0 or --no-split: off) --split-size N (2000)
  *            --out FILE --dir DIR (the run's stack; default .data/bench/<time>)
@@ -30,6 +33,7 @@ import { Client as PgClient } from 'pg';
 import { itemTaskQueueOf } from '../common/constants';
 import { partitionWorkflowId } from '../common/partitioning';
 import { CpuSampler, type CpuGroup, type CpuReport } from './proc-cpu';
+import { runMillion, type MillionOptions } from './million';
 import { ensureLocalAdmin } from '../lib/auth/local-admin';
 import { readSavedToken } from '../lib/auth/saved-token';
 import { createDb } from '../lib/db';
@@ -61,6 +65,8 @@ interface Options {
   server: 'dev' | 'cluster';
   /** The variables of this process that tune the API and worker it starts (partitioning, worker slots). */
   env: Record<string, string>;
+  /** `--million [N]`: the entity import and one batch over N recipients instead (bench/million.ts). */
+  million?: MillionOptions;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -90,11 +96,19 @@ function parseArgs(argv: string[]): Options {
       const v = next();
       if (v !== 'dev' && v !== 'cluster') throw new Error(`--server is dev or cluster, not ${v}`);
       o.server = v;
+    } else if (a === '--million') {
+      const n = argv[i + 1] && /^\d+$/.test(argv[i + 1]) ? Number(next()) : 1_000_000;
+      o.million = { rows: n, pipeline: 'dm-creative', runMinutes: 30, concurrency: 50, ...o.million };
+    } else if (a === '--pipeline' || a === '--run-minutes') {
+      if (!o.million) throw new Error(`${a} goes after --million`);
+      if (a === '--pipeline') o.million.pipeline = next();
+      else o.million.runMinutes = Number(next());
     } else if (a === '--out') o.out = next();
     else if (a === '--dir') o.dir = path.resolve(next());
     else throw new Error(`unknown option ${a}`);
   }
   if (o.sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('sizes must be positive integers');
+  if (o.million && argv.includes('--concurrency')) o.million.concurrency = o.concurrency;
   if (!Number.isInteger(o.split) || o.split < 0 || (o.split > 0 && (!Number.isInteger(o.splitSize) || o.splitSize % o.split !== 0 || o.splitSize < o.split)))
     throw new Error('--split K needs a --split-size that K divides');
   return o;
@@ -246,6 +260,39 @@ async function main() {
       fs.mkdirSync(path.dirname(out), { recursive: true });
       fs.writeFileSync(out, JSON.stringify({ ...result, complete }, null, 2));
     };
+    if (opts.million) {
+      const million: Record<string, unknown> = {};
+      result.million = million;
+      const temporalStoreBytes = async () => {
+        if (opts.server === 'cluster') {
+          const r = await db.query(`SELECT sum(pg_database_size(datname))::bigint AS b FROM pg_database WHERE datname IN ('temporal', 'temporal_visibility')`);
+          return Number(r.rows[0].b);
+        }
+        return ['temporal.db', 'temporal.db-wal'].reduce((sum, f) => sum + (fs.existsSync(path.join(runDir, f)) ? fs.statSync(path.join(runDir, f)).size : 0), 0);
+      };
+      await runMillion(
+        {
+          base,
+          auth,
+          db,
+          runDir,
+          apiPid: apiProc.pid!,
+          workerPid: worker.pid!,
+          temporalStoreBytes,
+          rss: (pid) => new RssSampler(pid),
+          say,
+          record: (key, value) => {
+            million[key] = value;
+            save(false);
+          },
+        },
+        opts.million,
+      );
+      result.finishedAt = new Date().toISOString();
+      save(true);
+      say(`written to ${out}`);
+      return;
+    }
     const workerRss = new RssSampler(worker.pid!).start();
     const apiRss = new RssSampler(apiProc.pid!).start();
     // Where the cores go in each timed phase, per item (ms of CPU per item and process tree).

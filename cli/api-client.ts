@@ -3,6 +3,8 @@
  * into an ApiCallError that keeps the API's `{ error: { code, message, details } }` so the
  * command can name the field at fault.
  */
+import fs from 'node:fs';
+import { Readable } from 'node:stream';
 import { readSavedToken } from '../lib/auth/saved-token';
 
 export interface FieldIssue {
@@ -61,12 +63,18 @@ export class ApiClient {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
+  /** A file sent as the raw body (streamed from disk, never whole in memory), the JSON answer read back. */
+  async upload<T>(path: string, file: string): Promise<T> {
+    const res = await this.send('POST', path, { file, accept: 'application/json' });
+    return (await res.json()) as T;
+  }
+
   /** The raw response of a 2xx (for exports and SSE); the caller reads `body`. */
   async stream(path: string, opts: { accept?: string; signal?: AbortSignal } = {}): Promise<Response> {
     return this.send('GET', path, opts);
   }
 
-  private async send(method: string, path: string, opts: { body?: unknown; accept?: string; signal?: AbortSignal }): Promise<Response> {
+  private async send(method: string, path: string, opts: { body?: unknown; file?: string; accept?: string; signal?: AbortSignal }): Promise<Response> {
     const url = new URL(path, this.baseUrl.endsWith('/') ? this.baseUrl : `${this.baseUrl}/`);
     const authorization = this.authorizationFor(url);
     let res: Response;
@@ -78,10 +86,12 @@ export class ApiClient {
           ...(authorization ? { authorization } : {}),
           ...(opts.accept ? { accept: opts.accept } : {}),
           ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(opts.file !== undefined ? { 'content-type': 'application/octet-stream', 'content-length': String(fs.statSync(opts.file).size) } : {}),
         },
-        body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+        body: opts.file !== undefined ? (Readable.toWeb(fs.createReadStream(opts.file)) as ReadableStream) : opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
         signal: opts.signal,
-      });
+        ...(opts.file !== undefined ? { duplex: 'half' } : {}),
+      } as RequestInit);
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       throw new ApiCallError(0, 'unreachable', `cannot reach the API at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);

@@ -9,6 +9,7 @@ import { ApiUrl, UsageError, parseCommandArgs } from './args';
 import type { Command } from './command';
 import { batchCommands } from './commands/batches';
 import { exportCommand } from './commands/export';
+import { importCommand } from './commands/import';
 import { schedulesCommand } from './commands/schedules';
 import { usersCommand } from './commands/users';
 import { apiErrorText } from './format';
@@ -16,7 +17,7 @@ import type { Terminal } from './progress-view';
 
 export const EXIT = { ok: 0, api: 1, usage: 2 } as const;
 
-export const COMMANDS: Command[] = [...batchCommands, exportCommand, schedulesCommand, usersCommand];
+export const COMMANDS: Command[] = [...batchCommands, exportCommand, importCommand, schedulesCommand, usersCommand];
 
 const GLOBAL_OPTIONS = {
   api: { type: 'string' },

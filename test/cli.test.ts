@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { AuthService } from '../api/auth/service';
 import { runCli } from '../cli/main';
 import { ensureLocalAdmin } from '../lib/auth/local-admin';
@@ -62,7 +63,9 @@ const write = (name: string, text: string) => {
 };
 
 beforeAll(async () => {
-  stack = await startStack({ name: 'cli', pipelines: [fixturePipeline] as unknown as PipelineDefinition[], progressIntervalMs: 200 });
+  // The fixture pipeline once more over stored entities of kind "thing", for `import`.
+  const storedThings = { ...fixturePipeline, name: 'fixture-things', entityKind: 'thing' };
+  stack = await startStack({ name: 'cli', pipelines: [fixturePipeline, storedThings] as unknown as PipelineDefinition[], progressIntervalMs: 200 });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-cli-'));
 });
 
@@ -185,6 +188,28 @@ describe('against the API', () => {
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/cannot reach the API at http:\/\/127\.0\.0\.1:1/);
   });
+});
+
+test('import: a gzip CSV of entities is sent, followed to its end, and its refused rows named; a failed import is exit 1', async () => {
+  fs.writeFileSync(path.join(dir, 'things.csv.gz'), zlib.gzipSync('key,note\nt-1,a\nt 2!,b\nt-3,c\n'));
+  const run = await cli(['import', 'thing', 'things.csv.gz']);
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  const id = /^sent things\.csv\.gz as import (imp-[\w-]+)$/m.exec(run.stdout)?.[1];
+  expect(id).toBeDefined();
+  expect(run.stdout).toContain(`import ${id} succeeded: 2 imported, 1 refused of 3 rows`);
+  expect(run.stdout).toMatch(/^  row 3: key: key "t 2!" must be 1-200 letters/m);
+  expect((await stack.db.entity.findMany({ where: { kind: 'thing' }, orderBy: { key: 'asc' } })).map((e) => e.key)).toEqual(['t-1', 't-3']);
+
+  // No key column: the import fails with why, and the CLI says so with exit 1.
+  write('nokey.csv', 'note\nx\n');
+  const failed = await cliHere(['import', 'thing', 'nokey.csv']);
+  expect(failed.code).toBe(1);
+  expect(failed.stderr).toMatch(/the import failed: the file has no column for "key" \(required\)/);
+  // An unknown kind is the API's 400, naming the field.
+  const unknown = await cliHere(['import', 'planet', 'nokey.csv']);
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toMatch(/kind/);
 });
 
 test('schedules: list, pause with a reason, unpause, trigger a run; an unknown schedule is exit 1', async () => {

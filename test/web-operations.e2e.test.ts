@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import puppeteer, { type Browser, type Page } from 'puppeteer';
 import { createAiPromptPipeline } from '../pipelines/ai-prompt';
 import { createCompanyEnrichmentPipeline } from '../pipelines/company-enrichment';
@@ -310,7 +311,7 @@ test('upload: wrong columns show row errors and block the start; mapping the rig
   fs.writeFileSync(file, companiesCsv());
   await openPipeline('company-enrichment');
   // No companies are stored: the picker says so and points at the upload.
-  await waitForText('[data-testid="entity-empty"]', 'No stored companies yet: upload a file instead.');
+  await waitForText('[data-testid="entity-empty"]', 'No stored companies yet: import a file of them above, or upload a file instead.');
   await page.click('[data-testid="source-tab-upload"]');
   await upload(file);
   await page.waitForSelector('[data-testid="upload-preview"]');
@@ -367,6 +368,29 @@ test('upload: a program named .csv is refused with the API’s 415 message', asy
   expect(res.status).toBe(415);
   expect(await text('[data-testid="upload-error-message"]')).toBe(res.body.error.message);
   expect(await page.$('[data-testid="upload-preview"]')).toBeNull();
+});
+
+test('import: a gzip CSV of companies goes into the stored ones; progress, the refused row and its CSV are shown; the picker lists the rest', async () => {
+  const rows = demoCompanies(sites.url).slice(0, 3);
+  const csv = ['name,website,domain,country', ...rows.map((c) => `"${c.name}",${c.website},${c.domain},${c.country}`), 'No Website Ltd,,nowebsite.example,GB'].join('\n') + '\n';
+  const file = path.join(tmp, 'companies.csv.gz');
+  fs.writeFileSync(file, zlib.gzipSync(csv));
+  await openPipeline('company-enrichment');
+  await page.waitForSelector('[data-testid="import-panel"]');
+  const input = (await page.$('[data-testid="import-input"]')) as unknown as { uploadFile(...paths: string[]): Promise<void> };
+  await input.uploadFile(file);
+  await page.waitForSelector('[data-testid="import-status"][data-status="succeeded"]', { timeout: 60_000 });
+  expect(await text('[data-testid="import-counts"]')).toBe('4 of 4 rows read · 3 companies imported · 1 refused');
+  await page.waitForSelector('[data-testid="import-errors"]');
+  const refused = await page.$$eval('[data-testid="import-errors"] tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => (td.textContent ?? '').trim())));
+  expect(refused).toEqual([['5', 'website', 'required, but the cell in column "website" is empty', '']]);
+  // The link downloads every refused row (the browser sends the session cookie).
+  const href = await attr('[data-testid="import-errors-csv"]', 'href');
+  const csvText = await page.evaluate(`fetch(${JSON.stringify(href)}).then((r) => r.text())`);
+  expect(String(csvText).trim().split('\n')).toEqual(['row,field,column,message,value', '5,website,website,"required, but the cell in column ""website"" is empty",']);
+  // The picker reloaded: the three companies are there to pick, keyed by their domain (the file has no key column).
+  await waitForRows(rows.map((c) => c.domain!));
+  await shot('operations-import.png');
 });
 
 test('phone (375 px): tabs by keyboard, tables scroll inside their panel, nothing wider than the screen', async () => {

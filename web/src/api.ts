@@ -417,6 +417,33 @@ export interface EntityFacets {
   fields: Array<{ field: string; values: Array<{ value: string | number | boolean; count: number }> }>;
 }
 
+/** A file being read into stored entities (POST /api/entity-imports). */
+export interface EntityImport {
+  id: string;
+  kind: string;
+  fileName: string;
+  bytes: number;
+  compressed: boolean;
+  status: 'receiving' | 'queued' | 'running' | 'succeeded' | 'failed';
+  maxRows: number;
+  totalRows: number | null;
+  rowsRead: number;
+  rowsImported: number;
+  rowsFailed: number;
+  error: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface ImportRowError {
+  seq: number;
+  row: number;
+  field: string;
+  column: string | null;
+  message: string;
+  value: string | null;
+}
+
 export interface UploadedFile {
   id: string;
   filename: string;
@@ -518,6 +545,12 @@ export const operationsApi = {
   entities: (q: EntityQuery, signal?: AbortSignal) => request<EntityPage>('GET', `/entities${query({ kind: q.kind, ...entityParams(q) })}`, undefined, signal),
   entityFacets: (kind: string, signal?: AbortSignal) => request<EntityFacets>('GET', `/entities/facets${query({ kind })}`, undefined, signal),
   upload: (file: File, signal?: AbortSignal) => postFile<UploadedFile>(`/uploads${query({ filename: file.name })}`, file, signal),
+  importEntities: (kind: string, file: File, signal?: AbortSignal) => postFile<EntityImport>(`/entity-imports${query({ kind, filename: file.name })}`, file, signal),
+  entityImport: (id: string, signal?: AbortSignal) => request<EntityImport>('GET', `/entity-imports/${encodeURIComponent(id)}`, undefined, signal),
+  importErrors: (id: string, limit: number, signal?: AbortSignal) =>
+    request<{ rowsFailed: number; errors: ImportRowError[] }>('GET', `/entity-imports/${encodeURIComponent(id)}/errors${query({ limit })}`, undefined, signal),
+  /** Where the browser downloads an import's row errors (the session cookie authenticates the link). */
+  importErrorsCsvUrl: (id: string) => `/api/entity-imports/${encodeURIComponent(id)}/errors.csv`,
   checkUpload: (id: string, body: { pipeline: string; mapping?: ColumnMapping }, signal?: AbortSignal) =>
     request<UploadCheck>('POST', `/uploads/${encodeURIComponent(id)}/check`, body, signal),
   estimate: (pipeline: string, items: number, concurrency: number, signal?: AbortSignal) =>

@@ -64,3 +64,10 @@ export function formatRelative(iso: string | null | undefined, now = Date.now())
 }
 
 export const statusLabel = (status: string): string => status.replace(/_/g, ' ');
+
+/** 812 B, 3.4 KB, 12.0 MB. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}

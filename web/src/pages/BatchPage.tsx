@@ -5,7 +5,7 @@
 import { Fragment, useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError, errorMessage, isAbort, isFinal, type BatchDetail, type BatchOutputs, type BatchStatus, type Item, type ItemStatus, type Progress, type StepCounts } from '../api.ts';
 import { ErrorMessage, Loading, ProgressBar, StatusBadge, useTitle } from '../components.tsx';
-import { formatCost, formatDateTime, formatDuration, formatInt, formatPercent, formatRate, formatTime } from '../format.ts';
+import { formatBytes, formatCost, formatDateTime, formatDuration, formatInt, formatPercent, formatRate, formatTime } from '../format.ts';
 import { hrefTo } from '../router.ts';
 import { BatchAnalytics } from './BatchAnalytics.tsx';
 
@@ -259,12 +259,6 @@ function Results({ batchId, outputs }: { batchId: string; outputs: BatchOutputs 
       )}
     </div>
   );
-}
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
 function Controls({

@@ -1,12 +1,14 @@
 /**
  * Stored entities as a batch's items: a table with checkboxes, a search box and a select per
  * facet. Rows can be picked one by one (the batch gets their keys), or every entity matching the
- * filter at once (the batch gets the filter, however many that is).
+ * filter at once (the batch gets the filter, however many that is). A file of entities can be
+ * imported into the stored ones from here (ImportPanel).
  */
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { errorMessage, isAbort, operationsApi, type EntityFacets, type EntityFilters, type EntityPage, type StoredEntity } from '../../api.ts';
 import { countOf, nounOf, type SourceSelection } from './source.ts';
 import { humanize } from './settings-schema.ts';
+import { ImportPanel } from './ImportPanel.tsx';
 
 const PAGE_SIZE = 20;
 const MAX_COLUMNS = 5;
@@ -94,6 +96,12 @@ export function EntityPicker({ kind, noun, onChange }: { kind: string; noun: str
   const [sampleRows, setSampleRows] = useState<StoredEntity[]>([]);
   const [picked, setPicked] = useState<Map<string, StoredEntity>>(() => new Map());
   const [allMatching, setAllMatching] = useState<AllMatching | null>(null);
+  /** Bumped when an import stored entities: the list, its total and the facets are read again. */
+  const [imports, setImports] = useState(0);
+  const onImported = useCallback(() => {
+    setSampleRows([]);
+    setImports((n) => n + 1);
+  }, []);
   const pageCheckRef = useRef<HTMLInputElement>(null);
   const cursor = cursors[cursors.length - 1];
   const filterKey = JSON.stringify(filters);
@@ -104,7 +112,7 @@ export function EntityPicker({ kind, noun, onChange }: { kind: string; noun: str
       // Without facets the picker still works: search and pick.
     });
     return () => ctrl.abort();
-  }, [kind]);
+  }, [kind, imports]);
 
   // A new search or filter starts at the first page; "all matching" meant the old filter.
   useEffect(() => {
@@ -130,7 +138,7 @@ export function EntityPicker({ kind, noun, onChange }: { kind: string; noun: str
     );
     return () => ctrl.abort();
     // `filters` is followed through filterKey, so an equal object does not fetch again.
-  }, [kind, search, filterKey, cursor, attempt]);
+  }, [kind, search, filterKey, cursor, attempt, imports]);
 
   const useful = useMemo(() => usefulFacets(facets), [facets]);
   const columns = useMemo(() => columnsOf(sampleRows, useful.map((f) => f.field)), [sampleRows, useful]);
@@ -227,6 +235,7 @@ export function EntityPicker({ kind, noun, onChange }: { kind: string; noun: str
 
   return (
     <div className="entity-picker" data-testid="entity-picker">
+      <ImportPanel kind={kind} noun={noun} onImported={onImported} />
       <div className="picker-toolbar" role="search" aria-label={`Filter ${nounOf(noun, 2)}`}>
         <div className="field picker-search">
           <label htmlFor="entity-search">Search</label>
@@ -363,7 +372,7 @@ export function EntityPicker({ kind, noun, onChange }: { kind: string; noun: str
             {!loading && !error && entities.length === 0 && (
               <tr>
                 <td colSpan={Math.max(columns.length, 1) + 1} className="empty-cell" data-testid="entity-empty">
-                  {hasFilter ? `No ${nounOf(noun, 2)} match.` : `No stored ${nounOf(noun, 2)} yet: upload a file instead.`}
+                  {hasFilter ? `No ${nounOf(noun, 2)} match.` : `No stored ${nounOf(noun, 2)} yet: import a file of them above, or upload a file instead.`}
                 </td>
               </tr>
             )}

@@ -4,6 +4,7 @@
  */
 import { useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
 import { ApiError, errorMessage, isAbort, operationsApi, type ColumnMapping, type UploadCheck, type UploadedFile } from '../../api.ts';
+import { formatBytes } from '../../format.ts';
 import { countOf, nounOf, type SourceSelection } from './source.ts';
 
 const ACCEPT = '.csv,.xlsx,.xls,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/vnd.ms-excel';
@@ -35,7 +36,6 @@ function problemOf(err: unknown): UploadProblem {
   return { status: 0, title: 'The upload failed.', message: errorMessage(err) };
 }
 
-const formatBytes = (n: number) => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`);
 const valueText = (v: unknown) => (v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
 
 export function UploadSource({ pipeline, noun, onChange }: { pipeline: string; noun: string; onChange: (s: SourceSelection) => void }) {
