@@ -196,6 +196,23 @@ describe('cost budget', () => {
 });
 
 describe('operator messages', () => {
+  test('a message not yet acted on holds off continue-as-new, which would not carry it', () => {
+    const { batch } = running();
+    expect(batch.hasUnactedMessages).toBe(false);
+    batch.pause('lunch');
+    expect(batch.hasUnactedMessages).toBe(true);
+    batch.takeStatusWrite();
+    expect(batch.hasUnactedMessages).toBe(true); // the children have yet to hear it
+    batch.takePropagation();
+    expect(batch.hasUnactedMessages).toBe(false);
+    batch.resume();
+    batch.takeStatusWrite();
+    batch.takePropagation();
+    expect(batch.hasUnactedMessages).toBe(false);
+    batch.cancel();
+    expect(batch.hasUnactedMessages).toBe(true);
+  });
+
   test('cancel wins over pause: a stopped batch neither pauses nor resumes', () => {
     const { batch } = running();
     batch.pause('lunch');

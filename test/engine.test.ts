@@ -385,6 +385,39 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
       expect(children.count).toBe(80);
     }, 300_000);
 
+    test('pause, resume and cancel reach every run while runs continue as new: the batch stops, nothing runs on after it ends', async () => {
+      const n = 400;
+      const items = Array.from({ length: n }, (_, i) => ({ key: `ctl-${i + 1}` }));
+      const res = await small.call('POST', '/api/batches', { pipeline: 'noop', name: 'control-can', items, concurrency: 10 });
+      expect(res.status).toBe(202);
+      const id = res.body.id;
+      const processed = async () => (await progressOf(id)).processed;
+      const grows = async (what: string) => {
+        const from = await processed();
+        await waitFor(async () => (await processed()) > from + 5, { what, timeoutMs: 60_000 }).catch(async (err) => {
+          throw new Error(`${(err as Error).message}; progress ${JSON.stringify(await progressOf(id))}`);
+        });
+      };
+      await grows('the batch to run');
+      // Each signal lands at whatever point the runs are at, continue-as-new among them.
+      for (let round = 1; round <= 3; round++) {
+        expect((await small.call('POST', `/api/batches/${id}/pause`, {})).status).toBe(202);
+        await waitFor(async () => (await progressOf(id)).status === 'paused', { what: `pause ${round}` });
+        expect((await small.call('POST', `/api/batches/${id}/resume`, {})).status).toBe(202);
+        await grows(`the batch to run again after resume ${round}`);
+      }
+      expect((await small.call('POST', `/api/batches/${id}/cancel`, {})).status).toBe(202);
+      const p = await waitForStatus(id, ['cancelled'], 120_000, small);
+      expect(p.succeeded + p.cancelled).toBe(n);
+      expect(p.succeeded).toBeLessThan(n);
+      const endedAt = (await db.batch.findUniqueOrThrow({ where: { id } })).updatedAt.getTime();
+      // Nothing left behind: no item pending or running, no run still going, no item that finished after the end.
+      expect(await db.batchItem.count({ where: { batchId: id, status: { in: ['pending', 'running'] } } })).toBe(0);
+      // (Visibility trails the runs by a moment.)
+      await waitFor(async () => (await client.workflow.count(`FlotillaBatchId = '${id}' AND ExecutionStatus = 'Running'`)).count === 0, { what: 'no run of the batch still open', timeoutMs: 15_000 });
+      expect(await db.batchItem.count({ where: { batchId: id, finishedAt: { gt: new Date(endedAt + 1_000) } } })).toBe(0);
+    }, 300_000);
+
     test('a noop batch continues as new and completes; its items run on the item task queue', async () => {
       // Items report by completing, not by signal: the short history limit is what makes each run
       // continue as new (partitioned: 30 items per partition pass 150 events).

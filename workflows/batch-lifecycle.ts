@@ -306,6 +306,14 @@ export class BatchLifecycle {
 
   // ---- What the main loop does next -----------------------------------------------------------
 
+  /**
+   * A message this run has yet to act on (a stop, a pause or resume to write and pass on, an
+   * event to notify): continue-as-new carries none of them, so the run acts on them first.
+   */
+  get hasUnactedMessages(): boolean {
+    return this.stop !== null || this.propagate !== null || this.statusDirty || this.unsentNotifications.length > 0;
+  }
+
   /** Stopped, or every item settled with no retry round waiting. */
   get shouldFinish(): boolean {
     return this.stop !== null || (this.tally.allSettled && !this.retryPending);

@@ -198,6 +198,10 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
       // A start still pending when this run closes would never be made.
       await condition(() => window.startsPending === 0 && allHandlersFinished());
       if (countsDirty) await sendCounts(false);
+      // A cancel, pause or resume that arrived during the awaits above is acted on in this run:
+      // the next run would not know of it (a partition of a cancelled batch ran on; BENCHMARKS.md,
+      // a million recipients).
+      if (patched('partition-acts-before-continuing') && (cancelled || propagate !== null)) continue;
       return await continueAsNew<typeof partitionWorkflow>({ ...input, state: { window: window.snapshot(), paused, reports } });
     }
     if (windowOpen()) {
