@@ -2,8 +2,8 @@
  * Retention: deletes what has been finished for longer than the retention period, a page at a
  * time — batches in a final status (their items and retry rounds cascade), their files under
  * `<filesDir>/<batchId>/` and their notification deliveries, finished deliveries on their
- * own, and uploads (accepted and quarantined: rows and files) past their own period,
- * UPLOAD_RETENTION_DAYS. Every page is idempotent: a repeated page finds less to delete, never
+ * own, and uploads (accepted and quarantined: rows and files) and entity imports (rows, row
+ * errors, unread files; not the entities) past their own period, UPLOAD_RETENTION_DAYS. Every page is idempotent: a repeated page finds less to delete, never
  * something else.
  */
 import fs from 'node:fs/promises';
@@ -102,6 +102,13 @@ export function createRetentionActivities(deps: { db: Db; filesDir?: string; upl
           if (n < page.limit) break;
         }
         if (uploadsDeleted > 0) log.info('retention deleted uploads', { count: uploadsDeleted, cutoff: uploadCutoff.toISOString() });
+        // Entity imports past the same period: their rows, row errors and any file never read
+        // (an API stopped while receiving it). The entities they stored stay.
+        const imports = await db.$executeRaw`
+          DELETE FROM entity_imports WHERE id IN (
+            SELECT id FROM entity_imports WHERE created_at < ${uploadCutoff} AND (status IN ('succeeded', 'failed') OR created_at < ${new Date(uploadCutoff.getTime() - DAY_MS)})
+            ORDER BY id LIMIT ${page.limit * MAX_UPLOAD_PAGES})`;
+        if (imports > 0) log.info('retention deleted entity imports', { count: imports, cutoff: uploadCutoff.toISOString() });
       }
       const rows = await db.notificationDelivery.findMany({
         where: { status: { in: FINISHED_DELIVERY_STATUSES }, createdAt: { lt: new Date(page.cutoff) } },

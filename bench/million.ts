@@ -164,7 +164,8 @@ export async function runMillion(ctx: MillionContext, o: MillionOptions): Promis
 
   // 3. The batch, from the database.
   const createRss = ctx.rss(ctx.apiPid).start(250);
-  const made = await api<{ id: string }>(ctx, 'POST', '/api/batches', { pipeline: o.pipeline, name: `${o.rows} recipients`, entities: { kind: 'recipient' }, concurrency: o.concurrency });
+  // The imported recipients (keys M-…), not the demo ones the stack seeds.
+  const made = await api<{ id: string }>(ctx, 'POST', '/api/batches', { pipeline: o.pipeline, name: `${o.rows} recipients`, entities: { kind: 'recipient', search: 'M-' }, concurrency: o.concurrency });
   createRss.stop();
   if (made.status !== 202) throw new Error(`batch refused: ${made.status} ${JSON.stringify(made.body)}`);
   const batchId = made.body.id;

@@ -6,33 +6,16 @@
  * every stored entity a selection matches, read from the database.
  */
 import zlib from 'node:zlib';
-import { z } from 'zod';
 import { DefaultLogger } from '@temporalio/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createEntityImportActivities, DEFAULT_IMPORT_LIMITS } from '../activities/entity-import';
+import { createRetentionActivities } from '../activities/retention';
 import { AuthService } from '../api/auth/service';
-import { definePipeline, type PipelineDefinition } from '../pipelines/types';
+import type { PipelineDefinition } from '../pipelines/types';
 import { waitFor } from './support/api';
+import { contactsPipeline } from './support/contacts-pipeline';
 import { startStack, uid } from './support/stack';
 
-/** Stand-in for seed 002's recipients: typed, required and optional fields, keyed by email. */
-const contactsPipeline = definePipeline({
-  name: 'contacts',
-  title: 'Contacts (test)',
-  description: 'Greets a contact.',
-  version: 1,
-  itemNoun: 'contact',
-  entityKind: 'contact',
-  itemSchema: z.object({
-    email: z.email(),
-    name: z.string().min(1),
-    age: z.number().int().positive().optional(),
-    vip: z.boolean().optional(),
-  }),
-  settingsSchema: z.object({}),
-  itemKey: (item) => item.email,
-  steps: [{ name: 'greet', run: async (ctx: { item: { name: string } }) => ({ greeting: `hello ${ctx.item.name}` }) }],
-});
 const pipelines = [contactsPipeline] as unknown as PipelineDefinition[];
 const MAX_BYTES = 300_000;
 
@@ -231,4 +214,25 @@ test('an attempt resumes from its last heartbeat: rows a previous attempt finish
   const written = await stack.db.entity.findMany({ where: { orgId: other.orgId, key: { endsWith: '@resume.example' } }, select: { key: true } });
   expect(written.map((e) => e.key).sort()).toEqual(Array.from({ length: 500 }, (_, i) => `r${i + 2_001}@resume.example`).sort());
   expect(await stack.db.entityImport.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'succeeded', rowsRead: 2_500, rowsImported: 2_500 });
+});
+
+test('retention deletes imports older than UPLOAD_RETENTION_DAYS (rows, row errors, an unread file), keeps recent ones and every entity', async () => {
+  const old = new Date(Date.now() - 30 * 86_400_000);
+  const mk = async (id: string, createdAt: Date, status: string) => {
+    await stack.db.entityImport.create({ data: { id, orgId: 'default', kind: 'contact', pipeline: 'contacts', fileName: 'x.csv', bytes: 1, compressed: false, maxRows: 10, status, createdAt } });
+    await stack.db.entityImportError.create({ data: { importId: id, seq: 1, row: 2, field: 'email', message: 'bad' } });
+    await stack.db.entityImportChunk.create({ data: { importId: id, n: 0, data: Buffer.from('email\n') } });
+  };
+  const suffix = Date.now().toString(36).slice(-8).padStart(8, '0');
+  await mk(`imp-old-${suffix}`, old, 'succeeded');
+  await mk(`imp-stuck-${suffix}`, old, 'receiving');
+  await mk(`imp-new-${suffix}`, new Date(), 'succeeded');
+  const entities = await stack.db.entity.count();
+  const { deleteExpiredNotifications } = createRetentionActivities({ db: stack.db, uploads: { dir: `${process.env.TEST_RUN_DIR}/${uid('none')}`, retentionDays: 7 } });
+  await new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') }).run(deleteExpiredNotifications, { cutoff: new Date(0).toISOString(), limit: 100 });
+  const left = (await stack.db.entityImport.findMany({ where: { id: { endsWith: suffix } }, select: { id: true } })).map((r) => r.id);
+  expect(left).toEqual([`imp-new-${suffix}`]);
+  expect(await stack.db.entityImportError.count({ where: { importId: { in: [`imp-old-${suffix}`, `imp-stuck-${suffix}`] } } })).toBe(0);
+  expect(await stack.db.entityImportChunk.count({ where: { importId: { in: [`imp-old-${suffix}`, `imp-stuck-${suffix}`] } } })).toBe(0);
+  expect(await stack.db.entity.count()).toBe(entities);
 });

@@ -13,35 +13,17 @@ import zlib from 'node:zlib';
 import ExcelJS from 'exceljs';
 import * as XLSX from 'xlsx';
 import yazl from 'yazl';
-import { z } from 'zod';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createRetentionActivities } from '../activities/retention';
 import { UPLOAD_DEFAULTS } from '../lib/env';
 import { noopPipeline } from '../pipelines/noop';
-import { definePipeline, type PipelineDefinition } from '../pipelines/types';
+import type { PipelineDefinition } from '../pipelines/types';
 import { finalStatusOf } from './support/operator-stack';
 import { startApi, waitFor } from './support/api';
 import { fixturePipeline } from './support/fixture-pipeline';
+import { contactsPipeline } from './support/contacts-pipeline';
 import { startStack, uid } from './support/stack';
 
-/** A pipeline with typed, required and optional fields, so mapping and coercion have work to do. */
-const contactsPipeline = definePipeline({
-  name: 'contacts',
-  title: 'Contacts (test)',
-  description: 'Greets a contact.',
-  version: 1,
-  itemNoun: 'contact',
-  itemSchema: z.object({
-    email: z.email(),
-    name: z.string().min(1),
-    age: z.number().int().positive().optional(),
-    vip: z.boolean().optional(),
-    tags: z.array(z.string()).optional(),
-  }),
-  settingsSchema: z.object({}),
-  itemKey: (item) => item.email,
-  steps: [{ name: 'greet', run: async (ctx: { item: { name: string } }) => ({ greeting: `hello ${ctx.item.name}` }) }],
-});
 
 const pipelines = [contactsPipeline, fixturePipeline, noopPipeline] as unknown as PipelineDefinition[];
 let stack: Awaited<ReturnType<typeof startStack>>;
