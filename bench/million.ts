@@ -256,6 +256,8 @@ export async function runMillion(ctx: MillionContext, o: MillionOptions): Promis
 
   // 6. Sizes and the estimate.
   const settled = (await counts(ctx, batchId)).settled;
+  // Temporal's store grew with the items that ran, not with those cancelled unstarted.
+  const ran = Number((await ctx.db.query(`SELECT count(*) AS n FROM batch_items WHERE batch_id = $1 AND status IN ('succeeded', 'failed')`, [batchId])).rows[0].n);
   const ours = (await ctx.db.query(`SELECT pg_total_relation_size('entities') AS e, pg_total_relation_size('batch_items') AS i, pg_database_size(current_database()) AS d`)).rows[0];
   const temporalBytes = await ctx.temporalStoreBytes();
   const remainingHours = (o.rows - settledRun) / ratePerSec / 3600;
@@ -266,7 +268,8 @@ export async function runMillion(ctx: MillionContext, o: MillionOptions): Promis
     batchItemsBytesPerItem: Math.round(Number(ours.i) / o.rows),
     flotillaDatabaseMb: mb(Number(ours.d)),
     temporalStoreMb: mb(temporalBytes),
-    temporalBytesPerSettledItem: Math.round(temporalBytes / Math.max(1, settled)),
+    itemsRun: ran,
+    temporalBytesPerItemRun: Math.round(temporalBytes / Math.max(1, ran)),
   });
   record('estimate', {
     meanItemsPerSec: Math.round(ratePerSec * 100) / 100,

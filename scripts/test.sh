@@ -2,7 +2,7 @@
 # README command 2: installs what is missing, then runs the whole test suite against real
 # services (Temporal, embedded PostgreSQL) that the suite starts itself: every suite on the
 # Temporal dev server, then the suites that exercise Temporal itself hardest (engine, partitions,
-# retry-failed, schedules, the worker-kill faults) again on the production topology
+# retry-failed, schedules, the worker-kill faults, entity imports) again on the production topology
 # (temporal-server's four services on PostgreSQL, lib/temporal-cluster.ts).
 # With arguments, jest runs just those, on TEST_TEMPORAL_TOPOLOGY (dev unless set to cluster).
 set -euo pipefail
@@ -16,4 +16,4 @@ bash scripts/build-web.sh
 if [ $# -gt 0 ]; then exec node_modules/.bin/jest "$@"; fi
 node_modules/.bin/jest
 echo "flotilla: the Temporal-heavy suites again, on the production topology (TEST_TEMPORAL_TOPOLOGY=cluster)" >&2
-TEST_TEMPORAL_TOPOLOGY=cluster exec node_modules/.bin/jest test/engine.test.ts test/partitions.test.ts test/retry-failed.test.ts test/schedules.test.ts test/faults.test.ts
+TEST_TEMPORAL_TOPOLOGY=cluster exec node_modules/.bin/jest test/engine.test.ts test/partitions.test.ts test/retry-failed.test.ts test/schedules.test.ts test/faults.test.ts test/entity-import.test.ts

@@ -68,7 +68,7 @@ test('a gzip CSV of 3,000 contacts is imported: valid rows stored, bad rows repo
   expect(created.body).toMatchObject({ kind: 'contact', pipeline: 'contacts', compressed: true, bytes: gz.length, fileName: 'contacts.csv.gz' });
   const done = await settled(created.body.id);
   expect(done).toMatchObject({ status: 'succeeded', totalRows: 3_000, rowsRead: 3_000, rowsImported: 2_998, rowsFailed: 2, error: null });
-  expect(done.mapping).toEqual({ email: 'Email', name: 'Name', age: 'Age', vip: 'VIP' });
+  expect(done.mapping).toEqual({ email: 'Email', name: 'Name', age: 'Age', vip: 'VIP', tags: null });
 
   const stored = await entitiesOf('default');
   expect(stored).toHaveLength(2_998);
@@ -153,7 +153,15 @@ test("an import over the organisation's row limit is refused before anything is 
   expect(done.error).toMatch(/more than 5 data rows.*ask a super admin to raise the limit/);
   expect(await entitiesOf(other.orgId)).toHaveLength(0);
 
-  // Five rows fit; a key the default organisation also has stays apart.
+  // A super admin raises the organisation's limit; the same file then goes in.
+  const raised = await stack.api.call('PATCH', `/api/admin/orgs/${other.orgId}`, { maxImportRows: 10 });
+  expect(raised.status).toBe(200);
+  const again = await importFile(six, { headers: other.headers });
+  expect(again.body.maxRows).toBe(10);
+  expect(await settled(again.body.id, other.headers)).toMatchObject({ status: 'succeeded', rowsImported: 6 });
+  expect(await entitiesOf(other.orgId)).toHaveLength(6);
+
+  // A key the default organisation also has stays apart.
   const five = await importFile(['email,name', 'c1@example.com,Globex One', ...Array.from({ length: 4 }, (_, i) => `g${i}@example.com,G ${i}`)].join('\n'), { headers: other.headers });
   expect(await settled(five.body.id, other.headers)).toMatchObject({ status: 'succeeded', rowsImported: 5 });
   expect((await entitiesOf(other.orgId)).map((e) => e.key)).toContain('c1@example.com');
