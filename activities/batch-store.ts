@@ -6,6 +6,7 @@
  * events and a task-queue round trip. The batch workflow runs its own as regular activities (see
  * workflows/batch.ts for why).
  */
+import { itemWorkflowId } from '../common/constants';
 import { log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -130,7 +131,7 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client; taskQ
     });
     if (!next) return;
     try {
-      await deps.client.workflow.getHandle(`${batchId}/${next.key}`).signal(predecessorSettledSignal, { itemKey });
+      await deps.client.workflow.getHandle(itemWorkflowId(batchId, next.key)).signal(predecessorSettledSignal, { itemKey });
     } catch (err) {
       // Not started yet: it will read this item's settled status when it starts.
       if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -237,7 +238,7 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client; taskQ
       if ((FINAL_ITEM_STATUSES as readonly string[]).includes(row.status)) return true;
       if (row.status === 'pending') return false;
       try {
-        const d = await deps.client.workflow.getHandle(`${args.batchId}/${args.itemKey}`).describe();
+        const d = await deps.client.workflow.getHandle(itemWorkflowId(args.batchId, args.itemKey)).describe();
         return d.status.name !== 'RUNNING';
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return false;
@@ -306,7 +307,7 @@ export function createBatchStoreActivities(deps: { db: Db; client: Client; taskQ
         }
         let description;
         try {
-          description = await deps.client.workflow.getHandle(`${args.batchId}/${row.key}`).describe();
+          description = await deps.client.workflow.getHandle(itemWorkflowId(args.batchId, row.key)).describe();
         } catch (err) {
           if (err instanceof WorkflowNotFoundError) continue;
           throw err;

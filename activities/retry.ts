@@ -7,6 +7,7 @@
  * A page at a time, called by the batch workflow (durable, resumable): rows are marked with the
  * round before their reset, so a retried page reports the items an earlier attempt reset too.
  */
+import { itemWorkflowId } from '../common/constants';
 import crypto from 'node:crypto';
 import { Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
@@ -91,7 +92,7 @@ export function createRetryActivities(deps: { db: Db; client: Client; namespace:
   const { db, client, namespace } = deps;
 
   async function resetOne(batchId: string, round: number, row: { key: string; seq: number; status: string; steps: unknown; costUsd: number; runId: string | null; input: unknown }) {
-    const workflowId = `${batchId}/${row.key}`;
+    const workflowId = itemWorkflowId(batchId, row.key);
     if (!row.runId) throw new Error('the item has no recorded run');
     const counted = countedOf(row);
     const replaced: ReplacedOutcome = { ...counted, via: 'retry', round };

@@ -6,10 +6,10 @@ import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { batchWorkflow, type BatchWorkflowInput } from '../workflows/batch';
-import { cancelBatchSignal, pauseBatchSignal, resumeBatchSignal, retryFailedSignal } from '../common/messages';
+import { cancelBatchSignal, pauseBatchSignal, progressQuery, resumeBatchSignal, retryFailedSignal } from '../common/messages';
 import { signalBatchReopening } from '../lib/batch-reopen';
 import { batchWorkflowInputOf } from '../lib/batch-workflow-input';
-import { itemTaskQueueOf } from '../common/constants';
+import { itemTaskQueueOf, itemWorkflowId } from '../common/constants';
 import { partitionOf, partitionsFor, type PartitioningOptions } from '../common/partitioning';
 import { BatchIdKey, PipelineKey } from '../common/search-attributes';
 import { DEFAULT_FAILURE_THRESHOLD, isFinalBatchStatus, type BatchProgress, type BatchStatus } from '../common/types';
@@ -344,7 +344,7 @@ export class BatchService {
   }
 
   async queryProgress(id: string): Promise<BatchProgress> {
-    return this.deps.client.workflow.getHandle(id).query<BatchProgress>('progress');
+    return this.deps.client.workflow.getHandle(id).query(progressQuery);
   }
 
   async items(batchId: string, q: ListItemsQuery) {
@@ -369,7 +369,7 @@ export class BatchService {
         durationMs: r.durationMs,
         startedAt: r.startedAt,
         finishedAt: r.finishedAt,
-        workflowId: `${batchId}/${r.key}`,
+        workflowId: itemWorkflowId(batchId, r.key),
         runId: r.runId,
       })),
       nextCursor: rows.length > q.limit && last ? encodeCursor({ seq: last.seq }) : null,

@@ -2,6 +2,11 @@
  * Names shared by workers, the API and workflow code. Sandbox-safe: no Node imports.
  */
 
+/** An item's child workflow: `<batchId>/<itemKey>` (Temporal Web lists a batch's items together). */
+export function itemWorkflowId(batchId: string, itemKey: string): string {
+  return `${batchId}/${itemKey}`;
+}
+
 /** Default task queue of batch workflows. */
 export const BATCH_TASK_QUEUE = 'flotilla-batches';
 

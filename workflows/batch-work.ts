@@ -4,6 +4,7 @@
  * partition workflow per share of its items, which it starts, tells what it decided, and sums.
  * `batchWorkflow` drives either through this one interface.
  */
+import { itemWorkflowId } from '../common/constants';
 import { condition, getExternalWorkflowHandle, log, proxyActivities } from '@temporalio/workflow';
 import type { BatchStoreActivities } from '../activities/batch-store';
 import { pauseItemSignal, resumeItemSignal } from '../common/messages';
@@ -120,7 +121,7 @@ export class Partitions implements BatchWork {
     }
     await tellPartitions(this.set, batchId, 'cancel');
     const own = this.tally.own;
-    await Promise.all(own.inFlightKeys().map((key) => getExternalWorkflowHandle(`${batchId}/${key}`).cancel().catch(() => undefined)));
+    await Promise.all(own.inFlightKeys().map((key) => getExternalWorkflowHandle(itemWorkflowId(batchId, key)).cancel().catch(() => undefined)));
     if (!(await condition(() => own.running === 0, graceMs))) await store.markItemsCancelled({ batchId, keys: own.abandonInFlight() });
     if (!(await condition(() => this.set.allDone, graceMs))) log.error('partitions did not end after a cancel', { batchId, partitions: this.set.unfinished() });
   }
@@ -131,7 +132,7 @@ export class Partitions implements BatchWork {
 
 async function signalItems(batchId: string, keys: string[], kind: 'pause' | 'resume'): Promise<void> {
   const signal = kind === 'pause' ? pauseItemSignal : resumeItemSignal;
-  await Promise.all(keys.map((key) => getExternalWorkflowHandle(`${batchId}/${key}`).signal(signal).catch(() => undefined)));
+  await Promise.all(keys.map((key) => getExternalWorkflowHandle(itemWorkflowId(batchId, key)).signal(signal).catch(() => undefined)));
 }
 
 /**

@@ -11,6 +11,7 @@
  * starts it issued (`startsPending`), because a start still pending when its parent run closes
  * is never made.
  */
+import { itemWorkflowId } from '../common/constants';
 import { ApplicationFailure, ChildWorkflowFailure, condition, getExternalWorkflowHandle, log, patched, proxyActivities, startChild, type ChildWorkflowHandle } from '@temporalio/workflow';
 import type { BatchStoreActivities } from '../activities/batch-store';
 import { pauseItemSignal, reportBySignalSignal, resumeItemSignal } from '../common/messages';
@@ -134,7 +135,7 @@ export class ItemWindow {
       this.ledger.markStarted(key);
       this.startsPending += 1;
       void startChild(itemWorkflow, {
-        workflowId: `${batchId}/${key}`,
+        workflowId: itemWorkflowId(batchId, key),
         args: [
           {
             batchId,
@@ -185,7 +186,7 @@ export class ItemWindow {
     const { batchId } = this.opts;
     await Promise.all(
       [...this.awaitingCompletion].map((key) =>
-        getExternalWorkflowHandle(`${batchId}/${key}`)
+        getExternalWorkflowHandle(itemWorkflowId(batchId, key))
           .signal(reportBySignalSignal)
           .then(
             () => this.awaitingCompletion.delete(key),
@@ -203,7 +204,7 @@ export class ItemWindow {
     // A child whose start is still pending cannot be signalled yet: it would miss the pause.
     await condition(() => this.startsPending === 0);
     const signal = kind === 'pause' ? pauseItemSignal : resumeItemSignal;
-    await Promise.all(this.ledger.inFlightKeys().map((key) => getExternalWorkflowHandle(`${this.opts.batchId}/${key}`).signal(signal).catch(() => undefined)));
+    await Promise.all(this.ledger.inFlightKeys().map((key) => getExternalWorkflowHandle(itemWorkflowId(this.opts.batchId, key)).signal(signal).catch(() => undefined)));
   }
 
   /**
@@ -213,7 +214,7 @@ export class ItemWindow {
   async cancel(): Promise<void> {
     const { batchId } = this.opts;
     await condition(() => this.startsPending === 0);
-    await Promise.all(this.ledger.inFlightKeys().map((key) => getExternalWorkflowHandle(`${batchId}/${key}`).cancel().catch(() => undefined)));
+    await Promise.all(this.ledger.inFlightKeys().map((key) => getExternalWorkflowHandle(itemWorkflowId(batchId, key)).cancel().catch(() => undefined)));
     this.ledger.cancelNotStarted();
     await store.cancelUnstartedItems({ batchId, afterSeq: this.cursor, bufferedSeqs: this.buffer.seqs, ...(this.opts.partition !== undefined ? { partition: this.opts.partition } : {}) });
   }
