@@ -8,7 +8,7 @@
  */
 import type { Client, ScheduleDescription, ScheduleOptionsStartWorkflowAction, ScheduleSpec, ScheduleSummary, ScheduleUpdateOptions } from '@temporalio/client';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client';
-import { batchIdOfScheduledRun, parseTemplateScheduleId, templateScheduleId, type ScheduledBatchInput } from '../common/schedules';
+import { batchIdOfScheduledRun, parseTemplateScheduleId, slugOf, templateScheduleId, type ScheduledBatchInput } from '../common/schedules';
 import { PipelineKey } from '../common/search-attributes';
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
@@ -57,17 +57,6 @@ function specView(spec: ScheduleDescription['spec'] | ScheduleSummary['spec'] = 
 
 function templateIdOf(memo: Record<string, unknown> | undefined): string | undefined {
   return typeof memo?.templateId === 'string' ? memo.templateId : undefined;
-}
-
-/** `Weekly Auckland restaurants!` → `weekly-auckland-restaurants`. */
-export function slugOf(text: string): string {
-  return text
-    .toLowerCase()
-    .normalize('NFKD')
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 63)
-    .replace(/-+$/, '');
 }
 
 export class ScheduleService {

@@ -3,6 +3,17 @@
  * their activities. Sandbox-safe: plain types and pure functions only.
  */
 
+/** A schedule's slug from a template name (the API's default, the page's placeholder): `Weekly Auckland restaurants!` → `weekly-auckland-restaurants`. */
+export function slugOf(text: string): string {
+  return text
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
+}
+
 /** Every schedule Flotilla owns starts `flotilla-`, so operators find them in Temporal Web. */
 export const SCHEDULE_ID_PREFIX = 'flotilla-';
 

@@ -5,6 +5,7 @@
  */
 import { useEffect, useId, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, errorMessage, OVERLAP_POLICIES, operatorApi, type BatchTemplate, type FieldIssue, type OverlapPolicy, type PipelineWithEntities, type Schedule, type ScheduleBody } from '../api.ts';
+import { slugOf } from '../../../common/schedules';
 
 export const OVERLAP_LABELS: Record<OverlapPolicy, { title: string; hint: string }> = {
   skip: { title: 'Skip', hint: 'a fire while the previous batch still runs starts nothing' },
@@ -61,16 +62,6 @@ function fieldOf(path: string, mode: Mode): Field | null {
   return null;
 }
 
-/** The same slug the API makes from a template name (api/schedule-service.ts slugOf). */
-export function slugOf(text: string): string {
-  return text
-    .toLowerCase()
-    .normalize('NFKD')
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 63)
-    .replace(/-+$/, '');
-}
 
 export function ScheduleForm({
   schedule,
