@@ -15,6 +15,7 @@ import { CsvFileError, csvRecords, isBlankRow, uniqueColumns } from '../lib/csv-
 import { ItemShape, RowMapper } from '../lib/item-mapping';
 import { ITEM_KEY_PATTERN, ITEM_KEY_RULE, entityIdOf, itemKeyOf } from '../lib/item-keys';
 import type { PipelineDefinition } from '../pipelines/types';
+import type { ImportStatus } from '../contract/entity-imports';
 
 /** Rows upserted per statement (and per progress report). */
 export const IMPORT_PAGE_ROWS = 1_000;
@@ -23,9 +24,6 @@ export const MAX_STORED_IMPORT_ERRORS = 10_000;
 /** Longest CSV record (an unclosed quote would otherwise swallow the file). */
 const MAX_RECORD_CHARS = 1024 * 1024;
 
-/** receiving: the API is storing the file; queued: stored, the workflow not yet at it. */
-export const IMPORT_STATUSES = ['receiving', 'queued', 'running', 'succeeded', 'failed'] as const;
-export type ImportStatus = (typeof IMPORT_STATUSES)[number];
 
 export interface EntityImportLimits {
   /** Most bytes a gzip file may inflate to. */

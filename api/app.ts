@@ -41,7 +41,7 @@ import { authenticate, orgOf, requireBatchAccess, securityHeaders } from './auth
 import { RateLimiter } from './auth/rate-limit';
 import { AuthService } from './auth/service';
 import { authRouter } from './routes/auth';
-import { ControlBody, CreateBatchBody, OrgSettingsBody, type OrgSettingsView, EntitiesQuery, EntityFacetsQuery, ExportQuery, FileParam, IdParam, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
+import { ControlBody, CreateBatchBody, OrgSettingsBody, type OrgSettingsView, EntitiesQuery, EntityFacetsQuery, ExportQuery, FileParam, IdParam, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from '../contract/batches';
 
 export interface AppDeps {
   db: Db;

@@ -3,7 +3,7 @@
  * (api/routes/auth.ts); spread into ROUTES in api/openapi-routes.ts.
  */
 import type { RouteDoc } from './openapi';
-import { CreateOrgBody, CreateTokenBody, CreateUserBody, ListUsersQuery, OrgIdParam, SetPasswordBody, SignInBody, TokenIdParam, UpdateOrgBody, UserIdParam } from './auth/schemas';
+import { CreateOrgBody, CreateTokenBody, CreateUserBody, ListUsersQuery, OrgIdParam, SetPasswordBody, SignInBody, TokenIdParam, UpdateOrgBody, UserIdParam } from '../contract/auth';
 
 const BAD_REQUEST = 'Invalid request: `error.details.issues` names each field';
 const SUPER_ADMIN = '`forbidden`: only a super admin may do this';

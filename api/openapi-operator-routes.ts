@@ -5,10 +5,10 @@
 import { z } from 'zod';
 import { WEBHOOKS_WRITE_ONLY } from './notify-targets';
 import type { RouteDoc } from './openapi';
-import { BackfillScheduleBody, CreateScheduleBody, ListSchedulesQuery, PauseScheduleBody, ScheduleIdParam, TriggerScheduleBody, UpdateScheduleBody } from './schedule-schemas';
-import { BATCH_STATUSES } from './schemas';
-import { DryRunBody, EstimateQuery } from './preflight-schemas';
-import { ListTemplatesQuery, PipelineNameParam, RunItemBody, StartFromTemplateBody, TemplateBody, TemplateIdParam } from './template-schemas';
+import { BackfillScheduleBody, CreateScheduleBody, ListSchedulesQuery, PauseScheduleBody, ScheduleIdParam, TriggerScheduleBody, UpdateScheduleBody } from '../contract/schedules';
+import { BATCH_STATUSES } from '../contract/batches';
+import { DryRunBody, EstimateQuery } from '../contract/preflight';
+import { ListTemplatesQuery, PipelineNameParam, RunItemBody, StartFromTemplateBody, TemplateBody, TemplateIdParam } from '../contract/templates';
 
 const BAD_REQUEST = 'Invalid request: `error.details.issues` names each field ({ path, message, row? })';
 const CreatedBatch = z.object({ id: z.string(), workflowId: z.string(), status: z.enum(BATCH_STATUSES) });

@@ -25,7 +25,7 @@ import {
   OrgSettingsBody,
   OrgSettingsView,
   RetryFailedBody,
-} from './schemas';
+} from '../contract/batches';
 
 const EntityFacets = z.object({
   kind: z.string(),

@@ -3,8 +3,8 @@
  * routes parse and answer with; spread into ROUTES in api/openapi-routes.ts.
  */
 import type { RouteDoc } from './openapi';
-import { EntityImportIdParam, EntityImportQuery, EntityImportView, ImportErrorsQuery, ListEntityImportsQuery } from './entity-import-schemas';
-import { CheckUploadBody, UploadCheck, UploadIdParam, UploadQuery, UploadView } from './upload-schemas';
+import { EntityImportIdParam, EntityImportQuery, EntityImportView, ImportErrorsQuery, ListEntityImportsQuery } from '../contract/entity-imports';
+import { CheckUploadBody, UploadCheck, UploadIdParam, UploadQuery, UploadView } from '../contract/uploads';
 
 const NO_UPLOAD = 'No such upload (`not_found`)';
 const NO_IMPORT = "No such import in the caller's organisation (`not_found`)";

@@ -16,7 +16,7 @@ import type { PipelineRegistry } from '../pipelines/registry';
 import type { DryRunResult } from '../workflows/dry-run';
 import { ApiError, notFound, validationError } from './errors';
 import { formatPath, type FieldIssue } from '../lib/field-path';
-import type { DryRunBody, EstimateQuery } from './preflight-schemas';
+import type { DryRunBody, EstimateQuery } from '../contract/preflight';
 
 /** The estimate looks at this many of the pipeline's most recent finished batches. */
 export const ESTIMATE_BASIS_BATCHES = 20;

@@ -5,7 +5,8 @@
  */
 import type { Db } from '../../lib/db';
 import { Prisma } from '../../lib/db';
-import { PLAN_LIMITS, type Plan, type Principal, type UserRole } from '../../lib/auth/access';
+import type { Plan, UserRole } from '../../contract/auth';
+import { PLAN_LIMITS, type Principal } from '../../lib/auth/access';
 import { hashPassword, needsRehash, newId, newSecret, sha256, verifyPassword } from '../../lib/auth/secrets';
 import { ApiError, conflict, notFound, validationError } from '../errors';
 

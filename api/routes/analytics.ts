@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Db } from '../../lib/db';
 import { orgOf } from '../auth/middleware';
 import { batchAnalytics, batchStats } from '../analytics';
-import { IdParam } from '../schemas';
+import { IdParam } from '../../contract/batches';
 
 export const BatchAnalyticsQuery = z
   .object({

@@ -4,7 +4,7 @@
  */
 import express, { type Response, type Router } from 'express';
 import { denial, type AccessPhase } from '../../lib/auth/access';
-import { CreateOrgBody, CreateTokenBody, CreateUserBody, ListUsersQuery, OrgIdParam, SetPasswordBody, SignInBody, TokenIdParam, UpdateOrgBody, UserIdParam } from '../auth/schemas';
+import { CreateOrgBody, CreateTokenBody, CreateUserBody, ListUsersQuery, OrgIdParam, SetPasswordBody, SignInBody, TokenIdParam, UpdateOrgBody, UserIdParam } from '../../contract/auth';
 import { requireSuperAdmin, SESSION_COOKIE, unauthenticated } from '../auth/middleware';
 import type { RateLimiter } from '../auth/rate-limit';
 import type { AuthService } from '../auth/service';

@@ -7,7 +7,7 @@
 import express, { type Router } from 'express';
 import { rowLimit } from '../../lib/auth/access';
 import { orgOf } from '../auth/middleware';
-import { EntityImportIdParam, EntityImportQuery, ImportErrorsQuery, ListEntityImportsQuery } from '../entity-import-schemas';
+import { EntityImportIdParam, EntityImportQuery, ImportErrorsQuery, ListEntityImportsQuery } from '../../contract/entity-imports';
 import type { EntityImportService } from '../entity-import-service';
 import { requesterOf } from './templates';
 

@@ -6,8 +6,8 @@ import express, { type Router } from 'express';
 import { orgOf } from '../auth/middleware';
 import type { RateLimiter } from '../auth/rate-limit';
 import { dryRun, estimate, type PreflightDeps } from '../preflight';
-import { DryRunBody, EstimateQuery } from '../preflight-schemas';
-import { PipelineNameParam } from '../template-schemas';
+import { DryRunBody, EstimateQuery } from '../../contract/preflight';
+import { PipelineNameParam } from '../../contract/templates';
 
 /** A dry run executes real steps (fetches, AI calls): limited per user like batch creation. */
 export function preflightRouter(deps: PreflightDeps & { limiter: RateLimiter; dryRunPerMinute: number }): Router {

@@ -9,7 +9,7 @@ import type { BatchService } from '../batch-service';
 import { orgOf } from '../auth/middleware';
 import { notFound, validationError } from '../errors';
 import { formatPath } from '../../lib/field-path';
-import { PipelineNameParam, RunItemBody } from '../template-schemas';
+import { PipelineNameParam, RunItemBody } from '../../contract/templates';
 import { requesterOf } from './templates';
 
 export function singleRunRouter(deps: { registry: PipelineRegistry; service: BatchService }): Router {

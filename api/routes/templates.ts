@@ -12,7 +12,7 @@ import type { BatchService } from '../batch-service';
 import { ScheduleService } from '../schedule-service';
 import type { NotifyTargets } from '../notify-targets';
 import { TemplateService } from '../template-service';
-import { ListTemplatesQuery, StartFromTemplateBody, TemplateBody, TemplateIdParam } from '../template-schemas';
+import { ListTemplatesQuery, StartFromTemplateBody, TemplateBody, TemplateIdParam } from '../../contract/templates';
 
 export interface TemplatesRouterDeps {
   db: Db;

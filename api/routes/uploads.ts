@@ -7,7 +7,7 @@ import express, { type Router } from 'express';
 import { rowLimit } from '../../lib/auth/access';
 import { orgOf } from '../auth/middleware';
 import { ApiError, unavailable } from '../errors';
-import { CheckUploadBody, UploadIdParam, UploadQuery } from '../upload-schemas';
+import { CheckUploadBody, UploadIdParam, UploadQuery } from '../../contract/uploads';
 import type { UploadService } from '../upload-service';
 import { requesterOf } from './templates';
 

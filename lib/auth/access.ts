@@ -6,8 +6,7 @@
  * has batch operations; starting, controlling, scheduling and uploading needs `can_run_batch`.
  */
 
-export const PLANS = ['free', 'pro', 'team', 'enterprise'] as const;
-export type Plan = (typeof PLANS)[number];
+import type { Plan, UserRole } from '../../contract/auth';
 
 /**
  * The plan_limits of the seeds: batch operations are off on Free, Pro and Team. Rows of one
@@ -23,9 +22,6 @@ export const PLAN_LIMITS: Record<Plan, { batchOperations: boolean; maxUploadRows
 
 /** The row limits a super admin can raise per organisation. */
 export type RowLimit = 'maxUploadRows' | 'maxImportRows';
-
-export const USER_ROLES = ['super_admin', 'member'] as const;
-export type UserRole = (typeof USER_ROLES)[number];
 
 export type AccessPhase = 1 | 2;
 

@@ -8,8 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import yauzl from 'yauzl';
 
-export const UPLOAD_TYPES = ['csv', 'xlsx', 'xls'] as const;
-export type UploadType = (typeof UPLOAD_TYPES)[number];
+import { UPLOAD_TYPES, type UploadType } from '../contract/uploads';
 
 /** How many bytes of the head the CSV checks look at (NUL bytes, UTF-8, signatures). */
 export const SNIFF_BYTES = 64 * 1024;

@@ -8,7 +8,7 @@ import { Prisma } from '../lib/db';
 import { entityIdOf, itemKeyOf } from '../lib/item-keys';
 import type { Logger } from '../lib/logger';
 import type { PipelineDefinition } from '../pipelines/types';
-import type { EntitySelection } from './schemas';
+import type { EntitySelection } from '../contract/batches';
 
 /** Demo entities go to the organisation that exists before any other (auth/service.ts). */
 const SEED_ORG = 'default';

@@ -14,8 +14,8 @@ import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { scheduledBatchWorkflow } from '../workflows/scheduled';
 import { ApiError, conflict, notFound, unavailable, validationError } from './errors';
-import type { BackfillScheduleBody, CreateScheduleBody, ListSchedulesQuery, OverlapPolicy, UpdateScheduleBody } from './schedule-schemas';
-import { durationMs, formatDuration } from './schedule-schemas';
+import type { BackfillScheduleBody, CreateScheduleBody, ListSchedulesQuery, OverlapPolicy, UpdateScheduleBody } from '../contract/schedules';
+import { durationMs, formatDuration } from '../contract/schedules';
 
 export interface ScheduleServiceDeps {
   db: Db;

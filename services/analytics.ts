@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { Db } from '../lib/db';
 import { Prisma } from '../lib/db';
 import { ApiError, notFound } from './errors';
-import { BATCH_STATUSES, FINAL_BATCH_STATUSES, ITEM_STATUSES, TAB_STATUSES } from './schemas';
+import { BATCH_STATUSES, FINAL_BATCH_STATUSES, ITEM_STATUSES, TAB_STATUSES } from '../contract/batches';
 
 /** Error groups reported per batch; more distinct (step, type) pairs than this are left out. */
 export const MAX_ERROR_GROUPS = 100;

@@ -1,6 +1,6 @@
 /** Request shapes of batch templates and single-item runs; each schema doubles as its type. */
 import { z } from 'zod';
-import { FailureThresholdBody, MAX_CONCURRENCY, NotifyBody } from './schemas';
+import { FailureThresholdBody, MAX_CONCURRENCY, NotifyBody } from './batches';
 
 /** More would not fit one request comfortably; bigger sets belong in the entities table. */
 export const MAX_TEMPLATE_ITEMS = 10_000;

@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import type zlib from 'node:zlib';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CsvFileError, csvRecords, isBlankRow as isBlank, uniqueColumns } from '../lib/csv-stream';
-import type { UploadType } from './upload-sniff';
+import type { UploadType } from '../contract/uploads';
 
 export interface ParseJob {
   file: string;

@@ -13,8 +13,8 @@ import { describeEntitySelection, resolveEntityItems } from './entities';
 import { ApiError, conflict, notFound, validationError } from './errors';
 import { formatPath, type FieldIssue } from '../lib/field-path';
 import { NotifyTargets, withNotifyView, type StoredNotify } from './notify-targets';
-import { MAX_ITEMS_PER_REQUEST, type CreateBatchBody, type NotifyView } from './schemas';
-import type { ListTemplatesQuery, TemplateBody, TemplateSource } from './template-schemas';
+import { MAX_ITEMS_PER_REQUEST, type CreateBatchBody, type NotifyView } from '../contract/batches';
+import type { ListTemplatesQuery, TemplateBody, TemplateSource } from '../contract/templates';
 
 export interface TemplateServiceDeps {
   db: Db;

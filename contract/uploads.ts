@@ -1,7 +1,9 @@
 /** Request and response shapes of the upload routes; each schema doubles as its type. */
 import { z } from 'zod';
-import { UploadMapping } from './schemas';
-import { UPLOAD_TYPES } from './upload-sniff';
+import { UploadMapping } from './batches';
+
+export const UPLOAD_TYPES = ['csv', 'xlsx', 'xls'] as const;
+export type UploadType = (typeof UPLOAD_TYPES)[number];
 
 export const UPLOAD_STATUSES = ['accepted', 'quarantined'] as const;
 

@@ -24,8 +24,8 @@ import { ApiError, conflict, notFound, unavailable, validationError } from './er
 import { formatPath, type FieldIssue } from '../lib/field-path';
 import { describeEntitySelection, entityPages, entitySelectionWhere, resolveEntityItems } from './entities';
 import { NotifyTargets, withNotifyView, type StoredNotify } from './notify-targets';
-import type { CreateBatchBody, EntitySelection, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from './schemas';
-import { MAX_ITEMS_PER_REQUEST, statusesOf } from './schemas';
+import type { CreateBatchBody, EntitySelection, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from '../contract/batches';
+import { MAX_ITEMS_PER_REQUEST, statusesOf } from '../contract/batches';
 import type { UploadService } from './upload-service';
 
 const MAX_REPORTED_ISSUES = 100;

@@ -1,6 +1,9 @@
 /** Requests and answers of the entity-import routes (api/routes/entity-imports.ts). */
 import { z } from 'zod';
-import { IMPORT_STATUSES } from '../activities/entity-import';
+
+/** receiving: the API is storing the file; queued: stored, the workflow not yet at it. */
+export const IMPORT_STATUSES = ['receiving', 'queued', 'running', 'succeeded', 'failed'] as const;
+export type ImportStatus = (typeof IMPORT_STATUSES)[number];
 
 export const EntityImportQuery = z
   .object({

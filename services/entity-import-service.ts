@@ -16,7 +16,7 @@ import type { Logger } from '../lib/logger';
 import type { PipelineRegistry } from '../pipelines/registry';
 import { ApiError, conflict, notFound, unavailable, validationError } from './errors';
 import { csvCell } from './exports';
-import type { EntityImportView } from './entity-import-schemas';
+import type { EntityImportView } from '../contract/entity-imports';
 import { sanitizeFilename } from './upload-sniff';
 
 /** Bytes per stored chunk. */

@@ -18,11 +18,12 @@ import type { Logger } from '../lib/logger';
 import type { PipelineRegistry } from '../pipelines/registry';
 import type { PipelineDefinition } from '../pipelines/types';
 import { ApiError, conflict, notFound, validationError } from './errors';
-import type { UploadItemSource, UploadMapping } from './schemas';
+import type { UploadItemSource, UploadMapping } from '../contract/batches';
 import { ItemShape, RowMapper } from '../lib/item-mapping';
 import { ParseQueue, parseInWorker, type ParseResult } from './upload-parse';
-import { CHECK_SAMPLE_ITEMS, MAX_CHECK_ERRORS, type CheckUploadBody, type UploadCheck, type UploadView } from './upload-schemas';
-import { mismatchMessage, sanitizeFilename, sniffContent, typeOfName, zipExpansionProblem, type UploadType } from './upload-sniff';
+import { CHECK_SAMPLE_ITEMS, MAX_CHECK_ERRORS, type CheckUploadBody, type UploadCheck, type UploadView } from '../contract/uploads';
+import type { UploadType } from '../contract/uploads';
+import { mismatchMessage, sanitizeFilename, sniffContent, typeOfName, zipExpansionProblem } from './upload-sniff';
 
 export interface UploadLimits {
   /** Largest file accepted, in bytes. */

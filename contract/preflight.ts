@@ -1,6 +1,6 @@
 /** Request shapes of the pre-launch estimate and dry run; each schema doubles as its type. */
 import { z } from 'zod';
-import { MAX_CONCURRENCY, MAX_ITEMS_PER_REQUEST } from './schemas';
+import { MAX_CONCURRENCY, MAX_ITEMS_PER_REQUEST } from './batches';
 
 export const EstimateQuery = z
   .object({

@@ -1,6 +1,10 @@
 /** Request shapes of sign-in, API tokens and the super admin's organisations and users. */
 import { z } from 'zod';
-import { PLANS, USER_ROLES } from '../../lib/auth/access';
+
+export const PLANS = ['free', 'pro', 'team', 'enterprise'] as const;
+export type Plan = (typeof PLANS)[number];
+export const USER_ROLES = ['super_admin', 'member'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
 
 export const SignInBody = z.object({ email: z.string().trim().min(3).max(200), password: z.string().min(1).max(200) }).strict();
 export type SignInBody = z.infer<typeof SignInBody>;

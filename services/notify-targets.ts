@@ -8,7 +8,7 @@ import { checkEgress, EgressBlockedError, egressPolicyFromEnv, type EgressPolicy
 import { secretBoxFromEnv, type SecretBox } from '../lib/secret-box';
 import { validationError } from './errors';
 import { formatPath, type FieldIssue } from '../lib/field-path';
-import type { NotifyBody, NotifyView } from './schemas';
+import type { NotifyBody, NotifyView } from '../contract/batches';
 
 /** How every route that takes `notify` treats webhooks (batches, templates, organisation settings), for the OpenAPI document. */
 export const WEBHOOKS_WRITE_ONLY =
