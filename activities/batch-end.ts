@@ -8,8 +8,9 @@ import { Context, log } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { batchEndActivityOf } from '../common/constants';
 import type { Db } from '../lib/db';
-import type { BatchEndContext, BatchEndResult, PipelineDefinition, SettledItem } from '../pipelines/types';
-import { outputsOf, toStepFailure } from './steps';
+import type { BatchEndContext, BatchEndResult, PipelineDefinition } from '../pipelines/types';
+import { batchItems } from '../services/settled-items';
+import { toStepFailure } from './steps';
 
 export interface BatchEndInput {
   batchId: string;
@@ -17,35 +18,6 @@ export interface BatchEndInput {
   counts: BatchEndContext<unknown>['counts'];
   /** Bumped each time the batch settles again (after a retry round); part of the idempotency key. */
   round: number;
-}
-
-const PAGE = 500;
-
-/** Every item of a batch in seq order, a page at a time. */
-export async function* batchItems(db: Db, batchId: string, filter?: { status?: string }): AsyncGenerator<SettledItem> {
-  let after = 0;
-  for (;;) {
-    const rows = await db.batchItem.findMany({
-      where: { batchId, seq: { gt: after }, ...(filter?.status ? { status: filter.status } : {}) },
-      orderBy: { seq: 'asc' },
-      take: PAGE,
-      select: { seq: true, key: true, input: true, status: true, steps: true, error: true, costUsd: true },
-    });
-    for (const r of rows) {
-      const e = r.error as { step?: string; type?: string; message?: string } | null;
-      yield {
-        itemKey: r.key,
-        seq: r.seq,
-        item: r.input,
-        status: r.status,
-        outputs: outputsOf(r.steps),
-        error: e ? { step: e.step ?? '', type: e.type ?? 'Error', message: e.message ?? '' } : null,
-        costUsd: r.costUsd,
-      };
-    }
-    if (rows.length < PAGE) return;
-    after = rows[rows.length - 1].seq;
-  }
 }
 
 export function createBatchEndActivities(pipelines: PipelineDefinition[], deps: { db: Db }) {

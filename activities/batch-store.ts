@@ -12,7 +12,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { BatchProgress, BatchStatus, CountedOutcome, ItemError, ItemOutcome, PipelinePlan, StepResult } from '../common/types';
 import { predecessorSettledSignal, reportItemOutcomeSignal } from '../common/messages';
-import { signalBatchReopening } from '../lib/batch-reopen';
+import { signalBatchReopening } from '../services/batch-reopen';
 import { countedOf, type ReplacedOutcome } from './retry';
 import { countItemSettled } from './metrics';
 import type { Db } from '../lib/db';

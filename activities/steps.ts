@@ -12,6 +12,7 @@ import { ZodError } from 'zod';
 import { activityName } from '../pipelines/plan';
 import { observeStepDuration } from './metrics';
 import type { Db } from '../lib/db';
+import { outputsOf } from '../services/settled-items';
 import type { PipelineDefinition, SequencePredecessor, StepContext, StepHandler } from '../pipelines/types';
 import { isSkipItem, NonRetryableStepError } from '../pipelines/types';
 
@@ -63,17 +64,6 @@ function startHeartbeat(ctx: Context): { report(details: unknown): void; stop():
     },
     stop: () => clearInterval(timer),
   };
-}
-
-type StepOutputs = Record<string, unknown>;
-
-/** Step outputs by step name from a stored item's step results (succeeded steps only). */
-export function outputsOf(steps: unknown): StepOutputs {
-  const out: StepOutputs = {};
-  for (const s of (Array.isArray(steps) ? steps : []) as Array<{ step: string; status: string; output?: unknown }>) {
-    if (s.status === 'succeeded') out[s.step] = s.output ?? null;
-  }
-  return out;
 }
 
 /** The earlier items of an item's sequence, in batch order. */

@@ -7,13 +7,14 @@
 import { Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { BatchService } from '../api/batch-service';
-import { ApiError } from '../api/errors';
-import { EmptySourceError, TemplateService } from '../api/template-service';
+import { BatchService } from '../services/batch-service';
+import { DomainError } from '../services/errors';
+import { EmptySourceError, TemplateService } from '../services/template-service';
 import { batchIdOfScheduledRun, parseTemplateScheduleId } from '../common/schedules';
 import type { Db } from '../lib/db';
 import { logger, type Logger } from '../lib/logger';
 import { PipelineRegistry } from '../pipelines/registry';
+import { isRetryableDomainError, toActivityFailure } from './domain-failure';
 import type { PipelineDefinition } from '../pipelines/types';
 
 export interface TemplateActivityDeps {
@@ -71,11 +72,8 @@ export function createTemplateActivities(deps: TemplateActivityDeps) {
           log.info('scheduled run skipped: a batch of the pipeline is active', { scheduleId: input.scheduleId, activeBatchId });
           return { skipped: `active batch ${activeBatchId}` };
         }
-        if (err instanceof ApiError && err.status < 500) {
-          // A deleted template or items that no longer validate: retrying cannot help.
-          throw ApplicationFailure.create({ type: err.status === 404 ? 'TemplateNotFound' : 'TemplateInvalid', message: err.message, nonRetryable: true, details: [err.details ?? null] });
-        }
-        throw err;
+        // A deleted template or items that no longer validate fail the run; Temporal unreachable is retried.
+        throw toActivityFailure(err, (e) => (isRetryableDomainError(e) ? undefined : e.kind === 'not_found' ? 'TemplateNotFound' : 'TemplateInvalid'));
       }
     },
 
@@ -89,9 +87,9 @@ export function createTemplateActivities(deps: TemplateActivityDeps) {
 
 export type TemplateActivities = ReturnType<typeof createTemplateActivities>;
 
-/** The job guard's answer (409 naming the active batch), as BatchService.create throws it. */
+/** The job guard's answer (a conflict naming the active batch), as BatchService.create throws it. */
 function activeBatchOf(err: unknown): string | undefined {
-  if (!(err instanceof ApiError) || err.status !== 409 || err.code !== 'conflict') return undefined;
+  if (!(err instanceof DomainError) || err.kind !== 'conflict') return undefined;
   const id = (err.details as { activeBatchId?: unknown } | undefined)?.activeBatchId;
   return typeof id === 'string' ? id : undefined;
 }

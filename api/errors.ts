@@ -1,9 +1,14 @@
-/** Typed service errors and their JSON form `{ error: { code, message, details } }`. */
+/**
+ * HTTP errors and the one place errors become answers `{ error: { code, message, details } }`:
+ * a service's domain error (services/errors.ts) gets its status from its kind here; an
+ * `ApiError` is the HTTP layer's own refusal (no credentials, wrong media type, rate limited).
+ */
 import crypto from 'node:crypto';
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { formatPath, type FieldIssue } from '../lib/field-path';
 import type { Logger } from '../lib/logger';
+import { DomainError, invalidInput, type DomainErrorKind } from '../services/errors';
 
 export class ApiError extends Error {
   constructor(
@@ -16,17 +21,34 @@ export class ApiError extends Error {
   }
 }
 
-export const notFound = (what: string, id: string) => new ApiError(404, 'not_found', `${what} ${id} not found`);
-export const conflict = (message: string, details?: unknown) => new ApiError(409, 'conflict', message, details);
-export const unavailable = (message: string, details?: unknown) => new ApiError(503, 'unavailable', message, details);
+/** The status each kind of domain error answers with. */
+export const HTTP_STATUS_OF: Record<DomainErrorKind, number> = {
+  invalid_input: 400,
+  not_found: 404,
+  conflict: 409,
+  limit_exceeded: 413,
+  unsupported: 415,
+  unprocessable: 422,
+  busy: 429,
+  unavailable: 503,
+};
+
+/** The status an error answers with, for those that carry one (domain errors by kind, HTTP errors their own). */
+export function httpStatusOf(err: unknown): number | undefined {
+  if (err instanceof DomainError) return HTTP_STATUS_OF[err.kind];
+  if (err instanceof ApiError) return err.status;
+  return undefined;
+}
+
+/** A 429's `Retry-After` header, from the refusal's `details.retryAfterSeconds`. */
+export function retryAfterOf(err: unknown): string | undefined {
+  if (httpStatusOf(err) !== 429) return undefined;
+  const seconds = ((err as DomainError | ApiError).details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  return typeof seconds === 'number' ? String(seconds) : undefined;
+}
 
 export function zodIssues(err: ZodError, prefix: (string | number)[] = []): FieldIssue[] {
   return err.issues.map((i) => ({ path: formatPath([...prefix, ...i.path]), message: i.message }));
-}
-
-export function validationError(issues: FieldIssue[], message?: string): ApiError {
-  const first = issues[0];
-  return new ApiError(400, 'validation_error', message ?? (first ? `${first.path}: ${first.message}` : 'invalid request'), { issues });
 }
 
 /** Most of a refused request's body read and dropped so its client can read the refusal. */
@@ -49,13 +71,11 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       });
       req.resume();
     }
-    if (err instanceof ApiError) {
-      res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) } });
-      return;
-    }
-    if (err instanceof ZodError) {
-      const e = validationError(zodIssues(err));
-      res.status(400).json({ error: { code: e.code, message: e.message, details: e.details } });
+    const known = err instanceof ZodError ? invalidInput(zodIssues(err)) : err;
+    if (known instanceof ApiError || known instanceof DomainError) {
+      const retryAfter = retryAfterOf(known);
+      if (retryAfter) res.setHeader('Retry-After', retryAfter);
+      res.status(httpStatusOf(known)!).json({ error: { code: known.code, message: known.message, ...(known.details !== undefined ? { details: known.details } : {}) } });
       return;
     }
     // body-parser errors carry a status and a type

@@ -1,88 +1,22 @@
 /**
- * Batch results as CSV or JSON, streamed a page at a time (constant memory for any batch size),
- * each row joined to its item's input. CSV cells that a spreadsheet would run as a formula
- * (`=`, `+`, `-`, `@`, tab, CR) are prefixed with `'` (OWASP "CSV injection").
+ * A batch's results as a download: the export's chunks (services/batch-export.ts) written to the
+ * response as the reader takes them, so a slow reader never piles rows up in memory.
  */
 import type { Response } from 'express';
-import { batchItems } from '../activities/batch-end';
 import type { Db } from '../lib/db';
-import type { PipelineDefinition, SettledItem } from '../pipelines/types';
+import type { PipelineDefinition } from '../pipelines/types';
+import { exportChunks, type ExportFormat } from '../services/batch-export';
 
-type Cell = string | number | boolean | null | undefined;
-
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-export function csvCell(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  let s = typeof value === 'object' ? JSON.stringify(value) : String(value);
-  if (FORMULA_START.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-function inputFields(item: unknown): Record<string, Cell> {
-  if (!item || typeof item !== 'object' || Array.isArray(item)) return { input: JSON.stringify(item) };
-  const out: Record<string, Cell> = {};
-  for (const [k, v] of Object.entries(item)) out[k] = v !== null && typeof v === 'object' ? JSON.stringify(v) : (v as Cell);
-  return out;
-}
-
-function resultFields(def: PipelineDefinition | undefined, row: SettledItem): Record<string, Cell> {
-  return {
-    status: row.status,
-    error_step: row.error?.step ?? null,
-    error_type: row.error?.type ?? null,
-    error_message: row.error?.message ?? null,
-    cost_usd: row.costUsd,
-    ...(def?.exportColumns?.(row) ?? {}),
-  };
-}
-
-/** Waits for the socket to drain when its buffer is full, so a slow reader never piles rows up in memory. */
-async function write(res: Response, chunk: string): Promise<void> {
-  if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve));
-}
-
-export async function streamExport(opts: { db: Db; res: Response; batchId: string; batchName: string; def?: PipelineDefinition; format: 'csv' | 'json' }): Promise<void> {
-  const { db, res, batchId, def, format } = opts;
-  const filename = `${batchId}.${format}`;
+export async function streamExport(opts: { db: Db; res: Response; batchId: string; batchName: string; def?: PipelineDefinition; format: ExportFormat }): Promise<void> {
+  const { res, batchId, format } = opts;
   res.setHeader('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8');
-  res.setHeader('Content-Disposition', `attachment; filename="${filename}"`);
+  res.setHeader('Content-Disposition', `attachment; filename="${batchId}.${format}"`);
   res.setHeader('Cache-Control', 'no-store');
   let closed = false;
   res.on('close', () => void (closed = true));
-
-  if (format === 'json') {
-    await write(res, '[');
-    let first = true;
-    for await (const row of batchItems(db, batchId)) {
-      if (closed) return;
-      const doc = { seq: row.seq, key: row.itemKey, input: row.item, ...resultFields(def, row), outputs: row.outputs };
-      await write(res, `${first ? '\n' : ',\n'}${JSON.stringify(doc)}`);
-      first = false;
-    }
-    res.end('\n]\n');
-    return;
-  }
-
-  // The header comes from the first row (input columns, then result columns); a later row's extra
-  // input fields are not exported (CSV rows of one batch share their columns).
-  let header: string[] | null = null;
-  for await (const row of batchItems(db, batchId)) {
+  for await (const chunk of exportChunks(opts)) {
     if (closed) return;
-    const input = inputFields(row.item);
-    const result = resultFields(def, row);
-    const record: Record<string, Cell> = { seq: row.seq, key: row.itemKey };
-    for (const [k, v] of Object.entries(input)) {
-      if (k in record && record[k] === v) continue; // the item's own key field
-      record[k in record ? `input_${k}` : k] = v;
-    }
-    for (const [k, v] of Object.entries(result)) record[k in record ? `result_${k}` : k] = v;
-    if (!header) {
-      header = Object.keys(record);
-      await write(res, `${header.map(csvCell).join(',')}\r\n`);
-    }
-    await write(res, `${header.map((h) => csvCell(record[h])).join(',')}\r\n`);
+    if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve));
   }
-  if (!header) await write(res, 'seq,key,status\r\n');
   res.end();
 }

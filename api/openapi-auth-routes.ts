@@ -3,7 +3,7 @@
  * (api/routes/auth.ts); spread into ROUTES in api/openapi-routes.ts.
  */
 import type { RouteDoc } from './openapi';
-import { CreateOrgBody, CreateTokenBody, CreateUserBody, ListUsersQuery, OrgIdParam, SetPasswordBody, SignInBody, TokenIdParam, UpdateOrgBody, UserIdParam } from '../contract/auth';
+import { AdminUserView, ApiTokenInfo, CreateOrgBody, CreateTokenBody, CreateUserBody, CreatedToken, ListUsersQuery, Me, OrgIdParam, SessionsRevoked, SetPasswordBody, SignInBody, TokenIdParam, TokenList, UpdateOrgBody, UserIdParam, UserList } from '../contract/auth';
 
 const BAD_REQUEST = 'Invalid request: `error.details.issues` names each field';
 const SUPER_ADMIN = '`forbidden`: only a super admin may do this';
@@ -27,9 +27,9 @@ export const AUTH_ROUTES: RouteDoc[] = [
     path: '/api/auth/me',
     summary: 'The caller: user, organisation and plan, the CSRF token of a session, and what the access phase lets them do',
     tag: 'auth',
-    responses: { 200: '{ user, via, csrfToken?, access: { phase, read, run, reason? } }' },
+    responses: { 200: { description: 'The caller', schema: Me } },
   },
-  { method: 'get', path: '/api/auth/tokens', summary: "The caller's API tokens (never their secrets)", tag: 'auth', responses: { 200: '{ tokens }' } },
+  { method: 'get', path: '/api/auth/tokens', summary: "The caller's API tokens (never their secrets)", tag: 'auth', responses: { 200: { description: 'The tokens', schema: TokenList } } },
   {
     method: 'post',
     path: '/api/auth/tokens',
@@ -38,9 +38,9 @@ export const AUTH_ROUTES: RouteDoc[] = [
       'A request authenticated by an API token that expires cannot make a token that outlives it: no `expiresInDays`, or one ending after the calling token, is a 400 naming `expiresInDays`. A signed-in session may make any token.',
     tag: 'auth',
     body: CreateTokenBody,
-    responses: { 201: '{ id, name, prefix, token, createdAt, expiresAt }', 400: `${BAD_REQUEST}; \`expiresInDays\` when the token would outlive the calling token` },
+    responses: { 201: { description: 'The token, with its secret (shown once)', schema: CreatedToken }, 400: `${BAD_REQUEST}; \`expiresInDays\` when the token would outlive the calling token` },
   },
-  { method: 'delete', path: '/api/auth/tokens/:id', summary: 'Revoke an API token (at once, for every API process)', tag: 'auth', params: TokenIdParam, responses: { 200: 'The revoked token', 404: 'No such token of yours' } },
+  { method: 'delete', path: '/api/auth/tokens/:id', summary: 'Revoke an API token (at once, for every API process)', tag: 'auth', params: TokenIdParam, responses: { 200: { description: 'The revoked token', schema: ApiTokenInfo }, 404: 'No such token of yours' } },
   { method: 'get', path: '/api/admin/orgs', summary: 'Organisations and their plans (super admin)', tag: 'admin', responses: { 200: '{ orgs }', 403: SUPER_ADMIN } },
   { method: 'post', path: '/api/admin/orgs', summary: 'Create an organisation with a plan (super admin)', tag: 'admin', body: CreateOrgBody, responses: { 201: 'The organisation', 400: BAD_REQUEST, 403: SUPER_ADMIN, 409: 'The ID is taken' } },
   {
@@ -60,7 +60,7 @@ export const AUTH_ROUTES: RouteDoc[] = [
     body: CreateUserBody,
     responses: { 201: 'The user (without secrets)', 400: BAD_REQUEST, 403: SUPER_ADMIN, 409: 'The e-mail is taken' },
   },
-  { method: 'get', path: '/api/admin/users', summary: 'Users of every organisation, or of `orgId` (super admin)', tag: 'admin', query: ListUsersQuery, responses: { 200: '{ users }', 400: BAD_REQUEST, 403: SUPER_ADMIN } },
+  { method: 'get', path: '/api/admin/users', summary: 'Users of every organisation, or of `orgId` (super admin)', tag: 'admin', query: ListUsersQuery, responses: { 200: { description: 'The users', schema: UserList }, 400: BAD_REQUEST, 403: SUPER_ADMIN } },
   {
     method: 'put',
     path: '/api/admin/users/:id/password',
@@ -78,9 +78,9 @@ export const AUTH_ROUTES: RouteDoc[] = [
     tag: 'admin',
     params: UserIdParam,
     bodyRequired: false,
-    responses: { 200: USER_VIEW, 403: SUPER_ADMIN, 404: NO_USER, 409: 'A super admin cannot disable themselves' },
+    responses: { 200: { description: USER_VIEW, schema: AdminUserView }, 403: SUPER_ADMIN, 404: NO_USER, 409: 'A super admin cannot disable themselves' },
   },
-  { method: 'post', path: '/api/admin/users/:id/enable', summary: 'Enable a disabled user again (super admin); their unrevoked API tokens work again', tag: 'admin', params: UserIdParam, bodyRequired: false, responses: { 200: USER_VIEW, 403: SUPER_ADMIN, 404: NO_USER } },
+  { method: 'post', path: '/api/admin/users/:id/enable', summary: 'Enable a disabled user again (super admin); their unrevoked API tokens work again', tag: 'admin', params: UserIdParam, bodyRequired: false, responses: { 200: { description: USER_VIEW, schema: AdminUserView }, 403: SUPER_ADMIN, 404: NO_USER } },
   {
     method: 'post',
     path: '/api/admin/users/:id/revoke-sessions',
@@ -88,6 +88,6 @@ export const AUTH_ROUTES: RouteDoc[] = [
     tag: 'admin',
     params: UserIdParam,
     bodyRequired: false,
-    responses: { 200: '{ revoked }: how many sessions ended', 403: SUPER_ADMIN, 404: NO_USER },
+    responses: { 200: { description: 'How many sessions ended', schema: SessionsRevoked }, 403: SUPER_ADMIN, 404: NO_USER },
   },
 ];

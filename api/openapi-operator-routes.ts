@@ -3,15 +3,14 @@
  * the zod schemas those routes parse; spread into ROUTES in api/openapi-routes.ts.
  */
 import { z } from 'zod';
-import { WEBHOOKS_WRITE_ONLY } from './notify-targets';
+import { WEBHOOKS_WRITE_ONLY } from '../services/notify-targets';
 import type { RouteDoc } from './openapi';
-import { BackfillScheduleBody, CreateScheduleBody, ListSchedulesQuery, PauseScheduleBody, ScheduleIdParam, TriggerScheduleBody, UpdateScheduleBody } from '../contract/schedules';
-import { BATCH_STATUSES } from '../contract/batches';
-import { DryRunBody, EstimateQuery } from '../contract/preflight';
-import { ListTemplatesQuery, PipelineNameParam, RunItemBody, StartFromTemplateBody, TemplateBody, TemplateIdParam } from '../contract/templates';
+import { BackfillScheduleBody, CreateScheduleBody, ListSchedulesQuery, PauseScheduleBody, Schedule, ScheduleBackfilled, ScheduleIdParam, ScheduleList, ScheduleTriggered, TriggerScheduleBody, UpdateScheduleBody } from '../contract/schedules';
+import { CreatedBatch } from '../contract/batch-views';
+import { DryRunBody, DryRunResult, Estimate, EstimateQuery } from '../contract/preflight';
+import { BatchTemplate, ListTemplatesQuery, PipelineNameParam, RunItemBody, StartFromTemplateBody, TemplateBody, TemplateIdParam, TemplateList } from '../contract/templates';
 
 const BAD_REQUEST = 'Invalid request: `error.details.issues` names each field ({ path, message, row? })';
-const CreatedBatch = z.object({ id: z.string(), workflowId: z.string(), status: z.enum(BATCH_STATUSES) });
 const NO_TEMPLATE = 'No such template';
 const NO_SCHEDULE = 'No such schedule (or not one of Flotilla\'s template schedules)';
 const TEMPORAL_DOWN = 'Temporal is unreachable';
@@ -24,10 +23,10 @@ const templates: RouteDoc[] = [
     description: "Settings are checked against the pipeline's settings schema and fixed items against its item schema; an entities source is resolved when a batch starts. " + WEBHOOKS_WRITE_ONLY,
     tag: 'templates',
     body: TemplateBody,
-    responses: { 201: 'The template (Location: /api/templates/{id})', 400: BAD_REQUEST, 409: 'A template of that name exists' },
+    responses: { 201: { description: 'The template (Location: /api/templates/{id})', schema: BatchTemplate }, 400: BAD_REQUEST, 409: 'A template of that name exists' },
   },
-  { method: 'get', path: '/api/templates', summary: 'Templates, newest first, a cursor page at a time', tag: 'templates', query: ListTemplatesQuery, responses: { 200: '{ templates, nextCursor }', 400: BAD_REQUEST } },
-  { method: 'get', path: '/api/templates/:id', summary: 'A template', tag: 'templates', params: TemplateIdParam, responses: { 200: 'The template', 404: NO_TEMPLATE } },
+  { method: 'get', path: '/api/templates', summary: 'Templates, newest first, a cursor page at a time', tag: 'templates', query: ListTemplatesQuery, responses: { 200: { description: 'A page of templates', schema: TemplateList }, 400: BAD_REQUEST } },
+  { method: 'get', path: '/api/templates/:id', summary: 'A template', tag: 'templates', params: TemplateIdParam, responses: { 200: { description: 'The template', schema: BatchTemplate }, 404: NO_TEMPLATE } },
   {
     method: 'put',
     path: '/api/templates/:id',
@@ -36,7 +35,7 @@ const templates: RouteDoc[] = [
     tag: 'templates',
     params: TemplateIdParam,
     body: TemplateBody,
-    responses: { 200: 'The template', 400: BAD_REQUEST, 404: NO_TEMPLATE, 409: 'A template of that name exists' },
+    responses: { 200: { description: 'The template', schema: BatchTemplate }, 400: BAD_REQUEST, 404: NO_TEMPLATE, 409: 'A template of that name exists' },
   },
   {
     method: 'delete',
@@ -81,7 +80,7 @@ const templates: RouteDoc[] = [
     tag: 'pipelines',
     params: PipelineNameParam,
     query: EstimateQuery,
-    responses: { 200: '{ pipeline, items, concurrency, basis, perItem, total }', 400: BAD_REQUEST, 404: 'No such pipeline' },
+    responses: { 200: { description: 'The estimate', schema: Estimate }, 400: BAD_REQUEST, 404: 'No such pipeline' },
   },
   {
     method: 'post',
@@ -91,11 +90,11 @@ const templates: RouteDoc[] = [
     tag: 'pipelines',
     params: PipelineNameParam,
     body: DryRunBody,
-    responses: { 200: '{ pipeline, itemKey, ok, durationMs, steps }', 400: BAD_REQUEST, 404: 'No such pipeline', 504: 'The dry run did not finish in time (no worker?)', 503: TEMPORAL_DOWN },
+    responses: { 200: { description: 'What each step did', schema: DryRunResult }, 400: BAD_REQUEST, 404: 'No such pipeline', 504: 'The dry run did not finish in time (no worker?)', 503: TEMPORAL_DOWN },
   },
 ];
 
-const action = (name: 'pause' | 'unpause' | 'trigger' | 'backfill', summary: string, body: z.ZodType, ok: number, bodyRequired = false): RouteDoc => ({
+const action = (name: 'pause' | 'unpause' | 'trigger' | 'backfill', summary: string, body: z.ZodType, ok: 200 | 202, answer: z.ZodType, bodyRequired = false): RouteDoc => ({
   method: 'post',
   path: `/api/schedules/:id/${name}`,
   summary,
@@ -103,7 +102,7 @@ const action = (name: 'pause' | 'unpause' | 'trigger' | 'backfill', summary: str
   params: ScheduleIdParam,
   body,
   bodyRequired,
-  responses: { [ok]: ok === 200 ? 'The schedule' : 'Accepted by Temporal', 400: BAD_REQUEST, 404: NO_SCHEDULE, 503: TEMPORAL_DOWN },
+  responses: { [ok]: { description: ok === 200 ? 'The schedule' : 'Accepted by Temporal', schema: answer }, 400: BAD_REQUEST, 404: NO_SCHEDULE, 503: TEMPORAL_DOWN },
 });
 
 const schedules: RouteDoc[] = [
@@ -114,10 +113,10 @@ const schedules: RouteDoc[] = [
     description: 'cron expressions and/or intervals in an IANA timezone; overlap (default skip) decides what a fire does while the previous scheduled batch still runs. Slugs are per organisation: another organisation may have the same one.',
     tag: 'schedules',
     body: CreateScheduleBody,
-    responses: { 201: 'The schedule with its next run times', 400: BAD_REQUEST, 409: 'Your organisation has a schedule with that slug', 503: TEMPORAL_DOWN },
+    responses: { 201: { description: 'The schedule with its next run times', schema: Schedule }, 400: BAD_REQUEST, 409: 'Your organisation has a schedule with that slug', 503: TEMPORAL_DOWN },
   },
-  { method: 'get', path: '/api/schedules', summary: 'Template schedules, by ID, a cursor page at a time', tag: 'schedules', query: ListSchedulesQuery, responses: { 200: '{ schedules, nextCursor }', 400: BAD_REQUEST, 503: TEMPORAL_DOWN } },
-  { method: 'get', path: '/api/schedules/:id', summary: 'A schedule: spec, next run times, recent runs and their batches', tag: 'schedules', params: ScheduleIdParam, responses: { 200: 'The schedule', 404: NO_SCHEDULE, 503: TEMPORAL_DOWN } },
+  { method: 'get', path: '/api/schedules', summary: 'Template schedules, by ID, a cursor page at a time', tag: 'schedules', query: ListSchedulesQuery, responses: { 200: { description: 'A page of schedules', schema: ScheduleList }, 400: BAD_REQUEST, 503: TEMPORAL_DOWN } },
+  { method: 'get', path: '/api/schedules/:id', summary: 'A schedule: spec, next run times, recent runs and their batches', tag: 'schedules', params: ScheduleIdParam, responses: { 200: { description: 'The schedule', schema: Schedule }, 404: NO_SCHEDULE, 503: TEMPORAL_DOWN } },
   {
     method: 'put',
     path: '/api/schedules/:id',
@@ -125,12 +124,12 @@ const schedules: RouteDoc[] = [
     tag: 'schedules',
     params: ScheduleIdParam,
     body: UpdateScheduleBody,
-    responses: { 200: 'The schedule', 400: BAD_REQUEST, 404: NO_SCHEDULE, 503: TEMPORAL_DOWN },
+    responses: { 200: { description: 'The schedule', schema: Schedule }, 400: BAD_REQUEST, 404: NO_SCHEDULE, 503: TEMPORAL_DOWN },
   },
-  action('pause', 'Pause a schedule (the reason becomes its note)', PauseScheduleBody, 200),
-  action('unpause', 'Unpause a schedule', PauseScheduleBody, 200),
-  action('trigger', 'Run a schedule now (also while paused)', TriggerScheduleBody, 202),
-  action('backfill', 'Take the runs a time range would have had, now (default overlap buffer_all: one batch per fire time)', BackfillScheduleBody, 202, true),
+  action('pause', 'Pause a schedule (the reason becomes its note)', PauseScheduleBody, 200, Schedule),
+  action('unpause', 'Unpause a schedule', PauseScheduleBody, 200, Schedule),
+  action('trigger', 'Run a schedule now (also while paused)', TriggerScheduleBody, 202, ScheduleTriggered),
+  action('backfill', 'Take the runs a time range would have had, now (default overlap buffer_all: one batch per fire time)', BackfillScheduleBody, 202, ScheduleBackfilled, true),
   { method: 'delete', path: '/api/schedules/:id', summary: 'Delete a schedule (runs already started go on)', tag: 'schedules', params: ScheduleIdParam, responses: { 204: 'Deleted', 404: NO_SCHEDULE, 503: TEMPORAL_DOWN } },
 ];
 

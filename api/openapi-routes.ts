@@ -4,19 +4,20 @@
  * the app's router and names any route missing from this table.
  */
 import { z } from 'zod';
-import { BatchAnalytics, BatchStats } from './analytics';
-import { WEBHOOKS_WRITE_ONLY } from './notify-targets';
+import { BatchAnalytics, BatchAnalyticsQuery, BatchStats, StatsQuery } from '../contract/analytics';
+import { BatchDetail, BatchList, CONTROL_ACTIONS, ControlAccepted, CreatedBatch, DemoItems, Health, ItemList, PipelineList, RetryAccepted } from '../contract/batch-views';
+import { WEBHOOKS_WRITE_ONLY } from '../services/notify-targets';
 import type { RouteDoc } from './openapi';
 import { AUTH_ROUTES } from './openapi-auth-routes';
 import { OPERATOR_ROUTES } from './openapi-operator-routes';
 import { UPLOAD_ROUTES } from './openapi-upload-routes';
-import { BatchAnalyticsQuery, StatsQuery } from './routes/analytics';
 import {
-  BATCH_STATUSES,
   ControlBody,
   CreateBatchBody,
   EntitiesQuery,
+  EntityFacets,
   EntityFacetsQuery,
+  EntityPage,
   ExportQuery,
   FileParam,
   IdParam,
@@ -27,20 +28,12 @@ import {
   RetryFailedBody,
 } from '../contract/batches';
 
-const EntityFacets = z.object({
-  kind: z.string(),
-  total: z.number().int(),
-  fields: z.array(z.object({ field: z.string(), values: z.array(z.object({ value: z.union([z.string(), z.number(), z.boolean()]), count: z.number().int() })) })),
-});
 const PipelineParam = z.object({ name: z.string().min(1).meta({ description: 'pipeline name, as listed by GET /api/pipelines' }) });
-const CreatedBatch = z.object({ id: z.string(), workflowId: z.string(), status: z.enum(BATCH_STATUSES) });
-const ControlAccepted = z.object({ id: z.string(), accepted: z.literal(true), action: z.enum(['pause', 'resume', 'cancel']) });
-const RetryAccepted = z.object({ id: z.string(), round: z.number().int(), items: z.number().int(), editedInputs: z.number().int() });
 
 const BAD_REQUEST = 'Invalid request: `error.details.issues` names each field ({ path, message, row? })';
 const NOT_FOUND = 'No such batch';
 
-const controls: RouteDoc[] = (['pause', 'resume', 'cancel'] as const).map((action) => ({
+const controls: RouteDoc[] = CONTROL_ACTIONS.map((action) => ({
   method: 'post',
   path: `/api/batches/:id/${action}`,
   summary: `${action[0].toUpperCase()}${action.slice(1)} a batch`,
@@ -60,16 +53,16 @@ export const ROUTES: RouteDoc[] = [
     description: 'Anonymous callers get `ok` per check only; signed-in callers (and `/health` on API_METRICS_PORT) also get why a check failed, the server version and pollers. Prometheus metrics are on API_METRICS_PORT (127.0.0.1), not here.',
     tag: 'operations',
     public: true,
-    responses: { 200: 'Everything answers', 503: { description: 'Something does not answer (each check says why)', schema: z.object({ ok: z.boolean(), checks: z.record(z.string(), z.unknown()) }) } },
+    responses: { 200: { description: 'Everything answers', schema: Health }, 503: { description: 'Something does not answer (each check says why)', schema: Health } },
   },
-  { method: 'get', path: '/api/pipelines', summary: 'Pipelines: steps (retry, timeouts, conditions), item and settings schemas as JSON Schema', tag: 'pipelines', responses: { 200: 'The pipelines' } },
+  { method: 'get', path: '/api/pipelines', summary: 'Pipelines: steps (retry, timeouts, conditions), item and settings schemas as JSON Schema', tag: 'pipelines', responses: { 200: { description: 'The pipelines', schema: PipelineList } } },
   {
     method: 'get',
     path: '/api/pipelines/:name/demo-items',
     summary: "Items to start a batch with: the stored entities of the pipeline's kind, else its demo items",
     tag: 'pipelines',
     params: PipelineParam,
-    responses: { 200: '{ pipeline, source: "entities" | "demo", items }', 404: 'No such pipeline' },
+    responses: { 200: { description: 'The items and where they came from', schema: DemoItems }, 404: 'No such pipeline' },
   },
   {
     method: 'get',
@@ -78,7 +71,7 @@ export const ROUTES: RouteDoc[] = [
     description: '`data.<field>=<value>` (repeatable for different fields) keeps entities whose top-level data field equals the value, as text or as the number or boolean it reads as. `total` counts every match, ignoring the cursor.',
     tag: 'entities',
     query: EntitiesQuery,
-    responses: { 200: '{ entities, total, nextCursor }', 400: BAD_REQUEST },
+    responses: { 200: { description: 'A page of entities', schema: EntityPage }, 400: BAD_REQUEST },
   },
   {
     method: 'get',
@@ -114,9 +107,9 @@ export const ROUTES: RouteDoc[] = [
     description: 'tab: in-progress = pending, running, paused; completed = completed, completed_with_errors; failed = failed, cancelled. status is a comma list.',
     tag: 'batches',
     query: ListBatchesQuery,
-    responses: { 200: '{ batches, nextCursor }', 400: BAD_REQUEST },
+    responses: { 200: { description: 'A page of batches', schema: BatchList }, 400: BAD_REQUEST },
   },
-  { method: 'get', path: '/api/batches/:id', summary: 'A batch with live progress, its steps, Temporal Web link and batch-end outputs', tag: 'batches', params: IdParam, responses: { 200: 'The batch', 404: NOT_FOUND } },
+  { method: 'get', path: '/api/batches/:id', summary: 'A batch with live progress, its steps, Temporal Web link and batch-end outputs', tag: 'batches', params: IdParam, responses: { 200: { description: 'The batch', schema: BatchDetail }, 404: NOT_FOUND } },
   {
     method: 'get',
     path: '/api/batches/:id/items',
@@ -124,7 +117,7 @@ export const ROUTES: RouteDoc[] = [
     tag: 'batches',
     params: IdParam,
     query: ListItemsQuery,
-    responses: { 200: '{ items, nextCursor }', 400: BAD_REQUEST, 404: NOT_FOUND },
+    responses: { 200: { description: 'A page of items', schema: ItemList }, 400: BAD_REQUEST, 404: NOT_FOUND },
   },
   {
     method: 'post',
@@ -194,6 +187,6 @@ export const ROUTES: RouteDoc[] = [
     responses: { 200: { description: 'The counts', schema: BatchStats }, 400: BAD_REQUEST },
   },
   ...OPERATOR_ROUTES,
-  { method: 'get', path: '/api/openapi.json', summary: 'This document', tag: 'operations', public: true, responses: { 200: 'OpenAPI 3.1' } },
+  { method: 'get', path: '/api/openapi.json', summary: 'This document', tag: 'operations', public: true, responses: { 200: { description: 'OpenAPI 3.1', schema: z.record(z.string(), z.unknown()) } } },
   ...AUTH_ROUTES,
 ];

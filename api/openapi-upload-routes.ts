@@ -3,7 +3,7 @@
  * routes parse and answer with; spread into ROUTES in api/openapi-routes.ts.
  */
 import type { RouteDoc } from './openapi';
-import { EntityImportIdParam, EntityImportQuery, EntityImportView, ImportErrorsQuery, ListEntityImportsQuery } from '../contract/entity-imports';
+import { EntityImportIdParam, EntityImportList, EntityImportQuery, EntityImportView, ImportErrorsPage, ImportErrorsQuery, ListEntityImportsQuery } from '../contract/entity-imports';
 import { CheckUploadBody, UploadCheck, UploadIdParam, UploadQuery, UploadView } from '../contract/uploads';
 
 const NO_UPLOAD = 'No such upload (`not_found`)';
@@ -75,7 +75,7 @@ export const UPLOAD_ROUTES: RouteDoc[] = [
     summary: "The organisation's imports, newest first",
     tag: 'entities',
     query: ListEntityImportsQuery,
-    responses: { 200: '{ imports }', 400: 'Bad query' },
+    responses: { 200: { description: 'The imports, newest first', schema: EntityImportList }, 400: 'Bad query' },
   },
   {
     method: 'get',
@@ -92,7 +92,7 @@ export const UPLOAD_ROUTES: RouteDoc[] = [
     tag: 'entities',
     params: EntityImportIdParam,
     query: ImportErrorsQuery,
-    responses: { 200: '{ rowsFailed, errors, nextAfter }', 404: NO_IMPORT },
+    responses: { 200: { description: 'A page of row errors', schema: ImportErrorsPage }, 404: NO_IMPORT },
   },
   {
     method: 'get',

@@ -5,6 +5,7 @@
  * api/openapi-routes.ts; test/openapi.test.ts fails when the app mounts a route the table lacks.
  */
 import { z } from 'zod';
+import { ErrorBody as ContractErrorBody } from '../contract/errors';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -36,18 +37,7 @@ export interface RouteDoc {
 }
 
 /** `{ error: { code, message, details } }`, what api/errors.ts answers for every 4xx and 5xx. */
-export const ErrorBody = z
-  .object({
-    error: z.object({
-      code: z.string().meta({ description: 'validation_error, not_found, conflict, invalid_json, unavailable, internal, …' }),
-      message: z.string(),
-      details: z
-        .unknown()
-        .optional()
-        .meta({ description: 'validation errors: { issues: [{ path, message, row? }] }; 500s: { requestId }' }),
-    }),
-  })
-  .meta({ description: 'The error body of every 4xx and 5xx answer' });
+const ErrorBody = ContractErrorBody.meta({ description: 'The error body of every 4xx and 5xx answer' });
 
 type JsonSchema = Record<string, unknown>;
 

@@ -13,10 +13,10 @@ import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { planOf } from '../pipelines/plan';
 import type { PipelineRegistry } from '../pipelines/registry';
-import type { DryRunResult } from '../workflows/dry-run';
-import { ApiError, notFound, validationError } from './errors';
+import { ApiError } from './errors';
+import { invalidInput, notFound } from '../services/errors';
 import { formatPath, type FieldIssue } from '../lib/field-path';
-import type { DryRunBody, EstimateQuery } from '../contract/preflight';
+import type { DryRunBody, DryRunResult, Estimate, EstimateQuery } from '../contract/preflight';
 
 /** The estimate looks at this many of the pipeline's most recent finished batches. */
 export const ESTIMATE_BASIS_BATCHES = 20;
@@ -31,16 +31,6 @@ export interface PreflightDeps {
   log: Logger;
   filesDir?: string;
   dryRunTimeoutMs?: number;
-}
-
-export interface Estimate {
-  pipeline: string;
-  items: number;
-  concurrency: number;
-  basis: { batches: number; items: number } | null;
-  perItem: { durationMs: { p50: number; p90: number }; costUsd: number } | null;
-  /** Wall time: the items in waves of `concurrency`, each wave the typical (p50) item duration. */
-  total: { durationMs: number; costUsd: number } | null;
 }
 
 export async function estimate(deps: Pick<PreflightDeps, 'db' | 'registry'>, pipeline: string, q: EstimateQuery, orgId: string): Promise<Estimate> {
@@ -83,7 +73,7 @@ export async function dryRun(deps: PreflightDeps, pipeline: string, body: DryRun
   if (!item.success) for (const i of item.error.issues) issues.push({ path: formatPath(['item', ...i.path]), message: i.message });
   const settings = def.settingsSchema.safeParse(body.settings ?? {});
   if (!settings.success) for (const i of settings.error.issues) issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
-  if (!item.success || !settings.success) throw validationError(issues);
+  if (!item.success || !settings.success) throw invalidInput(issues);
 
   const itemKey = def.itemKey ? def.itemKey(item.data, 0) : typeof (body.item as { key?: unknown })?.key === 'string' ? (body.item as { key: string }).key : '1';
   const workflowId = `dryrun-${crypto.randomUUID()}`;

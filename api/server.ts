@@ -7,8 +7,8 @@ import { pipelineDepsFromEnv } from '../lib/pipeline-deps';
 import { logger } from '../lib/logger';
 import { createPipelines, PipelineRegistry } from '../pipelines/registry';
 import { createApp } from './app';
-import { NotifyTargets } from './notify-targets';
-import { seedDemoEntities } from './entities';
+import { NotifyTargets } from '../services/notify-targets';
+import { seedDemoEntities } from '../services/entities';
 
 async function main(): Promise<void> {
   const log = logger.child({ service: 'api' });

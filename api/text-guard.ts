@@ -6,7 +6,7 @@
  * instead, for every route at once, with the same body as a zod validation error.
  */
 import type { RequestHandler } from 'express';
-import { validationError } from './errors';
+import { invalidInput } from '../services/errors';
 import { formatPath, type FieldIssue } from '../lib/field-path';
 
 const NUL = /\u0000/;
@@ -74,6 +74,6 @@ function pathIssue(path: string, routes: readonly string[]): FieldIssue | null {
 export function refuseUnstorableText(routes: readonly string[]): RequestHandler {
   return (req, _res, next) => {
     const issue = pathIssue(req.path, routes) ?? findUnstorable(req.query ?? {}) ?? findUnstorable(req.body);
-    next(issue ? validationError([issue]) : undefined);
+    next(issue ? invalidInput([issue]) : undefined);
   };
 }

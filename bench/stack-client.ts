@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApiCallError, ApiClient, bearerOf } from '../cli/api-client';
+import { ApiError } from '../contract/errors';
+import { ApiClient, bearerOf } from '../cli/api-client';
 import { savedTokenFile } from '../lib/auth/saved-token';
 import { dataDir } from '../lib/env';
 
@@ -30,7 +31,7 @@ export function stackApi(app: string) {
     try {
       return await client.json(method, apiPath, body);
     } catch (err) {
-      if (err instanceof ApiCallError) throw new Error(`${method} ${apiPath}: ${err.status} ${err.code}: ${err.message}`);
+      if (err instanceof ApiError) throw new Error(`${method} ${apiPath}: ${err.status} ${err.code}: ${err.message}`);
       throw err;
     }
   };

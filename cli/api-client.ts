@@ -1,32 +1,12 @@
 /**
  * The CLI's view of the HTTP API: JSON calls and raw streams, with every non-2xx answer turned
- * into an ApiCallError that keeps the API's `{ error: { code, message, details } }` so the
- * command can name the field at fault.
+ * into the contract's ApiError (contract/errors.ts), which keeps the API's
+ * `{ error: { code, message, details } }` so the command can name the field at fault.
  */
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
+import { ApiError } from '../contract/errors';
 import { readSavedToken } from '../lib/auth/saved-token';
-
-export interface FieldIssue {
-  path: string;
-  message: string;
-  row?: number;
-  /** Where the CLI found the item (`items.csv line 4`); not from the API. */
-  at?: string;
-}
-
-export class ApiCallError extends Error {
-  constructor(
-    /** HTTP status; 0 when the API could not be reached at all. */
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly issues: FieldIssue[] = [],
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
-}
 
 /** The API token the CLI sends as `Authorization: Bearer`. */
 export interface Bearer {
@@ -94,10 +74,10 @@ export class ApiClient {
       } as RequestInit);
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new ApiCallError(0, 'unreachable', `cannot reach the API at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+      throw new ApiError(0, 'unreachable', `cannot reach the API at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
     }
     if (res.ok) return res;
-    throw await errorOf(res);
+    throw ApiError.of(res.status, res.statusText, await res.text().catch(() => ''));
   }
 
   /** Refuses (before anything is sent) to hand the saved local token to another API. */
@@ -106,23 +86,8 @@ export class ApiClient {
     const saved = this.bearer.savedFor;
     if (saved && !saved.apiUrls.some((u) => URL.canParse(u) && new URL(u).origin === url.origin)) {
       const belongs = saved.apiUrls.length ? `is for ${saved.apiUrls.join(' or ')}` : 'records no API (run npm start again)';
-      throw new ApiCallError(0, 'token_not_sent', `the API token saved by npm start (${saved.file}) ${belongs}, not ${url.origin}; set FLOTILLA_TOKEN to call another API`);
+      throw new ApiError(0, 'token_not_sent', `the API token saved by npm start (${saved.file}) ${belongs}, not ${url.origin}; set FLOTILLA_TOKEN to call another API`);
     }
     return `Bearer ${this.bearer.token}`;
   }
-}
-
-async function errorOf(res: Response): Promise<ApiCallError> {
-  const text = await res.text().catch(() => '');
-  let parsed: { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON: a proxy's page, say
-  }
-  const e = parsed?.error;
-  if (!e || typeof e.message !== 'string') return new ApiCallError(res.status, 'http_error', `HTTP ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ''}`);
-  const details = e.details as { issues?: unknown } | undefined;
-  const issues = Array.isArray(details?.issues) ? (details.issues as FieldIssue[]).filter((i) => typeof i?.path === 'string') : [];
-  return new ApiCallError(res.status, typeof e.code === 'string' ? e.code : 'error', e.message, issues, e.details);
 }

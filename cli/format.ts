@@ -1,20 +1,10 @@
 /** Text the CLI prints for batches and API errors (no I/O here). */
-import type { BatchProgress } from '../common/types';
-import type { ApiCallError } from './api-client';
+import type { BatchDetail, BatchSummary } from '../contract/batch-views';
+import type { ApiError } from '../contract/errors';
 import { bar, doneOf, formatDuration } from './progress-view';
 
-export interface BatchView {
-  id: string;
-  name: string;
-  pipeline: string;
-  status: string;
-  pauseReason?: string | null;
-  total: number;
-  createdAt: string;
-  createdBy?: string | null;
-  progress?: Partial<BatchProgress> | null;
-  temporalUrl?: string;
-}
+/** A batch as the list and the detail answer it (the detail has more). */
+type BatchView = BatchSummary & Partial<Pick<BatchDetail, 'temporalUrl'>>;
 
 /** What `status` prints for a batch (GET /api/batches/:id). */
 export function batchSummary(b: BatchView): string {
@@ -53,15 +43,32 @@ export function batchTable(batches: BatchView[]): string {
 }
 
 /**
+ * An API error about items read from a file: the API counts rows from 1 over the items, the operator
+ * thinks in lines of the file, so each field issue is shown with where the CLI found the item.
+ */
+export class ItemsFileError extends Error {
+  constructor(
+    readonly apiError: ApiError,
+    /** `items.csv line 4` for the API's row 3; undefined when the row has no line. */
+    readonly lineOf: (row: number) => string | undefined,
+  ) {
+    super(apiError.message);
+  }
+}
+
+/**
  * The API's error, its code and status, then one line per field at fault (with the CSV line
  * when the item came from a file).
  */
-export function apiErrorText(err: ApiCallError): string {
-  const head = err.status === 0 ? `error: ${err.message}` : `error: ${err.message} (HTTP ${err.status} ${err.code})`;
-  const shown = err.issues.slice(0, 20).map((i) => {
-    const at = [i.row !== undefined ? `row ${i.row}` : undefined, i.at].filter(Boolean).join(', ');
+export function apiErrorText(err: ApiError | ItemsFileError): string {
+  const api = err instanceof ItemsFileError ? err.apiError : err;
+  const lineOf = err instanceof ItemsFileError ? err.lineOf : () => undefined;
+  const head = api.status === 0 ? `error: ${api.message}` : `error: ${api.message} (HTTP ${api.status} ${api.code})`;
+  const issues = api.issues;
+  const shown = issues.slice(0, 20).map((i) => {
+    const at = [i.row !== undefined ? `row ${i.row}` : undefined, i.row !== undefined ? lineOf(i.row) : undefined].filter(Boolean).join(', ');
     return `  field ${i.path}${at ? ` (${at})` : ''}: ${i.message}`;
   });
-  if (err.issues.length > shown.length) shown.push(`  … and ${err.issues.length - shown.length} more`);
+  if (issues.length > shown.length) shown.push(`  … and ${issues.length - shown.length} more`);
   return [head, ...shown].join('\n');
 }

@@ -4,7 +4,8 @@
  * Writes only to the terminals it is given.
  */
 import { parseArgs } from 'node:util';
-import { ApiCallError, ApiClient, type Bearer } from './api-client';
+import { ApiError } from '../contract/errors';
+import { ApiClient, type Bearer } from './api-client';
 import { ApiUrl, UsageError, parseCommandArgs } from './args';
 import type { Command } from './command';
 import { batchCommands } from './commands/batches';
@@ -12,7 +13,7 @@ import { exportCommand } from './commands/export';
 import { importCommand } from './commands/import';
 import { schedulesCommand } from './commands/schedules';
 import { usersCommand } from './commands/users';
-import { apiErrorText } from './format';
+import { apiErrorText, ItemsFileError } from './format';
 import type { Terminal } from './progress-view';
 
 export const EXIT = { ok: 0, api: 1, usage: 2 } as const;
@@ -102,7 +103,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.err.write(command ? `usage: flotilla ${command.usage}\n` : 'see flotilla --help\n');
       return EXIT.usage;
     }
-    if (err instanceof ApiCallError) {
+    if (err instanceof ApiError || err instanceof ItemsFileError) {
       io.err.write(`${apiErrorText(err)}\n`);
       return EXIT.api;
     }

@@ -4,7 +4,8 @@
  * reconnects when the stream drops before `done` (an API restart), as EventSource would.
  */
 import type { BatchProgress } from '../common/types';
-import { ApiCallError, type ApiClient } from './api-client';
+import { ApiError } from '../contract/errors';
+import type { ApiClient } from './api-client';
 
 export interface SseEvent {
   event: string;
@@ -57,7 +58,7 @@ export async function followProgress(api: ApiClient, batchId: string, onProgress
     let lastError: unknown;
     try {
       const res = await api.stream(`/api/batches/${encodeURIComponent(batchId)}/events`, { accept: 'text/event-stream' });
-      if (!res.body) throw new ApiCallError(0, 'no_stream', 'the API answered the event stream without a body');
+      if (!res.body) throw new ApiError(0, 'no_stream', 'the API answered the event stream without a body');
       for await (const ev of sseEvents(res.body, { onRetry: (ms) => (retryMs = ms) })) {
         fruitless = 0;
         if (ev.event !== 'progress' && ev.event !== 'done') continue;
@@ -67,12 +68,12 @@ export async function followProgress(api: ApiClient, batchId: string, onProgress
       }
     } catch (err) {
       // A 4xx will not get better by asking again.
-      if (err instanceof ApiCallError && err.status >= 400 && err.status < 500) throw err;
+      if (err instanceof ApiError && err.status >= 400 && err.status < 500) throw err;
       lastError = err;
     }
     if (++fruitless > maxReconnects) {
-      if (lastError instanceof ApiCallError) throw lastError;
-      throw new ApiCallError(0, 'stream_lost', `lost the progress stream of ${batchId}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+      if (lastError instanceof ApiError) throw lastError;
+      throw new ApiError(0, 'stream_lost', `lost the progress stream of ${batchId}${lastError ? `: ${(lastError as Error).message}` : ''}`);
     }
     await sleep(retryMs);
   }

@@ -69,3 +69,47 @@ export type ListUsersQuery = z.infer<typeof ListUsersQuery>;
 
 export const SetPasswordBody = z.object({ password: Password }).strict();
 export type SetPasswordBody = z.infer<typeof SetPasswordBody>;
+
+/** A user as any answer shows one: never a password hash or a session. */
+export const UserView = z.object({
+  id: z.string(),
+  email: z.string(),
+  name: z.string().nullable(),
+  role: z.enum(USER_ROLES),
+  canRunBatch: z.boolean(),
+  org: z.object({ id: z.string(), name: z.string(), plan: z.string() }),
+});
+export type UserView = z.infer<typeof UserView>;
+/** A user as the super admin's user list shows one. */
+export const AdminUserView = UserView.extend({ disabledAt: z.string().nullable(), createdAt: z.string() });
+export type AdminUserView = z.infer<typeof AdminUserView>;
+export const UserList = z.object({ users: z.array(AdminUserView) });
+export type UserList = z.infer<typeof UserList>;
+export const SessionsRevoked = z.object({ revoked: z.number().int() });
+export type SessionsRevoked = z.infer<typeof SessionsRevoked>;
+
+/** The caller as GET /api/auth/me answers. */
+export const Me = z.object({
+  user: UserView,
+  via: z.enum(['session', 'token']),
+  csrfToken: z.string().optional().meta({ description: "the session's CSRF token: sent as X-CSRF-Token on every unsafe request" }),
+  access: z.object({ phase: z.union([z.literal(1), z.literal(2)]), read: z.boolean(), run: z.boolean(), reason: z.string().optional() }),
+});
+export type Me = z.infer<typeof Me>;
+
+/** An API token as listed: never the secret (only its first characters, `prefix`). */
+export const ApiTokenInfo = z.object({
+  id: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  expiresAt: z.string().nullable(),
+});
+export type ApiTokenInfo = z.infer<typeof ApiTokenInfo>;
+export const TokenList = z.object({ tokens: z.array(ApiTokenInfo) });
+export type TokenList = z.infer<typeof TokenList>;
+/** The one answer that carries a token's secret: its creation. */
+export const CreatedToken = ApiTokenInfo.extend({ token: z.string() });
+export type CreatedToken = z.infer<typeof CreatedToken>;

@@ -219,3 +219,15 @@ export type EntitiesQuery = z.infer<typeof EntitiesQuery>;
 
 export const EntityFacetsQuery = z.object({ kind: z.string().min(1).max(50) }).strict();
 export type EntityFacetsQuery = z.infer<typeof EntityFacetsQuery>;
+
+/** A stored entity (a restaurant, a recipient, a company) as GET /api/entities lists it. */
+export const StoredEntity = z.object({ id: z.string(), kind: z.string(), key: z.string(), data: z.record(z.string(), z.unknown()), createdAt: z.string() });
+export type StoredEntity = z.infer<typeof StoredEntity>;
+export const EntityPage = z.object({ entities: z.array(StoredEntity), nextCursor: z.string().nullable(), total: z.number().int() });
+export type EntityPage = z.infer<typeof EntityPage>;
+export const EntityFacets = z.object({
+  kind: z.string(),
+  total: z.number().int(),
+  fields: z.array(z.object({ field: z.string(), values: z.array(z.object({ value: EntityFilterValue, count: z.number().int() })) })),
+});
+export type EntityFacets = z.infer<typeof EntityFacets>;

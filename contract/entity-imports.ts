@@ -52,3 +52,22 @@ export const EntityImportView = z.object({
   finishedAt: z.string().nullable(),
 });
 export type EntityImportView = z.infer<typeof EntityImportView>;
+
+export const EntityImportList = z.object({ imports: z.array(EntityImportView) });
+export type EntityImportList = z.infer<typeof EntityImportList>;
+
+export const ImportRowError = z.object({
+  seq: z.number().int(),
+  row: z.number().int().meta({ description: 'the file line of the row (the header is line 1)' }),
+  field: z.string(),
+  column: z.string().nullable(),
+  message: z.string(),
+  value: z.string().nullable(),
+});
+export type ImportRowError = z.infer<typeof ImportRowError>;
+export const ImportErrorsPage = z.object({
+  rowsFailed: z.number().int(),
+  errors: z.array(ImportRowError),
+  nextAfter: z.number().int().nullable().meta({ description: 'pass as `after` for the next page; null on the last' }),
+});
+export type ImportErrorsPage = z.infer<typeof ImportErrorsPage>;

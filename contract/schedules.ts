@@ -1,5 +1,6 @@
 /** Request shapes of schedules (Temporal Schedules starting batches from templates). */
 import { z } from 'zod';
+import { BATCH_STATUSES } from './batches';
 
 export const OVERLAP_POLICIES = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'] as const;
 export const OverlapPolicy = z.enum(OVERLAP_POLICIES);
@@ -127,3 +128,51 @@ export const ListSchedulesQuery = z
 export type ListSchedulesQuery = z.infer<typeof ListSchedulesQuery>;
 
 export const ScheduleIdParam = z.object({ id: Slug });
+
+export const ScheduleInterval = z.object({ every: z.string().meta({ description: '`30s`, `5m`, `1h`, `7d`' }), offset: z.string().optional() });
+export type ScheduleInterval = z.infer<typeof ScheduleInterval>;
+
+/** A schedule as GET /api/schedules lists it. */
+export const ScheduleSummary = z.object({
+  id: z.string().meta({ description: 'the slug' }),
+  temporalScheduleId: z.string(),
+  templateId: z.string(),
+  pipeline: z.string().nullable(),
+  cron: z.array(z.string()),
+  intervals: z.array(ScheduleInterval),
+  timezone: z.string(),
+  paused: z.boolean(),
+  note: z.string().nullable(),
+  nextRunTimes: z.array(z.string()),
+  workflowType: z.string().nullable().optional(),
+  temporalUrl: z.string(),
+});
+export type ScheduleSummary = z.infer<typeof ScheduleSummary>;
+export const ScheduleList = z.object({ schedules: z.array(ScheduleSummary), nextCursor: z.string().nullable() });
+export type ScheduleList = z.infer<typeof ScheduleList>;
+
+export const ScheduleAction = z.object({
+  scheduledAt: z.string(),
+  takenAt: z.string(),
+  workflowId: z.string(),
+  batchId: z.string().nullable().meta({ description: 'null when the run made no batch (the job guard skipped it, or the source was empty)' }),
+  batchStatus: z.enum(BATCH_STATUSES).nullable(),
+});
+export type ScheduleAction = z.infer<typeof ScheduleAction>;
+
+/** A schedule as GET /api/schedules/:id describes it. */
+export const Schedule = ScheduleSummary.omit({ workflowType: true }).extend({
+  overlap: OverlapPolicy,
+  recentActions: z.array(ScheduleAction),
+  running: z.array(z.string()),
+  actionsTaken: z.number().int(),
+  actionsSkippedOverlap: z.number().int(),
+  actionsMissedCatchupWindow: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string().nullable(),
+});
+export type Schedule = z.infer<typeof Schedule>;
+export const ScheduleTriggered = z.object({ id: z.string(), triggered: z.literal(true) });
+export type ScheduleTriggered = z.infer<typeof ScheduleTriggered>;
+export const ScheduleBackfilled = z.object({ id: z.string(), backfill: z.object({ start: z.string(), end: z.string(), overlap: OverlapPolicy }) });
+export type ScheduleBackfilled = z.infer<typeof ScheduleBackfilled>;

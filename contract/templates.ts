@@ -1,6 +1,6 @@
 /** Request shapes of batch templates and single-item runs; each schema doubles as its type. */
 import { z } from 'zod';
-import { FailureThresholdBody, MAX_CONCURRENCY, NotifyBody } from './batches';
+import { FailureThresholdBody, MAX_CONCURRENCY, NotifyBody, NotifyView } from './batches';
 
 /** More would not fit one request comfortably; bigger sets belong in the entities table. */
 export const MAX_TEMPLATE_ITEMS = 10_000;
@@ -71,3 +71,21 @@ export type RunItemBody = z.infer<typeof RunItemBody>;
 /** `:id` of a template route. */
 export const TemplateIdParam = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'invalid template id') });
 export const PipelineNameParam = z.object({ name: z.string().min(1).max(100) });
+
+/** A template as the API shows it (its notify targets never with a webhook secret). */
+export const BatchTemplate = z.object({
+  id: z.string(),
+  name: z.string(),
+  pipeline: z.string(),
+  settings: z.record(z.string(), z.unknown()),
+  source: TemplateSource,
+  concurrency: z.number().int(),
+  failureThreshold: FailureThresholdBody.nullable().optional(),
+  notify: NotifyView.nullable(),
+  createdBy: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string().optional(),
+});
+export type BatchTemplate = z.infer<typeof BatchTemplate>;
+export const TemplateList = z.object({ templates: z.array(BatchTemplate), nextCursor: z.string().nullable() });
+export type TemplateList = z.infer<typeof TemplateList>;

@@ -1,9 +1,7 @@
-/** Where in a request (or a file's row) a problem is: `items[3].address.city`, and why. */
-export interface FieldIssue {
-  path: string;
-  message: string;
-  row?: number;
-}
+/** Field paths as the API's error answers write them (contract/errors.ts FieldIssue). */
+import type { FieldIssue } from '../contract/errors';
+
+export type { FieldIssue };
 
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';

@@ -8,10 +8,10 @@
  * one REPEATABLE READ transaction, so the numbers of a running batch agree with each other (the
  * throughput buckets add up to the settled counts).
  */
-import { z } from 'zod';
 import type { Db } from '../lib/db';
 import { Prisma } from '../lib/db';
-import { ApiError, notFound } from './errors';
+import { DomainError, notFound } from './errors';
+import type { BatchAnalytics, BatchStats } from '../contract/analytics';
 import { BATCH_STATUSES, FINAL_BATCH_STATUSES, ITEM_STATUSES, TAB_STATUSES } from '../contract/batches';
 
 /** Error groups reported per batch; more distinct (step, type) pairs than this are left out. */
@@ -19,76 +19,6 @@ export const MAX_ERROR_GROUPS = 100;
 const SAMPLE_MESSAGE_CHARS = 500;
 /** Ceiling of the analytics transaction; a million-item batch needs about 10 s on 2 cores. */
 const QUERY_TIMEOUT_MS = 120_000;
-
-const Percentiles = z.object({ p50Ms: z.number(), p95Ms: z.number(), p99Ms: z.number() });
-
-export const ErrorGroup = z.object({
-  step: z.string().nullable(),
-  type: z.string().nullable(),
-  count: z.number().int(),
-  /** Share of the batch's failed items, 0..1. */
-  share: z.number(),
-  /** The message and key of the first failed item (by seq) in the group. */
-  sampleMessage: z.string().nullable(),
-  sampleKey: z.string().nullable(),
-});
-export type ErrorGroup = z.infer<typeof ErrorGroup>;
-
-export const StepDurations = Percentiles.extend({
-  step: z.string(),
-  /** Items in which the step ran (succeeded or failed); skipped and cancelled steps did not. */
-  runs: z.number().int(),
-  failed: z.number().int(),
-  /** Runs that needed more than one attempt. */
-  retried: z.number().int(),
-  avgMs: z.number(),
-  maxMs: z.number(),
-});
-export type StepDurations = z.infer<typeof StepDurations>;
-
-export const ThroughputBucket = z.object({
-  /** Start of the bucket (ISO 8601, aligned to bucketSeconds since the epoch). */
-  start: z.string(),
-  finished: z.number().int(),
-  succeeded: z.number().int(),
-  failed: z.number().int(),
-});
-
-export const BatchAnalytics = z.object({
-  batchId: z.string(),
-  pipeline: z.string(),
-  status: z.string(),
-  total: z.number().int(),
-  counts: z.record(z.enum(ITEM_STATUSES), z.number().int()),
-  /** succeeded / (succeeded + failed); null until an item succeeded or failed. */
-  successRate: z.number().nullable(),
-  errorDistribution: z.array(ErrorGroup),
-  /** Whole-item durations (first step start to outcome) of succeeded and failed items. */
-  itemDuration: Percentiles.nullable(),
-  /** One entry per step that ran, in the batch plan's step order. */
-  stepDurations: z.array(StepDurations),
-  /** Items finished per bucket (from batch_items.finished_at); buckets with none are left out. */
-  throughput: z.object({ bucketSeconds: z.number().int(), buckets: z.array(ThroughputBucket) }),
-  generatedAt: z.string(),
-});
-export type BatchAnalytics = z.infer<typeof BatchAnalytics>;
-
-const StatusCounts = z.record(z.enum(BATCH_STATUSES), z.number().int());
-
-export const BatchStats = z.object({
-  createdAfter: z.string().nullable(),
-  createdBefore: z.string().nullable(),
-  total: z.number().int(),
-  byStatus: StatusCounts,
-  byPipeline: z.record(z.string(), z.object({ total: z.number().int(), byStatus: StatusCounts, completionRate: z.number().nullable() })),
-  /** Batches in a final status. */
-  final: z.number().int(),
-  /** Final batches that ran to the end: completed or completed_with_errors (the "completed" tab). */
-  completed: z.number().int(),
-  /** completed / final; null when no batch is final. */
-  completionRate: z.number().nullable(),
-});
-export type BatchStats = z.infer<typeof BatchStats>;
 
 type SummaryRow = Record<(typeof ITEM_STATUSES)[number], number> & { pct: number[] | null };
 interface ErrorRow {
@@ -136,7 +66,7 @@ async function withStatementTimeout<T>(db: Db, statementTimeoutMs: number, fn: (
       { ...opts, timeout: QUERY_TIMEOUT_MS, maxWait: 10_000 },
     );
   } catch (err) {
-    if (isStatementTimeout(err)) throw new ApiError(503, 'query_timeout', `the analytics query ran longer than ${statementTimeoutMs} ms and was cancelled; try a narrower window or again later`);
+    if (isStatementTimeout(err)) throw new DomainError('unavailable', 'query_timeout', `the analytics query ran longer than ${statementTimeoutMs} ms and was cancelled; try a narrower window or again later`);
     throw err;
   }
 }

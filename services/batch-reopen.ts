@@ -5,11 +5,14 @@
  * start; it only waits for the re-run items.
  */
 import type { Client } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
+import { BATCH_WORKFLOW_TYPE } from '../common/constants';
 import { BatchIdKey, PipelineKey } from '../common/search-attributes';
 import type { BatchCounters, BatchProgress } from '../common/types';
-import { batchWorkflow, type BatchWorkflowInput } from '../workflows/batch';
+import type { Db } from '../lib/db';
+import type { BatchWorkflow, BatchWorkflowInput } from '../workflows/batch-types';
 import { batchWorkflowInputOf } from './batch-workflow-input';
-import type { Db } from './db';
+import { notFound } from './errors';
 
 /**
  * @param beginningRound the retry round whose signal reopens the batch (it must be newer than the
@@ -17,7 +20,7 @@ import type { Db } from './db';
  */
 export async function reopenInputOf(db: Db, batchId: string, taskQueue: string, beginningRound?: number): Promise<BatchWorkflowInput> {
   const batch = await db.batch.findUnique({ where: { id: batchId } });
-  if (!batch) throw new Error(`batch ${batchId} not found`);
+  if (!batch) throw notFound('batch', batchId);
   const p = (batch.progress ?? {}) as Partial<BatchProgress>;
   const lastRound = await db.batchRetryRound.aggregate({ where: { batchId }, _max: { round: true } });
   const counters: BatchCounters = {
@@ -49,24 +52,21 @@ export async function reopenInputOf(db: Db, batchId: string, taskQueue: string, 
 }
 
 /** Signals the batch, starting it again from its final counters if it has ended. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnySignal = import('@temporalio/workflow').SignalDefinition<any[]>;
-
-export async function signalBatchReopening(opts: {
+export async function signalBatchReopening<Args extends unknown[]>(opts: {
   db: Db;
   client: Client;
   batchId: string;
   taskQueue: string;
-  signal: AnySignal;
-  args: unknown[];
+  signal: SignalDefinition<Args>;
+  args: Args;
   beginningRound?: number;
 }): Promise<void> {
   const input = await reopenInputOf(opts.db, opts.batchId, opts.taskQueue, opts.beginningRound);
-  await opts.client.workflow.signalWithStart(batchWorkflow, {
+  await opts.client.workflow.signalWithStart<BatchWorkflow, unknown[]>(BATCH_WORKFLOW_TYPE, {
     workflowId: opts.batchId,
     taskQueue: opts.taskQueue,
     args: [input],
-    signal: opts.signal,
+    signal: opts.signal.name,
     signalArgs: opts.args,
     typedSearchAttributes: [
       { key: BatchIdKey, value: opts.batchId },

@@ -5,35 +5,29 @@
 import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { batchWorkflow, type BatchWorkflowInput } from '../workflows/batch';
+import type { BatchWorkflow, BatchWorkflowInput } from '../workflows/batch-types';
 import { cancelBatchSignal, pauseBatchSignal, progressQuery, resumeBatchSignal, retryFailedSignal } from '../common/messages';
-import { signalBatchReopening } from '../lib/batch-reopen';
-import { batchWorkflowInputOf } from '../lib/batch-workflow-input';
-import { itemTaskQueueOf, itemWorkflowId } from '../common/constants';
-import { partitionOf, partitionsFor, type PartitioningOptions } from '../common/partitioning';
+import { signalBatchReopening } from './batch-reopen';
+import { batchWorkflowInputOf } from './batch-workflow-input';
+import { BATCH_WORKFLOW_TYPE, itemTaskQueueOf, itemWorkflowId } from '../common/constants';
+import { partitionsFor, type PartitioningOptions } from '../common/partitioning';
 import { BatchIdKey, PipelineKey } from '../common/search-attributes';
 import { DEFAULT_FAILURE_THRESHOLD, isFinalBatchStatus, type BatchProgress, type BatchStatus } from '../common/types';
 import type { Db } from '../lib/db';
 import { Prisma } from '../lib/db';
-import { ITEM_KEY_PATTERN, ITEM_KEY_RULE, itemKeyOf } from '../lib/item-keys';
 import type { Logger } from '../lib/logger';
 import { planOf } from '../pipelines/plan';
 import type { PipelineRegistry } from '../pipelines/registry';
-import type { PipelineDefinition } from '../pipelines/types';
-import { ApiError, conflict, notFound, unavailable, validationError } from './errors';
+import { conflict, DomainError, invalidInput, notFound, unavailable } from './errors';
 import { formatPath, type FieldIssue } from '../lib/field-path';
-import { describeEntitySelection, entityPages, entitySelectionWhere, resolveEntityItems } from './entities';
+import { describeEntitySelection, entitySelectionWhere } from './entities';
+import { checkItems, itemSourceOf, MAX_REPORTED_ISSUES, storeCheckedItems, storeEntityItems, type Tx } from './batch-items';
+import { takeJobGuard } from './job-guard';
 import { NotifyTargets, withNotifyView, type StoredNotify } from './notify-targets';
-import type { CreateBatchBody, EntitySelection, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from '../contract/batches';
+import type { CreateBatchBody, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from '../contract/batches';
 import { MAX_ITEMS_PER_REQUEST, statusesOf } from '../contract/batches';
 import type { UploadService } from './upload-service';
 
-const MAX_REPORTED_ISSUES = 100;
-/** Largest item (as JSON) a batch accepts. */
-export const MAX_ITEM_BYTES = 256 * 1024;
-/** How long a new batch may hold the job-guard slot before its workflow must exist. */
-const GUARD_STARTUP_GRACE_MS = 60_000;
-const INSERT_CHUNK = 5_000;
 /** Batch owners assertInOrg remembers. */
 const OWNERS_REMEMBERED = 10_000;
 
@@ -55,26 +49,6 @@ export interface BatchServiceDeps {
   notifyTargets?: NotifyTargets;
 }
 
-/**
- * A new batch's items: in memory with how to name an invalid one (posted items, an upload's
- * rows, entities chosen by key), or every stored entity a selection matches, read a page at a
- * time while the batch is stored (a million entities never sit in the API's memory).
- */
-type ItemSource =
-  | {
-      items: unknown[];
-      rowOf(index: number): number;
-      pathOf(index: number, path: readonly PropertyKey[]): string;
-    }
-  | { stored: EntitySelection };
-
-/** One item as stored: its key, input (JSON) and sequence key. */
-interface CheckedItem {
-  key: string;
-  input: string;
-  sequenceKey: string | null;
-}
-
 /** What else a batch is created with besides its body (by templates, schedules, sign-in). */
 export interface CreateBatchExtra {
   /** A fixed ID (a scheduled run's), so creating it twice is one batch. */
@@ -85,8 +59,6 @@ export interface CreateBatchExtra {
   /** Notification targets already stored (a template's, secrets sealed), used when the body names none. */
   storedNotify?: unknown;
 }
-
-type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
 
 /** Time-sortable, URL- and workflow-ID-safe batch IDs. */
 export function newBatchId(): string {
@@ -104,40 +76,18 @@ function decodeCursor<T>(cursor: string | undefined, check: (v: unknown) => v is
   } catch {
     // fall through
   }
-  throw validationError([{ path: 'cursor', message: 'invalid cursor' }]);
+  throw invalidInput([{ path: 'cursor', message: 'invalid cursor' }]);
 }
 
 export class BatchService {
   constructor(private readonly deps: BatchServiceDeps) {}
 
   /**
-   * The job guard: takes the (org, pipeline) slot for `batchId` inside the caller's transaction,
-   * so two concurrent creates cannot both pass. A slot held by a batch that has ended, or whose
-   * workflow is gone (terminated in Temporal Web), is taken over.
+   * The job guard's slot for `batchId` (services/job-guard.ts), inside the caller's transaction;
+   * nothing when the guard is off.
    */
   private async takeGuard(tx: Tx, orgId: string, pipeline: string, batchId: string): Promise<void> {
-    if (this.deps.jobGuard === false) return;
-    const inserted = await tx.$queryRaw<Array<{ batch_id: string }>>`
-      INSERT INTO active_batches (org_id, pipeline, batch_id) VALUES (${orgId}, ${pipeline}, ${batchId})
-      ON CONFLICT (org_id, pipeline) DO NOTHING RETURNING batch_id`;
-    if (inserted.length > 0) return;
-    const holder = await tx.activeBatch.findUnique({ where: { orgId_pipeline: { orgId, pipeline } } });
-    if (!holder || holder.batchId === batchId) return;
-    const held = await tx.batch.findUnique({ where: { id: holder.batchId }, select: { status: true, createdAt: true } });
-    let stale = !held || isFinalBatchStatus(held.status);
-    // A batch created a moment ago may not have its workflow yet (it starts after the commit).
-    if (!stale && held && Date.now() - held.createdAt.getTime() > GUARD_STARTUP_GRACE_MS) {
-      const described = await this.deps.client.workflow.getHandle(holder.batchId).describe().catch((err) => (err instanceof WorkflowNotFoundError ? null : undefined));
-      stale = described === null || (described !== undefined && described.status.name !== 'RUNNING');
-    }
-    if (stale) {
-      const moved = await tx.activeBatch.updateMany({ where: { orgId, pipeline, batchId: holder.batchId }, data: { batchId, createdAt: new Date() } });
-      if (moved.count === 1) return;
-    }
-    throw conflict(`a batch of pipeline "${pipeline}" is already active: ${holder.batchId} (one active batch per pipeline; wait for it to end or cancel it)`, {
-      activeBatchId: holder.batchId,
-      pipeline,
-    });
+    if (this.deps.jobGuard !== false) await takeJobGuard(tx, this.deps.client, { orgId, pipeline, batchId });
   }
 
   /** Starts a stored batch's workflow from its row; a workflow already started is left alone. */
@@ -146,7 +96,7 @@ export class BatchService {
     const b = await db.batch.findUniqueOrThrow({ where: { id } });
     const input = batchWorkflowInputOf(b, taskQueue, this.deps.workflowLimits);
     try {
-      await client.workflow.start(batchWorkflow, {
+      await client.workflow.start<BatchWorkflow>(BATCH_WORKFLOW_TYPE, {
         workflowId: id,
         taskQueue,
         args: [input],
@@ -161,61 +111,21 @@ export class BatchService {
     }
   }
 
-  /**
-   * The items of a new batch from the one source the body names, with how an invalid item is
-   * reported: `items[i].field` and row i+1 for posted items, the field and the spreadsheet row
-   * for an upload's rows, `entities[i].field` for stored entities. A selection without keys is
-   * read from the database as the batch is stored (storeEntityItems).
-   */
-  private async itemSource(body: CreateBatchBody, def: PipelineDefinition, orgId: string): Promise<ItemSource> {
-    if (body.upload) {
-      if (!this.deps.uploads) throw unavailable('uploads are not configured on this server (UPLOADS_DIR)');
-      const { items, rows } = await this.deps.uploads.itemsOf(def, body.upload, orgId);
-      if (items.length === 0) throw validationError([{ path: 'upload.id', message: `upload ${body.upload.id} has no data rows` }]);
-      return { items, rowOf: (i) => rows[i], pathOf: (_i, p) => formatPath(p) };
-    }
-    if (body.entities && !body.entities.keys) return { stored: body.entities };
-    if (body.entities) {
-      const items = await resolveEntityItems(this.deps.db, body.entities, MAX_ITEMS_PER_REQUEST, orgId);
-      if (items.length === 0) throw validationError([{ path: 'entities', message: describeEntitySelection(body.entities) }]);
-      return { items, rowOf: (i) => i + 1, pathOf: (i, p) => formatPath(['entities', i, ...p]) };
-    }
-    return { items: body.items ?? [], rowOf: (i) => i + 1, pathOf: (i, p) => formatPath(['items', i, ...p]) };
-  }
-
   async create(body: CreateBatchBody, createdBy?: string, extra: CreateBatchExtra = {}): Promise<{ id: string; workflowId: string; status: BatchStatus }> {
     const { db, registry, taskQueue, log } = this.deps;
     const def = registry.get(body.pipeline);
     if (!def) {
-      throw validationError([{ path: 'pipeline', message: `unknown pipeline "${body.pipeline}"; known: ${registry.names().join(', ')}` }]);
+      throw invalidInput([{ path: 'pipeline', message: `unknown pipeline "${body.pipeline}"; known: ${registry.names().join(', ')}` }]);
     }
     const issues: FieldIssue[] = [];
     const settings = def.settingsSchema.safeParse(body.settings ?? {});
     if (!settings.success) for (const i of settings.error.issues) issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
 
-    const source = await this.itemSource(body, def, extra.orgId ?? 'default');
-    const checked: CheckedItem[] = [];
-    if ('items' in source) {
-      const { items } = source;
-      const seen = new Map<string, number>();
-      for (let i = 0; i < items.length && issues.length < MAX_REPORTED_ISSUES; i++) {
-        const item = checkItem(def, items[i], i);
-        if ('problems' in item) {
-          for (const p of item.problems) issues.push({ row: source.rowOf(i), path: source.pathOf(i, p.path), message: p.message });
-          continue;
-        }
-        const dup = seen.get(item.key);
-        if (dup !== undefined) {
-          issues.push({ row: source.rowOf(i), path: source.pathOf(i, ['key']), message: `duplicate item key "${item.key}" (also row ${source.rowOf(dup)})` });
-          continue;
-        }
-        seen.set(item.key, i);
-        checked.push(item);
-      }
-    }
+    const source = await itemSourceOf(this.deps, body, def, extra.orgId ?? 'default');
+    const checked = 'items' in source ? checkItems(def, source, issues) : [];
     if (issues.length > 0) {
       const first = issues[0];
-      throw validationError(issues.slice(0, MAX_REPORTED_ISSUES), first.row ? `row ${first.row}: ${first.path}: ${first.message}` : `${first.path}: ${first.message}`);
+      throw invalidInput(issues.slice(0, MAX_REPORTED_ISSUES), first.row ? `row ${first.row}: ${first.path}: ${first.message}` : `${first.path}: ${first.message}`);
     }
 
     if (extra.id) {
@@ -236,9 +146,9 @@ export class BatchService {
     const plan = planOf(def, itemTaskQueueOf(taskQueue));
     const stored = 'stored' in source ? source.stored : undefined;
     const total = stored ? await this.deps.db.entity.count({ where: entitySelectionWhere(stored, orgId) }) : checked.length;
-    if (stored && total === 0) throw validationError([{ path: 'entities', message: describeEntitySelection(stored) }]);
+    if (stored && total === 0) throw invalidInput([{ path: 'entities', message: describeEntitySelection(stored) }]);
     if (total > MAX_ITEMS_PER_REQUEST) {
-      throw validationError([{ path: 'entities', message: `the selection matches ${total} entities; a batch takes at most ${MAX_ITEMS_PER_REQUEST}` }]);
+      throw invalidInput([{ path: 'entities', message: `the selection matches ${total} entities; a batch takes at most ${MAX_ITEMS_PER_REQUEST}` }]);
     }
     const partitions = partitionsFor(total, body.concurrency, this.deps.partitioning);
     let storedTotal = total;
@@ -271,7 +181,7 @@ export class BatchService {
           // Entities imported while the batch was stored: the batch has what it read.
           if (storedTotal !== total) await tx.batch.update({ where: { id }, data: { total: storedTotal } });
         } else {
-          for (let start = 0; start < checked.length; start += INSERT_CHUNK) await insertItems(tx, id, checked.slice(start, start + INSERT_CHUNK), start + 1, partitions);
+          await storeCheckedItems(tx, id, checked, partitions);
         }
       },
       { timeout: 600_000, maxWait: 30_000 },
@@ -290,7 +200,6 @@ export class BatchService {
     return { id, workflowId: id, status: 'pending' };
   }
 
-  /** 404 unless the batch exists in the caller's organisation (another org's ID looks like no batch). */
   /**
    * Another organisation's batch is no batch at all. A batch never changes organisation, so a
    * found owner is remembered (bounded, oldest forgotten first): a page polling its batch costs
@@ -341,6 +250,18 @@ export class BatchService {
     const batch = await this.deps.db.batch.findUnique({ where: { id }, omit: { plan: false } });
     if (!batch) throw notFound('batch', id);
     return withNotifyView(batch);
+  }
+
+  /** The status and progress the database has (what a batch's progress falls back on when its workflow does not answer). */
+  async storedProgress(id: string) {
+    return this.deps.db.batch.findUnique({ where: { id }, select: { status: true, progress: true } });
+  }
+
+  /** The batch's notification deliveries, oldest first. */
+  async notifications(id: string) {
+    await this.get(id);
+    const deliveries = await this.deps.db.notificationDelivery.findMany({ where: { batchId: id }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: 500 });
+    return { deliveries };
   }
 
   async queryProgress(id: string): Promise<BatchProgress> {
@@ -419,7 +340,7 @@ export class BatchService {
         else edited.push({ key, input: JSON.stringify(parsed.data) });
       }
     }
-    if (issues.length > 0) throw validationError(issues, `${issues[0].path}: ${issues[0].message}`);
+    if (issues.length > 0) throw invalidInput(issues, `${issues[0].path}: ${issues[0].message}`);
 
     const failed = await db.batchItem.count({ where: { batchId: id, status: 'failed', ...(keys ? { key: { in: keys } } : {}) } });
     if (failed === 0) throw conflict(`batch ${id} has no failed items to retry`, { status: batch.status });
@@ -470,73 +391,10 @@ export class BatchService {
       else await handle.signal(cancelBatchSignal, reason ? { reason } : {});
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw conflict(`batch ${id} is no longer running`);
-      if (err instanceof ApiError) throw err;
+      if (err instanceof DomainError) throw err;
       throw unavailable('could not reach Temporal', { reason: (err as Error).message });
     }
     return { id, accepted: true, action };
   }
 }
 
-/**
- * One item checked against its pipeline: the item schema, the key rule, the size Temporal can
- * carry. Problems carry paths within the item.
- */
-function checkItem(def: PipelineDefinition, raw: unknown, index: number): CheckedItem | { problems: Array<{ path: PropertyKey[]; message: string }> } {
-  const parsed = def.itemSchema.safeParse(raw);
-  if (!parsed.success) return { problems: parsed.error.issues.map((iss) => ({ path: iss.path, message: iss.message })) };
-  const key = itemKeyOf(def, parsed.data, index, raw);
-  if (!ITEM_KEY_PATTERN.test(key)) return { problems: [{ path: ['key'], message: `item key "${key.slice(0, 50)}" ${ITEM_KEY_RULE}` }] };
-  const input = JSON.stringify(parsed.data);
-  // An item travels through workflow history (its step inputs and outputs); Temporal refuses
-  // payloads over 2 MB, so a huge item would only fail later, inside the batch.
-  const bytes = Buffer.byteLength(input);
-  if (bytes > MAX_ITEM_BYTES) return { problems: [{ path: [], message: `item is ${Math.ceil(bytes / 1024)} KB; an item may be at most ${MAX_ITEM_BYTES / 1024} KB of JSON` }] };
-  const sk = def.sequenceKey?.(parsed.data);
-  return { key, input, sequenceKey: sk === undefined || sk === null || sk === '' ? null : String(sk) };
-}
-
-/** Items `firstSeq`, `firstSeq + 1`, … of a batch, in one statement. */
-async function insertItems(tx: Tx, batchId: string, items: CheckedItem[], firstSeq: number, partitions: number): Promise<void> {
-  const seqs = items.map((_, j) => firstSeq + j);
-  const parts = items.map((it, j) => partitionOf(seqs[j], it.sequenceKey, partitions));
-  await tx.$executeRaw`
-    INSERT INTO batch_items (batch_id, seq, key, input, sequence_key, partition)
-    SELECT ${batchId}, s, k, i::jsonb, q, p
-    FROM unnest(${seqs}::int[], ${items.map((i) => i.key)}::text[], ${items.map((i) => i.input)}::text[], ${items.map((i) => i.sequenceKey)}::text[], ${parts}::int[]) AS t(s, k, i, q, p)`;
-}
-
-/**
- * Every stored entity a selection matches, as items of a new batch, read and written a page at
- * a time by entity ID inside the batch's transaction. An invalid entity fails the whole batch
- * (400 naming the entity's key and field; the transaction stores nothing); so does a key two
- * entities share once the pipeline derives it. Returns how many items were stored.
- */
-async function storeEntityItems(tx: Tx, o: { batchId: string; def: PipelineDefinition; selection: EntitySelection; orgId: string; partitions: number }): Promise<number> {
-  const issues: FieldIssue[] = [];
-  let seq = 1;
-  for await (const page of entityPages(tx, o.selection, o.orgId)) {
-    const items: CheckedItem[] = [];
-    for (const e of page) {
-      const item = checkItem(o.def, e.data, seq - 1 + items.length);
-      if ('problems' in item) for (const p of item.problems) issues.push({ path: formatPath(['entities', e.key, ...p.path]), message: p.message });
-      else items.push(item);
-    }
-    if (issues.length >= MAX_REPORTED_ISSUES) break;
-    if (issues.length === 0) {
-      try {
-        await insertItems(tx, o.batchId, items, seq, o.partitions);
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
-        throw validationError([{ path: 'entities', message: `two stored entities give the same item key (pipeline ${o.def.name}); each item needs its own key` }]);
-      }
-    }
-    seq += items.length;
-  }
-  if (issues.length > 0) throw validationError(issues.slice(0, MAX_REPORTED_ISSUES), `${issues[0].path}: ${issues[0].message}`);
-  return seq - 1;
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; meta?: { code?: string }; message?: string };
-  return e?.code === '23505' || e?.meta?.code === '23505' || /23505|unique constraint/i.test(e?.message ?? '');
-}

@@ -1,10 +1,10 @@
 /**
  * The batch workflow's input as a stored batch row says it: one place for the API's start and
- * for reopening a batch that ended (lib/batch-reopen.ts).
+ * for reopening a batch that ended (services/batch-reopen.ts).
  */
 import { itemTaskQueueOf } from '../common/constants';
 import type { FailureThreshold, PipelinePlan } from '../common/types';
-import type { BatchWorkflowInput } from '../workflows/batch';
+import type { BatchWorkflowInput } from '../workflows/batch-types';
 
 export interface BatchRow {
   id: string;

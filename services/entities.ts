@@ -163,3 +163,12 @@ export async function entityFacets(db: Db, kind: string, orgId: string) {
   }
   return { kind, total, fields };
 }
+
+/** Items a new user can start a pipeline with: the organisation's stored entities of its kind (the first 500), else its demo items. */
+export async function starterItems(db: Db, def: PipelineDefinition, orgId: string): Promise<{ source: 'entities' | 'demo'; items: unknown[] }> {
+  if (def.entityKind) {
+    const stored = await db.entity.findMany({ where: { kind: def.entityKind, orgId }, orderBy: { id: 'asc' }, take: 500 });
+    if (stored.length > 0) return { source: 'entities', items: stored.map((e) => e.data) };
+  }
+  return { source: 'demo', items: def.demoItems?.() ?? [] };
+}

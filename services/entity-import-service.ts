@@ -7,15 +7,14 @@
  */
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { Response } from 'express';
 import type { Client } from '@temporalio/client';
 import { entityImportWorkflow } from '../workflows/entity-import';
 import type { Db } from '../lib/db';
 import { isGzip } from '../lib/csv-stream';
 import type { Logger } from '../lib/logger';
 import type { PipelineRegistry } from '../pipelines/registry';
-import { ApiError, conflict, notFound, unavailable, validationError } from './errors';
-import { csvCell } from './exports';
+import { conflict, DomainError, invalidInput, notFound, unavailable } from './errors';
+import { csvCell } from './batch-export';
 import type { EntityImportView } from '../contract/entity-imports';
 import { sanitizeFilename } from './upload-sniff';
 
@@ -75,7 +74,7 @@ export class EntityImportService {
     const def = this.deps.registry.all.find((p) => p.entityKind === kind);
     if (!def) {
       const kinds = [...new Set(this.deps.registry.all.flatMap((p) => (p.entityKind ? [p.entityKind] : [])))];
-      throw validationError([{ path: 'kind', message: `no pipeline runs over entities of kind "${kind}"; kinds: ${kinds.join(', ')}` }]);
+      throw invalidInput([{ path: 'kind', message: `no pipeline runs over entities of kind "${kind}"; kinds: ${kinds.join(', ')}` }]);
     }
     return def;
   }
@@ -86,7 +85,7 @@ export class EntityImportService {
    */
   async receive(body: Readable, o: { kind: string; filename?: string; orgId: string; createdBy?: string; maxRows: number; declaredBytes?: number }): Promise<EntityImportView> {
     const { db, maxBytes } = this.deps;
-    const refuse = (err: ApiError) => {
+    const refuse = (err: DomainError) => {
       body.resume(); // read and dropped, so the refusal reaches the client
       return err;
     };
@@ -94,10 +93,10 @@ export class EntityImportService {
     try {
       def = this.pipelineOf(o.kind);
     } catch (err) {
-      throw refuse(err as ApiError);
+      throw refuse(err as DomainError);
     }
     const tooLarge = () =>
-      new ApiError(413, 'file_too_large', `the file is larger than ${megabytes(maxBytes)}, the most one import may be; compress it with gzip or split it`, { field: 'file', limitBytes: maxBytes });
+      new DomainError('limit_exceeded', 'file_too_large', `the file is larger than ${megabytes(maxBytes)}, the most one import may be; compress it with gzip or split it`, { field: 'file', limitBytes: maxBytes });
     if (o.declaredBytes !== undefined && o.declaredBytes > maxBytes) throw refuse(tooLarge());
     const active = await db.entityImport.count({ where: { orgId: o.orgId, status: { in: ACTIVE } } });
     if (active >= MAX_ACTIVE_IMPORTS_PER_ORG) {
@@ -129,10 +128,10 @@ export class EntityImportService {
         if (pendingBytes >= CHUNK_BYTES) await store();
       }
       if (pendingBytes > 0) await store();
-      if (bytes === 0) throw new ApiError(400, 'validation_error', 'the request body is empty: send the CSV (or gzip CSV) file as the body', { issues: [{ path: 'file', message: 'empty' }] });
+      if (bytes === 0) throw invalidInput([{ path: 'file', message: 'empty' }], 'the request body is empty: send the CSV (or gzip CSV) file as the body');
     } catch (err) {
       await db.entityImport.delete({ where: { id } }).catch(() => undefined);
-      if (err instanceof ApiError) throw refuse(err);
+      if (err instanceof DomainError) throw refuse(err);
       throw err;
     }
     await db.entityImport.update({ where: { id }, data: { status: 'queued', bytes, compressed: isGzip(head ?? Buffer.alloc(0)) } });
@@ -172,18 +171,19 @@ export class EntityImportService {
     };
   }
 
-  /** The row errors as a CSV download, a page at a time (at most 10,000 rows, see the activity). */
-  async writeErrorsCsv(id: string, orgId: string, res: Response): Promise<void> {
+  /** The row errors as a CSV download: its file name, and its lines read a page at a time (at most 10,000 rows, see the activity). */
+  async errorsCsv(id: string, orgId: string): Promise<{ filename: string; lines: AsyncGenerator<string> }> {
     const imp = await this.row(id, orgId);
-    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-    res.setHeader('Content-Disposition', `attachment; filename="${imp.fileName.replace(/\.(csv|gz|csv\.gz)$/i, '')}-errors.csv"`);
-    res.write('row,field,column,message,value\n');
-    for (let after = 0; ; ) {
-      const rows = await this.deps.db.entityImportError.findMany({ where: { importId: id, seq: { gt: after } }, orderBy: { seq: 'asc' }, take: 1000 });
-      for (const e of rows) res.write(`${[e.row, e.field, e.column, e.message, e.value].map(csvCell).join(',')}\n`);
-      if (rows.length < 1000) break;
-      after = rows[rows.length - 1].seq;
+    const { db } = this.deps;
+    async function* lines(): AsyncGenerator<string> {
+      yield 'row,field,column,message,value\n';
+      for (let after = 0; ; ) {
+        const rows = await db.entityImportError.findMany({ where: { importId: id, seq: { gt: after } }, orderBy: { seq: 'asc' }, take: 1000 });
+        for (const e of rows) yield `${[e.row, e.field, e.column, e.message, e.value].map(csvCell).join(',')}\n`;
+        if (rows.length < 1000) break;
+        after = rows[rows.length - 1].seq;
+      }
     }
-    res.end();
+    return { filename: `${imp.fileName.replace(/\.(csv|gz|csv\.gz)$/i, '')}-errors.csv`, lines: lines() };
   }
 }

@@ -6,7 +6,7 @@
  */
 import { checkEgress, EgressBlockedError, egressPolicyFromEnv, type EgressPolicy } from '../lib/egress';
 import { secretBoxFromEnv, type SecretBox } from '../lib/secret-box';
-import { validationError } from './errors';
+import { invalidInput } from './errors';
 import { formatPath, type FieldIssue } from '../lib/field-path';
 import type { NotifyBody, NotifyView } from '../contract/batches';
 
@@ -69,7 +69,7 @@ export class NotifyTargets {
       else if (kept) webhooks.push({ url: w.url, secret: kept });
       else issues.push({ path: formatPath([...at, 'webhooks', i, 'secret']), message: 'a new webhook needs a secret (at least 16 characters)' });
     }
-    if (issues.length > 0) throw validationError(issues);
+    if (issues.length > 0) throw invalidInput(issues);
     return { emails: input.emails, webhooks };
   }
 

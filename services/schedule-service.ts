@@ -13,7 +13,7 @@ import { PipelineKey } from '../common/search-attributes';
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { scheduledBatchWorkflow } from '../workflows/scheduled';
-import { ApiError, conflict, notFound, unavailable, validationError } from './errors';
+import { conflict, DomainError, invalidInput, notFound, unavailable } from './errors';
 import type { BackfillScheduleBody, CreateScheduleBody, ListSchedulesQuery, OverlapPolicy, UpdateScheduleBody } from '../contract/schedules';
 import { durationMs, formatDuration } from '../contract/schedules';
 
@@ -119,7 +119,7 @@ export class ScheduleService {
     const scheduleId = current.scheduleId;
     const templateId = templateIdOf(current.memo)!;
     if (body.templateId && body.templateId !== templateId) {
-      throw validationError([{ path: 'templateId', message: `a schedule keeps its template (${templateId}); create another schedule for ${body.templateId}` }]);
+      throw invalidInput([{ path: 'templateId', message: `a schedule keeps its template (${templateId}); create another schedule for ${body.templateId}` }]);
     }
     const template = await this.template(templateId, 'templateId');
     try {
@@ -196,7 +196,7 @@ export class ScheduleService {
 
   private async template(id: string, field: string, orgId?: string) {
     const t = await this.deps.db.batchTemplate.findUnique({ where: { id }, select: { id: true, name: true, pipeline: true, orgId: true } });
-    if (!t || (orgId !== undefined && t.orgId !== orgId)) throw validationError([{ path: field, message: `no template ${id}` }]);
+    if (!t || (orgId !== undefined && t.orgId !== orgId)) throw invalidInput([{ path: field, message: `no template ${id}` }]);
     return t;
   }
 
@@ -229,12 +229,12 @@ export class ScheduleService {
    * range, say); other refusals (a time zone the server's tz data lacks) as a ServiceError whose
    * cause carries gRPC code 3, INVALID_ARGUMENT. Both are the caller's to fix: 400.
    */
-  private mapTemporalError(err: unknown, what: string): ApiError {
-    if (err instanceof ApiError) return err;
+  private mapTemporalError(err: unknown, what: string): DomainError {
+    if (err instanceof DomainError) return err;
     if (err instanceof ScheduleNotFoundError) return notFound('schedule', parseTemplateScheduleId(err.scheduleId)?.slug ?? err.scheduleId);
-    if (err instanceof TypeError) return validationError([{ path: 'spec', message: err.message }], `the schedule spec was refused: ${err.message}`);
+    if (err instanceof TypeError) return invalidInput([{ path: 'spec', message: err.message }], `the schedule spec was refused: ${err.message}`);
     const cause = (err as { cause?: { code?: number; details?: string } }).cause;
-    if (cause?.code === GRPC_INVALID_ARGUMENT) return validationError([{ path: 'spec', message: cause.details ?? String(err) }], `Temporal refused the schedule: ${cause.details ?? String(err)}`);
+    if (cause?.code === GRPC_INVALID_ARGUMENT) return invalidInput([{ path: 'spec', message: cause.details ?? String(err) }], `Temporal refused the schedule: ${cause.details ?? String(err)}`);
     this.deps.log.error({ err }, `could not ${what}`);
     return unavailable(`could not ${what}: Temporal did not answer`, { reason: (err as Error).message });
   }

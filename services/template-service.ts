@@ -10,7 +10,7 @@ import type { BatchTemplate } from '../prisma/generated/client';
 import type { PipelineRegistry } from '../pipelines/registry';
 import type { BatchService } from './batch-service';
 import { describeEntitySelection, resolveEntityItems } from './entities';
-import { ApiError, conflict, notFound, validationError } from './errors';
+import { conflict, DomainError, invalidInput, notFound } from './errors';
 import { formatPath, type FieldIssue } from '../lib/field-path';
 import { NotifyTargets, withNotifyView, type StoredNotify } from './notify-targets';
 import { MAX_ITEMS_PER_REQUEST, type CreateBatchBody, type NotifyView } from '../contract/batches';
@@ -30,9 +30,9 @@ export interface TemplateServiceDeps {
 export type TemplateView = Omit<BatchTemplate, 'notify'> & { notify: NotifyView | null };
 
 /** The template's source resolved to nothing (no entities match): no batch was created. */
-export class EmptySourceError extends ApiError {
+export class EmptySourceError extends DomainError {
   constructor(templateId: string, what: string) {
-    super(409, 'conflict', `template ${templateId} has no items to run: ${what}`, { templateId, reason: 'no_items' });
+    super('conflict', 'conflict', `template ${templateId} has no items to run: ${what}`, { templateId, reason: 'no_items' });
   }
 }
 
@@ -144,7 +144,7 @@ export class TemplateService {
   /** The pipeline exists, settings fit its settings schema and fixed items its item schema. */
   private validate(body: TemplateBody): void {
     const def = this.deps.registry.get(body.pipeline);
-    if (!def) throw validationError([{ path: 'pipeline', message: `unknown pipeline "${body.pipeline}"; known: ${this.deps.registry.names().join(', ')}` }]);
+    if (!def) throw invalidInput([{ path: 'pipeline', message: `unknown pipeline "${body.pipeline}"; known: ${this.deps.registry.names().join(', ')}` }]);
     const issues: FieldIssue[] = [];
     const settings = def.settingsSchema.safeParse(body.settings);
     if (!settings.success) for (const i of settings.error.issues) issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
@@ -154,7 +154,7 @@ export class TemplateService {
         if (!parsed.success) for (const i of parsed.error.issues) issues.push({ row: row + 1, path: formatPath(['source', 'items', row, ...i.path]), message: i.message });
       });
     }
-    if (issues.length > 0) throw validationError(issues.slice(0, 100));
+    if (issues.length > 0) throw invalidInput(issues.slice(0, 100));
   }
 
   private async storedNotify(body: TemplateBody, previous: unknown): Promise<StoredNotify | null> {

@@ -17,7 +17,7 @@ import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import type { PipelineRegistry } from '../pipelines/registry';
 import type { PipelineDefinition } from '../pipelines/types';
-import { ApiError, conflict, notFound, validationError } from './errors';
+import { conflict, DomainError, invalidInput, notFound, type DomainErrorKind } from './errors';
 import type { UploadItemSource, UploadMapping } from '../contract/batches';
 import { ItemShape, RowMapper } from '../lib/item-mapping';
 import { ParseQueue, parseInWorker, type ParseResult } from './upload-parse';
@@ -80,20 +80,20 @@ const megabytes = (bytes: number) => {
   return `${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB`;
 };
 
-/** Status of each refusal the parser can give. */
-const PARSE_STATUS: Record<Exclude<ParseResult, { ok: true }>['code'], number> = {
-  too_many_rows: 422,
-  unreadable_file: 422,
-  no_columns: 422,
-  parse_timeout: 422,
-  zip_bomb: 422,
-  unsupported_file_type: 415,
+/** Kind of each refusal the parser can give. */
+const PARSE_REFUSAL: Record<Exclude<ParseResult, { ok: true }>['code'], DomainErrorKind> = {
+  too_many_rows: 'unprocessable',
+  unreadable_file: 'unprocessable',
+  no_columns: 'unprocessable',
+  parse_timeout: 'unprocessable',
+  zip_bomb: 'unprocessable',
+  unsupported_file_type: 'unsupported',
 };
 
-/** A received file that failed a check: answered with `status`/`code`, kept in quarantine. */
+/** A received file that failed a check: refused with `kind`/`code`, kept in quarantine. */
 class Rejection {
   constructor(
-    readonly status: number,
+    readonly kind: DomainErrorKind,
     readonly code: string,
     readonly message: string,
     readonly details: Record<string, unknown>,
@@ -139,13 +139,13 @@ export class UploadService {
     const original = opts.originalName?.trim();
     if (!original) {
       body.resume(); // read and dropped, so the refusal reaches the client
-      throw new ApiError(400, 'missing_filename', 'give the file name: POST /api/uploads?filename=<name>.csv (.csv, .xlsx or .xls)', { field: 'filename' });
+      throw new DomainError('invalid_input', 'missing_filename', 'give the file name: POST /api/uploads?filename=<name>.csv (.csv, .xlsx or .xls)', { field: 'filename' });
     }
     const place = this.queue.admit();
     if (!place) {
       body.resume();
-      throw new ApiError(
-        429,
+      throw new DomainError(
+        'busy',
         'upload_queue_full',
         `${this.queue.concurrency + this.queue.queue} uploads are being received or parsed already; try again in ${QUEUE_FULL_RETRY_AFTER_S} seconds`,
         { retryAfterSeconds: QUEUE_FULL_RETRY_AFTER_S },
@@ -185,10 +185,10 @@ export class UploadService {
     return Number(sum._sum.size ?? 0);
   }
 
-  private quotaExceeded(used: number, size: number | undefined): ApiError {
+  private quotaExceeded(used: number, size: number | undefined): DomainError {
     const quota = this.deps.quotaBytesPerOrg;
-    return new ApiError(
-      413,
+    return new DomainError(
+      'limit_exceeded',
       'quota_exceeded',
       `your organisation's uploads take ${megabytes(used)} of its ${megabytes(quota)}${size !== undefined ? `, and this file (${megabytes(size)}) would pass that` : ''}; uploads are deleted after the retention period, or ask an administrator for more`,
       { field: 'file', quotaBytes: quota, usedBytes: used },
@@ -222,40 +222,40 @@ export class UploadService {
     } catch (err) {
       out.destroy();
       await fs.promises.rm(tmp, { force: true });
-      throw new ApiError(400, 'upload_incomplete', `the upload did not complete: ${(err as Error).message}`, { field: 'file' });
+      throw new DomainError('invalid_input', 'upload_incomplete', `the upload did not complete: ${(err as Error).message}`, { field: 'file' });
     }
     return { tmp, size, stored, sha256: hash.digest('hex'), tooLarge: size > maxBytes };
   }
 
   /** Every check in order: size, extension, content, then the parse. */
   private async judge(id: string, r: Received, filename: string, type: UploadType | undefined, maxRows: number, rowsTmp: string): Promise<Rejection | Extract<ParseResult, { ok: true }>> {
-    if (r.size === 0) return new Rejection(400, 'empty_file', `"${filename}" is empty`, { field: 'file' });
+    if (r.size === 0) return new Rejection('invalid_input', 'empty_file', `"${filename}" is empty`, { field: 'file' });
     if (r.tooLarge) {
-      return new Rejection(413, 'file_too_large', `"${filename}" is larger than the ${megabytes(this.deps.maxBytes)} limit (received ${r.size.toLocaleString('en-US')} bytes)`, {
+      return new Rejection('limit_exceeded', 'file_too_large', `"${filename}" is larger than the ${megabytes(this.deps.maxBytes)} limit (received ${r.size.toLocaleString('en-US')} bytes)`, {
         field: 'file',
         limitBytes: this.deps.maxBytes,
       });
     }
     if (!type) {
       const ext = path.extname(filename).toLowerCase();
-      return new Rejection(415, 'unsupported_file_type', `files of type ${ext ? `"${ext}"` : 'without an extension'} are not accepted: upload a .csv, .xlsx or .xls file`, { field: 'filename' });
+      return new Rejection('unsupported', 'unsupported_file_type', `files of type ${ext ? `"${ext}"` : 'without an extension'} are not accepted: upload a .csv, .xlsx or .xls file`, { field: 'filename' });
     }
     const sniff = await sniffContent(r.tmp, type);
     if (!sniff.ok) {
       return sniff.unreadable
-        ? new Rejection(422, 'unreadable_file', `"${filename}" cannot be read: it is ${sniff.found}`, { field: 'file' })
-        : new Rejection(415, 'unsupported_file_type', mismatchMessage(filename, type, sniff.found), { field: 'file' });
+        ? new Rejection('unprocessable', 'unreadable_file', `"${filename}" cannot be read: it is ${sniff.found}`, { field: 'file' })
+        : new Rejection('unsupported', 'unsupported_file_type', mismatchMessage(filename, type, sniff.found), { field: 'file' });
     }
     if (type === 'xlsx') {
       const limits = { maxUncompressedBytes: this.deps.maxUncompressedBytes, maxCompressionRatio: this.deps.maxCompressionRatio };
-      const problem = await zipExpansionProblem(r.tmp, r.stored, limits).catch((err: Error) => new Rejection(422, 'unreadable_file', `"${filename}" cannot be read: it is a damaged ZIP archive (${err.message})`, { field: 'file' }));
+      const problem = await zipExpansionProblem(r.tmp, r.stored, limits).catch((err: Error) => new Rejection('unprocessable', 'unreadable_file', `"${filename}" cannot be read: it is a damaged ZIP archive (${err.message})`, { field: 'file' }));
       if (problem instanceof Rejection) return problem;
-      if (problem) return new Rejection(422, 'zip_bomb', `"${filename}" was not read: ${problem}`, { field: 'file', limitBytes: this.deps.maxUncompressedBytes, limitRatio: this.deps.maxCompressionRatio });
+      if (problem) return new Rejection('unprocessable', 'zip_bomb', `"${filename}" was not read: ${problem}`, { field: 'file', limitBytes: this.deps.maxUncompressedBytes, limitRatio: this.deps.maxCompressionRatio });
     }
     const job = { file: r.tmp, type, rowsFile: rowsTmp, maxRows, previewRows: PREVIEW_ROWS, workDir: path.join(this.deps.tempDir ?? os.tmpdir(), `flotilla-${id}.parse`), maxInflatedBytes: this.deps.maxUncompressedBytes };
     const parsed = await this.queue.run(() => parseInWorker(job, this.deps.parseTimeoutMs));
     if (parsed.ok) return parsed;
-    return new Rejection(PARSE_STATUS[parsed.code], parsed.code, `"${filename}": ${parsed.message}`, { field: 'file', ...parsed.details });
+    return new Rejection(PARSE_REFUSAL[parsed.code], parsed.code, `"${filename}": ${parsed.message}`, { field: 'file', ...parsed.details });
   }
 
   private async accept(id: string, filename: string, type: UploadType, r: Received, rowsTmp: string, parsed: Extract<ParseResult, { ok: true }>, opts: ReceiveOptions): Promise<UploadView> {
@@ -276,7 +276,7 @@ export class UploadService {
   }
 
   /** Keeps the file and the reason in quarantine, records it, and returns the refusal to throw. */
-  private async quarantine(id: string, filename: string, originalName: string, type: UploadType | undefined, r: Received, why: Rejection, opts: ReceiveOptions): Promise<ApiError> {
+  private async quarantine(id: string, filename: string, originalName: string, type: UploadType | undefined, r: Received, why: Rejection, opts: ReceiveOptions): Promise<DomainError> {
     const dir = this.dirOf('quarantine');
     await fs.promises.mkdir(dir, { recursive: true });
     await fs.promises.rename(r.tmp, path.join(dir, `${id}-${filename}`));
@@ -288,7 +288,7 @@ export class UploadService {
         data: { id, orgId: opts.orgId ?? null, filename, type: type ?? null, size: r.size, sha256: r.sha256, rowCount: null, columns: [], status: 'quarantined', reason: why.code, message: why.message, createdBy: opts.createdBy ?? null },
       })
       .catch((err) => this.deps.log.error({ err, uploadId: id }, 'could not record a quarantined upload (the file and its reason are in quarantine)'));
-    return new ApiError(why.status, why.code, why.message, { ...why.details, uploadId: id });
+    return new DomainError(why.kind, why.code, why.message, { ...why.details, uploadId: id });
   }
 
   private viewOf(row: { id: string; filename: string; type: string | null; size: number; sha256: string; rowCount: number | null; columns: unknown; status: string; reason: string | null; message: string | null; createdAt: Date }): UploadView {
@@ -352,7 +352,7 @@ export class UploadService {
     const shape = new ItemShape(def.itemSchema);
     const used = mapping ?? shape.suggest(columns);
     const issues = shape.mappingIssues(used, columns, pathPrefix);
-    if (issues.length > 0) throw validationError(issues);
+    if (issues.length > 0) throw invalidInput(issues);
     return { shape, mapper: new RowMapper(shape, columns, used), mapping: used, suggested: mapping === undefined };
   }
 
@@ -362,7 +362,7 @@ export class UploadService {
     if (!row) throw notFound('upload', id);
     if (row.status !== 'accepted') throw conflict(`upload ${id} was quarantined (${row.reason}): it has no rows to check`, { status: row.status, reason: row.reason });
     const def = this.deps.registry.get(body.pipeline);
-    if (!def) throw validationError([{ path: 'pipeline', message: `unknown pipeline "${body.pipeline}"; known: ${this.deps.registry.names().join(', ')}` }]);
+    if (!def) throw invalidInput([{ path: 'pipeline', message: `unknown pipeline "${body.pipeline}"; known: ${this.deps.registry.names().join(', ')}` }]);
     const columns = row.columns as string[];
     const { shape, mapper, mapping, suggested } = this.mappingFor(def, columns, body.mapping, 'mapping');
     const errors: UploadCheck['errors'] = [];
@@ -389,8 +389,8 @@ export class UploadService {
    */
   async itemsOf(def: PipelineDefinition, source: UploadItemSource, orgId: string): Promise<{ items: unknown[]; rows: number[] }> {
     const row = await this.find(source.id, orgId);
-    if (!row) throw validationError([{ path: 'upload.id', message: `no upload "${source.id}"` }]);
-    if (row.status !== 'accepted') throw validationError([{ path: 'upload.id', message: `upload ${source.id} was quarantined (${row.reason}); upload a corrected file` }]);
+    if (!row) throw invalidInput([{ path: 'upload.id', message: `no upload "${source.id}"` }]);
+    if (row.status !== 'accepted') throw invalidInput([{ path: 'upload.id', message: `upload ${source.id} was quarantined (${row.reason}); upload a corrected file` }]);
     const { mapper } = this.mappingFor(def, row.columns as string[], source.mapping, 'upload.mapping');
     const items: unknown[] = [];
     const rows: number[] = [];

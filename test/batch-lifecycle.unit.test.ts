@@ -7,7 +7,8 @@
 import type { ItemOutcome, PartitionCounts } from '../common/types';
 import { emptyCounters } from '../common/types';
 import { BatchLedger } from '../workflows/batch-ledger';
-import { BatchLifecycle, type BatchCarriedState, type BatchLog, type BatchRules } from '../workflows/batch-lifecycle';
+import { BatchLifecycle, type BatchLog, type BatchRules } from '../workflows/batch-lifecycle';
+import type { BatchCarriedState } from '../workflows/batch-types';
 import { PartitionedTally } from '../workflows/batch-tally';
 import { PartitionSet } from '../workflows/partition-set';
 

@@ -9,7 +9,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
-import { NotifyTargets } from '../api/notify-targets';
+import { NotifyTargets } from '../services/notify-targets';
 import { secretBoxFromEnv } from '../lib/secret-box';
 import { partitionWorkflowId } from '../common/partitioning';
 import type { BatchProgress } from '../common/types';

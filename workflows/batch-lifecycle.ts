@@ -14,45 +14,10 @@ import type { NotificationEvent } from '../activities/notifications';
 import type { RetryPageResult } from '../activities/retry';
 import type { BatchCounters, BatchProgress, BatchStatus, CountedOutcome, FailureThreshold, ItemOutcome, PartitionCounts, RetryFailedRequest } from '../common/types';
 import { deriveProgress } from '../common/types';
-import { BatchLedger, type LedgerSnapshot } from './batch-ledger';
+import { BatchLedger } from './batch-ledger';
 import { OwnTally, PartitionedTally, type BatchTally } from './batch-tally';
-import type { WindowSnapshot } from './item-window';
+import type { BatchCarriedState, RetryInProgress } from './batch-types';
 import type { NotificationWorkflowInput } from './notification';
-import type { PartitionSetSnapshot } from './partition-set';
-
-export interface BatchCarriedState {
-  status: 'running' | 'paused';
-  pauseReason?: string;
-  /** A batch of one level: its window over the items (the batch's own ledger is the window's). */
-  window?: WindowSnapshot;
-  /** A partitioned batch: what its partitions reported, and the re-runs it counts itself. */
-  partitions?: PartitionSetSnapshot;
-  own?: LedgerSnapshot;
-  /** Outcomes counted (cancelled ones aside) since the failure threshold was last (re)armed. */
-  armed?: { settled: number; failed: number };
-  startedAtMs: number;
-  generation: number;
-  /** The latest retry-failed round begun (0: none). */
-  retryRound?: number;
-  /** A retry round part-way through its pages. */
-  retry?: RetryInProgress;
-  /** Retry requests not begun yet. */
-  retryQueue?: RetryFailedRequest[];
-  /** Set when this run reopens a batch that had ended (retry-failed, or an item re-run by hand). */
-  reopened?: boolean;
-  /** The cost budget was passed once (the batch paused); it does not pause again after a resume. */
-  budgetTripped?: boolean;
-  /** Notifications planned so far (numbers each occurrence). */
-  notifications?: number;
-  /** Events whose notification workflow was not started yet when the run continued as new. */
-  unsentNotifications?: NotificationWorkflowInput[];
-}
-
-export interface RetryInProgress {
-  round: number;
-  afterSeq: number;
-  keys?: string[];
-}
 
 export interface BatchRules {
   batchId: string;

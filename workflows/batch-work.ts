@@ -10,14 +10,15 @@ import type { BatchStoreActivities } from '../activities/batch-store';
 import { pauseItemSignal, resumeItemSignal } from '../common/messages';
 import type { ItemOutcome } from '../common/types';
 import { BatchLedger } from './batch-ledger';
-import type { BatchCarriedState, BatchLifecycle } from './batch-lifecycle';
+import type { BatchLifecycle } from './batch-lifecycle';
+import type { BatchCarriedState } from './batch-types';
 import { OwnTally, PartitionedTally, type BatchTally } from './batch-tally';
 import { ItemWindow, type ItemWindowOptions } from './item-window';
 import type { PartitionRunLimits } from './partition';
 import { PartitionSet } from './partition-set';
 import { startPartitions, tellPartitions } from './partitions';
+import { STORE_RETRY } from './retry-policies';
 
-const STORE_RETRY = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' };
 const store = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
 
 export interface BatchWork {

@@ -25,46 +25,15 @@ import type { BatchStoreActivities } from '../activities/batch-store';
 import type { NotificationEvent } from '../activities/notifications';
 import type { RetryActivities, RetryPageResult } from '../activities/retry';
 import { cancelBatchSignal, partitionCountsSignal, pauseBatchSignal, progressQuery, reportItemOutcomeSignal, resumeBatchSignal, retryFailedSignal } from '../common/messages';
-import type { BatchEndPlan, BatchProgress, BatchStatus, FailureThreshold } from '../common/types';
-import { BatchLifecycle, type BatchCarriedState } from './batch-lifecycle';
+import type { BatchEndPlan, BatchProgress, BatchStatus } from '../common/types';
+import { BatchLifecycle } from './batch-lifecycle';
+import type { BatchRunLimits, BatchWorkflowInput } from './batch-types';
 import { batchWorkOf, type BatchWork } from './batch-work';
 import { batchChildOptions } from './child-options';
 import { notificationWorkflow, notificationWorkflowId } from './notification';
-
-export interface BatchRunLimits {
-  /** Continue-as-new before this many signals could arrive in one run (server allows 10,000). */
-  maxSignalsPerRun: number;
-  /** Continue-as-new once the run's history is this long, if Temporal has not suggested it yet. */
-  maxHistoryEvents: number;
-  /** After a cancel, how long to wait for in-flight items to report before counting them cancelled. */
-  cancelGraceMs: number;
-  /** With items in flight and no report for this long, settle lost outcomes from the database/Temporal. */
-  reconcileAfterMs: number;
-}
+import { retryPolicyOf, STORE_RETRY } from './retry-policies';
 
 export const DEFAULT_BATCH_LIMITS: BatchRunLimits = { maxSignalsPerRun: 9_000, maxHistoryEvents: 8_000, cancelGraceMs: 120_000, reconcileAfterMs: 60_000 };
-
-export interface BatchWorkflowInput {
-  batchId: string;
-  pipeline: string;
-  total: number;
-  /** Partition workflows the items are split among (common/partitioning.ts); absent or 1: none. */
-  partitions?: number;
-  concurrency: number;
-  failureThreshold: FailureThreshold;
-  pageSize?: number;
-  /** Task queue of the item workflows (and their steps); the batch's own queue when absent. */
-  itemTaskQueue?: string;
-  limits?: Partial<BatchRunLimits>;
-  /** The pipeline's batch-end hook (ZIP + e-mail, say), run once the items have settled. */
-  onBatchEnd?: BatchEndPlan;
-  /** Pause once the summed estimated cost passes this (USD). */
-  budgetUsd?: number;
-  /** The batch has notification targets: tell them when it ends or pauses on its own. */
-  notify?: boolean;
-  /** Set only by continue-as-new (and by a reopen). */
-  state?: BatchCarriedState;
-}
 
 /**
  * The batch's database calls are regular activities, never local ones. A local activity's result
@@ -72,7 +41,6 @@ export interface BatchWorkflowInput {
  * workflow was cached or replayed; the windows computed from them then differed and replay failed
  * (nondeterminism found by the benchmark). Activity results are events, ordered like signals.
  */
-const STORE_RETRY = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' };
 const store = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
 /** Resets are paced a page at a time; a page heartbeats per few items so a dead worker is noticed. */
 const retryActivities = proxyActivities<RetryActivities>({ startToCloseTimeout: '10m', heartbeatTimeout: '60s', retry: STORE_RETRY });
@@ -231,13 +199,7 @@ async function runBatchEnd({ input: { batchId }, batch }: BatchRun, plan: BatchE
   const hook = proxyActivities<Record<string, (i: BatchEndInput) => Promise<unknown>>>({
     startToCloseTimeout: plan.startToCloseTimeoutMs,
     heartbeatTimeout: '30s',
-    retry: {
-      maximumAttempts: plan.retry.maximumAttempts,
-      initialInterval: plan.retry.initialIntervalMs,
-      backoffCoefficient: plan.retry.backoffCoefficient,
-      ...(plan.retry.maximumIntervalMs ? { maximumInterval: plan.retry.maximumIntervalMs } : {}),
-      nonRetryableErrorTypes: plan.retry.nonRetryableErrorTypes,
-    },
+    retry: retryPolicyOf(plan.retry),
   })[plan.activity];
   const round = batch.retryRound;
   const c = batch.counters;

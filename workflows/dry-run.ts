@@ -7,6 +7,7 @@
  */
 import { workflowInfo } from '@temporalio/workflow';
 import type { PipelinePlan } from '../common/types';
+import type { DryRunResult, DryRunStep } from '../contract/preflight';
 import { activityFor, conditionHolds } from './conditions';
 import { describeFailure, stepActivity } from './item';
 
@@ -15,26 +16,6 @@ export interface DryRunInput {
   itemKey: string;
   item: unknown;
   settings: unknown;
-}
-
-export type DryRunOutcome = 'ran' | 'skipped' | 'stopped-before-write' | 'failed' | 'not-reached';
-
-export interface DryRunStep {
-  name: string;
-  outcome: DryRunOutcome;
-  durationMs?: number;
-  output?: unknown;
-  error?: string;
-  reason?: string;
-}
-
-export interface DryRunResult {
-  pipeline: string;
-  itemKey: string;
-  /** No step failed (stopping before a write is a success). */
-  ok: boolean;
-  durationMs: number;
-  steps: DryRunStep[];
 }
 
 export async function dryRunWorkflow(input: DryRunInput): Promise<DryRunResult> {

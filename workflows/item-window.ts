@@ -16,16 +16,17 @@ import { ApplicationFailure, ChildWorkflowFailure, condition, getExternalWorkflo
 import type { BatchStoreActivities } from '../activities/batch-store';
 import { pauseItemSignal, reportBySignalSignal, resumeItemSignal } from '../common/messages';
 import type { ItemOutcome } from '../common/types';
-import { BatchLedger, type LedgerSnapshot, type ReportResult } from './batch-ledger';
+import { BatchLedger, type ReportResult } from './batch-ledger';
+import type { WindowSnapshot } from './batch-types';
 import { batchChildOptions } from './child-options';
 import { ITEM_FAILED, itemWorkflow } from './item';
+import { STORE_RETRY } from './retry-policies';
 
 /**
  * Regular activities, never local ones: a local activity's result can be applied before or after
  * signals that arrived meanwhile depending on whether the workflow was cached or replayed, and the
  * window computed from it then differs on replay. Activity results are events, ordered like signals.
  */
-const STORE_RETRY = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' };
 const store = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
 
 /** Child starts pending at once, at most (see `room`). */
@@ -40,14 +41,6 @@ export function outcomeOfCompletion(result: { value: ItemOutcome } | { error: un
   const cause = result.error instanceof ChildWorkflowFailure ? result.error.cause : undefined;
   if (cause instanceof ApplicationFailure && cause.type === ITEM_FAILED) return cause.details?.[1] as ItemOutcome | undefined;
   return undefined;
-}
-
-export interface WindowSnapshot {
-  ledger: LedgerSnapshot;
-  /** Highest item seq read from the database so far. */
-  cursor: number;
-  /** Keys read but not started yet (with their seqs). */
-  buffer: { seqs: number[]; keys: string[] };
 }
 
 export interface ItemWindowOptions {

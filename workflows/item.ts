@@ -31,6 +31,7 @@ import { DEFAULT_STEP_HEARTBEAT_TIMEOUT_MS } from '../common/constants';
 import { pauseItemSignal, predecessorSettledSignal, reportBySignalSignal, resumeItemSignal } from '../common/messages';
 import type { ItemError, ItemOutcome, StepPlan, StepResult } from '../common/types';
 import { activityFor, conditionHolds } from './conditions';
+import { retryPolicyOf, STORE_RETRY } from './retry-policies';
 
 export interface ItemWorkflowInput {
   batchId: string;
@@ -55,7 +56,6 @@ export interface ItemWorkflowInput {
  * Database calls retry without limit (capped backoff): a database outage delays items, it does
  * not fail them. They run one at a time, so their results cannot race each other on replay.
  */
-const STORE_RETRY = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' };
 const store = proxyLocalActivities<BatchStoreActivities>({ startToCloseTimeout: '30s', retry: STORE_RETRY });
 /** Only sequenced items wait for their predecessor; this check is their rare safety net. */
 const storeActivities = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '30s', retry: STORE_RETRY });
@@ -76,13 +76,7 @@ export function stepActivity(step: StepPlan, activity: string, opts: { maximumAt
     ...(step.taskQueue ? { taskQueue: step.taskQueue } : {}),
     // Wait for the step to acknowledge a cancel so nothing keeps running behind our back.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: {
-      maximumAttempts: opts.maximumAttempts ?? step.retry.maximumAttempts,
-      initialInterval: step.retry.initialIntervalMs,
-      backoffCoefficient: step.retry.backoffCoefficient,
-      ...(step.retry.maximumIntervalMs ? { maximumInterval: step.retry.maximumIntervalMs } : {}),
-      nonRetryableErrorTypes: step.retry.nonRetryableErrorTypes,
-    },
+    retry: retryPolicyOf(step.retry, opts.maximumAttempts),
   });
   return acts[activity];
 }

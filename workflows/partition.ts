@@ -10,7 +10,8 @@ import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandl
 import { cancelBatchSignal, partitionCountsSignal, pauseBatchSignal, reportItemOutcomeSignal, resumeBatchSignal } from '../common/messages';
 import { partitionWindow } from '../common/partitioning';
 import type { BatchCounters, ItemOutcome, PartitionCounts } from '../common/types';
-import { ItemWindow, type WindowSnapshot } from './item-window';
+import type { WindowSnapshot } from './batch-types';
+import { ItemWindow } from './item-window';
 
 export interface PartitionRunLimits {
   /** Continue-as-new before this many signals could arrive in one run (server allows 10,000). */
@@ -70,30 +71,14 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
   const concurrency = partitionWindow(input.concurrency, input.partitions, partition);
   // A signal budget below two windows would continue-as-new without making progress.
   const signalBudget = Math.max(limits.maxSignalsPerRun, concurrency * 2 + 10);
-  const window = new ItemWindow(
-    {
-      batchId,
-      pipeline: input.pipeline,
-      batchWorkflowId: input.batchWorkflowId,
-      reportTo: workflowInfo().workflowId,
-      partition,
-      total: input.total,
-      concurrency,
-      pageSize: input.pageSize ?? Math.min(1000, Math.max(100, concurrency * 2)),
-      itemTaskQueue: input.itemTaskQueue,
-    },
-    input.state?.window,
-  );
+  const window = partitionWindowOf(input, concurrency);
   const ledger = window.ledger;
   let paused = input.state?.paused ?? input.paused ?? false;
   let reports = input.state?.reports ?? 0;
   let cancelled = false;
   let propagate: 'pause' | 'resume' | null = null;
   let signalsThisRun = 0;
-  let countsDirty = false;
-  /** Set by the report timer. */
-  let flushDue = false;
-  let reconcileDue = false;
+  const due: DueFlags = { countsDirty: false, flushDue: false, reconcileDue: false };
   let lastReportAt = Date.now();
   let lastSentAt = Date.now();
   // Counts go out when this workflow wakes anyway and the interval has passed, and on a timer
@@ -101,11 +86,11 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
   // on a timer.
   const sendsOnWake = patched('partition-sends-counts-on-wake');
   const reportIntervalMs = sendsOnWake ? reportIntervalOf(input.partitions, limits) : (limits.reportIntervalMs ?? 1_000);
-  const countsDue = () => flushDue || (sendsOnWake && countsDirty && Date.now() - lastSentAt >= reportIntervalMs);
+  const countsDue = () => due.flushDue || (sendsOnWake && due.countsDirty && Date.now() - lastSentAt >= reportIntervalMs);
 
   const counted = (outcome: ItemOutcome) => {
     if (window.report(outcome) === 'duplicate') return;
-    countsDirty = true;
+    due.countsDirty = true;
     lastReportAt = Date.now();
   };
   window.onOutcome = counted;
@@ -127,35 +112,14 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
 
   /** Counts to the batch (the workflow ID, so a report reaches its current run). */
   const sendCounts = async (done: boolean) => {
-    countsDirty = false;
-    flushDue = false;
+    due.countsDirty = false;
+    due.flushDue = false;
     lastSentAt = Date.now();
     const counts: PartitionCounts = { partition, report: ++reports, counters: ledger.counters, running: ledger.running, done };
     await getExternalWorkflowHandle(input.batchWorkflowId).signal(partitionCountsSignal, counts);
   };
 
-  // Timers only while there is something to do: one per report interval while counts changed
-  // (cancelled, never fired, when the counts went out on a wake-up first: no workflow task for
-  // it), one per reconcile interval while items are in flight.
-  void (async () => {
-    for (;;) {
-      await condition(() => countsDirty && !flushDue);
-      if (!sendsOnWake) {
-        await sleep(reportIntervalMs);
-        flushDue = true;
-        continue;
-      }
-      const sent = reports;
-      if (!(await condition(() => reports !== sent, reportIntervalMs))) flushDue = true;
-    }
-  })();
-  void (async () => {
-    for (;;) {
-      await condition(() => ledger.running > 0 && !reconcileDue);
-      await sleep(limits.reconcileAfterMs);
-      reconcileDue = true;
-    }
-  })();
+  startTimers(due, { sendsOnWake, reportIntervalMs, reconcileAfterMs: limits.reconcileAfterMs, reports: () => reports, running: () => ledger.running });
 
   const windowOpen = () => !paused && !cancelled && window.hasUnstarted && window.room(signalBudget - signalsThisRun - ledger.running) > 0;
   const shouldContinueAsNew = () => {
@@ -186,9 +150,9 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
       await sendCounts(false);
       continue;
     }
-    if (reconcileDue) {
-      reconcileDue = false;
-      if (ledger.running > 0 && Date.now() - lastReportAt >= limits.reconcileAfterMs && (await window.reconcile()) > 0) countsDirty = true;
+    if (due.reconcileDue) {
+      due.reconcileDue = false;
+      if (ledger.running > 0 && Date.now() - lastReportAt >= limits.reconcileAfterMs && (await window.reconcile()) > 0) due.countsDirty = true;
       lastReportAt = Date.now();
       continue;
     }
@@ -197,7 +161,7 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
       await window.handOff();
       // A start still pending when this run closes would never be made.
       await condition(() => window.startsPending === 0 && allHandlersFinished());
-      if (countsDirty) await sendCounts(false);
+      if (due.countsDirty) await sendCounts(false);
       // A cancel, pause or resume that arrived during the awaits above is acted on in this run:
       // the next run would not know of it (a partition of a cancelled batch ran on; BENCHMARKS.md,
       // a million recipients).
@@ -207,9 +171,62 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
     if (windowOpen()) {
       await window.fill(signalBudget - signalsThisRun - ledger.running);
       // The batch shows what runs too, not only what settled.
-      countsDirty = true;
+      due.countsDirty = true;
       continue;
     }
-    await condition(() => cancelled || ledger.allSettled || propagate !== null || countsDue() || reconcileDue || shouldContinueAsNew() || windowOpen());
+    await condition(() => cancelled || ledger.allSettled || propagate !== null || countsDue() || due.reconcileDue || shouldContinueAsNew() || windowOpen());
   }
+}
+
+/** The partition's window over its items, resumed from what continue-as-new carried. */
+function partitionWindowOf(input: PartitionWorkflowInput, concurrency: number): ItemWindow {
+  return new ItemWindow(
+    {
+      batchId: input.batchId,
+      pipeline: input.pipeline,
+      batchWorkflowId: input.batchWorkflowId,
+      reportTo: workflowInfo().workflowId,
+      partition: input.partition,
+      total: input.total,
+      concurrency,
+      pageSize: input.pageSize ?? Math.min(1000, Math.max(100, concurrency * 2)),
+      itemTaskQueue: input.itemTaskQueue,
+    },
+    input.state?.window,
+  );
+}
+
+/** What the partition's main loop should get to: counts changed, the report timer fired, a reconcile is due. */
+interface DueFlags {
+  countsDirty: boolean;
+  /** Set by the report timer. */
+  flushDue: boolean;
+  reconcileDue: boolean;
+}
+
+/**
+ * Timers only while there is something to do: one per report interval while counts changed
+ * (cancelled, never fired, when the counts went out on a wake-up first: no workflow task for
+ * it), one per reconcile interval while items are in flight.
+ */
+function startTimers(due: DueFlags, o: { sendsOnWake: boolean; reportIntervalMs: number; reconcileAfterMs: number; reports: () => number; running: () => number }): void {
+  void (async () => {
+    for (;;) {
+      await condition(() => due.countsDirty && !due.flushDue);
+      if (!o.sendsOnWake) {
+        await sleep(o.reportIntervalMs);
+        due.flushDue = true;
+        continue;
+      }
+      const sent = o.reports();
+      if (!(await condition(() => o.reports() !== sent, o.reportIntervalMs))) due.flushDue = true;
+    }
+  })();
+  void (async () => {
+    for (;;) {
+      await condition(() => o.running() > 0 && !due.reconcileDue);
+      await sleep(o.reconcileAfterMs);
+      due.reconcileDue = true;
+    }
+  })();
 }

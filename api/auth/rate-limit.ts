@@ -37,12 +37,11 @@ export class RateLimiter {
 
   /** Middleware limiting by the signed-in user (or the client address before sign-in). */
   middleware(name: string, limit: RateLimit): RequestHandler {
-    return async (req, res, next) => {
+    return async (req, _res, next) => {
       try {
         await this.hit(`${name}:${req.principal?.userId ?? `ip:${req.ip}`}`, limit);
         next();
       } catch (err) {
-        if (err instanceof ApiError && err.status === 429) res.setHeader('Retry-After', String((err.details as { retryAfterSeconds: number }).retryAfterSeconds));
         next(err);
       }
     };

@@ -8,7 +8,8 @@ import { Prisma } from '../../lib/db';
 import type { Plan, UserRole } from '../../contract/auth';
 import { PLAN_LIMITS, type Principal } from '../../lib/auth/access';
 import { hashPassword, needsRehash, newId, newSecret, sha256, verifyPassword } from '../../lib/auth/secrets';
-import { ApiError, conflict, notFound, validationError } from '../errors';
+import { ApiError } from '../errors';
+import { conflict, invalidInput, notFound } from '../../services/errors';
 
 /** Sliding sessions are extended at most this often (one write per active user per 5 minutes). */
 const TOUCH_EVERY_MS = 5 * 60_000;
@@ -140,7 +141,7 @@ export class AuthService {
     const expiresAt = body.expiresInDays ? new Date(Date.now() + body.expiresInDays * 86_400_000) : null;
     const limit = mintedBy?.tokenExpiresAt;
     if (limit && (!expiresAt || expiresAt > limit)) {
-      throw validationError([{ path: 'expiresInDays', message: `the API token making this request expires at ${limit.toISOString()}; a token it makes cannot outlive it (give fewer days, or sign in to make a longer-lived one)` }]);
+      throw invalidInput([{ path: 'expiresInDays', message: `the API token making this request expires at ${limit.toISOString()}; a token it makes cannot outlive it (give fewer days, or sign in to make a longer-lived one)` }]);
     }
     const secret = newSecret('flt');
     const row = await this.deps.db.apiToken.create({

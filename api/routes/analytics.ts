@@ -3,27 +3,11 @@
  * Thin: parse with zod, ask api/analytics.ts (where the SQL lives), answer JSON.
  */
 import express, { type Router } from 'express';
-import { z } from 'zod';
 import type { Db } from '../../lib/db';
 import { orgOf } from '../auth/middleware';
-import { batchAnalytics, batchStats } from '../analytics';
+import { batchAnalytics, batchStats } from '../../services/analytics';
+import { BatchAnalyticsQuery, StatsQuery } from '../../contract/analytics';
 import { IdParam } from '../../contract/batches';
-
-export const BatchAnalyticsQuery = z
-  .object({
-    /** Width of a throughput bucket; a minute unless asked otherwise. */
-    bucketSeconds: z.coerce.number().int().min(1).max(86_400).default(60),
-  })
-  .strict();
-export type BatchAnalyticsQuery = z.infer<typeof BatchAnalyticsQuery>;
-
-export const StatsQuery = z
-  .object({
-    createdAfter: z.iso.datetime({ offset: true }).optional(),
-    createdBefore: z.iso.datetime({ offset: true }).optional(),
-  })
-  .strict();
-export type StatsQuery = z.infer<typeof StatsQuery>;
 
 export function analyticsRouter(deps: { db: Db; statementTimeoutMs: number }): Router {
   const router = express.Router();

@@ -8,7 +8,6 @@ import { CreateOrgBody, CreateTokenBody, CreateUserBody, ListUsersQuery, OrgIdPa
 import { requireSuperAdmin, SESSION_COOKIE, unauthenticated } from '../auth/middleware';
 import type { RateLimiter } from '../auth/rate-limit';
 import type { AuthService } from '../auth/service';
-import { ApiError } from '../errors';
 
 export interface AuthRouterDeps {
   auth: AuthService;
@@ -27,14 +26,9 @@ export function authRouter(deps: AuthRouterDeps): Router {
   router.post('/auth/sign-in', async (req, res) => {
     const body = SignInBody.parse(req.body ?? {});
     const limit = { what: 'sign-in attempts', perMinute: deps.signInPerMinute };
-    try {
-      // Per address (one client guessing many accounts) and per account (many clients guessing one).
-      await deps.limiter.hit(`sign-in:ip:${req.ip}`, { ...limit, perMinute: limit.perMinute * 3 });
-      await deps.limiter.hit(`sign-in:email:${body.email.toLowerCase()}`, limit);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 429) res.setHeader('Retry-After', String((err.details as { retryAfterSeconds: number }).retryAfterSeconds));
-      throw err;
-    }
+    // Per address (one client guessing many accounts) and per account (many clients guessing one).
+    await deps.limiter.hit(`sign-in:ip:${req.ip}`, { ...limit, perMinute: limit.perMinute * 3 });
+    await deps.limiter.hit(`sign-in:email:${body.email.toLowerCase()}`, limit);
     const session = await deps.auth.signIn(body.email, body.password, { ip: req.ip, userAgent: req.get('user-agent') });
     if (!session) throw unauthenticated('wrong e-mail or password');
     cookie(res, session.token, deps.sessionTtlMs);

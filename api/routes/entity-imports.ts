@@ -8,7 +8,7 @@ import express, { type Router } from 'express';
 import { rowLimit } from '../../lib/auth/access';
 import { orgOf } from '../auth/middleware';
 import { EntityImportIdParam, EntityImportQuery, ImportErrorsQuery, ListEntityImportsQuery } from '../../contract/entity-imports';
-import type { EntityImportService } from '../entity-import-service';
+import type { EntityImportService } from '../../services/entity-import-service';
 import { requesterOf } from './templates';
 
 /** The route the raw body goes to, which the app's JSON parser must leave alone. */
@@ -50,7 +50,11 @@ export function entityImportsRouter(deps: { imports: EntityImportService; defaul
   });
 
   router.get('/entity-imports/:id/errors.csv', async (req, res) => {
-    await imports.writeErrorsCsv(EntityImportIdParam.parse(req.params).id, orgOf(req), res);
+    const csv = await imports.errorsCsv(EntityImportIdParam.parse(req.params).id, orgOf(req));
+    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="${csv.filename}"`);
+    for await (const line of csv.lines) res.write(line);
+    res.end();
   });
 
   return router;

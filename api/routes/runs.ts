@@ -5,9 +5,9 @@
  */
 import express, { type Router } from 'express';
 import type { PipelineRegistry } from '../../pipelines/registry';
-import type { BatchService } from '../batch-service';
+import type { BatchService } from '../../services/batch-service';
 import { orgOf } from '../auth/middleware';
-import { notFound, validationError } from '../errors';
+import { invalidInput, notFound } from '../../services/errors';
 import { formatPath } from '../../lib/field-path';
 import { PipelineNameParam, RunItemBody } from '../../contract/templates';
 import { requesterOf } from './templates';
@@ -22,7 +22,7 @@ export function singleRunRouter(deps: { registry: PipelineRegistry; service: Bat
     const body = RunItemBody.parse(req.body);
     // Checked here first so errors name `item.<field>`, not the batch's `items[0].<field>`.
     const parsed = def.itemSchema.safeParse(body.item);
-    if (!parsed.success) throw validationError(parsed.error.issues.map((i) => ({ path: formatPath(['item', ...i.path]), message: i.message })));
+    if (!parsed.success) throw invalidInput(parsed.error.issues.map((i) => ({ path: formatPath(['item', ...i.path]), message: i.message })));
     const created = await deps.service.create(
       { pipeline, name: body.name ?? `Single: ${labelOf(parsed.data, def.itemKey?.(parsed.data, 0))}`, items: [body.item], concurrency: 1, ...(body.settings ? { settings: body.settings } : {}) },
       requesterOf(req),

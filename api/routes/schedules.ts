@@ -8,7 +8,7 @@ import express, { type Router } from 'express';
 import { orgOf } from '../auth/middleware';
 import type { Db } from '../../lib/db';
 import type { Logger } from '../../lib/logger';
-import { ScheduleService } from '../schedule-service';
+import { ScheduleService } from '../../services/schedule-service';
 import { BackfillScheduleBody, CreateScheduleBody, ListSchedulesQuery, PauseScheduleBody, ScheduleIdParam, TriggerScheduleBody, UpdateScheduleBody } from '../../contract/schedules';
 
 export function schedulesRouter(deps: { db: Db; client: Client; namespace: string; taskQueue: string; temporalWebUrl: string; log: Logger }): Router {

@@ -8,10 +8,10 @@ import express, { type Request, type Router } from 'express';
 import type { Db } from '../../lib/db';
 import type { Logger } from '../../lib/logger';
 import type { PipelineRegistry } from '../../pipelines/registry';
-import type { BatchService } from '../batch-service';
-import { ScheduleService } from '../schedule-service';
-import type { NotifyTargets } from '../notify-targets';
-import { TemplateService } from '../template-service';
+import type { BatchService } from '../../services/batch-service';
+import { ScheduleService } from '../../services/schedule-service';
+import type { NotifyTargets } from '../../services/notify-targets';
+import { TemplateService } from '../../services/template-service';
 import { ListTemplatesQuery, StartFromTemplateBody, TemplateBody, TemplateIdParam } from '../../contract/templates';
 
 export interface TemplatesRouterDeps {

@@ -6,9 +6,9 @@
 import express, { type Router } from 'express';
 import { rowLimit } from '../../lib/auth/access';
 import { orgOf } from '../auth/middleware';
-import { ApiError, unavailable } from '../errors';
+import { unavailable } from '../../services/errors';
 import { CheckUploadBody, UploadIdParam, UploadQuery } from '../../contract/uploads';
-import type { UploadService } from '../upload-service';
+import type { UploadService } from '../../services/upload-service';
 import { requesterOf } from './templates';
 
 /** The route the raw body goes to, which the app's JSON parser must leave alone. */
@@ -25,19 +25,14 @@ export function uploadsRouter(deps: { uploads?: UploadService }): Router {
     const uploads = service();
     const { filename } = UploadQuery.parse(req.query);
     const length = Number(req.headers['content-length']);
-    try {
-      const created = await uploads.receive(req, {
-        originalName: filename,
-        createdBy: requesterOf(req),
-        orgId: orgOf(req),
-        maxRows: rowLimit(req.principal, 'maxUploadRows', uploads.defaultMaxRows),
-        ...(Number.isSafeInteger(length) && length >= 0 ? { declaredBytes: length } : {}),
-      });
-      res.status(201).location(`${UPLOAD_PATH}/${created.id}`).json(created);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 429) res.setHeader('Retry-After', String((err.details as { retryAfterSeconds: number }).retryAfterSeconds));
-      throw err;
-    }
+    const created = await uploads.receive(req, {
+      originalName: filename,
+      createdBy: requesterOf(req),
+      orgId: orgOf(req),
+      maxRows: rowLimit(req.principal, 'maxUploadRows', uploads.defaultMaxRows),
+      ...(Number.isSafeInteger(length) && length >= 0 ? { declaredBytes: length } : {}),
+    });
+    res.status(201).location(`${UPLOAD_PATH}/${created.id}`).json(created);
   });
 
   router.get('/uploads/:id', async (req, res) => {

@@ -2,13 +2,15 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { BatchProgress } from '../../common/types';
-import { ApiCallError } from '../api-client';
+import { ApiError } from '../../contract/errors';
+import { ItemsFileError } from '../format';
 import { BatchId, Concurrency, KeyList, Limit, SettingsJson } from '../args';
 import { defineCommand, printJson, type Command, type CommandContext } from '../command';
-import { batchSummary, batchTable, type BatchView } from '../format';
+import { batchSummary, batchTable } from '../format';
 import { readItemsFile } from '../items-file';
 import { ProgressView } from '../progress-view';
 import { followProgress } from '../sse';
+import type { BatchDetail, BatchList, CreatedBatch, RetryAccepted } from '../../contract/batch-views';
 
 const TABS = ['in-progress', 'completed', 'failed'] as const;
 const batchPath = (id: string, rest = '') => `/api/batches/${encodeURIComponent(id)}${rest}`;
@@ -47,14 +49,13 @@ const start = defineCommand({
       ...(a.settings ? { settings: a.settings } : {}),
       ...(a.concurrency ? { concurrency: a.concurrency } : {}),
     };
-    let created: { id: string; status: string };
+    let created: CreatedBatch;
     try {
       created = await ctx.api.json('POST', '/api/batches', body);
     } catch (err) {
       // The API counts rows from 1 over the items; the operator thinks in lines of the file.
-      if (err instanceof ApiCallError && file.format === 'csv') {
-        const at = (row?: number) => (row !== undefined && file.lineOf(row) !== undefined ? `${path.basename(a.file)} line ${file.lineOf(row)}` : undefined);
-        throw new ApiCallError(err.status, err.code, err.message, err.issues.map((i) => ({ ...i, at: at(i.row) })), err.details);
+      if (err instanceof ApiError && file.format === 'csv') {
+        throw new ItemsFileError(err, (row) => (file.lineOf(row) !== undefined ? `${path.basename(a.file)} line ${file.lineOf(row)}` : undefined));
       }
       throw err;
     }
@@ -73,7 +74,7 @@ const status = defineCommand({
   options: { watch: { type: 'boolean', short: 'w' } },
   args: z.object({ batchId: BatchId, watch: z.boolean().optional() }),
   async run(a, ctx) {
-    const batch = await ctx.api.json<BatchView>('GET', batchPath(a.batchId));
+    const batch = await ctx.api.json<BatchDetail>('GET', batchPath(a.batchId));
     if (!a.watch) {
       if (ctx.json) printJson(ctx, batch);
       else ctx.out.write(`${batchSummary(batch)}\n`);
@@ -103,7 +104,7 @@ const list = defineCommand({
     for (const [k, v] of Object.entries({ tab: a.tab, pipeline: a.pipeline, status: a.status, createdBy: a['created-by'], limit: a.limit, cursor: a.cursor })) {
       if (v !== undefined) q.set(k, String(v));
     }
-    const page = await ctx.api.json<{ batches: BatchView[]; nextCursor: string | null }>('GET', `/api/batches${q.size ? `?${q}` : ''}`);
+    const page = await ctx.api.json<BatchList>('GET', `/api/batches${q.size ? `?${q}` : ''}`);
     if (ctx.json) return void printJson(ctx, page);
     ctx.out.write(page.batches.length ? `${batchTable(page.batches)}\n` : 'no batches\n');
     if (page.nextCursor) ctx.err.write(`more: flotilla list --cursor ${page.nextCursor}\n`);
@@ -133,7 +134,7 @@ const retryFailed = defineCommand({
   options: { keys: { type: 'string' } },
   args: z.object({ batchId: BatchId, keys: KeyList.optional() }),
   async run(a, ctx) {
-    const res = await ctx.api.json<{ round: number; items: number }>('POST', batchPath(a.batchId, '/retry-failed'), a.keys ? { keys: a.keys } : {});
+    const res = await ctx.api.json<RetryAccepted>('POST', batchPath(a.batchId, '/retry-failed'), a.keys ? { keys: a.keys } : {});
     if (ctx.json) printJson(ctx, res);
     else ctx.out.write(`retry round ${res.round} of ${a.batchId}: ${res.items} failed item(s) going again\n`);
   },

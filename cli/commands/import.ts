@@ -6,17 +6,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { defineCommand, printJson, type Command } from '../command';
+import type { EntityImportView, ImportErrorsPage } from '../../contract/entity-imports';
 
-interface ImportView {
-  id: string;
-  fileName: string;
-  status: 'receiving' | 'queued' | 'running' | 'succeeded' | 'failed';
-  totalRows: number | null;
-  rowsRead: number;
-  rowsImported: number;
-  rowsFailed: number;
-  error: string | null;
-}
 
 const POLL_MS = 1_000;
 /** How often a progress line is printed while the import runs. */
@@ -35,7 +26,7 @@ export const importCommand: Command = defineCommand({
   async run(a, ctx) {
     const file = path.resolve(ctx.cwd, a.file);
     const q = new URLSearchParams({ kind: a.kind, filename: path.basename(file) });
-    let imp = await ctx.api.upload<ImportView>(`/api/entity-imports?${q}`, file);
+    let imp = await ctx.api.upload<EntityImportView>(`/api/entity-imports?${q}`, file);
     if (!ctx.json) ctx.out.write(`sent ${imp.fileName} as import ${imp.id}\n`);
     if (a['no-wait']) {
       if (ctx.json) printJson(ctx, imp);
@@ -43,13 +34,13 @@ export const importCommand: Command = defineCommand({
     }
     for (let said = Date.now(); imp.status !== 'succeeded' && imp.status !== 'failed'; ) {
       await sleep(POLL_MS);
-      imp = await ctx.api.json<ImportView>('GET', `/api/entity-imports/${imp.id}`);
+      imp = await ctx.api.json<EntityImportView>('GET', `/api/entity-imports/${imp.id}`);
       if (!ctx.json && Date.now() - said >= SAY_EVERY_MS) {
         said = Date.now();
         ctx.out.write(imp.totalRows === null ? `  counting rows…\n` : `  ${n(imp.rowsRead)} of ${n(imp.totalRows)} rows read\n`);
       }
     }
-    const errors = imp.rowsFailed > 0 ? await ctx.api.json<{ errors: Array<{ row: number; field: string; column: string | null; message: string }> }>('GET', `/api/entity-imports/${imp.id}/errors?limit=${SHOWN_ERRORS}`) : { errors: [] };
+    const errors = imp.rowsFailed > 0 ? await ctx.api.json<ImportErrorsPage>('GET', `/api/entity-imports/${imp.id}/errors?limit=${SHOWN_ERRORS}`) : { errors: [] };
     if (ctx.json) {
       printJson(ctx, { ...imp, errors: errors.errors });
     } else {

@@ -3,19 +3,8 @@ import { z } from 'zod';
 import { ScheduleId } from '../args';
 import { defineCommand, printJson, type Command } from '../command';
 import { table } from '../format';
+import type { ScheduleList, ScheduleSummary } from '../../contract/schedules';
 
-/** What GET /api/schedules lists (api/schedule-service.ts summaryView). */
-interface ScheduleSummary {
-  id: string;
-  templateId?: string;
-  pipeline?: string | null;
-  cron?: string[];
-  intervals?: Array<{ every: string; offset?: string }>;
-  timezone?: string;
-  paused?: boolean;
-  note?: string | null;
-  nextRunTimes?: string[];
-}
 
 const when = (s: ScheduleSummary) =>
   [...(s.cron ?? []), ...(s.intervals ?? []).map((i) => `every ${i.every}${i.offset ? ` +${i.offset}` : ''}`)].join('; ') + (s.timezone && s.timezone !== 'UTC' ? ` (${s.timezone})` : '');
@@ -31,7 +20,7 @@ export const schedulesCommand: Command = defineCommand({
     .refine((a) => a.action === 'list' || a.scheduleId !== undefined, { path: ['scheduleId'], message: 'is required' }),
   async run(a, ctx) {
     if (a.action === 'list') {
-      const res = await ctx.api.json<{ schedules: ScheduleSummary[]; nextCursor: string | null }>('GET', '/api/schedules');
+      const res = await ctx.api.json<ScheduleList>('GET', '/api/schedules');
       if (ctx.json) return void printJson(ctx, res);
       if (res.schedules.length === 0) return void ctx.out.write('no schedules\n');
       const rows = res.schedules.map((s) => [

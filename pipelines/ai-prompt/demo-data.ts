@@ -2,7 +2,7 @@
  * Ten CSV rows in three conversations (chatId), interleaved as a spreadsheet would have them:
  * rows of one chat run in order with the earlier answers as history, the chats run side by side.
  */
-import type { PromptRowInput } from './index';
+import type { PromptRowInput } from './item';
 
 export const demoPromptRows: PromptRowInput[] = [
   { row: 1, chatId: 'trip', question: 'I am planning three days in Lisbon in October. Which neighbourhoods should I stay in?' },

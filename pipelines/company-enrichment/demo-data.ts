@@ -5,7 +5,7 @@
  * parked domain (IRRELEVANT when cleaning, no people page), Atlas Legal's site is gone (404:
  * that item fails without retries).
  */
-import type { CompanyItemInput } from './index';
+import type { CompanyItemInput } from './item';
 
 export const DEFAULT_SITES_BASE_URL = 'http://127.0.0.1:4030';
 

@@ -3,7 +3,7 @@
  * campaign of a home-services company. Names and streets are invented, phone numbers are in the
  * 555-01xx range reserved for fiction, tracking ids follow the campaign's `SPR25-` scheme.
  */
-import type { RecipientItemInput } from './index';
+import type { RecipientItemInput } from './item';
 
 const r = (trackingId: string, name: string, lastname: string, address: string, city: string, zip: string, message: string, phoneNumber = '+1 (503) 555-0142'): RecipientItemInput => ({
   trackingId,

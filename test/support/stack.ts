@@ -12,7 +12,7 @@ import type { PipelineDefinition } from '../../pipelines/types';
 import type { NotificationSettings } from '../../activities/notifications';
 import { createEngineWorker } from '../../workers/create-worker';
 import type { AppDeps } from '../../api/app';
-import { NotifyTargets } from '../../api/notify-targets';
+import { NotifyTargets } from '../../services/notify-targets';
 import type { EgressPolicy } from '../../lib/egress';
 import { secretBoxFromEnv } from '../../lib/secret-box';
 import { startApi } from './api';

@@ -1,9 +1,9 @@
 import { useEffect, useRef } from 'react';
 import { HealthIndicator, useTitle } from './components.tsx';
-import { BatchPage } from './pages/BatchPage.tsx';
-import { BatchesPage } from './pages/BatchesPage.tsx';
+import { BatchPage } from './pages/batch/BatchPage.tsx';
+import { BatchesPage } from './pages/batches/BatchesPage.tsx';
 import { OperationsPage } from './pages/OperationsPage.tsx';
-import { SchedulesPage } from './pages/SchedulesPage.tsx';
+import { SchedulesPage } from './pages/schedules/SchedulesPage.tsx';
 import { AccountPage } from './pages/AccountPage.tsx';
 import { AuthGate, useAuth } from './auth.tsx';
 import { hrefTo, useRoute, type Route } from './router.ts';

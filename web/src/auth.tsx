@@ -4,6 +4,7 @@
  * looking at is lost. The CSRF token from /me goes on every unsafe request (api.ts).
  */
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
 import { ApiError, authApi, errorMessage, onUnauthenticated, setCsrfToken, type Me } from './api.ts';
 
 interface AuthState {
@@ -18,6 +19,13 @@ type Phase = { kind: 'loading' } | { kind: 'signed-out'; notice?: string } | { k
 
 export function AuthGate({ children }: { children: ReactNode }) {
   const [phase, setPhase] = useState<Phase>({ kind: 'loading' });
+  const queryClient = useQueryClient();
+
+  // Signed out (or the session ended): nothing read for this user stays for the next one. The
+  // pages are unmounted by then, so no query is being watched while the cache empties.
+  useEffect(() => {
+    if (phase.kind === 'signed-out') queryClient.clear();
+  }, [phase, queryClient]);
 
   const load = useCallback(async () => {
     try {

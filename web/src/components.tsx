@@ -1,6 +1,6 @@
 /** Small shared pieces: status badge, health dot, progress bar, messages, hooks. */
-import { useEffect, useRef, useState, type ReactNode } from 'react';
-import { api, type Health } from './api.ts';
+import { useEffect, type ReactNode } from 'react';
+import { useHealth } from './queries/health.ts';
 import { formatPercent, statusLabel } from './format.ts';
 
 export function StatusBadge({ status, testId }: { status: string; testId?: string }) {
@@ -11,45 +11,11 @@ export function StatusBadge({ status, testId }: { status: string; testId?: strin
   );
 }
 
-const HEALTH_POLL_MS = 10_000;
-
 /** Green / red dot from /api/health, polled every 10 s (and when the tab becomes visible again). */
 export function HealthIndicator() {
-  const [health, setHealth] = useState<Health | null>(null);
-  const [unreachable, setUnreachable] = useState(false);
-
-  useEffect(() => {
-    let stopped = false;
-    let timer: number | undefined;
-    let ctrl: AbortController | undefined;
-    const poll = async () => {
-      window.clearTimeout(timer);
-      ctrl?.abort();
-      ctrl = new AbortController();
-      try {
-        const h = await api.health(ctrl.signal);
-        if (stopped) return;
-        setHealth(h);
-        setUnreachable(false);
-      } catch (err) {
-        if (stopped || (err as Error).name === 'AbortError') return;
-        setHealth(null);
-        setUnreachable(true);
-      }
-      if (!stopped) timer = window.setTimeout(poll, HEALTH_POLL_MS);
-    };
-    const onVisible = () => {
-      if (document.visibilityState === 'visible') void poll();
-    };
-    void poll();
-    document.addEventListener('visibilitychange', onVisible);
-    return () => {
-      stopped = true;
-      window.clearTimeout(timer);
-      ctrl?.abort();
-      document.removeEventListener('visibilitychange', onVisible);
-    };
-  }, []);
+  const query = useHealth();
+  const unreachable = query.isError;
+  const health = unreachable ? null : (query.data ?? null);
 
   const state = unreachable ? 'down' : health === null ? 'unknown' : health.ok ? 'ok' : 'down';
   const failing = health ? Object.entries(health.checks).filter(([, c]) => !c.ok) : [];
@@ -125,17 +91,4 @@ export function useTitle(title: string) {
   useEffect(() => {
     document.title = title ? `${title} · Flotilla` : 'Flotilla';
   }, [title]);
-}
-
-/** Calls fn every `ms` while `active` and the tab is visible. */
-export function useInterval(fn: () => void, ms: number, active: boolean) {
-  const ref = useRef(fn);
-  ref.current = fn;
-  useEffect(() => {
-    if (!active) return;
-    const id = window.setInterval(() => {
-      if (document.visibilityState === 'visible') ref.current();
-    }, ms);
-    return () => window.clearInterval(id);
-  }, [ms, active]);
 }

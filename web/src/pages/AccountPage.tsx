@@ -1,45 +1,42 @@
 /** Account (#/account): who is signed in, and their API tokens for scripts (create, revoke). */
-import { useEffect, useState, type FormEvent } from 'react';
-import { authApi, errorMessage, type ApiTokenInfo } from '../api.ts';
+import { useState, type FormEvent } from 'react';
+import { errorMessage } from '../api.ts';
 import { useAuth } from '../auth.tsx';
 import { ErrorMessage, Loading, useTitle } from '../components.tsx';
 import { formatDateTime } from '../format.ts';
+import { useApiTokens, useCreateToken, useRevokeToken } from '../queries/account.ts';
 
 export function AccountPage() {
   useTitle('Account');
   const { me } = useAuth();
-  const [tokens, setTokens] = useState<ApiTokenInfo[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const query = useApiTokens();
+  const tokens = query.data ?? null;
+  const createToken = useCreateToken();
+  const revokeToken = useRevokeToken();
+  const [actionError, setActionError] = useState<string | null>(null);
+  const error = actionError ?? (query.error ? errorMessage(query.error) : null);
   const [name, setName] = useState('');
   const [created, setCreated] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const load = () => authApi.tokens().then(setTokens, (err) => setError(errorMessage(err)));
-  useEffect(() => void load(), []);
+  const busy = createToken.isPending;
 
   async function create(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
+    setActionError(null);
     try {
-      const t = await authApi.createToken(name.trim());
+      const t = await createToken.mutateAsync(name.trim());
       setCreated(t.token);
       setName('');
-      await load();
     } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
+      setActionError(errorMessage(err));
     }
   }
 
   async function revoke(id: string) {
-    setError(null);
+    setActionError(null);
     try {
-      await authApi.revokeToken(id);
-      await load();
+      await revokeToken.mutateAsync(id);
     } catch (err) {
-      setError(errorMessage(err));
+      setActionError(errorMessage(err));
     }
   }
 

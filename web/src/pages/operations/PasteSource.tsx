@@ -1,6 +1,7 @@
 /** Items as a pasted JSON array, for power users: the demo items or a .json file can fill it. */
 import { useEffect, useMemo, useState } from 'react';
-import { api, errorMessage } from '../../api.ts';
+import { errorMessage } from '../../api.ts';
+import { useDemoItemsLoader } from '../../queries/operations.ts';
 import { countOf, pluralOf, type SourceSelection } from './source.ts';
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false; message: string } {
@@ -49,13 +50,14 @@ export function PasteSource({
   const [notice, setNotice] = useState<string | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const info = useMemo(() => summarizeItems(itemsText), [itemsText]);
+  const demoItems = useDemoItemsLoader(pipeline);
 
   async function loadDemo() {
     setBusy(true);
     setNotice(null);
     setLoadError(null);
     try {
-      const items = await api.demoItems(pipeline);
+      const items = await demoItems();
       setItemsText(JSON.stringify(items, null, 2));
       onDemoLoaded();
       setNotice(`Loaded ${countOf(items.length, noun)} of demo data.`);

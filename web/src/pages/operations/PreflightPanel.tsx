@@ -3,8 +3,9 @@
  * the pipeline), and a dry run of the first item on the real workers, which stops before the
  * first step that would write to a third party.
  */
-import { useEffect, useRef, useState } from 'react';
-import { ApiError, errorMessage, isAbort, operationsApi, type DryRunResult, type Estimate, type FieldIssue } from '../../api.ts';
+import { useEffect, useState } from 'react';
+import { ApiError, errorMessage, type DryRunResult, type Estimate, type FieldIssue } from '../../api.ts';
+import { useDryRun, useEstimate } from '../../queries/operations.ts';
 import { formatDuration } from '../../format.ts';
 import { countOf, pluralOf } from './source.ts';
 
@@ -31,6 +32,17 @@ const OUTCOME_LABEL: Record<string, string> = {
   'not-reached': 'not reached',
 };
 
+type ReadSettings = () => { settings?: Record<string, unknown>; issues: FieldIssue[] };
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = window.setTimeout(() => setV(value), ms);
+    return () => window.clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
+
 export function PreflightPanel({
   pipeline,
   noun,
@@ -46,66 +58,26 @@ export function PreflightPanel({
   count: number | null;
   concurrency: number;
   firstItem: ((signal?: AbortSignal) => Promise<unknown>) | null;
-  readSettings: () => { settings?: Record<string, unknown>; issues: FieldIssue[] };
+  readSettings: ReadSettings;
   onSettingsIssues: (issues: FieldIssue[]) => void;
 }) {
-  const [estimate, setEstimate] = useState<Estimate | null>(null);
-  const [estimateError, setEstimateError] = useState<string | null>(null);
-  const [dry, setDry] = useState<DryRunResult | null>(null);
-  const [dryError, setDryError] = useState<{ message: string; issues: FieldIssue[] } | null>(null);
-  const [running, setRunning] = useState(false);
-  const dryCtrl = useRef<AbortController | null>(null);
-
   const items = count && count > 0 ? count : null;
   const conc = Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 1000 ? concurrency : 20;
+  return (
+    <fieldset className="form-section preflight" data-testid="preflight">
+      <legend className="section-title">Before you start</legend>
+      <EstimateBlock pipeline={pipeline} noun={noun} items={items} conc={conc} />
+      <DryRun pipeline={pipeline} noun={noun} enabled={Boolean(firstItem && items)} firstItem={firstItem} readSettings={readSettings} onSettingsIssues={onSettingsIssues} />
+    </fieldset>
+  );
+}
 
-  useEffect(() => {
-    if (!items) return;
-    const ctrl = new AbortController();
-    const t = window.setTimeout(() => {
-      operationsApi.estimate(pipeline, items, conc, ctrl.signal).then(
-        (e) => {
-          setEstimate(e);
-          setEstimateError(null);
-        },
-        (err) => !isAbort(err) && setEstimateError(errorMessage(err)),
-      );
-    }, ESTIMATE_DEBOUNCE_MS);
-    return () => {
-      window.clearTimeout(t);
-      ctrl.abort();
-    };
-  }, [pipeline, items, conc]);
-
-  useEffect(() => () => dryCtrl.current?.abort(), []);
-
-  async function dryRun() {
-    if (running || !firstItem) return;
-    const read = readSettings();
-    if (!read.settings) {
-      setDry(null);
-      setDryError({ message: 'Fix the settings first: the dry run uses them.', issues: read.issues });
-      return;
-    }
-    dryCtrl.current?.abort();
-    const ctrl = new AbortController();
-    dryCtrl.current = ctrl;
-    setRunning(true);
-    setDry(null);
-    setDryError(null);
-    try {
-      const item = await firstItem(ctrl.signal);
-      const res = await operationsApi.dryRun(pipeline, { item, settings: read.settings }, ctrl.signal);
-      setDry(res);
-    } catch (err) {
-      if (isAbort(err)) return;
-      const issues = err instanceof ApiError ? err.issues : [];
-      if (issues.some((i) => i.path.startsWith('settings'))) onSettingsIssues(issues);
-      setDryError({ message: errorMessage(err), issues });
-    } finally {
-      if (dryCtrl.current === ctrl) setRunning(false);
-    }
-  }
+/** The estimate for the items chosen, asked for once the count and concurrency stop changing. */
+function EstimateBlock({ pipeline, noun, items, conc }: { pipeline: string; noun: string; items: number | null; conc: number }) {
+  const asked = useDebounced({ items, conc }, ESTIMATE_DEBOUNCE_MS);
+  const query = useEstimate(pipeline, items && asked.items, asked.conc);
+  const estimate: Estimate | undefined = query.data;
+  const estimateError = query.error ? errorMessage(query.error) : null;
 
   let text: string;
   if (!items) text = `Choose some ${pluralOf(noun)} to see an estimate.`;
@@ -114,79 +86,127 @@ export function PreflightPanel({
   else text = estimateText(estimate, noun);
   const stale = Boolean(items && estimate && (estimate.items !== items || estimate.concurrency !== conc));
 
-  const stopped = dry?.steps.find((s) => s.outcome === 'stopped-before-write');
-  const ran = dry?.steps.filter((s) => s.outcome === 'ran').length ?? 0;
+  return (
+    <div className="estimate" data-testid="estimate">
+      <span className="estimate-label">Estimate</span>
+      <p className={`estimate-text${stale ? ' is-stale' : ''}`} aria-live="polite" data-testid="estimate-text" data-basis={estimate?.basis ? 'yes' : estimate ? 'no' : undefined}>
+        {text}
+      </p>
+      {items && estimate?.perItem && (
+        <p className="hint" data-testid="estimate-per-item">
+          Per {noun}: {formatDuration(estimate.perItem.durationMs.p50)} typical, {formatDuration(estimate.perItem.durationMs.p90)} for the slowest tenth, {formatUsd(estimate.perItem.costUsd)} · {conc} at once
+        </p>
+      )}
+    </div>
+  );
+}
+
+type DryError = { message: string; issues: FieldIssue[] };
+
+/** Runs the first item up to the first step that would write to a third party. */
+function DryRun({
+  pipeline,
+  noun,
+  enabled,
+  firstItem,
+  readSettings,
+  onSettingsIssues,
+}: {
+  pipeline: string;
+  noun: string;
+  enabled: boolean;
+  firstItem: ((signal?: AbortSignal) => Promise<unknown>) | null;
+  readSettings: ReadSettings;
+  onSettingsIssues: (issues: FieldIssue[]) => void;
+}) {
+  const dryRun = useDryRun(pipeline);
+  const [running, setRunning] = useState(false);
+  const [dry, setDry] = useState<DryRunResult | null>(null);
+  const [dryError, setDryError] = useState<DryError | null>(null);
+
+  async function run() {
+    if (running || !firstItem) return;
+    const read = readSettings();
+    setDry(null);
+    if (!read.settings) return setDryError({ message: 'Fix the settings first: the dry run uses them.', issues: read.issues });
+    setRunning(true);
+    setDryError(null);
+    try {
+      setDry(await dryRun.mutateAsync({ item: await firstItem(), settings: read.settings }));
+    } catch (err) {
+      const issues = err instanceof ApiError ? err.issues : [];
+      if (issues.some((i) => i.path.startsWith('settings'))) onSettingsIssues(issues);
+      setDryError({ message: errorMessage(err), issues });
+    } finally {
+      setRunning(false);
+    }
+  }
 
   return (
-    <fieldset className="form-section preflight" data-testid="preflight">
-      <legend className="section-title">Before you start</legend>
-      <div className="estimate" data-testid="estimate">
-        <span className="estimate-label">Estimate</span>
-        <p className={`estimate-text${stale ? ' is-stale' : ''}`} aria-live="polite" data-testid="estimate-text" data-basis={estimate?.basis ? 'yes' : estimate ? 'no' : undefined}>
-          {text}
-        </p>
-        {items && estimate?.perItem && (
-          <p className="hint" data-testid="estimate-per-item">
-            Per {noun}: {formatDuration(estimate.perItem.durationMs.p50)} typical, {formatDuration(estimate.perItem.durationMs.p90)} for the slowest tenth, {formatUsd(estimate.perItem.costUsd)} · {conc} at once
-          </p>
-        )}
+    <div className="dry-run">
+      <div className="dry-run-head">
+        <button type="button" className="btn btn-small" onClick={() => void run()} disabled={running || !enabled} aria-describedby="dry-run-hint" data-testid="dry-run">
+          {running ? 'Running…' : 'Dry run first item'}
+        </button>
+        <span id="dry-run-hint" className="hint">
+          Runs the first {noun} on the workers up to the first step that would write to a third party; nothing is written.
+        </span>
       </div>
 
-      <div className="dry-run">
-        <div className="dry-run-head">
-          <button type="button" className="btn btn-small" onClick={() => void dryRun()} disabled={running || !firstItem || !items} aria-describedby="dry-run-hint" data-testid="dry-run">
-            {running ? 'Running…' : 'Dry run first item'}
-          </button>
-          <span id="dry-run-hint" className="hint">
-            Runs the first {noun} on the workers up to the first step that would write to a third party; nothing is written.
-          </span>
-        </div>
-
-        <div aria-live="polite">
-          {running && <p className="muted small">Running the first {noun}…</p>}
-          {dryError && (
-            <div className="message message-error" role="alert" data-testid="dry-run-error">
-              <p>{dryError.message}</p>
-              {dryError.issues.length > 0 && (
-                <ul className="issue-list">
-                  {dryError.issues.map((i, n) => (
-                    <li key={n} data-testid="dry-run-issue">
-                      <code className="issue-path">{i.path}</code> <span className="issue-msg">{i.message}</span>
-                    </li>
-                  ))}
-                </ul>
-              )}
-            </div>
-          )}
-          {dry && (
-            <div className="dry-run-result" data-testid="dry-run-result" data-ok={dry.ok}>
-              <p className="dry-run-summary">
-                <span className={`badge ${dry.ok ? 'badge-succeeded' : 'badge-failed'}`}>{dry.ok ? 'ok' : 'failed'}</span> <code>{dry.itemKey}</code>: {countOf(ran, 'step')} ran
-                {stopped ? `, stopped before ${stopped.name} (nothing was written)` : ''} · {formatDuration(dry.durationMs)}
-              </p>
-              <ol className="dry-steps">
-                {dry.steps.map((s) => (
-                  <li key={s.name} className={`dry-step outcome-${s.outcome}`} data-testid="dry-run-step" data-step={s.name} data-outcome={s.outcome}>
-                    <div className="dry-step-line">
-                      <code className="dry-step-name">{s.name}</code>
-                      <span className={`badge outcome-badge outcome-badge-${s.outcome}`}>{OUTCOME_LABEL[s.outcome] ?? s.outcome}</span>
-                      {s.durationMs !== undefined && <span className="muted small num">{formatDuration(s.durationMs)}</span>}
-                    </div>
-                    {s.error && <p className="dry-step-error">{s.error}</p>}
-                    {s.reason && s.outcome !== 'not-reached' && <p className="dry-step-reason">{s.reason}</p>}
-                    {s.output !== undefined && (
-                      <details>
-                        <summary>Output</summary>
-                        <pre className="code-block">{JSON.stringify(s.output, null, 2)}</pre>
-                      </details>
-                    )}
-                  </li>
-                ))}
-              </ol>
-            </div>
-          )}
-        </div>
+      <div aria-live="polite">
+        {running && <p className="muted small">Running the first {noun}…</p>}
+        {dryError && <DryRunError error={dryError} />}
+        {dry && <DryRunResultView dry={dry} />}
       </div>
-    </fieldset>
+    </div>
+  );
+}
+
+function DryRunError({ error }: { error: DryError }) {
+  return (
+    <div className="message message-error" role="alert" data-testid="dry-run-error">
+      <p>{error.message}</p>
+      {error.issues.length > 0 && (
+        <ul className="issue-list">
+          {error.issues.map((i, n) => (
+            <li key={n} data-testid="dry-run-issue">
+              <code className="issue-path">{i.path}</code> <span className="issue-msg">{i.message}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+function DryRunResultView({ dry }: { dry: DryRunResult }) {
+  const stopped = dry.steps.find((s) => s.outcome === 'stopped-before-write');
+  const ran = dry.steps.filter((s) => s.outcome === 'ran').length;
+  return (
+    <div className="dry-run-result" data-testid="dry-run-result" data-ok={dry.ok}>
+      <p className="dry-run-summary">
+        <span className={`badge ${dry.ok ? 'badge-succeeded' : 'badge-failed'}`}>{dry.ok ? 'ok' : 'failed'}</span> <code>{dry.itemKey}</code>: {countOf(ran, 'step')} ran
+        {stopped ? `, stopped before ${stopped.name} (nothing was written)` : ''} · {formatDuration(dry.durationMs)}
+      </p>
+      <ol className="dry-steps">
+        {dry.steps.map((s) => (
+          <li key={s.name} className={`dry-step outcome-${s.outcome}`} data-testid="dry-run-step" data-step={s.name} data-outcome={s.outcome}>
+            <div className="dry-step-line">
+              <code className="dry-step-name">{s.name}</code>
+              <span className={`badge outcome-badge outcome-badge-${s.outcome}`}>{OUTCOME_LABEL[s.outcome] ?? s.outcome}</span>
+              {s.durationMs !== undefined && <span className="muted small num">{formatDuration(s.durationMs)}</span>}
+            </div>
+            {s.error && <p className="dry-step-error">{s.error}</p>}
+            {s.reason && s.outcome !== 'not-reached' && <p className="dry-step-reason">{s.reason}</p>}
+            {s.output !== undefined && (
+              <details>
+                <summary>Output</summary>
+                <pre className="code-block">{JSON.stringify(s.output, null, 2)}</pre>
+              </details>
+            )}
+          </li>
+        ))}
+      </ol>
+    </div>
   );
 }

@@ -3,10 +3,11 @@
  * items ended with, and how long each step takes (p50 / p95 / p99). Charts are plain HTML bars
  * (role="img" with a spoken summary); the same numbers are in the tables under them.
  */
-import { useEffect, useRef, useState } from 'react';
-import { errorMessage, isAbort, isFinal, operatorApi, type BatchAnalytics as Analytics, type ErrorGroup, type Progress, type StepDurations } from '../api.ts';
-import { ErrorMessage, Loading } from '../components.tsx';
-import { formatDuration, formatInt, formatTime } from '../format.ts';
+import { errorMessage, isFinal, type ErrorGroup, type Progress, type StepDurations } from '../../api.ts';
+import { ErrorMessage, Loading } from '../../components.tsx';
+import { formatDuration, formatInt, formatTime } from '../../format.ts';
+import { useBatchAnalytics } from '../../queries/batches.ts';
+import { useRefreshOnChange } from './useRefreshOnChange.ts';
 
 /** A running batch's analytics are reloaded at most this often (they scan every item row). */
 const REFRESH_MS = 5_000;
@@ -21,45 +22,14 @@ const groupLabel = (g: ErrorGroup) => `${g.type ?? 'Unknown error'}${g.step ? ` 
 const sharePercent = (share: number) => `${(share * 100).toFixed(share > 0 && share < 0.1 ? 1 : 0)}%`;
 
 export function BatchAnalytics({ batchId, progress }: { batchId: string; progress: Progress }) {
-  const [data, setData] = useState<Analytics | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [tick, setTick] = useState(0);
+  const query = useBatchAnalytics(batchId);
+  const data = query.data;
+  const error = query.error ? errorMessage(query.error) : null;
+  const loading = query.isFetching;
 
   // Reload when the batch moves: throttled while it runs, at once when it ends (its last rows settle then).
-  const final = isFinal(progress.status);
   const signature = `${progress.processed}:${progress.status}:${progress.retryRound ?? 0}`;
-  const loadedSignature = useRef<string | null>(null);
-  const lastLoad = useRef(0);
-  useEffect(() => {
-    if (signature === loadedSignature.current) return;
-    const wait = final ? 0 : Math.max(0, lastLoad.current + REFRESH_MS - Date.now());
-    const t = window.setTimeout(() => {
-      loadedSignature.current = signature;
-      lastLoad.current = Date.now();
-      setTick((n) => n + 1);
-    }, wait);
-    return () => window.clearTimeout(t);
-  }, [signature, final]);
-
-  useEffect(() => {
-    if (tick === 0) return;
-    const ctrl = new AbortController();
-    setLoading(true);
-    operatorApi.batchAnalytics(batchId, ctrl.signal).then(
-      (a) => {
-        setData(a);
-        setError(null);
-        setLoading(false);
-      },
-      (err) => {
-        if (isAbort(err)) return;
-        setError(errorMessage(err));
-        setLoading(false);
-      },
-    );
-    return () => ctrl.abort();
-  }, [batchId, tick]);
+  useRefreshOnChange(signature, { throttleMs: REFRESH_MS, live: !isFinal(progress.status) }, () => void query.refetch());
 
   return (
     <section className="panel analytics" aria-labelledby="analytics-title" data-testid="batch-analytics" aria-busy={loading}>
@@ -71,7 +41,7 @@ export function BatchAnalytics({ batchId, progress }: { batchId: string; progres
               Updated {formatTime(data.generatedAt)}
             </span>
           )}
-          <button type="button" className="btn btn-small btn-ghost" onClick={() => setTick((n) => n + 1)} disabled={loading} data-testid="analytics-refresh">
+          <button type="button" className="btn btn-small btn-ghost" onClick={() => void query.refetch()} disabled={loading} data-testid="analytics-refresh">
             Refresh
           </button>
         </span>

@@ -1,0 +1,156 @@
+/** Pause, resume, cancel (after confirming) and retry the failed items of a batch. */
+import { useEffect, useRef, useState } from 'react';
+import { errorMessage, isFinal, type BatchStatus } from '../../api.ts';
+import { useControlBatch, useRetryFailed, type ControlAction } from '../../queries/batches.ts';
+
+type Action = ControlAction | 'retry';
+
+const REQUESTED: Record<ControlAction, string> = {
+  pause: 'Pause requested: running items finish, no new items start.',
+  resume: 'Resume requested.',
+  cancel: 'Cancel requested: pending and running items are being cancelled.',
+};
+
+interface ControlsProps {
+  batchId: string;
+  status: BatchStatus;
+  failed: number;
+  temporalUrl: string;
+  onChanged: () => void;
+  onRetried: (round: number) => void;
+  streaming: boolean;
+}
+
+/** Runs an action and says how it went; the batch is read again unless the live stream shows the change. */
+function useBatchActions({ batchId, onChanged, onRetried, streaming }: Pick<ControlsProps, 'batchId' | 'onChanged' | 'onRetried' | 'streaming'>) {
+  const control = useControlBatch(batchId);
+  const retry = useRetryFailed();
+  const [busy, setBusy] = useState<Action | null>(null);
+  const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+
+  async function run(action: Action, why?: string): Promise<boolean> {
+    setBusy(action);
+    setMessage(null);
+    try {
+      let text: string;
+      if (action === 'retry') {
+        const r = await retry.mutateAsync(batchId);
+        onRetried(r.round);
+        text = `Retry round ${r.round}: ${r.items} failed item${r.items === 1 ? '' : 's'} resume at their failed step.`;
+      } else {
+        await control.mutateAsync({ action, reason: why?.trim() || undefined });
+        text = REQUESTED[action];
+      }
+      setMessage({ kind: 'ok', text });
+      if (!streaming) onChanged();
+      return true;
+    } catch (err) {
+      setMessage({ kind: 'error', text: errorMessage(err) });
+      onChanged();
+      return false;
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  return { busy, message, run };
+}
+
+export function Controls({ batchId, status, failed, temporalUrl, onChanged, onRetried, streaming }: ControlsProps) {
+  const { busy, message, run } = useBatchActions({ batchId, onChanged, onRetried, streaming });
+  const [confirming, setConfirming] = useState(false);
+  const cancelBtnRef = useRef<HTMLButtonElement>(null);
+
+  const final = isFinal(status);
+  const canPause = status === 'pending' || status === 'running';
+  const canResume = status === 'paused';
+  const canCancel = !final;
+  const canRetry = failed > 0 && status !== 'paused' && status !== 'pending';
+
+  useEffect(() => {
+    if (final) setConfirming(false);
+  }, [final]);
+
+  const act = async (action: Action, why?: string) => {
+    if (await run(action, why)) setConfirming(false);
+  };
+  const closeConfirm = () => {
+    setConfirming(false);
+    window.setTimeout(() => cancelBtnRef.current?.focus(), 0);
+  };
+
+  return (
+    <div className="controls" data-testid="batch-controls">
+      <div className="control-buttons">
+        <button type="button" className="btn" onClick={() => void act('pause')} disabled={!canPause || busy !== null} data-testid="btn-pause">
+          {busy === 'pause' ? 'Pausing…' : 'Pause'}
+        </button>
+        <button type="button" className="btn" onClick={() => void act('resume')} disabled={!canResume || busy !== null} data-testid="btn-resume">
+          {busy === 'resume' ? 'Resuming…' : 'Resume'}
+        </button>
+        <button
+          type="button"
+          ref={cancelBtnRef}
+          className="btn btn-danger-outline"
+          onClick={() => setConfirming(true)}
+          disabled={!canCancel || busy !== null || confirming}
+          aria-expanded={confirming}
+          aria-controls="cancel-confirm"
+          data-testid="btn-cancel"
+        >
+          Cancel…
+        </button>
+        <button type="button" className="btn" onClick={() => void act('retry')} disabled={!canRetry || busy !== null} data-testid="btn-retry-failed">
+          {busy === 'retry' ? 'Retrying…' : `Retry failed${failed > 0 ? ` (${failed})` : ''}`}
+        </button>
+        <a className="btn btn-ghost" href={temporalUrl} target="_blank" rel="noopener noreferrer" data-testid="temporal-link">
+          Open in Temporal Web <span aria-hidden="true">↗</span>
+        </a>
+      </div>
+      {confirming && <CancelConfirm busy={busy} onConfirm={(reason) => void act('cancel', reason)} onAbort={closeConfirm} />}
+      {message && (
+        <p className={`control-message ${message.kind === 'error' ? 'text-error' : 'text-ok'}`} role={message.kind === 'error' ? 'alert' : 'status'} data-testid="control-message">
+          {message.text}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** "Cancel this batch?" with an optional reason; Escape or "Keep running" closes it. */
+function CancelConfirm({ busy, onConfirm, onAbort }: { busy: Action | null; onConfirm: (reason: string) => void; onAbort: () => void }) {
+  const [reason, setReason] = useState('');
+  const reasonRef = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    reasonRef.current?.focus();
+  }, []);
+
+  return (
+    <form
+      id="cancel-confirm"
+      className="confirm"
+      data-testid="cancel-confirm"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onConfirm(reason);
+      }}
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') onAbort();
+      }}
+    >
+      <p>
+        <strong>Cancel this batch?</strong> Pending items will not start and running items are cancelled. This cannot be undone.
+      </p>
+      <label htmlFor="cancel-reason">Reason (optional)</label>
+      <input id="cancel-reason" ref={reasonRef} type="text" maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} data-testid="cancel-reason" autoComplete="off" />
+      <div className="confirm-actions">
+        <button type="submit" className="btn btn-danger" disabled={busy !== null} data-testid="btn-cancel-confirm">
+          {busy === 'cancel' ? 'Cancelling…' : 'Cancel batch'}
+        </button>
+        <button type="button" className="btn" onClick={onAbort} data-testid="btn-cancel-abort">
+          Keep running
+        </button>
+      </div>
+    </form>
+  );
+}

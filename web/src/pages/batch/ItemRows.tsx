@@ -1,0 +1,139 @@
+/** One row of the items table, and the details it opens to (steps, error, input). */
+import { Fragment } from 'react';
+import type { Item } from '../../api.ts';
+import { StatusBadge } from '../../components.tsx';
+import { formatCost, formatDateTime, formatDuration } from '../../format.ts';
+
+/** The step an item failed or was skipped at, or the last one it finished. */
+function itemStep(item: Item, steps: string[]): { step: string | null; note: string | null } {
+  const recorded = item.steps ?? [];
+  if (item.error) return { step: item.error.step, note: null };
+  const skipped = recorded.find((s) => s.status === 'skipped');
+  if (item.status === 'skipped' && skipped) return { step: skipped.step, note: null };
+  if (item.status === 'running' && recorded.length > 0) {
+    // Steps are recorded when an item settles; a partial record means the next one is under way.
+    const next = steps[recorded.length];
+    return { step: next ?? null, note: next ? 'current' : null };
+  }
+  if (item.status === 'succeeded') return { step: null, note: null };
+  const last = recorded[recorded.length - 1];
+  return { step: last?.step ?? null, note: null };
+}
+
+function itemMessage(item: Item): string {
+  if (item.error) return `${item.error.type}: ${item.error.message}${item.error.attempts > 1 ? ` (${item.error.attempts} attempts)` : ''}`;
+  const skipped = (item.steps ?? []).find((s) => s.status === 'skipped' && s.reason);
+  if (skipped?.reason) return skipped.reason;
+  return '';
+}
+
+function runUrl(item: Item): string {
+  return item.runId ? `${item.temporalUrl}/${encodeURIComponent(item.runId)}/history` : item.temporalUrl;
+}
+
+export function ItemRows({ item, steps, open, onToggle }: { item: Item; steps: string[]; open: boolean; onToggle: () => void }) {
+  const { step, note } = itemStep(item, steps);
+  const message = itemMessage(item);
+  const detailId = `item-detail-${item.seq}`;
+  return (
+    <Fragment>
+      <tr data-testid={`item-row-${item.key}`} data-status={item.status} className={open ? 'is-open' : undefined}>
+        <td className="col-key">
+          <button type="button" className="linklike disclosure" aria-expanded={open} aria-controls={detailId} onClick={onToggle} title={item.key}>
+            <span className="disclosure-icon" aria-hidden="true">
+              {open ? '▾' : '▸'}
+            </span>
+            <span className="truncate mono">{item.key}</span>
+          </button>
+        </td>
+        <td className="col-status">
+          <StatusBadge status={item.status} testId="item-status" />
+        </td>
+        <td className="col-step">
+          {step ? <code className="truncate">{step}</code> : <span className="muted">—</span>}
+          {note && <span className="muted small"> ({note})</span>}
+        </td>
+        <td className={`col-msg ${item.error ? 'text-error' : 'muted'}`}>
+          <span className="truncate" title={message || undefined} data-testid="item-error">
+            {message}
+          </span>
+        </td>
+        <td className="col-dur num">{formatDuration(item.durationMs)}</td>
+        <td className="col-link">
+          {item.status === 'pending' && !item.runId ? (
+            <span className="muted" title="Not started yet">
+              —
+            </span>
+          ) : (
+            <a href={runUrl(item)} target="_blank" rel="noopener noreferrer" data-testid="item-temporal-link" aria-label={`Open the run of ${item.key} in Temporal Web`}>
+              Temporal <span aria-hidden="true">↗</span>
+            </a>
+          )}
+        </td>
+      </tr>
+      {open && (
+        <tr className="detail-row" id={detailId}>
+          <td colSpan={6}>
+            <ItemDetail item={item} />
+          </td>
+        </tr>
+      )}
+    </Fragment>
+  );
+}
+
+function ItemDetail({ item }: { item: Item }) {
+  const recorded = item.steps ?? [];
+  return (
+    <div className="item-detail" data-testid={`item-detail-${item.key}`}>
+      <div className="item-detail-facts muted small">
+        <span>#{item.seq}</span>
+        <span>Started {formatDateTime(item.startedAt)}</span>
+        <span>Finished {formatDateTime(item.finishedAt)}</span>
+        <span>Cost {formatCost(item.costUsd)}</span>
+        <span className="mono">{item.workflowId}</span>
+      </div>
+      {item.error && (
+        <p className="text-error">
+          <strong>{item.error.type}</strong> at <code>{item.error.step}</code> after {item.error.attempts} {item.error.attempts === 1 ? 'attempt' : 'attempts'}: {item.error.message}
+        </p>
+      )}
+      {recorded.length > 0 && (
+        <table className="table compact">
+          <thead>
+            <tr>
+              <th scope="col">Step</th>
+              <th scope="col">Status</th>
+              <th scope="col" className="col-num">
+                Attempts
+              </th>
+              <th scope="col" className="col-num">
+                Duration
+              </th>
+              <th scope="col">Note</th>
+            </tr>
+          </thead>
+          <tbody>
+            {recorded.map((s) => (
+              <tr key={s.step}>
+                <td>
+                  <code>{s.step}</code>
+                </td>
+                <td>
+                  <StatusBadge status={s.status} />
+                </td>
+                <td className="col-num num">{s.attempts}</td>
+                <td className="col-num num">{formatDuration(s.durationMs)}</td>
+                <td className={s.error ? 'text-error' : 'muted'}>{s.error ? `${s.error.type}: ${s.error.message}` : (s.reason ?? '')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <details>
+        <summary>Input</summary>
+        <pre className="code-block">{JSON.stringify(item.input, null, 2)}</pre>
+      </details>
+    </div>
+  );
+}
