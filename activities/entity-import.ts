@@ -24,7 +24,6 @@ export const MAX_STORED_IMPORT_ERRORS = 10_000;
 /** Longest CSV record (an unclosed quote would otherwise swallow the file). */
 const MAX_RECORD_CHARS = 1024 * 1024;
 
-
 export interface EntityImportLimits {
   /** Most bytes a gzip file may inflate to. */
   maxInflatedBytes: number;
@@ -56,9 +55,8 @@ interface RowError {
   value?: string;
 }
 
-export function createEntityImportActivities(deps: { db: Db; pipelines: PipelineDefinition[]; limits: EntityImportLimits }) {
-  const { db } = deps;
-
+/** The import's reads and writes: its stored file as rows, its entity and error pages, its end. */
+function importStore(db: Db, limits: EntityImportLimits) {
   /** The stored file, chunk by chunk, one query each (a 50 MB file is never in memory). */
   async function* fileOf(importId: string): AsyncGenerator<Buffer> {
     for (let n = 0; ; n++) {
@@ -71,7 +69,7 @@ export function createEntityImportActivities(deps: { db: Db; pipelines: Pipeline
   /** The file's data rows (blank lines skipped) with their row numbers, after its header. */
   async function* rowsOf(importId: string): AsyncGenerator<{ header: string[] } | { row: number; cells: string[] }> {
     let row = 0;
-    for await (const cells of csvRecords(fileOf(importId), { gzip: true, maxInflatedBytes: deps.limits.maxInflatedBytes, maxRecordChars: MAX_RECORD_CHARS })) {
+    for await (const cells of csvRecords(fileOf(importId), { gzip: true, maxInflatedBytes: limits.maxInflatedBytes, maxRecordChars: MAX_RECORD_CHARS })) {
       row += 1;
       if (row === 1) yield { header: cells };
       else if (!isBlankRow(cells)) yield { row, cells };
@@ -108,6 +106,13 @@ export function createEntityImportActivities(deps: { db: Db; pipelines: Pipeline
       FROM unnest(${keys.map((k) => entityIdOf(orgId, kind, k))}::text[], ${keys}::text[], ${[...rows.values()]}::text[]) AS t(i, k, d)
       ON CONFLICT (org_id, kind, key) DO UPDATE SET data = EXCLUDED.data, updated_at = now()`;
   }
+
+  return { rowsOf, finish, storeErrors, upsert };
+}
+
+export function createEntityImportActivities(deps: { db: Db; pipelines: PipelineDefinition[]; limits: EntityImportLimits }) {
+  const { db } = deps;
+  const { rowsOf, finish, storeErrors, upsert } = importStore(db, deps.limits);
 
   return {
     /** Ends an import that could not finish (its attempts ran out), keeping what it had imported. */

@@ -9,6 +9,7 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ZodError } from 'zod';
+import { itemWorkflowId } from '../common/constants';
 import { activityName } from '../pipelines/plan';
 import { observeStepDuration } from './metrics';
 import type { Db } from '../lib/db';
@@ -99,7 +100,7 @@ function wrap(pipeline: string, stepName: string, handler: StepHandler<unknown, 
         item: input.reloadInput && db ? await storedInput(db, input) : input.item,
         settings: input.settings,
         previous: input.previous,
-        idempotencyKey: `${input.batchId}/${input.itemKey}/${stepName}`,
+        idempotencyKey: `${itemWorkflowId(input.batchId, input.itemKey)}/${stepName}`,
         signal: ctx.cancellationSignal,
         attempt,
         heartbeat: (details?: unknown) => heartbeat.report(details),

@@ -140,3 +140,13 @@ export class CpuSampler {
 }
 
 const round = (v: number) => Math.round(v * 10) / 10;
+
+/** A phase's CPU per item: ms per group and in total, to a tenth, with how busy the machine was. */
+export function cpuPerItem(report: CpuReport, items: number) {
+  return {
+    ...Object.fromEntries(Object.entries(report.groups).map(([k, g]) => [k, Math.round((g.cpuSeconds * 1000 * 10) / items) / 10])),
+    total: Math.round((Object.values(report.groups).reduce((a, g) => a + g.cpuSeconds, 0) * 1000 * 10) / items) / 10,
+    machineBusyPercent: report.machine.busyPercent,
+    outsideRunPercent: report.machine.outsideRunPercent,
+  };
+}

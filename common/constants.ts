@@ -7,12 +7,6 @@ export function itemWorkflowId(batchId: string, itemKey: string): string {
   return `${batchId}/${itemKey}`;
 }
 
-/**
- * Workflow type of the batch workflow (workflows/batch.ts `batchWorkflow`). The services that
- * start or reopen a batch name it by type, so they need not import the workflow code.
- */
-export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
-
 /** Default task queue of batch workflows. */
 export const BATCH_TASK_QUEUE = 'flotilla-batches';
 

@@ -7,6 +7,7 @@
  */
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
+import type * as CsvParse from 'csv-parse';
 
 export class CsvFileError extends Error {
   constructor(
@@ -146,7 +147,8 @@ export async function* csvRecords(input: AsyncIterable<Buffer>, opts: CsvStreamO
   }
   const headText = Buffer.concat(head).toString('utf8');
   // Loaded on first use: the upload parser thread freezes the built-in prototypes before it.
-  const { parse } = require('csv-parse') as typeof import('csv-parse');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load is the point here
+  const { parse } = require('csv-parse') as typeof CsvParse;
   const parser = parse({ delimiter: guessDelimiter(headText), bom: true, relax_column_count: true, skip_empty_lines: false, max_record_size: opts.maxRecordChars });
   const source = Readable.from(
     (async function* () {

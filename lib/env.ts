@@ -32,6 +32,8 @@ const optionalString = z
 export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** `pretty`: one readable line per record; `json`: JSON lines (for a log shipper); `auto`: pretty on a terminal, JSON otherwise. */
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   /** App (API + web page) port. */
   PORT: port.default(3000),
   /** Interface the API binds; 127.0.0.1 keeps a dev stack off the network. */
@@ -201,7 +203,7 @@ function secretsKeyOf(e: Env): Buffer | undefined {
     try {
       text = fs.readFileSync(e.SECRETS_KEY_FILE, 'utf8').trim();
     } catch (err) {
-      throw new Error(`Invalid environment:\n  SECRETS_KEY_FILE: cannot read ${e.SECRETS_KEY_FILE}: ${(err as Error).message}`);
+      throw new Error(`Invalid environment:\n  SECRETS_KEY_FILE: cannot read ${e.SECRETS_KEY_FILE}: ${(err as Error).message}`, { cause: err });
     }
   }
   if (!text) return undefined;

@@ -44,7 +44,7 @@ export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promis
         applied.push(name);
       } catch (err) {
         await client.query('ROLLBACK');
-        throw new Error(`Migration ${name} failed: ${(err as Error).message}`);
+        throw new Error(`Migration ${name} failed: ${(err as Error).message}`, { cause: err });
       }
     }
   } finally {

@@ -264,7 +264,7 @@ async function ready(address: string, namespace: string): Promise<void> {
         await handle.terminate('readiness check');
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`the Temporal cluster at ${address} did not become ready: ${(err as Error).message}`);
+        if (Date.now() > deadline) throw new Error(`the Temporal cluster at ${address} did not become ready: ${(err as Error).message}`, { cause: err });
         await new Promise((r) => setTimeout(r, Math.min(2_000, 250 * (attempt + 1))));
       }
     }

@@ -119,7 +119,7 @@ export async function waitForTemporal(address: string, timeoutMs: number): Promi
       await c.workflowService.getSystemInfo({});
       return c;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`Temporal at ${address} did not answer: ${(err as Error).message}`);
+      if (Date.now() > deadline) throw new Error(`Temporal at ${address} did not answer: ${(err as Error).message}`, { cause: err });
       await new Promise((r) => setTimeout(r, 500));
     }
   }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the operations web page (web/, its own package.json) into web/dist, which the API serves.
-# Installs web/node_modules when missing or when web/package-lock.json changed, and rebuilds only
+# Installs web/node_modules (`npm ci`: exactly the lockfile) when missing or when web/package-lock.json changed, and rebuilds only
 # when web/dist is missing or older than the sources. Idempotent; quiet unless it does something.
 set -euo pipefail
 cd "$(dirname "$0")/../web"
@@ -9,7 +9,7 @@ lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
 stamp=node_modules/.flotilla-install-stamp
 if [ ! -d node_modules ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
   echo "flotilla: installing web dependencies" >&2
-  npm install --no-audit --no-fund --loglevel=error >/dev/null
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
   echo "$lock_hash" > "$stamp"
 fi
 

@@ -6,11 +6,10 @@
  */
 import type { Client } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
-import { BATCH_WORKFLOW_TYPE } from '../common/constants';
 import { BatchIdKey, PipelineKey } from '../common/search-attributes';
 import type { BatchCounters, BatchProgress } from '../common/types';
 import type { Db } from '../lib/db';
-import type { BatchWorkflow, BatchWorkflowInput } from '../workflows/batch-types';
+import { BATCH_WORKFLOW_TYPE, type BatchWorkflow, type BatchWorkflowInput } from '../workflows/batch-types';
 import { batchWorkflowInputOf } from './batch-workflow-input';
 import { notFound } from './errors';
 

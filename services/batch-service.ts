@@ -5,11 +5,11 @@
 import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import type { BatchWorkflow, BatchWorkflowInput } from '../workflows/batch-types';
+import { BATCH_WORKFLOW_TYPE, type BatchWorkflow, type BatchWorkflowInput } from '../workflows/batch-types';
 import { cancelBatchSignal, pauseBatchSignal, progressQuery, resumeBatchSignal, retryFailedSignal } from '../common/messages';
 import { signalBatchReopening } from './batch-reopen';
 import { batchWorkflowInputOf } from './batch-workflow-input';
-import { BATCH_WORKFLOW_TYPE, itemTaskQueueOf, itemWorkflowId } from '../common/constants';
+import { itemTaskQueueOf, itemWorkflowId } from '../common/constants';
 import { partitionsFor, type PartitioningOptions } from '../common/partitioning';
 import { BatchIdKey, PipelineKey } from '../common/search-attributes';
 import { DEFAULT_FAILURE_THRESHOLD, isFinalBatchStatus, type BatchProgress, type BatchStatus } from '../common/types';

@@ -198,7 +198,7 @@ test('import: a gzip CSV of entities is sent, followed to its end, and its refus
   const id = /^sent things\.csv\.gz as import (imp-[\w-]+)$/m.exec(run.stdout)?.[1];
   expect(id).toBeDefined();
   expect(run.stdout).toContain(`import ${id} succeeded: 2 imported, 1 refused of 3 rows`);
-  expect(run.stdout).toMatch(/^  row 3: key: key "t 2!" must be 1-200 letters/m);
+  expect(run.stdout).toMatch(/^ {2}row 3: key: key "t 2!" must be 1-200 letters/m);
   expect((await stack.db.entity.findMany({ where: { kind: 'thing' }, orderBy: { key: 'asc' } })).map((e) => e.key)).toEqual(['t-1', 't-3']);
 
   // No key column: the import fails with why, and the CLI says so with exit 1.

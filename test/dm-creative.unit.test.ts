@@ -20,9 +20,9 @@ import { escapeHtml, QR_OPTIONS, qrDataUrl, renderCreativeHtml, trackingUrlOf } 
 import type { BatchEndContext, SettledItem, StepContext } from '../pipelines/types';
 import { startMailbox, type Mailbox } from '../sandbox/mailbox/server';
 import { pdfText, readZip } from './support/pdf-zip';
-
 // pngjs comes with qrcode (its PNG writer); here it reads the QR image back.
-const { PNG } = require('pngjs') as { PNG: { sync: { read(png: Buffer): { width: number; height: number; data: Buffer } } } };
+import { PNG } from 'pngjs';
+
 
 const CHROMIUM = '/usr/bin/chromium';
 const HOSTILE = '<img src=file:///etc/passwd>';

@@ -57,7 +57,7 @@ async function waitForStatus(id: string, statuses: string[], timeoutMs = 90_000,
       { timeoutMs, what: `batch ${id} to reach ${statuses.join('|')}` },
     );
   } catch (err) {
-    throw new Error(`${(err as Error).message}; last progress: ${JSON.stringify({ ...last, steps: undefined })}`);
+    throw new Error(`${(err as Error).message}; last progress: ${JSON.stringify({ ...last, steps: undefined })}`, { cause: err });
   }
 }
 
@@ -277,7 +277,7 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
     const pg = new PgClient({ connectionString: stack.dbUrl });
     await pg.connect();
     const heldItem = client.workflow.getHandle(`${id}/held`);
-    let cancelledAt = 0;
+    let cancelledAt: number | undefined;
     try {
       await pg.query('BEGIN');
       expect((await pg.query('SELECT 1 FROM batch_items WHERE batch_id = $1 AND key = $2 FOR UPDATE', [id, 'held'])).rowCount).toBe(1);
@@ -296,7 +296,7 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
       await pg.end();
     }
     const p = await waitForStatus(id, ['cancelled'], 30_000);
-    expect(Date.now() - cancelledAt).toBeLessThan(20_000); // the cancel grace is 120 s
+    expect(Date.now() - cancelledAt!).toBeLessThan(20_000); // the cancel grace is 120 s
     expect(p).toMatchObject({ status: 'cancelled', succeeded: 1, cancelled: 1, running: 0, pending: 0 });
     expect((await heldItem.describe()).status.name).toBe('CANCELLED');
     expect(fixtureLog.attempts.has('held/a')).toBe(false);

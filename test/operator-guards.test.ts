@@ -12,7 +12,7 @@ import type { BatchProgress } from '../common/types';
 import { noopPipeline } from '../pipelines/noop';
 import { definePipeline, type PipelineDefinition } from '../pipelines/types';
 import { startMailbox } from '../sandbox/mailbox/server';
-import { startApi, waitFor } from './support/api';
+import { type startApi, waitFor } from './support/api';
 import { allowStandIns } from './support/egress';
 import { fixtureLog, fixturePipeline, type FixtureItem } from './support/fixture-pipeline';
 import { recordChildHistory, recordHistory } from './support/histories';

@@ -7,7 +7,7 @@ import { createRestaurantRegistrationPipeline } from '../pipelines/restaurant-re
 import { demoRestaurants } from '../pipelines/restaurant-registration/demo-data';
 import type { PipelineDefinition } from '../pipelines/types';
 import { startPartnerSandbox } from '../sandbox/partner-platform/server';
-import { startApi, waitFor } from './support/api';
+import { type startApi, waitFor } from './support/api';
 import { recordHistory } from './support/histories';
 import { startStack } from './support/stack';
 

@@ -6,7 +6,7 @@
 import type { Client } from '@temporalio/client';
 import type { BatchProgress } from '../common/types';
 import type { PipelineDefinition } from '../pipelines/types';
-import { startApi, waitFor } from './support/api';
+import { type startApi, waitFor } from './support/api';
 import { fixtureLog, fixturePipeline, type FixtureItem } from './support/fixture-pipeline';
 import { resetByHand } from './support/reset';
 import { startStack, uid } from './support/stack';

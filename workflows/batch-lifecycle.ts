@@ -13,7 +13,7 @@
 import type { NotificationEvent } from '../activities/notifications';
 import type { RetryPageResult } from '../activities/retry';
 import type { BatchCounters, BatchProgress, BatchStatus, CountedOutcome, FailureThreshold, ItemOutcome, PartitionCounts, RetryFailedRequest } from '../common/types';
-import { deriveProgress } from '../common/types';
+import { deriveProgress, isFinalBatchStatus } from '../common/types';
 import { BatchLedger } from './batch-ledger';
 import { OwnTally, PartitionedTally, type BatchTally } from './batch-tally';
 import type { BatchCarriedState, RetryInProgress } from './batch-types';
@@ -48,9 +48,6 @@ type Stop = { kind: 'cancel' | 'fail'; reason: string };
 
 const silent: BatchLog = { info: () => undefined, warn: () => undefined };
 
-function isFinalEvent(event: NotificationEvent): boolean {
-  return event !== 'threshold_paused' && event !== 'budget_paused';
-}
 
 export class BatchLifecycle {
   readonly tally: BatchTally;
@@ -238,7 +235,7 @@ export class BatchLifecycle {
   notify(event: NotificationEvent): void {
     if (!this.rules.notify) return;
     const occurrence = `${event}#${this.retryRound}#${++this.notifications}`;
-    const progress = this.progress(isFinalEvent(event) ? (event as BatchStatus) : undefined);
+    const progress = this.progress(isFinalBatchStatus(event) ? (event as BatchStatus) : undefined);
     this.unsentNotifications.push({ batchId: this.rules.batchId, event, occurrence, progress });
   }
 

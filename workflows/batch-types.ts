@@ -1,7 +1,7 @@
 /**
- * The batch workflow's input and what its continue-as-new carries, as plain types: what the
- * services that start or reopen a batch (services/batch-workflow-input.ts, batch-reopen.ts) build,
- * importable without the workflow code (and the activity types it names).
+ * The batch workflow's type name, input and what its continue-as-new carries, as plain types:
+ * what the services that start or reopen a batch (services/batch-workflow-input.ts,
+ * batch-reopen.ts) build, importable without the workflow code (and the activity types it names).
  */
 import type { BatchEndPlan, BatchProgress, FailureThreshold, RetryFailedRequest } from '../common/types';
 import type { LedgerSnapshot } from './batch-ledger';
@@ -40,6 +40,9 @@ export interface BatchWorkflowInput {
   /** Set only by continue-as-new (and by a reopen). */
   state?: BatchCarriedState;
 }
+
+/** Workflow type of `batchWorkflow` (workflows/batch.ts): services start it by this name. */
+export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
 
 /** The batch workflow's signature, for starting it by type name (BATCH_WORKFLOW_TYPE). */
 export type BatchWorkflow = (input: BatchWorkflowInput) => Promise<BatchProgress>;

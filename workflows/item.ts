@@ -25,7 +25,8 @@ import {
   TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BatchStoreActivities, ItemOutcomeRecord } from '../activities/batch-store';
+import type { BatchStoreActivities } from '../activities/batch-store';
+import type { ItemOutcomeRecord } from '../activities/item-store';
 import type { StepActivityInput, StepActivityResult, StepFailureDetails } from '../activities/steps';
 import { DEFAULT_STEP_HEARTBEAT_TIMEOUT_MS } from '../common/constants';
 import { pauseItemSignal, predecessorSettledSignal, reportBySignalSignal, resumeItemSignal } from '../common/messages';

@@ -140,6 +140,18 @@ export function messageIdOf(idempotencyKey: string, from: string): string {
   return `<${idempotencyKey.replace(/[^A-Za-z0-9._-]+/g, '.')}.dm-creative@${domain}>`;
 }
 
+/** The PDFs of the batch's succeeded items, for its ZIP. */
+async function* succeededPdfs(ctx: BatchEndContext<DmCreativeSettings>, dir: string): AsyncGenerator<ZipSource> {
+  for await (const item of ctx.items({ status: 'succeeded' })) {
+    const out = RenderPdfOutputSchema.safeParse(item.outputs[RENDER_STEP]);
+    if (!out.success) {
+      ctx.log.warn('succeeded item without a PDF output', { itemKey: item.itemKey });
+      continue;
+    }
+    yield { name: out.data.file, file: path.join(dir, out.data.file) };
+  }
+}
+
 export function createDmCreativePipeline(deps: DmCreativeDeps) {
   const pool = () => deps.renderPool ?? sharedPdfRenderPool({ chromiumPath: deps.chromiumPath, concurrency: deps.pdfRenderConcurrency });
   const mailer = deps.mailer ?? createMailer(deps.smtp);
@@ -163,17 +175,6 @@ export function createDmCreativePipeline(deps: DmCreativeDeps) {
     if (out.blockedRequests.length) ctx.log.warn('the creative tried to load resources; they were blocked', { urls: out.blockedRequests.slice(0, 10) });
     await writeFileAtomic(dest, out.pdf);
     return { file, bytes: out.pdf.length, pages: out.pages, trackingUrl };
-  }
-
-  async function* succeededPdfs(ctx: BatchEndContext<DmCreativeSettings>, dir: string): AsyncGenerator<ZipSource> {
-    for await (const item of ctx.items({ status: 'succeeded' })) {
-      const out = RenderPdfOutputSchema.safeParse(item.outputs[RENDER_STEP]);
-      if (!out.success) {
-        ctx.log.warn('succeeded item without a PDF output', { itemKey: item.itemKey });
-        continue;
-      }
-      yield { name: out.data.file, file: path.join(dir, out.data.file) };
-    }
   }
 
   async function sendCompletionEmail(ctx: BatchEndContext<DmCreativeSettings>, settings: DmCreativeSettings, dir: string, zip: { name: string; bytes: number; entries: number }): Promise<DmCreativeEmailResult> {

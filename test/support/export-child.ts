@@ -3,6 +3,7 @@
  * export with the real export code and reads it back over HTTP, then prints the line and byte
  * counts. If the export held the rows or the file in memory, this process would die of OOM.
  */
+import v8 from 'node:v8';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -23,7 +24,7 @@ async function main() {
     bytes += chunk.length;
     for (const b of chunk) if (b === 10) lines += 1;
   }
-  process.stdout.write(JSON.stringify({ lines, bytes, heapLimitMb: Math.round(require('node:v8').getHeapStatistics().heap_size_limit / 1048576) }));
+  process.stdout.write(JSON.stringify({ lines, bytes, heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 1048576) }));
   server.close();
   await db.$disconnect();
 }

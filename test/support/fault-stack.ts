@@ -244,7 +244,7 @@ export async function waitForBatchEnd(api: Api, batchId: string, timeoutMs: numb
       { timeoutMs, intervalMs: 500, what: `batch ${batchId} to end` },
     );
   } catch (err) {
-    throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(last)}`);
+    throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(last)}`, { cause: err });
   }
 }
 
@@ -384,7 +384,7 @@ async function describeSurely(client: Client, workflowId: string) {
     try {
       return await client.workflow.getHandle(workflowId).describe();
     } catch (err) {
-      if (tries >= 5) throw new Error(`could not describe ${workflowId} after the kill: ${(err as Error).message}`);
+      if (tries >= 5) throw new Error(`could not describe ${workflowId} after the kill: ${(err as Error).message}`, { cause: err });
       await new Promise((r) => setTimeout(r, 500 * tries));
     }
   }

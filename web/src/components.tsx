@@ -1,5 +1,5 @@
 /** Small shared pieces: status badge, health dot, progress bar, messages, hooks. */
-import { useEffect, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { useHealth } from './queries/health.ts';
 import { formatPercent, statusLabel } from './format.ts';
 
@@ -91,4 +91,14 @@ export function useTitle(title: string) {
   useEffect(() => {
     document.title = title ? `${title} · Flotilla` : 'Flotilla';
   }, [title]);
+}
+
+/** `value`, once it has stayed the same for `ms` (a search box, a count being typed). */
+export function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = window.setTimeout(() => setV(value), ms);
+    return () => window.clearTimeout(t);
+  }, [value, ms]);
+  return v;
 }

@@ -1,6 +1,6 @@
 /** Account (#/account): who is signed in, and their API tokens for scripts (create, revoke). */
 import { useState, type FormEvent } from 'react';
-import { errorMessage } from '../api.ts';
+import { errorMessage, type ApiTokenInfo } from '../api.ts';
 import { useAuth } from '../auth.tsx';
 import { ErrorMessage, Loading, useTitle } from '../components.tsx';
 import { formatDateTime } from '../format.ts';
@@ -74,45 +74,49 @@ export function AccountPage() {
         {error && <ErrorMessage testId="token-error">{error}</ErrorMessage>}
         {!tokens && !error && <Loading label="Loading tokens…" />}
         {tokens && tokens.length === 0 && <p className="empty">No tokens yet.</p>}
-        {tokens && tokens.length > 0 && (
-          <div className="table-scroll">
-            <table className="table" data-testid="token-table">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Token</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">State</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {tokens.map((t) => (
-                  <tr key={t.id} data-testid={`token-row-${t.id}`}>
-                    <td>{t.name}</td>
-                    <td>
-                      <code>{t.prefix}…</code>
-                    </td>
-                    <td>{formatDateTime(t.createdAt)}</td>
-                    <td>{t.lastUsedAt ? formatDateTime(t.lastUsedAt) : 'never'}</td>
-                    <td>{t.revokedAt ? `revoked ${formatDateTime(t.revokedAt)}` : 'active'}</td>
-                    <td>
-                      {!t.revokedAt && (
-                        <button type="button" className="btn btn-small btn-danger-outline" onClick={() => void revoke(t.id)} data-testid="token-revoke">
-                          Revoke
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        {tokens && tokens.length > 0 && <TokenTable tokens={tokens} onRevoke={(id) => void revoke(id)} />}
       </div>
     </section>
+  );
+}
+
+function TokenTable({ tokens, onRevoke }: { tokens: ApiTokenInfo[]; onRevoke: (id: string) => void }) {
+  return (
+    <div className="table-scroll">
+      <table className="table" data-testid="token-table">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Token</th>
+            <th scope="col">Created</th>
+            <th scope="col">Last used</th>
+            <th scope="col">State</th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {tokens.map((t) => (
+            <tr key={t.id} data-testid={`token-row-${t.id}`}>
+              <td>{t.name}</td>
+              <td>
+                <code>{t.prefix}…</code>
+              </td>
+              <td>{formatDateTime(t.createdAt)}</td>
+              <td>{t.lastUsedAt ? formatDateTime(t.lastUsedAt) : 'never'}</td>
+              <td>{t.revokedAt ? `revoked ${formatDateTime(t.revokedAt)}` : 'active'}</td>
+              <td>
+                {!t.revokedAt && (
+                  <button type="button" className="btn btn-small btn-danger-outline" onClick={() => onRevoke(t.id)} data-testid="token-revoke">
+                    Revoke
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

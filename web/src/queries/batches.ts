@@ -56,7 +56,7 @@ export function useRefreshBatch(id: string) {
   }, [qc, id]);
 }
 
-export const ITEMS_PAGE = 100;
+const ITEMS_PAGE = 100;
 
 /** A batch's items, all or of one status, a page at a time ("Load more"); a refetch reloads every page shown. */
 export const useBatchItems = (id: string, status: 'all' | ItemStatus) =>

@@ -3,9 +3,10 @@
  * the pipeline), and a dry run of the first item on the real workers, which stops before the
  * first step that would write to a third party.
  */
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { ApiError, errorMessage, type DryRunResult, type Estimate, type FieldIssue } from '../../api.ts';
 import { useDryRun, useEstimate } from '../../queries/operations.ts';
+import { useDebounced } from '../../components.tsx';
 import { formatDuration } from '../../format.ts';
 import { countOf, pluralOf } from './source.ts';
 
@@ -33,15 +34,6 @@ const OUTCOME_LABEL: Record<string, string> = {
 };
 
 type ReadSettings = () => { settings?: Record<string, unknown>; issues: FieldIssue[] };
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const t = window.setTimeout(() => setV(value), ms);
-    return () => window.clearTimeout(t);
-  }, [value, ms]);
-  return v;
-}
 
 export function PreflightPanel({
   pipeline,
@@ -74,8 +66,9 @@ export function PreflightPanel({
 
 /** The estimate for the items chosen, asked for once the count and concurrency stop changing. */
 function EstimateBlock({ pipeline, noun, items, conc }: { pipeline: string; noun: string; items: number | null; conc: number }) {
-  const asked = useDebounced({ items, conc }, ESTIMATE_DEBOUNCE_MS);
-  const query = useEstimate(pipeline, items && asked.items, asked.conc);
+  const askedItems = useDebounced(items, ESTIMATE_DEBOUNCE_MS);
+  const askedConc = useDebounced(conc, ESTIMATE_DEBOUNCE_MS);
+  const query = useEstimate(pipeline, items && askedItems, askedConc);
   const estimate: Estimate | undefined = query.data;
   const estimateError = query.error ? errorMessage(query.error) : null;
 

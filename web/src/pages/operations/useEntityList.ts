@@ -4,20 +4,12 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import type { EntityFilters, StoredEntity } from '../../api.ts';
+import { useDebounced } from '../../components.tsx';
 import { useEntitiesChanged, useEntityFacets, useEntityPage } from '../../queries/operations.ts';
 import { columnsOf, MAX_FACET_FILTERS, usefulFacets } from './entity-columns.ts';
 
 export const PAGE_SIZE = 20;
 const SEARCH_DEBOUNCE_MS = 250;
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const t = window.setTimeout(() => setV(value), ms);
-    return () => window.clearTimeout(t);
-  }, [value, ms]);
-  return v;
-}
 
 export function useEntityList(kind: string) {
   const [searchText, setSearchText] = useState('');
