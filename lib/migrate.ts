@@ -48,6 +48,7 @@ export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promis
       }
     }
   } finally {
+    // The session's end releases the lock anyway; an unlock that fails must not hide the migration's own error.
     await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
     await client.end();
   }

@@ -121,6 +121,7 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; d
       if (Date.now() > deadline) throw new Error(`postgres did not start: ${stderr.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
+    // Raced against readiness above; once started, an exit is reported by the stop path, not as an unhandled rejection.
     exited.catch(() => undefined);
   };
 

@@ -95,6 +95,7 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
     const proc = launch(binary(opts, 'temporal-server'), ['--root', opts.dir, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start', '--service', service], path.join(opts.dir, `${service}.log`));
     processes[service] = proc;
     const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`temporal-server ${service} exited (${code}); see ${path.join(opts.dir, `${service}.log`)}`))));
+    // Raced against readiness; after that an exit is reported by the stop path, not as an unhandled rejection.
     exited.catch(() => undefined);
     exits.push(exited);
   };
@@ -134,6 +135,7 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
     await stop();
     throw err;
   } finally {
+    // Only the bootstrap connection: its close failing changes nothing about the cluster.
     await db.end().catch(() => undefined);
   }
 }

@@ -95,6 +95,7 @@ export async function startDevServer(opts: {
   const proc = spawn(opts.bin, args, { stdio: ['ignore', out, out], detached: true });
   const address = `127.0.0.1:${opts.port}`;
   const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`temporal dev server exited (${code}); see ${opts.logFile}`))));
+  // Raced against readiness; after that an exit is reported by the stop path, not as an unhandled rejection.
   exited.catch(() => undefined);
   const connection = await Promise.race([waitForTemporal(address, 60_000), exited]);
   await ensureSearchAttributes(connection, opts.namespace);
