@@ -68,6 +68,44 @@ function stripVia(r: ReplacedOutcome): CountedOutcome {
   return { status: r.status, steps: r.steps, costUsd: r.costUsd, runId: r.runId };
 }
 
+/**
+ * Whether this run re-runs an item whose outcome the batch already counted (a reset done by
+ * hand in Temporal Web): the counted outcome, remembered in the row so a retried report says
+ * the same. Runs made by retry-failed are counted by the batch itself and return nothing.
+ */
+async function replacedBy(db: Db, batchId: string, itemKey: string, runId: string): Promise<CountedOutcome | undefined> {
+  const row = await db.batchItem.findUnique({
+    where: { batchId_key: { batchId, key: itemKey } },
+    select: { status: true, steps: true, costUsd: true, runId: true, replaced: true },
+  });
+  if (!row) return undefined;
+  const stored = row.replaced as unknown as ReplacedOutcome | null;
+  if (row.runId === runId) return stored?.via === 'manual' && stored.runId !== runId ? stripVia(stored) : undefined;
+  if (!isFinalItemStatus(row.status) || !row.runId) return undefined;
+  const counted = countedOf(row);
+  const replaced: ReplacedOutcome = { ...counted, via: 'manual' };
+  await db.batchItem.updateMany({ where: { batchId, key: itemKey, runId: row.runId }, data: { replaced: replaced as object } });
+  return counted;
+}
+
+/** Tells the next item of the same sequence (if it is already running) that it may start. */
+async function releaseSuccessor(deps: StoreDeps, batchId: string, itemKey: string): Promise<void> {
+  const me = await deps.db.batchItem.findUnique({ where: { batchId_key: { batchId, key: itemKey } }, select: { seq: true, sequenceKey: true } });
+  if (!me || me.sequenceKey === null) return;
+  const next = await deps.db.batchItem.findFirst({
+    where: { batchId, sequenceKey: me.sequenceKey, seq: { gt: me.seq } },
+    orderBy: { seq: 'asc' },
+    select: { key: true },
+  });
+  if (!next) return;
+  try {
+    await deps.client.workflow.getHandle(itemWorkflowId(batchId, next.key)).signal(predecessorSettledSignal, { itemKey });
+  } catch (err) {
+    // Not started yet: it will read this item's settled status when it starts.
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+}
+
 export function createItemStoreActivities(deps: StoreDeps) {
   const { db } = deps;
   const batchCache = new BoundedCache<{ settings: unknown; plan: PipelinePlan }>(256);
@@ -95,44 +133,6 @@ export function createItemStoreActivities(deps: StoreDeps) {
     if (updated === 0) throw new Error(`item ${r.itemKey} of batch ${r.batchId} not found`);
     countItemSettled({ pipeline: (await batchConfig(r.batchId)).plan.pipeline, status: r.status });
     if (r.status === 'failed') log.info('item failed', { batchId: r.batchId, itemKey: r.itemKey, step: r.error?.step, type: r.error?.type });
-  }
-
-  /**
-   * Whether this run re-runs an item whose outcome the batch already counted (a reset done by
-   * hand in Temporal Web): the counted outcome, remembered in the row so a retried report says
-   * the same. Runs made by retry-failed are counted by the batch itself and return nothing.
-   */
-  async function replacedBy(batchId: string, itemKey: string, runId: string): Promise<CountedOutcome | undefined> {
-    const row = await db.batchItem.findUnique({
-      where: { batchId_key: { batchId, key: itemKey } },
-      select: { status: true, steps: true, costUsd: true, runId: true, replaced: true },
-    });
-    if (!row) return undefined;
-    const stored = row.replaced as unknown as ReplacedOutcome | null;
-    if (row.runId === runId) return stored?.via === 'manual' && stored.runId !== runId ? stripVia(stored) : undefined;
-    if (!isFinalItemStatus(row.status) || !row.runId) return undefined;
-    const counted = countedOf(row);
-    const replaced: ReplacedOutcome = { ...counted, via: 'manual' };
-    await db.batchItem.updateMany({ where: { batchId, key: itemKey, runId: row.runId }, data: { replaced: replaced as object } });
-    return counted;
-  }
-
-  /** Tells the next item of the same sequence (if it is already running) that it may start. */
-  async function releaseSuccessor(batchId: string, itemKey: string): Promise<void> {
-    const me = await db.batchItem.findUnique({ where: { batchId_key: { batchId, key: itemKey } }, select: { seq: true, sequenceKey: true } });
-    if (!me || me.sequenceKey === null) return;
-    const next = await db.batchItem.findFirst({
-      where: { batchId, sequenceKey: me.sequenceKey, seq: { gt: me.seq } },
-      orderBy: { seq: 'asc' },
-      select: { key: true },
-    });
-    if (!next) return;
-    try {
-      await deps.client.workflow.getHandle(itemWorkflowId(batchId, next.key)).signal(predecessorSettledSignal, { itemKey });
-    } catch (err) {
-      // Not started yet: it will read this item's settled status when it starts.
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-    }
   }
 
   return {
@@ -190,9 +190,9 @@ export function createItemStoreActivities(deps: StoreDeps) {
     async recordAndReportOutcome(args: { record: ItemOutcomeRecord; reportTo?: string; outcome: ItemOutcome }): Promise<void> {
       const { batchId, itemKey } = args.record;
       // Only a report by signal can replace a counted outcome (a completion reaches the run that started the item).
-      const replaces = args.reportTo ? await replacedBy(batchId, itemKey, args.record.runId) : undefined;
+      const replaces = args.reportTo ? await replacedBy(db, batchId, itemKey, args.record.runId) : undefined;
       await recordItemOutcome(args.record);
-      if ((await batchConfig(batchId)).plan.sequenced) await releaseSuccessor(batchId, itemKey);
+      if ((await batchConfig(batchId)).plan.sequenced) await releaseSuccessor(deps, batchId, itemKey);
       if (!args.reportTo) return;
       const outcome: ItemOutcome = replaces ? { ...args.outcome, replaces } : args.outcome;
       try {

@@ -15,6 +15,7 @@ import { planOf } from '../pipelines/plan';
 import type { PipelineRegistry } from '../pipelines/registry';
 import { ApiError } from './errors';
 import { invalidInput, notFound } from '../services/errors';
+import { bestEffort } from '../services/best-effort';
 import { formatPath, type FieldIssue } from '../lib/field-path';
 import type { DryRunBody, DryRunResult, Estimate, EstimateQuery } from '../contract/preflight';
 
@@ -94,6 +95,6 @@ export async function dryRun(deps: PreflightDeps, pipeline: string, body: DryRun
     throw err;
   } finally {
     // Files a step wrote (a rendered PDF) belong to no batch; nothing would ever serve or expire them.
-    if (deps.filesDir) await fs.rm(path.join(deps.filesDir, workflowId), { recursive: true, force: true }).catch(() => {});
+    if (deps.filesDir) await bestEffort(fs.rm(path.join(deps.filesDir, workflowId), { recursive: true, force: true }), deps.log, 'removing the dry run files', { workflowId });
   }
 }

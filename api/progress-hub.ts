@@ -79,6 +79,7 @@ export class ProgressHub {
       e.inFlight ??= this.fetch(id, e).finally(() => {
         e.inFlight = undefined;
       });
+      // Observed here so a failed fetch nobody awaits is no unhandled rejection; the callers below get its error.
       e.inFlight.catch(() => undefined);
     }
     if (e.value) return e.value;
@@ -142,9 +143,9 @@ export class ProgressHub {
         } catch (err) {
           this.log.warn({ batchId: id, err: (err as Error).message }, 'progress tick failed');
         }
-        if (e.listeners.size > 0) e.timer = setTimeout(tick, this.intervalMs);
+        if (e.listeners.size > 0) e.timer = setTimeout(() => void tick(), this.intervalMs);
       };
-      e.timer = setTimeout(tick, 0);
+      e.timer = setTimeout(() => void tick(), 0);
     }
     return () => {
       e.listeners.delete(listener);

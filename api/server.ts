@@ -66,11 +66,20 @@ async function main(): Promise<void> {
     log.info('api stopping');
     hub.close();
     opsServer?.close();
-    server.close(async () => {
+    const disconnect = async () => {
       await db.$disconnect();
       await connection.close();
-      process.exit(0);
-    });
+    };
+    server.close(
+      () =>
+        void disconnect().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            log.error({ err }, 'api did not disconnect cleanly');
+            process.exit(1);
+          },
+        ),
+    );
     server.closeAllConnections();
   };
   process.once('SIGINT', stop);

@@ -9,13 +9,12 @@ import type { RequestHandler } from 'express';
 import { invalidInput } from '../services/errors';
 import { formatPath, type FieldIssue } from '../lib/field-path';
 
-const NUL = /\u0000/;
 // Without the `u` flag a regex sees UTF-16 code units, so an unpaired half of a pair matches.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Why `s` cannot be stored, or null when it can. */
 export function unstorable(s: string): string | null {
-  if (NUL.test(s)) return 'contains U+0000 (NUL), which cannot be stored';
+  if (s.includes('\u0000')) return 'contains U+0000 (NUL), which cannot be stored';
   if (LONE_SURROGATE.test(s)) return 'contains a lone UTF-16 surrogate, which is not valid Unicode';
   return null;
 }

@@ -28,16 +28,14 @@
  * render activities' schedule-to-start wait (is the render queue kept full?).
  */
 import crypto from 'node:crypto';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client as PgClient } from 'pg';
 import { itemTaskQueueOf, pipelineQueueOf } from '../common/constants';
-import { ensureLocalAdmin } from '../lib/auth/local-admin';
-import { readSavedToken } from '../lib/auth/saved-token';
-import { createDb } from '../lib/db';
+import type { BatchDetail, CreatedBatch } from '../contract/batch-views';
 import { env } from '../lib/env';
 import { migrate } from '../lib/migrate';
 import { startEmbeddedPostgres } from '../lib/postgres';
@@ -50,6 +48,8 @@ import { startMailbox } from '../sandbox/mailbox/server';
 import { freePort } from '../test/support/ports';
 import { CpuSampler, type CpuGroup } from './proc-cpu';
 import { TreeMemorySampler } from './proc-memory';
+import { WorkerMetricsSampler } from './worker-metrics';
+import { localAdminAuth, postgresPid, spawnService, Teardown, waitForApi } from './stack';
 
 const { values } = parseArgs({
   options: {
@@ -127,287 +127,215 @@ async function poolRate(n: number, concurrency: number, filesDir: string) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The worker's metrics during the batch
+// The run's stack
 
-/** Samples the worker's Prometheus gauges and histograms for the render and item queues. */
-class WorkerMetricsSampler {
-  private timer?: NodeJS.Timeout;
-  private readonly samples: Array<{ t: number; render: number; itemActivities: number; itemWorkflowTasks: number; itemLocalActivities: number }> = [];
-  private before: Record<string, number> = {};
-  private t0 = 0;
-  private busyUntil = Infinity;
-  constructor(private readonly url: string) {}
+/** Temporal, PostgreSQL, the mailbox stand-in, the worker and the API, as `npm run bench` starts its stack. */
+async function startStack(runDir: string, bin: string, teardown: Teardown) {
+  say(`starting Temporal dev server, PostgreSQL, mailbox, worker and API in ${runDir}`);
+  const server = await startDevServer({ bin, dbFile: path.join(runDir, 'temporal.db'), port: await freePort(), namespace: 'default', logFile: path.join(runDir, 'temporal.log') });
+  teardown.add(server.stop);
+  const pg = await startEmbeddedPostgres({ dir: path.join(runDir, 'postgres'), port: await freePort() });
+  teardown.add(pg.stop);
+  await migrate(pg.url);
+  const mails = { received: 0 };
+  const mailbox = await startMailbox({ port: 0, onMessage: () => void mails.received++ });
+  teardown.add(() => mailbox.close());
 
-  private async read(): Promise<Record<string, number>> {
-    const text = await fetch(this.url).then((r) => r.text(), () => '');
-    const out: Record<string, number> = {};
-    for (const [, name, labels, value] of text.matchAll(/^(\w+)\{([^}]*)\} (\S+)$/gm)) {
-      const queue = /task_queue="([^"]+)"/.exec(labels!)?.[1];
-      if (queue !== RENDER_QUEUE && queue !== ITEM_QUEUE) continue;
-      const q = queue === RENDER_QUEUE ? 'render' : 'items';
-      const type = /worker_type="([^"]+)"/.exec(labels!)?.[1];
-      if (name === 'temporal_worker_task_slots_used') out[`used:${q}:${type}`] = Number(value);
-      else if (/^temporal_(activity_schedule_to_start_latency|activity_execution_latency|workflow_task_schedule_to_start_latency|workflow_task_execution_latency)_(sum|count)$/.test(name!)) {
-        // Histograms: summed over their label sets (e.g. activity types) per queue.
-        out[`${name}:${q}`] = (out[`${name}:${q}`] ?? 0) + Number(value);
-      }
+  const apiPort = await freePort();
+  const base = `http://127.0.0.1:${apiPort}`;
+  const auth = await localAdminAuth(pg.url, runDir, base);
+  const workerMetricsPort = await freePort();
+  const childEnv = {
+    ...process.env,
+    DATABASE_URL: pg.url,
+    TEMPORAL_ADDRESS: server.address,
+    TASK_QUEUE,
+    DATA_DIR: runDir,
+    PORT: String(apiPort),
+    APP_URL: base,
+    WORKER_METRICS_PORT: String(workerMetricsPort),
+    API_METRICS_PORT: String(await freePort()),
+    SMTP_HOST: mailbox.host,
+    SMTP_PORT: String(mailbox.port),
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    SECRETS_KEY: process.env.SECRETS_KEY ?? crypto.randomBytes(32).toString('base64'),
+  };
+  const worker = teardown.child(spawnService(runDir, 'workers/main.ts', 'worker', childEnv));
+  const apiProc = teardown.child(spawnService(runDir, 'api/server.ts', 'api', childEnv));
+  await waitForApi(base, runDir);
+  return { databaseUrl: pg.url, base, auth, workerMetricsPort, mails, pids: { temporal: server.process.pid!, postgres: postgresPid(runDir), worker: worker.pid!, api: apiProc.pid! } };
+}
+type Stack = Awaited<ReturnType<typeof startStack>>;
+
+/** Where the cores go: the worker's Node and its Chromium apart, the rest of the stack, this process and its own Chromium (the pool). */
+function cpuGroupsOf({ pids }: Stack): CpuGroup[] {
+  const stackRoots = [pids.temporal, pids.postgres, pids.worker, pids.api];
+  return [
+    { name: 'workerNode', pid: pids.worker, rootOnly: true },
+    { name: 'workerChromium', pid: pids.worker, descendantsOnly: true },
+    { name: 'temporal', pid: pids.temporal },
+    { name: 'postgres', pid: pids.postgres },
+    { name: 'api', pid: pids.api },
+    { name: 'benchNode', pid: process.pid, rootOnly: true },
+    { name: 'benchChromium', pid: process.pid, descendantsOnly: true, excludeTreesOf: stackRoots },
+  ];
+}
+
+/** The API's JSON; a non-2xx answer throws with its body. */
+function apiOf({ base, auth }: Stack) {
+  return async <T>(method: 'GET' | 'POST', p: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${base}${p}`, { method, headers: { ...auth, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text.slice(0, 500)}`);
+    return JSON.parse(text) as T;
+  };
+}
+
+/** Creates a batch and polls it to its end: wall time to the end and to its last item. */
+async function runBatch(stack: Stack, concurrency: number, pipeline: string, name: string, items: unknown[], batchSettings: unknown, onItemsDone?: (ms: number) => void) {
+  const api = apiOf(stack);
+  const t0 = Date.now();
+  const created = await api<CreatedBatch>('POST', '/api/batches', { pipeline, name, items, concurrency, settings: batchSettings });
+  const createMs = Date.now() - t0;
+  let batch: BatchDetail;
+  let itemsDoneMs: number | undefined;
+  let lastLog = Date.now();
+  for (;;) {
+    batch = await api<BatchDetail>('GET', `/api/batches/${created.id}`);
+    if (itemsDoneMs === undefined && batch.progress!.processed >= items.length) {
+      itemsDoneMs = Date.now() - t0;
+      onItemsDone?.(itemsDoneMs);
     }
-    return out;
+    if (['completed', 'completed_with_errors', 'failed', 'cancelled', 'paused'].includes(batch.status)) break;
+    if (Date.now() - lastLog > 15_000) {
+      lastLog = Date.now();
+      say(`  ${name}: ${batch.progress!.processed}/${items.length}`);
+    }
+    await sleep(250);
   }
+  const wallMs = Date.now() - t0;
+  return { id: created.id, batch, createMs, wallMs, itemsDoneMs: itemsDoneMs ?? wallMs };
+}
 
-  async start(everyMs = 500): Promise<this> {
-    this.before = await this.read();
-    this.t0 = Date.now();
-    this.timer = setInterval(() => {
-      void this.read().then((m) => {
-        if (!('used:render:ActivityWorker' in m)) return;
-        this.samples.push({
-          t: Date.now() - this.t0,
-          render: m['used:render:ActivityWorker'] ?? 0,
-          itemActivities: m['used:items:ActivityWorker'] ?? 0,
-          itemLocalActivities: m['used:items:LocalActivityWorker'] ?? 0,
-          itemWorkflowTasks: m['used:items:WorkflowWorker'] ?? 0,
-        });
-      });
-    }, everyMs);
-    return this;
-  }
+// ---------------------------------------------------------------------------------------------
+// The phases
 
-  /** Samples after this offset (ms from start) are left out of the busy-slot means (the ZIP at the end). */
-  itemsDoneAt(ms: number): void {
-    this.busyUntil = ms;
+/** 1. The pool alone, the stack idle. */
+async function poolPhase(poolItems: number, renderSlots: number, cpuGroups: CpuGroup[]) {
+  say(`pool: ${poolItems} recipients, ${renderSlots} pages, ${renderSlots} in flight; ${uptime()}`);
+  const poolFiles = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-bench-dm-pool-'));
+  const poolLoad = { atStart: load(), uptimeAtStart: uptime() };
+  const cpu = new CpuSampler(cpuGroups).start();
+  const poolMem = new TreeMemorySampler().start(1000);
+  let pool;
+  try {
+    pool = await poolRate(poolItems, renderSlots, poolFiles);
+  } finally {
+    fs.rmSync(poolFiles, { recursive: true, force: true });
   }
+  const phase = { ...pool, memory: poolMem.stop(), load: { ...poolLoad, atEnd: load(), uptimeAtEnd: uptime() }, cpu: cpu.stop() };
+  say(`pool: ${pool.pdfsPerSecond} PDFs/s (${pool.seconds} s); ${phase.load.uptimeAtEnd}`);
+  return phase;
+}
 
-  async stop(renderSlots: number) {
-    clearInterval(this.timer);
-    const after = await this.read();
-    const d = (k: string) => (after[k] ?? 0) - (this.before[k] ?? 0);
-    const meanMs = (h: string, q: string) => {
-      const count = d(`${h}_count:${q}`);
-      // The SDK's histograms are in milliseconds.
-      return count ? Math.round(d(`${h}_sum:${q}`) / count) : null;
-    };
-    const during = this.samples.filter((s) => s.t <= this.busyUntil);
-    const mean = (f: (s: (typeof during)[number]) => number) => (during.length ? Math.round((during.reduce((a, s) => a + f(s), 0) / during.length) * 100) / 100 : 0);
-    const full = during.filter((s) => s.render >= renderSlots).length;
-    return {
-      samples: during.length,
-      renderSlots,
-      renderSlotsBusyMean: mean((s) => s.render),
-      renderQueueFullPercent: during.length ? Math.round((100 * full) / during.length) : 0,
-      itemActivitySlotsBusyMean: mean((s) => s.itemActivities),
-      itemLocalActivitySlotsBusyMean: mean((s) => s.itemLocalActivities),
-      itemWorkflowTaskSlotsBusyMean: mean((s) => s.itemWorkflowTasks),
-      render: { activities: d('temporal_activity_execution_latency_count:render'), scheduleToStartMeanMs: meanMs('temporal_activity_schedule_to_start_latency', 'render'), executionMeanMs: meanMs('temporal_activity_execution_latency', 'render') },
-      itemQueue: {
-        activities: d('temporal_activity_execution_latency_count:items'),
-        activityScheduleToStartMeanMs: meanMs('temporal_activity_schedule_to_start_latency', 'items'),
-        activityExecutionMeanMs: meanMs('temporal_activity_execution_latency', 'items'),
-        workflowTasks: d('temporal_workflow_task_execution_latency_count:items'),
-        workflowTaskScheduleToStartMeanMs: meanMs('temporal_workflow_task_schedule_to_start_latency', 'items'),
-        workflowTaskExecutionMeanMs: meanMs('temporal_workflow_task_execution_latency', 'items'),
-      },
-    };
-  }
+/** The batch's item durations and its partitions, from the run's database. */
+async function itemFigures(databaseUrl: string, batchId: string) {
+  const db = new PgClient({ connectionString: databaseUrl });
+  await db.connect();
+  const row = (await db.query(`SELECT partitions FROM batches WHERE id = $1`, [batchId])).rows[0];
+  const lat = (
+    await db.query(
+      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95,
+              extract(epoch FROM max(finished_at) - min(started_at)) * 1000 AS span_ms
+       FROM batch_items WHERE batch_id = $1`,
+      [batchId],
+    )
+  ).rows[0];
+  await db.end();
+  return { partitions: row?.partitions ?? null, itemDurationMs: { p50: Math.round(Number(lat.p50)), p95: Math.round(Number(lat.p95)) }, firstStartToLastFinishMs: Math.round(Number(lat.span_ms)) };
+}
+
+/** 2. The batch through the whole stack. */
+async function batchPhase(stack: Stack, n: number, concurrency: number, renderSlots: number, cpuGroups: CpuGroup[]) {
+  say(`batch: ${n} recipients, batch concurrency ${concurrency}, render queue ${renderSlots}; ${uptime()}`);
+  const batchLoad = { atStart: load(), uptimeAtStart: uptime() };
+  const run = Date.now().toString(36);
+  const items = recipients(n, `bench-${run}`);
+  const metrics = await new WorkerMetricsSampler(`http://127.0.0.1:${stack.workerMetricsPort}/metrics`, { render: RENDER_QUEUE, items: ITEM_QUEUE }).start();
+  const workerMem = new TreeMemorySampler(stack.pids.worker).start(1000);
+  const cpu = new CpuSampler(cpuGroups).start();
+  const b = await runBatch(stack, concurrency, 'dm-creative', `DM bench ${run}`, items, settings, (ms) => metrics.itemsDoneAt(ms));
+  const batchCpu = cpu.stop();
+  const batchLoadEnd = { atEnd: load(), uptimeAtEnd: uptime() };
+  const queues = await metrics.stop(renderSlots);
+  const mem = workerMem.stop();
+  const figures = await itemFigures(stack.databaseUrl, b.id);
+  const succeeded = b.batch.progress!.succeeded;
+  return {
+    batchId: b.id,
+    items: n,
+    concurrency,
+    partitions: figures.partitions,
+    status: b.batch.status,
+    counts: { succeeded, failed: b.batch.progress!.failed },
+    createMs: b.createMs,
+    wallMs: b.wallMs,
+    itemsDoneMs: b.itemsDoneMs,
+    batchEndMs: b.wallMs - b.itemsDoneMs,
+    pdfsPerSecond: Number(((succeeded * 1000) / b.wallMs).toFixed(2)),
+    pdfsPerSecondToLastItem: Number(((succeeded * 1000) / b.itemsDoneMs).toFixed(2)),
+    itemDurationMs: figures.itemDurationMs,
+    firstStartToLastFinishMs: figures.firstStartToLastFinishMs,
+    outputs: b.batch.outputs,
+    mailsReceived: stack.mails.received,
+    queues,
+    worker: mem,
+    load: { ...batchLoad, ...batchLoadEnd },
+    cpu: batchCpu,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 
-async function main() {
+function options() {
   const n = Number(values.items);
   const concurrency = Number(values.concurrency);
   const poolItems = Number(values['pool-items'] ?? n);
   for (const [k, v] of Object.entries({ items: n, concurrency, 'pool-items': poolItems })) if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer`);
-  const renderSlots = env.PDF_RENDER_CONCURRENCY;
   const runDir = values.dir ? path.resolve(values.dir) : path.join(PROJECT_ROOT, '.data', 'bench', `dm-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  return { n, concurrency, poolItems, runDir };
+}
+
+async function main() {
+  const { n, concurrency, poolItems, runDir } = options();
+  const renderSlots = env.PDF_RENDER_CONCURRENCY;
   fs.mkdirSync(runDir, { recursive: true });
   fs.chmodSync(runDir, 0o755);
   const bin = findTemporalBinary(process.env.TEMPORAL_BIN);
   if (!bin) throw new Error('no temporal CLI: run bash scripts/ensure-temporal.sh');
-
-  const cleanup: Array<() => Promise<void>> = [];
-  const children: ChildProcess[] = [];
-  const shutdown = async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
-    for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
-  };
-  process.on('SIGINT', () => void shutdown().then(() => process.exit(130)));
-  process.on('SIGTERM', () => void shutdown().then(() => process.exit(143)));
+  const teardown = new Teardown();
+  teardown.onSignals();
 
   try {
-    say(`starting Temporal dev server, PostgreSQL, mailbox, worker and API in ${runDir}`);
-    const server = await startDevServer({ bin, dbFile: path.join(runDir, 'temporal.db'), port: await freePort(), namespace: 'default', logFile: path.join(runDir, 'temporal.log') });
-    cleanup.push(server.stop);
-    const pgDir = path.join(runDir, 'postgres');
-    const pg = await startEmbeddedPostgres({ dir: pgDir, port: await freePort() });
-    cleanup.push(pg.stop);
-    await migrate(pg.url);
-    let mails = 0;
-    const mailbox = await startMailbox({ port: 0, onMessage: () => void mails++ });
-    cleanup.push(() => mailbox.close());
-
-    const apiPort = await freePort();
-    const base = `http://127.0.0.1:${apiPort}`;
-    const adminDb = createDb(pg.url, { poolSize: 1 });
-    await ensureLocalAdmin(adminDb, runDir, [base]).finally(() => adminDb.$disconnect());
-    const auth = { authorization: `Bearer ${readSavedToken(runDir)!.token}` };
-    const workerMetricsPort = await freePort();
-    const childEnv = {
-      ...process.env,
-      DATABASE_URL: pg.url,
-      TEMPORAL_ADDRESS: server.address,
-      TASK_QUEUE,
-      DATA_DIR: runDir,
-      PORT: String(apiPort),
-      APP_URL: base,
-      WORKER_METRICS_PORT: String(workerMetricsPort),
-      API_METRICS_PORT: String(await freePort()),
-      SMTP_HOST: mailbox.host,
-      SMTP_PORT: String(mailbox.port),
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
-      SECRETS_KEY: process.env.SECRETS_KEY ?? crypto.randomBytes(32).toString('base64'),
-    };
-    const spawnService = (script: string, name: string) => {
-      const log = fs.openSync(path.join(runDir, `${name}.log`), 'a');
-      const p = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, script)], { cwd: PROJECT_ROOT, env: childEnv, stdio: ['ignore', log, log] });
-      children.push(p);
-      return p;
-    };
-    const worker = spawnService('workers/main.ts', 'worker');
-    const apiProc = spawnService('api/server.ts', 'api');
-    for (let i = 0; ; i++) {
-      if (await fetch(`${base}/api/health`).then((r) => r.ok, () => false)) break;
-      if (i > 240) throw new Error(`API did not become healthy; see ${runDir}/api.log and worker.log`);
-      await sleep(500);
-    }
-    const api = async (method: 'GET' | 'POST', p: string, body?: unknown) => {
-      const res = await fetch(`${base}${p}`, { method, headers: { ...auth, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text.slice(0, 500)}`);
-      return JSON.parse(text);
-    };
-    /** Creates a batch and polls it to its end: wall time to the end and to its last item. */
-    async function runBatch(pipeline: string, name: string, items: unknown[], batchSettings: unknown, onItemsDone?: (ms: number) => void) {
-      const t0 = Date.now();
-      const created = await api('POST', '/api/batches', { pipeline, name, items, concurrency, settings: batchSettings });
-      const createMs = Date.now() - t0;
-      let batch;
-      let itemsDoneMs: number | undefined;
-      let lastLog = Date.now();
-      for (;;) {
-        batch = await api('GET', `/api/batches/${created.id}`);
-        if (itemsDoneMs === undefined && batch.progress.processed >= items.length) {
-          itemsDoneMs = Date.now() - t0;
-          onItemsDone?.(itemsDoneMs);
-        }
-        if (['completed', 'completed_with_errors', 'failed', 'cancelled', 'paused'].includes(batch.status)) break;
-        if (Date.now() - lastLog > 15_000) {
-          lastLog = Date.now();
-          say(`  ${name}: ${batch.progress.processed}/${items.length}`);
-        }
-        await sleep(250);
-      }
-      const wallMs = Date.now() - t0;
-      return { id: created.id as string, batch, createMs, wallMs, itemsDoneMs: itemsDoneMs ?? wallMs };
-    }
-
+    const stack = await startStack(runDir, bin, teardown);
     // 0. Warm-up, untimed: the worker's workflow bundle and caches, the API's first requests.
     say('warm-up: a 20-item noop batch');
-    const warm = await runBatch('noop', 'warm-up', Array.from({ length: 20 }, (_, i) => ({ key: `w${i + 1}` })), {});
+    const warm = await runBatch(stack, concurrency, 'noop', 'warm-up', Array.from({ length: 20 }, (_, i) => ({ key: `w${i + 1}` })), {});
     if (warm.batch.status !== 'completed') throw new Error(`warm-up batch ended ${warm.batch.status}`);
-
-    const pgPid = Number(fs.readFileSync(path.join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    const stackRoots = [server.process.pid!, pgPid, worker.pid!, apiProc.pid!];
-    const cpuGroups: CpuGroup[] = [
-      { name: 'workerNode', pid: worker.pid!, rootOnly: true },
-      { name: 'workerChromium', pid: worker.pid!, descendantsOnly: true },
-      { name: 'temporal', pid: server.process.pid! },
-      { name: 'postgres', pid: pgPid },
-      { name: 'api', pid: apiProc.pid! },
-      { name: 'benchNode', pid: process.pid, rootOnly: true },
-      { name: 'benchChromium', pid: process.pid, descendantsOnly: true, excludeTreesOf: stackRoots },
-    ];
+    const cpuGroups = cpuGroupsOf(stack);
     const partitioningEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(BATCH_(ITEMS_PER_PARTITION|MAX_PARTITIONS|MIN_PARTITION_WINDOW)|WORKER_MAX_\w+|PDF_RENDER_CONCURRENCY)$/.test(k))) as Record<string, string>;
-
-    // 1. The pool alone, the stack idle.
-    say(`pool: ${poolItems} recipients, ${renderSlots} pages, ${renderSlots} in flight; ${uptime()}`);
-    const poolFiles = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-bench-dm-pool-'));
-    const poolLoad = { atStart: load(), uptimeAtStart: uptime() };
-    let cpu = new CpuSampler(cpuGroups).start();
-    const poolMem = new TreeMemorySampler().start(1000);
-    let pool;
-    try {
-      pool = await poolRate(poolItems, renderSlots, poolFiles);
-    } finally {
-      fs.rmSync(poolFiles, { recursive: true, force: true });
-    }
-    const poolPhase = { ...pool, memory: poolMem.stop(), load: { ...poolLoad, atEnd: load(), uptimeAtEnd: uptime() }, cpu: cpu.stop() };
-    say(`pool: ${pool.pdfsPerSecond} PDFs/s (${pool.seconds} s); ${poolPhase.load.uptimeAtEnd}`);
-
-    // 2. The batch through the whole stack.
-    say(`batch: ${n} recipients, batch concurrency ${concurrency}, render queue ${renderSlots}; ${uptime()}`);
-    const batchLoad = { atStart: load(), uptimeAtStart: uptime() };
-    const run = Date.now().toString(36);
-    const items = recipients(n, `bench-${run}`);
-    const metrics = await new WorkerMetricsSampler(`http://127.0.0.1:${workerMetricsPort}/metrics`).start();
-    const workerMem = new TreeMemorySampler(worker.pid!).start(1000);
-    cpu = new CpuSampler(cpuGroups).start();
-    const b = await runBatch('dm-creative', `DM bench ${run}`, items, settings, (ms) => metrics.itemsDoneAt(ms));
-    const batchCpu = cpu.stop();
-    const batchLoadEnd = { atEnd: load(), uptimeAtEnd: uptime() };
-    const queues = await metrics.stop(renderSlots);
-    const mem = workerMem.stop();
-
-    const db = new PgClient({ connectionString: pg.url });
-    await db.connect();
-    const row = (await db.query(`SELECT partitions FROM batches WHERE id = $1`, [b.id])).rows[0];
-    const lat = (
-      await db.query(
-        `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95,
-                extract(epoch FROM max(finished_at) - min(started_at)) * 1000 AS span_ms
-         FROM batch_items WHERE batch_id = $1`,
-        [b.id],
-      )
-    ).rows[0];
-    await db.end();
-
-    const succeeded = b.batch.progress.succeeded as number;
-    const batchPdfsPerSecond = Number(((succeeded * 1000) / b.wallMs).toFixed(2));
-    const itemsPdfsPerSecond = Number(((succeeded * 1000) / b.itemsDoneMs).toFixed(2));
-    const batchPhase = {
-      batchId: b.id,
-      items: n,
-      concurrency,
-      partitions: row?.partitions ?? null,
-      status: b.batch.status,
-      counts: { succeeded, failed: b.batch.progress.failed },
-      createMs: b.createMs,
-      wallMs: b.wallMs,
-      itemsDoneMs: b.itemsDoneMs,
-      batchEndMs: b.wallMs - b.itemsDoneMs,
-      pdfsPerSecond: batchPdfsPerSecond,
-      pdfsPerSecondToLastItem: itemsPdfsPerSecond,
-      itemDurationMs: { p50: Math.round(Number(lat.p50)), p95: Math.round(Number(lat.p95)) },
-      firstStartToLastFinishMs: Math.round(Number(lat.span_ms)),
-      outputs: b.batch.outputs,
-      mailsReceived: mails,
-      queues,
-      worker: mem,
-      load: { ...batchLoad, ...batchLoadEnd },
-      cpu: batchCpu,
-    };
-    const ratio = Number((batchPdfsPerSecond / pool.pdfsPerSecond).toFixed(2));
+    const pool = await poolPhase(poolItems, renderSlots, cpuGroups);
+    const batch = await batchPhase(stack, n, concurrency, renderSlots, cpuGroups);
     const result = {
       benchmark: 'dm-creative: a batch end to end against the PDF pool alone, one run',
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
       options: { items: n, concurrency, poolItems, renderConcurrency: renderSlots, server: 'dev', env: partitioningEnv, runDir },
-      pool: poolPhase,
-      batch: batchPhase,
-      ratio,
-      ratioToLastItem: Number((itemsPdfsPerSecond / pool.pdfsPerSecond).toFixed(2)),
+      pool,
+      batch,
+      ratio: Number((batch.pdfsPerSecond / pool.pdfsPerSecond).toFixed(2)),
+      ratioToLastItem: Number((batch.pdfsPerSecondToLastItem / pool.pdfsPerSecond).toFixed(2)),
       notes: [
         'ratio = batch pdfsPerSecond (create request to the batch end: items, ZIP, e-mail) ÷ pool pdfsPerSecond; ratioToLastItem stops the batch clock at its last item',
         'pool: the pipeline render step in the bench process through a PdfRenderPool of PDF_RENDER_CONCURRENCY pages, that many in flight, stack up and idle',
@@ -415,18 +343,25 @@ async function main() {
         'queues: worker metrics sampled every 500 ms (the /proc samplers every 1 s, to keep the bench process cheap) until the last item; renderQueueFullPercent = samples with every render slot busy',
       ],
     };
-    const out = values.out ?? path.join('bench-results', `${new Date().toISOString().slice(0, 10)}-dm-creative.json`);
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    const g = batchCpu.groups;
-    say(`pool ${pool.pdfsPerSecond} PDFs/s (load ${poolPhase.load.atStart[0]} → ${poolPhase.load.atEnd[0]})`);
-    say(`batch ${batchPdfsPerSecond} PDFs/s end to end, ${itemsPdfsPerSecond} to the last item; ${batchPhase.partitions} partition(s), concurrency ${concurrency} (load ${batchPhase.load.atStart[0]} → ${batchPhase.load.atEnd[0]})`);
-    say(`ratio ${ratio} (to the last item ${result.ratioToLastItem}); render slots busy ${queues.renderSlotsBusyMean}/${renderSlots} (full ${queues.renderQueueFullPercent}% of samples), render schedule-to-start ${queues.render.scheduleToStartMeanMs} ms`);
-    say(`batch CPU cores: chromium ${g.workerChromium?.cores}, worker ${g.workerNode?.cores}, temporal ${g.temporal?.cores}, postgres ${g.postgres?.cores}, api ${g.api?.cores}, outside the run ${batchCpu.machine.outsideRunPercent}% of the machine; written to ${out}`);
+    writeReport(result, renderSlots);
   } finally {
-    await shutdown();
+    await teardown.run();
   }
+}
+
+/** Writes the JSON (--out, else bench-results/<date>-dm-creative.json) and prints it, then the summary on stderr. */
+function writeReport(result: { pool: Awaited<ReturnType<typeof poolPhase>>; batch: Awaited<ReturnType<typeof batchPhase>>; ratio: number; ratioToLastItem: number }, renderSlots: number) {
+  const { pool, batch, ratio } = result;
+  const out = values.out ?? path.join('bench-results', `${new Date().toISOString().slice(0, 10)}-dm-creative.json`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  const g = batch.cpu.groups;
+  const queues = batch.queues;
+  say(`pool ${pool.pdfsPerSecond} PDFs/s (load ${pool.load.atStart[0]} → ${pool.load.atEnd[0]})`);
+  say(`batch ${batch.pdfsPerSecond} PDFs/s end to end, ${batch.pdfsPerSecondToLastItem} to the last item; ${batch.partitions} partition(s), concurrency ${batch.concurrency} (load ${batch.load.atStart[0]} → ${batch.load.atEnd[0]})`);
+  say(`ratio ${ratio} (to the last item ${result.ratioToLastItem}); render slots busy ${queues.renderSlotsBusyMean}/${renderSlots} (full ${queues.renderQueueFullPercent}% of samples), render schedule-to-start ${queues.render.scheduleToStartMeanMs} ms`);
+  say(`batch CPU cores: chromium ${g.workerChromium?.cores}, worker ${g.workerNode?.cores}, temporal ${g.temporal?.cores}, postgres ${g.postgres?.cores}, api ${g.api?.cores}, outside the run ${batch.cpu.machine.outsideRunPercent}% of the machine; written to ${out}`);
 }
 
 main().catch((err: Error) => {

@@ -18,6 +18,8 @@ import path from 'node:path';
 import { once } from 'node:events';
 import zlib from 'node:zlib';
 import type { Client as PgClient } from 'pg';
+import type { CreatedBatch } from '../contract/batch-views';
+import type { EntityImportView } from '../contract/entity-imports';
 
 export interface MillionOptions {
   rows: number;
@@ -92,7 +94,7 @@ async function writeRecipients(file: string, rows: number): Promise<{ bytes: num
   return { bytes: fs.statSync(file).size, textBytes };
 }
 
-async function api<T = any>(ctx: MillionContext, method: string, p: string, body?: unknown): Promise<{ status: number; body: T; ms: number }> {
+async function api<T = unknown>(ctx: MillionContext, method: string, p: string, body?: unknown): Promise<{ status: number; body: T; ms: number }> {
   const t0 = performance.now();
   const res = await fetch(`${ctx.base}${p}`, { method, headers: { ...ctx.auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
   const json = (await res.json()) as T;
@@ -111,19 +113,31 @@ async function counts(ctx: MillionContext, batchId: string) {
 }
 
 export async function runMillion(ctx: MillionContext, o: MillionOptions): Promise<void> {
-  const { say, record } = ctx;
-  // 1. The file.
-  const file = path.join(ctx.runDir, 'recipients.csv.gz');
-  say(`writing ${o.rows} recipients to ${file}`);
-  let t0 = Date.now();
-  const written = await writeRecipients(file, o.rows);
-  record('file', { rows: o.rows, gzipBytes: written.bytes, gzipMb: mb(written.bytes), textMb: mb(written.textBytes), writeMs: Date.now() - t0 });
-  say(`  ${mb(written.bytes)} MB gzip (${mb(written.textBytes)} MB of CSV)`);
+  const file = await writeFile(ctx, o.rows);
+  await importRecipients(ctx, file);
+  const batchId = await createBatch(ctx, o);
+  const { settledRun, ratePerSec } = await runSlices(ctx, o, batchId);
+  await controlBatch(ctx, batchId);
+  await recordSizes(ctx, o, batchId, settledRun, ratePerSec);
+}
 
-  // 2. The import.
+/** 1. The file. */
+async function writeFile({ runDir, say, record }: MillionContext, rows: number): Promise<string> {
+  const file = path.join(runDir, 'recipients.csv.gz');
+  say(`writing ${rows} recipients to ${file}`);
+  const t0 = Date.now();
+  const written = await writeRecipients(file, rows);
+  record('file', { rows, gzipBytes: written.bytes, gzipMb: mb(written.bytes), textMb: mb(written.textBytes), writeMs: Date.now() - t0 });
+  say(`  ${mb(written.bytes)} MB gzip (${mb(written.textBytes)} MB of CSV)`);
+  return file;
+}
+
+/** 2. The import: uploaded, then polled until it has stored every row; RSS of the API and the worker meanwhile. */
+async function importRecipients(ctx: MillionContext, file: string): Promise<void> {
+  const { say, record } = ctx;
   const apiRss = ctx.rss(ctx.apiPid).start(250);
   const workerRss = ctx.rss(ctx.workerPid).start(250);
-  t0 = Date.now();
+  const t0 = Date.now();
   const body = fs.readFileSync(file);
   const posted = await fetch(`${ctx.base}/api/entity-imports?kind=recipient&filename=recipients.csv.gz`, { method: 'POST', headers: { ...ctx.auth, 'content-type': 'application/gzip' }, body });
   const created = (await posted.json()) as { id: string };
@@ -131,9 +145,9 @@ export async function runMillion(ctx: MillionContext, o: MillionOptions): Promis
   const uploadMs = Date.now() - t0;
   say(`  received in ${uploadMs} ms as ${created.id}; importing`);
   const progress: Array<{ s: number; rowsRead: number }> = [];
-  let imp: any;
+  let imp: EntityImportView;
   for (let lastSay = 0; ; ) {
-    imp = (await api(ctx, 'GET', `/api/entity-imports/${created.id}`)).body;
+    imp = (await api<EntityImportView>(ctx, 'GET', `/api/entity-imports/${created.id}`)).body;
     progress.push({ s: Math.round((Date.now() - t0) / 100) / 10, rowsRead: imp.rowsRead });
     if (imp.status === 'succeeded' || imp.status === 'failed') break;
     if (Date.now() - lastSay > 15_000) {
@@ -161,19 +175,24 @@ export async function runMillion(ctx: MillionContext, o: MillionOptions): Promis
     progress: progress.filter((_, i) => i % 10 === 0),
   });
   say(`  imported ${imp.rowsImported} in ${Math.round(importMs / 1000)} s; API peak RSS ${Math.round(apiRss.peakKb / 1024)} MB`);
+}
 
-  // 3. The batch, from the database.
+/** 3. The batch, from the database; the API's RSS while it creates it. */
+async function createBatch(ctx: MillionContext, o: MillionOptions): Promise<string> {
   const createRss = ctx.rss(ctx.apiPid).start(250);
   // The imported recipients (keys M-…), not the demo ones the stack seeds.
-  const made = await api<{ id: string }>(ctx, 'POST', '/api/batches', { pipeline: o.pipeline, name: `${o.rows} recipients`, entities: { kind: 'recipient', search: 'M-' }, concurrency: o.concurrency });
+  const made = await api<CreatedBatch>(ctx, 'POST', '/api/batches', { pipeline: o.pipeline, name: `${o.rows} recipients`, entities: { kind: 'recipient', search: 'M-' }, concurrency: o.concurrency });
   createRss.stop();
   if (made.status !== 202) throw new Error(`batch refused: ${made.status} ${JSON.stringify(made.body)}`);
   const batchId = made.body.id;
   const batchRow = (await ctx.db.query(`SELECT total, partitions FROM batches WHERE id = $1`, [batchId])).rows[0];
-  record('create', { batchId, ms: Math.round(made.ms), total: batchRow.total, partitions: batchRow.partitions, apiPeakRssMb: Math.round(createRss.peakKb / 1024) });
-  say(`  batch ${batchId}: ${batchRow.total} items in ${batchRow.partitions} partitions, created in ${Math.round(made.ms / 1000)} s`);
+  ctx.record('create', { batchId, ms: Math.round(made.ms), total: batchRow.total, partitions: batchRow.partitions, apiPeakRssMb: Math.round(createRss.peakKb / 1024) });
+  ctx.say(`  batch ${batchId}: ${batchRow.total} items in ${batchRow.partitions} partitions, created in ${Math.round(made.ms / 1000)} s`);
+  return batchId;
+}
 
-  // 4. Run, a slice at a time.
+/** 4. Run, a slice at a time: items settled per slice, GET /api/batches/:id latency throughout. */
+async function runSlices(ctx: MillionContext, o: MillionOptions, batchId: string): Promise<{ settledRun: number; ratePerSec: number }> {
   const runStart = Date.now();
   const sliceMs = o.runMinutes >= 10 ? SLICE_MS : 60_000;
   const slices: Array<{ slice: number; settled: number; perSec: number }> = [];
@@ -187,8 +206,8 @@ export async function runMillion(ctx: MillionContext, o: MillionOptions): Promis
       const { settled } = await counts(ctx, batchId);
       const perSec = Math.round(((settled - settledAtSlice) / ((Date.now() - sliceStart) / 1000)) * 100) / 100;
       slices.push({ slice: slices.length + 1, settled, perSec });
-      say(`  slice ${slices.length}: ${perSec} items/s (${settled} settled)`);
-      record('run', { slices, minutes: o.runMinutes });
+      ctx.say(`  slice ${slices.length}: ${perSec} items/s (${settled} settled)`);
+      ctx.record('run', { slices, minutes: o.runMinutes });
       settledAtSlice = settled;
       sliceStart = Date.now();
     }
@@ -198,13 +217,30 @@ export async function runMillion(ctx: MillionContext, o: MillionOptions): Promis
   const pctl = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] * 10) / 10;
   const ratePerSec = slices.reduce((a, s) => a + s.perSec, 0) / Math.max(1, slices.length);
   const settledRun = (await counts(ctx, batchId)).settled;
-  record('run', { slices, minutes: o.runMinutes, settled: settledRun, meanPerSec: Math.round(ratePerSec * 100) / 100, getMs: { n: latencies.length, p50: pctl(50), p99: pctl(99), max: pctl(100) } });
+  ctx.record('run', { slices, minutes: o.runMinutes, settled: settledRun, meanPerSec: Math.round(ratePerSec * 100) / 100, getMs: { n: latencies.length, p50: pctl(50), p99: pctl(99), max: pctl(100) } });
+  return { settledRun, ratePerSec };
+}
 
-  // 5. Pause, resume, cancel.
-  say('  pausing');
+/** POSTs a control action of the batch; anything but 202 throws. */
+async function control(ctx: MillionContext, batchId: string, action: 'pause' | 'resume' | 'cancel', body: unknown): Promise<void> {
+  const answer = await api(ctx, 'POST', `/api/batches/${batchId}/${action}`, body);
+  if (answer.status !== 202) throw new Error(`${action} refused: ${answer.status} ${JSON.stringify(answer.body)}`);
+}
+
+/** 5. Pause, resume, cancel: how long each takes to show in the items. */
+async function controlBatch(ctx: MillionContext, batchId: string): Promise<void> {
+  const paused = await pauseBatch(ctx, batchId);
+  const resumeToFirstStartMs = await resumeBatch(ctx, batchId, paused.lastStart);
+  await sleep(60_000);
+  const cancelled = await cancelBatch(ctx, batchId);
+  ctx.record('control', { pauseToLastStartMs: paused.pauseToLastStartMs, pauseToIdleMs: paused.pauseToIdleMs, resumeToFirstStartMs, ...cancelled });
+  ctx.say(`  cancelled: ${cancelled.runningAtCancel} running items settled after ${cancelled.cancelToSettledMs} ms; batch ended after ${cancelled.cancelToEndedMs} ms`);
+}
+
+async function pauseBatch(ctx: MillionContext, batchId: string) {
+  ctx.say('  pausing');
   const pauseAt = Date.now();
-  const paused = await api(ctx, 'POST', `/api/batches/${batchId}/pause`, { reason: 'benchmark' });
-  if (paused.status !== 202) throw new Error(`pause refused: ${paused.status} ${JSON.stringify(paused.body)}`);
+  await control(ctx, batchId, 'pause', { reason: 'benchmark' });
   // Paused once no item has started for 30 s and none is running: the last start is when starting
   // stopped, the first poll that found none running (and none after it) when the batch went idle.
   let idle = await counts(ctx, batchId);
@@ -221,25 +257,31 @@ export async function runMillion(ctx: MillionContext, o: MillionOptions): Promis
   }
   const pauseToLastStartMs = Math.max(0, idle.lastStart - pauseAt);
   const pauseToIdleMs = idleAt - pauseAt;
-  say(`  paused: last item start ${pauseToLastStartMs} ms after the request; nothing running ${pauseToIdleMs} ms after it`);
+  ctx.say(`  paused: last item start ${pauseToLastStartMs} ms after the request; nothing running ${pauseToIdleMs} ms after it`);
+  return { pauseToLastStartMs, pauseToIdleMs, lastStart: idle.lastStart };
+}
+
+/** Milliseconds from the resume request to the first item start after `lastStart` (-1: none in 5 minutes). */
+async function resumeBatch(ctx: MillionContext, batchId: string, lastStart: number): Promise<number> {
   const resumeAt = Date.now();
-  const resumed = await api(ctx, 'POST', `/api/batches/${batchId}/resume`, {});
-  if (resumed.status !== 202) throw new Error(`resume refused: ${resumed.status} ${JSON.stringify(resumed.body)}`);
+  await control(ctx, batchId, 'resume', {});
   let resumeToFirstStartMs = -1;
   for (const deadline = Date.now() + 5 * 60_000; Date.now() < deadline; await sleep(200)) {
     const c = await counts(ctx, batchId);
-    if (c.lastStart > idle.lastStart) {
+    if (c.lastStart > lastStart) {
       resumeToFirstStartMs = c.lastStart - resumeAt;
       break;
     }
   }
-  say(`  resumed: first item start ${resumeToFirstStartMs} ms after the request`);
-  await sleep(60_000);
-  say('  cancelling');
+  ctx.say(`  resumed: first item start ${resumeToFirstStartMs} ms after the request`);
+  return resumeToFirstStartMs;
+}
+
+async function cancelBatch(ctx: MillionContext, batchId: string) {
+  ctx.say('  cancelling');
   const cancelAt = Date.now();
-  const running = (await counts(ctx, batchId)).running;
-  const cancelled = await api(ctx, 'POST', `/api/batches/${batchId}/cancel`, { reason: 'benchmark' });
-  if (cancelled.status !== 202) throw new Error(`cancel refused: ${cancelled.status} ${JSON.stringify(cancelled.body)}`);
+  const runningAtCancel = (await counts(ctx, batchId)).running;
+  await control(ctx, batchId, 'cancel', { reason: 'benchmark' });
   let cancelToSettledMs = -1;
   let cancelToEndedMs = -1;
   for (const deadline = Date.now() + 15 * 60_000; Date.now() < deadline; await sleep(250)) {
@@ -251,17 +293,18 @@ export async function runMillion(ctx: MillionContext, o: MillionOptions): Promis
       break;
     }
   }
-  record('control', { pauseToLastStartMs, pauseToIdleMs, resumeToFirstStartMs, runningAtCancel: running, cancelToSettledMs, cancelToEndedMs });
-  say(`  cancelled: ${running} running items settled after ${cancelToSettledMs} ms; batch ended after ${cancelToEndedMs} ms`);
+  return { runningAtCancel, cancelToSettledMs, cancelToEndedMs };
+}
 
-  // 6. Sizes and the estimate.
+/** 6. Sizes and the estimate. */
+async function recordSizes(ctx: MillionContext, o: MillionOptions, batchId: string, settledRun: number, ratePerSec: number): Promise<void> {
   const settled = (await counts(ctx, batchId)).settled;
   // Temporal's store grew with the items that ran, not with those cancelled unstarted.
   const ran = Number((await ctx.db.query(`SELECT count(*) AS n FROM batch_items WHERE batch_id = $1 AND status IN ('succeeded', 'failed')`, [batchId])).rows[0].n);
   const ours = (await ctx.db.query(`SELECT pg_total_relation_size('entities') AS e, pg_total_relation_size('batch_items') AS i, pg_database_size(current_database()) AS d`)).rows[0];
   const temporalBytes = await ctx.temporalStoreBytes();
   const remainingHours = (o.rows - settledRun) / ratePerSec / 3600;
-  record('sizes', {
+  ctx.record('sizes', {
     items: o.rows,
     settled,
     entitiesBytesPerItem: Math.round(Number(ours.e) / o.rows),
@@ -271,10 +314,10 @@ export async function runMillion(ctx: MillionContext, o: MillionOptions): Promis
     itemsRun: ran,
     temporalBytesPerItemRun: Math.round(temporalBytes / Math.max(1, ran)),
   });
-  record('estimate', {
+  ctx.record('estimate', {
     meanItemsPerSec: Math.round(ratePerSec * 100) / 100,
     hoursForAll: Math.round((o.rows / ratePerSec / 3600) * 10) / 10,
     hoursLeftAtCancel: Math.round(remainingHours * 10) / 10,
   });
-  say(`  at ${Math.round(ratePerSec * 100) / 100} items/s all ${o.rows} would take ${Math.round((o.rows / ratePerSec / 3600) * 10) / 10} h`);
+  ctx.say(`  at ${Math.round(ratePerSec * 100) / 100} items/s all ${o.rows} would take ${Math.round((o.rows / ratePerSec / 3600) * 10) / 10} h`);
 }

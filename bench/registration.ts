@@ -8,6 +8,7 @@
  *   (--app http://127.0.0.1:3000 --partner http://127.0.0.1:4010 --out bench-results/x.json)
  */
 import { parseArgs } from 'node:util';
+import type { BatchDetail, CreatedBatch } from '../contract/batch-views';
 import { call, stackApi, writeResult } from './stack-client';
 import { demoRestaurants } from '../pipelines/restaurant-registration/demo-data';
 
@@ -52,15 +53,16 @@ async function main() {
   });
 
   const t0 = Date.now();
-  const created = await api('POST', '/api/batches', { pipeline: 'restaurant-registration', name: `Registration bench ${run}`, items, concurrency: Number(values.concurrency) });
-  let batch;
+  const created = await api<CreatedBatch>('POST', '/api/batches', { pipeline: 'restaurant-registration', name: `Registration bench ${run}`, items, concurrency: Number(values.concurrency) });
+  let batch: BatchDetail;
   for (;;) {
-    batch = await api('GET', `/api/batches/${created.id}`);
+    batch = await api<BatchDetail>('GET', `/api/batches/${created.id}`);
     if (['completed', 'completed_with_errors', 'failed', 'cancelled', 'paused'].includes(batch.status)) break;
     await new Promise((r) => setTimeout(r, 500));
   }
   const wallMs = Date.now() - t0;
-  const failedItems = (await api('GET', `/api/batches/${created.id}/items?status=failed&limit=500`)).items as Array<{ key: string; error: { step: string; type: string } }>;
+  const failedItems = (await api<{ items: Array<{ key: string; error: { step: string; type: string } }> }>('GET', `/api/batches/${created.id}/items?status=failed&limit=500`)).items;
+  const progress = batch.progress!;
   const byStep: Record<string, number> = {};
   for (const f of failedItems) byStep[f.error.step] = (byStep[f.error.step] ?? 0) + 1;
   const result = {
@@ -68,10 +70,10 @@ async function main() {
     items: n,
     injectedRejections: rejected.length,
     status: batch.status,
-    counts: { succeeded: batch.progress.succeeded, failed: batch.progress.failed, skipped: batch.progress.skipped, cancelled: batch.progress.cancelled },
+    counts: { succeeded: progress.succeeded, failed: progress.failed, skipped: progress.skipped, cancelled: progress.cancelled },
     failedByStep: byStep,
     failedAsInjected: failedItems.every((f) => rejected.some((r) => r.externalId === f.key && r.step === f.error.step)) && failedItems.length === rejected.length,
-    steps: batch.progress.steps,
+    steps: progress.steps,
     wallMs,
     itemsPerSec: Number(((n * 1000) / wallMs).toFixed(2)),
   };

@@ -8,6 +8,7 @@
  *   npm run bench:retry -- --items 2000   (--app http://127.0.0.1:3000 --ai http://127.0.0.1:4020)
  */
 import { parseArgs } from 'node:util';
+import type { BatchDetail, CreatedBatch, RetryAccepted } from '../contract/batch-views';
 import { call, stackApi, writeResult } from './stack-client';
 
 const { values } = parseArgs({
@@ -21,11 +22,17 @@ const { values } = parseArgs({
 });
 const api = stackApi(values.app);
 
+/** The retry-failed rounds of a batch as GET /api/batches/:id/retry-rounds answers them (its rows). */
+interface RetryRounds {
+  rounds: Array<{ resetCount: number | null; notReset: unknown[] }>;
+}
+
+/** Polls the batch until it and its progress have ended after retry round `round`. */
 async function settled(id: string, round: number) {
   for (;;) {
-    const b = await api('GET', `/api/batches/${id}`);
+    const b = await api<BatchDetail>('GET', `/api/batches/${id}`);
     const p = b.progress;
-    if (['completed', 'completed_with_errors', 'failed'].includes(b.status) && p && (p.retryRound ?? 0) >= round && ['completed', 'completed_with_errors', 'failed'].includes(p.status)) return b;
+    if (['completed', 'completed_with_errors', 'failed'].includes(b.status) && p && (p.retryRound ?? 0) >= round && ['completed', 'completed_with_errors', 'failed'].includes(p.status)) return { status: b.status, progress: p };
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
@@ -36,7 +43,7 @@ async function main() {
   await call('POST', `${values.ai}/__standin/faults`, { rules: [{ status: 400, message: 'rejected by the stand-in (injected)' }] });
   const rows = Array.from({ length: n }, (_, i) => ({ row: i + 1, question: `Question number ${i + 1}: what is ${i} + 1?` }));
   const t0 = Date.now();
-  const created = await api('POST', '/api/batches', {
+  const created = await api<CreatedBatch>('POST', '/api/batches', {
     pipeline: 'ai-prompt',
     name: `Retry at scale ${Date.now().toString(36)}`,
     items: rows,
@@ -48,10 +55,10 @@ async function main() {
   await call('DELETE', `${values.ai}/__standin/faults`);
 
   const t1 = Date.now();
-  const retry = await api('POST', `/api/batches/${created.id}/retry-failed`, {});
+  const retry = await api<RetryAccepted>('POST', `/api/batches/${created.id}/retry-failed`, {});
   const after = await settled(created.id, retry.round);
   const retryMs = Date.now() - t1;
-  const rounds = (await api('GET', `/api/batches/${created.id}/retry-rounds`)).rounds;
+  const rounds = (await api<RetryRounds>('GET', `/api/batches/${created.id}/retry-rounds`)).rounds;
   const result = {
     batchId: created.id,
     items: n,

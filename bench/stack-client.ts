@@ -21,17 +21,17 @@ export async function call(method: string, url: string, body?: unknown) {
 /**
  * The stack's API at `app`, called as the CLI calls it: with FLOTILLA_TOKEN, else the token
  * `npm start` saved in DATA_DIR/cli-token, which goes only to the API it was saved for. A non-2xx
- * answer throws with its status and the API's error.
+ * answer throws with its status and the API's error. `T` is the answer's shape (contract/).
  */
 export function stackApi(app: string) {
   const bearer = bearerOf(process.env.FLOTILLA_TOKEN, dataDir);
   const client = new ApiClient(app, {}, bearer);
-  return async (method: 'GET' | 'POST' | 'DELETE', apiPath: string, body?: unknown): Promise<any> => {
+  return async <T>(method: 'GET' | 'POST' | 'DELETE', apiPath: string, body?: unknown): Promise<T> => {
     if (!bearer) throw new Error(`no API token: start the stack with npm start (it saves one in ${savedTokenFile(dataDir)}) or set FLOTILLA_TOKEN`);
     try {
-      return await client.json(method, apiPath, body);
+      return await client.json<T>(method, apiPath, body);
     } catch (err) {
-      if (err instanceof ApiError) throw new Error(`${method} ${apiPath}: ${err.status} ${err.code}: ${err.message}`);
+      if (err instanceof ApiError) throw new Error(`${method} ${apiPath}: ${err.status} ${err.code}: ${err.message}`, { cause: err });
       throw err;
     }
   };

@@ -39,7 +39,6 @@ function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-
 function run(name: string, script: string, extraEnv: Record<string, string>): ChildProcess {
   // `node --import tsx` (not the tsx wrapper) so our signals reach the process itself.
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, script)], {
@@ -79,84 +78,82 @@ async function shutdown(code = 0): Promise<void> {
   process.exit(code);
 }
 
-async function main(): Promise<void> {
-  process.on('SIGINT', () => void shutdown(0));
-  process.on('SIGTERM', () => void shutdown(0));
-  fs.mkdirSync(dataDir, { recursive: true });
-  fs.chmodSync(dataDir, 0o755);
+/** Embedded PostgreSQL under DATA_DIR, unless DATABASE_URL points at one: its app and admin URLs. */
+async function startPostgres(): Promise<{ databaseUrl: string; postgresAdminUrl: string }> {
+  if (env.DATABASE_URL) return { databaseUrl: env.DATABASE_URL, postgresAdminUrl: env.DATABASE_URL };
+  if (await portInUse(env.EMBEDDED_PG_PORT)) throw new Error(`port ${env.EMBEDDED_PG_PORT} is taken: set EMBEDDED_PG_PORT or DATABASE_URL`);
+  const pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({ dir: path.join(dataDir, 'postgres'), port: env.EMBEDDED_PG_PORT, log });
+  stoppers.push({ name: 'postgres', stop: () => pg.stop() });
+  return { databaseUrl: pg.url, postgresAdminUrl: pg.adminUrl };
+}
 
-  // PostgreSQL (first: the cluster topology keeps Temporal's databases on it too)
-  let databaseUrl = env.DATABASE_URL;
-  let postgresAdminUrl = env.DATABASE_URL;
-  if (!databaseUrl) {
-    if (await portInUse(env.EMBEDDED_PG_PORT)) throw new Error(`port ${env.EMBEDDED_PG_PORT} is taken: set EMBEDDED_PG_PORT or DATABASE_URL`);
-    const pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({ dir: path.join(dataDir, 'postgres'), port: env.EMBEDDED_PG_PORT, log });
-    stoppers.push({ name: 'postgres', stop: () => pg.stop() });
-    databaseUrl = pg.url;
-    postgresAdminUrl = pg.adminUrl;
-  }
-
-  // Temporal
-  let temporalAddress = env.TEMPORAL_ADDRESS;
-  let webUrl = temporalWebUrl;
-  if (!temporalAddress && env.TEMPORAL_TOPOLOGY === 'cluster') {
-    if (await portInUse(env.TEMPORAL_DEV_PORT)) throw new Error(`port ${env.TEMPORAL_DEV_PORT} is taken: another Temporal (or Flotilla) is running; stop it or set TEMPORAL_ADDRESS / TEMPORAL_DEV_PORT`);
-    const dir = path.join(dataDir, 'temporal-cluster');
-    log.info({ frontend: env.TEMPORAL_DEV_PORT, logs: dir }, 'temporal cluster starting (frontend, history, matching and worker services on PostgreSQL)');
-    const cluster = await startTemporalCluster({
-      dir,
-      postgresUrl: postgresAdminUrl!,
-      namespace: env.TEMPORAL_NAMESPACE,
-      ports: defaultClusterPorts(env.TEMPORAL_DEV_PORT),
-      uiPort: env.TEMPORAL_UI_PORT,
-    });
-    for (const [name, proc] of Object.entries(cluster.processes)) {
-      proc.on('exit', (code) => {
-        if (!stopping) {
-          log.error({ code, service: name }, 'a temporal cluster service exited; stopping the stack');
-          void shutdown(1);
-        }
-      });
+/** A Temporal process that ends while the stack runs stops the stack. */
+function stopStackOnExit(proc: ChildProcess, message: string, details: Record<string, unknown> = {}): void {
+  proc.on('exit', (code) => {
+    if (!stopping) {
+      log.error({ code, ...details }, message);
+      void shutdown(1);
     }
-    stoppers.push({ name: 'temporal', stop: cluster.stop });
-    temporalAddress = cluster.address;
-  } else if (!temporalAddress) {
-    if (await portInUse(env.TEMPORAL_DEV_PORT)) throw new Error(`port ${env.TEMPORAL_DEV_PORT} is taken: another Temporal (or Flotilla) is running; stop it or set TEMPORAL_ADDRESS / TEMPORAL_DEV_PORT`);
-    const bin = findTemporalBinary(env.TEMPORAL_BIN);
-    if (!bin) throw new Error('no temporal CLI found: run `bash scripts/ensure-temporal.sh` or set TEMPORAL_BIN');
-    const logFile = path.join(dataDir, 'temporal.log');
-    log.info({ port: env.TEMPORAL_DEV_PORT, log: logFile }, 'temporal dev server starting');
-    const server = await startDevServer({
-      bin,
-      dbFile: path.join(dataDir, 'temporal.db'),
-      port: env.TEMPORAL_DEV_PORT,
-      uiPort: env.TEMPORAL_UI_PORT,
-      namespace: env.TEMPORAL_NAMESPACE,
-      logFile,
-      sqliteSync: env.TEMPORAL_SQLITE_SYNC,
-    });
-    server.process.on('exit', (code) => {
-      if (!stopping) {
-        log.error({ code }, 'temporal dev server exited; stopping the stack');
-        void shutdown(1);
-      }
-    });
-    stoppers.push({ name: 'temporal', stop: server.stop });
-    temporalAddress = server.address;
-  } else {
-    webUrl = env.TEMPORAL_WEB_URL ?? webUrl;
-    const connection = await waitForTemporal(temporalAddress, 60_000);
-    await ensureSearchAttributes(connection, env.TEMPORAL_NAMESPACE);
-    await connection.close();
-  }
+  });
+}
 
-  const applied = await migrate(databaseUrl);
-  log.info({ applied }, 'database migrated');
-  const adminDb = createDb(databaseUrl, { poolSize: 1 });
-  const admin = await ensureLocalAdmin(adminDb, dataDir, localApiUrls(env.HOST, env.PORT)).finally(() => adminDb.$disconnect());
+const TEMPORAL_PORT_TAKEN = () => `port ${env.TEMPORAL_DEV_PORT} is taken: another Temporal (or Flotilla) is running; stop it or set TEMPORAL_ADDRESS / TEMPORAL_DEV_PORT`;
 
+/** The production topology: temporal-server's four services on our PostgreSQL. */
+async function startCluster(postgresAdminUrl: string): Promise<string> {
+  if (await portInUse(env.TEMPORAL_DEV_PORT)) throw new Error(TEMPORAL_PORT_TAKEN());
+  const dir = path.join(dataDir, 'temporal-cluster');
+  log.info({ frontend: env.TEMPORAL_DEV_PORT, logs: dir }, 'temporal cluster starting (frontend, history, matching and worker services on PostgreSQL)');
+  const cluster = await startTemporalCluster({
+    dir,
+    postgresUrl: postgresAdminUrl,
+    namespace: env.TEMPORAL_NAMESPACE,
+    ports: defaultClusterPorts(env.TEMPORAL_DEV_PORT),
+    uiPort: env.TEMPORAL_UI_PORT,
+  });
+  for (const [name, proc] of Object.entries(cluster.processes)) stopStackOnExit(proc, 'a temporal cluster service exited; stopping the stack', { service: name });
+  stoppers.push({ name: 'temporal', stop: cluster.stop });
+  return cluster.address;
+}
+
+/** The Temporal CLI's dev server on SQLite under DATA_DIR. */
+async function startDev(): Promise<string> {
+  if (await portInUse(env.TEMPORAL_DEV_PORT)) throw new Error(TEMPORAL_PORT_TAKEN());
+  const bin = findTemporalBinary(env.TEMPORAL_BIN);
+  if (!bin) throw new Error('no temporal CLI found: run `bash scripts/ensure-temporal.sh` or set TEMPORAL_BIN');
+  const logFile = path.join(dataDir, 'temporal.log');
+  log.info({ port: env.TEMPORAL_DEV_PORT, log: logFile }, 'temporal dev server starting');
+  const server = await startDevServer({
+    bin,
+    dbFile: path.join(dataDir, 'temporal.db'),
+    port: env.TEMPORAL_DEV_PORT,
+    uiPort: env.TEMPORAL_UI_PORT,
+    namespace: env.TEMPORAL_NAMESPACE,
+    logFile,
+    sqliteSync: env.TEMPORAL_SQLITE_SYNC,
+  });
+  stopStackOnExit(server.process, 'temporal dev server exited; stopping the stack');
+  stoppers.push({ name: 'temporal', stop: server.stop });
+  return server.address;
+}
+
+/** Temporal: the cluster or the dev server we start, or the one TEMPORAL_ADDRESS names (search attributes ensured). */
+async function startTemporal(postgresAdminUrl: string): Promise<{ temporalAddress: string; webUrl: string }> {
+  if (!env.TEMPORAL_ADDRESS && env.TEMPORAL_TOPOLOGY === 'cluster') return { temporalAddress: await startCluster(postgresAdminUrl), webUrl: temporalWebUrl };
+  if (!env.TEMPORAL_ADDRESS) return { temporalAddress: await startDev(), webUrl: temporalWebUrl };
+  const connection = await waitForTemporal(env.TEMPORAL_ADDRESS, 60_000);
+  await ensureSearchAttributes(connection, env.TEMPORAL_NAMESPACE);
+  await connection.close();
+  return { temporalAddress: env.TEMPORAL_ADDRESS, webUrl: env.TEMPORAL_WEB_URL ?? temporalWebUrl };
+}
+
+/**
+ * The stand-ins of what is not configured: the partner platform, an OpenAI-compatible API, the
+ * demo companies' websites and a mailbox. Sets in `childEnv` where the worker and API find them;
+ * returns a line per stand-in for the banner.
+ */
+async function startStandIns(childEnv: Record<string, string>): Promise<string[]> {
   // The partner platform stand-in, unless a real one is configured.
-  const childEnv: Record<string, string> = { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_WEB_URL: webUrl };
   if (!env.PARTNER_API_URL) {
     const sandbox = await startPartnerSandbox({ port: env.PARTNER_SANDBOX_PORT, apiKey: env.PARTNER_API_KEY });
     stoppers.push({ name: 'partner-sandbox', stop: () => sandbox.close() });
@@ -180,30 +177,30 @@ async function main(): Promise<void> {
   const sitesUrl = new URL(sites.url);
   childEnv.EGRESS_ALLOW = [...env.EGRESS_ALLOW, `${sitesUrl.hostname}:${sitesUrl.port || 80}`].join(',');
   // A loopback mailbox for completion e-mails, unless an SMTP server is configured.
-  if (!env.SMTP_HOST) {
-    const mailDir = path.join(dataDir, 'mailbox');
-    fs.mkdirSync(mailDir, { recursive: true });
-    const mailbox = await startMailbox({
-      port: env.MAILBOX_STANDIN_PORT,
-      onMessage: (m) => {
-        const file = path.join(mailDir, `${m.receivedAt.replace(/[:.]/g, '-')}-${m.seq}.eml`);
-        fs.writeFileSync(file, m.raw);
-        log.info({ to: m.to, subject: m.subject, file }, 'mailbox stand-in received an e-mail');
-      },
-    });
-    stoppers.push({ name: 'mailbox-stand-in', stop: () => mailbox.close() });
-    childEnv.SMTP_HOST = mailbox.host;
-    childEnv.SMTP_PORT = String(mailbox.port);
-    standIns.push(`  Mailbox stand-in:     smtp://${mailbox.host}:${mailbox.port} (e-mails saved in ${mailDir})`);
-  }
+  if (!env.SMTP_HOST) standIns.push(await startMailboxStandIn(childEnv));
+  return standIns;
+}
 
-  // Webhook secrets are stored encrypted: without a key of the user's, one saved under DATA_DIR.
-  if (!env.SECRETS_KEY && !env.SECRETS_KEY_FILE) childEnv.SECRETS_KEY_FILE = ensureSecretsKeyFile(dataDir);
+/** The mailbox stand-in: every e-mail saved as DATA_DIR/mailbox/<time>-<seq>.eml. */
+async function startMailboxStandIn(childEnv: Record<string, string>): Promise<string> {
+  const mailDir = path.join(dataDir, 'mailbox');
+  fs.mkdirSync(mailDir, { recursive: true });
+  const mailbox = await startMailbox({
+    port: env.MAILBOX_STANDIN_PORT,
+    onMessage: (m) => {
+      const file = path.join(mailDir, `${m.receivedAt.replace(/[:.]/g, '-')}-${m.seq}.eml`);
+      fs.writeFileSync(file, m.raw);
+      log.info({ to: m.to, subject: m.subject, file }, 'mailbox stand-in received an e-mail');
+    },
+  });
+  stoppers.push({ name: 'mailbox-stand-in', stop: () => mailbox.close() });
+  childEnv.SMTP_HOST = mailbox.host;
+  childEnv.SMTP_PORT = String(mailbox.port);
+  return `  Mailbox stand-in:     smtp://${mailbox.host}:${mailbox.port} (e-mails saved in ${mailDir})`;
+}
 
-  run('worker', 'workers/main.ts', childEnv);
-  run('api', 'api/server.ts', childEnv);
-  await waitForHttp(`http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}/api/health`, 60_000);
-
+/** Where to open what, once the API answers. */
+function printBanner(admin: Awaited<ReturnType<typeof ensureLocalAdmin>>, temporalAddress: string, webUrl: string, standIns: string[]): void {
   const appUrl = `http://${env.HOST === '0.0.0.0' ? 'localhost' : env.HOST}:${env.PORT}`;
   process.stdout.write(
     [
@@ -225,6 +222,32 @@ async function main(): Promise<void> {
       '',
     ].join('\n') + '\n',
   );
+}
+
+async function main(): Promise<void> {
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.chmodSync(dataDir, 0o755);
+
+  // PostgreSQL first: the cluster topology keeps Temporal's databases on it too.
+  const { databaseUrl, postgresAdminUrl } = await startPostgres();
+  const { temporalAddress, webUrl } = await startTemporal(postgresAdminUrl);
+
+  const applied = await migrate(databaseUrl);
+  log.info({ applied }, 'database migrated');
+  const adminDb = createDb(databaseUrl, { poolSize: 1 });
+  const admin = await ensureLocalAdmin(adminDb, dataDir, localApiUrls(env.HOST, env.PORT)).finally(() => adminDb.$disconnect());
+
+  const childEnv: Record<string, string> = { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_WEB_URL: webUrl };
+  const standIns = await startStandIns(childEnv);
+  // Webhook secrets are stored encrypted: without a key of the user's, one saved under DATA_DIR.
+  if (!env.SECRETS_KEY && !env.SECRETS_KEY_FILE) childEnv.SECRETS_KEY_FILE = ensureSecretsKeyFile(dataDir);
+
+  run('worker', 'workers/main.ts', childEnv);
+  run('api', 'api/server.ts', childEnv);
+  await waitForHttp(`http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}/api/health`, 60_000);
+  printBanner(admin, temporalAddress, webUrl, standIns);
 }
 
 async function waitForHttp(url: string, timeoutMs: number): Promise<void> {

@@ -191,8 +191,9 @@ export class BatchService {
       await this.startWorkflow(id);
     } catch (err) {
       // Nothing half-made stays behind: without a workflow the batch would never run.
-      await db.batch.delete({ where: { id } }).catch(() => undefined);
-      await db.activeBatch.deleteMany({ where: { batchId: id } }).catch(() => undefined);
+      // A row left behind would stay pending and hold the job guard's slot: say so, loudly.
+      await db.batch.delete({ where: { id } }).catch((e: unknown) => log.error({ err: e, batchId: id }, 'could not delete the batch whose workflow did not start'));
+      await db.activeBatch.deleteMany({ where: { batchId: id } }).catch((e: unknown) => log.error({ err: e, batchId: id }, 'could not release the job guard of the batch whose workflow did not start'));
       log.error({ err, batchId: id }, 'could not start batch workflow');
       throw unavailable('could not start the batch workflow: Temporal is unreachable', { reason: (err as Error).message });
     }
@@ -363,7 +364,8 @@ export class BatchService {
     try {
       await signalBatchReopening({ db, client, batchId: id, taskQueue, signal: retryFailedSignal, args: [{ round, ...(keys ? { keys } : {}) }], beginningRound: round });
     } catch (err) {
-      await db.batchRetryRound.delete({ where: { batchId_round: { batchId: id, round } } }).catch(() => undefined);
+      // A round left behind would be listed as requested though it never ran.
+      await db.batchRetryRound.delete({ where: { batchId_round: { batchId: id, round } } }).catch((e: unknown) => this.deps.log.error({ err: e, batchId: id, round }, 'could not delete the retry round that did not start'));
       throw unavailable('could not reach Temporal to start the retry', { reason: (err as Error).message });
     }
     this.deps.log.info({ batchId: id, round, items: failed, edited: edited.length, requestedBy }, 'retry-failed requested');

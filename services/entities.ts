@@ -3,8 +3,7 @@
  * pipelines' demo items are seeded as entities so a new user can start every pipeline at once;
  * a kind that already has entities is left alone (an operator's deletions stay deleted).
  */
-import type { Db } from '../lib/db';
-import { Prisma } from '../lib/db';
+import type { Db, Prisma } from '../lib/db';
 import { entityIdOf, itemKeyOf } from '../lib/item-keys';
 import type { Logger } from '../lib/logger';
 import type { PipelineDefinition } from '../pipelines/types';

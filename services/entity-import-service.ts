@@ -8,7 +8,7 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Client } from '@temporalio/client';
-import { entityImportWorkflow } from '../workflows/entity-import';
+import type { entityImportWorkflow } from '../workflows/entity-import';
 import type { Db } from '../lib/db';
 import { isGzip } from '../lib/csv-stream';
 import type { Logger } from '../lib/logger';
@@ -130,19 +130,28 @@ export class EntityImportService {
       if (pendingBytes > 0) await store();
       if (bytes === 0) throw invalidInput([{ path: 'file', message: 'empty' }], 'the request body is empty: send the CSV (or gzip CSV) file as the body');
     } catch (err) {
-      await db.entityImport.delete({ where: { id } }).catch(() => undefined);
+      await this.forget(id);
       if (err instanceof DomainError) throw refuse(err);
       throw err;
     }
     await db.entityImport.update({ where: { id }, data: { status: 'queued', bytes, compressed: isGzip(head ?? Buffer.alloc(0)) } });
     try {
-      await this.deps.client.workflow.start(entityImportWorkflow, { workflowId: id, taskQueue: this.deps.taskQueue, args: [id] });
+      // By type name: the API process does not load workflow code.
+      await this.deps.client.workflow.start<typeof entityImportWorkflow>('entityImportWorkflow', { workflowId: id, taskQueue: this.deps.taskQueue, args: [id] });
     } catch (err) {
-      await db.entityImport.delete({ where: { id } }).catch(() => undefined);
+      await this.forget(id);
       throw unavailable('could not start the import: Temporal is unreachable', { reason: (err as Error).message });
     }
     this.deps.log.info({ importId: id, kind: o.kind, bytes, orgId: o.orgId }, 'entity import received');
     return this.get(id, o.orgId);
+  }
+
+  /**
+   * Deletes an import that was refused or could not start (its chunks go with it). One left
+   * behind would count as in progress against the organisation's limit: that is logged as an error.
+   */
+  private async forget(id: string): Promise<void> {
+    await this.deps.db.entityImport.delete({ where: { id } }).catch((err: unknown) => this.deps.log.error({ err, importId: id }, 'could not delete an import that did not start'));
   }
 
   private async row(id: string, orgId: string): Promise<ImportRow> {

@@ -12,7 +12,7 @@ import { batchIdOfScheduledRun, parseTemplateScheduleId, slugOf, templateSchedul
 import { PipelineKey } from '../common/search-attributes';
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
-import { scheduledBatchWorkflow } from '../workflows/scheduled';
+import type { scheduledBatchWorkflow } from '../workflows/scheduled';
 import { conflict, DomainError, invalidInput, notFound, unavailable } from './errors';
 import type { BackfillScheduleBody, CreateScheduleBody, ListSchedulesQuery, OverlapPolicy, UpdateScheduleBody } from '../contract/schedules';
 import { durationMs, formatDuration } from '../contract/schedules';
@@ -185,7 +185,8 @@ export class ScheduleService {
     const input: ScheduledBatchInput = { templateId, scheduleId };
     return {
       type: 'startWorkflow',
-      workflowType: scheduledBatchWorkflow,
+      // By type name: the API process does not load workflow code.
+      workflowType: 'scheduledBatchWorkflow',
       // Temporal appends the fire time: `<scheduleId>-2025-01-06T09:00:00Z`, unique per fire.
       workflowId: scheduleId,
       taskQueue: this.deps.taskQueue,

@@ -274,6 +274,7 @@ export async function parseUpload(job: ParseJob): Promise<ParseOutcome> {
     return { ok: true, rowCount, columns, preview };
   } catch (err) {
     out.destroy();
+    // Closing the reader after it failed: its own error, if any, says nothing the one above does not.
     await source.return(undefined).catch(() => undefined);
     if (inflationRefusal) return refusalOutcome(inflationRefusal);
     if (err instanceof Refusal) return refusalOutcome(err);

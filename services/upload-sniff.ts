@@ -48,6 +48,7 @@ export function sanitizeFilename(original: string): string {
   // The basename under either slash style: "../../etc/passwd.csv" -> "passwd.csv".
   const segments = original.split(/[\\/]+/).filter((s) => s && s !== '.' && s !== '..');
   let name = (segments[segments.length - 1] ?? '')
+    // eslint-disable-next-line no-control-regex -- control characters are what this strips from the name
     .replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')

@@ -4,10 +4,8 @@
  * partition workflow per share of its items, which it starts, tells what it decided, and sums.
  * `batchWorkflow` drives either through this one interface.
  */
-import { itemWorkflowId } from '../common/constants';
-import { condition, getExternalWorkflowHandle, log, proxyActivities } from '@temporalio/workflow';
+import { condition, log, proxyActivities } from '@temporalio/workflow';
 import type { BatchStoreActivities } from '../activities/batch-store';
-import { pauseItemSignal, resumeItemSignal } from '../common/messages';
 import type { ItemOutcome } from '../common/types';
 import { BatchLedger } from './batch-ledger';
 import type { BatchLifecycle } from './batch-lifecycle';
@@ -17,6 +15,7 @@ import { ItemWindow, type ItemWindowOptions } from './item-window';
 import type { PartitionRunLimits } from './partition';
 import { PartitionSet } from './partition-set';
 import { startPartitions, tellPartitions } from './partitions';
+import { cancelItems, signalItems } from './item-messages';
 import { STORE_RETRY } from './retry-policies';
 
 const store = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
@@ -122,18 +121,13 @@ export class Partitions implements BatchWork {
     }
     await tellPartitions(this.set, batchId, 'cancel');
     const own = this.tally.own;
-    await Promise.all(own.inFlightKeys().map((key) => getExternalWorkflowHandle(itemWorkflowId(batchId, key)).cancel().catch(() => undefined)));
+    await cancelItems(batchId, own.inFlightKeys());
     if (!(await condition(() => own.running === 0, graceMs))) await store.markItemsCancelled({ batchId, keys: own.abandonInFlight() });
     if (!(await condition(() => this.set.allDone, graceMs))) log.error('partitions did not end after a cancel', { batchId, partitions: this.set.unfinished() });
   }
   snapshot() {
     return { partitions: this.set.snapshot(), own: this.tally.own.snapshot() };
   }
-}
-
-async function signalItems(batchId: string, keys: string[], kind: 'pause' | 'resume'): Promise<void> {
-  const signal = kind === 'pause' ? pauseItemSignal : resumeItemSignal;
-  await Promise.all(keys.map((key) => getExternalWorkflowHandle(itemWorkflowId(batchId, key)).signal(signal).catch(() => undefined)));
 }
 
 /**

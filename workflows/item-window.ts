@@ -14,12 +14,13 @@
 import { itemWorkflowId } from '../common/constants';
 import { ApplicationFailure, ChildWorkflowFailure, condition, getExternalWorkflowHandle, log, patched, proxyActivities, startChild, type ChildWorkflowHandle } from '@temporalio/workflow';
 import type { BatchStoreActivities } from '../activities/batch-store';
-import { pauseItemSignal, reportBySignalSignal, resumeItemSignal } from '../common/messages';
+import { reportBySignalSignal } from '../common/messages';
 import type { ItemOutcome } from '../common/types';
 import { BatchLedger, type ReportResult } from './batch-ledger';
 import type { WindowSnapshot } from './batch-types';
 import { batchChildOptions } from './child-options';
 import { ITEM_FAILED, itemWorkflow } from './item';
+import { cancelItems, signalItems } from './item-messages';
 import { STORE_RETRY } from './retry-policies';
 
 /**
@@ -196,8 +197,7 @@ export class ItemWindow {
   async propagate(kind: 'pause' | 'resume'): Promise<void> {
     // A child whose start is still pending cannot be signalled yet: it would miss the pause.
     await condition(() => this.startsPending === 0);
-    const signal = kind === 'pause' ? pauseItemSignal : resumeItemSignal;
-    await Promise.all(this.ledger.inFlightKeys().map((key) => getExternalWorkflowHandle(itemWorkflowId(this.opts.batchId, key)).signal(signal).catch(() => undefined)));
+    await signalItems(this.opts.batchId, this.ledger.inFlightKeys(), kind);
   }
 
   /**
@@ -207,7 +207,7 @@ export class ItemWindow {
   async cancel(): Promise<void> {
     const { batchId } = this.opts;
     await condition(() => this.startsPending === 0);
-    await Promise.all(this.ledger.inFlightKeys().map((key) => getExternalWorkflowHandle(itemWorkflowId(batchId, key)).cancel().catch(() => undefined)));
+    await cancelItems(batchId, this.ledger.inFlightKeys());
     this.ledger.cancelNotStarted();
     await store.cancelUnstartedItems({ batchId, afterSeq: this.cursor, bufferedSeqs: this.buffer.seqs, ...(this.opts.partition !== undefined ? { partition: this.opts.partition } : {}) });
   }

@@ -77,11 +77,11 @@ export function authenticate(auth: AuthService): RequestHandler {
 function checkCsrf(req: Request, p: Principal): void {
   const origin = req.get('origin');
   if (origin) {
-    let host: string | null = null;
+    let host: string | null;
     try {
       host = new URL(origin).host;
     } catch {
-      host = null;
+      host = null; // not a URL: it matches no host
     }
     if (host !== req.get('host')) throw forbidden(`cross-site request from ${origin.slice(0, 100)} refused`);
   }

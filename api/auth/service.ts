@@ -193,7 +193,7 @@ export class AuthService {
 
   async createUser(body: { email: string; password: string; name?: string; orgId: string; role: UserRole; canRunBatch: boolean }) {
     const org = await this.deps.db.organization.findUnique({ where: { id: body.orgId } });
-    if (!org) throw new ApiError(400, 'validation_error', `orgId: no organisation ${body.orgId}`, { issues: [{ path: 'orgId', message: `no organisation ${body.orgId}` }] });
+    if (!org) throw invalidInput([{ path: 'orgId', message: `no organisation ${body.orgId}` }]);
     try {
       const u = await this.deps.db.user.create({
         data: {

@@ -22,6 +22,13 @@ import os from 'node:os';
 import path from 'node:path';
 import puppeteer, { type Browser, type HTTPRequest, type Page } from 'puppeteer';
 
+/**
+ * For Puppeteer calls on a page, request or browser that may be gone already (closed, crashed,
+ * disconnected, or never launched): then there is nothing left to close or answer, and the error
+ * that matters (a render's, a launch's) is reported where it happened.
+ */
+const ignoreGone = (): undefined => undefined;
+
 /** The flags Debian's Chromium runs with here (as root, no GPU, nothing phoning home). */
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -133,7 +140,7 @@ export class PdfRenderPool {
       const { page, launchedBrowser } = await this.pageFor(slot);
       slot.blocked = [];
       // Closing the page makes the in-flight CDP calls reject at once instead of running on.
-      onAbort = () => void page.close().catch(() => undefined);
+      onAbort = () => void page.close().catch(ignoreGone);
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       opts.signal?.throwIfAborted();
       await page.setContent(html, { waitUntil: 'load', timeout });
@@ -176,10 +183,10 @@ export class PdfRenderPool {
     for (const w of this.waiters.splice(0)) w.reject(new PdfPoolClosedError());
     await Promise.all(
       this.entries.map(async (e) => {
-        const browser = e.browser ?? (await e.launching?.catch(() => undefined));
+        const browser = e.browser ?? (await e.launching?.catch(ignoreGone));
         e.browser = undefined;
         if (browser) {
-          const closed = browser.close().catch(() => undefined);
+          const closed = browser.close().catch(ignoreGone);
           const timer = new Promise((r) => setTimeout(r, 5_000).unref());
           await Promise.race([closed, timer]);
           browser.process()?.kill('SIGKILL');
@@ -239,7 +246,7 @@ export class PdfRenderPool {
       await page.setJavaScriptEnabled(false);
       await page.setRequestInterception(true);
     } catch (err) {
-      await page.close().catch(() => undefined);
+      await page.close().catch(ignoreGone);
       throw err;
     }
     page.on('request', (req) => this.onRequest(slot, req));
@@ -252,21 +259,21 @@ export class PdfRenderPool {
   private onRequest(slot: Slot, req: HTTPRequest): void {
     const url = req.url();
     if (ALLOWED_URL.test(url)) {
-      req.continue().catch(() => undefined);
+      req.continue().catch(ignoreGone);
       return;
     }
     slot.blocked.push(url);
     this.counters.blockedRequests++;
     this.recentBlocked.push(url.slice(0, 300));
     if (this.recentBlocked.length > 100) this.recentBlocked.shift();
-    req.abort('blockedbyclient').catch(() => undefined);
+    req.abort('blockedbyclient').catch(ignoreGone);
   }
 
   private async discardPage(slot: Slot): Promise<void> {
     const page = slot.page;
     slot.page = undefined;
     slot.renders = 0;
-    if (page && !page.isClosed() && page.browser().connected) await page.close().catch(() => undefined);
+    if (page && !page.isClosed() && page.browser().connected) await page.close().catch(ignoreGone);
   }
 
   private async browserFor(index: number): Promise<{ browser: Browser; launched: boolean }> {
@@ -311,7 +318,7 @@ export class PdfRenderPool {
       }
     });
     if (this.closing) {
-      await browser.close().catch(() => undefined);
+      await browser.close().catch(ignoreGone);
       throw new PdfPoolClosedError();
     }
     e.browser = browser;

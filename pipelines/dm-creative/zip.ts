@@ -37,7 +37,7 @@ export async function writeZipAtomic(
   const output = zip.outputStream as Readable;
   zip.on('error', (err: Error) => output.destroy(err));
   const written = streamToFileAtomic(dest, output, opts.signal);
-  // Keep the rejection observed while sources are still being listed.
+  // Keep the rejection observed while sources are still being listed (it is awaited below).
   written.catch(() => undefined);
 
   const missing: ZipSource[] = [];
@@ -63,6 +63,7 @@ export async function writeZipAtomic(
     zip.end();
   } catch (err) {
     output.destroy(err as Error);
+    // The file write fails too once its stream is destroyed; the listing's error is the cause.
     await written.catch(() => undefined);
     throw err;
   }
