@@ -63,17 +63,13 @@ export const useImportErrors = (imp: EntityImport | undefined, limit: number) =>
 
 export const useUploadFile = () => useMutation({ mutationFn: (file: File) => operationsApi.upload(file) });
 
-/**
- * The check of an uploaded file against the pipeline (null mapping: the API suggests one). While
- * a new mapping is checked, the last check of the same file stays shown.
- */
+/** The check of an uploaded file against the pipeline with a mapping (null: the API suggests one). */
 export const useUploadCheck = (uploadId: string | undefined, pipeline: string, mapping: ColumnMapping | null) =>
   useQuery({
     queryKey: queryKeys.uploadCheck(uploadId ?? '', pipeline, mapping),
     queryFn: ({ signal }) => operationsApi.checkUpload(uploadId!, mapping ? { pipeline, mapping } : { pipeline }, signal),
     enabled: uploadId !== undefined,
     staleTime: Infinity,
-    placeholderData: (previous, previousQuery) => (previousQuery?.queryKey[1] === uploadId ? previous : undefined),
   });
 
 /** How long and how much a batch of this size took before; the last answer stays while the next loads. */

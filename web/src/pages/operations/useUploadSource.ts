@@ -7,7 +7,7 @@ import { errorMessage, type ColumnMapping, type UploadCheck, type UploadedFile }
 import { useUploadCheck, useUploadFile } from '../../queries/operations.ts';
 import { countOf, nounOf, type SourceSelection } from './source.ts';
 
-function uploadSelection(s: { uploading?: string; upload?: UploadedFile; check?: UploadCheck; checking: boolean; checkError: string | null; noun: string }): SourceSelection {
+function uploadSelection(s: { uploading?: string; upload?: UploadedFile; check?: UploadCheck; mapping: ColumnMapping | null; checking: boolean; checkError: string | null; noun: string }): SourceSelection {
   const none = (message: string, blocked?: string): SourceSelection => ({
     count: null,
     summary: blocked ?? 'No file yet',
@@ -17,15 +17,15 @@ function uploadSelection(s: { uploading?: string; upload?: UploadedFile; check?:
       throw new Error(message);
     },
   });
-  const { upload, check } = s;
+  const { upload, check, mapping } = s;
   if (s.uploading) return none('Wait for the upload to finish.', `Uploading ${s.uploading}…`);
   if (!upload) return none('Upload a CSV or Excel file first (or pick another source).');
-  if (!check) return none('Wait for the check of the file to finish.', s.checkError ? 'The file could not be checked' : 'Checking the file…');
+  if (!check || !mapping) return none('Wait for the check of the file to finish.', s.checkError ? 'The file could not be checked' : 'Checking the file…');
   const rows = countOf(check.rowCount, nounOf(s.noun, 1));
   const base = {
     // What the batch gets once every row is valid (the estimate is for the whole file).
     count: check.rowCount,
-    build: () => ({ source: { upload: { id: upload.id, mapping: check.mapping } } }),
+    build: () => ({ source: { upload: { id: upload.id, mapping } } }),
     firstItem: async () => {
       if (check.sample.length === 0) throw new Error('the file has no valid row to try');
       return check.sample[0];
@@ -43,14 +43,20 @@ export function useUploadSource(pipeline: string, noun: string, onChange: (s: So
   /** The mapping asked for; null: the API suggests one. */
   const [requested, setRequested] = useState<ColumnMapping | null>(null);
   const checkQuery = useUploadCheck(upload?.id, pipeline, requested);
-  const check = checkQuery.data;
+  /** The last check answered for this file: it stays shown while a new mapping is checked, and if that fails. */
+  const [lastCheck, setLastCheck] = useState<UploadCheck | undefined>(undefined);
+  useEffect(() => {
+    if (checkQuery.data) setLastCheck(checkQuery.data);
+  }, [checkQuery.data]);
+  const check = checkQuery.data ?? lastCheck;
   const checking = checkQuery.isFetching;
   const checkError = checkQuery.error ? errorMessage(checkQuery.error) : null;
-  // The mapping the check answered with (the API's suggestion at first); the one asked for while it runs.
-  const mapping = check && !checkQuery.isPlaceholderData ? check.mapping : (requested ?? check?.mapping ?? null);
+  // The mapping the check answered with (the API's suggestion at first); the one asked for while it runs or after it failed.
+  const mapping = checkQuery.data ? checkQuery.data.mapping : (requested ?? lastCheck?.mapping ?? null);
 
   const sendFile = (file: File, onSent: () => void) => {
     setRequested(null);
+    setLastCheck(undefined);
     send.mutate(file, { onSettled: onSent });
   };
   const changeMapping = (field: string, column: string) => {
@@ -59,7 +65,7 @@ export function useUploadSource(pipeline: string, noun: string, onChange: (s: So
   };
 
   const uploading = send.isPending ? send.variables.name : undefined;
-  const selection = useMemo(() => uploadSelection({ uploading, upload, check, checking, checkError, noun }), [uploading, upload, check, checking, checkError, noun]);
+  const selection = useMemo(() => uploadSelection({ uploading, upload, check, mapping, checking, checkError, noun }), [uploading, upload, check, mapping, checking, checkError, noun]);
   useEffect(() => onChange(selection), [selection, onChange]);
 
   return {

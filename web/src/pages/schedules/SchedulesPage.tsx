@@ -88,33 +88,10 @@ export function SchedulesPage() {
   };
 
   const noTemplates = templates !== null && templates.length === 0;
-  const editedSchedule = editing?.kind === 'edit' ? schedules?.find((s) => s.id === editing.id) : undefined;
-
-  const card = (s: ScheduleView) =>
-    editing?.kind === 'edit' && editing.id === s.id && editedSchedule && !editedSchedule.detailError ? (
-      <ScheduleForm
-        schedule={editedSchedule as Schedule}
-        templates={templates ?? []}
-        onSaved={onSaved}
-        onCancel={() => {
-          setEditing(null);
-          setFocusCard(s.id);
-        }}
-      />
-    ) : (
-      <ScheduleCard
-        schedule={s}
-        template={templates?.find((t) => t.id === s.templateId)}
-        now={query.dataUpdatedAt}
-        awaiting={s.id in awaited}
-        onEdit={() => setEditing({ kind: 'edit', id: s.id })}
-        onTriggered={() => triggered(s)}
-        onDeleted={() => {
-          setNotice(`Schedule ${s.id} deleted. Batches it started keep running.`);
-          window.setTimeout(() => document.querySelector<HTMLElement>('[data-testid="page-schedules"] h1')?.focus(), 0);
-        }}
-      />
-    );
+  const onDeleted = (s: ScheduleView) => {
+    setNotice(`Schedule ${s.id} deleted. Batches it started keep running.`);
+    window.setTimeout(() => document.querySelector<HTMLElement>('[data-testid="page-schedules"] h1')?.focus(), 0);
+  };
 
   return (
     <section className="page" data-testid="page-schedules">
@@ -156,7 +133,23 @@ export function SchedulesPage() {
       {schedules !== null && schedules.length > 0 && (
         <ul className="schedule-list" aria-label="Schedules" data-testid="schedule-list">
           {schedules.map((s) => (
-            <li key={s.id}>{card(s)}</li>
+            <li key={s.id}>
+              <ScheduleItem
+                schedule={s}
+                editing={editing?.kind === 'edit' && editing.id === s.id}
+                templates={templates ?? []}
+                now={query.dataUpdatedAt}
+                awaiting={s.id in awaited}
+                onEdit={() => setEditing({ kind: 'edit', id: s.id })}
+                onSaved={onSaved}
+                onEditCancelled={() => {
+                  setEditing(null);
+                  setFocusCard(s.id);
+                }}
+                onTriggered={() => triggered(s)}
+                onDeleted={() => onDeleted(s)}
+              />
+            </li>
           ))}
         </ul>
       )}
@@ -171,5 +164,43 @@ function NewScheduleButton({ buttonRef, onClick, disabled, noTemplates }: { butt
     <button type="button" ref={buttonRef} className="btn btn-primary" onClick={onClick} disabled={disabled} aria-describedby={noTemplates ? 'no-templates-title' : undefined} data-testid="new-schedule">
       New schedule
     </button>
+  );
+}
+
+/** A schedule's card, or the form editing it (a schedule whose details could not be read is not edited). */
+function ScheduleItem({
+  schedule: s,
+  editing,
+  templates,
+  now,
+  awaiting,
+  onEdit,
+  onSaved,
+  onEditCancelled,
+  onTriggered,
+  onDeleted,
+}: {
+  schedule: ScheduleView;
+  editing: boolean;
+  templates: BatchTemplate[];
+  now: number;
+  awaiting: boolean;
+  onEdit: () => void;
+  onSaved: (s: Schedule, created: boolean) => void;
+  onEditCancelled: () => void;
+  onTriggered: () => void;
+  onDeleted: () => void;
+}) {
+  if (editing && !s.detailError) return <ScheduleForm schedule={s as Schedule} templates={templates} onSaved={onSaved} onCancel={onEditCancelled} />;
+  return (
+    <ScheduleCard
+      schedule={s}
+      template={templates.find((t) => t.id === s.templateId)}
+      now={now}
+      awaiting={awaiting}
+      onEdit={onEdit}
+      onTriggered={onTriggered}
+      onDeleted={onDeleted}
+    />
   );
 }
