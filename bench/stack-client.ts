@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApiError } from '../contract/errors';
+import { ApiError } from '../contract/api-error';
 import { ApiClient, bearerOf } from '../cli/api-client';
 import { savedTokenFile } from '../lib/auth/saved-token';
 import { dataDir } from '../lib/env';

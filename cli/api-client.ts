@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
-import { ApiError } from '../contract/errors';
+import { ApiError } from '../contract/api-error';
 import { readSavedToken } from '../lib/auth/saved-token';
 
 /** The API token the CLI sends as `Authorization: Bearer`. */

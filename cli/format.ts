@@ -1,6 +1,6 @@
 /** Text the CLI prints for batches and API errors (no I/O here). */
 import type { BatchDetail, BatchSummary } from '../contract/batch-views';
-import type { ApiError } from '../contract/errors';
+import type { ApiError } from '../contract/api-error';
 import { bar, doneOf, formatDuration } from './progress-view';
 
 /** A batch as the list and the detail answer it (the detail has more). */

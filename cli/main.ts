@@ -4,7 +4,7 @@
  * Writes only to the terminals it is given.
  */
 import { parseArgs } from 'node:util';
-import { ApiError } from '../contract/errors';
+import { ApiError } from '../contract/api-error';
 import { ApiClient, type Bearer } from './api-client';
 import { ApiUrl, UsageError, parseCommandArgs } from './args';
 import type { Command } from './command';

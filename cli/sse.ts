@@ -4,7 +4,7 @@
  * reconnects when the stream drops before `done` (an API restart), as EventSource would.
  */
 import type { BatchProgress } from '../common/types';
-import { ApiError } from '../contract/errors';
+import { ApiError } from '../contract/api-error';
 import type { ApiClient } from './api-client';
 
 export interface SseEvent {

@@ -1,6 +1,6 @@
 /** What the analytics routes take and answer: one batch's errors, durations and throughput; counts across batches. */
 import { z } from 'zod';
-import { BATCH_STATUSES, ITEM_STATUSES } from './batches';
+import { BATCH_STATUSES, ITEM_STATUSES } from './values';
 
 export const BatchAnalyticsQuery = z
   .object({

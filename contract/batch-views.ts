@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import type { BatchProgress, ItemError as EngineItemError, StepResult } from '../common/types';
-import { BATCH_STATUSES, ITEM_STATUSES, NotifyView } from './batches';
+import { NotifyView } from './batches';
+import { BATCH_STATUSES, ITEM_STATUSES } from './values';
 
 const Instant = z.string().meta({ description: 'ISO 8601 instant' });
 

@@ -1,18 +1,6 @@
 /** Request and response shapes of the HTTP API; each schema doubles as its type. */
 import { z } from 'zod';
-import { FINAL_BATCH_STATUSES } from '../common/types';
-
-export const BATCH_STATUSES = ['pending', 'running', 'paused', 'completed', 'completed_with_errors', 'failed', 'cancelled'] as const;
-export const ITEM_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
-export { FINAL_BATCH_STATUSES };
-
-/** The history page's tabs, each a set of batch statuses (`tab` on GET /api/batches). */
-export const TAB_STATUSES = {
-  'in-progress': ['pending', 'running', 'paused'],
-  completed: ['completed', 'completed_with_errors'],
-  failed: ['failed', 'cancelled'],
-} as const satisfies Record<string, ReadonlyArray<(typeof BATCH_STATUSES)[number]>>;
-export const BATCH_TABS = Object.keys(TAB_STATUSES) as [keyof typeof TAB_STATUSES, ...Array<keyof typeof TAB_STATUSES>];
+import { BATCH_STATUSES, BATCH_TABS, ITEM_STATUSES, TAB_STATUSES } from './values';
 
 /** Temporal allows 2,000 pending children per run; the window stays well below. */
 export const MAX_CONCURRENCY = 1000;

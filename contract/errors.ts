@@ -21,38 +21,3 @@ export const ErrorBody = z.object({
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
-
-/**
- * An answer other than 2xx as a client sees it (the page, the CLI): the HTTP status (0 when the API
- * could not be reached), the error code and message, and the field issues of a validation error.
- */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-
-  /** Field issues of a `validation_error`, empty for any other error. */
-  get issues(): FieldIssue[] {
-    const issues = (this.details as { issues?: unknown } | undefined)?.issues;
-    return Array.isArray(issues) ? issues.filter((i): i is FieldIssue => typeof (i as FieldIssue | null)?.path === 'string') : [];
-  }
-
-  /** The error an answer carries: the API's `{ error }` body when there is one, else the status in words. */
-  static of(status: number, statusText: string, text: string): ApiError {
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // not JSON: a proxy's error page, say
-    }
-    const body = ErrorBody.safeParse(parsed);
-    if (body.success) return new ApiError(status, body.data.error.code, body.data.error.message, body.data.error.details);
-    return new ApiError(status, `http_${status}`, `${status} ${statusText || 'request failed'}${text && !parsed ? `: ${text.slice(0, 200)}` : ''}`);
-  }
-}

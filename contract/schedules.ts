@@ -1,8 +1,7 @@
 /** Request shapes of schedules (Temporal Schedules starting batches from templates). */
 import { z } from 'zod';
-import { BATCH_STATUSES } from './batches';
+import { BATCH_STATUSES, OVERLAP_POLICIES } from './values';
 
-export const OVERLAP_POLICIES = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'] as const;
 export const OverlapPolicy = z.enum(OVERLAP_POLICIES);
 export type OverlapPolicy = z.infer<typeof OverlapPolicy>;
 

@@ -12,7 +12,8 @@ import type { Db } from '../lib/db';
 import { Prisma } from '../lib/db';
 import { DomainError, notFound } from './errors';
 import type { BatchAnalytics, BatchStats } from '../contract/analytics';
-import { BATCH_STATUSES, FINAL_BATCH_STATUSES, ITEM_STATUSES, TAB_STATUSES } from '../contract/batches';
+import { FINAL_BATCH_STATUSES } from '../common/types';
+import { BATCH_STATUSES, ITEM_STATUSES, TAB_STATUSES } from '../contract/values';
 
 /** Error groups reported per batch; more distinct (step, type) pairs than this are left out. */
 export const MAX_ERROR_GROUPS = 100;

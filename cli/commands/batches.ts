@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { BatchProgress } from '../../common/types';
-import { ApiError } from '../../contract/errors';
+import { ApiError } from '../../contract/api-error';
 import { ItemsFileError } from '../format';
 import { BatchId, Concurrency, KeyList, Limit, SettingsJson } from '../args';
 import { defineCommand, printJson, type Command, type CommandContext } from '../command';

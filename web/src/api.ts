@@ -3,7 +3,7 @@
  * contract's (contract/*.ts: zod schemas, the types inferred from them), the same the server's
  * routes and the OpenAPI document use; nothing is redeclared here.
  */
-import { ApiError } from '../../contract/errors';
+import { ApiError } from '../../contract/api-error';
 import type { ApiTokenInfo, CreatedToken, CreateTokenBody, Me, TokenList } from '../../contract/auth';
 import type { BatchAnalytics } from '../../contract/analytics';
 import type {
@@ -29,8 +29,7 @@ import type { CheckUploadBody, UploadCheck, UploadView } from '../../contract/up
 export { ApiError };
 export { isFinalBatchStatus as isFinal } from '../../common/types';
 export type { BatchStatus, ItemStatus, StepCounts } from '../../common/types';
-export { BATCH_STATUSES, ITEM_STATUSES } from '../../contract/batches';
-export { OVERLAP_POLICIES } from '../../contract/schedules';
+export { BATCH_STATUSES, ITEM_STATUSES, OVERLAP_POLICIES } from '../../contract/values';
 export type { FieldIssue } from '../../contract/errors';
 export type { ApiTokenInfo, Me } from '../../contract/auth';
 export type { BatchAnalytics, ErrorGroup, StepDurations } from '../../contract/analytics';
