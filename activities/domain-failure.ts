@@ -1,13 +1,13 @@
 /**
  * The one place a service's refusal (services/errors.ts) becomes an activity's failure. A refusal
- * the same request could pass later (busy, a dependency unavailable) stays retryable, so Temporal
+ * the same request could pass later (busy, a dependency unavailable, out of time) stays retryable, so Temporal
  * tries again under the activity's retry policy; any other (not found, invalid, conflict, over a
  * limit) fails the activity at once: retrying cannot change the answer.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { DomainError, type DomainErrorKind } from '../services/errors';
 
-const RETRYABLE: ReadonlySet<DomainErrorKind> = new Set<DomainErrorKind>(['busy', 'unavailable']);
+const RETRYABLE: ReadonlySet<DomainErrorKind> = new Set<DomainErrorKind>(['busy', 'unavailable', 'timed_out']);
 
 export function isRetryableDomainError(err: DomainError): boolean {
   return RETRYABLE.has(err.kind);

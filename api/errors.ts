@@ -31,6 +31,7 @@ export const HTTP_STATUS_OF: Record<DomainErrorKind, number> = {
   unprocessable: 422,
   busy: 429,
   unavailable: 503,
+  timed_out: 504,
 };
 
 /** The status an error answers with, for those that carry one (domain errors by kind, HTTP errors their own). */

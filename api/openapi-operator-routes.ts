@@ -2,7 +2,7 @@
  * OpenAPI rows of the operator routes (templates, single-item runs, schedules), described with
  * the zod schemas those routes parse; spread into ROUTES in api/openapi-routes.ts.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { WEBHOOKS_WRITE_ONLY } from '../services/notify-targets';
 import type { RouteDoc } from './openapi';
 import { BackfillScheduleBody, CreateScheduleBody, ListSchedulesQuery, PauseScheduleBody, Schedule, ScheduleBackfilled, ScheduleIdParam, ScheduleList, ScheduleTriggered, TriggerScheduleBody, UpdateScheduleBody } from '../contract/schedules';

@@ -1,6 +1,7 @@
 /**
- * Batches as the API sees them: validate and store a batch with its items, start its workflow,
- * read it back, and send it operator signals. Routes stay thin; this is where the rules live.
+ * Batches: validate and store a batch with its items, start its workflow, read it back, and send
+ * it operator signals. The API's routes and scheduled runs (activities/templates.ts) both create
+ * batches here, so every batch obeys the same rules; routes stay thin.
  */
 import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';

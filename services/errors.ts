@@ -22,7 +22,9 @@ export type DomainErrorKind =
   /** Input of an accepted kind that cannot be read or used (a damaged file, too many rows). */
   | 'unprocessable'
   /** A dependency (Temporal, a query's time budget) did not answer; trying again may help. */
-  | 'unavailable';
+  | 'unavailable'
+  /** The work was started but did not finish in its time (a dry run); trying again may help. */
+  | 'timed_out';
 
 export class DomainError extends Error {
   constructor(

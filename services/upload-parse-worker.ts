@@ -1,5 +1,5 @@
 /**
- * The parser thread of one upload (started by api/upload-parse.ts, one fresh thread per file).
+ * The parser thread of one upload (started by services/upload-parse.ts, one fresh thread per file).
  * Parsers read hostile bytes: a zip bomb, a regular expression that backtracks for minutes, a
  * prototype-polluting cell. Here they run in their own V8 isolate with a memory cap and no
  * environment, the API terminates the thread when its time is up, and whatever a file does to

@@ -1,5 +1,5 @@
 /**
- * Runs api/upload-parse-worker.ts on one file in a fresh worker thread with a hard time limit and
+ * Runs services/upload-parse-worker.ts on one file in a fresh worker thread with a hard time limit and
  * a memory cap, so a hostile file (zip bomb, catastrophic backtracking, prototype pollution in a
  * parser) costs at most one thread that is then thrown away; the API's own heap, globals and
  * event loop never see the parser.

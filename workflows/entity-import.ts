@@ -1,5 +1,5 @@
 /**
- * One entity import (api/entity-import-service.ts starts it, ID = the import's): a single
+ * One entity import (services/entity-import-service.ts starts it, ID = the import's): a single
  * heartbeating activity that reads the stored file into `entities`. A worker that dies mid-file
  * loses its attempt, not its progress: the next attempt resumes from the last page heartbeated.
  * Should every attempt fail, the import is marked failed with the last error, so the page

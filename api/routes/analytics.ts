@@ -1,6 +1,6 @@
 /**
  * Operator analytics: one batch's errors, durations and throughput, and counts across batches.
- * Thin: parse with zod, ask api/analytics.ts (where the SQL lives), answer JSON.
+ * Thin: parse with zod, ask services/analytics.ts (where the SQL lives), answer JSON.
  */
 import express, { type Router } from 'express';
 import type { Db } from '../../lib/db';

@@ -5,7 +5,7 @@
 import express, { type Router } from 'express';
 import { orgOf } from '../auth/middleware';
 import type { RateLimiter } from '../auth/rate-limit';
-import { dryRun, estimate, type PreflightDeps } from '../preflight';
+import { dryRun, estimate, type PreflightDeps } from '../../services/preflight';
 import { DryRunBody, EstimateQuery } from '../../contract/preflight';
 import { PipelineNameParam } from '../../contract/templates';
 

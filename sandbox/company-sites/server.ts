@@ -26,6 +26,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { COMPANY_SITES, SITE_REDIRECTS, type CompanySite } from './sites';
+import { asyncHandler } from '../async-handler';
 
 export interface SiteRequest {
   method: string;
@@ -96,7 +97,7 @@ export async function startCompanySites(opts: { port?: number; host?: string } =
   const requests: SiteRequest[] = [];
   const bySlug = new Map(COMPANY_SITES.map((s) => [s.slug, s]));
 
-  const server = http.createServer(async (req, res) => {
+  const server = http.createServer(asyncHandler(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://sites');
     const entry: SiteRequest = { method: req.method ?? 'GET', path: url.pathname, status: 0, userAgent: req.headers['user-agent'] ?? null, at: Date.now() };
     requests.push(entry);
@@ -155,7 +156,7 @@ export async function startCompanySites(opts: { port?: number; host?: string } =
     if (parts.length === 2 && page === 'about' && site.about) return send(200, aboutPage(site));
     if (parts.length === 2 && page === (site.peoplePath ?? 'team') && site.team) return send(200, peoplePage(site));
     return notFound();
-  });
+  }));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -191,7 +191,7 @@ if (require.main === module) {
     .then((mailbox) => {
       process.stdout.write(`${JSON.stringify({ msg: 'mailbox stand-in listening (SMTP, loopback, relays nothing)', host: mailbox.host, port: mailbox.port, stand_in: true })}\n`);
       const stop = () => {
-        mailbox.close().finally(() => process.exit(0));
+        void mailbox.close().finally(() => process.exit(0));
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

@@ -27,6 +27,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { plainAnswer, structuredAnswer, type JsonSchema } from './fake-content';
+import { asyncHandler } from '../async-handler';
 
 export interface RecordedRequest {
   /** 1-based, in arrival order. */
@@ -263,7 +264,7 @@ export async function startOpenAiStandIn(opts: OpenAiStandInOptions = {}): Promi
     };
   };
 
-  const server = http.createServer(async (req, res) => {
+  const server = http.createServer(asyncHandler(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://stand-in');
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k.toLowerCase()] = v;
@@ -330,7 +331,7 @@ export async function startOpenAiStandIn(opts: OpenAiStandInOptions = {}): Promi
       const e = err instanceof HttpError ? err : new HttpError(500, 'server_error', 'internal_error', `stand-in error: ${(err as Error).message}`);
       send(e.status, { error: { message: e.message, type: e.type, param: e.param, code: e.code } });
     }
-  });
+  }));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1044,7 +1044,7 @@ if (require.main === module) {
     .then((sandbox) => {
       process.stdout.write(`${JSON.stringify({ msg: 'partner platform sandbox listening', url: sandbox.url, stand_in: true })}\n`);
       const stop = () => {
-        sandbox.close().finally(() => process.exit(0));
+        void sandbox.close().finally(() => process.exit(0));
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

@@ -13,15 +13,14 @@ import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { planOf } from '../pipelines/plan';
 import type { PipelineRegistry } from '../pipelines/registry';
-import { ApiError } from './errors';
-import { invalidInput, notFound } from '../services/errors';
-import { bestEffort } from '../services/best-effort';
+import { DomainError, invalidInput, notFound } from './errors';
+import { bestEffort } from './best-effort';
 import { formatPath, type FieldIssue } from '../lib/field-path';
 import type { DryRunBody, DryRunResult, Estimate, EstimateQuery } from '../contract/preflight';
 
 /** The estimate looks at this many of the pipeline's most recent finished batches. */
 export const ESTIMATE_BASIS_BATCHES = 20;
-/** A dry run that takes longer than this is answered 504 (its workflow is terminated). */
+/** A dry run that takes longer than this is refused as timed out (its workflow is terminated). */
 export const DRY_RUN_TIMEOUT_MS = 3 * 60_000;
 
 export interface PreflightDeps {
@@ -90,7 +89,7 @@ export async function dryRun(deps: PreflightDeps, pipeline: string, body: DryRun
   } catch (err) {
     if (err instanceof WorkflowFailedError && err.cause instanceof TimeoutFailure) {
       deps.log.warn({ workflowId, err: err.cause?.message ?? err.message }, 'dry run did not finish');
-      throw new ApiError(504, 'dry_run_timeout', `the dry run did not finish within ${Math.round(timeoutMs / 1000)} s (is a worker running?)`, { workflowId });
+      throw new DomainError('timed_out', 'dry_run_timeout', `the dry run did not finish within ${Math.round(timeoutMs / 1000)} s (is a worker running?)`, { workflowId });
     }
     throw err;
   } finally {
