@@ -16,7 +16,12 @@ export interface BaselineOptions {
 }
 
 /** `n` standalone baseline workflows, `concurrency` at a time. */
-export async function runBaseline({ client, taskQueue }: BenchStack, opts: BaselineOptions, cpuGroups: CpuGroup[], n: number) {
+export async function runBaseline(
+  { client, taskQueue }: BenchStack,
+  opts: BaselineOptions,
+  cpuGroups: CpuGroup[],
+  n: number,
+) {
   const loadAtStart = loadAverage();
   const cpu = new CpuSampler(cpuGroups).start();
   const t0 = Date.now();
@@ -26,13 +31,24 @@ export async function runBaseline({ client, taskQueue }: BenchStack, opts: Basel
     Array.from({ length: Math.min(opts.concurrency, n) }, async () => {
       while (next < n) {
         const i = next++;
-        await client.workflow.execute(baselineItemWorkflow, { taskQueue: itemTaskQueueOf(taskQueue), workflowId: `${prefix}-${i}`, args: [{ key: String(i) }] });
+        await client.workflow.execute(baselineItemWorkflow, {
+          taskQueue: itemTaskQueueOf(taskQueue),
+          workflowId: `${prefix}-${i}`,
+          args: [{ key: String(i) }],
+        });
       }
     }),
   );
   const wallMs = Date.now() - t0;
   const cpuMsPerItem = cpuPerItem(cpu.stop(), n);
-  return { items: n, wallMs, itemsPerSec: perSec(n, wallMs), cpuMsPerItem, firstWorkflowId: `${prefix}-0`, loadAverage: { atStart: loadAtStart, atEnd: loadAverage() } };
+  return {
+    items: n,
+    wallMs,
+    itemsPerSec: perSec(n, wallMs),
+    cpuMsPerItem,
+    firstWorkflowId: `${prefix}-0`,
+    loadAverage: { atStart: loadAtStart, atEnd: loadAverage() },
+  };
 }
 
 /**
@@ -41,9 +57,17 @@ export async function runBaseline({ client, taskQueue }: BenchStack, opts: Basel
  * running the baseline workflow. The engine's
  * overhead proper is engine ÷ this; engine ÷ the plain baseline also charges the shape.
  */
-export async function runChildrenBaseline({ client, taskQueue }: BenchStack, opts: BaselineOptions, cpuGroups: CpuGroup[], n: number, enginePartitions: number) {
+export async function runChildrenBaseline(
+  { client, taskQueue }: BenchStack,
+  opts: BaselineOptions,
+  cpuGroups: CpuGroup[],
+  n: number,
+  enginePartitions: number,
+) {
   const loadAtStart = loadAverage();
-  const parents = opts.childrenPerParent ? Math.ceil(n / Math.min(CHILDREN_PER_PARENT, opts.childrenPerParent)) : Math.max(enginePartitions, Math.ceil(n / CHILDREN_PER_PARENT));
+  const parents = opts.childrenPerParent
+    ? Math.ceil(n / Math.min(CHILDREN_PER_PARENT, opts.childrenPerParent))
+    : Math.max(enginePartitions, Math.ceil(n / CHILDREN_PER_PARENT));
   const prefix = `children-${Date.now().toString(36)}`;
   const cpu = new CpuSampler(cpuGroups).start();
   const t0 = Date.now();
@@ -53,14 +77,22 @@ export async function runChildrenBaseline({ client, taskQueue }: BenchStack, opt
       return client.workflow.execute(childrenBaselineWorkflow, {
         taskQueue,
         workflowId: `${prefix}-${p}`,
-        args: [{ n: share, prefix: `${prefix}-${p}`, concurrency: Math.max(1, Math.floor(opts.concurrency / parents)), childTaskQueue: itemTaskQueueOf(taskQueue) }],
+        args: [
+          {
+            n: share,
+            prefix: `${prefix}-${p}`,
+            concurrency: Math.max(1, Math.floor(opts.concurrency / parents)),
+            childTaskQueue: itemTaskQueueOf(taskQueue),
+          },
+        ],
       });
     }),
   );
   const wallMs = Date.now() - t0;
   const cpuMsPerItem = cpuPerItem(cpu.stop(), n);
   let parentEvents = 0;
-  for (let p = 0; p < parents; p++) parentEvents += ((await client.workflow.getHandle(`${prefix}-${p}`).fetchHistory()).events ?? []).length;
+  for (let p = 0; p < parents; p++)
+    parentEvents += ((await client.workflow.getHandle(`${prefix}-${p}`).fetchHistory()).events ?? []).length;
   return {
     items: n,
     parents,

@@ -40,7 +40,12 @@ import { env } from '../lib/env';
 import { migrate } from '../lib/migrate';
 import { startEmbeddedPostgres } from '../lib/postgres';
 import { findTemporalBinary, PROJECT_ROOT, startDevServer } from '../lib/temporal';
-import { createDmCreativePipeline, dmCreativeSettingsSchema, recipientItemSchema, type RecipientItem } from '../pipelines/dm-creative';
+import {
+  createDmCreativePipeline,
+  dmCreativeSettingsSchema,
+  recipientItemSchema,
+  type RecipientItem,
+} from '../pipelines/dm-creative';
 import { demoRecipients } from '../pipelines/dm-creative/demo-data';
 import { PdfRenderPool } from '../pipelines/dm-creative/pdf-pool';
 import type { StepContext } from '../pipelines/types';
@@ -61,7 +66,8 @@ const { values } = parseArgs({
   },
 });
 
-const say = (msg: string) => process.stderr.write(`[bench:dm-creative ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const say = (msg: string) =>
+  process.stderr.write(`[bench:dm-creative ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () => os.loadavg().map((v) => Math.round(v * 100) / 100);
 const uptime = () => execFileSync('uptime', { encoding: 'utf8' }).trim();
@@ -71,7 +77,12 @@ const ITEM_QUEUE = itemTaskQueueOf(TASK_QUEUE);
 const settings = { companyName: 'Northwind Home Services', notifyEmail: 'ops@example.com' };
 
 function recipients(n: number, prefix: string): RecipientItem[] {
-  return Array.from({ length: n }, (_, i) => recipientItemSchema.parse({ ...demoRecipients[i % demoRecipients.length], trackingId: `${prefix}-${String(i + 1).padStart(7, '0')}` }));
+  return Array.from({ length: n }, (_, i) =>
+    recipientItemSchema.parse({
+      ...demoRecipients[i % demoRecipients.length],
+      trackingId: `${prefix}-${String(i + 1).padStart(7, '0')}`,
+    }),
+  );
 }
 
 function pct(values: number[], p: number): number {
@@ -86,7 +97,14 @@ function pct(values: number[], p: number): number {
 async function poolRate(n: number, concurrency: number, filesDir: string) {
   const parsed = dmCreativeSettingsSchema.parse(settings);
   const pool = new PdfRenderPool({ chromiumPath: env.CHROMIUM_PATH, concurrency });
-  const step = createDmCreativePipeline({ filesDir, appUrl: 'http://127.0.0.1', smtp: { port: 25, secure: false, from: 'bench@localhost' }, chromiumPath: env.CHROMIUM_PATH, pdfRenderConcurrency: concurrency, renderPool: pool }).steps[0]!;
+  const step = createDmCreativePipeline({
+    filesDir,
+    appUrl: 'http://127.0.0.1',
+    smtp: { port: 25, secure: false, from: 'bench@localhost' },
+    chromiumPath: env.CHROMIUM_PATH,
+    pdfRenderConcurrency: concurrency,
+    renderPool: pool,
+  }).steps[0]!;
   const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
   const ctx = (item: RecipientItem): StepContext<RecipientItem, typeof parsed> => ({
     batchId: 'batch-bench-pool',
@@ -123,7 +141,13 @@ async function poolRate(n: number, concurrency: number, filesDir: string) {
     await pool.close();
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { items: n, concurrency, seconds: Number(seconds.toFixed(2)), pdfsPerSecond: Number((n / seconds).toFixed(2)), renderMs: { p50: pct(latencies, 50), p95: pct(latencies, 95), max: pct(latencies, 100) } };
+  return {
+    items: n,
+    concurrency,
+    seconds: Number(seconds.toFixed(2)),
+    pdfsPerSecond: Number((n / seconds).toFixed(2)),
+    renderMs: { p50: pct(latencies, 50), p95: pct(latencies, 95), max: pct(latencies, 100) },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -132,7 +156,13 @@ async function poolRate(n: number, concurrency: number, filesDir: string) {
 /** Temporal, PostgreSQL, the mailbox stand-in, the worker and the API, as `npm run bench` starts its stack. */
 async function startStack(runDir: string, bin: string, teardown: Teardown) {
   say(`starting Temporal dev server, PostgreSQL, mailbox, worker and API in ${runDir}`);
-  const server = await startDevServer({ bin, dbFile: path.join(runDir, 'temporal.db'), port: await freePort(), namespace: 'default', logFile: path.join(runDir, 'temporal.log') });
+  const server = await startDevServer({
+    bin,
+    dbFile: path.join(runDir, 'temporal.db'),
+    port: await freePort(),
+    namespace: 'default',
+    logFile: path.join(runDir, 'temporal.log'),
+  });
   teardown.add(server.stop);
   const pg = await startEmbeddedPostgres({ dir: path.join(runDir, 'postgres'), port: await freePort() });
   teardown.add(pg.stop);
@@ -164,7 +194,14 @@ async function startStack(runDir: string, bin: string, teardown: Teardown) {
   const worker = teardown.child(spawnService(runDir, 'workers/main.ts', 'worker', childEnv));
   const apiProc = teardown.child(spawnService(runDir, 'api/server.ts', 'api', childEnv));
   await waitForApi(base, runDir);
-  return { databaseUrl: pg.url, base, auth, workerMetricsPort, mails, pids: { temporal: server.process.pid!, postgres: postgresPid(runDir), worker: worker.pid!, api: apiProc.pid! } };
+  return {
+    databaseUrl: pg.url,
+    base,
+    auth,
+    workerMetricsPort,
+    mails,
+    pids: { temporal: server.process.pid!, postgres: postgresPid(runDir), worker: worker.pid!, api: apiProc.pid! },
+  };
 }
 type Stack = Awaited<ReturnType<typeof startStack>>;
 
@@ -185,7 +222,11 @@ function cpuGroupsOf({ pids }: Stack): CpuGroup[] {
 /** The API's JSON; a non-2xx answer throws with its body. */
 function apiOf({ base, auth }: Stack) {
   return async <T>(method: 'GET' | 'POST', p: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${base}${p}`, { method, headers: { ...auth, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const res = await fetch(`${base}${p}`, {
+      method,
+      headers: { ...auth, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text.slice(0, 500)}`);
     return JSON.parse(text) as T;
@@ -193,10 +234,24 @@ function apiOf({ base, auth }: Stack) {
 }
 
 /** Creates a batch and polls it to its end: wall time to the end and to its last item. */
-async function runBatch(stack: Stack, concurrency: number, pipeline: string, name: string, items: unknown[], batchSettings: unknown, onItemsDone?: (ms: number) => void) {
+async function runBatch(
+  stack: Stack,
+  concurrency: number,
+  pipeline: string,
+  name: string,
+  items: unknown[],
+  batchSettings: unknown,
+  onItemsDone?: (ms: number) => void,
+) {
   const api = apiOf(stack);
   const t0 = Date.now();
-  const created = await api<CreatedBatch>('POST', '/api/batches', { pipeline, name, items, concurrency, settings: batchSettings });
+  const created = await api<CreatedBatch>('POST', '/api/batches', {
+    pipeline,
+    name,
+    items,
+    concurrency,
+    settings: batchSettings,
+  });
   const createMs = Date.now() - t0;
   let batch: BatchDetail;
   let itemsDoneMs: number | undefined;
@@ -234,7 +289,12 @@ async function poolPhase(poolItems: number, renderSlots: number, cpuGroups: CpuG
   } finally {
     fs.rmSync(poolFiles, { recursive: true, force: true });
   }
-  const phase = { ...pool, memory: poolMem.stop(), load: { ...poolLoad, atEnd: load(), uptimeAtEnd: uptime() }, cpu: cpu.stop() };
+  const phase = {
+    ...pool,
+    memory: poolMem.stop(),
+    load: { ...poolLoad, atEnd: load(), uptimeAtEnd: uptime() },
+    cpu: cpu.stop(),
+  };
   say(`pool: ${pool.pdfsPerSecond} PDFs/s (${pool.seconds} s); ${phase.load.uptimeAtEnd}`);
   return phase;
 }
@@ -253,7 +313,11 @@ async function itemFigures(databaseUrl: string, batchId: string) {
     )
   ).rows[0];
   await db.end();
-  return { partitions: row?.partitions ?? null, itemDurationMs: { p50: Math.round(Number(lat.p50)), p95: Math.round(Number(lat.p95)) }, firstStartToLastFinishMs: Math.round(Number(lat.span_ms)) };
+  return {
+    partitions: row?.partitions ?? null,
+    itemDurationMs: { p50: Math.round(Number(lat.p50)), p95: Math.round(Number(lat.p95)) },
+    firstStartToLastFinishMs: Math.round(Number(lat.span_ms)),
+  };
 }
 
 /** 2. The batch through the whole stack. */
@@ -262,10 +326,15 @@ async function batchPhase(stack: Stack, n: number, concurrency: number, renderSl
   const batchLoad = { atStart: load(), uptimeAtStart: uptime() };
   const run = Date.now().toString(36);
   const items = recipients(n, `bench-${run}`);
-  const metrics = await new WorkerMetricsSampler(`http://127.0.0.1:${stack.workerMetricsPort}/metrics`, { render: RENDER_QUEUE, items: ITEM_QUEUE }).start();
+  const metrics = await new WorkerMetricsSampler(`http://127.0.0.1:${stack.workerMetricsPort}/metrics`, {
+    render: RENDER_QUEUE,
+    items: ITEM_QUEUE,
+  }).start();
   const workerMem = new TreeMemorySampler(stack.pids.worker).start(1000);
   const cpu = new CpuSampler(cpuGroups).start();
-  const b = await runBatch(stack, concurrency, 'dm-creative', `DM bench ${run}`, items, settings, (ms) => metrics.itemsDoneAt(ms));
+  const b = await runBatch(stack, concurrency, 'dm-creative', `DM bench ${run}`, items, settings, (ms) =>
+    metrics.itemsDoneAt(ms),
+  );
   const batchCpu = cpu.stop();
   const batchLoadEnd = { atEnd: load(), uptimeAtEnd: uptime() };
   const queues = await metrics.stop(renderSlots);
@@ -302,8 +371,11 @@ function options() {
   const n = Number(values.items);
   const concurrency = Number(values.concurrency);
   const poolItems = Number(values['pool-items'] ?? n);
-  for (const [k, v] of Object.entries({ items: n, concurrency, 'pool-items': poolItems })) if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer`);
-  const runDir = values.dir ? path.resolve(values.dir) : path.join(PROJECT_ROOT, '.data', 'bench', `dm-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  for (const [k, v] of Object.entries({ items: n, concurrency, 'pool-items': poolItems }))
+    if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer`);
+  const runDir = values.dir
+    ? path.resolve(values.dir)
+    : path.join(PROJECT_ROOT, '.data', 'bench', `dm-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   return { n, concurrency, poolItems, runDir };
 }
 
@@ -321,17 +393,43 @@ async function main() {
     const stack = await startStack(runDir, bin, teardown);
     // 0. Warm-up, untimed: the worker's workflow bundle and caches, the API's first requests.
     say('warm-up: a 20-item noop batch');
-    const warm = await runBatch(stack, concurrency, 'noop', 'warm-up', Array.from({ length: 20 }, (_, i) => ({ key: `w${i + 1}` })), {});
+    const warm = await runBatch(
+      stack,
+      concurrency,
+      'noop',
+      'warm-up',
+      Array.from({ length: 20 }, (_, i) => ({ key: `w${i + 1}` })),
+      {},
+    );
     if (warm.batch.status !== 'completed') throw new Error(`warm-up batch ended ${warm.batch.status}`);
     const cpuGroups = cpuGroupsOf(stack);
-    const partitioningEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(BATCH_(ITEMS_PER_PARTITION|MAX_PARTITIONS|MIN_PARTITION_WINDOW)|WORKER_MAX_\w+|PDF_RENDER_CONCURRENCY)$/.test(k))) as Record<string, string>;
+    const partitioningEnv = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) =>
+        /^(BATCH_(ITEMS_PER_PARTITION|MAX_PARTITIONS|MIN_PARTITION_WINDOW)|WORKER_MAX_\w+|PDF_RENDER_CONCURRENCY)$/.test(
+          k,
+        ),
+      ),
+    ) as Record<string, string>;
     const pool = await poolPhase(poolItems, renderSlots, cpuGroups);
     const batch = await batchPhase(stack, n, concurrency, renderSlots, cpuGroups);
     const result = {
       benchmark: 'dm-creative: a batch end to end against the PDF pool alone, one run',
       date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-      options: { items: n, concurrency, poolItems, renderConcurrency: renderSlots, server: 'dev', env: partitioningEnv, runDir },
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model,
+        memoryGb: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+      },
+      options: {
+        items: n,
+        concurrency,
+        poolItems,
+        renderConcurrency: renderSlots,
+        server: 'dev',
+        env: partitioningEnv,
+        runDir,
+      },
       pool,
       batch,
       ratio: Number((batch.pdfsPerSecond / pool.pdfsPerSecond).toFixed(2)),
@@ -350,7 +448,15 @@ async function main() {
 }
 
 /** Writes the JSON (--out, else bench-results/<date>-dm-creative.json) and prints it, then the summary on stderr. */
-function writeReport(result: { pool: Awaited<ReturnType<typeof poolPhase>>; batch: Awaited<ReturnType<typeof batchPhase>>; ratio: number; ratioToLastItem: number }, renderSlots: number) {
+function writeReport(
+  result: {
+    pool: Awaited<ReturnType<typeof poolPhase>>;
+    batch: Awaited<ReturnType<typeof batchPhase>>;
+    ratio: number;
+    ratioToLastItem: number;
+  },
+  renderSlots: number,
+) {
   const { pool, batch, ratio } = result;
   const out = values.out ?? path.join('bench-results', `${new Date().toISOString().slice(0, 10)}-dm-creative.json`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
@@ -359,9 +465,15 @@ function writeReport(result: { pool: Awaited<ReturnType<typeof poolPhase>>; batc
   const g = batch.cpu.groups;
   const queues = batch.queues;
   say(`pool ${pool.pdfsPerSecond} PDFs/s (load ${pool.load.atStart[0]} → ${pool.load.atEnd[0]})`);
-  say(`batch ${batch.pdfsPerSecond} PDFs/s end to end, ${batch.pdfsPerSecondToLastItem} to the last item; ${batch.partitions} partition(s), concurrency ${batch.concurrency} (load ${batch.load.atStart[0]} → ${batch.load.atEnd[0]})`);
-  say(`ratio ${ratio} (to the last item ${result.ratioToLastItem}); render slots busy ${queues.renderSlotsBusyMean}/${renderSlots} (full ${queues.renderQueueFullPercent}% of samples), render schedule-to-start ${queues.render.scheduleToStartMeanMs} ms`);
-  say(`batch CPU cores: chromium ${g.workerChromium?.cores}, worker ${g.workerNode?.cores}, temporal ${g.temporal?.cores}, postgres ${g.postgres?.cores}, api ${g.api?.cores}, outside the run ${batch.cpu.machine.outsideRunPercent}% of the machine; written to ${out}`);
+  say(
+    `batch ${batch.pdfsPerSecond} PDFs/s end to end, ${batch.pdfsPerSecondToLastItem} to the last item; ${batch.partitions} partition(s), concurrency ${batch.concurrency} (load ${batch.load.atStart[0]} → ${batch.load.atEnd[0]})`,
+  );
+  say(
+    `ratio ${ratio} (to the last item ${result.ratioToLastItem}); render slots busy ${queues.renderSlotsBusyMean}/${renderSlots} (full ${queues.renderQueueFullPercent}% of samples), render schedule-to-start ${queues.render.scheduleToStartMeanMs} ms`,
+  );
+  say(
+    `batch CPU cores: chromium ${g.workerChromium?.cores}, worker ${g.workerNode?.cores}, temporal ${g.temporal?.cores}, postgres ${g.postgres?.cores}, api ${g.api?.cores}, outside the run ${batch.cpu.machine.outsideRunPercent}% of the machine; written to ${out}`,
+  );
 }
 
 main().catch((err: Error) => {

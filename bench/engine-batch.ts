@@ -38,7 +38,11 @@ export class EngineBatches {
     const ar = new RssSampler(api.pid!).start();
     const cpu = new CpuSampler(this.cpuGroups).start();
     const t0 = Date.now();
-    const res = await fetch(`${base}/api/batches`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ pipeline: 'noop', name, items, concurrency: this.concurrency }) });
+    const res = await fetch(`${base}/api/batches`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ pipeline: 'noop', name, items, concurrency: this.concurrency }),
+    });
     if (res.status !== 202) throw new Error(`create failed: ${res.status} ${await res.text()}`);
     const createMs = Date.now() - t0;
     const { id } = (await res.json()) as { id: string };
@@ -64,11 +68,40 @@ export class EngineBatches {
     wr.stop();
     ar.stop();
     const cpuMsPerItem = cpuPerItem(cpu.stop(), n);
-    return { id, n, t0, endedAt, wallMs, createMs, progress, latencies, wr, ar, cpuMsPerItem, serverBefore, loadAtStart, loadAtEnd: loadAverage() };
+    return {
+      id,
+      n,
+      t0,
+      endedAt,
+      wallMs,
+      createMs,
+      progress,
+      latencies,
+      wr,
+      ar,
+      cpuMsPerItem,
+      serverBefore,
+      loadAtStart,
+      loadAtEnd: loadAverage(),
+    };
   }
 
   /** The figures of a driven batch, read once it has ended (nothing here is timed). */
-  async analyze({ id, n, t0, wallMs, createMs, progress, latencies, wr, ar, cpuMsPerItem, serverBefore, loadAtStart, loadAtEnd }: DrivenBatch) {
+  async analyze({
+    id,
+    n,
+    t0,
+    wallMs,
+    createMs,
+    progress,
+    latencies,
+    wr,
+    ar,
+    cpuMsPerItem,
+    serverBefore,
+    loadAtStart,
+    loadAtEnd,
+  }: DrivenBatch) {
     const { client, db } = this.stack;
     const itemLat = await db.query(
       `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms) AS p99,
@@ -76,12 +109,16 @@ export class EngineBatches {
        FROM batch_items WHERE batch_id = $1`,
       [id],
     );
-    const sizes = await db.query(`SELECT pg_total_relation_size('batch_items')::bigint AS items_bytes, pg_database_size(current_database())::bigint AS db_bytes`);
+    const sizes = await db.query(
+      `SELECT pg_total_relation_size('batch_items')::bigint AS items_bytes, pg_database_size(current_database())::bigint AS db_bytes`,
+    );
     // Visibility lags a run's close (its historyLength can still read 0, and the last run can be
     // missing): list the runs, then ask each run itself.
     const runIds = new Set([(await client.workflow.getHandle(id).describe()).runId]);
     for await (const wf of client.workflow.list({ query: `WorkflowId = '${id}'` })) runIds.add(wf.runId);
-    const historyLengths = await Promise.all([...runIds].map(async (runId) => (await client.workflow.getHandle(id, runId).describe()).historyLength));
+    const historyLengths = await Promise.all(
+      [...runIds].map(async (runId) => (await client.workflow.getHandle(id, runId).describe()).historyLength),
+    );
     const workflowTasks = await batchWorkflowTaskTrouble(client, id, [...runIds], t0);
     const server = ServerMetrics.delta(serverBefore, await this.server.counters());
     const partitions = await partitionRuns(client, db, id);
@@ -116,11 +153,20 @@ export class EngineBatches {
       // The Temporal server during this batch (bench/server-metrics.ts).
       server,
       cpuMsPerItem,
-      apiGetBatchMs: { samples: latencies.length, p50: Math.round(pct(latencies, 50) * 10) / 10, p99: Math.round(pct(latencies, 99) * 10) / 10, max: Math.round(Math.max(...latencies) * 10) / 10 },
+      apiGetBatchMs: {
+        samples: latencies.length,
+        p50: Math.round(pct(latencies, 50) * 10) / 10,
+        p99: Math.round(pct(latencies, 99) * 10) / 10,
+        max: Math.round(Math.max(...latencies) * 10) / 10,
+      },
       workerPeakRssMb: Math.round(wr.peakKb / 1024),
       workerRssMbByTenth: wr.deciles(),
       apiPeakRssMb: Math.round(ar.peakKb / 1024),
-      db: { itemRows: itemLat.rows[0].rows, batchItemsMb: Math.round(Number(sizes.rows[0].items_bytes) / 2 ** 20), databaseMb: Math.round(Number(sizes.rows[0].db_bytes) / 2 ** 20) },
+      db: {
+        itemRows: itemLat.rows[0].rows,
+        batchItemsMb: Math.round(Number(sizes.rows[0].items_bytes) / 2 ** 20),
+        databaseMb: Math.round(Number(sizes.rows[0].db_bytes) / 2 ** 20),
+      },
       loadAverage: { atStart: loadAtStart, atEnd: loadAtEnd },
     };
   }

@@ -9,7 +9,6 @@ import type { Client as PgClient } from 'pg';
 import { partitionWorkflowId } from '../common/partitioning';
 import { pct } from './util';
 
-
 /**
  * A batch's partition workflows (`<batchId>#partition-<n>`, as many as its row says): every
  * run of each, its history length, and its workflow tasks that timed out. Visibility lags a
@@ -22,10 +21,15 @@ export async function partitionRuns(client: Client, db: PgClient, batchId: strin
   if (count > 1) {
     for (let p = 0; p < count; p++) {
       const workflowId = partitionWorkflowId(batchId, p);
-      const d = await client.workflow.getHandle(workflowId).describe().catch(() => undefined);
+      const d = await client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .catch(() => undefined);
       if (d) runs.set(workflowId, new Set([d.runId]));
     }
-    for await (const wf of client.workflow.list({ query: `FlotillaBatchId = '${batchId}' AND WorkflowType = 'partitionWorkflow'` })) {
+    for await (const wf of client.workflow.list({
+      query: `FlotillaBatchId = '${batchId}' AND WorkflowType = 'partitionWorkflow'`,
+    })) {
       if (!runs.has(wf.workflowId)) runs.set(wf.workflowId, new Set());
       runs.get(wf.workflowId)!.add(wf.runId);
     }
@@ -46,7 +50,15 @@ export async function partitionRuns(client: Client, db: PgClient, batchId: strin
     stickyScheduleToStartTimeouts += trouble.stickyScheduleToStartTimeouts;
     workflowTasks += trouble.workflowTasks;
   }
-  return { partitions: count, started: runs.size, runs: runCount, events, maxRunEvents, stickyScheduleToStartTimeouts, workflowTasks };
+  return {
+    partitions: count,
+    started: runs.size,
+    runs: runCount,
+    events,
+    maxRunEvents,
+    stickyScheduleToStartTimeouts,
+    workflowTasks,
+  };
 }
 
 /** One workflow's history as counts of its event types (EVENT_TYPE_ dropped), and its length. */
@@ -55,7 +67,9 @@ export async function eventTypeCounts(client: Client, workflowId: string) {
   const byType: Record<string, number> = {};
   for (const e of events) {
     const raw = e.eventType;
-    const name = (typeof raw === 'string' ? raw : temporal.api.enums.v1.EventType[Number(raw)] ?? String(raw)).replace(/^EVENT_TYPE_/, '');
+    const name = (
+      typeof raw === 'string' ? raw : (temporal.api.enums.v1.EventType[Number(raw)] ?? String(raw))
+    ).replace(/^EVENT_TYPE_/, '');
     byType[name] = (byType[name] ?? 0) + 1;
   }
   return { workflowId, events: events.length, byType };
@@ -78,11 +92,20 @@ export async function batchWorkflowTaskTrouble(client: Client, id: string, runId
   const slowSticky: Array<{ runId: string; eventId: number; waitedMs: number; childStartsJustBefore: number }> = [];
   const afterManyStarts: number[] = [];
   const afterFewStarts: number[] = [];
-  const timeouts: Array<{ runId: string; eventId: number; atMs: number; waitedMs: number; timeoutType: string; queue: string; childStartsJustBefore: number }> = [];
+  const timeouts: Array<{
+    runId: string;
+    eventId: number;
+    atMs: number;
+    waitedMs: number;
+    timeoutType: string;
+    queue: string;
+    childStartsJustBefore: number;
+  }> = [];
   for (const runId of runIds) {
     const events = (await client.workflow.getHandle(id, runId).fetchHistory()).events ?? [];
     const byId = new Map(events.map((e) => [Number(e.eventId), e]));
-    const ms = (ev?: (typeof events)[number]) => (ev?.eventTime ? Number(ev.eventTime.seconds ?? 0) * 1000 + Math.floor((ev.eventTime.nanos ?? 0) / 1e6) : 0);
+    const ms = (ev?: (typeof events)[number]) =>
+      ev?.eventTime ? Number(ev.eventTime.seconds ?? 0) * 1000 + Math.floor((ev.eventTime.nanos ?? 0) / 1e6) : 0;
     const childStartsBefore = (scheduledEventId: number) => {
       let n = 0;
       for (let id = scheduledEventId - 1; id > 0; id--) {
@@ -104,7 +127,8 @@ export async function batchWorkflowTaskTrouble(client: Client, id: string, runId
           stickyWaitsMs.push(waitedMs);
           const starts = childStartsBefore(Number(sch?.eventId));
           (starts >= 100 ? afterManyStarts : afterFewStarts).push(waitedMs);
-          if (waitedMs > 5_000) slowSticky.push({ runId, eventId: Number(sch?.eventId), waitedMs, childStartsJustBefore: starts });
+          if (waitedMs > 5_000)
+            slowSticky.push({ runId, eventId: Number(sch?.eventId), waitedMs, childStartsJustBefore: starts });
         }
       }
       const to = e.workflowTaskTimedOutEventAttributes;
@@ -112,10 +136,17 @@ export async function batchWorkflowTaskTrouble(client: Client, id: string, runId
       const scheduled = byId.get(Number(to.scheduledEventId));
       const queue = scheduled?.workflowTaskScheduledEventAttributes?.taskQueue;
       // temporal.api.enums.v1.TimeoutType: 1 START_TO_CLOSE, 2 SCHEDULE_TO_START.
-      const type = Number(to.timeoutType) === 2 ? 'SCHEDULE_TO_START' : Number(to.timeoutType) === 1 ? 'START_TO_CLOSE' : String(to.timeoutType);
+      const type =
+        Number(to.timeoutType) === 2
+          ? 'SCHEDULE_TO_START'
+          : Number(to.timeoutType) === 1
+            ? 'START_TO_CLOSE'
+            : String(to.timeoutType);
       if (type === 'SCHEDULE_TO_START') {
         stickyScheduleToStartTimeouts++;
-        (childStartsBefore(Number(to.scheduledEventId)) >= 100 ? afterManyStarts : afterFewStarts).push(ms(e) - ms(scheduled));
+        (childStartsBefore(Number(to.scheduledEventId)) >= 100 ? afterManyStarts : afterFewStarts).push(
+          ms(e) - ms(scheduled),
+        );
       } else otherTimeouts++;
       timeouts.push({
         runId,
@@ -128,9 +159,23 @@ export async function batchWorkflowTaskTrouble(client: Client, id: string, runId
       });
     }
   }
-  const stickyScheduleToStartMs = { started: stickyWaitsMs.length, p50: pct(stickyWaitsMs, 50), p99: pct(stickyWaitsMs, 99), max: stickyWaitsMs.length ? Math.max(...stickyWaitsMs) : 0, over5s: slowSticky };
+  const stickyScheduleToStartMs = {
+    started: stickyWaitsMs.length,
+    p50: pct(stickyWaitsMs, 50),
+    p99: pct(stickyWaitsMs, 99),
+    max: stickyWaitsMs.length ? Math.max(...stickyWaitsMs) : 0,
+    over5s: slowSticky,
+  };
   // Sticky waits (a timeout counts as its full wait) after a workflow task that started >= 100 children, and after the rest.
   const summary = (w: number[]) => ({ tasks: w.length, p50: pct(w, 50), max: w.length ? Math.max(...w) : 0 });
   const stickyWaitByChildStartsBefore = { atLeast100: summary(afterManyStarts), fewer: summary(afterFewStarts) };
-  return { workflowTasks, stickyScheduleToStartTimeouts, otherTimeouts, failures, stickyScheduleToStartMs, stickyWaitByChildStartsBefore, timeouts };
+  return {
+    workflowTasks,
+    stickyScheduleToStartTimeouts,
+    otherTimeouts,
+    failures,
+    stickyScheduleToStartMs,
+    stickyWaitByChildStartsBefore,
+    timeouts,
+  };
 }

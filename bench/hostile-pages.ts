@@ -11,7 +11,10 @@ export interface HostilePage {
 }
 
 const repeat = (unit: string, bytes: number) => unit.repeat(Math.ceil(bytes / unit.length)).slice(0, bytes);
-const page = (name: string, unit: string, prefix = '', suffix = ''): HostilePage => ({ name, html: (bytes) => prefix + repeat(unit, bytes) + suffix });
+const page = (name: string, unit: string, prefix = '', suffix = ''): HostilePage => ({
+  name,
+  html: (bytes) => prefix + repeat(unit, bytes) + suffix,
+});
 
 export const HOSTILE_PAGES: HostilePage[] = [
   page('e-mail: "a@" repeated', 'a@'),

@@ -53,8 +53,34 @@ export interface MillionContext {
 const SLICE_MS = 5 * 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mb = (bytes: number) => Math.round((bytes / (1024 * 1024)) * 10) / 10;
-const FIRST = ['Olivia', 'Marcus', 'Priya', 'Thomas', 'Hannah', 'Daniel', 'Sofia', 'James', 'Aisha', 'Lukas', 'Emily', 'Robert'];
-const LAST = ['Bennett', 'Delgado', 'Raman', "O'Connell", 'Schmidt', 'Kim', 'Martínez', 'Whitaker', 'Okafor', 'Novak', 'Chen', 'Johnson'];
+const FIRST = [
+  'Olivia',
+  'Marcus',
+  'Priya',
+  'Thomas',
+  'Hannah',
+  'Daniel',
+  'Sofia',
+  'James',
+  'Aisha',
+  'Lukas',
+  'Emily',
+  'Robert',
+];
+const LAST = [
+  'Bennett',
+  'Delgado',
+  'Raman',
+  "O'Connell",
+  'Schmidt',
+  'Kim',
+  'Martínez',
+  'Whitaker',
+  'Okafor',
+  'Novak',
+  'Chen',
+  'Johnson',
+];
 const CITIES = ['Portland, OR', 'Beaverton, OR', 'Lake Oswego, OR', 'Tigard, OR', 'Milwaukie, OR', 'Gresham, OR'];
 const MESSAGES = [
   'Spring is the best time to check your roof after the winter rains. Book a free inspection before April 30 and get 15% off any repair.',
@@ -94,9 +120,18 @@ async function writeRecipients(file: string, rows: number): Promise<{ bytes: num
   return { bytes: fs.statSync(file).size, textBytes };
 }
 
-async function api<T = unknown>(ctx: MillionContext, method: string, p: string, body?: unknown): Promise<{ status: number; body: T; ms: number }> {
+async function api<T = unknown>(
+  ctx: MillionContext,
+  method: string,
+  p: string,
+  body?: unknown,
+): Promise<{ status: number; body: T; ms: number }> {
   const t0 = performance.now();
-  const res = await fetch(`${ctx.base}${p}`, { method, headers: { ...ctx.auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${ctx.base}${p}`, {
+    method,
+    headers: { ...ctx.auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const json = (await res.json()) as T;
   return { status: res.status, body: json, ms: performance.now() - t0 };
 }
@@ -109,7 +144,11 @@ async function counts(ctx: MillionContext, batchId: string) {
      FROM batch_items WHERE batch_id = $1 AND status <> 'pending'`,
     [batchId],
   );
-  return { running: Number(r.rows[0].running), settled: Number(r.rows[0].settled), lastStart: r.rows[0].last_start?.getTime() ?? 0 };
+  return {
+    running: Number(r.rows[0].running),
+    settled: Number(r.rows[0].settled),
+    lastStart: r.rows[0].last_start?.getTime() ?? 0,
+  };
 }
 
 export async function runMillion(ctx: MillionContext, o: MillionOptions): Promise<void> {
@@ -127,7 +166,13 @@ async function writeFile({ runDir, say, record }: MillionContext, rows: number):
   say(`writing ${rows} recipients to ${file}`);
   const t0 = Date.now();
   const written = await writeRecipients(file, rows);
-  record('file', { rows, gzipBytes: written.bytes, gzipMb: mb(written.bytes), textMb: mb(written.textBytes), writeMs: Date.now() - t0 });
+  record('file', {
+    rows,
+    gzipBytes: written.bytes,
+    gzipMb: mb(written.bytes),
+    textMb: mb(written.textBytes),
+    writeMs: Date.now() - t0,
+  });
   say(`  ${mb(written.bytes)} MB gzip (${mb(written.textBytes)} MB of CSV)`);
   return file;
 }
@@ -139,14 +184,18 @@ async function importRecipients(ctx: MillionContext, file: string): Promise<void
   const workerRss = ctx.rss(ctx.workerPid).start(250);
   const t0 = Date.now();
   const body = fs.readFileSync(file);
-  const posted = await fetch(`${ctx.base}/api/entity-imports?kind=recipient&filename=recipients.csv.gz`, { method: 'POST', headers: { ...ctx.auth, 'content-type': 'application/gzip' }, body });
+  const posted = await fetch(`${ctx.base}/api/entity-imports?kind=recipient&filename=recipients.csv.gz`, {
+    method: 'POST',
+    headers: { ...ctx.auth, 'content-type': 'application/gzip' },
+    body,
+  });
   const created = (await posted.json()) as { id: string };
   if (posted.status !== 202) throw new Error(`import refused: ${posted.status} ${JSON.stringify(created)}`);
   const uploadMs = Date.now() - t0;
   say(`  received in ${uploadMs} ms as ${created.id}; importing`);
   const progress: Array<{ s: number; rowsRead: number }> = [];
   let imp: EntityImportView;
-  for (let lastSay = 0; ; ) {
+  for (let lastSay = 0; ;) {
     imp = (await api<EntityImportView>(ctx, 'GET', `/api/entity-imports/${created.id}`)).body;
     progress.push({ s: Math.round((Date.now() - t0) / 100) / 10, rowsRead: imp.rowsRead });
     if (imp.status === 'succeeded' || imp.status === 'failed') break;
@@ -174,25 +223,44 @@ async function importRecipients(ctx: MillionContext, file: string): Promise<void
     entityBytesEach: Math.round(entitiesBytes / imp.rowsImported),
     progress: progress.filter((_, i) => i % 10 === 0),
   });
-  say(`  imported ${imp.rowsImported} in ${Math.round(importMs / 1000)} s; API peak RSS ${Math.round(apiRss.peakKb / 1024)} MB`);
+  say(
+    `  imported ${imp.rowsImported} in ${Math.round(importMs / 1000)} s; API peak RSS ${Math.round(apiRss.peakKb / 1024)} MB`,
+  );
 }
 
 /** 3. The batch, from the database; the API's RSS while it creates it. */
 async function createBatch(ctx: MillionContext, o: MillionOptions): Promise<string> {
   const createRss = ctx.rss(ctx.apiPid).start(250);
   // The imported recipients (keys M-…), not the demo ones the stack seeds.
-  const made = await api<CreatedBatch>(ctx, 'POST', '/api/batches', { pipeline: o.pipeline, name: `${o.rows} recipients`, entities: { kind: 'recipient', search: 'M-' }, concurrency: o.concurrency });
+  const made = await api<CreatedBatch>(ctx, 'POST', '/api/batches', {
+    pipeline: o.pipeline,
+    name: `${o.rows} recipients`,
+    entities: { kind: 'recipient', search: 'M-' },
+    concurrency: o.concurrency,
+  });
   createRss.stop();
   if (made.status !== 202) throw new Error(`batch refused: ${made.status} ${JSON.stringify(made.body)}`);
   const batchId = made.body.id;
   const batchRow = (await ctx.db.query(`SELECT total, partitions FROM batches WHERE id = $1`, [batchId])).rows[0];
-  ctx.record('create', { batchId, ms: Math.round(made.ms), total: batchRow.total, partitions: batchRow.partitions, apiPeakRssMb: Math.round(createRss.peakKb / 1024) });
-  ctx.say(`  batch ${batchId}: ${batchRow.total} items in ${batchRow.partitions} partitions, created in ${Math.round(made.ms / 1000)} s`);
+  ctx.record('create', {
+    batchId,
+    ms: Math.round(made.ms),
+    total: batchRow.total,
+    partitions: batchRow.partitions,
+    apiPeakRssMb: Math.round(createRss.peakKb / 1024),
+  });
+  ctx.say(
+    `  batch ${batchId}: ${batchRow.total} items in ${batchRow.partitions} partitions, created in ${Math.round(made.ms / 1000)} s`,
+  );
   return batchId;
 }
 
 /** 4. Run, a slice at a time: items settled per slice, GET /api/batches/:id latency throughout. */
-async function runSlices(ctx: MillionContext, o: MillionOptions, batchId: string): Promise<{ settledRun: number; ratePerSec: number }> {
+async function runSlices(
+  ctx: MillionContext,
+  o: MillionOptions,
+  batchId: string,
+): Promise<{ settledRun: number; ratePerSec: number }> {
   const runStart = Date.now();
   const sliceMs = o.runMinutes >= 10 ? SLICE_MS : 60_000;
   const slices: Array<{ slice: number; settled: number; perSec: number }> = [];
@@ -214,15 +282,27 @@ async function runSlices(ctx: MillionContext, o: MillionOptions, batchId: string
     await sleep(1_000);
   }
   const sorted = [...latencies].sort((a, b) => a - b);
-  const pctl = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] * 10) / 10;
+  const pctl = (p: number) =>
+    Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] * 10) / 10;
   const ratePerSec = slices.reduce((a, s) => a + s.perSec, 0) / Math.max(1, slices.length);
   const settledRun = (await counts(ctx, batchId)).settled;
-  ctx.record('run', { slices, minutes: o.runMinutes, settled: settledRun, meanPerSec: Math.round(ratePerSec * 100) / 100, getMs: { n: latencies.length, p50: pctl(50), p99: pctl(99), max: pctl(100) } });
+  ctx.record('run', {
+    slices,
+    minutes: o.runMinutes,
+    settled: settledRun,
+    meanPerSec: Math.round(ratePerSec * 100) / 100,
+    getMs: { n: latencies.length, p50: pctl(50), p99: pctl(99), max: pctl(100) },
+  });
   return { settledRun, ratePerSec };
 }
 
 /** POSTs a control action of the batch; anything but 202 throws. */
-async function control(ctx: MillionContext, batchId: string, action: 'pause' | 'resume' | 'cancel', body: unknown): Promise<void> {
+async function control(
+  ctx: MillionContext,
+  batchId: string,
+  action: 'pause' | 'resume' | 'cancel',
+  body: unknown,
+): Promise<void> {
   const answer = await api(ctx, 'POST', `/api/batches/${batchId}/${action}`, body);
   if (answer.status !== 202) throw new Error(`${action} refused: ${answer.status} ${JSON.stringify(answer.body)}`);
 }
@@ -233,8 +313,15 @@ async function controlBatch(ctx: MillionContext, batchId: string): Promise<void>
   const resumeToFirstStartMs = await resumeBatch(ctx, batchId, paused.lastStart);
   await sleep(60_000);
   const cancelled = await cancelBatch(ctx, batchId);
-  ctx.record('control', { pauseToLastStartMs: paused.pauseToLastStartMs, pauseToIdleMs: paused.pauseToIdleMs, resumeToFirstStartMs, ...cancelled });
-  ctx.say(`  cancelled: ${cancelled.runningAtCancel} running items settled after ${cancelled.cancelToSettledMs} ms; batch ended after ${cancelled.cancelToEndedMs} ms`);
+  ctx.record('control', {
+    pauseToLastStartMs: paused.pauseToLastStartMs,
+    pauseToIdleMs: paused.pauseToIdleMs,
+    resumeToFirstStartMs,
+    ...cancelled,
+  });
+  ctx.say(
+    `  cancelled: ${cancelled.runningAtCancel} running items settled after ${cancelled.cancelToSettledMs} ms; batch ended after ${cancelled.cancelToEndedMs} ms`,
+  );
 }
 
 async function pauseBatch(ctx: MillionContext, batchId: string) {
@@ -246,7 +333,7 @@ async function pauseBatch(ctx: MillionContext, batchId: string) {
   let idle = await counts(ctx, batchId);
   let quietSince = Date.now();
   let idleAt = idle.running === 0 ? Date.now() : 0;
-  for (const deadline = Date.now() + 10 * 60_000; Date.now() - quietSince < 30_000 || idle.running > 0; ) {
+  for (const deadline = Date.now() + 10 * 60_000; Date.now() - quietSince < 30_000 || idle.running > 0;) {
     if (Date.now() > deadline) throw new Error('pause: items still starting or running after 10 minutes');
     await sleep(250);
     const c = await counts(ctx, batchId);
@@ -257,7 +344,9 @@ async function pauseBatch(ctx: MillionContext, batchId: string) {
   }
   const pauseToLastStartMs = Math.max(0, idle.lastStart - pauseAt);
   const pauseToIdleMs = idleAt - pauseAt;
-  ctx.say(`  paused: last item start ${pauseToLastStartMs} ms after the request; nothing running ${pauseToIdleMs} ms after it`);
+  ctx.say(
+    `  paused: last item start ${pauseToLastStartMs} ms after the request; nothing running ${pauseToIdleMs} ms after it`,
+  );
   return { pauseToLastStartMs, pauseToIdleMs, lastStart: idle.lastStart };
 }
 
@@ -297,11 +386,28 @@ async function cancelBatch(ctx: MillionContext, batchId: string) {
 }
 
 /** 6. Sizes and the estimate. */
-async function recordSizes(ctx: MillionContext, o: MillionOptions, batchId: string, settledRun: number, ratePerSec: number): Promise<void> {
+async function recordSizes(
+  ctx: MillionContext,
+  o: MillionOptions,
+  batchId: string,
+  settledRun: number,
+  ratePerSec: number,
+): Promise<void> {
   const settled = (await counts(ctx, batchId)).settled;
   // Temporal's store grew with the items that ran, not with those cancelled unstarted.
-  const ran = Number((await ctx.db.query(`SELECT count(*) AS n FROM batch_items WHERE batch_id = $1 AND status IN ('succeeded', 'failed')`, [batchId])).rows[0].n);
-  const ours = (await ctx.db.query(`SELECT pg_total_relation_size('entities') AS e, pg_total_relation_size('batch_items') AS i, pg_database_size(current_database()) AS d`)).rows[0];
+  const ran = Number(
+    (
+      await ctx.db.query(
+        `SELECT count(*) AS n FROM batch_items WHERE batch_id = $1 AND status IN ('succeeded', 'failed')`,
+        [batchId],
+      )
+    ).rows[0].n,
+  );
+  const ours = (
+    await ctx.db.query(
+      `SELECT pg_total_relation_size('entities') AS e, pg_total_relation_size('batch_items') AS i, pg_database_size(current_database()) AS d`,
+    )
+  ).rows[0];
   const temporalBytes = await ctx.temporalStoreBytes();
   const remainingHours = (o.rows - settledRun) / ratePerSec / 3600;
   ctx.record('sizes', {
@@ -319,5 +425,7 @@ async function recordSizes(ctx: MillionContext, o: MillionOptions, batchId: stri
     hoursForAll: Math.round((o.rows / ratePerSec / 3600) * 10) / 10,
     hoursLeftAtCancel: Math.round(remainingHours * 10) / 10,
   });
-  ctx.say(`  at ${Math.round(ratePerSec * 100) / 100} items/s all ${o.rows} would take ${Math.round((o.rows / ratePerSec / 3600) * 10) / 10} h`);
+  ctx.say(
+    `  at ${Math.round(ratePerSec * 100) / 100} items/s all ${o.rows} would take ${Math.round((o.rows / ratePerSec / 3600) * 10) / 10} h`,
+  );
 }

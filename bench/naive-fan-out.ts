@@ -14,7 +14,11 @@ export async function runNaiveFanOut({ client, taskQueue }: BenchStack) {
   const n = CHILDREN;
   say(`naive fan-out: one parent starting ${n} children at once`);
   const prefix = `naive-${Date.now().toString(36)}`;
-  const handle = await client.workflow.start(naiveFanOutWorkflow, { taskQueue: itemTaskQueueOf(taskQueue), workflowId: prefix, args: [{ n, prefix }] });
+  const handle = await client.workflow.start(naiveFanOutWorkflow, {
+    taskQueue: itemTaskQueueOf(taskQueue),
+    workflowId: prefix,
+    args: [{ n, prefix }],
+  });
   const t0 = Date.now();
   let outcome = 'still running after 120 s';
   while (Date.now() - t0 < 120_000) {
@@ -29,8 +33,17 @@ export async function runNaiveFanOut({ client, taskQueue }: BenchStack) {
   const events = history.events ?? [];
   const started = events.filter((e) => e.childWorkflowExecutionStartedEventAttributes).length;
   const initiated = events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).length;
-  const taskFailures = events.filter((e) => e.workflowTaskFailedEventAttributes).map((e) => `${e.workflowTaskFailedEventAttributes?.cause}: ${e.workflowTaskFailedEventAttributes?.failure?.message ?? ''}`.slice(0, 300));
-  const terminated = events.find((e) => e.workflowExecutionTerminatedEventAttributes || e.workflowExecutionFailedEventAttributes);
+  const taskFailures = events
+    .filter((e) => e.workflowTaskFailedEventAttributes)
+    .map((e) =>
+      `${e.workflowTaskFailedEventAttributes?.cause}: ${e.workflowTaskFailedEventAttributes?.failure?.message ?? ''}`.slice(
+        0,
+        300,
+      ),
+    );
+  const terminated = events.find(
+    (e) => e.workflowExecutionTerminatedEventAttributes || e.workflowExecutionFailedEventAttributes,
+  );
   const result = {
     children: n,
     outcome,
@@ -39,9 +52,17 @@ export async function runNaiveFanOut({ client, taskQueue }: BenchStack) {
     historyEvents: events.length,
     workflowTaskFailures: taskFailures.length,
     firstFailures: [...new Set(taskFailures)].slice(0, 3),
-    closeReason: terminated ? JSON.stringify(terminated.workflowExecutionFailedEventAttributes?.failure?.message ?? terminated.workflowExecutionTerminatedEventAttributes?.reason ?? '') : undefined,
+    closeReason: terminated
+      ? JSON.stringify(
+          terminated.workflowExecutionFailedEventAttributes?.failure?.message ??
+            terminated.workflowExecutionTerminatedEventAttributes?.reason ??
+            '',
+        )
+      : undefined,
   };
-  say(`  ${outcome}; ${initiated} child starts initiated, ${started} started, ${taskFailures.length} workflow task failures`);
+  say(
+    `  ${outcome}; ${initiated} child starts initiated, ${started} started, ${taskFailures.length} workflow task failures`,
+  );
   await handle.terminate('benchmark over').catch(() => undefined);
   return result;
 }

@@ -27,8 +27,24 @@ export interface Options {
 }
 
 export function parseArgs(argv: string[]): Options {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(BATCH_(ITEMS_PER_PARTITION|MAX_PARTITIONS|MIN_PARTITION_WINDOW)|WORKER_MAX_\w+)$/.test(k))) as Record<string, string>;
-  const o: Options = { sizes: [2_000, 10_000], concurrency: 200, baseline: true, naive: true, smallRuns: 10, warmUp: true, single: false, split: 4, splitSize: 2_000, server: 'dev', env };
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) =>
+      /^(BATCH_(ITEMS_PER_PARTITION|MAX_PARTITIONS|MIN_PARTITION_WINDOW)|WORKER_MAX_\w+)$/.test(k),
+    ),
+  ) as Record<string, string>;
+  const o: Options = {
+    sizes: [2_000, 10_000],
+    concurrency: 200,
+    baseline: true,
+    naive: true,
+    smallRuns: 10,
+    warmUp: true,
+    single: false,
+    split: 4,
+    splitSize: 2_000,
+    server: 'dev',
+    env,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
@@ -66,7 +82,11 @@ export function parseArgs(argv: string[]): Options {
   }
   if (o.sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('sizes must be positive integers');
   if (o.million && argv.includes('--concurrency')) o.million.concurrency = o.concurrency;
-  if (!Number.isInteger(o.split) || o.split < 0 || (o.split > 0 && (!Number.isInteger(o.splitSize) || o.splitSize % o.split !== 0 || o.splitSize < o.split)))
+  if (
+    !Number.isInteger(o.split) ||
+    o.split < 0 ||
+    (o.split > 0 && (!Number.isInteger(o.splitSize) || o.splitSize % o.split !== 0 || o.splitSize < o.split))
+  )
     throw new Error('--split K needs a --split-size that K divides');
   return o;
 }

@@ -20,7 +20,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { env } from '../lib/env';
-import { createDmCreativePipeline, dmCreativeSettingsSchema, recipientItemSchema, type RecipientItem } from '../pipelines/dm-creative';
+import {
+  createDmCreativePipeline,
+  dmCreativeSettingsSchema,
+  recipientItemSchema,
+  type RecipientItem,
+} from '../pipelines/dm-creative';
 import { demoRecipients } from '../pipelines/dm-creative/demo-data';
 import { PdfRenderPool } from '../pipelines/dm-creative/pdf-pool';
 import type { StepContext } from '../pipelines/types';
@@ -47,7 +52,11 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--out') o.out = next();
     else throw new Error(`unknown option ${a}`);
   }
-  for (const [k, v] of Object.entries({ items: o.items, perBrowserItems: o.perBrowserItems, concurrency: o.concurrency })) {
+  for (const [k, v] of Object.entries({
+    items: o.items,
+    perBrowserItems: o.perBrowserItems,
+    concurrency: o.concurrency,
+  })) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer`);
   }
   o.perBrowserItems = Math.min(o.perBrowserItems, o.items);
@@ -60,11 +69,20 @@ const say = (msg: string) => process.stderr.write(`[bench:pdf ${new Date().toISO
 // ---------------------------------------------------------------------------------------------
 // Runs
 
-const settings = dmCreativeSettingsSchema.parse({ companyName: 'Northwind Home Services', industry: 'Home services', brandVoice: 'friendly' });
+const settings = dmCreativeSettingsSchema.parse({
+  companyName: 'Northwind Home Services',
+  industry: 'Home services',
+  brandVoice: 'friendly',
+});
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 function recipients(n: number, prefix: string): RecipientItem[] {
-  return Array.from({ length: n }, (_, i) => recipientItemSchema.parse({ ...demoRecipients[i % demoRecipients.length], trackingId: `${prefix}-${String(i + 1).padStart(6, '0')}` }));
+  return Array.from({ length: n }, (_, i) =>
+    recipientItemSchema.parse({
+      ...demoRecipients[i % demoRecipients.length],
+      trackingId: `${prefix}-${String(i + 1).padStart(6, '0')}`,
+    }),
+  );
 }
 
 function stepCtx(batchId: string, item: RecipientItem): StepContext<RecipientItem, typeof settings> {
@@ -90,7 +108,11 @@ function pct(values: number[], p: number): number {
 }
 
 /** Runs `items` through `render` with `concurrency` in flight; latency per item and the wall time. */
-async function drive(items: RecipientItem[], concurrency: number, render: (item: RecipientItem) => Promise<{ bytes: number }>) {
+async function drive(
+  items: RecipientItem[],
+  concurrency: number,
+  render: (item: RecipientItem) => Promise<{ bytes: number }>,
+) {
   const latencies: number[] = [];
   let bytes = 0;
   let next = 0;
@@ -109,16 +131,32 @@ async function drive(items: RecipientItem[], concurrency: number, render: (item:
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  return { seconds: Number(seconds.toFixed(2)), pdfsPerSecond: Number((items.length / seconds).toFixed(2)), latencyMs: { p50: pct(latencies, 50), p95: pct(latencies, 95), max: pct(latencies, 100) }, avgPdfBytes: Math.round(bytes / items.length) };
+  return {
+    seconds: Number(seconds.toFixed(2)),
+    pdfsPerSecond: Number((items.length / seconds).toFixed(2)),
+    latencyMs: { p50: pct(latencies, 50), p95: pct(latencies, 95), max: pct(latencies, 100) },
+    avgPdfBytes: Math.round(bytes / items.length),
+  };
 }
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const chromiumPath = env.CHROMIUM_PATH;
   const filesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-bench-pdf-'));
-  const base = { filesDir, appUrl: 'http://127.0.0.1', smtp: { port: 25, secure: false, from: 'bench@localhost' }, chromiumPath, pdfRenderConcurrency: o.concurrency };
-  const chromiumVersion = execFileSync(chromiumPath, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  say(`${chromiumVersion}; ${os.cpus().length} CPUs; pooled ${o.items}, per-browser ${o.perBrowserItems}, concurrency ${o.concurrency}`);
+  const base = {
+    filesDir,
+    appUrl: 'http://127.0.0.1',
+    smtp: { port: 25, secure: false, from: 'bench@localhost' },
+    chromiumPath,
+    pdfRenderConcurrency: o.concurrency,
+  };
+  const chromiumVersion = execFileSync(chromiumPath, ['--version'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  }).trim();
+  say(
+    `${chromiumVersion}; ${os.cpus().length} CPUs; pooled ${o.items}, per-browser ${o.perBrowserItems}, concurrency ${o.concurrency}`,
+  );
 
   try {
     // 1. The pool: browsers launched once, one page per slot, reused.
@@ -126,7 +164,11 @@ async function main() {
     const pool = new PdfRenderPool({ chromiumPath, concurrency: o.concurrency });
     const pooledStep = createDmCreativePipeline({ ...base, renderPool: pool }).steps[0]!;
     let mem = new TreeMemorySampler().start();
-    const pooled = await drive(recipients(o.items, 'POOL'), o.concurrency, async (item) => (await pooledStep.run(stepCtx('batch-bench-pool', item))) as { bytes: number });
+    const pooled = await drive(
+      recipients(o.items, 'POOL'),
+      o.concurrency,
+      async (item) => (await pooledStep.run(stepCtx('batch-bench-pool', item))) as { bytes: number },
+    );
     const pooledStats = pool.stats();
     await pool.close();
     const pooledMem = mem.stop();
@@ -147,16 +189,31 @@ async function main() {
       }
     });
     const perBrowserMem = mem.stop();
-    say(`per-browser: ${perBrowser.pdfsPerSecond} PDFs/s, peak RSS ${perBrowserMem.peakRssMb} MB (PSS ${perBrowserMem.peakPssMb} MB)`);
+    say(
+      `per-browser: ${perBrowser.pdfsPerSecond} PDFs/s, peak RSS ${perBrowserMem.peakRssMb} MB (PSS ${perBrowserMem.peakPssMb} MB)`,
+    );
 
     const ratio = Number((pooled.pdfsPerSecond / perBrowser.pdfsPerSecond).toFixed(1));
     const date = new Date().toISOString().slice(0, 10);
     const result = {
       benchmark: 'dm-creative render-pdf: browser pool vs a browser per recipient',
       date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, chromium: chromiumVersion },
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model,
+        memoryGb: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        chromium: chromiumVersion,
+      },
       options: o,
-      pooled: { items: o.items, ...pooled, ...pooledMem, launches: pooledStats.launches, pagesCreated: pooledStats.pagesCreated, blockedRequests: pooledStats.blockedRequests },
+      pooled: {
+        items: o.items,
+        ...pooled,
+        ...pooledMem,
+        launches: pooledStats.launches,
+        pagesCreated: pooledStats.pagesCreated,
+        blockedRequests: pooledStats.blockedRequests,
+      },
       perBrowser: {
         items: o.perBrowserItems,
         ...perBrowser,
@@ -170,13 +227,16 @@ async function main() {
             : 'measured on all recipients',
       },
       ratio,
-      memoryNote: 'peak over 200 ms samples of this process + all its descendants (Chromium processes); RSS summed per process (shared pages counted repeatedly), PSS shares them out',
+      memoryNote:
+        'peak over 200 ms samples of this process + all its descendants (Chromium processes); RSS summed per process (shared pages counted repeatedly), PSS shares them out',
     };
     const out = o.out ?? path.join('bench-results', `${date}-pdf.json`);
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    say(`pool ${pooled.pdfsPerSecond} PDFs/s vs per-browser ${perBrowser.pdfsPerSecond} PDFs/s: ${ratio}x; written to ${out}`);
+    say(
+      `pool ${pooled.pdfsPerSecond} PDFs/s vs per-browser ${perBrowser.pdfsPerSecond} PDFs/s: ${ratio}x; written to ${out}`,
+    );
   } finally {
     fs.rmSync(filesDir, { recursive: true, force: true });
   }

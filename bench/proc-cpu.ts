@@ -132,10 +132,22 @@ export class CpuSampler {
       for (const [pid, t] of this.last.get(g.name)!) ticks += t - (first.get(pid) ?? 0);
       const cpuSeconds = ticks / TICKS_PER_SECOND;
       ours += cpuSeconds;
-      groups[g.name] = { cpuSeconds: round(cpuSeconds), percentOfMachine: round((100 * cpuSeconds) / capacity), cores: round(cpuSeconds / seconds) };
+      groups[g.name] = {
+        cpuSeconds: round(cpuSeconds),
+        percentOfMachine: round((100 * cpuSeconds) / capacity),
+        cores: round(cpuSeconds / seconds),
+      };
     }
     const busyPercent = (100 * (m1.busy - this.m0.busy)) / Math.max(1, m1.total - this.m0.total);
-    return { seconds: round(seconds), groups, machine: { cores, busyPercent: round(busyPercent), outsideRunPercent: round(Math.max(0, busyPercent - (100 * ours) / capacity)) } };
+    return {
+      seconds: round(seconds),
+      groups,
+      machine: {
+        cores,
+        busyPercent: round(busyPercent),
+        outsideRunPercent: round(Math.max(0, busyPercent - (100 * ours) / capacity)),
+      },
+    };
   }
 }
 
@@ -144,7 +156,9 @@ const round = (v: number) => Math.round(v * 10) / 10;
 /** A phase's CPU per item: ms per group and in total, to a tenth, with how busy the machine was. */
 export function cpuPerItem(report: CpuReport, items: number) {
   return {
-    ...Object.fromEntries(Object.entries(report.groups).map(([k, g]) => [k, Math.round((g.cpuSeconds * 1000 * 10) / items) / 10])),
+    ...Object.fromEntries(
+      Object.entries(report.groups).map(([k, g]) => [k, Math.round((g.cpuSeconds * 1000 * 10) / items) / 10]),
+    ),
     total: Math.round((Object.values(report.groups).reduce((a, g) => a + g.cpuSeconds, 0) * 1000 * 10) / items) / 10,
     machineBusyPercent: report.machine.busyPercent,
     outsideRunPercent: report.machine.outsideRunPercent,

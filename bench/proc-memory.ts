@@ -40,7 +40,10 @@ export function treeOf(root: number): number[] {
 export function memoryKb(pid: number): { rss: number; pss: number } {
   try {
     const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-    return { rss: Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0), pss: Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0) };
+    return {
+      rss: Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0),
+      pss: Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0),
+    };
   } catch {
     return { rss: 0, pss: 0 };
   }
@@ -72,7 +75,10 @@ export class TreeMemorySampler {
   }
   stop(): { peakRssMb: number; peakPssMb: number; peakProcesses: number } {
     clearInterval(this.timer);
-    return { peakRssMb: Math.round(this.peakRssKb / 1024), peakPssMb: Math.round(this.peakPssKb / 1024), peakProcesses: this.peakProcesses };
+    return {
+      peakRssMb: Math.round(this.peakRssKb / 1024),
+      peakPssMb: Math.round(this.peakPssKb / 1024),
+      peakProcesses: this.peakProcesses,
+    };
   }
 }
-

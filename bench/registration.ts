@@ -41,19 +41,32 @@ async function main() {
   for (let i = 0; i < n && rejected.length < failures; i += every) {
     const step = REJECT_AT[rejected.length % REJECT_AT.length];
     rejected.push({ externalId: items[i].externalId, step });
-    if (step === 'validate-data') items[i] = { ...items[i], payment: { ...items[i].payment, iban: 'GB00WEST12345698765432' } };
+    if (step === 'validate-data')
+      items[i] = { ...items[i], payment: { ...items[i].payment, iban: 'GB00WEST12345698765432' } };
   }
   await call('DELETE', `${values.partner}/__sandbox/faults`);
   await call('POST', `${values.partner}/__sandbox/faults`, {
     rules: [
-      ...rejected.filter((r) => r.step !== 'validate-data').map((r) => ({ endpoint: r.step, match: { externalId: r.externalId }, status: 422, message: 'rejected by the partner (injected)' })),
+      ...rejected
+        .filter((r) => r.step !== 'validate-data')
+        .map((r) => ({
+          endpoint: r.step,
+          match: { externalId: r.externalId },
+          status: 422,
+          message: 'rejected by the partner (injected)',
+        })),
       // Transient outages the default retry policy absorbs: the first 5 menu uploads answer 503.
       { endpoint: 'upload-menu', status: 503, times: 5 },
     ],
   });
 
   const t0 = Date.now();
-  const created = await api<CreatedBatch>('POST', '/api/batches', { pipeline: 'restaurant-registration', name: `Registration bench ${run}`, items, concurrency: Number(values.concurrency) });
+  const created = await api<CreatedBatch>('POST', '/api/batches', {
+    pipeline: 'restaurant-registration',
+    name: `Registration bench ${run}`,
+    items,
+    concurrency: Number(values.concurrency),
+  });
   let batch: BatchDetail;
   for (;;) {
     batch = await api<BatchDetail>('GET', `/api/batches/${created.id}`);
@@ -61,7 +74,12 @@ async function main() {
     await new Promise((r) => setTimeout(r, 500));
   }
   const wallMs = Date.now() - t0;
-  const failedItems = (await api<{ items: Array<{ key: string; error: { step: string; type: string } }> }>('GET', `/api/batches/${created.id}/items?status=failed&limit=500`)).items;
+  const failedItems = (
+    await api<{ items: Array<{ key: string; error: { step: string; type: string } }> }>(
+      'GET',
+      `/api/batches/${created.id}/items?status=failed&limit=500`,
+    )
+  ).items;
   const progress = batch.progress!;
   const byStep: Record<string, number> = {};
   for (const f of failedItems) byStep[f.error.step] = (byStep[f.error.step] ?? 0) + 1;
@@ -70,9 +88,16 @@ async function main() {
     items: n,
     injectedRejections: rejected.length,
     status: batch.status,
-    counts: { succeeded: progress.succeeded, failed: progress.failed, skipped: progress.skipped, cancelled: progress.cancelled },
+    counts: {
+      succeeded: progress.succeeded,
+      failed: progress.failed,
+      skipped: progress.skipped,
+      cancelled: progress.cancelled,
+    },
     failedByStep: byStep,
-    failedAsInjected: failedItems.every((f) => rejected.some((r) => r.externalId === f.key && r.step === f.error.step)) && failedItems.length === rejected.length,
+    failedAsInjected:
+      failedItems.every((f) => rejected.some((r) => r.externalId === f.key && r.step === f.error.step)) &&
+      failedItems.length === rejected.length,
     steps: progress.steps,
     wallMs,
     itemsPerSec: Number(((n * 1000) / wallMs).toFixed(2)),

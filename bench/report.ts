@@ -17,7 +17,13 @@ export class BenchReport {
 
   constructor(opts: Options) {
     this.result = {
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model,
+        memGb: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        platform: `${os.platform()} ${os.release()}`,
+      },
       options: opts,
       startedAt: new Date().toISOString(),
       // Others share this machine's cores: compare only figures of one run.

@@ -32,7 +32,13 @@ async function settled(id: string, round: number) {
   for (;;) {
     const b = await api<BatchDetail>('GET', `/api/batches/${id}`);
     const p = b.progress;
-    if (['completed', 'completed_with_errors', 'failed'].includes(b.status) && p && (p.retryRound ?? 0) >= round && ['completed', 'completed_with_errors', 'failed'].includes(p.status)) return { status: b.status, progress: p };
+    if (
+      ['completed', 'completed_with_errors', 'failed'].includes(b.status) &&
+      p &&
+      (p.retryRound ?? 0) >= round &&
+      ['completed', 'completed_with_errors', 'failed'].includes(p.status)
+    )
+      return { status: b.status, progress: p };
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
@@ -40,8 +46,13 @@ async function settled(id: string, round: number) {
 async function main() {
   const n = Number(values.items);
   await call('DELETE', `${values.ai}/__standin/faults`);
-  await call('POST', `${values.ai}/__standin/faults`, { rules: [{ status: 400, message: 'rejected by the stand-in (injected)' }] });
-  const rows = Array.from({ length: n }, (_, i) => ({ row: i + 1, question: `Question number ${i + 1}: what is ${i} + 1?` }));
+  await call('POST', `${values.ai}/__standin/faults`, {
+    rules: [{ status: 400, message: 'rejected by the stand-in (injected)' }],
+  });
+  const rows = Array.from({ length: n }, (_, i) => ({
+    row: i + 1,
+    question: `Question number ${i + 1}: what is ${i} + 1?`,
+  }));
   const t0 = Date.now();
   const created = await api<CreatedBatch>('POST', '/api/batches', {
     pipeline: 'ai-prompt',
@@ -62,7 +73,12 @@ async function main() {
   const result = {
     batchId: created.id,
     items: n,
-    firstRun: { status: first.status, failed: first.progress.failed, succeeded: first.progress.succeeded, wallMs: firstMs },
+    firstRun: {
+      status: first.status,
+      failed: first.progress.failed,
+      succeeded: first.progress.succeeded,
+      wallMs: firstMs,
+    },
     retry: {
       round: retry.round,
       requested: retry.items,

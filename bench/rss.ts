@@ -35,7 +35,10 @@ export class RssSampler {
     if (this.samples.length === 0) return [];
     const out: number[] = [];
     for (let d = 0; d < 10; d++) {
-      const part = this.samples.slice(Math.floor((d * this.samples.length) / 10), Math.floor(((d + 1) * this.samples.length) / 10));
+      const part = this.samples.slice(
+        Math.floor((d * this.samples.length) / 10),
+        Math.floor(((d + 1) * this.samples.length) / 10),
+      );
       if (part.length) out.push(Math.round(Math.max(...part.map((s) => s.kb)) / 1024));
     }
     return out;

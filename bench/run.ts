@@ -75,16 +75,26 @@ async function main() {
 }
 
 /** `--million`: the entity import and one batch over its recipients instead of the other phases (bench/million.ts). */
-async function runMillionPhase(stack: BenchStack, server: 'dev' | 'cluster', options: MillionOptions, report: BenchReport) {
+async function runMillionPhase(
+  stack: BenchStack,
+  server: 'dev' | 'cluster',
+  options: MillionOptions,
+  report: BenchReport,
+) {
   const { db, runDir } = stack;
   const million: Record<string, unknown> = {};
   report.result.million = million;
   const temporalStoreBytes = async () => {
     if (server === 'cluster') {
-      const r = await db.query(`SELECT sum(pg_database_size(datname))::bigint AS b FROM pg_database WHERE datname IN ('temporal', 'temporal_visibility')`);
+      const r = await db.query(
+        `SELECT sum(pg_database_size(datname))::bigint AS b FROM pg_database WHERE datname IN ('temporal', 'temporal_visibility')`,
+      );
       return Number(r.rows[0].b);
     }
-    return ['temporal.db', 'temporal.db-wal'].reduce((sum, f) => sum + (fs.existsSync(path.join(runDir, f)) ? fs.statSync(path.join(runDir, f)).size : 0), 0);
+    return ['temporal.db', 'temporal.db-wal'].reduce(
+      (sum, f) => sum + (fs.existsSync(path.join(runDir, f)) ? fs.statSync(path.join(runDir, f)).size : 0),
+      0,
+    );
   };
   await runMillion(
     {

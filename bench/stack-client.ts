@@ -12,7 +12,11 @@ import { dataDir } from '../lib/env';
 
 /** A JSON request to a stand-in (partner platform, OpenAI), never the API: no token goes there. A 4xx/5xx throws with the answer's body. */
 export async function call(method: string, url: string, body?: unknown) {
-  const res = await fetch(url, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(url, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
   const text = await res.text();
   if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${text}`);
   return text ? JSON.parse(text) : null;
@@ -27,11 +31,15 @@ export function stackApi(app: string) {
   const bearer = bearerOf(process.env.FLOTILLA_TOKEN, dataDir);
   const client = new ApiClient(app, {}, bearer);
   return async <T>(method: 'GET' | 'POST' | 'DELETE', apiPath: string, body?: unknown): Promise<T> => {
-    if (!bearer) throw new Error(`no API token: start the stack with npm start (it saves one in ${savedTokenFile(dataDir)}) or set FLOTILLA_TOKEN`);
+    if (!bearer)
+      throw new Error(
+        `no API token: start the stack with npm start (it saves one in ${savedTokenFile(dataDir)}) or set FLOTILLA_TOKEN`,
+      );
     try {
       return await client.json<T>(method, apiPath, body);
     } catch (err) {
-      if (err instanceof ApiError) throw new Error(`${method} ${apiPath}: ${err.status} ${err.code}: ${err.message}`, { cause: err });
+      if (err instanceof ApiError)
+        throw new Error(`${method} ${apiPath}: ${err.status} ${err.code}: ${err.message}`, { cause: err });
       throw err;
     }
   };

@@ -46,7 +46,10 @@ export class Teardown {
 
   /** Ctrl-C and SIGTERM stop the run's stack before the process exits (130, 143); `onSignal` says so first. */
   onSignals(onSignal?: (signal: string) => void): void {
-    for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    for (const [signal, code] of [
+      ['SIGINT', 130],
+      ['SIGTERM', 143],
+    ] as const) {
       process.on(signal, () => {
         onSignal?.(signal);
         void this.run().then(() => process.exit(code));
@@ -56,22 +59,42 @@ export class Teardown {
 }
 
 /** `script` (workers/main.ts, api/server.ts) as its own Node process, its output in runDir/<name>.log. */
-export function spawnService(runDir: string, script: string, name: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): ChildProcess {
+export function spawnService(
+  runDir: string,
+  script: string,
+  name: string,
+  env: NodeJS.ProcessEnv,
+  nodeArgs: string[] = [],
+): ChildProcess {
   const log = fs.openSync(path.join(runDir, `${name}.log`), 'a');
-  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, script)], { cwd: PROJECT_ROOT, env, stdio: ['ignore', log, log] });
+  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, script)], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ['ignore', log, log],
+  });
 }
 
 /** Polls the API's health for up to two minutes. */
 export async function waitForApi(base: string, runDir: string): Promise<void> {
   for (let i = 0; ; i++) {
-    if (await fetch(`${base}/api/health`).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(`${base}/api/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     if (i > 240) throw new Error(`API did not become healthy; see ${runDir}/api.log and worker.log`);
     await sleep(500);
   }
 }
 
 /** The `Authorization` header of the run's super admin's API token, saved for the API at `base`. */
-export async function localAdminAuth(databaseUrl: string, runDir: string, base: string): Promise<Record<string, string>> {
+export async function localAdminAuth(
+  databaseUrl: string,
+  runDir: string,
+  base: string,
+): Promise<Record<string, string>> {
   // Every /api route needs a session or an API token: the run's super admin and its token, made
   // as `npm start` makes them for the local CLI.
   const adminDb = createDb(databaseUrl, { poolSize: 1 });
@@ -98,21 +121,40 @@ export interface BenchStack {
 
 /** PostgreSQL and Temporal for the run, migrated; every stop registered with `teardown`. */
 async function startStores(runDir: string, server: 'dev' | 'cluster', bin: string, teardown: Teardown) {
-  say(`starting PostgreSQL and the Temporal ${server === 'cluster' ? 'cluster (four temporal-server services on that PostgreSQL)' : 'dev server'} in ${runDir}`);
+  say(
+    `starting PostgreSQL and the Temporal ${server === 'cluster' ? 'cluster (four temporal-server services on that PostgreSQL)' : 'dev server'} in ${runDir}`,
+  );
   const pg = await startEmbeddedPostgres({ dir: path.join(runDir, 'postgres'), port: await freePort() });
   teardown.add(pg.stop);
   const temporal =
     server === 'cluster'
-      ? await startTemporalCluster({ dir: path.join(runDir, 'temporal-cluster'), postgresUrl: pg.adminUrl, namespace: 'default', ports: await freeClusterPorts() })
-      : await startDevServer({ bin, dbFile: path.join(runDir, 'temporal.db'), port: await freePort(), namespace: 'default', logFile: path.join(runDir, 'temporal.log') });
+      ? await startTemporalCluster({
+          dir: path.join(runDir, 'temporal-cluster'),
+          postgresUrl: pg.adminUrl,
+          namespace: 'default',
+          ports: await freeClusterPorts(),
+        })
+      : await startDevServer({
+          bin,
+          dbFile: path.join(runDir, 'temporal.db'),
+          port: await freePort(),
+          namespace: 'default',
+          logFile: path.join(runDir, 'temporal.log'),
+        });
   teardown.add(temporal.stop);
-  const temporalPids = 'processes' in temporal ? Object.values(temporal.processes).map((p) => p.pid!) : [temporal.process.pid!];
+  const temporalPids =
+    'processes' in temporal ? Object.values(temporal.processes).map((p) => p.pid!) : [temporal.process.pid!];
   await migrate(pg.url);
   return { databaseUrl: pg.url, temporalAddress: temporal.address, temporalPids };
 }
 
 /** Starts the whole stack of a `npm run bench` run and connects to it. */
-export async function startBenchStack(runDir: string, server: 'dev' | 'cluster', bin: string, teardown: Teardown): Promise<BenchStack> {
+export async function startBenchStack(
+  runDir: string,
+  server: 'dev' | 'cluster',
+  bin: string,
+  teardown: Teardown,
+): Promise<BenchStack> {
   const { databaseUrl, temporalAddress, temporalPids } = await startStores(runDir, server, bin, teardown);
   const apiPort = await freePort();
   const base = `http://127.0.0.1:${apiPort}`;
@@ -138,7 +180,9 @@ export async function startBenchStack(runDir: string, server: 'dev' | 'cluster',
     BATCH_GUARD: 'off',
   };
   // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the worker and the API, written there as they exit.
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`]
+    : [];
   const worker = teardown.child(spawnService(runDir, 'workers/main.ts', 'worker', childEnv, profile));
   const api = teardown.child(spawnService(runDir, 'api/server.ts', 'api', childEnv, profile));
   await waitForApi(base, runDir);

@@ -7,7 +7,13 @@
 /** Samples the worker's Prometheus gauges and histograms for the render and item queues. */
 export class WorkerMetricsSampler {
   private timer?: NodeJS.Timeout;
-  private readonly samples: Array<{ t: number; render: number; itemActivities: number; itemWorkflowTasks: number; itemLocalActivities: number }> = [];
+  private readonly samples: Array<{
+    t: number;
+    render: number;
+    itemActivities: number;
+    itemWorkflowTasks: number;
+    itemLocalActivities: number;
+  }> = [];
   private before: Record<string, number> = {};
   private t0 = 0;
   private busyUntil = Infinity;
@@ -17,7 +23,10 @@ export class WorkerMetricsSampler {
   ) {}
 
   private async read(): Promise<Record<string, number>> {
-    const text = await fetch(this.url).then((r) => r.text(), () => '');
+    const text = await fetch(this.url).then(
+      (r) => r.text(),
+      () => '',
+    );
     const out: Record<string, number> = {};
     for (const [, name, labels, value] of text.matchAll(/^(\w+)\{([^}]*)\} (\S+)$/gm)) {
       const queue = /task_queue="([^"]+)"/.exec(labels!)?.[1];
@@ -25,7 +34,11 @@ export class WorkerMetricsSampler {
       const q = queue === this.queues.render ? 'render' : 'items';
       const type = /worker_type="([^"]+)"/.exec(labels!)?.[1];
       if (name === 'temporal_worker_task_slots_used') out[`used:${q}:${type}`] = Number(value);
-      else if (/^temporal_(activity_schedule_to_start_latency|activity_execution_latency|workflow_task_schedule_to_start_latency|workflow_task_execution_latency)_(sum|count)$/.test(name!)) {
+      else if (
+        /^temporal_(activity_schedule_to_start_latency|activity_execution_latency|workflow_task_schedule_to_start_latency|workflow_task_execution_latency)_(sum|count)$/.test(
+          name!,
+        )
+      ) {
         // Histograms: summed over their label sets (e.g. activity types) per queue.
         out[`${name}:${q}`] = (out[`${name}:${q}`] ?? 0) + Number(value);
       }
@@ -66,7 +79,8 @@ export class WorkerMetricsSampler {
       return count ? Math.round(d(`${h}_sum:${q}`) / count) : null;
     };
     const during = this.samples.filter((s) => s.t <= this.busyUntil);
-    const mean = (f: (s: (typeof during)[number]) => number) => (during.length ? Math.round((during.reduce((a, s) => a + f(s), 0) / during.length) * 100) / 100 : 0);
+    const mean = (f: (s: (typeof during)[number]) => number) =>
+      during.length ? Math.round((during.reduce((a, s) => a + f(s), 0) / during.length) * 100) / 100 : 0;
     const full = during.filter((s) => s.render >= renderSlots).length;
     return {
       samples: during.length,
@@ -76,7 +90,11 @@ export class WorkerMetricsSampler {
       itemActivitySlotsBusyMean: mean((s) => s.itemActivities),
       itemLocalActivitySlotsBusyMean: mean((s) => s.itemLocalActivities),
       itemWorkflowTaskSlotsBusyMean: mean((s) => s.itemWorkflowTasks),
-      render: { activities: d('temporal_activity_execution_latency_count:render'), scheduleToStartMeanMs: meanMs('temporal_activity_schedule_to_start_latency', 'render'), executionMeanMs: meanMs('temporal_activity_execution_latency', 'render') },
+      render: {
+        activities: d('temporal_activity_execution_latency_count:render'),
+        scheduleToStartMeanMs: meanMs('temporal_activity_schedule_to_start_latency', 'render'),
+        executionMeanMs: meanMs('temporal_activity_execution_latency', 'render'),
+      },
       itemQueue: {
         activities: d('temporal_activity_execution_latency_count:items'),
         activityScheduleToStartMeanMs: meanMs('temporal_activity_schedule_to_start_latency', 'items'),

@@ -21,10 +21,20 @@ const Args = z.object({
 });
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { email: { type: 'string' }, password: { type: 'string' }, 'org-name': { type: 'string' }, force: { type: 'boolean' } }, strict: true });
+  const { values } = parseArgs({
+    options: {
+      email: { type: 'string' },
+      password: { type: 'string' },
+      'org-name': { type: 'string' },
+      force: { type: 'boolean' },
+    },
+    strict: true,
+  });
   const parsed = Args.safeParse({ ...values, password: values.password ?? env.FLOTILLA_ADMIN_PASSWORD });
   if (!parsed.success) {
-    process.stderr.write(`bootstrap: ${parsed.error.issues.map((i) => i.message).join('; ')}\nusage: npm run bootstrap -- --email you@example.com [--password …] [--org-name …] [--force]\n`);
+    process.stderr.write(
+      `bootstrap: ${parsed.error.issues.map((i) => i.message).join('; ')}\nusage: npm run bootstrap -- --email you@example.com [--password …] [--org-name …] [--force]\n`,
+    );
     return 2;
   }
   const url = env.DATABASE_URL ?? `postgresql://flotilla:flotilla@127.0.0.1:${env.EMBEDDED_PG_PORT}/flotilla`;
@@ -32,8 +42,15 @@ async function main(): Promise<number> {
   try {
     await migrate(url);
     const password = parsed.data.password ?? crypto.randomBytes(18).toString('base64url');
-    const user = await bootstrapSuperAdmin(db, { email: parsed.data.email, password, ...(parsed.data['org-name'] ? { orgName: parsed.data['org-name'] } : {}), force: parsed.data.force });
-    process.stdout.write(`super admin ${user.email} of organisation ${user.org.id} is ready${parsed.data.password ? '' : `; password: ${password}`}\n`);
+    const user = await bootstrapSuperAdmin(db, {
+      email: parsed.data.email,
+      password,
+      ...(parsed.data['org-name'] ? { orgName: parsed.data['org-name'] } : {}),
+      force: parsed.data.force,
+    });
+    process.stdout.write(
+      `super admin ${user.email} of organisation ${user.org.id} is ready${parsed.data.password ? '' : `; password: ${password}`}\n`,
+    );
     return 0;
   } catch (err) {
     if (err instanceof ApiError) {
@@ -41,7 +58,11 @@ async function main(): Promise<number> {
       return 1;
     }
     const msg = (err as Error).message;
-    process.stderr.write(/ECONNREFUSED|connect/i.test(msg) ? `bootstrap: no database at ${url.replace(/\/\/[^@]*@/, '//')}: start the stack (npm start) or set DATABASE_URL\n` : `bootstrap: ${msg}\n`);
+    process.stderr.write(
+      /ECONNREFUSED|connect/i.test(msg)
+        ? `bootstrap: no database at ${url.replace(/\/\/[^@]*@/, '//')}: start the stack (npm start) or set DATABASE_URL\n`
+        : `bootstrap: ${msg}\n`,
+    );
     return 1;
   } finally {
     await db.$disconnect();

@@ -40,7 +40,14 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 const env = Env.parse(process.env);
-runCli(process.argv.slice(2), { out: process.stdout, err: process.stderr, apiUrl: env.FLOTILLA_API_URL, user: currentUser(), token: tokenOf(env), cwd: env.INIT_CWD || process.cwd() }).then(
+runCli(process.argv.slice(2), {
+  out: process.stdout,
+  err: process.stderr,
+  apiUrl: env.FLOTILLA_API_URL,
+  user: currentUser(),
+  token: tokenOf(env),
+  cwd: env.INIT_CWD || process.cwd(),
+}).then(
   (code) => {
     process.exitCode = code;
   },

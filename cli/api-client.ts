@@ -54,7 +54,11 @@ export class ApiClient {
     return this.send('GET', path, opts);
   }
 
-  private async send(method: string, path: string, opts: { body?: unknown; file?: string; accept?: string; signal?: AbortSignal }): Promise<Response> {
+  private async send(
+    method: string,
+    path: string,
+    opts: { body?: unknown; file?: string; accept?: string; signal?: AbortSignal },
+  ): Promise<Response> {
     const url = new URL(path, this.baseUrl.endsWith('/') ? this.baseUrl : `${this.baseUrl}/`);
     const authorization = this.authorizationFor(url);
     let res: Response;
@@ -66,15 +70,26 @@ export class ApiClient {
           ...(authorization ? { authorization } : {}),
           ...(opts.accept ? { accept: opts.accept } : {}),
           ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...(opts.file !== undefined ? { 'content-type': 'application/octet-stream', 'content-length': String(fs.statSync(opts.file).size) } : {}),
+          ...(opts.file !== undefined
+            ? { 'content-type': 'application/octet-stream', 'content-length': String(fs.statSync(opts.file).size) }
+            : {}),
         },
-        body: opts.file !== undefined ? (Readable.toWeb(fs.createReadStream(opts.file)) as ReadableStream) : opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+        body:
+          opts.file !== undefined
+            ? (Readable.toWeb(fs.createReadStream(opts.file)) as ReadableStream)
+            : opts.body !== undefined
+              ? JSON.stringify(opts.body)
+              : undefined,
         signal: opts.signal,
         ...(opts.file !== undefined ? { duplex: 'half' } : {}),
       } as RequestInit);
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new ApiError(0, 'unreachable', `cannot reach the API at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+      throw new ApiError(
+        0,
+        'unreachable',
+        `cannot reach the API at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
+      );
     }
     if (res.ok) return res;
     throw ApiError.of(res.status, res.statusText, await res.text().catch(() => ''));
@@ -85,8 +100,14 @@ export class ApiClient {
     if (!this.bearer) return undefined;
     const saved = this.bearer.savedFor;
     if (saved && !saved.apiUrls.some((u) => URL.canParse(u) && new URL(u).origin === url.origin)) {
-      const belongs = saved.apiUrls.length ? `is for ${saved.apiUrls.join(' or ')}` : 'records no API (run npm start again)';
-      throw new ApiError(0, 'token_not_sent', `the API token saved by npm start (${saved.file}) ${belongs}, not ${url.origin}; set FLOTILLA_TOKEN to call another API`);
+      const belongs = saved.apiUrls.length
+        ? `is for ${saved.apiUrls.join(' or ')}`
+        : 'records no API (run npm start again)';
+      throw new ApiError(
+        0,
+        'token_not_sent',
+        `the API token saved by npm start (${saved.file}) ${belongs}, not ${url.origin}; set FLOTILLA_TOKEN to call another API`,
+      );
     }
     return `Bearer ${this.bearer.token}`;
   }

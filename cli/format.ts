@@ -15,11 +15,18 @@ export function batchSummary(b: BatchView): string {
     ['pipeline', b.pipeline],
     ['status', `${p.status ?? b.status}${b.pauseReason ? ` (${b.pauseReason})` : ''}`],
     ['progress', `${bar(total > 0 ? done / total : 0, 24)} ${done}/${total} ${percent}%`],
-    ['items', `succeeded ${p.succeeded ?? 0}  failed ${p.failed ?? 0}  skipped ${p.skipped ?? 0}  cancelled ${p.cancelled ?? 0}  running ${p.running ?? 0}  pending ${p.pending ?? 0}`],
+    [
+      'items',
+      `succeeded ${p.succeeded ?? 0}  failed ${p.failed ?? 0}  skipped ${p.skipped ?? 0}  cancelled ${p.cancelled ?? 0}  running ${p.running ?? 0}  pending ${p.pending ?? 0}`,
+    ],
   ];
   const steps = Object.entries(p.steps ?? {});
-  if (steps.length > 0) rows.push(['steps', steps.map(([name, c]) => `${name} ${c.succeeded} ok/${c.failed} failed`).join(' · ')]);
-  rows.push(['elapsed', `${formatDuration(p.elapsedMs ?? 0)}${p.status === 'running' && p.etaMs ? `  eta ${formatDuration(p.etaMs)}` : ''}  cost $${(p.estimatedCostUsd ?? 0).toFixed(4)}`]);
+  if (steps.length > 0)
+    rows.push(['steps', steps.map(([name, c]) => `${name} ${c.succeeded} ok/${c.failed} failed`).join(' · ')]);
+  rows.push([
+    'elapsed',
+    `${formatDuration(p.elapsedMs ?? 0)}${p.status === 'running' && p.etaMs ? `  eta ${formatDuration(p.etaMs)}` : ''}  cost $${(p.estimatedCostUsd ?? 0).toFixed(4)}`,
+  ]);
   rows.push(['created', `${b.createdAt}${b.createdBy ? ` by ${b.createdBy}` : ''}`]);
   if (b.temporalUrl) rows.push(['temporal', b.temporalUrl]);
   return rows.map(([k, v]) => `${k.padEnd(9)} ${v}`).join('\n');
@@ -66,7 +73,9 @@ export function apiErrorText(err: ApiError | ItemsFileError): string {
   const head = api.status === 0 ? `error: ${api.message}` : `error: ${api.message} (HTTP ${api.status} ${api.code})`;
   const issues = api.issues;
   const shown = issues.slice(0, 20).map((i) => {
-    const at = [i.row !== undefined ? `row ${i.row}` : undefined, i.row !== undefined ? lineOf(i.row) : undefined].filter(Boolean).join(', ');
+    const at = [i.row !== undefined ? `row ${i.row}` : undefined, i.row !== undefined ? lineOf(i.row) : undefined]
+      .filter(Boolean)
+      .join(', ');
     return `  field ${i.path}${at ? ` (${at})` : ''}: ${i.message}`;
   });
   if (issues.length > shown.length) shown.push(`  … and ${issues.length - shown.length} more`);

@@ -23,7 +23,9 @@ export function readItemsFile(file: string, cwd = process.cwd()): ItemsFile {
   try {
     text = fs.readFileSync(path.resolve(cwd, file), 'utf8');
   } catch (err) {
-    throw new UsageError(`<file>: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(
+      `<file>: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   return ext === '.csv' ? fromCsv(file, text) : fromJson(file, text);
 }
@@ -31,7 +33,12 @@ export function readItemsFile(file: string, cwd = process.cwd()): ItemsFile {
 function fromCsv(file: string, text: string): ItemsFile {
   let records: Array<{ record: Record<string, string>; info: { lines: number } }>;
   try {
-    records = parse(text, { columns: true, bom: true, skip_empty_lines: true, info: true }) as unknown as typeof records;
+    records = parse(text, {
+      columns: true,
+      bom: true,
+      skip_empty_lines: true,
+      info: true,
+    }) as unknown as typeof records;
   } catch (err) {
     throw new UsageError(`<file>: ${file} is not valid CSV: ${(err as Error).message}`);
   }
@@ -48,7 +55,11 @@ function fromJson(file: string, text: string): ItemsFile {
   } catch (err) {
     throw new UsageError(`<file>: ${file} is not valid JSON: ${(err as Error).message}`);
   }
-  const items = Array.isArray(doc) ? doc : Array.isArray((doc as { items?: unknown })?.items) ? (doc as { items: unknown[] }).items : undefined;
+  const items = Array.isArray(doc)
+    ? doc
+    : Array.isArray((doc as { items?: unknown })?.items)
+      ? (doc as { items: unknown[] }).items
+      : undefined;
   if (!items) throw new UsageError(`<file>: ${file} must hold a JSON array of items (or { "items": [...] })`);
   if (items.length === 0) throw new UsageError(`<file>: ${file} holds no items`);
   return { items, format: 'json', lineOf: () => undefined };

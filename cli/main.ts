@@ -74,7 +74,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
     let parsed: ReturnType<typeof parseArgs>;
     try {
-      parsed = parseArgs({ args: argv, options: { ...command.options, ...GLOBAL_OPTIONS }, strict: true, allowPositionals: true });
+      parsed = parseArgs({
+        args: argv,
+        options: { ...command.options, ...GLOBAL_OPTIONS },
+        strict: true,
+        allowPositionals: true,
+      });
     } catch (err) {
       throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
     }
@@ -83,10 +88,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return EXIT.ok;
     }
     const positionals = parsed.positionals.slice(1);
-    if (positionals.length > command.positionals.length) throw new UsageError(`unexpected argument "${positionals[command.positionals.length]}"`);
+    if (positionals.length > command.positionals.length)
+      throw new UsageError(`unexpected argument "${positionals[command.positionals.length]}"`);
 
     const apiUrl = ApiUrl.safeParse(parsed.values.api ?? io.apiUrl);
-    if (!apiUrl.success) throw new UsageError(`--api: ${apiUrl.error.issues[0].message} (got "${parsed.values.api ?? io.apiUrl}")`);
+    if (!apiUrl.success)
+      throw new UsageError(`--api: ${apiUrl.error.issues[0].message} (got "${parsed.values.api ?? io.apiUrl}")`);
 
     const { api: _api, json, help: _help, ...values } = parsed.values;
     const input: Record<string, unknown> = { ...values };

@@ -12,7 +12,10 @@ export interface SseEvent {
   data: string;
 }
 
-export async function* sseEvents(body: AsyncIterable<Uint8Array>, opts: { onRetry?: (ms: number) => void } = {}): AsyncGenerator<SseEvent> {
+export async function* sseEvents(
+  body: AsyncIterable<Uint8Array>,
+  opts: { onRetry?: (ms: number) => void } = {},
+): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
   let buffer = '';
   let event = '';
@@ -50,14 +53,21 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Calls `onProgress` for each progress event of the batch and resolves with the final progress
  * (the `done` event). Gives up after `maxReconnects` connections in a row that brought nothing.
  */
-export async function followProgress(api: ApiClient, batchId: string, onProgress: (p: BatchProgress) => void, opts: { maxReconnects?: number } = {}): Promise<BatchProgress> {
+export async function followProgress(
+  api: ApiClient,
+  batchId: string,
+  onProgress: (p: BatchProgress) => void,
+  opts: { maxReconnects?: number } = {},
+): Promise<BatchProgress> {
   const maxReconnects = opts.maxReconnects ?? 5;
   let retryMs = 2_000;
   let fruitless = 0;
   for (;;) {
     let lastError: unknown;
     try {
-      const res = await api.stream(`/api/batches/${encodeURIComponent(batchId)}/events`, { accept: 'text/event-stream' });
+      const res = await api.stream(`/api/batches/${encodeURIComponent(batchId)}/events`, {
+        accept: 'text/event-stream',
+      });
       if (!res.body) throw new ApiError(0, 'no_stream', 'the API answered the event stream without a body');
       for await (const ev of sseEvents(res.body, { onRetry: (ms) => (retryMs = ms) })) {
         fruitless = 0;
@@ -73,7 +83,11 @@ export async function followProgress(api: ApiClient, batchId: string, onProgress
     }
     if (++fruitless > maxReconnects) {
       if (lastError instanceof ApiError) throw lastError;
-      throw new ApiError(0, 'stream_lost', `lost the progress stream of ${batchId}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+      throw new ApiError(
+        0,
+        'stream_lost',
+        `lost the progress stream of ${batchId}${lastError ? `: ${(lastError as Error).message}` : ''}`,
+      );
     }
     await sleep(retryMs);
   }

@@ -21,7 +21,11 @@ export interface PartitioningOptions {
 export const DEFAULT_PARTITIONING: PartitioningOptions = { itemsPerPartition: 250, maxPartitions: 8, minWindow: 10 };
 
 /** How many partitions a batch gets: 1 means the batch workflow runs its items itself. */
-export function partitionsFor(total: number, concurrency: number, opts: PartitioningOptions = DEFAULT_PARTITIONING): number {
+export function partitionsFor(
+  total: number,
+  concurrency: number,
+  opts: PartitioningOptions = DEFAULT_PARTITIONING,
+): number {
   if (total <= opts.itemsPerPartition) return 1;
   const bySize = Math.ceil(total / opts.itemsPerPartition);
   const byWindow = Math.max(1, Math.floor(concurrency / Math.max(1, opts.minWindow)));

@@ -4,15 +4,14 @@
  */
 
 export type BatchStatus =
-  | 'pending'
-  | 'running'
-  | 'paused'
-  | 'completed'
-  | 'completed_with_errors'
-  | 'failed'
-  | 'cancelled';
+  'pending' | 'running' | 'paused' | 'completed' | 'completed_with_errors' | 'failed' | 'cancelled';
 
-export const FINAL_BATCH_STATUSES: readonly BatchStatus[] = ['completed', 'completed_with_errors', 'failed', 'cancelled'];
+export const FINAL_BATCH_STATUSES: readonly BatchStatus[] = [
+  'completed',
+  'completed_with_errors',
+  'failed',
+  'cancelled',
+];
 
 export function isFinalBatchStatus(status: string | null | undefined): boolean {
   return (FINAL_BATCH_STATUSES as readonly string[]).includes(status ?? '');
@@ -219,7 +218,12 @@ export function deriveProgress(args: {
   const elapsedMs = args.startedAtMs == null ? 0 : Math.max(0, end - args.startedAtMs);
   const throughputPerSec = elapsedMs > 0 ? (processed / elapsedMs) * 1000 : 0;
   const remaining = c.total - processed;
-  const etaMs = args.finishedAtMs != null || remaining === 0 ? 0 : throughputPerSec > 0 ? Math.round((remaining / throughputPerSec) * 1000) : null;
+  const etaMs =
+    args.finishedAtMs != null || remaining === 0
+      ? 0
+      : throughputPerSec > 0
+        ? Math.round((remaining / throughputPerSec) * 1000)
+        : null;
   return {
     batchId: args.batchId,
     pipeline: args.pipeline,

@@ -78,7 +78,10 @@ export const BatchStats = z.object({
   createdBefore: z.string().nullable(),
   total: z.number().int(),
   byStatus: StatusCounts,
-  byPipeline: z.record(z.string(), z.object({ total: z.number().int(), byStatus: StatusCounts, completionRate: z.number().nullable() })),
+  byPipeline: z.record(
+    z.string(),
+    z.object({ total: z.number().int(), byStatus: StatusCounts, completionRate: z.number().nullable() }),
+  ),
   /** Batches in a final status. */
   final: z.number().int(),
   /** Final batches that ran to the end: completed or completed_with_errors (the "completed" tab). */

@@ -22,7 +22,9 @@ export class ApiError extends Error {
   /** Field issues of a `validation_error`, empty for any other error. */
   get issues(): FieldIssue[] {
     const issues = (this.details as { issues?: unknown } | undefined)?.issues;
-    return Array.isArray(issues) ? issues.filter((i): i is FieldIssue => typeof (i as FieldIssue | null)?.path === 'string') : [];
+    return Array.isArray(issues)
+      ? issues.filter((i): i is FieldIssue => typeof (i as FieldIssue | null)?.path === 'string')
+      : [];
   }
 
   /** The error an answer carries: the API's `{ error }` body when there is one, else the status in words. */
@@ -34,7 +36,12 @@ export class ApiError extends Error {
       // not JSON: a proxy's error page, say
     }
     const e = (parsed as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
-    if (typeof e?.code === 'string' && typeof e.message === 'string') return new ApiError(status, e.code, e.message, e.details);
-    return new ApiError(status, `http_${status}`, `${status} ${statusText || 'request failed'}${text && !parsed ? `: ${text.slice(0, 200)}` : ''}`);
+    if (typeof e?.code === 'string' && typeof e.message === 'string')
+      return new ApiError(status, e.code, e.message, e.details);
+    return new ApiError(
+      status,
+      `http_${status}`,
+      `${status} ${statusText || 'request failed'}${text && !parsed ? `: ${text.slice(0, 200)}` : ''}`,
+    );
   }
 }

@@ -6,7 +6,9 @@ export type Plan = (typeof PLANS)[number];
 export const USER_ROLES = ['super_admin', 'member'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
 
-export const SignInBody = z.object({ email: z.string().trim().min(3).max(200), password: z.string().min(1).max(200) }).strict();
+export const SignInBody = z
+  .object({ email: z.string().trim().min(3).max(200), password: z.string().min(1).max(200) })
+  .strict();
 export type SignInBody = z.infer<typeof SignInBody>;
 
 export const CreateTokenBody = z
@@ -23,7 +25,9 @@ export const TokenIdParam = z.object({ id: z.string().regex(/^tok_[A-Za-z0-9_-]{
 /** The most a super admin can raise one organisation's import row limit to. */
 export const MAX_IMPORT_ROWS_OVERRIDE = 10_000_000;
 
-export const OrgIdParam = z.object({ id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,49}$/, 'an organisation id is 2-50 lowercase letters, digits or -') });
+export const OrgIdParam = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,49}$/, 'an organisation id is 2-50 lowercase letters, digits or -'),
+});
 
 export const CreateOrgBody = z
   .object({
@@ -92,8 +96,16 @@ export type SessionsRevoked = z.infer<typeof SessionsRevoked>;
 export const Me = z.object({
   user: UserView,
   via: z.enum(['session', 'token']),
-  csrfToken: z.string().optional().meta({ description: "the session's CSRF token: sent as X-CSRF-Token on every unsafe request" }),
-  access: z.object({ phase: z.union([z.literal(1), z.literal(2)]), read: z.boolean(), run: z.boolean(), reason: z.string().optional() }),
+  csrfToken: z
+    .string()
+    .optional()
+    .meta({ description: "the session's CSRF token: sent as X-CSRF-Token on every unsafe request" }),
+  access: z.object({
+    phase: z.union([z.literal(1), z.literal(2)]),
+    read: z.boolean(),
+    run: z.boolean(),
+    reason: z.string().optional(),
+  }),
 });
 export type Me = z.infer<typeof Me>;
 

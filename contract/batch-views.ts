@@ -15,7 +15,9 @@ export const Progress = z.custom<BatchProgress>().meta({
 });
 export type Progress = BatchProgress;
 
-export const ItemError = z.custom<EngineItemError>().meta({ description: '{ step, type, message, attempts } of the failed step' });
+export const ItemError = z
+  .custom<EngineItemError>()
+  .meta({ description: '{ step, type, message, attempts } of the failed step' });
 export type ItemError = EngineItemError;
 
 export const ItemStep = z.custom<StepResult>().meta({
@@ -23,7 +25,11 @@ export const ItemStep = z.custom<StepResult>().meta({
 });
 export type ItemStep = StepResult;
 
-export const FailureThreshold = z.object({ ratio: z.number(), minSettled: z.number().int(), action: z.enum(['pause', 'fail']) });
+export const FailureThreshold = z.object({
+  ratio: z.number(),
+  minSettled: z.number().int(),
+  action: z.enum(['pause', 'fail']),
+});
 export type FailureThreshold = z.infer<typeof FailureThreshold>;
 
 export const BatchSummary = z.object({
@@ -38,7 +44,10 @@ export const BatchSummary = z.object({
   budgetUsd: z.number().nullable().optional(),
   notify: NotifyView.nullable().optional(),
   total: z.number().int(),
-  progress: z.custom<Partial<BatchProgress>>().nullable().meta({ description: 'the last progress snapshot stored; `{}` before the first one' }),
+  progress: z
+    .custom<Partial<BatchProgress>>()
+    .nullable()
+    .meta({ description: 'the last progress snapshot stored; `{}` before the first one' }),
   createdBy: z.string().nullable().optional(),
   createdAt: Instant,
   updatedAt: Instant.optional(),
@@ -58,7 +67,9 @@ export type BatchOutputs = z.infer<typeof BatchOutputs>;
 export const BatchDetail = BatchSummary.extend({
   settings: z.record(z.string(), z.unknown()).optional(),
   steps: z.array(z.string()).meta({ description: 'the pipeline steps, in order' }),
-  progress: Progress.nullable().meta({ description: 'live from the batch workflow (its progress query), else the last snapshot' }),
+  progress: Progress.nullable().meta({
+    description: 'live from the batch workflow (its progress query), else the last snapshot',
+  }),
   temporalUrl: z.string().meta({ description: 'the batch workflow in Temporal Web' }),
   outputs: BatchOutputs.nullable().optional(),
 });
@@ -95,7 +106,12 @@ export type ControlAction = (typeof CONTROL_ACTIONS)[number];
 export const ControlAccepted = z.object({ id: z.string(), accepted: z.literal(true), action: z.enum(CONTROL_ACTIONS) });
 export type ControlAccepted = z.infer<typeof ControlAccepted>;
 
-export const RetryAccepted = z.object({ id: z.string(), round: z.number().int(), items: z.number().int(), editedInputs: z.number().int() });
+export const RetryAccepted = z.object({
+  id: z.string(),
+  round: z.number().int(),
+  items: z.number().int(),
+  editedInputs: z.number().int(),
+});
 export type RetryAccepted = z.infer<typeof RetryAccepted>;
 
 /** A JSON Schema (draft 2020-12) as the pipelines' zod schemas export them. */
@@ -115,9 +131,21 @@ export const PipelineStep = z.object({
   name: z.string(),
   activity: z.string(),
   description: z.string().optional(),
-  retry: z.object({ maximumAttempts: z.number().int(), initialIntervalMs: z.number(), backoffCoefficient: z.number(), maximumIntervalMs: z.number().optional() }),
+  retry: z.object({
+    maximumAttempts: z.number().int(),
+    initialIntervalMs: z.number(),
+    backoffCoefficient: z.number(),
+    maximumIntervalMs: z.number().optional(),
+  }),
   startToCloseTimeoutMs: z.number(),
-  skipIf: z.object({ path: z.string(), equals: z.unknown().optional(), notEquals: z.unknown().optional(), exists: z.boolean().optional() }).optional(),
+  skipIf: z
+    .object({
+      path: z.string(),
+      equals: z.unknown().optional(),
+      notEquals: z.unknown().optional(),
+      exists: z.boolean().optional(),
+    })
+    .optional(),
 });
 export type PipelineStep = z.infer<typeof PipelineStep>;
 
@@ -139,7 +167,11 @@ export type Pipeline = z.infer<typeof Pipeline>;
 export const PipelineList = z.object({ pipelines: z.array(Pipeline) });
 export type PipelineList = z.infer<typeof PipelineList>;
 
-export const DemoItems = z.object({ pipeline: z.string(), source: z.enum(['entities', 'demo']), items: z.array(z.unknown()) });
+export const DemoItems = z.object({
+  pipeline: z.string(),
+  source: z.enum(['entities', 'demo']),
+  items: z.array(z.unknown()),
+});
 export type DemoItems = z.infer<typeof DemoItems>;
 
 export const HealthCheck = z.looseObject({ ok: z.boolean(), error: z.string().optional() });

@@ -121,7 +121,12 @@ export type CreateBatchBody = z.infer<typeof CreateBatchBody>;
 const csvOf = <T extends string>(values: readonly [T, ...T[]]) =>
   z
     .string()
-    .transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(values)));
 
 export const ListBatchesQuery = z
@@ -173,7 +178,10 @@ export type RetryFailedBody = z.infer<typeof RetryFailedBody>;
 /** `:id` of a batch route. */
 export const IdParam = z.object({ id: z.string().min(1).max(100) });
 /** A file name inside a batch's directory: no separators, no leading dot (no traversal). */
-export const FileParam = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'invalid batch id'), name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._ -]{0,199}$/, 'invalid file name') });
+export const FileParam = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'invalid batch id'),
+  name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._ -]{0,199}$/, 'invalid file name'),
+});
 export const ExportQuery = z.object({ format: z.enum(['csv', 'json']).default('csv') }).strict();
 export type ExportQuery = z.infer<typeof ExportQuery>;
 const DATA_FILTER_PARAM = /^data\.(.{1,100})$/s;
@@ -190,11 +198,26 @@ export const EntitiesQuery = z
     limit: z.coerce.number().int().min(1).max(500).default(100),
     cursor: z.string().max(300).optional(),
   })
-  .catchall(z.string().max(500).meta({ description: 'data.<field>=<value>: only entities whose top-level data field equals the value (as text, or as the number or boolean it reads as)' }))
+  .catchall(
+    z
+      .string()
+      .max(500)
+      .meta({
+        description:
+          'data.<field>=<value>: only entities whose top-level data field equals the value (as text, or as the number or boolean it reads as)',
+      }),
+  )
   .superRefine((q, ctx) => {
     const filters = Object.keys(q).filter((k) => !ENTITIES_QUERY_KEYS.has(k));
-    for (const k of filters) if (!DATA_FILTER_PARAM.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `unknown query parameter "${k}" (filters are data.<field>=<value>)` });
-    if (filters.length > MAX_ENTITY_FILTERS) ctx.addIssue({ code: 'custom', path: ['data'], message: `at most ${MAX_ENTITY_FILTERS} data filters` });
+    for (const k of filters)
+      if (!DATA_FILTER_PARAM.test(k))
+        ctx.addIssue({
+          code: 'custom',
+          path: [k],
+          message: `unknown query parameter "${k}" (filters are data.<field>=<value>)`,
+        });
+    if (filters.length > MAX_ENTITY_FILTERS)
+      ctx.addIssue({ code: 'custom', path: ['data'], message: `at most ${MAX_ENTITY_FILTERS} data filters` });
   })
   .transform(({ kind, search, limit, cursor, ...rest }) => ({
     kind,
@@ -209,13 +232,25 @@ export const EntityFacetsQuery = z.object({ kind: z.string().min(1).max(50) }).s
 export type EntityFacetsQuery = z.infer<typeof EntityFacetsQuery>;
 
 /** A stored entity (a restaurant, a recipient, a company) as GET /api/entities lists it. */
-export const StoredEntity = z.object({ id: z.string(), kind: z.string(), key: z.string(), data: z.record(z.string(), z.unknown()), createdAt: z.string() });
+export const StoredEntity = z.object({
+  id: z.string(),
+  kind: z.string(),
+  key: z.string(),
+  data: z.record(z.string(), z.unknown()),
+  createdAt: z.string(),
+});
 export type StoredEntity = z.infer<typeof StoredEntity>;
-export const EntityPage = z.object({ entities: z.array(StoredEntity), nextCursor: z.string().nullable(), total: z.number().int() });
+export const EntityPage = z.object({
+  entities: z.array(StoredEntity),
+  nextCursor: z.string().nullable(),
+  total: z.number().int(),
+});
 export type EntityPage = z.infer<typeof EntityPage>;
 export const EntityFacets = z.object({
   kind: z.string(),
   total: z.number().int(),
-  fields: z.array(z.object({ field: z.string(), values: z.array(z.object({ value: EntityFilterValue, count: z.number().int() })) })),
+  fields: z.array(
+    z.object({ field: z.string(), values: z.array(z.object({ value: EntityFilterValue, count: z.number().int() })) }),
+  ),
 });
 export type EntityFacets = z.infer<typeof EntityFacets>;

@@ -7,12 +7,18 @@ export type ImportStatus = (typeof IMPORT_STATUSES)[number];
 
 export const EntityImportQuery = z
   .object({
-    kind: z.string().min(1).max(50).meta({ description: 'the kind of entity the rows are (recipient, restaurant, company)' }),
+    kind: z
+      .string()
+      .min(1)
+      .max(50)
+      .meta({ description: 'the kind of entity the rows are (recipient, restaurant, company)' }),
     filename: z.string().max(1000).optional().meta({ description: "the file's original name (shown in the list)" }),
   })
   .strict();
 
-export const EntityImportIdParam = z.object({ id: z.string().regex(/^imp-[0-9a-z]{1,12}-[0-9a-f]{8}$/, 'not an import id') });
+export const EntityImportIdParam = z.object({
+  id: z.string().regex(/^imp-[0-9a-z]{1,12}-[0-9a-f]{8}$/, 'not an import id'),
+});
 
 export const ListEntityImportsQuery = z
   .object({
@@ -33,12 +39,15 @@ export const ImportErrorsQuery = z
 export const EntityImportView = z.object({
   id: z.string(),
   kind: z.string(),
-  pipeline: z.string().meta({ description: "the pipeline whose item schema judges each row" }),
+  pipeline: z.string().meta({ description: 'the pipeline whose item schema judges each row' }),
   fileName: z.string(),
   bytes: z.number().int(),
   compressed: z.boolean().meta({ description: 'the file was gzip' }),
   status: z.enum(IMPORT_STATUSES),
-  maxRows: z.number().int().meta({ description: 'the most data rows this import may have (the caller’s limit when it arrived)' }),
+  maxRows: z
+    .number()
+    .int()
+    .meta({ description: 'the most data rows this import may have (the caller’s limit when it arrived)' }),
   totalRows: z.number().int().nullable().meta({ description: 'data rows in the file, once counted' }),
   rowsRead: z.number().int(),
   rowsImported: z.number().int(),

@@ -15,7 +15,9 @@ export type FieldIssue = z.infer<typeof FieldIssue>;
 
 export const ErrorBody = z.object({
   error: z.object({
-    code: z.string().meta({ description: '`validation_error`, `not_found`, `conflict`, `forbidden`, `unavailable`, …' }),
+    code: z
+      .string()
+      .meta({ description: '`validation_error`, `not_found`, `conflict`, `forbidden`, `unavailable`, …' }),
     message: z.string(),
     details: z.unknown().optional().meta({ description: 'for `validation_error`: `{ issues: FieldIssue[] }`' }),
   }),

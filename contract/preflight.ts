@@ -22,7 +22,10 @@ export const Estimate = z.object({
   pipeline: z.string(),
   items: z.number().int(),
   concurrency: z.number().int(),
-  basis: z.object({ batches: z.number().int(), items: z.number().int() }).nullable().meta({ description: 'the finished batches the figures come from; null when there are none' }),
+  basis: z
+    .object({ batches: z.number().int(), items: z.number().int() })
+    .nullable()
+    .meta({ description: 'the finished batches the figures come from; null when there are none' }),
   perItem: z.object({ durationMs: z.object({ p50: z.number(), p90: z.number() }), costUsd: z.number() }).nullable(),
   /** Wall time: the items in waves of `concurrency`, each wave the typical (p50) item duration. */
   total: z.object({ durationMs: z.number(), costUsd: z.number() }).nullable(),

@@ -16,7 +16,8 @@ export function durationMs(text: string): number {
 
 /** Milliseconds as the largest whole unit (`3600000` → `1h`), the form the API accepts. */
 export function formatDuration(ms: number): string {
-  for (const unit of ['d', 'h', 'm'] as const) if (ms >= UNIT_MS[unit] && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  for (const unit of ['d', 'h', 'm'] as const)
+    if (ms >= UNIT_MS[unit] && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
   return ms % 1_000 === 0 ? `${ms / 1_000}s` : `${ms}ms`;
 }
 
@@ -30,7 +31,10 @@ export const IntervalSpec = z
     offset: Duration.optional(),
   })
   .strict()
-  .refine((i) => !i.offset || !(durationMs(i.offset) >= durationMs(i.every)), { path: ['offset'], message: 'must be shorter than every' });
+  .refine((i) => !i.offset || !(durationMs(i.offset) >= durationMs(i.every)), {
+    path: ['offset'],
+    message: 'must be shorter than every',
+  });
 export type IntervalSpec = z.infer<typeof IntervalSpec>;
 
 const CRON_SHORTHANDS = /^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/;
@@ -41,7 +45,10 @@ const CronExpression = z
   .min(1)
   .max(200)
   .refine((c) => !/[#]|^(CRON_)?TZ=|^@every/i.test(c), 'no comments, TZ= or @every (use timezone and intervals)')
-  .refine((c) => CRON_SHORTHANDS.test(c) || [5, 6, 7].includes(c.split(/\s+/).length), 'a cron expression has 5, 6 or 7 fields (e.g. "0 9 * * MON")');
+  .refine(
+    (c) => CRON_SHORTHANDS.test(c) || [5, 6, 7].includes(c.split(/\s+/).length),
+    'a cron expression has 5, 6 or 7 fields (e.g. "0 9 * * MON")',
+  );
 
 /** An IANA zone the server can load, e.g. Pacific/Auckland; checked with the runtime's tz data. */
 export const TimeZone = z
@@ -60,7 +67,10 @@ export const TimeZone = z
 /** When a schedule fires: cron expressions and/or intervals, read in `timezone`. */
 const specFields = {
   /** `"0 9 * * MON"` or a list of them. */
-  cron: z.union([CronExpression, z.array(CronExpression).min(1).max(20)]).transform((c) => [c].flat()).optional(),
+  cron: z
+    .union([CronExpression, z.array(CronExpression).min(1).max(20)])
+    .transform((c) => [c].flat())
+    .optional(),
   intervals: z.array(IntervalSpec).min(1).max(20).optional(),
   timezone: TimeZone.default('UTC'),
   /** What happens when a fire comes while the previous scheduled batch is still running. */
@@ -70,11 +80,17 @@ const specFields = {
   paused: z.boolean().optional(),
 };
 
-const needsSpec = <T extends { cron?: string[]; intervals?: unknown[] }>(s: T) => Boolean(s.cron?.length || s.intervals?.length);
+const needsSpec = <T extends { cron?: string[]; intervals?: unknown[] }>(s: T) =>
+  Boolean(s.cron?.length || s.intervals?.length);
 const SPEC_REQUIRED = { path: ['cron'], message: 'give cron expressions and/or intervals' };
 
 /** A schedule's ID in the API, unique within an organisation (Temporal's is `flotilla-<orgId>_<slug>`). */
-const Slug = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lowercase letters, digits and dashes (1-63), not starting or ending with a dash');
+const Slug = z
+  .string()
+  .regex(
+    /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
+    'lowercase letters, digits and dashes (1-63), not starting or ending with a dash',
+  );
 
 export const CreateScheduleBody = z
   .object({
@@ -128,7 +144,10 @@ export type ListSchedulesQuery = z.infer<typeof ListSchedulesQuery>;
 
 export const ScheduleIdParam = z.object({ id: Slug });
 
-export const ScheduleInterval = z.object({ every: z.string().meta({ description: '`30s`, `5m`, `1h`, `7d`' }), offset: z.string().optional() });
+export const ScheduleInterval = z.object({
+  every: z.string().meta({ description: '`30s`, `5m`, `1h`, `7d`' }),
+  offset: z.string().optional(),
+});
 export type ScheduleInterval = z.infer<typeof ScheduleInterval>;
 
 /** A schedule as GET /api/schedules lists it. */
@@ -154,7 +173,10 @@ export const ScheduleAction = z.object({
   scheduledAt: z.string(),
   takenAt: z.string(),
   workflowId: z.string(),
-  batchId: z.string().nullable().meta({ description: 'null when the run made no batch (the job guard skipped it, or the source was empty)' }),
+  batchId: z
+    .string()
+    .nullable()
+    .meta({ description: 'null when the run made no batch (the job guard skipped it, or the source was empty)' }),
   batchStatus: z.enum(BATCH_STATUSES).nullable(),
 });
 export type ScheduleAction = z.infer<typeof ScheduleAction>;
@@ -173,5 +195,8 @@ export const Schedule = ScheduleSummary.omit({ workflowType: true }).extend({
 export type Schedule = z.infer<typeof Schedule>;
 export const ScheduleTriggered = z.object({ id: z.string(), triggered: z.literal(true) });
 export type ScheduleTriggered = z.infer<typeof ScheduleTriggered>;
-export const ScheduleBackfilled = z.object({ id: z.string(), backfill: z.object({ start: z.string(), end: z.string(), overlap: OverlapPolicy }) });
+export const ScheduleBackfilled = z.object({
+  id: z.string(),
+  backfill: z.object({ start: z.string(), end: z.string(), overlap: OverlapPolicy }),
+});
 export type ScheduleBackfilled = z.infer<typeof ScheduleBackfilled>;

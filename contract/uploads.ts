@@ -9,7 +9,13 @@ export const UPLOAD_STATUSES = ['accepted', 'quarantined'] as const;
 
 /** `POST /api/uploads?filename=…`: the original file name (checked by the service: missing_filename). */
 export const UploadQuery = z
-  .object({ filename: z.string().max(1000).optional().meta({ description: "the file's original name; its extension (.csv, .xlsx, .xls) must match its content" }) })
+  .object({
+    filename: z
+      .string()
+      .max(1000)
+      .optional()
+      .meta({ description: "the file's original name; its extension (.csv, .xlsx, .xls) must match its content" }),
+  })
   .strict();
 export type UploadQuery = z.infer<typeof UploadQuery>;
 
@@ -24,7 +30,10 @@ export const UploadView = z.object({
   sha256: z.string(),
   rowCount: z.number().int().nullable().meta({ description: 'data rows, header excluded (null when quarantined)' }),
   columns: z.array(z.string()),
-  preview: z.array(z.record(z.string(), z.string())).optional().meta({ description: 'the first 20 data rows, values as text (accepted uploads only)' }),
+  preview: z
+    .array(z.record(z.string(), z.string()))
+    .optional()
+    .meta({ description: 'the first 20 data rows, values as text (accepted uploads only)' }),
   status: z.enum(UPLOAD_STATUSES),
   reason: z.string().optional().meta({ description: 'quarantined: the error code it was refused with' }),
   message: z.string().optional().meta({ description: 'quarantined: the message it was refused with' }),
@@ -49,14 +58,19 @@ export const UploadCheck = z.object({
   pipeline: z.string(),
   mapping: UploadMapping,
   suggested: z.boolean().meta({ description: 'true when the mapping was suggested (none was sent)' }),
-  fields: z.array(z.object({ name: z.string(), type: z.string(), required: z.boolean(), description: z.string().optional() })),
+  fields: z.array(
+    z.object({ name: z.string(), type: z.string(), required: z.boolean(), description: z.string().optional() }),
+  ),
   rowCount: z.number().int(),
   valid: z.number().int(),
   invalid: z.number().int(),
   errors: z
     .array(
       z.object({
-        row: z.number().int().meta({ description: 'spreadsheet row number: the header is row 1, the first data row 2' }),
+        row: z
+          .number()
+          .int()
+          .meta({ description: 'spreadsheet row number: the header is row 1, the first data row 2' }),
         field: z.string(),
         column: z.string().nullable(),
         message: z.string(),

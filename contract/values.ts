@@ -4,8 +4,23 @@
  */
 import type { BatchStatus, ItemStatus } from '../common/types';
 
-export const BATCH_STATUSES = ['pending', 'running', 'paused', 'completed', 'completed_with_errors', 'failed', 'cancelled'] as const satisfies readonly BatchStatus[];
-export const ITEM_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] as const satisfies readonly ItemStatus[];
+export const BATCH_STATUSES = [
+  'pending',
+  'running',
+  'paused',
+  'completed',
+  'completed_with_errors',
+  'failed',
+  'cancelled',
+] as const satisfies readonly BatchStatus[];
+export const ITEM_STATUSES = [
+  'pending',
+  'running',
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+] as const satisfies readonly ItemStatus[];
 
 /** The history page's tabs, each a set of batch statuses (`tab` on GET /api/batches). */
 export const TAB_STATUSES = {
@@ -16,4 +31,11 @@ export const TAB_STATUSES = {
 export const BATCH_TABS = Object.keys(TAB_STATUSES) as [keyof typeof TAB_STATUSES, ...Array<keyof typeof TAB_STATUSES>];
 
 /** What a schedule does when it fires while its previous batch still runs (Temporal's overlap policies). */
-export const OVERLAP_POLICIES = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'] as const;
+export const OVERLAP_POLICIES = [
+  'skip',
+  'buffer_one',
+  'buffer_all',
+  'cancel_other',
+  'terminate_other',
+  'allow_all',
+] as const;

@@ -76,13 +76,21 @@ async function* inflated(first: Buffer, rest: AsyncIterator<Buffer>, maxBytes: n
   try {
     for await (const chunk of gunzip as AsyncIterable<Buffer>) {
       total += chunk.length;
-      if (total > maxBytes) throw new CsvFileError('too_large', `the gzip file inflates to more than ${megabytes(maxBytes)}; it was not read further`, { limitBytes: maxBytes });
+      if (total > maxBytes)
+        throw new CsvFileError(
+          'too_large',
+          `the gzip file inflates to more than ${megabytes(maxBytes)}; it was not read further`,
+          { limitBytes: maxBytes },
+        );
       yield chunk;
     }
   } catch (err) {
     if (err instanceof CsvFileError) throw err;
     const e = err as NodeJS.ErrnoException;
-    if (e.code?.startsWith('Z_')) throw new CsvFileError('bad_gzip', `not a valid gzip file (${e.message} after ${total} inflated bytes)`, { inflatedBytes: total });
+    if (e.code?.startsWith('Z_'))
+      throw new CsvFileError('bad_gzip', `not a valid gzip file (${e.message} after ${total} inflated bytes)`, {
+        inflatedBytes: total,
+      });
     throw err;
   } finally {
     source.destroy();
@@ -93,7 +101,12 @@ async function* inflated(first: Buffer, rest: AsyncIterator<Buffer>, maxBytes: n
 async function* utf8Checked(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let offset = 0;
-  const notUtf8 = (len: number) => new CsvFileError('not_utf8', `content is not UTF-8 text (an invalid byte sequence within bytes ${offset}-${offset + len} of the text); save the CSV as UTF-8`, { offset });
+  const notUtf8 = (len: number) =>
+    new CsvFileError(
+      'not_utf8',
+      `content is not UTF-8 text (an invalid byte sequence within bytes ${offset}-${offset + len} of the text); save the CSV as UTF-8`,
+      { offset },
+    );
   for await (const chunk of chunks) {
     try {
       decoder.decode(chunk, { stream: true });
@@ -149,7 +162,13 @@ export async function* csvRecords(input: AsyncIterable<Buffer>, opts: CsvStreamO
   // Loaded on first use: the upload parser thread freezes the built-in prototypes before it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load is the point here
   const { parse } = require('csv-parse') as typeof CsvParse;
-  const parser = parse({ delimiter: guessDelimiter(headText), bom: true, relax_column_count: true, skip_empty_lines: false, max_record_size: opts.maxRecordChars });
+  const parser = parse({
+    delimiter: guessDelimiter(headText),
+    bom: true,
+    relax_column_count: true,
+    skip_empty_lines: false,
+    max_record_size: opts.maxRecordChars,
+  });
   const source = Readable.from(
     (async function* () {
       yield* head;
@@ -174,7 +193,11 @@ export async function* csvRecords(input: AsyncIterable<Buffer>, opts: CsvStreamO
     const e = cause as Error & { code?: string; lines?: number };
     if (sourceError) throw cause;
     const line = typeof e.lines === 'number' ? e.lines : undefined;
-    throw new CsvFileError('not_csv', `not valid CSV: ${e.message ?? String(cause)}`, { ...(line ? { line } : {}), ...(e.code ? { parserCode: e.code } : {}), records });
+    throw new CsvFileError('not_csv', `not valid CSV: ${e.message ?? String(cause)}`, {
+      ...(line ? { line } : {}),
+      ...(e.code ? { parserCode: e.code } : {}),
+      records,
+    });
   } finally {
     source.destroy();
     parser.destroy();

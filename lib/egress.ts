@@ -180,7 +180,10 @@ function v6ToBigInt(text: string): bigint | undefined {
   const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined];
   const headGroups = head ? head.split(':') : [];
   const tailGroups = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
+  const groups =
+    tail === undefined
+      ? headGroups
+      : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
   return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
 }
 
@@ -243,7 +246,8 @@ function allowSet(policy: EgressPolicy): ReadonlySet<string> {
 export async function resolveEgress(input: string | URL, policy: EgressPolicy): Promise<EgressTarget> {
   const url = new URL(input);
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new EgressBlockedError(host || url.href.slice(0, 100), 'scheme');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new EgressBlockedError(host || url.href.slice(0, 100), 'scheme');
   const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
   const allow = allowSet(policy);
   const hostAllowed = allow.has(hostKey(host, port));
@@ -290,7 +294,11 @@ export interface EgressResponse {
 /** A `lookup` for the socket that answers the checked addresses instead of asking DNS again. */
 function pinnedLookup(addresses: ReadonlyArray<EgressAddress>): net.LookupFunction {
   return ((_hostname: string, options: dns.LookupOptions, callback: (...args: unknown[]) => void) => {
-    if (options.all) return callback(null, addresses.map((a) => ({ ...a })));
+    if (options.all)
+      return callback(
+        null,
+        addresses.map((a) => ({ ...a })),
+      );
     const pick = addresses.find((a) => !options.family || a.family === options.family) ?? addresses[0]!;
     callback(null, pick.address, pick.family);
   }) as unknown as net.LookupFunction;
@@ -300,18 +308,36 @@ function pinnedLookup(addresses: ReadonlyArray<EgressAddress>): net.LookupFuncti
  * One HTTP request (no redirects followed) to a URL that passed the guard, over a socket pinned
  * to the checked addresses. TLS still verifies the certificate against the host name.
  */
-export async function egressRequest(input: string | URL, policy: EgressPolicy, init: EgressRequestInit = {}): Promise<EgressResponse> {
+export async function egressRequest(
+  input: string | URL,
+  policy: EgressPolicy,
+  init: EgressRequestInit = {},
+): Promise<EgressResponse> {
   const target = await resolveEgress(input, policy);
   init.signal?.throwIfAborted();
   const client = target.url.protocol === 'https:' ? https : http;
   const headers = { ...init.headers };
   // a length rather than chunked encoding: some receivers refuse chunked POSTs
-  if (init.body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) headers['content-length'] = String(Buffer.byteLength(init.body));
+  if (init.body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length'))
+    headers['content-length'] = String(Buffer.byteLength(init.body));
   return new Promise<EgressResponse>((resolve, reject) => {
     const req = client.request(
       target.url,
-      { method: init.method ?? 'GET', headers, signal: init.signal, agent: false, lookup: pinnedLookup(target.addresses) },
-      (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, remoteAddress: res.socket.remoteAddress, url: target.url }),
+      {
+        method: init.method ?? 'GET',
+        headers,
+        signal: init.signal,
+        agent: false,
+        lookup: pinnedLookup(target.addresses),
+      },
+      (res) =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: res,
+          remoteAddress: res.socket.remoteAddress,
+          url: target.url,
+        }),
     );
     req.on('error', reject);
     req.end(init.body);

@@ -101,7 +101,12 @@ export const EnvSchema = z.object({
   EGRESS_ALLOW: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((e) => e.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]/@]+):\d{1,5}$/, 'each entry must be host:port'))),
   /** SMTP for e-mails (batch completion). Unset on `npm start`: a loopback mailbox stand-in is used. */
   SMTP_HOST: optionalString,
@@ -118,7 +123,11 @@ export const EnvSchema = z.object({
   /** 1: batch operations for super admins only (the default); 2: also org users with can_run_batch on a plan with batch_operations. */
   ACCESS_PHASE: z.coerce.number().int().min(1).max(2).default(1),
   /** A session cookie lives this long after its last use. */
-  SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 90).default(12),
+  SESSION_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 90)
+    .default(12),
   /** Secure cookies and HSTS; default on when APP_URL is https. */
   COOKIE_SECURE: z.enum(['true', 'false', 'auto']).default('auto'),
   /** Sign-in attempts per e-mail per minute (three times as many per client address). */
@@ -148,7 +157,12 @@ export const EnvSchema = z.object({
   /** Uploaded item files: UPLOADS_DIR/accepted/<id>/ and UPLOADS_DIR/quarantine/ (default DATA_DIR/uploads). */
   UPLOADS_DIR: optionalString,
   /** Largest upload accepted, in bytes (seed 000 D4: 50 MB); at most 1 GiB. */
-  UPLOAD_MAX_BYTES: z.coerce.number().int().positive().max(1024 * 1024 * 1024).default(UPLOAD_DEFAULTS.maxBytes),
+  UPLOAD_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(1024 * 1024 * 1024)
+    .default(UPLOAD_DEFAULTS.maxBytes),
   /** Wall-clock limit of parsing one upload; the parser thread is terminated after it (D4: 60 s). */
   UPLOAD_PARSE_TIMEOUT_MS: z.coerce.number().int().min(100).default(UPLOAD_DEFAULTS.parseTimeoutMs),
   /** Most data rows in one uploaded file (D4: 10,000). */
@@ -203,13 +217,18 @@ function secretsKeyOf(e: Env): Buffer | undefined {
     try {
       text = fs.readFileSync(e.SECRETS_KEY_FILE, 'utf8').trim();
     } catch (err) {
-      throw new Error(`Invalid environment:\n  SECRETS_KEY_FILE: cannot read ${e.SECRETS_KEY_FILE}: ${(err as Error).message}`, { cause: err });
+      throw new Error(
+        `Invalid environment:\n  SECRETS_KEY_FILE: cannot read ${e.SECRETS_KEY_FILE}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
   if (!text) return undefined;
   const key = Buffer.from(text, 'base64');
   if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
-    throw new Error(`Invalid environment:\n  ${from}: must be 32 bytes in base64 (e.g. \`openssl rand -base64 32\`), got ${key.length} bytes`);
+    throw new Error(
+      `Invalid environment:\n  ${from}: must be 32 bytes in base64 (e.g. \`openssl rand -base64 32\`), got ${key.length} bytes`,
+    );
   }
   return key;
 }

@@ -71,7 +71,9 @@ export function coerceCell(text: string, how: Coercion): unknown {
     case 'json-object':
       try {
         const v: unknown = JSON.parse(text);
-        return (how === 'json-array' ? Array.isArray(v) : v !== null && typeof v === 'object' && !Array.isArray(v)) ? v : text;
+        return (how === 'json-array' ? Array.isArray(v) : v !== null && typeof v === 'object' && !Array.isArray(v))
+          ? v
+          : text;
       } catch {
         return text;
       }
@@ -98,19 +100,28 @@ export class ItemShape {
     } catch {
       // A schema JSON Schema cannot describe: no declared fields; the item schema still judges every row.
     }
-    const branches = json.properties ? [json] : [...(json.anyOf ?? []), ...(json.oneOf ?? [])].filter((b) => b.properties);
+    const branches = json.properties
+      ? [json]
+      : [...(json.anyOf ?? []), ...(json.oneOf ?? [])].filter((b) => b.properties);
     const fields = new Map<string, ItemField>();
     for (const branch of branches) {
       for (const [name, prop] of Object.entries(branch.properties ?? {})) {
         if (UNSAFE_KEYS.has(name)) continue;
         const required = branches.every((b) => b.required?.includes(name));
         const types = [...new Set(typesOf(prop))];
-        fields.set(name, { name, type: types.length ? types.join('|') : 'any', required, ...(typeof prop.description === 'string' ? { description: prop.description } : {}) });
+        fields.set(name, {
+          name,
+          type: types.length ? types.join('|') : 'any',
+          required,
+          ...(typeof prop.description === 'string' ? { description: prop.description } : {}),
+        });
         if (!this.coercions.has(name)) this.coercions.set(name, coercionOf(prop));
       }
     }
     this.fields = [...fields.values()];
-    this.open = branches.length === 0 || branches.some((b) => b.additionalProperties !== undefined && b.additionalProperties !== false);
+    this.open =
+      branches.length === 0 ||
+      branches.some((b) => b.additionalProperties !== undefined && b.additionalProperties !== false);
   }
 
   has(field: string): boolean {
@@ -135,7 +146,8 @@ export class ItemShape {
     }
     if (this.open) {
       for (const c of columns) {
-        if (taken.has(c) || UNSAFE_KEYS.has(c) || this.fields.some((f) => normaliseName(f.name) === normaliseName(c))) continue;
+        if (taken.has(c) || UNSAFE_KEYS.has(c) || this.fields.some((f) => normaliseName(f.name) === normaliseName(c)))
+          continue;
         mapping[c] = c;
       }
     }
@@ -149,8 +161,16 @@ export class ItemShape {
     for (const [field, column] of Object.entries(mapping)) {
       const path = `${prefix}.${field}`;
       if (UNSAFE_KEYS.has(field)) issues.push({ path, message: `"${field}" cannot be a field name` });
-      else if (!this.has(field) && !this.open) issues.push({ path, message: `the pipeline's items have no field "${field}"; fields: ${this.fields.map((f) => f.name).join(', ')}` });
-      else if (column !== null && !known.has(column)) issues.push({ path, message: `the file has no column "${column}"; columns: ${columns.slice(0, 30).join(', ')}${columns.length > 30 ? ', …' : ''}` });
+      else if (!this.has(field) && !this.open)
+        issues.push({
+          path,
+          message: `the pipeline's items have no field "${field}"; fields: ${this.fields.map((f) => f.name).join(', ')}`,
+        });
+      else if (column !== null && !known.has(column))
+        issues.push({
+          path,
+          message: `the file has no column "${column}"; columns: ${columns.slice(0, 30).join(', ')}${columns.length > 30 ? ', …' : ''}`,
+        });
     }
     return issues;
   }
@@ -198,11 +218,21 @@ export class RowMapper {
     const errors = parsed.error.issues.map((iss) => {
       const field = typeof iss.path[0] === 'string' ? iss.path[0] : '(root)';
       const column = this.mapping[field] ?? null;
-      const idx = column === null ? -1 : this.plan.find((p) => p.field === field)?.index ?? -1;
+      const idx = column === null ? -1 : (this.plan.find((p) => p.field === field)?.index ?? -1);
       const value = idx >= 0 ? cells[idx] : undefined;
       const missing = iss.path.length === 1 && iss.code === 'invalid_type' && item[field] === undefined;
-      const message = missing ? (column ? `required, but the cell in column "${column}" is empty` : `required, but no column is mapped to "${field}"`) : iss.message;
-      return { field, column, message, path: formatPath(iss.path), ...(value !== undefined && value !== '' ? { value: value.slice(0, 200) } : {}) };
+      const message = missing
+        ? column
+          ? `required, but the cell in column "${column}" is empty`
+          : `required, but no column is mapped to "${field}"`
+        : iss.message;
+      return {
+        field,
+        column,
+        message,
+        path: formatPath(iss.path),
+        ...(value !== undefined && value !== '' ? { value: value.slice(0, 200) } : {}),
+      };
     });
     return { item, errors };
   }

@@ -99,12 +99,21 @@ export function createMailer(smtp: SmtpSettings): Mailer {
           messageId: msg.messageId,
           headers: msg.headers,
         });
-        return { messageId: info.messageId, accepted: addressesOf(info.accepted), rejected: addressesOf(info.rejected), response: String(info.response ?? '') };
+        return {
+          messageId: info.messageId,
+          accepted: addressesOf(info.accepted),
+          rejected: addressesOf(info.rejected),
+          response: String(info.response ?? ''),
+        };
       } catch (err) {
         if (err instanceof MailerNotConfiguredError) throw err;
         const e = err as Error & { responseCode?: number; code?: string };
         const code = typeof e.responseCode === 'number' ? e.responseCode : undefined;
-        throw new MailSendError(`SMTP ${smtp.host}:${smtp.port}: ${e.message}`, code !== undefined && code >= 500 && code < 600, code);
+        throw new MailSendError(
+          `SMTP ${smtp.host}:${smtp.port}: ${e.message}`,
+          code !== undefined && code >= 500 && code < 600,
+          code,
+        );
       }
     },
     async verify() {

@@ -21,7 +21,9 @@ export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promis
     await client.query(`CREATE TABLE IF NOT EXISTS flotilla_migrations (
       name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     const done = new Map<string, string>(
-      (await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM flotilla_migrations')).rows.map((r) => [r.name, r.checksum]),
+      (
+        await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM flotilla_migrations')
+      ).rows.map((r) => [r.name, r.checksum]),
     );
     const names = fs
       .readdirSync(dir, { withFileTypes: true })
@@ -33,7 +35,8 @@ export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promis
       const checksum = crypto.createHash('sha256').update(sql).digest('hex');
       const previous = done.get(name);
       if (previous) {
-        if (previous !== checksum) throw new Error(`Migration ${name} was edited after it was applied (checksum mismatch)`);
+        if (previous !== checksum)
+          throw new Error(`Migration ${name} was edited after it was applied (checksum mismatch)`);
         continue;
       }
       await client.query('BEGIN');

@@ -9,7 +9,12 @@ export function pipelineDepsFromEnv(): PipelineDeps {
     partnerApiKey: env.PARTNER_API_KEY,
     filesDir,
     appUrl,
-    ai: { baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY, model: env.OPENAI_MODEL, requestsPerMinute: env.AI_REQUESTS_PER_MINUTE },
+    ai: {
+      baseUrl: env.OPENAI_BASE_URL,
+      apiKey: env.OPENAI_API_KEY,
+      model: env.OPENAI_MODEL,
+      requestsPerMinute: env.AI_REQUESTS_PER_MINUTE,
+    },
     smtp: {
       host: env.SMTP_HOST,
       port: env.SMTP_PORT,

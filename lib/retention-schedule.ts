@@ -20,10 +20,19 @@ export interface RetentionScheduleOptions {
 }
 
 /** Creates the schedule, or brings an existing one's task queue and period up to date. */
-export async function ensureRetentionSchedule(client: Client, opts: RetentionScheduleOptions): Promise<'created' | 'updated' | 'unchanged'> {
+export async function ensureRetentionSchedule(
+  client: Client,
+  opts: RetentionScheduleOptions,
+): Promise<'created' | 'updated' | 'unchanged'> {
   const scheduleId = opts.scheduleId ?? RETENTION_SCHEDULE_ID;
   const args: [RetentionInput] = [{ olderThanDays: opts.olderThanDays }];
-  const action = { type: 'startWorkflow' as const, workflowType: retentionWorkflow, workflowId: scheduleId, taskQueue: opts.taskQueue, args };
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: retentionWorkflow,
+    workflowId: scheduleId,
+    taskQueue: opts.taskQueue,
+    args,
+  };
   const note = `deletes batches that ended more than ${opts.olderThanDays} days ago (RETENTION_DAYS)`;
   try {
     await client.schedule.create({
@@ -42,8 +51,14 @@ export async function ensureRetentionSchedule(client: Client, opts: RetentionSch
   }
   const handle = client.schedule.getHandle(scheduleId);
   const current = await handle.describe();
-  const currentArgs = current.action.type === 'startWorkflow' ? (current.action.args as RetentionInput[] | undefined) : undefined;
-  if (current.action.type === 'startWorkflow' && current.action.taskQueue === opts.taskQueue && currentArgs?.[0]?.olderThanDays === opts.olderThanDays) return 'unchanged';
+  const currentArgs =
+    current.action.type === 'startWorkflow' ? (current.action.args as RetentionInput[] | undefined) : undefined;
+  if (
+    current.action.type === 'startWorkflow' &&
+    current.action.taskQueue === opts.taskQueue &&
+    currentArgs?.[0]?.olderThanDays === opts.olderThanDays
+  )
+    return 'unchanged';
   await handle.update((prev) => ({ ...prev, action, state: { ...prev.state, note } }));
   opts.log?.info({ scheduleId, olderThanDays: opts.olderThanDays }, 'retention schedule updated');
   return 'updated';

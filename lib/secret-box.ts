@@ -24,7 +24,9 @@ export interface SecretBox {
 /** No key is configured where one is needed: a configuration error, never a plaintext fallback. */
 export class SecretsKeyMissingError extends Error {
   constructor() {
-    super('SECRETS_KEY (32 bytes, base64) or SECRETS_KEY_FILE must be set: webhook secrets are stored encrypted with it (`npm start` generates one in DATA_DIR/secrets.key)');
+    super(
+      'SECRETS_KEY (32 bytes, base64) or SECRETS_KEY_FILE must be set: webhook secrets are stored encrypted with it (`npm start` generates one in DATA_DIR/secrets.key)',
+    );
     this.name = 'SecretsKeyMissingError';
   }
 }
@@ -41,7 +43,8 @@ export function isSealed(value: string): boolean {
 }
 
 export function createSecretBox(key: Buffer): SecretBox {
-  if (key.length !== SECRETS_KEY_BYTES) throw new Error(`a secrets key is ${SECRETS_KEY_BYTES} bytes (got ${key.length})`);
+  if (key.length !== SECRETS_KEY_BYTES)
+    throw new Error(`a secrets key is ${SECRETS_KEY_BYTES} bytes (got ${key.length})`);
   return {
     seal(plain) {
       const iv = crypto.randomBytes(IV_BYTES);
@@ -77,7 +80,10 @@ export function secretBoxFromEnv(): SecretBox {
 export function ensureSecretsKeyFile(dir: string): string {
   const file = path.join(dir, 'secrets.key');
   try {
-    fs.writeFileSync(file, `${crypto.randomBytes(SECRETS_KEY_BYTES).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    fs.writeFileSync(file, `${crypto.randomBytes(SECRETS_KEY_BYTES).toString('base64')}\n`, {
+      mode: 0o600,
+      flag: 'wx',
+    });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     fs.chmodSync(file, 0o600);

@@ -68,12 +68,16 @@ export interface TemporalClusterHandle {
   stop(): Promise<void>;
 }
 
-const binary = (opts: TemporalClusterOptions, name: string) => path.join(opts.binDir ?? path.join(PROJECT_ROOT, '.tools', 'bin'), name);
+const binary = (opts: TemporalClusterOptions, name: string) =>
+  path.join(opts.binDir ?? path.join(PROJECT_ROOT, '.tools', 'bin'), name);
 
 /** Starts the cluster (creating its databases and schemas when missing) and waits until it runs workflows. */
 export async function startTemporalCluster(opts: TemporalClusterOptions): Promise<TemporalClusterHandle> {
   for (const name of ['temporal-server', 'temporal-sql-tool', ...(opts.uiPort ? ['temporal-ui-server'] : [])]) {
-    if (!fs.existsSync(binary(opts, name))) throw new Error(`no ${name} in ${path.dirname(binary(opts, name))}: run \`bash scripts/ensure-temporal-cluster.sh\``);
+    if (!fs.existsSync(binary(opts, name)))
+      throw new Error(
+        `no ${name} in ${path.dirname(binary(opts, name))}: run \`bash scripts/ensure-temporal-cluster.sh\``,
+      );
   }
   const ports = opts.ports ?? defaultClusterPorts();
   const pg = new URL(opts.postgresUrl);
@@ -92,9 +96,28 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
   const startedAt = new Date();
   const exits: Array<Promise<never>> = [];
   const start = (service: Service) => {
-    const proc = launch(binary(opts, 'temporal-server'), ['--root', opts.dir, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start', '--service', service], path.join(opts.dir, `${service}.log`));
+    const proc = launch(
+      binary(opts, 'temporal-server'),
+      [
+        '--root',
+        opts.dir,
+        '--config',
+        'config',
+        '--env',
+        'development',
+        '--allow-no-auth',
+        'start',
+        '--service',
+        service,
+      ],
+      path.join(opts.dir, `${service}.log`),
+    );
     processes[service] = proc;
-    const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`temporal-server ${service} exited (${code}); see ${path.join(opts.dir, `${service}.log`)}`))));
+    const exited = new Promise<never>((_, reject) =>
+      proc.once('exit', (code) =>
+        reject(new Error(`temporal-server ${service} exited (${code}); see ${path.join(opts.dir, `${service}.log`)}`)),
+      ),
+    );
     // Raced against readiness; after that an exit is reported by the stop path, not as an unhandled rejection.
     exited.catch(() => undefined);
     exits.push(exited);
@@ -106,13 +129,22 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
     // Every service writes the cluster's metadata row when it finds none, with a plain INSERT:
     // started together on a new database, all but one would fail on the duplicate. History first.
     start('history');
-    await orExit(until(async () => (await db.query('SELECT 1 FROM cluster_metadata_info')).rowCount! > 0, 60_000, 'the history service did not write the cluster metadata'));
+    await orExit(
+      until(
+        async () => (await db.query('SELECT 1 FROM cluster_metadata_info')).rowCount! > 0,
+        60_000,
+        'the history service did not write the cluster metadata',
+      ),
+    );
     for (const service of CLUSTER_SERVICES) if (service !== 'history') start(service);
     // All four in the membership ring (sessions of this start, not rows a previous run left).
     await orExit(
       until(
         async () => {
-          const { rows } = await db.query(`SELECT DISTINCT role FROM cluster_membership WHERE session_start > ($1::timestamptz AT TIME ZONE 'UTC') - interval '5 seconds'`, [startedAt]);
+          const { rows } = await db.query(
+            `SELECT DISTINCT role FROM cluster_membership WHERE session_start > ($1::timestamptz AT TIME ZONE 'UTC') - interval '5 seconds'`,
+            [startedAt],
+          );
           return SERVICE_ROLES.every((r) => rows.some((row) => Number(row.role) === r));
         },
         90_000,
@@ -125,8 +157,22 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
     if (opts.uiPort) {
       const uiDir = path.join(opts.dir, 'ui');
       fs.mkdirSync(path.join(uiDir, 'config'), { recursive: true });
-      fs.writeFileSync(path.join(uiDir, 'config', 'development.yaml'), toYaml({ temporalGrpcAddress: address, host: '127.0.0.1', port: opts.uiPort, enableUi: true, defaultNamespace: opts.namespace, cors: { cookieInsecure: true } }));
-      processes.ui = launch(binary(opts, 'temporal-ui-server'), ['--root', uiDir, '--config', 'config', '--env', 'development', 'start'], path.join(opts.dir, 'ui.log'));
+      fs.writeFileSync(
+        path.join(uiDir, 'config', 'development.yaml'),
+        toYaml({
+          temporalGrpcAddress: address,
+          host: '127.0.0.1',
+          port: opts.uiPort,
+          enableUi: true,
+          defaultNamespace: opts.namespace,
+          cors: { cookieInsecure: true },
+        }),
+      );
+      processes.ui = launch(
+        binary(opts, 'temporal-ui-server'),
+        ['--root', uiDir, '--config', 'config', '--env', 'development', 'start'],
+        path.join(opts.dir, 'ui.log'),
+      );
       webUrl = `http://127.0.0.1:${opts.uiPort}`;
       await waitForHttp(webUrl, 30_000);
     }
@@ -158,7 +204,8 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, what: str
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs / 1000} s${last ? ` (${(last as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} within ${timeoutMs / 1000} s${last ? ` (${(last as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -172,11 +219,31 @@ async function setUpDatabases(opts: TemporalClusterOptions, pg: URL): Promise<vo
   try {
     for (const [kind, database] of Object.entries(CLUSTER_DATABASES)) {
       const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount! > 0;
-      const tool = ['--plugin', 'postgres12', '--endpoint', pg.hostname, '--port', pg.port || '5432', '--user', decodeURIComponent(pg.username), '--database', database];
+      const tool = [
+        '--plugin',
+        'postgres12',
+        '--endpoint',
+        pg.hostname,
+        '--port',
+        pg.port || '5432',
+        '--user',
+        decodeURIComponent(pg.username),
+        '--database',
+        database,
+      ];
       if (!exists) await run(binary(opts, 'temporal-sql-tool'), [...tool, 'create-database'], password);
       // Idempotent (it skips a database with a recorded version), so a setup cut short recovers.
       await run(binary(opts, 'temporal-sql-tool'), [...tool, 'setup-schema', '--version', '0.0'], password);
-      await run(binary(opts, 'temporal-sql-tool'), [...tool, 'update-schema', '--schema-name', `postgresql/v12/${kind === 'persistence' ? 'temporal' : 'visibility'}`], password);
+      await run(
+        binary(opts, 'temporal-sql-tool'),
+        [
+          ...tool,
+          'update-schema',
+          '--schema-name',
+          `postgresql/v12/${kind === 'persistence' ? 'temporal' : 'visibility'}`,
+        ],
+        password,
+      );
     }
   } finally {
     await admin.end();
@@ -197,14 +264,19 @@ function serverConfig(opts: TemporalClusterOptions, pg: URL, ports: ClusterPorts
       maxConnLifetime: '1h',
     },
   });
-  const service = (p: ServicePorts, extra: Record<string, unknown> = {}) => ({ rpc: { grpcPort: p.grpc, membershipPort: p.membership, bindOnLocalHost: true, ...extra } });
+  const service = (p: ServicePorts, extra: Record<string, unknown> = {}) => ({
+    rpc: { grpcPort: p.grpc, membershipPort: p.membership, bindOnLocalHost: true, ...extra },
+  });
   return {
     log: { stdout: true, level: opts.logLevel ?? 'warn' },
     persistence: {
       defaultStore: 'postgres-default',
       visibilityStore: 'postgres-visibility',
       numHistoryShards: opts.shards ?? CLUSTER_HISTORY_SHARDS,
-      datastores: { 'postgres-default': store(CLUSTER_DATABASES.persistence, 20), 'postgres-visibility': store(CLUSTER_DATABASES.visibility, 5) },
+      datastores: {
+        'postgres-default': store(CLUSTER_DATABASES.persistence, 20),
+        'postgres-visibility': store(CLUSTER_DATABASES.visibility, 5),
+      },
     },
     global: { membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' } },
     services: {
@@ -218,14 +290,22 @@ function serverConfig(opts: TemporalClusterOptions, pg: URL, ports: ClusterPorts
       failoverVersionIncrement: 10,
       masterClusterName: 'active',
       currentClusterName: 'active',
-      clusterInformation: { active: { enabled: true, initialFailoverVersion: 1, rpcName: 'frontend', rpcAddress: `127.0.0.1:${ports.frontend.grpc}` } },
+      clusterInformation: {
+        active: {
+          enabled: true,
+          initialFailoverVersion: 1,
+          rpcName: 'frontend',
+          rpcAddress: `127.0.0.1:${ports.frontend.grpc}`,
+        },
+      },
     },
     dcRedirectionPolicy: { policy: 'noop' },
     dynamicConfigClient: { filepath: dynamicConfigFile, pollInterval: '10s' },
   };
 }
 
-const dynamicConfigOf = (values: Record<string, unknown>) => Object.fromEntries(Object.entries(values).map(([k, value]) => [k, [{ value, constraints: {} }]]));
+const dynamicConfigOf = (values: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(values).map(([k, value]) => [k, [{ value, constraints: {} }]]));
 
 const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;
@@ -251,9 +331,11 @@ async function ready(address: string, namespace: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         if (!(await namespaceExists(connection, namespace))) {
-          await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('7 days') }).catch((err: { code?: number }) => {
-            if (err.code !== ALREADY_EXISTS) throw err;
-          });
+          await connection.workflowService
+            .registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('7 days') })
+            .catch((err: { code?: number }) => {
+              if (err.code !== ALREADY_EXISTS) throw err;
+            });
         }
         await ensureSearchAttributes(connection, namespace);
         // Started with the engine's search attributes: the frontend's cache knows them once this passes.
@@ -266,7 +348,10 @@ async function ready(address: string, namespace: string): Promise<void> {
         await handle.terminate('readiness check');
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`the Temporal cluster at ${address} did not become ready: ${(err as Error).message}`, { cause: err });
+        if (Date.now() > deadline)
+          throw new Error(`the Temporal cluster at ${address} did not become ready: ${(err as Error).message}`, {
+            cause: err,
+          });
         await new Promise((r) => setTimeout(r, Math.min(2_000, 250 * (attempt + 1))));
       }
     }
@@ -278,7 +363,10 @@ async function ready(address: string, namespace: string): Promise<void> {
 async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`Temporal Web did not answer at ${url} within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 250));
@@ -313,7 +401,11 @@ function run(bin: string, args: string[], password: string): Promise<void> {
     p.stdout.on('data', (d) => (output += d));
     p.stderr.on('data', (d) => (output += d));
     p.once('error', reject);
-    p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(bin)} ${args.join(' ')} failed (${code}): ${output.slice(-2_000)}`))));
+    p.once('exit', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`${path.basename(bin)} ${args.join(' ')} failed (${code}): ${output.slice(-2_000)}`)),
+    );
   });
 }
 
@@ -321,7 +413,9 @@ function run(bin: string, args: string[], password: string): Promise<void> {
 export function toYaml(value: unknown, indent = ''): string {
   if (value === null || typeof value !== 'object') return `${scalar(value)}\n`;
   const lines: string[] = [];
-  const entries: Array<[string | null, unknown]> = Array.isArray(value) ? value.map((v) => [null, v]) : Object.entries(value);
+  const entries: Array<[string | null, unknown]> = Array.isArray(value)
+    ? value.map((v) => [null, v])
+    : Object.entries(value);
   if (entries.length === 0) return Array.isArray(value) ? '[]\n' : '{}\n';
   for (const [key, v] of entries) {
     const head = key === null ? `${indent}-` : `${indent}${JSON.stringify(key)}:`;

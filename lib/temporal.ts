@@ -54,7 +54,9 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   if (missing.length === 0) return;
   await connection.operatorService.addSearchAttributes({
     namespace,
-    searchAttributes: Object.fromEntries(missing.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+    searchAttributes: Object.fromEntries(
+      missing.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
   });
 }
 
@@ -80,21 +82,32 @@ export async function startDevServer(opts: {
 }): Promise<DevServerHandle> {
   const { spawn } = await import('node:child_process');
   const args = [
-    'server', 'start-dev',
-    '--db-filename', opts.dbFile,
-    '--ip', '127.0.0.1',
-    '--port', String(opts.port),
+    'server',
+    'start-dev',
+    '--db-filename',
+    opts.dbFile,
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(opts.port),
     ...(opts.uiPort ? ['--ui-port', String(opts.uiPort)] : ['--headless']),
-    '--namespace', opts.namespace,
-    '--log-level', 'warn',
+    '--namespace',
+    opts.namespace,
+    '--log-level',
+    'warn',
     ...devServerSearchAttributeArgs(),
     ...devServerSqliteArgs(opts.sqliteSync),
-    ...Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...opts.dynamicConfig }).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
+    ...Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...opts.dynamicConfig }).flatMap(([k, v]) => [
+      '--dynamic-config-value',
+      `${k}=${JSON.stringify(v)}`,
+    ]),
   ];
   const out = fs.openSync(opts.logFile, 'a');
   const proc = spawn(opts.bin, args, { stdio: ['ignore', out, out], detached: true });
   const address = `127.0.0.1:${opts.port}`;
-  const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`temporal dev server exited (${code}); see ${opts.logFile}`))));
+  const exited = new Promise<never>((_, reject) =>
+    proc.once('exit', (code) => reject(new Error(`temporal dev server exited (${code}); see ${opts.logFile}`))),
+  );
   // Raced against readiness; after that an exit is reported by the stop path, not as an unhandled rejection.
   exited.catch(() => undefined);
   const connection = await Promise.race([waitForTemporal(address, 60_000), exited]);
@@ -120,7 +133,8 @@ export async function waitForTemporal(address: string, timeoutMs: number): Promi
       await c.workflowService.getSystemInfo({});
       return c;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`Temporal at ${address} did not answer: ${(err as Error).message}`, { cause: err });
+      if (Date.now() > deadline)
+        throw new Error(`Temporal at ${address} did not answer: ${(err as Error).message}`, { cause: err });
       await new Promise((r) => setTimeout(r, 500));
     }
   }

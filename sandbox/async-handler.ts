@@ -5,7 +5,9 @@
  */
 import type http from 'node:http';
 
-export function asyncHandler(handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>): http.RequestListener {
+export function asyncHandler(
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>,
+): http.RequestListener {
   return (req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });

@@ -16,7 +16,13 @@ import { ensureLocalAdmin } from '../lib/auth/local-admin';
 import { ensureSecretsKeyFile } from '../lib/secret-box';
 import { localApiUrls } from '../lib/auth/saved-token';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../lib/postgres';
-import { ensureSearchAttributes, findTemporalBinary, PROJECT_ROOT, startDevServer, waitForTemporal } from '../lib/temporal';
+import {
+  ensureSearchAttributes,
+  findTemporalBinary,
+  PROJECT_ROOT,
+  startDevServer,
+  waitForTemporal,
+} from '../lib/temporal';
 import { defaultClusterPorts, startTemporalCluster } from '../lib/temporal-cluster';
 import { startCompanySites } from '../sandbox/company-sites/server';
 import { startMailbox } from '../sandbox/mailbox/server';
@@ -81,8 +87,13 @@ async function shutdown(code = 0): Promise<void> {
 /** Embedded PostgreSQL under DATA_DIR, unless DATABASE_URL points at one: its app and admin URLs. */
 async function startPostgres(): Promise<{ databaseUrl: string; postgresAdminUrl: string }> {
   if (env.DATABASE_URL) return { databaseUrl: env.DATABASE_URL, postgresAdminUrl: env.DATABASE_URL };
-  if (await portInUse(env.EMBEDDED_PG_PORT)) throw new Error(`port ${env.EMBEDDED_PG_PORT} is taken: set EMBEDDED_PG_PORT or DATABASE_URL`);
-  const pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({ dir: path.join(dataDir, 'postgres'), port: env.EMBEDDED_PG_PORT, log });
+  if (await portInUse(env.EMBEDDED_PG_PORT))
+    throw new Error(`port ${env.EMBEDDED_PG_PORT} is taken: set EMBEDDED_PG_PORT or DATABASE_URL`);
+  const pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({
+    dir: path.join(dataDir, 'postgres'),
+    port: env.EMBEDDED_PG_PORT,
+    log,
+  });
   stoppers.push({ name: 'postgres', stop: () => pg.stop() });
   return { databaseUrl: pg.url, postgresAdminUrl: pg.adminUrl };
 }
@@ -97,13 +108,17 @@ function stopStackOnExit(proc: ChildProcess, message: string, details: Record<st
   });
 }
 
-const TEMPORAL_PORT_TAKEN = () => `port ${env.TEMPORAL_DEV_PORT} is taken: another Temporal (or Flotilla) is running; stop it or set TEMPORAL_ADDRESS / TEMPORAL_DEV_PORT`;
+const TEMPORAL_PORT_TAKEN = () =>
+  `port ${env.TEMPORAL_DEV_PORT} is taken: another Temporal (or Flotilla) is running; stop it or set TEMPORAL_ADDRESS / TEMPORAL_DEV_PORT`;
 
 /** The production topology: temporal-server's four services on our PostgreSQL. */
 async function startCluster(postgresAdminUrl: string): Promise<string> {
   if (await portInUse(env.TEMPORAL_DEV_PORT)) throw new Error(TEMPORAL_PORT_TAKEN());
   const dir = path.join(dataDir, 'temporal-cluster');
-  log.info({ frontend: env.TEMPORAL_DEV_PORT, logs: dir }, 'temporal cluster starting (frontend, history, matching and worker services on PostgreSQL)');
+  log.info(
+    { frontend: env.TEMPORAL_DEV_PORT, logs: dir },
+    'temporal cluster starting (frontend, history, matching and worker services on PostgreSQL)',
+  );
   const cluster = await startTemporalCluster({
     dir,
     postgresUrl: postgresAdminUrl,
@@ -111,7 +126,8 @@ async function startCluster(postgresAdminUrl: string): Promise<string> {
     ports: defaultClusterPorts(env.TEMPORAL_DEV_PORT),
     uiPort: env.TEMPORAL_UI_PORT,
   });
-  for (const [name, proc] of Object.entries(cluster.processes)) stopStackOnExit(proc, 'a temporal cluster service exited; stopping the stack', { service: name });
+  for (const [name, proc] of Object.entries(cluster.processes))
+    stopStackOnExit(proc, 'a temporal cluster service exited; stopping the stack', { service: name });
   stoppers.push({ name: 'temporal', stop: cluster.stop });
   return cluster.address;
 }
@@ -139,7 +155,8 @@ async function startDev(): Promise<string> {
 
 /** Temporal: the cluster or the dev server we start, or the one TEMPORAL_ADDRESS names (search attributes ensured). */
 async function startTemporal(postgresAdminUrl: string): Promise<{ temporalAddress: string; webUrl: string }> {
-  if (!env.TEMPORAL_ADDRESS && env.TEMPORAL_TOPOLOGY === 'cluster') return { temporalAddress: await startCluster(postgresAdminUrl), webUrl: temporalWebUrl };
+  if (!env.TEMPORAL_ADDRESS && env.TEMPORAL_TOPOLOGY === 'cluster')
+    return { temporalAddress: await startCluster(postgresAdminUrl), webUrl: temporalWebUrl };
   if (!env.TEMPORAL_ADDRESS) return { temporalAddress: await startDev(), webUrl: temporalWebUrl };
   const connection = await waitForTemporal(env.TEMPORAL_ADDRESS, 60_000);
   await ensureSearchAttributes(connection, env.TEMPORAL_NAMESPACE);
@@ -200,7 +217,12 @@ async function startMailboxStandIn(childEnv: Record<string, string>): Promise<st
 }
 
 /** Where to open what, once the API answers. */
-function printBanner(admin: Awaited<ReturnType<typeof ensureLocalAdmin>>, temporalAddress: string, webUrl: string, standIns: string[]): void {
+function printBanner(
+  admin: Awaited<ReturnType<typeof ensureLocalAdmin>>,
+  temporalAddress: string,
+  webUrl: string,
+  standIns: string[],
+): void {
   const appUrl = `http://${env.HOST === '0.0.0.0' ? 'localhost' : env.HOST}:${env.PORT}`;
   process.stdout.write(
     [
@@ -212,8 +234,14 @@ function printBanner(admin: Awaited<ReturnType<typeof ensureLocalAdmin>>, tempor
         : `  Sign in:              ${admin.email} (the super admin you bootstrapped; npm run bootstrap resets a password)`,
       `  CLI:                  npm run cli -- list (uses the API token saved in ${path.join(dataDir, 'cli-token')})`,
       `  API health:           ${appUrl}/api/health`,
-      ...(env.API_METRICS_PORT ? [`  API metrics:          http://127.0.0.1:${env.API_METRICS_PORT}/metrics (and /health with details; loopback only)`] : []),
-      ...(env.WORKER_METRICS_PORT ? [`  Worker metrics:       http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics`] : []),
+      ...(env.API_METRICS_PORT
+        ? [
+            `  API metrics:          http://127.0.0.1:${env.API_METRICS_PORT}/metrics (and /health with details; loopback only)`,
+          ]
+        : []),
+      ...(env.WORKER_METRICS_PORT
+        ? [`  Worker metrics:       http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics`]
+        : []),
       `  Temporal Web:         ${webUrl}`,
       `  Temporal frontend:    ${temporalAddress}${env.TEMPORAL_ADDRESS ? '' : env.TEMPORAL_TOPOLOGY === 'cluster' ? ` (temporal-server: frontend, history, matching, worker on PostgreSQL; logs in ${path.join(dataDir, 'temporal-cluster')})` : ' (dev server)'}`,
       ...standIns,
@@ -237,9 +265,15 @@ async function main(): Promise<void> {
   const applied = await migrate(databaseUrl);
   log.info({ applied }, 'database migrated');
   const adminDb = createDb(databaseUrl, { poolSize: 1 });
-  const admin = await ensureLocalAdmin(adminDb, dataDir, localApiUrls(env.HOST, env.PORT)).finally(() => adminDb.$disconnect());
+  const admin = await ensureLocalAdmin(adminDb, dataDir, localApiUrls(env.HOST, env.PORT)).finally(() =>
+    adminDb.$disconnect(),
+  );
 
-  const childEnv: Record<string, string> = { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_WEB_URL: webUrl };
+  const childEnv: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_WEB_URL: webUrl,
+  };
   const standIns = await startStandIns(childEnv);
   // Webhook secrets are stored encrypted: without a key of the user's, one saved under DATA_DIR.
   if (!env.SECRETS_KEY && !env.SECRETS_KEY_FILE) childEnv.SECRETS_KEY_FILE = ensureSecretsKeyFile(dataDir);

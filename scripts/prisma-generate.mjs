@@ -4,6 +4,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 if (!existsSync('prisma/schema.prisma')) process.exit(0);
-const env = { ...process.env, DATABASE_URL: process.env.DATABASE_URL || 'postgresql://flotilla@127.0.0.1:5432/flotilla', PRISMA_HIDE_UPDATE_MESSAGE: '1' };
-const r = spawnSync(process.execPath, ['node_modules/prisma/build/index.js', 'generate'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+const env = {
+  ...process.env,
+  DATABASE_URL: process.env.DATABASE_URL || 'postgresql://flotilla@127.0.0.1:5432/flotilla',
+  PRISMA_HIDE_UPDATE_MESSAGE: '1',
+};
+const r = spawnSync(process.execPath, ['node_modules/prisma/build/index.js', 'generate'], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+  env,
+});
 process.exit(r.status ?? 1);

@@ -39,9 +39,14 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const admin = () => ({ authorization: stack.api.headers.authorization });
 
 async function signIn(email: string, password = PASSWORD) {
-  const res = await fetch(`${stack.api.base}/api/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  const res = await fetch(`${stack.api.base}/api/auth/sign-in`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
   const body = (await res.json()) as { csrfToken?: string };
-  const headers: Record<string, string> = res.status === 200 ? { cookie: res.headers.get('set-cookie')!.split(';')[0], 'x-csrf-token': body.csrfToken! } : {};
+  const headers: Record<string, string> =
+    res.status === 200 ? { cookie: res.headers.get('set-cookie')!.split(';')[0], 'x-csrf-token': body.csrfToken! } : {};
   return { status: res.status, headers };
 }
 
@@ -59,10 +64,16 @@ describe('a token cannot mint a token that outlives it', () => {
     const forever = await raw('POST', '/api/auth/tokens', { body: { name: 'forever' }, headers: bearer(parent.token) });
     expect(forever.status).toBe(400);
     expect(forever.body.error.details.issues[0].path).toBe('expiresInDays');
-    const longer = await raw('POST', '/api/auth/tokens', { body: { name: 'longer', expiresInDays: 30 }, headers: bearer(parent.token) });
+    const longer = await raw('POST', '/api/auth/tokens', {
+      body: { name: 'longer', expiresInDays: 30 },
+      headers: bearer(parent.token),
+    });
     expect(longer.status).toBe(400);
     expect(longer.body.error.details.issues[0].path).toBe('expiresInDays');
-    const shorter = await raw('POST', '/api/auth/tokens', { body: { name: 'shorter', expiresInDays: 1 }, headers: bearer(parent.token) });
+    const shorter = await raw('POST', '/api/auth/tokens', {
+      body: { name: 'shorter', expiresInDays: 1 },
+      headers: bearer(parent.token),
+    });
     expect(shorter.status).toBe(201);
     expect(Date.parse(shorter.body.expiresAt)).toBeLessThanOrEqual(parent.expiresAt!.getTime());
     expect(await stack.db.apiToken.count({ where: { userId: u.id } })).toBe(2);
@@ -71,9 +82,13 @@ describe('a token cannot mint a token that outlives it', () => {
   test('a token without expiry and a signed-in session may mint tokens without expiry', async () => {
     const u = await member();
     const parent = await auth.createToken(u.id, { name: 'no expiry' });
-    expect((await raw('POST', '/api/auth/tokens', { body: { name: 'child' }, headers: bearer(parent.token) })).status).toBe(201);
+    expect(
+      (await raw('POST', '/api/auth/tokens', { body: { name: 'child' }, headers: bearer(parent.token) })).status,
+    ).toBe(201);
     const s = await signIn(u.email);
-    expect((await raw('POST', '/api/auth/tokens', { body: { name: 'from the page' }, headers: s.headers })).status).toBe(201);
+    expect(
+      (await raw('POST', '/api/auth/tokens', { body: { name: 'from the page' }, headers: s.headers })).status,
+    ).toBe(201);
   });
 });
 
@@ -91,11 +106,16 @@ describe('passwords', () => {
     const u = await member();
     const salt = crypto.randomBytes(16);
     const oldKey = crypto.scryptSync(PASSWORD.normalize('NFKC'), salt, 32, { N: 16_384, r: 8, p: 1 });
-    await stack.db.user.update({ where: { id: u.id }, data: { passwordHash: `scrypt$16384$8$1$${salt.toString('base64url')}$${oldKey.toString('base64url')}` } });
+    await stack.db.user.update({
+      where: { id: u.id },
+      data: { passwordHash: `scrypt$16384$8$1$${salt.toString('base64url')}$${oldKey.toString('base64url')}` },
+    });
     expect((await signIn(u.email, 'wrong password!')).status).toBe(401);
     expect((await stack.db.user.findUniqueOrThrow({ where: { id: u.id } })).passwordHash).toMatch(/^scrypt\$16384\$/);
     expect((await signIn(u.email)).status).toBe(200);
-    expect((await stack.db.user.findUniqueOrThrow({ where: { id: u.id } })).passwordHash).toMatch(/^scrypt\$131072\$8\$1\$/);
+    expect((await stack.db.user.findUniqueOrThrow({ where: { id: u.id } })).passwordHash).toMatch(
+      /^scrypt\$131072\$8\$1\$/,
+    );
     // The upgraded hash still signs in.
     expect((await signIn(u.email)).status).toBe(200);
     expect(await hashPassword('x')).toMatch(/^scrypt\$131072\$8\$1\$/);
@@ -108,7 +128,10 @@ describe('super admins manage users', () => {
     const s1 = await signIn(u.email);
     const s2 = await signIn(u.email);
     const token = await auth.createToken(u.id, { name: 'script' });
-    const res = await raw('PUT', `/api/admin/users/${u.id}/password`, { body: { password: 'a brand new password' }, headers: admin() });
+    const res = await raw('PUT', `/api/admin/users/${u.id}/password`, {
+      body: { password: 'a brand new password' },
+      headers: admin(),
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: u.id, email: u.email, sessionsRevoked: 2 });
     expect(JSON.stringify(res.body)).not.toMatch(/scrypt|brand new/);
@@ -117,7 +140,10 @@ describe('super admins manage users', () => {
     expect((await signIn(u.email, 'a brand new password')).status).toBe(200);
     // API tokens are credentials of their own: revoke them one by one, or disable the user.
     expect((await raw('GET', '/api/auth/me', { headers: bearer(token.token) })).status).toBe(200);
-    const short = await raw('PUT', `/api/admin/users/${u.id}/password`, { body: { password: 'short' }, headers: admin() });
+    const short = await raw('PUT', `/api/admin/users/${u.id}/password`, {
+      body: { password: 'short' },
+      headers: admin(),
+    });
     expect(short.status).toBe(400);
     expect(short.body.error.details.issues[0].path).toBe('password');
   });
@@ -128,7 +154,10 @@ describe('super admins manage users', () => {
     const id = (await stack.db.user.findUniqueOrThrow({ where: { email } })).id;
     const here = await signIn(email);
     const elsewhere = await signIn(email);
-    const res = await raw('PUT', `/api/admin/users/${id}/password`, { body: { password: 'my own new password' }, headers: here.headers });
+    const res = await raw('PUT', `/api/admin/users/${id}/password`, {
+      body: { password: 'my own new password' },
+      headers: here.headers,
+    });
     expect(res.body).toMatchObject({ id, sessionsRevoked: 1 });
     expect((await raw('GET', '/api/auth/me', { headers: here.headers })).status).toBe(200);
     expect((await raw('GET', '/api/auth/me', { headers: elsewhere.headers })).status).toBe(401);
@@ -147,12 +176,15 @@ describe('super admins manage users', () => {
     expect((await signIn(u.email)).status).toBe(401);
     expect(await stack.db.session.count({ where: { userId: u.id } })).toBe(0);
     const listed = await raw('GET', '/api/admin/users?orgId=acme', { headers: admin() });
-    expect(listed.body.users.find((x: { id: string }) => x.id === u.id)).toMatchObject({ email: u.email, disabledAt: expect.any(String) });
+    expect(listed.body.users.find((x: { id: string }) => x.id === u.id)).toMatchObject({
+      email: u.email,
+      disabledAt: expect.any(String),
+    });
     expect((await raw('POST', `/api/admin/users/${u.id}/enable`, { headers: admin() })).body.disabledAt).toBeNull();
     expect((await signIn(u.email)).status).toBe(200);
   });
 
-  test("revoke all sessions of a user; a super admin cannot disable themselves; members may not; unknown users 404", async () => {
+  test('revoke all sessions of a user; a super admin cannot disable themselves; members may not; unknown users 404', async () => {
     const u = await member();
     const s = await signIn(u.email);
     const res = await raw('POST', `/api/admin/users/${u.id}/revoke-sessions`, { headers: admin() });
@@ -171,7 +203,14 @@ describe('super admins manage users', () => {
       ['POST', `/api/admin/users/${self}/revoke-sessions`],
       ['GET', '/api/admin/users'],
     ]) {
-      expect((await raw(method, p, { body: method === 'PUT' ? { password: 'a brand new password' } : undefined, headers: bearer(memberToken.token) })).status).toBe(403);
+      expect(
+        (
+          await raw(method, p, {
+            body: method === 'PUT' ? { password: 'a brand new password' } : undefined,
+            headers: bearer(memberToken.token),
+          })
+        ).status,
+      ).toBe(403);
     }
     expect((await raw('POST', '/api/admin/users/usr_nope/disable', { headers: admin() })).status).toBe(404);
   });

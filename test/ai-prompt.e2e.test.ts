@@ -21,7 +21,9 @@ let openai: OpenAiStandIn;
 beforeAll(async () => {
   // Latency makes the overlap of parallel chats visible.
   openai = await startOpenAiStandIn({ port: 0, apiKey: KEY, latencyMs: { min: 800, max: 1000 } });
-  const pipelines = [createAiPromptPipeline({ ai: { baseUrl: openai.url, apiKey: KEY, model: 'gpt-4o-mini' } })] as unknown as PipelineDefinition[];
+  const pipelines = [
+    createAiPromptPipeline({ ai: { baseUrl: openai.url, apiKey: KEY, model: 'gpt-4o-mini' } }),
+  ] as unknown as PipelineDefinition[];
   stack = await startStack({ name: 'prompt', pipelines });
 });
 
@@ -33,7 +35,12 @@ afterAll(async () => {
 /** As parsed from a CSV: every cell a string, blanks empty. */
 const CSV_ROWS = [
   { row: '1', chatId: 'trip', question: 'Three days in Lisbon in October. Where should I stay?', topic: 'travel' },
-  { row: '2', chatId: 'pitch', question: 'Write a one-line pitch for a mobile bike repair service.', topic: 'marketing' },
+  {
+    row: '2',
+    chatId: 'pitch',
+    question: 'Write a one-line pitch for a mobile bike repair service.',
+    topic: 'marketing',
+  },
   { row: '3', chatId: 'sql', question: 'How do I find duplicate e-mails in a users table?', topic: 'databases' },
   { row: '4', chatId: 'trip', question: 'Which of those works without a car?', topic: 'travel' },
   { row: '5', chatId: 'pitch', question: 'FAIL-ME Make it shorter.', topic: 'marketing' },
@@ -49,7 +56,11 @@ const promptOf = (r: (typeof CSV_ROWS)[number]) => `[${r.topic}] ${r.question}`;
 
 test('rows of a chat run in order with the conversation so far; chats run in parallel; a failed row drops out of its chat', async () => {
   // Row 5 is rejected by the API (400: not retried); its chat goes on without it.
-  openai.addFaults({ match: { lastUser: 'FAIL-ME' }, status: 400, message: 'This prompt was rejected by the stand-in.' });
+  openai.addFaults({
+    match: { lastUser: 'FAIL-ME' },
+    status: 400,
+    message: 'This prompt was rejected by the stand-in.',
+  });
   const res = await stack.api.call('POST', '/api/batches', {
     pipeline: 'ai-prompt',
     name: uid('chats'),
@@ -68,9 +79,13 @@ test('rows of a chat run in order with the conversation so far; chats run in par
   );
   expect(batch.progress).toMatchObject({ status: 'completed_with_errors', total: 11, succeeded: 10, failed: 1 });
 
-  const items: Array<{ key: string; status: string; costUsd: number; error: { type: string; attempts: number } | null; steps: Array<{ output?: AnswerOutput }> }> = (
-    await stack.api.call('GET', `/api/batches/${id}/items?limit=20`)
-  ).body.items;
+  const items: Array<{
+    key: string;
+    status: string;
+    costUsd: number;
+    error: { type: string; attempts: number } | null;
+    steps: Array<{ output?: AnswerOutput }>;
+  }> = (await stack.api.call('GET', `/api/batches/${id}/items?limit=20`)).body.items;
   const byKey = new Map(items.map((i) => [i.key, i]));
   expect(byKey.get('5')).toMatchObject({ status: 'failed', error: { type: 'AiRejectedError', attempts: 1 } });
 
@@ -87,25 +102,41 @@ test('rows of a chat run in order with the conversation so far; chats run in par
     for (const row of rows) {
       const req = requestOf(row.row);
       // Exactly the earlier rows of this chat (that succeeded), in order, then this row's prompt.
-      expect(req.messages).toEqual([{ role: 'system', content: SYSTEM }, ...history, { role: 'user', content: promptOf(row) }]);
+      expect(req.messages).toEqual([
+        { role: 'system', content: SYSTEM },
+        ...history,
+        { role: 'user', content: promptOf(row) },
+      ]);
       // Sent only after the previous row of the chat was answered.
       if (previous) expect(req.startedAt).toBeGreaterThanOrEqual(previous.endedAt);
       previous = req;
       if (req.status !== 200) continue;
       const out = byKey.get(row.row)!.steps[0]!.output!;
-      expect(out).toMatchObject({ prompt: promptOf(row), answer: req.answer, chatId: chat, turn: history.length / 2 + 1 });
+      expect(out).toMatchObject({
+        prompt: promptOf(row),
+        answer: req.answer,
+        chatId: chat,
+        turn: history.length / 2 + 1,
+      });
       history.push({ role: 'user', content: promptOf(row) }, { role: 'assistant', content: req.answer! });
     }
   }
   // The row without a chat had no history.
-  expect(requestOf('7').messages).toEqual([{ role: 'system', content: SYSTEM }, { role: 'user', content: '[trivia] What is the capital of Australia?' }]);
+  expect(requestOf('7').messages).toEqual([
+    { role: 'system', content: SYSTEM },
+    { role: 'user', content: '[trivia] What is the capital of Australia?' },
+  ]);
   // The stand-in's answers count the turns it was sent: the fourth trip row saw three earlier turns.
-  expect(byKey.get('11')!.steps[0]!.output!.answer).toBe('Reply #4 (3 earlier turns): [travel] And where to eat pastéis de nata?');
+  expect(byKey.get('11')!.steps[0]!.output!.answer).toBe(
+    'Reply #4 (3 earlier turns): [travel] And where to eat pastéis de nata?',
+  );
   expect(byKey.get('9')!.steps[0]!.output!.turn).toBe(2); // row 5 failed, so row 9 is the pitch chat's second turn
 
   // Different chats were answered at the same time, not one after another.
   const first = ['1', '2', '3'].map(requestOf);
-  const overlapping = first.some((a) => first.some((b) => a !== b && a.startedAt < b.endedAt && b.startedAt < a.endedAt));
+  const overlapping = first.some((a) =>
+    first.some((b) => a !== b && a.startedAt < b.endedAt && b.startedAt < a.endedAt),
+  );
   expect(overlapping).toBe(true);
 
   // Costs: each row's answer at list price; the batch is the sum.
@@ -119,9 +150,16 @@ test('rows of a chat run in order with the conversation so far; chats run in par
   expect(batch.progress.estimatedCostUsd).toBeCloseTo(sum, 5);
 
   // The export has the answer per row, joined to the CSV columns.
-  const json = (await stack.api.call('GET', `/api/batches/${id}/export?format=json`)).body as Array<Record<string, unknown>>;
+  const json = (await stack.api.call('GET', `/api/batches/${id}/export?format=json`)).body as Array<
+    Record<string, unknown>
+  >;
   expect(json.map((r) => r.key)).toEqual(CSV_ROWS.map((r) => r.row));
-  expect(json[0]).toMatchObject({ status: 'succeeded', answer: requestOf('1').answer, chat_turn: 1, input: { question: CSV_ROWS[0]!.question, chatId: 'trip' } });
+  expect(json[0]).toMatchObject({
+    status: 'succeeded',
+    answer: requestOf('1').answer,
+    chat_turn: 1,
+    input: { question: CSV_ROWS[0]!.question, chatId: 'trip' },
+  });
   expect(json[4]).toMatchObject({ status: 'failed', answer: null, error_type: 'AiRejectedError' });
   // Row 4 started while row 1 of its chat was being answered (0.8 s and more): it waited for it.
   await recordHistory(stack.client, 'item-ai-prompt-waits-for-predecessor', `${id}/4`);
@@ -132,7 +170,10 @@ test('a template column missing from the rows fails each row with a ValidationEr
   const res = await stack.api.call('POST', '/api/batches', {
     pipeline: 'ai-prompt',
     name: uid('bad-template'),
-    items: [{ chatId: 'x', question: 'one' }, { chatId: 'x', question: 'two' }],
+    items: [
+      { chatId: 'x', question: 'one' },
+      { chatId: 'x', question: 'two' },
+    ],
     settings: { promptTemplate: '{{question}} — context: {{context}}' },
   });
   expect(res.status).toBe(202);
@@ -153,7 +194,12 @@ test('a template column missing from the rows fails each row with a ValidationEr
 });
 
 test('a template without any column is refused when the batch is created', async () => {
-  const res = await stack.api.call('POST', '/api/batches', { pipeline: 'ai-prompt', name: uid('no-columns'), items: [{ question: 'q' }], settings: { promptTemplate: 'Tell me a joke.' } });
+  const res = await stack.api.call('POST', '/api/batches', {
+    pipeline: 'ai-prompt',
+    name: uid('no-columns'),
+    items: [{ question: 'q' }],
+    settings: { promptTemplate: 'Tell me a joke.' },
+  });
   expect(res.status).toBe(400);
   expect(JSON.stringify(res.body)).toMatch(/promptTemplate.*at least one \{\{column\}\}|at least one \{\{column\}\}/);
 });

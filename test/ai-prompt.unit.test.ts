@@ -4,7 +4,16 @@
  * CSV row and settings schemas.
  */
 import { toStepFailure } from '../activities/steps';
-import { aiPromptSettingsSchema, createAiPromptPipeline, historyOf, promptRowSchema, type AiPromptPipeline, type AiPromptSettings, type AnswerOutput, type PromptRow } from '../pipelines/ai-prompt';
+import {
+  aiPromptSettingsSchema,
+  createAiPromptPipeline,
+  historyOf,
+  promptRowSchema,
+  type AiPromptPipeline,
+  type AiPromptSettings,
+  type AnswerOutput,
+  type PromptRow,
+} from '../pipelines/ai-prompt';
 import { demoPromptRows } from '../pipelines/ai-prompt/demo-data';
 import { placeholders, renderTemplate, templateProblems } from '../pipelines/ai-prompt/template';
 import { NonRetryableStepError, type SequencePredecessor, type SettledItem } from '../pipelines/types';
@@ -33,11 +42,29 @@ async function answer(item: PromptRow, s: AiPromptSettings, predecessors: Sequen
   return { output, ...rec };
 }
 
-const done = (key: string, prompt: string, answerText: string, status: SequencePredecessor['status'] = 'succeeded'): SequencePredecessor => ({
+const done = (
+  key: string,
+  prompt: string,
+  answerText: string,
+  status: SequencePredecessor['status'] = 'succeeded',
+): SequencePredecessor => ({
   itemKey: key,
   item: {},
   status,
-  outputs: status === 'succeeded' ? { answer: { prompt, answer: answerText, chatId: 'c', turn: 1, model: 'gpt-4o-mini', tokens: { prompt: 1, completion: 1 }, costUsd: 0 } } : {},
+  outputs:
+    status === 'succeeded'
+      ? {
+          answer: {
+            prompt,
+            answer: answerText,
+            chatId: 'c',
+            turn: 1,
+            model: 'gpt-4o-mini',
+            tokens: { prompt: 1, completion: 1 },
+            costUsd: 0,
+          },
+        }
+      : {},
 });
 
 describe('answer', () => {
@@ -77,21 +104,34 @@ describe('answer', () => {
 
   test('a row without a chat is a conversation of one', async () => {
     const { output } = await answer(row({ question: 'Capital of Australia?' }), settings());
-    expect(output).toMatchObject({ prompt: 'Capital of Australia?', chatId: null, turn: 1, answer: 'Reply #1 (0 earlier turns): Capital of Australia?' });
+    expect(output).toMatchObject({
+      prompt: 'Capital of Australia?',
+      chatId: null,
+      turn: 1,
+      answer: 'Reply #1 (0 earlier turns): Capital of Australia?',
+    });
     expect(openai.requests[0]!.messages).toEqual([{ role: 'user', content: 'Capital of Australia?' }]);
   });
 
   test('a row missing a template column fails with a ValidationError naming it (not retried, no AI call)', async () => {
-    const err = await answer(row({ row: 2, chatId: 'c', prompt: 'hello' }), settings({ promptTemplate: '{{question}} / {{context}}' })).catch((e: unknown) => e);
+    const err = await answer(
+      row({ row: 2, chatId: 'c', prompt: 'hello' }),
+      settings({ promptTemplate: '{{question}} / {{context}}' }),
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NonRetryableStepError);
     expect(err).toMatchObject({ errorType: 'ValidationError', details: { missing: ['question', 'context'] } });
-    expect((err as Error).message).toMatch(/\{\{question\}\}, \{\{context\}\}.*no such column.*columns: row, chatId, prompt/);
+    expect((err as Error).message).toMatch(
+      /\{\{question\}\}, \{\{context\}\}.*no such column.*columns: row, chatId, prompt/,
+    );
     expect(toStepFailure(err, 1)).toMatchObject({ type: 'ValidationError', nonRetryable: true });
     expect(openai.requests).toHaveLength(0);
   });
 
   test('a row whose template columns are all blank fails (nothing to ask)', async () => {
-    await expect(answer(row({ question: '   ' }), settings())).rejects.toMatchObject({ errorType: 'ValidationError', message: expect.stringMatching(/empty.*question/) });
+    await expect(answer(row({ question: '   ' }), settings())).rejects.toMatchObject({
+      errorType: 'ValidationError',
+      message: expect.stringMatching(/empty.*question/),
+    });
     expect(openai.requests).toHaveLength(0);
   });
 
@@ -109,7 +149,10 @@ describe('answer', () => {
   });
 
   test('429 is retryable, 400 is not', async () => {
-    openai.addFaults([{ match: { lastUser: 'busy' }, status: 429 }, { match: { lastUser: 'too long' }, status: 400, message: 'context_length_exceeded' }]);
+    openai.addFaults([
+      { match: { lastUser: 'busy' }, status: 429 },
+      { match: { lastUser: 'too long' }, status: 400, message: 'context_length_exceeded' },
+    ]);
     const busy = await answer(row({ question: 'busy' }), settings()).catch((e: unknown) => e);
     expect(toStepFailure(busy, 1).nonRetryable).toBe(false);
     const tooLong = await answer(row({ question: 'too long' }), settings()).catch((e: unknown) => e);
@@ -134,7 +177,14 @@ describe('answer', () => {
 describe('template', () => {
   test('placeholders and rendering', () => {
     expect(placeholders('{{a}} {{ b }} {{a}} {{First Name}}')).toEqual(['a', 'b', 'First Name']);
-    expect(renderTemplate('Hi {{ First Name }}, {{n}} {{flag}} {{none}}', { 'First Name': 'Ana', n: 3, flag: false, none: null })).toEqual({ prompt: 'Hi Ana, 3 false ', missing: [] });
+    expect(
+      renderTemplate('Hi {{ First Name }}, {{n}} {{flag}} {{none}}', {
+        'First Name': 'Ana',
+        n: 3,
+        flag: false,
+        none: null,
+      }),
+    ).toEqual({ prompt: 'Hi Ana, 3 false ', missing: [] });
     // Case-insensitive only when it is unambiguous.
     expect(renderTemplate('{{question}}', { Question: 'q' })).toEqual({ prompt: 'q', missing: [] });
     expect(renderTemplate('{{question}}', { Question: 'q', QUESTION: 'Q' }).missing).toEqual(['question']);
@@ -147,9 +197,15 @@ describe('template', () => {
 
   test('problems are caught when the batch is created (settings schema)', () => {
     expect(templateProblems('{{question}}')).toEqual([]);
-    expect(aiPromptSettingsSchema.safeParse({ promptTemplate: 'no placeholders here' }).error?.issues[0]?.message).toMatch(/at least one \{\{column\}\}/);
-    expect(aiPromptSettingsSchema.safeParse({ promptTemplate: 'broken {{question' }).error?.issues[0]?.message).toMatch(/unclosed/);
-    expect(aiPromptSettingsSchema.safeParse({ promptTemplate: '{{}} and {{q}}' }).error?.issues[0]?.message).toMatch(/unclosed or empty/);
+    expect(
+      aiPromptSettingsSchema.safeParse({ promptTemplate: 'no placeholders here' }).error?.issues[0]?.message,
+    ).toMatch(/at least one \{\{column\}\}/);
+    expect(aiPromptSettingsSchema.safeParse({ promptTemplate: 'broken {{question' }).error?.issues[0]?.message).toMatch(
+      /unclosed/,
+    );
+    expect(aiPromptSettingsSchema.safeParse({ promptTemplate: '{{}} and {{q}}' }).error?.issues[0]?.message).toMatch(
+      /unclosed or empty/,
+    );
     expect(aiPromptSettingsSchema.safeParse({ promptTemplate: '{{q}}', model: 'bad model' }).success).toBe(false);
     expect(settings().promptTemplate).toBe('{{question}}');
   });
@@ -157,13 +213,19 @@ describe('template', () => {
 
 describe('definition', () => {
   test('CSV rows: strings coerced, blanks dropped, any columns kept', () => {
-    expect(row({ row: '7', chatId: '', question: 'q', url: '', extra: 'x' })).toEqual({ row: 7, question: 'q', extra: 'x' });
+    expect(row({ row: '7', chatId: '', question: 'q', url: '', extra: 'x' })).toEqual({
+      row: 7,
+      question: 'q',
+      extra: 'x',
+    });
     expect(row({ chatId: 42, question: 'q' }).chatId).toBe('42');
     expect(promptRowSchema.safeParse({ row: '0', question: 'q' }).success).toBe(false);
     expect(promptRowSchema.safeParse({ question: { nested: true } }).success).toBe(false);
     expect(promptRowSchema.safeParse({ question: 'x'.repeat(20_001) }).success).toBe(false);
     expect(promptRowSchema.safeParse({ url: 'javascript:alert(1)', question: 'q' }).success).toBe(false);
-    expect(promptRowSchema.safeParse(Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`c${i}`, 'v']))).success).toBe(false);
+    expect(
+      promptRowSchema.safeParse(Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`c${i}`, 'v']))).success,
+    ).toBe(false);
   });
 
   test('sequence key is the chatId; item key the row number, else the position', () => {
@@ -182,8 +244,23 @@ describe('definition', () => {
   });
 
   test('export columns: the answer and the turn', () => {
-    const settled = (outputs: Record<string, unknown>) => ({ itemKey: '1', seq: 1, item: {}, status: 'succeeded', outputs, error: null, costUsd: 0 }) as SettledItem;
-    expect(pipeline.exportColumns!(settled({ answer: { prompt: 'p', answer: 'a', chatId: null, turn: 2, model: 'm', tokens: { prompt: 1, completion: 1 }, costUsd: 0 } }))).toEqual({ answer: 'a', chat_turn: 2 });
+    const settled = (outputs: Record<string, unknown>) =>
+      ({ itemKey: '1', seq: 1, item: {}, status: 'succeeded', outputs, error: null, costUsd: 0 }) as SettledItem;
+    expect(
+      pipeline.exportColumns!(
+        settled({
+          answer: {
+            prompt: 'p',
+            answer: 'a',
+            chatId: null,
+            turn: 2,
+            model: 'm',
+            tokens: { prompt: 1, completion: 1 },
+            costUsd: 0,
+          },
+        }),
+      ),
+    ).toEqual({ answer: 'a', chat_turn: 2 });
     expect(pipeline.exportColumns!(settled({}))).toEqual({ answer: null, chat_turn: null });
   });
 });

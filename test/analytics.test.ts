@@ -19,7 +19,11 @@ let batchId: string;
 const FINAL = ['completed', 'completed_with_errors', 'failed', 'cancelled'];
 
 beforeAll(async () => {
-  stack = await startStack({ name: 'analytics', pipelines: [fixturePipeline] as unknown as PipelineDefinition[], progressIntervalMs: 200 });
+  stack = await startStack({
+    name: 'analytics',
+    pipelines: [fixturePipeline] as unknown as PipelineDefinition[],
+    progressIntervalMs: 200,
+  });
   ({ db } = stack);
   call = stack.api.call;
   const items = [
@@ -32,7 +36,9 @@ beforeAll(async () => {
   const created = await call('POST', '/api/batches', { pipeline: 'fixture', name: 'analytics', items, concurrency: 9 });
   expect(created.status).toBe(202);
   batchId = created.body.id;
-  await waitFor(async () => FINAL.includes((await call('GET', `/api/batches/${batchId}`)).body.status), { what: 'the batch to finish' });
+  await waitFor(async () => FINAL.includes((await call('GET', `/api/batches/${batchId}`)).body.status), {
+    what: 'the batch to finish',
+  });
 });
 
 afterAll(async () => {
@@ -50,7 +56,14 @@ describe('GET /api/batches/:id/analytics', () => {
     expect(a.errorDistribution).toEqual([
       { step: 'a', type: 'RejectedError', count: 2, share: 0.5, sampleKey: 'rej-a-1', sampleMessage: 'rejected at a' },
       { step: 'b', type: 'RejectedError', count: 1, share: 0.25, sampleKey: 'rej-b-1', sampleMessage: 'rejected at b' },
-      { step: 'c', type: expect.any(String), count: 1, share: 0.25, sampleKey: 'boom-c', sampleMessage: expect.stringContaining('boom at c') },
+      {
+        step: 'c',
+        type: expect.any(String),
+        count: 1,
+        share: 0.25,
+        sampleKey: 'boom-c',
+        sampleMessage: expect.stringContaining('boom at c'),
+      },
     ]);
   });
 
@@ -70,7 +83,12 @@ describe('GET /api/batches/:id/analytics', () => {
     expect(stepA.maxMs).toBeGreaterThanOrEqual(40); // ok-5 slept 40 ms in step a
 
     expect(a.throughput.bucketSeconds).toBe(60);
-    const buckets = a.throughput.buckets as Array<{ start: string; finished: number; succeeded: number; failed: number }>;
+    const buckets = a.throughput.buckets as Array<{
+      start: string;
+      finished: number;
+      succeeded: number;
+      failed: number;
+    }>;
     expect(buckets.length).toBeGreaterThan(0);
     expect(buckets.reduce((n, b) => n + b.finished, 0)).toBe(9);
     expect(buckets.reduce((n, b) => n + b.succeeded, 0)).toBe(5);
@@ -85,7 +103,18 @@ describe('GET /api/batches/:id/analytics', () => {
   test('percentiles and buckets are exact over known rows; malformed step entries are ignored', async () => {
     const id = 'batch-known-durations';
     await db.batch.create({
-      data: { id, workflowId: id, pipeline: 'fixture', name: 'known', status: 'completed', plan: { steps: [{ name: 'x' }] }, concurrency: 1, failureThreshold: {}, total: 100, createdAt: new Date('2019-06-01T00:00:00Z') },
+      data: {
+        id,
+        workflowId: id,
+        pipeline: 'fixture',
+        name: 'known',
+        status: 'completed',
+        plan: { steps: [{ name: 'x' }] },
+        concurrency: 1,
+        failureThreshold: {},
+        total: 100,
+        createdAt: new Date('2019-06-01T00:00:00Z'),
+      },
     });
     // Item n took n ms in step x and finished n seconds after 12:00 (items 60..100 in the next minute).
     await db.$executeRaw`
@@ -98,7 +127,19 @@ describe('GET /api/batches/:id/analytics', () => {
       FROM generate_series(1, 100) AS n`;
     const a = (await call('GET', `/api/batches/${id}/analytics`)).body;
     // percentile_cont interpolates: p50 of 1..100 = 50.5, p95 = 95.05, p99 = 99.01.
-    expect(a.stepDurations).toEqual([{ step: 'x', runs: 100, failed: 0, retried: 0, p50Ms: 50.5, p95Ms: expect.any(Number), p99Ms: expect.any(Number), avgMs: 50.5, maxMs: 100 }]);
+    expect(a.stepDurations).toEqual([
+      {
+        step: 'x',
+        runs: 100,
+        failed: 0,
+        retried: 0,
+        p50Ms: 50.5,
+        p95Ms: expect.any(Number),
+        p99Ms: expect.any(Number),
+        avgMs: 50.5,
+        maxMs: 100,
+      },
+    ]);
     for (const p of [a.stepDurations[0], a.itemDuration]) {
       expect(p.p50Ms).toBeCloseTo(50.5, 2);
       expect(p.p95Ms).toBeCloseTo(95.05, 2);
@@ -135,7 +176,16 @@ describe('stats and history', () => {
     // Rows with chosen statuses, owners and creation times: what the filters and counts read.
     for (const s of seeded) {
       await db.batch.create({
-        data: { ...s, workflowId: s.id, name: s.id, plan: {}, concurrency: 1, failureThreshold: {}, total: 0, createdAt: new Date(s.createdAt) },
+        data: {
+          ...s,
+          workflowId: s.id,
+          name: s.id,
+          plan: {},
+          concurrency: 1,
+          failureThreshold: {},
+          total: 0,
+          createdAt: new Date(s.createdAt),
+        },
       });
     }
   });
@@ -172,8 +222,15 @@ describe('stats and history', () => {
     const before = 'createdBefore=2021-01-01T00:00:00Z';
     expect(ids(await call('GET', `/api/batches?tab=in-progress&${before}`))).toEqual(['batch-h5', 'batch-h4']);
     expect(ids(await call('GET', `/api/batches?tab=failed&${before}`))).toEqual(['batch-h3', 'batch-h2']);
-    expect(ids(await call('GET', `/api/batches?tab=completed&${before}`))).toEqual(['batch-h1', 'batch-known-durations']);
-    expect(ids(await call('GET', '/api/batches?tab=completed'))).toEqual([batchId, 'batch-h1', 'batch-known-durations']);
+    expect(ids(await call('GET', `/api/batches?tab=completed&${before}`))).toEqual([
+      'batch-h1',
+      'batch-known-durations',
+    ]);
+    expect(ids(await call('GET', '/api/batches?tab=completed'))).toEqual([
+      batchId,
+      'batch-h1',
+      'batch-known-durations',
+    ]);
     expect(ids(await call('GET', `/api/batches?tab=completed&status=failed`))).toEqual([]);
     expect(ids(await call('GET', `/api/batches?tab=failed&status=cancelled,completed`))).toEqual(['batch-h3']);
 
@@ -194,7 +251,19 @@ describe('stats and history', () => {
 
 test('an analytics query past its statement_timeout is a 503 with a plain message, and the limit ends with its transaction', async () => {
   const id = 'batch-many-rows';
-  await db.batch.create({ data: { id, workflowId: id, pipeline: 'fixture', name: 'many', status: 'completed', plan: { steps: [{ name: 'x' }] }, concurrency: 1, failureThreshold: {}, total: 50_000 } });
+  await db.batch.create({
+    data: {
+      id,
+      workflowId: id,
+      pipeline: 'fixture',
+      name: 'many',
+      status: 'completed',
+      plan: { steps: [{ name: 'x' }] },
+      concurrency: 1,
+      failureThreshold: {},
+      total: 50_000,
+    },
+  });
   await db.$executeRaw`
     INSERT INTO batch_items (batch_id, seq, key, input, status, steps, duration_ms, finished_at)
     SELECT ${id}, n, 'k' || n, '{}'::jsonb, 'succeeded',
@@ -202,11 +271,20 @@ test('an analytics query past its statement_timeout is a 503 with a plain messag
            n % 1009, now() - n * interval '1 second'
     FROM generate_series(1, 50000) AS n`;
   // An API whose analytics may run 1 ms per statement: 50,000 rows take longer.
-  const impatient = await startApi({ db, client: stack.client, taskQueue: stack.taskQueue, pipelines: [fixturePipeline] as unknown as PipelineDefinition[], limits: { analyticsStatementTimeoutMs: 1 } });
+  const impatient = await startApi({
+    db,
+    client: stack.client,
+    taskQueue: stack.taskQueue,
+    pipelines: [fixturePipeline] as unknown as PipelineDefinition[],
+    limits: { analyticsStatementTimeoutMs: 1 },
+  });
   try {
     const res = await impatient.call('GET', `/api/batches/${id}/analytics`);
     expect(res.status).toBe(503);
-    expect(res.body.error).toEqual({ code: 'query_timeout', message: expect.stringMatching(/ran longer than 1 ms and was cancelled/) });
+    expect(res.body.error).toEqual({
+      code: 'query_timeout',
+      message: expect.stringMatching(/ran longer than 1 ms and was cancelled/),
+    });
   } finally {
     await impatient.close();
   }
@@ -214,5 +292,8 @@ test('an analytics query past its statement_timeout is a 503 with a plain messag
   const ok = await call('GET', `/api/batches/${id}/analytics`);
   expect(ok.status).toBe(200);
   expect(ok.body.counts.succeeded).toBe(50_000);
-  for (let i = 0; i < 5; i++) expect((await db.$queryRaw<Array<{ statement_timeout: string }>>`SHOW statement_timeout`)[0].statement_timeout).toBe('0');
+  for (let i = 0; i < 5; i++)
+    expect(
+      (await db.$queryRaw<Array<{ statement_timeout: string }>>`SHOW statement_timeout`)[0].statement_timeout,
+    ).toBe('0');
 });

@@ -38,7 +38,9 @@ async function expectNothingCreated(fn: () => Promise<void>) {
 describe('POST /api/batches validation', () => {
   test('malformed JSON is a 400 invalid_json', async () => {
     await expectNothingCreated(async () => {
-      const res = await api.call('POST', '/api/batches', '{"pipeline": "noop", "items": [', { 'content-type': 'application/json' });
+      const res = await api.call('POST', '/api/batches', '{"pipeline": "noop", "items": [', {
+        'content-type': 'application/json',
+      });
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('invalid_json');
     });
@@ -83,10 +85,19 @@ describe('POST /api/batches validation', () => {
 
   test('invalid settings and duplicate item keys are rejected', async () => {
     await expectNothingCreated(async () => {
-      const settings = await api.call('POST', '/api/batches', { pipeline: 'fixture', name: 'x', items: [{ key: 'a' }], settings: { label: 7 } });
+      const settings = await api.call('POST', '/api/batches', {
+        pipeline: 'fixture',
+        name: 'x',
+        items: [{ key: 'a' }],
+        settings: { label: 7 },
+      });
       expect(settings.status).toBe(400);
       expect(settings.body.error.details.issues[0].path).toBe('settings.label');
-      const dup = await api.call('POST', '/api/batches', { pipeline: 'fixture', name: 'x', items: [{ key: 'a' }, { key: 'b' }, { key: 'a' }] });
+      const dup = await api.call('POST', '/api/batches', {
+        pipeline: 'fixture',
+        name: 'x',
+        items: [{ key: 'a' }, { key: 'b' }, { key: 'a' }],
+      });
       expect(dup.status).toBe(400);
       expect(dup.body.error.details.issues[0]).toMatchObject({ row: 3, path: 'items[2].key' });
       expect(dup.body.error.message).toMatch(/duplicate item key "a" \(also row 1\)/);
@@ -108,10 +119,22 @@ describe('reading batches', () => {
   let first: string;
   let second: string;
   beforeAll(async () => {
-    first = (await api.call('POST', '/api/batches', { pipeline: 'noop', name: 'list-a', items: [{ key: '1' }, { key: '2' }] })).body.id;
-    second = (await api.call('POST', '/api/batches', { pipeline: 'fixture', name: 'list-b', items: [{ key: 'x', rejectAt: 'a' }, { key: 'y' }] })).body.id;
+    first = (
+      await api.call('POST', '/api/batches', { pipeline: 'noop', name: 'list-a', items: [{ key: '1' }, { key: '2' }] })
+    ).body.id;
+    second = (
+      await api.call('POST', '/api/batches', {
+        pipeline: 'fixture',
+        name: 'list-b',
+        items: [{ key: 'x', rejectAt: 'a' }, { key: 'y' }],
+      })
+    ).body.id;
     for (const id of [first, second]) {
-      await waitFor(async () => ['completed', 'completed_with_errors'].includes((await api.call('GET', `/api/batches/${id}`)).body.status), { what: id });
+      await waitFor(
+        async () =>
+          ['completed', 'completed_with_errors'].includes((await api.call('GET', `/api/batches/${id}`)).body.status),
+        { what: id },
+      );
     }
   });
 
@@ -145,7 +168,10 @@ describe('reading batches', () => {
     const page2 = await api.call('GET', `/api/batches?limit=1&cursor=${page1.body.nextCursor}`);
     expect(page2.body.batches).toHaveLength(1);
     expect(page2.body.batches[0].id).not.toBe(page1.body.batches[0].id);
-    const future = await api.call('GET', `/api/batches?createdAfter=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+    const future = await api.call(
+      'GET',
+      `/api/batches?createdAfter=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`,
+    );
     expect(future.body.batches).toEqual([]);
     const badStatus = await api.call('GET', '/api/batches?status=weird');
     expect(badStatus.status).toBe(400);
@@ -156,7 +182,12 @@ describe('reading batches', () => {
 
   test('batch detail carries progress, steps and a Temporal Web link', async () => {
     const res = await api.call('GET', `/api/batches/${second}`);
-    expect(res.body).toMatchObject({ id: second, pipeline: 'fixture', status: 'completed_with_errors', steps: ['a', 'b', 'c'] });
+    expect(res.body).toMatchObject({
+      id: second,
+      pipeline: 'fixture',
+      status: 'completed_with_errors',
+      steps: ['a', 'b', 'c'],
+    });
     expect(res.body.progress).toMatchObject({ total: 2, succeeded: 1, failed: 1 });
     expect(res.body.temporalUrl).toContain(`/workflows/${second}`);
   });
@@ -164,13 +195,22 @@ describe('reading batches', () => {
   test('items filter by status and paginate, each with step results and error', async () => {
     const failed = await api.call('GET', `/api/batches/${second}/items?status=failed`);
     expect(failed.body.items).toHaveLength(1);
-    expect(failed.body.items[0]).toMatchObject({ key: 'x', status: 'failed', error: { step: 'a', type: 'RejectedError' }, workflowId: `${second}/x` });
+    expect(failed.body.items[0]).toMatchObject({
+      key: 'x',
+      status: 'failed',
+      error: { step: 'a', type: 'RejectedError' },
+      workflowId: `${second}/x`,
+    });
     const page1 = await api.call('GET', `/api/batches/${first}/items?limit=1`);
     expect(page1.body.items.map((i: { key: string }) => i.key)).toEqual(['1']);
     const page2 = await api.call('GET', `/api/batches/${first}/items?limit=1&cursor=${page1.body.nextCursor}`);
     expect(page2.body.items.map((i: { key: string }) => i.key)).toEqual(['2']);
     expect(page2.body.nextCursor).toBeNull();
-    expect(page2.body.items[0].steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`)).toEqual(['one:succeeded', 'two:succeeded', 'three:succeeded']);
+    expect(page2.body.items[0].steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`)).toEqual([
+      'one:succeeded',
+      'two:succeeded',
+      'three:succeeded',
+    ]);
   });
 });
 
@@ -198,7 +238,10 @@ test('GET /api/health tells anonymous callers only ok per check, never backend e
     const anonymous = await fetch(`${lonely.base}/api/health`);
     const text = await anonymous.text();
     expect(anonymous.status).toBe(503);
-    expect(JSON.parse(text)).toEqual({ ok: false, checks: { database: { ok: true }, temporal: { ok: true }, worker: { ok: false } } });
+    expect(JSON.parse(text)).toEqual({
+      ok: false,
+      checks: { database: { ok: true }, temporal: { ok: true }, worker: { ok: false } },
+    });
     expect(text).not.toMatch(/error|task queue|nobody-polls|serverVersion|pollers/i);
     // The signed-in caller and the ops port see why.
     const signedIn = await lonely.call('GET', '/api/health');
@@ -215,7 +258,10 @@ test('GET /api/health tells anonymous callers only ok per check, never backend e
 /** Sends headers announcing `announced` bytes of body and only `sent` of them; resolves with the response, or rejects after `waitMs`. */
 function partialPost(url: string, headers: Record<string, string>, announced: number, sent: number, waitMs: number) {
   return new Promise<{ status: number; body: string; socketClosed: Promise<void> }>((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'content-length': String(announced) } });
+    const req = http.request(url, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json', 'content-length': String(announced) },
+    });
     const timer = setTimeout(() => {
       req.destroy();
       reject(new Error(`no response within ${waitMs} ms while the body was still being sent`));
@@ -223,7 +269,9 @@ function partialPost(url: string, headers: Record<string, string>, announced: nu
     req.on('error', () => {}); // the server closing mid-body is the point
     req.on('response', (res) => {
       clearTimeout(timer);
-      const socketClosed = new Promise<void>((r) => (req.socket?.destroyed ? r() : req.socket?.once('close', () => r())));
+      const socketClosed = new Promise<void>((r) =>
+        req.socket?.destroyed ? r() : req.socket?.once('close', () => r()),
+      );
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -238,20 +286,37 @@ test('an anonymous 40 MB POST /api/batches is answered 401 before its body is se
   expect(res.status).toBe(401);
   expect(JSON.parse(res.body).error.code).toBe('unauthenticated');
   // Closed rather than drained: the rest of the 40 MB is never read.
-  await Promise.race([res.socketClosed, new Promise((_, reject) => setTimeout(() => reject(new Error('the server kept the connection to read the body')), 5_000))]);
+  await Promise.race([
+    res.socketClosed,
+    new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('the server kept the connection to read the body')), 5_000),
+    ),
+  ]);
 });
 
 test('the 50 MB body limit is only for routes that carry many items: a 2 MB body elsewhere is 413', async () => {
-  const created = await api.call('POST', '/api/batches', { pipeline: 'noop', name: 'small bodies', items: [{ key: 'a' }] });
+  const created = await api.call('POST', '/api/batches', {
+    pipeline: 'noop',
+    name: 'small bodies',
+    items: [{ key: 'a' }],
+  });
   expect(created.status).toBe(202);
   const res = await api.call('POST', `/api/batches/${created.body.id}/pause`, { reason: 'x'.repeat(2 * 1024 * 1024) });
   expect(res.status).toBe(413);
   expect(res.body.error.code).toBe('payload_too_large');
   // A public route too: sign-in reads no more than the small limit from anyone.
-  const signIn = await fetch(`${api.base}/api/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'a@b.c', password: 'p'.repeat(2 * 1024 * 1024) }) });
+  const signIn = await fetch(`${api.base}/api/auth/sign-in`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'a@b.c', password: 'p'.repeat(2 * 1024 * 1024) }),
+  });
   expect(signIn.status).toBe(413);
   // The batch route itself still takes a 2 MB body (and judges it: an oversized item).
-  const big = await api.call('POST', '/api/batches', { pipeline: 'noop', name: 'big', items: [{ key: 'a', note: 'y'.repeat(2 * 1024 * 1024) }] });
+  const big = await api.call('POST', '/api/batches', {
+    pipeline: 'noop',
+    name: 'big',
+    items: [{ key: 'a', note: 'y'.repeat(2 * 1024 * 1024) }],
+  });
   expect(big.status).toBe(400);
   expect(big.body.error.details.issues[0].path).toMatch(/^items\[0\]/);
 });
@@ -315,11 +380,17 @@ test('metrics are not on the public port; the ops port serves them: batches by s
   const text = await res.text();
   expect(text).toMatch(/^flotilla_batches\{status="completed",pipeline="noop"\} \d+$/m);
   expect(text).toMatch(/^flotilla_progress_queries_total \d+$/m);
-  expect(text).toMatch(/^flotilla_api_request_duration_seconds_count\{method="GET",route="\/api\/batches",status="200"\} [1-9]\d*$/m);
+  expect(text).toMatch(
+    /^flotilla_api_request_duration_seconds_count\{method="GET",route="\/api\/batches",status="200"\} [1-9]\d*$/m,
+  );
 });
 
 test('a user holds at most 20 open progress streams: the 21st is 429 with a plain message, closing one frees a slot', async () => {
-  const created = await api.call('POST', '/api/batches', { pipeline: 'fixture', name: 'many streams', items: [{ key: 'slow', sleepMs: 60_000 }] });
+  const created = await api.call('POST', '/api/batches', {
+    pipeline: 'fixture',
+    name: 'many streams',
+    items: [{ key: 'slow', sleepMs: 60_000 }],
+  });
   const id = created.body.id;
   const open = (): Promise<{ status: number; req: http.ClientRequest; body: Promise<string> }> =>
     new Promise((resolve, reject) => {
@@ -341,12 +412,15 @@ test('a user holds at most 20 open progress streams: the 21st is 429 with a plai
     const body = JSON.parse(await refused.body);
     expect(body.error).toMatchObject({ code: 'too_many_streams', message: expect.stringMatching(/at most 20/) });
     streams.shift()!.req.destroy();
-    const again = await waitFor(async () => {
-      const s = await open();
-      if (s.status === 200) return s;
-      s.req.destroy();
-      return null;
-    }, { timeoutMs: 5_000, what: 'a freed stream slot' });
+    const again = await waitFor(
+      async () => {
+        const s = await open();
+        if (s.status === 200) return s;
+        s.req.destroy();
+        return null;
+      },
+      { timeoutMs: 5_000, what: 'a freed stream slot' },
+    );
     streams.push(again);
   } finally {
     for (const s of streams) s.req.destroy();

@@ -44,12 +44,20 @@ function start(batch: BatchLifecycle, keys: string[]): string[] {
 
 /** What a one-level batch's workflow carries: the lifecycle's part and its window's (cursor and buffer are the window's own business). */
 const carryOneLevel = (batch: BatchLifecycle): BatchCarriedState =>
-  JSON.parse(JSON.stringify({ ...batch.snapshot(), window: { ledger: batch.ledger.snapshot(), cursor: 0, buffer: { seqs: [], keys: [] } } }));
+  JSON.parse(
+    JSON.stringify({
+      ...batch.snapshot(),
+      window: { ledger: batch.ledger.snapshot(), cursor: 0, buffer: { seqs: [], keys: [] } },
+    }),
+  );
 
 /** A lifecycle with every item started, a recording log, and a settable clock. */
 function running(over: Partial<BatchRules> = {}, carried?: BatchCarriedState) {
   const logged: { level: string; message: string }[] = [];
-  const log: BatchLog = { info: (message) => logged.push({ level: 'info', message }), warn: (message) => logged.push({ level: 'warn', message }) };
+  const log: BatchLog = {
+    info: (message) => logged.push({ level: 'info', message }),
+    warn: (message) => logged.push({ level: 'warn', message }),
+  };
   const clock = { now: 1_000_000 };
   const batch = new BatchLifecycle(rulesOf(over), carried, log, () => clock.now);
   if (!carried) start(batch, keysOf(batch.ledger.counters.total));
@@ -118,7 +126,12 @@ describe('failure threshold', () => {
     expect(batch.snapshot().armed).toEqual({ settled: 4, failed: 4 });
     batch.resume();
     expect(batch.snapshot().armed).toEqual({ settled: 0, failed: 0 });
-    expect({ status: batch.status, pauseReason: batch.pauseReason, propagation: batch.takePropagation(), write: batch.takeStatusWrite() }).toEqual({
+    expect({
+      status: batch.status,
+      pauseReason: batch.pauseReason,
+      propagation: batch.takePropagation(),
+      write: batch.takeStatusWrite(),
+    }).toEqual({
       status: 'running',
       pauseReason: undefined,
       propagation: 'resume',
@@ -221,7 +234,11 @@ describe('operator messages', () => {
     batch.cancel();
     expect(batch.stop).toEqual({ kind: 'cancel', reason: 'cancelled by operator' });
     batch.resume();
-    expect({ status: batch.status, pauseReason: batch.pauseReason, propagation: batch.takePropagation() }).toEqual({ status: 'paused', pauseReason: 'lunch', propagation: null });
+    expect({ status: batch.status, pauseReason: batch.pauseReason, propagation: batch.takePropagation() }).toEqual({
+      status: 'paused',
+      pauseReason: 'lunch',
+      propagation: null,
+    });
     expect(batch.shouldFinish).toBe(true);
     expect(batch.finalStatus()).toBe('cancelled');
     expect(batch.progress('cancelled').pauseReason).toBe('cancelled by operator');
@@ -233,7 +250,11 @@ describe('operator messages', () => {
     batch.cancel('second');
     batch.workflowCancelled();
     batch.pause();
-    expect({ status: batch.status, stop: batch.stop, write: batch.takeStatusWrite() }).toEqual({ status: 'running', stop: { kind: 'cancel', reason: 'first' }, write: false });
+    expect({ status: batch.status, stop: batch.stop, write: batch.takeStatusWrite() }).toEqual({
+      status: 'running',
+      stop: { kind: 'cancel', reason: 'first' },
+      write: false,
+    });
   });
 
   test('the threshold does not trip once the batch is cancelled', () => {
@@ -267,7 +288,12 @@ describe('reports', () => {
     expect(batch.reportOutcome(outcome('k0', 'failed', 0.8))).toBe('counted');
     expect(batch.reportOutcome(outcome('k0', 'failed', 0.8))).toBe('duplicate');
     expect(batch.reportOutcome(outcome('never-started'))).toBe('duplicate');
-    expect({ failed: batch.ledger.counters.failed, costUsd: batch.ledger.counters.costUsd, duplicates: batch.ledger.duplicates, status: batch.status }).toEqual({
+    expect({
+      failed: batch.ledger.counters.failed,
+      costUsd: batch.ledger.counters.costUsd,
+      duplicates: batch.ledger.duplicates,
+      status: batch.status,
+    }).toEqual({
       failed: 1,
       costUsd: 0.8,
       duplicates: 2,
@@ -278,7 +304,16 @@ describe('reports', () => {
   test('a re-run started outside the batch moves its counts from the outcome it replaces', () => {
     const { batch } = running();
     batch.reportOutcome(outcome('k0', 'failed'));
-    const rerun = { ...outcome('k0', 'succeeded'), runId: 'rerun', replaces: { status: 'failed' as const, steps: [{ step: 'a', status: 'failed' as const }], costUsd: 0, runId: 'run-k0' } };
+    const rerun = {
+      ...outcome('k0', 'succeeded'),
+      runId: 'rerun',
+      replaces: {
+        status: 'failed' as const,
+        steps: [{ step: 'a', status: 'failed' as const }],
+        costUsd: 0,
+        runId: 'run-k0',
+      },
+    };
     expect(batch.reportOutcome(rerun)).toBe('counted');
     expect(batch.reportOutcome(rerun)).toBe('duplicate');
     const c = batch.ledger.counters;
@@ -288,7 +323,10 @@ describe('reports', () => {
 
 describe('final status', () => {
   const settle = (statuses: ItemOutcome['status'][]) => {
-    const { batch } = running({ total: statuses.length, failureThreshold: { ratio: 1, minSettled: 1, action: 'pause' } });
+    const { batch } = running({
+      total: statuses.length,
+      failureThreshold: { ratio: 1, minSettled: 1, action: 'pause' },
+    });
     statuses.forEach((s, i) => batch.reportOutcome(outcome(`k${i}`, s)));
     expect(batch.shouldFinish).toBe(true);
     return batch.finalStatus();
@@ -322,7 +360,13 @@ describe('final status', () => {
     expect(batch.finalStatus()).toBe('completed');
     batch.notify('completed');
     const [n] = batch.takeUnsentNotifications();
-    expect({ event: n.event, occurrence: n.occurrence, status: n.progress.status, finished: n.progress.finishedAt !== null, elapsedMs: n.progress.elapsedMs }).toEqual({
+    expect({
+      event: n.event,
+      occurrence: n.occurrence,
+      status: n.progress.status,
+      finished: n.progress.finishedAt !== null,
+      elapsedMs: n.progress.elapsedMs,
+    }).toEqual({
       event: 'completed',
       occurrence: 'completed#0#1',
       status: 'completed',
@@ -351,7 +395,10 @@ describe('notifications', () => {
     const { batch } = running({ notify: false, failureThreshold: { ratio: 0, minSettled: 1, action: 'pause' } });
     batch.reportOutcome(outcome('k0', 'failed'));
     batch.notify('failed');
-    expect({ unsent: batch.hasUnsentNotifications, carried: batch.snapshot().notifications }).toEqual({ unsent: false, carried: undefined });
+    expect({ unsent: batch.hasUnsentNotifications, carried: batch.snapshot().notifications }).toEqual({
+      unsent: false,
+      carried: undefined,
+    });
   });
 
   test('a notification whose start was interrupted is started again', () => {
@@ -388,8 +435,14 @@ describe('continue-as-new', () => {
     const carried = carryOneLevel(batch);
     const next = new BatchLifecycle(rulesOf({ total: 6, concurrency: 2 }), carried, undefined, clock);
     expect(next.progress()).toEqual({ ...batch.progress(), generation: 1 });
-    expect({ inFlight: next.ledger.inFlightKeys(), counters: next.counters }).toEqual({ inFlight: ['k1'], counters: batch.counters });
-    expect(JSON.parse(JSON.stringify(next.snapshot()))).toEqual({ ...JSON.parse(JSON.stringify(state)), generation: 2 });
+    expect({ inFlight: next.ledger.inFlightKeys(), counters: next.counters }).toEqual({
+      inFlight: ['k1'],
+      counters: batch.counters,
+    });
+    expect(JSON.parse(JSON.stringify(next.snapshot()))).toEqual({
+      ...JSON.parse(JSON.stringify(state)),
+      generation: 2,
+    });
   });
 
   test('the carried state is a copy: the old run cannot change the next one', () => {
@@ -401,7 +454,12 @@ describe('continue-as-new', () => {
     batch.retryFailed({ round: 2 });
     batch.beginRetryPage();
     batch.notify('threshold_paused');
-    expect({ armed: state.armed, queue: state.retryQueue, retry: state.retry, unsent: state.unsentNotifications }).toEqual({
+    expect({
+      armed: state.armed,
+      queue: state.retryQueue,
+      retry: state.retry,
+      unsent: state.unsentNotifications,
+    }).toEqual({
       armed: { settled: 1, failed: 1 },
       queue: [{ round: 1 }],
       retry: undefined,
@@ -413,7 +471,9 @@ describe('continue-as-new', () => {
     const calm = { continueAsNewSuggested: false, historyLength: 10 };
     const idle = new BatchLifecycle(rulesOf());
     expect(idle.shouldContinueAsNew({ continueAsNewSuggested: true, historyLength: 99_999 })).toBe(false);
-    const batch = new BatchLifecycle(rulesOf({ total: 40, concurrency: 10, maxSignalsPerRun: 25, maxHistoryEvents: 500 }));
+    const batch = new BatchLifecycle(
+      rulesOf({ total: 40, concurrency: 10, maxSignalsPerRun: 25, maxHistoryEvents: 500 }),
+    );
     // Starting children is something done: a run that only started items may continue as new.
     start(batch, keysOf(10));
     expect(batch.shouldContinueAsNew(calm, true)).toBe(false);
@@ -427,7 +487,11 @@ describe('continue-as-new', () => {
     expect(batch.shouldContinueAsNew(calm, true)).toBe(false);
     batch.resume();
     // 20 signals + 10 in flight: due while items are still to start (their reports could pass the budget)...
-    expect({ unstarted: batch.shouldContinueAsNew(calm, true), signalRoom: batch.signalRoom, work: batch.hasWork(calm, true) }).toEqual({ unstarted: true, signalRoom: 0, work: true });
+    expect({
+      unstarted: batch.shouldContinueAsNew(calm, true),
+      signalRoom: batch.signalRoom,
+      work: batch.hasWork(calm, true),
+    }).toEqual({ unstarted: true, signalRoom: 0, work: true });
     // ...but not once every item started: the reports of those in flight are all it will get.
     expect(batch.shouldContinueAsNew(calm, false)).toBe(false);
     expect(batch.shouldContinueAsNew(calm)).toBe(false);
@@ -490,7 +554,11 @@ describe('starting items (the window itself is workflows/item-window.ts)', () =>
     for (const k of keysOf(3)) batch.reportOutcome(outcome(k));
     expect(batch.shouldFinish).toBe(false);
     batch.ledger.counters.total = batch.ledger.counters.started; // what ItemWindow.fill does on an empty page
-    expect({ total: batch.counters.total, shouldFinish: batch.shouldFinish, final: batch.finalStatus() }).toEqual({ total: 3, shouldFinish: true, final: 'completed' });
+    expect({ total: batch.counters.total, shouldFinish: batch.shouldFinish, final: batch.finalStatus() }).toEqual({
+      total: 3,
+      shouldFinish: true,
+      final: 'completed',
+    });
   });
 });
 
@@ -507,8 +575,21 @@ describe('retry rounds and lost reports', () => {
     batch.retryFailed({ round: 1 }); // begun already
     // k0 reset by this page and already finished: its report waits until the page says so.
     expect(batch.reportOutcome(outcome('k0', 'succeeded'))).toBe('deferred');
-    batch.applyRetryPage(first.page, { reset: [{ key: 'k0', counted: { status: 'failed', steps: [{ step: 'a', status: 'failed' }], costUsd: 0, runId: 'run-k0' } }], done: false, lastSeq: 1 });
-    expect({ succeeded: batch.ledger.counters.succeeded, failed: batch.ledger.counters.failed, write: batch.takeStatusWrite() }).toEqual({ succeeded: 2, failed: 1, write: true });
+    batch.applyRetryPage(first.page, {
+      reset: [
+        {
+          key: 'k0',
+          counted: { status: 'failed', steps: [{ step: 'a', status: 'failed' }], costUsd: 0, runId: 'run-k0' },
+        },
+      ],
+      done: false,
+      lastSeq: 1,
+    });
+    expect({
+      succeeded: batch.ledger.counters.succeeded,
+      failed: batch.ledger.counters.failed,
+      write: batch.takeStatusWrite(),
+    }).toEqual({ succeeded: 2, failed: 1, write: true });
     expect(batch.beginRetryPage()).toEqual({ page: { round: 1, afterSeq: 1 }, begins: false });
     batch.applyRetryPage({ round: 1, afterSeq: 1 }, { reset: [], done: true, lastSeq: 3 });
     expect(batch.snapshot().retryQueue).toEqual([{ round: 2, keys: ['k1'] }]);
@@ -527,7 +608,10 @@ describe('retry rounds and lost reports', () => {
     clock.now += 60_000;
     expect(batch.reportsOverdue(60_000)).toBe(true);
     batch.settleLost([outcome('k0', 'failed'), outcome('k0', 'failed')]);
-    expect({ failed: batch.ledger.counters.failed, overdue: batch.reportsOverdue(60_000) }).toEqual({ failed: 1, overdue: false });
+    expect({ failed: batch.ledger.counters.failed, overdue: batch.reportsOverdue(60_000) }).toEqual({
+      failed: 1,
+      overdue: false,
+    });
     batch.settleLost([outcome('k1')]);
     clock.now += 120_000;
     expect(batch.reportsOverdue(60_000)).toBe(false); // nothing in flight
@@ -539,7 +623,13 @@ describe('retry rounds and lost reports', () => {
 type Settled = Partial<Record<'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'costUsd', number>>;
 
 /** Partition `partition`'s report number `report`: its cumulative counts (every item of it started). */
-function partitionReport(totals: number[], partition: number, report: number, settled: Settled, extra: Partial<Pick<PartitionCounts, 'running' | 'done'>> = {}): PartitionCounts {
+function partitionReport(
+  totals: number[],
+  partition: number,
+  report: number,
+  settled: Settled,
+  extra: Partial<Pick<PartitionCounts, 'running' | 'done'>> = {},
+): PartitionCounts {
   const c = { ...emptyCounters(totals[partition]), started: totals[partition], ...settled };
   c.steps = { a: { succeeded: c.succeeded, failed: c.failed, skipped: c.skipped, cancelled: c.cancelled } };
   return { partition, report, counters: c, running: 0, done: false, ...extra };
@@ -550,8 +640,19 @@ function partitioned(totals: number[], over: Partial<BatchRules> = {}, carried?:
   const clock = { now: 1_000_000 };
   const set = new PartitionSet(totals, carried?.partitions);
   const tally = new PartitionedTally(set, new BatchLedger(0, carried?.own, { signed: true }));
-  const batch = new BatchLifecycle(rulesOf({ total: totals.reduce((a, b) => a + b, 0), ...over }), carried, undefined, () => clock.now, tally);
-  const report = (partition: number, n: number, settled: Settled, extra?: Partial<Pick<PartitionCounts, 'running' | 'done'>>) => batch.partitionCounts(partitionReport(totals, partition, n, settled, extra));
+  const batch = new BatchLifecycle(
+    rulesOf({ total: totals.reduce((a, b) => a + b, 0), ...over }),
+    carried,
+    undefined,
+    () => clock.now,
+    tally,
+  );
+  const report = (
+    partition: number,
+    n: number,
+    settled: Settled,
+    extra?: Partial<Pick<PartitionCounts, 'running' | 'done'>>,
+  ) => batch.partitionCounts(partitionReport(totals, partition, n, settled, extra));
   return { batch, set, tally, clock, report };
 }
 
@@ -559,17 +660,30 @@ function partitioned(totals: number[], over: Partial<BatchRules> = {}, carried?:
 const carryPartitioned = (batch: BatchLifecycle, set: PartitionSet): BatchCarriedState =>
   JSON.parse(JSON.stringify({ ...batch.snapshot(), partitions: set.snapshot(), own: batch.ledger.snapshot() }));
 
-const failedOutcome = (key: string, costUsd = 0) => ({ status: 'failed' as const, steps: [{ step: 'a', status: 'failed' as const }], costUsd, runId: `run-${key}` });
+const failedOutcome = (key: string, costUsd = 0) => ({
+  status: 'failed' as const,
+  steps: [{ step: 'a', status: 'failed' as const }],
+  costUsd,
+  runId: `run-${key}`,
+});
 
 const pick = (batch: BatchLifecycle) => {
   const c = batch.counters;
-  return { succeeded: c.succeeded, failed: c.failed, skipped: c.skipped, cancelled: c.cancelled, stepFailed: c.steps.a?.failed ?? 0 };
+  return {
+    succeeded: c.succeeded,
+    failed: c.failed,
+    skipped: c.skipped,
+    cancelled: c.cancelled,
+    stepFailed: c.steps.a?.failed ?? 0,
+  };
 };
 
 describe('a partitioned batch', () => {
   test('the threshold judges the whole batch, summed over its partitions', () => {
     // No partition holds more than 3 items, so none alone could reach minSettled 7.
-    const { batch, report } = partitioned([3, 3, 3], { failureThreshold: { ratio: 0.5, minSettled: 7, action: 'pause' } });
+    const { batch, report } = partitioned([3, 3, 3], {
+      failureThreshold: { ratio: 0.5, minSettled: 7, action: 'pause' },
+    });
     report(0, 1, { succeeded: 1, failed: 2 }, { done: true });
     report(1, 1, { succeeded: 1, failed: 2 }, { done: true });
     expect(batch.status).toBe('running'); // 6 settled: fewer than 7
@@ -586,7 +700,12 @@ describe('a partitioned batch', () => {
     const { batch, report } = partitioned([2, 2], { failureThreshold: { ratio: 0.5, minSettled: 3, action: 'fail' } });
     report(0, 1, { failed: 2 });
     report(1, 1, { failed: 1 }, { running: 1 });
-    expect({ stop: batch.stop, shouldFinish: batch.shouldFinish, mayStart: batch.mayStartItems, final: batch.finalStatus() }).toEqual({
+    expect({
+      stop: batch.stop,
+      shouldFinish: batch.shouldFinish,
+      mayStart: batch.mayStartItems,
+      final: batch.finalStatus(),
+    }).toEqual({
       stop: { kind: 'fail', reason: 'failure threshold: 3 of 3 settled items failed' },
       shouldFinish: true,
       mayStart: false,
@@ -594,13 +713,17 @@ describe('a partitioned batch', () => {
     });
   });
 
-  test('a partition\'s reports are cumulative: only what it settled since its previous report counts, and a stale one nothing', () => {
+  test("a partition's reports are cumulative: only what it settled since its previous report counts, and a stale one nothing", () => {
     const { batch, report } = partitioned([5, 5], { failureThreshold: { ratio: 0.5, minSettled: 6, action: 'pause' } });
     report(0, 1, { failed: 3 }, { running: 2 });
     report(0, 2, { failed: 3, succeeded: 1 }, { running: 1 });
     report(0, 3, { failed: 3, succeeded: 2 });
     // 5 settled, 3 failed (adding each report whole would make it 12 and 9: tripped).
-    expect({ armed: batch.snapshot().armed, status: batch.status, failed: batch.counters.failed }).toEqual({ armed: { settled: 5, failed: 3 }, status: 'running', failed: 3 });
+    expect({ armed: batch.snapshot().armed, status: batch.status, failed: batch.counters.failed }).toEqual({
+      armed: { settled: 5, failed: 3 },
+      status: 'running',
+      failed: 3,
+    });
     // Signals may overtake each other: an older report arriving late, even with other counts, changes nothing.
     report(0, 2, { failed: 3, succeeded: 1 }, { running: 1 });
     report(0, 1, { failed: 5 });
@@ -636,7 +759,10 @@ describe('a partitioned batch', () => {
     report(0, 1, { succeeded: 2, costUsd: 0.9 }); // stale (partition 0's report 1 was applied): adds no cost
     expect(batch.status).toBe('running');
     report(2, 1, { succeeded: 1, costUsd: 0.3 }, { running: 1 });
-    expect({ status: batch.status, pauseReason: batch.pauseReason }).toEqual({ status: 'paused', pauseReason: 'cost budget: estimated $1.1000 passed the budget of $1' });
+    expect({ status: batch.status, pauseReason: batch.pauseReason }).toEqual({
+      status: 'paused',
+      pauseReason: 'cost budget: estimated $1.1000 passed the budget of $1',
+    });
     batch.resume();
     report(2, 2, { succeeded: 2, costUsd: 5 });
     expect(batch.status).toBe('running');
@@ -644,7 +770,10 @@ describe('a partitioned batch', () => {
   });
 
   test('a retry-failed re-run takes its failure back out of the sums, and its new report adds', () => {
-    const { batch, report } = partitioned([2, 2], { budgetUsd: 10, failureThreshold: { ratio: 0.5, minSettled: 2, action: 'pause' } });
+    const { batch, report } = partitioned([2, 2], {
+      budgetUsd: 10,
+      failureThreshold: { ratio: 0.5, minSettled: 2, action: 'pause' },
+    });
     report(0, 1, { succeeded: 1, failed: 1, costUsd: 0.5 }, { done: true });
     report(1, 1, { succeeded: 2, costUsd: 0.2 }, { done: true });
     expect({ counters: pick(batch), shouldFinish: batch.shouldFinish, final: batch.finalStatus() }).toEqual({
@@ -657,17 +786,32 @@ describe('a partitioned batch', () => {
     const { page } = batch.beginRetryPage();
     batch.applyRetryPage(page, { reset: [{ key: 'k1', counted: failedOutcome('k1', 0.25) }], done: true, lastSeq: 4 });
     // The partition still counts k1 failed; the batch's own ledger goes below zero to take it back out.
-    expect({ own: batch.ledger.counters.failed, counters: pick(batch), costUsd: batch.counters.costUsd, running: batch.progress().running, pending: batch.progress().pending }).toEqual({
+    expect({
+      own: batch.ledger.counters.failed,
+      counters: pick(batch),
+      costUsd: batch.counters.costUsd,
+      running: batch.progress().running,
+      pending: batch.progress().pending,
+    }).toEqual({
       own: -1,
       counters: { succeeded: 3, failed: 0, skipped: 0, cancelled: 0, stepFailed: 0 },
       costUsd: expect.closeTo(0.45, 10),
       running: 1,
       pending: 0,
     });
-    expect({ shouldFinish: batch.shouldFinish, retryPending: batch.retryPending }).toEqual({ shouldFinish: false, retryPending: false });
+    expect({ shouldFinish: batch.shouldFinish, retryPending: batch.retryPending }).toEqual({
+      shouldFinish: false,
+      retryPending: false,
+    });
     expect(batch.reportOutcome(outcome('k1', 'succeeded', 0.1))).toBe('counted');
     expect(batch.reportOutcome(outcome('k1', 'succeeded', 0.1))).toBe('duplicate');
-    expect({ counters: pick(batch), costUsd: batch.counters.costUsd, armed: batch.snapshot().armed, shouldFinish: batch.shouldFinish, final: batch.finalStatus() }).toEqual({
+    expect({
+      counters: pick(batch),
+      costUsd: batch.counters.costUsd,
+      armed: batch.snapshot().armed,
+      shouldFinish: batch.shouldFinish,
+      final: batch.finalStatus(),
+    }).toEqual({
       counters: { succeeded: 4, failed: 0, skipped: 0, cancelled: 0, stepFailed: 0 },
       costUsd: expect.closeTo(0.55, 10),
       armed: { settled: 5, failed: 1 },
@@ -681,12 +825,27 @@ describe('a partitioned batch', () => {
     report(0, 1, { failed: 2 }, { done: true });
     batch.retryFailed({ round: 1 });
     const { page } = batch.beginRetryPage();
-    batch.applyRetryPage(page, { reset: [{ key: 'k0', counted: failedOutcome('k0') }, { key: 'k1', counted: failedOutcome('k1') }], done: true, lastSeq: 2 });
+    batch.applyRetryPage(page, {
+      reset: [
+        { key: 'k0', counted: failedOutcome('k0') },
+        { key: 'k1', counted: failedOutcome('k1') },
+      ],
+      done: true,
+      lastSeq: 2,
+    });
     expect(pick(batch)).toEqual({ succeeded: 0, failed: 0, skipped: 0, cancelled: 0, stepFailed: 0 });
     batch.reportOutcome(outcome('k0', 'failed'));
-    expect({ counters: pick(batch), status: batch.status }).toEqual({ counters: { succeeded: 0, failed: 1, skipped: 0, cancelled: 0, stepFailed: 1 }, status: 'running' });
+    expect({ counters: pick(batch), status: batch.status }).toEqual({
+      counters: { succeeded: 0, failed: 1, skipped: 0, cancelled: 0, stepFailed: 1 },
+      status: 'running',
+    });
     batch.reportOutcome(outcome('k1', 'failed'));
-    expect({ failed: batch.counters.failed, pauseReason: batch.pauseReason, shouldFinish: batch.shouldFinish, final: batch.finalStatus() }).toEqual({
+    expect({
+      failed: batch.counters.failed,
+      pauseReason: batch.pauseReason,
+      shouldFinish: batch.shouldFinish,
+      final: batch.finalStatus(),
+    }).toEqual({
       failed: 2,
       pauseReason: 'failure threshold: 4 of 4 settled items failed',
       shouldFinish: true,
@@ -701,7 +860,14 @@ describe('a partitioned batch', () => {
     const rerun = { ...outcome('k1', 'succeeded', 0.125), runId: 'rerun', replaces: failedOutcome('k1', 0.25) };
     expect(batch.reportOutcome(rerun)).toBe('counted');
     expect(batch.reportOutcome(rerun)).toBe('duplicate');
-    expect({ counters: pick(batch), costUsd: batch.counters.costUsd, own: batch.ledger.counters.failed, running: batch.progress().running, shouldFinish: batch.shouldFinish, final: batch.finalStatus() }).toEqual({
+    expect({
+      counters: pick(batch),
+      costUsd: batch.counters.costUsd,
+      own: batch.ledger.counters.failed,
+      running: batch.progress().running,
+      shouldFinish: batch.shouldFinish,
+      final: batch.finalStatus(),
+    }).toEqual({
       counters: { succeeded: 1, failed: 1, skipped: 1, cancelled: 0, stepFailed: 1 },
       costUsd: 0.375,
       own: -1,
@@ -718,7 +884,10 @@ describe('a partitioned batch', () => {
     report(0, 1, { succeeded: 1, failed: 1 }, { done: true });
     expect(batch.shouldFinish).toBe(false); // partition 1 not heard from
     report(1, 1, { succeeded: 2 }, { running: 0 }); // every item settled, but the partition has not ended
-    expect({ shouldFinish: batch.shouldFinish, work: batch.hasWork(calm) }).toEqual({ shouldFinish: false, work: false });
+    expect({ shouldFinish: batch.shouldFinish, work: batch.hasWork(calm) }).toEqual({
+      shouldFinish: false,
+      work: false,
+    });
     report(1, 2, { succeeded: 2 }, { done: true });
     expect({ shouldFinish: batch.shouldFinish, work: batch.hasWork(calm) }).toEqual({ shouldFinish: true, work: true });
     report(1, 1, { succeeded: 1 }, { running: 1 }); // a stale report does not reopen it
@@ -730,18 +899,29 @@ describe('a partitioned batch', () => {
     const { page } = batch.beginRetryPage();
     expect(batch.shouldFinish).toBe(false);
     batch.applyRetryPage(page, { reset: [{ key: 'k0', counted: failedOutcome('k0') }], done: true, lastSeq: 1 });
-    expect({ shouldFinish: batch.shouldFinish, running: batch.progress().running, work: batch.hasWork(calm) }).toEqual({ shouldFinish: false, running: 1, work: true });
+    expect({ shouldFinish: batch.shouldFinish, running: batch.progress().running, work: batch.hasWork(calm) }).toEqual({
+      shouldFinish: false,
+      running: 1,
+      work: true,
+    });
     batch.takeStatusWrite();
     expect(batch.hasWork(calm)).toBe(false);
     batch.reportOutcome(outcome('k0', 'succeeded'));
-    expect({ shouldFinish: batch.shouldFinish, final: batch.finalStatus() }).toEqual({ shouldFinish: true, final: 'completed' });
+    expect({ shouldFinish: batch.shouldFinish, final: batch.finalStatus() }).toEqual({
+      shouldFinish: true,
+      final: 'completed',
+    });
   });
 
   test('a cancel finishes it before its partitions are done', () => {
     const { batch, report } = partitioned([2, 2]);
     report(0, 1, { succeeded: 1 }, { running: 1 });
     batch.cancel();
-    expect({ shouldFinish: batch.shouldFinish, mayStart: batch.mayStartItems, final: batch.finalStatus() }).toEqual({ shouldFinish: true, mayStart: false, final: 'cancelled' });
+    expect({ shouldFinish: batch.shouldFinish, mayStart: batch.mayStartItems, final: batch.finalStatus() }).toEqual({
+      shouldFinish: true,
+      mayStart: false,
+      final: 'cancelled',
+    });
   });
 
   const endWith = (partitions: Settled[]) => {
@@ -761,12 +941,18 @@ describe('a partitioned batch', () => {
   });
 
   test('snapshot() with its partitions and its own ledger round-trips; the threshold goes on from what was armed', () => {
-    const { batch, set, clock, report } = partitioned([3, 3], { failureThreshold: { ratio: 0.5, minSettled: 5, action: 'pause' } });
+    const { batch, set, clock, report } = partitioned([3, 3], {
+      failureThreshold: { ratio: 0.5, minSettled: 5, action: 'pause' },
+    });
     report(0, 2, { succeeded: 1, failed: 2, costUsd: 0.5 }, { done: true });
     report(1, 1, { failed: 1 }, { running: 2 });
     batch.retryFailed({ round: 1 });
     const { page } = batch.beginRetryPage();
-    batch.applyRetryPage(page, { reset: [{ key: 'k0', counted: failedOutcome('k0', 0.125) }], done: false, lastSeq: 3 });
+    batch.applyRetryPage(page, {
+      reset: [{ key: 'k0', counted: failedOutcome('k0', 0.125) }],
+      done: false,
+      lastSeq: 3,
+    });
     batch.notify('threshold_paused');
     const carried = carryPartitioned(batch, set);
     expect(carried).toEqual({
@@ -778,13 +964,27 @@ describe('a partitioned batch', () => {
       retry: { round: 1, afterSeq: 3 },
       notifications: 1,
       unsentNotifications: [expect.objectContaining({ occurrence: 'threshold_paused#1#1' })],
-      partitions: { totals: [3, 3], started: false, latest: [expect.objectContaining({ report: 2, done: true }), expect.objectContaining({ report: 1, running: 2 })] },
-      own: expect.objectContaining({ inFlight: ['k0'], counters: expect.objectContaining({ failed: -1, costUsd: -0.125 }) }),
+      partitions: {
+        totals: [3, 3],
+        started: false,
+        latest: [
+          expect.objectContaining({ report: 2, done: true }),
+          expect.objectContaining({ report: 1, running: 2 }),
+        ],
+      },
+      own: expect.objectContaining({
+        inFlight: ['k0'],
+        counters: expect.objectContaining({ failed: -1, costUsd: -0.125 }),
+      }),
     });
     const next = partitioned([], { failureThreshold: { ratio: 0.5, minSettled: 5, action: 'pause' } }, carried);
     next.clock.now = clock.now;
     expect(next.batch.progress()).toEqual({ ...batch.progress(), generation: 1 });
-    expect({ counters: next.batch.counters, running: next.tally.running, allSettled: next.tally.allSettled }).toEqual({ counters: batch.counters, running: 3, allSettled: false });
+    expect({ counters: next.batch.counters, running: next.tally.running, allSettled: next.tally.allSettled }).toEqual({
+      counters: batch.counters,
+      running: 3,
+      allSettled: false,
+    });
     const { partitions: _p, own: _o, ...lifecyclePart } = carried;
     expect(JSON.parse(JSON.stringify(next.batch.snapshot()))).toEqual({ ...lifecyclePart, generation: 2 });
     // A report the earlier run applied is stale here too.

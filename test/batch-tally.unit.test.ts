@@ -7,11 +7,21 @@ import { PartitionSet } from '../workflows/partition-set';
 
 const steps = (succeeded = 0, failed = 0) => ({ succeeded, failed, skipped: 0, cancelled: 0 });
 
-function counts(partition: number, report: number, c: Partial<PartitionCounts['counters']>, extra: Partial<PartitionCounts> = {}): PartitionCounts {
+function counts(
+  partition: number,
+  report: number,
+  c: Partial<PartitionCounts['counters']>,
+  extra: Partial<PartitionCounts> = {},
+): PartitionCounts {
   return { partition, report, counters: { ...emptyCounters(0), ...c }, running: 0, done: false, ...extra };
 }
 
-const failedRun = (key: string, step = 'a', costUsd = 0.5) => ({ status: 'failed' as const, steps: [{ step, status: 'failed' as const }], costUsd, runId: `run-${key}` });
+const failedRun = (key: string, step = 'a', costUsd = 0.5) => ({
+  status: 'failed' as const,
+  steps: [{ step, status: 'failed' as const }],
+  costUsd,
+  runId: `run-${key}`,
+});
 
 test('a batch of one level counts in its own ledger', () => {
   const ledger = new BatchLedger(2);
@@ -21,7 +31,11 @@ test('a batch of one level counts in its own ledger', () => {
   ledger.report({ itemKey: 'k0', status: 'failed', steps: [], costUsd: 0, durationMs: 1, runId: 'r' });
   ledger.markStarted('k1');
   ledger.report({ itemKey: 'k1', status: 'succeeded', steps: [], costUsd: 0, durationMs: 1, runId: 'r' });
-  expect({ counters: tally.counters, running: tally.running, allSettled: tally.allSettled }).toEqual({ counters: ledger.counters, running: 0, allSettled: true });
+  expect({ counters: tally.counters, running: tally.running, allSettled: tally.allSettled }).toEqual({
+    counters: ledger.counters,
+    running: 0,
+    allSettled: true,
+  });
 });
 
 test('a partitioned batch adds its own adjustments to the sums, step by step, below zero where they take counts back out', () => {
@@ -32,14 +46,41 @@ test('a partitioned batch adds its own adjustments to the sums, step by step, be
   set.apply(counts(1, 1, { total: 2, started: 2, succeeded: 1, steps: { a: steps(1, 0) } }, { running: 1 }));
   // k0 re-run (retry-failed) and, by hand, k1 replacing its failure at step a with a failure at step b.
   own.reopen('k0', failedRun('k0'));
-  own.replace({ itemKey: 'k1', status: 'failed', steps: [{ step: 'b', status: 'failed' }], costUsd: 0.25, durationMs: 1, runId: 'rerun', replaces: failedRun('k1') });
+  own.replace({
+    itemKey: 'k1',
+    status: 'failed',
+    steps: [{ step: 'b', status: 'failed' }],
+    costUsd: 0.25,
+    durationMs: 1,
+    runId: 'rerun',
+    replaces: failedRun('k1'),
+  });
   expect(own.counters).toMatchObject({ failed: -1, costUsd: -0.75, steps: { a: steps(0, -2), b: steps(0, 1) } });
-  expect(tally.counters).toMatchObject({ total: 4, started: 4, succeeded: 1, failed: 1, costUsd: 0.25, steps: { a: steps(1, 0), b: steps(0, 1) } });
+  expect(tally.counters).toMatchObject({
+    total: 4,
+    started: 4,
+    succeeded: 1,
+    failed: 1,
+    costUsd: 0.25,
+    steps: { a: steps(1, 0), b: steps(0, 1) },
+  });
   expect({ running: tally.running, allSettled: tally.allSettled }).toEqual({ running: 2, allSettled: false });
   set.apply(counts(1, 2, { total: 2, started: 2, succeeded: 2, steps: { a: steps(2, 0) } }, { done: true }));
   expect({ running: tally.running, allSettled: tally.allSettled }).toEqual({ running: 1, allSettled: false }); // k0's re-run
-  own.report({ itemKey: 'k0', status: 'succeeded', steps: [{ step: 'a', status: 'succeeded' }], costUsd: 0.5, durationMs: 1, runId: 'rerun' });
-  expect({ running: tally.running, allSettled: tally.allSettled, succeeded: tally.counters.succeeded, failed: tally.counters.failed }).toEqual({ running: 0, allSettled: true, succeeded: 3, failed: 1 });
+  own.report({
+    itemKey: 'k0',
+    status: 'succeeded',
+    steps: [{ step: 'a', status: 'succeeded' }],
+    costUsd: 0.5,
+    durationMs: 1,
+    runId: 'rerun',
+  });
+  expect({
+    running: tally.running,
+    allSettled: tally.allSettled,
+    succeeded: tally.counters.succeeded,
+    failed: tally.counters.failed,
+  }).toEqual({ running: 0, allSettled: true, succeeded: 3, failed: 1 });
 });
 
 test('the counters are a fresh sum each time: changing them changes neither the partitions nor the ledger', () => {
@@ -50,11 +91,20 @@ test('the counters are a fresh sum each time: changing them changes neither the 
   const c = tally.counters;
   c.failed = 9;
   c.steps.a!.failed = 9;
-  expect({ failed: tally.counters.failed, step: tally.counters.steps.a!.failed, own: own.counters.failed, ownSteps: own.counters.steps }).toEqual({ failed: 1, step: 1, own: 0, ownSteps: {} });
+  expect({
+    failed: tally.counters.failed,
+    step: tally.counters.steps.a!.failed,
+    own: own.counters.failed,
+    ownSteps: own.counters.steps,
+  }).toEqual({ failed: 1, step: 1, own: 0, ownSteps: {} });
 });
 
 test('an unsigned ledger (a batch of one level) never goes below zero', () => {
   const ledger = new BatchLedger(1);
   ledger.reopen('k0', failedRun('k0'));
-  expect({ failed: ledger.counters.failed, costUsd: ledger.counters.costUsd, step: ledger.counters.steps.a }).toEqual({ failed: 0, costUsd: 0, step: steps(0, 0) });
+  expect({ failed: ledger.counters.failed, costUsd: ledger.counters.costUsd, step: ledger.counters.steps.a }).toEqual({
+    failed: 0,
+    costUsd: 0,
+    step: steps(0, 0),
+  });
 });

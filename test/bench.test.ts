@@ -13,7 +13,11 @@ const ROOT = path.resolve(__dirname, '..');
 
 function runBench(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'run.ts'), ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'run.ts'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.once('error', reject);
@@ -31,13 +35,38 @@ test('npm run bench completes a tiny run against the authenticated API and write
     // 10 items a partition: the 20-item batch is split in two (its events are counted over the
     // batch and both partitions), the split comparison's two batches of 10 are not.
     const { code, stderr } = await runBench(
-      ['--sizes', String(size), '--small-runs', '1', '--no-naive', '--no-warm-up', '--split', '2', '--split-size', String(size), '--dir', path.join(dir, 'run'), '--out', out],
+      [
+        '--sizes',
+        String(size),
+        '--small-runs',
+        '1',
+        '--no-naive',
+        '--no-warm-up',
+        '--split',
+        '2',
+        '--split-size',
+        String(size),
+        '--dir',
+        path.join(dir, 'run'),
+        '--out',
+        out,
+      ],
       { BATCH_ITEMS_PER_PARTITION: '10' },
     );
     expect({ code, stderr: code === 0 ? '' : stderr.slice(-3000) }).toEqual({ code: 0, stderr: '' });
 
     const result = JSON.parse(fs.readFileSync(out, 'utf8'));
-    expect(result.options).toMatchObject({ sizes: [size], baseline: true, naive: false, smallRuns: 1, warmUp: false, split: 2, splitSize: size, server: 'dev', env: { BATCH_ITEMS_PER_PARTITION: '10' } });
+    expect(result.options).toMatchObject({
+      sizes: [size],
+      baseline: true,
+      naive: false,
+      smallRuns: 1,
+      warmUp: false,
+      split: 2,
+      splitSize: size,
+      server: 'dev',
+      env: { BATCH_ITEMS_PER_PARTITION: '10' },
+    });
     expect(result.runs).toHaveLength(1);
     const { engine, baseline, ratio } = result.runs[0];
     expect(engine).toMatchObject({ items: size, status: 'completed', succeeded: size, countedOnce: true });
@@ -48,20 +77,30 @@ test('npm run bench completes a tiny run against the authenticated API and write
     expect(children).toMatchObject({ items: size, parents: 2 });
     expect(children.parentEventsPerItem).toBeGreaterThanOrEqual(3);
     // Where the cores went: every process of the run is sampled in every timed phase.
-    for (const cpu of [engine.cpuMsPerItem, baseline.cpuMsPerItem, children.cpuMsPerItem]) expect(cpu.temporal).toBeGreaterThan(0);
+    for (const cpu of [engine.cpuMsPerItem, baseline.cpuMsPerItem, children.cpuMsPerItem])
+      expect(cpu.temporal).toBeGreaterThan(0);
     expect(engine.cpuMsPerItem.worker).toBeGreaterThan(0);
     expect(result.smallBatch.runs).toHaveLength(1);
     expect(engine.history).toMatchObject({ batchRuns: 1, partitions: 2, partitionRuns: 2 });
     // Each partition starts and reports, the batch starts and sums them: more than an item's own events.
     expect(engine.history.partitionEvents).toBeGreaterThan(0);
-    expect(engine.history.eventsPerItem).toBeCloseTo((engine.history.batchEvents + engine.history.partitionEvents) / size, 1);
+    expect(engine.history.eventsPerItem).toBeCloseTo(
+      (engine.history.batchEvents + engine.history.partitionEvents) / size,
+      1,
+    );
     // One noop item and one baseline workflow, each counted by event type.
     for (const h of [result.itemHistory.item, result.itemHistory.baseline]) {
       expect(h.byType.WORKFLOW_EXECUTION_STARTED).toBe(1);
       expect(h.byType.ACTIVITY_TASK_COMPLETED).toBe(3);
       expect(Object.values(h.byType as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(h.events);
     }
-    expect(result.split.concurrent.engines.map((e: { items: number; status: string; history: { partitions: number } }) => [e.items, e.status, e.history.partitions])).toEqual([
+    expect(
+      result.split.concurrent.engines.map((e: { items: number; status: string; history: { partitions: number } }) => [
+        e.items,
+        e.status,
+        e.history.partitions,
+      ]),
+    ).toEqual([
       [size / 2, 'completed', 1],
       [size / 2, 'completed', 1],
     ]);

@@ -43,8 +43,19 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
     execFile(
       process.execPath,
       ['--import', 'tsx', path.join(ROOT, 'bin', 'flotilla.ts'), ...args],
-      { cwd: ROOT, env: { ...process.env, INIT_CWD: dir, FLOTILLA_API_URL: stack.api.base, FLOTILLA_TOKEN: stack.api.headers.authorization.replace('Bearer ', ''), ...env }, timeout: 60_000 },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          INIT_CWD: dir,
+          FLOTILLA_API_URL: stack.api.base,
+          FLOTILLA_TOKEN: stack.api.headers.authorization.replace('Bearer ', ''),
+          ...env,
+        },
+        timeout: 60_000,
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );
   });
 }
@@ -53,7 +64,13 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
 async function cliHere(args: string[]): Promise<Run> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(args, { out: { write: (s: string) => (stdout += s) }, err: { write: (s: string) => (stderr += s) }, apiUrl: stack.api.base, token: stack.api.headers.authorization.replace('Bearer ', ''), cwd: dir });
+  const code = await runCli(args, {
+    out: { write: (s: string) => (stdout += s) },
+    err: { write: (s: string) => (stderr += s) },
+    apiUrl: stack.api.base,
+    token: stack.api.headers.authorization.replace('Bearer ', ''),
+    cwd: dir,
+  });
   return { code, stdout, stderr };
 }
 
@@ -65,7 +82,11 @@ const write = (name: string, text: string) => {
 beforeAll(async () => {
   // The fixture pipeline once more over stored entities of kind "thing", for `import`.
   const storedThings = { ...fixturePipeline, name: 'fixture-things', entityKind: 'thing' };
-  stack = await startStack({ name: 'cli', pipelines: [fixturePipeline, storedThings] as unknown as PipelineDefinition[], progressIntervalMs: 200 });
+  stack = await startStack({
+    name: 'cli',
+    pipelines: [fixturePipeline, storedThings] as unknown as PipelineDefinition[],
+    progressIntervalMs: 200,
+  });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-cli-'));
 });
 
@@ -107,7 +128,9 @@ describe('against the API', () => {
     expect(watched.code).toBe(0);
     expect(watched.stdout).not.toMatch(/\x1b|\r/); // no terminal control characters in a pipe
     expect(watched.stdout).toMatch(/^completed_with_errors 3\/3 \(100%\) succeeded=2 failed=1 /m);
-    expect(watched.stdout.trim().split('\n').pop()).toBe(`${batchId} completed_with_errors: 2 succeeded, 1 failed, 0 skipped, 0 cancelled`);
+    expect(watched.stdout.trim().split('\n').pop()).toBe(
+      `${batchId} completed_with_errors: 2 succeeded, 1 failed, 0 skipped, 0 cancelled`,
+    );
   });
 
   test('start --watch follows a running batch live over SSE until it ends', async () => {
@@ -142,7 +165,11 @@ describe('against the API', () => {
 
     const json = await cliHere(['export', batchId, '--format', 'json']);
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout).map((r: { key: string; status: string }) => `${r.key}:${r.status}`)).toEqual(['c-1:succeeded', 'c-2:failed', 'c-3:succeeded']);
+    expect(JSON.parse(json.stdout).map((r: { key: string; status: string }) => `${r.key}:${r.status}`)).toEqual([
+      'c-1:succeeded',
+      'c-2:failed',
+      'c-3:succeeded',
+    ]);
   });
 
   test('exit 2 on a wrong command line, before anything reaches the API', async () => {
@@ -157,15 +184,25 @@ describe('against the API', () => {
     const badJson = await cliHere(['start', 'fixture', 'restaurants.csv', '--settings', '{oops']);
     expect(badJson.code).toBe(2);
     expect(badJson.stderr).toMatch(/--settings: is not valid JSON/);
-    expect((await cliHere(['start', 'fixture', 'restaurants.csv', '--settings', '[1]'])).stderr).toMatch(/--settings: expected a JSON object/);
-    expect((await cliHere(['start', 'fixture', 'missing.csv'])).stderr).toMatch(/<file>: cannot read missing\.csv: ENOENT/);
-    expect((await cliHere(['start', 'fixture', write('items.txt', 'x')])).stderr).toMatch(/must end in \.csv or \.json/);
+    expect((await cliHere(['start', 'fixture', 'restaurants.csv', '--settings', '[1]'])).stderr).toMatch(
+      /--settings: expected a JSON object/,
+    );
+    expect((await cliHere(['start', 'fixture', 'missing.csv'])).stderr).toMatch(
+      /<file>: cannot read missing\.csv: ENOENT/,
+    );
+    expect((await cliHere(['start', 'fixture', write('items.txt', 'x')])).stderr).toMatch(
+      /must end in \.csv or \.json/,
+    );
     expect((await cliHere(['frobnicate'])).code).toBe(2);
     expect((await cliHere(['status', batchId, '--colour'])).stderr).toMatch(/Unknown option '--colour'/);
     expect((await cliHere(['status', batchId, 'extra'])).stderr).toMatch(/unexpected argument "extra"/);
     expect((await cliHere(['export', batchId, '--format', 'xml'])).code).toBe(2);
-    expect((await cliHere(['retry-failed', batchId, '--keys', ' , '])).stderr).toMatch(/--keys: expected one or more item keys/);
-    expect((await cliHere(['status', batchId, '--api', 'not a url'])).stderr).toMatch(/--api: expected an http\(s\) URL/);
+    expect((await cliHere(['retry-failed', batchId, '--keys', ' , '])).stderr).toMatch(
+      /--keys: expected one or more item keys/,
+    );
+    expect((await cliHere(['status', batchId, '--api', 'not a url'])).stderr).toMatch(
+      /--api: expected an http\(s\) URL/,
+    );
     expect(await stack.db.batch.count()).toBe(before);
   });
 
@@ -199,7 +236,9 @@ test('import: a gzip CSV of entities is sent, followed to its end, and its refus
   expect(id).toBeDefined();
   expect(run.stdout).toContain(`import ${id} succeeded: 2 imported, 1 refused of 3 rows`);
   expect(run.stdout).toMatch(/^ {2}row 3: key: key "t 2!" must be 1-200 letters/m);
-  expect((await stack.db.entity.findMany({ where: { kind: 'thing' }, orderBy: { key: 'asc' } })).map((e) => e.key)).toEqual(['t-1', 't-3']);
+  expect(
+    (await stack.db.entity.findMany({ where: { kind: 'thing' }, orderBy: { key: 'asc' } })).map((e) => e.key),
+  ).toEqual(['t-1', 't-3']);
 
   // No key column: the import fails with why, and the CLI says so with exit 1.
   write('nokey.csv', 'note\nx\n');
@@ -213,25 +252,43 @@ test('import: a gzip CSV of entities is sent, followed to its end, and its refus
 });
 
 test('schedules: list, pause with a reason, unpause, trigger a run; an unknown schedule is exit 1', async () => {
-  const template = await stack.api.call('POST', '/api/templates', { name: `cli-${Date.now()}`, pipeline: 'fixture', source: { kind: 'items', items: [{ key: 's-1' }] } });
+  const template = await stack.api.call('POST', '/api/templates', {
+    name: `cli-${Date.now()}`,
+    pipeline: 'fixture',
+    source: { kind: 'items', items: [{ key: 's-1' }] },
+  });
   expect(template.status).toBe(201);
-  const created = await stack.api.call('POST', '/api/schedules', { templateId: template.body.id, slug: `cli-test-${Date.now().toString(36)}`, cron: '0 9 * * MON' });
+  const created = await stack.api.call('POST', '/api/schedules', {
+    templateId: template.body.id,
+    slug: `cli-test-${Date.now().toString(36)}`,
+    cron: '0 9 * * MON',
+  });
   expect(created.status).toBe(201);
   const id: string = created.body.id;
   try {
     const listed = await cliHere(['schedules', 'list']);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(new RegExp(`^${id}\\s+active\\s+0 9 \\* \\* MON\\s+\\S+\\s+${template.body.id} / fixture$`, 'm'));
+    expect(listed.stdout).toMatch(
+      new RegExp(`^${id}\\s+active\\s+0 9 \\* \\* MON\\s+\\S+\\s+${template.body.id} / fixture$`, 'm'),
+    );
 
-    expect(await cliHere(['schedules', 'pause', id, '--reason', 'partner maintenance'])).toMatchObject({ code: 0, stdout: `paused schedule ${id}\n` });
+    expect(await cliHere(['schedules', 'pause', id, '--reason', 'partner maintenance'])).toMatchObject({
+      code: 0,
+      stdout: `paused schedule ${id}\n`,
+    });
     const paused = await stack.api.call('GET', `/api/schedules/${id}`);
     expect(paused.body).toMatchObject({ paused: true, note: 'partner maintenance' });
     expect((await cliHere(['schedules', 'list'])).stdout).toMatch(new RegExp(`^${id}\\s+paused`, 'm'));
     expect((await cliHere(['schedules', 'unpause', id])).code).toBe(0);
     expect((await stack.api.call('GET', `/api/schedules/${id}`)).body.paused).toBe(false);
 
-    expect(await cliHere(['schedules', 'trigger', id])).toMatchObject({ code: 0, stdout: `triggered schedule ${id}\n` });
-    await waitFor(async () => (await stack.db.batch.count({ where: { scheduleId: id } })) > 0, { what: 'the triggered run to start a batch' });
+    expect(await cliHere(['schedules', 'trigger', id])).toMatchObject({
+      code: 0,
+      stdout: `triggered schedule ${id}\n`,
+    });
+    await waitFor(async () => (await stack.db.batch.count({ where: { scheduleId: id } })) > 0, {
+      what: 'the triggered run to start a batch',
+    });
 
     const unknown = await cliHere(['schedules', 'pause', 'flotilla-no-such-schedule']);
     expect(unknown.code).toBe(1);
@@ -248,12 +305,23 @@ test('schedules: list, pause with a reason, unpause, trigger a run; an unknown s
 test('users (super admins): list, sign one out everywhere, disable, enable; a malformed ID is exit 2', async () => {
   const auth = new AuthService({ db: stack.db, sessionTtlMs: 3_600_000 });
   const password = 'a long enough password';
-  const u = await auth.createUser({ email: `cli-user-${Date.now().toString(36)}@test.local`, password, orgId: 'default', role: 'member', canRunBatch: false });
+  const u = await auth.createUser({
+    email: `cli-user-${Date.now().toString(36)}@test.local`,
+    password,
+    orgId: 'default',
+    role: 'member',
+    canRunBatch: false,
+  });
   await auth.signIn(u.email, password);
   const listed = await cliHere(['users', 'list', '--org', 'default']);
   expect(listed.code).toBe(0);
-  expect(listed.stdout).toMatch(new RegExp(`^${u.id}\\s+${u.email.replace(/\./g, '\\.')}\\s+default\\s+member\\s+no\\s+active$`, 'm'));
-  expect(await cliHere(['users', 'revoke-sessions', u.id])).toMatchObject({ code: 0, stdout: `signed ${u.id} out of 1 session(s)\n` });
+  expect(listed.stdout).toMatch(
+    new RegExp(`^${u.id}\\s+${u.email.replace(/\./g, '\\.')}\\s+default\\s+member\\s+no\\s+active$`, 'm'),
+  );
+  expect(await cliHere(['users', 'revoke-sessions', u.id])).toMatchObject({
+    code: 0,
+    stdout: `signed ${u.id} out of 1 session(s)\n`,
+  });
   expect(await cliHere(['users', 'disable', u.id])).toMatchObject({ code: 0, stdout: `disabled user ${u.id}\n` });
   expect(await auth.signIn(u.email, password)).toBeNull();
   expect(await cliHere(['users', 'enable', u.id])).toMatchObject({ code: 0, stdout: `enabled user ${u.id}\n` });
@@ -297,10 +365,16 @@ describe('the local token `npm start` saves', () => {
     expect(received.filter((h) => h?.includes(saved))).toEqual([]);
     for (const run of [other, viaFlag]) {
       expect(run.code).toBe(1);
-      expect(run.stderr).toContain(`the API token saved by npm start (${path.join(dataDir, 'cli-token')}) is for ${stack.api.base}, not ${recorderUrl}`);
+      expect(run.stderr).toContain(
+        `the API token saved by npm start (${path.join(dataDir, 'cli-token')}) is for ${stack.api.base}, not ${recorderUrl}`,
+      );
     }
 
-    const explicit = await cli(['list'], { FLOTILLA_TOKEN: 'flt_chosen-by-the-user', DATA_DIR: dataDir, FLOTILLA_API_URL: recorderUrl });
+    const explicit = await cli(['list'], {
+      FLOTILLA_TOKEN: 'flt_chosen-by-the-user',
+      DATA_DIR: dataDir,
+      FLOTILLA_API_URL: recorderUrl,
+    });
     expect(explicit.code).toBe(0);
     expect(received).toContain('Bearer flt_chosen-by-the-user');
   });
@@ -308,7 +382,8 @@ describe('the local token `npm start` saves', () => {
 
 describe('terminal pieces', () => {
   test('SSE events survive arbitrary chunk boundaries; retry is reported', async () => {
-    const text = 'retry: 1500\n\n: keep-alive\n\nevent: progress\ndata: {"a":1}\n\nevent: done\r\ndata: {"a":\ndata: 2}\r\n\r\n';
+    const text =
+      'retry: 1500\n\n: keep-alive\n\nevent: progress\ndata: {"a":1}\n\nevent: done\r\ndata: {"a":\ndata: 2}\r\n\r\n';
     const bytes = new TextEncoder().encode(text);
     async function* chunks() {
       for (let i = 0; i < bytes.length; i += 7) yield bytes.slice(i, i + 7);
@@ -324,7 +399,18 @@ describe('terminal pieces', () => {
   });
 
   test('on a TTY the bar is redrawn in place; elsewhere each distinct state is one line', () => {
-    const p = { status: 'running' as const, total: 10, processed: 4, succeeded: 3, failed: 1, skipped: 0, cancelled: 0, running: 2, elapsedMs: 5_000, etaMs: 7_000 };
+    const p = {
+      status: 'running' as const,
+      total: 10,
+      processed: 4,
+      succeeded: 3,
+      failed: 1,
+      skipped: 0,
+      cancelled: 0,
+      running: 2,
+      elapsedMs: 5_000,
+      etaMs: 7_000,
+    };
     const tty: string[] = [];
     const view = new ProgressView({ isTTY: true, columns: 120, write: (s: string) => tty.push(s) });
     view.update(p);

@@ -5,7 +5,12 @@
  * `openai` client. Checks results, skipped steps, retries, and that the costs add up: item cost
  * = its AI calls at list price from the usage the API reported; batch cost = sum of items.
  */
-import { createCompanyEnrichmentPipeline, type ClassifyOutput, type FindContactsOutput, type SummariseOutput } from '../pipelines/company-enrichment';
+import {
+  createCompanyEnrichmentPipeline,
+  type ClassifyOutput,
+  type FindContactsOutput,
+  type SummariseOutput,
+} from '../pipelines/company-enrichment';
 import { demoCompanies } from '../pipelines/company-enrichment/demo-data';
 import type { PipelineDefinition } from '../pipelines/types';
 import { startCompanySites, type CompanySitesStandIn } from '../sandbox/company-sites/server';
@@ -29,8 +34,17 @@ interface ApiItem {
 }
 
 beforeAll(async () => {
-  [sites, openai] = await Promise.all([startCompanySites({ port: 0 }), startOpenAiStandIn({ port: 0, apiKey: KEY, latencyMs: { min: 5, max: 40 } })]);
-  const pipelines = [createCompanyEnrichmentPipeline({ ai: { baseUrl: openai.url, apiKey: KEY, model: 'gpt-4o-mini' }, sitesBaseUrl: sites.url, egress: allowStandIns(sites.url) })] as unknown as PipelineDefinition[];
+  [sites, openai] = await Promise.all([
+    startCompanySites({ port: 0 }),
+    startOpenAiStandIn({ port: 0, apiKey: KEY, latencyMs: { min: 5, max: 40 } }),
+  ]);
+  const pipelines = [
+    createCompanyEnrichmentPipeline({
+      ai: { baseUrl: openai.url, apiKey: KEY, model: 'gpt-4o-mini' },
+      sitesBaseUrl: sites.url,
+      egress: allowStandIns(sites.url),
+    }),
+  ] as unknown as PipelineDefinition[];
   stack = await startStack({ name: 'enrich', pipelines });
 });
 
@@ -40,7 +54,13 @@ afterAll(async () => {
 });
 
 async function runBatch(companies: unknown[], settings: Record<string, unknown>) {
-  const res = await stack.api.call('POST', '/api/batches', { pipeline: 'company-enrichment', name: uid('companies'), items: companies, settings, concurrency: 6 });
+  const res = await stack.api.call('POST', '/api/batches', {
+    pipeline: 'company-enrichment',
+    name: uid('companies'),
+    items: companies,
+    settings,
+    concurrency: 6,
+  });
   expect(res.status).toBe(202);
   const id: string = res.body.id;
   const batch = await waitFor(
@@ -57,7 +77,8 @@ async function runBatch(companies: unknown[], settings: Record<string, unknown>)
 const output = <T>(item: ApiItem, step: string) => item.steps.find((s) => s.step === step)?.output as T;
 
 /** The AI calls the stand-in answered for one item of one batch, found by their idempotency keys. */
-const aiCallsOf = (batchId: string, key: string) => openai.requests.filter((r) => r.status === 200 && r.headers['idempotency-key']?.startsWith(`${batchId}/${key}/`));
+const aiCallsOf = (batchId: string, key: string) =>
+  openai.requests.filter((r) => r.status === 200 && r.headers['idempotency-key']?.startsWith(`${batchId}/${key}/`));
 
 test('enrich the twelve demo companies: results per item, a gone site fails alone, costs add up', async () => {
   const { id, batch, items, byKey } = await runBatch(demoCompanies(sites.url), { operation: 'enrich' });
@@ -66,28 +87,51 @@ test('enrich the twelve demo companies: results per item, a gone site fails alon
 
   // Atlas Legal's site is gone: a 404 is not retried.
   const gone = byKey.get('atlas-legal')!;
-  expect(gone).toMatchObject({ status: 'failed', error: { step: 'fetch-website', type: 'WebsiteNotFound', attempts: 1 } });
+  expect(gone).toMatchObject({
+    status: 'failed',
+    error: { step: 'fetch-website', type: 'WebsiteNotFound', attempts: 1 },
+  });
   expect(gone.costUsd).toBe(0);
 
   const northwind = byKey.get('northwind-robotics')!;
-  expect(output<ClassifyOutput>(northwind, 'classify')).toMatchObject({ industry: 'manufacturing', segment: 'enterprise', relevance: null });
-  expect(output<SummariseOutput>(northwind, 'summarise').summary).toMatch(/^Collaborative robots for manufacturing lines/);
+  expect(output<ClassifyOutput>(northwind, 'classify')).toMatchObject({
+    industry: 'manufacturing',
+    segment: 'enterprise',
+    relevance: null,
+  });
+  expect(output<SummariseOutput>(northwind, 'summarise').summary).toMatch(
+    /^Collaborative robots for manufacturing lines/,
+  );
   expect(output<FindContactsOutput>(northwind, 'find-contacts').contacts).toHaveLength(3);
-  expect(output<ClassifyOutput>(byKey.get('brightpath-academy')!, 'classify')).toMatchObject({ industry: 'education', segment: 'public-sector' });
-  expect(output<{ finalUrl: string }>(byKey.get('nimbus-cloud')!, 'fetch-website').finalUrl).toBe(`${sites.url}/nimbus-cloudworks/`);
-  expect(output<FindContactsOutput>(byKey.get('quiet-harbour-holdings')!, 'find-contacts')).toMatchObject({ contacts: [], source: null });
+  expect(output<ClassifyOutput>(byKey.get('brightpath-academy')!, 'classify')).toMatchObject({
+    industry: 'education',
+    segment: 'public-sector',
+  });
+  expect(output<{ finalUrl: string }>(byKey.get('nimbus-cloud')!, 'fetch-website').finalUrl).toBe(
+    `${sites.url}/nimbus-cloudworks/`,
+  );
+  expect(output<FindContactsOutput>(byKey.get('quiet-harbour-holdings')!, 'find-contacts')).toMatchObject({
+    contacts: [],
+    source: null,
+  });
 
   // Item cost = its AI calls priced from the usage the stand-in reported (3 calls, 2 for the parked domain).
   let sum = 0;
   for (const item of items) {
     const calls = aiCallsOf(id, item.key);
-    expect([item.key, calls.length]).toEqual([item.key, item.key === 'atlas-legal' ? 0 : item.key === 'quiet-harbour-holdings' ? 2 : 3]);
+    expect([item.key, calls.length]).toEqual([
+      item.key,
+      item.key === 'atlas-legal' ? 0 : item.key === 'quiet-harbour-holdings' ? 2 : 3,
+    ]);
     const expected = calls.reduce((s, r) => s + gpt4oMiniCost(r.usage!), 0);
     expect(item.costUsd).toBeCloseTo(expected, 12);
     // Each AI step shows its own tokens and cost.
     for (const r of calls) {
       const step = r.headers['idempotency-key']!.split('/').pop()!;
-      expect(output<{ tokens: { prompt: number }; costUsd: number }>(item, step)).toMatchObject({ tokens: { prompt: r.usage!.prompt_tokens }, costUsd: expect.closeTo(gpt4oMiniCost(r.usage!), 12) });
+      expect(output<{ tokens: { prompt: number }; costUsd: number }>(item, step)).toMatchObject({
+        tokens: { prompt: r.usage!.prompt_tokens },
+        costUsd: expect.closeTo(gpt4oMiniCost(r.usage!), 12),
+      });
     }
     sum += item.costUsd;
   }
@@ -98,22 +142,51 @@ test('enrich the twelve demo companies: results per item, a gone site fails alon
   // The export carries the pipeline's columns.
   const csv = await fetch(`${stack.api.base}/api/batches/${id}/export?format=csv`, { headers: stack.api.headers });
   const header = (await csv.text()).split('\r\n')[0]!;
-  expect(header.split(',').slice(-7)).toEqual(['cost_usd', 'industry', 'segment', 'relevance', 'summary', 'contacts', 'contact_emails']);
-  const json = (await stack.api.call('GET', `/api/batches/${id}/export?format=json`)).body as Array<Record<string, unknown>>;
-  expect(json.find((r) => r.key === 'northwind-robotics')).toMatchObject({ industry: 'manufacturing', contacts: 3, status: 'succeeded', cost_usd: northwind.costUsd });
-  expect(json.find((r) => r.key === 'atlas-legal')).toMatchObject({ status: 'failed', industry: null, error_type: 'WebsiteNotFound' });
+  expect(header.split(',').slice(-7)).toEqual([
+    'cost_usd',
+    'industry',
+    'segment',
+    'relevance',
+    'summary',
+    'contacts',
+    'contact_emails',
+  ]);
+  const json = (await stack.api.call('GET', `/api/batches/${id}/export?format=json`)).body as Array<
+    Record<string, unknown>
+  >;
+  expect(json.find((r) => r.key === 'northwind-robotics')).toMatchObject({
+    industry: 'manufacturing',
+    contacts: 3,
+    status: 'succeeded',
+    cost_usd: northwind.costUsd,
+  });
+  expect(json.find((r) => r.key === 'atlas-legal')).toMatchObject({
+    status: 'failed',
+    industry: null,
+    error_type: 'WebsiteNotFound',
+  });
 });
 
 test('clean: contacts skipped by the settings condition, the parked domain is IRRELEVANT, a rate limit is retried and paid once', async () => {
-  const companies = demoCompanies(sites.url).filter((c) => ['fintrail-payments', 'quiet-harbour-holdings', 'lumen-health'].includes(c.key!));
+  const companies = demoCompanies(sites.url).filter((c) =>
+    ['fintrail-payments', 'quiet-harbour-holdings', 'lumen-health'].includes(c.key!),
+  );
   // The first classify call for Lumen Health is rate limited.
   openai.addFaults({ match: { content: 'Lumen Health', idempotencyKey: /\/classify$/ }, status: 429, times: 1 });
-  const { id, batch, byKey } = await runBatch(companies, { operation: 'clean', targetSegment: 'companies that could buy our software' });
+  const { id, batch, byKey } = await runBatch(companies, {
+    operation: 'clean',
+    targetSegment: 'companies that could buy our software',
+  });
   expect(batch.progress).toMatchObject({ status: 'completed', succeeded: 3 });
   expect(batch.progress.steps['find-contacts']).toMatchObject({ skipped: 3, succeeded: 0 });
 
-  expect(output<ClassifyOutput>(byKey.get('quiet-harbour-holdings')!, 'classify')).toMatchObject({ relevance: 'IRRELEVANT' });
-  expect(output<ClassifyOutput>(byKey.get('fintrail-payments')!, 'classify')).toMatchObject({ relevance: 'RELEVANT', industry: 'finance' });
+  expect(output<ClassifyOutput>(byKey.get('quiet-harbour-holdings')!, 'classify')).toMatchObject({
+    relevance: 'IRRELEVANT',
+  });
+  expect(output<ClassifyOutput>(byKey.get('fintrail-payments')!, 'classify')).toMatchObject({
+    relevance: 'RELEVANT',
+    industry: 'finance',
+  });
 
   const lumen = byKey.get('lumen-health')!;
   expect(lumen.steps.find((s) => s.step === 'classify')).toMatchObject({ status: 'succeeded', attempts: 2 });
@@ -122,14 +195,28 @@ test('clean: contacts skipped by the settings condition, the parked domain is IR
   // Only the answered call is paid: classify + summarise.
   const calls = aiCallsOf(id, 'lumen-health');
   expect(calls).toHaveLength(2);
-  expect(lumen.costUsd).toBeCloseTo(calls.reduce((s, r) => s + gpt4oMiniCost(r.usage!), 0), 12);
+  expect(lumen.costUsd).toBeCloseTo(
+    calls.reduce((s, r) => s + gpt4oMiniCost(r.usage!), 0),
+    12,
+  );
 });
 
 test('without AI settings the batch fails its items at classify, once each, naming the missing setting', async () => {
-  const offline = [createCompanyEnrichmentPipeline({ ai: { model: 'gpt-4o-mini' }, sitesBaseUrl: sites.url, egress: allowStandIns(sites.url) })] as unknown as PipelineDefinition[];
+  const offline = [
+    createCompanyEnrichmentPipeline({
+      ai: { model: 'gpt-4o-mini' },
+      sitesBaseUrl: sites.url,
+      egress: allowStandIns(sites.url),
+    }),
+  ] as unknown as PipelineDefinition[];
   const offlineStack = await startStack({ name: 'enrich-offline', pipelines: offline });
   try {
-    const res = await offlineStack.api.call('POST', '/api/batches', { pipeline: 'company-enrichment', name: uid('offline'), items: demoCompanies(sites.url).slice(0, 2), settings: {} });
+    const res = await offlineStack.api.call('POST', '/api/batches', {
+      pipeline: 'company-enrichment',
+      name: uid('offline'),
+      items: demoCompanies(sites.url).slice(0, 2),
+      settings: {},
+    });
     expect(res.status).toBe(202);
     const progress = await waitFor(
       async () => {

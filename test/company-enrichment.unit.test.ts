@@ -25,7 +25,11 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { HOSTILE_PAGES } from '../bench/hostile-pages';
 import { emailsIn, extractFacts, findSubpages, htmlToText, phonesIn } from '../pipelines/company-enrichment/extract';
-import { fetchPage as fetchPageWithPolicy, WebsiteUnavailableError, type FetchPageOptions } from '../pipelines/company-enrichment/fetch-page';
+import {
+  fetchPage as fetchPageWithPolicy,
+  WebsiteUnavailableError,
+  type FetchPageOptions,
+} from '../pipelines/company-enrichment/fetch-page';
 import { NonRetryableStepError, type SettledItem } from '../pipelines/types';
 import { startCompanySites, type CompanySitesStandIn } from '../sandbox/company-sites/server';
 import { COMPANY_SITES } from '../sandbox/company-sites/sites';
@@ -41,7 +45,12 @@ let pipeline: CompanyEnrichmentPipeline;
 
 beforeAll(async () => {
   [sites, openai] = await Promise.all([startCompanySites({ port: 0 }), startOpenAiStandIn({ port: 0, apiKey: KEY })]);
-  pipeline = createCompanyEnrichmentPipeline({ ai: { baseUrl: openai.url, apiKey: KEY, model: 'gpt-4o-mini' }, sitesBaseUrl: sites.url, egress: allowStandIns(sites.url), fetch: { timeoutMs: 2_000 } });
+  pipeline = createCompanyEnrichmentPipeline({
+    ai: { baseUrl: openai.url, apiKey: KEY, model: 'gpt-4o-mini' },
+    sitesBaseUrl: sites.url,
+    egress: allowStandIns(sites.url),
+    fetch: { timeoutMs: 2_000 },
+  });
 });
 afterAll(async () => {
   await Promise.all([sites?.close(), openai?.close()]);
@@ -73,7 +82,13 @@ async function runAll(item: CompanyItem, s: CompanyEnrichmentSettings, def = pip
   return { outputs, skipped, cost };
 }
 
-async function runStep(name: string, item: CompanyItem, s: CompanyEnrichmentSettings, previous: Record<string, unknown> = {}, def = pipeline) {
+async function runStep(
+  name: string,
+  item: CompanyItem,
+  s: CompanyEnrichmentSettings,
+  previous: Record<string, unknown> = {},
+  def = pipeline,
+) {
   const step = def.steps.find((x) => x.name === name)!;
   const rec = stepContext({ item, settings: s, step: name, itemKey: item.key, previous });
   const output = await step.run(rec.ctx);
@@ -96,25 +111,44 @@ describe('the pipeline end to end (steps called directly)', () => {
 
     const fetched = outputs['fetch-website'] as FetchWebsiteOutput;
     expect(fetched.pages.map((p) => p.kind)).toEqual(['home', 'about', 'people']);
-    expect(fetched.pages.map((p) => p.url)).toEqual([`${sites.url}/northwind-robotics/`, `${sites.url}/northwind-robotics/about`, `${sites.url}/northwind-robotics/team`]);
+    expect(fetched.pages.map((p) => p.url)).toEqual([
+      `${sites.url}/northwind-robotics/`,
+      `${sites.url}/northwind-robotics/about`,
+      `${sites.url}/northwind-robotics/team`,
+    ]);
     expect(fetched.pages[0]!.html).not.toMatch(/<script|tracking code|a comment that/);
 
     const facts = outputs['extract-facts'] as ExtractFactsOutput;
-    expect(facts.title).toBe('Northwind Robotics GmbH | Collaborative robots for manufacturing lines, built in Bremen.');
+    expect(facts.title).toBe(
+      'Northwind Robotics GmbH | Collaborative robots for manufacturing lines, built in Bremen.',
+    );
     expect(facts.description).toBe('Collaborative robots for manufacturing lines, built in Bremen.');
     expect(facts.language).toBe('en');
-    expect(facts.emails).toEqual(['anna.becker@northwind-robotics.example', 'jonas.weber@northwind-robotics.example', 'mia.schulz@northwind-robotics.example']);
+    expect(facts.emails).toEqual([
+      'anna.becker@northwind-robotics.example',
+      'jonas.weber@northwind-robotics.example',
+      'mia.schulz@northwind-robotics.example',
+    ]);
     expect(facts.phones).toEqual(['+494215550101']);
-    expect(facts.pages[0]!.text).toMatch(/^Northwind Robotics GmbH\nNorthwind Robotics designs collaborative robot arms/);
+    expect(facts.pages[0]!.text).toMatch(
+      /^Northwind Robotics GmbH\nNorthwind Robotics designs collaborative robot arms/,
+    );
     expect(facts.pages[0]!.text).not.toMatch(/Our team|©/); // navigation and footer are not page text
 
     const classify = outputs['classify'] as ClassifyOutput;
-    expect(classify).toMatchObject({ industry: 'manufacturing', segment: 'enterprise', relevance: null, model: 'gpt-4o-mini' });
+    expect(classify).toMatchObject({
+      industry: 'manufacturing',
+      segment: 'enterprise',
+      relevance: null,
+      model: 'gpt-4o-mini',
+    });
     expect(classify.confidence).toBeGreaterThanOrEqual(0);
     expect(classify.confidence).toBeLessThanOrEqual(1);
 
     const summary = outputs['summarise'] as SummariseOutput;
-    expect(summary.summary).toBe('Collaborative robots for manufacturing lines, built in Bremen. Northwind Robotics designs collaborative robot arms for manufacturing.');
+    expect(summary.summary).toBe(
+      'Collaborative robots for manufacturing lines, built in Bremen. Northwind Robotics designs collaborative robot arms for manufacturing.',
+    );
     expect(summary.keywords).toContain('manufacturing');
 
     const contacts = outputs['find-contacts'] as FindContactsOutput;
@@ -126,7 +160,11 @@ describe('the pipeline end to end (steps called directly)', () => {
     expect(contacts.source).toBe(`${sites.url}/northwind-robotics/team`);
 
     // Three AI calls, each traceable to its step by the idempotency key, each priced from the usage the API reported.
-    expect(openai.requests.map((r) => r.headers['idempotency-key'])).toEqual(['batch-unit/northwind-robotics/classify', 'batch-unit/northwind-robotics/summarise', 'batch-unit/northwind-robotics/find-contacts']);
+    expect(openai.requests.map((r) => r.headers['idempotency-key'])).toEqual([
+      'batch-unit/northwind-robotics/classify',
+      'batch-unit/northwind-robotics/summarise',
+      'batch-unit/northwind-robotics/find-contacts',
+    ]);
     const expected = openai.requests.reduce((sum, r) => sum + gpt4oMiniCost(r.usage!), 0);
     expect(cost).toBeGreaterThan(0);
     expect(cost).toBeCloseTo(expected, 12);
@@ -139,13 +177,24 @@ describe('the pipeline end to end (steps called directly)', () => {
     expect(system!.content).not.toMatch(/Northwind/);
     expect(user!.content).toMatch(/^Company: Northwind Robotics GmbH\nCountry: DE\n/);
 
-    expect(companyExportColumns({ itemKey: item.key!, seq: 1, item, status: 'succeeded', outputs, error: null, costUsd: cost } as SettledItem)).toEqual({
+    expect(
+      companyExportColumns({
+        itemKey: item.key!,
+        seq: 1,
+        item,
+        status: 'succeeded',
+        outputs,
+        error: null,
+        costUsd: cost,
+      } as SettledItem),
+    ).toEqual({
       industry: 'manufacturing',
       segment: 'enterprise',
       relevance: null,
       summary: summary.summary,
       contacts: 3,
-      contact_emails: 'anna.becker@northwind-robotics.example; jonas.weber@northwind-robotics.example; mia.schulz@northwind-robotics.example',
+      contact_emails:
+        'anna.becker@northwind-robotics.example; jonas.weber@northwind-robotics.example; mia.schulz@northwind-robotics.example',
     });
   });
 
@@ -171,18 +220,32 @@ describe('the pipeline end to end (steps called directly)', () => {
   });
 
   test('clean: find-contacts is skipped by its settings condition; relevance is answered', async () => {
-    const { outputs, skipped } = await runAll(company('fintrail-payments'), settings({ operation: 'clean', targetSegment: 'merchants that take payments' }));
+    const { outputs, skipped } = await runAll(
+      company('fintrail-payments'),
+      settings({ operation: 'clean', targetSegment: 'merchants that take payments' }),
+    );
     expect(skipped).toEqual(['find-contacts']);
-    expect(outputs['classify']).toMatchObject({ industry: 'finance', relevance: 'RELEVANT', reason: expect.any(String) });
-    expect(openai.requests.map((r) => r.headers['idempotency-key']!.split('/').pop())).toEqual(['classify', 'summarise']);
+    expect(outputs['classify']).toMatchObject({
+      industry: 'finance',
+      relevance: 'RELEVANT',
+      reason: expect.any(String),
+    });
+    expect(openai.requests.map((r) => r.headers['idempotency-key']!.split('/').pop())).toEqual([
+      'classify',
+      'summarise',
+    ]);
     expect(openai.requests[0]!.messages[0]!.content).toMatch(/target segment "merchants that take payments"/);
-    expect((openai.requests[0]!.responseFormat as { json_schema: { name: string } }).json_schema.name).toBe('company_relevance');
+    expect((openai.requests[0]!.responseFormat as { json_schema: { name: string } }).json_schema.name).toBe(
+      'company_relevance',
+    );
   });
 
   test.each(['enrich', 'headhunt'] as const)('%s runs find-contacts', (operation) => {
     const step = pipeline.steps.find((s) => s.name === 'find-contacts')!;
     expect(conditionHolds(step.skipIf!, { item: {}, steps: {}, settings: settings({ operation }) })).toBe(false);
-    expect(conditionHolds(step.skipIf!, { item: {}, steps: {}, settings: settings({ operation: 'clean' }) })).toBe(true);
+    expect(conditionHolds(step.skipIf!, { item: {}, steps: {}, settings: settings({ operation: 'clean' }) })).toBe(
+      true,
+    );
   });
 
   test('a parked domain: IRRELEVANT when cleaning, and no people page means no contacts call', async () => {
@@ -194,7 +257,10 @@ describe('the pipeline end to end (steps called directly)', () => {
     const enrich = await runAll(item, settings({ operation: 'headhunt' }));
     expect((enrich.outputs['fetch-website'] as FetchWebsiteOutput).pages).toHaveLength(1);
     expect(enrich.outputs['find-contacts']).toEqual({ contacts: [], source: null, unverifiedEmails: 0 });
-    expect(openai.requests.map((r) => r.headers['idempotency-key']!.split('/').pop())).toEqual(['classify', 'summarise']);
+    expect(openai.requests.map((r) => r.headers['idempotency-key']!.split('/').pop())).toEqual([
+      'classify',
+      'summarise',
+    ]);
   });
 
   test('a moved site is followed through its redirect', async () => {
@@ -213,7 +279,11 @@ describe('the pipeline end to end (steps called directly)', () => {
   });
 
   test('subpages that fail are recorded and the item goes on with the home page', async () => {
-    const item = companyItemSchema.parse({ key: 'broken', name: 'Broken Links Ltd', website: `${sites.url}/__test/broken/` });
+    const item = companyItemSchema.parse({
+      key: 'broken',
+      name: 'Broken Links Ltd',
+      website: `${sites.url}/__test/broken/`,
+    });
     const { output, logs } = await runStep('fetch-website', item, settings());
     const fetched = output as FetchWebsiteOutput;
     expect(fetched.pages.map((p) => p.kind)).toEqual(['home']);
@@ -222,15 +292,23 @@ describe('the pipeline end to end (steps called directly)', () => {
       { kind: 'people', url: `${sites.url}/__test/broken/team`, reason: expect.stringMatching(/unavailable \(500\)/) },
     ]);
     expect(logs.filter((l) => l.level === 'warn')).toHaveLength(2);
-    const facts = extractFacts('<a href="/half/about">About</a><a href="https://elsewhere.example/team">Team</a><a href="contact-us">Contact</a>', 'https://half.example/');
-    expect(findSubpages(facts.links, 'https://half.example/')).toEqual({ about: 'https://half.example/half/about', people: 'https://half.example/contact-us' });
+    const facts = extractFacts(
+      '<a href="/half/about">About</a><a href="https://elsewhere.example/team">Team</a><a href="contact-us">Contact</a>',
+      'https://half.example/',
+    );
+    expect(findSubpages(facts.links, 'https://half.example/')).toEqual({
+      about: 'https://half.example/half/about',
+      people: 'https://half.example/contact-us',
+    });
   });
 
   test('the model setting overrides the deployment model and is priced accordingly', async () => {
     const item = company('bluepeak-analytics');
     const fetched = (await runStep('fetch-website', item, settings())).output;
     const facts = (await runStep('extract-facts', item, settings(), { 'fetch-website': fetched })).output;
-    const { output, costs } = await runStep('summarise', item, settings({ model: 'gpt-4.1-mini' }), { 'extract-facts': facts });
+    const { output, costs } = await runStep('summarise', item, settings({ model: 'gpt-4.1-mini' }), {
+      'extract-facts': facts,
+    });
     const req = openai.requests[0]!;
     expect(req.model).toBe('gpt-4.1-mini');
     expect((output as SummariseOutput).model).toBe('gpt-4.1-mini');
@@ -252,7 +330,8 @@ describe('the pipeline end to end (steps called directly)', () => {
     const item = company('northwind-robotics');
     const fetched = (await runStep('fetch-website', item, settings())).output;
     const facts = (await runStep('extract-facts', item, settings(), { 'fetch-website': fetched })).output;
-    const out = (await runStep('find-contacts', item, settings(), { 'extract-facts': facts })).output as FindContactsOutput;
+    const out = (await runStep('find-contacts', item, settings(), { 'extract-facts': facts }))
+      .output as FindContactsOutput;
     expect(out.contacts).toEqual([
       { name: 'Anna Becker', role: 'CEO', email: 'anna.becker@northwind-robotics.example' },
       { name: 'Ghost Writer', role: 'Sales', email: null },
@@ -262,13 +341,20 @@ describe('the pipeline end to end (steps called directly)', () => {
   });
 
   test('without AI settings the AI steps fail non-retryably naming the setting; the others still run', async () => {
-    const offline = createCompanyEnrichmentPipeline({ ai: { model: 'gpt-4o-mini' }, sitesBaseUrl: sites.url, egress: allowStandIns(sites.url) });
+    const offline = createCompanyEnrichmentPipeline({
+      ai: { model: 'gpt-4o-mini' },
+      sitesBaseUrl: sites.url,
+      egress: allowStandIns(sites.url),
+    });
     const item = company('solstice-energy');
     const fetched = (await runStep('fetch-website', item, settings(), {}, offline)).output;
     const facts = (await runStep('extract-facts', item, settings(), { 'fetch-website': fetched }, offline)).output;
     for (const step of ['classify', 'summarise', 'find-contacts']) {
       const err = await failureOf(runStep(step, item, settings(), { 'extract-facts': facts }, offline));
-      expect(err).toMatchObject({ errorType: 'AiNotConfigured', message: expect.stringMatching(/OPENAI_BASE_URL and OPENAI_API_KEY/) });
+      expect(err).toMatchObject({
+        errorType: 'AiNotConfigured',
+        message: expect.stringMatching(/OPENAI_BASE_URL and OPENAI_API_KEY/),
+      });
     }
     expect(openai.requests).toHaveLength(0);
   });
@@ -288,17 +374,31 @@ describe('the pipeline end to end (steps called directly)', () => {
 describe('fetchPage', () => {
   const t = (path: string) => `${sites.url}${path}`;
   /** The stand-in is on loopback: only its own host:port is allowed. */
-  const fetchPage = (url: string, opts: Partial<FetchPageOptions> = {}) => fetchPageWithPolicy(url, { egress: allowStandIns(sites.url), ...opts });
+  const fetchPage = (url: string, opts: Partial<FetchPageOptions> = {}) =>
+    fetchPageWithPolicy(url, { egress: allowStandIns(sites.url), ...opts });
 
   test('follows up to 3 redirects, not 4; a loop fails non-retryably', async () => {
-    await expect(fetchPage(t('/__test/redirect/3'))).resolves.toMatchObject({ redirects: 3, finalUrl: t('/__test/redirect/0'), status: 200 });
-    await expect(fetchPage(t('/__test/redirect/4'))).rejects.toMatchObject({ errorType: 'WebsiteInvalid', message: expect.stringMatching(/more than 3/) });
+    await expect(fetchPage(t('/__test/redirect/3'))).resolves.toMatchObject({
+      redirects: 3,
+      finalUrl: t('/__test/redirect/0'),
+      status: 200,
+    });
+    await expect(fetchPage(t('/__test/redirect/4'))).rejects.toMatchObject({
+      errorType: 'WebsiteInvalid',
+      message: expect.stringMatching(/more than 3/),
+    });
     await expect(fetchPage(t('/__test/redirect-loop'))).rejects.toMatchObject({ errorType: 'WebsiteInvalid' });
   });
 
-  test.each(['file:///etc/passwd', 'ftp://example.com/x', 'gopher://x', 'javascript:alert(1)'])('only http(s): a redirect to %s is refused', async (target) => {
-    await expect(fetchPage(t(`/__test/redirect-to?url=${encodeURIComponent(target)}`))).rejects.toMatchObject({ errorType: 'WebsiteInvalid', message: expect.stringMatching(/only http and https/) });
-  });
+  test.each(['file:///etc/passwd', 'ftp://example.com/x', 'gopher://x', 'javascript:alert(1)'])(
+    'only http(s): a redirect to %s is refused',
+    async (target) => {
+      await expect(fetchPage(t(`/__test/redirect-to?url=${encodeURIComponent(target)}`))).rejects.toMatchObject({
+        errorType: 'WebsiteInvalid',
+        message: expect.stringMatching(/only http and https/),
+      });
+    },
+  );
 
   test('only http(s) and no credentials in the URL itself', async () => {
     await expect(fetchPage('file:///etc/passwd')).rejects.toMatchObject({ errorType: 'WebsiteInvalid' });
@@ -334,7 +434,10 @@ describe('fetchPage', () => {
   });
 
   test('not a web page: refused', async () => {
-    await expect(fetchPage(t('/__test/binary'))).rejects.toMatchObject({ errorType: 'WebsiteInvalid', message: expect.stringMatching(/not a web page/) });
+    await expect(fetchPage(t('/__test/binary'))).rejects.toMatchObject({
+      errorType: 'WebsiteInvalid',
+      message: expect.stringMatching(/not a web page/),
+    });
   });
 
   test('a slow site times out: retryable', async () => {
@@ -380,9 +483,17 @@ describe('extractFacts on odd HTML', () => {
   });
 
   test('plain text and empty input do not throw', () => {
-    expect(extractFacts('', 'https://x.example/')).toMatchObject({ title: null, description: null, text: '', links: [], emails: [] });
+    expect(extractFacts('', 'https://x.example/')).toMatchObject({
+      title: null,
+      description: null,
+      text: '',
+      links: [],
+      emails: [],
+    });
     expect(htmlToText('just text, no tags')).toBe('just text, no tags');
-    expect(extractFacts('<a href="http://[bad">x</a><meta name="description">', 'https://x.example/').links).toEqual([]);
+    expect(extractFacts('<a href="http://[bad">x</a><meta name="description">', 'https://x.example/').links).toEqual(
+      [],
+    );
   });
 
   test('long pages are capped', () => {
@@ -391,7 +502,9 @@ describe('extractFacts on odd HTML', () => {
   });
 
   test('a mailto: link with a malformed escape is no address, not an exception', () => {
-    expect(extractFacts('<a href="mailto:%">x</a><a href="mailto:a@b.example">y</a>', 'https://x.example/').emails).toEqual(['a@b.example']);
+    expect(
+      extractFacts('<a href="mailto:%">x</a><a href="mailto:a@b.example">y</a>', 'https://x.example/').emails,
+    ).toEqual(['a@b.example']);
   });
 
   test('e-mails and phones: exactly what the former regular expressions matched, on 20,000 random texts', () => {
@@ -399,7 +512,8 @@ describe('extractFacts on odd HTML', () => {
     const PHONE = /(?<![\w+])\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){1,4}(?!\w)/g;
     let seed = 12;
     const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
-    const text = (parts: string[]) => Array.from({ length: Math.floor(random() * 40) }, () => parts[Math.floor(random() * parts.length)]).join('');
+    const text = (parts: string[]) =>
+      Array.from({ length: Math.floor(random() * 40) }, () => parts[Math.floor(random() * parts.length)]).join('');
     const differ: string[] = [];
     for (let n = 0; n < 20_000; n++) {
       const mail = text(['a', 'Z', '1', '.', '@', '-', '_', '%', ' ', 'co', 'm', '@a.bc', '\u00a0']);
@@ -454,12 +568,20 @@ describe('definition', () => {
     expect(companyItemSchema.parse({ name: 'Acme', website: 'acme.example' }).website).toBe('https://acme.example');
     expect(companyItemSchema.safeParse({ name: 'Acme', website: 'ftp://acme.example' }).success).toBe(false);
     expect(companyItemSchema.safeParse({ name: 'Acme', website: 'javascript:alert(1)' }).success).toBe(false);
-    expect(companyItemSchema.safeParse({ name: 'Acme', website: 'https://acme.example', country: 'Germany' }).success).toBe(false);
+    expect(
+      companyItemSchema.safeParse({ name: 'Acme', website: 'https://acme.example', country: 'Germany' }).success,
+    ).toBe(false);
     const keyOf = pipeline.itemKey!;
-    expect(keyOf(companyItemSchema.parse({ name: 'A', website: 'https://www.acme.example/x', domain: 'Acme.Example' }), 0)).toBe('acme.example');
-    expect(keyOf(companyItemSchema.parse({ name: 'A', website: 'https://www.acme.example/x' }), 0)).toBe('www.acme.example');
+    expect(
+      keyOf(companyItemSchema.parse({ name: 'A', website: 'https://www.acme.example/x', domain: 'Acme.Example' }), 0),
+    ).toBe('acme.example');
+    expect(keyOf(companyItemSchema.parse({ name: 'A', website: 'https://www.acme.example/x' }), 0)).toBe(
+      'www.acme.example',
+    );
     // Extra CRM columns travel along.
-    expect(companyItemSchema.parse({ name: 'A', website: 'https://a.example', crmOwner: 'kim' })).toMatchObject({ crmOwner: 'kim' });
+    expect(companyItemSchema.parse({ name: 'A', website: 'https://a.example', crmOwner: 'kim' })).toMatchObject({
+      crmOwner: 'kim',
+    });
   });
 
   test('settings: operation and model are checked', () => {

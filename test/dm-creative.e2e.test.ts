@@ -33,7 +33,14 @@ beforeAll(async () => {
   const pipeline = createDmCreativePipeline({
     filesDir,
     appUrl: APP_URL,
-    smtp: { host: '127.0.0.1', port: mailbox.port, secure: false, user: 'flotilla', password: 'secret', from: 'Flotilla <flotilla@localhost>' },
+    smtp: {
+      host: '127.0.0.1',
+      port: mailbox.port,
+      secure: false,
+      user: 'flotilla',
+      password: 'secret',
+      from: 'Flotilla <flotilla@localhost>',
+    },
     chromiumPath: CHROMIUM,
     pdfRenderConcurrency: CONCURRENCY,
   });
@@ -48,13 +55,21 @@ afterAll(async () => {
 });
 
 test('8 recipients: a PDF each on the render queue, a ZIP of exactly those PDFs, one completion e-mail with the right counts and link', async () => {
-  const items: RecipientItemInput[] = [...demoRecipients.slice(0, 7), { ...demoRecipients[7]!, trackingId: 'SPR25-HOSTILE', name: HOSTILE, lastname: 'Tester' }];
+  const items: RecipientItemInput[] = [
+    ...demoRecipients.slice(0, 7),
+    { ...demoRecipients[7]!, trackingId: 'SPR25-HOSTILE', name: HOSTILE, lastname: 'Tester' },
+  ];
   const { api } = stack;
   const res = await api.call('POST', '/api/batches', {
     pipeline: 'dm-creative',
     name: 'Spring Campaign 2025',
     items,
-    settings: { companyName: 'Northwind Home Services', industry: 'Home services', brandVoice: 'friendly', notifyEmail: 'owner@example.com' },
+    settings: {
+      companyName: 'Northwind Home Services',
+      industry: 'Home services',
+      brandVoice: 'friendly',
+      notifyEmail: 'owner@example.com',
+    },
     concurrency: 8,
   });
   expect(res.status).toBe(202);
@@ -63,7 +78,9 @@ test('8 recipients: a PDF each on the render queue, a ZIP of exactly those PDFs,
   const batch = await waitFor(
     async () => {
       const b = await api.call('GET', `/api/batches/${id}`);
-      return ['completed', 'completed_with_errors', 'failed', 'cancelled'].includes(b.body.status) && b.body.outputs ? b.body : undefined;
+      return ['completed', 'completed_with_errors', 'failed', 'cancelled'].includes(b.body.status) && b.body.outputs
+        ? b.body
+        : undefined;
     },
     { timeoutMs: 110_000, what: 'dm-creative batch to finish' },
   );
@@ -79,7 +96,12 @@ test('8 recipients: a PDF each on the render queue, a ZIP of exactly those PDFs,
   // One PDF per recipient under <filesDir>/<batchId>/, each naming its recipient.
   const dir = path.join(filesDir, id);
   const pdfNames = items.map((r) => `${r.trackingId}.pdf`).sort();
-  expect(fs.readdirSync(dir).filter((f) => f.endsWith('.pdf')).sort()).toEqual(pdfNames);
+  expect(
+    fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.pdf'))
+      .sort(),
+  ).toEqual(pdfNames);
   const pdfs = items.map((r) => fs.readFileSync(path.join(dir, `${r.trackingId}.pdf`)));
   const texts = await pdfTexts(pdfs);
   for (const [i, r] of items.entries()) {
@@ -92,14 +114,22 @@ test('8 recipients: a PDF each on the render queue, a ZIP of exactly those PDFs,
 
   // The render step was scheduled on the pipeline's own queue, not the item queue.
   const history = await stack.client.workflow.getHandle(`${id}/SPR25-0001`).fetchHistory();
-  const scheduled = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes).filter((a) => a?.activityType?.name === 'dm-creative.render-pdf');
+  const scheduled = (history.events ?? [])
+    .map((e) => e.activityTaskScheduledEventAttributes)
+    .filter((a) => a?.activityType?.name === 'dm-creative.render-pdf');
   expect(scheduled).toHaveLength(1);
-  expect(scheduled[0]!.taskQueue?.name).toBe(pipelineQueueOf(itemTaskQueueOf(stack.taskQueue), 'dm-creative', 'render'));
+  expect(scheduled[0]!.taskQueue?.name).toBe(
+    pipelineQueueOf(itemTaskQueueOf(stack.taskQueue), 'dm-creative', 'render'),
+  );
 
   // Step outputs and export columns name the file.
   const listed = (await api.call('GET', `/api/batches/${id}/items?limit=20`)).body.items;
   const hostile = listed.find((i: { key: string }) => i.key === 'SPR25-HOSTILE');
-  expect(hostile.steps[0]).toMatchObject({ step: 'render-pdf', status: 'succeeded', output: { file: 'SPR25-HOSTILE.pdf', pages: 1, bytes: pdfs[7]!.length } });
+  expect(hostile.steps[0]).toMatchObject({
+    step: 'render-pdf',
+    status: 'succeeded',
+    output: { file: 'SPR25-HOSTILE.pdf', pages: 1, bytes: pdfs[7]!.length },
+  });
   // A single PDF downloads by the file name its step output gives.
   const single = await fetch(`${api.base}/api/batches/${id}/files/SPR25-HOSTILE.pdf`, { headers: api.headers });
   expect(single.status).toBe(200);

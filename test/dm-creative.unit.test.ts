@@ -11,23 +11,42 @@ import os from 'node:os';
 import path from 'node:path';
 import QRCode from 'qrcode';
 import { createMailer } from '../lib/mailer';
-import { createDmCreativePipeline, dmCreativeSettingsSchema, messageIdOf, recipientItemSchema, RENDER_STEP, renderRecipientPdf, zipNameOf, type RecipientItemInput } from '../pipelines/dm-creative';
+import {
+  createDmCreativePipeline,
+  dmCreativeSettingsSchema,
+  messageIdOf,
+  recipientItemSchema,
+  RENDER_STEP,
+  renderRecipientPdf,
+  zipNameOf,
+  type RecipientItemInput,
+} from '../pipelines/dm-creative';
 import { demoRecipients } from '../pipelines/dm-creative/demo-data';
 import { completionEmail, percent } from '../pipelines/dm-creative/email';
 import { safeFileName, writeFileAtomic } from '../pipelines/dm-creative/files';
 import { CHROMIUM_ARGS, PdfRenderPool } from '../pipelines/dm-creative/pdf-pool';
-import { escapeHtml, QR_OPTIONS, qrDataUrl, renderCreativeHtml, trackingUrlOf } from '../pipelines/dm-creative/template';
+import {
+  escapeHtml,
+  QR_OPTIONS,
+  qrDataUrl,
+  renderCreativeHtml,
+  trackingUrlOf,
+} from '../pipelines/dm-creative/template';
 import type { BatchEndContext, SettledItem, StepContext } from '../pipelines/types';
 import { startMailbox, type Mailbox } from '../sandbox/mailbox/server';
 import { pdfText, readZip } from './support/pdf-zip';
 // pngjs comes with qrcode (its PNG writer); here it reads the QR image back.
 import { PNG } from 'pngjs';
 
-
 const CHROMIUM = '/usr/bin/chromium';
 const HOSTILE = '<img src=file:///etc/passwd>';
-const settings = dmCreativeSettingsSchema.parse({ companyName: 'Northwind Home Services', industry: 'Home services', brandVoice: 'friendly' });
-const recipient = (over: Partial<RecipientItemInput> = {}) => recipientItemSchema.parse({ ...demoRecipients[0], ...over });
+const settings = dmCreativeSettingsSchema.parse({
+  companyName: 'Northwind Home Services',
+  industry: 'Home services',
+  brandVoice: 'friendly',
+});
+const recipient = (over: Partial<RecipientItemInput> = {}) =>
+  recipientItemSchema.parse({ ...demoRecipients[0], ...over });
 const silentLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 let pool: PdfRenderPool;
@@ -51,18 +70,36 @@ async function startTrap() {
     res.end('x');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { hits, port: (server.address() as AddressInfo).port, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    hits,
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 describe('template', () => {
   test('escapeHtml escapes every markup character', () => {
-    expect(escapeHtml(`<a href="x" onclick='y'>&\`</a>`)).toBe('&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&#96;&lt;/a&gt;');
+    expect(escapeHtml(`<a href="x" onclick='y'>&\`</a>`)).toBe(
+      '&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&#96;&lt;/a&gt;',
+    );
     expect(escapeHtml(undefined)).toBe('');
   });
 
   test('every field reaches the HTML escaped; the only image is the QR data: URL', async () => {
-    const r = recipient({ name: HOSTILE, lastname: '"><script>alert(1)</script>', address: "1 O'Brien <b>St</b>", city: 'A&B', zip: '<z>', message: 'line <i>1</i>\nline 2\n\npara <iframe src=x>', phoneNumber: '+1 555 0100' });
-    const s = dmCreativeSettingsSchema.parse({ companyName: '<style>*{display:none}</style>ACME', industry: '<b>x</b>', brandVoice: 'formal' });
+    const r = recipient({
+      name: HOSTILE,
+      lastname: '"><script>alert(1)</script>',
+      address: "1 O'Brien <b>St</b>",
+      city: 'A&B',
+      zip: '<z>',
+      message: 'line <i>1</i>\nline 2\n\npara <iframe src=x>',
+      phoneNumber: '+1 555 0100',
+    });
+    const s = dmCreativeSettingsSchema.parse({
+      companyName: '<style>*{display:none}</style>ACME',
+      industry: '<b>x</b>',
+      brandVoice: 'formal',
+    });
     const url = trackingUrlOf(s.trackingBaseUrl, r.trackingId);
     const html = renderCreativeHtml({ recipient: r, settings: s, trackingUrl: url, qrDataUrl: await qrDataUrl(url) });
     expect(html).toContain('&lt;img src=file:///etc/passwd&gt;');
@@ -82,8 +119,17 @@ describe('template', () => {
 
   test('the QR code must be one of ours', () => {
     const r = recipient();
-    expect(() => renderCreativeHtml({ recipient: r, settings, trackingUrl: 'x', qrDataUrl: 'http://evil.example/qr.png' })).toThrow(/data: URL/);
-    expect(() => renderCreativeHtml({ recipient: r, settings, trackingUrl: 'x', qrDataUrl: 'data:image/png;base64,AAAA" onerror="x' })).toThrow();
+    expect(() =>
+      renderCreativeHtml({ recipient: r, settings, trackingUrl: 'x', qrDataUrl: 'http://evil.example/qr.png' }),
+    ).toThrow(/data: URL/);
+    expect(() =>
+      renderCreativeHtml({
+        recipient: r,
+        settings,
+        trackingUrl: 'x',
+        qrDataUrl: 'data:image/png;base64,AAAA" onerror="x',
+      }),
+    ).toThrow();
   });
 
   test('tracking URL: one slash, id URL-encoded; the default base', () => {
@@ -107,13 +153,19 @@ describe('template', () => {
       return png.data[(y * png.width + x) * 4]! < 128;
     };
     let mismatches = 0;
-    for (let row = 0; row < size; row++) for (let col = 0; col < size; col++) if (dark(row, col) !== Boolean(expected.modules.get(row, col))) mismatches++;
+    for (let row = 0; row < size; row++)
+      for (let col = 0; col < size; col++) if (dark(row, col) !== Boolean(expected.modules.get(row, col))) mismatches++;
     expect(mismatches).toBe(0);
     // ...and the data those modules carry is the URL (byte mode segment), not something else.
-    expect(expected.segments.map((s) => Buffer.from((s as unknown as { data: Uint8Array | string }).data as string).toString()).join('')).toBe(url);
+    expect(
+      expected.segments
+        .map((s) => Buffer.from((s as unknown as { data: Uint8Array | string }).data as string).toString())
+        .join(''),
+    ).toBe(url);
     const other = QRCode.create(trackingUrlOf(settings.trackingBaseUrl, 'SPR25-0008'), { errorCorrectionLevel: 'M' });
     let differs = 0;
-    for (let row = 0; row < size; row++) for (let col = 0; col < size; col++) if (dark(row, col) !== Boolean(other.modules.get(row, col))) differs++;
+    for (let row = 0; row < size; row++)
+      for (let col = 0; col < size; col++) if (dark(row, col) !== Boolean(other.modules.get(row, col))) differs++;
     expect(differs).toBeGreaterThan(0);
   });
 
@@ -154,7 +206,14 @@ describe('files', () => {
 
 describe('PDF render pool (real Chromium)', () => {
   test('launch flags are the ones this machine needs', () => {
-    expect([...CHROMIUM_ARGS]).toEqual(['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']);
+    expect([...CHROMIUM_ARGS]).toEqual([
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ]);
   });
 
   test('never more than N pages render at once; one page per slot, reused', async () => {
@@ -170,7 +229,9 @@ describe('PDF render pool (real Chromium)', () => {
       }
     })();
     const results = await Promise.all(
-      Array.from({ length: 15 }, (_, i) => renderRecipientPdf(pool, recipient({ trackingId: `BOUND-${i}`, name: `Person${i}` }), settings)),
+      Array.from({ length: 15 }, (_, i) =>
+        renderRecipientPdf(pool, recipient({ trackingId: `BOUND-${i}`, name: `Person${i}` }), settings),
+      ),
     );
     sampling = false;
     await sampler;
@@ -201,7 +262,14 @@ describe('PDF render pool (real Chromium)', () => {
     const trap = await startTrap();
     try {
       const field = `<img src="http://127.0.0.1:${trap.port}/x">`;
-      const out = await renderRecipientPdf(pool, recipient({ message: `Hello ${field}`, address: `<link rel=stylesheet href="http://127.0.0.1:${trap.port}/css">` }), settings);
+      const out = await renderRecipientPdf(
+        pool,
+        recipient({
+          message: `Hello ${field}`,
+          address: `<link rel=stylesheet href="http://127.0.0.1:${trap.port}/css">`,
+        }),
+        settings,
+      );
       const { text } = await pdfText(out.pdf);
       expect(text).toContain(field);
       expect(out.blockedRequests).toEqual([]);
@@ -224,7 +292,9 @@ describe('PDF render pool (real Chromium)', () => {
       const out = await pool.render(html);
       expect(trap.hits).toEqual([]);
       // Every http resource was attempted and aborted by the interceptor...
-      expect(out.blockedRequests).toEqual(expect.arrayContaining([`${base}/style.css`, `${base}/x.png`, `${base}/bg.png`]));
+      expect(out.blockedRequests).toEqual(
+        expect.arrayContaining([`${base}/style.css`, `${base}/x.png`, `${base}/bg.png`]),
+      );
       expect(out.blockedRequests.every((u) => u.startsWith(base))).toBe(true);
       expect(pool.stats().recentBlocked).toEqual(expect.arrayContaining([`${base}/x.png`]));
       // ...while file: URLs never even become requests (Chromium refuses local resources to an
@@ -239,7 +309,9 @@ describe('PDF render pool (real Chromium)', () => {
   });
 
   test('JavaScript does not run in the page', async () => {
-    const out = await pool.render('<!DOCTYPE html><p id="p">static text</p><script>document.getElementById("p").textContent = "SCRIPT RAN";</script>');
+    const out = await pool.render(
+      '<!DOCTYPE html><p id="p">static text</p><script>document.getElementById("p").textContent = "SCRIPT RAN";</script>',
+    );
     const { text } = await pdfText(out.pdf);
     expect(text).toContain('static text');
     expect(text).not.toContain('SCRIPT RAN');
@@ -295,11 +367,20 @@ describe('completion e-mail text', () => {
     expect(mail.text).toContain('- Total: 5,000 recipients');
     expect(mail.text).toContain('- Success: 4,998 (99.96%)');
     expect(mail.text).toContain('- Failed: 2 (0.04%)');
-    expect(mail.text).toContain('Download ZIP (245 MB, 4,998 PDFs): https://app.example.com/api/batches/batch-1/files/summer-campaign-2025.zip');
+    expect(mail.text).toContain(
+      'Download ZIP (245 MB, 4,998 PDFs): https://app.example.com/api/batches/batch-1/files/summer-campaign-2025.zip',
+    );
     expect(mail.text).toContain('https://app.example.com/batches/batch-1');
     expect(percent(1, 3)).toBe('33.33%');
     expect(percent(8, 8)).toBe('100%');
-    const failed = completionEmail({ batchId: 'b', batchName: 'X', status: 'failed', counts: { total: 10, succeeded: 2, failed: 5, skipped: 0, cancelled: 3, costUsd: 0 }, appUrl: 'http://a', signature: 'S' });
+    const failed = completionEmail({
+      batchId: 'b',
+      batchName: 'X',
+      status: 'failed',
+      counts: { total: 10, succeeded: 2, failed: 5, skipped: 0, cancelled: 3, costUsd: 0 },
+      appUrl: 'http://a',
+      signature: 'S',
+    });
     expect(failed.subject).toBe('❌ Batch job failed: X');
     expect(failed.text).toContain('- Processed: 7 / 10 (70%)');
   });
@@ -314,7 +395,14 @@ describe('step and batch-end handlers with hand-built contexts', () => {
     await mailbox?.close();
   });
 
-  const smtpFor = (mb: Mailbox) => ({ host: '127.0.0.1', port: mb.port, secure: false, user: 'any-user', password: 'any-password', from: 'Flotilla <flotilla@localhost>' });
+  const smtpFor = (mb: Mailbox) => ({
+    host: '127.0.0.1',
+    port: mb.port,
+    secure: false,
+    user: 'any-user',
+    password: 'any-password',
+    from: 'Flotilla <flotilla@localhost>',
+  });
 
   function stepCtx(batchId: string, item: RecipientItemInput, s: Record<string, unknown>): StepContext<any, any> {
     return {
@@ -341,7 +429,14 @@ describe('step and batch-end handlers with hand-built contexts', () => {
       pipeline: 'dm-creative',
       status: succeeded === items.length ? 'completed' : 'completed_with_errors',
       settings: dmCreativeSettingsSchema.parse(s),
-      counts: { total: items.length, succeeded, failed: items.length - succeeded, skipped: 0, cancelled: 0, costUsd: 0 },
+      counts: {
+        total: items.length,
+        succeeded,
+        failed: items.length - succeeded,
+        skipped: 0,
+        cancelled: 0,
+        costUsd: 0,
+      },
       items: async function* (filter) {
         for (const i of items) if (!filter?.status || i.status === filter.status) yield i;
       },
@@ -354,31 +449,69 @@ describe('step and batch-end handlers with hand-built contexts', () => {
 
   test('render-pdf writes <filesDir>/<batchId>/<key>.pdf atomically; a retry reuses it; the hook zips and e-mails once', async () => {
     const filesDir = path.join(tmp, 'files');
-    const p = createDmCreativePipeline({ filesDir, appUrl: 'http://app.test:3000', smtp: smtpFor(mailbox), chromiumPath: CHROMIUM, pdfRenderConcurrency: 3, renderPool: pool });
-    expect(p).toMatchObject({ name: 'dm-creative', entityKind: 'recipient', itemNoun: 'recipient', queues: { render: { concurrency: 3, env: 'PDF_RENDER_CONCURRENCY' } } });
+    const p = createDmCreativePipeline({
+      filesDir,
+      appUrl: 'http://app.test:3000',
+      smtp: smtpFor(mailbox),
+      chromiumPath: CHROMIUM,
+      pdfRenderConcurrency: 3,
+      renderPool: pool,
+    });
+    expect(p).toMatchObject({
+      name: 'dm-creative',
+      entityKind: 'recipient',
+      itemNoun: 'recipient',
+      queues: { render: { concurrency: 3, env: 'PDF_RENDER_CONCURRENCY' } },
+    });
     expect(p.steps[0]).toMatchObject({ name: RENDER_STEP, queue: 'render' });
     expect(p.demoItems!()).toHaveLength(25);
 
     const batchId = 'batch-unit-0001';
     const s = { companyName: 'Northwind Home Services', notifyEmail: 'owner@example.com' };
     const recipients = demoRecipients.slice(0, 4);
-    const outputs = await Promise.all(recipients.map((r) => p.steps[0]!.run(stepCtx(batchId, r, s)) as Promise<Record<string, unknown>>));
+    const outputs = await Promise.all(
+      recipients.map((r) => p.steps[0]!.run(stepCtx(batchId, r, s)) as Promise<Record<string, unknown>>),
+    );
     for (const [i, r] of recipients.entries()) {
-      expect(outputs[i]).toMatchObject({ file: `${r.trackingId}.pdf`, pages: 1, trackingUrl: `https://track.example.com/t/${r.trackingId}` });
+      expect(outputs[i]).toMatchObject({
+        file: `${r.trackingId}.pdf`,
+        pages: 1,
+        trackingUrl: `https://track.example.com/t/${r.trackingId}`,
+      });
       const pdf = fs.readFileSync(path.join(filesDir, batchId, `${r.trackingId}.pdf`));
       expect(pdf.length).toBe(outputs[i]!.bytes);
       expect((await pdfText(pdf)).text).toContain(`${r.name} ${r.lastname}`);
     }
-    expect(fs.readdirSync(path.join(filesDir, batchId)).sort()).toEqual(recipients.map((r) => `${r.trackingId}.pdf`).sort());
+    expect(fs.readdirSync(path.join(filesDir, batchId)).sort()).toEqual(
+      recipients.map((r) => `${r.trackingId}.pdf`).sort(),
+    );
     const again = await p.steps[0]!.run(stepCtx(batchId, recipients[0]!, s));
     expect(again).toMatchObject({ file: outputs[0]!.file, bytes: outputs[0]!.bytes, reused: true });
 
-    const settled: SettledItem[] = recipients.map((r, i) => ({ itemKey: r.trackingId, seq: i + 1, item: r, status: 'succeeded', outputs: { [RENDER_STEP]: outputs[i] }, error: null, costUsd: 0 }));
-    settled.push({ itemKey: 'FAILED-1', seq: 5, item: {}, status: 'failed', outputs: {}, error: { step: RENDER_STEP, type: 'Error', message: 'x' }, costUsd: 0 });
+    const settled: SettledItem[] = recipients.map((r, i) => ({
+      itemKey: r.trackingId,
+      seq: i + 1,
+      item: r,
+      status: 'succeeded',
+      outputs: { [RENDER_STEP]: outputs[i] },
+      error: null,
+      costUsd: 0,
+    }));
+    settled.push({
+      itemKey: 'FAILED-1',
+      seq: 5,
+      item: {},
+      status: 'failed',
+      outputs: {},
+      error: { step: RENDER_STEP, type: 'Error', message: 'x' },
+      costUsd: 0,
+    });
     const ctx = endCtx(batchId, settled, s);
     const result = (await p.onBatchEnd!.run(ctx)) as any;
     const zipPath = path.join(filesDir, batchId, 'spring-campaign-2025.zip');
-    expect(result.files).toEqual([{ name: 'spring-campaign-2025.zip', bytes: fs.statSync(zipPath).size, contentType: 'application/zip' }]);
+    expect(result.files).toEqual([
+      { name: 'spring-campaign-2025.zip', bytes: fs.statSync(zipPath).size, contentType: 'application/zip' },
+    ]);
     const entries = await readZip(zipPath);
     expect(entries.map((e) => e.name).sort()).toEqual(recipients.map((r) => `${r.trackingId}.pdf`).sort());
     for (const e of entries) expect(e.data.equals(fs.readFileSync(path.join(filesDir, batchId, e.name)))).toBe(true);
@@ -409,11 +542,24 @@ describe('step and batch-end handlers with hand-built contexts', () => {
 
   test('no notifyEmail or no SMTP host: the ZIP is built, no e-mail, and the result says why', async () => {
     const filesDir = path.join(tmp, 'files-noemail');
-    const base = { filesDir, appUrl: 'http://app.test', chromiumPath: CHROMIUM, pdfRenderConcurrency: 3, renderPool: pool };
+    const base = {
+      filesDir,
+      appUrl: 'http://app.test',
+      chromiumPath: CHROMIUM,
+      pdfRenderConcurrency: 3,
+      renderPool: pool,
+    };
     const count = mailbox.messages.length;
     const noHost = createDmCreativePipeline({ ...base, smtp: { port: 25, secure: false, from: 'x@localhost' } });
-    const r1 = (await noHost.onBatchEnd!.run(endCtx('batch-unit-0002', [], { notifyEmail: 'owner@example.com' }))) as any;
-    expect(r1.email).toEqual({ sent: false, to: 'owner@example.com', messageId: null, skipped: expect.stringMatching(/SMTP is not configured/) });
+    const r1 = (await noHost.onBatchEnd!.run(
+      endCtx('batch-unit-0002', [], { notifyEmail: 'owner@example.com' }),
+    )) as any;
+    expect(r1.email).toEqual({
+      sent: false,
+      to: 'owner@example.com',
+      messageId: null,
+      skipped: expect.stringMatching(/SMTP is not configured/),
+    });
     expect(r1.files[0]).toMatchObject({ name: 'spring-campaign-2025.zip', contentType: 'application/zip' });
     expect(await readZip(path.join(filesDir, 'batch-unit-0002', 'spring-campaign-2025.zip'))).toEqual([]);
     const noTo = createDmCreativePipeline({ ...base, smtp: smtpFor(mailbox) });
@@ -423,12 +569,27 @@ describe('step and batch-end handlers with hand-built contexts', () => {
   });
 
   test('mailer and mailbox: no auth works too; a wrong address is refused before SMTP', async () => {
-    const mailer = createMailer({ host: '127.0.0.1', port: mailbox.port, secure: false, from: 'Tests <tests@localhost>' });
+    const mailer = createMailer({
+      host: '127.0.0.1',
+      port: mailbox.port,
+      secure: false,
+      from: 'Tests <tests@localhost>',
+    });
     try {
-      const sent = await mailer.send({ to: 'a@example.com', subject: 'hello', text: 'body', messageId: '<t1@localhost>' });
+      const sent = await mailer.send({
+        to: 'a@example.com',
+        subject: 'hello',
+        text: 'body',
+        messageId: '<t1@localhost>',
+      });
       expect(sent.accepted).toEqual(['a@example.com']);
       const got = await mailbox.waitFor((m) => m.messageId === '<t1@localhost>');
-      expect(got).toMatchObject({ subject: 'hello', to: ['a@example.com'], authUser: undefined, envelope: { from: 'tests@localhost', to: ['a@example.com'] } });
+      expect(got).toMatchObject({
+        subject: 'hello',
+        to: ['a@example.com'],
+        authUser: undefined,
+        envelope: { from: 'tests@localhost', to: ['a@example.com'] },
+      });
       expect(got.text.trim()).toBe('body');
       await expect(mailer.send({ to: 'not an address', subject: 's', text: 't' })).rejects.toThrow();
       await expect(mailbox.waitFor((m) => m.subject === 'never', 100)).rejects.toThrow(/no matching message/);

@@ -72,7 +72,10 @@ function serviceBlocks(yamlText: string): Map<string, string[]> {
  * substring checks work on the script text.
  */
 function unwrapQuoted(text: string): string {
-  return text.replace(/\\\r?\n[ \t]*/g, '').replace(/\\ /g, ' ').replace(/\\"/g, '"');
+  return text
+    .replace(/\\\r?\n[ \t]*/g, '')
+    .replace(/\\ /g, ' ')
+    .replace(/\\"/g, '"');
 }
 
 interface PortMapping {
@@ -174,8 +177,8 @@ describe(COMPOSE_FILE, () => {
     });
 
     it('registers the Flotilla search attributes once the server is healthy', () => {
-      const entry = [...services.entries()].find(
-        ([, block]) => unwrapQuoted(block.join('\n')).includes('search-attribute create'),
+      const entry = [...services.entries()].find(([, block]) =>
+        unwrapQuoted(block.join('\n')).includes('search-attribute create'),
       );
       expect(entry).toBeDefined();
       const block = unwrapQuoted(entry![1].join('\n'));
@@ -191,7 +194,9 @@ describe(COMPOSE_FILE, () => {
       const script = readFileSync(path.join(REPO_ROOT, 'scripts/ensure-temporal-cluster.sh'), 'utf8');
       const serverVersion = /^SERVER_VERSION=v(\S+)$/m.exec(script)![1];
       const uiVersion = /^UI_VERSION=v(\S+)$/m.exec(script)![1];
-      const servicesOf = new Map([...services.entries()].map(([name, block]) => [name, /SERVICES: (\w+)/.exec(block.join('\n'))?.[1]]));
+      const servicesOf = new Map(
+        [...services.entries()].map(([name, block]) => [name, /SERVICES: (\w+)/.exec(block.join('\n'))?.[1]]),
+      );
       expect([...servicesOf.values()].filter(Boolean).sort()).toEqual([...CLUSTER_SERVICES].sort());
       expect(servicesOf.get('temporal')).toBe('frontend');
       for (const [name, service] of servicesOf) {

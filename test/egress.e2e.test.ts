@@ -74,7 +74,11 @@ beforeAll(async () => {
   [sites, openai] = await Promise.all([startCompanySites({ port: 0 }), startOpenAiStandIn({ port: 0, apiKey: KEY })]);
   const pipelines = [
     // Only the sites stand-in is allowed: the metrics endpoint on the same host is not.
-    createCompanyEnrichmentPipeline({ ai: { baseUrl: openai.url, apiKey: KEY, model: 'gpt-4o-mini' }, sitesBaseUrl: sites.url, egress: allowStandIns(sites.url) }),
+    createCompanyEnrichmentPipeline({
+      ai: { baseUrl: openai.url, apiKey: KEY, model: 'gpt-4o-mini' },
+      sitesBaseUrl: sites.url,
+      egress: allowStandIns(sites.url),
+    }),
     fixturePipeline,
     probePipeline,
   ] as unknown as PipelineDefinition[];
@@ -85,7 +89,11 @@ beforeAll(async () => {
     // The API accepts the receiver (as if EGRESS_ALLOW had listed it when the batch was created);
     // the worker's policy, checked at each delivery, does not list it.
     egress: allowStandIns(hookUrl),
-    notifications: { smtp: { port: 587, secure: false, from: 'Flotilla <flotilla@localhost>' }, appUrl: 'http://flotilla.test', egress: { allow: [] } },
+    notifications: {
+      smtp: { port: 587, secure: false, from: 'Flotilla <flotilla@localhost>' },
+      appUrl: 'http://flotilla.test',
+      egress: { allow: [] },
+    },
   });
 });
 
@@ -103,7 +111,10 @@ interface DryRunStep {
 }
 
 async function dryRun(website: string) {
-  const res = await stack.api.call('POST', '/api/pipelines/company-enrichment/dry-run', { item: { name: 'x', website }, settings: { operation: 'enrich' } });
+  const res = await stack.api.call('POST', '/api/pipelines/company-enrichment/dry-run', {
+    item: { name: 'x', website },
+    settings: { operation: 'enrich' },
+  });
   expect(res.status).toBe(200);
   return { body: res.body as { ok: boolean; steps: DryRunStep[] }, text: JSON.stringify(res.body) };
 }
@@ -113,7 +124,11 @@ test("issue 12's reproduction: a dry run of a loopback metrics URL returns no me
   const { body, text } = await dryRun(metricsUrl);
   expect(text).not.toContain('flotilla_worker_secret');
   expect(body.ok).toBe(false);
-  expect(body.steps[0]).toMatchObject({ name: 'fetch-website', outcome: 'failed', error: 'EgressBlocked: 127.0.0.1 is a loopback address' });
+  expect(body.steps[0]).toMatchObject({
+    name: 'fetch-website',
+    outcome: 'failed',
+    error: 'EgressBlocked: 127.0.0.1 is a loopback address',
+  });
   expect(body.steps.slice(1).every((s) => s.outcome === 'not-reached')).toBe(true);
   expect(metricsHits).toBe(hitsBefore);
 });
@@ -123,7 +138,11 @@ test('an allowed stand-in that redirects to a refused address is refused at the 
   const sitesBefore = sites.requests.length;
   const { body, text } = await dryRun(`${sites.url}/__test/redirect-to?url=${encodeURIComponent(metricsUrl)}`);
   expect(text).not.toContain('flotilla_worker_secret');
-  expect(body.steps[0]).toMatchObject({ name: 'fetch-website', outcome: 'failed', error: 'EgressBlocked: 127.0.0.1 is a loopback address' });
+  expect(body.steps[0]).toMatchObject({
+    name: 'fetch-website',
+    outcome: 'failed',
+    error: 'EgressBlocked: 127.0.0.1 is a loopback address',
+  });
   // The first hop went to the allowed stand-in; the second never left the worker.
   expect(sites.requests.slice(sitesBefore).map((r) => r.path)).toEqual(['/__test/redirect-to']);
   expect(metricsHits).toBe(hitsBefore);
@@ -137,7 +156,12 @@ test('a batch item whose website is internal fails EgressBlocked after one attem
     { key: 'internal', name: 'Internal', website: internal },
     { key: 'allowed', name: 'Northwind', website: `${sites.url}/northwind-robotics/` },
   ];
-  const res = await stack.api.call('POST', '/api/batches', { pipeline: 'company-enrichment', name: uid('egress'), items, settings: { operation: 'enrich' } });
+  const res = await stack.api.call('POST', '/api/batches', {
+    pipeline: 'company-enrichment',
+    name: uid('egress'),
+    items,
+    settings: { operation: 'enrich' },
+  });
   expect(res.status).toBe(202);
   const id: string = res.body.id;
   const batch = await waitFor(
@@ -148,9 +172,17 @@ test('a batch item whose website is internal fails EgressBlocked after one attem
     { timeoutMs: 90_000, what: `batch ${id} to finish` },
   );
   expect(batch.progress).toMatchObject({ status: 'completed_with_errors', succeeded: 1, failed: 1 });
-  const list = (await stack.api.call('GET', `/api/batches/${id}/items?limit=10`)).body.items as Array<{ key: string; status: string; error: unknown; steps: DryRunStep[] }>;
+  const list = (await stack.api.call('GET', `/api/batches/${id}/items?limit=10`)).body.items as Array<{
+    key: string;
+    status: string;
+    error: unknown;
+    steps: DryRunStep[];
+  }>;
   const byKey = new Map(list.map((i) => [i.key, i]));
-  expect(byKey.get('internal')).toMatchObject({ status: 'failed', error: { step: 'fetch-website', type: 'EgressBlocked', message: '127.0.0.1 is a loopback address', attempts: 1 } });
+  expect(byKey.get('internal')).toMatchObject({
+    status: 'failed',
+    error: { step: 'fetch-website', type: 'EgressBlocked', message: '127.0.0.1 is a loopback address', attempts: 1 },
+  });
   expect(byKey.get('allowed')?.status).toBe('succeeded');
   expect(JSON.stringify(list)).not.toContain('flotilla_worker_secret');
   expect(metricsHits).toBe(hitsBefore);
@@ -167,25 +199,41 @@ test('a webhook target the worker may not reach is a final EgressBlocked failure
   const id: string = res.body.id;
   const delivery = await waitFor(
     async () => {
-      const d = (await stack.api.call('GET', `/api/batches/${id}/notifications`)).body.deliveries as Array<{ channel: string; status: string }> | undefined;
+      const d = (await stack.api.call('GET', `/api/batches/${id}/notifications`)).body.deliveries as
+        Array<{ channel: string; status: string }> | undefined;
       return d?.find((x) => x.channel === 'webhook' && ['failed', 'delivered'].includes(x.status));
     },
     { timeoutMs: 60_000, what: 'the webhook delivery to settle' },
   );
-  expect(delivery).toMatchObject({ status: 'failed', attempts: 1, target: hookUrl, lastError: 'EgressBlocked: 127.0.0.1 is a loopback address' });
+  expect(delivery).toMatchObject({
+    status: 'failed',
+    attempts: 1,
+    target: hookUrl,
+    lastError: 'EgressBlocked: 127.0.0.1 is a loopback address',
+  });
   expect(hookHits).toBe(0);
 });
 
 test('a step added later that meets the guard itself fails once, not after the default retries', async () => {
   const hitsBefore = metricsHits;
-  const res = await stack.api.call('POST', '/api/batches', { pipeline: 'egress-probe', name: uid('probe'), items: [{ key: 'p', url: metricsUrl }] });
+  const res = await stack.api.call('POST', '/api/batches', {
+    pipeline: 'egress-probe',
+    name: uid('probe'),
+    items: [{ key: 'p', url: metricsUrl }],
+  });
   expect(res.status).toBe(202);
   const id: string = res.body.id;
   await waitFor(
-    async () => ['completed', 'completed_with_errors', 'failed'].includes((await stack.api.call('GET', `/api/batches/${id}`)).body.status),
+    async () =>
+      ['completed', 'completed_with_errors', 'failed'].includes(
+        (await stack.api.call('GET', `/api/batches/${id}`)).body.status,
+      ),
     { timeoutMs: 60_000, what: `probe batch ${id} to finish` },
   );
   const [item] = (await stack.api.call('GET', `/api/batches/${id}/items?limit=10`)).body.items;
-  expect(item).toMatchObject({ status: 'failed', error: { step: 'probe', type: 'EgressBlocked', message: '127.0.0.1 is a loopback address', attempts: 1 } });
+  expect(item).toMatchObject({
+    status: 'failed',
+    error: { step: 'probe', type: 'EgressBlocked', message: '127.0.0.1 is a loopback address', attempts: 1 },
+  });
   expect(metricsHits).toBe(hitsBefore);
 });

@@ -57,14 +57,21 @@ async function waitForStatus(id: string, statuses: string[], timeoutMs = 90_000,
       { timeoutMs, what: `batch ${id} to reach ${statuses.join('|')}` },
     );
   } catch (err) {
-    throw new Error(`${(err as Error).message}; last progress: ${JSON.stringify({ ...last, steps: undefined })}`, { cause: err });
+    throw new Error(`${(err as Error).message}; last progress: ${JSON.stringify({ ...last, steps: undefined })}`, {
+      cause: err,
+    });
   }
 }
 
 async function itemsOf(id: string, status?: string) {
   const res = await api.call('GET', `/api/batches/${id}/items?limit=500${status ? `&status=${status}` : ''}`);
   expect(res.status).toBe(200);
-  return res.body.items as Array<{ key: string; status: string; steps: Array<{ step: string; status: string; attempts: number }>; error: any }>;
+  return res.body.items as Array<{
+    key: string;
+    status: string;
+    steps: Array<{ step: string; status: string; attempts: number }>;
+    error: any;
+  }>;
 }
 
 /** History lengths of every run of a workflow ID (continue-as-new makes several). */
@@ -81,7 +88,9 @@ async function handOffSignals(workflowId: string): Promise<number> {
   let n = 0;
   for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
     const history = await client.workflow.getHandle(workflowId, wf.runId).fetchHistory();
-    n += (history.events ?? []).filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === 'reportBySignal').length;
+    n += (history.events ?? []).filter(
+      (e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === 'reportBySignal',
+    ).length;
   }
   return n;
 }
@@ -89,11 +98,15 @@ async function handOffSignals(workflowId: string): Promise<number> {
 /** Every run of every partition workflow of a batch (continue-as-new makes several per partition). */
 async function runnerRuns(batchId: string): Promise<Array<{ workflowId: string; historyLength: number }>> {
   const runs: Array<{ workflowId: string; historyLength: number }> = [];
-  for await (const wf of client.workflow.list({ query: `FlotillaBatchId = '${batchId}' AND WorkflowType = 'partitionWorkflow'` })) runs.push({ workflowId: wf.workflowId, historyLength: wf.historyLength });
+  for await (const wf of client.workflow.list({
+    query: `FlotillaBatchId = '${batchId}' AND WorkflowType = 'partitionWorkflow'`,
+  }))
+    runs.push({ workflowId: wf.workflowId, historyLength: wf.historyLength });
   return runs;
 }
 
-const keys = (n: number, prefix: string, extra: Partial<FixtureItem> = {}): FixtureItem[] => Array.from({ length: n }, (_, i) => ({ key: `${prefix}-${i + 1}`, ...extra }));
+const keys = (n: number, prefix: string, extra: Partial<FixtureItem> = {}): FixtureItem[] =>
+  Array.from({ length: n }, (_, i) => ({ key: `${prefix}-${i + 1}`, ...extra }));
 
 /**
  * Every test below runs twice: a batch of one level (the batch workflow runs its items itself),
@@ -110,8 +123,10 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
   const partitioned = partitioning !== undefined;
   type Scenario = Parameters<typeof recordHistory>[1];
   /** Histories are saved from the one-level runs, and from the partitioned ones under names of their own. */
-  const record = (name: Scenario, workflowId: string, run?: 'first') => (partitioned ? undefined : recordHistory(client, name, workflowId, run));
-  const recordPartitioned = (name: Scenario, workflowId: string) => (partitioned ? recordHistory(client, name, workflowId) : undefined);
+  const record = (name: Scenario, workflowId: string, run?: 'first') =>
+    partitioned ? undefined : recordHistory(client, name, workflowId, run);
+  const recordPartitioned = (name: Scenario, workflowId: string) =>
+    partitioned ? recordHistory(client, name, workflowId) : undefined;
   beforeAll(async () => {
     api = partitioned ? await startApi({ db, client, taskQueue: stack.taskQueue, pipelines, partitioning }) : stack.api;
   });
@@ -122,7 +137,17 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
   test('happy path: every item runs its three steps and the batch completes', async () => {
     const id = await createBatch(keys(25, 'ok', { cost: 0.001 }), { concurrency: 5 });
     const p = await waitForStatus(id, ['completed', 'completed_with_errors', 'failed']);
-    expect(p).toMatchObject({ status: 'completed', total: 25, succeeded: 25, failed: 0, skipped: 0, cancelled: 0, pending: 0, running: 0, processed: 25 });
+    expect(p).toMatchObject({
+      status: 'completed',
+      total: 25,
+      succeeded: 25,
+      failed: 0,
+      skipped: 0,
+      cancelled: 0,
+      pending: 0,
+      running: 0,
+      processed: 25,
+    });
     expect(p.steps).toEqual({
       a: { succeeded: 25, failed: 0, skipped: 0, cancelled: 0 },
       b: { succeeded: 25, failed: 0, skipped: 0, cancelled: 0 },
@@ -238,10 +263,13 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
   test('cancel cancels in-flight items (their activities see it), marks unstarted items cancelled, keeps finished ones', async () => {
     const items: FixtureItem[] = [...keys(2, 'quick'), ...keys(10, 'long', { sleepMs: 20_000 })];
     const id = await createBatch(items, { concurrency: 4 });
-    await waitFor(async () => {
-      const p = await progressOf(id);
-      return p.succeeded === 2 && p.running === 4;
-    }, { what: 'two quick items done and four long ones running' });
+    await waitFor(
+      async () => {
+        const p = await progressOf(id);
+        return p.succeeded === 2 && p.running === 4;
+      },
+      { what: 'two quick items done and four long ones running' },
+    );
     // Which four long items run depends on the shape (partitions split the window): any four.
     const longStarted = () => [...fixtureLog.attempts.keys()].filter((k) => k.startsWith('long-'));
     await waitFor(async () => longStarted().length === 4, { what: 'four long steps started' });
@@ -249,9 +277,13 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
     expect((await api.call('POST', `/api/batches/${id}/cancel`, { reason: 'test' })).status).toBe(202);
     const p = await waitForStatus(id, ['cancelled'], 30_000);
     expect(p).toMatchObject({ status: 'cancelled', succeeded: 2, cancelled: 10, failed: 0, running: 0, pending: 0 });
-    for (const step of running) expect({ step, cancelled: fixtureLog.cancelled.has(step) }).toEqual({ step, cancelled: true });
+    for (const step of running)
+      expect({ step, cancelled: fixtureLog.cancelled.has(step) }).toEqual({ step, cancelled: true });
     expect(longStarted()).toEqual(running);
-    const byStatus = (await itemsOf(id)).reduce<Record<string, number>>((acc, i) => ((acc[i.status] = (acc[i.status] ?? 0) + 1), acc), {});
+    const byStatus = (await itemsOf(id)).reduce<Record<string, number>>(
+      (acc, i) => ((acc[i.status] = (acc[i.status] ?? 0) + 1), acc),
+      {},
+    );
     expect(byStatus).toEqual({ succeeded: 2, cancelled: 10 });
     const desc = await client.workflow.getHandle(`${id}/${running[0]!.split('/')[0]}`).describe();
     expect(desc.status.name).toBe('CANCELLED');
@@ -266,7 +298,10 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
     // Items not started are cancelled by the batch; started ones report their cancellation themselves.
     const p = await waitForStatus(id, ['cancelled'], 30_000);
     expect(p).toMatchObject({ status: 'cancelled', total: 60, cancelled: 60, running: 0, pending: 0 });
-    const byStatus = (await itemsOf(id)).reduce<Record<string, number>>((acc, i) => ((acc[i.status] = (acc[i.status] ?? 0) + 1), acc), {});
+    const byStatus = (await itemsOf(id)).reduce<Record<string, number>>(
+      (acc, i) => ((acc[i.status] = (acc[i.status] ?? 0) + 1), acc),
+      {},
+    );
     expect(byStatus).toEqual({ cancelled: 60 });
   });
 
@@ -280,17 +315,29 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
     let cancelledAt: number | undefined;
     try {
       await pg.query('BEGIN');
-      expect((await pg.query('SELECT 1 FROM batch_items WHERE batch_id = $1 AND key = $2 FOR UPDATE', [id, 'held'])).rowCount).toBe(1);
+      expect(
+        (await pg.query('SELECT 1 FROM batch_items WHERE batch_id = $1 AND key = $2 FOR UPDATE', [id, 'held']))
+          .rowCount,
+      ).toBe(1);
       // (Polled on another connection: inside a transaction pg_stat_activity is a snapshot.)
       const [{ pid }] = (await pg.query('SELECT pg_backend_pid() AS pid')).rows;
-      await waitFor(async () => (await db.$queryRaw<unknown[]>`SELECT 1 FROM pg_stat_activity WHERE ${pid}::int = ANY(pg_blocking_pids(pid))`).length > 0, {
-        timeoutMs: 30_000,
-        what: 'the held item waiting in its start',
-      });
+      await waitFor(
+        async () =>
+          (await db.$queryRaw<unknown[]>`SELECT 1 FROM pg_stat_activity WHERE ${pid}::int = ANY(pg_blocking_pids(pid))`)
+            .length > 0,
+        {
+          timeoutMs: 30_000,
+          what: 'the held item waiting in its start',
+        },
+      );
       expect((await heldItem.describe()).status.name).toBe('RUNNING');
       expect((await api.call('POST', `/api/batches/${id}/cancel`, { reason: 'test' })).status).toBe(202);
       cancelledAt = Date.now();
-      await waitFor(async () => (await heldItem.fetchHistory()).events?.some((e) => e.workflowExecutionCancelRequestedEventAttributes), { what: 'the cancel to reach the held item' });
+      await waitFor(
+        async () =>
+          (await heldItem.fetchHistory()).events?.some((e) => e.workflowExecutionCancelRequestedEventAttributes),
+        { what: 'the cancel to reach the held item' },
+      );
     } finally {
       await pg.query('ROLLBACK').catch(() => undefined);
       await pg.end();
@@ -312,10 +359,13 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
     expect(p.failed).toBeGreaterThanOrEqual(10);
     expect(p.failed).toBeLessThan(30);
     // The workflow writes the status to the database right after it changes.
-    const batch = await waitFor(async () => {
-      const b = await db.batch.findUniqueOrThrow({ where: { id } });
-      return b.status === 'paused' ? b : undefined;
-    }, { what: 'paused status in the database' });
+    const batch = await waitFor(
+      async () => {
+        const b = await db.batch.findUniqueOrThrow({ where: { id } });
+        return b.status === 'paused' ? b : undefined;
+      },
+      { what: 'paused status in the database' },
+    );
     expect(batch.pauseReason).toMatch(/failure threshold/);
     expect((await api.call('POST', `/api/batches/${id}/cancel`, {})).status).toBe(202);
     const end = await waitForStatus(id, ['cancelled']);
@@ -324,7 +374,10 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
   });
 
   test('the failure threshold can fail the batch instead', async () => {
-    const id = await createBatch(keys(20, 'bad', { rejectAt: 'a' }), { concurrency: 2, failureThreshold: { action: 'fail', minSettled: 4, ratio: 0.5 } });
+    const id = await createBatch(keys(20, 'bad', { rejectAt: 'a' }), {
+      concurrency: 2,
+      failureThreshold: { action: 'fail', minSettled: 4, ratio: 0.5 },
+    });
     const p = await waitForStatus(id, ['failed']);
     expect(p.failed).toBeGreaterThanOrEqual(4);
     expect(p.failed + p.cancelled).toBe(20);
@@ -335,7 +388,14 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
     const id = await createBatch([{ key: 'first' }, ...keys(3, 'later', { sleepMs: 1_500 })], { concurrency: 4 });
     await waitFor(async () => (await progressOf(id)).succeeded >= 1, { what: 'first item settled' });
     const handle = client.workflow.getHandle(id);
-    const dup = { itemKey: 'first', status: 'succeeded' as const, steps: [{ step: 'a', status: 'succeeded' as const }], costUsd: 5, durationMs: 1, runId: 'dup' };
+    const dup = {
+      itemKey: 'first',
+      status: 'succeeded' as const,
+      steps: [{ step: 'a', status: 'succeeded' as const }],
+      costUsd: 5,
+      durationMs: 1,
+      runId: 'dup',
+    };
     await handle.signal(reportItemOutcomeSignal, dup);
     await handle.signal(reportItemOutcomeSignal, { ...dup, itemKey: 'never-existed' });
     const p = await waitForStatus(id, ['completed', 'completed_with_errors', 'failed']);
@@ -350,7 +410,14 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
     beforeAll(async () => {
       // Same worker task queue as the main API: only the batch workflow's limits differ.
       taskQueue = stack.taskQueue;
-      small = await startApi({ db, client, taskQueue, pipelines, partitioning, workflowLimits: { maxSignalsPerRun: 20, maxHistoryEvents: 150, reconcileAfterMs: 1_500 } });
+      small = await startApi({
+        db,
+        client,
+        taskQueue,
+        pipelines,
+        partitioning,
+        workflowLimits: { maxSignalsPerRun: 20, maxHistoryEvents: 150, reconcileAfterMs: 1_500 },
+      });
     });
     afterAll(() => small.close());
 
@@ -361,8 +428,20 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
       const id = res.body.id;
       // Split into windows of one or two with many continue-as-new runs, the partitioned shape is
       // slow on purpose; under the whole suite's load it needs more than a minute and a half.
-      const p = await waitForStatus(id, ['completed', 'completed_with_errors', 'failed'], partitioned ? 240_000 : 90_000, small);
-      expect(p).toMatchObject({ status: 'completed', total: 80, succeeded: 80, failed: 0, cancelled: 0, processed: 80 });
+      const p = await waitForStatus(
+        id,
+        ['completed', 'completed_with_errors', 'failed'],
+        partitioned ? 240_000 : 90_000,
+        small,
+      );
+      expect(p).toMatchObject({
+        status: 'completed',
+        total: 80,
+        succeeded: 80,
+        failed: 0,
+        cancelled: 0,
+        processed: 80,
+      });
       expect(p.steps.a.succeeded).toBe(80);
       if (partitioned) {
         // The partitions ran the items and continued as new; the batch only summed their counts.
@@ -388,7 +467,12 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
     test('pause, resume and cancel reach every run while runs continue as new: the batch stops, nothing runs on after it ends', async () => {
       const n = 400;
       const items = Array.from({ length: n }, (_, i) => ({ key: `ctl-${i + 1}` }));
-      const res = await small.call('POST', '/api/batches', { pipeline: 'noop', name: 'control-can', items, concurrency: 10 });
+      const res = await small.call('POST', '/api/batches', {
+        pipeline: 'noop',
+        name: 'control-can',
+        items,
+        concurrency: 10,
+      });
       expect(res.status).toBe(202);
       const id = res.body.id;
       const processed = async () => (await progressOf(id)).processed;
@@ -414,8 +498,14 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
       // Nothing left behind: no item pending or running, no run still going, no item that finished after the end.
       expect(await db.batchItem.count({ where: { batchId: id, status: { in: ['pending', 'running'] } } })).toBe(0);
       // (Visibility trails the runs by a moment.)
-      await waitFor(async () => (await client.workflow.count(`FlotillaBatchId = '${id}' AND ExecutionStatus = 'Running'`)).count === 0, { what: 'no run of the batch still open', timeoutMs: 15_000 });
-      expect(await db.batchItem.count({ where: { batchId: id, finishedAt: { gt: new Date(endedAt + 1_000) } } })).toBe(0);
+      await waitFor(
+        async () =>
+          (await client.workflow.count(`FlotillaBatchId = '${id}' AND ExecutionStatus = 'Running'`)).count === 0,
+        { what: 'no run of the batch still open', timeoutMs: 15_000 },
+      );
+      expect(await db.batchItem.count({ where: { batchId: id, finishedAt: { gt: new Date(endedAt + 1_000) } } })).toBe(
+        0,
+      );
     }, 300_000);
 
     test('a noop batch continues as new and completes; its items run on the item task queue', async () => {
@@ -423,12 +513,22 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
       // continue as new (partitioned: 30 items per partition pass 150 events).
       const n = partitioned ? 90 : 60;
       const items = Array.from({ length: n }, (_, i) => ({ key: `noop-${i + 1}` }));
-      const res = await small.call('POST', '/api/batches', { pipeline: 'noop', name: 'noop-can', items, concurrency: 10 });
+      const res = await small.call('POST', '/api/batches', {
+        pipeline: 'noop',
+        name: 'noop-can',
+        items,
+        concurrency: 10,
+      });
       expect(res.status).toBe(202);
       const id = res.body.id;
       // Split into windows of one or two with many continue-as-new runs, the partitioned shape is
       // slow on purpose; under the whole suite's load it needs more than a minute and a half.
-      const p = await waitForStatus(id, ['completed', 'completed_with_errors', 'failed'], partitioned ? 240_000 : 90_000, small);
+      const p = await waitForStatus(
+        id,
+        ['completed', 'completed_with_errors', 'failed'],
+        partitioned ? 240_000 : 90_000,
+        small,
+      );
       expect(p).toMatchObject({ status: 'completed', total: n, succeeded: n, failed: 0, processed: n });
       expect(p.steps.three.succeeded).toBe(n);
       if (partitioned) expect((await runnerRuns(id)).length).toBeGreaterThanOrEqual(6);
@@ -442,7 +542,12 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
     }, 300_000);
 
     test('an item terminated in Temporal Web (its report never comes) is settled as failed and the batch completes', async () => {
-      const res = await small.call('POST', '/api/batches', { pipeline: 'fixture', name: 'terminated', items: [{ key: 'stuck', sleepMs: 60_000 }, { key: 'fine' }], concurrency: 2 });
+      const res = await small.call('POST', '/api/batches', {
+        pipeline: 'fixture',
+        name: 'terminated',
+        items: [{ key: 'stuck', sleepMs: 60_000 }, { key: 'fine' }],
+        concurrency: 2,
+      });
       const id = res.body.id;
       await waitFor(async () => fixtureLog.attempts.has('stuck/a'), { what: 'stuck item running' });
       await client.workflow.getHandle(`${id}/stuck`).terminate('operator terminated it');

@@ -24,11 +24,24 @@ let stack: Awaited<ReturnType<typeof startStack>>;
 let other: { headers: Record<string, string>; orgId: string };
 
 beforeAll(async () => {
-  stack = await startStack({ name: 'imports', pipelines, uploads: { dir: `${process.env.TEST_RUN_DIR}/${uid('uploads')}`, maxBytes: MAX_BYTES } });
+  stack = await startStack({
+    name: 'imports',
+    pipelines,
+    uploads: { dir: `${process.env.TEST_RUN_DIR}/${uid('uploads')}`, maxBytes: MAX_BYTES },
+  });
   const auth = new AuthService({ db: stack.db, sessionTtlMs: 3_600_000 });
-  const orgId = uid('globex').toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40);
+  const orgId = uid('globex')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 40);
   await auth.createOrg({ id: orgId, name: 'Globex', plan: 'enterprise', maxImportRows: 5 });
-  const user = await auth.createUser({ email: `${orgId}@test.local`, password: 'globex-password-1', orgId, role: 'super_admin', canRunBatch: true });
+  const user = await auth.createUser({
+    email: `${orgId}@test.local`,
+    password: 'globex-password-1',
+    orgId,
+    role: 'super_admin',
+    canRunBatch: true,
+  });
   const { token } = await auth.createToken(user.id, { name: 'tests' });
   other = { headers: { authorization: `Bearer ${token}` }, orgId };
 });
@@ -37,9 +50,16 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function importFile(body: Buffer | string, o: { kind?: string; filename?: string; headers?: Record<string, string> } = {}) {
+async function importFile(
+  body: Buffer | string,
+  o: { kind?: string; filename?: string; headers?: Record<string, string> } = {},
+) {
   const q = new URLSearchParams({ kind: o.kind ?? 'contact', ...(o.filename ? { filename: o.filename } : {}) });
-  const res = await fetch(`${stack.api.base}/api/entity-imports?${q}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', ...(o.headers ?? stack.api.headers) }, body });
+  const res = await fetch(`${stack.api.base}/api/entity-imports?${q}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', ...(o.headers ?? stack.api.headers) },
+    body,
+  });
   return { status: res.status, body: (await res.json()) as any };
 }
 
@@ -53,7 +73,8 @@ async function settled(id: string, headers = stack.api.headers) {
   );
 }
 
-const entitiesOf = (orgId: string) => stack.db.entity.findMany({ where: { orgId, kind: 'contact' }, orderBy: { key: 'asc' } });
+const entitiesOf = (orgId: string) =>
+  stack.db.entity.findMany({ where: { orgId, kind: 'contact' }, orderBy: { key: 'asc' } });
 
 test('a gzip CSV of 3,000 contacts is imported: valid rows stored, bad rows reported by row, field and column', async () => {
   const lines = ['Email,Name,Age,VIP'];
@@ -65,9 +86,22 @@ test('a gzip CSV of 3,000 contacts is imported: valid rows stored, bad rows repo
   const gz = zlib.gzipSync(lines.join('\n'));
   const created = await importFile(gz, { filename: 'contacts.csv.gz' });
   expect(created.status).toBe(202);
-  expect(created.body).toMatchObject({ kind: 'contact', pipeline: 'contacts', compressed: true, bytes: gz.length, fileName: 'contacts.csv.gz' });
+  expect(created.body).toMatchObject({
+    kind: 'contact',
+    pipeline: 'contacts',
+    compressed: true,
+    bytes: gz.length,
+    fileName: 'contacts.csv.gz',
+  });
   const done = await settled(created.body.id);
-  expect(done).toMatchObject({ status: 'succeeded', totalRows: 3_000, rowsRead: 3_000, rowsImported: 2_998, rowsFailed: 2, error: null });
+  expect(done).toMatchObject({
+    status: 'succeeded',
+    totalRows: 3_000,
+    rowsRead: 3_000,
+    rowsImported: 2_998,
+    rowsFailed: 2,
+    error: null,
+  });
   expect(done.mapping).toEqual({ email: 'Email', name: 'Name', age: 'Age', vip: 'VIP', tags: null });
 
   const stored = await entitiesOf('default');
@@ -82,9 +116,16 @@ test('a gzip CSV of 3,000 contacts is imported: valid rows stored, bad rows repo
   // Spreadsheet rows: the header is row 1, so item 7 is row 8.
   expect(errors.body.errors).toEqual([
     expect.objectContaining({ row: 8, field: 'email', column: 'Email', value: 'not-an-email' }),
-    expect.objectContaining({ row: 2_501, field: 'name', column: 'Name', message: 'required, but the cell in column "Name" is empty' }),
+    expect.objectContaining({
+      row: 2_501,
+      field: 'name',
+      column: 'Name',
+      message: 'required, but the cell in column "Name" is empty',
+    }),
   ]);
-  const csv = await fetch(`${stack.api.base}/api/entity-imports/${created.body.id}/errors.csv`, { headers: stack.api.headers });
+  const csv = await fetch(`${stack.api.base}/api/entity-imports/${created.body.id}/errors.csv`, {
+    headers: stack.api.headers,
+  });
   expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
   const csvLines = (await csv.text()).trim().split('\n');
   expect(csvLines[0]).toBe('row,field,column,message,value');
@@ -99,18 +140,31 @@ test('a gzip CSV of 3,000 contacts is imported: valid rows stored, bad rows repo
 
 test('importing again upserts by key: changed rows updated, new ones added (semicolon CSV, plain)', async () => {
   const before = await stack.db.entity.count({ where: { orgId: 'default', kind: 'contact' } });
-  const created = await importFile('email;name;age\nc1@example.com;Renamed One;41\nnew@example.com;Newcomer;33\n\n', { filename: 'more.csv' });
+  const created = await importFile('email;name;age\nc1@example.com;Renamed One;41\nnew@example.com;Newcomer;33\n\n', {
+    filename: 'more.csv',
+  });
   expect(created.status).toBe(202);
   expect(created.body.compressed).toBe(false);
-  expect(await settled(created.body.id)).toMatchObject({ status: 'succeeded', totalRows: 2, rowsImported: 2, rowsFailed: 0 });
+  expect(await settled(created.body.id)).toMatchObject({
+    status: 'succeeded',
+    totalRows: 2,
+    rowsImported: 2,
+    rowsFailed: 0,
+  });
   expect(await stack.db.entity.count({ where: { orgId: 'default', kind: 'contact' } })).toBe(before + 1);
-  const one = await stack.db.entity.findFirstOrThrow({ where: { orgId: 'default', kind: 'contact', key: 'c1@example.com' } });
+  const one = await stack.db.entity.findFirstOrThrow({
+    where: { orgId: 'default', kind: 'contact', key: 'c1@example.com' },
+  });
   expect(one.data).toEqual({ email: 'c1@example.com', name: 'Renamed One', age: 41 });
 });
 
 test('a batch over every stored entity a selection matches is made from the database, validated, and runs', async () => {
   // vip: every 100th contact, as stored by the first import (30, less row 2,500, refused).
-  const res = await stack.api.call('POST', '/api/batches', { pipeline: 'contacts', name: 'vips', entities: { kind: 'contact', filters: { vip: true } } });
+  const res = await stack.api.call('POST', '/api/batches', {
+    pipeline: 'contacts',
+    name: 'vips',
+    entities: { kind: 'contact', filters: { vip: true } },
+  });
   expect(res.status).toBe(202);
   const batch = await stack.db.batch.findUniqueOrThrow({ where: { id: res.body.id } });
   expect(batch.total).toBe(29);
@@ -118,10 +172,17 @@ test('a batch over every stored entity a selection matches is made from the data
   expect(items.map((i) => i.seq)).toEqual(Array.from({ length: 29 }, (_, i) => i + 1));
   expect(new Set(items.map((i) => i.key)).size).toBe(29);
   expect(items.every((i) => (i.input as { vip: boolean }).vip === true)).toBe(true);
-  await waitFor(async () => (await stack.db.batch.findUnique({ where: { id: res.body.id } }))?.status === 'completed', { what: 'vip batch', timeoutMs: 120_000 });
+  await waitFor(async () => (await stack.db.batch.findUnique({ where: { id: res.body.id } }))?.status === 'completed', {
+    what: 'vip batch',
+    timeoutMs: 120_000,
+  });
 
   // Every contact: the count is the kind's, the batch is the whole of it.
-  const all = await stack.api.call('POST', '/api/batches', { pipeline: 'contacts', name: 'everyone', entities: { kind: 'contact' } });
+  const all = await stack.api.call('POST', '/api/batches', {
+    pipeline: 'contacts',
+    name: 'everyone',
+    entities: { kind: 'contact' },
+  });
   expect(all.status).toBe(202);
   const stored = await stack.db.entity.count({ where: { orgId: 'default', kind: 'contact' } });
   expect((await stack.db.batch.findUniqueOrThrow({ where: { id: all.body.id } })).total).toBe(stored);
@@ -129,18 +190,38 @@ test('a batch over every stored entity a selection matches is made from the data
   expect((await stack.api.call('POST', `/api/batches/${all.body.id}/cancel`, {})).status).toBe(202);
 
   // An entity the pipeline refuses fails the whole batch by its key and field; nothing is made.
-  await stack.db.entity.create({ data: { id: `default/contact/broken`, orgId: 'default', kind: 'contact', key: 'broken', data: { email: 'broken@example.com' } } });
+  await stack.db.entity.create({
+    data: {
+      id: `default/contact/broken`,
+      orgId: 'default',
+      kind: 'contact',
+      key: 'broken',
+      data: { email: 'broken@example.com' },
+    },
+  });
   const batches = await stack.db.batch.count();
-  const refused = await stack.api.call('POST', '/api/batches', { pipeline: 'contacts', name: 'with broken', entities: { kind: 'contact' } });
+  const refused = await stack.api.call('POST', '/api/batches', {
+    pipeline: 'contacts',
+    name: 'with broken',
+    entities: { kind: 'contact' },
+  });
   expect(refused.status).toBe(400);
   expect(refused.body.error.details.issues[0]).toMatchObject({ path: 'entities.broken.name' });
   expect(await stack.db.batch.count()).toBe(batches);
   await stack.db.entity.delete({ where: { id: 'default/contact/broken' } });
 
   // Another organisation's selection sees only its own entities.
-  const none = await stack.api.call('POST', '/api/batches', { pipeline: 'contacts', name: 'globex', entities: { kind: 'contact' } }, other.headers);
+  const none = await stack.api.call(
+    'POST',
+    '/api/batches',
+    { pipeline: 'contacts', name: 'globex', entities: { kind: 'contact' } },
+    other.headers,
+  );
   expect(none.status).toBe(400);
-  expect(none.body.error.details.issues[0]).toMatchObject({ path: 'entities', message: 'no entities of kind "contact"' });
+  expect(none.body.error.details.issues[0]).toMatchObject({
+    path: 'entities',
+    message: 'no entities of kind "contact"',
+  });
 });
 
 test("an import over the organisation's row limit is refused before anything is written; imports are the organisation's own", async () => {
@@ -162,16 +243,27 @@ test("an import over the organisation's row limit is refused before anything is 
   expect(await entitiesOf(other.orgId)).toHaveLength(6);
 
   // A key the default organisation also has stays apart.
-  const five = await importFile(['email,name', 'c1@example.com,Globex One', ...Array.from({ length: 4 }, (_, i) => `g${i}@example.com,G ${i}`)].join('\n'), { headers: other.headers });
+  const five = await importFile(
+    [
+      'email,name',
+      'c1@example.com,Globex One',
+      ...Array.from({ length: 4 }, (_, i) => `g${i}@example.com,G ${i}`),
+    ].join('\n'),
+    { headers: other.headers },
+  );
   expect(await settled(five.body.id, other.headers)).toMatchObject({ status: 'succeeded', rowsImported: 5 });
   expect((await entitiesOf(other.orgId)).map((e) => e.key)).toContain('c1@example.com');
-  const ours = await stack.db.entity.findFirstOrThrow({ where: { orgId: 'default', kind: 'contact', key: 'c1@example.com' } });
+  const ours = await stack.db.entity.findFirstOrThrow({
+    where: { orgId: 'default', kind: 'contact', key: 'c1@example.com' },
+  });
   expect((ours.data as { name: string }).name).toBe('Renamed One');
 
   // Another organisation's import is no import at all.
   expect((await stack.api.call('GET', `/api/entity-imports/${five.body.id}`)).status).toBe(404);
   expect((await stack.api.call('GET', `/api/entity-imports/${five.body.id}/errors`)).status).toBe(404);
-  expect((await stack.api.call('GET', '/api/entity-imports')).body.imports.map((i: { id: string }) => i.id)).not.toContain(five.body.id);
+  expect(
+    (await stack.api.call('GET', '/api/entity-imports')).body.imports.map((i: { id: string }) => i.id),
+  ).not.toContain(five.body.id);
 });
 
 test('bad files get a clear refusal or a failed import with the reason, and change nothing', async () => {
@@ -180,7 +272,10 @@ test('bad files get a clear refusal or a failed import with the reason, and chan
   // Refused at the door: unknown kind, empty body, over the size cap.
   const kind = await importFile('email,name\na@b.co,A', { kind: 'planet' });
   expect(kind.status).toBe(400);
-  expect(kind.body.error.details.issues[0]).toMatchObject({ path: 'kind', message: expect.stringMatching(/no pipeline runs over entities of kind "planet"; kinds: contact/) });
+  expect(kind.body.error.details.issues[0]).toMatchObject({
+    path: 'kind',
+    message: expect.stringMatching(/no pipeline runs over entities of kind "planet"; kinds: contact/),
+  });
   const empty = await importFile('');
   expect(empty.status).toBe(400);
   expect(empty.body.error.message).toMatch(/body is empty/);
@@ -194,8 +289,16 @@ test('bad files get a clear refusal or a failed import with the reason, and chan
   // Read by the import, failed with why.
   const cases: Array<[string, Buffer | string, RegExp]> = [
     ['bad gzip', Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x00]), Buffer.alloc(200, 7)]), /not a valid gzip file/],
-    ['truncated gzip', zlib.gzipSync('email,name\n' + 'x@y.co,X\n'.repeat(1000)).subarray(0, 60), /not a valid gzip file/],
-    ['not UTF-8', Buffer.concat([Buffer.from('email,name\nlatin@example.com,'), Buffer.from([0xe9, 0x0a])]), /not UTF-8 text/],
+    [
+      'truncated gzip',
+      zlib.gzipSync('email,name\n' + 'x@y.co,X\n'.repeat(1000)).subarray(0, 60),
+      /not a valid gzip file/,
+    ],
+    [
+      'not UTF-8',
+      Buffer.concat([Buffer.from('email,name\nlatin@example.com,'), Buffer.from([0xe9, 0x0a])]),
+      /not UTF-8 text/,
+    ],
     ['no email column', 'name,age\nA,3\n', /no column for "email" \(required\); its columns: name, age/],
     ['header only', 'email,name\n', /^$/],
   ];
@@ -204,30 +307,77 @@ test('bad files get a clear refusal or a failed import with the reason, and chan
     expect(created.status).toBe(202);
     const done = await settled(created.body.id);
     if (name === 'header only') expect(done).toMatchObject({ status: 'succeeded', rowsImported: 0 });
-    else expect({ name, status: done.status, error: done.error }).toEqual({ name, status: 'failed', error: expect.stringMatching(error) });
+    else
+      expect({ name, status: done.status, error: done.error }).toEqual({
+        name,
+        status: 'failed',
+        error: expect.stringMatching(error),
+      });
   }
   expect(await stack.db.entity.count()).toBe(before);
 });
 
 test('an attempt resumes from its last heartbeat: rows a previous attempt finished are not read into the database again', async () => {
   const id = `imp-${Date.now().toString(36)}-0000beef`;
-  const rows = ['email,name', ...Array.from({ length: 2_500 }, (_, i) => `r${i + 1}@resume.example,R ${i + 1}`)].join('\n');
-  await stack.db.entityImport.create({ data: { id, orgId: other.orgId, kind: 'contact', pipeline: 'contacts', fileName: 'resume.csv', bytes: rows.length, compressed: false, maxRows: 10_000, status: 'running', totalRows: 2_500, rowsRead: 2_000, rowsImported: 2_000 } });
+  const rows = ['email,name', ...Array.from({ length: 2_500 }, (_, i) => `r${i + 1}@resume.example,R ${i + 1}`)].join(
+    '\n',
+  );
+  await stack.db.entityImport.create({
+    data: {
+      id,
+      orgId: other.orgId,
+      kind: 'contact',
+      pipeline: 'contacts',
+      fileName: 'resume.csv',
+      bytes: rows.length,
+      compressed: false,
+      maxRows: 10_000,
+      status: 'running',
+      totalRows: 2_500,
+      rowsRead: 2_000,
+      rowsImported: 2_000,
+    },
+  });
   await stack.db.entityImportChunk.create({ data: { importId: id, n: 0, data: Buffer.from(rows) } });
   const { importEntities } = createEntityImportActivities({ db: stack.db, pipelines, limits: DEFAULT_IMPORT_LIMITS });
   // The second attempt of an activity whose first heartbeated after 2,000 rows.
-  const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { rowsRead: 2_000, rowsImported: 2_000, rowsFailed: 0, errorsStored: 0 } }, { logger: new DefaultLogger('ERROR') });
+  const env = new MockActivityEnvironment(
+    { attempt: 2, heartbeatDetails: { rowsRead: 2_000, rowsImported: 2_000, rowsFailed: 0, errorsStored: 0 } },
+    { logger: new DefaultLogger('ERROR') },
+  );
   const outcome = await env.run(importEntities, id);
   expect(outcome).toEqual({ status: 'succeeded', rowsImported: 2_500, rowsFailed: 0 });
-  const written = await stack.db.entity.findMany({ where: { orgId: other.orgId, key: { endsWith: '@resume.example' } }, select: { key: true } });
-  expect(written.map((e) => e.key).sort()).toEqual(Array.from({ length: 500 }, (_, i) => `r${i + 2_001}@resume.example`).sort());
-  expect(await stack.db.entityImport.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'succeeded', rowsRead: 2_500, rowsImported: 2_500 });
+  const written = await stack.db.entity.findMany({
+    where: { orgId: other.orgId, key: { endsWith: '@resume.example' } },
+    select: { key: true },
+  });
+  expect(written.map((e) => e.key).sort()).toEqual(
+    Array.from({ length: 500 }, (_, i) => `r${i + 2_001}@resume.example`).sort(),
+  );
+  expect(await stack.db.entityImport.findUniqueOrThrow({ where: { id } })).toMatchObject({
+    status: 'succeeded',
+    rowsRead: 2_500,
+    rowsImported: 2_500,
+  });
 });
 
 test('retention deletes imports older than UPLOAD_RETENTION_DAYS (rows, row errors, an unread file), keeps recent ones and every entity', async () => {
   const old = new Date(Date.now() - 30 * 86_400_000);
   const mk = async (id: string, createdAt: Date, status: string) => {
-    await stack.db.entityImport.create({ data: { id, orgId: 'default', kind: 'contact', pipeline: 'contacts', fileName: 'x.csv', bytes: 1, compressed: false, maxRows: 10, status, createdAt } });
+    await stack.db.entityImport.create({
+      data: {
+        id,
+        orgId: 'default',
+        kind: 'contact',
+        pipeline: 'contacts',
+        fileName: 'x.csv',
+        bytes: 1,
+        compressed: false,
+        maxRows: 10,
+        status,
+        createdAt,
+      },
+    });
     await stack.db.entityImportError.create({ data: { importId: id, seq: 1, row: 2, field: 'email', message: 'bad' } });
     await stack.db.entityImportChunk.create({ data: { importId: id, n: 0, data: Buffer.from('email\n') } });
   };
@@ -236,11 +386,27 @@ test('retention deletes imports older than UPLOAD_RETENTION_DAYS (rows, row erro
   await mk(`imp-stuck-${suffix}`, old, 'receiving');
   await mk(`imp-new-${suffix}`, new Date(), 'succeeded');
   const entities = await stack.db.entity.count();
-  const { deleteExpiredNotifications } = createRetentionActivities({ db: stack.db, uploads: { dir: `${process.env.TEST_RUN_DIR}/${uid('none')}`, retentionDays: 7 } });
-  await new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') }).run(deleteExpiredNotifications, { cutoff: new Date(0).toISOString(), limit: 100 });
-  const left = (await stack.db.entityImport.findMany({ where: { id: { endsWith: suffix } }, select: { id: true } })).map((r) => r.id);
+  const { deleteExpiredNotifications } = createRetentionActivities({
+    db: stack.db,
+    uploads: { dir: `${process.env.TEST_RUN_DIR}/${uid('none')}`, retentionDays: 7 },
+  });
+  await new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') }).run(deleteExpiredNotifications, {
+    cutoff: new Date(0).toISOString(),
+    limit: 100,
+  });
+  const left = (
+    await stack.db.entityImport.findMany({ where: { id: { endsWith: suffix } }, select: { id: true } })
+  ).map((r) => r.id);
   expect(left).toEqual([`imp-new-${suffix}`]);
-  expect(await stack.db.entityImportError.count({ where: { importId: { in: [`imp-old-${suffix}`, `imp-stuck-${suffix}`] } } })).toBe(0);
-  expect(await stack.db.entityImportChunk.count({ where: { importId: { in: [`imp-old-${suffix}`, `imp-stuck-${suffix}`] } } })).toBe(0);
+  expect(
+    await stack.db.entityImportError.count({
+      where: { importId: { in: [`imp-old-${suffix}`, `imp-stuck-${suffix}`] } },
+    }),
+  ).toBe(0);
+  expect(
+    await stack.db.entityImportChunk.count({
+      where: { importId: { in: [`imp-old-${suffix}`, `imp-stuck-${suffix}`] } },
+    }),
+  ).toBe(0);
   expect(await stack.db.entity.count()).toBe(entities);
 });

@@ -7,7 +7,13 @@ import { killRecoveries, type KillLook, type TimedOutRetry } from './support/fau
 
 const T0 = Date.parse('2026-12-01T23:55:05.000Z');
 
-function retry(workflowId: string, activityId: string, attempt: number, scheduledAt: number, retriedAt: number): TimedOutRetry {
+function retry(
+  workflowId: string,
+  activityId: string,
+  attempt: number,
+  scheduledAt: number,
+  retriedAt: number,
+): TimedOutRetry {
   return { workflowId, activityId, activityType: 'noop.one', attempt, scheduledAt, retriedAt, endedBy: 'HEARTBEAT' };
 }
 
@@ -19,7 +25,14 @@ const kill: KillLook = {
 
 test("a step the look saw held by the dead worker is that kill's orphan, whenever it was retried", () => {
   const { kills, unattributedTimeouts } = killRecoveries([kill], [retry('b/seen', '3', 2, T0 - 100, T0 + 6_500)], {});
-  expect(kills[0]).toMatchObject({ heldAtLook: 1, orphanedSteps: 1, killToFirstRetryMs: 6_500, killToLastRetryMs: 6_500, endedBy: { HEARTBEAT: 1 }, retriedAgainLater: 0 });
+  expect(kills[0]).toMatchObject({
+    heldAtLook: 1,
+    orphanedSteps: 1,
+    killToFirstRetryMs: 6_500,
+    killToLastRetryMs: 6_500,
+    endedBy: { HEARTBEAT: 1 },
+    retriedAgainLater: 0,
+  });
   expect(unattributedTimeouts.count).toBe(0);
 
   // Seen, but retried late: still the kill's (the quick-recovery check must see it and fail).
@@ -42,7 +55,10 @@ test('a step the look missed counts for the kill only if it was retried before t
 test('a later timeout of a step on a live worker is no kill orphan: counted apart', () => {
   const later = retry('b/live', '4', 2, T0 + 130_000, T0 + 143_341);
   const seen = retry('b/seen', '3', 2, T0 - 100, T0 + 6_026);
-  const { kills, unattributedTimeouts } = killRecoveries([kill], [seen, later], { noop: T0 + 399_856, restaurants: T0 - 60_000 });
+  const { kills, unattributedTimeouts } = killRecoveries([kill], [seen, later], {
+    noop: T0 + 399_856,
+    restaurants: T0 - 60_000,
+  });
   expect(kills).toEqual([
     {
       killedAt: new Date(T0).toISOString(),
@@ -59,7 +75,16 @@ test('a later timeout of a step on a live worker is no kill orphan: counted apar
   expect(unattributedTimeouts).toEqual({
     count: 1,
     endedBy: { HEARTBEAT: 1 },
-    retries: [{ workflowId: 'b/live', activityType: 'noop.one', attempt: 2, scheduledAt: new Date(T0 + 130_000).toISOString(), retriedAt: new Date(T0 + 143_341).toISOString(), endedBy: 'HEARTBEAT' }],
+    retries: [
+      {
+        workflowId: 'b/live',
+        activityType: 'noop.one',
+        attempt: 2,
+        scheduledAt: new Date(T0 + 130_000).toISOString(),
+        retriedAt: new Date(T0 + 143_341).toISOString(),
+        endedBy: 'HEARTBEAT',
+      },
+    ],
   });
 
   // Even one scheduled before the kill is not charged to it once the look's window has passed.
@@ -72,7 +97,11 @@ test('with several kills, a seen orphan goes to the kill that saw it and a misse
   const second: KillLook = { at: T0 + 240_000, orphans: [], lookEndedAt: T0 + 243_000 };
   const { kills, unattributedTimeouts } = killRecoveries(
     [kill, second],
-    [retry('b/seen', '3', 2, T0 - 100, T0 + 6_000), retry('r/missed', '7', 2, T0 + 239_000, T0 + 242_000), retry('b/live', '4', 2, T0 + 100_000, T0 + 200_000)],
+    [
+      retry('b/seen', '3', 2, T0 - 100, T0 + 6_000),
+      retry('r/missed', '7', 2, T0 + 239_000, T0 + 242_000),
+      retry('b/live', '4', 2, T0 + 100_000, T0 + 200_000),
+    ],
     {},
   );
   expect(kills.map((k) => [k.orphanedSteps, k.killToFirstRetryMs])).toEqual([

@@ -27,7 +27,10 @@ afterAll(async () => {
 const { EventType } = temporal.api.enums.v1;
 
 /** Event types of a closed workflow's history, counted by name (`ACTIVITY_TASK_SCHEDULED: 3`). */
-async function eventCounts(client: Client, workflowId: string): Promise<{ total: number; byType: Record<string, number>; markers: string[] }> {
+async function eventCounts(
+  client: Client,
+  workflowId: string,
+): Promise<{ total: number; byType: Record<string, number>; markers: string[] }> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const byType: Record<string, number> = {};
   const markers: string[] = [];
@@ -41,12 +44,26 @@ async function eventCounts(client: Client, workflowId: string): Promise<{ total:
 
 test('a noop item is its three activities, one workflow task each, and two local activities: 25 events, 2 more than a plain workflow', async () => {
   const { api, client, taskQueue } = stack;
-  const created = await api.call('POST', '/api/batches', { pipeline: 'noop', name: uid('lean'), items: [{ key: 'a' }, { key: 'b' }, { key: 'c' }] });
+  const created = await api.call('POST', '/api/batches', {
+    pipeline: 'noop',
+    name: uid('lean'),
+    items: [{ key: 'a' }, { key: 'b' }, { key: 'c' }],
+  });
   expect(created.status).toBe(202);
-  await waitFor(async () => ((await api.call('GET', `/api/batches/${created.body.id}`)).body.progress?.status === 'completed' ? true : undefined), { timeoutMs: 60_000, what: 'the noop batch to complete' });
+  await waitFor(
+    async () =>
+      (await api.call('GET', `/api/batches/${created.body.id}`)).body.progress?.status === 'completed'
+        ? true
+        : undefined,
+    { timeoutMs: 60_000, what: 'the noop batch to complete' },
+  );
 
   const baselineId = uid('baseline');
-  await client.workflow.execute(baselineItemWorkflow, { taskQueue: itemTaskQueueOf(taskQueue), workflowId: baselineId, args: [{ key: 'a' }] });
+  await client.workflow.execute(baselineItemWorkflow, {
+    taskQueue: itemTaskQueueOf(taskQueue),
+    workflowId: baselineId,
+    args: [{ key: 'a' }],
+  });
 
   const item = await eventCounts(client, `${created.body.id}/a`);
   const baseline = await eventCounts(client, baselineId);
@@ -54,7 +71,14 @@ test('a noop item is its three activities, one workflow task each, and two local
   expect(item.total).toBeLessThanOrEqual(26);
   expect(item.total - baseline.total).toBe(2);
   // The same activities and workflow tasks as the baseline; the difference is two markers.
-  for (const type of ['ACTIVITY_TASK_SCHEDULED', 'ACTIVITY_TASK_STARTED', 'ACTIVITY_TASK_COMPLETED', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED', 'WORKFLOW_TASK_COMPLETED']) {
+  for (const type of [
+    'ACTIVITY_TASK_SCHEDULED',
+    'ACTIVITY_TASK_STARTED',
+    'ACTIVITY_TASK_COMPLETED',
+    'WORKFLOW_TASK_SCHEDULED',
+    'WORKFLOW_TASK_STARTED',
+    'WORKFLOW_TASK_COMPLETED',
+  ]) {
     expect({ type, count: item.byType[type] ?? 0 }).toEqual({ type, count: baseline.byType[type] ?? 0 });
   }
   expect(item.markers).toEqual(['core_local_activity', 'core_local_activity']);

@@ -36,12 +36,19 @@ async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promis
 /** Tables, columns, indexes and constraints of the public schema, as comparable text. */
 async function catalog(url: string): Promise<string[]> {
   return withClient(url, async (c) => {
-    const cols = await c.query(`SELECT table_name, column_name, data_type, is_nullable, column_default, datetime_precision
+    const cols =
+      await c.query(`SELECT table_name, column_name, data_type, is_nullable, column_default, datetime_precision
       FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'flotilla_migrations' ORDER BY 1, 2`);
-    const idx = await c.query(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> 'flotilla_migrations' ORDER BY 1`);
+    const idx = await c.query(
+      `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> 'flotilla_migrations' ORDER BY 1`,
+    );
     const cons = await c.query(`SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint
       WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text <> 'flotilla_migrations' ORDER BY 1`);
-    return [...cols.rows.map((r) => JSON.stringify(r)), ...idx.rows.map((r) => JSON.stringify(r)), ...cons.rows.map((r) => JSON.stringify(r))];
+    return [
+      ...cols.rows.map((r) => JSON.stringify(r)),
+      ...idx.rows.map((r) => JSON.stringify(r)),
+      ...cons.rows.map((r) => JSON.stringify(r)),
+    ];
   });
 }
 
@@ -49,11 +56,23 @@ test('migrations build exactly the database the Prisma schema describes', async 
   const migrated = await freshDb();
   await migrate(migrated);
   const fromSchema = await freshDb();
-  const diff = spawnSync(process.execPath, ['node_modules/prisma/build/index.js', 'migrate', 'diff', '--from-empty', '--to-schema-datamodel', 'prisma/schema.prisma', '--script'], {
-    cwd: path.resolve(__dirname, '..'),
-    env: { ...process.env, DATABASE_URL: fromSchema, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
-    encoding: 'utf8',
-  });
+  const diff = spawnSync(
+    process.execPath,
+    [
+      'node_modules/prisma/build/index.js',
+      'migrate',
+      'diff',
+      '--from-empty',
+      '--to-schema-datamodel',
+      'prisma/schema.prisma',
+      '--script',
+    ],
+    {
+      cwd: path.resolve(__dirname, '..'),
+      env: { ...process.env, DATABASE_URL: fromSchema, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+      encoding: 'utf8',
+    },
+  );
   expect(diff.status).toBe(0);
   expect(diff.stdout).toContain('CREATE TABLE "batches"');
   await withClient(fromSchema, (c) => c.query(diff.stdout));
@@ -64,7 +83,12 @@ test('migrations build exactly the database the Prisma schema describes', async 
 
 test('migrate applies each migration once and refuses an edited one', async () => {
   const url = await freshDb();
-  expect(await migrate(url)).toEqual(fs.readdirSync(MIGRATIONS_DIR).filter((d) => /^\d+_/.test(d)).sort());
+  expect(await migrate(url)).toEqual(
+    fs
+      .readdirSync(MIGRATIONS_DIR)
+      .filter((d) => /^\d+_/.test(d))
+      .sort(),
+  );
   expect(await migrate(url)).toEqual([]);
   // A copy of the migrations with 0001 edited after it ran must be refused.
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'migs-'));

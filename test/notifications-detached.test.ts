@@ -60,14 +60,28 @@ afterAll(async () => {
 
 beforeEach(() => fixtureLog.reset());
 
-async function createBatch(via: typeof api, items: FixtureItem[], extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await via.call('POST', '/api/batches', { pipeline: 'fixture', name: uid('batch'), items, concurrency: 5, ...extra });
+async function createBatch(
+  via: typeof api,
+  items: FixtureItem[],
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const res = await via.call('POST', '/api/batches', {
+    pipeline: 'fixture',
+    name: uid('batch'),
+    items,
+    concurrency: 5,
+    ...extra,
+  });
   expect(res.status).toBe(202);
   return res.body.id;
 }
 
 /** Polls the batch row until `accept` holds; returns the row's status and when it was first seen. */
-async function statusSeen(id: string, accept: (status: string) => boolean, timeoutMs = 60_000): Promise<{ status: string; at: number }> {
+async function statusSeen(
+  id: string,
+  accept: (status: string) => boolean,
+  timeoutMs = 60_000,
+): Promise<{ status: string; at: number }> {
   return waitFor(
     async () => {
       const b = await stack.db.batch.findUnique({ where: { id }, select: { status: true } });
@@ -78,7 +92,12 @@ async function statusSeen(id: string, accept: (status: string) => boolean, timeo
 }
 
 /** Milliseconds from `since` until the run is closed, or null if it is still open after `timeoutMs`. */
-async function closedAfter(workflowId: string, runId: string, since: number, timeoutMs: number): Promise<{ ms: number | null; status: string }> {
+async function closedAfter(
+  workflowId: string,
+  runId: string,
+  since: number,
+  timeoutMs: number,
+): Promise<{ ms: number | null; status: string }> {
   let status = '';
   const closed = await waitFor(
     async () => {
@@ -90,7 +109,11 @@ async function closedAfter(workflowId: string, runId: string, since: number, tim
   return { ms: closed === null ? null : closed - since, status };
 }
 
-async function deliveriesOf(id: string): Promise<Array<{ id: string; event: string; target: string; status: string; attempts: number; lastError: string | null }>> {
+async function deliveriesOf(
+  id: string,
+): Promise<
+  Array<{ id: string; event: string; target: string; status: string; attempts: number; lastError: string | null }>
+> {
   return (await api.call('GET', `/api/batches/${id}/notifications`)).body.deliveries;
 }
 
@@ -99,11 +122,15 @@ async function expectRetryingOncePerEvent(id: string, events: string[]) {
   const rows = await waitFor(
     async () => {
       const d = await deliveriesOf(id);
-      return d.length === events.length * RECEIVERS && d.every((x) => x.status === 'retrying' && x.attempts >= 1) ? d : undefined;
+      return d.length === events.length * RECEIVERS && d.every((x) => x.status === 'retrying' && x.attempts >= 1)
+        ? d
+        : undefined;
     },
     { timeoutMs: 60_000, what: `every delivery of ${id} attempted and retrying` },
   ).catch(async (err) => {
-    throw new Error(`${(err as Error).message}: ${JSON.stringify((await deliveriesOf(id)).map((x) => [x.event, x.target, x.status, x.attempts]))}`);
+    throw new Error(
+      `${(err as Error).message}: ${JSON.stringify((await deliveriesOf(id)).map((x) => [x.event, x.target, x.status, x.attempts]))}`,
+    );
   });
   const pairs = rows.map((r) => `${r.event} ${r.target}`);
   expect(new Set(pairs).size).toBe(rows.length);
@@ -113,7 +140,10 @@ async function expectRetryingOncePerEvent(id: string, events: string[]) {
   const runs = await waitFor(
     async () => {
       const found: Array<{ workflowId: string; status: string }> = [];
-      for await (const wf of client.workflow.list({ query: `FlotillaBatchId = '${id}' AND WorkflowType = 'notificationWorkflow'` })) found.push({ workflowId: wf.workflowId, status: wf.status.name });
+      for await (const wf of client.workflow.list({
+        query: `FlotillaBatchId = '${id}' AND WorkflowType = 'notificationWorkflow'`,
+      }))
+        found.push({ workflowId: wf.workflowId, status: wf.status.name });
       return found.length === events.length ? found : undefined;
     },
     { timeoutMs: 15_000, what: `the notification workflows of ${id}` },
@@ -163,14 +193,22 @@ test('with receivers that never answer, the batch workflow closes at its final s
 
 test('pause, resume and cancel of a running batch act at once, and continue-as-new is not put off, while its receivers never answer', async () => {
   // A second API on the same stack whose batches continue-as-new after a few dozen events.
-  const small = await startApi({ db: stack.db, client, taskQueue: stack.taskQueue, pipelines, workflowLimits: { maxHistoryEvents: 60 } });
+  const small = await startApi({
+    db: stack.db,
+    client,
+    taskQueue: stack.taskQueue,
+    pipelines,
+    workflowLimits: { maxHistoryEvents: 60 },
+  });
   try {
     const items: FixtureItem[] = Array.from({ length: 40 }, (_, i) => ({ key: `i-${i}`, cost: 0.03, sleepMs: 400 }));
     const id = await createBatch(small, items, { concurrency: 1, budgetUsd: 0.05 });
     const pausedAt = await statusSeen(id, (s) => s === 'paused');
     const generationAtPause = (await api.call('GET', `/api/batches/${id}`)).body.progress?.generation ?? 0;
     // The budget pause was notified: ten deliveries now hang on the silent receiver.
-    await waitFor(async () => (await deliveriesOf(id)).length === RECEIVERS, { what: 'budget_paused deliveries planned' });
+    await waitFor(async () => (await deliveriesOf(id)).length === RECEIVERS, {
+      what: 'budget_paused deliveries planned',
+    });
     expect(pausedAt.status).toBe('paused');
 
     const timed = async (action: string, want: string) => {
@@ -193,9 +231,23 @@ test('pause, resume and cancel of a running batch act at once, and continue-as-n
     const closed = await closedAfter(id, run.runId, Date.now() - cancelledIn, 20_000);
 
     // Every figure in one place when one is off.
-    const seen = { resumedIn, pausedIn, resumedAgainIn, cancelledIn, generationAtPause, generation, closedAfterCancelMs: closed.ms, runStatus: closed.status };
+    const seen = {
+      resumedIn,
+      pausedIn,
+      resumedAgainIn,
+      cancelledIn,
+      generationAtPause,
+      generation,
+      closedAfterCancelMs: closed.ms,
+      runStatus: closed.status,
+    };
     const atOnce = [resumedIn, pausedIn, resumedAgainIn, cancelledIn].every((ms) => ms < 3_000);
-    expect({ seen, atOnce, continuedAsNew: generation > generationAtPause, closedWithin10s: closed.ms !== null && closed.ms < 10_000 }).toEqual({
+    expect({
+      seen,
+      atOnce,
+      continuedAsNew: generation > generationAtPause,
+      closedWithin10s: closed.ms !== null && closed.ms < 10_000,
+    }).toEqual({
       seen,
       atOnce: true,
       continuedAsNew: true,
@@ -212,14 +264,21 @@ test('batches ending together with dead receivers do not slow down another batch
   fixtureLog.blocked.add('bad-0').add('bad-1').add('bad-2');
   // Three batches end at once: thirty deliveries wait on the silent receiver, more than the
   // batch worker's activity slots.
-  const ending = await Promise.all([0, 1, 2].map((n) => createBatch(api, [{ key: `bad-${n}`, failWhileBlocked: 'a' }])));
+  const ending = await Promise.all(
+    [0, 1, 2].map((n) => createBatch(api, [{ key: `bad-${n}`, failWhileBlocked: 'a' }])),
+  );
   await Promise.all(ending.map((id) => statusSeen(id, (s) => FINAL.includes(s))));
-  await waitFor(async () => (await Promise.all(ending.map(deliveriesOf))).every((d) => d.length === RECEIVERS), { what: 'their deliveries planned' });
+  await waitFor(async () => (await Promise.all(ending.map(deliveriesOf))).every((d) => d.length === RECEIVERS), {
+    what: 'their deliveries planned',
+  });
   const t0 = Date.now();
   const id = await createBatch(api, [{ key: 'a' }, { key: 'b' }, { key: 'c' }]);
   const done = await statusSeen(id, (s) => FINAL.includes(s), 60_000);
   expect(done.status).toBe('completed');
   // With the deliveries on the batch's queue this took 38.8 s (held up by the hung deliveries);
   // apart, a few seconds, more under the whole suite's load (6.8 s seen in CI).
-  expect({ batchTookMs: done.at - t0, under: done.at - t0 < 15_000 }).toEqual({ batchTookMs: done.at - t0, under: true });
+  expect({ batchTookMs: done.at - t0, under: done.at - t0 < 15_000 }).toEqual({
+    batchTookMs: done.at - t0,
+    under: true,
+  });
 });

@@ -23,7 +23,11 @@ const TIME_BUDGET_MS = 60_000;
 
 type Schema = Record<string, any>;
 type Param = { name: string; in: 'path' | 'query'; required: boolean; schema: Schema };
-type Operation = { operationId: string; parameters: Param[]; requestBody?: { content: Record<string, { schema: Schema }> } };
+type Operation = {
+  operationId: string;
+  parameters: Param[];
+  requestBody?: { content: Record<string, { schema: Schema }> };
+};
 type Doc = { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Schema> } };
 type Segment = string | number;
 
@@ -34,15 +38,29 @@ const real: Record<string, string> = {};
 beforeAll(async () => {
   // Uploads configured: without them their routes answer 503 by design, and would not be exercised.
   const uploadsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fuzz-uploads-'));
-  stack = await startStack({ name: 'fuzz', pipelines: [fixturePipeline, noopPipeline] as unknown as PipelineDefinition[], uploads: { dir: uploadsDir } });
+  stack = await startStack({
+    name: 'fuzz',
+    pipelines: [fixturePipeline, noopPipeline] as unknown as PipelineDefinition[],
+    uploads: { dir: uploadsDir },
+  });
   doc = (await stack.api.call('GET', '/api/openapi.json')).body;
   // Real things for path parameters, so a body is judged rather than answered 404 first.
-  const batch = await stack.api.call('POST', '/api/batches', { pipeline: 'noop', name: 'fuzz target', items: [{ key: 'a' }] });
+  const batch = await stack.api.call('POST', '/api/batches', {
+    pipeline: 'noop',
+    name: 'fuzz target',
+    items: [{ key: 'a' }],
+  });
   real.batch = batch.body.id;
-  const template = await stack.api.call('POST', '/api/templates', { name: 'fuzz target', pipeline: 'noop', source: { kind: 'items', items: [{ key: 'a' }] } });
+  const template = await stack.api.call('POST', '/api/templates', {
+    name: 'fuzz target',
+    pipeline: 'noop',
+    source: { kind: 'items', items: [{ key: 'a' }] },
+  });
   real.template = template.body.id;
   // Final, so its progress stream (GET .../events) ends at once.
-  await waitFor(async () => (await stack.api.call('GET', `/api/batches/${real.batch}`)).body.status === 'completed', { what: 'the target batch' });
+  await waitFor(async () => (await stack.api.call('GET', `/api/batches/${real.batch}`)).body.status === 'completed', {
+    what: 'the target batch',
+  });
 });
 
 afterAll(async () => {
@@ -64,7 +82,8 @@ function prng(seed: number) {
 
 function resolve(s: Schema | undefined): Schema {
   let out = s ?? {};
-  for (let i = 0; i < 10 && typeof out.$ref === 'string'; i++) out = doc.components.schemas[out.$ref.replace('#/components/schemas/', '')] ?? {};
+  for (let i = 0; i < 10 && typeof out.$ref === 'string'; i++)
+    out = doc.components.schemas[out.$ref.replace('#/components/schemas/', '')] ?? {};
   return out;
 }
 
@@ -96,13 +115,18 @@ function generate(schema: Schema | undefined, depth = 0): unknown {
     }
     case 'integer':
     case 'number':
-      return Math.min(s.maximum ?? Infinity, Math.max(s.minimum ?? (s.exclusiveMinimum !== undefined ? s.exclusiveMinimum + 1 : 1), 1));
+      return Math.min(
+        s.maximum ?? Infinity,
+        Math.max(s.minimum ?? (s.exclusiveMinimum !== undefined ? s.exclusiveMinimum + 1 : 1), 1),
+      );
     case 'boolean':
       return true;
     case 'array':
       return depth > 6 ? [] : Array.from({ length: Math.max(1, s.minItems ?? 0) }, () => generate(s.items, depth + 1));
     case 'object':
-      return depth > 6 ? {} : Object.fromEntries(((s.required ?? []) as string[]).map((k) => [k, generate(s.properties?.[k], depth + 1)]));
+      return depth > 6
+        ? {}
+        : Object.fromEntries(((s.required ?? []) as string[]).map((k) => [k, generate(s.properties?.[k], depth + 1)]));
     default:
       return 'fuzz';
   }
@@ -113,7 +137,15 @@ function schemaAt(schema: Schema, value: unknown): Schema {
   const s = resolve(schema);
   const alt = branches(s);
   if (alt.length === 1) return alt[0];
-  const kind = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value === 'object' ? 'object' : typeof value === 'number' ? 'number' : typeof value;
+  const kind = Array.isArray(value)
+    ? 'array'
+    : value === null
+      ? 'null'
+      : typeof value === 'object'
+        ? 'object'
+        : typeof value === 'number'
+          ? 'number'
+          : typeof value;
   return alt.find((b) => typeOf(b) === kind || (kind === 'number' && typeOf(b) === 'integer')) ?? {};
 }
 
@@ -129,7 +161,14 @@ function locations(value: unknown, schema: Schema, at: Segment[] = []): Location
   const out: Location[] = [{ path: at, value, schema: s }];
   if (Array.isArray(value)) value.forEach((v, i) => out.push(...locations(v, s.items ?? {}, [...at, i])));
   else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) out.push(...locations(v, s.properties?.[k] ?? (typeof s.additionalProperties === 'object' ? s.additionalProperties : {}), [...at, k]));
+    for (const [k, v] of Object.entries(value))
+      out.push(
+        ...locations(
+          v,
+          s.properties?.[k] ?? (typeof s.additionalProperties === 'object' ? s.additionalProperties : {}),
+          [...at, k],
+        ),
+      );
   }
   return out;
 }
@@ -184,14 +223,21 @@ function pathValue(route: string, p: Param, method: string): string {
 
 /** One seeded bad case for an operation, of a kind its schema admits. */
 function makeCase(route: string, method: string, op: Operation, rnd: ReturnType<typeof prng>): Case {
-  const pathParams = Object.fromEntries(op.parameters.filter((p) => p.in === 'path').map((p) => [p.name, pathValue(route, p, method)]));
+  const pathParams = Object.fromEntries(
+    op.parameters.filter((p) => p.in === 'path').map((p) => [p.name, pathValue(route, p, method)]),
+  );
   const queryParams = op.parameters.filter((p) => p.in === 'query');
-  const query = Object.fromEntries(queryParams.filter((p) => p.required).map((p) => [p.name, String(generate(p.schema))]));
+  const query = Object.fromEntries(
+    queryParams.filter((p) => p.required).map((p) => [p.name, String(generate(p.schema))]),
+  );
   const bodySchema = op.requestBody?.content['application/json']?.schema;
   const base = bodySchema ? generate(bodySchema) : undefined;
   const locs = bodySchema ? locations(base, bodySchema) : [];
   const objects = locs.filter((l) => l.value && typeof l.value === 'object' && !Array.isArray(l.value));
-  const params = [...Object.keys(pathParams).map((name) => ({ in: 'path' as const, name })), ...queryParams.map((p) => ({ in: 'query' as const, name: p.name, schema: p.schema }))];
+  const params = [
+    ...Object.keys(pathParams).map((name) => ({ in: 'path' as const, name })),
+    ...queryParams.map((p) => ({ in: 'query' as const, name: p.name, schema: p.schema })),
+  ];
 
   const kinds = [
     ...(locs.length ? ['body-nul', 'body-surrogate', 'body-wrong-type', 'body-oversized'] : []),
@@ -282,49 +328,71 @@ async function send(method: string, route: string, c: Case) {
   return { status: res.status, json, text };
 }
 
-test(
-  'schema-derived bad inputs for every operation: never a 5xx, the error body on every 4xx, unstorable text named, the server healthy',
-  async () => {
-    const rnd = prng(SEED);
-    const started = Date.now();
-    const problems: unknown[] = [];
-    const perOperation: Record<string, Record<number, number>> = {};
-    let sent = 0;
-    const operations = Object.entries(doc.paths)
-      .flatMap(([route, ops]) => Object.entries(ops).map(([method, op]) => ({ route, method, op })))
-      .filter(({ op }) => op.parameters.length > 0 || op.requestBody?.content['application/json']);
-    expect(operations.length).toBeGreaterThan(30);
+test('schema-derived bad inputs for every operation: never a 5xx, the error body on every 4xx, unstorable text named, the server healthy', async () => {
+  const rnd = prng(SEED);
+  const started = Date.now();
+  const problems: unknown[] = [];
+  const perOperation: Record<string, Record<number, number>> = {};
+  let sent = 0;
+  const operations = Object.entries(doc.paths)
+    .flatMap(([route, ops]) => Object.entries(ops).map(([method, op]) => ({ route, method, op })))
+    .filter(({ op }) => op.parameters.length > 0 || op.requestBody?.content['application/json']);
+  expect(operations.length).toBeGreaterThan(30);
 
-    for (let round = 0; round < CASES_PER_OPERATION && Date.now() - started < TIME_BUDGET_MS; round++) {
-      for (const { route, method, op } of operations) {
-        if (Date.now() - started >= TIME_BUDGET_MS) break;
-        const c = makeCase(route, method, op, rnd);
-        const res = await send(method, route, c);
-        sent++;
-        (perOperation[op.operationId] ??= {})[res.status] = (perOperation[op.operationId][res.status] ?? 0) + 1;
-        const what = { operation: `${method.toUpperCase()} ${route}`, kind: c.kind, status: res.status, names: c.names, answer: res.text.slice(0, 300) };
-        const error = res.json?.error;
-        const shaped = error && typeof error.code === 'string' && typeof error.message === 'string';
-        if (res.status >= 500) problems.push({ ...what, why: 'a 5xx' });
-        else if (res.status >= 400 && !shaped) problems.push({ ...what, why: 'a 4xx without the error body' });
-        else if (error?.code === 'validation_error' && !(error.details?.issues?.length > 0 && error.details.issues.every((i: { path: unknown }) => typeof i.path === 'string'))) {
-          problems.push({ ...what, why: 'a validation_error naming no field' });
-        } else if (c.names !== undefined && !(res.status === 400 && error?.code === 'validation_error' && error.details.issues[0].path === c.names)) {
-          problems.push({ ...what, why: `unstorable text not refused naming ${c.names}` });
-        } else if (c.mustRefuse && res.status < 400) problems.push({ ...what, why: 'a field of the wrong declared type accepted' });
-      }
+  for (let round = 0; round < CASES_PER_OPERATION && Date.now() - started < TIME_BUDGET_MS; round++) {
+    for (const { route, method, op } of operations) {
+      if (Date.now() - started >= TIME_BUDGET_MS) break;
+      const c = makeCase(route, method, op, rnd);
+      const res = await send(method, route, c);
+      sent++;
+      (perOperation[op.operationId] ??= {})[res.status] = (perOperation[op.operationId][res.status] ?? 0) + 1;
+      const what = {
+        operation: `${method.toUpperCase()} ${route}`,
+        kind: c.kind,
+        status: res.status,
+        names: c.names,
+        answer: res.text.slice(0, 300),
+      };
+      const error = res.json?.error;
+      const shaped = error && typeof error.code === 'string' && typeof error.message === 'string';
+      if (res.status >= 500) problems.push({ ...what, why: 'a 5xx' });
+      else if (res.status >= 400 && !shaped) problems.push({ ...what, why: 'a 4xx without the error body' });
+      else if (
+        error?.code === 'validation_error' &&
+        !(
+          error.details?.issues?.length > 0 &&
+          error.details.issues.every((i: { path: unknown }) => typeof i.path === 'string')
+        )
+      ) {
+        problems.push({ ...what, why: 'a validation_error naming no field' });
+      } else if (
+        c.names !== undefined &&
+        !(res.status === 400 && error?.code === 'validation_error' && error.details.issues[0].path === c.names)
+      ) {
+        problems.push({ ...what, why: `unstorable text not refused naming ${c.names}` });
+      } else if (c.mustRefuse && res.status < 400)
+        problems.push({ ...what, why: 'a field of the wrong declared type accepted' });
     }
+  }
 
-    const figures = { seed: SEED, operations: operations.length, sent, elapsedMs: Date.now() - started, perOperation };
-    fs.writeFileSync(path.join(process.env.TEST_RUN_DIR!, 'openapi-fuzz.json'), JSON.stringify({ ...figures, problems }, null, 2));
-    expect(problems).toEqual([]);
-    // Every operation was reached at least once within the time budget.
-    expect(Object.keys(perOperation).length).toBe(operations.length);
-    // Healthy afterwards: health answers and a real batch still runs to the end.
-    expect((await stack.api.call('GET', '/api/health')).status).toBe(200);
-    const after = await stack.api.call('POST', '/api/batches', { pipeline: 'noop', name: 'after the fuzz', items: [{ key: 'z' }] });
-    expect(after.status).toBe(202);
-    await waitFor(async () => (await stack.api.call('GET', `/api/batches/${after.body.id}`)).body.status === 'completed', { what: 'a batch after the fuzz' });
-  },
-  180_000,
-);
+  const figures = { seed: SEED, operations: operations.length, sent, elapsedMs: Date.now() - started, perOperation };
+  fs.writeFileSync(
+    path.join(process.env.TEST_RUN_DIR!, 'openapi-fuzz.json'),
+    JSON.stringify({ ...figures, problems }, null, 2),
+  );
+  expect(problems).toEqual([]);
+  // Every operation was reached at least once within the time budget.
+  expect(Object.keys(perOperation).length).toBe(operations.length);
+  // Healthy afterwards: health answers and a real batch still runs to the end.
+  expect((await stack.api.call('GET', '/api/health')).status).toBe(200);
+  const after = await stack.api.call('POST', '/api/batches', {
+    pipeline: 'noop',
+    name: 'after the fuzz',
+    items: [{ key: 'z' }],
+  });
+  expect(after.status).toBe(202);
+  await waitFor(
+    async () => (await stack.api.call('GET', `/api/batches/${after.body.id}`)).body.status === 'completed',
+    { what: 'a batch after the fuzz' },
+  );
+}, 180_000);

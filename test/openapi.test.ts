@@ -20,7 +20,19 @@ import { connectTemporal, createTestDatabase } from './support/stack';
 type Doc = {
   openapi: string;
   info: { title: string; version: string };
-  paths: Record<string, Record<string, { operationId: string; summary: string; parameters: Array<{ name: string; in: string; required: boolean; schema: object }>; requestBody?: { content: Record<string, { schema: object }> }; responses: Record<string, { description: string; content?: Record<string, { schema?: object }> }> }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        operationId: string;
+        summary: string;
+        parameters: Array<{ name: string; in: string; required: boolean; schema: object }>;
+        requestBody?: { content: Record<string, { schema: object }> };
+        responses: Record<string, { description: string; content?: Record<string, { schema?: object }> }>;
+      }
+    >
+  >;
   components: { schemas: Record<string, object> };
 };
 
@@ -76,7 +88,8 @@ function mountedRoutes(stack: Layer[], prefix = ''): string[] {
   for (const layer of stack) {
     if (layer.route) {
       for (const p of [layer.route.path].flat()) {
-        for (const m of Object.keys(layer.route.methods)) if (METHODS.includes(m)) out.push(`${m.toUpperCase()} ${prefix}${p}`);
+        for (const m of Object.keys(layer.route.methods))
+          if (METHODS.includes(m)) out.push(`${m.toUpperCase()} ${prefix}${p}`);
       }
     } else if (layer.handle?.stack) {
       const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
@@ -100,7 +113,10 @@ test('the document is OpenAPI 3.1 with unique operations, declared path paramete
       expect(op.summary).toEqual(expect.any(String));
       expect(operationIds.has(op.operationId)).toBe(false);
       operationIds.add(op.operationId);
-      const declared = op.parameters.filter((p) => p.in === 'path').map((p) => p.name).sort();
+      const declared = op.parameters
+        .filter((p) => p.in === 'path')
+        .map((p) => p.name)
+        .sort();
       expect({ path, declared }).toEqual({ path, declared: inPath });
       for (const p of op.parameters) {
         expect(['path', 'query']).toContain(p.in);
@@ -118,12 +134,14 @@ test('the document is OpenAPI 3.1 with unique operations, declared path paramete
 test('every schema in it compiles as JSON Schema 2020-12 and judges requests as the API does', () => {
   const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
   ajv.addSchema({ $id: 'doc', components: doc.components }, 'doc');
-  const compile = (schema: object) => ajv.compile(JSON.parse(JSON.stringify(schema).replace(/"#\/components\//g, '"doc#/components/')));
+  const compile = (schema: object) =>
+    ajv.compile(JSON.parse(JSON.stringify(schema).replace(/"#\/components\//g, '"doc#/components/')));
   for (const ops of Object.values(doc.paths)) {
     for (const op of Object.values(ops)) {
       for (const p of op.parameters) compile(p.schema);
       for (const c of Object.values(op.requestBody?.content ?? {})) compile(c.schema);
-      for (const r of Object.values(op.responses)) for (const c of Object.values(r.content ?? {})) if (c.schema) compile(c.schema);
+      for (const r of Object.values(op.responses))
+        for (const c of Object.values(r.content ?? {})) if (c.schema) compile(c.schema);
     }
   }
   const createBatch = compile(doc.paths['/api/batches'].post.requestBody!.content['application/json'].schema);
@@ -143,10 +161,19 @@ test('every route the app mounts is in the document, and nothing else is', () =>
       return `${method} ${openApiPath(path)}`;
     });
   expect(mounted.length).toBeGreaterThan(15);
-  const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+  const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+  );
   const missing = [...new Set(mounted)].filter((r) => !documented.includes(r)).sort();
   const stale = documented.filter((r) => !mounted.includes(r)).sort();
   // A failure here lists the routes to add to (or remove from) api/openapi-routes.ts.
   expect({ missing, stale }).toEqual({ missing: [], stale: [] });
-  expect(mounted).toEqual(expect.arrayContaining(['GET /api/batches/{id}/analytics', 'GET /api/stats', 'GET /api/openapi.json', 'POST /api/batches/{id}/pause']));
+  expect(mounted).toEqual(
+    expect.arrayContaining([
+      'GET /api/batches/{id}/analytics',
+      'GET /api/stats',
+      'GET /api/openapi.json',
+      'POST /api/batches/{id}/pause',
+    ]),
+  );
 });

@@ -48,12 +48,14 @@ beforeAll(async () => {
   mailbox = await startMailbox({ port: 0 });
   hooks = http.createServer((req, res) => {
     let body = '';
-    req.on('data', (c) => (body += c)).on('end', () => {
-      const name = (JSON.parse(body) as { batch: { name: string } }).batch.name;
-      const status = failNextFor.delete(name) ? 503 : 200;
-      received.push({ headers: req.headers, body, status });
-      res.writeHead(status).end();
-    });
+    req
+      .on('data', (c) => (body += c))
+      .on('end', () => {
+        const name = (JSON.parse(body) as { batch: { name: string } }).batch.name;
+        const status = failNextFor.delete(name) ? 503 : 200;
+        received.push({ headers: req.headers, body, status });
+        res.writeHead(status).end();
+      });
   });
   await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', () => r()));
   hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/hooks/flotilla`;
@@ -61,7 +63,10 @@ beforeAll(async () => {
     name: 'guards',
     pipelines,
     jobGuard: true,
-    notifications: { smtp: { host: '127.0.0.1', port: mailbox.port, secure: false, from: 'Flotilla <flotilla@localhost>' }, appUrl: 'http://flotilla.test' },
+    notifications: {
+      smtp: { host: '127.0.0.1', port: mailbox.port, secure: false, from: 'Flotilla <flotilla@localhost>' },
+      appUrl: 'http://flotilla.test',
+    },
     // The receiver is on loopback: only its host:port passes the egress guard (API and worker).
     egress: allowStandIns(hookUrl),
   });
@@ -76,11 +81,16 @@ afterAll(async () => {
 
 beforeEach(() => fixtureLog.reset());
 
-async function finished(id: string, statuses = ['completed', 'completed_with_errors', 'failed', 'cancelled']): Promise<BatchProgress> {
+async function finished(
+  id: string,
+  statuses = ['completed', 'completed_with_errors', 'failed', 'cancelled'],
+): Promise<BatchProgress> {
   return waitFor(
     async () => {
       const b = (await api.call('GET', `/api/batches/${id}`)).body;
-      return statuses.includes(b.status) && statuses.includes(b.progress?.status) ? (b.progress as BatchProgress) : undefined;
+      return statuses.includes(b.status) && statuses.includes(b.progress?.status)
+        ? (b.progress as BatchProgress)
+        : undefined;
     },
     { timeoutMs: 90_000, what: `batch ${id} to reach ${statuses.join('|')}` },
   );
@@ -100,10 +110,16 @@ test('concurrent creates of one pipeline: exactly one 202, the others 409 naming
     expect(r.body.error.details).toMatchObject({ activeBatchId: activeId, pipeline: 'fixture' });
   }
   // Only one batch row exists for them.
-  const list = (await api.call('GET', '/api/batches?pipeline=fixture&limit=50')).body.batches.filter((b: { name: string }) => b.name.startsWith('guarded'));
+  const list = (await api.call('GET', '/api/batches?pipeline=fixture&limit=50')).body.batches.filter(
+    (b: { name: string }) => b.name.startsWith('guarded'),
+  );
   expect(list).toHaveLength(1);
 
-  const other = await api.call('POST', '/api/batches', { pipeline: 'noop', name: 'other pipeline', items: [{ key: 'x' }] });
+  const other = await api.call('POST', '/api/batches', {
+    pipeline: 'noop',
+    name: 'other pipeline',
+    items: [{ key: 'x' }],
+  });
   expect(other.status).toBe(202);
 
   await finished(activeId);
@@ -116,14 +132,25 @@ test('concurrent creates of one pipeline: exactly one 202, the others 409 naming
 test('the cost budget pauses the batch and says why; after a resume it runs to the end', async () => {
   // Each of the fixture's 3 steps adds the item's cost: $0.03 an item.
   const items: FixtureItem[] = Array.from({ length: 6 }, (_, i) => ({ key: `c${i}`, cost: 0.01 }));
-  const res = await api.call('POST', '/api/batches', { pipeline: 'fixture', name: 'budgeted', items, concurrency: 1, budgetUsd: 0.05, notify: { webhooks: [{ url: hookUrl, secret: SECRET }] } });
+  const res = await api.call('POST', '/api/batches', {
+    pipeline: 'fixture',
+    name: 'budgeted',
+    items,
+    concurrency: 1,
+    budgetUsd: 0.05,
+    notify: { webhooks: [{ url: hookUrl, secret: SECRET }] },
+  });
   expect(res.body).toMatchObject({ status: 'pending' });
   const id = res.body.id;
   const paused = await finished(id, ['paused']);
   expect(paused.pauseReason).toMatch(/^cost budget: estimated \$0\.0600 passed the budget of \$0\.05$/);
   expect(paused.estimatedCostUsd).toBeCloseTo(0.06, 6);
   expect(paused.succeeded).toBe(2);
-  const hook = await waitFor(async () => received.find((r) => r.headers['x-flotilla-event'] === 'budget_paused' && JSON.parse(r.body).batch.id === id), { what: 'budget webhook' });
+  const hook = await waitFor(
+    async () =>
+      received.find((r) => r.headers['x-flotilla-event'] === 'budget_paused' && JSON.parse(r.body).batch.id === id),
+    { what: 'budget webhook' },
+  );
   expect(JSON.parse(hook.body).progress.pauseReason).toMatch(/cost budget/);
 
   expect((await api.call('POST', `/api/batches/${id}/resume`, {})).status).toBe(202);
@@ -146,22 +173,35 @@ test('e-mail and a signed webhook when the batch ends; a failing webhook is retr
   const id = res.body.id;
   await finished(id);
 
-  const calls = await waitFor(async () => {
-    const mine = received.slice(before).filter((r) => JSON.parse(r.body).batch.id === id);
-    return mine.length >= 2 ? mine : undefined;
-  }, { timeoutMs: 60_000, what: 'the webhook retry' }).catch(async (err) => {
+  const calls = await waitFor(
+    async () => {
+      const mine = received.slice(before).filter((r) => JSON.parse(r.body).batch.id === id);
+      return mine.length >= 2 ? mine : undefined;
+    },
+    { timeoutMs: 60_000, what: 'the webhook retry' },
+  ).catch(async (err) => {
     const d = (await api.call('GET', `/api/batches/${id}/notifications`)).body;
-    throw new Error(`${err.message}: ${JSON.stringify(d)} ${JSON.stringify(received.map((r) => [r.status, r.headers['x-flotilla-event'], r.body.slice(0, 80)]))}`);
+    throw new Error(
+      `${err.message}: ${JSON.stringify(d)} ${JSON.stringify(received.map((r) => [r.status, r.headers['x-flotilla-event'], r.body.slice(0, 80)]))}`,
+    );
   });
   expect(calls.map((c) => c.status)).toEqual([503, 200]);
   const [first, second] = calls;
   // The same delivery (same ID and event), signed over timestamp + body with the batch's secret.
   expect(second.headers['x-flotilla-delivery']).toBe(first.headers['x-flotilla-delivery']);
   expect(second.headers['x-flotilla-event']).toBe('completed_with_errors');
-  expect(second.headers['x-flotilla-signature']).toBe(signWebhook(SECRET, String(second.headers['x-flotilla-timestamp']), second.body));
-  expect(second.headers['x-flotilla-signature']).not.toBe(signWebhook('another-secret-0123456789', String(second.headers['x-flotilla-timestamp']), second.body));
+  expect(second.headers['x-flotilla-signature']).toBe(
+    signWebhook(SECRET, String(second.headers['x-flotilla-timestamp']), second.body),
+  );
+  expect(second.headers['x-flotilla-signature']).not.toBe(
+    signWebhook('another-secret-0123456789', String(second.headers['x-flotilla-timestamp']), second.body),
+  );
   const payload = JSON.parse(second.body);
-  expect(payload).toMatchObject({ event: 'completed_with_errors', batch: { id, name: 'notified', pipeline: 'fixture' }, progress: { total: 2, succeeded: 1, failed: 1 } });
+  expect(payload).toMatchObject({
+    event: 'completed_with_errors',
+    batch: { id, name: 'notified', pipeline: 'fixture' },
+    progress: { total: 2, succeeded: 1, failed: 1 },
+  });
 
   const mail = await mailbox.waitFor((m) => m.subject.includes('"notified"'), 30_000);
   expect(mail.to).toEqual(['ops@example.com']);
@@ -169,27 +209,45 @@ test('e-mail and a signed webhook when the batch ends; a failing webhook is retr
   expect(mail.text).toContain('Succeeded: 1 (50%)');
   expect(mail.text).toContain(`http://flotilla.test/batches/${id}`);
 
-  const deliveries = await waitFor(async () => {
-    const d = (await api.call('GET', `/api/batches/${id}/notifications`)).body.deliveries;
-    return d.length === 2 && d.every((x: { status: string }) => x.status === 'delivered') ? d : undefined;
-  }, { what: 'deliveries recorded' });
+  const deliveries = await waitFor(
+    async () => {
+      const d = (await api.call('GET', `/api/batches/${id}/notifications`)).body.deliveries;
+      return d.length === 2 && d.every((x: { status: string }) => x.status === 'delivered') ? d : undefined;
+    },
+    { what: 'deliveries recorded' },
+  );
   const webhook = deliveries.find((d: { channel: string }) => d.channel === 'webhook');
   expect(webhook).toMatchObject({ event: 'completed_with_errors', target: hookUrl, attempts: 2, responseStatus: 200 });
   await recordChildHistory(stack.client, 'notification-webhook-retried', id, 'notificationWorkflow');
 });
 
 test('webhook secrets are required and checked at creation', async () => {
-  const res = await api.call('POST', '/api/batches', { pipeline: 'noop', name: 'x', items: [{ key: 'a' }], notify: { webhooks: [{ url: hookUrl, secret: 'short' }] } });
+  const res = await api.call('POST', '/api/batches', {
+    pipeline: 'noop',
+    name: 'x',
+    items: [{ key: 'a' }],
+    notify: { webhooks: [{ url: hookUrl, secret: 'short' }] },
+  });
   expect(res.status).toBe(400);
   expect(res.body.error.details.issues[0].path).toBe('notify.webhooks[0].secret');
-  const bad = await api.call('POST', '/api/batches', { pipeline: 'noop', name: 'x', items: [{ key: 'a' }], notify: { emails: ['not-an-email'] } });
+  const bad = await api.call('POST', '/api/batches', {
+    pipeline: 'noop',
+    name: 'x',
+    items: [{ key: 'a' }],
+    notify: { emails: ['not-an-email'] },
+  });
   expect(bad.status).toBe(400);
   expect(bad.body.error.details.issues[0].path).toBe('notify.emails[0]');
 });
 
 test('a queue rate limit holds: 8 calls at 120 a minute take seconds, not milliseconds', async () => {
   starts.length = 0;
-  const res = await api.call('POST', '/api/batches', { pipeline: 'limited', name: uid('rate'), items: Array.from({ length: 8 }, (_, i) => ({ key: `r${i}` })), concurrency: 8 });
+  const res = await api.call('POST', '/api/batches', {
+    pipeline: 'limited',
+    name: uid('rate'),
+    items: Array.from({ length: 8 }, (_, i) => ({ key: `r${i}` })),
+    concurrency: 8,
+  });
   expect(res.status).toBe(202);
   await finished(res.body.id);
   expect(starts).toHaveLength(8);
@@ -199,19 +257,29 @@ test('a queue rate limit holds: 8 calls at 120 a minute take seconds, not millis
 });
 
 test("the organisation's notification settings apply to batches that name no targets of their own", async () => {
-  const bad = await api.call('PUT', '/api/org/settings', { notify: { webhooks: [{ url: 'ftp://x', secret: SECRET }] } });
+  const bad = await api.call('PUT', '/api/org/settings', {
+    notify: { webhooks: [{ url: 'ftp://x', secret: SECRET }] },
+  });
   expect(bad.status).toBe(400);
   expect(bad.body.error.details.issues[0].path).toBe('notify.webhooks[0].url');
   const put = await api.call('PUT', '/api/org/settings', { notify: { webhooks: [{ url: hookUrl, secret: SECRET }] } });
   expect(put.status).toBe(200);
   expect((await api.call('GET', '/api/org/settings')).body.notify.webhooks[0].url).toBe(hookUrl);
   try {
-    const res = await api.call('POST', '/api/batches', { pipeline: 'noop', name: 'org default', items: [{ key: 'a' }] });
+    const res = await api.call('POST', '/api/batches', {
+      pipeline: 'noop',
+      name: 'org default',
+      items: [{ key: 'a' }],
+    });
     expect(res.status).toBe(202);
     await finished(res.body.id);
-    const hook = await waitFor(async () => received.find((r) => JSON.parse(r.body).batch.id === res.body.id), { what: 'the org webhook' });
+    const hook = await waitFor(async () => received.find((r) => JSON.parse(r.body).batch.id === res.body.id), {
+      what: 'the org webhook',
+    });
     expect(hook.headers['x-flotilla-event']).toBe('completed');
-    expect(hook.headers['x-flotilla-signature']).toBe(signWebhook(SECRET, String(hook.headers['x-flotilla-timestamp']), hook.body));
+    expect(hook.headers['x-flotilla-signature']).toBe(
+      signWebhook(SECRET, String(hook.headers['x-flotilla-timestamp']), hook.body),
+    );
   } finally {
     await api.call('PUT', '/api/org/settings', { notify: null });
   }

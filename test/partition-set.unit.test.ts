@@ -3,16 +3,48 @@ import type { PartitionCounts } from '../common/types';
 import { emptyCounters } from '../common/types';
 import { PartitionSet } from '../workflows/partition-set';
 
-function counts(partition: number, report: number, c: Partial<PartitionCounts['counters']>, extra: Partial<PartitionCounts> = {}): PartitionCounts {
+function counts(
+  partition: number,
+  report: number,
+  c: Partial<PartitionCounts['counters']>,
+  extra: Partial<PartitionCounts> = {},
+): PartitionCounts {
   return { partition, report, counters: { ...emptyCounters(0), ...c }, running: 0, done: false, ...extra };
 }
 
-test('sums the latest report of each partition; the totals are the partitions\' items', () => {
+test("sums the latest report of each partition; the totals are the partitions' items", () => {
   const set = new PartitionSet([4, 4, 3]);
   expect(set.sum()).toMatchObject({ total: 11, started: 0, succeeded: 0 });
-  set.apply(counts(0, 1, { total: 4, started: 4, succeeded: 2, costUsd: 0.5, steps: { a: { succeeded: 2, failed: 0, skipped: 0, cancelled: 0 } } }, { running: 2 }));
-  set.apply(counts(2, 1, { total: 3, started: 1, failed: 1, steps: { a: { succeeded: 0, failed: 1, skipped: 0, cancelled: 0 } } }));
-  expect(set.sum()).toMatchObject({ total: 11, started: 5, succeeded: 2, failed: 1, costUsd: 0.5, steps: { a: { succeeded: 2, failed: 1, skipped: 0, cancelled: 0 } } });
+  set.apply(
+    counts(
+      0,
+      1,
+      {
+        total: 4,
+        started: 4,
+        succeeded: 2,
+        costUsd: 0.5,
+        steps: { a: { succeeded: 2, failed: 0, skipped: 0, cancelled: 0 } },
+      },
+      { running: 2 },
+    ),
+  );
+  set.apply(
+    counts(2, 1, {
+      total: 3,
+      started: 1,
+      failed: 1,
+      steps: { a: { succeeded: 0, failed: 1, skipped: 0, cancelled: 0 } },
+    }),
+  );
+  expect(set.sum()).toMatchObject({
+    total: 11,
+    started: 5,
+    succeeded: 2,
+    failed: 1,
+    costUsd: 0.5,
+    steps: { a: { succeeded: 2, failed: 1, skipped: 0, cancelled: 0 } },
+  });
   expect(set.running).toBe(2);
 });
 
@@ -52,7 +84,11 @@ test('a snapshot carries everything to the next run, and is a copy', () => {
 
 test('a partition not heard from is unfinished and counts none of its items as started or settled', () => {
   const set = new PartitionSet([2, 3]);
-  expect({ allDone: set.allDone, unfinished: set.unfinished(), running: set.running }).toEqual({ allDone: false, unfinished: [0, 1], running: 0 });
+  expect({ allDone: set.allDone, unfinished: set.unfinished(), running: set.running }).toEqual({
+    allDone: false,
+    unfinished: [0, 1],
+    running: 0,
+  });
   set.apply(counts(1, 1, { total: 3, started: 3, succeeded: 1 }, { running: 2 }));
   expect(set.sum()).toMatchObject({ total: 5, started: 3, succeeded: 1 });
   expect({ unfinished: set.unfinished(), running: set.running }).toEqual({ unfinished: [0, 1], running: 2 });

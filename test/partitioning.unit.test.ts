@@ -1,5 +1,11 @@
 /** The split of a batch among partition workflows (common/partitioning.ts). */
-import { DEFAULT_PARTITIONING, partitionOf, partitionsFor, partitionWindow, partitionWorkflowId } from '../common/partitioning';
+import {
+  DEFAULT_PARTITIONING,
+  partitionOf,
+  partitionsFor,
+  partitionWindow,
+  partitionWorkflowId,
+} from '../common/partitioning';
 
 const opts = { itemsPerPartition: 100, maxPartitions: 8, minWindow: 10 };
 
@@ -37,7 +43,7 @@ test('items go round robin by seq; items sharing a sequence key all go to one pa
   expect(partitionOf(1, 'chat-42', 5)).toBe(partitionOf(1000, 'chat-42', 5));
 });
 
-test('a partition ID never falls in the items\' `<batchId>/<itemKey>` space', () => {
+test("a partition ID never falls in the items' `<batchId>/<itemKey>` space", () => {
   expect(partitionWorkflowId('b-1', 3)).toBe('b-1#partition-3');
   expect(partitionWorkflowId('b-1', 3).startsWith('b-1/')).toBe(false);
 });

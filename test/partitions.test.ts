@@ -33,16 +33,28 @@ const received: Array<{ event: string; batchId: string }> = [];
 beforeAll(async () => {
   hooks = http.createServer((req, res) => {
     let body = '';
-    req.on('data', (c) => (body += c)).on('end', () => {
-      received.push({ event: String(req.headers['x-flotilla-event']), batchId: (JSON.parse(body) as { batch: { id: string } }).batch.id });
-      res.writeHead(200).end();
-    });
+    req
+      .on('data', (c) => (body += c))
+      .on('end', () => {
+        received.push({
+          event: String(req.headers['x-flotilla-event']),
+          batchId: (JSON.parse(body) as { batch: { id: string } }).batch.id,
+        });
+        res.writeHead(200).end();
+      });
   });
   await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', () => r()));
   hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/hook`;
   stack = await startStack({ name: 'parts', pipelines, egress: allowStandIns(hookUrl) });
   client = stack.client;
-  api = await startApi({ db: stack.db, client, taskQueue: stack.taskQueue, pipelines, partitioning: PARTITIONING, notifyTargets: new NotifyTargets({ secrets: secretBoxFromEnv(), egress: allowStandIns(hookUrl) }) });
+  api = await startApi({
+    db: stack.db,
+    client,
+    taskQueue: stack.taskQueue,
+    pipelines,
+    partitioning: PARTITIONING,
+    notifyTargets: new NotifyTargets({ secrets: secretBoxFromEnv(), egress: allowStandIns(hookUrl) }),
+  });
 });
 
 afterAll(async () => {
@@ -54,17 +66,29 @@ afterAll(async () => {
 beforeEach(() => fixtureLog.reset());
 
 async function createBatch(items: FixtureItem[], extra: Record<string, unknown> = {}, via = api): Promise<string> {
-  const res = await via.call('POST', '/api/batches', { pipeline: 'fixture', name: uid('batch'), items, concurrency: 6, ...extra });
+  const res = await via.call('POST', '/api/batches', {
+    pipeline: 'fixture',
+    name: uid('batch'),
+    items,
+    concurrency: 6,
+    ...extra,
+  });
   expect(res.status).toBe(202);
   return res.body.id;
 }
 
-async function settled(id: string, statuses = ['completed', 'completed_with_errors', 'failed', 'cancelled'], round = 0): Promise<BatchProgress> {
+async function settled(
+  id: string,
+  statuses = ['completed', 'completed_with_errors', 'failed', 'cancelled'],
+  round = 0,
+): Promise<BatchProgress> {
   return waitFor(
     async () => {
       const b = (await api.call('GET', `/api/batches/${id}`)).body;
       const p = b.progress as BatchProgress | undefined;
-      return statuses.includes(b.status) && p && statuses.includes(p.status) && (p.retryRound ?? 0) >= round ? p : undefined;
+      return statuses.includes(b.status) && p && statuses.includes(p.status) && (p.retryRound ?? 0) >= round
+        ? p
+        : undefined;
     },
     { timeoutMs: 90_000, what: `batch ${id} to reach ${statuses.join('|')}` },
   );
@@ -81,11 +105,18 @@ test('a batch of one item per partition: three partitions, each item a child of 
   const p = await settled(id);
   expect(p).toMatchObject({ status: 'completed', total: 9, succeeded: 9 });
   expect(await partitionsOf(id)).toBe(3);
-  const rows = await stack.db.batchItem.findMany({ where: { batchId: id }, orderBy: { seq: 'asc' }, select: { key: true, partition: true } });
+  const rows = await stack.db.batchItem.findMany({
+    where: { batchId: id },
+    orderBy: { seq: 'asc' },
+    select: { key: true, partition: true },
+  });
   expect(rows.map((r) => r.partition)).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 2]);
   for (const r of rows) {
     const d = await client.workflow.getHandle(`${id}/${r.key}`).describe();
-    expect({ key: r.key, parent: d.raw.workflowExecutionInfo?.parentExecution?.workflowId }).toEqual({ key: r.key, parent: partitionWorkflowId(id, r.partition) });
+    expect({ key: r.key, parent: d.raw.workflowExecutionInfo?.parentExecution?.workflowId }).toEqual({
+      key: r.key,
+      parent: partitionWorkflowId(id, r.partition),
+    });
   }
   // The partitions carry the batch's search attributes, as the items do.
   const part = await client.workflow.getHandle(partitionWorkflowId(id, 1)).describe();
@@ -96,11 +127,15 @@ test('a batch no larger than one partition keeps one level (no partition workflo
   const id = await createBatch([{ key: 'only' }]);
   expect(await settled(id)).toMatchObject({ status: 'completed', succeeded: 1 });
   expect(await partitionsOf(id)).toBe(0);
-  expect((await client.workflow.getHandle(`${id}/only`).describe()).raw.workflowExecutionInfo?.parentExecution?.workflowId).toBe(id);
+  expect(
+    (await client.workflow.getHandle(`${id}/only`).describe()).raw.workflowExecutionInfo?.parentExecution?.workflowId,
+  ).toBe(id);
 });
 
 test('retry-failed after the end re-runs the failed items of every partition at their failed step; counted once', async () => {
-  const items: FixtureItem[] = Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? { key: `f${i}`, failWhileBlocked: 'b' } : { key: `ok${i}` }));
+  const items: FixtureItem[] = Array.from({ length: 6 }, (_, i) =>
+    i % 2 === 0 ? { key: `f${i}`, failWhileBlocked: 'b' } : { key: `ok${i}` },
+  );
   for (const i of items) if (i.failWhileBlocked) fixtureLog.blocked.add(i.key);
   const id = await createBatch(items);
   const before = await settled(id);
@@ -111,15 +146,22 @@ test('retry-failed after the end re-runs the failed items of every partition at 
   const after = await settled(id, ['completed'], 1);
   expect(after).toMatchObject({ total: 6, succeeded: 6, failed: 0, processed: 6 });
   expect(after.steps.b).toMatchObject({ succeeded: 6, failed: 0 });
-  for (const key of ['f0', 'f2', 'f4']) expect({ key, a: attempts(key, 'a'), b: attempts(key, 'b') }).toEqual({ key, a: 1, b: 2 });
+  for (const key of ['f0', 'f2', 'f4'])
+    expect({ key, a: attempts(key, 'a'), b: attempts(key, 'b') }).toEqual({ key, a: 1, b: 2 });
 });
 
 test('retry-failed while the batch runs: the failures are taken back and the batch ends once, everything counted', async () => {
   fixtureLog.blocked.add('early');
   // The slow items outlast the failure's way up (item -> partition -> batch, a second or two; more on a loaded machine).
-  const items: FixtureItem[] = [{ key: 'early', failWhileBlocked: 'a' }, ...Array.from({ length: 5 }, (_, i) => ({ key: `slow-${i}`, sleepMs: 15_000 }))];
+  const items: FixtureItem[] = [
+    { key: 'early', failWhileBlocked: 'a' },
+    ...Array.from({ length: 5 }, (_, i) => ({ key: `slow-${i}`, sleepMs: 15_000 })),
+  ];
   const id = await createBatch(items);
-  await waitFor(async () => (await api.call('GET', `/api/batches/${id}`)).body.progress?.failed === 1, { timeoutMs: 60_000, what: 'the early failure' });
+  await waitFor(async () => (await api.call('GET', `/api/batches/${id}`)).body.progress?.failed === 1, {
+    timeoutMs: 60_000,
+    what: 'the early failure',
+  });
   expect((await api.call('GET', `/api/batches/${id}`)).body.progress).toMatchObject({ status: 'running', failed: 1 });
   fixtureLog.blocked.clear();
   expect((await api.call('POST', `/api/batches/${id}/retry-failed`, {})).status).toBe(202);
@@ -145,7 +187,11 @@ test('the cost budget is judged on the summed partitions: one pause, notified on
   // does. Enough items that the pause (the sum is judged at the partitions' next reports) lands
   // while items remain, however slow the server: with 9, a slow cluster had finished them all.
   const items: FixtureItem[] = Array.from({ length: 24 }, (_, i) => ({ key: `c${i}`, cost: 0.01, sleepMs: 300 }));
-  const id = await createBatch(items, { concurrency: 3, budgetUsd: 0.1, notify: { webhooks: [{ url: hookUrl, secret: 'whsec_test_0123456789abcdef' }] } });
+  const id = await createBatch(items, {
+    concurrency: 3,
+    budgetUsd: 0.1,
+    notify: { webhooks: [{ url: hookUrl, secret: 'whsec_test_0123456789abcdef' }] },
+  });
   const paused = await settled(id, ['paused']);
   expect(paused.pauseReason).toMatch(/^cost budget: estimated \$0\.\d{4} passed the budget of \$0\.1$/);
   expect(paused.estimatedCostUsd).toBeGreaterThan(0.1);
@@ -157,5 +203,10 @@ test('the cost budget is judged on the summed partitions: one pause, notified on
   await waitFor(async () => received.filter((r) => r.batchId === id).length >= 2, { what: 'two webhook calls' });
   // Nothing more comes: each event once.
   await new Promise((r) => setTimeout(r, 2_000));
-  expect(received.filter((r) => r.batchId === id).map((r) => r.event).sort()).toEqual(['budget_paused', 'completed']);
+  expect(
+    received
+      .filter((r) => r.batchId === id)
+      .map((r) => r.event)
+      .sort(),
+  ).toEqual(['budget_paused', 'completed']);
 });

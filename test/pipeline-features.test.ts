@@ -16,7 +16,12 @@ import { definePipeline, type PipelineDefinition, type SequencePredecessor } fro
 import { startApi, waitFor } from './support/api';
 import { startStack, uid } from './support/stack';
 
-const Item = z.object({ key: z.string(), chat: z.string().optional(), text: z.string(), sleepMs: z.number().int().default(100) });
+const Item = z.object({
+  key: z.string(),
+  chat: z.string().optional(),
+  text: z.string(),
+  sleepMs: z.number().int().default(100),
+});
 type Item = z.infer<typeof Item>;
 
 /** What the steps saw: start/end times, predecessors, the pool's concurrency. */
@@ -88,7 +93,11 @@ const pipeline = definePipeline({
       fs.mkdirSync(dir, { recursive: true });
       const body = `${ctx.batchName}: ${ctx.status}, ${n} succeeded of ${ctx.counts.total}\n${keys.join('\n')}\n`;
       fs.writeFileSync(path.join(dir, 'summary.txt'), body);
-      return { files: [{ name: 'summary.txt', bytes: Buffer.byteLength(body), contentType: 'text/plain' }], succeededSeen: n, key: ctx.idempotencyKey };
+      return {
+        files: [{ name: 'summary.txt', bytes: Buffer.byteLength(body), contentType: 'text/plain' }],
+        succeededSeen: n,
+        key: ctx.idempotencyKey,
+      };
     },
   },
   exportColumns: (row) => ({ reply: (row.outputs.answer as { reply?: string } | undefined)?.reply ?? null }),
@@ -112,8 +121,19 @@ afterAll(async () => {
 
 beforeEach(() => seen.reset());
 
-async function runBatch(items: Array<Partial<Item> & { key: string }>, settings: Record<string, unknown> = {}, concurrency = 20, via = api) {
-  const res = await via.call('POST', '/api/batches', { pipeline: 'features', name: uid('b'), items: items.map((i) => ({ text: i.key, ...i })), settings, concurrency });
+async function runBatch(
+  items: Array<Partial<Item> & { key: string }>,
+  settings: Record<string, unknown> = {},
+  concurrency = 20,
+  via = api,
+) {
+  const res = await via.call('POST', '/api/batches', {
+    pipeline: 'features',
+    name: uid('b'),
+    items: items.map((i) => ({ text: i.key, ...i })),
+    settings,
+    concurrency,
+  });
   expect(res.status).toBe(202);
   const id: string = res.body.id;
   const batch = await waitFor(
@@ -157,7 +177,13 @@ function expectChatsInOrder(items: typeof chatItems) {
 }
 
 test('split among partitions, the rows of one chat share a partition and still run in order', async () => {
-  const partitioned = await startApi({ db, client: stack.client, taskQueue: stack.taskQueue, pipelines, partitioning: { itemsPerPartition: 1, maxPartitions: 3, minWindow: 1 } });
+  const partitioned = await startApi({
+    db,
+    client: stack.client,
+    taskQueue: stack.taskQueue,
+    pipelines,
+    partitioning: { itemsPerPartition: 1, maxPartitions: 3, minWindow: 1 },
+  });
   try {
     const { id, batch } = await runBatch(chatItems, {}, 20, partitioned);
     expect(batch.progress).toMatchObject({ status: 'completed', succeeded: 10, failed: 0 });
@@ -190,7 +216,12 @@ test('items of one sequence run one after another and see their predecessors; ot
   expect(seen.maxInPool).toBe(2);
 
   // The batch-end hook saw every succeeded item; its result is kept with the batch.
-  expect(batch.outputs).toMatchObject({ status: 'succeeded', succeededSeen: 10, key: `${id}/__batch-end/0`, files: [{ name: 'summary.txt' }] });
+  expect(batch.outputs).toMatchObject({
+    status: 'succeeded',
+    succeededSeen: 10,
+    key: `${id}/__batch-end/0`,
+    files: [{ name: 'summary.txt' }],
+  });
   const file = await fetch(`${api.base}/api/batches/${id}/files/summary.txt`, { headers: api.headers });
   expect(file.status).toBe(200);
   expect(file.headers.get('content-disposition')).toContain('summary.txt');
@@ -200,7 +231,13 @@ test('items of one sequence run one after another and see their predecessors; ot
 });
 
 test('a step condition over settings skips the step for every item, shown as skipped', async () => {
-  const { batch } = await runBatch([{ key: 's1', sleepMs: 0 }, { key: 's2', sleepMs: 0 }], { mode: 'short' });
+  const { batch } = await runBatch(
+    [
+      { key: 's1', sleepMs: 0 },
+      { key: 's2', sleepMs: 0 },
+    ],
+    { mode: 'short' },
+  );
   expect(batch.progress.status).toBe('completed');
   expect(batch.progress.steps.extra).toMatchObject({ skipped: 2, succeeded: 0 });
   expect(batch.progress.steps.answer).toMatchObject({ succeeded: 2 });
@@ -210,7 +247,7 @@ test('a step condition over settings skips the step for every item, shown as ski
 
 test('results export as CSV joined to the input, formulas neutralised, and as JSON', async () => {
   const { id } = await runBatch([
-    { key: 'e1', text: '=cmd|\' /C calc\'!A0', sleepMs: 0 },
+    { key: 'e1', text: "=cmd|' /C calc'!A0", sleepMs: 0 },
     { key: 'e2', text: 'plain, with "quotes"', sleepMs: 0 },
   ]);
   const csv = await fetch(`${api.base}/api/batches/${id}/export?format=csv`, { headers: api.headers });
@@ -224,7 +261,12 @@ test('results export as CSV joined to the input, formulas neutralised, and as JS
   const json = await api.call('GET', `/api/batches/${id}/export?format=json`);
   expect(json.status).toBe(200);
   expect(json.body).toHaveLength(2);
-  expect(json.body[0]).toMatchObject({ key: 'e1', status: 'succeeded', input: { text: '=cmd|\' /C calc\'!A0' }, reply: "re: =cmd|' /C calc'!A0" });
+  expect(json.body[0]).toMatchObject({
+    key: 'e1',
+    status: 'succeeded',
+    input: { text: "=cmd|' /C calc'!A0" },
+    reply: "re: =cmd|' /C calc'!A0",
+  });
 
   expect((await api.call('GET', `/api/batches/${id}/export?format=xml`)).status).toBe(400);
   expect((await api.call('GET', `/api/batches/nope/export`)).status).toBe(404);
@@ -257,8 +299,15 @@ test('demo items are seeded once as entities and listed', async () => {
   const list = await api.call('GET', '/api/entities?kind=feature-row&limit=1');
   expect(list.status).toBe(200);
   expect(list.body.entities).toHaveLength(1);
-  expect(list.body.entities[0]).toMatchObject({ kind: 'feature-row', key: 'demo-1', data: { key: 'demo-1', text: 'first' } });
-  const next = await api.call('GET', `/api/entities?kind=feature-row&cursor=${encodeURIComponent(list.body.nextCursor)}`);
+  expect(list.body.entities[0]).toMatchObject({
+    kind: 'feature-row',
+    key: 'demo-1',
+    data: { key: 'demo-1', text: 'first' },
+  });
+  const next = await api.call(
+    'GET',
+    `/api/entities?kind=feature-row&cursor=${encodeURIComponent(list.body.nextCursor)}`,
+  );
   expect(next.body.entities.map((e: { key: string }) => e.key)).toEqual(['demo-2']);
   const demo = await api.call('GET', '/api/pipelines/features/demo-items');
   expect(demo.body).toMatchObject({ source: 'entities', items: [{ key: 'demo-1' }, { key: 'demo-2' }] });
@@ -278,11 +327,15 @@ test('a CSV export of 100,000 items streams in bounded memory', async () => {
     FROM generate_series(1, 100000) AS g`;
   // The export runs in a process whose heap is far smaller than the file: holding the rows or the
   // file would kill it (out of memory); streaming a page at a time does not.
-  const out = execFileSync(process.execPath, ['--max-old-space-size=48', '--import', 'tsx', path.join(__dirname, 'support', 'export-child.ts'), stack.dbUrl, id], {
-    cwd: path.join(__dirname, '..'),
-    encoding: 'utf8',
-    maxBuffer: 1024 * 1024,
-  });
+  const out = execFileSync(
+    process.execPath,
+    ['--max-old-space-size=48', '--import', 'tsx', path.join(__dirname, 'support', 'export-child.ts'), stack.dbUrl, id],
+    {
+      cwd: path.join(__dirname, '..'),
+      encoding: 'utf8',
+      maxBuffer: 1024 * 1024,
+    },
+  );
   const result = JSON.parse(out) as { lines: number; bytes: number; heapLimitMb: number };
   expect(result.lines).toBe(100_001);
   expect(result.bytes).toBeGreaterThan(100_000 * 1500);

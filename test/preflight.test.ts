@@ -15,7 +15,10 @@ let sandbox: Awaited<ReturnType<typeof startPartnerSandbox>>;
 
 beforeAll(async () => {
   sandbox = await startPartnerSandbox({ port: 0, apiKey: 'test-key', latencyMs: { min: 0, max: 2 } });
-  const pipelines = [fixturePipeline, createRestaurantRegistrationPipeline({ partnerBaseUrl: sandbox.url, partnerApiKey: 'test-key' })] as unknown as PipelineDefinition[];
+  const pipelines = [
+    fixturePipeline,
+    createRestaurantRegistrationPipeline({ partnerBaseUrl: sandbox.url, partnerApiKey: 'test-key' }),
+  ] as unknown as PipelineDefinition[];
   stack = await startStack({ name: 'preflight', pipelines, jobGuard: false });
 });
 
@@ -37,11 +40,28 @@ async function finish(id: string): Promise<void> {
 test('the estimate has no basis before the first batch, then uses the settled items of past batches', async () => {
   const before = await stack.api.call('GET', '/api/pipelines/fixture/estimate?items=100&concurrency=10');
   expect(before.status).toBe(200);
-  expect(before.body).toEqual({ pipeline: 'fixture', items: 100, concurrency: 10, basis: null, perItem: null, total: null });
+  expect(before.body).toEqual({
+    pipeline: 'fixture',
+    items: 100,
+    concurrency: 10,
+    basis: null,
+    perItem: null,
+    total: null,
+  });
 
   // 10 items of ~200 ms (one failing for good) and $0.01 each.
-  const items = Array.from({ length: 10 }, (_, i) => ({ key: `est-${i}`, sleepMs: 200, cost: 0.01, ...(i === 9 ? { rejectAt: 'c' } : {}) }));
-  const created = await stack.api.call('POST', '/api/batches', { pipeline: 'fixture', name: 'estimate basis', items, concurrency: 5 });
+  const items = Array.from({ length: 10 }, (_, i) => ({
+    key: `est-${i}`,
+    sleepMs: 200,
+    cost: 0.01,
+    ...(i === 9 ? { rejectAt: 'c' } : {}),
+  }));
+  const created = await stack.api.call('POST', '/api/batches', {
+    pipeline: 'fixture',
+    name: 'estimate basis',
+    items,
+    concurrency: 5,
+  });
   expect(created.status).toBe(202);
   await finish(created.body.id);
 
@@ -63,10 +83,15 @@ test('estimate and dry run answer bad input with the field at fault', async () =
   expect(noItems.body.error.details.issues[0].path).toBe('items');
   const unknown = await stack.api.call('GET', '/api/pipelines/nope/estimate?items=3');
   expect(unknown.status).toBe(404);
-  const badItem = await stack.api.call('POST', '/api/pipelines/restaurant-registration/dry-run', { item: { name: 'x' } });
+  const badItem = await stack.api.call('POST', '/api/pipelines/restaurant-registration/dry-run', {
+    item: { name: 'x' },
+  });
   expect(badItem.status).toBe(400);
   expect(badItem.body.error.details.issues.map((i: { path: string }) => i.path)).toContain('item.externalId');
-  const badSettings = await stack.api.call('POST', '/api/pipelines/fixture/dry-run', { item: { key: 'k' }, settings: { label: 5 } });
+  const badSettings = await stack.api.call('POST', '/api/pipelines/fixture/dry-run', {
+    item: { key: 'k' },
+    settings: { label: 5 },
+  });
   expect(badSettings.status).toBe(400);
   expect(badSettings.body.error.details.issues[0].path).toBe('settings.label');
   const noItem = await stack.api.call('POST', '/api/pipelines/fixture/dry-run', {});
@@ -78,7 +103,10 @@ test('a dry run of a restaurant runs the local check and the duplicate search, a
   const restaurant = { ...demoRestaurants[0], externalId: 'dry-1', name: `${demoRestaurants[0].name} dry` };
   const writesBefore = sandbox.state.requests.filter((r) => r.method !== 'GET').length;
   const searchesBefore = sandbox.state.requests.filter((r) => r.endpoint === 'check-duplicates').length;
-  const res = await stack.api.call('POST', '/api/pipelines/restaurant-registration/dry-run', { item: restaurant, settings: {} });
+  const res = await stack.api.call('POST', '/api/pipelines/restaurant-registration/dry-run', {
+    item: restaurant,
+    settings: {},
+  });
   expect(res.status).toBe(200);
   expect(res.body).toMatchObject({ pipeline: 'restaurant-registration', itemKey: 'dry-1', ok: true });
   const steps = res.body.steps as Array<{ name: string; outcome: string; reason?: string; output?: unknown }>;
@@ -98,7 +126,9 @@ test('a dry run of a restaurant runs the local check and the duplicate search, a
 
 test('a dry run reports the failing step with its error and does not retry it', async () => {
   fixtureLog.reset();
-  const res = await stack.api.call('POST', '/api/pipelines/fixture/dry-run', { item: { key: 'dry-fail', failAlways: 'b' } });
+  const res = await stack.api.call('POST', '/api/pipelines/fixture/dry-run', {
+    item: { key: 'dry-fail', failAlways: 'b' },
+  });
   expect(res.status).toBe(200);
   expect(res.body.ok).toBe(false);
   expect(res.body.steps.map((s: { outcome: string }) => s.outcome)).toEqual(['ran', 'failed', 'not-reached']);
@@ -110,7 +140,13 @@ test('dry runs are rate-limited per user: past the limit, 429 with Retry-After',
   // A limit of 3 a minute on an API of its own; the other tests' dry runs count in the same window, so start a fresh one.
   const msIntoMinute = Date.now() % 60_000;
   if (msIntoMinute > 45_000) await new Promise((r) => setTimeout(r, 60_500 - msIntoMinute));
-  const limited = await startApi({ db: stack.db, client: stack.client, taskQueue: stack.taskQueue, pipelines: [fixturePipeline] as unknown as PipelineDefinition[], auth: { dryRunPerMinute: 3 } });
+  const limited = await startApi({
+    db: stack.db,
+    client: stack.client,
+    taskQueue: stack.taskQueue,
+    pipelines: [fixturePipeline] as unknown as PipelineDefinition[],
+    auth: { dryRunPerMinute: 3 },
+  });
   try {
     const statuses: number[] = [];
     let refused: Awaited<ReturnType<typeof limited.call>> | undefined;
@@ -122,7 +158,10 @@ test('dry runs are rate-limited per user: past the limit, 429 with Retry-After',
     // At most 3 in this window (fewer if this file's earlier dry runs fell in it).
     expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(3);
     expect(refused?.status).toBe(429);
-    expect(refused!.body.error).toMatchObject({ code: 'rate_limited', message: expect.stringMatching(/too many dry runs: at most 3 a minute/) });
+    expect(refused!.body.error).toMatchObject({
+      code: 'rate_limited',
+      message: expect.stringMatching(/too many dry runs: at most 3 a minute/),
+    });
     expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThan(0);
   } finally {
     await limited.close();

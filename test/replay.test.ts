@@ -33,22 +33,27 @@ const saved = fs
 
 test('the saved histories are exactly the listed scenarios', () => {
   const listed: string[] = scenarioNames;
-  expect({ dir, missing: listed.filter((n) => !saved.includes(n)), notListed: saved.filter((n) => !listed.includes(n)) }).toEqual({ dir, missing: [], notListed: [] });
+  expect({
+    dir,
+    missing: listed.filter((n) => !saved.includes(n)),
+    notListed: saved.filter((n) => !listed.includes(n)),
+  }).toEqual({ dir, missing: [], notListed: [] });
 });
 
 // (describe.each refuses an empty table; the test above names every missing file then.)
-if (saved.length > 0) describe.each(saved)('%s', (name) => {
-  let history: JsonHistory;
-  beforeAll(() => {
-    history = JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8'));
-  });
+if (saved.length > 0)
+  describe.each(saved)('%s', (name) => {
+    let history: JsonHistory;
+    beforeAll(() => {
+      history = JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8'));
+    });
 
-  test('is a listed scenario of the workflow type its name says, showing what makes it that scenario', () => {
-    expect(problemsOf(name, history)).toEqual([]);
-  });
+    test('is a listed scenario of the workflow type its name says, showing what makes it that scenario', () => {
+      expect(problemsOf(name, history)).toEqual([]);
+    });
 
-  test('replays without nondeterminism', async () => {
-    expect(history.events.length).toBeGreaterThan(5);
-    await Worker.runReplayHistory({ workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } }, history, name);
+    test('replays without nondeterminism', async () => {
+      expect(history.events.length).toBeGreaterThan(5);
+      await Worker.runReplayHistory({ workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } }, history, name);
+    });
   });
-});

@@ -18,7 +18,9 @@ let pipelines: PipelineDefinition[];
 
 beforeAll(async () => {
   sandbox = await startPartnerSandbox({ port: 0, apiKey: 'test-key', latencyMs: { min: 0, max: 2 } });
-  pipelines = [createRestaurantRegistrationPipeline({ partnerBaseUrl: sandbox.url, partnerApiKey: 'test-key' })] as unknown as PipelineDefinition[];
+  pipelines = [
+    createRestaurantRegistrationPipeline({ partnerBaseUrl: sandbox.url, partnerApiKey: 'test-key' }),
+  ] as unknown as PipelineDefinition[];
   stack = await startStack({ name: 'restaurants', pipelines });
   ({ api } = stack);
 });
@@ -29,12 +31,24 @@ afterAll(async () => {
 });
 
 test('a partner rejection at step 4 fails that restaurant only; a transient outage is retried; every write happens once', async () => {
-  const items = demoRestaurants.slice(0, 6).map((r, i) => ({ ...r, externalId: `e2e-${i + 1}`, name: `${r.name} ${i + 1}` }));
+  const items = demoRestaurants
+    .slice(0, 6)
+    .map((r, i) => ({ ...r, externalId: `e2e-${i + 1}`, name: `${r.name} ${i + 1}` }));
   sandbox.addFaults([
-    { endpoint: 'verify-business', match: { externalId: 'e2e-2' }, status: 422, message: 'business registration number not found' },
+    {
+      endpoint: 'verify-business',
+      match: { externalId: 'e2e-2' },
+      status: 422,
+      message: 'business registration number not found',
+    },
     { endpoint: 'upload-menu', match: { externalId: 'e2e-3' }, status: 503, times: 2 },
   ]);
-  const res = await api.call('POST', '/api/batches', { pipeline: 'restaurant-registration', name: 'Auckland Q4', items, concurrency: 3 });
+  const res = await api.call('POST', '/api/batches', {
+    pipeline: 'restaurant-registration',
+    name: 'Auckland Q4',
+    items,
+    concurrency: 3,
+  });
   expect(res.status).toBe(202);
   const id = res.body.id;
   const p = await waitFor(
@@ -57,7 +71,9 @@ test('a partner rejection at step 4 fails that restaurant only; a transient outa
   expect(stepIndex).toBe(3); // the 4th step
   expect(failed[0].steps.slice(4).every((s: { status: string }) => s.status === 'skipped')).toBe(true);
 
-  const retried = (await api.call('GET', `/api/batches/${id}/items?limit=10`)).body.items.find((i: { key: string }) => i.key === 'e2e-3');
+  const retried = (await api.call('GET', `/api/batches/${id}/items?limit=10`)).body.items.find(
+    (i: { key: string }) => i.key === 'e2e-3',
+  );
   const menu = retried.steps.find((s: { step: string }) => s.step === 'upload-menu');
   expect(menu).toMatchObject({ status: 'succeeded', attempts: 3 });
   // Default backoff: 2 s then 4 s between the three attempts.
@@ -70,7 +86,8 @@ test('a partner rejection at step 4 fails that restaurant only; a transient outa
   // Each successful write to the platform happened once per idempotency key.
   const applied = sandbox.state.requests.filter((r) => r.method !== 'GET' && r.status < 300 && !r.replayed);
   const perKey = new Map<string, number>();
-  for (const r of applied) perKey.set(`${r.path}|${r.idempotencyKey}`, (perKey.get(`${r.path}|${r.idempotencyKey}`) ?? 0) + 1);
+  for (const r of applied)
+    perKey.set(`${r.path}|${r.idempotencyKey}`, (perKey.get(`${r.path}|${r.idempotencyKey}`) ?? 0) + 1);
   expect([...perKey.values()].every((n) => n === 1)).toBe(true);
   expect(applied.every((r) => r.idempotencyKey?.startsWith(`${id}/`))).toBe(true);
   expect(sandbox.state.published.size).toBe(5);
@@ -80,9 +97,23 @@ test('a partner rejection at step 4 fails that restaurant only; a transient outa
 });
 
 test('retry-failed resumes a restaurant at its failed step: the partner log shows the earlier steps ran once', async () => {
-  const items = demoRestaurants.slice(0, 3).map((r, i) => ({ ...r, externalId: `retry-${i + 1}`, name: `${r.name} R${i + 1}` }));
-  sandbox.addFaults([{ endpoint: 'upload-menu', match: { externalId: 'retry-2' }, status: 422, message: 'menu CSV rejected: column price missing' }]);
-  const res = await api.call('POST', '/api/batches', { pipeline: 'restaurant-registration', name: 'Retry round', items, concurrency: 3 });
+  const items = demoRestaurants
+    .slice(0, 3)
+    .map((r, i) => ({ ...r, externalId: `retry-${i + 1}`, name: `${r.name} R${i + 1}` }));
+  sandbox.addFaults([
+    {
+      endpoint: 'upload-menu',
+      match: { externalId: 'retry-2' },
+      status: 422,
+      message: 'menu CSV rejected: column price missing',
+    },
+  ]);
+  const res = await api.call('POST', '/api/batches', {
+    pipeline: 'restaurant-registration',
+    name: 'Retry round',
+    items,
+    concurrency: 3,
+  });
   expect(res.status).toBe(202);
   const id = res.body.id;
   const settledAfter = (round: number) =>
@@ -90,7 +121,12 @@ test('retry-failed resumes a restaurant at its failed step: the partner log show
       async () => {
         const b = await api.call('GET', `/api/batches/${id}`);
         const p = b.body.progress;
-        return ['completed', 'completed_with_errors'].includes(b.body.status) && p && ['completed', 'completed_with_errors'].includes(p.status) && (p.retryRound ?? 0) >= round ? p : undefined;
+        return ['completed', 'completed_with_errors'].includes(b.body.status) &&
+          p &&
+          ['completed', 'completed_with_errors'].includes(p.status) &&
+          (p.retryRound ?? 0) >= round
+          ? p
+          : undefined;
       },
       { timeoutMs: 90_000, what: `batch to settle after round ${round}` },
     );
@@ -120,7 +156,11 @@ test('retry-failed resumes a restaurant at its failed step: the partner log show
 test('a restaurant the platform already has is skipped after the duplicate check, nothing written again', async () => {
   const restaurant = { ...demoRestaurants[0]!, externalId: 'dup-1', name: `${demoRestaurants[0]!.name} D1` };
   const run = async (name: string) => {
-    const res = await api.call('POST', '/api/batches', { pipeline: 'restaurant-registration', name, items: [restaurant] });
+    const res = await api.call('POST', '/api/batches', {
+      pipeline: 'restaurant-registration',
+      name,
+      items: [restaurant],
+    });
     expect(res.status).toBe(202);
     const id: string = res.body.id;
     const progress = await waitFor(

@@ -26,7 +26,11 @@ let pipeline: RestaurantRegistrationPipeline;
 
 beforeAll(async () => {
   sandbox = await startPartnerSandbox({ port: 0, apiKey: API_KEY, latencyMs: { min: 0, max: 0 } });
-  pipeline = createRestaurantRegistrationPipeline({ partnerBaseUrl: sandbox.url, partnerApiKey: API_KEY, timeoutMs: 2_000 });
+  pipeline = createRestaurantRegistrationPipeline({
+    partnerBaseUrl: sandbox.url,
+    partnerApiKey: API_KEY,
+    timeoutMs: 2_000,
+  });
 });
 
 afterAll(async () => {
@@ -90,7 +94,12 @@ async function runStep(name: string, item: RestaurantItem, opts: CtxOptions = {}
   const { ctx, heartbeats } = makeCtx(item, name, opts);
   let handler = step.run;
   if (step.handlersByItemType) {
-    const value = String(step.handlersByItemType.path.split('.').slice(1).reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], item));
+    const value = String(
+      step.handlersByItemType.path
+        .split('.')
+        .slice(1)
+        .reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], item),
+    );
     handler = step.handlersByItemType.handlers[value] ?? step.run;
   }
   const output = await handler(ctx);
@@ -104,7 +113,10 @@ async function runAll(item: RestaurantItem, opts: CtxOptions = {}) {
   const skipped: string[] = [];
   for (const step of (opts.pipelineDef ?? pipeline).steps) {
     if (step.skipIf) {
-      const value = step.skipIf.path.split('.').slice(1).reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], item);
+      const value = step.skipIf.path
+        .split('.')
+        .slice(1)
+        .reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], item);
       if (value === step.skipIf.equals) {
         skipped.push(step.name);
         continue;
@@ -120,7 +132,18 @@ async function runAll(item: RestaurantItem, opts: CtxOptions = {}) {
 
 async function sandboxRequests(query: Record<string, string> = {}) {
   const res = await fetch(`${sandbox.url}/__sandbox/requests?${new URLSearchParams(query).toString()}`);
-  return (await res.json()) as { count: number; replayed: number; requests: Array<{ method: string; path: string; idempotencyKey: string | null; replayed: boolean; faulted: boolean; status: number }> };
+  return (await res.json()) as {
+    count: number;
+    replayed: number;
+    requests: Array<{
+      method: string;
+      path: string;
+      idempotencyKey: string | null;
+      replayed: boolean;
+      faulted: boolean;
+      status: number;
+    }>;
+  };
 }
 
 async function expectRejection(promise: Promise<unknown>): Promise<Error> {
@@ -137,7 +160,10 @@ describe('pipeline definition', () => {
     expect(pipeline.name).toBe('restaurant-registration');
     expect(pipeline.steps.map((s) => s.name)).toEqual([...STEP_NAMES]);
     expect(STEP_NAMES).toHaveLength(12);
-    expect(Object.keys(stepDef('verify-business').handlersByItemType!.handlers).sort()).toEqual(['inbound', 'outbound']);
+    expect(Object.keys(stepDef('verify-business').handlersByItemType!.handlers).sort()).toEqual([
+      'inbound',
+      'outbound',
+    ]);
     expect(stepDef('configure-delivery-zones').skipIf).toEqual({ path: 'item.pickupOnly', equals: true });
 
     const plan = planOf(restaurantRegistrationPipeline);
@@ -145,10 +171,14 @@ describe('pipeline definition', () => {
     const verify = plan.steps.find((s) => s.name === 'verify-business')!;
     expect(verify.activityByItemType).toEqual({
       path: 'item.type',
-      activities: { inbound: 'restaurant-registration.verify-business.inbound', outbound: 'restaurant-registration.verify-business.outbound' },
+      activities: {
+        inbound: 'restaurant-registration.verify-business.inbound',
+        outbound: 'restaurant-registration.verify-business.outbound',
+      },
     });
     // default retry policy (3 retries, 2 s/4 s/8 s) on every step
-    for (const s of plan.steps) expect(s.retry).toMatchObject({ maximumAttempts: 4, initialIntervalMs: 2_000, backoffCoefficient: 2 });
+    for (const s of plan.steps)
+      expect(s.retry).toMatchObject({ maximumAttempts: 4, initialIntervalMs: 2_000, backoffCoefficient: 2 });
   });
 
   it('keys items by externalId and accepts every demo restaurant', async () => {
@@ -180,8 +210,20 @@ describe('pipeline definition', () => {
 describe('validate-data', () => {
   const cases: Array<[string, (r: RestaurantItem) => void, RegExp]> = [
     ['bad IBAN checksum', (r) => (r.payment.iban = 'GB31NWBK60161331926801'), /payment\.iban/],
-    ['overlapping opening hours', (r) => (r.openingHours.mon = [{ open: '11:00', close: '15:00' }, { open: '14:00', close: '22:00' }]), /overlaps/],
-    ['closing before opening', (r) => (r.openingHours.tue = [{ open: '22:00', close: '11:00' }]), /closes before it opens/],
+    [
+      'overlapping opening hours',
+      (r) =>
+        (r.openingHours.mon = [
+          { open: '11:00', close: '15:00' },
+          { open: '14:00', close: '22:00' },
+        ]),
+      /overlaps/,
+    ],
+    [
+      'closing before opening',
+      (r) => (r.openingHours.tue = [{ open: '22:00', close: '11:00' }]),
+      /closes before it opens/,
+    ],
     ['never open', (r) => (r.openingHours = {}), /at least one day/],
     ['delivery without zones', (r) => (r.deliveryZones = []), /at least one delivery zone/],
     ['pickup-only with zones', (r) => (r.pickupOnly = true), /pickup-only restaurant must not define/],
@@ -218,20 +260,35 @@ describe('happy path', () => {
     expect(previous['upload-images']).toMatchObject({ count: 2 });
     expect(previous['configure-delivery-zones']).toMatchObject({ zoneCount: 2 });
     expect(previous['setup-payments']).toMatchObject({ ibanLast4: '6801', status: 'active' });
-    expect(previous['publish-store']).toMatchObject({ storeId, status: 'live', publicUrl: expect.stringContaining(storeId) });
-    expect(previous['send-welcome-email']).toMatchObject({ sent: true, emailId: expect.stringMatching(/^eml_/), to: item.email });
+    expect(previous['publish-store']).toMatchObject({
+      storeId,
+      status: 'live',
+      publicUrl: expect.stringContaining(storeId),
+    });
+    expect(previous['send-welcome-email']).toMatchObject({
+      sent: true,
+      emailId: expect.stringMatching(/^eml_/),
+      to: item.email,
+    });
 
     // the platform's own state agrees
     const s = sandbox.state;
     expect(s.merchants.get(merchantId)).toMatchObject({ externalRef: 'crm-1001', status: 'verified' });
     expect(s.stores.get(storeId)).toMatchObject({ merchantId, status: 'live', pickupOnly: false });
     expect(s.openingHours.get(storeId)!.weekly.sat).toEqual([{ open: '11:30', close: '23:30' }]);
-    expect(s.menus.get(storeId)!.items[0]).toEqual({ name: 'Margherita', priceCents: 950, category: 'Pizza', description: 'Tomato, mozzarella, basil' });
+    expect(s.menus.get(storeId)!.items[0]).toEqual({
+      name: 'Margherita',
+      priceCents: 950,
+      category: 'Pizza',
+      description: 'Tomato, mozzarella, basil',
+    });
     expect(s.images.get(storeId)!.map((i) => i.kind)).toEqual(['cover', 'dish']);
     expect(s.deliveryZones.get(storeId)).toHaveLength(2);
     expect(s.payments.get(merchantId)).toMatchObject({ country: 'GB' });
     expect(s.published.has(storeId)).toBe(true);
-    expect(s.emails).toEqual([expect.objectContaining({ merchantId, storeId, to: item.email, template: 'merchant-welcome' })]);
+    expect(s.emails).toEqual([
+      expect.objectContaining({ merchantId, storeId, to: item.email, template: 'merchant-welcome' }),
+    ]);
 
     // every write carried the step's idempotency key (images: one derived key per image)
     const log = await sandboxRequests();
@@ -264,7 +321,10 @@ describe('happy path', () => {
       const { output } = await runStep('verify-business', item, { previous: { 'create-merchant-account': m } });
       results.push(output);
     }
-    expect(results).toEqual([expect.objectContaining({ method: 'phone-call' }), expect.objectContaining({ method: 'document-review' })]);
+    expect(results).toEqual([
+      expect.objectContaining({ method: 'phone-call' }),
+      expect.objectContaining({ method: 'document-review' }),
+    ]);
   });
 
   it('sends no welcome email when the batch settings turn it off', async () => {
@@ -340,16 +400,30 @@ describe('idempotency', () => {
   it('the platform refuses writes without an Idempotency-Key and keys reused on another route', async () => {
     const headers = { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' };
     const item = byId('crm-1001');
-    const body = JSON.stringify({ externalRef: item.externalId, legalName: item.name, email: item.email, phone: item.phone, address: item.address });
+    const body = JSON.stringify({
+      externalRef: item.externalId,
+      legalName: item.name,
+      email: item.email,
+      phone: item.phone,
+      address: item.address,
+    });
     const noKey = await fetch(`${sandbox.url}/v1/merchants`, { method: 'POST', headers, body });
     expect(noKey.status).toBe(400);
     expect(await noKey.json()).toEqual({ error: expect.objectContaining({ code: 'idempotency_key_required' }) });
     expect(sandbox.state.merchants.size).toBe(0);
 
-    const ok = await fetch(`${sandbox.url}/v1/merchants`, { method: 'POST', headers: { ...headers, 'Idempotency-Key': 'k-1' }, body });
+    const ok = await fetch(`${sandbox.url}/v1/merchants`, {
+      method: 'POST',
+      headers: { ...headers, 'Idempotency-Key': 'k-1' },
+      body,
+    });
     expect(ok.status).toBe(201);
     const merchantId = ((await ok.json()) as { merchantId: string }).merchantId;
-    const reused = await fetch(`${sandbox.url}/v1/merchants/${merchantId}/stores`, { method: 'POST', headers: { ...headers, 'Idempotency-Key': 'k-1' }, body: '{}' });
+    const reused = await fetch(`${sandbox.url}/v1/merchants/${merchantId}/stores`, {
+      method: 'POST',
+      headers: { ...headers, 'Idempotency-Key': 'k-1' },
+      body: '{}',
+    });
     expect(reused.status).toBe(422);
     expect(((await reused.json()) as { error: { code: string } }).error.code).toBe('idempotency_key_reused');
     expect(sandbox.state.stores.size).toBe(0);
@@ -362,7 +436,9 @@ describe('fault injection and error mapping', () => {
     await fetch(`${sandbox.url}/__sandbox/faults`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ rules: [{ endpoint: 'create-merchant-account', status: 503, times: 2, message: 'partner maintenance' }] }),
+      body: JSON.stringify({
+        rules: [{ endpoint: 'create-merchant-account', status: 503, times: 2, message: 'partner maintenance' }],
+      }),
     });
     for (let attempt = 1; attempt <= 2; attempt++) {
       const err = await expectRejection(runStep('create-merchant-account', item));
@@ -376,7 +452,9 @@ describe('fault injection and error mapping', () => {
     expect(output).toMatchObject({ merchantId: expect.stringMatching(/^mer_/) });
     expect(sandbox.state.merchants.size).toBe(1);
 
-    const faults = (await (await fetch(`${sandbox.url}/__sandbox/faults`)).json()) as { rules: Array<{ hits: number }> };
+    const faults = (await (await fetch(`${sandbox.url}/__sandbox/faults`)).json()) as {
+      rules: Array<{ hits: number }>;
+    };
     expect(faults.rules[0]!.hits).toBe(2);
     const log = await sandboxRequests({ endpoint: 'create-merchant-account' });
     expect(log.requests.map((r) => [r.status, r.faulted, r.replayed])).toEqual([
@@ -389,7 +467,14 @@ describe('fault injection and error mapping', () => {
   it('422 on one restaurant -> NonRetryableStepError(PartnerRejectedError) with the partner message; others unaffected', async () => {
     const target = byId('crm-1002');
     const other = byId('crm-1001');
-    sandbox.addFaults([{ endpoint: 'verify-business', match: { externalId: 'crm-1002' }, status: 422, message: 'business registration could not be confirmed' }]);
+    sandbox.addFaults([
+      {
+        endpoint: 'verify-business',
+        match: { externalId: 'crm-1002' },
+        status: 422,
+        message: 'business registration could not be confirmed',
+      },
+    ]);
     const verify = async (item: RestaurantItem) => {
       const { output: m } = await runStep('create-merchant-account', item);
       return runStep('verify-business', item, { previous: { 'create-merchant-account': m } });
@@ -415,8 +500,14 @@ describe('fault injection and error mapping', () => {
     sandbox.addFaults([{ endpoint: 'create-merchant-account', match: { rate: 0.5 }, status: 503 }]);
     const outcomes: boolean[] = [];
     for (const r of demoRestaurants) {
-      const first = await runStep('create-merchant-account', structuredClone(r), { batchId: 'rate' }).then(() => true, () => false);
-      const again = await runStep('create-merchant-account', structuredClone(r), { batchId: 'rate' }).then(() => true, () => false);
+      const first = await runStep('create-merchant-account', structuredClone(r), { batchId: 'rate' }).then(
+        () => true,
+        () => false,
+      );
+      const again = await runStep('create-merchant-account', structuredClone(r), { batchId: 'rate' }).then(
+        () => true,
+        () => false,
+      );
       expect(again).toBe(first); // same key, same verdict
       outcomes.push(first);
     }
@@ -436,12 +527,18 @@ describe('fault injection and error mapping', () => {
     const { output: s } = await runStep('create-store', item, { previous: { 'create-merchant-account': m } });
     const rejected = await expectRejection(runStep('publish-store', item, { previous: { 'create-store': s } }));
     expect(rejected).toBeInstanceOf(NonRetryableStepError);
-    expect(rejected.message).toBe('store is not ready to publish: missing business verification, opening hours, menu, delivery zones, payout account');
+    expect(rejected.message).toBe(
+      'store is not ready to publish: missing business verification, opening hours, menu, delivery zones, payout account',
+    );
     expect(sandbox.state.published.size).toBe(0);
   });
 
   it('times out slow calls as retryable, and honours the caller abort signal', async () => {
-    const slow = createRestaurantRegistrationPipeline({ partnerBaseUrl: sandbox.url, partnerApiKey: API_KEY, timeoutMs: 100 });
+    const slow = createRestaurantRegistrationPipeline({
+      partnerBaseUrl: sandbox.url,
+      partnerApiKey: API_KEY,
+      timeoutMs: 100,
+    });
     sandbox.addFaults([{ endpoint: 'check-duplicates', status: 503, delayMs: 1_000 }]);
     const started = Date.now();
     const err = await expectRejection(runStep('check-duplicates', byId('crm-1001'), { pipelineDef: slow }));
@@ -476,8 +573,16 @@ describe('menu upload', () => {
 
   it.each([
     ['a header without price', 'name,cost\nMargherita,9.50', /menu CSV rejected: header must include name,price/],
-    ['a price that is not a number', 'name,price\nMargherita,9.50\nDiavola,eleven', /menu CSV rejected: line 3: price "eleven"/],
-    ['a row with too many columns', 'name,price\nMargherita,9.50,extra', /menu CSV rejected: line 2: expected 2 columns/],
+    [
+      'a price that is not a number',
+      'name,price\nMargherita,9.50\nDiavola,eleven',
+      /menu CSV rejected: line 3: price "eleven"/,
+    ],
+    [
+      'a row with too many columns',
+      'name,price\nMargherita,9.50,extra',
+      /menu CSV rejected: line 2: expected 2 columns/,
+    ],
     ['an unterminated quote', 'name,price\n"Margherita,9.50', /menu CSV rejected: unterminated quoted field/],
   ])('rejects %s as a non-retryable partner rejection, storing no menu', async (_label, csv, pattern) => {
     const item = byId('crm-1002');
@@ -543,7 +648,10 @@ describe('duplicate detection', () => {
     const item = byId('crm-1008');
     // batch-1 got as far as create-store, then died
     const { output: m } = await runStep('create-merchant-account', item, { batchId: 'batch-1' });
-    const { output: s } = await runStep('create-store', item, { batchId: 'batch-1', previous: { 'create-merchant-account': m } });
+    const { output: s } = await runStep('create-store', item, {
+      batchId: 'batch-1',
+      previous: { 'create-merchant-account': m },
+    });
 
     const { previous, executed, skippedItem } = await runAll(item, { batchId: 'batch-2' });
     expect(skippedItem).toBeUndefined();
@@ -554,7 +662,10 @@ describe('duplicate detection', () => {
       resumeMerchantId: (m as { merchantId: string }).merchantId,
       resumeStoreId: (s as { storeId: string }).storeId,
     });
-    expect(previous['create-merchant-account']).toEqual({ merchantId: (m as { merchantId: string }).merchantId, resumed: true });
+    expect(previous['create-merchant-account']).toEqual({
+      merchantId: (m as { merchantId: string }).merchantId,
+      resumed: true,
+    });
     expect(sandbox.state.merchants.size).toBe(1);
     expect(sandbox.state.stores.size).toBe(1);
     expect(sandbox.state.published.size).toBe(1);
@@ -577,10 +688,16 @@ describe('sandbox control plane', () => {
   });
 
   it('takes fault rules at construction', async () => {
-    const faulty = await startPartnerSandbox({ apiKey: API_KEY, latencyMs: { min: 0, max: 0 }, faults: [{ endpoint: 'check-duplicates', status: 503 }] });
+    const faulty = await startPartnerSandbox({
+      apiKey: API_KEY,
+      latencyMs: { min: 0, max: 0 },
+      faults: [{ endpoint: 'check-duplicates', status: 503 }],
+    });
     try {
       const client = new PartnerPlatformClient({ baseUrl: faulty.url, apiKey: API_KEY });
-      await expect(client.searchMerchants({ name: 'a', postcode: 'b' })).rejects.toBeInstanceOf(PartnerUnavailableError);
+      await expect(client.searchMerchants({ name: 'a', postcode: 'b' })).rejects.toBeInstanceOf(
+        PartnerUnavailableError,
+      );
     } finally {
       await faulty.close();
     }

@@ -27,25 +27,45 @@ afterAll(async () => {
 
 beforeEach(() => fixtureLog.reset());
 
-async function createBatch(items: FixtureItem[], concurrency = 10, extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await api.call('POST', '/api/batches', { pipeline: 'fixture', name: uid('batch'), items, concurrency, ...extra });
+async function createBatch(
+  items: FixtureItem[],
+  concurrency = 10,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const res = await api.call('POST', '/api/batches', {
+    pipeline: 'fixture',
+    name: uid('batch'),
+    items,
+    concurrency,
+    ...extra,
+  });
   expect(res.status).toBe(202);
   return res.body.id;
 }
 
 /** Waits for the batch to settle (after retry round `round`, when given). */
-async function settled(id: string, statuses = ['completed', 'completed_with_errors', 'failed'], round = 0): Promise<BatchProgress> {
+async function settled(
+  id: string,
+  statuses = ['completed', 'completed_with_errors', 'failed'],
+  round = 0,
+): Promise<BatchProgress> {
   let last: unknown;
   return waitFor(
     async () => {
       const res = await api.call('GET', `/api/batches/${id}`);
       last = res.body;
       const p = res.body.progress as BatchProgress | undefined;
-      return statuses.includes(res.body.status) && p && statuses.includes(p.status) && (p.retryRound ?? 0) >= round ? p : undefined;
+      return statuses.includes(res.body.status) && p && statuses.includes(p.status) && (p.retryRound ?? 0) >= round
+        ? p
+        : undefined;
     },
     { timeoutMs: 90_000, what: `batch ${id} to settle` },
   ).catch(async (err) => {
-    const items = (await api.call('GET', `/api/batches/${id}/items`)).body.items.map((i: any) => [i.key, i.status, i.runId]);
+    const items = (await api.call('GET', `/api/batches/${id}/items`)).body.items.map((i: any) => [
+      i.key,
+      i.status,
+      i.runId,
+    ]);
     throw new Error(`${err.message}; last: ${JSON.stringify(last)}; items: ${JSON.stringify(items)}`);
   });
 }
@@ -72,26 +92,52 @@ test('a batch that ended: failed items resume at their failed step; a second rou
   // Round 1 while the cause persists: they fail again at the same step, counted once each.
   const r1 = await retry(id);
   expect(r1).toMatchObject({ round: 1, items: 2 });
-  await waitFor(async () => attempts('bad-2', 'c') === 2 && attempts('bad-1', 'b') === 2, { timeoutMs: 60_000, what: 'round 1 re-runs' }).catch(async (err) => {
+  await waitFor(async () => attempts('bad-2', 'c') === 2 && attempts('bad-1', 'b') === 2, {
+    timeoutMs: 60_000,
+    what: 'round 1 re-runs',
+  }).catch(async (err) => {
     const rounds = (await api.call('GET', `/api/batches/${id}/retry-rounds`)).body;
-    const items = (await api.call('GET', `/api/batches/${id}/items`)).body.items.map((i: any) => [i.key, i.status, i.runId]);
-    throw new Error(`${err.message} ${JSON.stringify(rounds)} ${JSON.stringify(items)} ${JSON.stringify([...fixtureLog.attempts])}`);
+    const items = (await api.call('GET', `/api/batches/${id}/items`)).body.items.map((i: any) => [
+      i.key,
+      i.status,
+      i.runId,
+    ]);
+    throw new Error(
+      `${err.message} ${JSON.stringify(rounds)} ${JSON.stringify(items)} ${JSON.stringify([...fixtureLog.attempts])}`,
+    );
   });
   p = await settled(id, undefined, 1);
-  expect(p).toMatchObject({ status: 'completed_with_errors', total: 6, succeeded: 4, failed: 2, processed: 6, retryRound: 1 });
+  expect(p).toMatchObject({
+    status: 'completed_with_errors',
+    total: 6,
+    succeeded: 4,
+    failed: 2,
+    processed: 6,
+    retryRound: 1,
+  });
 
   // Round 2 after the cause is fixed: both succeed; the steps before the failed one never ran again.
   fixtureLog.blocked.clear();
   const r2 = await retry(id);
   expect(r2.round).toBe(2);
   p = await settled(id, ['completed'], 2);
-  expect(p).toMatchObject({ status: 'completed', total: 6, succeeded: 6, failed: 0, running: 0, processed: 6, retryRound: 2 });
+  expect(p).toMatchObject({
+    status: 'completed',
+    total: 6,
+    succeeded: 6,
+    failed: 0,
+    running: 0,
+    processed: 6,
+    retryRound: 2,
+  });
   expect(p.steps.b).toMatchObject({ succeeded: 6, failed: 0, skipped: 0 });
   expect(p.steps.c).toMatchObject({ succeeded: 6, failed: 0, skipped: 0 });
   expect([attempts('bad-1', 'a'), attempts('bad-1', 'b'), attempts('bad-1', 'c')]).toEqual([1, 3, 1]);
   expect([attempts('bad-2', 'a'), attempts('bad-2', 'b'), attempts('bad-2', 'c')]).toEqual([1, 1, 3]);
 
-  const item = (await api.call('GET', `/api/batches/${id}/items?status=succeeded&limit=10`)).body.items.find((i: { key: string }) => i.key === 'bad-1');
+  const item = (await api.call('GET', `/api/batches/${id}/items?status=succeeded&limit=10`)).body.items.find(
+    (i: { key: string }) => i.key === 'bad-1',
+  );
   expect(item.steps.map((s: { status: string }) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
   const wf = await client.workflow.getHandle(`${id}/bad-1`).describe();
   expect(wf.status.name).toBe('COMPLETED');
@@ -99,7 +145,13 @@ test('a batch that ended: failed items resume at their failed step; a second rou
 
   const rounds = (await api.call('GET', `/api/batches/${id}/retry-rounds`)).body.rounds;
   expect(rounds).toHaveLength(2);
-  expect(rounds[0]).toMatchObject({ round: 1, requestedBy: api.admin.email, resetCount: 2, notReset: [], outcome: { succeeded: 4, failed: 2 } });
+  expect(rounds[0]).toMatchObject({
+    round: 1,
+    requestedBy: api.admin.email,
+    resetCount: 2,
+    notReset: [],
+    outcome: { succeeded: 4, failed: 2 },
+  });
   expect(rounds[1]).toMatchObject({ round: 2, resetCount: 2, outcome: { succeeded: 6, failed: 0 } });
   expect(rounds[1].finishedAt).not.toBeNull();
 
@@ -112,15 +164,22 @@ test('a batch that ended: failed items resume at their failed step; a second rou
 test('a corrected input is used by the re-run steps; the earlier steps are not run again', async () => {
   const id = await createBatch([{ key: 'fix-me', failAlways: 'b' }, { key: 'fine' }]);
   await settled(id);
-  const bad = await api.call('POST', `/api/batches/${id}/retry-failed`, { inputs: { 'fix-me': { key: 'fix-me', failAlways: 7 } } });
+  const bad = await api.call('POST', `/api/batches/${id}/retry-failed`, {
+    inputs: { 'fix-me': { key: 'fix-me', failAlways: 7 } },
+  });
   expect(bad.status).toBe(400);
   expect(bad.body.error.details.issues[0].path).toBe('inputs.fix-me.failAlways');
-  const otherKey = await api.call('POST', `/api/batches/${id}/retry-failed`, { inputs: { 'fix-me': { key: 'renamed' } } });
+  const otherKey = await api.call('POST', `/api/batches/${id}/retry-failed`, {
+    inputs: { 'fix-me': { key: 'renamed' } },
+  });
   expect(otherKey.status).toBe(400);
   expect(otherKey.body.error.message).toMatch(/keep the item key/);
   const notFailed = await api.call('POST', `/api/batches/${id}/retry-failed`, { keys: ['fine'] });
   expect(notFailed.status).toBe(400);
-  expect(notFailed.body.error.details.issues[0]).toMatchObject({ path: 'keys[0]', message: 'item "fine" is succeeded, not failed' });
+  expect(notFailed.body.error.details.issues[0]).toMatchObject({
+    path: 'keys[0]',
+    message: 'item "fine" is succeeded, not failed',
+  });
 
   const attemptsOfA = attempts('fix-me', 'a');
   await retry(id, { keys: ['fix-me'], inputs: { 'fix-me': { key: 'fix-me' } } });
@@ -134,8 +193,17 @@ test('a corrected input is used by the re-run steps; the earlier steps are not r
 
 test('retry while the batch is still running: the batch settles once with everything counted', async () => {
   fixtureLog.blocked.add('early');
-  const id = await createBatch([{ key: 'early', failWhileBlocked: 'a' }, ...Array.from({ length: 5 }, (_, i) => ({ key: `slow-${i}`, sleepMs: 4_000 }))], 6);
-  await waitFor(async () => (await api.call('GET', `/api/batches/${id}`)).body.progress?.failed === 1, { timeoutMs: 30_000, what: 'the early failure' });
+  const id = await createBatch(
+    [
+      { key: 'early', failWhileBlocked: 'a' },
+      ...Array.from({ length: 5 }, (_, i) => ({ key: `slow-${i}`, sleepMs: 4_000 })),
+    ],
+    6,
+  );
+  await waitFor(async () => (await api.call('GET', `/api/batches/${id}`)).body.progress?.failed === 1, {
+    timeoutMs: 30_000,
+    what: 'the early failure',
+  });
   const during = await api.call('GET', `/api/batches/${id}`);
   expect(during.body.progress).toMatchObject({ status: 'running', failed: 1 });
   fixtureLog.blocked.clear();
@@ -171,7 +239,10 @@ test('hundreds of failed items are reset a page at a time; a worker restart mid-
 
   await retry(id);
   // Stop the worker once the first page of resets is done, then bring up a new one.
-  await waitFor(async () => ((await api.call('GET', `/api/batches/${id}/retry-rounds`)).body.rounds[0]?.resetCount ?? 0) >= 100, { timeoutMs: 60_000, what: 'the first page of resets' });
+  await waitFor(
+    async () => ((await api.call('GET', `/api/batches/${id}/retry-rounds`)).body.rounds[0]?.resetCount ?? 0) >= 100,
+    { timeoutMs: 60_000, what: 'the first page of resets' },
+  );
   await stack.restartWorker();
 
   const p = await settled(id, ['completed'], 1);

@@ -39,7 +39,10 @@ const pipeline = definePipeline({
 const activities = createStepActivities([pipeline]);
 const input: StepActivityInput = { batchId: 'b', itemKey: 'i', step: 's', item: {}, settings: {}, previous: {} };
 
-async function heartbeatsOf(activity: string, info: { attempt?: number; heartbeatDetails?: unknown } = {}): Promise<unknown[]> {
+async function heartbeatsOf(
+  activity: string,
+  info: { attempt?: number; heartbeatDetails?: unknown } = {},
+): Promise<unknown[]> {
   const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 5_000, ...info });
   const beats: unknown[] = [];
   env.on('heartbeat', (d: unknown) => beats.push(d));

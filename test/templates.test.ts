@@ -15,7 +15,10 @@ let stack: Awaited<ReturnType<typeof startOperatorStack>>;
 const call = (...args: Parameters<typeof stack.api.call>) => stack.api.call(...args);
 
 beforeAll(async () => {
-  stack = await startOperatorStack({ name: 'templates', pipelines: [noopPipeline, fixturePipeline] as unknown as PipelineDefinition[] });
+  stack = await startOperatorStack({
+    name: 'templates',
+    pipelines: [noopPipeline, fixturePipeline] as unknown as PipelineDefinition[],
+  });
 });
 
 afterAll(async () => {
@@ -23,7 +26,9 @@ afterAll(async () => {
 });
 
 async function addEntities(kind: string, keys: string[]) {
-  await stack.db.entity.createMany({ data: keys.map((key) => ({ id: `${kind}:${key}`, kind, key, data: { key, label: `entity ${key}` } })) });
+  await stack.db.entity.createMany({
+    data: keys.map((key) => ({ id: `${kind}:${key}`, kind, key, data: { key, label: `entity ${key}` } })),
+  });
 }
 
 describe('CRUD and validation', () => {
@@ -31,10 +36,21 @@ describe('CRUD and validation', () => {
     const names = [uid('alpha'), uid('beta'), uid('gamma')];
     const ids: string[] = [];
     for (const name of names) {
-      const res = await call('POST', '/api/templates', { name, pipeline: 'noop', source: { kind: 'items', items: [{ key: 'a' }] } });
+      const res = await call('POST', '/api/templates', {
+        name,
+        pipeline: 'noop',
+        source: { kind: 'items', items: [{ key: 'a' }] },
+      });
       expect(res.status).toBe(201);
       expect(res.headers.get('location')).toBe(`/api/templates/${res.body.id}`);
-      expect(res.body).toMatchObject({ name, pipeline: 'noop', concurrency: 20, settings: {}, createdBy: stack.api.admin.email, source: { kind: 'items' } });
+      expect(res.body).toMatchObject({
+        name,
+        pipeline: 'noop',
+        concurrency: 20,
+        settings: {},
+        createdBy: stack.api.admin.email,
+        source: { kind: 'items' },
+      });
       ids.push(res.body.id);
     }
 
@@ -46,7 +62,8 @@ describe('CRUD and validation', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { status: number; body: { templates: Array<{ id: string }>; nextCursor: string | null } } = await call('GET', `/api/templates?pipeline=noop&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: { status: number; body: { templates: Array<{ id: string }>; nextCursor: string | null } } =
+        await call('GET', `/api/templates?pipeline=noop&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
       expect(page.status).toBe(200);
       expect(page.body.templates.length).toBeLessThanOrEqual(2);
       seen.push(...page.body.templates.map((t) => t.id));
@@ -54,30 +71,70 @@ describe('CRUD and validation', () => {
     } while (cursor);
     expect(seen.filter((id) => ids.includes(id))).toEqual([...ids].reverse());
 
-    const replaced = await call('PUT', `/api/templates/${ids[0]}`, { name: `${names[0]}-v2`, pipeline: 'fixture', settings: { label: 'x' }, source: { kind: 'entities', entityKind: 'thing' }, concurrency: 5 });
+    const replaced = await call('PUT', `/api/templates/${ids[0]}`, {
+      name: `${names[0]}-v2`,
+      pipeline: 'fixture',
+      settings: { label: 'x' },
+      source: { kind: 'entities', entityKind: 'thing' },
+      concurrency: 5,
+    });
     expect(replaced.status).toBe(200);
-    expect(replaced.body).toMatchObject({ name: `${names[0]}-v2`, pipeline: 'fixture', settings: { label: 'x' }, concurrency: 5, source: { kind: 'entities', entityKind: 'thing' } });
+    expect(replaced.body).toMatchObject({
+      name: `${names[0]}-v2`,
+      pipeline: 'fixture',
+      settings: { label: 'x' },
+      concurrency: 5,
+      source: { kind: 'entities', entityKind: 'thing' },
+    });
 
-    const taken = await call('PUT', `/api/templates/${ids[0]}`, { name: names[1], pipeline: 'noop', source: { kind: 'items', items: [{}] } });
+    const taken = await call('PUT', `/api/templates/${ids[0]}`, {
+      name: names[1],
+      pipeline: 'noop',
+      source: { kind: 'items', items: [{}] },
+    });
     expect(taken.status).toBe(409);
     expect(taken.body.error).toMatchObject({ code: 'conflict', message: expect.stringContaining(names[1]) });
-    const dup = await call('POST', '/api/templates', { name: names[2], pipeline: 'noop', source: { kind: 'items', items: [{}] } });
+    const dup = await call('POST', '/api/templates', {
+      name: names[2],
+      pipeline: 'noop',
+      source: { kind: 'items', items: [{}] },
+    });
     expect(dup.status).toBe(409);
 
     expect((await call('DELETE', `/api/templates/${ids[2]}`)).status).toBe(204);
     expect((await call('GET', `/api/templates/${ids[2]}`)).status).toBe(404);
     expect((await call('DELETE', `/api/templates/${ids[2]}`)).status).toBe(404);
-    expect((await call('PUT', `/api/templates/${ids[2]}`, { name: 'x', pipeline: 'noop', source: { kind: 'items', items: [{}] } })).status).toBe(404);
+    expect(
+      (
+        await call('PUT', `/api/templates/${ids[2]}`, {
+          name: 'x',
+          pipeline: 'noop',
+          source: { kind: 'items', items: [{}] },
+        })
+      ).status,
+    ).toBe(404);
   });
 
   test.each([
     ['an unknown pipeline', { pipeline: 'nope', source: { kind: 'items', items: [{}] } }, 'pipeline'],
-    ['settings the pipeline refuses', { pipeline: 'fixture', settings: { label: 5 }, source: { kind: 'entities', entityKind: 'thing' } }, 'settings.label'],
-    ['a fixed item the pipeline refuses', { pipeline: 'fixture', source: { kind: 'items', items: [{ key: 'ok' }, { key: 7 }] } }, 'source.items[1].key'],
+    [
+      'settings the pipeline refuses',
+      { pipeline: 'fixture', settings: { label: 5 }, source: { kind: 'entities', entityKind: 'thing' } },
+      'settings.label',
+    ],
+    [
+      'a fixed item the pipeline refuses',
+      { pipeline: 'fixture', source: { kind: 'items', items: [{ key: 'ok' }, { key: 7 }] } },
+      'source.items[1].key',
+    ],
     ['an unknown source kind', { pipeline: 'noop', source: { kind: 'csv', url: 'x' } }, 'source.kind'],
     ['an entities source without a kind', { pipeline: 'noop', source: { kind: 'entities' } }, 'source.entityKind'],
     ['an unknown field', { pipeline: 'noop', source: { kind: 'items', items: [{}] }, colour: 'red' }, '(root)'],
-    ['a concurrency out of range', { pipeline: 'noop', source: { kind: 'items', items: [{}] }, concurrency: 0 }, 'concurrency'],
+    [
+      'a concurrency out of range',
+      { pipeline: 'noop', source: { kind: 'items', items: [{}] }, concurrency: 0 },
+      'concurrency',
+    ],
   ])('400 naming the field for %s; nothing stored', async (_what, body, path) => {
     const before = await stack.db.batchTemplate.count();
     const res = await call('POST', '/api/templates', { name: uid('bad'), ...body });
@@ -92,7 +149,12 @@ describe('starting a batch from a template', () => {
   test('an entities source is resolved when the batch starts; keys and search narrow it', async () => {
     const kind = uid('gadget');
     await addEntities(kind, ['g-1', 'g-2']);
-    const t = await call('POST', '/api/templates', { name: uid('gadgets'), pipeline: 'noop', source: { kind: 'entities', entityKind: kind }, concurrency: 3 });
+    const t = await call('POST', '/api/templates', {
+      name: uid('gadgets'),
+      pipeline: 'noop',
+      source: { kind: 'entities', entityKind: kind },
+      concurrency: 3,
+    });
     expect(t.status).toBe(201);
 
     const first = await call('POST', `/api/templates/${t.body.id}/batches`, {});
@@ -114,23 +176,39 @@ describe('starting a batch from a template', () => {
       ['g-2', { key: 'g-2', label: 'entity g-2' }],
       ['g-3', { key: 'g-3', label: 'entity g-3' }],
     ]);
-    expect((await stack.db.batch.findUniqueOrThrow({ where: { id: second.body.id } })).name).toBe('gadgets, second run');
+    expect((await stack.db.batch.findUniqueOrThrow({ where: { id: second.body.id } })).name).toBe(
+      'gadgets, second run',
+    );
 
     // Chosen keys run in the order given; missing ones are left out.
-    const chosen = await call('POST', '/api/templates', { name: uid('chosen'), pipeline: 'noop', source: { kind: 'entities', entityKind: kind, keys: ['g-3', 'g-1', 'g-9'] } });
+    const chosen = await call('POST', '/api/templates', {
+      name: uid('chosen'),
+      pipeline: 'noop',
+      source: { kind: 'entities', entityKind: kind, keys: ['g-3', 'g-1', 'g-9'] },
+    });
     const third = await call('POST', `/api/templates/${chosen.body.id}/batches`);
     expect(third.status).toBe(202);
     await finalStatusOf(stack.db, third.body.id);
-    expect((await call('GET', `/api/batches/${third.body.id}/items`)).body.items.map((i: { key: string }) => i.key)).toEqual(['g-3', 'g-1']);
+    expect(
+      (await call('GET', `/api/batches/${third.body.id}/items`)).body.items.map((i: { key: string }) => i.key),
+    ).toEqual(['g-3', 'g-1']);
 
-    const searched = await call('POST', '/api/templates', { name: uid('searched'), pipeline: 'noop', source: { kind: 'entities', entityKind: kind, search: 'G-2' } });
+    const searched = await call('POST', '/api/templates', {
+      name: uid('searched'),
+      pipeline: 'noop',
+      source: { kind: 'entities', entityKind: kind, search: 'G-2' },
+    });
     const fourth = await call('POST', `/api/templates/${searched.body.id}/batches`);
     await finalStatusOf(stack.db, fourth.body.id);
     expect((await stack.db.batch.findUniqueOrThrow({ where: { id: fourth.body.id } })).total).toBe(1);
   });
 
   test('a source with no items answers 409 and creates nothing; an unknown template 404', async () => {
-    const t = await call('POST', '/api/templates', { name: uid('empty'), pipeline: 'noop', source: { kind: 'entities', entityKind: uid('none') } });
+    const t = await call('POST', '/api/templates', {
+      name: uid('empty'),
+      pipeline: 'noop',
+      source: { kind: 'entities', entityKind: uid('none') },
+    });
     const before = await stack.db.batch.count();
     const res = await call('POST', `/api/templates/${t.body.id}/batches`);
     expect(res.status).toBe(409);
@@ -143,14 +221,22 @@ describe('starting a batch from a template', () => {
   test("entities that do not fit the pipeline's item schema fail like a posted batch: 400 naming the row", async () => {
     const kind = uid('strict');
     await stack.db.entity.create({ data: { id: `${kind}:a`, kind, key: 'a', data: { key: 42 } } });
-    const t = await call('POST', '/api/templates', { name: uid('strict'), pipeline: 'fixture', source: { kind: 'entities', entityKind: kind } });
+    const t = await call('POST', '/api/templates', {
+      name: uid('strict'),
+      pipeline: 'fixture',
+      source: { kind: 'entities', entityKind: kind },
+    });
     const res = await call('POST', `/api/templates/${t.body.id}/batches`);
     expect(res.status).toBe(400);
     expect(res.body.error.message).toBe('row 1: items[0].key: Invalid input: expected string, received number');
   });
 
   test("the job guard holds for a template's batch: 409 naming the active batch", async () => {
-    const t = await call('POST', '/api/templates', { name: uid('slow'), pipeline: 'fixture', source: { kind: 'items', items: [{ key: 's', sleepMs: 20_000 }] } });
+    const t = await call('POST', '/api/templates', {
+      name: uid('slow'),
+      pipeline: 'fixture',
+      source: { kind: 'items', items: [{ key: 's', sleepMs: 20_000 }] },
+    });
     const running = await call('POST', `/api/templates/${t.body.id}/batches`);
     expect(running.status).toBe(202);
     const again = await call('POST', `/api/templates/${t.body.id}/batches`);
@@ -173,10 +259,18 @@ describe('a single item run on its own (a batch of one)', () => {
     expect(items.body.items).toHaveLength(1);
     expect(items.body.items[0]).toMatchObject({ key: 'solo-1', status: 'succeeded' });
 
-    const named = await call('POST', '/api/pipelines/fixture/run', { item: { key: 'solo-2' }, settings: { label: 'one' }, name: 'just this one' });
+    const named = await call('POST', '/api/pipelines/fixture/run', {
+      item: { key: 'solo-2' },
+      settings: { label: 'one' },
+      name: 'just this one',
+    });
     expect(named.status).toBe(202);
     await finalStatusOf(stack.db, named.body.id);
-    expect(await stack.db.batch.findUniqueOrThrow({ where: { id: named.body.id } })).toMatchObject({ name: 'just this one', settings: { label: 'one' }, createdBy: stack.api.admin.email });
+    expect(await stack.db.batch.findUniqueOrThrow({ where: { id: named.body.id } })).toMatchObject({
+      name: 'just this one',
+      settings: { label: 'one' },
+      createdBy: stack.api.admin.email,
+    });
     const keyed = await call('POST', '/api/pipelines/fixture/run', { item: { key: 'solo-3' } });
     await finalStatusOf(stack.db, keyed.body.id);
     expect((await stack.db.batch.findUniqueOrThrow({ where: { id: keyed.body.id } })).name).toBe('Single: solo-3');

@@ -53,7 +53,8 @@ let page: Page;
 let tmp: string;
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(WEB_DIST, 'index.html'))) throw new Error('web/dist is missing: npm test builds it (scripts/build-web.sh)');
+  if (!fs.existsSync(path.join(WEB_DIST, 'index.html')))
+    throw new Error('web/dist is missing: npm test builds it (scripts/build-web.sh)');
   fs.mkdirSync(SHOTS, { recursive: true });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-web-ops-'));
   [partner, sites, openai] = await Promise.all([
@@ -63,16 +64,39 @@ beforeAll(async () => {
   ]);
   const ai = { baseUrl: openai.url, apiKey: KEY, model: 'gpt-4o-mini' };
   const pipelines = [
-    { ...createRestaurantRegistrationPipeline({ partnerBaseUrl: partner.url, partnerApiKey: 'test-key' }), entityKind: 'restaurant' },
+    {
+      ...createRestaurantRegistrationPipeline({ partnerBaseUrl: partner.url, partnerApiKey: 'test-key' }),
+      entityKind: 'restaurant',
+    },
     createCompanyEnrichmentPipeline({ ai, sitesBaseUrl: sites.url, egress: allowStandIns(sites.url) }),
     createAiPromptPipeline({ ai }),
   ] as unknown as PipelineDefinition[];
-  stack = await startStack({ name: 'web-ops', pipelines, webDir: WEB_DIST, progressIntervalMs: 200, uploads: { dir: path.join(tmp, 'uploads') } });
-  await stack.db.entity.createMany({ data: restaurants.map((r) => ({ id: `default/restaurant/${r.externalId}`, kind: 'restaurant', key: r.externalId, data: r })) });
+  stack = await startStack({
+    name: 'web-ops',
+    pipelines,
+    webDir: WEB_DIST,
+    progressIntervalMs: 200,
+    uploads: { dir: path.join(tmp, 'uploads') },
+  });
+  await stack.db.entity.createMany({
+    data: restaurants.map((r) => ({
+      id: `default/restaurant/${r.externalId}`,
+      kind: 'restaurant',
+      key: r.externalId,
+      data: r,
+    })),
+  });
   browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   page = await browser.newPage();
   // Signed in as the stack's super admin (the sign-in form itself is tested in test/web.e2e.test.ts).
@@ -104,7 +128,11 @@ async function waitForText(selector: string, expected: string | RegExp, timeoutM
   await page
     .waitForFunction(
       (sel: string, src: string, isRe: boolean) => {
-        const t = ((globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector(sel)?.textContent ?? '').trim();
+        const t = (
+          (
+            globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }
+          ).document.querySelector(sel)?.textContent ?? ''
+        ).trim();
         return isRe ? new RegExp(src).test(t) : t === src;
       },
       { timeout: timeoutMs, polling: 100 },
@@ -115,7 +143,9 @@ async function waitForText(selector: string, expected: string | RegExp, timeoutM
     .catch(async (err) => {
       await shot('failure-operations.png').catch(() => undefined);
       const seen = await page.$eval(selector, (el) => el.textContent).catch(() => '(no such element)');
-      throw new Error(`${(err as Error).message}: ${selector} shows ${JSON.stringify(seen)}, expected ${String(expected)}`);
+      throw new Error(
+        `${(err as Error).message}: ${selector} shows ${JSON.stringify(seen)}, expected ${String(expected)}`,
+      );
     });
 }
 
@@ -127,7 +157,11 @@ async function fill(selector: string, value: string) {
       const proto = Object.getPrototypeOf(el) as object;
       const setter = Object.getOwnPropertyDescriptor(proto, 'value')?.set;
       setter?.call(el, v);
-      (el as unknown as { dispatchEvent(e: unknown): void }).dispatchEvent(new (globalThis as unknown as { Event: new (t: string, o: object) => unknown }).Event('input', { bubbles: true }));
+      (el as unknown as { dispatchEvent(e: unknown): void }).dispatchEvent(
+        new (globalThis as unknown as { Event: new (t: string, o: object) => unknown }).Event('input', {
+          bubbles: true,
+        }),
+      );
     },
     value,
   );
@@ -142,7 +176,10 @@ async function openPipeline(name: string) {
   await page.waitForSelector('[data-testid="batch-form"]');
 }
 
-const rowKeys = () => page.$$eval('[data-testid^="entity-row-"]', (rows) => rows.map((r) => (r.getAttribute('data-testid') ?? '').replace('entity-row-', '')));
+const rowKeys = () =>
+  page.$$eval('[data-testid^="entity-row-"]', (rows) =>
+    rows.map((r) => (r.getAttribute('data-testid') ?? '').replace('entity-row-', '')),
+  );
 
 /** Waits until the picker shows exactly these rows (in any order). */
 async function waitForRows(keys: string[]) {
@@ -175,13 +212,17 @@ test('entity picker: filter by a facet, pick two rows, start; the batch reaches 
   await waitForText('[data-testid="estimate-text"]', /Choose some restaurants/);
 
   // Columns come from the stored data: name first, the facets after it.
-  const headers = await page.$$eval('[data-testid="entity-table"] thead th', (ths) => ths.map((th) => (th.textContent ?? '').trim()));
+  const headers = await page.$$eval('[data-testid="entity-table"] thead th', (ths) =>
+    ths.map((th) => (th.textContent ?? '').trim()),
+  );
   expect(headers.slice(1, 2)).toEqual(['Name']);
   expect(headers).toEqual(expect.arrayContaining(['Type', 'Stage', 'ICP']));
   expect(headers.length).toBeLessThanOrEqual(6);
 
   // The type facet lists both values with their counts; picking one filters the table.
-  const options = await page.$$eval('[data-testid="entity-facet-type"] option', (os) => os.map((o) => (o.textContent ?? '').trim()));
+  const options = await page.$$eval('[data-testid="entity-facet-type"] option', (os) =>
+    os.map((o) => (o.textContent ?? '').trim()),
+  );
   expect(options).toEqual(expect.arrayContaining([`inbound (${inbound.length})`, `outbound (${outbound.length})`]));
   await page.select('[data-testid="entity-facet-type"]', JSON.stringify('inbound'));
   await waitForRows(inbound.map((r) => r.externalId));
@@ -190,13 +231,28 @@ test('entity picker: filter by a facet, pick two rows, start; the batch reaches 
   await page.click(`[data-testid="entity-check-${a.externalId}"]`);
   await page.click(`[data-testid="entity-check-${b.externalId}"]`);
   await waitForText('[data-testid="selection-summary"]', 'Selected: 2 restaurants');
-  expect(await page.$eval(`[data-testid="entity-check-${a.externalId}"]`, (el) => (el as unknown as { checked: boolean }).checked)).toBe(true);
+  expect(
+    await page.$eval(
+      `[data-testid="entity-check-${a.externalId}"]`,
+      (el) => (el as unknown as { checked: boolean }).checked,
+    ),
+  ).toBe(true);
   // No batch of this pipeline has finished yet.
   await waitForText('[data-testid="estimate-text"]', /No past batches of this pipeline yet/);
 
   // The settings form is generated from the schema, defaults filled in.
-  expect(await page.$eval('[data-testid="setting-sendWelcomeEmail"]', (el) => (el as unknown as { checked: boolean }).checked)).toBe(true);
-  expect(await page.$eval('[data-testid="setting-welcomeEmailTemplate"]', (el) => (el as unknown as { value: string }).value)).toBe('merchant-welcome');
+  expect(
+    await page.$eval(
+      '[data-testid="setting-sendWelcomeEmail"]',
+      (el) => (el as unknown as { checked: boolean }).checked,
+    ),
+  ).toBe(true);
+  expect(
+    await page.$eval(
+      '[data-testid="setting-welcomeEmailTemplate"]',
+      (el) => (el as unknown as { value: string }).value,
+    ),
+  ).toBe('merchant-welcome');
   await fill('[data-testid="setting-platformRegion"]', 'eu-west');
   await fill('[data-testid="input-name"]', 'Picked inbound');
   await shot('operations.png');
@@ -209,8 +265,15 @@ test('entity picker: filter by a facet, pick two rows, start; the batch reaches 
   expect(await text('[data-testid="count-succeeded"]')).toBe('2');
 
   const { id, body } = await waitForBatchEnd();
-  expect(body).toMatchObject({ name: 'Picked inbound', pipeline: 'restaurant-registration', total: 2, settings: { platformRegion: 'eu-west', sendWelcomeEmail: true } });
-  const items = (await stack.api.call('GET', `/api/batches/${id}/items?limit=10`)).body.items.map((i: { key: string }) => i.key).sort();
+  expect(body).toMatchObject({
+    name: 'Picked inbound',
+    pipeline: 'restaurant-registration',
+    total: 2,
+    settings: { platformRegion: 'eu-west', sendWelcomeEmail: true },
+  });
+  const items = (await stack.api.call('GET', `/api/batches/${id}/items?limit=10`)).body.items
+    .map((i: { key: string }) => i.key)
+    .sort();
   expect(items).toEqual([a.externalId, b.externalId].sort());
 });
 
@@ -227,24 +290,36 @@ test('estimate from the past batch, dry run of the first item, then select-all-m
   expect(await text('[data-testid="entity-select-all-matching"]')).toBe(`Select all ${outbound.length} matching`);
   await page.click('[data-testid="entity-select-all-matching"]');
   await waitForText('[data-testid="selection-summary"]', `Selected: all ${outbound.length} restaurants matching`);
-  await waitForText('[data-testid="entity-banner"]', new RegExp(`All ${outbound.length} matching restaurants are selected`));
+  await waitForText(
+    '[data-testid="entity-banner"]',
+    new RegExp(`All ${outbound.length} matching restaurants are selected`),
+  );
 
   // The first batch (2 restaurants) is the estimate's basis now.
-  await waitForText('[data-testid="estimate-text"]', new RegExp(`^≈ .+ and \\$.+ for ${outbound.length} restaurants, based on 1 past batch \\(2 items\\)$`));
+  await waitForText(
+    '[data-testid="estimate-text"]',
+    new RegExp(`^≈ .+ and \\$.+ for ${outbound.length} restaurants, based on 1 past batch \\(2 items\\)$`),
+  );
 
   // A dry run of the first matching restaurant: reads run, the first write is not made.
   const writesBefore = partner.state.requests.filter((r) => r.method !== 'GET').length;
   await page.click('[data-testid="dry-run"]');
   await page.waitForSelector('[data-testid="dry-run-result"]', { timeout: 60_000 });
-  const steps = await page.$$eval('[data-testid="dry-run-step"]', (els) => els.map((el) => [el.getAttribute('data-step'), el.getAttribute('data-outcome')]));
+  const steps = await page.$$eval('[data-testid="dry-run-step"]', (els) =>
+    els.map((el) => [el.getAttribute('data-step'), el.getAttribute('data-outcome')]),
+  );
   expect(steps.slice(0, 3)).toEqual([
     ['validate-data', 'ran'],
     ['check-duplicates', 'ran'],
     ['create-merchant-account', 'stopped-before-write'],
   ]);
   expect(steps.slice(3).every(([, o]) => o === 'not-reached')).toBe(true);
-  expect(await text('[data-testid="dry-run-step"][data-outcome="stopped-before-write"] .dry-step-reason')).toMatch(/a dry run stops here: this step creates the merchant account/);
-  expect(await text('[data-testid="dry-run-result"] .dry-run-summary')).toMatch(/2 steps ran, stopped before create-merchant-account/);
+  expect(await text('[data-testid="dry-run-step"][data-outcome="stopped-before-write"] .dry-step-reason')).toMatch(
+    /a dry run stops here: this step creates the merchant account/,
+  );
+  expect(await text('[data-testid="dry-run-result"] .dry-run-summary')).toMatch(
+    /2 steps ran, stopped before create-merchant-account/,
+  );
   // The output of a step that ran opens on demand.
   await page.click('[data-testid="dry-run-step"][data-step="validate-data"] summary');
   expect(await text('[data-testid="dry-run-step"][data-step="validate-data"] pre')).toMatch(/\{/);
@@ -254,9 +329,16 @@ test('estimate from the past batch, dry run of the first item, then select-all-m
   await fill('[data-testid="input-name"]', 'All outbound');
   await page.click('[data-testid="start-batch"]');
   const { id, body } = await waitForBatchEnd();
-  expect(body).toMatchObject({ name: 'All outbound', total: outbound.length, status: 'completed', progress: { succeeded: outbound.length } });
+  expect(body).toMatchObject({
+    name: 'All outbound',
+    total: outbound.length,
+    status: 'completed',
+    progress: { succeeded: outbound.length },
+  });
   await waitForText('[data-testid="progress-text"]', `${outbound.length}/${outbound.length} processed`, 30_000);
-  const keys = (await stack.api.call('GET', `/api/batches/${id}/items?limit=50`)).body.items.map((i: { key: string }) => i.key).sort();
+  const keys = (await stack.api.call('GET', `/api/batches/${id}/items?limit=50`)).body.items
+    .map((i: { key: string }) => i.key)
+    .sort();
   expect(keys).toEqual(outbound.map((r) => r.externalId).sort());
 });
 
@@ -272,7 +354,9 @@ test('settings: a client-side check and an API issue are shown next to their fie
   await waitForText('[data-testid="setting-error-targetSegment"]', /at least 3 characters/);
   await waitForText('[data-testid="setting-error-model"]', /expected form/);
   expect(await attr('[data-testid="setting-targetSegment"]', 'aria-invalid')).toBe('true');
-  expect(await attr('[data-testid="setting-targetSegment"]', 'aria-describedby')).toContain('setting-targetSegment-error');
+  expect(await attr('[data-testid="setting-targetSegment"]', 'aria-describedby')).toContain(
+    'setting-targetSegment-error',
+  );
   await page.waitForSelector('[data-testid="form-errors"]:not([hidden])');
   // Fixing the field clears its message.
   await fill('[data-testid="setting-targetSegment"]', 'B2B software buyers');
@@ -289,7 +373,9 @@ test('settings: a client-side check and an API issue are shown next to their fie
   await page.click('[data-testid="start-batch"]');
   await waitForText('[data-testid="setting-error-promptTemplate"]', /must use at least one \{\{column\}\}/);
   expect(await attr('[data-testid="setting-promptTemplate"]', 'aria-invalid')).toBe('true');
-  expect(await attr('[data-testid="setting-promptTemplate"]', 'aria-describedby')).toContain('setting-promptTemplate-error');
+  expect(await attr('[data-testid="setting-promptTemplate"]', 'aria-describedby')).toContain(
+    'setting-promptTemplate-error',
+  );
   expect(await text('[data-testid="form-errors"]')).toMatch(/settings\.promptTemplate/);
   expect(await page.evaluate('location.hash')).toBe('#/');
 });
@@ -297,12 +383,18 @@ test('settings: a client-side check and an API issue are shown next to their fie
 /** A CSV of three demo companies whose headers the pipeline does not know: Firm and Homepage. */
 function companiesCsv(): string {
   const rows = demoCompanies(sites.url).slice(0, 3);
-  return ['Firm,Homepage,Domain,Country', ...rows.map((c) => `"${c.name}",${c.website},${c.domain},${c.country}`)].join('\n') + '\n';
+  return (
+    ['Firm,Homepage,Domain,Country', ...rows.map((c) => `"${c.name}",${c.website},${c.domain},${c.country}`)].join(
+      '\n',
+    ) + '\n'
+  );
 }
 
 async function upload(file: string) {
   // The file input's handle (ElementHandle<HTMLInputElement>, a DOM type this project's tsconfig does not load).
-  const input = (await page.$('[data-testid="upload-input"]')) as unknown as { uploadFile(...paths: string[]): Promise<void> };
+  const input = (await page.$('[data-testid="upload-input"]')) as unknown as {
+    uploadFile(...paths: string[]): Promise<void>;
+  };
   await input.uploadFile(file);
 }
 
@@ -311,7 +403,10 @@ test('upload: wrong columns show row errors and block the start; mapping the rig
   fs.writeFileSync(file, companiesCsv());
   await openPipeline('company-enrichment');
   // No companies are stored: the picker says so and points at the upload.
-  await waitForText('[data-testid="entity-empty"]', 'No stored companies yet: import a file of them above, or upload a file instead.');
+  await waitForText(
+    '[data-testid="entity-empty"]',
+    'No stored companies yet: import a file of them above, or upload a file instead.',
+  );
   await page.click('[data-testid="source-tab-upload"]');
   await upload(file);
   await page.waitForSelector('[data-testid="upload-preview"]');
@@ -320,31 +415,59 @@ test('upload: wrong columns show row errors and block the start; mapping the rig
 
   // name and website are required and no column is named like them: every row fails.
   await waitForText('[data-testid="check-summary"]', /0 valid\s*3 with errors/);
-  const errors = await page.$$eval('[data-testid="check-error-row"]', (rows) => rows.map((r) => ({ row: Number(r.getAttribute('data-row')), field: r.getAttribute('data-field'), message: (r.children[2]?.textContent ?? '').trim() })));
+  const errors = await page.$$eval('[data-testid="check-error-row"]', (rows) =>
+    rows.map((r) => ({
+      row: Number(r.getAttribute('data-row')),
+      field: r.getAttribute('data-field'),
+      message: (r.children[2]?.textContent ?? '').trim(),
+    })),
+  );
   // Rows are numbered as in the spreadsheet: the header is row 1.
   expect([...new Set(errors.map((e) => e.row))].sort()).toEqual([2, 3, 4]);
   expect(errors.filter((e) => e.field === 'name')).toHaveLength(3);
   expect(errors.filter((e) => e.field === 'website')).toHaveLength(3);
-  expect(errors.filter((e) => e.field === 'name').map((e) => e.message)).toEqual(Array(3).fill('required, but no column is mapped to "name"'));
-  expect(errors.filter((e) => e.field === 'website').map((e) => e.message)).toEqual(Array(3).fill('required, but no column is mapped to "website"'));
-  expect(await page.$eval('[data-testid="start-batch"]', (el) => (el as unknown as { disabled: boolean }).disabled)).toBe(true);
+  expect(errors.filter((e) => e.field === 'name').map((e) => e.message)).toEqual(
+    Array(3).fill('required, but no column is mapped to "name"'),
+  );
+  expect(errors.filter((e) => e.field === 'website').map((e) => e.message)).toEqual(
+    Array(3).fill('required, but no column is mapped to "website"'),
+  );
+  expect(
+    await page.$eval('[data-testid="start-batch"]', (el) => (el as unknown as { disabled: boolean }).disabled),
+  ).toBe(true);
   expect(await text('[data-testid="start-blocked"]')).toMatch(/3 rows with errors/);
   await fill('[data-testid="input-name"]', 'Companies from a file');
   await shot('operations-upload.png');
 
   // Map the right columns: the check runs again after each change.
   await page.select('[data-testid="map-name"]', 'Firm');
-  await waitFor(async () => !(await page.$$eval('[data-testid="check-error-row"]', (rows) => rows.some((r) => r.getAttribute('data-field') === 'name'))), { timeoutMs: 15_000, what: 'name errors to go' });
-  expect(await page.$eval('[data-testid="start-batch"]', (el) => (el as unknown as { disabled: boolean }).disabled)).toBe(true);
+  await waitFor(
+    async () =>
+      !(await page.$$eval('[data-testid="check-error-row"]', (rows) =>
+        rows.some((r) => r.getAttribute('data-field') === 'name'),
+      )),
+    { timeoutMs: 15_000, what: 'name errors to go' },
+  );
+  expect(
+    await page.$eval('[data-testid="start-batch"]', (el) => (el as unknown as { disabled: boolean }).disabled),
+  ).toBe(true);
   await page.select('[data-testid="map-website"]', 'Homepage');
   await waitForText('[data-testid="check-summary"]', /3 valid\s*0 with errors/, 15_000);
   expect(await page.$('[data-testid="check-errors"]')).toBeNull();
   await waitForText('[data-testid="selection-summary"]', 'Selected: 3 companies from companies.csv');
-  expect(await page.$eval('[data-testid="start-batch"]', (el) => (el as unknown as { disabled: boolean }).disabled)).toBe(false);
+  expect(
+    await page.$eval('[data-testid="start-batch"]', (el) => (el as unknown as { disabled: boolean }).disabled),
+  ).toBe(false);
 
   await page.click('[data-testid="start-batch"]');
   const { body } = await waitForBatchEnd();
-  expect(body).toMatchObject({ name: 'Companies from a file', pipeline: 'company-enrichment', total: 3, status: 'completed', progress: { succeeded: 3 } });
+  expect(body).toMatchObject({
+    name: 'Companies from a file',
+    pipeline: 'company-enrichment',
+    total: 3,
+    status: 'completed',
+    progress: { succeeded: 3 },
+  });
   await waitForText('[data-testid="progress-text"]', '3/3 processed', 30_000);
 });
 
@@ -364,7 +487,9 @@ test('upload: a program named .csv is refused with the API’s 415 message', asy
   await page.waitForSelector('[data-testid="upload-error"]', { timeout: 15_000 });
   expect(await attr('[data-testid="upload-error"]', 'data-status')).toBe('415');
   expect(await text('[data-testid="upload-error"]')).toMatch(/This file type is not supported/);
-  const res = await stack.api.call('POST', '/api/uploads?filename=totally-a-spreadsheet.csv', exe.toString('latin1'), { 'content-type': 'application/octet-stream' });
+  const res = await stack.api.call('POST', '/api/uploads?filename=totally-a-spreadsheet.csv', exe.toString('latin1'), {
+    'content-type': 'application/octet-stream',
+  });
   expect(res.status).toBe(415);
   expect(await text('[data-testid="upload-error-message"]')).toBe(res.body.error.message);
   expect(await page.$('[data-testid="upload-preview"]')).toBeNull();
@@ -372,22 +497,34 @@ test('upload: a program named .csv is refused with the API’s 415 message', asy
 
 test('import: a gzip CSV of companies goes into the stored ones; progress, the refused row and its CSV are shown; the picker lists the rest', async () => {
   const rows = demoCompanies(sites.url).slice(0, 3);
-  const csv = ['name,website,domain,country', ...rows.map((c) => `"${c.name}",${c.website},${c.domain},${c.country}`), 'No Website Ltd,,nowebsite.example,GB'].join('\n') + '\n';
+  const csv =
+    [
+      'name,website,domain,country',
+      ...rows.map((c) => `"${c.name}",${c.website},${c.domain},${c.country}`),
+      'No Website Ltd,,nowebsite.example,GB',
+    ].join('\n') + '\n';
   const file = path.join(tmp, 'companies.csv.gz');
   fs.writeFileSync(file, zlib.gzipSync(csv));
   await openPipeline('company-enrichment');
   await page.waitForSelector('[data-testid="import-panel"]');
-  const input = (await page.$('[data-testid="import-input"]')) as unknown as { uploadFile(...paths: string[]): Promise<void> };
+  const input = (await page.$('[data-testid="import-input"]')) as unknown as {
+    uploadFile(...paths: string[]): Promise<void>;
+  };
   await input.uploadFile(file);
   await page.waitForSelector('[data-testid="import-status"][data-status="succeeded"]', { timeout: 60_000 });
   expect(await text('[data-testid="import-counts"]')).toBe('4 of 4 rows read · 3 companies imported · 1 refused');
   await page.waitForSelector('[data-testid="import-errors"]');
-  const refused = await page.$$eval('[data-testid="import-errors"] tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => (td.textContent ?? '').trim())));
+  const refused = await page.$$eval('[data-testid="import-errors"] tbody tr', (trs) =>
+    trs.map((tr) => [...tr.children].map((td) => (td.textContent ?? '').trim())),
+  );
   expect(refused).toEqual([['5', 'website', 'required, but the cell in column "website" is empty', '']]);
   // The link downloads every refused row (the browser sends the session cookie).
   const href = await attr('[data-testid="import-errors-csv"]', 'href');
   const csvText = await page.evaluate(`fetch(${JSON.stringify(href)}).then((r) => r.text())`);
-  expect(String(csvText).trim().split('\n')).toEqual(['row,field,column,message,value', '5,website,website,"required, but the cell in column ""website"" is empty",']);
+  expect(String(csvText).trim().split('\n')).toEqual([
+    'row,field,column,message,value',
+    '5,website,website,"required, but the cell in column ""website"" is empty",',
+  ]);
   // The picker reloaded: the three companies are there to pick, keyed by their domain (the file has no key column).
   await waitForRows(rows.map((c) => c.domain!));
   await shot('operations-import.png');
@@ -405,7 +542,12 @@ test('phone (375 px): tabs by keyboard, tables scroll inside their panel, nothin
     const widths = await page.evaluate(() => {
       const d = (globalThis as unknown as { document: any }).document;
       const wrap = d.querySelector('.picker-table-wrap');
-      return { page: d.documentElement.scrollWidth, view: d.documentElement.clientWidth, wrap: wrap.clientWidth, table: wrap.scrollWidth };
+      return {
+        page: d.documentElement.scrollWidth,
+        view: d.documentElement.clientWidth,
+        wrap: wrap.clientWidth,
+        table: wrap.scrollWidth,
+      };
     });
     expect(widths.page).toBeLessThanOrEqual(widths.view);
     expect(widths.table).toBeGreaterThan(widths.wrap);
@@ -414,7 +556,11 @@ test('phone (375 px): tabs by keyboard, tables scroll inside their panel, nothin
     await page.focus('[data-testid="source-tab-entities"]');
     await page.keyboard.press('ArrowRight');
     expect(await attr('[data-testid="source-tab-upload"]', 'aria-selected')).toBe('true');
-    expect(await page.evaluate(() => (globalThis as unknown as { document: any }).document.activeElement.getAttribute('data-testid'))).toBe('source-tab-upload');
+    expect(
+      await page.evaluate(() =>
+        (globalThis as unknown as { document: any }).document.activeElement.getAttribute('data-testid'),
+      ),
+    ).toBe('source-tab-upload');
     await page.keyboard.press('ArrowLeft');
     expect(await attr('[data-testid="source-tab-entities"]', 'aria-selected')).toBe('true');
     // The picked row is still picked after the round trip.

@@ -31,13 +31,26 @@ let page: Page;
 const made = new Set<string>();
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(WEB_DIST, 'index.html'))) throw new Error('web/dist is missing: npm test builds it (scripts/build-web.sh)');
+  if (!fs.existsSync(path.join(WEB_DIST, 'index.html')))
+    throw new Error('web/dist is missing: npm test builds it (scripts/build-web.sh)');
   fs.mkdirSync(SHOTS, { recursive: true });
-  stack = await startStack({ name: 'web-schedules', pipelines: [fixturePipeline, noopPipeline] as unknown as PipelineDefinition[], webDir: WEB_DIST, progressIntervalMs: 200 });
+  stack = await startStack({
+    name: 'web-schedules',
+    pipelines: [fixturePipeline, noopPipeline] as unknown as PipelineDefinition[],
+    webDir: WEB_DIST,
+    progressIntervalMs: 200,
+  });
   browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   page = await browser.newPage();
   // Signed in as the stack's super admin (the sign-in form itself is tested in test/web.e2e.test.ts).
@@ -46,7 +59,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const id of made) await stack?.client.schedule.getHandle(id).delete().catch(() => undefined);
+  for (const id of made)
+    await stack?.client.schedule
+      .getHandle(id)
+      .delete()
+      .catch(() => undefined);
   await browser?.close();
   await stack?.close();
 });
@@ -58,7 +75,11 @@ async function waitForText(selector: string, expected: string | RegExp, timeoutM
   await page
     .waitForFunction(
       (sel: string, src: string, isRe: boolean) => {
-        const t = ((globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector(sel)?.textContent ?? '').trim();
+        const t = (
+          (
+            globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }
+          ).document.querySelector(sel)?.textContent ?? ''
+        ).trim();
         return isRe ? new RegExp(src).test(t) : t === src;
       },
       { timeout: timeoutMs, polling: 100 },
@@ -69,14 +90,24 @@ async function waitForText(selector: string, expected: string | RegExp, timeoutM
     .catch(async (err) => {
       await page.screenshot({ path: path.join(SHOTS, 'failure.png'), fullPage: true }).catch(() => undefined);
       const seen = await page.$eval(selector, (el) => el.textContent).catch(() => '(no such element)');
-      throw new Error(`${(err as Error).message}: ${selector} shows ${JSON.stringify(seen)}, expected ${String(expected)}`);
+      throw new Error(
+        `${(err as Error).message}: ${selector} shows ${JSON.stringify(seen)}, expected ${String(expected)}`,
+      );
     });
 }
 
 /** Waits until exactly `n` elements match (the list settled after a filter or a delete). */
 async function waitForCount(selector: string, n: number, timeoutMs = 15_000): Promise<void> {
   await page
-    .waitForFunction((sel: string, want: number) => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll(sel).length === want, { timeout: timeoutMs, polling: 100 }, selector, n)
+    .waitForFunction(
+      (sel: string, want: number) =>
+        (
+          globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }
+        ).document.querySelectorAll(sel).length === want,
+      { timeout: timeoutMs, polling: 100 },
+      selector,
+      n,
+    )
     .catch(async (err) => {
       await page.screenshot({ path: path.join(SHOTS, 'failure.png'), fullPage: true }).catch(() => undefined);
       const seen = (await page.$$(selector)).length;
@@ -103,7 +134,9 @@ async function setInputValue(selector: string, value: string): Promise<void> {
 
 /** The page fits the viewport: nothing wider than the screen (tables scroll inside their panels). */
 async function expectNoHorizontalOverflow(): Promise<void> {
-  const { scrollWidth, innerWidth } = (await page.evaluate('({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })')) as { scrollWidth: number; innerWidth: number };
+  const { scrollWidth, innerWidth } = (await page.evaluate(
+    '({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })',
+  )) as { scrollWidth: number; innerWidth: number };
   expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
 }
 
@@ -129,7 +162,11 @@ describe('the Schedules page', () => {
     expect(await page.$eval('[data-testid="new-schedule"]', (el) => el.hasAttribute('disabled'))).toBe(true);
     expect(await page.$('[data-testid="template-quick-form"]')).not.toBeNull();
 
-    const res = await stack.api.call('POST', '/api/templates', { name: `Weekly fixture ${slug}`, pipeline: 'fixture', source: { kind: 'items', items: [{ key: 's-1' }, { key: 's-2' }] } });
+    const res = await stack.api.call('POST', '/api/templates', {
+      name: `Weekly fixture ${slug}`,
+      pipeline: 'fixture',
+      source: { kind: 'items', items: [{ key: 's-1' }, { key: 's-2' }] },
+    });
     expect(res.status).toBe(201);
     template = res.body;
 
@@ -166,7 +203,9 @@ describe('the Schedules page', () => {
 
     // The next five runs are the API's, shown as Mondays at 09:00 in Auckland.
     const api = (await stack.api.call('GET', `/api/schedules/${scheduleId}`)).body;
-    const shown = await page.$$eval(`${card} [data-testid="next-run"] time`, (els) => els.map((el) => ({ at: el.getAttribute('datetime'), text: el.textContent ?? '' })));
+    const shown = await page.$$eval(`${card} [data-testid="next-run"] time`, (els) =>
+      els.map((el) => ({ at: el.getAttribute('datetime'), text: el.textContent ?? '' })),
+    );
     expect(shown.map((s) => s.at)).toEqual(api.nextRunTimes.slice(0, 5));
     expect(shown).toHaveLength(5);
     for (const s of shown) expect(s.text).toMatch(/Mon.*09:00/);
@@ -181,7 +220,10 @@ describe('the Schedules page', () => {
     expect(await text(`${card} [data-testid="schedule-note"]`)).toBe('holiday freeze');
     // Focus moved to the button that undoes it.
     await page.waitForFunction('document.activeElement?.dataset.testid === "btn-sched-unpause"', { timeout: 5_000 });
-    expect((await stack.api.call('GET', `/api/schedules/${scheduleId}`)).body).toMatchObject({ paused: true, note: 'holiday freeze' });
+    expect((await stack.api.call('GET', `/api/schedules/${scheduleId}`)).body).toMatchObject({
+      paused: true,
+      note: 'holiday freeze',
+    });
 
     // Trigger now runs even while paused; the run's batch shows up as the last run.
     await page.click(`${card} [data-testid="btn-sched-trigger"]`);
@@ -206,11 +248,17 @@ describe('the Schedules page', () => {
     // Edit: another overlap policy; the card and the API agree.
     await page.click(`${card} [data-testid="btn-sched-edit"]`);
     await page.waitForSelector('[data-testid="schedule-form"] [data-testid="sf-overlap"]');
-    expect(await page.$eval('[data-testid="sf-cron"]', (el) => (el as unknown as { value: string }).value)).toBe('0 9 * * MON');
+    expect(await page.$eval('[data-testid="sf-cron"]', (el) => (el as unknown as { value: string }).value)).toBe(
+      '0 9 * * MON',
+    );
     await page.select('[data-testid="sf-overlap"]', 'buffer_one');
     await page.click('[data-testid="sf-submit"]');
     await waitForText(`${card} [data-testid="schedule-overlap"]`, 'Buffer one');
-    expect((await stack.api.call('GET', `/api/schedules/${scheduleId}`)).body).toMatchObject({ overlap: 'buffer_one', paused: true, cron: ['0 9 * * MON'] });
+    expect((await stack.api.call('GET', `/api/schedules/${scheduleId}`)).body).toMatchObject({
+      overlap: 'buffer_one',
+      paused: true,
+      cron: ['0 9 * * MON'],
+    });
 
     // Backfill with the range backwards: the API's message sits under "To".
     await page.click(`${card} [data-testid="btn-sched-backfill"]`);
@@ -222,7 +270,10 @@ describe('the Schedules page', () => {
     await page.click(`${card} [data-testid="btn-sched-delete"]`);
     await page.waitForSelector(`${card} [data-testid="btn-sched-delete-confirm"]`);
     await page.click(`${card} [data-testid="btn-sched-delete-confirm"]`);
-    await waitForText('[data-testid="schedules-notice"]', `Schedule ${scheduleId} deleted. Batches it started keep running.`);
+    await waitForText(
+      '[data-testid="schedules-notice"]',
+      `Schedule ${scheduleId} deleted. Batches it started keep running.`,
+    );
     expect(await page.$(card)).toBeNull();
     expect((await stack.api.call('GET', `/api/schedules/${scheduleId}`)).status).toBe(404);
     made.delete(temporalId);
@@ -237,7 +288,13 @@ describe('the history page and batch analytics', () => {
     const auth = new AuthService({ db: stack.db, sessionTtlMs: 3_600_000 });
     const tokens: Record<string, string> = {};
     for (const who of ['alice', 'bob']) {
-      const user = await auth.createUser({ email: `${who}@test.local`, password: 'a long test password', orgId: 'default', role: 'super_admin', canRunBatch: true });
+      const user = await auth.createUser({
+        email: `${who}@test.local`,
+        password: 'a long test password',
+        orgId: 'default',
+        role: 'super_admin',
+        canRunBatch: true,
+      });
       tokens[who] = (await auth.createToken(user.id, { name: 'test' })).token;
     }
     const start = async (who: string, body: Record<string, unknown>) => {
@@ -245,18 +302,32 @@ describe('the history page and batch analytics', () => {
       expect(res.status).toBe(202);
       return res.body.id as string;
     };
-    ids.aliceOk = await start('alice', { pipeline: 'fixture', name: 'Alice all good', items: [{ key: 'ok-1' }, { key: 'ok-2' }] });
+    ids.aliceOk = await start('alice', {
+      pipeline: 'fixture',
+      name: 'Alice all good',
+      items: [{ key: 'ok-1' }, { key: 'ok-2' }],
+    });
     ids.bobNoop = await start('bob', { pipeline: 'noop', name: 'Bob no-op', items: [{ key: 'n-1' }] });
     ids.aliceFailing = await start('alice', {
       pipeline: 'fixture',
       name: 'Alice with failures',
-      items: [{ key: 'f-1' }, { key: 'f-2' }, { key: 'f-3' }, { key: 'bad-1', rejectAt: 'b' }, { key: 'bad-2', rejectAt: 'b' }, { key: 'bad-3', failAlways: 'c' }],
+      items: [
+        { key: 'f-1' },
+        { key: 'f-2' },
+        { key: 'f-3' },
+        { key: 'bad-1', rejectAt: 'b' },
+        { key: 'bad-2', rejectAt: 'b' },
+        { key: 'bad-3', failAlways: 'c' },
+      ],
     });
     for (const id of Object.values(ids)) await finalStatusOf(stack.db, id, 60_000);
   });
 
   test('filters narrow the list and live in the URL; a row summarises its results and retries its failed items', async () => {
-    const all = (await stack.api.call('GET', '/api/batches?limit=200')).body.batches as Array<{ id: string; pipeline: string }>;
+    const all = (await stack.api.call('GET', '/api/batches?limit=200')).body.batches as Array<{
+      id: string;
+      pipeline: string;
+    }>;
     await page.goto(`${stack.api.base}/#/batches?tab=all`, { waitUntil: 'networkidle0' });
     await waitForCount('[data-testid^="batch-row-batch-"]', all.length);
 
@@ -276,7 +347,9 @@ describe('the history page and batch analytics', () => {
     await waitForCount('[data-testid^="batch-row-batch-"]', 2);
     await page.reload({ waitUntil: 'networkidle0' });
     await waitForCount('[data-testid^="batch-row-batch-"]', 2);
-    expect(await page.$eval('[data-testid="filter-created-by"]', (el) => (el as unknown as { value: string }).value)).toBe('alice@test.local');
+    expect(
+      await page.$eval('[data-testid="filter-created-by"]', (el) => (el as unknown as { value: string }).value),
+    ).toBe('alice@test.local');
     expect(await page.$(`[data-testid="batch-row-${ids.aliceOk}"]`)).not.toBeNull();
     expect(await page.$(`[data-testid="batch-row-${ids.aliceFailing}"]`)).not.toBeNull();
 
@@ -296,15 +369,22 @@ describe('the history page and batch analytics', () => {
     // A creation date in the future matches nothing, and the form shows the date from the URL.
     const tomorrow = new Date(Date.now() + 86_400_000);
     const day = `${tomorrow.getFullYear()}-${String(tomorrow.getMonth() + 1).padStart(2, '0')}-${String(tomorrow.getDate()).padStart(2, '0')}`;
-    await page.goto(`${stack.api.base}/#/batches?tab=all&createdBy=alice%40test.local&createdAfter=${day}`, { waitUntil: 'networkidle0' });
+    await page.goto(`${stack.api.base}/#/batches?tab=all&createdBy=alice%40test.local&createdAfter=${day}`, {
+      waitUntil: 'networkidle0',
+    });
     await page.waitForSelector('[data-testid="batches-empty"]');
-    expect(await page.$eval('[data-testid="filter-created-after"]', (el) => (el as unknown as { value: string }).value)).toBe(day);
+    expect(
+      await page.$eval('[data-testid="filter-created-after"]', (el) => (el as unknown as { value: string }).value),
+    ).toBe(day);
     await page.goBack();
     await waitForCount('[data-testid^="batch-row-batch-"]', 2);
 
     // Retry failed from the row: a new round over the 3 failed items (which fail again: they always do).
     await page.click(`${failing} [data-testid="batch-row-retry"]`);
-    await waitForText('[data-testid="history-notice"]', 'Alice with failures: retry round 1, 3 failed items resume at their failed step.');
+    await waitForText(
+      '[data-testid="history-notice"]',
+      'Alice with failures: retry round 1, 3 failed items resume at their failed step.',
+    );
     const { rounds } = (await stack.api.call('GET', `/api/batches/${ids.aliceFailing}/retry-rounds`)).body;
     expect(rounds).toEqual([expect.objectContaining({ round: 1 })]);
     // The round ends as the first did (the rejected items fail again) and the row says so.
@@ -332,19 +412,26 @@ describe('the history page and batch analytics', () => {
     expect(labels[0]).toBe('RejectedError at b');
     expect(counts).toEqual(['2', '1']);
     expect(labels[1]).toBe(`${analytics.errorDistribution[1].type} at c`);
-    const chartLabel = await page.$eval('[data-testid="error-chart"]', (el) => ({ role: el.getAttribute('role'), label: el.getAttribute('aria-label') }));
+    const chartLabel = await page.$eval('[data-testid="error-chart"]', (el) => ({
+      role: el.getAttribute('role'),
+      label: el.getAttribute('aria-label'),
+    }));
     expect(chartLabel.role).toBe('img');
     expect(chartLabel.label).toContain('RejectedError at b: 2');
 
     // The same numbers in a table, and one duration group per step that ran.
     await page.click('[data-testid="error-distribution"] summary');
-    const rows = await page.$$eval('[data-testid="error-table"] tbody tr', (trs) => trs.map((tr) => Array.from(tr.children as ArrayLike<{ textContent: string | null }>, (c) => (c.textContent ?? '').trim())));
+    const rows = await page.$$eval('[data-testid="error-table"] tbody tr', (trs) =>
+      trs.map((tr) =>
+        Array.from(tr.children as ArrayLike<{ textContent: string | null }>, (c) => (c.textContent ?? '').trim()),
+      ),
+    );
     expect(rows[0]).toEqual(['RejectedError', 'b', '2', '67%', expect.stringMatching(/^bad-1: rejected at b$/)]);
-    expect(await page.$$eval('[data-testid="duration-chart"] [data-testid^="duration-group-"]', (els) => els.map((el) => el.getAttribute('data-testid')))).toEqual([
-      'duration-group-a',
-      'duration-group-b',
-      'duration-group-c',
-    ]);
+    expect(
+      await page.$$eval('[data-testid="duration-chart"] [data-testid^="duration-group-"]', (els) =>
+        els.map((el) => el.getAttribute('data-testid')),
+      ),
+    ).toEqual(['duration-group-a', 'duration-group-b', 'duration-group-c']);
     expect(await text('[data-testid="analytics-success-rate"]')).toBe('50%');
     // The panel just under the sticky top bar.
     await page.$eval('[data-testid="batch-analytics"]', (el) => {

@@ -21,7 +21,10 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** The fixture pipeline with demo items: 5 that succeed and one that fails at step b while blocked. */
 const withDemo = {
   ...fixturePipeline,
-  demoItems: () => [...Array.from({ length: 5 }, (_, i) => ({ key: `web-${i + 1}` })), { key: 'web-bad', failWhileBlocked: 'b' }],
+  demoItems: () => [
+    ...Array.from({ length: 5 }, (_, i) => ({ key: `web-${i + 1}` })),
+    { key: 'web-bad', failWhileBlocked: 'b' },
+  ],
 } as unknown as PipelineDefinition;
 
 let stack: Awaited<ReturnType<typeof startStack>>;
@@ -29,13 +32,21 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(WEB_DIST, 'index.html'))) throw new Error('web/dist is missing: npm test builds it (scripts/build-web.sh)');
+  if (!fs.existsSync(path.join(WEB_DIST, 'index.html')))
+    throw new Error('web/dist is missing: npm test builds it (scripts/build-web.sh)');
   fs.mkdirSync(SHOTS, { recursive: true });
   stack = await startStack({ name: 'web', pipelines: [withDemo], webDir: WEB_DIST, progressIntervalMs: 200 });
   browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   page = await browser.newPage();
   // Signed in as the stack's super admin (the sign-in form itself is tested in test/web.e2e.test.ts).
@@ -53,19 +64,25 @@ const text = (selector: string) => page.$eval(selector, (el) => (el.textContent 
 async function waitForText(selector: string, expected: string | RegExp, timeoutMs = 60_000): Promise<void> {
   await page
     .waitForFunction(
-    (sel: string, src: string, isRe: boolean) => {
-      const t = ((globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector(sel)?.textContent ?? '').trim();
-      return isRe ? new RegExp(src).test(t) : t === src;
-    },
-    { timeout: timeoutMs, polling: 100 },
-    selector,
-    expected instanceof RegExp ? expected.source : expected,
-    expected instanceof RegExp,
-  )
+      (sel: string, src: string, isRe: boolean) => {
+        const t = (
+          (
+            globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }
+          ).document.querySelector(sel)?.textContent ?? ''
+        ).trim();
+        return isRe ? new RegExp(src).test(t) : t === src;
+      },
+      { timeout: timeoutMs, polling: 100 },
+      selector,
+      expected instanceof RegExp ? expected.source : expected,
+      expected instanceof RegExp,
+    )
     .catch(async (err) => {
       await page.screenshot({ path: path.join(SHOTS, 'failure.png'), fullPage: true }).catch(() => undefined);
       const seen = await page.$eval(selector, (el) => el.textContent).catch(() => '(no such element)');
-      throw new Error(`${(err as Error).message}: ${selector} shows ${JSON.stringify(seen)}, expected ${String(expected)}`);
+      throw new Error(
+        `${(err as Error).message}: ${selector} shows ${JSON.stringify(seen)}, expected ${String(expected)}`,
+      );
     });
 }
 
@@ -115,14 +132,23 @@ test('start a batch from the page, watch it reach 100% over SSE, retry the faile
 
   // The API agrees with what the page shows.
   const api = await stack.api.call('GET', `/api/batches/${batchId}`);
-  expect(api.body).toMatchObject({ name: 'From the browser', status: 'completed', progress: { succeeded: 6, failed: 0, retryRound: 1 } });
+  expect(api.body).toMatchObject({
+    name: 'From the browser',
+    status: 'completed',
+    progress: { succeeded: 6, failed: 0, retryRound: 1 },
+  });
 });
 
 test('pause and resume a running batch from its page; cancel another after confirming', async () => {
   fixtureLog.reset();
   // 8 items of ~1.5 s, two at a time: about 6 s of work, time enough to pause in the middle.
   const items = Array.from({ length: 8 }, (_, i) => ({ key: `slow-${i + 1}`, sleepMs: 500 }));
-  const created = await stack.api.call('POST', '/api/batches', { pipeline: 'fixture', name: 'Pause me', items, concurrency: 2 });
+  const created = await stack.api.call('POST', '/api/batches', {
+    pipeline: 'fixture',
+    name: 'Pause me',
+    items,
+    concurrency: 2,
+  });
   expect(created.status).toBe(202);
   const id = created.body.id as string;
   await page.goto(`${stack.api.base}/#/batches/${encodeURIComponent(id)}`, { waitUntil: 'networkidle0' });
@@ -131,7 +157,10 @@ test('pause and resume a running batch from its page; cancel another after confi
   await page.click('[data-testid="btn-pause"]');
   await waitForText('[data-testid="batch-status"]', /paused/i, 30_000);
   // The page shows the workflow's state at once; the stored status follows within moments.
-  await waitFor(async () => (await stack.api.call('GET', `/api/batches/${id}`)).body.status === 'paused', { timeoutMs: 10_000, what: 'the stored status to say paused' });
+  await waitFor(async () => (await stack.api.call('GET', `/api/batches/${id}`)).body.status === 'paused', {
+    timeoutMs: 10_000,
+    what: 'the stored status to say paused',
+  });
   // Paused means no new item starts: what is processed now stays put once the running items settle.
   const settle = async () => {
     const b = (await stack.api.call('GET', `/api/batches/${id}`)).body.progress;
@@ -148,7 +177,12 @@ test('pause and resume a running batch from its page; cancel another after confi
   expect(await text('[data-testid="progress-percent"]')).toBe('100%');
 
   // Cancel asks first; the reason typed in the dialog is what the batch records.
-  const other = await stack.api.call('POST', '/api/batches', { pipeline: 'fixture', name: 'Cancel me', items: Array.from({ length: 6 }, (_, i) => ({ key: `c-${i + 1}`, sleepMs: 1_000 })), concurrency: 1 });
+  const other = await stack.api.call('POST', '/api/batches', {
+    pipeline: 'fixture',
+    name: 'Cancel me',
+    items: Array.from({ length: 6 }, (_, i) => ({ key: `c-${i + 1}`, sleepMs: 1_000 })),
+    concurrency: 1,
+  });
   const otherId = other.body.id as string;
   await page.goto(`${stack.api.base}/#/batches/${encodeURIComponent(otherId)}`, { waitUntil: 'networkidle0' });
   await waitForText('[data-testid="batch-status"]', /running/i);
@@ -179,9 +213,14 @@ test('signing in: the page asks for credentials, says when they are wrong, and s
     await fresh.type('[data-testid="sign-in-password"]', 'not the password');
     await fresh.click('[data-testid="sign-in-submit"]');
     await fresh.waitForSelector('[data-testid="sign-in-error"]');
-    expect(await fresh.$eval('[data-testid="sign-in-error"]', (el) => el.textContent)).toMatch(/wrong e-mail or password/);
+    expect(await fresh.$eval('[data-testid="sign-in-error"]', (el) => el.textContent)).toMatch(
+      /wrong e-mail or password/,
+    );
 
-    await fresh.$eval('[data-testid="sign-in-password"]', (el) => void ((el as unknown as { value: string }).value = ''));
+    await fresh.$eval(
+      '[data-testid="sign-in-password"]',
+      (el) => void ((el as unknown as { value: string }).value = ''),
+    );
     await fresh.type('[data-testid="sign-in-password"]', stack.api.admin.password);
     await fresh.click('[data-testid="sign-in-submit"]');
     // Back where the operator was going, signed in.

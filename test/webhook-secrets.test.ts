@@ -33,10 +33,12 @@ const newSecret = (what: string) => `whsec_${what}_${crypto.randomBytes(12).toSt
 beforeAll(async () => {
   receiver = http.createServer((req, res) => {
     let body = '';
-    req.on('data', (c) => (body += c)).on('end', () => {
-      received.push({ path: req.url ?? '', headers: req.headers, body });
-      res.writeHead(200).end();
-    });
+    req
+      .on('data', (c) => (body += c))
+      .on('end', () => {
+        received.push({ path: req.url ?? '', headers: req.headers, body });
+        res.writeHead(200).end();
+      });
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
   const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
@@ -45,7 +47,10 @@ beforeAll(async () => {
   stack = await startStack({
     name: 'webhook-secrets',
     pipelines: [noopPipeline] as unknown as PipelineDefinition[],
-    notifications: { smtp: { port: 587, secure: false, from: 'Flotilla <flotilla@localhost>' }, appUrl: 'http://flotilla.test' },
+    notifications: {
+      smtp: { port: 587, secure: false, from: 'Flotilla <flotilla@localhost>' },
+      appUrl: 'http://flotilla.test',
+    },
     // The receiver is on loopback: allowed by name, as EGRESS_ALLOW does for `npm start`.
     egress: { allow: [new URL(base).host] },
   });
@@ -73,27 +78,39 @@ async function batchAnswers(id: string): Promise<Record<string, string>> {
 }
 
 function expectNoSecret(answers: Record<string, string>, secret: string) {
-  for (const [route, text] of Object.entries(answers)) expect({ route, leaks: text.includes(secret) }).toEqual({ route, leaks: false });
+  for (const [route, text] of Object.entries(answers))
+    expect({ route, leaks: text.includes(secret) }).toEqual({ route, leaks: false });
 }
 
 async function columnText(sql: 'batches' | 'batch_templates' | 'org_settings', key: string): Promise<string> {
   const column = sql === 'org_settings' ? 'org_id' : 'id';
-  const rows = await stack.db.$queryRawUnsafe<Array<{ notify: string | null }>>(`SELECT notify::text AS notify FROM ${sql} WHERE ${column} = $1`, key);
+  const rows = await stack.db.$queryRawUnsafe<Array<{ notify: string | null }>>(
+    `SELECT notify::text AS notify FROM ${sql} WHERE ${column} = $1`,
+    key,
+  );
   expect(rows).toHaveLength(1);
   return rows[0].notify ?? '';
 }
 
 async function finished(id: string) {
-  return waitFor(async () => {
-    const b = (await call('GET', `/api/batches/${id}`)).body;
-    return ['completed', 'completed_with_errors', 'failed', 'cancelled'].includes(b.status) ? b : undefined;
-  }, { timeoutMs: 60_000, what: `batch ${id} to end` });
+  return waitFor(
+    async () => {
+      const b = (await call('GET', `/api/batches/${id}`)).body;
+      return ['completed', 'completed_with_errors', 'failed', 'cancelled'].includes(b.status) ? b : undefined;
+    },
+    { timeoutMs: 60_000, what: `batch ${id} to end` },
+  );
 }
 
 /** The delivery the receiver got for this batch, checked against the secret it should be signed with. */
 async function deliveredSignedWith(batchId: string, secret: string, url = hookUrl) {
-  const hook = await waitFor(async () => received.find((r) => JSON.parse(r.body).batch.id === batchId), { timeoutMs: 60_000, what: `the webhook of ${batchId}` }).catch(async (err) => {
-    throw new Error(`${(err as Error).message}; deliveries: ${JSON.stringify((await call('GET', `/api/batches/${batchId}/notifications`)).body)}`);
+  const hook = await waitFor(async () => received.find((r) => JSON.parse(r.body).batch.id === batchId), {
+    timeoutMs: 60_000,
+    what: `the webhook of ${batchId}`,
+  }).catch(async (err) => {
+    throw new Error(
+      `${(err as Error).message}; deliveries: ${JSON.stringify((await call('GET', `/api/batches/${batchId}/notifications`)).body)}`,
+    );
   });
   expect(hook.path).toBe(new URL(url).pathname);
   const ts = String(hook.headers['x-flotilla-timestamp']);
@@ -103,7 +120,12 @@ async function deliveredSignedWith(batchId: string, secret: string, url = hookUr
 
 test("a batch's webhook secret is in no answer, stored encrypted, and still signs the delivery", async () => {
   const secret = newSecret('batch');
-  const created = await call('POST', '/api/batches', { pipeline: 'noop', name: uid('secret-batch'), items: [{ key: 'a' }], notify: { emails: ['ops@example.com'], webhooks: [{ url: hookUrl, secret }] } });
+  const created = await call('POST', '/api/batches', {
+    pipeline: 'noop',
+    name: uid('secret-batch'),
+    items: [{ key: 'a' }],
+    notify: { emails: ['ops@example.com'], webhooks: [{ url: hookUrl, secret }] },
+  });
   expect(created.status).toBe(202);
   const id = created.body.id;
   expect(JSON.stringify(created.body)).not.toContain(secret);
@@ -126,15 +148,24 @@ test("a batch's webhook secret is in no answer, stored encrypted, and still sign
 test('a template: write-only secret, encrypted, kept by a PUT that sends back what GET showed, and signing its batches', async () => {
   const secret = newSecret('template');
   const name = uid('secret-template');
-  const body = { name, pipeline: 'noop', source: { kind: 'items', items: [{ key: 'a' }] }, notify: { webhooks: [{ url: hookUrl, secret }] } };
+  const body = {
+    name,
+    pipeline: 'noop',
+    source: { kind: 'items', items: [{ key: 'a' }] },
+    notify: { webhooks: [{ url: hookUrl, secret }] },
+  };
   const created = await call('POST', '/api/templates', body);
   expect(created.status).toBe(201);
   const id = created.body.id;
   expect(JSON.stringify(created.body)).not.toContain(secret);
   expect(created.body.notify).toEqual({ emails: [], webhooks: [{ url: hookUrl, secretSet: true }] });
 
-  const one = await fetch(`${stack.api.base}/api/templates/${id}`, { headers: stack.api.headers }).then((r) => r.text());
-  const list = await fetch(`${stack.api.base}/api/templates?limit=200`, { headers: stack.api.headers }).then((r) => r.text());
+  const one = await fetch(`${stack.api.base}/api/templates/${id}`, { headers: stack.api.headers }).then((r) =>
+    r.text(),
+  );
+  const list = await fetch(`${stack.api.base}/api/templates?limit=200`, { headers: stack.api.headers }).then((r) =>
+    r.text(),
+  );
   expect(one).not.toContain(secret);
   expect(list).not.toContain(secret);
   expect(JSON.parse(one).notify.webhooks).toEqual([{ url: hookUrl, secretSet: true }]);
@@ -142,14 +173,24 @@ test('a template: write-only secret, encrypted, kept by a PUT that sends back wh
 
   // Round trip: what GET showed, sent back with a new concurrency, keeps the secret.
   const shown = JSON.parse(one);
-  const put = await call('PUT', `/api/templates/${id}`, { name: shown.name, pipeline: shown.pipeline, settings: shown.settings, source: shown.source, concurrency: 3, notify: shown.notify });
+  const put = await call('PUT', `/api/templates/${id}`, {
+    name: shown.name,
+    pipeline: shown.pipeline,
+    settings: shown.settings,
+    source: shown.source,
+    concurrency: 3,
+    notify: shown.notify,
+  });
   expect(put.status).toBe(200);
   expect(put.body).toMatchObject({ concurrency: 3, notify: { webhooks: [{ url: hookUrl, secretSet: true }] } });
   expect(JSON.stringify(put.body)).not.toContain(secret);
   expect(await columnText('batch_templates', id)).not.toContain(secret);
 
   // A URL it did not have before needs a secret: 400 naming the field, nothing changed.
-  const missing = await call('PUT', `/api/templates/${id}`, { ...body, notify: { webhooks: [{ url: hookUrl }, { url: otherHookUrl }] } });
+  const missing = await call('PUT', `/api/templates/${id}`, {
+    ...body,
+    notify: { webhooks: [{ url: hookUrl }, { url: otherHookUrl }] },
+  });
   expect(missing.status).toBe(400);
   expect(missing.body.error.details.issues).toEqual([expect.objectContaining({ path: 'notify.webhooks[1].secret' })]);
   expect((await call('GET', `/api/templates/${id}`)).body.concurrency).toBe(3);
@@ -165,7 +206,9 @@ test('a template: write-only secret, encrypted, kept by a PUT that sends back wh
 test("the organisation's settings: write-only secret, encrypted, kept by a round-trip PUT, and signing batches that use them", async () => {
   const secret = newSecret('org');
   try {
-    const put = await call('PUT', '/api/org/settings', { notify: { emails: [], webhooks: [{ url: hookUrl, secret }] } });
+    const put = await call('PUT', '/api/org/settings', {
+      notify: { emails: [], webhooks: [{ url: hookUrl, secret }] },
+    });
     expect(put.status).toBe(200);
     expect(JSON.stringify(put.body)).not.toContain(secret);
     expect(put.body.notify).toEqual({ emails: [], webhooks: [{ url: hookUrl, secretSet: true }] });
@@ -183,7 +226,11 @@ test("the organisation's settings: write-only secret, encrypted, kept by a round
     expect(missing.status).toBe(400);
     expect(missing.body.error.details.issues[0].path).toBe('notify.webhooks[0].secret');
 
-    const res = await call('POST', '/api/batches', { pipeline: 'noop', name: uid('org-default'), items: [{ key: 'a' }] });
+    const res = await call('POST', '/api/batches', {
+      pipeline: 'noop',
+      name: uid('org-default'),
+      items: [{ key: 'a' }],
+    });
     expect(res.status).toBe(202);
     await finished(res.body.id);
     await deliveredSignedWith(res.body.id, secret);
@@ -202,26 +249,49 @@ describe('refused webhook targets are a 400 naming the field, and nothing is sto
 
   test.each(refused)('a batch with $url', async ({ url, reason }) => {
     const name = uid('refused');
-    const res = await call('POST', '/api/batches', { pipeline: 'noop', name, items: [{ key: 'a' }], notify: { webhooks: [{ url: hookUrl, secret: newSecret('ok') }, { url, secret: newSecret('refused') }] } });
+    const res = await call('POST', '/api/batches', {
+      pipeline: 'noop',
+      name,
+      items: [{ key: 'a' }],
+      notify: {
+        webhooks: [
+          { url: hookUrl, secret: newSecret('ok') },
+          { url, secret: newSecret('refused') },
+        ],
+      },
+    });
     expect(res.status).toBe(400);
-    expect(res.body.error.details.issues).toEqual([{ path: 'notify.webhooks[1].url', message: expect.stringContaining(reason) }]);
+    expect(res.body.error.details.issues).toEqual([
+      { path: 'notify.webhooks[1].url', message: expect.stringContaining(reason) },
+    ]);
     expect(res.body.error.message).toContain(new URL(url).hostname);
     expect(await stack.db.batch.count({ where: { name } })).toBe(0);
   });
 
   test.each(refused)('a template with $url', async ({ url, reason }) => {
     const name = uid('refused');
-    const res = await call('POST', '/api/templates', { name, pipeline: 'noop', source: { kind: 'items', items: [{ key: 'a' }] }, notify: { webhooks: [{ url, secret: newSecret('refused') }] } });
+    const res = await call('POST', '/api/templates', {
+      name,
+      pipeline: 'noop',
+      source: { kind: 'items', items: [{ key: 'a' }] },
+      notify: { webhooks: [{ url, secret: newSecret('refused') }] },
+    });
     expect(res.status).toBe(400);
-    expect(res.body.error.details.issues).toEqual([{ path: 'notify.webhooks[0].url', message: expect.stringContaining(reason) }]);
+    expect(res.body.error.details.issues).toEqual([
+      { path: 'notify.webhooks[0].url', message: expect.stringContaining(reason) },
+    ]);
     expect(await stack.db.batchTemplate.count({ where: { name } })).toBe(0);
   });
 
   test.each(refused)("the organisation's settings with $url", async ({ url, reason }) => {
     const before = (await call('GET', '/api/org/settings')).body;
-    const res = await call('PUT', '/api/org/settings', { notify: { webhooks: [{ url, secret: newSecret('refused') }] } });
+    const res = await call('PUT', '/api/org/settings', {
+      notify: { webhooks: [{ url, secret: newSecret('refused') }] },
+    });
     expect(res.status).toBe(400);
-    expect(res.body.error.details.issues).toEqual([{ path: 'notify.webhooks[0].url', message: expect.stringContaining(reason) }]);
+    expect(res.body.error.details.issues).toEqual([
+      { path: 'notify.webhooks[0].url', message: expect.stringContaining(reason) },
+    ]);
     expect((await call('GET', '/api/org/settings')).body).toEqual(before);
   });
 });
@@ -256,7 +326,9 @@ describe('the secret box', () => {
       expect(ensureSecretsKeyFile(dir)).toBe(file);
       expect(fs.readFileSync(file, 'utf8').trim()).toBe(key);
       expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-      expect(createSecretBox(Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64')).open(sealed)).toBe('kept across restarts');
+      expect(createSecretBox(Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64')).open(sealed)).toBe(
+        'kept across restarts',
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -266,7 +338,13 @@ describe('the secret box', () => {
   function runEntry(script: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
     return new Promise((resolve) => {
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', script)], {
-        env: { ...process.env, LOG_LEVEL: 'fatal', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', TEMPORAL_ADDRESS: '127.0.0.1:1', ...env },
+        env: {
+          ...process.env,
+          LOG_LEVEL: 'fatal',
+          DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+          TEMPORAL_ADDRESS: '127.0.0.1:1',
+          ...env,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let output = '';
@@ -280,12 +358,18 @@ describe('the secret box', () => {
     });
   }
 
-  test.each(['api/server.ts', 'workers/main.ts'])('%s without a key stops at startup naming SECRETS_KEY; a malformed key too', async (script) => {
-    const missing = await runEntry(script, { SECRETS_KEY: '', SECRETS_KEY_FILE: '' });
-    expect(missing.code).toBe(1);
-    expect(missing.output).toMatch(/SECRETS_KEY \(32 bytes, base64\) or SECRETS_KEY_FILE must be set/);
-    const short = await runEntry(script, { SECRETS_KEY: crypto.randomBytes(16).toString('base64'), SECRETS_KEY_FILE: '' });
-    expect(short.code).toBe(1);
-    expect(short.output).toMatch(/SECRETS_KEY: must be 32 bytes in base64/);
-  });
+  test.each(['api/server.ts', 'workers/main.ts'])(
+    '%s without a key stops at startup naming SECRETS_KEY; a malformed key too',
+    async (script) => {
+      const missing = await runEntry(script, { SECRETS_KEY: '', SECRETS_KEY_FILE: '' });
+      expect(missing.code).toBe(1);
+      expect(missing.output).toMatch(/SECRETS_KEY \(32 bytes, base64\) or SECRETS_KEY_FILE must be set/);
+      const short = await runEntry(script, {
+        SECRETS_KEY: crypto.randomBytes(16).toString('base64'),
+        SECRETS_KEY_FILE: '',
+      });
+      expect(short.code).toBe(1);
+      expect(short.output).toMatch(/SECRETS_KEY: must be 32 bytes in base64/);
+    },
+  );
 });

@@ -22,7 +22,9 @@ async function watch(ctx: CommandContext, id: string, total: number): Promise<Ba
   const withTotal = (p: BatchProgress) => (p.total ? p : { ...p, total });
   const final = await followProgress(ctx.api, id, (p) => view.update(withTotal(p)));
   view.finish(final);
-  ctx.out.write(`${id} ${final.status}: ${final.succeeded} succeeded, ${final.failed} failed, ${final.skipped} skipped, ${final.cancelled} cancelled\n`);
+  ctx.out.write(
+    `${id} ${final.status}: ${final.succeeded} succeeded, ${final.failed} failed, ${final.skipped} skipped, ${final.cancelled} cancelled\n`,
+  );
   return final;
 }
 
@@ -31,7 +33,12 @@ const start = defineCommand({
   usage: 'start <pipeline> <file.csv|file.json> [--name NAME] [--settings JSON] [--concurrency N] [--watch]',
   summary: 'start a batch from a CSV (header row = fields) or a JSON array of items',
   positionals: ['pipeline', 'file'],
-  options: { name: { type: 'string' }, settings: { type: 'string' }, concurrency: { type: 'string' }, watch: { type: 'boolean', short: 'w' } },
+  options: {
+    name: { type: 'string' },
+    settings: { type: 'string' },
+    concurrency: { type: 'string' },
+    watch: { type: 'boolean', short: 'w' },
+  },
   args: z.object({
     pipeline: z.string().min(1).max(100),
     file: z.string().min(1),
@@ -55,7 +62,9 @@ const start = defineCommand({
     } catch (err) {
       // The API counts rows from 1 over the items; the operator thinks in lines of the file.
       if (err instanceof ApiError && file.format === 'csv') {
-        throw new ItemsFileError(err, (row) => (file.lineOf(row) !== undefined ? `${path.basename(a.file)} line ${file.lineOf(row)}` : undefined));
+        throw new ItemsFileError(err, (row) =>
+          file.lineOf(row) !== undefined ? `${path.basename(a.file)} line ${file.lineOf(row)}` : undefined,
+        );
       }
       throw err;
     }
@@ -87,10 +96,18 @@ const status = defineCommand({
 
 const list = defineCommand({
   name: 'list',
-  usage: 'list [--tab in-progress|completed|failed] [--pipeline NAME] [--status S,S] [--created-by WHO] [--limit N] [--cursor C]',
+  usage:
+    'list [--tab in-progress|completed|failed] [--pipeline NAME] [--status S,S] [--created-by WHO] [--limit N] [--cursor C]',
   summary: 'batch history, newest first',
   positionals: [],
-  options: { tab: { type: 'string' }, pipeline: { type: 'string' }, status: { type: 'string' }, 'created-by': { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } },
+  options: {
+    tab: { type: 'string' },
+    pipeline: { type: 'string' },
+    status: { type: 'string' },
+    'created-by': { type: 'string' },
+    limit: { type: 'string' },
+    cursor: { type: 'string' },
+  },
   args: z.object({
     tab: z.enum(TABS).optional(),
     pipeline: z.string().min(1).optional(),
@@ -101,7 +118,14 @@ const list = defineCommand({
   }),
   async run(a, ctx) {
     const q = new URLSearchParams();
-    for (const [k, v] of Object.entries({ tab: a.tab, pipeline: a.pipeline, status: a.status, createdBy: a['created-by'], limit: a.limit, cursor: a.cursor })) {
+    for (const [k, v] of Object.entries({
+      tab: a.tab,
+      pipeline: a.pipeline,
+      status: a.status,
+      createdBy: a['created-by'],
+      limit: a.limit,
+      cursor: a.cursor,
+    })) {
       if (v !== undefined) q.set(k, String(v));
     }
     const page = await ctx.api.json<BatchList>('GET', `/api/batches${q.size ? `?${q}` : ''}`);
@@ -115,7 +139,11 @@ const control = (action: 'pause' | 'resume' | 'cancel'): Command =>
   defineCommand({
     name: action,
     usage: `${action} <batchId>${action === 'resume' ? '' : ' [--reason TEXT]'}`,
-    summary: { pause: 'pause a batch (running steps finish; no new ones start)', resume: 'resume a paused batch', cancel: 'cancel a batch (running steps are cancelled)' }[action],
+    summary: {
+      pause: 'pause a batch (running steps finish; no new ones start)',
+      resume: 'resume a paused batch',
+      cancel: 'cancel a batch (running steps are cancelled)',
+    }[action],
     positionals: ['batchId'],
     options: action === 'resume' ? {} : { reason: { type: 'string' } },
     args: z.object({ batchId: BatchId, reason: z.string().min(1).max(500).optional() }),
@@ -134,10 +162,22 @@ const retryFailed = defineCommand({
   options: { keys: { type: 'string' } },
   args: z.object({ batchId: BatchId, keys: KeyList.optional() }),
   async run(a, ctx) {
-    const res = await ctx.api.json<RetryAccepted>('POST', batchPath(a.batchId, '/retry-failed'), a.keys ? { keys: a.keys } : {});
+    const res = await ctx.api.json<RetryAccepted>(
+      'POST',
+      batchPath(a.batchId, '/retry-failed'),
+      a.keys ? { keys: a.keys } : {},
+    );
     if (ctx.json) printJson(ctx, res);
     else ctx.out.write(`retry round ${res.round} of ${a.batchId}: ${res.items} failed item(s) going again\n`);
   },
 });
 
-export const batchCommands: Command[] = [start, status, list, control('pause'), control('resume'), control('cancel'), retryFailed];
+export const batchCommands: Command[] = [
+  start,
+  status,
+  list,
+  control('pause'),
+  control('resume'),
+  control('cancel'),
+  retryFailed,
+];

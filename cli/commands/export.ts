@@ -16,7 +16,11 @@ export const exportCommand: Command = defineCommand({
   summary: "a batch's results, each row joined to its input (stdout unless --out)",
   positionals: ['batchId'],
   options: { format: { type: 'string' }, out: { type: 'string', short: 'o' } },
-  args: z.object({ batchId: BatchId, format: z.enum(['csv', 'json']).default('csv'), out: z.string().min(1).optional() }),
+  args: z.object({
+    batchId: BatchId,
+    format: z.enum(['csv', 'json']).default('csv'),
+    out: z.string().min(1).optional(),
+  }),
   async run(a, ctx) {
     const res = await ctx.api.stream(`/api/batches/${encodeURIComponent(a.batchId)}/export?format=${a.format}`);
     if (!res.body) throw new Error('the API sent no export body');

@@ -8,7 +8,6 @@ import { z } from 'zod';
 import { defineCommand, printJson, type Command } from '../command';
 import type { EntityImportView, ImportErrorsPage } from '../../contract/entity-imports';
 
-
 const POLL_MS = 1_000;
 /** How often a progress line is printed while the import runs. */
 const SAY_EVERY_MS = 5_000;
@@ -32,21 +31,29 @@ export const importCommand: Command = defineCommand({
       if (ctx.json) printJson(ctx, imp);
       return;
     }
-    for (let said = Date.now(); imp.status !== 'succeeded' && imp.status !== 'failed'; ) {
+    for (let said = Date.now(); imp.status !== 'succeeded' && imp.status !== 'failed';) {
       await sleep(POLL_MS);
       imp = await ctx.api.json<EntityImportView>('GET', `/api/entity-imports/${imp.id}`);
       if (!ctx.json && Date.now() - said >= SAY_EVERY_MS) {
         said = Date.now();
-        ctx.out.write(imp.totalRows === null ? `  counting rows…\n` : `  ${n(imp.rowsRead)} of ${n(imp.totalRows)} rows read\n`);
+        ctx.out.write(
+          imp.totalRows === null ? `  counting rows…\n` : `  ${n(imp.rowsRead)} of ${n(imp.totalRows)} rows read\n`,
+        );
       }
     }
-    const errors = imp.rowsFailed > 0 ? await ctx.api.json<ImportErrorsPage>('GET', `/api/entity-imports/${imp.id}/errors?limit=${SHOWN_ERRORS}`) : { errors: [] };
+    const errors =
+      imp.rowsFailed > 0
+        ? await ctx.api.json<ImportErrorsPage>('GET', `/api/entity-imports/${imp.id}/errors?limit=${SHOWN_ERRORS}`)
+        : { errors: [] };
     if (ctx.json) {
       printJson(ctx, { ...imp, errors: errors.errors });
     } else {
-      ctx.out.write(`import ${imp.id} ${imp.status}: ${n(imp.rowsImported)} imported, ${n(imp.rowsFailed)} refused${imp.totalRows !== null ? ` of ${n(imp.totalRows)} rows` : ''}\n`);
+      ctx.out.write(
+        `import ${imp.id} ${imp.status}: ${n(imp.rowsImported)} imported, ${n(imp.rowsFailed)} refused${imp.totalRows !== null ? ` of ${n(imp.totalRows)} rows` : ''}\n`,
+      );
       for (const e of errors.errors) ctx.out.write(`  row ${e.row}: ${e.column ?? e.field}: ${e.message}\n`);
-      if (imp.rowsFailed > errors.errors.length) ctx.out.write(`  … every refused row: GET /api/entity-imports/${imp.id}/errors.csv\n`);
+      if (imp.rowsFailed > errors.errors.length)
+        ctx.out.write(`  … every refused row: GET /api/entity-imports/${imp.id}/errors.csv\n`);
     }
     if (imp.status === 'failed') throw new Error(`the import failed: ${imp.error}`);
   },

@@ -5,9 +5,10 @@ import { defineCommand, printJson, type Command } from '../command';
 import { table } from '../format';
 import type { ScheduleList, ScheduleSummary } from '../../contract/schedules';
 
-
 const when = (s: ScheduleSummary) =>
-  [...(s.cron ?? []), ...(s.intervals ?? []).map((i) => `every ${i.every}${i.offset ? ` +${i.offset}` : ''}`)].join('; ') + (s.timezone && s.timezone !== 'UTC' ? ` (${s.timezone})` : '');
+  [...(s.cron ?? []), ...(s.intervals ?? []).map((i) => `every ${i.every}${i.offset ? ` +${i.offset}` : ''}`)].join(
+    '; ',
+  ) + (s.timezone && s.timezone !== 'UTC' ? ` (${s.timezone})` : '');
 
 export const schedulesCommand: Command = defineCommand({
   name: 'schedules',
@@ -16,7 +17,11 @@ export const schedulesCommand: Command = defineCommand({
   positionals: ['action', 'scheduleId'],
   options: { reason: { type: 'string' } },
   args: z
-    .object({ action: z.enum(['list', 'trigger', 'pause', 'unpause']), scheduleId: ScheduleId.optional(), reason: z.string().min(1).max(500).optional() })
+    .object({
+      action: z.enum(['list', 'trigger', 'pause', 'unpause']),
+      scheduleId: ScheduleId.optional(),
+      reason: z.string().min(1).max(500).optional(),
+    })
     .refine((a) => a.action === 'list' || a.scheduleId !== undefined, { path: ['scheduleId'], message: 'is required' }),
   async run(a, ctx) {
     if (a.action === 'list') {
@@ -38,6 +43,9 @@ export const schedulesCommand: Command = defineCommand({
     const body = a.reason && a.action !== 'trigger' ? { reason: a.reason } : {};
     const res = await ctx.api.json('POST', `/api/schedules/${encodeURIComponent(id)}/${a.action}`, body);
     if (ctx.json) printJson(ctx, res);
-    else ctx.out.write(`${a.action === 'trigger' ? 'triggered' : a.action === 'pause' ? 'paused' : 'unpaused'} schedule ${id}\n`);
+    else
+      ctx.out.write(
+        `${a.action === 'trigger' ? 'triggered' : a.action === 'pause' ? 'paused' : 'unpaused'} schedule ${id}\n`,
+      );
   },
 });

@@ -18,18 +18,39 @@ export const usersCommand: Command = defineCommand({
   positionals: ['action', 'userId'],
   options: { org: { type: 'string' } },
   args: z
-    .object({ action: z.enum(['list', 'disable', 'enable', 'revoke-sessions']), userId: UserId.optional(), org: OrgId.optional() })
+    .object({
+      action: z.enum(['list', 'disable', 'enable', 'revoke-sessions']),
+      userId: UserId.optional(),
+      org: OrgId.optional(),
+    })
     .refine((a) => a.action === 'list' || a.userId !== undefined, { path: ['userId'], message: 'is required' }),
   async run(a, ctx) {
     if (a.action === 'list') {
-      const res = await ctx.api.json<UserList>('GET', `/api/admin/users${a.org ? `?orgId=${encodeURIComponent(a.org)}` : ''}`);
+      const res = await ctx.api.json<UserList>(
+        'GET',
+        `/api/admin/users${a.org ? `?orgId=${encodeURIComponent(a.org)}` : ''}`,
+      );
       if (ctx.json) return void printJson(ctx, res);
-      const rows = res.users.map((u) => [u.id, u.email, u.org.id, u.role, u.canRunBatch ? 'yes' : 'no', u.disabledAt ? `disabled ${u.disabledAt}` : 'active']);
-      return void ctx.out.write(rows.length ? `${table(['ID', 'E-MAIL', 'ORG', 'ROLE', 'RUN', 'STATE'], rows)}\n` : 'no users\n');
+      const rows = res.users.map((u) => [
+        u.id,
+        u.email,
+        u.org.id,
+        u.role,
+        u.canRunBatch ? 'yes' : 'no',
+        u.disabledAt ? `disabled ${u.disabledAt}` : 'active',
+      ]);
+      return void ctx.out.write(
+        rows.length ? `${table(['ID', 'E-MAIL', 'ORG', 'ROLE', 'RUN', 'STATE'], rows)}\n` : 'no users\n',
+      );
     }
     const id = a.userId!;
-    const res = await ctx.api.json<Partial<SessionsRevoked>>('POST', `/api/admin/users/${encodeURIComponent(id)}/${a.action}`);
+    const res = await ctx.api.json<Partial<SessionsRevoked>>(
+      'POST',
+      `/api/admin/users/${encodeURIComponent(id)}/${a.action}`,
+    );
     if (ctx.json) return void printJson(ctx, res);
-    ctx.out.write(a.action === 'revoke-sessions' ? `signed ${id} out of ${res.revoked} session(s)\n` : `${a.action}d user ${id}\n`);
+    ctx.out.write(
+      a.action === 'revoke-sessions' ? `signed ${id} out of ${res.revoked} session(s)\n` : `${a.action}d user ${id}\n`,
+    );
   },
 });

@@ -81,7 +81,10 @@ export class AiClient {
   }
 
   /** A JSON answer matching `schema`, validated. */
-  async structured<S extends z.ZodType>(ctx: AiCallContext, opts: AiCallOptions & { schema: S; name: string }): Promise<{ value: z.infer<S>; usage: AiUsage }> {
+  async structured<S extends z.ZodType>(
+    ctx: AiCallContext,
+    opts: AiCallOptions & { schema: S; name: string },
+  ): Promise<{ value: z.infer<S>; usage: AiUsage }> {
     const format = zodResponseFormat(opts.schema, opts.name);
     const completion = await this.complete(ctx, opts, { type: 'json_schema', json_schema: format.json_schema });
     const { content, usage } = this.account(ctx, completion, opts);
@@ -89,12 +92,17 @@ export class AiClient {
     try {
       json = JSON.parse(content);
     } catch {
-      throw new AiInvalidOutputError(`model answered ${opts.name} with text that is not JSON: ${JSON.stringify(content.slice(0, 120))}`);
+      throw new AiInvalidOutputError(
+        `model answered ${opts.name} with text that is not JSON: ${JSON.stringify(content.slice(0, 120))}`,
+      );
     }
     const parsed = opts.schema.safeParse(json);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-      throw new AiInvalidOutputError(`model answer does not match ${opts.name}: ${issues.slice(0, 5).join('; ')}`, parsed.error.issues);
+      throw new AiInvalidOutputError(
+        `model answer does not match ${opts.name}: ${issues.slice(0, 5).join('; ')}`,
+        parsed.error.issues,
+      );
     }
     return { value: parsed.data, usage };
   }
@@ -120,14 +128,20 @@ export class AiClient {
 
   private modelFor(opts: AiCallOptions): string {
     const model = (opts.model ?? this.settings.model).trim();
-    if (!MODEL_NAME.test(model)) throw new NonRetryableStepError(`invalid model name ${JSON.stringify(model.slice(0, 100))}`, 'AiRejectedError');
+    if (!MODEL_NAME.test(model))
+      throw new NonRetryableStepError(`invalid model name ${JSON.stringify(model.slice(0, 100))}`, 'AiRejectedError');
     return model;
   }
 
-  private async complete(ctx: AiCallContext, opts: AiCallOptions, responseFormat?: ChatCompletionCreateParamsNonStreaming['response_format']): Promise<ChatCompletion> {
+  private async complete(
+    ctx: AiCallContext,
+    opts: AiCallOptions,
+    responseFormat?: ChatCompletionCreateParamsNonStreaming['response_format'],
+  ): Promise<ChatCompletion> {
     const client = this.client();
     const model = this.modelFor(opts);
-    if (!opts.messages.length) throw new NonRetryableStepError('an AI call needs at least one message', 'AiRejectedError');
+    if (!opts.messages.length)
+      throw new NonRetryableStepError('an AI call needs at least one message', 'AiRejectedError');
     ctx.signal.throwIfAborted();
     const body: ChatCompletionCreateParamsNonStreaming = {
       model,
@@ -137,19 +151,30 @@ export class AiClient {
       ...(opts.maxTokens !== undefined ? { max_completion_tokens: opts.maxTokens } : {}),
     };
     try {
-      return await client.chat.completions.create(body, { signal: ctx.signal, headers: { 'Idempotency-Key': ctx.idempotencyKey } });
+      return await client.chat.completions.create(body, {
+        signal: ctx.signal,
+        headers: { 'Idempotency-Key': ctx.idempotencyKey },
+      });
     } catch (err) {
       throw mapAiError(err, ctx.signal, `chat.completions ${model}`);
     }
   }
 
   /** Prices the call and adds it to the item's cost, then checks the answer is usable. */
-  private account(ctx: AiCallContext, completion: ChatCompletion, opts: AiCallOptions): { content: string; usage: AiUsage } {
+  private account(
+    ctx: AiCallContext,
+    completion: ChatCompletion,
+    opts: AiCallOptions,
+  ): { content: string; usage: AiUsage } {
     const model = completion.model || this.modelFor(opts);
     const promptTokens = completion.usage?.prompt_tokens ?? 0;
     const completionTokens = completion.usage?.completion_tokens ?? 0;
     if (!completion.usage) ctx.log.warn('AI answer has no token usage; its cost counts as 0', { model });
-    const { costUsd, priced } = costOf(model, { promptTokens, completionTokens, cachedPromptTokens: completion.usage?.prompt_tokens_details?.cached_tokens }, this.prices);
+    const { costUsd, priced } = costOf(
+      model,
+      { promptTokens, completionTokens, cachedPromptTokens: completion.usage?.prompt_tokens_details?.cached_tokens },
+      this.prices,
+    );
     if (!priced) ctx.log.warn('no price for AI model; its cost counts as 0', { model, promptTokens, completionTokens });
     ctx.addCost(costUsd);
     const usage: AiUsage = { model, tokens: { prompt: promptTokens, completion: completionTokens }, costUsd };
@@ -157,10 +182,14 @@ export class AiClient {
     const choice = completion.choices?.[0];
     if (!choice) throw new AiUnavailableError(`AI API answered without a choice (model ${model})`);
     if (choice.message?.refusal) {
-      throw new NonRetryableStepError(`model refused: ${choice.message.refusal.slice(0, 300)}`, 'AiRefusedError', { usage });
+      throw new NonRetryableStepError(`model refused: ${choice.message.refusal.slice(0, 300)}`, 'AiRefusedError', {
+        usage,
+      });
     }
-    if (choice.finish_reason === 'content_filter') throw new NonRetryableStepError('the answer was withheld by the content filter', 'AiRefusedError', { usage });
-    if (choice.finish_reason === 'length') throw new AiInvalidOutputError(`the answer was cut off at the token limit (${completionTokens} tokens)`);
+    if (choice.finish_reason === 'content_filter')
+      throw new NonRetryableStepError('the answer was withheld by the content filter', 'AiRefusedError', { usage });
+    if (choice.finish_reason === 'length')
+      throw new AiInvalidOutputError(`the answer was cut off at the token limit (${completionTokens} tokens)`);
     const content = choice.message?.content ?? '';
     if (!content.trim()) throw new AiInvalidOutputError(`model ${model} answered with empty content`);
     return { content, usage };

@@ -56,7 +56,9 @@ export function mapAiError(err: unknown, signal: AbortSignal | undefined, where:
   if (err instanceof APIUserAbortError) return err;
   if (err instanceof APIConnectionError) {
     const cause = (err as Error & { cause?: Error }).cause?.message;
-    return new AiUnavailableError(`AI API unreachable (${where}): ${err.message}${cause && cause !== err.message ? ` (${cause})` : ''}`);
+    return new AiUnavailableError(
+      `AI API unreachable (${where}): ${err.message}${cause && cause !== err.message ? ` (${cause})` : ''}`,
+    );
   }
   if (err instanceof APIError && typeof err.status === 'number') {
     const status = err.status;
@@ -66,9 +68,17 @@ export function mapAiError(err: unknown, signal: AbortSignal | undefined, where:
     }
     const details = { status, code: err.code ?? null, type: err.type ?? null, param: err.param ?? null };
     if (status === 401 || status === 403) {
-      return new NonRetryableStepError(`AI API refused the API key (${status}): ${message}; check OPENAI_API_KEY`, 'AiAuthError', details);
+      return new NonRetryableStepError(
+        `AI API refused the API key (${status}): ${message}; check OPENAI_API_KEY`,
+        'AiAuthError',
+        details,
+      );
     }
-    return new NonRetryableStepError(`AI API rejected the request (${status} on ${where}): ${message}`, 'AiRejectedError', details);
+    return new NonRetryableStepError(
+      `AI API rejected the request (${status} on ${where}): ${message}`,
+      'AiRejectedError',
+      details,
+    );
   }
   return err;
 }

@@ -55,12 +55,18 @@ export function priceOf(model: string, prices: PriceTable = DEFAULT_PRICES): Mod
 }
 
 /** USD cost of one call; `priced: false` when the model is not in the table (cost 0). */
-export function costOf(model: string, usage: TokenUsage, prices: PriceTable = DEFAULT_PRICES): { costUsd: number; priced: boolean } {
+export function costOf(
+  model: string,
+  usage: TokenUsage,
+  prices: PriceTable = DEFAULT_PRICES,
+): { costUsd: number; priced: boolean } {
   const price = priceOf(model, prices);
   if (!price) return { costUsd: 0, priced: false };
   const cached = Math.min(Math.max(usage.cachedPromptTokens ?? 0, 0), usage.promptTokens);
   const cachedRate = price.cachedInput ?? price.input;
-  const usd = ((usage.promptTokens - cached) * price.input + cached * cachedRate + usage.completionTokens * price.output) / 1_000_000;
+  const usd =
+    ((usage.promptTokens - cached) * price.input + cached * cachedRate + usage.completionTokens * price.output) /
+    1_000_000;
   // Round away float noise below a millionth of a cent; totals are summed over many items.
   return { costUsd: Math.round(usd * 1e10) / 1e10, priced: true };
 }

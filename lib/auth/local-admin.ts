@@ -15,9 +15,16 @@ import { sha256 } from './secrets';
 export const LOCAL_ADMIN_EMAIL = 'admin@flotilla.local';
 
 /** `apiUrls`: where the API that `npm start` runs answers; the CLI sends the saved token there only. */
-export async function ensureLocalAdmin(db: Db, dataDir: string, apiUrls: string[]): Promise<{ email: string; password: string | null; credentialsFile: string | null }> {
+export async function ensureLocalAdmin(
+  db: Db,
+  dataDir: string,
+  apiUrls: string[],
+): Promise<{ email: string; password: string | null; credentialsFile: string | null }> {
   const credentialsFile = path.join(dataDir, 'admin-credentials.txt');
-  let admin = await db.user.findFirst({ where: { role: 'super_admin', disabledAt: null }, orderBy: { createdAt: 'asc' } });
+  let admin = await db.user.findFirst({
+    where: { role: 'super_admin', disabledAt: null },
+    orderBy: { createdAt: 'asc' },
+  });
   if (!admin) {
     const password = crypto.randomBytes(15).toString('base64url');
     await bootstrapSuperAdmin(db, { email: LOCAL_ADMIN_EMAIL, password });
@@ -25,9 +32,13 @@ export async function ensureLocalAdmin(db: Db, dataDir: string, apiUrls: string[
     admin = await db.user.findUniqueOrThrow({ where: { email: LOCAL_ADMIN_EMAIL } });
   }
   const saved = readSavedToken(dataDir)?.token;
-  const valid = saved ? await db.apiToken.findFirst({ where: { tokenHash: sha256(saved), revokedAt: null, userId: admin.id } }) : null;
+  const valid = saved
+    ? await db.apiToken.findFirst({ where: { tokenHash: sha256(saved), revokedAt: null, userId: admin.id } })
+    : null;
   if (!valid) {
-    const { token } = await new AuthService({ db, sessionTtlMs: 0 }).createToken(admin.id, { name: 'local CLI (npm start)' });
+    const { token } = await new AuthService({ db, sessionTtlMs: 0 }).createToken(admin.id, {
+      name: 'local CLI (npm start)',
+    });
     writeSavedToken(dataDir, token);
   }
   writeSavedTokenApi(dataDir, apiUrls);

@@ -55,5 +55,7 @@ export function readSavedToken(dataDir: string): SavedToken | undefined {
 /** The URLs of an API listening on `host:port`, as a local client may spell them. */
 export function localApiUrls(host: string, port: number): string[] {
   const loopback = ['0.0.0.0', '127.0.0.1', 'localhost', '::', '::1'].includes(host);
-  return loopback ? [`http://127.0.0.1:${port}`, `http://localhost:${port}`] : [`http://${host.includes(':') ? `[${host}]` : host}:${port}`];
+  return loopback
+    ? [`http://127.0.0.1:${port}`, `http://localhost:${port}`]
+    : [`http://${host.includes(':') ? `[${host}]` : host}:${port}`];
 }

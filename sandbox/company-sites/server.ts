@@ -46,7 +46,13 @@ export interface CompanySitesStandIn {
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 function layout(site: CompanySite, title: string, body: string): string {
-  const nav = [`<a href="./">Home</a>`, site.about ? `<a href="about">About us</a>` : '', site.team ? `<a href="${site.peoplePath ?? 'team'}">${site.peoplePath === 'contact' ? 'Contact' : 'Our team'}</a>` : '']
+  const nav = [
+    `<a href="./">Home</a>`,
+    site.about ? `<a href="about">About us</a>` : '',
+    site.team
+      ? `<a href="${site.peoplePath ?? 'team'}">${site.peoplePath === 'contact' ? 'Contact' : 'Our team'}</a>`
+      : '',
+  ]
     .filter(Boolean)
     .join(' | ');
   return `<!doctype html>
@@ -71,22 +77,40 @@ ${body}
 }
 
 function homePage(site: CompanySite): string {
-  return layout(site, `${site.name} | ${site.tagline}`, `    <h1>${esc(site.name)}</h1>\n${site.home.map((p) => `    <p>${esc(p)}</p>`).join('\n')}`);
+  return layout(
+    site,
+    `${site.name} | ${site.tagline}`,
+    `    <h1>${esc(site.name)}</h1>\n${site.home.map((p) => `    <p>${esc(p)}</p>`).join('\n')}`,
+  );
 }
 
 function aboutPage(site: CompanySite): string {
-  return layout(site, `About | ${site.name}`, `    <h1>About ${esc(site.name)}</h1>\n${(site.about ?? []).map((p) => `    <p>${esc(p)}</p>`).join('\n')}`);
+  return layout(
+    site,
+    `About | ${site.name}`,
+    `    <h1>About ${esc(site.name)}</h1>\n${(site.about ?? []).map((p) => `    <p>${esc(p)}</p>`).join('\n')}`,
+  );
 }
 
 function peoplePage(site: CompanySite): string {
   const people = (site.team ?? [])
-    .map((m) => `      <li><span class="name">${esc(m.name)}</span> — <span class="role">${esc(m.role)}</span> — <a href="mailto:${esc(m.email)}">${esc(m.email)}</a></li>`)
+    .map(
+      (m) =>
+        `      <li><span class="name">${esc(m.name)}</span> — <span class="role">${esc(m.role)}</span> — <a href="mailto:${esc(m.email)}">${esc(m.email)}</a></li>`,
+    )
     .join('\n');
-  const contact = [site.phone ? `    <p>Phone: <a href="tel:${esc(site.phone.replace(/\s+/g, ''))}">${esc(site.phone)}</a></p>` : '', site.address ? `    <p>Address: ${esc(site.address)}</p>` : '']
+  const contact = [
+    site.phone ? `    <p>Phone: <a href="tel:${esc(site.phone.replace(/\s+/g, ''))}">${esc(site.phone)}</a></p>` : '',
+    site.address ? `    <p>Address: ${esc(site.address)}</p>` : '',
+  ]
     .filter(Boolean)
     .join('\n');
   const heading = site.peoplePath === 'contact' ? 'Contact us' : 'Our team';
-  return layout(site, `${heading} | ${site.name}`, `    <h1>${heading}</h1>\n    <ul class="team">\n${people}\n    </ul>\n${contact}`);
+  return layout(
+    site,
+    `${heading} | ${site.name}`,
+    `    <h1>${heading}</h1>\n    <ul class="team">\n${people}\n    </ul>\n${contact}`,
+  );
 }
 
 function sleep(ms: number): Promise<void> {
@@ -97,66 +121,102 @@ export async function startCompanySites(opts: { port?: number; host?: string } =
   const requests: SiteRequest[] = [];
   const bySlug = new Map(COMPANY_SITES.map((s) => [s.slug, s]));
 
-  const server = http.createServer(asyncHandler(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://sites');
-    const entry: SiteRequest = { method: req.method ?? 'GET', path: url.pathname, status: 0, userAgent: req.headers['user-agent'] ?? null, at: Date.now() };
-    requests.push(entry);
-    const send = (status: number, body: string | Buffer, headers: Record<string, string> = {}) => {
-      entry.status = status;
-      res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), ...headers });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    };
-    const redirect = (status: number, location: string) => send(status, `<a href="${esc(location)}">moved</a>`, { Location: location });
-    const notFound = () => send(404, '<!doctype html><title>Not found</title><h1>404 Not Found</h1>');
-
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed', { Allow: 'GET, HEAD' });
-    const parts = url.pathname.split('/').filter(Boolean);
-
-    if (parts[0] === '__test') {
-      const [, kind, arg] = parts;
-      if (kind === 'status' && arg) return send(Number(arg) || 500, `<h1>status ${esc(arg)}</h1>`);
-      if (kind === 'redirect') {
-        const n = Number(arg ?? 0);
-        return n > 0 ? redirect(302, `/__test/redirect/${n - 1}`) : send(200, '<html><head><title>Arrived</title></head><body><p>Arrived after redirects.</p></body></html>');
-      }
-      if (kind === 'redirect-loop') return redirect(302, '/__test/redirect-loop');
-      if (kind === 'broken') {
-        if (arg === 'about') return notFound();
-        if (arg === 'team') return send(500, '<h1>Internal Server Error</h1>');
-        return send(200, '<html><head><title>Broken links</title></head><body><nav><a href="about">About</a> <a href="team">Team</a></nav><main><p>We make things that break.</p></main></body></html>');
-      }
-      if (kind === 'redirect-to') return redirect(302, url.searchParams.get('url') ?? '/');
-      if (kind === 'big') {
-        const kb = Math.min(Number(url.searchParams.get('kb') ?? 1024), 16 * 1024);
-        const filler = '<p>' + 'lorem ipsum dolor sit amet '.repeat(37) + '</p>\n';
-        return send(200, `<html><head><title>Big page</title></head><body>${filler.repeat(Math.ceil((kb * 1024) / filler.length))}</body></html>`);
-      }
-      if (kind === 'binary') return send(200, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3]), { 'Content-Type': 'application/octet-stream' });
-      if (kind === 'slow') {
-        await sleep(Math.min(Number(url.searchParams.get('ms') ?? 1000), 30_000));
-        if (res.destroyed) return;
-        return send(200, '<html><head><title>Slow</title></head><body><p>Finally.</p></body></html>');
-      }
-      if (kind === 'latin1') {
-        return send(200, Buffer.from('<html><head><title>Caf\xe9 M\xfcller</title></head><body><p>Kaffee &amp; Kuchen seit 1950.</p></body></html>', 'latin1'), {
-          'Content-Type': 'text/html; charset=ISO-8859-1',
+  const server = http.createServer(
+    asyncHandler(async (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://sites');
+      const entry: SiteRequest = {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        status: 0,
+        userAgent: req.headers['user-agent'] ?? null,
+        at: Date.now(),
+      };
+      requests.push(entry);
+      const send = (status: number, body: string | Buffer, headers: Record<string, string> = {}) => {
+        entry.status = status;
+        res.writeHead(status, {
+          'Content-Type': 'text/html; charset=utf-8',
+          'Content-Length': String(Buffer.byteLength(body)),
+          ...headers,
         });
-      }
-      return notFound();
-    }
+        res.end(req.method === 'HEAD' ? undefined : body);
+      };
+      const redirect = (status: number, location: string) =>
+        send(status, `<a href="${esc(location)}">moved</a>`, { Location: location });
+      const notFound = () => send(404, '<!doctype html><title>Not found</title><h1>404 Not Found</h1>');
 
-    const slug = parts[0];
-    if (!slug) return send(200, `<html><head><title>Company sites stand-in</title></head><body><ul>${COMPANY_SITES.map((s) => `<li><a href="/${s.slug}/">${esc(s.name)}</a></li>`).join('')}</ul></body></html>`);
-    const moved = SITE_REDIRECTS[slug];
-    if (moved) return redirect(301, `/${[moved, ...parts.slice(1)].join('/')}${url.pathname.endsWith('/') ? '/' : ''}`);
-    const site = bySlug.get(slug);
-    if (!site) return notFound();
-    const page = parts[1];
-    if (!page) return url.pathname.endsWith('/') ? send(200, homePage(site)) : redirect(301, `/${slug}/`);
-    if (parts.length === 2 && page === 'about' && site.about) return send(200, aboutPage(site));
-    if (parts.length === 2 && page === (site.peoplePath ?? 'team') && site.team) return send(200, peoplePage(site));
-    return notFound();
-  }));
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed', { Allow: 'GET, HEAD' });
+      const parts = url.pathname.split('/').filter(Boolean);
+
+      if (parts[0] === '__test') {
+        const [, kind, arg] = parts;
+        if (kind === 'status' && arg) return send(Number(arg) || 500, `<h1>status ${esc(arg)}</h1>`);
+        if (kind === 'redirect') {
+          const n = Number(arg ?? 0);
+          return n > 0
+            ? redirect(302, `/__test/redirect/${n - 1}`)
+            : send(200, '<html><head><title>Arrived</title></head><body><p>Arrived after redirects.</p></body></html>');
+        }
+        if (kind === 'redirect-loop') return redirect(302, '/__test/redirect-loop');
+        if (kind === 'broken') {
+          if (arg === 'about') return notFound();
+          if (arg === 'team') return send(500, '<h1>Internal Server Error</h1>');
+          return send(
+            200,
+            '<html><head><title>Broken links</title></head><body><nav><a href="about">About</a> <a href="team">Team</a></nav><main><p>We make things that break.</p></main></body></html>',
+          );
+        }
+        if (kind === 'redirect-to') return redirect(302, url.searchParams.get('url') ?? '/');
+        if (kind === 'big') {
+          const kb = Math.min(Number(url.searchParams.get('kb') ?? 1024), 16 * 1024);
+          const filler = '<p>' + 'lorem ipsum dolor sit amet '.repeat(37) + '</p>\n';
+          return send(
+            200,
+            `<html><head><title>Big page</title></head><body>${filler.repeat(Math.ceil((kb * 1024) / filler.length))}</body></html>`,
+          );
+        }
+        if (kind === 'binary')
+          return send(200, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3]), {
+            'Content-Type': 'application/octet-stream',
+          });
+        if (kind === 'slow') {
+          await sleep(Math.min(Number(url.searchParams.get('ms') ?? 1000), 30_000));
+          if (res.destroyed) return;
+          return send(200, '<html><head><title>Slow</title></head><body><p>Finally.</p></body></html>');
+        }
+        if (kind === 'latin1') {
+          return send(
+            200,
+            Buffer.from(
+              '<html><head><title>Caf\xe9 M\xfcller</title></head><body><p>Kaffee &amp; Kuchen seit 1950.</p></body></html>',
+              'latin1',
+            ),
+            {
+              'Content-Type': 'text/html; charset=ISO-8859-1',
+            },
+          );
+        }
+        return notFound();
+      }
+
+      const slug = parts[0];
+      if (!slug)
+        return send(
+          200,
+          `<html><head><title>Company sites stand-in</title></head><body><ul>${COMPANY_SITES.map((s) => `<li><a href="/${s.slug}/">${esc(s.name)}</a></li>`).join('')}</ul></body></html>`,
+        );
+      const moved = SITE_REDIRECTS[slug];
+      if (moved)
+        return redirect(301, `/${[moved, ...parts.slice(1)].join('/')}${url.pathname.endsWith('/') ? '/' : ''}`);
+      const site = bySlug.get(slug);
+      if (!site) return notFound();
+      const page = parts[1];
+      if (!page) return url.pathname.endsWith('/') ? send(200, homePage(site)) : redirect(301, `/${slug}/`);
+      if (parts.length === 2 && page === 'about' && site.about) return send(200, aboutPage(site));
+      if (parts.length === 2 && page === (site.peoplePath ?? 'team') && site.team) return send(200, peoplePage(site));
+      return notFound();
+    }),
+  );
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -182,13 +242,17 @@ if (require.main === module) {
   const port = Number(process.env.SITES_STANDIN_PORT ?? 4030);
   startCompanySites({ port })
     .then((s) => {
-      process.stdout.write(`${JSON.stringify({ msg: 'company sites stand-in listening', url: s.url, stand_in: true })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ msg: 'company sites stand-in listening', url: s.url, stand_in: true })}\n`,
+      );
       const stop = () => void s.close().finally(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     })
     .catch((err: Error) => {
-      process.stderr.write(`${JSON.stringify({ msg: 'company sites stand-in failed to start', error: err.message })}\n`);
+      process.stderr.write(
+        `${JSON.stringify({ msg: 'company sites stand-in failed to start', error: err.message })}\n`,
+      );
       process.exit(1);
     });
 }

@@ -75,7 +75,9 @@ export const COMPANY_SITES: CompanySite[] = [
       'Harbor Freight Lines moves containers by barge and truck from the port of Rotterdam to inland terminals. Logistics for importers who need a slot this week, not next month.',
       'We run 40 barges and our own logistics software for track and trace.',
     ],
-    about: ['A family business since 1978, now in its third generation, serving importers of every size from our logistics hub in Rotterdam.'],
+    about: [
+      'A family business since 1978, now in its third generation, serving importers of every size from our logistics hub in Rotterdam.',
+    ],
     peoplePath: 'contact',
     team: [
       { name: 'Daan de Vries', role: 'Managing Director', email: 'daan@harbor-freight-lines.example' },
@@ -91,7 +93,9 @@ export const COMPANY_SITES: CompanySite[] = [
       'Greenleaf Grocers is an online grocery shop for consumers in Dublin. Order organic fruit, vegetables and dairy before noon and we deliver the same evening.',
       'Our retail prices match the supermarket for 300 everyday products.',
     ],
-    about: ['Greenleaf began as a market stall in 2016 and opened its online retail shop in 2020. We buy from 60 Irish farms.'],
+    about: [
+      'Greenleaf began as a market stall in 2016 and opened its online retail shop in 2020. We buy from 60 Irish farms.',
+    ],
     peoplePath: 'team',
     team: [
       { name: 'Aoife Byrne', role: 'Founder', email: 'aoife@greenleaf-grocers.example' },
@@ -106,7 +110,9 @@ export const COMPANY_SITES: CompanySite[] = [
       'Lumen Health runs 12 primary care clinics in Oregon. Patients book same-day appointments online and see their healthcare team in person or by video.',
       'Our healthcare plans cover families and individual consumers.',
     ],
-    about: ['Lumen Health was founded by two family doctors in Portland in 2017. Every clinic has a doctor, a nurse practitioner and a pharmacist.'],
+    about: [
+      'Lumen Health was founded by two family doctors in Portland in 2017. Every clinic has a doctor, a nurse practitioner and a pharmacist.',
+    ],
     peoplePath: 'team',
     team: [
       { name: 'Dr. Rachel Kim', role: 'Chief Medical Officer', email: 'rachel.kim@lumen-health.example' },
@@ -123,7 +129,9 @@ export const COMPANY_SITES: CompanySite[] = [
       'Fintrail Payments lets SMB merchants take card, invoice and instalment payments with one contract. Finance teams reconcile every payout in one report.',
       'Licensed by the Swedish finance authority.',
     ],
-    about: ['Fintrail was founded in Stockholm in 2018 and processes payments for 8,000 SMB merchants in Sweden, Norway and Denmark.'],
+    about: [
+      'Fintrail was founded in Stockholm in 2018 and processes payments for 8,000 SMB merchants in Sweden, Norway and Denmark.',
+    ],
     peoplePath: 'team',
     team: [
       { name: 'Erik Lindqvist', role: 'CEO', email: 'erik.lindqvist@fintrail-payments.example' },
@@ -139,7 +147,9 @@ export const COMPANY_SITES: CompanySite[] = [
       'Brightpath Academy publishes online maths and science courses for secondary education. School districts and public sector education boards license the courses for whole regions.',
       'Teachers get lesson plans; students get practice that adapts to them.',
     ],
-    about: ['Brightpath was started by former teachers in Toronto in 2015. Our courses follow the Ontario and British Columbia curricula.'],
+    about: [
+      'Brightpath was started by former teachers in Toronto in 2015. Our courses follow the Ontario and British Columbia curricula.',
+    ],
     peoplePath: 'contact',
     team: [
       { name: 'Nathalie Tremblay', role: 'Executive Director', email: 'nathalie@brightpath-academy.example' },
@@ -154,7 +164,9 @@ export const COMPANY_SITES: CompanySite[] = [
       'Solstice Energy installs rooftop solar panels and home batteries in the Valencia region. Consumers cut their energy bill by half; we handle the permits and the grid connection.',
       'Clean energy, installed in two days.',
     ],
-    about: ['Solstice Energy has installed 4,200 rooftop systems since 2012. Our installers are employees, not subcontractors.'],
+    about: [
+      'Solstice Energy has installed 4,200 rooftop systems since 2012. Our installers are employees, not subcontractors.',
+    ],
     peoplePath: 'team',
     team: [
       { name: 'Lucía Fernández', role: 'General Manager', email: 'lucia.fernandez@solstice-energy.example' },
@@ -170,7 +182,9 @@ export const COMPANY_SITES: CompanySite[] = [
       'Copperpot Kitchens & Co runs three bistros and a catering kitchen in Lyon. Hospitality the Lyon way: seasonal menus, long lunches, private dining for up to 80 guests.',
       'Book a table or ask for a catering quote.',
     ],
-    about: ['Chef Camille Martin opened the first Copperpot bistro in 2011. The group now employs 65 people in hospitality and catering.'],
+    about: [
+      'Chef Camille Martin opened the first Copperpot bistro in 2011. The group now employs 65 people in hospitality and catering.',
+    ],
     peoplePath: 'contact',
     team: [
       { name: 'Camille Martin', role: 'Chef & Owner', email: 'camille@copperpot-kitchens.example' },
@@ -185,7 +199,9 @@ export const COMPANY_SITES: CompanySite[] = [
       'Nimbus Cloudworks (formerly Nimbus Cloud) offers managed hosting and backup software for agencies and SMB teams. We patch, monitor and restore so you do not have to.',
       'Our software backs up 30,000 sites every night.',
     ],
-    about: ['Nimbus Cloud became Nimbus Cloudworks in 2023 when we added backup software to hosting; our old address still redirects here.'],
+    about: [
+      'Nimbus Cloud became Nimbus Cloudworks in 2023 when we added backup software to hosting; our old address still redirects here.',
+    ],
     peoplePath: 'team',
     team: [
       { name: 'Grace Liu', role: 'Founder & CEO', email: 'grace@nimbus-cloudworks.example' },
@@ -196,7 +212,9 @@ export const COMPANY_SITES: CompanySite[] = [
     slug: 'quiet-harbour-holdings',
     name: 'Quiet Harbour Holdings',
     tagline: 'This domain is parked.',
-    home: ['This domain is parked. Whatever was published here before is irrelevant now. The domain may be for sale; offers via the registrar.'],
+    home: [
+      'This domain is parked. Whatever was published here before is irrelevant now. The domain may be for sale; offers via the registrar.',
+    ],
   },
 ];
 

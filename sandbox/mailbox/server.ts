@@ -126,7 +126,12 @@ export async function startMailbox(opts: MailboxOptions = {}): Promise<Mailbox> 
             html: typeof parsed.html === 'string' ? parsed.html : undefined,
             messageId: parsed.messageId,
             headers,
-            attachments: parsed.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, size: a.size, content: a.content })),
+            attachments: parsed.attachments.map((a) => ({
+              filename: a.filename,
+              contentType: a.contentType,
+              size: a.size,
+              content: a.content,
+            })),
             envelope: {
               from: session.envelope.mailFrom ? session.envelope.mailFrom.address : null,
               to: session.envelope.rcptTo.map((r) => r.address),
@@ -186,10 +191,14 @@ if (require.main === module) {
   const port = Number(process.env.MAILBOX_STANDIN_PORT ?? 2525);
   const host = process.env.MAILBOX_STANDIN_HOST ?? '127.0.0.1';
   const show = (m: MailboxMessage) =>
-    process.stdout.write(`${JSON.stringify({ msg: 'mailbox stand-in received a message', from: m.from, to: m.to, subject: m.subject, messageId: m.messageId, text: m.text })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ msg: 'mailbox stand-in received a message', from: m.from, to: m.to, subject: m.subject, messageId: m.messageId, text: m.text })}\n`,
+    );
   startMailbox({ port, host, onMessage: show })
     .then((mailbox) => {
-      process.stdout.write(`${JSON.stringify({ msg: 'mailbox stand-in listening (SMTP, loopback, relays nothing)', host: mailbox.host, port: mailbox.port, stand_in: true })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ msg: 'mailbox stand-in listening (SMTP, loopback, relays nothing)', host: mailbox.host, port: mailbox.port, stand_in: true })}\n`,
+      );
       const stop = () => {
         void mailbox.close().finally(() => process.exit(0));
       };

@@ -93,7 +93,10 @@ function escapeRe(s: string): string {
 /** Whole-word hits of the value's words (`public-sector` -> public, sector), plurals included. */
 function hits(value: string, content: string): number {
   let n = 0;
-  for (const word of value.toLowerCase().split(/[\s_-]+/).filter((w) => w.length >= 2)) {
+  for (const word of value
+    .toLowerCase()
+    .split(/[\s_-]+/)
+    .filter((w) => w.length >= 2)) {
     n += content.match(new RegExp(`(?<![A-Za-z0-9])${escapeRe(word)}(?:s|es)?(?![A-Za-z0-9])`, 'gi'))?.length ?? 0;
   }
   return n;
@@ -139,7 +142,12 @@ export function records(content: string): RecordLine[] {
       .replace(email, ' ')
       .replace(/\bmailto:\S*/gi, ' ')
       .split(/\s+[—–|·-]\s+|,\s+|\t|:\s+/)
-      .map((s) => s.replace(/[()[\]<>]/g, ' ').replace(/\s+/g, ' ').trim())
+      .map((s) =>
+        s
+          .replace(/[()[\]<>]/g, ' ')
+          .replace(/\s+/g, ' ')
+          .trim(),
+      )
       .filter((s) => s.length > 0 && !/^(e-?mail|mail)$/i.test(s));
     out.push({ email, segments });
   }
@@ -160,7 +168,10 @@ function resolve(schema: JsonSchema, root: JsonSchema): JsonSchema {
   for (let i = 0; s.$ref && i < 20; i++) {
     const path = s.$ref.replace(/^#\/?/, '').split('/').filter(Boolean);
     let target: unknown = root;
-    for (const p of path) target = (target as Record<string, unknown> | undefined)?.[decodeURIComponent(p.replace(/~1/g, '/').replace(/~0/g, '~'))];
+    for (const p of path)
+      target = (target as Record<string, unknown> | undefined)?.[
+        decodeURIComponent(p.replace(/~1/g, '/').replace(/~0/g, '~'))
+      ];
     if (!target || typeof target !== 'object') throw new Error(`unresolvable $ref ${s.$ref}`);
     s = target as JsonSchema;
   }
@@ -202,8 +213,13 @@ function generateString(name: string, schema: JsonSchema, ctx: GenContext, nulla
 }
 
 function generateNumber(schema: JsonSchema, ctx: GenContext, integer: boolean): number {
-  const min = schema.minimum ?? (schema.exclusiveMinimum !== undefined ? schema.exclusiveMinimum + (integer ? 1 : 0.01) : 0);
-  const max = schema.maximum ?? (schema.exclusiveMaximum !== undefined ? schema.exclusiveMaximum - (integer ? 1 : 0.01) : Math.max(min, integer ? min + 100 : 1));
+  const min =
+    schema.minimum ?? (schema.exclusiveMinimum !== undefined ? schema.exclusiveMinimum + (integer ? 1 : 0.01) : 0);
+  const max =
+    schema.maximum ??
+    (schema.exclusiveMaximum !== undefined
+      ? schema.exclusiveMaximum - (integer ? 1 : 0.01)
+      : Math.max(min, integer ? min + 100 : 1));
   const v = min + unitHash(ctx.content) * (max - min);
   return integer ? Math.round(v) : Math.round(v * 100) / 100;
 }
@@ -215,8 +231,11 @@ function generateArray(schema: JsonSchema, ctx: GenContext): unknown[] {
   const itemTypes = typesOf(items);
   if (itemTypes.includes('object')) {
     const lines = records(ctx.content).slice(0, max);
-    const out: unknown[] = lines.map((record) => generate(items, '', { ...ctx, record, spare: [...record.segments], depth: ctx.depth + 1 }));
-    for (let i = out.length; i < min; i++) out.push(generate(items, '', { ...ctx, record: undefined, spare: undefined, depth: ctx.depth + 1 }));
+    const out: unknown[] = lines.map((record) =>
+      generate(items, '', { ...ctx, record, spare: [...record.segments], depth: ctx.depth + 1 }),
+    );
+    for (let i = out.length; i < min; i++)
+      out.push(generate(items, '', { ...ctx, record: undefined, spare: undefined, depth: ctx.depth + 1 }));
     return out;
   }
   if (items.enum) {
@@ -253,7 +272,8 @@ export function generate(schema: JsonSchema, name: string, ctx: GenContext): unk
   switch (type) {
     case 'object': {
       const out: Record<string, unknown> = {};
-      for (const [prop, propSchema] of Object.entries(s.properties ?? {})) out[prop] = generate(propSchema, prop, { ...ctx, depth: ctx.depth + 1 });
+      for (const [prop, propSchema] of Object.entries(s.properties ?? {}))
+        out[prop] = generate(propSchema, prop, { ...ctx, depth: ctx.depth + 1 });
       return out;
     }
     case 'array':

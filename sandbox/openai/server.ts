@@ -72,7 +72,19 @@ const HttpFaults = z.object({
   rules: z.array(
     z
       .object({
-        match: z.union([z.string(), z.object({ content: z.string().optional(), model: z.string().optional(), idempotencyKey: z.string().optional(), lastUser: z.string().optional() }).strict()]).optional(),
+        match: z
+          .union([
+            z.string(),
+            z
+              .object({
+                content: z.string().optional(),
+                model: z.string().optional(),
+                idempotencyKey: z.string().optional(),
+                lastUser: z.string().optional(),
+              })
+              .strict(),
+          ])
+          .optional(),
         status: z.number().int().min(200).max(599),
         times: z.number().int().positive().optional(),
         message: z.string().optional(),
@@ -128,7 +140,13 @@ const requestSchema = z
         z.object({ type: z.literal('json_object') }),
         z.object({
           type: z.literal('json_schema'),
-          json_schema: z.object({ name: z.string().min(1).max(64), schema: z.record(z.string(), z.unknown()).optional(), strict: z.boolean().nullish() }).passthrough(),
+          json_schema: z
+            .object({
+              name: z.string().min(1).max(64),
+              schema: z.record(z.string(), z.unknown()).optional(),
+              strict: z.boolean().nullish(),
+            })
+            .passthrough(),
         }),
       ])
       .optional(),
@@ -171,7 +189,14 @@ function readBody(req: http.IncomingMessage): Promise<string> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY_BYTES) {
-        reject(new HttpError(413, 'invalid_request_error', 'request_too_large', `request body exceeds ${MAX_BODY_BYTES} bytes`));
+        reject(
+          new HttpError(
+            413,
+            'invalid_request_error',
+            'request_too_large',
+            `request body exceeds ${MAX_BODY_BYTES} bytes`,
+          ),
+        );
         req.destroy();
         return;
       }
@@ -188,7 +213,11 @@ export async function startOpenAiStandIn(opts: OpenAiStandInOptions = {}): Promi
   let latency = opts.latencyMs ?? 0;
   let counter = 0;
 
-  const faultFor = (model: string, messages: RecordedRequest['messages'], headers: Record<string, string>): StoredFault | undefined => {
+  const faultFor = (
+    model: string,
+    messages: RecordedRequest['messages'],
+    headers: Record<string, string>,
+  ): StoredFault | undefined => {
     const all = messages.map((m) => m.content).join('\n');
     const lastUser = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
     return faults.find((f) => {
@@ -209,13 +238,26 @@ export async function startOpenAiStandIn(opts: OpenAiStandInOptions = {}): Promi
     const parsed = requestSchema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new HttpError(400, 'invalid_request_error', 'invalid_request', `Invalid request: ${issue?.path.join('.') || 'body'}: ${issue?.message}`, issue?.path.join('.') || null);
+      throw new HttpError(
+        400,
+        'invalid_request_error',
+        'invalid_request',
+        `Invalid request: ${issue?.path.join('.') || 'body'}: ${issue?.message}`,
+        issue?.path.join('.') || null,
+      );
     }
     const reqBody = parsed.data;
     entry.model = reqBody.model;
     entry.messages = reqBody.messages.map((m) => ({ role: m.role, content: textOf(m.content) }));
     entry.responseFormat = reqBody.response_format ?? null;
-    if (reqBody.stream) throw new HttpError(400, 'invalid_request_error', 'unsupported_parameter', 'the stand-in does not stream; send stream: false', 'stream');
+    if (reqBody.stream)
+      throw new HttpError(
+        400,
+        'invalid_request_error',
+        'unsupported_parameter',
+        'the stand-in does not stream; send stream: false',
+        'stream',
+      );
 
     const fault = faultFor(reqBody.model, entry.messages, entry.headers);
     let forcedContent: string | undefined;
@@ -224,8 +266,16 @@ export async function startOpenAiStandIn(opts: OpenAiStandInOptions = {}): Promi
       await sleep(fault.delayMs ?? 0);
       if (fault.status !== 200) {
         entry.faulted = true;
-        const type = fault.status === 429 ? 'rate_limit_error' : fault.status >= 500 ? 'server_error' : 'invalid_request_error';
-        const code = fault.status === 429 ? 'rate_limit_exceeded' : fault.status >= 500 ? 'server_error' : fault.status === 401 ? 'invalid_api_key' : 'injected_fault';
+        const type =
+          fault.status === 429 ? 'rate_limit_error' : fault.status >= 500 ? 'server_error' : 'invalid_request_error';
+        const code =
+          fault.status === 429
+            ? 'rate_limit_exceeded'
+            : fault.status >= 500
+              ? 'server_error'
+              : fault.status === 401
+                ? 'invalid_api_key'
+                : 'injected_fault';
         throw new HttpError(fault.status, type, code, fault.message ?? `injected fault (${fault.status})`);
       }
       entry.faulted = true;
@@ -241,10 +291,18 @@ export async function startOpenAiStandIn(opts: OpenAiStandInOptions = {}): Promi
       try {
         answer = JSON.stringify(structuredAnswer(schema, lastUser));
       } catch (err) {
-        throw new HttpError(400, 'invalid_request_error', 'invalid_json_schema', `Invalid schema for response_format '${reqBody.response_format.json_schema.name}': ${(err as Error).message}`, 'response_format');
+        throw new HttpError(
+          400,
+          'invalid_request_error',
+          'invalid_json_schema',
+          `Invalid schema for response_format '${reqBody.response_format.json_schema.name}': ${(err as Error).message}`,
+          'response_format',
+        );
       }
     } else if (reqBody.response_format?.type === 'json_object') {
-      answer = JSON.stringify({ answer: plainAnswer(lastUser, entry.messages.filter((m) => m.role === 'assistant').length) });
+      answer = JSON.stringify({
+        answer: plainAnswer(lastUser, entry.messages.filter((m) => m.role === 'assistant').length),
+      });
     } else {
       answer = plainAnswer(lastUser, entry.messages.filter((m) => m.role === 'assistant').length);
     }
@@ -259,79 +317,124 @@ export async function startOpenAiStandIn(opts: OpenAiStandInOptions = {}): Promi
       created: Math.floor(Date.now() / 1000),
       model: reqBody.model,
       system_fingerprint: 'fp_standin',
-      choices: [{ index: 0, message: { role: 'assistant', content: answer, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: answer, refusal: null },
+          logprobs: null,
+          finish_reason: 'stop',
+        },
+      ],
       usage,
     };
   };
 
-  const server = http.createServer(asyncHandler(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://stand-in');
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k.toLowerCase()] = v;
-    const entry: RecordedRequest = {
-      n: ++counter,
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      model: null,
-      messages: [],
-      headers,
-      responseFormat: null,
-      status: 0,
-      faulted: false,
-      usage: null,
-      answer: null,
-      startedAt: Date.now(),
-      endedAt: 0,
-    };
-    const send = (status: number, body: unknown) => {
-      entry.status = status;
-      entry.endedAt = Date.now();
-      const text = JSON.stringify(body);
-      res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(status === 429 ? { 'Retry-After': '1' } : {}) });
-      res.end(text);
-    };
-    try {
-      if (url.pathname === '/healthz') return send(200, { ok: true, service: 'openai-stand-in' });
-      // Fault injection over HTTP, for a running `npm start` (tests call addFaults directly).
-      if (url.pathname === '/__standin/faults') {
-        if (req.method === 'DELETE') {
-          faults = [];
-          return send(200, { rules: [] });
+  const server = http.createServer(
+    asyncHandler(async (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://stand-in');
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k.toLowerCase()] = v;
+      const entry: RecordedRequest = {
+        n: ++counter,
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        model: null,
+        messages: [],
+        headers,
+        responseFormat: null,
+        status: 0,
+        faulted: false,
+        usage: null,
+        answer: null,
+        startedAt: Date.now(),
+        endedAt: 0,
+      };
+      const send = (status: number, body: unknown) => {
+        entry.status = status;
+        entry.endedAt = Date.now();
+        const text = JSON.stringify(body);
+        res.writeHead(status, {
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(text),
+          ...(status === 429 ? { 'Retry-After': '1' } : {}),
+        });
+        res.end(text);
+      };
+      try {
+        if (url.pathname === '/healthz') return send(200, { ok: true, service: 'openai-stand-in' });
+        // Fault injection over HTTP, for a running `npm start` (tests call addFaults directly).
+        if (url.pathname === '/__standin/faults') {
+          if (req.method === 'DELETE') {
+            faults = [];
+            return send(200, { rules: [] });
+          }
+          if (req.method === 'POST') {
+            const parsed = HttpFaults.safeParse(JSON.parse((await readBody(req)) || '{}'));
+            if (!parsed.success)
+              throw new HttpError(
+                400,
+                'invalid_request_error',
+                'invalid_faults',
+                `invalid fault rules: ${parsed.error.issues[0]?.message}`,
+              );
+            for (const r of parsed.data.rules) faults.push({ ...r, hits: 0 });
+            return send(201, { rules: faults });
+          }
         }
-        if (req.method === 'POST') {
-          const parsed = HttpFaults.safeParse(JSON.parse((await readBody(req)) || '{}'));
-          if (!parsed.success) throw new HttpError(400, 'invalid_request_error', 'invalid_faults', `invalid fault rules: ${parsed.error.issues[0]?.message}`);
-          for (const r of parsed.data.rules) faults.push({ ...r, hits: 0 });
-          return send(201, { rules: faults });
+        if (!url.pathname.startsWith('/v1/'))
+          throw new HttpError(
+            404,
+            'invalid_request_error',
+            'unknown_url',
+            `Unknown request URL: ${req.method} ${url.pathname}`,
+          );
+        requests.push(entry);
+        if (opts.apiKey && headers.authorization !== `Bearer ${opts.apiKey}`) {
+          throw new HttpError(401, 'invalid_request_error', 'invalid_api_key', 'Incorrect API key provided.');
         }
-      }
-      if (!url.pathname.startsWith('/v1/')) throw new HttpError(404, 'invalid_request_error', 'unknown_url', `Unknown request URL: ${req.method} ${url.pathname}`);
-      requests.push(entry);
-      if (opts.apiKey && headers.authorization !== `Bearer ${opts.apiKey}`) {
-        throw new HttpError(401, 'invalid_request_error', 'invalid_api_key', 'Incorrect API key provided.');
-      }
-      const min = typeof latency === 'number' ? latency : latency.min;
-      const max = typeof latency === 'number' ? latency : Math.max(latency.min, latency.max);
-      await sleep(min + Math.random() * (max - min));
-      if (req.method === 'GET' && url.pathname === '/v1/models') {
-        return send(200, { object: 'list', data: ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1-mini'].map((id) => ({ id, object: 'model', owned_by: 'stand-in' })) });
-      }
-      if (req.method === 'POST' && url.pathname === '/v1/chat/completions') {
-        const raw = await readBody(req);
-        let body: unknown;
-        try {
-          body = JSON.parse(raw);
-        } catch {
-          throw new HttpError(400, 'invalid_request_error', 'invalid_json', 'We could not parse the JSON body of your request.');
+        const min = typeof latency === 'number' ? latency : latency.min;
+        const max = typeof latency === 'number' ? latency : Math.max(latency.min, latency.max);
+        await sleep(min + Math.random() * (max - min));
+        if (req.method === 'GET' && url.pathname === '/v1/models') {
+          return send(200, {
+            object: 'list',
+            data: ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1-mini'].map((id) => ({
+              id,
+              object: 'model',
+              owned_by: 'stand-in',
+            })),
+          });
         }
-        return send(200, await completions(body, entry));
+        if (req.method === 'POST' && url.pathname === '/v1/chat/completions') {
+          const raw = await readBody(req);
+          let body: unknown;
+          try {
+            body = JSON.parse(raw);
+          } catch {
+            throw new HttpError(
+              400,
+              'invalid_request_error',
+              'invalid_json',
+              'We could not parse the JSON body of your request.',
+            );
+          }
+          return send(200, await completions(body, entry));
+        }
+        throw new HttpError(
+          404,
+          'invalid_request_error',
+          'unknown_url',
+          `Unknown request URL: ${req.method} ${url.pathname}`,
+        );
+      } catch (err) {
+        const e =
+          err instanceof HttpError
+            ? err
+            : new HttpError(500, 'server_error', 'internal_error', `stand-in error: ${(err as Error).message}`);
+        send(e.status, { error: { message: e.message, type: e.type, param: e.param, code: e.code } });
       }
-      throw new HttpError(404, 'invalid_request_error', 'unknown_url', `Unknown request URL: ${req.method} ${url.pathname}`);
-    } catch (err) {
-      const e = err instanceof HttpError ? err : new HttpError(500, 'server_error', 'internal_error', `stand-in error: ${(err as Error).message}`);
-      send(e.status, { error: { message: e.message, type: e.type, param: e.param, code: e.code } });
-    }
-  }));
+    }),
+  );
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -310,7 +310,12 @@ function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue && issue.path.length ? `${issue.path.join('.')}: ` : '';
-    throw new HttpError(422, 'invalid_request', `invalid request: ${where}${issue?.message ?? 'invalid body'}`, parsed.error.issues);
+    throw new HttpError(
+      422,
+      'invalid_request',
+      `invalid request: ${where}${issue?.message ?? 'invalid body'}`,
+      parsed.error.issues,
+    );
   }
   return parsed.data;
 }
@@ -378,7 +383,8 @@ function parseMenuCsv(text: string): MenuItem[] {
   }
   const header = rows[0]!.map((h) => h.trim().toLowerCase());
   const missing = ['name', 'price'].filter((c) => !header.includes(c));
-  if (missing.length) reject(`header must include name,price (missing ${missing.join(',')}; got "${header.join(',')}")`);
+  if (missing.length)
+    reject(`header must include name,price (missing ${missing.join(',')}; got "${header.join(',')}")`);
   const dup = header.find((h, i) => header.indexOf(h) !== i);
   if (dup) reject(`duplicate column "${dup}" in header`);
   const col = (name: string) => header.indexOf(name);
@@ -390,7 +396,8 @@ function parseMenuCsv(text: string): MenuItem[] {
     const name = cells[col('name')]!.trim();
     if (!name) reject(`line ${line}: name is empty`);
     const price = cells[col('price')]!.trim();
-    if (!/^\d{1,6}(\.\d{1,2})?$/.test(price) || Number(price) <= 0) reject(`line ${line}: price "${price}" is not a positive amount`);
+    if (!/^\d{1,6}(\.\d{1,2})?$/.test(price) || Number(price) <= 0)
+      reject(`line ${line}: price "${price}" is not a positive amount`);
     const category = col('category') >= 0 ? cells[col('category')]!.trim() || null : null;
     const description = col('description') >= 0 ? cells[col('description')]!.trim() || null : null;
     items.push({ name, priceCents: Math.round(Number(price) * 100), category, description });
@@ -533,7 +540,11 @@ interface RouteSpec {
 }
 
 function sendError(res: Response, err: HttpError): void {
-  res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) } });
+  res
+    .status(err.status)
+    .json({
+      error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) },
+    });
 }
 
 export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<PartnerSandbox> {
@@ -582,7 +593,12 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
     };
   };
 
-  const matchFault = (spec: RouteSpec, req: Request, params: Record<string, string>, key: string | null): StoredFaultRule | undefined => {
+  const matchFault = (
+    spec: RouteSpec,
+    req: Request,
+    params: Record<string, string>,
+    key: string | null,
+  ): StoredFaultRule | undefined => {
     for (const rule of state.faults) {
       if (rule.endpoint !== '*' && rule.endpoint !== spec.step) continue;
       if (rule.times !== undefined && rule.hits >= rule.times) continue;
@@ -590,7 +606,11 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
       if (m?.externalId !== undefined || m?.namePattern !== undefined) {
         const subject = subjectOf(req, params);
         if (m.externalId !== undefined && subject.externalId !== m.externalId) continue;
-        if (m.namePattern !== undefined && !(subject.name !== undefined && new RegExp(m.namePattern, 'i').test(subject.name))) continue;
+        if (
+          m.namePattern !== undefined &&
+          !(subject.name !== undefined && new RegExp(m.namePattern, 'i').test(subject.name))
+        )
+          continue;
       }
       if (m?.rate !== undefined && hashToUnit(key ?? req.originalUrl) >= m.rate) continue;
       return rule;
@@ -608,7 +628,8 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
         const name = typeof q.name === 'string' ? q.name : '';
         const postcode = typeof q.postcode === 'string' ? q.postcode : '';
         const externalRef = typeof q.externalRef === 'string' ? q.externalRef : undefined;
-        if (!name || !postcode) throw new HttpError(400, 'invalid_request', 'query parameters name and postcode are required');
+        if (!name || !postcode)
+          throw new HttpError(400, 'invalid_request', 'query parameters name and postcode are required');
         const matches: unknown[] = [];
         for (const m of state.merchants.values()) {
           const stores = [...state.stores.values()].filter((s) => s.merchantId === m.merchantId);
@@ -618,7 +639,8 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
             if (externalRef && m.externalRef === externalRef) matchedOn.push('externalRef');
             const storeName = s?.name ?? m.legalName;
             const storePostcode = (s?.address ?? m.address).postcode;
-            if (normalise(storeName) === normalise(name) && normalise(storePostcode) === normalise(postcode)) matchedOn.push('name+postcode');
+            if (normalise(storeName) === normalise(name) && normalise(storePostcode) === normalise(postcode))
+              matchedOn.push('name+postcode');
             if (!matchedOn.length) continue;
             matches.push({
               merchantId: m.merchantId,
@@ -642,9 +664,14 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
         const body = parseBody(createMerchantBody, req.body);
         const existing = [...state.merchants.values()].find((m) => m.externalRef === body.externalRef);
         if (existing) {
-          throw new HttpError(409, 'duplicate_external_ref', `a merchant with externalRef ${body.externalRef} already exists (${existing.merchantId})`, {
-            merchantId: existing.merchantId,
-          });
+          throw new HttpError(
+            409,
+            'duplicate_external_ref',
+            `a merchant with externalRef ${body.externalRef} already exists (${existing.merchantId})`,
+            {
+              merchantId: existing.merchantId,
+            },
+          );
         }
         const merchant: Merchant = {
           merchantId: newId('mer'),
@@ -669,10 +696,18 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
         const merchant = getMerchant(params.merchantId!);
         const body = parseBody(verificationBody, req.body);
         if (body.method === 'registry-lookup' && !/^[A-Z0-9-]{4,20}$/i.test(body.registrationNumber ?? '')) {
-          throw new HttpError(422, 'verification_failed', 'business verification failed: registry lookup needs a valid registrationNumber');
+          throw new HttpError(
+            422,
+            'verification_failed',
+            'business verification failed: registry lookup needs a valid registrationNumber',
+          );
         }
         if (body.method === 'phone-call' && !body.phone) {
-          throw new HttpError(422, 'verification_failed', 'business verification failed: phone-call verification needs a phone number');
+          throw new HttpError(
+            422,
+            'verification_failed',
+            'business verification failed: phone-call verification needs a phone number',
+          );
         }
         const existing = [...state.verifications.values()].find((v) => v.merchantId === merchant.merchantId);
         if (existing) return { status: 200, body: existing };
@@ -721,10 +756,20 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
         const body = parseBody(openingHoursBody, req.body);
         for (const [day, ranges] of Object.entries(body.weekly)) {
           for (const r of ranges ?? []) {
-            if (r.close <= r.open) throw new HttpError(422, 'invalid_request', `invalid request: ${day} ${r.open}-${r.close}: close must be after open`);
+            if (r.close <= r.open)
+              throw new HttpError(
+                422,
+                'invalid_request',
+                `invalid request: ${day} ${r.open}-${r.close}: close must be after open`,
+              );
           }
         }
-        const record: OpeningHoursRecord = { storeId: store.storeId, timezone: body.timezone ?? null, weekly: body.weekly, updatedAt: now() };
+        const record: OpeningHoursRecord = {
+          storeId: store.storeId,
+          timezone: body.timezone ?? null,
+          weekly: body.weekly,
+          updatedAt: now(),
+        };
         state.openingHours.set(store.storeId, record);
         return { status: 200, body: record };
       },
@@ -735,12 +780,22 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
       step: 'upload-menu',
       handler: ({ req, params }) => {
         const store = getStore(params.storeId!);
-        if (typeof req.body !== 'string') throw new HttpError(415, 'unsupported_media_type', 'menu must be sent as text/csv');
+        if (typeof req.body !== 'string')
+          throw new HttpError(415, 'unsupported_media_type', 'menu must be sent as text/csv');
         const items = parseMenuCsv(req.body);
         const menu: Menu = { menuId: newId('men'), storeId: store.storeId, items, uploadedAt: now() };
         state.menus.set(store.storeId, menu);
         const categories = [...new Set(items.map((i) => i.category).filter((c): c is string => c !== null))];
-        return { status: 200, body: { menuId: menu.menuId, storeId: store.storeId, itemCount: items.length, categories, uploadedAt: menu.uploadedAt } };
+        return {
+          status: 200,
+          body: {
+            menuId: menu.menuId,
+            storeId: store.storeId,
+            itemCount: items.length,
+            categories,
+            uploadedAt: menu.uploadedAt,
+          },
+        };
       },
     },
     {
@@ -771,7 +826,8 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
       step: 'configure-delivery-zones',
       handler: ({ req, params }) => {
         const store = getStore(params.storeId!);
-        if (store.pickupOnly) throw new HttpError(422, 'pickup_only', 'store is pickup-only and cannot have delivery zones');
+        if (store.pickupOnly)
+          throw new HttpError(422, 'pickup_only', 'store is pickup-only and cannot have delivery zones');
         const body = parseBody(deliveryZonesBody, req.body);
         const zones: DeliveryZone[] = body.zones.map((z) => ({ zoneId: newId('zon'), ...z }));
         state.deliveryZones.set(store.storeId, zones);
@@ -786,7 +842,8 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
         const merchant = getMerchant(params.merchantId!);
         const body = parseBody(payoutBody, req.body);
         const iban = body.iban.replace(/\s+/g, '').toUpperCase();
-        if (!isValidIban(iban)) throw new HttpError(422, 'invalid_iban', 'payout account rejected: IBAN failed validation');
+        if (!isValidIban(iban))
+          throw new HttpError(422, 'invalid_iban', 'payout account rejected: IBAN failed validation');
         const account: PayoutAccount = {
           payoutAccountId: state.payments.get(merchant.merchantId)?.payoutAccountId ?? newId('pa'),
           merchantId: merchant.merchantId,
@@ -815,8 +872,15 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
         if (!state.menus.has(store.storeId)) missing.push('menu');
         if (!store.pickupOnly && !state.deliveryZones.get(store.storeId)?.length) missing.push('delivery zones');
         if (!state.payments.has(merchant.merchantId)) missing.push('payout account');
-        if (missing.length) throw new HttpError(409, 'store_not_ready', `store is not ready to publish: missing ${missing.join(', ')}`, { missing });
-        const record: PublishRecord = { storeId: store.storeId, publishedAt: now(), publicUrl: `https://order.partner.example/s/${store.storeId}` };
+        if (missing.length)
+          throw new HttpError(409, 'store_not_ready', `store is not ready to publish: missing ${missing.join(', ')}`, {
+            missing,
+          });
+        const record: PublishRecord = {
+          storeId: store.storeId,
+          publishedAt: now(),
+          publicUrl: `https://order.partner.example/s/${store.storeId}`,
+        };
         state.published.set(store.storeId, record);
         store.status = 'live';
         return { status: 200, body: { ...record, status: 'live' } };
@@ -891,7 +955,8 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
       if (req.get('Authorization') !== `Bearer ${opts.apiKey}`) {
         throw new HttpError(401, 'unauthorized', 'missing or invalid API key');
       }
-      if (isWrite && !key) throw new HttpError(400, 'idempotency_key_required', 'writes require an Idempotency-Key header');
+      if (isWrite && !key)
+        throw new HttpError(400, 'idempotency_key_required', 'writes require an Idempotency-Key header');
       const min = Math.max(0, latency.min);
       const max = Math.max(min, latency.max);
       await sleep(min + Math.random() * (max - min));
@@ -903,21 +968,35 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
         await sleep(fault.delayMs ?? 0);
         if (fault.status === 429 || fault.status === 503) res.set('Retry-After', '1');
         const code = fault.status >= 500 ? 'service_unavailable' : fault.status === 429 ? 'rate_limited' : 'rejected';
-        throw new HttpError(fault.status, code, fault.message ?? `injected fault (${fault.id}) on ${spec.step ?? req.path}`, { injected: true, rule: fault.id });
+        throw new HttpError(
+          fault.status,
+          code,
+          fault.message ?? `injected fault (${fault.id}) on ${spec.step ?? req.path}`,
+          { injected: true, rule: fault.id },
+        );
       }
 
       if (isWrite && key) {
         const stored = state.idempotency.get(key);
         if (stored) {
           if (stored.method !== req.method || stored.path !== req.path) {
-            throw new HttpError(422, 'idempotency_key_reused', `Idempotency-Key was already used for ${stored.method} ${stored.path}`);
+            throw new HttpError(
+              422,
+              'idempotency_key_reused',
+              `Idempotency-Key was already used for ${stored.method} ${stored.path}`,
+            );
           }
           entry.replayed = true;
           entry.status = stored.status;
           res.status(stored.status).set('Idempotent-Replayed', 'true').json(stored.body);
           return;
         }
-        if (inFlight.has(key)) throw new HttpError(409, 'idempotency_key_in_use', 'a request with this Idempotency-Key is still being processed');
+        if (inFlight.has(key))
+          throw new HttpError(
+            409,
+            'idempotency_key_in_use',
+            'a request with this Idempotency-Key is still being processed',
+          );
         inFlight.add(key);
         claimed = true;
       }
@@ -929,7 +1008,10 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
       entry.status = result.status;
       res.status(result.status).json(result.body);
     } catch (err) {
-      const httpErr = err instanceof HttpError ? err : new HttpError(500, 'internal_error', `internal error: ${(err as Error).message}`);
+      const httpErr =
+        err instanceof HttpError
+          ? err
+          : new HttpError(500, 'internal_error', `internal error: ${(err as Error).message}`);
       entry.status = httpErr.status;
       sendError(res, httpErr);
     } finally {
@@ -938,7 +1020,8 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
   };
 
   for (const spec of routes) {
-    const register = spec.method === 'GET' ? app.get.bind(app) : spec.method === 'POST' ? app.post.bind(app) : app.put.bind(app);
+    const register =
+      spec.method === 'GET' ? app.get.bind(app) : spec.method === 'POST' ? app.post.bind(app) : app.put.bind(app);
     register(spec.path, (req: Request, res: Response) => handle(spec, req, res));
   }
 
@@ -952,14 +1035,28 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
         (!q.endpoint || r.endpoint === q.endpoint) &&
         (!q.idempotencyKey || r.idempotencyKey === q.idempotencyKey),
     );
-    res.json({ count: requests.length, replayed: requests.filter((r) => r.replayed).length, faulted: requests.filter((r) => r.faulted).length, requests });
+    res.json({
+      count: requests.length,
+      replayed: requests.filter((r) => r.replayed).length,
+      faulted: requests.filter((r) => r.faulted).length,
+      requests,
+    });
   });
   app.get('/__sandbox/faults', (_req, res) => {
     res.json({ rules: state.faults });
   });
   app.post('/__sandbox/faults', (req, res) => {
     const parsed = z.object({ rules: z.array(faultRuleSchema) }).safeParse(req.body ?? {});
-    if (!parsed.success) return sendError(res, new HttpError(422, 'invalid_request', `invalid fault rules: ${parsed.error.issues[0]?.message}`, parsed.error.issues));
+    if (!parsed.success)
+      return sendError(
+        res,
+        new HttpError(
+          422,
+          'invalid_request',
+          `invalid fault rules: ${parsed.error.issues[0]?.message}`,
+          parsed.error.issues,
+        ),
+      );
     try {
       res.status(201).json({ rules: addFaults(parsed.data.rules) });
     } catch (err) {
@@ -984,7 +1081,12 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
       stores: [...state.stores.values()],
       verifications: [...state.verifications.values()],
       openingHours: [...state.openingHours.values()],
-      menus: [...state.menus.values()].map((m) => ({ menuId: m.menuId, storeId: m.storeId, itemCount: m.items.length, uploadedAt: m.uploadedAt })),
+      menus: [...state.menus.values()].map((m) => ({
+        menuId: m.menuId,
+        storeId: m.storeId,
+        itemCount: m.items.length,
+        uploadedAt: m.uploadedAt,
+      })),
       images: Object.fromEntries(state.images),
       deliveryZones: Object.fromEntries(state.deliveryZones),
       payments: [...state.payments.values()],
@@ -1004,10 +1106,15 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
     sendError(res, new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`));
   });
   // Body-parser failures (malformed JSON, too large) end up here.
-  app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: express.NextFunction) => {
-    const status = err.status && err.status >= 400 && err.status < 600 ? err.status : 500;
-    sendError(res, new HttpError(status, err.type === 'entity.parse.failed' ? 'invalid_json' : 'bad_request', err.message));
-  });
+  app.use(
+    (err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: express.NextFunction) => {
+      const status = err.status && err.status >= 400 && err.status < 600 ? err.status : 500;
+      sendError(
+        res,
+        new HttpError(status, err.type === 'entity.parse.failed' ? 'invalid_json' : 'bad_request', err.message),
+      );
+    },
+  );
 
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
@@ -1042,7 +1149,9 @@ if (require.main === module) {
   const host = process.env.PARTNER_SANDBOX_HOST ?? '127.0.0.1';
   startPartnerSandbox({ port, host, apiKey })
     .then((sandbox) => {
-      process.stdout.write(`${JSON.stringify({ msg: 'partner platform sandbox listening', url: sandbox.url, stand_in: true })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ msg: 'partner platform sandbox listening', url: sandbox.url, stand_in: true })}\n`,
+      );
       const stop = () => {
         void sandbox.close().finally(() => process.exit(0));
       };
@@ -1050,7 +1159,9 @@ if (require.main === module) {
       process.once('SIGTERM', stop);
     })
     .catch((err: Error) => {
-      process.stderr.write(`${JSON.stringify({ msg: 'partner platform sandbox failed to start', error: err.message })}\n`);
+      process.stderr.write(
+        `${JSON.stringify({ msg: 'partner platform sandbox failed to start', error: err.message })}\n`,
+      );
       process.exit(1);
     });
 }

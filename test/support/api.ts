@@ -9,7 +9,22 @@ import { logger } from '../../lib/logger';
 import { PipelineRegistry } from '../../pipelines/registry';
 import type { PipelineDefinition } from '../../pipelines/types';
 
-export async function startApi(opts: { db: Db; client: Client; taskQueue: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; workflowLimits?: AppDeps['workflowLimits']; partitioning?: AppDeps['partitioning']; filesDir?: string; jobGuard?: boolean; webDir?: string; uploads?: AppDeps['uploads']; auth?: AppDeps['auth']; limits?: AppDeps['limits']; notifyTargets?: AppDeps['notifyTargets'] }) {
+export async function startApi(opts: {
+  db: Db;
+  client: Client;
+  taskQueue: string;
+  pipelines: PipelineDefinition[];
+  progressIntervalMs?: number;
+  workflowLimits?: AppDeps['workflowLimits'];
+  partitioning?: AppDeps['partitioning'];
+  filesDir?: string;
+  jobGuard?: boolean;
+  webDir?: string;
+  uploads?: AppDeps['uploads'];
+  auth?: AppDeps['auth'];
+  limits?: AppDeps['limits'];
+  notifyTargets?: AppDeps['notifyTargets'];
+}) {
   const { app, opsApp, hub, service } = createApp({
     db: opts.db,
     client: opts.client,
@@ -40,7 +55,8 @@ export async function startApi(opts: { db: Db; client: Client; taskQueue: string
   const opsBase = `http://127.0.0.1:${(opsServer.address() as AddressInfo).port}`;
   /** A JSON call as the admin (pass `authorization: ''`-less headers of your own to call as someone else). */
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const authHeaders: Record<string, string> = 'authorization' in headers || 'cookie' in headers ? {} : { authorization: `Bearer ${token}` };
+    const authHeaders: Record<string, string> =
+      'authorization' in headers || 'cookie' in headers ? {} : { authorization: `Bearer ${token}` };
     const res = await fetch(`${base}${path}`, {
       method,
       headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...authHeaders, ...headers },
@@ -88,7 +104,10 @@ export async function startApi(opts: { db: Db; client: Client; taskQueue: string
   };
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | null | false>,
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   let last: unknown;
   for (;;) {
@@ -98,7 +117,8 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 150));
   }
 }

@@ -14,7 +14,10 @@ async function main() {
   const [url, batchId] = process.argv.slice(2);
   const db = createDb(url);
   const app = express();
-  app.get('/export', (_req, res, next) => void streamExport({ db, res, batchId, batchName: 'x', format: 'csv' }).catch(next));
+  app.get(
+    '/export',
+    (_req, res, next) => void streamExport({ db, res, batchId, batchName: 'x', format: 'csv' }).catch(next),
+  );
   const server = http.createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/export`);
@@ -24,7 +27,9 @@ async function main() {
     bytes += chunk.length;
     for (const b of chunk) if (b === 10) lines += 1;
   }
-  process.stdout.write(JSON.stringify({ lines, bytes, heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 1048576) }));
+  process.stdout.write(
+    JSON.stringify({ lines, bytes, heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 1048576) }),
+  );
   server.close();
   await db.$disconnect();
 }

@@ -93,7 +93,12 @@ let workerSeq = 0;
  * environment and waits until it says it polls. The worker's metrics endpoint is off so several
  * can run on one machine.
  */
-export async function spawnWorker(opts: { name: string; dir: string; env: Record<string, string>; readyTimeoutMs?: number }): Promise<WorkerProcess> {
+export async function spawnWorker(opts: {
+  name: string;
+  dir: string;
+  env: Record<string, string>;
+  readyTimeoutMs?: number;
+}): Promise<WorkerProcess> {
   const logFile = path.join(opts.dir, `${opts.name}-${++workerSeq}.log`);
   const out = fs.openSync(logFile, 'a');
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'workers', 'main.ts')], {
@@ -128,10 +133,17 @@ export async function spawnWorker(opts: { name: string; dir: string; env: Record
   try {
     await waitFor(
       async () => {
-        if (gone) throw new Error(`worker ${opts.name} exited (${gone.code ?? gone.signal}) before it started: ${tail(logFile)}`);
+        if (gone)
+          throw new Error(
+            `worker ${opts.name} exited (${gone.code ?? gone.signal}) before it started: ${tail(logFile)}`,
+          );
         return fs.readFileSync(logFile, 'utf8').includes('"msg":"worker started"');
       },
-      { timeoutMs: opts.readyTimeoutMs ?? 90_000, intervalMs: 250, what: `worker ${opts.name} to start (log ${logFile})` },
+      {
+        timeoutMs: opts.readyTimeoutMs ?? 90_000,
+        intervalMs: 250,
+        what: `worker ${opts.name} to start (log ${logFile})`,
+      },
     );
   } catch (err) {
     killGroup(proc, 'SIGKILL');
@@ -142,7 +154,12 @@ export async function spawnWorker(opts: { name: string; dir: string; env: Record
 
 /** Kills every child still running (afterAll, also after a failed test). */
 export async function killAllChildren(): Promise<void> {
-  const waits = [...children].map((proc) => new Promise<void>((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.once('exit', () => r()))));
+  const waits = [...children].map(
+    (proc) =>
+      new Promise<void>((r) =>
+        proc.exitCode !== null || proc.signalCode !== null ? r() : proc.once('exit', () => r()),
+      ),
+  );
   for (const proc of children) killGroup(proc, 'SIGKILL');
   await Promise.all(waits);
 }
@@ -282,7 +299,10 @@ export async function checkItemRows(db: Db, batchId: string, expectedKeys: strin
  * Item workflows of the batch by close status, from Temporal's visibility: a re-run of an item
  * (a second child with its workflow ID) would show as more than one execution.
  */
-export async function itemWorkflowCounts(client: Client, batchId: string): Promise<{ total: number; completed: number; running: number }> {
+export async function itemWorkflowCounts(
+  client: Client,
+  batchId: string,
+): Promise<{ total: number; completed: number; running: number }> {
   const q = `FlotillaBatchId = '${batchId}' AND WorkflowType = 'itemWorkflow'`;
   const [total, completed, running] = await Promise.all([
     client.workflow.count(q),
@@ -322,7 +342,9 @@ export function partnerEffects(sandbox: PartnerSandbox, batchId: string, externa
     for (const v of values) m.set(v, (m.get(v) ?? 0) + 1);
     return m;
   };
-  const merchants = [...sandbox.state.merchants.values()].filter((m) => m.externalRef.startsWith(`${externalRefPrefix}-`));
+  const merchants = [...sandbox.state.merchants.values()].filter((m) =>
+    m.externalRef.startsWith(`${externalRefPrefix}-`),
+  );
   const merchantIds = new Set(merchants.map((m) => m.merchantId));
   const stores = [...sandbox.state.stores.values()].filter((s) => merchantIds.has(s.merchantId));
   const storeIds = new Set(stores.map((s) => s.storeId));
@@ -334,8 +356,12 @@ export function partnerEffects(sandbox: PartnerSandbox, batchId: string, externa
     appliedPerStep,
     merchantsPerExternalRef: count(merchants.map((m) => m.externalRef)),
     storesPerMerchant: count(stores.map((s) => s.merchantId)),
-    imagesPerStore: new Map([...sandbox.state.images].filter(([id]) => storeIds.has(id)).map(([id, imgs]) => [id, imgs.length])),
-    emailsPerMerchant: count(sandbox.state.emails.filter((e) => merchantIds.has(e.merchantId)).map((e) => e.merchantId)),
+    imagesPerStore: new Map(
+      [...sandbox.state.images].filter(([id]) => storeIds.has(id)).map(([id, imgs]) => [id, imgs.length]),
+    ),
+    emailsPerMerchant: count(
+      sandbox.state.emails.filter((e) => merchantIds.has(e.merchantId)).map((e) => e.merchantId),
+    ),
     published: [...sandbox.state.published.keys()].filter((id) => storeIds.has(id)).length,
   };
 }
@@ -370,9 +396,11 @@ const { PENDING_ACTIVITY_STATE_STARTED } = temporal.api.enums.v1.PendingActivity
 /** Runs `fn` over `items`, `limit` at a time. */
 async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 /**
@@ -384,7 +412,8 @@ async function describeSurely(client: Client, workflowId: string) {
     try {
       return await client.workflow.getHandle(workflowId).describe();
     } catch (err) {
-      if (tries >= 5) throw new Error(`could not describe ${workflowId} after the kill: ${(err as Error).message}`, { cause: err });
+      if (tries >= 5)
+        throw new Error(`could not describe ${workflowId} after the kill: ${(err as Error).message}`, { cause: err });
       await new Promise((r) => setTimeout(r, 500 * tries));
     }
   }
@@ -405,8 +434,16 @@ async function describeSurely(client: Client, workflowId: string) {
  * the step was retried and the item finished before that read. Either way before `lookEndedAt`.
  * A description that fails is tried again, never skipped, or that reasoning would not hold.
  */
-export async function lookAfterKill(client: Client, db: Db, batchIds: string[], dead: { pid: number; killedAt: number }): Promise<KillLook> {
-  const running = await db.batchItem.findMany({ where: { batchId: { in: batchIds }, status: 'running' }, select: { batchId: true, key: true } });
+export async function lookAfterKill(
+  client: Client,
+  db: Db,
+  batchIds: string[],
+  dead: { pid: number; killedAt: number },
+): Promise<KillLook> {
+  const running = await db.batchItem.findMany({
+    where: { batchId: { in: batchIds }, status: 'running' },
+    select: { batchId: true, key: true },
+  });
   const heldByDeadWorker = new RegExp(`(^|\\D)${dead.pid}@`);
   const orphans: OrphanedStep[] = [];
   await eachLimited(running, 32, async (r) => {
@@ -417,7 +454,12 @@ export async function lookAfterKill(client: Client, db: Db, batchIds: string[], 
       if (!activityType.includes('.') || !heldByDeadWorker.test(a.lastWorkerIdentity ?? '')) continue;
       const started = a.state === PENDING_ACTIVITY_STATE_STARTED;
       if (!started && a.lastAttemptCompleteTime && tsToMs(a.lastAttemptCompleteTime) < dead.killedAt) continue;
-      orphans.push({ workflowId, activityId: a.activityId!, activityType, attempt: started ? a.attempt! : a.attempt! - 1 });
+      orphans.push({
+        workflowId,
+        activityId: a.activityId!,
+        activityType,
+        attempt: started ? a.attempt! : a.attempt! - 1,
+      });
     }
   });
   return { at: dead.killedAt, orphans, lookEndedAt: Date.now() };
@@ -444,8 +486,13 @@ export interface TimedOutRetry {
  * exact, not a poll.
  */
 export async function timedOutRetries(client: Client, db: Db, batchIds: string[]): Promise<TimedOutRetry[]> {
-  const rows = await db.batchItem.findMany({ where: { batchId: { in: batchIds } }, select: { batchId: true, key: true, steps: true } });
-  const retried = rows.filter((r) => (Array.isArray(r.steps) ? r.steps : []).some((st) => Number((st as { attempts?: unknown }).attempts) >= 2));
+  const rows = await db.batchItem.findMany({
+    where: { batchId: { in: batchIds } },
+    select: { batchId: true, key: true, steps: true },
+  });
+  const retried = rows.filter((r) =>
+    (Array.isArray(r.steps) ? r.steps : []).some((st) => Number((st as { attempts?: unknown }).attempts) >= 2),
+  );
   const out: TimedOutRetry[] = [];
   await eachLimited(retried, 8, async (r) => {
     const workflowId = `${r.batchId}/${r.key}`;
@@ -453,13 +500,24 @@ export async function timedOutRetries(client: Client, db: Db, batchIds: string[]
     const scheduled = new Map<string, { activityId: string; activityType: string; scheduledAt: number }>();
     for (const e of history.events ?? []) {
       const sched = e.activityTaskScheduledEventAttributes;
-      if (sched) scheduled.set(String(e.eventId), { activityId: sched.activityId!, activityType: sched.activityType?.name ?? '', scheduledAt: tsToMs(e.eventTime) });
+      if (sched)
+        scheduled.set(String(e.eventId), {
+          activityId: sched.activityId!,
+          activityType: sched.activityType?.name ?? '',
+          scheduledAt: tsToMs(e.eventTime),
+        });
       const started = e.activityTaskStartedEventAttributes;
       const timeoutType = started?.lastFailure?.timeoutFailureInfo?.timeoutType;
       if (!started || (started.attempt ?? 1) < 2 || !timeoutType) continue;
       const of = scheduled.get(String(started.scheduledEventId));
       if (!of?.activityType.includes('.')) continue;
-      out.push({ workflowId, ...of, attempt: started.attempt!, retriedAt: tsToMs(e.eventTime), endedBy: temporal.api.enums.v1.TimeoutType[timeoutType].replace('TIMEOUT_TYPE_', '') });
+      out.push({
+        workflowId,
+        ...of,
+        attempt: started.attempt!,
+        retriedAt: tsToMs(e.eventTime),
+        endedBy: temporal.api.enums.v1.TimeoutType[timeoutType].replace('TIMEOUT_TYPE_', ''),
+      });
     }
   });
   return out;
@@ -495,7 +553,14 @@ export interface UnattributedTimeouts {
   count: number;
   endedBy: Record<string, number>;
   /** The first 20 of them. */
-  retries: Array<{ workflowId: string; activityType: string; attempt: number; scheduledAt: string; retriedAt: string; endedBy: string }>;
+  retries: Array<{
+    workflowId: string;
+    activityType: string;
+    attempt: number;
+    scheduledAt: string;
+    retriedAt: string;
+    endedBy: string;
+  }>;
 }
 
 export interface RecoveryFigures {
@@ -519,10 +584,16 @@ function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
  * Any other retry (a live worker's step that timed out, under load, say) is no kill's: it is
  * counted apart, never in a kill's figures.
  */
-export function killRecoveries(kills: KillLook[], retries: TimedOutRetry[], batchEnds: Record<string, number | null>): RecoveryFigures {
+export function killRecoveries(
+  kills: KillLook[],
+  retries: TimedOutRetry[],
+  batchEnds: Record<string, number | null>,
+): RecoveryFigures {
   const keyOf = (r: { workflowId: string; activityId: string }) => `${r.workflowId}#${r.activityId}`;
   const seen = new Map<string, Array<{ kill: number; attempt: number }>>();
-  kills.forEach((k, kill) => k.orphans.forEach((o) => seen.set(keyOf(o), [...(seen.get(keyOf(o)) ?? []), { kill, attempt: o.attempt }])));
+  kills.forEach((k, kill) =>
+    k.orphans.forEach((o) => seen.set(keyOf(o), [...(seen.get(keyOf(o)) ?? []), { kill, attempt: o.attempt }])),
+  );
   const perKill = kills.map(() => [] as Array<TimedOutRetry & { heldAttempt?: number }>);
   const unattributed: TimedOutRetry[] = [];
   for (const r of retries) {
@@ -548,7 +619,9 @@ export function killRecoveries(kills: KillLook[], retries: TimedOutRetry[], batc
         killToFirstRetryMs: starts.length ? Math.min(...starts) - k.at : null,
         killToLastRetryMs: starts.length ? Math.max(...starts) - k.at : null,
         endedBy: countBy(mine, (r) => r.endedBy),
-        killToBatchEndMs: Object.fromEntries(Object.entries(batchEnds).map(([name, end]) => [name, end === null || end < k.at ? null : end - k.at])),
+        killToBatchEndMs: Object.fromEntries(
+          Object.entries(batchEnds).map(([name, end]) => [name, end === null || end < k.at ? null : end - k.at]),
+        ),
       };
     }),
     unattributedTimeouts: {

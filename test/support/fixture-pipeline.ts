@@ -45,7 +45,14 @@ const step = (name: string) => ({
   name,
   retry: { initialIntervalMs: 50, maximumIntervalMs: 200 },
   startToCloseTimeoutMs: 30_000,
-  run: async (ctx: { item: FixtureItem; itemKey: string; attempt: number; signal: AbortSignal; addCost(usd: number): void; heartbeat(): void }) => {
+  run: async (ctx: {
+    item: FixtureItem;
+    itemKey: string;
+    attempt: number;
+    signal: AbortSignal;
+    addCost(usd: number): void;
+    heartbeat(): void;
+  }) => {
     const id = `${ctx.itemKey}/${name}`;
     fixtureLog.attempts.set(id, (fixtureLog.attempts.get(id) ?? 0) + 1);
     if (ctx.item.sleepMs) {
@@ -56,10 +63,12 @@ const step = (name: string) => ({
         throw err;
       }
     }
-    if (ctx.item.failWhileBlocked === name && fixtureLog.blocked.has(ctx.itemKey)) throw new NonRetryableStepError(`blocked at ${name}`, 'BlockedError');
+    if (ctx.item.failWhileBlocked === name && fixtureLog.blocked.has(ctx.itemKey))
+      throw new NonRetryableStepError(`blocked at ${name}`, 'BlockedError');
     if (ctx.item.rejectAt === name) throw new NonRetryableStepError(`rejected at ${name}`, 'RejectedError');
     if (ctx.item.failAlways === name) throw new Error(`boom at ${name}`);
-    if ((ctx.item.failTimes?.[name] ?? 0) >= ctx.attempt) throw new Error(`transient failure ${ctx.attempt} at ${name}`);
+    if ((ctx.item.failTimes?.[name] ?? 0) >= ctx.attempt)
+      throw new Error(`transient failure ${ctx.attempt} at ${name}`);
     if (ctx.item.cost) ctx.addCost(ctx.item.cost);
     return { step: name, attempt: ctx.attempt };
   },

@@ -26,7 +26,10 @@ export default async function globalSetup(): Promise<void> {
   let temporal: TestServices['temporal'] | undefined;
   let bundle: string;
   try {
-    temporal = process.env.TEST_TEMPORAL_TOPOLOGY === 'cluster' ? await startCluster(runDir, pg.adminUrl) : await startDevServer(runDir);
+    temporal =
+      process.env.TEST_TEMPORAL_TOPOLOGY === 'cluster'
+        ? await startCluster(runDir, pg.adminUrl)
+        : await startDevServer(runDir);
     bundle = await workflowBundlePath(path.join(root, '.data', 'bundles'));
   } catch (err) {
     // Teardown never runs when setup throws: stop what started.
@@ -64,6 +67,12 @@ async function startDevServer(runDir: string): Promise<TestServices['temporal']>
 }
 
 async function startCluster(runDir: string, postgresUrl: string): Promise<TestServices['temporal']> {
-  const cluster = await startTemporalCluster({ dir: path.join(runDir, 'temporal-cluster'), postgresUrl, namespace: 'default', ports: await freeClusterPorts(), logLevel: 'error' });
+  const cluster = await startTemporalCluster({
+    dir: path.join(runDir, 'temporal-cluster'),
+    postgresUrl,
+    namespace: 'default',
+    ports: await freeClusterPorts(),
+    logLevel: 'error',
+  });
   return { address: cluster.address, stop: cluster.stop };
 }

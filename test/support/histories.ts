@@ -30,28 +30,54 @@ const signal = (name: string): Shows => ({
   what: `receives signal ${name}`,
   holds: (events) => events.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === name),
 });
-const event = (type: string): Shows => ({ what: `has a ${type} event`, holds: (events) => events.some((e) => e.eventType === `EVENT_TYPE_${type}`) });
-const endsWith = (type: string): Shows => ({ what: `ends with ${type}`, holds: (events) => events.at(-1)?.eventType === `EVENT_TYPE_${type}` });
-const scheduled = (events: JsonEvent[]) => events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => ({ id: String(e.eventId), type: e.activityTaskScheduledEventAttributes.activityType.name as string }));
-const activity = (name: string): Shows => ({ what: `schedules activity ${name}`, holds: (events) => scheduled(events).some((a) => a.type === name) });
-const noActivity = (prefix: string): Shows => ({ what: `schedules no activity ${prefix}*`, holds: (events) => !scheduled(events).some((a) => a.type.startsWith(prefix)) });
+const event = (type: string): Shows => ({
+  what: `has a ${type} event`,
+  holds: (events) => events.some((e) => e.eventType === `EVENT_TYPE_${type}`),
+});
+const endsWith = (type: string): Shows => ({
+  what: `ends with ${type}`,
+  holds: (events) => events.at(-1)?.eventType === `EVENT_TYPE_${type}`,
+});
+const scheduled = (events: JsonEvent[]) =>
+  events
+    .filter((e) => e.activityTaskScheduledEventAttributes)
+    .map((e) => ({ id: String(e.eventId), type: e.activityTaskScheduledEventAttributes.activityType.name as string }));
+const activity = (name: string): Shows => ({
+  what: `schedules activity ${name}`,
+  holds: (events) => scheduled(events).some((a) => a.type === name),
+});
+const noActivity = (prefix: string): Shows => ({
+  what: `schedules no activity ${prefix}*`,
+  holds: (events) => !scheduled(events).some((a) => a.type.startsWith(prefix)),
+});
 /** Only an activity's last attempt is an event: its ActivityTaskStarted carries the attempt number. */
 const retried = (name: string): Shows => ({
   what: `runs activity ${name} on a second attempt or later`,
   holds: (events) => {
-    const ids = new Set(scheduled(events).filter((a) => a.type === name).map((a) => a.id));
-    return events.some((e) => ids.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId)) && e.activityTaskStartedEventAttributes.attempt >= 2);
+    const ids = new Set(
+      scheduled(events)
+        .filter((a) => a.type === name)
+        .map((a) => a.id),
+    );
+    return events.some(
+      (e) =>
+        ids.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId)) &&
+        e.activityTaskStartedEventAttributes.attempt >= 2,
+    );
   },
 });
 const child = (type: string): Shows => ({
   what: `starts a ${type} child`,
-  holds: (events) => events.some((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === type),
+  holds: (events) =>
+    events.some((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === type),
 });
 const childrenOnTheirOwnQueue: Shows = {
   what: 'starts its item children on another task queue than its own',
   holds: (events) => {
     const own = events[0]?.workflowExecutionStartedEventAttributes?.taskQueue?.name;
-    const queues = events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes.taskQueue?.name);
+    const queues = events
+      .filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)
+      .map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes.taskQueue?.name);
     return queues.length > 0 && queues.every((q) => q && q !== own);
   },
 };
@@ -61,7 +87,8 @@ const continuedFromAnotherRun: Shows = {
 };
 const resetRun: Shows = {
   what: 'is the run a reset made (a workflow task failed with cause RESET_WORKFLOW)',
-  holds: (events) => events.some((e) => e.workflowTaskFailedEventAttributes?.cause === 'WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW'),
+  holds: (events) =>
+    events.some((e) => e.workflowTaskFailedEventAttributes?.cause === 'WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW'),
 };
 
 /** Every saved history, by name; test/replay.test.ts fails on a missing file and on a file not listed here. */
@@ -80,12 +107,27 @@ export const SCENARIOS = {
   'item-cancelled-before-start': [noActivity('fixture.'), endsWith('WORKFLOW_EXECUTION_CANCELED')],
   'item-dm-creative-render-queue': [activity('dm-creative.render-pdf')],
   'item-noop': [activity('noop.three'), endsWith('WORKFLOW_EXECUTION_COMPLETED')],
-  'item-restaurant-failed-at-step-4': [event('ACTIVITY_TASK_FAILED'), noActivity('restaurant-registration.create-store'), endsWith('WORKFLOW_EXECUTION_FAILED')],
+  'item-restaurant-failed-at-step-4': [
+    event('ACTIVITY_TASK_FAILED'),
+    noActivity('restaurant-registration.create-store'),
+    endsWith('WORKFLOW_EXECUTION_FAILED'),
+  ],
   'item-restaurant-reset-by-retry-failed': [resetRun, endsWith('WORKFLOW_EXECUTION_COMPLETED')],
-  'item-restaurant-retried-then-succeeded': [retried('restaurant-registration.upload-menu'), endsWith('WORKFLOW_EXECUTION_COMPLETED')],
-  'item-skipped-duplicate': [activity('restaurant-registration.check-duplicates'), noActivity('restaurant-registration.create-merchant-account'), endsWith('WORKFLOW_EXECUTION_COMPLETED')],
+  'item-restaurant-retried-then-succeeded': [
+    retried('restaurant-registration.upload-menu'),
+    endsWith('WORKFLOW_EXECUTION_COMPLETED'),
+  ],
+  'item-skipped-duplicate': [
+    activity('restaurant-registration.check-duplicates'),
+    noActivity('restaurant-registration.create-merchant-account'),
+    endsWith('WORKFLOW_EXECUTION_COMPLETED'),
+  ],
   'notification-webhook-retried': [retried('deliverNotification'), endsWith('WORKFLOW_EXECUTION_COMPLETED')],
-  'batch-partitioned': [child('partitionWorkflow'), signal('partitionCounts'), endsWith('WORKFLOW_EXECUTION_COMPLETED')],
+  'batch-partitioned': [
+    child('partitionWorkflow'),
+    signal('partitionCounts'),
+    endsWith('WORKFLOW_EXECUTION_COMPLETED'),
+  ],
   'partition-items': [child('itemWorkflow'), signal('reportItemOutcome'), endsWith('WORKFLOW_EXECUTION_COMPLETED')],
   'partition-paused-resumed': [signal('pauseBatch'), signal('resumeBatch')],
   'partition-cancelled': [signal('cancelBatch'), endsWith('WORKFLOW_EXECUTION_COMPLETED')],
@@ -95,9 +137,17 @@ export const SCENARIOS = {
 export type ScenarioName = keyof typeof SCENARIOS;
 export const scenarioNames = Object.keys(SCENARIOS).sort() as ScenarioName[];
 
-const BUG_CAUSES = ['WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR', 'WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE'];
+const BUG_CAUSES = [
+  'WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR',
+  'WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE',
+];
 
-const WORKFLOW_TYPE_BY_PREFIX: Record<string, string> = { batch: 'batchWorkflow', item: 'itemWorkflow', notification: 'notificationWorkflow', partition: 'partitionWorkflow' };
+const WORKFLOW_TYPE_BY_PREFIX: Record<string, string> = {
+  batch: 'batchWorkflow',
+  item: 'itemWorkflow',
+  notification: 'notificationWorkflow',
+  partition: 'partitionWorkflow',
+};
 
 /** What is wrong with a history saved (or about to be saved) under `name`; empty when nothing. */
 export function problemsOf(name: string, history: JsonHistory): string[] {
@@ -113,7 +163,8 @@ export function problemsOf(name: string, history: JsonHistory): string[] {
   // bug the run recovered from (or not): not something to save as the norm.
   for (const e of events) {
     const failed = e.workflowTaskFailedEventAttributes;
-    if (failed && BUG_CAUSES.includes(failed.cause)) problems.push(`workflow task ${e.eventId} failed: ${failed.cause}: ${failed.failure?.message}`);
+    if (failed && BUG_CAUSES.includes(failed.cause))
+      problems.push(`workflow task ${e.eventId} failed: ${failed.cause}: ${failed.failure?.message}`);
   }
   return problems;
 }
@@ -126,7 +177,11 @@ export function historiesDir(): string {
 
 /** The run ID of the first run of a chain of runs (continue-as-new, resets), from the latest run's first event. */
 async function firstRunIdOf(client: Client, workflowId: string): Promise<string> {
-  const res = await client.workflowService.getWorkflowExecutionHistory({ namespace: client.options.namespace, execution: { workflowId }, maximumPageSize: 1 });
+  const res = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId },
+    maximumPageSize: 1,
+  });
   const first = res.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.firstExecutionRunId;
   if (!first) throw new Error(`no first run ID in the history of ${workflowId}`);
   return first;
@@ -137,7 +192,12 @@ async function firstRunIdOf(client: Client, workflowId: string): Promise<string>
  * `name`, once that run has closed. A no-op unless RECORD_HISTORIES=1; an unknown name throws
  * either way.
  */
-export async function recordHistory(client: Client, name: ScenarioName, workflowId: string, run?: string): Promise<void> {
+export async function recordHistory(
+  client: Client,
+  name: ScenarioName,
+  workflowId: string,
+  run?: string,
+): Promise<void> {
   if (!(name in SCENARIOS)) throw new Error(`${name} is not a scenario listed in test/support/histories.ts`);
   if (!recordingHistories) return;
   const runId = run === 'first' ? await firstRunIdOf(client, workflowId) : run;
@@ -148,7 +208,8 @@ export async function recordHistory(client: Client, name: ScenarioName, workflow
   for (;;) {
     const { status } = await handle.describe();
     if (status.name !== 'RUNNING') break;
-    if (Date.now() > deadline) throw new Error(`recording ${name}: ${workflowId} (run ${pinned}) is still running after 60 s`);
+    if (Date.now() > deadline)
+      throw new Error(`recording ${name}: ${workflowId} (run ${pinned}) is still running after 60 s`);
     await new Promise((r) => setTimeout(r, 200));
   }
   const json = historyToJSON(await handle.fetchHistory());
@@ -160,11 +221,18 @@ export async function recordHistory(client: Client, name: ScenarioName, workflow
 }
 
 /** Saves the history of the first child of `childType` the parent's latest run started (see recordHistory). */
-export async function recordChildHistory(client: Client, name: ScenarioName, parentWorkflowId: string, childType: string): Promise<void> {
+export async function recordChildHistory(
+  client: Client,
+  name: ScenarioName,
+  parentWorkflowId: string,
+  childType: string,
+): Promise<void> {
   if (!(name in SCENARIOS)) throw new Error(`${name} is not a scenario listed in test/support/histories.ts`);
   if (!recordingHistories) return;
   const parent = await client.workflow.getHandle(parentWorkflowId).fetchHistory();
-  const started = parent.events?.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === childType);
+  const started = parent.events?.find(
+    (e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === childType,
+  );
   const childId = started?.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
   if (!childId) throw new Error(`recording ${name}: ${parentWorkflowId} started no ${childType}`);
   await recordHistory(client, name, childId);

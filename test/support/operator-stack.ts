@@ -17,7 +17,9 @@ export async function finalStatusOf(db: Db, batchId: string, timeoutMs = 30_000)
   return waitFor(
     async () => {
       const b = await db.batch.findUnique({ where: { id: batchId }, select: { status: true } });
-      return b && ['completed', 'completed_with_errors', 'failed', 'cancelled'].includes(b.status) ? b.status : undefined;
+      return b && ['completed', 'completed_with_errors', 'failed', 'cancelled'].includes(b.status)
+        ? b.status
+        : undefined;
     },
     { timeoutMs, what: `batch ${batchId} to end` },
   );

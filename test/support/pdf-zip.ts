@@ -36,7 +36,8 @@ export function pdfTexts(pdfs: Uint8Array[]): Promise<Array<{ text: string; page
     child.stderr.on('data', (c: Buffer) => err.push(c));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`pdf-parse failed (${code}): ${Buffer.concat(err).toString().slice(0, 2000)}`));
+      if (code !== 0)
+        return reject(new Error(`pdf-parse failed (${code}): ${Buffer.concat(err).toString().slice(0, 2000)}`));
       resolve(JSON.parse(Buffer.concat(out).toString()));
     });
     child.stdin.end(JSON.stringify(pdfs.map((p) => Buffer.from(p).toString('base64'))));
@@ -69,7 +70,12 @@ export function readZip(file: string): Promise<ZipEntryContent[]> {
           stream.on('data', (c: Buffer) => chunks.push(c));
           stream.on('error', reject);
           stream.on('end', () => {
-            out.push({ name: entry.fileName, size: entry.uncompressedSize, compressedSize: entry.compressedSize, data: Buffer.concat(chunks) });
+            out.push({
+              name: entry.fileName,
+              size: entry.uncompressedSize,
+              compressedSize: entry.compressedSize,
+              data: Buffer.concat(chunks),
+            });
             zip.readEntry();
           });
         });

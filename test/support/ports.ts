@@ -30,7 +30,13 @@ export async function freeClusterPorts(): Promise<import('../../lib/temporal-clu
     throw new Error('no free port between 20000 and 32000');
   };
   const service = async () => ({ grpc: await port(), membership: await port() });
-  return { frontend: await service(), history: await service(), matching: await service(), worker: await service(), frontendHttp: await port() };
+  return {
+    frontend: await service(),
+    history: await service(),
+    matching: await service(),
+    worker: await service(),
+    frontendHttp: await port(),
+  };
 }
 
 function canListen(port: number): Promise<boolean> {

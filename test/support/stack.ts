@@ -45,7 +45,12 @@ export async function createTestDatabase(): Promise<{ url: string; db: Db; close
   return { url, db, close: () => db.$disconnect() };
 }
 
-export async function connectTemporal(): Promise<{ client: Client; connection: Connection; native: NativeConnection; close(): Promise<void> }> {
+export async function connectTemporal(): Promise<{
+  client: Client;
+  connection: Connection;
+  native: NativeConnection;
+  close(): Promise<void>;
+}> {
   quietRuntime();
   const address = process.env.TEST_TEMPORAL_ADDRESS!;
   const connection = await Connection.connect({ address });
@@ -93,23 +98,62 @@ export async function startWorker(opts: {
 }
 
 /** The stack's egress policy reaches the worker's webhook deliveries too (the test's receivers are on loopback). */
-function workerNotifications(settings: NotificationSettings | undefined, egress: EgressPolicy | undefined): NotificationSettings | undefined {
+function workerNotifications(
+  settings: NotificationSettings | undefined,
+  egress: EgressPolicy | undefined,
+): NotificationSettings | undefined {
   if (!egress) return settings;
-  return { smtp: { port: 587, secure: false, from: 'Flotilla <flotilla@localhost>' }, appUrl: 'http://127.0.0.1:3000', ...settings, egress: settings?.egress ?? egress };
+  return {
+    smtp: { port: 587, secure: false, from: 'Flotilla <flotilla@localhost>' },
+    appUrl: 'http://127.0.0.1:3000',
+    ...settings,
+    egress: settings?.egress ?? egress,
+  };
 }
 
 /**
  * The whole stack a test file runs against: a fresh database, a worker on the file's own task
  * queue, and the API in front of them.
  */
-export async function startStack(opts: { name: string; pipelines: PipelineDefinition[]; progressIntervalMs?: number; filesDir?: string; jobGuard?: boolean; notifications?: NotificationSettings; webDir?: string; uploads?: AppDeps['uploads']; limits?: AppDeps['limits']; egress?: EgressPolicy }) {
+export async function startStack(opts: {
+  name: string;
+  pipelines: PipelineDefinition[];
+  progressIntervalMs?: number;
+  filesDir?: string;
+  jobGuard?: boolean;
+  notifications?: NotificationSettings;
+  webDir?: string;
+  uploads?: AppDeps['uploads'];
+  limits?: AppDeps['limits'];
+  egress?: EgressPolicy;
+}) {
   const database = await createTestDatabase();
   const temporal = await connectTemporal();
   const taskQueue = uid(opts.name);
   const newWorker = () =>
-    startWorker({ native: temporal.native, taskQueue, db: database.db, pipelines: opts.pipelines, notifications: workerNotifications(opts.notifications, opts.egress), jobGuard: opts.jobGuard, filesDir: opts.filesDir });
+    startWorker({
+      native: temporal.native,
+      taskQueue,
+      db: database.db,
+      pipelines: opts.pipelines,
+      notifications: workerNotifications(opts.notifications, opts.egress),
+      jobGuard: opts.jobGuard,
+      filesDir: opts.filesDir,
+    });
   let worker = await newWorker();
-  const api = await startApi({ db: database.db, client: temporal.client, taskQueue, pipelines: opts.pipelines, progressIntervalMs: opts.progressIntervalMs, filesDir: opts.filesDir, jobGuard: opts.jobGuard, webDir: opts.webDir, uploads: opts.uploads, limits: opts.limits, notifyTargets: opts.egress ? new NotifyTargets({ secrets: secretBoxFromEnv(), egress: opts.egress }) : undefined });
+  const api = await startApi({
+    db: database.db,
+    client: temporal.client,
+    taskQueue,
+    pipelines: opts.pipelines,
+    progressIntervalMs: opts.progressIntervalMs,
+    filesDir: opts.filesDir,
+    jobGuard: opts.jobGuard,
+    webDir: opts.webDir,
+    uploads: opts.uploads,
+    limits: opts.limits,
+    notifyTargets: opts.egress ? new NotifyTargets({ secrets: secretBoxFromEnv(), egress: opts.egress }) : undefined,
+  });
   return {
     db: database.db,
     dbUrl: database.url,

@@ -22,7 +22,12 @@ function UserMenu({ active }: { active: boolean }) {
   if (!me) return null;
   return (
     <div className="user-menu">
-      <a href={hrefTo.account()} aria-current={active ? 'page' : undefined} data-testid="nav-account" title={`${me.user.email} · ${me.user.org.name}`}>
+      <a
+        href={hrefTo.account()}
+        aria-current={active ? 'page' : undefined}
+        data-testid="nav-account"
+        title={`${me.user.email} · ${me.user.org.name}`}
+      >
         {me.user.email}
       </a>
       <button type="button" className="btn btn-small btn-ghost" onClick={() => void signOut()} data-testid="sign-out">
@@ -51,7 +56,11 @@ function Shell() {
 
   return (
     <>
-      <a className="skip-link" href="#main" onClick={(e) => (e.preventDefault(), mainRef.current?.querySelector<HTMLElement>('h1')?.focus())}>
+      <a
+        className="skip-link"
+        href="#main"
+        onClick={(e) => (e.preventDefault(), mainRef.current?.querySelector<HTMLElement>('h1')?.focus())}
+      >
         Skip to content
       </a>
       <header className="topbar">
@@ -65,13 +74,25 @@ function Shell() {
             Flotilla
           </a>
           <nav className="nav" aria-label="Main">
-            <a href={hrefTo.operations()} aria-current={route.page === 'operations' ? 'page' : undefined} data-testid="nav-operations">
+            <a
+              href={hrefTo.operations()}
+              aria-current={route.page === 'operations' ? 'page' : undefined}
+              data-testid="nav-operations"
+            >
               Operations
             </a>
-            <a href={hrefTo.batches()} aria-current={route.page === 'batches' || route.page === 'batch' ? 'page' : undefined} data-testid="nav-batches">
+            <a
+              href={hrefTo.batches()}
+              aria-current={route.page === 'batches' || route.page === 'batch' ? 'page' : undefined}
+              data-testid="nav-batches"
+            >
               Batches
             </a>
-            <a href={hrefTo.schedules()} aria-current={route.page === 'schedules' ? 'page' : undefined} data-testid="nav-schedules">
+            <a
+              href={hrefTo.schedules()}
+              aria-current={route.page === 'schedules' ? 'page' : undefined}
+              data-testid="nav-schedules"
+            >
               Schedules
             </a>
           </nav>
@@ -109,7 +130,8 @@ function NotFound({ path }: { path: string }) {
     <section className="page" data-testid="page-not-found">
       <h1 tabIndex={-1}>Page not found</h1>
       <p>
-        There is no page at <code>{path}</code>. Go to <a href={hrefTo.operations()}>Operations</a> or <a href={hrefTo.batches()}>Batches</a>.
+        There is no page at <code>{path}</code>. Go to <a href={hrefTo.operations()}>Operations</a> or{' '}
+        <a href={hrefTo.batches()}>Batches</a>.
       </p>
     </section>
   );

@@ -19,10 +19,27 @@ import type {
   RetryAccepted,
 } from '../../contract/batch-views';
 import type { z } from 'zod';
-import type { CreateBatchBody, EntityFacets, EntityFilterValue, EntityPage, EntitiesQuery, ListBatchesQuery, ListItemsQuery, UploadMapping } from '../../contract/batches';
+import type {
+  CreateBatchBody,
+  EntityFacets,
+  EntityFilterValue,
+  EntityPage,
+  EntitiesQuery,
+  ListBatchesQuery,
+  ListItemsQuery,
+  UploadMapping,
+} from '../../contract/batches';
 import type { EntityImportView, ImportErrorsPage } from '../../contract/entity-imports';
 import type { DryRunBody, DryRunResult, Estimate } from '../../contract/preflight';
-import type { CreateScheduleBody, OverlapPolicy, Schedule, ScheduleBackfilled, ScheduleList, ScheduleTriggered, UpdateScheduleBody } from '../../contract/schedules';
+import type {
+  CreateScheduleBody,
+  OverlapPolicy,
+  Schedule,
+  ScheduleBackfilled,
+  ScheduleList,
+  ScheduleTriggered,
+  UpdateScheduleBody,
+} from '../../contract/schedules';
 import type { BatchTemplate, TemplateBody, TemplateList } from '../../contract/templates';
 import type { CheckUploadBody, UploadCheck, UploadView } from '../../contract/uploads';
 
@@ -33,7 +50,18 @@ export { BATCH_STATUSES, ITEM_STATUSES, OVERLAP_POLICIES } from '../../contract/
 export type { FieldIssue } from '../../contract/errors';
 export type { ApiTokenInfo, Me } from '../../contract/auth';
 export type { BatchAnalytics, ErrorGroup, StepDurations } from '../../contract/analytics';
-export type { BatchDetail, BatchOutputs, BatchSummary, Health, Item, ItemStep, JsonSchema, Pipeline, PipelineStep, Progress } from '../../contract/batch-views';
+export type {
+  BatchDetail,
+  BatchOutputs,
+  BatchSummary,
+  Health,
+  Item,
+  ItemStep,
+  JsonSchema,
+  Pipeline,
+  PipelineStep,
+  Progress,
+} from '../../contract/batch-views';
 export type { EntityFacets, EntityPage, StoredEntity } from '../../contract/batches';
 export type { DryRunResult, Estimate } from '../../contract/preflight';
 export type { OverlapPolicy, Schedule, ScheduleAction, ScheduleSummary } from '../../contract/schedules';
@@ -56,10 +84,16 @@ export type BatchItemSource = Pick<StartBatchRequest, 'items' | 'entities' | 'up
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /** One call: JSON (or a raw file) out, JSON back; any answer but 2xx becomes the contract's ApiError. */
-async function send<T>(method: Method, path: string, body?: { json: unknown } | { file: Blob }, signal?: AbortSignal): Promise<T> {
+async function send<T>(
+  method: Method,
+  path: string,
+  body?: { json: unknown } | { file: Blob },
+  signal?: AbortSignal,
+): Promise<T> {
   let res: Response;
   try {
-    const contentType: Record<string, string> = body === undefined ? {} : { 'Content-Type': 'json' in body ? 'application/json' : 'application/octet-stream' };
+    const contentType: Record<string, string> =
+      body === undefined ? {} : { 'Content-Type': 'json' in body ? 'application/json' : 'application/octet-stream' };
     res = await fetch(`/api${path}`, {
       method,
       headers: { Accept: 'application/json', ...contentType, ...csrfHeaders(method) },
@@ -81,7 +115,8 @@ async function send<T>(method: Method, path: string, body?: { json: unknown } | 
 const request = <T>(method: Method, path: string, json?: unknown, signal?: AbortSignal): Promise<T> =>
   send<T>(method, path, json === undefined ? undefined : { json }, signal);
 /** POST of a raw file (not JSON), answered like every other call. */
-const postFile = <T>(path: string, file: Blob, signal?: AbortSignal): Promise<T> => send<T>('POST', path, { file }, signal);
+const postFile = <T>(path: string, file: Blob, signal?: AbortSignal): Promise<T> =>
+  send<T>('POST', path, { file }, signal);
 
 const query = (params: Record<string, string | number | undefined | null>): string => {
   const q = new URLSearchParams();
@@ -92,14 +127,31 @@ const query = (params: Record<string, string | number | undefined | null>): stri
 const at = (...parts: string[]) => parts.map(encodeURIComponent).join('/');
 
 /** GET /api/batches's filters as the page holds them (statuses as a list; the wire takes them comma-separated). */
-export type BatchHistoryQuery = Partial<Omit<ListBatchesQuery, 'cursor' | 'tab' | 'status'>> & { status?: readonly string[]; cursor?: string | null };
+export type BatchHistoryQuery = Partial<Omit<ListBatchesQuery, 'cursor' | 'tab' | 'status'>> & {
+  status?: readonly string[];
+  cursor?: string | null;
+};
 /** GET /api/batches/:id/items's filters as the page holds them. */
-export type ItemsQuery = Partial<Omit<ListItemsQuery, 'cursor' | 'status'>> & { status?: readonly string[]; cursor?: string | null };
+export type ItemsQuery = Partial<Omit<ListItemsQuery, 'cursor' | 'status'>> & {
+  status?: readonly string[];
+  cursor?: string | null;
+};
 /** GET /api/entities: the kind, and the rest of its filters as the page holds them. */
-export type EntityQuery = { kind: string } & Partial<Pick<EntitiesQuery, 'search' | 'limit'>> & { filters?: EntityFilters; cursor?: string | null };
+export type EntityQuery = { kind: string } & Partial<Pick<EntitiesQuery, 'search' | 'limit'>> & {
+    filters?: EntityFilters;
+    cursor?: string | null;
+  };
 
 const historyQuery = (q: BatchHistoryQuery) =>
-  query({ status: q.status?.join(','), pipeline: q.pipeline, createdBy: q.createdBy, createdAfter: q.createdAfter, createdBefore: q.createdBefore, limit: q.limit, cursor: q.cursor });
+  query({
+    status: q.status?.join(','),
+    pipeline: q.pipeline,
+    createdBy: q.createdBy,
+    createdAfter: q.createdAfter,
+    createdBefore: q.createdBefore,
+    limit: q.limit,
+    cursor: q.cursor,
+  });
 
 export const api = {
   /** Health answers 503 with the same body when a check fails: both are an answer, not an error. */
@@ -109,15 +161,25 @@ export const api = {
     if (body && typeof body.ok === 'boolean' && body.checks) return body;
     throw new ApiError(res.status, `http_${res.status}`, `health check answered ${res.status}`);
   },
-  pipelines: (signal?: AbortSignal) => request<PipelineList>('GET', '/pipelines', undefined, signal).then((r) => r.pipelines),
-  demoItems: (pipeline: string) => request<DemoItems>('GET', `/pipelines/${at(pipeline)}/demo-items`).then((r) => r.items),
+  pipelines: (signal?: AbortSignal) =>
+    request<PipelineList>('GET', '/pipelines', undefined, signal).then((r) => r.pipelines),
+  demoItems: (pipeline: string) =>
+    request<DemoItems>('GET', `/pipelines/${at(pipeline)}/demo-items`).then((r) => r.items),
   createBatch: (body: StartBatchRequest) => request<CreatedBatch>('POST', '/batches', body),
-  listBatches: (q: BatchHistoryQuery, signal?: AbortSignal) => request<BatchList>('GET', `/batches${historyQuery(q)}`, undefined, signal),
+  listBatches: (q: BatchHistoryQuery, signal?: AbortSignal) =>
+    request<BatchList>('GET', `/batches${historyQuery(q)}`, undefined, signal),
   getBatch: (id: string, signal?: AbortSignal) => request<BatchDetail>('GET', `/batches/${at(id)}`, undefined, signal),
   listItems: (id: string, q: ItemsQuery, signal?: AbortSignal) =>
-    request<ItemList>('GET', `/batches/${at(id)}/items${query({ status: q.status?.join(','), limit: q.limit, cursor: q.cursor })}`, undefined, signal),
-  control: (id: string, action: ControlAction, reason?: string) => request<ControlAccepted>('POST', `/batches/${at(id)}/${action}`, reason ? { reason } : {}),
-  retryFailed: (id: string, keys?: string[]) => request<RetryAccepted>('POST', `/batches/${at(id)}/retry-failed`, keys ? { keys } : {}),
+    request<ItemList>(
+      'GET',
+      `/batches/${at(id)}/items${query({ status: q.status?.join(','), limit: q.limit, cursor: q.cursor })}`,
+      undefined,
+      signal,
+    ),
+  control: (id: string, action: ControlAction, reason?: string) =>
+    request<ControlAccepted>('POST', `/batches/${at(id)}/${action}`, reason ? { reason } : {}),
+  retryFailed: (id: string, keys?: string[]) =>
+    request<RetryAccepted>('POST', `/batches/${at(id)}/retry-failed`, keys ? { keys } : {}),
   eventsUrl: (id: string) => `/api/batches/${at(id)}/events`,
 };
 
@@ -133,40 +195,56 @@ export const operatorApi = {
   getSchedule: (id: string, signal?: AbortSignal) => request<Schedule>('GET', scheduleUrl(id), undefined, signal),
   createSchedule: (body: ScheduleBody) => request<Schedule>('POST', '/schedules', body),
   updateSchedule: (id: string, body: ScheduleBody) => request<Schedule>('PUT', scheduleUrl(id), body),
-  pauseSchedule: (id: string, reason?: string) => request<Schedule>('POST', scheduleUrl(id, 'pause'), reason ? { reason } : {}),
-  unpauseSchedule: (id: string, reason?: string) => request<Schedule>('POST', scheduleUrl(id, 'unpause'), reason ? { reason } : {}),
+  pauseSchedule: (id: string, reason?: string) =>
+    request<Schedule>('POST', scheduleUrl(id, 'pause'), reason ? { reason } : {}),
+  unpauseSchedule: (id: string, reason?: string) =>
+    request<Schedule>('POST', scheduleUrl(id, 'unpause'), reason ? { reason } : {}),
   triggerSchedule: (id: string) => request<ScheduleTriggered>('POST', scheduleUrl(id, 'trigger'), {}),
-  backfillSchedule: (id: string, body: { start: string; end: string; overlap: OverlapPolicy }) => request<ScheduleBackfilled>('POST', scheduleUrl(id, 'backfill'), body),
+  backfillSchedule: (id: string, body: { start: string; end: string; overlap: OverlapPolicy }) =>
+    request<ScheduleBackfilled>('POST', scheduleUrl(id, 'backfill'), body),
   deleteSchedule: (id: string) => request<void>('DELETE', scheduleUrl(id)),
   listTemplates: (signal?: AbortSignal) => request<TemplateList>('GET', '/templates?limit=200', undefined, signal),
   createTemplate: (body: z.input<typeof TemplateBody>) => request<BatchTemplate>('POST', '/templates', body),
   pipelines: (signal?: AbortSignal) => api.pipelines(signal),
-  batchAnalytics: (id: string, signal?: AbortSignal) => request<BatchAnalytics>('GET', `/batches/${at(id)}/analytics`, undefined, signal),
+  batchAnalytics: (id: string, signal?: AbortSignal) =>
+    request<BatchAnalytics>('GET', `/batches/${at(id)}/analytics`, undefined, signal),
   listBatchHistory: (q: BatchHistoryQuery, signal?: AbortSignal) => api.listBatches(q, signal),
 };
 
 // ---------- Operations page: item sources (stored entities, uploaded files), estimate, dry run ----------
 
 const entityParams = (q: Omit<EntityQuery, 'kind'>) => {
-  const params: Record<string, string | number | undefined | null> = { search: q.search?.trim() || undefined, limit: q.limit, cursor: q.cursor };
+  const params: Record<string, string | number | undefined | null> = {
+    search: q.search?.trim() || undefined,
+    limit: q.limit,
+    cursor: q.cursor,
+  };
   for (const [field, value] of Object.entries(q.filters ?? {})) params[`data.${field}`] = String(value);
   return params;
 };
 
 export const operationsApi = {
   pipelines: (signal?: AbortSignal) => api.pipelines(signal),
-  entities: (q: EntityQuery, signal?: AbortSignal) => request<EntityPage>('GET', `/entities${query({ kind: q.kind, ...entityParams(q) })}`, undefined, signal),
-  entityFacets: (kind: string, signal?: AbortSignal) => request<EntityFacets>('GET', `/entities/facets${query({ kind })}`, undefined, signal),
-  upload: (file: File, signal?: AbortSignal) => postFile<UploadView>(`/uploads${query({ filename: file.name })}`, file, signal),
-  importEntities: (kind: string, file: File, signal?: AbortSignal) => postFile<EntityImportView>(`/entity-imports${query({ kind, filename: file.name })}`, file, signal),
-  entityImport: (id: string, signal?: AbortSignal) => request<EntityImportView>('GET', `/entity-imports/${at(id)}`, undefined, signal),
-  importErrors: (id: string, limit: number, signal?: AbortSignal) => request<ImportErrorsPage>('GET', `/entity-imports/${at(id)}/errors${query({ limit })}`, undefined, signal),
+  entities: (q: EntityQuery, signal?: AbortSignal) =>
+    request<EntityPage>('GET', `/entities${query({ kind: q.kind, ...entityParams(q) })}`, undefined, signal),
+  entityFacets: (kind: string, signal?: AbortSignal) =>
+    request<EntityFacets>('GET', `/entities/facets${query({ kind })}`, undefined, signal),
+  upload: (file: File, signal?: AbortSignal) =>
+    postFile<UploadView>(`/uploads${query({ filename: file.name })}`, file, signal),
+  importEntities: (kind: string, file: File, signal?: AbortSignal) =>
+    postFile<EntityImportView>(`/entity-imports${query({ kind, filename: file.name })}`, file, signal),
+  entityImport: (id: string, signal?: AbortSignal) =>
+    request<EntityImportView>('GET', `/entity-imports/${at(id)}`, undefined, signal),
+  importErrors: (id: string, limit: number, signal?: AbortSignal) =>
+    request<ImportErrorsPage>('GET', `/entity-imports/${at(id)}/errors${query({ limit })}`, undefined, signal),
   /** Where the browser downloads an import's row errors (the session cookie authenticates the link). */
   importErrorsCsvUrl: (id: string) => `/api/entity-imports/${at(id)}/errors.csv`,
-  checkUpload: (id: string, body: z.input<typeof CheckUploadBody>, signal?: AbortSignal) => request<UploadCheck>('POST', `/uploads/${at(id)}/check`, body, signal),
+  checkUpload: (id: string, body: z.input<typeof CheckUploadBody>, signal?: AbortSignal) =>
+    request<UploadCheck>('POST', `/uploads/${at(id)}/check`, body, signal),
   estimate: (pipeline: string, items: number, concurrency: number, signal?: AbortSignal) =>
     request<Estimate>('GET', `/pipelines/${at(pipeline)}/estimate${query({ items, concurrency })}`, undefined, signal),
-  dryRun: (pipeline: string, body: z.input<typeof DryRunBody>, signal?: AbortSignal) => request<DryRunResult>('POST', `/pipelines/${at(pipeline)}/dry-run`, body, signal),
+  dryRun: (pipeline: string, body: z.input<typeof DryRunBody>, signal?: AbortSignal) =>
+    request<DryRunResult>('POST', `/pipelines/${at(pipeline)}/dry-run`, body, signal),
   startBatch: (body: StartBatchRequest) => api.createBatch(body),
 };
 
@@ -200,12 +278,17 @@ export const authApi = {
     return JSON.parse(text) as Me;
   },
   async signIn(email: string, password: string): Promise<void> {
-    const res = await fetch('/api/auth/sign-in', { method: 'POST', headers: { Accept: 'application/json', 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password }) });
+    const res = await fetch('/api/auth/sign-in', {
+      method: 'POST',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
     // A 401 here is a wrong password, not an expired session: not reported as one.
     if (!res.ok) throw ApiError.of(res.status, res.statusText, await res.text());
   },
   signOut: () => fetch('/api/auth/sign-out', { method: 'POST', headers: csrfHeaders('POST') }).then(() => undefined),
   tokens: () => request<TokenList>('GET', '/auth/tokens').then((r) => r.tokens),
-  createToken: (name: string) => request<CreatedToken>('POST', '/auth/tokens', { name } satisfies z.input<typeof CreateTokenBody>),
+  createToken: (name: string) =>
+    request<CreatedToken>('POST', '/auth/tokens', { name } satisfies z.input<typeof CreateTokenBody>),
   revokeToken: (id: string) => request<ApiTokenInfo>('DELETE', `/auth/tokens/${at(id)}`),
 };

@@ -15,7 +15,11 @@ interface AuthState {
 const AuthContext = createContext<AuthState>({ me: null, signOut: async () => {} });
 export const useAuth = () => useContext(AuthContext);
 
-type Phase = { kind: 'loading' } | { kind: 'signed-out'; notice?: string } | { kind: 'signed-in'; me: Me } | { kind: 'error'; message: string };
+type Phase =
+  | { kind: 'loading' }
+  | { kind: 'signed-out'; notice?: string }
+  | { kind: 'signed-in'; me: Me }
+  | { kind: 'error'; message: string };
 
 export function AuthGate({ children }: { children: ReactNode }) {
   const [phase, setPhase] = useState<Phase>({ kind: 'loading' });
@@ -101,11 +105,28 @@ function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: () => Pro
         )}
         <div className="field">
           <label htmlFor="sign-in-email">E-mail</label>
-          <input id="sign-in-email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} data-testid="sign-in-email" autoFocus />
+          <input
+            id="sign-in-email"
+            type="email"
+            autoComplete="username"
+            required
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            data-testid="sign-in-email"
+            autoFocus
+          />
         </div>
         <div className="field">
           <label htmlFor="sign-in-password">Password</label>
-          <input id="sign-in-password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} data-testid="sign-in-password" />
+          <input
+            id="sign-in-password"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            data-testid="sign-in-password"
+          />
         </div>
         {error && (
           <p className="text-error" role="alert" data-testid="sign-in-error">
@@ -118,7 +139,8 @@ function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: () => Pro
           </button>
         </div>
         <p className="hint">
-          No account yet? The first super admin is created with <code>npm run bootstrap -- --email you@example.com</code> (<code>npm start</code> creates one and prints it).
+          No account yet? The first super admin is created with{' '}
+          <code>npm run bootstrap -- --email you@example.com</code> (<code>npm start</code> creates one and prints it).
         </p>
       </form>
     </main>

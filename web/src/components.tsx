@@ -34,7 +34,14 @@ export function HealthIndicator() {
     : label;
 
   return (
-    <div className="health" data-testid="health-indicator" data-health={state} title={title} role="status" aria-live="polite">
+    <div
+      className="health"
+      data-testid="health-indicator"
+      data-health={state}
+      title={title}
+      role="status"
+      aria-live="polite"
+    >
       <span className={`health-dot health-${state}`} aria-hidden="true" />
       <span className="health-label">{label}</span>
     </div>
@@ -48,7 +55,17 @@ export interface Segment {
 }
 
 /** A stacked bar: one segment per outcome, widths relative to `total`. */
-export function ProgressBar({ total, segments, label, testId }: { total: number; segments: Segment[]; label: string; testId?: string }) {
+export function ProgressBar({
+  total,
+  segments,
+  label,
+  testId,
+}: {
+  total: number;
+  segments: Segment[];
+  label: string;
+  testId?: string;
+}) {
   const done = segments.reduce((a, s) => a + s.value, 0);
   return (
     <div
@@ -63,7 +80,12 @@ export function ProgressBar({ total, segments, label, testId }: { total: number;
     >
       {segments.map((s) =>
         s.value > 0 && total > 0 ? (
-          <span key={s.key} className={`progress-seg seg-${s.key}`} style={{ width: `${(s.value / total) * 100}%` }} title={`${s.label}: ${s.value}`} />
+          <span
+            key={s.key}
+            className={`progress-seg seg-${s.key}`}
+            style={{ width: `${(s.value / total) * 100}%` }}
+            title={`${s.label}: ${s.value}`}
+          />
         ) : null,
       )}
     </div>

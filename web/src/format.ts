@@ -1,7 +1,8 @@
 /** Number, time and money formatting shared by the pages. */
 
 const intFmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-export const formatInt = (n: number | null | undefined): string => (typeof n === 'number' && Number.isFinite(n) ? intFmt.format(n) : '—');
+export const formatInt = (n: number | null | undefined): string =>
+  typeof n === 'number' && Number.isFinite(n) ? intFmt.format(n) : '—';
 
 export function formatDuration(ms: number | null | undefined): string {
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) return '—';
@@ -35,7 +36,13 @@ export function formatPercent(part: number, whole: number): string {
   return `${p >= 99.95 && part < whole ? '99.9' : p.toFixed(p < 10 && p > 0 ? 1 : 0)}%`;
 }
 
-const dateTimeFmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+const dateTimeFmt = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+});
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 export function formatDateTime(iso: string | null | undefined): string {

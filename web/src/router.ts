@@ -45,7 +45,11 @@ export function parseHash(hash: string): Route {
   if (path === '/') return { page: 'operations' };
   if (path === '/batches') {
     const tab = params.get('tab');
-    return { page: 'batches', tab: BATCH_TABS.some((t) => t.id === tab) ? (tab as BatchTab) : 'active', filters: filtersOf(params) };
+    return {
+      page: 'batches',
+      tab: BATCH_TABS.some((t) => t.id === tab) ? (tab as BatchTab) : 'active',
+      filters: filtersOf(params),
+    };
   }
   if (path === '/schedules') return { page: 'schedules' };
   if (path === '/account') return { page: 'account' };

@@ -46,7 +46,8 @@ export function AccountPage() {
         <h1 tabIndex={-1}>Account</h1>
         {me && (
           <p className="muted" data-testid="account-who">
-            {me.user.email} · {me.user.role === 'super_admin' ? 'super admin' : 'member'} of {me.user.org.name} ({me.user.org.plan} plan)
+            {me.user.email} · {me.user.role === 'super_admin' ? 'super admin' : 'member'} of {me.user.org.name} (
+            {me.user.org.plan} plan)
           </p>
         )}
       </div>
@@ -55,12 +56,20 @@ export function AccountPage() {
           <h2>API tokens</h2>
         </div>
         <p className="hint">
-          Scripts and the CLI send a token as <code>Authorization: Bearer flt_…</code> (the CLI reads <code>FLOTILLA_TOKEN</code>). A token is shown once; Flotilla keeps only its hash.
+          Scripts and the CLI send a token as <code>Authorization: Bearer flt_…</code> (the CLI reads{' '}
+          <code>FLOTILLA_TOKEN</code>). A token is shown once; Flotilla keeps only its hash.
         </p>
         <form className="field-row" onSubmit={create}>
           <div className="field grow">
             <label htmlFor="token-name">New token name</label>
-            <input id="token-name" value={name} maxLength={100} required onChange={(e) => setName(e.target.value)} data-testid="token-name" />
+            <input
+              id="token-name"
+              value={name}
+              maxLength={100}
+              required
+              onChange={(e) => setName(e.target.value)}
+              data-testid="token-name"
+            />
           </div>
           <button type="submit" className="btn btn-primary" disabled={busy || !name.trim()} data-testid="token-create">
             Create token
@@ -108,7 +117,12 @@ function TokenTable({ tokens, onRevoke }: { tokens: ApiTokenInfo[]; onRevoke: (i
               <td>{t.revokedAt ? `revoked ${formatDateTime(t.revokedAt)}` : 'active'}</td>
               <td>
                 {!t.revokedAt && (
-                  <button type="button" className="btn btn-small btn-danger-outline" onClick={() => onRevoke(t.id)} data-testid="token-revoke">
+                  <button
+                    type="button"
+                    className="btn btn-small btn-danger-outline"
+                    onClick={() => onRevoke(t.id)}
+                    data-testid="token-revoke"
+                  >
                     Revoke
                   </button>
                 )}

@@ -21,7 +21,9 @@ export function OperationsPage() {
     <section className="page" data-testid="page-operations">
       <div className="page-head">
         <h1 tabIndex={-1}>Operations</h1>
-        <p className="muted">Pick a pipeline, choose its items and start a batch. Each item runs as its own durable workflow on Temporal.</p>
+        <p className="muted">
+          Pick a pipeline, choose its items and start a batch. Each item runs as its own durable workflow on Temporal.
+        </p>
       </div>
 
       {error && (
@@ -35,19 +37,39 @@ export function OperationsPage() {
       {!pipelines && !error && <Loading label="Loading pipelines…" />}
 
       {pipelines && pipelines.length === 0 && <p className="empty">No pipelines are registered.</p>}
-      {pipelines && pipelines.length > 0 && <PipelineCards pipelines={pipelines} selected={selected} onSelect={(name) => setSelected((cur) => (cur === name ? null : name))} />}
+      {pipelines && pipelines.length > 0 && (
+        <PipelineCards
+          pipelines={pipelines}
+          selected={selected}
+          onSelect={(name) => setSelected((cur) => (cur === name ? null : name))}
+        />
+      )}
 
       {pipeline && <BatchForm key={pipeline.name} pipeline={pipeline} />}
     </section>
   );
 }
 
-function PipelineCards({ pipelines, selected, onSelect }: { pipelines: Pipeline[]; selected: string | null; onSelect: (name: string) => void }) {
+function PipelineCards({
+  pipelines,
+  selected,
+  onSelect,
+}: {
+  pipelines: Pipeline[];
+  selected: string | null;
+  onSelect: (name: string) => void;
+}) {
   return (
     <ul className="card-grid" aria-label="Pipelines" data-testid="pipeline-list">
       {pipelines.map((p) => (
         <li key={p.name}>
-          <button type="button" className="card pipeline-card" aria-pressed={selected === p.name} data-testid={`pipeline-card-${p.name}`} onClick={() => onSelect(p.name)}>
+          <button
+            type="button"
+            className="card pipeline-card"
+            aria-pressed={selected === p.name}
+            data-testid={`pipeline-card-${p.name}`}
+            onClick={() => onSelect(p.name)}
+          >
             <span className="card-title">{p.title}</span>
             <span className="card-desc">{p.description}</span>
             <span className="card-meta">

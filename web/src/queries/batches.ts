@@ -5,11 +5,23 @@
  */
 import { useCallback } from 'react';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
-import { api, isFinal, operatorApi, type BatchDetail, type BatchSummary, type ItemStatus, type Progress } from '../api.ts';
+import {
+  api,
+  isFinal,
+  operatorApi,
+  type BatchDetail,
+  type BatchSummary,
+  type ItemStatus,
+  type Progress,
+} from '../api.ts';
 import type { BatchFilters } from '../router.ts';
 import { queryKeys } from './keys.ts';
 
-const isProgress = (p: unknown): p is Progress => !!p && typeof p === 'object' && typeof (p as Progress).total === 'number' && typeof (p as Progress).status === 'string';
+const isProgress = (p: unknown): p is Progress =>
+  !!p &&
+  typeof p === 'object' &&
+  typeof (p as Progress).total === 'number' &&
+  typeof (p as Progress).status === 'string';
 
 /**
  * The progress to show after `next` arrives. A final snapshot is never replaced by an older,
@@ -18,13 +30,16 @@ const isProgress = (p: unknown): p is Progress => !!p && typeof p === 'object' &
 export function mergeProgress(cur: Progress | null, next: unknown): Progress | null {
   if (!isProgress(next)) return cur;
   if (!cur) return next;
-  if ((next.retryRound ?? 0) !== (cur.retryRound ?? 0)) return (next.retryRound ?? 0) > (cur.retryRound ?? 0) ? next : cur;
+  if ((next.retryRound ?? 0) !== (cur.retryRound ?? 0))
+    return (next.retryRound ?? 0) > (cur.retryRound ?? 0) ? next : cur;
   return isFinal(cur.status) && !isFinal(next.status) ? cur : next;
 }
 
 /** A progress event from the live stream, into the batch's cache entry. */
 export function acceptLiveProgress(qc: QueryClient, id: string, next: unknown): void {
-  qc.setQueryData<BatchDetail>(queryKeys.batches.detail(id), (b) => (b ? { ...b, progress: mergeProgress(b.progress, next) } : b));
+  qc.setQueryData<BatchDetail>(queryKeys.batches.detail(id), (b) =>
+    b ? { ...b, progress: mergeProgress(b.progress, next) } : b,
+  );
 }
 
 const RETRY_POLL_MS = 1_000;
@@ -62,18 +77,28 @@ const ITEMS_PAGE = 100;
 export const useBatchItems = (id: string, status: 'all' | ItemStatus) =>
   useInfiniteQuery({
     queryKey: queryKeys.batches.itemsBy(id, status),
-    queryFn: ({ pageParam, signal }) => api.listItems(id, { status: status === 'all' ? undefined : [status], limit: ITEMS_PAGE, cursor: pageParam }, signal),
+    queryFn: ({ pageParam, signal }) =>
+      api.listItems(
+        id,
+        { status: status === 'all' ? undefined : [status], limit: ITEMS_PAGE, cursor: pageParam },
+        signal,
+      ),
     initialPageParam: null as string | null,
     getNextPageParam: (page) => page.nextCursor,
   });
 
 export const useBatchAnalytics = (id: string) =>
-  useQuery({ queryKey: queryKeys.batches.analytics(id), queryFn: ({ signal }) => operatorApi.batchAnalytics(id, signal) });
+  useQuery({
+    queryKey: queryKeys.batches.analytics(id),
+    queryFn: ({ signal }) => operatorApi.batchAnalytics(id, signal),
+  });
 
 export type ControlAction = 'pause' | 'resume' | 'cancel';
 
 export const useControlBatch = (id: string) =>
-  useMutation({ mutationFn: ({ action, reason }: { action: ControlAction; reason?: string }) => api.control(id, action, reason) });
+  useMutation({
+    mutationFn: ({ action, reason }: { action: ControlAction; reason?: string }) => api.control(id, action, reason),
+  });
 
 /** Retry the failed items of a batch; every list and view of batches is read again after. */
 export function useRetryFailed() {
@@ -114,8 +139,13 @@ export function historyRows(pages: ReadonlyArray<{ batches: BatchSummary[] }>): 
 export const useBatchHistory = (statuses: readonly string[] | undefined, filters: BatchFilters) =>
   useInfiniteQuery({
     queryKey: queryKeys.batches.history(statuses, filters),
-    queryFn: ({ pageParam, signal }) => operatorApi.listBatchHistory({ status: statuses, ...historyQuery(filters), limit: HISTORY_PAGE, cursor: pageParam }, signal),
+    queryFn: ({ pageParam, signal }) =>
+      operatorApi.listBatchHistory(
+        { status: statuses, ...historyQuery(filters), limit: HISTORY_PAGE, cursor: pageParam },
+        signal,
+      ),
     initialPageParam: null as string | null,
     getNextPageParam: (page) => page.nextCursor,
-    refetchInterval: (query) => (query.state.data?.pages.some((p) => p.batches.some((b) => !isFinal(b.status))) ? HISTORY_REFRESH_MS : false),
+    refetchInterval: (query) =>
+      query.state.data?.pages.some((p) => p.batches.some((b) => !isFinal(b.status))) ? HISTORY_REFRESH_MS : false,
   });

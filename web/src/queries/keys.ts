@@ -9,10 +9,12 @@ export const queryKeys = {
   health: ['health'] as const,
   pipelines: ['pipelines'] as const,
   demoItems: (pipeline: string) => ['pipelines', pipeline, 'demo-items'] as const,
-  estimate: (pipeline: string, items: number, concurrency: number) => ['pipelines', pipeline, 'estimate', { items, concurrency }] as const,
+  estimate: (pipeline: string, items: number, concurrency: number) =>
+    ['pipelines', pipeline, 'estimate', { items, concurrency }] as const,
   batches: {
     all: ['batches'] as const,
-    history: (statuses: readonly string[] | undefined, filters: BatchFilters) => ['batches', 'history', { statuses, filters }] as const,
+    history: (statuses: readonly string[] | undefined, filters: BatchFilters) =>
+      ['batches', 'history', { statuses, filters }] as const,
     detail: (id: string) => ['batches', 'detail', id] as const,
     /** Every filter of one batch's items (the prefix a refresh invalidates). */
     items: (id: string) => ['batches', 'items', id] as const,
@@ -24,11 +26,13 @@ export const queryKeys = {
   entities: {
     /** Everything about one kind of entity: its pages and its facets. */
     kind: (kind: string) => ['entities', kind] as const,
-    page: (kind: string, q: { search: string; filters: EntityFilters; cursor: string | null }) => ['entities', kind, 'page', q] as const,
+    page: (kind: string, q: { search: string; filters: EntityFilters; cursor: string | null }) =>
+      ['entities', kind, 'page', q] as const,
     facets: (kind: string) => ['entities', kind, 'facets'] as const,
   },
   entityImport: (id: string) => ['entity-imports', id] as const,
   importErrors: (id: string) => ['entity-imports', id, 'errors'] as const,
-  uploadCheck: (uploadId: string, pipeline: string, mapping: ColumnMapping | null) => ['uploads', uploadId, 'check', { pipeline, mapping }] as const,
+  uploadCheck: (uploadId: string, pipeline: string, mapping: ColumnMapping | null) =>
+    ['uploads', uploadId, 'check', { pipeline, mapping }] as const,
   tokens: ['auth', 'tokens'] as const,
 };

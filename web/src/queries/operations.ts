@@ -3,11 +3,20 @@
  * imports, uploaded files and their check, the estimate, the dry run and the start of a batch.
  */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, operationsApi, type ColumnMapping, type EntityFilters, type EntityImport, type StartBatchRequest, type StoredEntity } from '../api.ts';
+import {
+  api,
+  operationsApi,
+  type ColumnMapping,
+  type EntityFilters,
+  type EntityImport,
+  type StartBatchRequest,
+  type StoredEntity,
+} from '../api.ts';
 import { queryKeys } from './keys.ts';
 
 /** Every registered pipeline, with the entity kind its items can come from. */
-export const usePipelines = () => useQuery({ queryKey: queryKeys.pipelines, queryFn: ({ signal }) => operationsApi.pipelines(signal) });
+export const usePipelines = () =>
+  useQuery({ queryKey: queryKeys.pipelines, queryFn: ({ signal }) => operationsApi.pipelines(signal) });
 
 /** The demo items of a pipeline, read when the operator asks for them. */
 export function useDemoItemsLoader(pipeline: string) {
@@ -16,14 +25,22 @@ export function useDemoItemsLoader(pipeline: string) {
 }
 
 /** One page of stored entities; the page shown stays while the next one loads. */
-export const useEntityPage = (kind: string, q: { search: string; filters: EntityFilters; cursor: string | null }, pageSize: number) =>
+export const useEntityPage = (
+  kind: string,
+  q: { search: string; filters: EntityFilters; cursor: string | null },
+  pageSize: number,
+) =>
   useQuery({
     queryKey: queryKeys.entities.page(kind, q),
     queryFn: ({ signal }) => operationsApi.entities({ kind, ...q, limit: pageSize }, signal),
     placeholderData: keepPreviousData,
   });
 
-export const useEntityFacets = (kind: string) => useQuery({ queryKey: queryKeys.entities.facets(kind), queryFn: ({ signal }) => operationsApi.entityFacets(kind, signal) });
+export const useEntityFacets = (kind: string) =>
+  useQuery({
+    queryKey: queryKeys.entities.facets(kind),
+    queryFn: ({ signal }) => operationsApi.entityFacets(kind, signal),
+  });
 
 /** After an import stored entities: their pages, totals and facets are read again. */
 export function useEntitiesChanged(kind: string) {
@@ -67,7 +84,8 @@ export const useUploadFile = () => useMutation({ mutationFn: (file: File) => ope
 export const useUploadCheck = (uploadId: string | undefined, pipeline: string, mapping: ColumnMapping | null) =>
   useQuery({
     queryKey: queryKeys.uploadCheck(uploadId ?? '', pipeline, mapping),
-    queryFn: ({ signal }) => operationsApi.checkUpload(uploadId!, mapping ? { pipeline, mapping } : { pipeline }, signal),
+    queryFn: ({ signal }) =>
+      operationsApi.checkUpload(uploadId!, mapping ? { pipeline, mapping } : { pipeline }, signal),
     enabled: uploadId !== undefined,
     staleTime: Infinity,
   });
@@ -82,7 +100,9 @@ export const useEstimate = (pipeline: string, items: number | null, concurrency:
   });
 
 export const useDryRun = (pipeline: string) =>
-  useMutation({ mutationFn: (body: { item: unknown; settings?: Record<string, unknown> }) => operationsApi.dryRun(pipeline, body) });
+  useMutation({
+    mutationFn: (body: { item: unknown; settings?: Record<string, unknown> }) => operationsApi.dryRun(pipeline, body),
+  });
 
 /** Starts a batch; the history lists it from then on. */
 export function useStartBatch() {
@@ -94,7 +114,12 @@ export function useStartBatch() {
 }
 
 /** The first stored entity a filter matches, if any (the dry run of "all matching"). */
-export async function firstMatchingEntity(kind: string, search: string, filters: EntityFilters, signal?: AbortSignal): Promise<StoredEntity | undefined> {
+export async function firstMatchingEntity(
+  kind: string,
+  search: string,
+  filters: EntityFilters,
+  signal?: AbortSignal,
+): Promise<StoredEntity | undefined> {
   const first = await operationsApi.entities({ kind, search, filters, limit: 1 }, signal);
   return first.entities[0];
 }

@@ -29,10 +29,19 @@ export function BatchAnalytics({ batchId, progress }: { batchId: string; progres
 
   // Reload when the batch moves: throttled while it runs, at once when it ends (its last rows settle then).
   const signature = `${progress.processed}:${progress.status}:${progress.retryRound ?? 0}`;
-  useRefreshOnChange(signature, { throttleMs: REFRESH_MS, live: !isFinal(progress.status) }, () => void query.refetch());
+  useRefreshOnChange(
+    signature,
+    { throttleMs: REFRESH_MS, live: !isFinal(progress.status) },
+    () => void query.refetch(),
+  );
 
   return (
-    <section className="panel analytics" aria-labelledby="analytics-title" data-testid="batch-analytics" aria-busy={loading}>
+    <section
+      className="panel analytics"
+      aria-labelledby="analytics-title"
+      data-testid="batch-analytics"
+      aria-busy={loading}
+    >
       <div className="panel-head">
         <h2 id="analytics-title">Analytics</h2>
         <span className="analytics-meta">
@@ -41,7 +50,13 @@ export function BatchAnalytics({ batchId, progress }: { batchId: string; progres
               Updated {formatTime(data.generatedAt)}
             </span>
           )}
-          <button type="button" className="btn btn-small btn-ghost" onClick={() => void query.refetch()} disabled={loading} data-testid="analytics-refresh">
+          <button
+            type="button"
+            className="btn btn-small btn-ghost"
+            onClick={() => void query.refetch()}
+            disabled={loading}
+            data-testid="analytics-refresh"
+          >
             Refresh
           </button>
         </span>
@@ -89,9 +104,19 @@ function ErrorDistribution({ groups, failed }: { groups: ErrorGroup[]; failed: n
           <p className="muted small">
             {formatInt(failed)} failed {failed === 1 ? 'item' : 'items'} by error type and step.
           </p>
-          <div className="hbar-chart" role="img" aria-label={`Failed items by error: ${summary}`} data-testid="error-chart">
+          <div
+            className="hbar-chart"
+            role="img"
+            aria-label={`Failed items by error: ${summary}`}
+            data-testid="error-chart"
+          >
             {groups.map((g) => (
-              <div className="hbar-row" key={`${g.step}\u0000${g.type}`} data-testid="error-bar" title={g.sampleMessage ? `e.g. ${g.sampleKey}: ${g.sampleMessage}` : undefined}>
+              <div
+                className="hbar-row"
+                key={`${g.step}\u0000${g.type}`}
+                data-testid="error-bar"
+                title={g.sampleMessage ? `e.g. ${g.sampleKey}: ${g.sampleMessage}` : undefined}
+              >
                 <span className="hbar-label truncate" data-testid="error-bar-label">
                   {groupLabel(g)}
                 </span>
@@ -128,7 +153,9 @@ function ErrorDistribution({ groups, failed }: { groups: ErrorGroup[]; failed: n
                       <td>{g.step ? <code>{g.step}</code> : '—'}</td>
                       <td className="col-num num">{formatInt(g.count)}</td>
                       <td className="col-num num">{sharePercent(g.share)}</td>
-                      <td className="analytics-sample">{g.sampleMessage ? `${g.sampleKey ?? ''}: ${g.sampleMessage}` : '—'}</td>
+                      <td className="analytics-sample">
+                        {g.sampleMessage ? `${g.sampleKey ?? ''}: ${g.sampleMessage}` : '—'}
+                      </td>
                     </tr>
                   ))}
                 </tbody>
@@ -143,7 +170,9 @@ function ErrorDistribution({ groups, failed }: { groups: ErrorGroup[]; failed: n
 
 function StepDurationChart({ steps }: { steps: StepDurations[] }) {
   const max = Math.max(1, ...steps.map((s) => s.p99Ms));
-  const summary = steps.map((s) => `${s.step}: ${PERCENTILES.map((p) => `${p.label} ${formatDuration(s[p.key])}`).join(', ')}`).join('; ');
+  const summary = steps
+    .map((s) => `${s.step}: ${PERCENTILES.map((p) => `${p.label} ${formatDuration(s[p.key])}`).join(', ')}`)
+    .join('; ');
   return (
     <div className="analytics-block" data-testid="step-durations">
       <h3>Step durations</h3>
@@ -161,7 +190,12 @@ function StepDurationChart({ steps }: { steps: StepDurations[] }) {
               </span>
             ))}
           </p>
-          <div className="hbar-chart grouped" role="img" aria-label={`Step durations (50th, 95th and 99th percentile): ${summary}`} data-testid="duration-chart">
+          <div
+            className="hbar-chart grouped"
+            role="img"
+            aria-label={`Step durations (50th, 95th and 99th percentile): ${summary}`}
+            data-testid="duration-chart"
+          >
             {steps.map((s) => (
               <div className="hbar-group" key={s.step} data-testid={`duration-group-${s.step}`}>
                 <span className="hbar-label truncate">
@@ -171,7 +205,10 @@ function StepDurationChart({ steps }: { steps: StepDurations[] }) {
                   {PERCENTILES.map((p) => (
                     <span className="hbar-row" key={p.key}>
                       <span className="hbar-track">
-                        <span className={`hbar hbar-${p.label}`} style={{ width: `${Math.max(0.5, (s[p.key] / max) * 100)}%` }} />
+                        <span
+                          className={`hbar hbar-${p.label}`}
+                          style={{ width: `${Math.max(0.5, (s[p.key] / max) * 100)}%` }}
+                        />
                       </span>
                       <span className="hbar-value num">{formatDuration(s[p.key])}</span>
                     </span>

@@ -5,7 +5,17 @@ import { hrefTo } from '../../router.ts';
 import type { LiveState } from './useLiveProgress.ts';
 
 /** The batch's name, status, live indicator and facts (id, creation, concurrency, threshold). */
-export function BatchHead({ batch, status, pauseReason, live }: { batch: BatchDetail; status: BatchStatus; pauseReason: string | null | undefined; live: LiveState }) {
+export function BatchHead({
+  batch,
+  status,
+  pauseReason,
+  live,
+}: {
+  batch: BatchDetail;
+  status: BatchStatus;
+  pauseReason: string | null | undefined;
+  live: LiveState;
+}) {
   return (
     <div className="batch-title">
       <p className="crumbs">
@@ -31,7 +41,8 @@ export function BatchHead({ batch, status, pauseReason, live }: { batch: BatchDe
         <span>Concurrency {batch.concurrency}</span>
         {batch.failureThreshold && (
           <span>
-            {batch.failureThreshold.action === 'fail' ? 'Fails' : 'Pauses'} above {Math.round(batch.failureThreshold.ratio * 100)}% failed (min. {batch.failureThreshold.minSettled})
+            {batch.failureThreshold.action === 'fail' ? 'Fails' : 'Pauses'} above{' '}
+            {Math.round(batch.failureThreshold.ratio * 100)}% failed (min. {batch.failureThreshold.minSettled})
           </span>
         )}
       </p>

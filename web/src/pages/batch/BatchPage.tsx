@@ -37,7 +37,15 @@ export function BatchPage({ id }: { id: string }) {
     <section className="page" data-testid="page-batch" data-batch-id={batch.id}>
       <div className="page-head batch-head">
         <BatchHead batch={batch} status={status} pauseReason={p.pauseReason ?? batch.pauseReason} live={live} />
-        <Controls batchId={batch.id} status={status} failed={p.failed ?? 0} temporalUrl={batch.temporalUrl} onChanged={refresh} onRetried={setAwaitRound} streaming={streaming} />
+        <Controls
+          batchId={batch.id}
+          status={status}
+          failed={p.failed ?? 0}
+          temporalUrl={batch.temporalUrl}
+          onChanged={refresh}
+          onRetried={setAwaitRound}
+          streaming={streaming}
+        />
       </div>
 
       <ProgressPanel p={p} />
@@ -92,4 +100,3 @@ function BatchPlaceholder({ id, error, onRetry }: { id: string; error: Error | n
     </section>
   );
 }
-

@@ -22,7 +22,12 @@ interface ControlsProps {
 }
 
 /** Runs an action and says how it went; the batch is read again unless the live stream shows the change. */
-function useBatchActions({ batchId, onChanged, onRetried, streaming }: Pick<ControlsProps, 'batchId' | 'onChanged' | 'onRetried' | 'streaming'>) {
+function useBatchActions({
+  batchId,
+  onChanged,
+  onRetried,
+  streaming,
+}: Pick<ControlsProps, 'batchId' | 'onChanged' | 'onRetried' | 'streaming'>) {
   const control = useControlBatch(batchId);
   const retry = useRetryFailed();
   const [busy, setBusy] = useState<Action | null>(null);
@@ -82,10 +87,22 @@ export function Controls({ batchId, status, failed, temporalUrl, onChanged, onRe
   return (
     <div className="controls" data-testid="batch-controls">
       <div className="control-buttons">
-        <button type="button" className="btn" onClick={() => void act('pause')} disabled={!canPause || busy !== null} data-testid="btn-pause">
+        <button
+          type="button"
+          className="btn"
+          onClick={() => void act('pause')}
+          disabled={!canPause || busy !== null}
+          data-testid="btn-pause"
+        >
           {busy === 'pause' ? 'Pausing…' : 'Pause'}
         </button>
-        <button type="button" className="btn" onClick={() => void act('resume')} disabled={!canResume || busy !== null} data-testid="btn-resume">
+        <button
+          type="button"
+          className="btn"
+          onClick={() => void act('resume')}
+          disabled={!canResume || busy !== null}
+          data-testid="btn-resume"
+        >
           {busy === 'resume' ? 'Resuming…' : 'Resume'}
         </button>
         <button
@@ -100,16 +117,34 @@ export function Controls({ batchId, status, failed, temporalUrl, onChanged, onRe
         >
           Cancel…
         </button>
-        <button type="button" className="btn" onClick={() => void act('retry')} disabled={!canRetry || busy !== null} data-testid="btn-retry-failed">
+        <button
+          type="button"
+          className="btn"
+          onClick={() => void act('retry')}
+          disabled={!canRetry || busy !== null}
+          data-testid="btn-retry-failed"
+        >
           {busy === 'retry' ? 'Retrying…' : `Retry failed${failed > 0 ? ` (${failed})` : ''}`}
         </button>
-        <a className="btn btn-ghost" href={temporalUrl} target="_blank" rel="noopener noreferrer" data-testid="temporal-link">
+        <a
+          className="btn btn-ghost"
+          href={temporalUrl}
+          target="_blank"
+          rel="noopener noreferrer"
+          data-testid="temporal-link"
+        >
           Open in Temporal Web <span aria-hidden="true">↗</span>
         </a>
       </div>
-      {confirming && <CancelConfirm busy={busy} onConfirm={(reason) => void act('cancel', reason)} onAbort={closeConfirm} />}
+      {confirming && (
+        <CancelConfirm busy={busy} onConfirm={(reason) => void act('cancel', reason)} onAbort={closeConfirm} />
+      )}
       {message && (
-        <p className={`control-message ${message.kind === 'error' ? 'text-error' : 'text-ok'}`} role={message.kind === 'error' ? 'alert' : 'status'} data-testid="control-message">
+        <p
+          className={`control-message ${message.kind === 'error' ? 'text-error' : 'text-ok'}`}
+          role={message.kind === 'error' ? 'alert' : 'status'}
+          data-testid="control-message"
+        >
           {message.text}
         </p>
       )}
@@ -118,7 +153,15 @@ export function Controls({ batchId, status, failed, temporalUrl, onChanged, onRe
 }
 
 /** "Cancel this batch?" with an optional reason; Escape or "Keep running" closes it. */
-function CancelConfirm({ busy, onConfirm, onAbort }: { busy: Action | null; onConfirm: (reason: string) => void; onAbort: () => void }) {
+function CancelConfirm({
+  busy,
+  onConfirm,
+  onAbort,
+}: {
+  busy: Action | null;
+  onConfirm: (reason: string) => void;
+  onAbort: () => void;
+}) {
   const [reason, setReason] = useState('');
   const reasonRef = useRef<HTMLInputElement>(null);
   useEffect(() => {
@@ -139,10 +182,20 @@ function CancelConfirm({ busy, onConfirm, onAbort }: { busy: Action | null; onCo
       }}
     >
       <p>
-        <strong>Cancel this batch?</strong> Pending items will not start and running items are cancelled. This cannot be undone.
+        <strong>Cancel this batch?</strong> Pending items will not start and running items are cancelled. This cannot be
+        undone.
       </p>
       <label htmlFor="cancel-reason">Reason (optional)</label>
-      <input id="cancel-reason" ref={reasonRef} type="text" maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} data-testid="cancel-reason" autoComplete="off" />
+      <input
+        id="cancel-reason"
+        ref={reasonRef}
+        type="text"
+        maxLength={500}
+        value={reason}
+        onChange={(e) => setReason(e.target.value)}
+        data-testid="cancel-reason"
+        autoComplete="off"
+      />
       <div className="confirm-actions">
         <button type="submit" className="btn btn-danger" disabled={busy !== null} data-testid="btn-cancel-confirm">
           {busy === 'cancel' ? 'Cancelling…' : 'Cancel batch'}

@@ -21,7 +21,8 @@ function itemStep(item: Item, steps: string[]): { step: string | null; note: str
 }
 
 function itemMessage(item: Item): string {
-  if (item.error) return `${item.error.type}: ${item.error.message}${item.error.attempts > 1 ? ` (${item.error.attempts} attempts)` : ''}`;
+  if (item.error)
+    return `${item.error.type}: ${item.error.message}${item.error.attempts > 1 ? ` (${item.error.attempts} attempts)` : ''}`;
   const skipped = (item.steps ?? []).find((s) => s.status === 'skipped' && s.reason);
   if (skipped?.reason) return skipped.reason;
   return '';
@@ -31,7 +32,17 @@ function runUrl(item: Item): string {
   return item.runId ? `${item.temporalUrl}/${encodeURIComponent(item.runId)}/history` : item.temporalUrl;
 }
 
-export function ItemRows({ item, steps, open, onToggle }: { item: Item; steps: string[]; open: boolean; onToggle: () => void }) {
+export function ItemRows({
+  item,
+  steps,
+  open,
+  onToggle,
+}: {
+  item: Item;
+  steps: string[];
+  open: boolean;
+  onToggle: () => void;
+}) {
   const { step, note } = itemStep(item, steps);
   const message = itemMessage(item);
   const detailId = `item-detail-${item.seq}`;
@@ -39,7 +50,14 @@ export function ItemRows({ item, steps, open, onToggle }: { item: Item; steps: s
     <Fragment>
       <tr data-testid={`item-row-${item.key}`} data-status={item.status} className={open ? 'is-open' : undefined}>
         <td className="col-key">
-          <button type="button" className="linklike disclosure" aria-expanded={open} aria-controls={detailId} onClick={onToggle} title={item.key}>
+          <button
+            type="button"
+            className="linklike disclosure"
+            aria-expanded={open}
+            aria-controls={detailId}
+            onClick={onToggle}
+            title={item.key}
+          >
             <span className="disclosure-icon" aria-hidden="true">
               {open ? '▾' : '▸'}
             </span>
@@ -65,7 +83,13 @@ export function ItemRows({ item, steps, open, onToggle }: { item: Item; steps: s
               —
             </span>
           ) : (
-            <a href={runUrl(item)} target="_blank" rel="noopener noreferrer" data-testid="item-temporal-link" aria-label={`Open the run of ${item.key} in Temporal Web`}>
+            <a
+              href={runUrl(item)}
+              target="_blank"
+              rel="noopener noreferrer"
+              data-testid="item-temporal-link"
+              aria-label={`Open the run of ${item.key} in Temporal Web`}
+            >
               Temporal <span aria-hidden="true">↗</span>
             </a>
           )}
@@ -95,7 +119,8 @@ function ItemDetail({ item }: { item: Item }) {
       </div>
       {item.error && (
         <p className="text-error">
-          <strong>{item.error.type}</strong> at <code>{item.error.step}</code> after {item.error.attempts} {item.error.attempts === 1 ? 'attempt' : 'attempts'}: {item.error.message}
+          <strong>{item.error.type}</strong> at <code>{item.error.step}</code> after {item.error.attempts}{' '}
+          {item.error.attempts === 1 ? 'attempt' : 'attempts'}: {item.error.message}
         </p>
       )}
       {recorded.length > 0 && (
@@ -124,7 +149,9 @@ function ItemDetail({ item }: { item: Item }) {
                 </td>
                 <td className="col-num num">{s.attempts}</td>
                 <td className="col-num num">{formatDuration(s.durationMs)}</td>
-                <td className={s.error ? 'text-error' : 'muted'}>{s.error ? `${s.error.type}: ${s.error.message}` : (s.reason ?? '')}</td>
+                <td className={s.error ? 'text-error' : 'muted'}>
+                  {s.error ? `${s.error.type}: ${s.error.message}` : (s.reason ?? '')}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -14,7 +14,17 @@ type ItemFilter = 'all' | ItemStatus;
 const ITEM_FILTERS: ItemFilter[] = ['all', 'failed', 'succeeded', 'skipped', 'running', 'pending', 'cancelled'];
 const ITEMS_AUTO_REFRESH_MS = 4_000;
 
-export function ItemsSection({ batchId, steps, progress, onRefresh }: { batchId: string; steps: string[]; progress: Progress; onRefresh: () => void }) {
+export function ItemsSection({
+  batchId,
+  steps,
+  progress,
+  onRefresh,
+}: {
+  batchId: string;
+  steps: string[];
+  progress: Progress;
+  onRefresh: () => void;
+}) {
   const [filter, setFilter] = useState<ItemFilter>('all');
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
   const query = useBatchItems(batchId, filter);
@@ -22,7 +32,11 @@ export function ItemsSection({ batchId, steps, progress, onRefresh }: { batchId:
   const error = query.error ? errorMessage(query.error) : null;
 
   const signature = `${progress.processed}:${progress.running}:${progress.status}:${progress.retryRound ?? 0}`;
-  useRefreshOnChange(signature, { throttleMs: ITEMS_AUTO_REFRESH_MS, live: !isFinal(progress.status), paused: query.isFetchingNextPage }, () => void query.refetch());
+  useRefreshOnChange(
+    signature,
+    { throttleMs: ITEMS_AUTO_REFRESH_MS, live: !isFinal(progress.status), paused: query.isFetchingNextPage },
+    () => void query.refetch(),
+  );
 
   const chooseFilter = (f: ItemFilter) => {
     if (f === filter) return;
@@ -50,7 +64,14 @@ export function ItemsSection({ batchId, steps, progress, onRefresh }: { batchId:
       </div>
       <div className="filters" role="group" aria-label="Filter items by status">
         {ITEM_FILTERS.map((f) => (
-          <button key={f} type="button" className="chip" aria-pressed={filter === f} onClick={() => chooseFilter(f)} data-testid={`items-filter-${f}`}>
+          <button
+            key={f}
+            type="button"
+            className="chip"
+            aria-pressed={filter === f}
+            onClick={() => chooseFilter(f)}
+            data-testid={`items-filter-${f}`}
+          >
             {f}
             <span className="chip-count num">{formatInt(countFor(f))}</span>
           </button>
@@ -64,10 +85,18 @@ export function ItemsSection({ batchId, steps, progress, onRefresh }: { batchId:
           {filter === 'all' ? 'No items yet.' : `No ${filter} items.`}
         </p>
       )}
-      {items !== null && items.length > 0 && <ItemsTable items={items} steps={steps} expanded={expanded} onToggle={toggle} />}
+      {items !== null && items.length > 0 && (
+        <ItemsTable items={items} steps={steps} expanded={expanded} onToggle={toggle} />
+      )}
       {query.hasNextPage && (
         <div className="load-more">
-          <button type="button" className="btn" onClick={() => void query.fetchNextPage()} disabled={query.isFetchingNextPage} data-testid="items-load-more">
+          <button
+            type="button"
+            className="btn"
+            onClick={() => void query.fetchNextPage()}
+            disabled={query.isFetchingNextPage}
+            data-testid="items-load-more"
+          >
             {query.isFetchingNextPage ? 'Loading…' : 'Load more'}
           </button>
         </div>
@@ -76,7 +105,17 @@ export function ItemsSection({ batchId, steps, progress, onRefresh }: { batchId:
   );
 }
 
-function ItemsTable({ items, steps, expanded, onToggle }: { items: Item[]; steps: string[]; expanded: ReadonlySet<string>; onToggle: (key: string) => void }) {
+function ItemsTable({
+  items,
+  steps,
+  expanded,
+  onToggle,
+}: {
+  items: Item[];
+  steps: string[];
+  expanded: ReadonlySet<string>;
+  onToggle: (key: string) => void;
+}) {
   return (
     <div className="table-wrap">
       <table className="table items-table" data-testid="items-table">
@@ -104,7 +143,13 @@ function ItemsTable({ items, steps, expanded, onToggle }: { items: Item[]; steps
         </thead>
         <tbody>
           {items.map((item) => (
-            <ItemRows key={item.key} item={item} steps={steps} open={expanded.has(item.key)} onToggle={() => onToggle(item.key)} />
+            <ItemRows
+              key={item.key}
+              item={item}
+              steps={steps}
+              open={expanded.has(item.key)}
+              onToggle={() => onToggle(item.key)}
+            />
           ))}
         </tbody>
       </table>

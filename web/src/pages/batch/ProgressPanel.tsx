@@ -66,7 +66,13 @@ export function ProgressPanel({ p }: { p: Progress }) {
         <div className="stat">
           <dt>{final ? 'Finished' : 'ETA'}</dt>
           <dd className="num" data-testid="stat-eta">
-            {final ? formatTime(p.finishedAt) : p.status === 'paused' ? 'paused' : p.etaMs === null ? '—' : formatDuration(p.etaMs)}
+            {final
+              ? formatTime(p.finishedAt)
+              : p.status === 'paused'
+                ? 'paused'
+                : p.etaMs === null
+                  ? '—'
+                  : formatDuration(p.etaMs)}
           </dd>
         </div>
         <div className="stat">
@@ -80,7 +86,15 @@ export function ProgressPanel({ p }: { p: Progress }) {
   );
 }
 
-export function StepFunnel({ steps, counts, total }: { steps: string[]; counts: Record<string, StepCounts>; total: number }) {
+export function StepFunnel({
+  steps,
+  counts,
+  total,
+}: {
+  steps: string[];
+  counts: Record<string, StepCounts>;
+  total: number;
+}) {
   if (steps.length === 0) return <p className="muted">This batch has no steps.</p>;
   return (
     <div className="table-wrap">

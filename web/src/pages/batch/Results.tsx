@@ -15,7 +15,12 @@ export function Results({ batchId, outputs }: { batchId: string; outputs: BatchO
           Export JSON
         </a>
         {outputs?.files?.map((f) => (
-          <a key={f.name} className="btn btn-small" href={`${base}/files/${encodeURIComponent(f.name)}`} data-testid="batch-file">
+          <a
+            key={f.name}
+            className="btn btn-small"
+            href={`${base}/files/${encodeURIComponent(f.name)}`}
+            data-testid="batch-file"
+          >
             {f.name} ({formatBytes(f.bytes)})
           </a>
         ))}

@@ -5,7 +5,11 @@ import { useEffect, useRef } from 'react';
  * `throttleMs` while the batch runs, at once when it has just ended (its last rows settle then).
  * Nothing happens while `paused` (a page of rows is loading); the change is taken up after.
  */
-export function useRefreshOnChange(signature: string, { throttleMs, live, paused = false }: { throttleMs: number; live: boolean; paused?: boolean }, refresh: () => void): void {
+export function useRefreshOnChange(
+  signature: string,
+  { throttleMs, live, paused = false }: { throttleMs: number; live: boolean; paused?: boolean },
+  refresh: () => void,
+): void {
   const handled = useRef(signature);
   const lastRefresh = useRef(Date.now());
   const refreshRef = useRef(refresh);

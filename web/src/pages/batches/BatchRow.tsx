@@ -17,14 +17,23 @@ function resultText(p: Partial<Progress>): string {
 /** "Completed 23 min ago", "Started 2 min ago", "Created just now". */
 function whenText(b: BatchSummary, now: number): { text: string; iso: string } {
   if (isFinal(b.status) && b.finishedAt) {
-    const verb = b.status === 'completed_with_errors' ? 'Completed' : statusLabel(b.status).replace(/^./, (c) => c.toUpperCase());
+    const verb =
+      b.status === 'completed_with_errors' ? 'Completed' : statusLabel(b.status).replace(/^./, (c) => c.toUpperCase());
     return { text: `${verb} ${formatRelative(b.finishedAt, now)}`, iso: b.finishedAt };
   }
   if (b.startedAt) return { text: `Started ${formatRelative(b.startedAt, now)}`, iso: b.startedAt };
   return { text: `Created ${formatRelative(b.createdAt, now)}`, iso: b.createdAt };
 }
 
-export function BatchRow({ batch: b, now, onRetry }: { batch: BatchSummary; now: number; onRetry: (b: BatchSummary) => Promise<void> }) {
+export function BatchRow({
+  batch: b,
+  now,
+  onRetry,
+}: {
+  batch: BatchSummary;
+  now: number;
+  onRetry: (b: BatchSummary) => Promise<void>;
+}) {
   const [retrying, setRetrying] = useState(false);
   const p = b.progress ?? {};
   const total = p.total ?? b.total;
@@ -53,7 +62,11 @@ export function BatchRow({ batch: b, now, onRetry }: { batch: BatchSummary; now:
       <td className="col-status" data-label="Status">
         <span className="status-line">
           <StatusBadge status={b.status} testId="batch-row-status" />
-          <span className="num history-percent" data-testid="batch-row-percent" title={`${processed} of ${total} processed`}>
+          <span
+            className="num history-percent"
+            data-testid="batch-row-percent"
+            title={`${processed} of ${total} processed`}
+          >
             {formatPercent(processed, total)}
           </span>
         </span>
@@ -88,7 +101,12 @@ export function BatchRow({ batch: b, now, onRetry }: { batch: BatchSummary; now:
       </td>
       <td className="col-actions" data-label="Actions">
         <div className="row-actions">
-          <a className="btn btn-small" href={hrefTo.batch(b.id)} aria-label={`View details of ${b.name}`} data-testid="batch-row-view">
+          <a
+            className="btn btn-small"
+            href={hrefTo.batch(b.id)}
+            aria-label={`View details of ${b.name}`}
+            data-testid="batch-row-view"
+          >
             View details
           </a>
           {canRetry && (

@@ -28,7 +28,10 @@ export function BatchesPage({ tab, filters }: { tab: BatchTab; filters: BatchFil
     setNotice(null);
     try {
       const r = await retry.mutateAsync(b.id);
-      setNotice({ kind: 'ok', text: `${b.name}: retry round ${r.round}, ${r.items} failed item${r.items === 1 ? '' : 's'} resume at their failed step.` });
+      setNotice({
+        kind: 'ok',
+        text: `${b.name}: retry round ${r.round}, ${r.items} failed item${r.items === 1 ? '' : 's'} resume at their failed step.`,
+      });
     } catch (err) {
       setNotice({ kind: 'error', text: `${b.name}: could not retry the failed items: ${errorMessage(err)}` });
     }
@@ -48,11 +51,22 @@ export function BatchesPage({ tab, filters }: { tab: BatchTab; filters: BatchFil
 
       <nav className="tabs" aria-label="Filter batches by status">
         {BATCH_TABS.map((t) => (
-          <a key={t.id} href={hrefTo.batches(t.id, filters)} className="tab" aria-current={t.id === tab ? 'page' : undefined} data-testid={`tab-${t.id}`}>
+          <a
+            key={t.id}
+            href={hrefTo.batches(t.id, filters)}
+            className="tab"
+            aria-current={t.id === tab ? 'page' : undefined}
+            data-testid={`tab-${t.id}`}
+          >
             {t.label}
           </a>
         ))}
-        <button type="button" className="btn btn-small btn-ghost tabs-refresh" onClick={() => void query.refetch()} data-testid="batches-refresh">
+        <button
+          type="button"
+          className="btn btn-small btn-ghost tabs-refresh"
+          onClick={() => void query.refetch()}
+          data-testid="batches-refresh"
+        >
           Refresh
         </button>
       </nav>
@@ -60,16 +74,35 @@ export function BatchesPage({ tab, filters }: { tab: BatchTab; filters: BatchFil
       <HistoryFilters tab={tab} filters={filters} />
 
       {notice && (
-        <p className={`history-notice ${notice.kind === 'error' ? 'text-error' : 'text-ok'}`} role={notice.kind === 'error' ? 'alert' : 'status'} data-testid="history-notice">
+        <p
+          className={`history-notice ${notice.kind === 'error' ? 'text-error' : 'text-ok'}`}
+          role={notice.kind === 'error' ? 'alert' : 'status'}
+          data-testid="history-notice"
+        >
           {notice.text}
         </p>
       )}
       {error && <ErrorMessage testId="batches-error">Could not load batches: {error}</ErrorMessage>}
       {batches === null && !error && <Loading label="Loading batches…" />}
-      {batches !== null && <HistoryList tab={tab} filters={filters} batches={batches} more={query.hasNextPage} now={query.dataUpdatedAt} onRetry={retryFailed} />}
+      {batches !== null && (
+        <HistoryList
+          tab={tab}
+          filters={filters}
+          batches={batches}
+          more={query.hasNextPage}
+          now={query.dataUpdatedAt}
+          onRetry={retryFailed}
+        />
+      )}
       {query.hasNextPage && (
         <div className="load-more">
-          <button type="button" className="btn" onClick={() => void query.fetchNextPage()} disabled={query.isFetchingNextPage} data-testid="batches-load-more">
+          <button
+            type="button"
+            className="btn"
+            onClick={() => void query.fetchNextPage()}
+            disabled={query.isFetchingNextPage}
+            data-testid="batches-load-more"
+          >
             {query.isFetchingNextPage ? 'Loading…' : 'Load more'}
           </button>
         </div>
@@ -98,7 +131,9 @@ function HistoryList({
   return (
     <>
       <p className="muted small history-count" role="status" data-testid="batches-count">
-        {batches.length === 0 ? 'No batches' : `${formatInt(batches.length)}${more ? '+' : ''} ${batches.length === 1 ? 'batch' : 'batches'}`}
+        {batches.length === 0
+          ? 'No batches'
+          : `${formatInt(batches.length)}${more ? '+' : ''} ${batches.length === 1 ? 'batch' : 'batches'}`}
         {filtered ? ' match the filters' : ''}
       </p>
       {batches.length === 0 ? (

@@ -22,10 +22,21 @@ export function HistoryFilters({ tab, filters }: { tab: BatchTab; filters: Batch
   if (filters.pipeline && !names.includes(filters.pipeline)) names.push(filters.pipeline);
 
   return (
-    <form className="history-filters" role="search" aria-label="Filter batches" onSubmit={onSubmit} data-testid="history-filters">
+    <form
+      className="history-filters"
+      role="search"
+      aria-label="Filter batches"
+      onSubmit={onSubmit}
+      data-testid="history-filters"
+    >
       <div className="field">
         <label htmlFor={`${id}-pipeline`}>Pipeline</label>
-        <select id={`${id}-pipeline`} value={filters.pipeline ?? ''} onChange={(e) => apply({ ...filters, pipeline: e.target.value || undefined })} data-testid="filter-pipeline">
+        <select
+          id={`${id}-pipeline`}
+          value={filters.pipeline ?? ''}
+          onChange={(e) => apply({ ...filters, pipeline: e.target.value || undefined })}
+          data-testid="filter-pipeline"
+        >
           <option value="">All pipelines</option>
           {names.map((n) => (
             <option key={n} value={n}>
@@ -82,4 +93,3 @@ export function HistoryFilters({ tab, filters }: { tab: BatchTab; filters: Batch
     </form>
   );
 }
-

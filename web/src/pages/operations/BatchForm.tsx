@@ -37,7 +37,13 @@ export function BatchForm({ pipeline }: { pipeline: Pipeline }) {
 
   return (
     <div className="form-layout" data-testid="batch-form-section">
-      <form className="panel batch-form" onSubmit={form.onSubmit} noValidate data-testid="batch-form" aria-labelledby="batch-form-title">
+      <form
+        className="panel batch-form"
+        onSubmit={form.onSubmit}
+        noValidate
+        data-testid="batch-form"
+        aria-labelledby="batch-form-title"
+      >
         <h2 id="batch-form-title">New {pipeline.title} batch</h2>
 
         <NameAndConcurrency form={form} title={pipeline.title} />
@@ -51,7 +57,13 @@ export function BatchForm({ pipeline }: { pipeline: Pipeline }) {
               ) : id === 'upload' ? (
                 <UploadSource pipeline={pipeline.name} noun={noun} onChange={onUpload} />
               ) : (
-                <PasteSource pipeline={pipeline.name} noun={noun} invalid={form.invalid('items')} onChange={onPaste} onDemoLoaded={form.onDemoLoaded} />
+                <PasteSource
+                  pipeline={pipeline.name}
+                  noun={noun}
+                  invalid={form.invalid('items')}
+                  onChange={onPaste}
+                  onDemoLoaded={form.onDemoLoaded}
+                />
               )
             }
           </SourceTabs>
@@ -137,21 +149,51 @@ function FailureThreshold({ value: t, onChange }: { value: ThresholdDraft; onCha
   return (
     <>
       <label className="check">
-        <input type="checkbox" checked={t.on} onChange={(e) => set({ on: e.target.checked })} data-testid="input-threshold-enabled" />
+        <input
+          type="checkbox"
+          checked={t.on}
+          onChange={(e) => set({ on: e.target.checked })}
+          data-testid="input-threshold-enabled"
+        />
         Use a custom threshold (default: pause when more than 50% of at least 10 settled items failed)
       </label>
       <div className="field-row">
         <div className="field narrow">
           <label htmlFor="threshold-ratio">Failure ratio</label>
-          <input id="threshold-ratio" type="number" min={0} max={1} step={0.05} value={t.ratio} disabled={!t.on} onChange={(e) => set({ ratio: e.target.value })} data-testid="input-threshold-ratio" />
+          <input
+            id="threshold-ratio"
+            type="number"
+            min={0}
+            max={1}
+            step={0.05}
+            value={t.ratio}
+            disabled={!t.on}
+            onChange={(e) => set({ ratio: e.target.value })}
+            data-testid="input-threshold-ratio"
+          />
         </div>
         <div className="field narrow">
           <label htmlFor="threshold-min">Min. settled</label>
-          <input id="threshold-min" type="number" min={1} step={1} value={t.minSettled} disabled={!t.on} onChange={(e) => set({ minSettled: e.target.value })} data-testid="input-threshold-min" />
+          <input
+            id="threshold-min"
+            type="number"
+            min={1}
+            step={1}
+            value={t.minSettled}
+            disabled={!t.on}
+            onChange={(e) => set({ minSettled: e.target.value })}
+            data-testid="input-threshold-min"
+          />
         </div>
         <div className="field narrow">
           <label htmlFor="threshold-action">Then</label>
-          <select id="threshold-action" value={t.action} disabled={!t.on} onChange={(e) => set({ action: e.target.value as 'pause' | 'fail' })} data-testid="input-threshold-action">
+          <select
+            id="threshold-action"
+            value={t.action}
+            disabled={!t.on}
+            onChange={(e) => set({ action: e.target.value as 'pause' | 'fail' })}
+            data-testid="input-threshold-action"
+          >
             <option value="pause">pause the batch</option>
             <option value="fail">fail the batch</option>
           </select>
@@ -172,7 +214,12 @@ function StartBar({ summary, blocked, submitting }: { summary?: string; blocked?
           {blocked ?? ''}
         </span>
       </div>
-      <button type="submit" className="btn btn-primary" disabled={submitting || Boolean(blocked)} data-testid="start-batch">
+      <button
+        type="submit"
+        className="btn btn-primary"
+        disabled={submitting || Boolean(blocked)}
+        data-testid="start-batch"
+      >
         {submitting ? 'Starting…' : 'Start batch'}
       </button>
     </div>
@@ -183,7 +230,15 @@ function StartBar({ summary, blocked, submitting }: { summary?: string; blocked?
 function ProblemsPanel({ problems: { issues, formError, problemsRef } }: { problems: BatchFormState['problems'] }) {
   const hasProblems = issues.length > 0 || formError !== null;
   return (
-    <div id="form-problems" ref={problemsRef} tabIndex={-1} className="panel problems" role="alert" data-testid="form-errors" hidden={!hasProblems}>
+    <div
+      id="form-problems"
+      ref={problemsRef}
+      tabIndex={-1}
+      className="panel problems"
+      role="alert"
+      data-testid="form-errors"
+      hidden={!hasProblems}
+    >
       {hasProblems && (
         <>
           <h2>The batch was not started</h2>

@@ -13,9 +13,24 @@ import { countOf, nounOf, type SourceSelection } from './source.ts';
 import { useEntityList, type EntityList } from './useEntityList.ts';
 import { useEntitySelection, type EntitySelection } from './useEntitySelection.ts';
 
-export function EntityPicker({ kind, noun, onChange }: { kind: string; noun: string; onChange: (s: SourceSelection) => void }) {
+export function EntityPicker({
+  kind,
+  noun,
+  onChange,
+}: {
+  kind: string;
+  noun: string;
+  onChange: (s: SourceSelection) => void;
+}) {
   const list = useEntityList(kind);
-  const selection = useEntitySelection({ kind, noun, entities: list.entities, total: list.total, filterKey: list.filterKey, onChange });
+  const selection = useEntitySelection({
+    kind,
+    noun,
+    entities: list.entities,
+    total: list.total,
+    filterKey: list.filterKey,
+    onChange,
+  });
   const { entities, total, loading, page } = list;
 
   return (
@@ -37,13 +52,27 @@ export function EntityPicker({ kind, noun, onChange }: { kind: string; noun: str
 
       <div className="picker-pager">
         <span className="muted small num" data-testid="entity-range">
-          {entities.length ? `${list.first.toLocaleString('en-US')}–${(list.first + entities.length - 1).toLocaleString('en-US')} of ${total.toLocaleString('en-US')}` : '\u00a0'}
+          {entities.length
+            ? `${list.first.toLocaleString('en-US')}–${(list.first + entities.length - 1).toLocaleString('en-US')} of ${total.toLocaleString('en-US')}`
+            : '\u00a0'}
         </span>
         <div className="pager-buttons">
-          <button type="button" className="btn btn-small" disabled={!list.canGoBack || loading} onClick={list.back} data-testid="entity-prev">
+          <button
+            type="button"
+            className="btn btn-small"
+            disabled={!list.canGoBack || loading}
+            onClick={list.back}
+            data-testid="entity-prev"
+          >
             Previous
           </button>
-          <button type="button" className="btn btn-small" disabled={!page?.nextCursor || loading} onClick={list.next} data-testid="entity-next">
+          <button
+            type="button"
+            className="btn btn-small"
+            disabled={!page?.nextCursor || loading}
+            onClick={list.next}
+            data-testid="entity-next"
+          >
             Next
           </button>
         </div>
@@ -87,7 +116,12 @@ function PickerToolbar({ list, noun }: { list: EntityList; noun: string }) {
         </div>
       ))}
       {list.hasFilter && (
-        <button type="button" className="btn btn-small btn-ghost picker-clear" onClick={list.clearFilters} data-testid="entity-clear-filters">
+        <button
+          type="button"
+          className="btn btn-small btn-ghost picker-clear"
+          onClick={list.clearFilters}
+          data-testid="entity-clear-filters"
+        >
           Clear filters
         </button>
       )}
@@ -103,22 +137,39 @@ function PickerBanner({ list, selection, noun }: { list: EntityList; selection: 
       {selection.allMatching ? (
         <>
           <span>
-            All <strong className="num">{total.toLocaleString('en-US')}</strong> matching {nounOf(noun, total)} are selected; the batch takes every {noun} that matches when it starts.
+            All <strong className="num">{total.toLocaleString('en-US')}</strong> matching {nounOf(noun, total)} are
+            selected; the batch takes every {noun} that matches when it starts.
           </span>
-          <button type="button" className="btn btn-small btn-ghost" onClick={() => selection.togglePage(false)} data-testid="entity-clear-selection">
+          <button
+            type="button"
+            className="btn btn-small btn-ghost"
+            onClick={() => selection.togglePage(false)}
+            data-testid="entity-clear-selection"
+          >
             Clear selection
           </button>
         </>
       ) : selection.allOnPage ? (
         <>
-          <span>{entities.length === total ? `All ${countOf(total, noun)} on the list are selected.` : `All ${countOf(entities.length, noun)} on this page are selected.`}</span>
-          <button type="button" className="btn btn-small" onClick={() => selection.selectAllMatching(list.search, list.filters)} data-testid="entity-select-all-matching">
+          <span>
+            {entities.length === total
+              ? `All ${countOf(total, noun)} on the list are selected.`
+              : `All ${countOf(entities.length, noun)} on this page are selected.`}
+          </span>
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => selection.selectAllMatching(list.search, list.filters)}
+            data-testid="entity-select-all-matching"
+          >
             Select all {total.toLocaleString('en-US')} matching
           </button>
         </>
       ) : (
         <span className="muted" data-testid="entity-total">
-          {list.loading && !list.page ? 'Loading…' : `${total.toLocaleString('en-US')} ${nounOf(noun, total)}${list.hasFilter ? ' match' : ''}`}
+          {list.loading && !list.page
+            ? 'Loading…'
+            : `${total.toLocaleString('en-US')} ${nounOf(noun, total)}${list.hasFilter ? ' match' : ''}`}
           {selection.pickedCount > 0 && ` · ${selection.pickedCount.toLocaleString('en-US')} selected`}
         </span>
       )}

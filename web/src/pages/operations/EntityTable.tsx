@@ -18,7 +18,12 @@ export function EntityTable({ list, selection, noun }: { list: EntityList; selec
 
   return (
     <div className="table-wrap picker-table-wrap">
-      <table className="table compact entity-table" data-testid="entity-table" aria-busy={loading || undefined} aria-label={`Stored ${nounOf(noun, 2)}`}>
+      <table
+        className="table compact entity-table"
+        data-testid="entity-table"
+        aria-busy={loading || undefined}
+        aria-label={`Stored ${nounOf(noun, 2)}`}
+      >
         <thead>
           <tr>
             <th scope="col" className="col-check">
@@ -45,12 +50,20 @@ export function EntityTable({ list, selection, noun }: { list: EntityList; selec
         </thead>
         <tbody className={loading && page ? 'is-stale' : undefined}>
           {entities.map((e) => (
-            <EntityRow key={e.id} entity={e} columns={columns} on={selection.isPicked(e)} onToggle={(on) => selection.toggle(e, on)} />
+            <EntityRow
+              key={e.id}
+              entity={e}
+              columns={columns}
+              on={selection.isPicked(e)}
+              onToggle={(on) => selection.toggle(e, on)}
+            />
           ))}
           {!loading && !list.error && entities.length === 0 && (
             <tr>
               <td colSpan={span} className="empty-cell" data-testid="entity-empty">
-                {list.hasFilter ? `No ${nounOf(noun, 2)} match.` : `No stored ${nounOf(noun, 2)} yet: import a file of them above, or upload a file instead.`}
+                {list.hasFilter
+                  ? `No ${nounOf(noun, 2)} match.`
+                  : `No stored ${nounOf(noun, 2)} yet: import a file of them above, or upload a file instead.`}
               </td>
             </tr>
           )}
@@ -67,7 +80,17 @@ export function EntityTable({ list, selection, noun }: { list: EntityList; selec
   );
 }
 
-function EntityRow({ entity: e, columns, on, onToggle }: { entity: StoredEntity; columns: string[]; on: boolean; onToggle: (on: boolean) => void }) {
+function EntityRow({
+  entity: e,
+  columns,
+  on,
+  onToggle,
+}: {
+  entity: StoredEntity;
+  columns: string[];
+  on: boolean;
+  onToggle: (on: boolean) => void;
+}) {
   const name = columns[0] && isScalar(e.data?.[columns[0]]) ? String(e.data[columns[0]]) : e.key;
   return (
     <tr
@@ -81,7 +104,13 @@ function EntityRow({ entity: e, columns, on, onToggle }: { entity: StoredEntity;
       }}
     >
       <td className="col-check">
-        <input type="checkbox" checked={on} onChange={(ev) => onToggle(ev.target.checked)} aria-label={`Select ${name}`} data-testid={`entity-check-${e.key}`} />
+        <input
+          type="checkbox"
+          checked={on}
+          onChange={(ev) => onToggle(ev.target.checked)}
+          aria-label={`Select ${name}`}
+          data-testid={`entity-check-${e.key}`}
+        />
       </td>
       {columns.length === 0 ? (
         <td>

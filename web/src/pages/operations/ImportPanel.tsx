@@ -40,10 +40,20 @@ export function ImportPanel({ kind, noun, onImported }: { kind: string; noun: st
   return (
     <div className="import-panel" data-testid="import-panel">
       <label className="btn btn-small">
-        <input ref={inputRef} type="file" accept=".csv,.gz,text/csv,application/gzip" className="visually-hidden" onChange={(e) => onFile(e.target.files?.[0])} data-testid="import-input" />
+        <input
+          ref={inputRef}
+          type="file"
+          accept=".csv,.gz,text/csv,application/gzip"
+          className="visually-hidden"
+          onChange={(e) => onFile(e.target.files?.[0])}
+          data-testid="import-input"
+        />
         Import {nounOf(noun, 2)} from a file…
       </label>
-      <span className="hint"> CSV or gzip CSV (.csv.gz), the first row naming the fields; a row whose key exists updates it.</span>
+      <span className="hint">
+        {' '}
+        CSV or gzip CSV (.csv.gz), the first row naming the fields; a row whose key exists updates it.
+      </span>
       <div aria-live="polite">
         {send.isPending && (
           <p className="muted" data-testid="import-sending">
@@ -64,22 +74,35 @@ export function ImportPanel({ kind, noun, onImported }: { kind: string; noun: st
 
 function ImportStatus({ imp, noun }: { imp: EntityImport; noun: string }) {
   const total = imp.totalRows;
-  const percent = total ? Math.min(100, Math.round((imp.rowsRead / Math.max(1, total)) * 100)) : imp.status === 'succeeded' ? 100 : 0;
+  const percent = total
+    ? Math.min(100, Math.round((imp.rowsRead / Math.max(1, total)) * 100))
+    : imp.status === 'succeeded'
+      ? 100
+      : 0;
   return (
     <div className="import-status" data-testid="import-status" data-status={imp.status}>
       <p>
         <strong>{imp.fileName}</strong>{' '}
         <span className="muted">
           · {formatBytes(imp.bytes)}
-          {imp.compressed ? ' gzip' : ''} · {imp.status === 'queued' || (imp.status === 'running' && total === null) ? 'counting rows…' : imp.status}
+          {imp.compressed ? ' gzip' : ''} ·{' '}
+          {imp.status === 'queued' || (imp.status === 'running' && total === null) ? 'counting rows…' : imp.status}
         </span>
       </p>
-      <div className="progress" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={percent} aria-label="Import progress">
+      <div
+        className="progress"
+        role="progressbar"
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={percent}
+        aria-label="Import progress"
+      >
         <div className="progress-seg seg-succeeded" style={{ width: `${percent}%` }} />
       </div>
       <p className="small num" data-testid="import-counts">
         {imp.rowsRead.toLocaleString('en-US')}
-        {total !== null ? ` of ${total.toLocaleString('en-US')}` : ''} rows read · {countOf(imp.rowsImported, noun)} imported · {imp.rowsFailed.toLocaleString('en-US')} refused
+        {total !== null ? ` of ${total.toLocaleString('en-US')}` : ''} rows read · {countOf(imp.rowsImported, noun)}{' '}
+        imported · {imp.rowsFailed.toLocaleString('en-US')} refused
       </p>
       {imp.status === 'failed' && (
         <div className="message message-error" role="alert" data-testid="import-failed">
@@ -96,7 +119,8 @@ function ImportErrors({ imp, errors }: { imp: EntityImport; errors: ImportRowErr
     <div className="table-wrap">
       <table className="table compact" data-testid="import-errors">
         <caption className="hint">
-          First {errors.length} of {countOf(imp.rowsFailed, 'refused row')} (rows numbered as in the file, the header is row 1) ·{' '}
+          First {errors.length} of {countOf(imp.rowsFailed, 'refused row')} (rows numbered as in the file, the header is
+          row 1) ·{' '}
           <a href={operationsApi.importErrorsCsvUrl(imp.id)} download data-testid="import-errors-csv">
             download all as CSV
           </a>

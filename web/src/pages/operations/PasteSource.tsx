@@ -104,12 +104,24 @@ export function PasteSource({
       <div className="label-row">
         <label htmlFor="batch-items">{noun[0].toUpperCase() + pluralOf(noun).slice(1)} (JSON array)</label>
         <div className="label-actions">
-          <button type="button" className="btn btn-small" onClick={loadDemo} disabled={busy} data-testid="load-demo-items">
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={loadDemo}
+            disabled={busy}
+            data-testid="load-demo-items"
+          >
             {busy ? 'Loading…' : 'Load demo items'}
           </button>
           <label className="btn btn-small file-btn">
             Load file…
-            <input type="file" accept=".json,application/json" className="visually-hidden" onChange={(e) => void loadFile(e.target.files?.[0])} data-testid="input-items-file" />
+            <input
+              type="file"
+              accept=".json,application/json"
+              className="visually-hidden"
+              onChange={(e) => void loadFile(e.target.files?.[0])}
+              data-testid="input-items-file"
+            />
           </label>
         </div>
       </div>
@@ -125,7 +137,12 @@ export function PasteSource({
         aria-describedby="items-hint"
         data-testid="input-items"
       />
-      <span id="items-hint" className={`hint ${info.error ? 'hint-warn' : ''}`} data-testid="items-count" aria-live="polite">
+      <span
+        id="items-hint"
+        className={`hint ${info.error ? 'hint-warn' : ''}`}
+        data-testid="items-count"
+        aria-live="polite"
+      >
         {info.error ?? (info.count !== undefined ? countOf(info.count, noun) : 'One JSON object per item.')}
       </span>
       {(notice || loadError) && (

@@ -33,10 +33,22 @@ export function PipelineAside({ pipeline, noun }: { pipeline: Pipeline; noun: st
 }
 
 function stepMeta(s: PipelineStep): string {
-  const parts = [`up to ${s.retry.maximumAttempts} ${s.retry.maximumAttempts === 1 ? 'attempt' : 'attempts'}`, `timeout ${formatTimeout(s.startToCloseTimeoutMs)}`];
+  const parts = [
+    `up to ${s.retry.maximumAttempts} ${s.retry.maximumAttempts === 1 ? 'attempt' : 'attempts'}`,
+    `timeout ${formatTimeout(s.startToCloseTimeoutMs)}`,
+  ];
   if (s.skipIf) {
     const cond = s.skipIf;
-    const rule = cond.exists !== undefined ? (cond.exists ? 'exists' : 'is missing') : cond.equals !== undefined ? `= ${JSON.stringify(cond.equals)}` : cond.notEquals !== undefined ? `≠ ${JSON.stringify(cond.notEquals)}` : '';
+    const rule =
+      cond.exists !== undefined
+        ? cond.exists
+          ? 'exists'
+          : 'is missing'
+        : cond.equals !== undefined
+          ? `= ${JSON.stringify(cond.equals)}`
+          : cond.notEquals !== undefined
+            ? `≠ ${JSON.stringify(cond.notEquals)}`
+            : '';
     parts.push(`skipped if ${cond.path} ${rule}`.trim());
   }
   return parts.join(' · ');

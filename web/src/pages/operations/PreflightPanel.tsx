@@ -59,13 +59,30 @@ export function PreflightPanel({
     <fieldset className="form-section preflight" data-testid="preflight">
       <legend className="section-title">Before you start</legend>
       <EstimateBlock pipeline={pipeline} noun={noun} items={items} conc={conc} />
-      <DryRun pipeline={pipeline} noun={noun} enabled={Boolean(firstItem && items)} firstItem={firstItem} readSettings={readSettings} onSettingsIssues={onSettingsIssues} />
+      <DryRun
+        pipeline={pipeline}
+        noun={noun}
+        enabled={Boolean(firstItem && items)}
+        firstItem={firstItem}
+        readSettings={readSettings}
+        onSettingsIssues={onSettingsIssues}
+      />
     </fieldset>
   );
 }
 
 /** The estimate for the items chosen, asked for once the count and concurrency stop changing. */
-function EstimateBlock({ pipeline, noun, items, conc }: { pipeline: string; noun: string; items: number | null; conc: number }) {
+function EstimateBlock({
+  pipeline,
+  noun,
+  items,
+  conc,
+}: {
+  pipeline: string;
+  noun: string;
+  items: number | null;
+  conc: number;
+}) {
   const askedItems = useDebounced(items, ESTIMATE_DEBOUNCE_MS);
   const askedConc = useDebounced(conc, ESTIMATE_DEBOUNCE_MS);
   const query = useEstimate(pipeline, items && askedItems, askedConc);
@@ -82,12 +99,19 @@ function EstimateBlock({ pipeline, noun, items, conc }: { pipeline: string; noun
   return (
     <div className="estimate" data-testid="estimate">
       <span className="estimate-label">Estimate</span>
-      <p className={`estimate-text${stale ? ' is-stale' : ''}`} aria-live="polite" data-testid="estimate-text" data-basis={estimate?.basis ? 'yes' : estimate ? 'no' : undefined}>
+      <p
+        className={`estimate-text${stale ? ' is-stale' : ''}`}
+        aria-live="polite"
+        data-testid="estimate-text"
+        data-basis={estimate?.basis ? 'yes' : estimate ? 'no' : undefined}
+      >
         {text}
       </p>
       {items && estimate?.perItem && (
         <p className="hint" data-testid="estimate-per-item">
-          Per {noun}: {formatDuration(estimate.perItem.durationMs.p50)} typical, {formatDuration(estimate.perItem.durationMs.p90)} for the slowest tenth, {formatUsd(estimate.perItem.costUsd)} · {conc} at once
+          Per {noun}: {formatDuration(estimate.perItem.durationMs.p50)} typical,{' '}
+          {formatDuration(estimate.perItem.durationMs.p90)} for the slowest tenth, {formatUsd(estimate.perItem.costUsd)}{' '}
+          · {conc} at once
         </p>
       )}
     </div>
@@ -121,7 +145,8 @@ function DryRun({
     if (running || !firstItem) return;
     const read = readSettings();
     setDry(null);
-    if (!read.settings) return setDryError({ message: 'Fix the settings first: the dry run uses them.', issues: read.issues });
+    if (!read.settings)
+      return setDryError({ message: 'Fix the settings first: the dry run uses them.', issues: read.issues });
     setRunning(true);
     setDryError(null);
     try {
@@ -138,11 +163,19 @@ function DryRun({
   return (
     <div className="dry-run">
       <div className="dry-run-head">
-        <button type="button" className="btn btn-small" onClick={() => void run()} disabled={running || !enabled} aria-describedby="dry-run-hint" data-testid="dry-run">
+        <button
+          type="button"
+          className="btn btn-small"
+          onClick={() => void run()}
+          disabled={running || !enabled}
+          aria-describedby="dry-run-hint"
+          data-testid="dry-run"
+        >
           {running ? 'Running…' : 'Dry run first item'}
         </button>
         <span id="dry-run-hint" className="hint">
-          Runs the first {noun} on the workers up to the first step that would write to a third party; nothing is written.
+          Runs the first {noun} on the workers up to the first step that would write to a third party; nothing is
+          written.
         </span>
       </div>
 
@@ -178,15 +211,24 @@ function DryRunResultView({ dry }: { dry: DryRunResult }) {
   return (
     <div className="dry-run-result" data-testid="dry-run-result" data-ok={dry.ok}>
       <p className="dry-run-summary">
-        <span className={`badge ${dry.ok ? 'badge-succeeded' : 'badge-failed'}`}>{dry.ok ? 'ok' : 'failed'}</span> <code>{dry.itemKey}</code>: {countOf(ran, 'step')} ran
+        <span className={`badge ${dry.ok ? 'badge-succeeded' : 'badge-failed'}`}>{dry.ok ? 'ok' : 'failed'}</span>{' '}
+        <code>{dry.itemKey}</code>: {countOf(ran, 'step')} ran
         {stopped ? `, stopped before ${stopped.name} (nothing was written)` : ''} · {formatDuration(dry.durationMs)}
       </p>
       <ol className="dry-steps">
         {dry.steps.map((s) => (
-          <li key={s.name} className={`dry-step outcome-${s.outcome}`} data-testid="dry-run-step" data-step={s.name} data-outcome={s.outcome}>
+          <li
+            key={s.name}
+            className={`dry-step outcome-${s.outcome}`}
+            data-testid="dry-run-step"
+            data-step={s.name}
+            data-outcome={s.outcome}
+          >
             <div className="dry-step-line">
               <code className="dry-step-name">{s.name}</code>
-              <span className={`badge outcome-badge outcome-badge-${s.outcome}`}>{OUTCOME_LABEL[s.outcome] ?? s.outcome}</span>
+              <span className={`badge outcome-badge outcome-badge-${s.outcome}`}>
+                {OUTCOME_LABEL[s.outcome] ?? s.outcome}
+              </span>
               {s.durationMs !== undefined && <span className="muted small num">{formatDuration(s.durationMs)}</span>}
             </div>
             {s.error && <p className="dry-step-error">{s.error}</p>}

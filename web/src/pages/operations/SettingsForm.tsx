@@ -5,7 +5,18 @@
  */
 import { useMemo, useState, type ReactNode } from 'react';
 import type { FieldIssue, JsonSchema } from '../../api.ts';
-import { collectSettings, draftFrom, extrasOf, fieldForIssue, keyOf, leaves, readField, settingFields, type SettingField, type SettingsDraft } from './settings-schema.ts';
+import {
+  collectSettings,
+  draftFrom,
+  extrasOf,
+  fieldForIssue,
+  keyOf,
+  leaves,
+  readField,
+  settingFields,
+  type SettingField,
+  type SettingsDraft,
+} from './settings-schema.ts';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -118,7 +129,8 @@ export function useSettingsForm(schema: JsonSchema | undefined): SettingsForm {
         if (i.path !== WHOLE && !i.path.startsWith(`${WHOLE}.`) && !i.path.startsWith(`${WHOLE}[`)) continue;
         const f = mode === 'form' ? fieldForIssue(fields, i.path) : null;
         const at = f && f.kind !== 'unsupported' && f.kind !== 'group' ? f.issuePath : WHOLE;
-        const message = at === WHOLE && i.path !== WHOLE ? `${i.path.slice(WHOLE.length + 1)}: ${i.message}` : i.message;
+        const message =
+          at === WHOLE && i.path !== WHOLE ? `${i.path.slice(WHOLE.length + 1)}: ${i.message}` : i.message;
         next[at] = next[at] ? `${next[at]} ${message}` : message;
       }
       setErrors(next);
@@ -142,16 +154,29 @@ function constraintHint(f: SettingField): string | undefined {
   const s = f.schema;
   const parts: string[] = [];
   if (f.kind === 'number') {
-    const min = typeof s.minimum === 'number' ? s.minimum : typeof s.exclusiveMinimum === 'number' ? `more than ${s.exclusiveMinimum}` : undefined;
-    const max = typeof s.maximum === 'number' && s.maximum < Number.MAX_SAFE_INTEGER ? s.maximum : typeof s.exclusiveMaximum === 'number' ? `less than ${s.exclusiveMaximum}` : undefined;
-    if (min !== undefined && max !== undefined && typeof min === 'number' && typeof max === 'number') parts.push(`${min}–${max}`);
+    const min =
+      typeof s.minimum === 'number'
+        ? s.minimum
+        : typeof s.exclusiveMinimum === 'number'
+          ? `more than ${s.exclusiveMinimum}`
+          : undefined;
+    const max =
+      typeof s.maximum === 'number' && s.maximum < Number.MAX_SAFE_INTEGER
+        ? s.maximum
+        : typeof s.exclusiveMaximum === 'number'
+          ? `less than ${s.exclusiveMaximum}`
+          : undefined;
+    if (min !== undefined && max !== undefined && typeof min === 'number' && typeof max === 'number')
+      parts.push(`${min}–${max}`);
     else if (min !== undefined) parts.push(typeof min === 'number' ? `at least ${min}` : min);
     else if (max !== undefined) parts.push(typeof max === 'number' ? `at most ${max}` : max);
     if (s.type === 'integer') parts.push('whole number');
   }
-  if ((f.kind === 'text' || f.kind === 'textarea') && typeof s.maxLength === 'number') parts.push(`up to ${plural(s.maxLength, 'character')}`);
+  if ((f.kind === 'text' || f.kind === 'textarea') && typeof s.maxLength === 'number')
+    parts.push(`up to ${plural(s.maxLength, 'character')}`);
   if (f.kind === 'list') parts.push('one per line or comma-separated');
-  if (s.default !== undefined && f.kind !== 'checkbox') parts.push(`default ${typeof s.default === 'string' ? `“${s.default}”` : JSON.stringify(s.default)}`);
+  if (s.default !== undefined && f.kind !== 'checkbox')
+    parts.push(`default ${typeof s.default === 'string' ? `“${s.default}”` : JSON.stringify(s.default)}`);
   if (!parts.length) return undefined;
   const text = parts.join(', ');
   return text[0].toUpperCase() + text.slice(1) + '.';
@@ -199,7 +224,12 @@ function SettingInput({ field, form }: { field: SettingField; form: SettingsForm
     return (
       <div className="field setting setting-checkbox">
         <label className="check">
-          <input type="checkbox" {...common} checked={Boolean(value)} onChange={(e) => form.setValue(field, e.target.checked)} />
+          <input
+            type="checkbox"
+            {...common}
+            checked={Boolean(value)}
+            onChange={(e) => form.setValue(field, e.target.checked)}
+          />
           <span>
             {field.label}
             <RequiredMark on={field.required} />
@@ -315,7 +345,13 @@ export function SettingsFieldset({ form }: { form: SettingsForm }) {
     <fieldset className="form-section" data-testid="settings-form">
       <legend className="section-title">Settings</legend>
       <div className="section-actions">
-        <button type="button" className="btn btn-small btn-ghost" aria-pressed={form.mode === 'json'} onClick={form.toggleMode} data-testid="settings-json-toggle">
+        <button
+          type="button"
+          className="btn btn-small btn-ghost"
+          aria-pressed={form.mode === 'json'}
+          onClick={form.toggleMode}
+          data-testid="settings-json-toggle"
+        >
           Advanced: edit as JSON
         </button>
       </div>

@@ -7,12 +7,31 @@ export interface SourceTabDef {
   label: string;
 }
 
-export function SourceTabs({ tabs, active, onSelect, children }: { tabs: SourceTabDef[]; active: SourceTab; onSelect: (t: SourceTab) => void; children: (id: SourceTab) => ReactNode }) {
+export function SourceTabs({
+  tabs,
+  active,
+  onSelect,
+  children,
+}: {
+  tabs: SourceTabDef[];
+  active: SourceTab;
+  onSelect: (t: SourceTab) => void;
+  children: (id: SourceTab) => ReactNode;
+}) {
   const refs = useRef<Record<string, HTMLButtonElement | null>>({});
 
   const onKeyDown = (e: KeyboardEvent) => {
     const i = tabs.findIndex((t) => t.id === active);
-    const to = e.key === 'ArrowRight' ? (i + 1) % tabs.length : e.key === 'ArrowLeft' ? (i - 1 + tabs.length) % tabs.length : e.key === 'Home' ? 0 : e.key === 'End' ? tabs.length - 1 : -1;
+    const to =
+      e.key === 'ArrowRight'
+        ? (i + 1) % tabs.length
+        : e.key === 'ArrowLeft'
+          ? (i - 1 + tabs.length) % tabs.length
+          : e.key === 'Home'
+            ? 0
+            : e.key === 'End'
+              ? tabs.length - 1
+              : -1;
     if (to < 0) return;
     e.preventDefault();
     onSelect(tabs[to].id);
@@ -43,7 +62,15 @@ export function SourceTabs({ tabs, active, onSelect, children }: { tabs: SourceT
       </div>
       {/* Every source stays mounted, so switching tabs keeps what was chosen in each. */}
       {tabs.map((t) => (
-        <div key={t.id} role="tabpanel" id={`source-panel-${t.id}`} aria-labelledby={`source-tab-${t.id}`} hidden={t.id !== active} className="source-panel" data-testid={`source-panel-${t.id}`}>
+        <div
+          key={t.id}
+          role="tabpanel"
+          id={`source-panel-${t.id}`}
+          aria-labelledby={`source-tab-${t.id}`}
+          hidden={t.id !== active}
+          className="source-panel"
+          data-testid={`source-panel-${t.id}`}
+        >
           {children(t.id)}
         </div>
       ))}

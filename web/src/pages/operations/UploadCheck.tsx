@@ -22,7 +22,12 @@ export function MappingFieldset({
   onRetry: () => void;
 }) {
   // A pipeline whose items keep fields it does not declare (ai-prompt's columns) takes other columns as they are.
-  const passThrough = check && mapping ? Object.entries(mapping).filter(([f, c]) => c !== null && !check.fields.some((x) => x.name === f)).map(([f]) => f) : [];
+  const passThrough =
+    check && mapping
+      ? Object.entries(mapping)
+          .filter(([f, c]) => c !== null && !check.fields.some((x) => x.name === f))
+          .map(([f]) => f)
+      : [];
   return (
     <fieldset className="mapping" data-testid="column-mapping" disabled={!check}>
       <legend>Columns for each field of a {noun}</legend>
@@ -38,13 +43,21 @@ export function MappingFieldset({
       {check && (
         <div className="mapping-grid">
           {check.fields.map((f) => (
-            <MappingField key={f.name} field={f} columns={upload.columns} value={mapping?.[f.name] ?? ''} errors={check.errors.filter((e) => e.field === f.name).length} onChange={(c) => onChange(f.name, c)} />
+            <MappingField
+              key={f.name}
+              field={f}
+              columns={upload.columns}
+              value={mapping?.[f.name] ?? ''}
+              errors={check.errors.filter((e) => e.field === f.name).length}
+              onChange={(c) => onChange(f.name, c)}
+            />
           ))}
         </div>
       )}
       {passThrough.length > 0 && (
         <p className="hint" data-testid="mapping-pass-through">
-          Also passed on under their own names: {passThrough.map((c, i) => (
+          Also passed on under their own names:{' '}
+          {passThrough.map((c, i) => (
             <span key={c}>
               {i > 0 && ', '}
               <code>{c}</code>
@@ -56,7 +69,19 @@ export function MappingFieldset({
   );
 }
 
-function MappingField({ field: f, columns, value, errors, onChange }: { field: UploadCheck['fields'][number]; columns: string[]; value: string; errors: number; onChange: (column: string) => void }) {
+function MappingField({
+  field: f,
+  columns,
+  value,
+  errors,
+  onChange,
+}: {
+  field: UploadCheck['fields'][number];
+  columns: string[];
+  value: string;
+  errors: number;
+  onChange: (column: string) => void;
+}) {
   const id = `map-${f.name}`;
   return (
     <div className="field mapping-field">
@@ -70,7 +95,14 @@ function MappingField({ field: f, columns, value, errors, onChange }: { field: U
         )}
         <span className="muted small"> {f.type}</span>
       </label>
-      <select id={id} value={value} onChange={(e) => onChange(e.target.value)} aria-invalid={errors > 0 || undefined} aria-describedby={`${id}-hint`} data-testid={`map-${f.name}`}>
+      <select
+        id={id}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        aria-invalid={errors > 0 || undefined}
+        aria-describedby={`${id}-hint`}
+        data-testid={`map-${f.name}`}
+      >
         <option value="">— not mapped —</option>
         {columns.map((c) => (
           <option key={c} value={c}>
@@ -79,7 +111,9 @@ function MappingField({ field: f, columns, value, errors, onChange }: { field: U
         ))}
       </select>
       <span id={`${id}-hint`} className={`hint${errors ? ' hint-error' : ''}`}>
-        {errors ? `${countOf(errors, 'row')} with a problem here` : (f.description ?? (f.required ? 'Required' : 'Optional'))}
+        {errors
+          ? `${countOf(errors, 'row')} with a problem here`
+          : (f.description ?? (f.required ? 'Required' : 'Optional'))}
       </span>
     </div>
   );
@@ -97,7 +131,13 @@ export function CheckResult({ check, checking, noun }: { check: UploadCheck; che
         <span className={`badge num ${check.invalid ? 'badge-failed' : ''}`} data-testid="check-invalid">
           {check.invalid.toLocaleString('en-US')} with errors
         </span>
-        <span className="muted small">{checking ? ' Checking…' : check.invalid ? ' Nothing starts until every row is valid.' : ` Every row is a valid ${noun}.`}</span>
+        <span className="muted small">
+          {checking
+            ? ' Checking…'
+            : check.invalid
+              ? ' Nothing starts until every row is valid.'
+              : ` Every row is a valid ${noun}.`}
+        </span>
       </p>
       {check.errors.length > 0 && (
         <div className="table-wrap errors-wrap">
@@ -127,7 +167,12 @@ export function CheckResult({ check, checking, noun }: { check: UploadCheck; che
           </table>
         </div>
       )}
-      {moreErrors > 0 && <p className="muted small">The first {check.errors.length.toLocaleString('en-US')} problems are shown; fix them and check again for the rest.</p>}
+      {moreErrors > 0 && (
+        <p className="muted small">
+          The first {check.errors.length.toLocaleString('en-US')} problems are shown; fix them and check again for the
+          rest.
+        </p>
+      )}
     </div>
   );
 }

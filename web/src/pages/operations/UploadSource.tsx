@@ -9,7 +9,8 @@ import { countOf, type SourceSelection } from './source.ts';
 import { CheckResult, MappingFieldset } from './UploadCheck.tsx';
 import { useUploadSource } from './useUploadSource.ts';
 
-const ACCEPT = '.csv,.xlsx,.xls,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/vnd.ms-excel';
+const ACCEPT =
+  '.csv,.xlsx,.xls,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/vnd.ms-excel';
 const PREVIEW_ROWS = 10;
 
 /** What went wrong with an upload, in the operator's words first and the API's after. */
@@ -32,13 +33,22 @@ interface UploadProblem {
 
 function problemOf(err: unknown): UploadProblem {
   if (err instanceof ApiError) {
-    const title = UPLOAD_PROBLEMS[err.code] ?? (err.status === 0 ? 'The upload did not reach the API.' : 'The upload failed.');
+    const title =
+      UPLOAD_PROBLEMS[err.code] ?? (err.status === 0 ? 'The upload did not reach the API.' : 'The upload failed.');
     return { status: err.status, title, message: err.message };
   }
   return { status: 0, title: 'The upload failed.', message: errorMessage(err) };
 }
 
-export function UploadSource({ pipeline, noun, onChange }: { pipeline: string; noun: string; onChange: (s: SourceSelection) => void }) {
+export function UploadSource({
+  pipeline,
+  noun,
+  onChange,
+}: {
+  pipeline: string;
+  noun: string;
+  onChange: (s: SourceSelection) => void;
+}) {
   const state = useUploadSource(pipeline, noun, onChange);
   const { upload, check } = state;
   const problem = state.uploadError ? problemOf(state.uploadError) : null;
@@ -63,7 +73,8 @@ export function UploadSource({ pipeline, noun, onChange }: { pipeline: string; n
             <strong>{upload.filename}</strong>
             <span className="muted">
               {' '}
-              · {countOf(upload.rowCount ?? 0, 'row')} · {countOf(upload.columns.length, 'column')} · {formatBytes(upload.size)}
+              · {countOf(upload.rowCount ?? 0, 'row')} · {countOf(upload.columns.length, 'column')} ·{' '}
+              {formatBytes(upload.size)}
             </span>
           </p>
         )}
@@ -72,7 +83,15 @@ export function UploadSource({ pipeline, noun, onChange }: { pipeline: string; n
       {upload && (
         <>
           <UploadPreview upload={upload} />
-          <MappingFieldset upload={upload} check={check} checkError={state.checkError} mapping={state.mapping} noun={noun} onChange={state.changeMapping} onRetry={state.retryCheck} />
+          <MappingFieldset
+            upload={upload}
+            check={check}
+            checkError={state.checkError}
+            mapping={state.mapping}
+            noun={noun}
+            onChange={state.changeMapping}
+            onRetry={state.retryCheck}
+          />
           {check && <CheckResult check={check} checking={state.checking} noun={noun} />}
         </>
       )}
@@ -105,7 +124,14 @@ function Dropzone({ compact, onFile }: { compact: boolean; onFile: (file: File, 
       }}
       data-testid="upload-dropzone"
     >
-      <input ref={inputRef} type="file" accept={ACCEPT} className="visually-hidden" onChange={(e) => take(e.target.files?.[0])} data-testid="upload-input" />
+      <input
+        ref={inputRef}
+        type="file"
+        accept={ACCEPT}
+        className="visually-hidden"
+        onChange={(e) => take(e.target.files?.[0])}
+        data-testid="upload-input"
+      />
       <span className="dropzone-title">{compact ? 'Replace the file' : 'Choose a CSV or Excel file'}</span>
       <span className="hint">or drop it here · .csv, .xlsx, .xls · the first row names the columns</span>
     </label>
@@ -120,7 +146,8 @@ function UploadPreview({ upload }: { upload: UploadedFile }) {
     <div className="table-wrap preview-wrap">
       <table className="table compact preview-table" data-testid="upload-preview">
         <caption className="hint">
-          First {Math.min(shown.length, rows)} of {countOf(rows, 'row')}; rows are numbered as in the spreadsheet (the header is row 1).
+          First {Math.min(shown.length, rows)} of {countOf(rows, 'row')}; rows are numbered as in the spreadsheet (the
+          header is row 1).
         </caption>
         <thead>
           <tr>

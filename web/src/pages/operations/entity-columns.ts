@@ -6,7 +6,8 @@ const MAX_COLUMNS = 5;
 const NAME_FIELDS = ['name', 'title', 'label', 'fullName', 'companyName', 'firstName', 'lastname', 'lastName'];
 
 export type Scalar = string | number | boolean;
-export const isScalar = (v: unknown): v is Scalar => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+export const isScalar = (v: unknown): v is Scalar =>
+  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 
 /**
  * Up to five short scalar fields of the entities' data: names first, then the facets, then the
@@ -25,7 +26,9 @@ export function columnsOf(entities: StoredEntity[], facetFields: string[]): stri
       seen.set(k, s);
     }
   }
-  const usable = [...seen.entries()].filter(([, s]) => s.count * 2 >= entities.length && s.chars / s.count <= 48 && !s.isKey).map(([k]) => k);
+  const usable = [...seen.entries()]
+    .filter(([, s]) => s.count * 2 >= entities.length && s.chars / s.count <= 48 && !s.isKey)
+    .map(([k]) => k);
   const rank = (k: string) => {
     const n = NAME_FIELDS.indexOf(k);
     if (n >= 0) return n;
@@ -51,9 +54,15 @@ export function usefulFacets(facets: EntityFacets | null): EntityFacets['fields'
   const most = Math.max(2, Math.floor(facets.total / 2));
   const covered = (f: EntityFacets['fields'][number]) => f.values.reduce((n, v) => n + v.count, 0);
   return facets.fields
-    .filter((f) => f.values.length >= 2 && f.values.length <= most && f.values.some((v) => v.count >= 2) && f.values.every((v) => String(v.value).length <= 40))
+    .filter(
+      (f) =>
+        f.values.length >= 2 &&
+        f.values.length <= most &&
+        f.values.some((v) => v.count >= 2) &&
+        f.values.every((v) => String(v.value).length <= 40),
+    )
     .sort((a, b) => covered(b) - covered(a) || a.values.length - b.values.length || a.field.localeCompare(b.field));
 }
 
-export const cellText = (v: unknown): string => (v === undefined || v === null || v === '' ? '—' : typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v));
-
+export const cellText = (v: unknown): string =>
+  v === undefined || v === null || v === '' ? '—' : typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v);

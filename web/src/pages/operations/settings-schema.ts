@@ -50,7 +50,8 @@ export function humanize(name: string): string {
   return text ? text[0].toUpperCase() + text.slice(1) : name;
 }
 
-const typesOf = (s: JsonSchema): string[] => (Array.isArray(s.type) ? s.type : typeof s.type === 'string' ? [s.type] : []);
+const typesOf = (s: JsonSchema): string[] =>
+  Array.isArray(s.type) ? s.type : typeof s.type === 'string' ? [s.type] : [];
 
 /** A nullable or single-branch union becomes its one real branch; anything else stays as it is. */
 function resolve(s: JsonSchema): JsonSchema {
@@ -59,7 +60,12 @@ function resolve(s: JsonSchema): JsonSchema {
     const real = union.filter((b) => !(typesOf(b).length === 1 && typesOf(b)[0] === 'null'));
     if (real.length === 1) {
       const { anyOf: _a, oneOf: _o, ...rest } = s;
-      return resolve({ ...rest, ...real[0], description: s.description ?? real[0].description, default: s.default ?? real[0].default });
+      return resolve({
+        ...rest,
+        ...real[0],
+        description: s.description ?? real[0].description,
+        default: s.default ?? real[0].default,
+      });
     }
     return s;
   }
@@ -77,7 +83,14 @@ function kindOf(s: JsonSchema): Pick<SettingField, 'kind' | 'options' | 'inputTy
     case 'string': {
       const long = typeof s.maxLength === 'number' && s.maxLength > 200;
       const prose = /template|prompt/i.test(String(s.description ?? ''));
-      const inputType = s.format === 'email' ? 'email' : s.format === 'uri' || s.format === 'url' ? 'url' : s.format === 'date' ? 'date' : 'text';
+      const inputType =
+        s.format === 'email'
+          ? 'email'
+          : s.format === 'uri' || s.format === 'url'
+            ? 'url'
+            : s.format === 'date'
+              ? 'date'
+              : 'text';
       return { kind: long || prose ? 'textarea' : 'text', inputType };
     }
     case 'number':
@@ -91,7 +104,9 @@ function kindOf(s: JsonSchema): Pick<SettingField, 'kind' | 'options' | 'inputTy
       return { kind: 'unsupported' };
     }
     case 'object':
-      return isObject(s.properties) && Object.keys(s.properties).length > 0 ? { kind: 'group' } : { kind: 'unsupported' };
+      return isObject(s.properties) && Object.keys(s.properties).length > 0
+        ? { kind: 'group' }
+        : { kind: 'unsupported' };
     default:
       return { kind: 'unsupported' };
   }
@@ -128,7 +143,8 @@ export function* leaves(fields: SettingField[]): Generator<SettingField> {
   }
 }
 
-const valueAt = (obj: unknown, path: string[]): unknown => path.reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), obj);
+const valueAt = (obj: unknown, path: string[]): unknown =>
+  path.reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), obj);
 
 /** The text a value shows in its input. */
 function draftOf(f: SettingField, v: unknown): string | boolean {
@@ -184,13 +200,16 @@ function regexOf(pattern: string): RegExp | null {
 }
 
 function checkString(f: SettingField, s: JsonSchema, v: string, what = 'This'): string | null {
-  if (typeof s.minLength === 'number' && v.length < s.minLength) return `${what} needs at least ${plural(s.minLength, 'character')}.`;
-  if (typeof s.maxLength === 'number' && v.length > s.maxLength) return `${what} may have at most ${plural(s.maxLength, 'character')} (now ${v.length}).`;
+  if (typeof s.minLength === 'number' && v.length < s.minLength)
+    return `${what} needs at least ${plural(s.minLength, 'character')}.`;
+  if (typeof s.maxLength === 'number' && v.length > s.maxLength)
+    return `${what} may have at most ${plural(s.maxLength, 'character')} (now ${v.length}).`;
   if (typeof s.pattern === 'string') {
     const re = regexOf(s.pattern);
     if (re && !re.test(v)) return `${what} does not have the expected form.`;
   }
-  if (f.inputType === 'email' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v)) return 'Enter an e-mail address, e.g. ops@example.com.';
+  if (f.inputType === 'email' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v))
+    return 'Enter an e-mail address, e.g. ops@example.com.';
   if (f.inputType === 'url') {
     try {
       const u = new URL(v);
@@ -205,9 +224,11 @@ function checkString(f: SettingField, s: JsonSchema, v: string, what = 'This'): 
 function checkNumber(s: JsonSchema, n: number): string | null {
   if (typesOf(s).includes('integer') && !Number.isInteger(n)) return 'Enter a whole number.';
   if (typeof s.minimum === 'number' && n < s.minimum) return `Must be at least ${s.minimum}.`;
-  if (typeof s.exclusiveMinimum === 'number' && n <= s.exclusiveMinimum) return `Must be more than ${s.exclusiveMinimum}.`;
+  if (typeof s.exclusiveMinimum === 'number' && n <= s.exclusiveMinimum)
+    return `Must be more than ${s.exclusiveMinimum}.`;
   if (typeof s.maximum === 'number' && n > s.maximum) return `Must be at most ${s.maximum}.`;
-  if (typeof s.exclusiveMaximum === 'number' && n >= s.exclusiveMaximum) return `Must be less than ${s.exclusiveMaximum}.`;
+  if (typeof s.exclusiveMaximum === 'number' && n >= s.exclusiveMaximum)
+    return `Must be less than ${s.exclusiveMaximum}.`;
   return null;
 }
 
@@ -226,12 +247,21 @@ export function readField(f: SettingField, raw: string | boolean | undefined): {
   if (f.kind === 'list') {
     const entries = listEntries(text);
     if (entries.length === 0) return f.required ? { error: 'Required: give at least one entry.' } : {};
-    if (typeof s.minItems === 'number' && entries.length < s.minItems) return { error: `Give at least ${plural(s.minItems, 'entry')}.` };
-    if (typeof s.maxItems === 'number' && entries.length > s.maxItems) return { error: `Give at most ${plural(s.maxItems, 'entry')} (now ${entries.length}).` };
+    if (typeof s.minItems === 'number' && entries.length < s.minItems)
+      return { error: `Give at least ${plural(s.minItems, 'entry')}.` };
+    if (typeof s.maxItems === 'number' && entries.length > s.maxItems)
+      return { error: `Give at most ${plural(s.maxItems, 'entry')} (now ${entries.length}).` };
     const item = s.items ? resolve(s.items) : {};
-    const itemField = { ...f, kind: 'text' as const, schema: item, inputType: item.format === 'email' ? ('email' as const) : item.format === 'uri' ? ('url' as const) : ('text' as const) };
+    const itemField = {
+      ...f,
+      kind: 'text' as const,
+      schema: item,
+      inputType:
+        item.format === 'email' ? ('email' as const) : item.format === 'uri' ? ('url' as const) : ('text' as const),
+    };
     for (let i = 0; i < entries.length; i++) {
-      if (Array.isArray(item.enum) && !item.enum.includes(entries[i])) return { error: `Entry ${i + 1} must be one of ${item.enum.join(', ')}.` };
+      if (Array.isArray(item.enum) && !item.enum.includes(entries[i]))
+        return { error: `Entry ${i + 1} must be one of ${item.enum.join(', ')}.` };
       const e = checkString(itemField, item, entries[i], `Entry ${i + 1}`);
       if (e) return { error: e };
     }
@@ -259,7 +289,11 @@ export function readField(f: SettingField, raw: string | boolean | undefined): {
  * The settings object the inputs describe, and what is wrong with them (by issue path).
  * Empty optional inputs are left out, so the pipeline's defaults apply.
  */
-export function collectSettings(fields: SettingField[], draft: SettingsDraft, extra: Record<string, unknown> = {}): { settings: Record<string, unknown>; errors: Record<string, string> } {
+export function collectSettings(
+  fields: SettingField[],
+  draft: SettingsDraft,
+  extra: Record<string, unknown> = {},
+): { settings: Record<string, unknown>; errors: Record<string, string> } {
   const errors: Record<string, string> = {};
   const build = (list: SettingField[], base: Record<string, unknown>): Record<string, unknown> => {
     const out: Record<string, unknown> = { ...base };

@@ -23,8 +23,13 @@ function readThreshold(t: ThresholdDraft, issues: FieldIssue[]): CreateBatchRequ
   if (!t.on) return undefined;
   const r = Number(t.ratio);
   const m = Number(t.minSettled);
-  if (!(r >= 0 && r <= 1)) issues.push({ path: 'failureThreshold.ratio', message: 'The failure ratio must be between 0 and 1.' });
-  if (!Number.isInteger(m) || m < 1) issues.push({ path: 'failureThreshold.minSettled', message: 'Minimum settled items must be a whole number of at least 1.' });
+  if (!(r >= 0 && r <= 1))
+    issues.push({ path: 'failureThreshold.ratio', message: 'The failure ratio must be between 0 and 1.' });
+  if (!Number.isInteger(m) || m < 1)
+    issues.push({
+      path: 'failureThreshold.minSettled',
+      message: 'Minimum settled items must be a whole number of at least 1.',
+    });
   return { ratio: r, minSettled: m, action: t.action };
 }
 
@@ -37,7 +42,8 @@ function useProblems(advancedRef: RefObject<HTMLDetailsElement | null>) {
 
   const show = (list: FieldIssue[], message: string | null) => {
     setIssues(list);
-    if (advancedRef.current && list.some((i) => fieldOf(i.path) === 'failureThreshold')) advancedRef.current.open = true;
+    if (advancedRef.current && list.some((i) => fieldOf(i.path) === 'failureThreshold'))
+      advancedRef.current.open = true;
     setFormError(message);
     setProblemsShown((n) => n + 1);
   };
@@ -57,16 +63,34 @@ function useProblems(advancedRef: RefObject<HTMLDetailsElement | null>) {
   return { issues, formError, problemsRef, show, clear };
 }
 
-export function useBatchForm({ pipeline, settings, selection, tab }: { pipeline: Pipeline; settings: SettingsForm; selection: SourceSelection | undefined; tab: SourceTab }) {
+export function useBatchForm({
+  pipeline,
+  settings,
+  selection,
+  tab,
+}: {
+  pipeline: Pipeline;
+  settings: SettingsForm;
+  selection: SourceSelection | undefined;
+  tab: SourceTab;
+}) {
   const noun = pipeline.itemNoun || 'item';
   const [name, setName] = useState('');
   const [concurrency, setConcurrency] = useState('20');
-  const [threshold, setThreshold] = useState<ThresholdDraft>({ on: false, ratio: '0.5', minSettled: '10', action: 'pause' });
+  const [threshold, setThreshold] = useState<ThresholdDraft>({
+    on: false,
+    ratio: '0.5',
+    minSettled: '10',
+    action: 'pause',
+  });
   const advancedRef = useRef<HTMLDetailsElement>(null);
   const problems = useProblems(advancedRef);
   const start = useStartBatch();
 
-  const onDemoLoaded = useCallback(() => setName((cur) => (cur.trim() ? cur : `${pipeline.title} demo`)), [pipeline.title]);
+  const onDemoLoaded = useCallback(
+    () => setName((cur) => (cur.trim() ? cur : `${pipeline.title} demo`)),
+    [pipeline.title],
+  );
 
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
@@ -74,10 +98,14 @@ export function useBatchForm({ pipeline, settings, selection, tab }: { pipeline:
     const local: FieldIssue[] = [];
     if (!name.trim()) local.push({ path: 'name', message: 'Give the batch a name.' });
     const conc = Number(concurrency);
-    if (!Number.isInteger(conc) || conc < 1 || conc > 1000) local.push({ path: 'concurrency', message: 'Concurrency must be a whole number from 1 to 1000.' });
-    const built = selection ? selection.build() : { issue: { path: 'items', message: `Choose the ${pluralOf(noun)} first.` } };
+    if (!Number.isInteger(conc) || conc < 1 || conc > 1000)
+      local.push({ path: 'concurrency', message: 'Concurrency must be a whole number from 1 to 1000.' });
+    const built = selection
+      ? selection.build()
+      : { issue: { path: 'items', message: `Choose the ${pluralOf(noun)} first.` } };
     if ('issue' in built) local.push(built.issue);
-    else if (selection?.blocked) local.push({ path: tab === 'upload' ? 'upload' : 'items', message: selection.blocked });
+    else if (selection?.blocked)
+      local.push({ path: tab === 'upload' ? 'upload' : 'items', message: selection.blocked });
     const read = settings.read();
     local.push(...read.issues);
     const failureThreshold = readThreshold(threshold, local);

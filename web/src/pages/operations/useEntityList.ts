@@ -43,10 +43,20 @@ export function useEntityList(kind: string) {
   };
 
   const useful = useMemo(() => usefulFacets(facets), [facets]);
-  const columns = useMemo(() => columnsOf(sampleRows, useful.map((f) => f.field)), [sampleRows, useful]);
+  const columns = useMemo(
+    () =>
+      columnsOf(
+        sampleRows,
+        useful.map((f) => f.field),
+      ),
+    [sampleRows, useful],
+  );
   // The useful facets, and any other one a filter is set on (so it can be cleared).
   const shownFacets = useful.slice(0, MAX_FACET_FILTERS);
-  const facetFields = [...shownFacets, ...(facets?.fields ?? []).filter((f) => filters[f.field] !== undefined && !shownFacets.includes(f))];
+  const facetFields = [
+    ...shownFacets,
+    ...(facets?.fields ?? []).filter((f) => filters[f.field] !== undefined && !shownFacets.includes(f)),
+  ];
 
   function setFilter(field: string, raw: string) {
     setFilters((cur) => {

@@ -14,7 +14,11 @@ interface AllMatching {
 }
 
 function allMatchingSelection(kind: string, noun: string, all: AllMatching, total: number): SourceSelection {
-  const body = { kind, ...(all.search ? { search: all.search } : {}), ...(Object.keys(all.filters).length ? { filters: all.filters } : {}) };
+  const body = {
+    kind,
+    ...(all.search ? { search: all.search } : {}),
+    ...(Object.keys(all.filters).length ? { filters: all.filters } : {}),
+  };
   return {
     count: total,
     summary: `Selected: all ${countOf(total, noun)} matching`,
@@ -36,7 +40,12 @@ function pickedSelection(kind: string, noun: string, picked: Map<string, StoredE
     build: () =>
       keys.length
         ? { source: { entities: { kind, keys } } }
-        : { issue: { path: 'entities', message: `Select at least one ${noun}: tick its box, or pick every ${noun} that matches with “Select all matching”.` } },
+        : {
+            issue: {
+              path: 'entities',
+              message: `Select at least one ${noun}: tick its box, or pick every ${noun} that matches with “Select all matching”.`,
+            },
+          },
     firstItem: async () => {
       const first = picked.values().next().value;
       if (!first) throw new Error(`select a ${noun} first`);
@@ -69,7 +78,10 @@ export function useEntitySelection({
     setAllMatching(null);
   }
 
-  const selection = useMemo(() => (allMatching ? allMatchingSelection(kind, noun, allMatching, total) : pickedSelection(kind, noun, picked)), [allMatching, picked, total, kind, noun]);
+  const selection = useMemo(
+    () => (allMatching ? allMatchingSelection(kind, noun, allMatching, total) : pickedSelection(kind, noun, picked)),
+    [allMatching, picked, total, kind, noun],
+  );
   useEffect(() => onChange(selection), [selection, onChange]);
 
   const isPicked = (e: StoredEntity) => allMatching !== null || picked.has(e.key);

@@ -7,7 +7,15 @@ import { errorMessage, type ColumnMapping, type UploadCheck, type UploadedFile }
 import { useUploadCheck, useUploadFile } from '../../queries/operations.ts';
 import { countOf, nounOf, type SourceSelection } from './source.ts';
 
-function uploadSelection(s: { uploading?: string; upload?: UploadedFile; check?: UploadCheck; mapping: ColumnMapping | null; checking: boolean; checkError: string | null; noun: string }): SourceSelection {
+function uploadSelection(s: {
+  uploading?: string;
+  upload?: UploadedFile;
+  check?: UploadCheck;
+  mapping: ColumnMapping | null;
+  checking: boolean;
+  checkError: string | null;
+  noun: string;
+}): SourceSelection {
   const none = (message: string, blocked?: string): SourceSelection => ({
     count: null,
     summary: blocked ?? 'No file yet',
@@ -20,7 +28,11 @@ function uploadSelection(s: { uploading?: string; upload?: UploadedFile; check?:
   const { upload, check, mapping } = s;
   if (s.uploading) return none('Wait for the upload to finish.', `Uploading ${s.uploading}…`);
   if (!upload) return none('Upload a CSV or Excel file first (or pick another source).');
-  if (!check || !mapping) return none('Wait for the check of the file to finish.', s.checkError ? 'The file could not be checked' : 'Checking the file…');
+  if (!check || !mapping)
+    return none(
+      'Wait for the check of the file to finish.',
+      s.checkError ? 'The file could not be checked' : 'Checking the file…',
+    );
   const rows = countOf(check.rowCount, nounOf(s.noun, 1));
   const base = {
     // What the batch gets once every row is valid (the estimate is for the whole file).
@@ -32,8 +44,14 @@ function uploadSelection(s: { uploading?: string; upload?: UploadedFile; check?:
     },
   };
   if (s.checking) return { ...base, summary: `${rows} from ${upload.filename}`, blocked: 'Checking the mapping…' };
-  if (check.invalid > 0) return { ...base, summary: `${rows} from ${upload.filename}`, blocked: `${countOf(check.invalid, 'row')} with errors: fix the mapping or the file` };
-  if (check.valid === 0) return { ...base, summary: `No rows in ${upload.filename}`, blocked: 'The file has no rows to run' };
+  if (check.invalid > 0)
+    return {
+      ...base,
+      summary: `${rows} from ${upload.filename}`,
+      blocked: `${countOf(check.invalid, 'row')} with errors: fix the mapping or the file`,
+    };
+  if (check.valid === 0)
+    return { ...base, summary: `No rows in ${upload.filename}`, blocked: 'The file has no rows to run' };
   return { ...base, summary: `Selected: ${rows} from ${upload.filename}` };
 }
 
@@ -65,7 +83,10 @@ export function useUploadSource(pipeline: string, noun: string, onChange: (s: So
   };
 
   const uploading = send.isPending ? send.variables.name : undefined;
-  const selection = useMemo(() => uploadSelection({ uploading, upload, check, mapping, checking, checkError, noun }), [uploading, upload, check, mapping, checking, checkError, noun]);
+  const selection = useMemo(
+    () => uploadSelection({ uploading, upload, check, mapping, checking, checkError, noun }),
+    [uploading, upload, check, mapping, checking, checkError, noun],
+  );
   useEffect(() => onChange(selection), [selection, onChange]);
 
   return {

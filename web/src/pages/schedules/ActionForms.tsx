@@ -5,7 +5,17 @@ import { formatDateTime } from '../../format.ts';
 import { useBackfillSchedule } from '../../queries/schedules.ts';
 import { localInputValue, OVERLAP_LABELS } from './labels.ts';
 
-export function PauseForm({ pausing, busy, onCancel, onSubmit }: { pausing: boolean; busy: boolean; onCancel: () => void; onSubmit: (note?: string) => void }) {
+export function PauseForm({
+  pausing,
+  busy,
+  onCancel,
+  onSubmit,
+}: {
+  pausing: boolean;
+  busy: boolean;
+  onCancel: () => void;
+  onSubmit: (note?: string) => void;
+}) {
   const id = useId();
   const [note, setNote] = useState('');
   return (
@@ -20,12 +30,25 @@ export function PauseForm({ pausing, busy, onCancel, onSubmit }: { pausing: bool
         if (e.key === 'Escape') onCancel();
       }}
     >
-      <p>{pausing ? 'Pause: no runs start until it is unpaused (trigger now and backfill still work).' : 'Unpause: runs start again at the next scheduled time.'}</p>
+      <p>
+        {pausing
+          ? 'Pause: no runs start until it is unpaused (trigger now and backfill still work).'
+          : 'Unpause: runs start again at the next scheduled time.'}
+      </p>
       <div className="field">
         <label htmlFor={`${id}-note`}>
           Note <span className="muted">(optional, shown in Temporal Web)</span>
         </label>
-        <input id={`${id}-note`} type="text" value={note} onChange={(e) => setNote(e.target.value)} maxLength={500} autoFocus autoComplete="off" data-testid="sched-pause-note" />
+        <input
+          id={`${id}-note`}
+          type="text"
+          value={note}
+          onChange={(e) => setNote(e.target.value)}
+          maxLength={500}
+          autoFocus
+          autoComplete="off"
+          data-testid="sched-pause-note"
+        />
       </div>
       <div className="confirm-actions">
         <button type="submit" className="btn btn-primary" disabled={busy} data-testid="btn-sched-pause-confirm">
@@ -39,7 +62,15 @@ export function PauseForm({ pausing, busy, onCancel, onSubmit }: { pausing: bool
   );
 }
 
-export function BackfillForm({ scheduleId, onCancel, onDone }: { scheduleId: string; onCancel: () => void; onDone: (message: string) => void }) {
+export function BackfillForm({
+  scheduleId,
+  onCancel,
+  onDone,
+}: {
+  scheduleId: string;
+  onCancel: () => void;
+  onDone: (message: string) => void;
+}) {
   const id = useId();
   const [start, setStart] = useState(() => localInputValue(new Date(Date.now() - 7 * 86_400_000)));
   const [end, setEnd] = useState(() => localInputValue(new Date()));
@@ -59,7 +90,8 @@ export function BackfillForm({ scheduleId, onCancel, onDone }: { scheduleId: str
           .join('; ')}
       </p>
     ) : null;
-  const invalid = (field: string) => (issueOf(field).length > 0 ? { 'aria-invalid': true, 'aria-describedby': `${id}-${field}-error` } : {});
+  const invalid = (field: string) =>
+    issueOf(field).length > 0 ? { 'aria-invalid': true, 'aria-describedby': `${id}-${field}-error` } : {};
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -73,7 +105,9 @@ export function BackfillForm({ scheduleId, onCancel, onDone }: { scheduleId: str
     if (local.length > 0) return setIssues(local);
     try {
       const r = await backfill.mutateAsync({ start: startAt.toISOString(), end: endAt.toISOString(), overlap });
-      onDone(`Backfill requested: the runs due between ${formatDateTime(r.backfill.start)} and ${formatDateTime(r.backfill.end)} start now (${OVERLAP_LABELS[r.backfill.overlap].title.toLowerCase()}).`);
+      onDone(
+        `Backfill requested: the runs due between ${formatDateTime(r.backfill.start)} and ${formatDateTime(r.backfill.end)} start now (${OVERLAP_LABELS[r.backfill.overlap].title.toLowerCase()}).`,
+      );
     } catch (err) {
       if (err instanceof ApiError && err.issues.length > 0) setIssues(err.issues);
       setError(errorMessage(err));
@@ -91,21 +125,45 @@ export function BackfillForm({ scheduleId, onCancel, onDone }: { scheduleId: str
         if (e.key === 'Escape') onCancel();
       }}
     >
-      <p>Backfill: start now the runs this schedule would have made in a range (also while paused), one batch per run. Times are in your time zone ({zone}).</p>
+      <p>
+        Backfill: start now the runs this schedule would have made in a range (also while paused), one batch per run.
+        Times are in your time zone ({zone}).
+      </p>
       <div className="field-row">
         <div className="field grow">
           <label htmlFor={`${id}-start`}>From</label>
-          <input id={`${id}-start`} type="datetime-local" value={start} onChange={(e) => setStart(e.target.value)} autoFocus data-testid="backfill-start" {...invalid('start')} />
+          <input
+            id={`${id}-start`}
+            type="datetime-local"
+            value={start}
+            onChange={(e) => setStart(e.target.value)}
+            autoFocus
+            data-testid="backfill-start"
+            {...invalid('start')}
+          />
           {fieldError('start')}
         </div>
         <div className="field grow">
           <label htmlFor={`${id}-end`}>To</label>
-          <input id={`${id}-end`} type="datetime-local" value={end} onChange={(e) => setEnd(e.target.value)} data-testid="backfill-end" {...invalid('end')} />
+          <input
+            id={`${id}-end`}
+            type="datetime-local"
+            value={end}
+            onChange={(e) => setEnd(e.target.value)}
+            data-testid="backfill-end"
+            {...invalid('end')}
+          />
           {fieldError('end')}
         </div>
         <div className="field grow">
           <label htmlFor={`${id}-overlap`}>Runs in the range</label>
-          <select id={`${id}-overlap`} value={overlap} onChange={(e) => setOverlap(e.target.value as OverlapPolicy)} data-testid="backfill-overlap" {...invalid('overlap')}>
+          <select
+            id={`${id}-overlap`}
+            value={overlap}
+            onChange={(e) => setOverlap(e.target.value as OverlapPolicy)}
+            data-testid="backfill-overlap"
+            {...invalid('overlap')}
+          >
             {OVERLAP_POLICIES.map((o) => (
               <option key={o} value={o}>
                 {OVERLAP_LABELS[o].title}

@@ -92,7 +92,13 @@ export function ScheduleCard({
     });
 
   return (
-    <article ref={cardRef} className="panel schedule-card" aria-labelledby={cardTitleId(s.id)} data-testid={`schedule-card-${s.id}`} data-paused={s.paused}>
+    <article
+      ref={cardRef}
+      className="panel schedule-card"
+      aria-labelledby={cardTitleId(s.id)}
+      data-testid={`schedule-card-${s.id}`}
+      data-paused={s.paused}
+    >
       <div className="schedule-head">
         <div className="schedule-title">
           <h2 id={cardTitleId(s.id)} tabIndex={-1} className="mono">
@@ -105,14 +111,30 @@ export function ScheduleCard({
             </span>
           )}
         </div>
-        <CardActions schedule={s} panel={panel} busy={busy} onTrigger={() => void onTrigger()} onPanel={setPanel} onEdit={onEdit} />
+        <CardActions
+          schedule={s}
+          panel={panel}
+          busy={busy}
+          onTrigger={() => void onTrigger()}
+          onPanel={setPanel}
+          onEdit={onEdit}
+        />
       </div>
 
-      {s.detailError && <p className="text-error small">Could not read this schedule&apos;s details: {s.detailError}</p>}
+      {s.detailError && (
+        <p className="text-error small">Could not read this schedule&apos;s details: {s.detailError}</p>
+      )}
 
       <ScheduleFacts schedule={s} template={template} now={now} awaiting={awaiting} />
 
-      {(panel === 'pause' || panel === 'unpause') && <PauseForm pausing={panel === 'pause'} busy={busy !== null} onCancel={() => closePanel(panel)} onSubmit={(note) => void onPause(panel === 'pause', note)} />}
+      {(panel === 'pause' || panel === 'unpause') && (
+        <PauseForm
+          pausing={panel === 'pause'}
+          busy={busy !== null}
+          onCancel={() => closePanel(panel)}
+          onSubmit={(note) => void onPause(panel === 'pause', note)}
+        />
+      )}
       {panel === 'backfill' && (
         <BackfillForm
           scheduleId={s.id}
@@ -124,10 +146,16 @@ export function ScheduleCard({
           }}
         />
       )}
-      {panel === 'delete' && <DeleteConfirm id={s.id} busy={busy} onConfirm={() => void onDelete()} onCancel={() => closePanel('delete')} />}
+      {panel === 'delete' && (
+        <DeleteConfirm id={s.id} busy={busy} onConfirm={() => void onDelete()} onCancel={() => closePanel('delete')} />
+      )}
 
       {message && (
-        <p className={`schedule-message ${message.kind === 'error' ? 'text-error' : 'text-ok'}`} role={message.kind === 'error' ? 'alert' : 'status'} data-testid="schedule-message">
+        <p
+          className={`schedule-message ${message.kind === 'error' ? 'text-error' : 'text-ok'}`}
+          role={message.kind === 'error' ? 'alert' : 'status'}
+          data-testid="schedule-message"
+        >
           {message.text}
         </p>
       )}
@@ -153,35 +181,97 @@ function CardActions({
   const off = busy !== null;
   return (
     <div className="control-buttons schedule-actions">
-      <button type="button" className="btn btn-small" onClick={onTrigger} disabled={off} data-action="trigger" data-testid="btn-sched-trigger">
+      <button
+        type="button"
+        className="btn btn-small"
+        onClick={onTrigger}
+        disabled={off}
+        data-action="trigger"
+        data-testid="btn-sched-trigger"
+      >
         {busy === 'trigger' ? 'Triggering…' : 'Trigger now'}
       </button>
       {s.paused ? (
-        <button type="button" className="btn btn-small" onClick={() => onPanel('unpause')} disabled={off} aria-expanded={panel === 'unpause'} data-action="unpause" data-testid="btn-sched-unpause">
+        <button
+          type="button"
+          className="btn btn-small"
+          onClick={() => onPanel('unpause')}
+          disabled={off}
+          aria-expanded={panel === 'unpause'}
+          data-action="unpause"
+          data-testid="btn-sched-unpause"
+        >
           Unpause…
         </button>
       ) : (
-        <button type="button" className="btn btn-small" onClick={() => onPanel('pause')} disabled={off} aria-expanded={panel === 'pause'} data-action="pause" data-testid="btn-sched-pause">
+        <button
+          type="button"
+          className="btn btn-small"
+          onClick={() => onPanel('pause')}
+          disabled={off}
+          aria-expanded={panel === 'pause'}
+          data-action="pause"
+          data-testid="btn-sched-pause"
+        >
           Pause…
         </button>
       )}
-      <button type="button" className="btn btn-small" onClick={() => onPanel('backfill')} disabled={off} aria-expanded={panel === 'backfill'} data-action="backfill" data-testid="btn-sched-backfill">
+      <button
+        type="button"
+        className="btn btn-small"
+        onClick={() => onPanel('backfill')}
+        disabled={off}
+        aria-expanded={panel === 'backfill'}
+        data-action="backfill"
+        data-testid="btn-sched-backfill"
+      >
         Backfill…
       </button>
-      <button type="button" className="btn btn-small" onClick={onEdit} disabled={off || Boolean(s.detailError)} data-action="edit" data-testid="btn-sched-edit">
+      <button
+        type="button"
+        className="btn btn-small"
+        onClick={onEdit}
+        disabled={off || Boolean(s.detailError)}
+        data-action="edit"
+        data-testid="btn-sched-edit"
+      >
         Edit
       </button>
-      <button type="button" className="btn btn-small btn-danger-outline" onClick={() => onPanel('delete')} disabled={off} aria-expanded={panel === 'delete'} data-action="delete" data-testid="btn-sched-delete">
+      <button
+        type="button"
+        className="btn btn-small btn-danger-outline"
+        onClick={() => onPanel('delete')}
+        disabled={off}
+        aria-expanded={panel === 'delete'}
+        data-action="delete"
+        data-testid="btn-sched-delete"
+      >
         Delete…
       </button>
-      <a className="btn btn-small btn-ghost" href={s.temporalUrl} target="_blank" rel="noopener noreferrer" aria-label={`Open ${s.id} in Temporal Web`}>
+      <a
+        className="btn btn-small btn-ghost"
+        href={s.temporalUrl}
+        target="_blank"
+        rel="noopener noreferrer"
+        aria-label={`Open ${s.id} in Temporal Web`}
+      >
         Temporal <span aria-hidden="true">↗</span>
       </a>
     </div>
   );
 }
 
-function DeleteConfirm({ id, busy, onConfirm, onCancel }: { id: string; busy: string | null; onConfirm: () => void; onCancel: () => void }) {
+function DeleteConfirm({
+  id,
+  busy,
+  onConfirm,
+  onCancel,
+}: {
+  id: string;
+  busy: string | null;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
   return (
     <form
       className="confirm schedule-confirm"
@@ -195,10 +285,17 @@ function DeleteConfirm({ id, busy, onConfirm, onCancel }: { id: string; busy: st
       }}
     >
       <p>
-        <strong>Delete {id}?</strong> No more runs will start; batches it already started keep running. This cannot be undone.
+        <strong>Delete {id}?</strong> No more runs will start; batches it already started keep running. This cannot be
+        undone.
       </p>
       <div className="confirm-actions">
-        <button type="submit" className="btn btn-danger" disabled={busy !== null} autoFocus data-testid="btn-sched-delete-confirm">
+        <button
+          type="submit"
+          className="btn btn-danger"
+          disabled={busy !== null}
+          autoFocus
+          data-testid="btn-sched-delete-confirm"
+        >
           {busy === 'delete' ? 'Deleting…' : 'Delete schedule'}
         </button>
         <button type="button" className="btn" onClick={onCancel} data-testid="btn-sched-delete-abort">

@@ -8,7 +8,17 @@ import { describeSource, describeSpec, formatUntil, formatZoned, lastAction, OVE
 
 const NEXT_RUNS_SHOWN = 5;
 
-export function ScheduleFacts({ schedule: s, template, now, awaiting }: { schedule: ScheduleView; template: BatchTemplate | undefined; now: number; awaiting: boolean }) {
+export function ScheduleFacts({
+  schedule: s,
+  template,
+  now,
+  awaiting,
+}: {
+  schedule: ScheduleView;
+  template: BatchTemplate | undefined;
+  now: number;
+  awaiting: boolean;
+}) {
   return (
     <div className="schedule-body">
       <dl className="schedule-facts">
@@ -48,7 +58,9 @@ export function ScheduleFacts({ schedule: s, template, now, awaiting }: { schedu
           <dt>Runs</dt>
           <dd className="num">
             {s.actionsTaken === undefined ? '—' : formatInt(s.actionsTaken)}
-            {s.actionsSkippedOverlap ? <span className="muted small"> ({formatInt(s.actionsSkippedOverlap)} skipped)</span> : null}
+            {s.actionsSkippedOverlap ? (
+              <span className="muted small"> ({formatInt(s.actionsSkippedOverlap)} skipped)</span>
+            ) : null}
           </dd>
         </div>
         <div className="schedule-last-run">
@@ -89,7 +101,17 @@ function NextRuns({ schedule: s, now }: { schedule: ScheduleView; now: number })
   );
 }
 
-function LastRun({ action, running, awaiting, now }: { action: ScheduleAction | null; running: boolean; awaiting: boolean; now: number }) {
+function LastRun({
+  action,
+  running,
+  awaiting,
+  now,
+}: {
+  action: ScheduleAction | null;
+  running: boolean;
+  awaiting: boolean;
+  now: number;
+}) {
   if (!action) return <span className="muted">{awaiting ? 'Starting…' : 'None yet'}</span>;
   return (
     <span className="last-run">
@@ -98,7 +120,10 @@ function LastRun({ action, running, awaiting, now }: { action: ScheduleAction | 
           {action.batchId}
         </a>
       ) : (
-        <span className="muted" title="The run made no batch: still starting, skipped by the one-active-batch guard, or its template had no items">
+        <span
+          className="muted"
+          title="The run made no batch: still starting, skipped by the one-active-batch guard, or its template had no items"
+        >
           {awaiting ? 'Starting…' : 'No batch'}
         </span>
       )}

@@ -44,7 +44,12 @@ export function ScheduleForm({
       <FormProblems form={form} />
 
       <div className="form-actions">
-        <button type="submit" className="btn btn-primary" disabled={form.saving || (!editing && !form.draft.templateId)} data-testid="sf-submit">
+        <button
+          type="submit"
+          className="btn btn-primary"
+          disabled={form.saving || (!editing && !form.draft.templateId)}
+          data-testid="sf-submit"
+        >
           {form.saving ? 'Saving…' : editing ? 'Save schedule' : 'Create schedule'}
         </button>
         <button type="button" className="btn" onClick={onCancel} data-testid="sf-cancel">
@@ -75,10 +80,10 @@ function FormProblems({ form: { formError, unplaced, issues } }: { form: Schedul
       )}
       {issues.length > 0 && !formError && unplaced.length === 0 && (
         <p className="visually-hidden" role="alert">
-          {issues.length} {issues.length === 1 ? 'field needs' : 'fields need'} fixing: {issues.map((i) => i.message).join('; ')}
+          {issues.length} {issues.length === 1 ? 'field needs' : 'fields need'} fixing:{' '}
+          {issues.map((i) => i.message).join('; ')}
         </p>
       )}
     </>
   );
 }
-

@@ -30,7 +30,9 @@ export function TemplateAndSlug({ form, templates }: { form: ScheduleFormState; 
           data-testid="sf-template"
           {...fieldProps('templateId', `${id}-template-hint`)}
         >
-          {!templates.some((t) => t.id === d.templateId) && <option value={d.templateId}>{d.templateId || 'Choose a template'}</option>}
+          {!templates.some((t) => t.id === d.templateId) && (
+            <option value={d.templateId}>{d.templateId || 'Choose a template'}</option>
+          )}
           {templates.map((t) => (
             <option key={t.id} value={t.id}>
               {t.name} ({t.pipeline})
@@ -39,7 +41,11 @@ export function TemplateAndSlug({ form, templates }: { form: ScheduleFormState; 
         </select>
         {fieldError(form, 'templateId')}
         <p className="hint" id={`${id}-template-hint`}>
-          {editing ? 'A schedule keeps its template; make another schedule for another one.' : template ? `Each run starts a batch of ${template.pipeline} from ${describeSource(template)}.` : ''}
+          {editing
+            ? 'A schedule keeps its template; make another schedule for another one.'
+            : template
+              ? `Each run starts a batch of ${template.pipeline} from ${describeSource(template)}.`
+              : ''}
         </p>
       </div>
       {!editing && (
@@ -77,16 +83,30 @@ export function SpecFieldset({ form, specCount }: { form: ScheduleFormState; spe
       <legend>When</legend>
       <div className="segmented">
         <label className="segmented-option">
-          <input type="radio" name={`${id}-mode`} checked={d.mode === 'cron'} onChange={() => set('mode', 'cron')} data-testid="sf-mode-cron" />
+          <input
+            type="radio"
+            name={`${id}-mode`}
+            checked={d.mode === 'cron'}
+            onChange={() => set('mode', 'cron')}
+            data-testid="sf-mode-cron"
+          />
           Cron expression
         </label>
         <label className="segmented-option">
-          <input type="radio" name={`${id}-mode`} checked={d.mode === 'interval'} onChange={() => set('mode', 'interval')} data-testid="sf-mode-interval" />
+          <input
+            type="radio"
+            name={`${id}-mode`}
+            checked={d.mode === 'interval'}
+            onChange={() => set('mode', 'interval')}
+            data-testid="sf-mode-interval"
+          />
           Interval
         </label>
       </div>
       {specCount > 1 && (
-        <p className="hint hint-warn">This schedule has {specCount} cron expressions or intervals; saving keeps only the one below.</p>
+        <p className="hint hint-warn">
+          This schedule has {specCount} cron expressions or intervals; saving keeps only the one below.
+        </p>
       )}
       {d.mode === 'cron' ? (
         <div className="field">
@@ -106,7 +126,8 @@ export function SpecFieldset({ form, specCount }: { form: ScheduleFormState; spe
           />
           {fieldError(form, 'cron')}
           <p className="hint" id={`${id}-cron-hint`}>
-            minute hour day-of-month month day-of-week, read in the time zone below: <code>0 9 * * MON</code> is Mondays at 09:00; <code>@daily</code> works too.
+            minute hour day-of-month month day-of-week, read in the time zone below: <code>0 9 * * MON</code> is Mondays
+            at 09:00; <code>@daily</code> works too.
           </p>
         </div>
       ) : (
@@ -148,7 +169,8 @@ export function SpecFieldset({ form, specCount }: { form: ScheduleFormState; spe
             {fieldError(form, 'offset')}
           </div>
           <p className="hint field grow" id={`${id}-interval-hint`}>
-            Durations like <code>30s</code>, <code>5m</code>, <code>1h</code>, <code>7d</code>, counted from the Unix epoch: every <code>1d</code> with offset <code>9h</code> is daily at 09:00 UTC.
+            Durations like <code>30s</code>, <code>5m</code>, <code>1h</code>, <code>7d</code>, counted from the Unix
+            epoch: every <code>1d</code> with offset <code>9h</code> is daily at 09:00 UTC.
           </p>
         </div>
       )}
@@ -162,7 +184,14 @@ export function ZoneAndOverlap({ form }: { form: ScheduleFormState }) {
     <div className="field-row">
       <div className="field grow">
         <label htmlFor={`${id}-zone`}>Time zone</label>
-        <select id={`${id}-zone`} value={d.zoneChoice} onChange={(e) => set('zoneChoice', e.target.value)} data-field="timezone" data-testid="sf-timezone" {...fieldProps('timezone')}>
+        <select
+          id={`${id}-zone`}
+          value={d.zoneChoice}
+          onChange={(e) => set('zoneChoice', e.target.value)}
+          data-field="timezone"
+          data-testid="sf-timezone"
+          {...fieldProps('timezone')}
+        >
           {COMMON_TIME_ZONES.map((z) => (
             <option key={z} value={z}>
               {z}
@@ -219,11 +248,26 @@ export function NoteAndPaused({ form }: { form: ScheduleFormState }) {
         <label htmlFor={`${id}-note`}>
           Note <span className="muted">(optional)</span>
         </label>
-        <input id={`${id}-note`} type="text" value={d.note} onChange={(e) => set('note', e.target.value)} maxLength={500} autoComplete="off" data-field="note" data-testid="sf-note" {...fieldProps('note')} />
+        <input
+          id={`${id}-note`}
+          type="text"
+          value={d.note}
+          onChange={(e) => set('note', e.target.value)}
+          maxLength={500}
+          autoComplete="off"
+          data-field="note"
+          data-testid="sf-note"
+          {...fieldProps('note')}
+        />
         {fieldError(form, 'note')}
       </div>
       <label className="check">
-        <input type="checkbox" checked={d.paused} onChange={(e) => set('paused', e.target.checked)} data-testid="sf-paused" />
+        <input
+          type="checkbox"
+          checked={d.paused}
+          onChange={(e) => set('paused', e.target.checked)}
+          data-testid="sf-paused"
+        />
         <span>Paused: no runs until unpaused (trigger now still works)</span>
       </label>
     </>

@@ -51,7 +51,10 @@ function useSchedulesWithTriggers() {
   }, [schedules]);
 
   const triggered = (s: ScheduleView) => {
-    setAwaited((cur) => ({ ...cur, [s.id]: { before: new Set((s.recentActions ?? []).map((a) => a.workflowId)), at: Date.now() } }));
+    setAwaited((cur) => ({
+      ...cur,
+      [s.id]: { before: new Set((s.recentActions ?? []).map((a) => a.workflowId)), at: Date.now() },
+    }));
     void query.refetch();
   };
 
@@ -64,7 +67,11 @@ export function SchedulesPage() {
   const templatesQuery = useTemplates();
   const templates = templatesQuery.data ?? null;
   const pipelines = usePipelines().data ?? [];
-  const error = query.error ? errorMessage(query.error) : templatesQuery.error ? `Could not load templates: ${errorMessage(templatesQuery.error)}` : null;
+  const error = query.error
+    ? errorMessage(query.error)
+    : templatesQuery.error
+      ? `Could not load templates: ${errorMessage(templatesQuery.error)}`
+      : null;
   const [notice, setNotice] = useState<string | null>(null);
   const [editing, setEditing] = useState<Editing>(null);
   const [focusCard, setFocusCard] = useState<string | null>(null);
@@ -98,9 +105,17 @@ export function SchedulesPage() {
       <div className="page-head with-actions">
         <div>
           <h1 tabIndex={-1}>Schedules</h1>
-          <p className="muted">Recurring batches: each schedule starts a batch from a template on a cron expression or an interval (a Temporal Schedule).</p>
+          <p className="muted">
+            Recurring batches: each schedule starts a batch from a template on a cron expression or an interval (a
+            Temporal Schedule).
+          </p>
         </div>
-        <NewScheduleButton buttonRef={newButtonRef} onClick={() => setEditing({ kind: 'create' })} disabled={editing?.kind === 'create' || noTemplates} noTemplates={noTemplates} />
+        <NewScheduleButton
+          buttonRef={newButtonRef}
+          onClick={() => setEditing({ kind: 'create' })}
+          disabled={editing?.kind === 'create' || noTemplates}
+          noTemplates={noTemplates}
+        />
       </div>
 
       {notice && (
@@ -127,7 +142,10 @@ export function SchedulesPage() {
       {schedules === null && !error && <Loading label="Loading schedules…" />}
       {schedules !== null && schedules.length === 0 && (
         <p className="empty" data-testid="schedules-empty">
-          No schedules yet.{noTemplates ? ' Create a template first (above).' : ' Use "New schedule" to run a template every day, week or hour.'}
+          No schedules yet.
+          {noTemplates
+            ? ' Create a template first (above).'
+            : ' Use "New schedule" to run a template every day, week or hour.'}
         </p>
       )}
       {schedules !== null && schedules.length > 0 && (
@@ -154,14 +172,34 @@ export function SchedulesPage() {
         </ul>
       )}
 
-      {templates !== null && templates.length > 0 && <MoreTemplates pipelines={pipelines} onCreated={onTemplateCreated} />}
+      {templates !== null && templates.length > 0 && (
+        <MoreTemplates pipelines={pipelines} onCreated={onTemplateCreated} />
+      )}
     </section>
   );
 }
 
-function NewScheduleButton({ buttonRef, onClick, disabled, noTemplates }: { buttonRef: RefObject<HTMLButtonElement | null>; onClick: () => void; disabled: boolean; noTemplates: boolean }) {
+function NewScheduleButton({
+  buttonRef,
+  onClick,
+  disabled,
+  noTemplates,
+}: {
+  buttonRef: RefObject<HTMLButtonElement | null>;
+  onClick: () => void;
+  disabled: boolean;
+  noTemplates: boolean;
+}) {
   return (
-    <button type="button" ref={buttonRef} className="btn btn-primary" onClick={onClick} disabled={disabled} aria-describedby={noTemplates ? 'no-templates-title' : undefined} data-testid="new-schedule">
+    <button
+      type="button"
+      ref={buttonRef}
+      className="btn btn-primary"
+      onClick={onClick}
+      disabled={disabled}
+      aria-describedby={noTemplates ? 'no-templates-title' : undefined}
+      data-testid="new-schedule"
+    >
       New schedule
     </button>
   );
@@ -191,7 +229,8 @@ function ScheduleItem({
   onTriggered: () => void;
   onDeleted: () => void;
 }) {
-  if (editing && !s.detailError) return <ScheduleForm schedule={s as Schedule} templates={templates} onSaved={onSaved} onCancel={onEditCancelled} />;
+  if (editing && !s.detailError)
+    return <ScheduleForm schedule={s as Schedule} templates={templates} onSaved={onSaved} onCancel={onEditCancelled} />;
   return (
     <ScheduleCard
       schedule={s}

@@ -4,7 +4,15 @@ import { ApiError, errorMessage, type BatchTemplate, type FieldIssue, type Pipel
 import { useCreateTemplate } from '../../queries/schedules.ts';
 
 /** A template over the stored entities of a pipeline's kind: name, pipeline, kind. */
-export function TemplateQuickForm({ pipelines, onCreated, intro }: { pipelines: Pipeline[]; onCreated: (t: BatchTemplate) => void; intro: ReactNode }) {
+export function TemplateQuickForm({
+  pipelines,
+  onCreated,
+  intro,
+}: {
+  pipelines: Pipeline[];
+  onCreated: (t: BatchTemplate) => void;
+  intro: ReactNode;
+}) {
   const id = useId();
   const withEntities = useMemo(() => pipelines.filter((p) => p.entityKind), [pipelines]);
   const [pipeline, setPipeline] = useState(withEntities[0]?.name ?? pipelines[0]?.name ?? '');
@@ -16,7 +24,8 @@ export function TemplateQuickForm({ pipelines, onCreated, intro }: { pipelines: 
   const create = useCreateTemplate();
   const saving = create.isPending;
 
-  const issueFor = (field: string) => issues.filter((i) => i.path === field || i.path.startsWith(`${field}.`) || i.path.startsWith(`${field}[`));
+  const issueFor = (field: string) =>
+    issues.filter((i) => i.path === field || i.path.startsWith(`${field}.`) || i.path.startsWith(`${field}[`));
   const other = issues.filter((i) => !['name', 'pipeline', 'source'].some((f) => issueFor(f).includes(i)));
 
   async function submit(e: FormEvent) {
@@ -24,7 +33,11 @@ export function TemplateQuickForm({ pipelines, onCreated, intro }: { pipelines: 
     setIssues([]);
     setError(null);
     try {
-      const t = await create.mutateAsync({ name: name.trim(), pipeline, source: { kind: 'entities', entityKind: entityKind.trim() } });
+      const t = await create.mutateAsync({
+        name: name.trim(),
+        pipeline,
+        source: { kind: 'entities', entityKind: entityKind.trim() },
+      });
       setName('');
       onCreated(t);
     } catch (err) {
@@ -112,7 +125,13 @@ export function TemplateQuickForm({ pipelines, onCreated, intro }: { pipelines: 
 }
 
 /** With no template yet, what a schedule needs and the form to make one. */
-export function NoTemplates({ pipelines, onCreated }: { pipelines: Pipeline[]; onCreated: (t: BatchTemplate) => void }) {
+export function NoTemplates({
+  pipelines,
+  onCreated,
+}: {
+  pipelines: Pipeline[];
+  onCreated: (t: BatchTemplate) => void;
+}) {
   return (
     <div className="panel" data-testid="no-templates">
       <h2 id="no-templates-title">No templates yet</h2>
@@ -121,8 +140,9 @@ export function NoTemplates({ pipelines, onCreated }: { pipelines: Pipeline[]; o
         onCreated={onCreated}
         intro={
           <p>
-            A schedule starts its batches from a <strong>template</strong>: a pipeline, its settings and where the items come from. Create one here from the entities stored
-            for a pipeline (read again at every run), or with <code>POST /api/templates</code> for fixed items or settings.
+            A schedule starts its batches from a <strong>template</strong>: a pipeline, its settings and where the items
+            come from. Create one here from the entities stored for a pipeline (read again at every run), or with{' '}
+            <code>POST /api/templates</code> for fixed items or settings.
           </p>
         }
       />
@@ -131,13 +151,27 @@ export function NoTemplates({ pipelines, onCreated }: { pipelines: Pipeline[]; o
 }
 
 /** Another template, folded away under the list. */
-export function MoreTemplates({ pipelines, onCreated }: { pipelines: Pipeline[]; onCreated: (t: BatchTemplate) => void }) {
+export function MoreTemplates({
+  pipelines,
+  onCreated,
+}: {
+  pipelines: Pipeline[];
+  onCreated: (t: BatchTemplate) => void;
+}) {
   return (
     <details className="panel template-details" data-testid="template-details">
       <summary>
         <h2 className="inline">New template from stored entities</h2>
       </summary>
-      <TemplateQuickForm pipelines={pipelines} onCreated={onCreated} intro={<p className="muted">Templates with fixed items or settings are made with <code>POST /api/templates</code>.</p>} />
+      <TemplateQuickForm
+        pipelines={pipelines}
+        onCreated={onCreated}
+        intro={
+          <p className="muted">
+            Templates with fixed items or settings are made with <code>POST /api/templates</code>.
+          </p>
+        }
+      />
     </details>
   );
 }

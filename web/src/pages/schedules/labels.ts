@@ -8,8 +8,14 @@ export const OVERLAP_LABELS: Record<OverlapPolicy, { title: string; hint: string
   buffer_one: { title: 'Buffer one', hint: 'one fire waits and runs when the previous batch ends; more are skipped' },
   buffer_all: { title: 'Buffer all', hint: 'every fire waits its turn; the batches run one after another' },
   cancel_other: { title: 'Cancel other', hint: 'the running batch is cancelled, then the new one starts' },
-  terminate_other: { title: 'Terminate other', hint: 'the previous scheduled run is terminated (its batch is not cancelled)' },
-  allow_all: { title: 'Allow all', hint: 'every fire starts a batch, even while others run (the job guard may still skip it)' },
+  terminate_other: {
+    title: 'Terminate other',
+    hint: 'the previous scheduled run is terminated (its batch is not cancelled)',
+  },
+  allow_all: {
+    title: 'Allow all',
+    hint: 'every fire starts a batch, even while others run (the job guard may still skip it)',
+  },
 };
 
 export const BROWSER_ZONE = (() => {
@@ -46,8 +52,13 @@ export const COMMON_TIME_ZONES = [
 export const OTHER_ZONE = '__other__';
 
 export function describeSource(t: BatchTemplate): string {
-  if (t.source.kind === 'items') return `${t.source.items.length} fixed ${t.source.items.length === 1 ? 'item' : 'items'}`;
-  const filter = t.source.keys ? ` (${t.source.keys.length} chosen)` : t.source.search ? ` matching "${t.source.search}"` : '';
+  if (t.source.kind === 'items')
+    return `${t.source.items.length} fixed ${t.source.items.length === 1 ? 'item' : 'items'}`;
+  const filter = t.source.keys
+    ? ` (${t.source.keys.length} chosen)`
+    : t.source.search
+      ? ` matching "${t.source.search}"`
+      : '';
   return `the stored "${t.source.entityKind}" entities${filter}, as they are at each run`;
 }
 
@@ -56,7 +67,16 @@ const zonedFormats = new Map<string, Intl.DateTimeFormat>();
 export function formatZoned(iso: string, timeZone: string): string {
   let f = zonedFormats.get(timeZone);
   if (!f) {
-    const opts: Intl.DateTimeFormatOptions = { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' };
+    const opts: Intl.DateTimeFormatOptions = {
+      weekday: 'short',
+      day: 'numeric',
+      month: 'short',
+      year: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'short',
+    };
     try {
       f = new Intl.DateTimeFormat(undefined, { ...opts, timeZone });
     } catch {
@@ -78,7 +98,10 @@ export function formatUntil(iso: string, now: number): string {
 }
 
 export function describeSpec(s: ScheduleSummary): string {
-  const parts = [...s.cron.map((c) => `cron ${c}`), ...s.intervals.map((i) => `every ${i.every}${i.offset ? ` (offset ${i.offset})` : ''}`)];
+  const parts = [
+    ...s.cron.map((c) => `cron ${c}`),
+    ...s.intervals.map((i) => `every ${i.every}${i.offset ? ` (offset ${i.offset})` : ''}`),
+  ];
   return parts.join(' · ') || '—';
 }
 

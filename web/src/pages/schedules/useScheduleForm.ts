@@ -3,7 +3,15 @@
  * placed next to the fields they name (fieldOf), and focus goes to the first field to fix.
  */
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { ApiError, errorMessage, type BatchTemplate, type FieldIssue, type OverlapPolicy, type Schedule, type ScheduleBody } from '../../api.ts';
+import {
+  ApiError,
+  errorMessage,
+  type BatchTemplate,
+  type FieldIssue,
+  type OverlapPolicy,
+  type Schedule,
+  type ScheduleBody,
+} from '../../api.ts';
 import { useSaveSchedule } from '../../queries/schedules.ts';
 import { COMMON_TIME_ZONES, OTHER_ZONE } from './labels.ts';
 
@@ -17,11 +25,16 @@ function fieldOf(path: string, mode: Mode): Field | null {
   if (head === 'cron') return 'cron';
   if (head === 'intervals') return path.endsWith('.offset') ? 'offset' : 'every';
   if (head === 'spec') return mode === 'cron' ? 'cron' : 'every';
-  if (head === 'templateId' || head === 'slug' || head === 'timezone' || head === 'overlap' || head === 'note') return head;
+  if (head === 'templateId' || head === 'slug' || head === 'timezone' || head === 'overlap' || head === 'note')
+    return head;
   return null;
 }
 
-function useScheduleDraft(schedule: Schedule | undefined, initialTemplateId: string | undefined, templates: BatchTemplate[]) {
+function useScheduleDraft(
+  schedule: Schedule | undefined,
+  initialTemplateId: string | undefined,
+  templates: BatchTemplate[],
+) {
   const initialZone = schedule?.timezone ?? 'UTC';
   const [draft, setDraft] = useState({
     templateId: schedule?.templateId ?? initialTemplateId ?? templates[0]?.id ?? '',
@@ -36,7 +49,8 @@ function useScheduleDraft(schedule: Schedule | undefined, initialTemplateId: str
     note: schedule?.note ?? '',
     paused: schedule?.paused ?? false,
   });
-  const set = <K extends keyof typeof draft>(key: K, value: (typeof draft)[K]) => setDraft((d) => ({ ...d, [key]: value }));
+  const set = <K extends keyof typeof draft>(key: K, value: (typeof draft)[K]) =>
+    setDraft((d) => ({ ...d, [key]: value }));
   return { draft, set };
 }
 
@@ -44,7 +58,9 @@ export type ScheduleDraft = ReturnType<typeof useScheduleDraft>['draft'];
 
 function bodyOf(d: ScheduleDraft, editing: boolean): ScheduleBody {
   return {
-    ...(d.mode === 'cron' ? { cron: d.cron } : { intervals: [{ every: d.every.trim(), ...(d.offset.trim() ? { offset: d.offset.trim() } : {}) }] }),
+    ...(d.mode === 'cron'
+      ? { cron: d.cron }
+      : { intervals: [{ every: d.every.trim(), ...(d.offset.trim() ? { offset: d.offset.trim() } : {}) }] }),
     timezone: d.zoneChoice === OTHER_ZONE ? d.zoneOther.trim() : d.zoneChoice,
     overlap: d.overlap,
     paused: d.paused,
@@ -53,7 +69,17 @@ function bodyOf(d: ScheduleDraft, editing: boolean): ScheduleBody {
   };
 }
 
-export function useScheduleForm({ schedule, templates, initialTemplateId, onSaved }: { schedule?: Schedule; templates: BatchTemplate[]; initialTemplateId?: string; onSaved: (s: Schedule, created: boolean) => void }) {
+export function useScheduleForm({
+  schedule,
+  templates,
+  initialTemplateId,
+  onSaved,
+}: {
+  schedule?: Schedule;
+  templates: BatchTemplate[];
+  initialTemplateId?: string;
+  onSaved: (s: Schedule, created: boolean) => void;
+}) {
   const id = useId();
   const editing = schedule !== undefined;
   const { draft, set } = useScheduleDraft(schedule, initialTemplateId, templates);
@@ -67,7 +93,8 @@ export function useScheduleForm({ schedule, templates, initialTemplateId, onSave
   }, []);
 
   /** After React shows the messages: move to the first field to fix (or the form's message). */
-  const focusLater = (selector: string) => window.setTimeout(() => formRef.current?.querySelector<HTMLElement>(selector)?.focus(), 0);
+  const focusLater = (selector: string) =>
+    window.setTimeout(() => formRef.current?.querySelector<HTMLElement>(selector)?.focus(), 0);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
