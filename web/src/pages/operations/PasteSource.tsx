@@ -31,6 +31,26 @@ function readItems(text: string, noun: string): { items: unknown[] } | { message
   return { items: parsed.value };
 }
 
+/** What the pasted text selects: its count, and the items (or what is wrong with them) when the batch is built. */
+function usePastedSelection(itemsText: string, count: number | undefined, noun: string): SourceSelection {
+  return useMemo<SourceSelection>(
+    () => ({
+      count: count ?? null,
+      summary: count !== undefined ? `Selected: ${countOf(count, noun)}` : 'No items yet',
+      build: () => {
+        const r = readItems(itemsText, noun);
+        return 'items' in r ? { source: { items: r.items } } : { issue: { path: 'items', message: r.message } };
+      },
+      firstItem: async () => {
+        const r = readItems(itemsText, noun);
+        if ('message' in r) throw new Error(r.message);
+        return r.items[0];
+      },
+    }),
+    [count, itemsText, noun],
+  );
+}
+
 export function PasteSource({
   pipeline,
   noun,
@@ -80,23 +100,7 @@ export function PasteSource({
     }
   }
 
-  const selection = useMemo<SourceSelection>(
-    () => ({
-      count: info.count ?? null,
-      summary: info.count !== undefined ? `Selected: ${countOf(info.count, noun)}` : 'No items yet',
-      build: () => {
-        const r = readItems(itemsText, noun);
-        return 'items' in r ? { source: { items: r.items } } : { issue: { path: 'items', message: r.message } };
-      },
-      firstItem: async () => {
-        const r = readItems(itemsText, noun);
-        if ('message' in r) throw new Error(r.message);
-        return r.items[0];
-      },
-    }),
-    [info.count, itemsText, noun],
-  );
-
+  const selection = usePastedSelection(itemsText, info.count, noun);
   useEffect(() => onChange(selection), [selection, onChange]);
 
   return (

@@ -81,17 +81,7 @@ export function BackfillForm({
   const busy = backfill.isPending;
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
-  const issueOf = (field: string) => issues.filter((i) => i.path === field);
-  const fieldError = (field: string) =>
-    issueOf(field).length > 0 ? (
-      <p className="field-error" id={`${id}-${field}-error`} role="alert" data-testid={`backfill-error-${field}`}>
-        {issueOf(field)
-          .map((i) => i.message)
-          .join('; ')}
-      </p>
-    ) : null;
-  const invalid = (field: string) =>
-    issueOf(field).length > 0 ? { 'aria-invalid': true, 'aria-describedby': `${id}-${field}-error` } : {};
+  const { fieldError, invalid } = fieldIssueViews(issues, id, 'backfill-error');
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -188,4 +178,24 @@ export function BackfillForm({
       </div>
     </form>
   );
+}
+
+/**
+ * How a form shows the API's field issues next to their fields: the message under the field (with
+ * `data-testid` `<testIdPrefix>-<field>`) and the input marked invalid and described by it.
+ */
+function fieldIssueViews(issues: FieldIssue[], id: string, testIdPrefix: string) {
+  const issueOf = (field: string) => issues.filter((i) => i.path === field);
+  return {
+    fieldError: (field: string) =>
+      issueOf(field).length > 0 ? (
+        <p className="field-error" id={`${id}-${field}-error`} role="alert" data-testid={`${testIdPrefix}-${field}`}>
+          {issueOf(field)
+            .map((i) => i.message)
+            .join('; ')}
+        </p>
+      ) : null,
+    invalid: (field: string) =>
+      issueOf(field).length > 0 ? { 'aria-invalid': true, 'aria-describedby': `${id}-${field}-error` } : {},
+  };
 }
