@@ -42,6 +42,7 @@ export function createRetentionActivities(deps: { db: Db; filesDir?: string; upl
     const ids = rows.map((r) => r.id);
     if (ids.length === 0) return 0;
     const quarantine = path.join(uploads.dir, 'quarantine');
+    // No quarantine folder yet (nothing was ever quarantined): no quarantined files to delete.
     const quarantined = await fs.readdir(quarantine).catch(() => [] as string[]);
     // IDs are checked before they become paths: nothing outside the uploads folder is touched.
     for (const id of ids.filter((i) => SAFE_UPLOAD_ID.test(i))) {

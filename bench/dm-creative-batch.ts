@@ -51,8 +51,10 @@ import { PdfRenderPool } from '../pipelines/dm-creative/pdf-pool';
 import type { StepContext } from '../pipelines/types';
 import { startMailbox } from '../sandbox/mailbox/server';
 import { freePort } from '../test/support/ports';
+import { stepContext } from '../test/support/step-context';
 import { CpuSampler, type CpuGroup } from './proc-cpu';
 import { TreeMemorySampler } from './proc-memory';
+import { latencySummary, loadAverage as load, machineInfo, runConcurrently } from './util';
 import { WorkerMetricsSampler } from './worker-metrics';
 import { localAdminAuth, postgresPid, spawnService, Teardown, waitForApi } from './stack';
 
@@ -69,7 +71,6 @@ const { values } = parseArgs({
 const say = (msg: string) =>
   process.stderr.write(`[bench:dm-creative ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const load = () => os.loadavg().map((v) => Math.round(v * 100) / 100);
 const uptime = () => execFileSync('uptime', { encoding: 'utf8' }).trim();
 const TASK_QUEUE = 'flotilla-bench-dm';
 const RENDER_QUEUE = pipelineQueueOf(itemTaskQueueOf(TASK_QUEUE), 'dm-creative', 'render');
@@ -83,11 +84,6 @@ function recipients(n: number, prefix: string): RecipientItem[] {
       trackingId: `${prefix}-${String(i + 1).padStart(7, '0')}`,
     }),
   );
-}
-
-function pct(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length ? Math.round(s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!) : 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -105,48 +101,37 @@ async function poolRate(n: number, concurrency: number, filesDir: string) {
     pdfRenderConcurrency: concurrency,
     renderPool: pool,
   }).steps[0]!;
-  const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
-  const ctx = (item: RecipientItem): StepContext<RecipientItem, typeof parsed> => ({
-    batchId: 'batch-bench-pool',
-    itemKey: item.trackingId,
-    item,
-    settings: parsed,
-    previous: {},
-    idempotencyKey: `batch-bench-pool/${item.trackingId}/render-pdf`,
-    signal: new AbortController().signal,
-    attempt: 1,
-    heartbeat: () => undefined,
-    addCost: () => undefined,
-    predecessors: async () => [],
-    log: silent,
-  });
+  const ctx = (item: RecipientItem): StepContext<RecipientItem, typeof parsed> =>
+    stepContext({
+      batchId: 'batch-bench-pool',
+      itemKey: item.trackingId,
+      item,
+      settings: parsed,
+      step: 'render-pdf',
+    }).ctx;
   const items = recipients(n, 'POOL');
-  const latencies: number[] = [];
-  let next = 0;
-  const t0 = performance.now();
+  let run: { latencies: number[]; seconds: number };
   try {
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        for (;;) {
-          const i = next++;
-          if (i >= items.length) return;
-          const s = performance.now();
-          await step.run(ctx(items[i]!));
-          latencies.push(performance.now() - s);
-          if ((i + 1) % 250 === 0) say(`  pool ${i + 1}/${n}`);
-        }
-      }),
+    run = await runConcurrently(
+      items,
+      concurrency,
+      async (item) => {
+        await step.run(ctx(item));
+      },
+      (i) => {
+        if (i % 250 === 0) say(`  pool ${i}/${n}`);
+      },
     );
   } finally {
     await pool.close();
   }
-  const seconds = (performance.now() - t0) / 1000;
+  const { latencies, seconds } = run;
   return {
     items: n,
     concurrency,
     seconds: Number(seconds.toFixed(2)),
     pdfsPerSecond: Number((n / seconds).toFixed(2)),
-    renderMs: { p50: pct(latencies, 50), p95: pct(latencies, 95), max: pct(latencies, 100) },
+    renderMs: latencySummary(latencies),
   };
 }
 
@@ -415,12 +400,7 @@ async function main() {
     const result = {
       benchmark: 'dm-creative: a batch end to end against the PDF pool alone, one run',
       date: new Date().toISOString(),
-      machine: {
-        cpus: os.cpus().length,
-        cpuModel: os.cpus()[0]?.model,
-        memoryGb: Math.round(os.totalmem() / 2 ** 30),
-        node: process.version,
-      },
+      machine: machineInfo(),
       options: {
         items: n,
         concurrency,

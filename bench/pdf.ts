@@ -16,6 +16,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { TreeMemorySampler } from './proc-memory';
+import { latencySummary, machineInfo, runConcurrently } from './util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +30,7 @@ import {
 import { demoRecipients } from '../pipelines/dm-creative/demo-data';
 import { PdfRenderPool } from '../pipelines/dm-creative/pdf-pool';
 import type { StepContext } from '../pipelines/types';
+import { stepContext } from '../test/support/step-context';
 
 interface Options {
   items: number;
@@ -74,7 +76,6 @@ const settings = dmCreativeSettingsSchema.parse({
   industry: 'Home services',
   brandVoice: 'friendly',
 });
-const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 function recipients(n: number, prefix: string): RecipientItem[] {
   return Array.from({ length: n }, (_, i) =>
@@ -86,25 +87,7 @@ function recipients(n: number, prefix: string): RecipientItem[] {
 }
 
 function stepCtx(batchId: string, item: RecipientItem): StepContext<RecipientItem, typeof settings> {
-  return {
-    batchId,
-    itemKey: item.trackingId,
-    item,
-    settings,
-    previous: {},
-    idempotencyKey: `${batchId}/${item.trackingId}/render-pdf`,
-    signal: new AbortController().signal,
-    attempt: 1,
-    heartbeat: () => undefined,
-    addCost: () => undefined,
-    predecessors: async () => [],
-    log: silent,
-  };
-}
-
-function pct(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length ? Math.round(s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!) : 0;
+  return stepContext({ batchId, itemKey: item.trackingId, item, settings, step: 'render-pdf' }).ctx;
 }
 
 /** Runs `items` through `render` with `concurrency` in flight; latency per item and the wall time. */
@@ -113,28 +96,21 @@ async function drive(
   concurrency: number,
   render: (item: RecipientItem) => Promise<{ bytes: number }>,
 ) {
-  const latencies: number[] = [];
   let bytes = 0;
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (;;) {
-        const i = next++;
-        if (i >= items.length) return;
-        const s = performance.now();
-        const out = await render(items[i]!);
-        latencies.push(performance.now() - s);
-        bytes += out.bytes;
-        if ((i + 1) % 100 === 0) say(`  ${i + 1}/${items.length}`);
-      }
-    }),
+  const { latencies, seconds } = await runConcurrently(
+    items,
+    concurrency,
+    async (item) => {
+      bytes += (await render(item)).bytes;
+    },
+    (n) => {
+      if (n % 100 === 0) say(`  ${n}/${items.length}`);
+    },
   );
-  const seconds = (performance.now() - t0) / 1000;
   return {
     seconds: Number(seconds.toFixed(2)),
     pdfsPerSecond: Number((items.length / seconds).toFixed(2)),
-    latencyMs: { p50: pct(latencies, 50), p95: pct(latencies, 95), max: pct(latencies, 100) },
+    latencyMs: latencySummary(latencies),
     avgPdfBytes: Math.round(bytes / items.length),
   };
 }
@@ -198,13 +174,7 @@ async function main() {
     const result = {
       benchmark: 'dm-creative render-pdf: browser pool vs a browser per recipient',
       date: new Date().toISOString(),
-      machine: {
-        cpus: os.cpus().length,
-        cpuModel: os.cpus()[0]?.model,
-        memoryGb: Math.round(os.totalmem() / 2 ** 30),
-        node: process.version,
-        chromium: chromiumVersion,
-      },
+      machine: { ...machineInfo(), chromium: chromiumVersion },
       options: o,
       pooled: {
         items: o.items,

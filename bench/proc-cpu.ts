@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import { treeIn } from './proc-tree';
 
 const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux we run on.
 
@@ -31,17 +32,6 @@ function scan(): { children: Map<number, number[]>; ticks: Map<number, number> }
     }
   }
   return { children, ticks };
-}
-
-function treeIn(children: Map<number, number[]>, root: number): number[] {
-  const out: number[] = [];
-  const stack = [root];
-  while (stack.length) {
-    const pid = stack.pop()!;
-    out.push(pid);
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return out;
 }
 
 /** Busy and total ticks of the whole machine (all cores), from /proc/stat. */

@@ -4,6 +4,7 @@
  * shared out), with peaks.
  */
 import fs from 'node:fs';
+import { treeIn } from './proc-tree';
 
 // Memory of this process and its descendants
 
@@ -26,15 +27,7 @@ function childrenByParent(): Map<number, number[]> {
 }
 
 export function treeOf(root: number): number[] {
-  const children = childrenByParent();
-  const out: number[] = [];
-  const stack = [root];
-  while (stack.length) {
-    const pid = stack.pop()!;
-    out.push(pid);
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return out;
+  return treeIn(childrenByParent(), root);
 }
 
 export function memoryKb(pid: number): { rss: number; pss: number } {

@@ -4,6 +4,7 @@
  * defined in common/types.ts, where the workflows keep them, and named here as they are.
  */
 import { z } from 'zod';
+import { cursorPage } from './pages';
 import type { BatchProgress, ItemError as EngineItemError, StepResult } from '../common/types';
 import { NotifyView } from './batches';
 import { BATCH_STATUSES, ITEM_STATUSES } from './values';
@@ -75,7 +76,7 @@ export const BatchDetail = BatchSummary.extend({
 });
 export type BatchDetail = z.infer<typeof BatchDetail>;
 
-export const BatchList = z.object({ batches: z.array(BatchSummary), nextCursor: z.string().nullable() });
+export const BatchList = cursorPage('batches', BatchSummary);
 export type BatchList = z.infer<typeof BatchList>;
 
 export const Item = z.object({
@@ -95,7 +96,7 @@ export const Item = z.object({
 });
 export type Item = z.infer<typeof Item>;
 
-export const ItemList = z.object({ items: z.array(Item), nextCursor: z.string().nullable() });
+export const ItemList = cursorPage('items', Item);
 export type ItemList = z.infer<typeof ItemList>;
 
 export const CreatedBatch = z.object({ id: z.string(), workflowId: z.string(), status: z.enum(BATCH_STATUSES) });

@@ -1,5 +1,6 @@
 /** Request and response shapes of the HTTP API; each schema doubles as its type. */
 import { z } from 'zod';
+import { cursorPage } from './pages';
 import { BATCH_STATUSES, BATCH_TABS, ITEM_STATUSES, TAB_STATUSES } from './values';
 
 /** Temporal allows 2,000 pending children per run; the window stays well below. */
@@ -199,13 +200,10 @@ export const EntitiesQuery = z
     cursor: z.string().max(300).optional(),
   })
   .catchall(
-    z
-      .string()
-      .max(500)
-      .meta({
-        description:
-          'data.<field>=<value>: only entities whose top-level data field equals the value (as text, or as the number or boolean it reads as)',
-      }),
+    z.string().max(500).meta({
+      description:
+        'data.<field>=<value>: only entities whose top-level data field equals the value (as text, or as the number or boolean it reads as)',
+    }),
   )
   .superRefine((q, ctx) => {
     const filters = Object.keys(q).filter((k) => !ENTITIES_QUERY_KEYS.has(k));
@@ -240,11 +238,7 @@ export const StoredEntity = z.object({
   createdAt: z.string(),
 });
 export type StoredEntity = z.infer<typeof StoredEntity>;
-export const EntityPage = z.object({
-  entities: z.array(StoredEntity),
-  nextCursor: z.string().nullable(),
-  total: z.number().int(),
-});
+export const EntityPage = cursorPage('entities', StoredEntity).extend({ total: z.number().int() });
 export type EntityPage = z.infer<typeof EntityPage>;
 export const EntityFacets = z.object({
   kind: z.string(),

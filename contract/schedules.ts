@@ -1,5 +1,6 @@
 /** Request shapes of schedules (Temporal Schedules starting batches from templates). */
 import { z } from 'zod';
+import { cursorPage, pageQuery } from './pages';
 import { BATCH_STATUSES, OVERLAP_POLICIES } from './values';
 
 export const OverlapPolicy = z.enum(OVERLAP_POLICIES);
@@ -135,9 +136,8 @@ export type BackfillScheduleBody = z.infer<typeof BackfillScheduleBody>;
 export const ListSchedulesQuery = z
   .object({
     templateId: z.string().min(1).max(100).optional(),
-    limit: z.coerce.number().int().min(1).max(200).default(50),
-    /** The last schedule ID (slug) of the previous page. */
-    cursor: z.string().max(200).optional(),
+    /** `cursor`: the last schedule ID (slug) of the previous page. */
+    ...pageQuery,
   })
   .strict();
 export type ListSchedulesQuery = z.infer<typeof ListSchedulesQuery>;
@@ -166,7 +166,7 @@ export const ScheduleSummary = z.object({
   temporalUrl: z.string(),
 });
 export type ScheduleSummary = z.infer<typeof ScheduleSummary>;
-export const ScheduleList = z.object({ schedules: z.array(ScheduleSummary), nextCursor: z.string().nullable() });
+export const ScheduleList = cursorPage('schedules', ScheduleSummary);
 export type ScheduleList = z.infer<typeof ScheduleList>;
 
 export const ScheduleAction = z.object({

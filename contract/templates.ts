@@ -1,5 +1,6 @@
 /** Request shapes of batch templates and single-item runs; each schema doubles as its type. */
 import { z } from 'zod';
+import { cursorPage, pageQuery } from './pages';
 import { FailureThresholdBody, MAX_CONCURRENCY, NotifyBody, NotifyView } from './batches';
 
 /** More would not fit one request comfortably; bigger sets belong in the entities table. */
@@ -47,8 +48,7 @@ export type TemplateBody = z.infer<typeof TemplateBody>;
 export const ListTemplatesQuery = z
   .object({
     pipeline: z.string().min(1).max(100).optional(),
-    limit: z.coerce.number().int().min(1).max(200).default(50),
-    cursor: z.string().max(200).optional(),
+    ...pageQuery,
   })
   .strict();
 export type ListTemplatesQuery = z.infer<typeof ListTemplatesQuery>;
@@ -87,5 +87,5 @@ export const BatchTemplate = z.object({
   updatedAt: z.string().optional(),
 });
 export type BatchTemplate = z.infer<typeof BatchTemplate>;
-export const TemplateList = z.object({ templates: z.array(BatchTemplate), nextCursor: z.string().nullable() });
+export const TemplateList = cursorPage('templates', BatchTemplate);
 export type TemplateList = z.infer<typeof TemplateList>;

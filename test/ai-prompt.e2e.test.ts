@@ -8,7 +8,7 @@
 import { createAiPromptPipeline, type AnswerOutput } from '../pipelines/ai-prompt';
 import type { PipelineDefinition } from '../pipelines/types';
 import { startOpenAiStandIn, type OpenAiStandIn, type RecordedRequest } from '../sandbox/openai/server';
-import { waitFor } from './support/api';
+import { batchEnded, startBatch, waitFor } from './support/api';
 import { recordHistory } from './support/histories';
 import { startStack, uid } from './support/stack';
 import { gpt4oMiniCost } from './support/step-context';
@@ -61,22 +61,17 @@ test('rows of a chat run in order with the conversation so far; chats run in par
     status: 400,
     message: 'This prompt was rejected by the stand-in.',
   });
-  const res = await stack.api.call('POST', '/api/batches', {
+  const id = await startBatch(stack.api, {
     pipeline: 'ai-prompt',
     name: uid('chats'),
     items: CSV_ROWS,
     settings: { promptTemplate: '[{{topic}}] {{question}}', systemPrompt: SYSTEM },
     concurrency: 10,
   });
-  expect(res.status).toBe(202);
-  const id: string = res.body.id;
-  const batch = await waitFor(
-    async () => {
-      const b = await stack.api.call('GET', `/api/batches/${id}`);
-      return ['completed', 'completed_with_errors', 'failed'].includes(b.body.status) ? b.body : undefined;
-    },
-    { timeoutMs: 90_000, what: 'prompt batch to finish' },
-  );
+  const batch = await batchEnded(stack.api, id, {
+    statuses: ['completed', 'completed_with_errors', 'failed'],
+    what: 'prompt batch to finish',
+  });
   expect(batch.progress).toMatchObject({ status: 'completed_with_errors', total: 11, succeeded: 10, failed: 1 });
 
   const items: Array<{

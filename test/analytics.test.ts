@@ -18,6 +18,24 @@ let batchId: string;
 
 const FINAL = ['completed', 'completed_with_errors', 'failed', 'cancelled'];
 
+/** A completed batch row of one step, `x`, written directly: the test inserts its items by SQL. */
+function insertCompletedBatch(id: string, name: string, total: number, createdAt?: Date) {
+  return db.batch.create({
+    data: {
+      id,
+      workflowId: id,
+      pipeline: 'fixture',
+      name,
+      status: 'completed',
+      plan: { steps: [{ name: 'x' }] },
+      concurrency: 1,
+      failureThreshold: {},
+      total,
+      ...(createdAt ? { createdAt } : {}),
+    },
+  });
+}
+
 beforeAll(async () => {
   stack = await startStack({
     name: 'analytics',
@@ -102,20 +120,7 @@ describe('GET /api/batches/:id/analytics', () => {
 
   test('percentiles and buckets are exact over known rows; malformed step entries are ignored', async () => {
     const id = 'batch-known-durations';
-    await db.batch.create({
-      data: {
-        id,
-        workflowId: id,
-        pipeline: 'fixture',
-        name: 'known',
-        status: 'completed',
-        plan: { steps: [{ name: 'x' }] },
-        concurrency: 1,
-        failureThreshold: {},
-        total: 100,
-        createdAt: new Date('2019-06-01T00:00:00Z'),
-      },
-    });
+    await insertCompletedBatch(id, 'known', 100, new Date('2019-06-01T00:00:00Z'));
     // Item n took n ms in step x and finished n seconds after 12:00 (items 60..100 in the next minute).
     await db.$executeRaw`
       INSERT INTO batch_items (batch_id, seq, key, input, status, steps, duration_ms, finished_at)
@@ -251,19 +256,7 @@ describe('stats and history', () => {
 
 test('an analytics query past its statement_timeout is a 503 with a plain message, and the limit ends with its transaction', async () => {
   const id = 'batch-many-rows';
-  await db.batch.create({
-    data: {
-      id,
-      workflowId: id,
-      pipeline: 'fixture',
-      name: 'many',
-      status: 'completed',
-      plan: { steps: [{ name: 'x' }] },
-      concurrency: 1,
-      failureThreshold: {},
-      total: 50_000,
-    },
-  });
+  await insertCompletedBatch(id, 'many', 50_000);
   await db.$executeRaw`
     INSERT INTO batch_items (batch_id, seq, key, input, status, steps, duration_ms, finished_at)
     SELECT ${id}, n, 'k' || n, '{}'::jsonb, 'succeeded',

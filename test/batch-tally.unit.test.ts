@@ -1,20 +1,10 @@
 /** Where a batch's counts come from (workflows/batch-tally.ts): its own ledger, or its partitions' sums adjusted by its own re-runs. */
-import type { PartitionCounts } from '../common/types';
-import { emptyCounters } from '../common/types';
 import { BatchLedger } from '../workflows/batch-ledger';
 import { OwnTally, PartitionedTally } from '../workflows/batch-tally';
 import { PartitionSet } from '../workflows/partition-set';
+import { partitionCounts as counts } from './support/partition-counts';
 
 const steps = (succeeded = 0, failed = 0) => ({ succeeded, failed, skipped: 0, cancelled: 0 });
-
-function counts(
-  partition: number,
-  report: number,
-  c: Partial<PartitionCounts['counters']>,
-  extra: Partial<PartitionCounts> = {},
-): PartitionCounts {
-  return { partition, report, counters: { ...emptyCounters(0), ...c }, running: 0, done: false, ...extra };
-}
 
 const failedRun = (key: string, step = 'a', costUsd = 0.5) => ({
   status: 'failed' as const,

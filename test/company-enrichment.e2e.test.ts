@@ -15,7 +15,7 @@ import { demoCompanies } from '../pipelines/company-enrichment/demo-data';
 import type { PipelineDefinition } from '../pipelines/types';
 import { startCompanySites, type CompanySitesStandIn } from '../sandbox/company-sites/server';
 import { startOpenAiStandIn, type OpenAiStandIn } from '../sandbox/openai/server';
-import { waitFor } from './support/api';
+import { batchEnded, startBatch, waitFor } from './support/api';
 import { allowStandIns } from './support/egress';
 import { startStack, uid } from './support/stack';
 import { gpt4oMiniCost } from './support/step-context';
@@ -54,22 +54,14 @@ afterAll(async () => {
 });
 
 async function runBatch(companies: unknown[], settings: Record<string, unknown>) {
-  const res = await stack.api.call('POST', '/api/batches', {
+  const id = await startBatch(stack.api, {
     pipeline: 'company-enrichment',
     name: uid('companies'),
     items: companies,
     settings,
     concurrency: 6,
   });
-  expect(res.status).toBe(202);
-  const id: string = res.body.id;
-  const batch = await waitFor(
-    async () => {
-      const b = await stack.api.call('GET', `/api/batches/${id}`);
-      return ['completed', 'completed_with_errors', 'failed', 'cancelled'].includes(b.body.status) ? b.body : undefined;
-    },
-    { timeoutMs: 90_000, what: `company batch ${id} to finish` },
-  );
+  const batch = await batchEnded(stack.api, id, { what: `company batch ${id} to finish` });
   const items: ApiItem[] = (await stack.api.call('GET', `/api/batches/${id}/items?limit=100`)).body.items;
   return { id, batch, items, byKey: new Map(items.map((i) => [i.key, i])) };
 }

@@ -35,6 +35,7 @@ import {
 import type { BatchEndContext, SettledItem, StepContext } from '../pipelines/types';
 import { startMailbox, type Mailbox } from '../sandbox/mailbox/server';
 import { pdfText, readZip } from './support/pdf-zip';
+import { stepContext } from './support/step-context';
 // pngjs comes with qrcode (its PNG writer); here it reads the QR image back.
 import { PNG } from 'pngjs';
 
@@ -405,20 +406,13 @@ describe('step and batch-end handlers with hand-built contexts', () => {
   });
 
   function stepCtx(batchId: string, item: RecipientItemInput, s: Record<string, unknown>): StepContext<any, any> {
-    return {
+    return stepContext({
       batchId,
       itemKey: item.trackingId,
       item: recipientItemSchema.parse(item),
       settings: dmCreativeSettingsSchema.parse(s),
-      previous: {},
-      idempotencyKey: `${batchId}/${item.trackingId}/${RENDER_STEP}`,
-      signal: new AbortController().signal,
-      attempt: 1,
-      heartbeat: () => undefined,
-      addCost: () => undefined,
-      predecessors: async () => [],
-      log: silentLog,
-    };
+      step: RENDER_STEP,
+    }).ctx;
   }
 
   function endCtx(batchId: string, items: SettledItem[], s: Record<string, unknown>, round = 1): BatchEndContext<any> {

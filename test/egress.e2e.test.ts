@@ -12,7 +12,7 @@ import { createCompanyEnrichmentPipeline } from '../pipelines/company-enrichment
 import { definePipeline, type PipelineDefinition } from '../pipelines/types';
 import { startCompanySites, type CompanySitesStandIn } from '../sandbox/company-sites/server';
 import { startOpenAiStandIn, type OpenAiStandIn } from '../sandbox/openai/server';
-import { waitFor } from './support/api';
+import { batchEnded, startBatch, waitFor } from './support/api';
 import { allowStandIns } from './support/egress';
 import { fixturePipeline } from './support/fixture-pipeline';
 import { startStack, uid } from './support/stack';
@@ -156,21 +156,13 @@ test('a batch item whose website is internal fails EgressBlocked after one attem
     { key: 'internal', name: 'Internal', website: internal },
     { key: 'allowed', name: 'Northwind', website: `${sites.url}/northwind-robotics/` },
   ];
-  const res = await stack.api.call('POST', '/api/batches', {
+  const id = await startBatch(stack.api, {
     pipeline: 'company-enrichment',
     name: uid('egress'),
     items,
     settings: { operation: 'enrich' },
   });
-  expect(res.status).toBe(202);
-  const id: string = res.body.id;
-  const batch = await waitFor(
-    async () => {
-      const b = await stack.api.call('GET', `/api/batches/${id}`);
-      return ['completed', 'completed_with_errors', 'failed', 'cancelled'].includes(b.body.status) ? b.body : undefined;
-    },
-    { timeoutMs: 90_000, what: `batch ${id} to finish` },
-  );
+  const batch = await batchEnded(stack.api, id);
   expect(batch.progress).toMatchObject({ status: 'completed_with_errors', succeeded: 1, failed: 1 });
   const list = (await stack.api.call('GET', `/api/batches/${id}/items?limit=10`)).body.items as Array<{
     key: string;
@@ -189,14 +181,12 @@ test('a batch item whose website is internal fails EgressBlocked after one attem
 });
 
 test('a webhook target the worker may not reach is a final EgressBlocked failure of that delivery, sent nowhere', async () => {
-  const res = await stack.api.call('POST', '/api/batches', {
+  const id = await startBatch(stack.api, {
     pipeline: 'fixture',
     name: uid('hooked'),
     items: [{ key: 'a' }],
     notify: { webhooks: [{ url: hookUrl, secret: 'egress-test-secret-0123456789' }] },
   });
-  expect(res.status).toBe(202);
-  const id: string = res.body.id;
   const delivery = await waitFor(
     async () => {
       const d = (await stack.api.call('GET', `/api/batches/${id}/notifications`)).body.deliveries as
@@ -216,13 +206,11 @@ test('a webhook target the worker may not reach is a final EgressBlocked failure
 
 test('a step added later that meets the guard itself fails once, not after the default retries', async () => {
   const hitsBefore = metricsHits;
-  const res = await stack.api.call('POST', '/api/batches', {
+  const id = await startBatch(stack.api, {
     pipeline: 'egress-probe',
     name: uid('probe'),
     items: [{ key: 'p', url: metricsUrl }],
   });
-  expect(res.status).toBe(202);
-  const id: string = res.body.id;
   await waitFor(
     async () =>
       ['completed', 'completed_with_errors', 'failed'].includes(

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { BatchProgress } from '../common/types';
 import type { PipelineDefinition } from '../pipelines/types';
-import { startApi, waitFor } from './support/api';
+import { startApi, startBatch, waitFor } from './support/api';
 import { allowStandIns } from './support/egress';
 import { fixtureLog, fixturePipeline, type FixtureItem } from './support/fixture-pipeline';
 import { startStack, uid } from './support/stack';
@@ -65,15 +65,7 @@ async function createBatch(
   items: FixtureItem[],
   extra: Record<string, unknown> = {},
 ): Promise<string> {
-  const res = await via.call('POST', '/api/batches', {
-    pipeline: 'fixture',
-    name: uid('batch'),
-    items,
-    concurrency: 5,
-    ...extra,
-  });
-  expect(res.status).toBe(202);
-  return res.body.id;
+  return startBatch(via, { pipeline: 'fixture', name: uid('batch'), items, concurrency: 5, ...extra });
 }
 
 /** Polls the batch row until `accept` holds; returns the row's status and when it was first seen. */

@@ -1,16 +1,6 @@
 /** A partitioned batch's view of its partitions (workflows/partition-set.ts). */
-import type { PartitionCounts } from '../common/types';
-import { emptyCounters } from '../common/types';
 import { PartitionSet } from '../workflows/partition-set';
-
-function counts(
-  partition: number,
-  report: number,
-  c: Partial<PartitionCounts['counters']>,
-  extra: Partial<PartitionCounts> = {},
-): PartitionCounts {
-  return { partition, report, counters: { ...emptyCounters(0), ...c }, running: 0, done: false, ...extra };
-}
+import { partitionCounts as counts } from './support/partition-counts';
 
 test("sums the latest report of each partition; the totals are the partitions' items", () => {
   const set = new PartitionSet([4, 4, 3]);

@@ -14,7 +14,7 @@ import { secretBoxFromEnv } from '../lib/secret-box';
 import { partitionWorkflowId } from '../common/partitioning';
 import type { BatchProgress } from '../common/types';
 import type { PipelineDefinition } from '../pipelines/types';
-import { startApi, waitFor } from './support/api';
+import { startApi, startBatch, waitFor } from './support/api';
 import { allowStandIns } from './support/egress';
 import { fixtureLog, fixturePipeline, type FixtureItem } from './support/fixture-pipeline';
 import { resetByHand } from './support/reset';
@@ -66,15 +66,7 @@ afterAll(async () => {
 beforeEach(() => fixtureLog.reset());
 
 async function createBatch(items: FixtureItem[], extra: Record<string, unknown> = {}, via = api): Promise<string> {
-  const res = await via.call('POST', '/api/batches', {
-    pipeline: 'fixture',
-    name: uid('batch'),
-    items,
-    concurrency: 6,
-    ...extra,
-  });
-  expect(res.status).toBe(202);
-  return res.body.id;
+  return startBatch(via, { pipeline: 'fixture', name: uid('batch'), items, concurrency: 6, ...extra });
 }
 
 async function settled(

@@ -7,7 +7,7 @@ import { createRestaurantRegistrationPipeline } from '../pipelines/restaurant-re
 import { demoRestaurants } from '../pipelines/restaurant-registration/demo-data';
 import type { PipelineDefinition } from '../pipelines/types';
 import { startPartnerSandbox } from '../sandbox/partner-platform/server';
-import { type startApi, waitFor } from './support/api';
+import { batchEnded, startBatch, type startApi, waitFor } from './support/api';
 import { recordHistory } from './support/histories';
 import { startStack } from './support/stack';
 
@@ -43,21 +43,18 @@ test('a partner rejection at step 4 fails that restaurant only; a transient outa
     },
     { endpoint: 'upload-menu', match: { externalId: 'e2e-3' }, status: 503, times: 2 },
   ]);
-  const res = await api.call('POST', '/api/batches', {
+  const id = await startBatch(api, {
     pipeline: 'restaurant-registration',
     name: 'Auckland Q4',
     items,
     concurrency: 3,
   });
-  expect(res.status).toBe(202);
-  const id = res.body.id;
-  const p = await waitFor(
-    async () => {
-      const b = await api.call('GET', `/api/batches/${id}`);
-      return ['completed', 'completed_with_errors', 'failed'].includes(b.body.status) ? b.body.progress : undefined;
-    },
-    { timeoutMs: 90_000, what: 'restaurant batch to finish' },
-  );
+  const p = (
+    await batchEnded(api, id, {
+      statuses: ['completed', 'completed_with_errors', 'failed'],
+      what: 'restaurant batch to finish',
+    })
+  ).progress;
   expect(p).toMatchObject({ status: 'completed_with_errors', total: 6, succeeded: 5, failed: 1 });
   expect(p.steps['verify-business']).toMatchObject({ succeeded: 5, failed: 1 });
   expect(p.steps['publish-store']).toMatchObject({ succeeded: 5, skipped: 1 });
@@ -108,14 +105,12 @@ test('retry-failed resumes a restaurant at its failed step: the partner log show
       message: 'menu CSV rejected: column price missing',
     },
   ]);
-  const res = await api.call('POST', '/api/batches', {
+  const id = await startBatch(api, {
     pipeline: 'restaurant-registration',
     name: 'Retry round',
     items,
     concurrency: 3,
   });
-  expect(res.status).toBe(202);
-  const id = res.body.id;
   const settledAfter = (round: number) =>
     waitFor(
       async () => {
@@ -156,20 +151,18 @@ test('retry-failed resumes a restaurant at its failed step: the partner log show
 test('a restaurant the platform already has is skipped after the duplicate check, nothing written again', async () => {
   const restaurant = { ...demoRestaurants[0]!, externalId: 'dup-1', name: `${demoRestaurants[0]!.name} D1` };
   const run = async (name: string) => {
-    const res = await api.call('POST', '/api/batches', {
+    const id = await startBatch(api, {
       pipeline: 'restaurant-registration',
       name,
       items: [restaurant],
     });
-    expect(res.status).toBe(202);
-    const id: string = res.body.id;
-    const progress = await waitFor(
-      async () => {
-        const b = await api.call('GET', `/api/batches/${id}`);
-        return ['completed', 'completed_with_errors', 'failed'].includes(b.body.status) ? b.body.progress : undefined;
-      },
-      { timeoutMs: 60_000, what: `${name} to finish` },
-    );
+    const progress = (
+      await batchEnded(api, id, {
+        statuses: ['completed', 'completed_with_errors', 'failed'],
+        timeoutMs: 60_000,
+        what: `${name} to finish`,
+      })
+    ).progress;
     return { id, progress };
   };
   const first = await run('Duplicates 1');

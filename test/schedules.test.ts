@@ -20,6 +20,7 @@ import { noopPipeline } from '../pipelines/noop';
 import type { PipelineDefinition } from '../pipelines/types';
 import { retentionWorkflow, type RetentionResult } from '../workflows/retention';
 import { waitFor } from './support/api';
+import { deleteSchedules } from './support/schedules';
 import { fixturePipeline } from './support/fixture-pipeline';
 import { finalStatusOf, startOperatorStack } from './support/operator-stack';
 import { uid } from './support/stack';
@@ -41,11 +42,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const id of made)
-    await stack?.client.schedule
-      .getHandle(id)
-      .delete()
-      .catch(() => undefined);
+  await deleteSchedules(stack?.client, made);
   await stack?.close();
   fs.rmSync(filesDir, { recursive: true, force: true });
 });

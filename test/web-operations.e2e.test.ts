@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import puppeteer, { type Browser, type Page } from 'puppeteer';
+import type { Browser, Page } from 'puppeteer';
 import { createAiPromptPipeline } from '../pipelines/ai-prompt';
 import { createCompanyEnrichmentPipeline } from '../pipelines/company-enrichment';
 import { demoCompanies } from '../pipelines/company-enrichment/demo-data';
@@ -22,13 +22,10 @@ import { startCompanySites, type CompanySitesStandIn } from '../sandbox/company-
 import { startOpenAiStandIn, type OpenAiStandIn } from '../sandbox/openai/server';
 import { startPartnerSandbox } from '../sandbox/partner-platform/server';
 import { waitFor } from './support/api';
+import * as ui from './support/browser';
 import { allowStandIns } from './support/egress';
 import { startStack } from './support/stack';
 
-const ROOT = path.join(__dirname, '..');
-const WEB_DIST = path.join(ROOT, 'web', 'dist');
-const SHOTS = path.join(ROOT, '.data', 'test-artifacts', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const KEY = 'sk-e2e-operations';
 
 /** Stored restaurants as a CRM would hold them: the pipeline's item plus a sales stage, ICP score and status. */
@@ -53,9 +50,7 @@ let page: Page;
 let tmp: string;
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(WEB_DIST, 'index.html')))
-    throw new Error('web/dist is missing: npm test builds it (scripts/build-web.sh)');
-  fs.mkdirSync(SHOTS, { recursive: true });
+  ui.requireWebBuild();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-web-ops-'));
   [partner, sites, openai] = await Promise.all([
     startPartnerSandbox({ port: 0, apiKey: 'test-key', latencyMs: { min: 0, max: 2 } }),
@@ -74,7 +69,7 @@ beforeAll(async () => {
   stack = await startStack({
     name: 'web-ops',
     pipelines,
-    webDir: WEB_DIST,
+    webDir: ui.WEB_DIST,
     progressIntervalMs: 200,
     uploads: { dir: path.join(tmp, 'uploads') },
   });
@@ -86,22 +81,7 @@ beforeAll(async () => {
       data: r,
     })),
   });
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-  page = await browser.newPage();
-  // Signed in as the stack's super admin (the sign-in form itself is tested in test/web.e2e.test.ts).
-  await page.setCookie(await stack.api.browserSession());
-  await page.setViewport({ width: 1280, height: 900 });
+  ({ browser, page } = await ui.openSignedInPage(await stack.api.browserSession(), { width: 1280, height: 900 }));
 });
 
 afterAll(async () => {
@@ -111,7 +91,7 @@ afterAll(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const text = (selector: string) => page.$eval(selector, (el) => (el.textContent ?? '').trim());
+const text = (selector: string) => ui.textOf(page, selector);
 const attr = (selector: string, name: string) => page.$eval(selector, (el, n) => el.getAttribute(n as string), name);
 
 /** A whole-page screenshot taken with a viewport as tall as the page, so sticky bars sit where they belong. */
@@ -120,34 +100,12 @@ async function shot(name: string) {
   const height = (await page.evaluate('document.documentElement.scrollHeight')) as number;
   await page.setViewport({ ...viewport, height: Math.min(Math.max(height, viewport.height), 6000) });
   await new Promise((r) => setTimeout(r, 150));
-  await page.screenshot({ path: path.join(SHOTS, name) });
+  await page.screenshot({ path: path.join(ui.SHOTS, name) });
   await page.setViewport(viewport);
 }
 
-async function waitForText(selector: string, expected: string | RegExp, timeoutMs = 60_000): Promise<void> {
-  await page
-    .waitForFunction(
-      (sel: string, src: string, isRe: boolean) => {
-        const t = (
-          (
-            globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }
-          ).document.querySelector(sel)?.textContent ?? ''
-        ).trim();
-        return isRe ? new RegExp(src).test(t) : t === src;
-      },
-      { timeout: timeoutMs, polling: 100 },
-      selector,
-      expected instanceof RegExp ? expected.source : expected,
-      expected instanceof RegExp,
-    )
-    .catch(async (err) => {
-      await shot('failure-operations.png').catch(() => undefined);
-      const seen = await page.$eval(selector, (el) => el.textContent).catch(() => '(no such element)');
-      throw new Error(
-        `${(err as Error).message}: ${selector} shows ${JSON.stringify(seen)}, expected ${String(expected)}`,
-      );
-    });
-}
+const waitForText = (selector: string, expected: string | RegExp, timeoutMs?: number) =>
+  ui.waitForText(page, selector, expected, { timeoutMs, onTimeout: () => shot('failure-operations.png') });
 
 /** Sets a React-controlled input or textarea the way typing would (the input event React listens to). */
 async function fill(selector: string, value: string) {

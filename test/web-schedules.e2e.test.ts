@@ -6,21 +6,18 @@
  * row; on a finished batch with failures, read the error groups and step durations in the
  * Analytics panel. Screenshots (desktop and 375 px) go to .data/test-artifacts/screenshots/.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer';
+import type { Browser, Page } from 'puppeteer';
 import { noopPipeline } from '../pipelines/noop';
 import type { PipelineDefinition } from '../pipelines/types';
 import { AuthService } from '../api/auth/service';
 import { fixturePipeline } from './support/fixture-pipeline';
 import { waitFor } from './support/api';
+import { deleteSchedules } from './support/schedules';
+import * as ui from './support/browser';
 import { finalStatusOf } from './support/operator-stack';
 import { startStack, uid } from './support/stack';
 
-const ROOT = path.join(__dirname, '..');
-const WEB_DIST = path.join(ROOT, 'web', 'dist');
-const SHOTS = path.join(ROOT, '.data', 'test-artifacts', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 375, height: 812 };
 
@@ -31,70 +28,27 @@ let page: Page;
 const made = new Set<string>();
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(WEB_DIST, 'index.html')))
-    throw new Error('web/dist is missing: npm test builds it (scripts/build-web.sh)');
-  fs.mkdirSync(SHOTS, { recursive: true });
+  ui.requireWebBuild();
   stack = await startStack({
     name: 'web-schedules',
     pipelines: [fixturePipeline, noopPipeline] as unknown as PipelineDefinition[],
-    webDir: WEB_DIST,
+    webDir: ui.WEB_DIST,
     progressIntervalMs: 200,
   });
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-  page = await browser.newPage();
-  // Signed in as the stack's super admin (the sign-in form itself is tested in test/web.e2e.test.ts).
-  await page.setCookie(await stack.api.browserSession());
-  await page.setViewport(DESKTOP);
+  ({ browser, page } = await ui.openSignedInPage(await stack.api.browserSession(), DESKTOP));
 });
 
 afterAll(async () => {
-  for (const id of made)
-    await stack?.client.schedule
-      .getHandle(id)
-      .delete()
-      .catch(() => undefined);
+  await deleteSchedules(stack?.client, made);
   await browser?.close();
   await stack?.close();
 });
 
-const text = (selector: string) => page.$eval(selector, (el) => (el.textContent ?? '').trim());
+const text = (selector: string) => ui.textOf(page, selector);
 const texts = (selector: string) => page.$$eval(selector, (els) => els.map((el) => (el.textContent ?? '').trim()));
 
-async function waitForText(selector: string, expected: string | RegExp, timeoutMs = 60_000): Promise<void> {
-  await page
-    .waitForFunction(
-      (sel: string, src: string, isRe: boolean) => {
-        const t = (
-          (
-            globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }
-          ).document.querySelector(sel)?.textContent ?? ''
-        ).trim();
-        return isRe ? new RegExp(src).test(t) : t === src;
-      },
-      { timeout: timeoutMs, polling: 100 },
-      selector,
-      expected instanceof RegExp ? expected.source : expected,
-      expected instanceof RegExp,
-    )
-    .catch(async (err) => {
-      await page.screenshot({ path: path.join(SHOTS, 'failure.png'), fullPage: true }).catch(() => undefined);
-      const seen = await page.$eval(selector, (el) => el.textContent).catch(() => '(no such element)');
-      throw new Error(
-        `${(err as Error).message}: ${selector} shows ${JSON.stringify(seen)}, expected ${String(expected)}`,
-      );
-    });
-}
+const waitForText = (selector: string, expected: string | RegExp, timeoutMs?: number) =>
+  ui.waitForText(page, selector, expected, { timeoutMs });
 
 /** Waits until exactly `n` elements match (the list settled after a filter or a delete). */
 async function waitForCount(selector: string, n: number, timeoutMs = 15_000): Promise<void> {
@@ -109,7 +63,7 @@ async function waitForCount(selector: string, n: number, timeoutMs = 15_000): Pr
       n,
     )
     .catch(async (err) => {
-      await page.screenshot({ path: path.join(SHOTS, 'failure.png'), fullPage: true }).catch(() => undefined);
+      await ui.failureShot(page).catch(() => undefined);
       const seen = (await page.$$(selector)).length;
       throw new Error(`${(err as Error).message}: ${seen} elements match ${selector}, expected ${n}`);
     });
@@ -143,7 +97,7 @@ async function expectNoHorizontalOverflow(): Promise<void> {
 async function phoneShot(file: string): Promise<void> {
   await page.setViewport(PHONE);
   await expectNoHorizontalOverflow();
-  await page.screenshot({ path: path.join(SHOTS, file), fullPage: true });
+  await page.screenshot({ path: path.join(ui.SHOTS, file), fullPage: true });
   await page.setViewport(DESKTOP);
 }
 
@@ -231,7 +185,7 @@ describe('the Schedules page', () => {
     await page.waitForSelector(`${card} [data-testid="last-run-link"]`, { timeout: 45_000 });
     const batchId = await text(`${card} [data-testid="last-run-link"]`);
     expect(batchId).toMatch(new RegExp(`^batch-${temporalId}-`));
-    await page.screenshot({ path: path.join(SHOTS, 'schedules.png'), fullPage: true });
+    await page.screenshot({ path: path.join(ui.SHOTS, 'schedules.png'), fullPage: true });
     await phoneShot('schedules-phone.png');
 
     await page.click(`${card} [data-testid="last-run-link"]`);
@@ -363,7 +317,7 @@ describe('the history page and batch analytics', () => {
     const ok = `[data-testid="batch-row-${ids.aliceOk}"]`;
     expect(await text(`${ok} [data-testid="batch-row-result"]`)).toBe('2 successful, 0 failed');
     expect(await page.$(`${ok} [data-testid="batch-row-retry"]`)).toBeNull();
-    await page.screenshot({ path: path.join(SHOTS, 'history.png'), fullPage: true });
+    await page.screenshot({ path: path.join(ui.SHOTS, 'history.png'), fullPage: true });
     await phoneShot('history-phone.png');
 
     // A creation date in the future matches nothing, and the form shows the date from the URL.
@@ -438,6 +392,6 @@ describe('the history page and batch analytics', () => {
       const w = globalThis as unknown as { scrollTo(x: number, y: number): void; scrollY: number };
       w.scrollTo(0, el.getBoundingClientRect().top + w.scrollY - 70);
     });
-    await page.screenshot({ path: path.join(SHOTS, 'analytics.png') });
+    await page.screenshot({ path: path.join(ui.SHOTS, 'analytics.png') });
   });
 });

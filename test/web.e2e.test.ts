@@ -5,18 +5,13 @@
  * and cancel (after confirming) a running batch. Screenshots
  * of each page are saved under .data/test-artifacts/screenshots/.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer';
+import type { Browser, Page } from 'puppeteer';
 import type { PipelineDefinition } from '../pipelines/types';
 import { fixtureLog, fixturePipeline } from './support/fixture-pipeline';
-import { waitFor } from './support/api';
+import { startBatch, waitFor } from './support/api';
+import * as ui from './support/browser';
 import { startStack } from './support/stack';
-
-const ROOT = path.join(__dirname, '..');
-const WEB_DIST = path.join(ROOT, 'web', 'dist');
-const SHOTS = path.join(ROOT, '.data', 'test-artifacts', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** The fixture pipeline with demo items: 5 that succeed and one that fails at step b while blocked. */
 const withDemo = {
@@ -32,26 +27,9 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(WEB_DIST, 'index.html')))
-    throw new Error('web/dist is missing: npm test builds it (scripts/build-web.sh)');
-  fs.mkdirSync(SHOTS, { recursive: true });
-  stack = await startStack({ name: 'web', pipelines: [withDemo], webDir: WEB_DIST, progressIntervalMs: 200 });
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-  page = await browser.newPage();
-  // Signed in as the stack's super admin (the sign-in form itself is tested in test/web.e2e.test.ts).
-  await page.setCookie(await stack.api.browserSession());
-  await page.setViewport({ width: 1280, height: 900 });
+  ui.requireWebBuild();
+  stack = await startStack({ name: 'web', pipelines: [withDemo], webDir: ui.WEB_DIST, progressIntervalMs: 200 });
+  ({ browser, page } = await ui.openSignedInPage(await stack.api.browserSession(), { width: 1280, height: 900 }));
 });
 
 afterAll(async () => {
@@ -59,32 +37,10 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const text = (selector: string) => page.$eval(selector, (el) => (el.textContent ?? '').trim());
+const text = (selector: string) => ui.textOf(page, selector);
 
-async function waitForText(selector: string, expected: string | RegExp, timeoutMs = 60_000): Promise<void> {
-  await page
-    .waitForFunction(
-      (sel: string, src: string, isRe: boolean) => {
-        const t = (
-          (
-            globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }
-          ).document.querySelector(sel)?.textContent ?? ''
-        ).trim();
-        return isRe ? new RegExp(src).test(t) : t === src;
-      },
-      { timeout: timeoutMs, polling: 100 },
-      selector,
-      expected instanceof RegExp ? expected.source : expected,
-      expected instanceof RegExp,
-    )
-    .catch(async (err) => {
-      await page.screenshot({ path: path.join(SHOTS, 'failure.png'), fullPage: true }).catch(() => undefined);
-      const seen = await page.$eval(selector, (el) => el.textContent).catch(() => '(no such element)');
-      throw new Error(
-        `${(err as Error).message}: ${selector} shows ${JSON.stringify(seen)}, expected ${String(expected)}`,
-      );
-    });
-}
+const waitForText = (selector: string, expected: string | RegExp, timeoutMs?: number) =>
+  ui.waitForText(page, selector, expected, { timeoutMs });
 
 test('start a batch from the page, watch it reach 100% over SSE, retry the failed item from the batch page', async () => {
   fixtureLog.reset();
@@ -92,7 +48,7 @@ test('start a batch from the page, watch it reach 100% over SSE, retry the faile
   await page.goto(`${stack.api.base}/`, { waitUntil: 'networkidle0' });
   await page.waitForSelector('[data-testid="pipeline-card-fixture"]');
   // operations.png (a pipeline chosen, its items and settings) comes from web-operations.e2e.test.ts.
-  await page.screenshot({ path: path.join(SHOTS, 'operations-pipelines.png') });
+  await page.screenshot({ path: path.join(ui.SHOTS, 'operations-pipelines.png') });
 
   await page.click('[data-testid="pipeline-card-fixture"]');
   await page.waitForSelector('[data-testid="batch-form"]');
@@ -102,7 +58,7 @@ test('start a batch from the page, watch it reach 100% over SSE, retry the faile
   await waitForText('[data-testid="items-count"]', /6 items/);
   await page.$eval('[data-testid="input-name"]', (el) => void ((el as unknown as { value: string }).value = ''));
   await page.type('[data-testid="input-name"]', 'From the browser');
-  await page.screenshot({ path: path.join(SHOTS, 'operations-form.png') });
+  await page.screenshot({ path: path.join(ui.SHOTS, 'operations-form.png') });
   await page.click('[data-testid="start-batch"]');
 
   // The page moves to the new batch and follows it live.
@@ -114,7 +70,7 @@ test('start a batch from the page, watch it reach 100% over SSE, retry the faile
   expect(await text('[data-testid="count-succeeded"]')).toBe('5');
   expect(await text('[data-testid="count-failed"]')).toBe('1');
   await page.waitForSelector('[data-testid="item-row-web-bad"][data-status="failed"]', { timeout: 30_000 });
-  await page.screenshot({ path: path.join(SHOTS, 'batch-completed-with-errors.png'), fullPage: true });
+  await page.screenshot({ path: path.join(ui.SHOTS, 'batch-completed-with-errors.png'), fullPage: true });
 
   // The cause is fixed; retry from the page: the failed item resumes at step b and succeeds.
   fixtureLog.blocked.clear();
@@ -128,7 +84,7 @@ test('start a batch from the page, watch it reach 100% over SSE, retry the faile
   expect(fixtureLog.attempts.get('web-bad/a')).toBe(1);
   expect(fixtureLog.attempts.get('web-bad/b')).toBe(2);
   await new Promise((r) => setTimeout(r, 1_000)); // let the bars finish their width transition
-  await page.screenshot({ path: path.join(SHOTS, 'batch-after-retry.png'), fullPage: true });
+  await page.screenshot({ path: path.join(ui.SHOTS, 'batch-after-retry.png'), fullPage: true });
 
   // The API agrees with what the page shows.
   const api = await stack.api.call('GET', `/api/batches/${batchId}`);
@@ -143,14 +99,12 @@ test('pause and resume a running batch from its page; cancel another after confi
   fixtureLog.reset();
   // 8 items of ~1.5 s, two at a time: about 6 s of work, time enough to pause in the middle.
   const items = Array.from({ length: 8 }, (_, i) => ({ key: `slow-${i + 1}`, sleepMs: 500 }));
-  const created = await stack.api.call('POST', '/api/batches', {
+  const id = await startBatch(stack.api, {
     pipeline: 'fixture',
     name: 'Pause me',
     items,
     concurrency: 2,
   });
-  expect(created.status).toBe(202);
-  const id = created.body.id as string;
   await page.goto(`${stack.api.base}/#/batches/${encodeURIComponent(id)}`, { waitUntil: 'networkidle0' });
   await waitForText('[data-testid="batch-status"]', /running/i);
 
@@ -168,7 +122,7 @@ test('pause and resume a running batch from its page; cancel another after confi
   };
   const pausedAt = await settle();
   expect(pausedAt).toBeLessThan(8);
-  await page.screenshot({ path: path.join(SHOTS, 'batch-paused.png'), fullPage: true });
+  await page.screenshot({ path: path.join(ui.SHOTS, 'batch-paused.png'), fullPage: true });
 
   await page.click('[data-testid="btn-resume"]');
   await waitForText('[data-testid="progress-text"]', '8/8 processed', 60_000);
@@ -208,7 +162,7 @@ test('signing in: the page asks for credentials, says when they are wrong, and s
     await fresh.setViewport({ width: 1280, height: 900 });
     await fresh.goto(`${stack.api.base}/#/batches`, { waitUntil: 'networkidle0' });
     await fresh.waitForSelector('[data-testid="page-sign-in"]');
-    await fresh.screenshot({ path: path.join(SHOTS, 'sign-in.png') });
+    await fresh.screenshot({ path: path.join(ui.SHOTS, 'sign-in.png') });
     await fresh.type('[data-testid="sign-in-email"]', stack.api.admin.email);
     await fresh.type('[data-testid="sign-in-password"]', 'not the password');
     await fresh.click('[data-testid="sign-in-submit"]');

@@ -24,9 +24,9 @@
  *   tsx sandbox/company-sites/server.ts   (SITES_STANDIN_PORT=4030)
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { COMPANY_SITES, SITE_REDIRECTS, type CompanySite } from './sites';
 import { asyncHandler } from '../async-handler';
+import { baseUrlOf, closeServer, listen, runFromCli } from '../serve';
 
 export interface SiteRequest {
   method: string;
@@ -218,41 +218,19 @@ export async function startCompanySites(opts: { port?: number; host?: string } =
     }),
   );
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  await listen(server, opts.port ?? 0, opts.host ?? '127.0.0.1');
   return {
-    url: `http://${host}:${address.port}`,
+    url: baseUrlOf(server),
     requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }
 
 if (require.main === module) {
   const port = Number(process.env.SITES_STANDIN_PORT ?? 4030);
-  startCompanySites({ port })
-    .then((s) => {
-      process.stdout.write(
-        `${JSON.stringify({ msg: 'company sites stand-in listening', url: s.url, stand_in: true })}\n`,
-      );
-      const stop = () => void s.close().finally(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    })
-    .catch((err: Error) => {
-      process.stderr.write(
-        `${JSON.stringify({ msg: 'company sites stand-in failed to start', error: err.message })}\n`,
-      );
-      process.exit(1);
-    });
+  runFromCli(
+    'company sites stand-in',
+    () => startCompanySites({ port }),
+    (s) => ({ url: s.url }),
+  );
 }

@@ -18,6 +18,7 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type AddressObject } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { listen, runFromCli } from '../serve';
 
 export interface MailboxAttachment {
   filename?: string;
@@ -148,13 +149,7 @@ export async function startMailbox(opts: MailboxOptions = {}): Promise<Mailbox> 
     },
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, opts.port ?? 0, host);
   // Errors on client sockets (a client hanging up mid-message) must not crash the process.
   server.on('error', () => undefined);
   const port = (server.server.address() as AddressInfo).port;
@@ -194,19 +189,10 @@ if (require.main === module) {
     process.stdout.write(
       `${JSON.stringify({ msg: 'mailbox stand-in received a message', from: m.from, to: m.to, subject: m.subject, messageId: m.messageId, text: m.text })}\n`,
     );
-  startMailbox({ port, host, onMessage: show })
-    .then((mailbox) => {
-      process.stdout.write(
-        `${JSON.stringify({ msg: 'mailbox stand-in listening (SMTP, loopback, relays nothing)', host: mailbox.host, port: mailbox.port, stand_in: true })}\n`,
-      );
-      const stop = () => {
-        void mailbox.close().finally(() => process.exit(0));
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    })
-    .catch((err: Error) => {
-      process.stderr.write(`${JSON.stringify({ msg: 'mailbox stand-in failed to start', error: err.message })}\n`);
-      process.exit(1);
-    });
+  runFromCli(
+    'mailbox stand-in',
+    () => startMailbox({ port, host, onMessage: show }),
+    (mailbox) => ({ host: mailbox.host, port: mailbox.port }),
+    'mailbox stand-in listening (SMTP, loopback, relays nothing)',
+  );
 }

@@ -17,6 +17,7 @@
  * - nullable: null only where nothing fits (an e-mail property without an e-mail).
  * Plain answers: `Reply #<n> (<n-1> earlier turns): <first sentence of the last user message>`.
  */
+import { unitHash } from '../hash';
 
 export type JsonSchema = {
   type?: string | string[];
@@ -74,16 +75,6 @@ function proseSentences(text: string): string[] {
 function clip(text: string, max: number | undefined): string {
   if (max === undefined || text.length <= max) return text;
   return text.slice(0, Math.max(0, max - 1)).trimEnd() + '…';
-}
-
-/** FNV-1a over the text, mapped to [0, 1). */
-export function unitHash(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) / 0x1_0000_0000;
 }
 
 function escapeRe(s: string): string {

@@ -24,10 +24,10 @@
  *   tsx sandbox/openai/server.ts   (OPENAI_STANDIN_PORT=4020, OPENAI_API_KEY=stand-in-key)
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { plainAnswer, structuredAnswer, type JsonSchema } from './fake-content';
 import { asyncHandler } from '../async-handler';
+import { baseUrlOf, closeServer, listen, runFromCli } from '../serve';
 
 export interface RecordedRequest {
   /** 1-based, in arrival order. */
@@ -436,18 +436,9 @@ export async function startOpenAiStandIn(opts: OpenAiStandInOptions = {}): Promi
     }),
   );
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-
+  await listen(server, opts.port ?? 0, opts.host ?? '127.0.0.1');
   return {
-    url: `http://${host}:${address.port}/v1`,
+    url: `${baseUrlOf(server)}/v1`,
     requests,
     addFaults: (rules) => {
       for (const r of Array.isArray(rules) ? rules : [rules]) faults.push({ ...r, hits: 0 });
@@ -462,26 +453,16 @@ export async function startOpenAiStandIn(opts: OpenAiStandInOptions = {}): Promi
     setLatency: (ms) => {
       latency = ms;
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }
 
 if (require.main === module) {
   const port = Number(process.env.OPENAI_STANDIN_PORT ?? 4020);
   const apiKey = process.env.OPENAI_API_KEY ?? 'stand-in-key';
-  startOpenAiStandIn({ port, apiKey, latencyMs: { min: 50, max: 400 } })
-    .then((s) => {
-      process.stdout.write(`${JSON.stringify({ msg: 'OpenAI stand-in listening', url: s.url, stand_in: true })}\n`);
-      const stop = () => void s.close().finally(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    })
-    .catch((err: Error) => {
-      process.stderr.write(`${JSON.stringify({ msg: 'OpenAI stand-in failed to start', error: err.message })}\n`);
-      process.exit(1);
-    });
+  runFromCli(
+    'OpenAI stand-in',
+    () => startOpenAiStandIn({ port, apiKey, latencyMs: { min: 50, max: 400 } }),
+    (s) => ({ url: s.url }),
+  );
 }

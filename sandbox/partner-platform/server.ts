@@ -35,7 +35,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { unitHash } from '../hash';
+import { baseUrlOf, closeServer, listen, runFromCli } from '../serve';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 
@@ -276,16 +277,6 @@ function now(): string {
 
 function sleep(ms: number): Promise<void> {
   return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
-}
-
-/** FNV-1a, 32 bit, mapped to [0, 1). */
-function hashToUnit(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) / 0x1_0000_0000;
 }
 
 function normalise(text: string): string {
@@ -540,11 +531,9 @@ interface RouteSpec {
 }
 
 function sendError(res: Response, err: HttpError): void {
-  res
-    .status(err.status)
-    .json({
-      error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) },
-    });
+  res.status(err.status).json({
+    error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) },
+  });
 }
 
 export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<PartnerSandbox> {
@@ -612,7 +601,7 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
         )
           continue;
       }
-      if (m?.rate !== undefined && hashToUnit(key ?? req.originalUrl) >= m.rate) continue;
+      if (m?.rate !== undefined && unitHash(key ?? req.originalUrl) >= m.rate) continue;
       return rule;
     }
     return undefined;
@@ -1117,29 +1106,16 @@ export async function startPartnerSandbox(opts: PartnerSandboxOptions): Promise<
   );
 
   const server = http.createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-
+  await listen(server, opts.port ?? 0, host);
   return {
-    url: `http://${urlHost}:${address.port}`,
+    url: baseUrlOf(server),
     state,
     addFaults,
     clearFaults: () => {
       state.faults = [];
     },
     reset: () => resetState(state),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }
 
@@ -1147,21 +1123,9 @@ if (require.main === module) {
   const port = Number(process.env.PARTNER_SANDBOX_PORT ?? 4010);
   const apiKey = process.env.PARTNER_API_KEY ?? 'sandbox-key';
   const host = process.env.PARTNER_SANDBOX_HOST ?? '127.0.0.1';
-  startPartnerSandbox({ port, host, apiKey })
-    .then((sandbox) => {
-      process.stdout.write(
-        `${JSON.stringify({ msg: 'partner platform sandbox listening', url: sandbox.url, stand_in: true })}\n`,
-      );
-      const stop = () => {
-        void sandbox.close().finally(() => process.exit(0));
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    })
-    .catch((err: Error) => {
-      process.stderr.write(
-        `${JSON.stringify({ msg: 'partner platform sandbox failed to start', error: err.message })}\n`,
-      );
-      process.exit(1);
-    });
+  runFromCli(
+    'partner platform sandbox',
+    () => startPartnerSandbox({ port, host, apiKey }),
+    (sandbox) => ({ url: sandbox.url }),
+  );
 }

@@ -122,3 +122,28 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 150));
   }
 }
+
+type ApiCaller = Pick<Awaited<ReturnType<typeof startApi>>, 'call'>;
+
+/** Starts a batch with `POST /api/batches` (asserting the 202) and returns its ID. */
+export async function startBatch(api: ApiCaller, body: Record<string, unknown>): Promise<string> {
+  const res = await api.call('POST', '/api/batches', body);
+  expect(res.status).toBe(202);
+  return res.body.id as string;
+}
+
+/** Polls `GET /api/batches/:id` until the batch is in one of `statuses` (by default any final one); its detail. */
+export function batchEnded(
+  api: ApiCaller,
+  id: string,
+  opts: { statuses?: string[]; timeoutMs?: number; what?: string } = {},
+): Promise<any> {
+  const statuses = opts.statuses ?? ['completed', 'completed_with_errors', 'failed', 'cancelled'];
+  return waitFor(
+    async () => {
+      const b = await api.call('GET', `/api/batches/${id}`);
+      return statuses.includes(b.body.status) ? b.body : undefined;
+    },
+    { timeoutMs: opts.timeoutMs ?? 90_000, what: opts.what ?? `batch ${id} to finish` },
+  );
+}

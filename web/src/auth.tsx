@@ -6,6 +6,7 @@
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { ApiError, authApi, errorMessage, onUnauthenticated, setCsrfToken, type Me } from './api.ts';
+import { Field } from './components.tsx';
 
 interface AuthState {
   me: Me | null;
@@ -103,8 +104,7 @@ function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: () => Pro
             {notice}
           </p>
         )}
-        <div className="field">
-          <label htmlFor="sign-in-email">E-mail</label>
+        <Field htmlFor="sign-in-email" label="E-mail">
           <input
             id="sign-in-email"
             type="email"
@@ -115,9 +115,8 @@ function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: () => Pro
             data-testid="sign-in-email"
             autoFocus
           />
-        </div>
-        <div className="field">
-          <label htmlFor="sign-in-password">Password</label>
+        </Field>
+        <Field htmlFor="sign-in-password" label="Password">
           <input
             id="sign-in-password"
             type="password"
@@ -127,7 +126,7 @@ function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: () => Pro
             onChange={(e) => setPassword(e.target.value)}
             data-testid="sign-in-password"
           />
-        </div>
+        </Field>
         {error && (
           <p className="text-error" role="alert" data-testid="sign-in-error">
             {error}

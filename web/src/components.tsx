@@ -1,5 +1,5 @@
 /** Small shared pieces: status badge, health dot, progress bar, messages, hooks. */
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { useHealth } from './queries/health.ts';
 import { formatPercent, statusLabel } from './format.ts';
 
@@ -107,6 +107,154 @@ export function Loading({ label = 'Loading…' }: { label?: string }) {
     </p>
   );
 }
+
+/** A confirm or inline form's buttons: the action that submits it, and the one that closes it. */
+export function ConfirmActions({
+  submitLabel,
+  submitClass = 'btn-primary',
+  disabled,
+  submitTestId,
+  autoFocus,
+  cancelLabel = 'Cancel',
+  cancelTestId,
+  onCancel,
+}: {
+  submitLabel: ReactNode;
+  submitClass?: 'btn-primary' | 'btn-danger';
+  disabled: boolean;
+  submitTestId: string;
+  autoFocus?: boolean;
+  cancelLabel?: string;
+  cancelTestId?: string;
+  onCancel: () => void;
+}) {
+  return (
+    <div className="confirm-actions">
+      <button
+        type="submit"
+        className={`btn ${submitClass}`}
+        disabled={disabled}
+        autoFocus={autoFocus}
+        data-testid={submitTestId}
+      >
+        {submitLabel}
+      </button>
+      <button type="button" className="btn" onClick={onCancel} data-testid={cancelTestId}>
+        {cancelLabel}
+      </button>
+    </div>
+  );
+}
+
+/** "Load more" under a list read a page at a time (shown while there is a next page). */
+export function LoadMore({
+  query,
+  testId,
+}: {
+  query: { hasNextPage: boolean; isFetchingNextPage: boolean; fetchNextPage: () => Promise<unknown> };
+  testId: string;
+}) {
+  if (!query.hasNextPage) return null;
+  return (
+    <div className="load-more">
+      <button
+        type="button"
+        className="btn"
+        onClick={() => void query.fetchNextPage()}
+        disabled={query.isFetchingNextPage}
+        data-testid={testId}
+      >
+        {query.isFetchingNextPage ? 'Loading…' : 'Load more'}
+      </button>
+    </div>
+  );
+}
+
+export interface Flash {
+  kind: 'ok' | 'error';
+  text: string;
+}
+
+/** The outcome of an action: an alert when it failed, a status line when it worked. */
+export function FlashMessage({
+  message,
+  className,
+  testId,
+}: {
+  message: Flash | null;
+  className: string;
+  testId: string;
+}) {
+  if (!message) return null;
+  return (
+    <p
+      className={`${className} ${message.kind === 'error' ? 'text-error' : 'text-ok'}`}
+      role={message.kind === 'error' ? 'alert' : 'status'}
+      data-testid={testId}
+    >
+      {message.text}
+    </p>
+  );
+}
+
+/** A column heading: its text, or the text with the cell's class (`col-num` right-aligns numbers). */
+export type Column = string | { label: ReactNode; className?: string; key?: string };
+
+/** A table's header row, every cell a column heading. */
+export function TableHead({ columns }: { columns: Column[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c, i) =>
+          typeof c === 'string' ? (
+            <th scope="col" key={c}>
+              {c}
+            </th>
+          ) : (
+            <th scope="col" className={c.className} key={c.key ?? i}>
+              {c.label}
+            </th>
+          ),
+        )}
+      </tr>
+    </thead>
+  );
+}
+
+/** A column heading with its cells' class. */
+export const col = (label: string, className: string): Column => ({ label, className, key: label });
+
+/** A column whose heading only screen readers hear (buttons, bars). */
+export const hiddenColumn = (label: string, className?: string): Column => ({
+  label: <span className="visually-hidden">{label}</span>,
+  className,
+  key: label,
+});
+
+/** A form field: its label above the control (and what follows it: a hint, an error). */
+export function Field({
+  htmlFor,
+  label,
+  className,
+  children,
+}: {
+  htmlFor: string;
+  label: ReactNode;
+  className?: string;
+  children: ReactNode;
+}) {
+  return (
+    <div className={className ? `field ${className}` : 'field'}>
+      <label htmlFor={htmlFor}>{label}</label>
+      {children}
+    </div>
+  );
+}
+
+/** A keydown handler that closes a confirm or inline form on Escape. */
+export const closeOnEscape = (onClose: () => void) => (e: KeyboardEvent) => {
+  if (e.key === 'Escape') onClose();
+};
 
 /** Sets document.title while a page is shown. */
 export function useTitle(title: string) {

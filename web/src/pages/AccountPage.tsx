@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { errorMessage, type ApiTokenInfo } from '../api.ts';
 import { useAuth } from '../auth.tsx';
-import { ErrorMessage, Loading, useTitle } from '../components.tsx';
+import { ErrorMessage, Field, hiddenColumn, Loading, TableHead, useTitle } from '../components.tsx';
 import { formatDateTime } from '../format.ts';
 import { useApiTokens, useCreateToken, useRevokeToken } from '../queries/account.ts';
 
@@ -60,8 +60,7 @@ export function AccountPage() {
           <code>FLOTILLA_TOKEN</code>). A token is shown once; Flotilla keeps only its hash.
         </p>
         <form className="field-row" onSubmit={create}>
-          <div className="field grow">
-            <label htmlFor="token-name">New token name</label>
+          <Field htmlFor="token-name" label="New token name" className="grow">
             <input
               id="token-name"
               value={name}
@@ -70,7 +69,7 @@ export function AccountPage() {
               onChange={(e) => setName(e.target.value)}
               data-testid="token-name"
             />
-          </div>
+          </Field>
           <button type="submit" className="btn btn-primary" disabled={busy || !name.trim()} data-testid="token-create">
             Create token
           </button>
@@ -93,18 +92,7 @@ function TokenTable({ tokens, onRevoke }: { tokens: ApiTokenInfo[]; onRevoke: (i
   return (
     <div className="table-scroll">
       <table className="table" data-testid="token-table">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Token</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last used</th>
-            <th scope="col">State</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={['Name', 'Token', 'Created', 'Last used', 'State', hiddenColumn('Actions')]} />
         <tbody>
           {tokens.map((t) => (
             <tr key={t.id} data-testid={`token-row-${t.id}`}>

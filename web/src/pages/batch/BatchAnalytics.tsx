@@ -3,8 +3,9 @@
  * items ended with, and how long each step takes (p50 / p95 / p99). Charts are plain HTML bars
  * (role="img" with a spoken summary); the same numbers are in the tables under them.
  */
+import type { ReactNode } from 'react';
 import { errorMessage, isFinal, type ErrorGroup, type Progress, type StepDurations } from '../../api.ts';
-import { ErrorMessage, Loading } from '../../components.tsx';
+import { col, ErrorMessage, Loading, TableHead } from '../../components.tsx';
 import { formatDuration, formatInt, formatTime } from '../../format.ts';
 import { useBatchAnalytics } from '../../queries/batches.ts';
 import { useRefreshOnChange } from './useRefreshOnChange.ts';
@@ -129,39 +130,22 @@ function ErrorDistribution({ groups, failed }: { groups: ErrorGroup[]; failed: n
               </div>
             ))}
           </div>
-          <details className="analytics-numbers">
-            <summary>Error numbers as a table</summary>
-            <div className="table-wrap">
-              <table className="table compact analytics-table" data-testid="error-table">
-                <thead>
-                  <tr>
-                    <th scope="col">Error</th>
-                    <th scope="col">Step</th>
-                    <th scope="col" className="col-num">
-                      Items
-                    </th>
-                    <th scope="col" className="col-num">
-                      Share
-                    </th>
-                    <th scope="col">Example</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {groups.map((g) => (
-                    <tr key={`${g.step}\u0000${g.type}`}>
-                      <th scope="row">{g.type ?? 'Unknown error'}</th>
-                      <td>{g.step ? <code>{g.step}</code> : '—'}</td>
-                      <td className="col-num num">{formatInt(g.count)}</td>
-                      <td className="col-num num">{sharePercent(g.share)}</td>
-                      <td className="analytics-sample">
-                        {g.sampleMessage ? `${g.sampleKey ?? ''}: ${g.sampleMessage}` : '—'}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          </details>
+          <NumbersTable summary="Error numbers as a table" testId="error-table">
+            <TableHead columns={['Error', 'Step', col('Items', 'col-num'), col('Share', 'col-num'), 'Example']} />
+            <tbody>
+              {groups.map((g) => (
+                <tr key={`${g.step}\u0000${g.type}`}>
+                  <th scope="row">{g.type ?? 'Unknown error'}</th>
+                  <td>{g.step ? <code>{g.step}</code> : '—'}</td>
+                  <td className="col-num num">{formatInt(g.count)}</td>
+                  <td className="col-num num">{sharePercent(g.share)}</td>
+                  <td className="analytics-sample">
+                    {g.sampleMessage ? `${g.sampleKey ?? ''}: ${g.sampleMessage}` : '—'}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </NumbersTable>
         </>
       )}
     </div>
@@ -217,55 +201,52 @@ function StepDurationChart({ steps }: { steps: StepDurations[] }) {
               </div>
             ))}
           </div>
-          <details className="analytics-numbers">
-            <summary>Duration numbers as a table</summary>
-            <div className="table-wrap">
-              <table className="table compact analytics-table" data-testid="duration-table">
-                <thead>
-                  <tr>
-                    <th scope="col">Step</th>
-                    <th scope="col" className="col-num">
-                      Runs
-                    </th>
-                    <th scope="col" className="col-num">
-                      Failed
-                    </th>
-                    <th scope="col" className="col-num">
-                      Retried
-                    </th>
-                    {PERCENTILES.map((p) => (
-                      <th scope="col" className="col-num" key={p.key}>
-                        {p.label}
-                      </th>
-                    ))}
-                    <th scope="col" className="col-num">
-                      Max
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {steps.map((s) => (
-                    <tr key={s.step}>
-                      <th scope="row">
-                        <code>{s.step}</code>
-                      </th>
-                      <td className="col-num num">{formatInt(s.runs)}</td>
-                      <td className="col-num num">{formatInt(s.failed)}</td>
-                      <td className="col-num num">{formatInt(s.retried)}</td>
-                      {PERCENTILES.map((p) => (
-                        <td className="col-num num" key={p.key}>
-                          {formatDuration(s[p.key])}
-                        </td>
-                      ))}
-                      <td className="col-num num">{formatDuration(s.maxMs)}</td>
-                    </tr>
+          <NumbersTable summary="Duration numbers as a table" testId="duration-table">
+            <TableHead
+              columns={[
+                'Step',
+                col('Runs', 'col-num'),
+                col('Failed', 'col-num'),
+                col('Retried', 'col-num'),
+                ...PERCENTILES.map((p) => col(p.label, 'col-num')),
+                col('Max', 'col-num'),
+              ]}
+            />
+            <tbody>
+              {steps.map((s) => (
+                <tr key={s.step}>
+                  <th scope="row">
+                    <code>{s.step}</code>
+                  </th>
+                  <td className="col-num num">{formatInt(s.runs)}</td>
+                  <td className="col-num num">{formatInt(s.failed)}</td>
+                  <td className="col-num num">{formatInt(s.retried)}</td>
+                  {PERCENTILES.map((p) => (
+                    <td className="col-num num" key={p.key}>
+                      {formatDuration(s[p.key])}
+                    </td>
                   ))}
-                </tbody>
-              </table>
-            </div>
-          </details>
+                  <td className="col-num num">{formatDuration(s.maxMs)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </NumbersTable>
         </>
       )}
     </div>
+  );
+}
+
+/** A chart's numbers as a table, folded away under the chart. */
+function NumbersTable({ summary, testId, children }: { summary: string; testId: string; children: ReactNode }) {
+  return (
+    <details className="analytics-numbers">
+      <summary>{summary}</summary>
+      <div className="table-wrap">
+        <table className="table compact analytics-table" data-testid={testId}>
+          {children}
+        </table>
+      </div>
+    </details>
   );
 }

@@ -1,7 +1,8 @@
 /** Pause, resume, cancel (after confirming) and retry the failed items of a batch. */
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { errorMessage, isFinal, type BatchStatus } from '../../api.ts';
 import { useControlBatch, useRetryFailed, type ControlAction } from '../../queries/batches.ts';
+import { closeOnEscape, ConfirmActions, FlashMessage, type Flash } from '../../components.tsx';
 
 type Action = ControlAction | 'retry';
 
@@ -31,7 +32,7 @@ function useBatchActions({
   const control = useControlBatch(batchId);
   const retry = useRetryFailed();
   const [busy, setBusy] = useState<Action | null>(null);
-  const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  const [message, setMessage] = useState<Flash | null>(null);
 
   async function run(action: Action, why?: string): Promise<boolean> {
     setBusy(action);
@@ -87,24 +88,19 @@ export function Controls({ batchId, status, failed, temporalUrl, onChanged, onRe
   return (
     <div className="controls" data-testid="batch-controls">
       <div className="control-buttons">
-        <button
-          type="button"
-          className="btn"
-          onClick={() => void act('pause')}
-          disabled={!canPause || busy !== null}
-          data-testid="btn-pause"
+        <ActionButton action="pause" enabled={canPause} busy={busy} busyLabel="Pausing…" testId="btn-pause" onAct={act}>
+          Pause
+        </ActionButton>
+        <ActionButton
+          action="resume"
+          enabled={canResume}
+          busy={busy}
+          busyLabel="Resuming…"
+          testId="btn-resume"
+          onAct={act}
         >
-          {busy === 'pause' ? 'Pausing…' : 'Pause'}
-        </button>
-        <button
-          type="button"
-          className="btn"
-          onClick={() => void act('resume')}
-          disabled={!canResume || busy !== null}
-          data-testid="btn-resume"
-        >
-          {busy === 'resume' ? 'Resuming…' : 'Resume'}
-        </button>
+          Resume
+        </ActionButton>
         <button
           type="button"
           ref={cancelBtnRef}
@@ -117,15 +113,16 @@ export function Controls({ batchId, status, failed, temporalUrl, onChanged, onRe
         >
           Cancel…
         </button>
-        <button
-          type="button"
-          className="btn"
-          onClick={() => void act('retry')}
-          disabled={!canRetry || busy !== null}
-          data-testid="btn-retry-failed"
+        <ActionButton
+          action="retry"
+          enabled={canRetry}
+          busy={busy}
+          busyLabel="Retrying…"
+          testId="btn-retry-failed"
+          onAct={act}
         >
-          {busy === 'retry' ? 'Retrying…' : `Retry failed${failed > 0 ? ` (${failed})` : ''}`}
-        </button>
+          {`Retry failed${failed > 0 ? ` (${failed})` : ''}`}
+        </ActionButton>
         <a
           className="btn btn-ghost"
           href={temporalUrl}
@@ -139,16 +136,39 @@ export function Controls({ batchId, status, failed, temporalUrl, onChanged, onRe
       {confirming && (
         <CancelConfirm busy={busy} onConfirm={(reason) => void act('cancel', reason)} onAbort={closeConfirm} />
       )}
-      {message && (
-        <p
-          className={`control-message ${message.kind === 'error' ? 'text-error' : 'text-ok'}`}
-          role={message.kind === 'error' ? 'alert' : 'status'}
-          data-testid="control-message"
-        >
-          {message.text}
-        </p>
-      )}
+      <FlashMessage message={message} className="control-message" testId="control-message" />
     </div>
+  );
+}
+
+/** A control that acts at once (pause, resume, retry), saying so while its request is out. */
+function ActionButton({
+  action,
+  enabled,
+  busy,
+  busyLabel,
+  testId,
+  onAct,
+  children,
+}: {
+  action: Action;
+  enabled: boolean;
+  busy: string | null;
+  busyLabel: string;
+  testId: string;
+  onAct: (action: Action) => Promise<void>;
+  children: ReactNode;
+}) {
+  return (
+    <button
+      type="button"
+      className="btn"
+      onClick={() => void onAct(action)}
+      disabled={!enabled || busy !== null}
+      data-testid={testId}
+    >
+      {busy === action ? busyLabel : children}
+    </button>
   );
 }
 
@@ -177,9 +197,7 @@ function CancelConfirm({
         e.preventDefault();
         onConfirm(reason);
       }}
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') onAbort();
-      }}
+      onKeyDown={closeOnEscape(onAbort)}
     >
       <p>
         <strong>Cancel this batch?</strong> Pending items will not start and running items are cancelled. This cannot be
@@ -196,14 +214,15 @@ function CancelConfirm({
         data-testid="cancel-reason"
         autoComplete="off"
       />
-      <div className="confirm-actions">
-        <button type="submit" className="btn btn-danger" disabled={busy !== null} data-testid="btn-cancel-confirm">
-          {busy === 'cancel' ? 'Cancelling…' : 'Cancel batch'}
-        </button>
-        <button type="button" className="btn" onClick={onAbort} data-testid="btn-cancel-abort">
-          Keep running
-        </button>
-      </div>
+      <ConfirmActions
+        submitLabel={busy === 'cancel' ? 'Cancelling…' : 'Cancel batch'}
+        submitClass="btn-danger"
+        disabled={busy !== null}
+        submitTestId="btn-cancel-confirm"
+        cancelLabel="Keep running"
+        cancelTestId="btn-cancel-abort"
+        onCancel={onAbort}
+      />
     </form>
   );
 }

@@ -1,7 +1,7 @@
 /** One row of the items table, and the details it opens to (steps, error, input). */
 import { Fragment } from 'react';
 import type { Item } from '../../api.ts';
-import { StatusBadge } from '../../components.tsx';
+import { col, StatusBadge, TableHead } from '../../components.tsx';
 import { formatCost, formatDateTime, formatDuration } from '../../format.ts';
 
 /** The step an item failed or was skipped at, or the last one it finished. */
@@ -125,19 +125,7 @@ function ItemDetail({ item }: { item: Item }) {
       )}
       {recorded.length > 0 && (
         <table className="table compact">
-          <thead>
-            <tr>
-              <th scope="col">Step</th>
-              <th scope="col">Status</th>
-              <th scope="col" className="col-num">
-                Attempts
-              </th>
-              <th scope="col" className="col-num">
-                Duration
-              </th>
-              <th scope="col">Note</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Step', 'Status', col('Attempts', 'col-num'), col('Duration', 'col-num'), 'Note']} />
           <tbody>
             {recorded.map((s) => (
               <tr key={s.step}>

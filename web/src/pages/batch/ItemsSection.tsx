@@ -4,7 +4,7 @@
  */
 import { useState } from 'react';
 import { errorMessage, isFinal, type Item, type ItemStatus, type Progress } from '../../api.ts';
-import { ErrorMessage, Loading } from '../../components.tsx';
+import { col, ErrorMessage, Loading, LoadMore, TableHead } from '../../components.tsx';
 import { formatInt } from '../../format.ts';
 import { useBatchItems } from '../../queries/batches.ts';
 import { ItemRows } from './ItemRows.tsx';
@@ -88,19 +88,7 @@ export function ItemsSection({
       {items !== null && items.length > 0 && (
         <ItemsTable items={items} steps={steps} expanded={expanded} onToggle={toggle} />
       )}
-      {query.hasNextPage && (
-        <div className="load-more">
-          <button
-            type="button"
-            className="btn"
-            onClick={() => void query.fetchNextPage()}
-            disabled={query.isFetchingNextPage}
-            data-testid="items-load-more"
-          >
-            {query.isFetchingNextPage ? 'Loading…' : 'Load more'}
-          </button>
-        </div>
-      )}
+      <LoadMore query={query} testId="items-load-more" />
     </div>
   );
 }
@@ -119,28 +107,16 @@ function ItemsTable({
   return (
     <div className="table-wrap">
       <table className="table items-table" data-testid="items-table">
-        <thead>
-          <tr>
-            <th scope="col" className="col-key">
-              Key
-            </th>
-            <th scope="col" className="col-status">
-              Status
-            </th>
-            <th scope="col" className="col-step">
-              Step
-            </th>
-            <th scope="col" className="col-msg">
-              Error / reason
-            </th>
-            <th scope="col" className="col-dur">
-              Duration
-            </th>
-            <th scope="col" className="col-link">
-              Run
-            </th>
-          </tr>
-        </thead>
+        <TableHead
+          columns={[
+            col('Key', 'col-key'),
+            col('Status', 'col-status'),
+            col('Step', 'col-step'),
+            col('Error / reason', 'col-msg'),
+            col('Duration', 'col-dur'),
+            col('Run', 'col-link'),
+          ]}
+        />
         <tbody>
           {items.map((item) => (
             <ItemRows

@@ -1,6 +1,6 @@
 /** The batch's counts, bar and run metrics, and the per-step funnel. */
 import { isFinal, type Progress, type StepCounts } from '../../api.ts';
-import { ProgressBar } from '../../components.tsx';
+import { col, hiddenColumn, ProgressBar, TableHead } from '../../components.tsx';
 import { formatCost, formatDuration, formatInt, formatPercent, formatRate, formatTime } from '../../format.ts';
 
 const EMPTY_COUNTS: StepCounts = { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
@@ -99,31 +99,17 @@ export function StepFunnel({
   return (
     <div className="table-wrap">
       <table className="table funnel" data-testid="step-funnel">
-        <thead>
-          <tr>
-            <th scope="col" className="col-idx">
-              #
-            </th>
-            <th scope="col" className="col-step">
-              Step
-            </th>
-            <th scope="col" className="col-num">
-              Succeeded
-            </th>
-            <th scope="col" className="col-num">
-              Failed
-            </th>
-            <th scope="col" className="col-num">
-              Skipped
-            </th>
-            <th scope="col" className="col-num">
-              Cancelled
-            </th>
-            <th scope="col" className="col-bar">
-              <span className="visually-hidden">Share of items</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead
+          columns={[
+            col('#', 'col-idx'),
+            col('Step', 'col-step'),
+            col('Succeeded', 'col-num'),
+            col('Failed', 'col-num'),
+            col('Skipped', 'col-num'),
+            col('Cancelled', 'col-num'),
+            hiddenColumn('Share of items', 'col-bar'),
+          ]}
+        />
         <tbody>
           {steps.map((s, i) => {
             const c = counts[s] ?? EMPTY_COUNTS;

@@ -6,14 +6,24 @@
  */
 import { useState } from 'react';
 import { errorMessage, type BatchSummary } from '../../api.ts';
-import { ErrorMessage, Loading, useTitle } from '../../components.tsx';
+import {
+  col,
+  ErrorMessage,
+  type Flash,
+  FlashMessage,
+  hiddenColumn,
+  Loading,
+  LoadMore,
+  TableHead,
+  useTitle,
+} from '../../components.tsx';
 import { formatInt } from '../../format.ts';
 import { historyRows, useBatchHistory, useRetryFailed } from '../../queries/batches.ts';
 import { BATCH_TABS, hrefTo, type BatchFilters, type BatchTab } from '../../router.ts';
 import { BatchRow } from './BatchRow.tsx';
 import { hasFilters, HistoryFilters } from './HistoryFilters.tsx';
 
-type Notice = { kind: 'ok' | 'error'; text: string };
+type Notice = Flash;
 
 export function BatchesPage({ tab, filters }: { tab: BatchTab; filters: BatchFilters }) {
   useTitle('Batches');
@@ -73,15 +83,7 @@ export function BatchesPage({ tab, filters }: { tab: BatchTab; filters: BatchFil
 
       <HistoryFilters tab={tab} filters={filters} />
 
-      {notice && (
-        <p
-          className={`history-notice ${notice.kind === 'error' ? 'text-error' : 'text-ok'}`}
-          role={notice.kind === 'error' ? 'alert' : 'status'}
-          data-testid="history-notice"
-        >
-          {notice.text}
-        </p>
-      )}
+      <FlashMessage message={notice} className="history-notice" testId="history-notice" />
       {error && <ErrorMessage testId="batches-error">Could not load batches: {error}</ErrorMessage>}
       {batches === null && !error && <Loading label="Loading batches…" />}
       {batches !== null && (
@@ -94,19 +96,7 @@ export function BatchesPage({ tab, filters }: { tab: BatchTab; filters: BatchFil
           onRetry={retryFailed}
         />
       )}
-      {query.hasNextPage && (
-        <div className="load-more">
-          <button
-            type="button"
-            className="btn"
-            onClick={() => void query.fetchNextPage()}
-            disabled={query.isFetchingNextPage}
-            data-testid="batches-load-more"
-          >
-            {query.isFetchingNextPage ? 'Loading…' : 'Load more'}
-          </button>
-        </div>
-      )}
+      <LoadMore query={query} testId="batches-load-more" />
     </section>
   );
 }
@@ -152,28 +142,16 @@ function HistoryList({
         <div className="table-wrap">
           <table className="table history-table" data-testid="batches-table">
             <caption className="visually-hidden">Batches and their results</caption>
-            <thead>
-              <tr>
-                <th scope="col" className="col-name">
-                  Name
-                </th>
-                <th scope="col" className="col-pipeline">
-                  Pipeline
-                </th>
-                <th scope="col" className="col-status">
-                  Status
-                </th>
-                <th scope="col" className="col-result">
-                  Result
-                </th>
-                <th scope="col" className="col-when">
-                  When
-                </th>
-                <th scope="col" className="col-actions">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead
+              columns={[
+                col('Name', 'col-name'),
+                col('Pipeline', 'col-pipeline'),
+                col('Status', 'col-status'),
+                col('Result', 'col-result'),
+                col('When', 'col-when'),
+                hiddenColumn('Actions', 'col-actions'),
+              ]}
+            />
             <tbody>
               {batches.map((b) => (
                 <BatchRow key={b.id} batch={b} now={now} onRetry={onRetry} />

@@ -1,6 +1,7 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { usePipelines } from '../../queries/operations.ts';
 import { hrefTo, navigate, type BatchFilters, type BatchTab } from '../../router.ts';
+import { Field } from '../../components.tsx';
 
 export const hasFilters = (f: BatchFilters) => Boolean(f.pipeline || f.createdBy || f.createdAfter || f.createdBefore);
 
@@ -29,8 +30,7 @@ export function HistoryFilters({ tab, filters }: { tab: BatchTab; filters: Batch
       onSubmit={onSubmit}
       data-testid="history-filters"
     >
-      <div className="field">
-        <label htmlFor={`${id}-pipeline`}>Pipeline</label>
+      <Field htmlFor={`${id}-pipeline`} label="Pipeline">
         <select
           id={`${id}-pipeline`}
           value={filters.pipeline ?? ''}
@@ -44,9 +44,8 @@ export function HistoryFilters({ tab, filters }: { tab: BatchTab; filters: Batch
             </option>
           ))}
         </select>
-      </div>
-      <div className="field">
-        <label htmlFor={`${id}-by`}>Created by</label>
+      </Field>
+      <Field htmlFor={`${id}-by`} label="Created by">
         <input
           id={`${id}-by`}
           type="text"
@@ -57,9 +56,8 @@ export function HistoryFilters({ tab, filters }: { tab: BatchTab; filters: Batch
           autoComplete="off"
           data-testid="filter-created-by"
         />
-      </div>
-      <div className="field">
-        <label htmlFor={`${id}-after`}>Created from</label>
+      </Field>
+      <Field htmlFor={`${id}-after`} label="Created from">
         <input
           id={`${id}-after`}
           type="date"
@@ -68,9 +66,8 @@ export function HistoryFilters({ tab, filters }: { tab: BatchTab; filters: Batch
           onChange={(e) => apply({ ...filters, createdAfter: e.target.value || undefined })}
           data-testid="filter-created-after"
         />
-      </div>
-      <div className="field">
-        <label htmlFor={`${id}-before`}>Created until</label>
+      </Field>
+      <Field htmlFor={`${id}-before`} label="Created until">
         <input
           id={`${id}-before`}
           type="date"
@@ -79,7 +76,7 @@ export function HistoryFilters({ tab, filters }: { tab: BatchTab; filters: Batch
           onChange={(e) => apply({ ...filters, createdBefore: e.target.value || undefined })}
           data-testid="filter-created-before"
         />
-      </div>
+      </Field>
       <div className="history-filter-actions">
         <button type="submit" className="btn" data-testid="filter-apply">
           Apply

@@ -11,6 +11,7 @@ import { SourceTabs, type SourceTabDef } from './SourceTabs.tsx';
 import { UploadSource } from './UploadSource.tsx';
 import { pluralOf, type SourceSelection, type SourceTab } from './source.ts';
 import { useBatchForm, type BatchFormState, type ThresholdDraft } from './useBatchForm.ts';
+import { Field } from '../../components.tsx';
 
 function sourceTabsOf(p: Pipeline): SourceTabDef[] {
   const noun = p.itemNoun || 'item';
@@ -104,8 +105,7 @@ function NameAndConcurrency({ form, title }: { form: BatchFormState; title: stri
   }, []);
   return (
     <div className="field-row">
-      <div className="field grow">
-        <label htmlFor="batch-name">Batch name</label>
+      <Field htmlFor="batch-name" label="Batch name" className="grow">
         <input
           id="batch-name"
           ref={nameRef}
@@ -120,9 +120,8 @@ function NameAndConcurrency({ form, title }: { form: BatchFormState; title: stri
           autoComplete="off"
           required
         />
-      </div>
-      <div className="field narrow">
-        <label htmlFor="batch-concurrency">Concurrency</label>
+      </Field>
+      <Field htmlFor="batch-concurrency" label="Concurrency" className="narrow">
         <input
           id="batch-concurrency"
           type="number"
@@ -139,7 +138,7 @@ function NameAndConcurrency({ form, title }: { form: BatchFormState; title: stri
         <span id="concurrency-hint" className="hint">
           {pluralOf(form.noun)} at once (1–1000)
         </span>
-      </div>
+      </Field>
     </div>
   );
 }
@@ -158,8 +157,7 @@ function FailureThreshold({ value: t, onChange }: { value: ThresholdDraft; onCha
         Use a custom threshold (default: pause when more than 50% of at least 10 settled items failed)
       </label>
       <div className="field-row">
-        <div className="field narrow">
-          <label htmlFor="threshold-ratio">Failure ratio</label>
+        <Field htmlFor="threshold-ratio" label="Failure ratio" className="narrow">
           <input
             id="threshold-ratio"
             type="number"
@@ -171,9 +169,8 @@ function FailureThreshold({ value: t, onChange }: { value: ThresholdDraft; onCha
             onChange={(e) => set({ ratio: e.target.value })}
             data-testid="input-threshold-ratio"
           />
-        </div>
-        <div className="field narrow">
-          <label htmlFor="threshold-min">Min. settled</label>
+        </Field>
+        <Field htmlFor="threshold-min" label="Min. settled" className="narrow">
           <input
             id="threshold-min"
             type="number"
@@ -184,9 +181,8 @@ function FailureThreshold({ value: t, onChange }: { value: ThresholdDraft; onCha
             onChange={(e) => set({ minSettled: e.target.value })}
             data-testid="input-threshold-min"
           />
-        </div>
-        <div className="field narrow">
-          <label htmlFor="threshold-action">Then</label>
+        </Field>
+        <Field htmlFor="threshold-action" label="Then" className="narrow">
           <select
             id="threshold-action"
             value={t.action}
@@ -197,7 +193,7 @@ function FailureThreshold({ value: t, onChange }: { value: ThresholdDraft; onCha
             <option value="pause">pause the batch</option>
             <option value="fail">fail the batch</option>
           </select>
-        </div>
+        </Field>
       </div>
     </>
   );

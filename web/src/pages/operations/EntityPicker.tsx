@@ -12,6 +12,7 @@ import { ImportPanel } from './ImportPanel.tsx';
 import { countOf, nounOf, type SourceSelection } from './source.ts';
 import { useEntityList, type EntityList } from './useEntityList.ts';
 import { useEntitySelection, type EntitySelection } from './useEntitySelection.ts';
+import { Field } from '../../components.tsx';
 
 export function EntityPicker({
   kind,
@@ -85,8 +86,7 @@ export function EntityPicker({
 function PickerToolbar({ list, noun }: { list: EntityList; noun: string }) {
   return (
     <div className="picker-toolbar" role="search" aria-label={`Filter ${nounOf(noun, 2)}`}>
-      <div className="field picker-search">
-        <label htmlFor="entity-search">Search</label>
+      <Field htmlFor="entity-search" label="Search" className="picker-search">
         <input
           id="entity-search"
           type="search"
@@ -96,7 +96,7 @@ function PickerToolbar({ list, noun }: { list: EntityList; noun: string }) {
           autoComplete="off"
           data-testid="entity-search"
         />
-      </div>
+      </Field>
       {list.facetFields.map((f) => (
         <div className="field picker-facet" key={f.field}>
           <label htmlFor={`entity-facet-${f.field}`}>{humanize(f.field)}</label>

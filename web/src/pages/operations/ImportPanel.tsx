@@ -9,6 +9,7 @@ import { errorMessage, operationsApi, type EntityImport, type ImportRowError } f
 import { formatBytes } from '../../format.ts';
 import { isImportOver, useEntityImport, useImportEntities, useImportErrors } from '../../queries/operations.ts';
 import { countOf, nounOf } from './source.ts';
+import { TableHead } from '../../components.tsx';
 
 const SHOWN_ERRORS = 10;
 
@@ -125,14 +126,7 @@ function ImportErrors({ imp, errors }: { imp: EntityImport; errors: ImportRowErr
             download all as CSV
           </a>
         </caption>
-        <thead>
-          <tr>
-            <th scope="col">Row</th>
-            <th scope="col">Column</th>
-            <th scope="col">Problem</th>
-            <th scope="col">Value</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Row', 'Column', 'Problem', 'Value']} />
         <tbody>
           {errors.map((e) => (
             <tr key={e.seq}>

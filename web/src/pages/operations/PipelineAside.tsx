@@ -1,6 +1,7 @@
 /** The batch form's side panel: the pipeline's steps, and the fields of its items. */
 import type { JsonSchema, PipelineStep, Pipeline } from '../../api.ts';
 import { formatDuration } from '../../format.ts';
+import { TableHead } from '../../components.tsx';
 
 /** The pipeline's steps (attempts, timeout, skip rule) and, folded, the fields of one item. */
 export function PipelineAside({ pipeline, noun }: { pipeline: Pipeline; noun: string }) {
@@ -75,13 +76,7 @@ function SchemaTable({ schema }: { schema: JsonSchema }) {
   return (
     <div className="table-wrap">
       <table className="table compact">
-        <thead>
-          <tr>
-            <th scope="col">Field</th>
-            <th scope="col">Type</th>
-            <th scope="col">Required</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Field', 'Type', 'Required']} />
         <tbody>
           {Object.entries(schema.properties ?? {}).map(([k, s]) => (
             <tr key={k}>

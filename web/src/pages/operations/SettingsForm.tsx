@@ -17,6 +17,7 @@ import {
   type SettingField,
   type SettingsDraft,
 } from './settings-schema.ts';
+import { Field } from '../../components.tsx';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -207,6 +208,17 @@ function SettingInput({ field, form }: { field: SettingField; form: SettingsForm
   const hintId = `${field.id}-hint`;
   const errorId = `${field.id}-error`;
   const describedBy = [hint ? hintId : null, error ? errorId : null].filter(Boolean).join(' ') || undefined;
+  /** Under the control, whatever its kind: the hint, and the error once there is one. */
+  const hintAndError = (
+    <>
+      {hint && (
+        <span id={hintId} className="hint">
+          {hint}
+        </span>
+      )}
+      <FieldError id={errorId} testId={`setting-error-${key}`} message={error} />
+    </>
+  );
   const common = {
     id: field.id,
     'aria-invalid': error ? true : undefined,
@@ -235,12 +247,7 @@ function SettingInput({ field, form }: { field: SettingField; form: SettingsForm
             <RequiredMark on={field.required} />
           </span>
         </label>
-        {hint && (
-          <span id={hintId} className="hint">
-            {hint}
-          </span>
-        )}
-        <FieldError id={errorId} testId={`setting-error-${key}`} message={error} />
+        {hintAndError}
       </div>
     );
   }
@@ -298,12 +305,7 @@ function SettingInput({ field, form }: { field: SettingField; form: SettingsForm
         <RequiredMark on={field.required} />
       </label>
       {control}
-      {hint && (
-        <span id={hintId} className="hint">
-          {hint}
-        </span>
-      )}
-      <FieldError id={errorId} testId={`setting-error-${key}`} message={error} />
+      {hintAndError}
     </div>
   );
 }
@@ -366,8 +368,7 @@ export function SettingsFieldset({ form }: { form: SettingsForm }) {
           </div>
         )
       ) : (
-        <div className="field">
-          <label htmlFor="batch-settings">Settings (JSON object)</label>
+        <Field htmlFor="batch-settings" label="Settings (JSON object)">
           <textarea
             id="batch-settings"
             className="code"
@@ -386,7 +387,7 @@ export function SettingsFieldset({ form }: { form: SettingsForm }) {
               </li>
             ))}
           </ul>
-        </div>
+        </Field>
       )}
       {form.mode === 'form' && whole && (
         <p className="field-error" role="alert" data-testid="setting-error-settings">

@@ -1,6 +1,7 @@
 /** The mapping of an uploaded file's columns onto the item fields, and the check of every row against it. */
 import type { ColumnMapping, UploadCheck, UploadedFile } from '../../api.ts';
 import { countOf } from './source.ts';
+import { col, TableHead } from '../../components.tsx';
 
 const valueText = (v: unknown) => (v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -142,16 +143,7 @@ export function CheckResult({ check, checking, noun }: { check: UploadCheck; che
       {check.errors.length > 0 && (
         <div className="table-wrap errors-wrap">
           <table className="table compact row-errors" data-testid="check-errors">
-            <thead>
-              <tr>
-                <th scope="col" className="col-num">
-                  Row
-                </th>
-                <th scope="col">Column</th>
-                <th scope="col">Message</th>
-                <th scope="col">Value</th>
-              </tr>
-            </thead>
+            <TableHead columns={[col('Row', 'col-num'), 'Column', 'Message', 'Value']} />
             <tbody>
               {check.errors.map((e, i) => (
                 <tr key={i} data-testid="check-error-row" data-row={e.row} data-field={e.field}>

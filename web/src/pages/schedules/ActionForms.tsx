@@ -1,6 +1,7 @@
 /** The forms a schedule card opens: pause or unpause with a note, and backfill a range. */
 import { useId, useState, type FormEvent } from 'react';
 import { ApiError, errorMessage, OVERLAP_POLICIES, type FieldIssue, type OverlapPolicy } from '../../api.ts';
+import { closeOnEscape, ConfirmActions, Field } from '../../components.tsx';
 import { formatDateTime } from '../../format.ts';
 import { useBackfillSchedule } from '../../queries/schedules.ts';
 import { localInputValue, OVERLAP_LABELS } from './labels.ts';
@@ -26,9 +27,7 @@ export function PauseForm({
         e.preventDefault();
         onSubmit(note.trim() || undefined);
       }}
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') onCancel();
-      }}
+      onKeyDown={closeOnEscape(onCancel)}
     >
       <p>
         {pausing
@@ -50,14 +49,12 @@ export function PauseForm({
           data-testid="sched-pause-note"
         />
       </div>
-      <div className="confirm-actions">
-        <button type="submit" className="btn btn-primary" disabled={busy} data-testid="btn-sched-pause-confirm">
-          {pausing ? 'Pause schedule' : 'Unpause schedule'}
-        </button>
-        <button type="button" className="btn" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <ConfirmActions
+        submitLabel={pausing ? 'Pause schedule' : 'Unpause schedule'}
+        disabled={busy}
+        submitTestId="btn-sched-pause-confirm"
+        onCancel={onCancel}
+      />
     </form>
   );
 }
@@ -111,17 +108,14 @@ export function BackfillForm({
       onSubmit={submit}
       noValidate
       data-testid="sched-backfill-form"
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') onCancel();
-      }}
+      onKeyDown={closeOnEscape(onCancel)}
     >
       <p>
         Backfill: start now the runs this schedule would have made in a range (also while paused), one batch per run.
         Times are in your time zone ({zone}).
       </p>
       <div className="field-row">
-        <div className="field grow">
-          <label htmlFor={`${id}-start`}>From</label>
+        <Field htmlFor={`${id}-start`} label="From" className="grow">
           <input
             id={`${id}-start`}
             type="datetime-local"
@@ -132,9 +126,8 @@ export function BackfillForm({
             {...invalid('start')}
           />
           {fieldError('start')}
-        </div>
-        <div className="field grow">
-          <label htmlFor={`${id}-end`}>To</label>
+        </Field>
+        <Field htmlFor={`${id}-end`} label="To" className="grow">
           <input
             id={`${id}-end`}
             type="datetime-local"
@@ -144,9 +137,8 @@ export function BackfillForm({
             {...invalid('end')}
           />
           {fieldError('end')}
-        </div>
-        <div className="field grow">
-          <label htmlFor={`${id}-overlap`}>Runs in the range</label>
+        </Field>
+        <Field htmlFor={`${id}-overlap`} label="Runs in the range" className="grow">
           <select
             id={`${id}-overlap`}
             value={overlap}
@@ -161,21 +153,19 @@ export function BackfillForm({
             ))}
           </select>
           {fieldError('overlap')}
-        </div>
+        </Field>
       </div>
       {error && (issues.length === 0 || issues.some((i) => !placed.has(i.path))) && (
         <p className="text-error" role="alert" data-testid="backfill-error">
           {error}
         </p>
       )}
-      <div className="confirm-actions">
-        <button type="submit" className="btn btn-primary" disabled={busy} data-testid="btn-backfill-submit">
-          {busy ? 'Requesting…' : 'Backfill'}
-        </button>
-        <button type="button" className="btn" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <ConfirmActions
+        submitLabel={busy ? 'Requesting…' : 'Backfill'}
+        disabled={busy}
+        submitTestId="btn-backfill-submit"
+        onCancel={onCancel}
+      />
     </form>
   );
 }

@@ -3,9 +3,9 @@
  * note, backfill, edit, delete after confirming). After a panel closes, focus goes back to the
  * button that opened it, or to the one that undoes what was done.
  */
-import { useEffect, useRef, useState, type RefObject } from 'react';
+import { useEffect, useRef, useState, type ReactNode, type RefObject } from 'react';
 import { errorMessage, type BatchTemplate } from '../../api.ts';
-import { StatusBadge } from '../../components.tsx';
+import { closeOnEscape, ConfirmActions, FlashMessage, StatusBadge, type Flash } from '../../components.tsx';
 import { useDeleteSchedule, usePauseSchedule, useTriggerSchedule, type ScheduleView } from '../../queries/schedules.ts';
 import { BackfillForm, PauseForm } from './ActionForms.tsx';
 import { ScheduleFacts } from './ScheduleFacts.tsx';
@@ -13,7 +13,7 @@ import { ScheduleFacts } from './ScheduleFacts.tsx';
 export const cardTitleId = (id: string) => `schedule-title-${id}`;
 
 type Panel = 'pause' | 'unpause' | 'backfill' | 'delete' | null;
-type Message = { kind: 'ok' | 'error'; text: string };
+type Message = Flash;
 
 /** The open panel, the action under way and what it said, and where focus goes next. */
 function useCardActions(cardRef: RefObject<HTMLElement | null>) {
@@ -150,15 +150,7 @@ export function ScheduleCard({
         <DeleteConfirm id={s.id} busy={busy} onConfirm={() => void onDelete()} onCancel={() => closePanel('delete')} />
       )}
 
-      {message && (
-        <p
-          className={`schedule-message ${message.kind === 'error' ? 'text-error' : 'text-ok'}`}
-          role={message.kind === 'error' ? 'alert' : 'status'}
-          data-testid="schedule-message"
-        >
-          {message.text}
-        </p>
-      )}
+      <FlashMessage message={message} className="schedule-message" testId="schedule-message" />
     </article>
   );
 }
@@ -192,41 +184,17 @@ function CardActions({
         {busy === 'trigger' ? 'Triggering…' : 'Trigger now'}
       </button>
       {s.paused ? (
-        <button
-          type="button"
-          className="btn btn-small"
-          onClick={() => onPanel('unpause')}
-          disabled={off}
-          aria-expanded={panel === 'unpause'}
-          data-action="unpause"
-          data-testid="btn-sched-unpause"
-        >
+        <PanelButton name="unpause" panel={panel} off={off} onPanel={onPanel}>
           Unpause…
-        </button>
+        </PanelButton>
       ) : (
-        <button
-          type="button"
-          className="btn btn-small"
-          onClick={() => onPanel('pause')}
-          disabled={off}
-          aria-expanded={panel === 'pause'}
-          data-action="pause"
-          data-testid="btn-sched-pause"
-        >
+        <PanelButton name="pause" panel={panel} off={off} onPanel={onPanel}>
           Pause…
-        </button>
+        </PanelButton>
       )}
-      <button
-        type="button"
-        className="btn btn-small"
-        onClick={() => onPanel('backfill')}
-        disabled={off}
-        aria-expanded={panel === 'backfill'}
-        data-action="backfill"
-        data-testid="btn-sched-backfill"
-      >
+      <PanelButton name="backfill" panel={panel} off={off} onPanel={onPanel}>
         Backfill…
-      </button>
+      </PanelButton>
       <button
         type="button"
         className="btn btn-small"
@@ -237,17 +205,9 @@ function CardActions({
       >
         Edit
       </button>
-      <button
-        type="button"
-        className="btn btn-small btn-danger-outline"
-        onClick={() => onPanel('delete')}
-        disabled={off}
-        aria-expanded={panel === 'delete'}
-        data-action="delete"
-        data-testid="btn-sched-delete"
-      >
+      <PanelButton name="delete" panel={panel} off={off} onPanel={onPanel} danger>
         Delete…
-      </button>
+      </PanelButton>
       <a
         className="btn btn-small btn-ghost"
         href={s.temporalUrl}
@@ -258,6 +218,37 @@ function CardActions({
         Temporal <span aria-hidden="true">↗</span>
       </a>
     </div>
+  );
+}
+
+/** A button that opens one of the card's panels (its confirm or form below the actions). */
+function PanelButton({
+  name,
+  panel,
+  off,
+  onPanel,
+  danger = false,
+  children,
+}: {
+  name: Exclude<Panel, null>;
+  panel: Panel;
+  off: boolean;
+  onPanel: (p: Panel) => void;
+  danger?: boolean;
+  children: ReactNode;
+}) {
+  return (
+    <button
+      type="button"
+      className={danger ? 'btn btn-small btn-danger-outline' : 'btn btn-small'}
+      onClick={() => onPanel(name)}
+      disabled={off}
+      aria-expanded={panel === name}
+      data-action={name}
+      data-testid={`btn-sched-${name}`}
+    >
+      {children}
+    </button>
   );
 }
 
@@ -280,28 +271,22 @@ function DeleteConfirm({
         e.preventDefault();
         onConfirm();
       }}
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') onCancel();
-      }}
+      onKeyDown={closeOnEscape(onCancel)}
     >
       <p>
         <strong>Delete {id}?</strong> No more runs will start; batches it already started keep running. This cannot be
         undone.
       </p>
-      <div className="confirm-actions">
-        <button
-          type="submit"
-          className="btn btn-danger"
-          disabled={busy !== null}
-          autoFocus
-          data-testid="btn-sched-delete-confirm"
-        >
-          {busy === 'delete' ? 'Deleting…' : 'Delete schedule'}
-        </button>
-        <button type="button" className="btn" onClick={onCancel} data-testid="btn-sched-delete-abort">
-          Keep it
-        </button>
-      </div>
+      <ConfirmActions
+        submitLabel={busy === 'delete' ? 'Deleting…' : 'Delete schedule'}
+        submitClass="btn-danger"
+        disabled={busy !== null}
+        submitTestId="btn-sched-delete-confirm"
+        autoFocus
+        cancelLabel="Keep it"
+        cancelTestId="btn-sched-delete-abort"
+        onCancel={onCancel}
+      />
     </form>
   );
 }

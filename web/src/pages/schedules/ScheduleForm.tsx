@@ -3,6 +3,7 @@
  * shown next to the fields they name.
  */
 import type { BatchTemplate, Schedule } from '../../api.ts';
+import { closeOnEscape } from '../../components.tsx';
 import { NoteAndPaused, SpecFieldset, TemplateAndSlug, ZoneAndOverlap } from './ScheduleFormFields.tsx';
 import { useScheduleForm, type ScheduleFormState } from './useScheduleForm.ts';
 
@@ -32,9 +33,7 @@ export function ScheduleForm({
       noValidate
       aria-labelledby={`${id}-title`}
       data-testid="schedule-form"
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') onCancel();
-      }}
+      onKeyDown={closeOnEscape(onCancel)}
     >
       <h2 id={`${id}-title`}>{schedule ? `Edit ${schedule.id}` : 'New schedule'}</h2>
       <TemplateAndSlug form={form} templates={templates} />

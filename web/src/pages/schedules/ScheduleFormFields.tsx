@@ -2,10 +2,11 @@
 import { OVERLAP_POLICIES, type BatchTemplate, type OverlapPolicy } from '../../api.ts';
 import { slugOf } from '../../../../common/schedules';
 import { BROWSER_ZONE, COMMON_TIME_ZONES, describeSource, OTHER_ZONE, OVERLAP_LABELS } from './labels.ts';
-import type { Field, ScheduleFormState } from './useScheduleForm.ts';
+import type { Field as FormField, ScheduleFormState } from './useScheduleForm.ts';
+import { Field } from '../../components.tsx';
 
 /** A field's issues, under it. */
-function fieldError(form: ScheduleFormState, field: Field) {
+function fieldError(form: ScheduleFormState, field: FormField) {
   const errs = form.errorsOf(field);
   return errs.length > 0 ? (
     <p className="field-error" id={form.errorId(field)} data-testid={`field-error-${field}`}>
@@ -19,8 +20,7 @@ export function TemplateAndSlug({ form, templates }: { form: ScheduleFormState; 
   const template = templates.find((t) => t.id === d.templateId);
   return (
     <div className="field-row">
-      <div className="field grow">
-        <label htmlFor={`${id}-template`}>Template</label>
+      <Field htmlFor={`${id}-template`} label="Template" className="grow">
         <select
           id={`${id}-template`}
           value={d.templateId}
@@ -47,7 +47,7 @@ export function TemplateAndSlug({ form, templates }: { form: ScheduleFormState; 
               ? `Each run starts a batch of ${template.pipeline} from ${describeSource(template)}.`
               : ''}
         </p>
-      </div>
+      </Field>
       {!editing && (
         <div className="field grow">
           <label htmlFor={`${id}-slug`}>
@@ -109,8 +109,7 @@ export function SpecFieldset({ form, specCount }: { form: ScheduleFormState; spe
         </p>
       )}
       {d.mode === 'cron' ? (
-        <div className="field">
-          <label htmlFor={`${id}-cron`}>Cron expression</label>
+        <Field htmlFor={`${id}-cron`} label="Cron expression">
           <input
             id={`${id}-cron`}
             type="text"
@@ -129,11 +128,10 @@ export function SpecFieldset({ form, specCount }: { form: ScheduleFormState; spe
             minute hour day-of-month month day-of-week, read in the time zone below: <code>0 9 * * MON</code> is Mondays
             at 09:00; <code>@daily</code> works too.
           </p>
-        </div>
+        </Field>
       ) : (
         <div className="field-row">
-          <div className="field narrow">
-            <label htmlFor={`${id}-every`}>Every</label>
+          <Field htmlFor={`${id}-every`} label="Every" className="narrow">
             <input
               id={`${id}-every`}
               type="text"
@@ -148,7 +146,7 @@ export function SpecFieldset({ form, specCount }: { form: ScheduleFormState; spe
               {...fieldProps('every', `${id}-interval-hint`)}
             />
             {fieldError(form, 'every')}
-          </div>
+          </Field>
           <div className="field narrow">
             <label htmlFor={`${id}-offset`}>
               Offset <span className="muted">(optional)</span>
@@ -182,8 +180,7 @@ export function ZoneAndOverlap({ form }: { form: ScheduleFormState }) {
   const { id, draft: d, set, fieldProps } = form;
   return (
     <div className="field-row">
-      <div className="field grow">
-        <label htmlFor={`${id}-zone`}>Time zone</label>
+      <Field htmlFor={`${id}-zone`} label="Time zone" className="grow">
         <select
           id={`${id}-zone`}
           value={d.zoneChoice}
@@ -214,9 +211,8 @@ export function ZoneAndOverlap({ form }: { form: ScheduleFormState }) {
           />
         )}
         {fieldError(form, 'timezone')}
-      </div>
-      <div className="field grow">
-        <label htmlFor={`${id}-overlap`}>If the previous batch still runs</label>
+      </Field>
+      <Field htmlFor={`${id}-overlap`} label="If the previous batch still runs" className="grow">
         <select
           id={`${id}-overlap`}
           value={d.overlap}
@@ -235,7 +231,7 @@ export function ZoneAndOverlap({ form }: { form: ScheduleFormState }) {
         <p className="hint" id={`${id}-overlap-hint`}>
           {OVERLAP_LABELS[d.overlap].hint}.
         </p>
-      </div>
+      </Field>
     </div>
   );
 }

@@ -2,6 +2,7 @@
 import { useId, useMemo, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, errorMessage, type BatchTemplate, type FieldIssue, type Pipeline } from '../../api.ts';
 import { useCreateTemplate } from '../../queries/schedules.ts';
+import { Field } from '../../components.tsx';
 
 /** A template over the stored entities of a pipeline's kind: name, pipeline, kind. */
 export function TemplateQuickForm({
@@ -59,8 +60,7 @@ export function TemplateQuickForm({
     <form className="template-quick" onSubmit={submit} noValidate data-testid="template-quick-form">
       {intro}
       <div className="field-row">
-        <div className="field grow">
-          <label htmlFor={`${id}-name`}>Template name</label>
+        <Field htmlFor={`${id}-name`} label="Template name" className="grow">
           <input
             id={`${id}-name`}
             type="text"
@@ -73,9 +73,8 @@ export function TemplateQuickForm({
             data-testid="tq-name"
           />
           {err('name')}
-        </div>
-        <div className="field grow">
-          <label htmlFor={`${id}-pipeline`}>Pipeline</label>
+        </Field>
+        <Field htmlFor={`${id}-pipeline`} label="Pipeline" className="grow">
           <select
             id={`${id}-pipeline`}
             value={pipeline}
@@ -94,9 +93,8 @@ export function TemplateQuickForm({
             ))}
           </select>
           {err('pipeline')}
-        </div>
-        <div className="field narrow">
-          <label htmlFor={`${id}-kind`}>Entity kind</label>
+        </Field>
+        <Field htmlFor={`${id}-kind`} label="Entity kind" className="narrow">
           <input
             id={`${id}-kind`}
             type="text"
@@ -108,7 +106,7 @@ export function TemplateQuickForm({
             data-testid="tq-kind"
           />
           {err('source')}
-        </div>
+        </Field>
       </div>
       {error && (issues.length === 0 || other.length > 0) && (
         <p className="text-error" role="alert" data-testid="tq-error">
@@ -124,14 +122,14 @@ export function TemplateQuickForm({
   );
 }
 
-/** With no template yet, what a schedule needs and the form to make one. */
-export function NoTemplates({
-  pipelines,
-  onCreated,
-}: {
+/** Where the quick form sits: the pipelines to choose from, and what to do with the new template. */
+interface TemplateFormHost {
   pipelines: Pipeline[];
   onCreated: (t: BatchTemplate) => void;
-}) {
+}
+
+/** With no template yet, what a schedule needs and the form to make one. */
+export function NoTemplates({ pipelines, onCreated }: TemplateFormHost) {
   return (
     <div className="panel" data-testid="no-templates">
       <h2 id="no-templates-title">No templates yet</h2>
@@ -151,13 +149,7 @@ export function NoTemplates({
 }
 
 /** Another template, folded away under the list. */
-export function MoreTemplates({
-  pipelines,
-  onCreated,
-}: {
-  pipelines: Pipeline[];
-  onCreated: (t: BatchTemplate) => void;
-}) {
+export function MoreTemplates({ pipelines, onCreated }: TemplateFormHost) {
   return (
     <details className="panel template-details" data-testid="template-details">
       <summary>
