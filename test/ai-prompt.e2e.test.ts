@@ -8,7 +8,7 @@
 import { createAiPromptPipeline, type AnswerOutput } from '../pipelines/ai-prompt';
 import type { PipelineDefinition } from '../pipelines/types';
 import { startOpenAiStandIn, type OpenAiStandIn, type RecordedRequest } from '../sandbox/openai/server';
-import { batchEnded, startBatch, waitFor } from './support/api';
+import { batchEnded, startBatch } from './support/api';
 import { recordHistory } from './support/histories';
 import { startStack, uid } from './support/stack';
 import { gpt4oMiniCost } from './support/step-context';
@@ -172,13 +172,13 @@ test('a template column missing from the rows fails each row with a ValidationEr
     settings: { promptTemplate: '{{question}} — context: {{context}}' },
   });
   expect(res.status).toBe(202);
-  const progress = await waitFor(
-    async () => {
-      const b = await stack.api.call('GET', `/api/batches/${res.body.id}`);
-      return ['completed', 'completed_with_errors', 'failed'].includes(b.body.status) ? b.body.progress : undefined;
-    },
-    { timeoutMs: 60_000, what: 'bad-template batch to finish' },
-  );
+  const progress = (
+    await batchEnded(stack.api, res.body.id, {
+      statuses: ['completed', 'completed_with_errors', 'failed'],
+      timeoutMs: 60_000,
+      what: 'bad-template batch to finish',
+    })
+  ).progress;
   expect(progress).toMatchObject({ failed: 2 });
   const items = (await stack.api.call('GET', `/api/batches/${res.body.id}/items`)).body.items;
   for (const item of items) {

@@ -15,7 +15,7 @@ import { demoCompanies } from '../pipelines/company-enrichment/demo-data';
 import type { PipelineDefinition } from '../pipelines/types';
 import { startCompanySites, type CompanySitesStandIn } from '../sandbox/company-sites/server';
 import { startOpenAiStandIn, type OpenAiStandIn } from '../sandbox/openai/server';
-import { batchEnded, startBatch, waitFor } from './support/api';
+import { batchEnded, startBatch } from './support/api';
 import { allowStandIns } from './support/egress';
 import { startStack, uid } from './support/stack';
 import { gpt4oMiniCost } from './support/step-context';
@@ -210,13 +210,13 @@ test('without AI settings the batch fails its items at classify, once each, nami
       settings: {},
     });
     expect(res.status).toBe(202);
-    const progress = await waitFor(
-      async () => {
-        const b = await offlineStack.api.call('GET', `/api/batches/${res.body.id}`);
-        return ['completed', 'completed_with_errors', 'failed'].includes(b.body.status) ? b.body.progress : undefined;
-      },
-      { timeoutMs: 60_000, what: 'offline batch to finish' },
-    );
+    const progress = (
+      await batchEnded(offlineStack.api, res.body.id, {
+        statuses: ['completed', 'completed_with_errors', 'failed'],
+        timeoutMs: 60_000,
+        what: 'offline batch to finish',
+      })
+    ).progress;
     expect(progress).toMatchObject({ failed: 2, succeeded: 0 });
     const items: ApiItem[] = (await offlineStack.api.call('GET', `/api/batches/${res.body.id}/items`)).body.items;
     for (const item of items) {

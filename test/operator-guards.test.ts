@@ -4,8 +4,7 @@
  * batch, a task-queue rate limit held by Temporal, and e-mail + signed webhooks (retried) when a
  * batch ends or pauses.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import { z } from 'zod';
 import { signWebhook } from '../activities/notifications';
 import type { BatchProgress } from '../common/types';
@@ -16,6 +15,7 @@ import { type startApi, waitFor } from './support/api';
 import { allowStandIns } from './support/egress';
 import { fixtureLog, fixturePipeline, type FixtureItem } from './support/fixture-pipeline';
 import { recordChildHistory, recordHistory } from './support/histories';
+import { startWebhookReceiver } from './support/webhook-receiver';
 import { startStack, uid } from './support/stack';
 
 /** Start times of the rate-limited step. */
@@ -46,19 +46,14 @@ const SECRET = 'whsec_test_0123456789abcdef';
 
 beforeAll(async () => {
   mailbox = await startMailbox({ port: 0 });
-  hooks = http.createServer((req, res) => {
-    let body = '';
-    req
-      .on('data', (c) => (body += c))
-      .on('end', () => {
-        const name = (JSON.parse(body) as { batch: { name: string } }).batch.name;
-        const status = failNextFor.delete(name) ? 503 : 200;
-        received.push({ headers: req.headers, body, status });
-        res.writeHead(status).end();
-      });
-  });
-  await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', () => r()));
-  hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/hooks/flotilla`;
+  let base: string;
+  ({ server: hooks, base } = await startWebhookReceiver((req, body) => {
+    const name = (JSON.parse(body) as { batch: { name: string } }).batch.name;
+    const status = failNextFor.delete(name) ? 503 : 200;
+    received.push({ headers: req.headers, body, status });
+    return status;
+  }));
+  hookUrl = `${base}/hooks/flotilla`;
   stack = await startStack({
     name: 'guards',
     pipelines,

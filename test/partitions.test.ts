@@ -6,8 +6,7 @@
  * cancel, the failure threshold, continue-as-new and lost reports across partitions are in
  * test/engine.test.ts, which runs every case in both shapes.) A small batch keeps one level.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import type { Client } from '@temporalio/client';
 import { NotifyTargets } from '../services/notify-targets';
 import { secretBoxFromEnv } from '../lib/secret-box';
@@ -18,6 +17,7 @@ import { startApi, startBatch, waitFor } from './support/api';
 import { allowStandIns } from './support/egress';
 import { fixtureLog, fixturePipeline, type FixtureItem } from './support/fixture-pipeline';
 import { resetByHand } from './support/reset';
+import { startWebhookReceiver } from './support/webhook-receiver';
 import { startStack, uid } from './support/stack';
 
 const pipelines = [fixturePipeline] as unknown as PipelineDefinition[];
@@ -31,20 +31,14 @@ let hookUrl: string;
 const received: Array<{ event: string; batchId: string }> = [];
 
 beforeAll(async () => {
-  hooks = http.createServer((req, res) => {
-    let body = '';
-    req
-      .on('data', (c) => (body += c))
-      .on('end', () => {
-        received.push({
-          event: String(req.headers['x-flotilla-event']),
-          batchId: (JSON.parse(body) as { batch: { id: string } }).batch.id,
-        });
-        res.writeHead(200).end();
-      });
-  });
-  await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', () => r()));
-  hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/hook`;
+  let base: string;
+  ({ server: hooks, base } = await startWebhookReceiver((req, body) => {
+    received.push({
+      event: String(req.headers['x-flotilla-event']),
+      batchId: (JSON.parse(body) as { batch: { id: string } }).batch.id,
+    });
+  }));
+  hookUrl = `${base}/hook`;
   stack = await startStack({ name: 'parts', pipelines, egress: allowStandIns(hookUrl) });
   client = stack.client;
   api = await startApi({

@@ -9,8 +9,7 @@
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { signWebhook } from '../activities/notifications';
@@ -18,6 +17,7 @@ import { createSecretBox, ensureSecretsKeyFile, SecretOpenError } from '../lib/s
 import { noopPipeline } from '../pipelines/noop';
 import type { PipelineDefinition } from '../pipelines/types';
 import { waitFor } from './support/api';
+import { startWebhookReceiver } from './support/webhook-receiver';
 import { startStack, uid } from './support/stack';
 
 let stack: Awaited<ReturnType<typeof startStack>>;
@@ -31,17 +31,10 @@ const call = (...args: Parameters<typeof stack.api.call>) => stack.api.call(...a
 const newSecret = (what: string) => `whsec_${what}_${crypto.randomBytes(12).toString('hex')}`;
 
 beforeAll(async () => {
-  receiver = http.createServer((req, res) => {
-    let body = '';
-    req
-      .on('data', (c) => (body += c))
-      .on('end', () => {
-        received.push({ path: req.url ?? '', headers: req.headers, body });
-        res.writeHead(200).end();
-      });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
-  const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  let base: string;
+  ({ server: receiver, base } = await startWebhookReceiver((req, body) => {
+    received.push({ path: req.url ?? '', headers: req.headers, body });
+  }));
   hookUrl = `${base}/hooks/a`;
   otherHookUrl = `${base}/hooks/b`;
   stack = await startStack({

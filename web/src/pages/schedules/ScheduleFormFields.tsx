@@ -1,4 +1,5 @@
 /** The schedule form's sections: template and ID, when (cron or interval), time zone and overlap, note and paused. */
+import type { ReactNode } from 'react';
 import { OVERLAP_POLICIES, type BatchTemplate, type OverlapPolicy } from '../../api.ts';
 import { slugOf } from '../../../../common/schedules';
 import { BROWSER_ZONE, COMMON_TIME_ZONES, describeSource, OTHER_ZONE, OVERLAP_LABELS } from './labels.ts';
@@ -76,6 +77,39 @@ export function TemplateAndSlug({ form, templates }: { form: ScheduleFormState; 
   );
 }
 
+/** An interval's duration (every, offset), described by the durations hint under both. */
+function DurationField({
+  form,
+  name,
+  label,
+  placeholder,
+}: {
+  form: ScheduleFormState;
+  name: 'every' | 'offset';
+  label: ReactNode;
+  placeholder: string;
+}) {
+  const { id, draft: d, set, fieldProps } = form;
+  return (
+    <Field htmlFor={`${id}-${name}`} label={label} className="narrow">
+      <input
+        id={`${id}-${name}`}
+        type="text"
+        className="mono"
+        value={d[name]}
+        onChange={(e) => set(name, e.target.value)}
+        placeholder={placeholder}
+        autoComplete="off"
+        spellCheck={false}
+        data-field={name}
+        data-testid={`sf-${name}`}
+        {...fieldProps(name, `${id}-interval-hint`)}
+      />
+      {fieldError(form, name)}
+    </Field>
+  );
+}
+
 export function SpecFieldset({ form, specCount }: { form: ScheduleFormState; specCount: number }) {
   const { id, draft: d, set, fieldProps } = form;
   return (
@@ -131,41 +165,17 @@ export function SpecFieldset({ form, specCount }: { form: ScheduleFormState; spe
         </Field>
       ) : (
         <div className="field-row">
-          <Field htmlFor={`${id}-every`} label="Every" className="narrow">
-            <input
-              id={`${id}-every`}
-              type="text"
-              className="mono"
-              value={d.every}
-              onChange={(e) => set('every', e.target.value)}
-              placeholder="1h"
-              autoComplete="off"
-              spellCheck={false}
-              data-field="every"
-              data-testid="sf-every"
-              {...fieldProps('every', `${id}-interval-hint`)}
-            />
-            {fieldError(form, 'every')}
-          </Field>
-          <div className="field narrow">
-            <label htmlFor={`${id}-offset`}>
-              Offset <span className="muted">(optional)</span>
-            </label>
-            <input
-              id={`${id}-offset`}
-              type="text"
-              className="mono"
-              value={d.offset}
-              onChange={(e) => set('offset', e.target.value)}
-              placeholder="9h"
-              autoComplete="off"
-              spellCheck={false}
-              data-field="offset"
-              data-testid="sf-offset"
-              {...fieldProps('offset', `${id}-interval-hint`)}
-            />
-            {fieldError(form, 'offset')}
-          </div>
+          <DurationField form={form} name="every" label="Every" placeholder="1h" />
+          <DurationField
+            form={form}
+            name="offset"
+            label={
+              <>
+                Offset <span className="muted">(optional)</span>
+              </>
+            }
+            placeholder="9h"
+          />
           <p className="hint field grow" id={`${id}-interval-hint`}>
             Durations like <code>30s</code>, <code>5m</code>, <code>1h</code>, <code>7d</code>, counted from the Unix
             epoch: every <code>1d</code> with offset <code>9h</code> is daily at 09:00 UTC.
