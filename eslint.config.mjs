@@ -11,16 +11,50 @@ import tseslint from 'typescript-eslint';
 const WORKFLOW_FORBIDDEN = [
   { group: ['node:*'], message: 'Workflow code runs in a sandbox: no Node built-ins (do it in an activity).' },
   ...[
-    'fs', 'path', 'os', 'crypto', 'http', 'https', 'net', 'child_process', 'worker_threads', 'stream', 'zlib',
-    'dns', 'url', 'util', 'events', 'timers', 'process',
-  ].map((name) => ({ group: [name, `${name}/*`], message: 'Workflow code runs in a sandbox: no Node built-ins (do it in an activity).' })),
+    'fs',
+    'path',
+    'os',
+    'crypto',
+    'http',
+    'https',
+    'net',
+    'child_process',
+    'worker_threads',
+    'stream',
+    'zlib',
+    'dns',
+    'url',
+    'util',
+    'events',
+    'timers',
+    'process',
+  ].map((name) => ({
+    group: [name, `${name}/*`],
+    message: 'Workflow code runs in a sandbox: no Node built-ins (do it in an activity).',
+  })),
   {
     group: [
-      '@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@prisma/*', 'pg', 'express', 'openai',
-      'puppeteer', 'nodemailer', 'pino', '**/lib/db', '**/lib/env', '**/lib/logger', '**/lib/temporal',
-      '**/activities/*', '**/api/*', '**/services/*', '**/prisma/*',
+      '@temporalio/client',
+      '@temporalio/worker',
+      '@temporalio/activity',
+      '@prisma/*',
+      'pg',
+      'express',
+      'openai',
+      'puppeteer',
+      'nodemailer',
+      'pino',
+      '**/lib/db',
+      '**/lib/env',
+      '**/lib/logger',
+      '**/lib/temporal',
+      '**/activities/*',
+      '**/api/*',
+      '**/services/*',
+      '**/prisma/*',
     ],
-    message: 'Workflow code is deterministic: no I/O libraries, database, environment or activity implementations (import activity types only, through proxyActivities).',
+    message:
+      'Workflow code is deterministic: no I/O libraries, database, environment or activity implementations (import activity types only, through proxyActivities).',
     allowTypeImports: true,
   },
 ];
@@ -28,8 +62,15 @@ const WORKFLOW_FORBIDDEN = [
 export default tseslint.config(
   {
     ignores: [
-      'node_modules/**', 'web/node_modules/**', 'web/dist/**', '.data/**', '.tools/**', 'prisma/generated/**',
-      'bench-results/**', 'docs/**', 'coverage/**',
+      'node_modules/**',
+      'web/node_modules/**',
+      'web/dist/**',
+      '.data/**',
+      '.tools/**',
+      'prisma/generated/**',
+      'bench-results/**',
+      'docs/**',
+      'coverage/**',
     ],
   },
   js.configs.recommended,
@@ -42,8 +83,14 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { attributes: false } }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
-      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
+      ],
       'no-console': 'error',
       eqeqeq: ['error', 'always', { null: 'ignore' }],
       'max-lines': ['error', { max: 500, skipBlankLines: false, skipComments: false }],
@@ -59,7 +106,11 @@ export default tseslint.config(
     // Tests and the partner stand-in are long by nature (one describe per capability), and tests
     // read JSON answers they then assert on field by field.
     files: ['test/**', 'sandbox/**'],
-    rules: { 'max-lines': 'off', 'max-lines-per-function': 'off', 'no-console': 'off', '@typescript-eslint/no-explicit-any': 'off',
+    rules: {
+      'max-lines': 'off',
+      'max-lines-per-function': 'off',
+      'no-console': 'off',
+      '@typescript-eslint/no-explicit-any': 'off',
       // Tests assert that control characters are absent (a pipe gets no terminal codes).
       'no-control-regex': 'off',
     },
@@ -71,6 +122,14 @@ export default tseslint.config(
   {
     files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly', module: 'writable', __dirname: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+      },
+    },
   },
 );

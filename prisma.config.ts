@@ -7,5 +7,6 @@ export default defineConfig({
   schema: path.join(__dirname, 'prisma', 'schema.prisma'),
   experimental: { adapter: true },
   engine: 'js',
-  adapter: async () => new PrismaPg({ connectionString: process.env.DATABASE_URL ?? 'postgresql://localhost/flotilla' }),
+  adapter: async () =>
+    new PrismaPg({ connectionString: process.env.DATABASE_URL ?? 'postgresql://localhost/flotilla' }),
 });

@@ -27,7 +27,10 @@ export function createBatchEndActivities(pipelines: PipelineDefinition[], deps: 
     if (!hook) continue;
     activities[batchEndActivityOf(p.name)] = async (input: BatchEndInput): Promise<BatchEndResult> => {
       const ctx = Context.current();
-      const batch = await deps.db.batch.findUnique({ where: { id: input.batchId }, select: { name: true, settings: true } });
+      const batch = await deps.db.batch.findUnique({
+        where: { id: input.batchId },
+        select: { name: true, settings: true },
+      });
       if (!batch) throw new Error(`batch ${input.batchId} not found`);
       const heartbeat = setInterval(() => ctx.heartbeat(), 1_000);
       const meta = { pipeline: p.name, batchId: input.batchId };

@@ -34,9 +34,18 @@ function createBatchRowActivities(deps: StoreDeps) {
      * The next page of item keys in batch order (of one partition's items, when given); the item
      * list never enters workflow history whole.
      */
-    async loadItemKeys(args: { batchId: string; partition?: number; afterSeq: number; limit: number }): Promise<ItemKeyPage> {
+    async loadItemKeys(args: {
+      batchId: string;
+      partition?: number;
+      afterSeq: number;
+      limit: number;
+    }): Promise<ItemKeyPage> {
       const rows = await db.batchItem.findMany({
-        where: { batchId: args.batchId, seq: { gt: args.afterSeq }, ...(args.partition !== undefined ? { partition: args.partition } : {}) },
+        where: {
+          batchId: args.batchId,
+          seq: { gt: args.afterSeq },
+          ...(args.partition !== undefined ? { partition: args.partition } : {}),
+        },
         orderBy: { seq: 'asc' },
         take: args.limit,
         select: { seq: true, key: true },
@@ -46,7 +55,11 @@ function createBatchRowActivities(deps: StoreDeps) {
 
     /** Items per partition (index = partition), for a batch split among `partitions` workflows. */
     async partitionTotals(args: { batchId: string; partitions: number }): Promise<number[]> {
-      const rows = await db.batchItem.groupBy({ by: ['partition'], where: { batchId: args.batchId }, _count: { _all: true } });
+      const rows = await db.batchItem.groupBy({
+        by: ['partition'],
+        where: { batchId: args.batchId },
+        _count: { _all: true },
+      });
       const totals = Array.from({ length: args.partitions }, () => 0);
       for (const r of rows) if (r.partition >= 0 && r.partition < args.partitions) totals[r.partition] = r._count._all;
       return totals;
@@ -74,13 +87,26 @@ function createBatchRowActivities(deps: StoreDeps) {
 
     /** The batch-end hook gave up: the batch ends anyway, saying why. */
     async recordBatchEndFailure(args: { batchId: string; error: string; round: number }): Promise<void> {
-      await db.batch.update({ where: { id: args.batchId }, data: { outputs: { status: 'failed', error: args.error, round: args.round, at: new Date().toISOString() } } });
+      await db.batch.update({
+        where: { id: args.batchId },
+        data: { outputs: { status: 'failed', error: args.error, round: args.round, at: new Date().toISOString() } },
+      });
     },
 
     /** Items the batch never started are marked cancelled (on cancel, or when the batch fails). */
-    async cancelUnstartedItems(args: { batchId: string; partition?: number; afterSeq: number; bufferedSeqs: number[] }): Promise<void> {
+    async cancelUnstartedItems(args: {
+      batchId: string;
+      partition?: number;
+      afterSeq: number;
+      bufferedSeqs: number[];
+    }): Promise<void> {
       await db.batchItem.updateMany({
-        where: { batchId: args.batchId, status: 'pending', ...(args.partition !== undefined ? { partition: args.partition } : {}), OR: [{ seq: { gt: args.afterSeq } }, { seq: { in: args.bufferedSeqs } }] },
+        where: {
+          batchId: args.batchId,
+          status: 'pending',
+          ...(args.partition !== undefined ? { partition: args.partition } : {}),
+          OR: [{ seq: { gt: args.afterSeq } }, { seq: { in: args.bufferedSeqs } }],
+        },
         data: { status: 'cancelled', finishedAt: new Date() },
       });
     },

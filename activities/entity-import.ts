@@ -60,7 +60,9 @@ function importStore(db: Db, limits: EntityImportLimits) {
   /** The stored file, chunk by chunk, one query each (a 50 MB file is never in memory). */
   async function* fileOf(importId: string): AsyncGenerator<Buffer> {
     for (let n = 0; ; n++) {
-      const rows = await db.$queryRaw<Array<{ data: Uint8Array }>>`SELECT data FROM entity_import_chunks WHERE import_id = ${importId} AND n = ${n}`;
+      const rows = await db.$queryRaw<
+        Array<{ data: Uint8Array }>
+      >`SELECT data FROM entity_import_chunks WHERE import_id = ${importId} AND n = ${n}`;
       if (rows.length === 0) return;
       yield Buffer.from(rows[0].data);
     }
@@ -69,7 +71,11 @@ function importStore(db: Db, limits: EntityImportLimits) {
   /** The file's data rows (blank lines skipped) with their row numbers, after its header. */
   async function* rowsOf(importId: string): AsyncGenerator<{ header: string[] } | { row: number; cells: string[] }> {
     let row = 0;
-    for await (const cells of csvRecords(fileOf(importId), { gzip: true, maxInflatedBytes: limits.maxInflatedBytes, maxRecordChars: MAX_RECORD_CHARS })) {
+    for await (const cells of csvRecords(fileOf(importId), {
+      gzip: true,
+      maxInflatedBytes: limits.maxInflatedBytes,
+      maxRecordChars: MAX_RECORD_CHARS,
+    })) {
       row += 1;
       if (row === 1) yield { header: cells };
       else if (!isBlankRow(cells)) yield { row, cells };
@@ -78,7 +84,10 @@ function importStore(db: Db, limits: EntityImportLimits) {
 
   async function finish(importId: string, outcome: ImportOutcome): Promise<ImportOutcome> {
     await db.$transaction([
-      db.entityImport.update({ where: { id: importId }, data: { status: outcome.status, error: outcome.error ?? null, finishedAt: new Date() } }),
+      db.entityImport.update({
+        where: { id: importId },
+        data: { status: outcome.status, error: outcome.error ?? null, finishedAt: new Date() },
+      }),
       // The file has been read (or cannot be): it is not kept.
       db.entityImportChunk.deleteMany({ where: { importId } }),
     ]);
@@ -110,7 +119,11 @@ function importStore(db: Db, limits: EntityImportLimits) {
   return { rowsOf, finish, storeErrors, upsert };
 }
 
-export function createEntityImportActivities(deps: { db: Db; pipelines: PipelineDefinition[]; limits: EntityImportLimits }) {
+export function createEntityImportActivities(deps: {
+  db: Db;
+  pipelines: PipelineDefinition[];
+  limits: EntityImportLimits;
+}) {
   const { db } = deps;
   const { rowsOf, finish, storeErrors, upsert } = importStore(db, deps.limits);
 
@@ -118,7 +131,13 @@ export function createEntityImportActivities(deps: { db: Db; pipelines: Pipeline
     /** Ends an import that could not finish (its attempts ran out), keeping what it had imported. */
     async failEntityImport(importId: string, error: string): Promise<ImportOutcome> {
       const imp = await db.entityImport.findUniqueOrThrow({ where: { id: importId } });
-      if (imp.status === 'succeeded' || imp.status === 'failed') return { status: imp.status, rowsImported: imp.rowsImported, rowsFailed: imp.rowsFailed, ...(imp.error ? { error: imp.error } : {}) };
+      if (imp.status === 'succeeded' || imp.status === 'failed')
+        return {
+          status: imp.status,
+          rowsImported: imp.rowsImported,
+          rowsFailed: imp.rowsFailed,
+          ...(imp.error ? { error: imp.error } : {}),
+        };
       return finish(importId, { status: 'failed', rowsImported: imp.rowsImported, rowsFailed: imp.rowsFailed, error });
     },
 
@@ -131,13 +150,33 @@ export function createEntityImportActivities(deps: { db: Db; pipelines: Pipeline
     async importEntities(importId: string): Promise<ImportOutcome> {
       const imp = await db.entityImport.findUnique({ where: { id: importId } });
       if (!imp) return { status: 'failed', rowsImported: 0, rowsFailed: 0, error: `no import ${importId}` };
-      if (imp.status === 'succeeded' || imp.status === 'failed') return { status: imp.status, rowsImported: imp.rowsImported, rowsFailed: imp.rowsFailed, ...(imp.error ? { error: imp.error } : {}) };
+      if (imp.status === 'succeeded' || imp.status === 'failed')
+        return {
+          status: imp.status,
+          rowsImported: imp.rowsImported,
+          rowsFailed: imp.rowsFailed,
+          ...(imp.error ? { error: imp.error } : {}),
+        };
       const ctx = Context.current();
-      const fail = (error: string) => finish(importId, { status: 'failed', rowsImported: progress.rowsImported, rowsFailed: progress.rowsFailed, error });
-      const progress: ImportProgress = (ctx.info.heartbeatDetails as ImportProgress | undefined) ?? { rowsRead: 0, rowsImported: 0, rowsFailed: 0, errorsStored: 0 };
+      const fail = (error: string) =>
+        finish(importId, {
+          status: 'failed',
+          rowsImported: progress.rowsImported,
+          rowsFailed: progress.rowsFailed,
+          error,
+        });
+      const progress: ImportProgress = (ctx.info.heartbeatDetails as ImportProgress | undefined) ?? {
+        rowsRead: 0,
+        rowsImported: 0,
+        rowsFailed: 0,
+        errorsStored: 0,
+      };
       const def = deps.pipelines.find((p) => p.name === imp.pipeline);
       if (!def) return fail(`this deployment no longer has pipeline "${imp.pipeline}"`);
-      await db.entityImport.update({ where: { id: importId }, data: { status: 'running', startedAt: imp.startedAt ?? new Date() } });
+      await db.entityImport.update({
+        where: { id: importId },
+        data: { status: 'running', startedAt: imp.startedAt ?? new Date() },
+      });
       try {
         // Counted before anything is written: a file over the limit changes nothing.
         let total = imp.totalRows;
@@ -147,7 +186,9 @@ export function createEntityImportActivities(deps: { db: Db; pipelines: Pipeline
             if ('header' in r) continue;
             total += 1;
             if (total > imp.maxRows) {
-              return fail(`the file has more than ${imp.maxRows.toLocaleString('en-US')} data rows, the most one import may have for your organisation; split it, or ask a super admin to raise the limit`);
+              return fail(
+                `the file has more than ${imp.maxRows.toLocaleString('en-US')} data rows, the most one import may have for your organisation; split it, or ask a super admin to raise the limit`,
+              );
             }
             if (total % 50_000 === 0) ctx.heartbeat(progress);
           }
@@ -169,7 +210,10 @@ export function createEntityImportActivities(deps: { db: Db; pipelines: Pipeline
           progress.rowsImported += validInPage;
           progress.rowsFailed += failedInPage;
           progress.errorsStored += stored.length;
-          await db.entityImport.update({ where: { id: importId }, data: { rowsRead: progress.rowsRead, rowsImported: progress.rowsImported, rowsFailed: progress.rowsFailed } });
+          await db.entityImport.update({
+            where: { id: importId },
+            data: { rowsRead: progress.rowsRead, rowsImported: progress.rowsImported, rowsFailed: progress.rowsFailed },
+          });
           ctx.heartbeat(progress);
           // A worker shutting down (or the workflow cancelled): stop after a finished page; the next attempt resumes.
           if (ctx.cancellationSignal.aborted) throw new CancelledFailure('entity import attempt cancelled');
@@ -186,7 +230,9 @@ export function createEntityImportActivities(deps: { db: Db; pipelines: Pipeline
             const mapping = shape.suggest(columns);
             const missing = shape.fields.filter((f) => f.required && !mapping[f.name]);
             if (missing.length > 0) {
-              return fail(`the file has no column for ${missing.map((f) => `"${f.name}"`).join(', ')} (required); its columns: ${columns.slice(0, 30).join(', ')}`);
+              return fail(
+                `the file has no column for ${missing.map((f) => `"${f.name}"`).join(', ')} (required); its columns: ${columns.slice(0, 30).join(', ')}`,
+              );
             }
             mapper = new RowMapper(shape, columns, mapping);
             await db.entityImport.update({ where: { id: importId }, data: { columns, mapping } });
@@ -199,12 +245,25 @@ export function createEntityImportActivities(deps: { db: Db; pipelines: Pipeline
           const checked = mapper!.check(r.cells);
           if (checked.errors.length > 0) {
             failedInPage += 1;
-            for (const e of checked.errors) pageErrors.push({ row: r.row, field: e.path, column: e.column, message: e.message, ...(e.value !== undefined ? { value: e.value } : {}) });
+            for (const e of checked.errors)
+              pageErrors.push({
+                row: r.row,
+                field: e.path,
+                column: e.column,
+                message: e.message,
+                ...(e.value !== undefined ? { value: e.value } : {}),
+              });
           } else {
             const key = itemKeyOf(def, checked.data, index, checked.item);
             if (!ITEM_KEY_PATTERN.test(key)) {
               failedInPage += 1;
-              pageErrors.push({ row: r.row, field: 'key', column: null, message: `key "${key.slice(0, 50)}" ${ITEM_KEY_RULE}`, value: key.slice(0, 200) });
+              pageErrors.push({
+                row: r.row,
+                field: 'key',
+                column: null,
+                message: `key "${key.slice(0, 50)}" ${ITEM_KEY_RULE}`,
+                value: key.slice(0, 200),
+              });
             } else {
               validInPage += 1;
               page.delete(key);
@@ -213,11 +272,19 @@ export function createEntityImportActivities(deps: { db: Db; pipelines: Pipeline
           }
           if (rowsInPage >= IMPORT_PAGE_ROWS) await flush();
         }
-        if (!mapper) return fail('the file is empty: it needs a header row naming the columns, then one row per entity');
+        if (!mapper)
+          return fail('the file is empty: it needs a header row naming the columns, then one row per entity');
         await flush();
-        return await finish(importId, { status: 'succeeded', rowsImported: progress.rowsImported, rowsFailed: progress.rowsFailed });
+        return await finish(importId, {
+          status: 'succeeded',
+          rowsImported: progress.rowsImported,
+          rowsFailed: progress.rowsFailed,
+        });
       } catch (err) {
-        if (err instanceof CsvFileError) return fail(`${err.message}${progress.rowsRead > 0 ? ` (after ${progress.rowsRead} rows, which were imported)` : ''}`);
+        if (err instanceof CsvFileError)
+          return fail(
+            `${err.message}${progress.rowsRead > 0 ? ` (after ${progress.rowsRead} rows, which were imported)` : ''}`,
+          );
         throw err;
       }
     },

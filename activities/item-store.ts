@@ -73,7 +73,12 @@ function stripVia(r: ReplacedOutcome): CountedOutcome {
  * hand in Temporal Web): the counted outcome, remembered in the row so a retried report says
  * the same. Runs made by retry-failed are counted by the batch itself and return nothing.
  */
-async function replacedBy(db: Db, batchId: string, itemKey: string, runId: string): Promise<CountedOutcome | undefined> {
+async function replacedBy(
+  db: Db,
+  batchId: string,
+  itemKey: string,
+  runId: string,
+): Promise<CountedOutcome | undefined> {
   const row = await db.batchItem.findUnique({
     where: { batchId_key: { batchId, key: itemKey } },
     select: { status: true, steps: true, costUsd: true, runId: true, replaced: true },
@@ -84,13 +89,19 @@ async function replacedBy(db: Db, batchId: string, itemKey: string, runId: strin
   if (!isFinalItemStatus(row.status) || !row.runId) return undefined;
   const counted = countedOf(row);
   const replaced: ReplacedOutcome = { ...counted, via: 'manual' };
-  await db.batchItem.updateMany({ where: { batchId, key: itemKey, runId: row.runId }, data: { replaced: replaced as object } });
+  await db.batchItem.updateMany({
+    where: { batchId, key: itemKey, runId: row.runId },
+    data: { replaced: replaced as object },
+  });
   return counted;
 }
 
 /** Tells the next item of the same sequence (if it is already running) that it may start. */
 async function releaseSuccessor(deps: StoreDeps, batchId: string, itemKey: string): Promise<void> {
-  const me = await deps.db.batchItem.findUnique({ where: { batchId_key: { batchId, key: itemKey } }, select: { seq: true, sequenceKey: true } });
+  const me = await deps.db.batchItem.findUnique({
+    where: { batchId_key: { batchId, key: itemKey } },
+    select: { seq: true, sequenceKey: true },
+  });
   if (!me || me.sequenceKey === null) return;
   const next = await deps.db.batchItem.findFirst({
     where: { batchId, sequenceKey: me.sequenceKey, seq: { gt: me.seq } },
@@ -99,7 +110,9 @@ async function releaseSuccessor(deps: StoreDeps, batchId: string, itemKey: strin
   });
   if (!next) return;
   try {
-    await deps.client.workflow.getHandle(itemWorkflowId(batchId, next.key)).signal(predecessorSettledSignal, { itemKey });
+    await deps.client.workflow
+      .getHandle(itemWorkflowId(batchId, next.key))
+      .signal(predecessorSettledSignal, { itemKey });
   } catch (err) {
     // Not started yet: it will read this item's settled status when it starts.
     if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -132,7 +145,8 @@ export function createItemStoreActivities(deps: StoreDeps) {
       WHERE batch_id = ${r.batchId} AND key = ${r.itemKey}`;
     if (updated === 0) throw new Error(`item ${r.itemKey} of batch ${r.batchId} not found`);
     countItemSettled({ pipeline: (await batchConfig(r.batchId)).plan.pipeline, status: r.status });
-    if (r.status === 'failed') log.info('item failed', { batchId: r.batchId, itemKey: r.itemKey, step: r.error?.step, type: r.error?.type });
+    if (r.status === 'failed')
+      log.info('item failed', { batchId: r.batchId, itemKey: r.itemKey, step: r.error?.step, type: r.error?.type });
   }
 
   return {
@@ -167,7 +181,10 @@ export function createItemStoreActivities(deps: StoreDeps) {
      * workflow closed without recording (terminated by hand; the batch's reconcile records it).
      */
     async isPredecessorSettled(args: { batchId: string; itemKey: string }): Promise<boolean> {
-      const row = await db.batchItem.findUnique({ where: { batchId_key: { batchId: args.batchId, key: args.itemKey } }, select: { status: true } });
+      const row = await db.batchItem.findUnique({
+        where: { batchId_key: { batchId: args.batchId, key: args.itemKey } },
+        select: { status: true },
+      });
       if (!row) return true;
       if (isFinalItemStatus(row.status)) return true;
       if (row.status === 'pending') return false;
@@ -187,7 +204,11 @@ export function createItemStoreActivities(deps: StoreDeps) {
      * Without `reportTo` the item's completion is its report (its parent's run reads the outcome
      * from the child's result).
      */
-    async recordAndReportOutcome(args: { record: ItemOutcomeRecord; reportTo?: string; outcome: ItemOutcome }): Promise<void> {
+    async recordAndReportOutcome(args: {
+      record: ItemOutcomeRecord;
+      reportTo?: string;
+      outcome: ItemOutcome;
+    }): Promise<void> {
       const { batchId, itemKey } = args.record;
       // Only a report by signal can replace a counted outcome (a completion reaches the run that started the item).
       const replaces = args.reportTo ? await replacedBy(db, batchId, itemKey, args.record.runId) : undefined;
@@ -201,7 +222,14 @@ export function createItemStoreActivities(deps: StoreDeps) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
         if (replaces && deps.taskQueue) {
           // An item re-run by hand after its batch ended: the batch reopens to count it.
-          await signalBatchReopening({ db, client: deps.client, batchId, taskQueue: deps.taskQueue, signal: reportItemOutcomeSignal, args: [outcome] }).catch((e: unknown) => {
+          await signalBatchReopening({
+            db,
+            client: deps.client,
+            batchId,
+            taskQueue: deps.taskQueue,
+            signal: reportItemOutcomeSignal,
+            args: [outcome],
+          }).catch((e: unknown) => {
             throw toActivityFailure(e);
           });
           log.info('batch reopened by an item re-run', { batchId, itemKey, runId: args.record.runId });

@@ -18,7 +18,8 @@ import { createMailer, MailSendError, type Mailer } from '../lib/mailer';
 import type { SecretBox } from '../lib/secret-box';
 import type { SmtpSettings } from '../pipelines/deps';
 
-export type NotificationEvent = 'completed' | 'completed_with_errors' | 'failed' | 'cancelled' | 'threshold_paused' | 'budget_paused';
+export type NotificationEvent =
+  'completed' | 'completed_with_errors' | 'failed' | 'cancelled' | 'threshold_paused' | 'budget_paused';
 
 export interface NotificationSettings {
   smtp: SmtpSettings;
@@ -61,22 +62,38 @@ export function createNotificationActivities(deps: { db: Db; settings: Notificat
      * One delivery row per target of the batch's notify settings. `occurrence` tells events of
      * the same kind apart (a second pause, a retry round ending) and keeps replanning idempotent.
      */
-    async planNotifications(args: { batchId: string; event: NotificationEvent; occurrence: string }): Promise<string[]> {
+    async planNotifications(args: {
+      batchId: string;
+      event: NotificationEvent;
+      occurrence: string;
+    }): Promise<string[]> {
       const batch = await db.batch.findUnique({ where: { id: args.batchId }, select: { notify: true } });
       const targets = (batch?.notify ?? {}) as NotifyTargets;
       const rows = [
         ...(targets.emails ?? []).map((t) => ({ channel: 'email', target: t })),
         ...(targets.webhooks ?? []).map((w) => ({ channel: 'webhook', target: w.url })),
-      ].map((r) => ({ id: deliveryId(args.batchId, args.occurrence, r.channel, r.target), batchId: args.batchId, event: args.event, ...r }));
+      ].map((r) => ({
+        id: deliveryId(args.batchId, args.occurrence, r.channel, r.target),
+        batchId: args.batchId,
+        event: args.event,
+        ...r,
+      }));
       if (rows.length) await db.notificationDelivery.createMany({ data: rows, skipDuplicates: true });
       return rows.map((r) => r.id);
     },
 
     /** Sends one delivery; throws to let Temporal retry (4xx other than 408/429 is final). */
-    async deliverNotification(args: { deliveryId: string; progress: BatchProgress; maxAttempts: number }): Promise<void> {
+    async deliverNotification(args: {
+      deliveryId: string;
+      progress: BatchProgress;
+      maxAttempts: number;
+    }): Promise<void> {
       const d = await db.notificationDelivery.findUnique({ where: { id: args.deliveryId } });
       if (!d || d.status === 'delivered') return;
-      const batch = await db.batch.findUniqueOrThrow({ where: { id: d.batchId }, select: { id: true, name: true, pipeline: true, notify: true, createdBy: true } });
+      const batch = await db.batch.findUniqueOrThrow({
+        where: { id: d.batchId },
+        select: { id: true, name: true, pipeline: true, notify: true, createdBy: true },
+      });
       const event = d.event as NotificationEvent;
       const p = args.progress;
       const link = `${settings.appUrl}/batches/${encodeURIComponent(batch.id)}`;
@@ -144,13 +161,26 @@ export function createNotificationActivities(deps: { db: Db; settings: Notificat
           }).catch(async (err: unknown) => {
             if (!(err instanceof EgressBlockedError)) throw err;
             await record({ status: 'failed', lastError: `EgressBlocked: ${err.message}` });
-            throw ApplicationFailure.create({ type: 'EgressBlocked', message: err.message, nonRetryable: true, details: [{ host: err.host, reason: err.reason }] });
+            throw ApplicationFailure.create({
+              type: 'EgressBlocked',
+              message: err.message,
+              nonRetryable: true,
+              details: [{ host: err.host, reason: err.reason }],
+            });
           });
           await discardBody(res);
           if (res.status < 200 || res.status >= 300) {
             const final = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
-            await record({ status: final || attempt >= args.maxAttempts ? 'failed' : 'retrying', lastError: `HTTP ${res.status}`, responseStatus: res.status });
-            throw ApplicationFailure.create({ type: 'WebhookRejected', message: `webhook ${d.target} answered ${res.status}`, nonRetryable: final });
+            await record({
+              status: final || attempt >= args.maxAttempts ? 'failed' : 'retrying',
+              lastError: `HTTP ${res.status}`,
+              responseStatus: res.status,
+            });
+            throw ApplicationFailure.create({
+              type: 'WebhookRejected',
+              message: `webhook ${d.target} answered ${res.status}`,
+              nonRetryable: final,
+            });
           }
           await record({ status: 'delivered', lastError: null, responseStatus: res.status });
           return;
@@ -162,7 +192,11 @@ export function createNotificationActivities(deps: { db: Db; settings: Notificat
         const message = (err as Error).message;
         await record({ status: permanent || attempt >= args.maxAttempts ? 'failed' : 'retrying', lastError: message });
         log.warn('notification not delivered', { deliveryId: d.id, channel: d.channel, attempt, error: message });
-        throw ApplicationFailure.create({ type: permanent ? 'EmailRejected' : 'NotificationError', message, nonRetryable: permanent });
+        throw ApplicationFailure.create({
+          type: permanent ? 'EmailRejected' : 'NotificationError',
+          message,
+          nonRetryable: permanent,
+        });
       }
     },
   };

@@ -56,15 +56,35 @@ export function createReconcileActivities(deps: StoreDeps) {
           outcomes.push(recorded(again));
           continue;
         }
-        const error: ItemError = { step: '(workflow)', type: `Workflow${status[0]}${status.slice(1).toLowerCase().replace(/_(.)/g, (_, c: string) => c.toUpperCase())}`, message: `item workflow ended ${status.toLowerCase()} without reporting`, attempts: 0 };
-        const outcome: ItemOutcome = { itemKey: row.key, status: status === 'CANCELLED' ? 'cancelled' : 'failed', steps: [], error, costUsd: 0, durationMs: 0, runId: description.runId };
+        const error: ItemError = {
+          step: '(workflow)',
+          type: `Workflow${status[0]}${status
+            .slice(1)
+            .toLowerCase()
+            .replace(/_(.)/g, (_, c: string) => c.toUpperCase())}`,
+          message: `item workflow ended ${status.toLowerCase()} without reporting`,
+          attempts: 0,
+        };
+        const outcome: ItemOutcome = {
+          itemKey: row.key,
+          status: status === 'CANCELLED' ? 'cancelled' : 'failed',
+          steps: [],
+          error,
+          costUsd: 0,
+          durationMs: 0,
+          runId: description.runId,
+        };
         await db.batchItem.updateMany({
           where: { batchId: args.batchId, key: row.key, status: { notIn: [...FINAL_ITEM_STATUSES] } },
           data: { status: outcome.status, error: error as object, runId: description.runId, finishedAt: new Date() },
         });
         outcomes.push(outcome);
       }
-      if (outcomes.length > 0) log.warn('settled items whose outcome never arrived', { batchId: args.batchId, keys: outcomes.map((o) => o.itemKey) });
+      if (outcomes.length > 0)
+        log.warn('settled items whose outcome never arrived', {
+          batchId: args.batchId,
+          keys: outcomes.map((o) => o.itemKey),
+        });
       return outcomes;
     },
   };

@@ -38,7 +38,12 @@ export function createRetentionActivities(deps: { db: Db; filesDir?: string; upl
 
   /** One page of uploads created before the cutoff: files first, then the rows (a repeat finds the rest). */
   async function deleteExpiredUploadsPage(uploads: UploadRetention, cutoff: Date, limit: number): Promise<number> {
-    const rows = await db.upload.findMany({ where: { createdAt: { lt: cutoff } }, select: { id: true }, orderBy: { id: 'asc' }, take: limit });
+    const rows = await db.upload.findMany({
+      where: { createdAt: { lt: cutoff } },
+      select: { id: true },
+      orderBy: { id: 'asc' },
+      take: limit,
+    });
     const ids = rows.map((r) => r.id);
     if (ids.length === 0) return 0;
     const quarantine = path.join(uploads.dir, 'quarantine');
@@ -47,7 +52,9 @@ export function createRetentionActivities(deps: { db: Db; filesDir?: string; upl
     // IDs are checked before they become paths: nothing outside the uploads folder is touched.
     for (const id of ids.filter((i) => SAFE_UPLOAD_ID.test(i))) {
       await fs.rm(path.join(uploads.dir, 'accepted', id), { recursive: true, force: true });
-      for (const file of quarantined) if (file === `${id}.json` || file.startsWith(`${id}-`)) await fs.rm(path.join(quarantine, file), { force: true });
+      for (const file of quarantined)
+        if (file === `${id}.json` || file.startsWith(`${id}-`))
+          await fs.rm(path.join(quarantine, file), { force: true });
     }
     const deleted = await db.upload.deleteMany({ where: { id: { in: ids } } });
     return deleted.count;
@@ -80,7 +87,12 @@ export function createRetentionActivities(deps: { db: Db; filesDir?: string; upl
           await tx.notificationDelivery.deleteMany({ where: { batchId: { in: ids } } });
           await tx.activeBatch.deleteMany({ where: { batchId: { in: ids } } });
           const deleted = await tx.batch.deleteMany({ where: { id: { in: ids } } });
-          log.info('retention deleted batches', { count: deleted.count, cutoff: page.cutoff, first: ids[0], last: ids[ids.length - 1] });
+          log.info('retention deleted batches', {
+            count: deleted.count,
+            cutoff: page.cutoff,
+            first: ids[0],
+            last: ids[ids.length - 1],
+          });
           return deleted.count;
         },
         { timeout: 120_000 },
@@ -102,14 +114,16 @@ export function createRetentionActivities(deps: { db: Db; filesDir?: string; upl
           uploadsDeleted += n;
           if (n < page.limit) break;
         }
-        if (uploadsDeleted > 0) log.info('retention deleted uploads', { count: uploadsDeleted, cutoff: uploadCutoff.toISOString() });
+        if (uploadsDeleted > 0)
+          log.info('retention deleted uploads', { count: uploadsDeleted, cutoff: uploadCutoff.toISOString() });
         // Entity imports past the same period: their rows, row errors and any file never read
         // (an API stopped while receiving it). The entities they stored stay.
         const imports = await db.$executeRaw`
           DELETE FROM entity_imports WHERE id IN (
             SELECT id FROM entity_imports WHERE created_at < ${uploadCutoff} AND (status IN ('succeeded', 'failed') OR created_at < ${new Date(uploadCutoff.getTime() - DAY_MS)})
             ORDER BY id LIMIT ${page.limit * MAX_UPLOAD_PAGES})`;
-        if (imports > 0) log.info('retention deleted entity imports', { count: imports, cutoff: uploadCutoff.toISOString() });
+        if (imports > 0)
+          log.info('retention deleted entity imports', { count: imports, cutoff: uploadCutoff.toISOString() });
       }
       const rows = await db.notificationDelivery.findMany({
         where: { status: { in: FINISHED_DELIVERY_STATUSES }, createdAt: { lt: new Date(page.cutoff) } },
@@ -119,7 +133,8 @@ export function createRetentionActivities(deps: { db: Db; filesDir?: string; upl
       });
       if (rows.length === 0) return 0;
       const deleted = await db.notificationDelivery.deleteMany({ where: { id: { in: rows.map((r) => r.id) } } });
-      if (deleted.count > 0) log.info('retention deleted notification deliveries', { count: deleted.count, cutoff: page.cutoff });
+      if (deleted.count > 0)
+        log.info('retention deleted notification deliveries', { count: deleted.count, cutoff: page.cutoff });
       return deleted.count;
     },
   };

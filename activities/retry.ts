@@ -49,7 +49,12 @@ function stableUuid(s: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-export function countedOf(row: { status: string; steps: unknown; costUsd: number; runId: string | null }): CountedOutcome {
+export function countedOf(row: {
+  status: string;
+  steps: unknown;
+  costUsd: number;
+  runId: string | null;
+}): CountedOutcome {
   return {
     status: row.status as CountedOutcome['status'],
     steps: ((row.steps ?? []) as StepResult[]).map((s) => ({ step: s.step, status: s.status })),
@@ -63,11 +68,21 @@ export function countedOf(row: { status: string; steps: unknown; costUsd: number
  * ended the item, or the first completed workflow task (a run from the start) when the item did
  * not end on a failed activity (terminated, timed out).
  */
-export async function resetPointOf(client: Client, namespace: string, workflowId: string, runId: string): Promise<{ eventId: number; fromStep: boolean }> {
+export async function resetPointOf(
+  client: Client,
+  namespace: string,
+  workflowId: string,
+  runId: string,
+): Promise<{ eventId: number; fromStep: boolean }> {
   const events: temporal.api.history.v1.IHistoryEvent[] = [];
   let nextPageToken: Uint8Array | undefined;
   do {
-    const page = await client.workflowService.getWorkflowExecutionHistory({ namespace, execution: { workflowId, runId }, maximumPageSize: 1000, nextPageToken });
+    const page = await client.workflowService.getWorkflowExecutionHistory({
+      namespace,
+      execution: { workflowId, runId },
+      maximumPageSize: 1000,
+      nextPageToken,
+    });
     events.push(...(page.history?.events ?? []));
     nextPageToken = page.nextPageToken && page.nextPageToken.length > 0 ? page.nextPageToken : undefined;
   } while (nextPageToken);
@@ -75,8 +90,10 @@ export async function resetPointOf(client: Client, namespace: string, workflowId
   let scheduledId: number | undefined;
   for (let i = events.length - 1; i >= 0 && scheduledId === undefined; i--) {
     const e = events[i];
-    if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED) scheduledId = Number(e.activityTaskFailedEventAttributes?.scheduledEventId);
-    else if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT) scheduledId = Number(e.activityTaskTimedOutEventAttributes?.scheduledEventId);
+    if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED)
+      scheduledId = Number(e.activityTaskFailedEventAttributes?.scheduledEventId);
+    else if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT)
+      scheduledId = Number(e.activityTaskTimedOutEventAttributes?.scheduledEventId);
   }
   if (scheduledId !== undefined) {
     const scheduled = events.find((e) => id(e) === scheduledId);
@@ -91,7 +108,19 @@ export async function resetPointOf(client: Client, namespace: string, workflowId
 export function createRetryActivities(deps: { db: Db; client: Client; namespace: string }) {
   const { db, client, namespace } = deps;
 
-  async function resetOne(batchId: string, round: number, row: { key: string; seq: number; status: string; steps: unknown; costUsd: number; runId: string | null; input: unknown }) {
+  async function resetOne(
+    batchId: string,
+    round: number,
+    row: {
+      key: string;
+      seq: number;
+      status: string;
+      steps: unknown;
+      costUsd: number;
+      runId: string | null;
+      input: unknown;
+    },
+  ) {
     const workflowId = itemWorkflowId(batchId, row.key);
     if (!row.runId) throw new Error('the item has no recorded run');
     const counted = countedOf(row);
@@ -99,21 +128,31 @@ export function createRetryActivities(deps: { db: Db; client: Client; namespace:
     // Claim the row first: a concurrent claim (or an earlier attempt) wins once.
     const claimed = await db.batchItem.updateMany({
       where: { batchId, key: row.key, status: 'failed', runId: row.runId },
-      data: { status: 'running', retryRound: round, replaced: replaced as object, error: Prisma.DbNull, finishedAt: null },
+      data: {
+        status: 'running',
+        retryRound: round,
+        replaced: replaced as object,
+        error: Prisma.DbNull,
+        finishedAt: null,
+      },
     });
     if (claimed.count === 0) throw new Error('the item changed while retrying; not reset');
     try {
       const point = await resetPointOf(client, namespace, workflowId, row.runId);
-      const res: temporal.api.workflowservice.v1.IResetWorkflowExecutionResponse = await client.workflowService.resetWorkflowExecution({
-        namespace,
-        workflowExecution: { workflowId, runId: row.runId },
-        reason: `flotilla retry-failed round ${round}`,
-        workflowTaskFinishEventId: Long.fromNumber(point.eventId),
-        requestId: stableUuid(`${workflowId}/${row.runId}/retry-${round}`),
-        // Signals of the failed run (pause/resume) are not replayed into the new one.
-        resetReapplyType: temporal.api.enums.v1.ResetReapplyType.RESET_REAPPLY_TYPE_NONE,
+      const res: temporal.api.workflowservice.v1.IResetWorkflowExecutionResponse =
+        await client.workflowService.resetWorkflowExecution({
+          namespace,
+          workflowExecution: { workflowId, runId: row.runId },
+          reason: `flotilla retry-failed round ${round}`,
+          workflowTaskFinishEventId: Long.fromNumber(point.eventId),
+          requestId: stableUuid(`${workflowId}/${row.runId}/retry-${round}`),
+          // Signals of the failed run (pause/resume) are not replayed into the new one.
+          resetReapplyType: temporal.api.enums.v1.ResetReapplyType.RESET_REAPPLY_TYPE_NONE,
+        });
+      await db.batchItem.updateMany({
+        where: { batchId, key: row.key, status: 'running', retryRound: round },
+        data: { runId: res.runId ?? undefined },
       });
-      await db.batchItem.updateMany({ where: { batchId, key: row.key, status: 'running', retryRound: round }, data: { runId: res.runId ?? undefined } });
       return { key: row.key, counted, fromStep: point.fromStep };
     } catch (err) {
       // Put the row back as it was: the item stays failed and the batch keeps counting it so.
@@ -138,9 +177,24 @@ export function createRetryActivities(deps: { db: Db; client: Client; namespace:
         },
         orderBy: { seq: 'asc' },
         take: args.limit,
-        select: { key: true, seq: true, status: true, steps: true, costUsd: true, runId: true, input: true, retryRound: true, replaced: true },
+        select: {
+          key: true,
+          seq: true,
+          status: true,
+          steps: true,
+          costUsd: true,
+          runId: true,
+          input: true,
+          retryRound: true,
+          replaced: true,
+        },
       });
-      const result: RetryPageResult = { reset: [], notReset: [], lastSeq: rows.length ? rows[rows.length - 1].seq : args.afterSeq, done: rows.length < args.limit };
+      const result: RetryPageResult = {
+        reset: [],
+        notReset: [],
+        lastSeq: rows.length ? rows[rows.length - 1].seq : args.afterSeq,
+        done: rows.length < args.limit,
+      };
       const ctx = Context.current();
       const fresh = [];
       for (const row of rows) {
@@ -161,7 +215,8 @@ export function createRetryActivities(deps: { db: Db; client: Client; namespace:
         });
         ctx.heartbeat({ done: i + slice.length });
       }
-      if (result.notReset.length > 0) log.warn('some failed items could not be reset', { batchId, round, notReset: result.notReset.slice(0, 10) });
+      if (result.notReset.length > 0)
+        log.warn('some failed items could not be reset', { batchId, round, notReset: result.notReset.slice(0, 10) });
       await db.$executeRaw`
         UPDATE batch_retry_rounds
         SET reset_count = reset_count + ${fresh.length - result.notReset.length},
@@ -172,7 +227,10 @@ export function createRetryActivities(deps: { db: Db; client: Client; namespace:
 
     /** The batch settled after a round: record how it went. */
     async finishRetryRound(args: { batchId: string; round: number; outcome: Record<string, number> }): Promise<void> {
-      await db.batchRetryRound.updateMany({ where: { batchId: args.batchId, round: args.round, finishedAt: null }, data: { outcome: args.outcome, finishedAt: new Date() } });
+      await db.batchRetryRound.updateMany({
+        where: { batchId: args.batchId, round: args.round, finishedAt: null },
+        data: { outcome: args.outcome, finishedAt: new Date() },
+      });
     },
   };
 }

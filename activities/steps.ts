@@ -70,19 +70,30 @@ function startHeartbeat(ctx: Context): { report(details: unknown): void; stop():
 /** The earlier items of an item's sequence, in batch order. */
 async function loadPredecessors(db: Db | undefined, batchId: string, itemKey: string): Promise<SequencePredecessor[]> {
   if (!db) return [];
-  const me = await db.batchItem.findUnique({ where: { batchId_key: { batchId, key: itemKey } }, select: { seq: true, sequenceKey: true } });
+  const me = await db.batchItem.findUnique({
+    where: { batchId_key: { batchId, key: itemKey } },
+    select: { seq: true, sequenceKey: true },
+  });
   if (!me?.sequenceKey) return [];
   const rows = await db.batchItem.findMany({
     where: { batchId, sequenceKey: me.sequenceKey, seq: { lt: me.seq } },
     orderBy: { seq: 'asc' },
     select: { key: true, input: true, status: true, steps: true },
   });
-  return rows.map((r) => ({ itemKey: r.key, item: r.input, status: r.status as SequencePredecessor['status'], outputs: outputsOf(r.steps) }));
+  return rows.map((r) => ({
+    itemKey: r.key,
+    item: r.input,
+    status: r.status as SequencePredecessor['status'],
+    outputs: outputsOf(r.steps),
+  }));
 }
 
 /** The item's stored input (an operator may have corrected it), for a run made by a reset. */
 async function storedInput(db: Db, input: StepActivityInput): Promise<unknown> {
-  const row = await db.batchItem.findUnique({ where: { batchId_key: { batchId: input.batchId, key: input.itemKey } }, select: { input: true } });
+  const row = await db.batchItem.findUnique({
+    where: { batchId_key: { batchId: input.batchId, key: input.itemKey } },
+    select: { input: true },
+  });
   return row ? row.input : input.item;
 }
 
@@ -120,7 +131,10 @@ function wrap(pipeline: string, stepName: string, handler: StepHandler<unknown, 
       return { output: out ?? null, costUsd, attempt };
     } catch (err) {
       const cancelled = ctx.cancellationSignal.aborted;
-      observeStepDuration({ pipeline, step: stepName, status: cancelled ? 'cancelled' : 'failed' }, performance.now() - t0);
+      observeStepDuration(
+        { pipeline, step: stepName, status: cancelled ? 'cancelled' : 'failed' },
+        performance.now() - t0,
+      );
       if (cancelled) throw new CancelledFailure(`step ${stepName} cancelled`);
       throw toFailure(err, attempt);
     } finally {
@@ -140,10 +154,21 @@ function toFailure(err: unknown, attempt: number): ApplicationFailure {
     });
   }
   if (err instanceof NonRetryableStepError) {
-    return ApplicationFailure.create({ type: err.errorType, message: err.message, nonRetryable: true, details: [{ attempt }] });
+    return ApplicationFailure.create({
+      type: err.errorType,
+      message: err.message,
+      nonRetryable: true,
+      details: [{ attempt }],
+    });
   }
   const e = err instanceof Error ? err : new Error(String(err));
-  return ApplicationFailure.create({ type: e.name || 'Error', message: e.message, nonRetryable: false, cause: e, details: [{ attempt }] });
+  return ApplicationFailure.create({
+    type: e.name || 'Error',
+    message: e.message,
+    nonRetryable: false,
+    cause: e,
+    details: [{ attempt }],
+  });
 }
 
 export function toStepFailure(err: unknown, attempt: number): ApplicationFailure {
@@ -151,13 +176,21 @@ export function toStepFailure(err: unknown, attempt: number): ApplicationFailure
 }
 
 /** @param deps.db for `predecessors()` of sequenced pipelines. */
-export function createStepActivities(pipelines: PipelineDefinition[], deps: { db?: Db } = {}): Record<string, (input: StepActivityInput) => Promise<StepActivityResult>> {
+export function createStepActivities(
+  pipelines: PipelineDefinition[],
+  deps: { db?: Db } = {},
+): Record<string, (input: StepActivityInput) => Promise<StepActivityResult>> {
   const activities: Record<string, (input: StepActivityInput) => Promise<StepActivityResult>> = {};
   for (const p of pipelines) {
     for (const s of p.steps) {
       activities[activityName(p.name, s.name)] = wrap(p.name, s.name, s.run as StepHandler<unknown, unknown>, deps.db);
       for (const [variant, h] of Object.entries(s.handlersByItemType?.handlers ?? {})) {
-        activities[activityName(p.name, s.name, variant)] = wrap(p.name, s.name, h as StepHandler<unknown, unknown>, deps.db);
+        activities[activityName(p.name, s.name, variant)] = wrap(
+          p.name,
+          s.name,
+          h as StepHandler<unknown, unknown>,
+          deps.db,
+        );
       }
     }
   }

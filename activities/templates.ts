@@ -47,10 +47,16 @@ export function createTemplateActivities(deps: TemplateActivityDeps) {
   return {
     async startScheduledBatch(input: { templateId: string; scheduleId: string }): Promise<ScheduledStart> {
       const runId = Context.current().info.workflowExecution?.workflowId;
-      if (!runId) throw ApplicationFailure.nonRetryable('startScheduledBatch runs only from a scheduled workflow', 'NotScheduled');
+      if (!runId)
+        throw ApplicationFailure.nonRetryable(
+          'startScheduledBatch runs only from a scheduled workflow',
+          'NotScheduled',
+        );
       const batchId = batchIdOfScheduledRun(runId);
       // `<scheduleId>-2025-01-06T09:00:00Z`: name the batch after the time it was due.
-      const due = runId.startsWith(`${input.scheduleId}-`) ? runId.slice(input.scheduleId.length + 1) : new Date().toISOString();
+      const due = runId.startsWith(`${input.scheduleId}-`)
+        ? runId.slice(input.scheduleId.length + 1)
+        : new Date().toISOString();
       // The batch names its schedule as the API does (the slug; the batch carries the organisation).
       const scheduleId = parseTemplateScheduleId(input.scheduleId)?.slug ?? input.scheduleId;
       try {
@@ -64,16 +70,25 @@ export function createTemplateActivities(deps: TemplateActivityDeps) {
         return { batchId: created.id };
       } catch (err) {
         if (err instanceof EmptySourceError) {
-          log.info('scheduled run has no items', { scheduleId: input.scheduleId, templateId: input.templateId, reason: err.message });
+          log.info('scheduled run has no items', {
+            scheduleId: input.scheduleId,
+            templateId: input.templateId,
+            reason: err.message,
+          });
           return { skipped: 'no items' };
         }
         const activeBatchId = activeBatchOf(err);
         if (activeBatchId) {
-          log.info('scheduled run skipped: a batch of the pipeline is active', { scheduleId: input.scheduleId, activeBatchId });
+          log.info('scheduled run skipped: a batch of the pipeline is active', {
+            scheduleId: input.scheduleId,
+            activeBatchId,
+          });
           return { skipped: `active batch ${activeBatchId}` };
         }
         // A deleted template or items that no longer validate fail the run; Temporal unreachable is retried.
-        throw toActivityFailure(err, (e) => (isRetryableDomainError(e) ? undefined : e.kind === 'not_found' ? 'TemplateNotFound' : 'TemplateInvalid'));
+        throw toActivityFailure(err, (e) =>
+          isRetryableDomainError(e) ? undefined : e.kind === 'not_found' ? 'TemplateNotFound' : 'TemplateInvalid',
+        );
       }
     },
 

@@ -91,10 +91,22 @@ export interface AuthOptions {
   dryRunPerMinute: number;
 }
 
-export const DEFAULT_AUTH: AuthOptions = { phase: 1, sessionTtlMs: 12 * 3_600_000, secureCookies: false, signInPerMinute: 10, batchCreatePerMinute: 60, dryRunPerMinute: 10 };
+export const DEFAULT_AUTH: AuthOptions = {
+  phase: 1,
+  sessionTtlMs: 12 * 3_600_000,
+  secureCookies: false,
+  signInPerMinute: 10,
+  batchCreatePerMinute: 60,
+  dryRunPerMinute: 10,
+};
 
 /** Bodies that carry many items: a batch, its retry with corrected inputs, a template of fixed items. */
-const LARGE_BODY_ROUTES = [/^POST \/batches$/, /^POST \/batches\/[^/]+\/retry-failed$/, /^POST \/templates$/, /^PUT \/templates\/[^/]+$/];
+const LARGE_BODY_ROUTES = [
+  /^POST \/batches$/,
+  /^POST \/batches\/[^/]+\/retry-failed$/,
+  /^POST \/templates$/,
+  /^PUT \/templates\/[^/]+$/,
+];
 const LARGE_BODY_LIMIT = '50mb';
 /** Every other JSON body, public routes included (sign-in is a few hundred bytes). */
 const SMALL_BODY_LIMIT = '1mb';
@@ -105,11 +117,24 @@ export function createApp(deps: AppDeps) {
   const limits: ResourceLimits = { ...DEFAULT_LIMITS, ...deps.limits };
   const auth = new AuthService({ db, sessionTtlMs: authOptions.sessionTtlMs });
   const limiter = new RateLimiter(db);
-  const uploads = deps.uploads ? new UploadService({ db, registry, log, ...UPLOAD_DEFAULTS, ...deps.uploads }) : undefined;
+  const uploads = deps.uploads
+    ? new UploadService({ db, registry, log, ...UPLOAD_DEFAULTS, ...deps.uploads })
+    : undefined;
   const notifyTargets = deps.notifyTargets ?? NotifyTargets.fromEnv();
   const service = new BatchService({ ...deps, uploads, notifyTargets });
-  const imports = new EntityImportService({ db, client: deps.client, taskQueue: deps.taskQueue, registry, log, maxBytes: deps.imports?.maxBytes ?? deps.uploads?.maxBytes ?? UPLOAD_DEFAULTS.maxBytes });
-  const hub = new ProgressHub({ query: (id) => service.queryProgress(id), snapshot: (id) => service.storedProgress(id) }, deps.progressIntervalMs, log);
+  const imports = new EntityImportService({
+    db,
+    client: deps.client,
+    taskQueue: deps.taskQueue,
+    registry,
+    log,
+    maxBytes: deps.imports?.maxBytes ?? deps.uploads?.maxBytes ?? UPLOAD_DEFAULTS.maxBytes,
+  });
+  const hub = new ProgressHub(
+    { query: (id) => service.queryProgress(id), snapshot: (id) => service.storedProgress(id) },
+    deps.progressIntervalMs,
+    log,
+  );
 
   const metrics = createApiMetrics({ db, hub });
   const app = express();
@@ -128,7 +153,16 @@ export function createApp(deps: AppDeps) {
   api.use(refuseUnstorableText(ROUTES.map((r) => r.path.replace(/^\/api(?=\/)/, ''))));
 
   api.use(openApiRouter());
-  api.use(authRouter({ auth, limiter, phase: authOptions.phase, secureCookies: authOptions.secureCookies, sessionTtlMs: authOptions.sessionTtlMs, signInPerMinute: authOptions.signInPerMinute }));
+  api.use(
+    authRouter({
+      auth,
+      limiter,
+      phase: authOptions.phase,
+      secureCookies: authOptions.secureCookies,
+      sessionTtlMs: authOptions.sessionTtlMs,
+      signInPerMinute: authOptions.signInPerMinute,
+    }),
+  );
   // Batch operations: reading needs access to them, anything else can_run_batch (lib/auth/access.ts).
   api.use(requireBatchAccess(authOptions.phase));
   api.use('/batches/:id', batchInOrg(service));

@@ -44,7 +44,8 @@ export function httpStatusOf(err: unknown): number | undefined {
 /** A 429's `Retry-After` header, from the refusal's `details.retryAfterSeconds`. */
 export function retryAfterOf(err: unknown): string | undefined {
   if (httpStatusOf(err) !== 429) return undefined;
-  const seconds = ((err as DomainError | ApiError).details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  const seconds = ((err as DomainError | ApiError).details as { retryAfterSeconds?: unknown } | undefined)
+    ?.retryAfterSeconds;
   return typeof seconds === 'number' ? String(seconds) : undefined;
 }
 
@@ -76,17 +77,30 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (known instanceof ApiError || known instanceof DomainError) {
       const retryAfter = retryAfterOf(known);
       if (retryAfter) res.setHeader('Retry-After', retryAfter);
-      res.status(httpStatusOf(known)!).json({ error: { code: known.code, message: known.message, ...(known.details !== undefined ? { details: known.details } : {}) } });
+      res
+        .status(httpStatusOf(known)!)
+        .json({
+          error: {
+            code: known.code,
+            message: known.message,
+            ...(known.details !== undefined ? { details: known.details } : {}),
+          },
+        });
       return;
     }
     // body-parser errors carry a status and a type
-    const status = typeof err?.status === 'number' ? err.status : typeof err?.statusCode === 'number' ? err.statusCode : 500;
+    const status =
+      typeof err?.status === 'number' ? err.status : typeof err?.statusCode === 'number' ? err.statusCode : 500;
     if (status === 400 && err?.type === 'entity.parse.failed') {
-      res.status(400).json({ error: { code: 'invalid_json', message: `request body is not valid JSON: ${err.message}` } });
+      res
+        .status(400)
+        .json({ error: { code: 'invalid_json', message: `request body is not valid JSON: ${err.message}` } });
       return;
     }
     if (status === 413) {
-      res.status(413).json({ error: { code: 'payload_too_large', message: `request body exceeds the limit (${err.limit} bytes)` } });
+      res
+        .status(413)
+        .json({ error: { code: 'payload_too_large', message: `request body exceeds the limit (${err.limit} bytes)` } });
       return;
     }
     if (status >= 400 && status < 500) {

@@ -7,7 +7,14 @@ import type { Db } from '../lib/db';
 import type { PipelineDefinition } from '../pipelines/types';
 import { exportChunks, type ExportFormat } from '../services/batch-export';
 
-export async function streamExport(opts: { db: Db; res: Response; batchId: string; batchName: string; def?: PipelineDefinition; format: ExportFormat }): Promise<void> {
+export async function streamExport(opts: {
+  db: Db;
+  res: Response;
+  batchId: string;
+  batchName: string;
+  def?: PipelineDefinition;
+  format: ExportFormat;
+}): Promise<void> {
   const { res, batchId, format } = opts;
   res.setHeader('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8');
   res.setHeader('Content-Disposition', `attachment; filename="${batchId}.${format}"`);

@@ -3,7 +3,25 @@
  * (api/routes/auth.ts); spread into ROUTES in api/openapi-routes.ts.
  */
 import type { RouteDoc } from './openapi';
-import { AdminUserView, ApiTokenInfo, CreateOrgBody, CreateTokenBody, CreateUserBody, CreatedToken, ListUsersQuery, Me, OrgIdParam, SessionsRevoked, SetPasswordBody, SignInBody, TokenIdParam, TokenList, UpdateOrgBody, UserIdParam, UserList } from '../contract/auth';
+import {
+  AdminUserView,
+  ApiTokenInfo,
+  CreateOrgBody,
+  CreateTokenBody,
+  CreateUserBody,
+  CreatedToken,
+  ListUsersQuery,
+  Me,
+  OrgIdParam,
+  SessionsRevoked,
+  SetPasswordBody,
+  SignInBody,
+  TokenIdParam,
+  TokenList,
+  UpdateOrgBody,
+  UserIdParam,
+  UserList,
+} from '../contract/auth';
 
 const BAD_REQUEST = 'Invalid request: `error.details.issues` names each field';
 const SUPER_ADMIN = '`forbidden`: only a super admin may do this';
@@ -15,21 +33,41 @@ export const AUTH_ROUTES: RouteDoc[] = [
     method: 'post',
     path: '/api/auth/sign-in',
     summary: 'Sign in with e-mail and password: sets the httpOnly, SameSite=Strict session cookie',
-    description: 'Answers the user and the CSRF token that unsafe requests with the cookie must send as X-CSRF-Token. Limited per e-mail (RATE_LIMIT_SIGN_IN_PER_MINUTE) and per client address (three times that).',
+    description:
+      'Answers the user and the CSRF token that unsafe requests with the cookie must send as X-CSRF-Token. Limited per e-mail (RATE_LIMIT_SIGN_IN_PER_MINUTE) and per client address (three times that).',
     tag: 'auth',
     public: true,
     body: SignInBody,
-    responses: { 200: '{ user, csrfToken, expiresAt } and Set-Cookie: flotilla_session', 400: BAD_REQUEST, 401: '`unauthenticated`: wrong e-mail or password (one message for both)', 429: '`rate_limited` (Retry-After)' },
+    responses: {
+      200: '{ user, csrfToken, expiresAt } and Set-Cookie: flotilla_session',
+      400: BAD_REQUEST,
+      401: '`unauthenticated`: wrong e-mail or password (one message for both)',
+      429: '`rate_limited` (Retry-After)',
+    },
   },
-  { method: 'post', path: '/api/auth/sign-out', summary: 'End the session (the cookie is cleared and the session deleted)', tag: 'auth', bodyRequired: false, responses: { 204: 'Signed out' } },
+  {
+    method: 'post',
+    path: '/api/auth/sign-out',
+    summary: 'End the session (the cookie is cleared and the session deleted)',
+    tag: 'auth',
+    bodyRequired: false,
+    responses: { 204: 'Signed out' },
+  },
   {
     method: 'get',
     path: '/api/auth/me',
-    summary: 'The caller: user, organisation and plan, the CSRF token of a session, and what the access phase lets them do',
+    summary:
+      'The caller: user, organisation and plan, the CSRF token of a session, and what the access phase lets them do',
     tag: 'auth',
     responses: { 200: { description: 'The caller', schema: Me } },
   },
-  { method: 'get', path: '/api/auth/tokens', summary: "The caller's API tokens (never their secrets)", tag: 'auth', responses: { 200: { description: 'The tokens', schema: TokenList } } },
+  {
+    method: 'get',
+    path: '/api/auth/tokens',
+    summary: "The caller's API tokens (never their secrets)",
+    tag: 'auth',
+    responses: { 200: { description: 'The tokens', schema: TokenList } },
+  },
   {
     method: 'post',
     path: '/api/auth/tokens',
@@ -38,11 +76,34 @@ export const AUTH_ROUTES: RouteDoc[] = [
       'A request authenticated by an API token that expires cannot make a token that outlives it: no `expiresInDays`, or one ending after the calling token, is a 400 naming `expiresInDays`. A signed-in session may make any token.',
     tag: 'auth',
     body: CreateTokenBody,
-    responses: { 201: { description: 'The token, with its secret (shown once)', schema: CreatedToken }, 400: `${BAD_REQUEST}; \`expiresInDays\` when the token would outlive the calling token` },
+    responses: {
+      201: { description: 'The token, with its secret (shown once)', schema: CreatedToken },
+      400: `${BAD_REQUEST}; \`expiresInDays\` when the token would outlive the calling token`,
+    },
   },
-  { method: 'delete', path: '/api/auth/tokens/:id', summary: 'Revoke an API token (at once, for every API process)', tag: 'auth', params: TokenIdParam, responses: { 200: { description: 'The revoked token', schema: ApiTokenInfo }, 404: 'No such token of yours' } },
-  { method: 'get', path: '/api/admin/orgs', summary: 'Organisations and their plans (super admin)', tag: 'admin', responses: { 200: '{ orgs }', 403: SUPER_ADMIN } },
-  { method: 'post', path: '/api/admin/orgs', summary: 'Create an organisation with a plan (super admin)', tag: 'admin', body: CreateOrgBody, responses: { 201: 'The organisation', 400: BAD_REQUEST, 403: SUPER_ADMIN, 409: 'The ID is taken' } },
+  {
+    method: 'delete',
+    path: '/api/auth/tokens/:id',
+    summary: 'Revoke an API token (at once, for every API process)',
+    tag: 'auth',
+    params: TokenIdParam,
+    responses: { 200: { description: 'The revoked token', schema: ApiTokenInfo }, 404: 'No such token of yours' },
+  },
+  {
+    method: 'get',
+    path: '/api/admin/orgs',
+    summary: 'Organisations and their plans (super admin)',
+    tag: 'admin',
+    responses: { 200: '{ orgs }', 403: SUPER_ADMIN },
+  },
+  {
+    method: 'post',
+    path: '/api/admin/orgs',
+    summary: 'Create an organisation with a plan (super admin)',
+    tag: 'admin',
+    body: CreateOrgBody,
+    responses: { 201: 'The organisation', 400: BAD_REQUEST, 403: SUPER_ADMIN, 409: 'The ID is taken' },
+  },
   {
     method: 'patch',
     path: '/api/admin/orgs/:id',
@@ -60,12 +121,20 @@ export const AUTH_ROUTES: RouteDoc[] = [
     body: CreateUserBody,
     responses: { 201: 'The user (without secrets)', 400: BAD_REQUEST, 403: SUPER_ADMIN, 409: 'The e-mail is taken' },
   },
-  { method: 'get', path: '/api/admin/users', summary: 'Users of every organisation, or of `orgId` (super admin)', tag: 'admin', query: ListUsersQuery, responses: { 200: { description: 'The users', schema: UserList }, 400: BAD_REQUEST, 403: SUPER_ADMIN } },
+  {
+    method: 'get',
+    path: '/api/admin/users',
+    summary: 'Users of every organisation, or of `orgId` (super admin)',
+    tag: 'admin',
+    query: ListUsersQuery,
+    responses: { 200: { description: 'The users', schema: UserList }, 400: BAD_REQUEST, 403: SUPER_ADMIN },
+  },
   {
     method: 'put',
     path: '/api/admin/users/:id/password',
     summary: "Set a user's password (super admin): every session of the user ends",
-    description: "Whoever knew the old password is signed out. A super admin setting their own password keeps the session they call from. The user's API tokens stay valid (revoke them, or disable the user).",
+    description:
+      "Whoever knew the old password is signed out. A super admin setting their own password keeps the session they call from. The user's API tokens stay valid (revoke them, or disable the user).",
     tag: 'admin',
     params: UserIdParam,
     body: SetPasswordBody,
@@ -78,9 +147,22 @@ export const AUTH_ROUTES: RouteDoc[] = [
     tag: 'admin',
     params: UserIdParam,
     bodyRequired: false,
-    responses: { 200: { description: USER_VIEW, schema: AdminUserView }, 403: SUPER_ADMIN, 404: NO_USER, 409: 'A super admin cannot disable themselves' },
+    responses: {
+      200: { description: USER_VIEW, schema: AdminUserView },
+      403: SUPER_ADMIN,
+      404: NO_USER,
+      409: 'A super admin cannot disable themselves',
+    },
   },
-  { method: 'post', path: '/api/admin/users/:id/enable', summary: 'Enable a disabled user again (super admin); their unrevoked API tokens work again', tag: 'admin', params: UserIdParam, bodyRequired: false, responses: { 200: { description: USER_VIEW, schema: AdminUserView }, 403: SUPER_ADMIN, 404: NO_USER } },
+  {
+    method: 'post',
+    path: '/api/admin/users/:id/enable',
+    summary: 'Enable a disabled user again (super admin); their unrevoked API tokens work again',
+    tag: 'admin',
+    params: UserIdParam,
+    bodyRequired: false,
+    responses: { 200: { description: USER_VIEW, schema: AdminUserView }, 403: SUPER_ADMIN, 404: NO_USER },
+  },
   {
     method: 'post',
     path: '/api/admin/users/:id/revoke-sessions',
@@ -88,6 +170,10 @@ export const AUTH_ROUTES: RouteDoc[] = [
     tag: 'admin',
     params: UserIdParam,
     bodyRequired: false,
-    responses: { 200: { description: 'How many sessions ended', schema: SessionsRevoked }, 403: SUPER_ADMIN, 404: NO_USER },
+    responses: {
+      200: { description: 'How many sessions ended', schema: SessionsRevoked },
+      403: SUPER_ADMIN,
+      404: NO_USER,
+    },
   },
 ];

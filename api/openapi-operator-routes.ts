@@ -5,14 +5,35 @@
 import type { z } from 'zod';
 import { WEBHOOKS_WRITE_ONLY } from '../services/notify-targets';
 import type { RouteDoc } from './openapi';
-import { BackfillScheduleBody, CreateScheduleBody, ListSchedulesQuery, PauseScheduleBody, Schedule, ScheduleBackfilled, ScheduleIdParam, ScheduleList, ScheduleTriggered, TriggerScheduleBody, UpdateScheduleBody } from '../contract/schedules';
+import {
+  BackfillScheduleBody,
+  CreateScheduleBody,
+  ListSchedulesQuery,
+  PauseScheduleBody,
+  Schedule,
+  ScheduleBackfilled,
+  ScheduleIdParam,
+  ScheduleList,
+  ScheduleTriggered,
+  TriggerScheduleBody,
+  UpdateScheduleBody,
+} from '../contract/schedules';
 import { CreatedBatch } from '../contract/batch-views';
 import { DryRunBody, DryRunResult, Estimate, EstimateQuery } from '../contract/preflight';
-import { BatchTemplate, ListTemplatesQuery, PipelineNameParam, RunItemBody, StartFromTemplateBody, TemplateBody, TemplateIdParam, TemplateList } from '../contract/templates';
+import {
+  BatchTemplate,
+  ListTemplatesQuery,
+  PipelineNameParam,
+  RunItemBody,
+  StartFromTemplateBody,
+  TemplateBody,
+  TemplateIdParam,
+  TemplateList,
+} from '../contract/templates';
 
 const BAD_REQUEST = 'Invalid request: `error.details.issues` names each field ({ path, message, row? })';
 const NO_TEMPLATE = 'No such template';
-const NO_SCHEDULE = 'No such schedule (or not one of Flotilla\'s template schedules)';
+const NO_SCHEDULE = "No such schedule (or not one of Flotilla's template schedules)";
 const TEMPORAL_DOWN = 'Temporal is unreachable';
 
 const templates: RouteDoc[] = [
@@ -20,13 +41,33 @@ const templates: RouteDoc[] = [
     method: 'post',
     path: '/api/templates',
     summary: 'Save a batch template (pipeline, settings, item source)',
-    description: "Settings are checked against the pipeline's settings schema and fixed items against its item schema; an entities source is resolved when a batch starts. " + WEBHOOKS_WRITE_ONLY,
+    description:
+      "Settings are checked against the pipeline's settings schema and fixed items against its item schema; an entities source is resolved when a batch starts. " +
+      WEBHOOKS_WRITE_ONLY,
     tag: 'templates',
     body: TemplateBody,
-    responses: { 201: { description: 'The template (Location: /api/templates/{id})', schema: BatchTemplate }, 400: BAD_REQUEST, 409: 'A template of that name exists' },
+    responses: {
+      201: { description: 'The template (Location: /api/templates/{id})', schema: BatchTemplate },
+      400: BAD_REQUEST,
+      409: 'A template of that name exists',
+    },
   },
-  { method: 'get', path: '/api/templates', summary: 'Templates, newest first, a cursor page at a time', tag: 'templates', query: ListTemplatesQuery, responses: { 200: { description: 'A page of templates', schema: TemplateList }, 400: BAD_REQUEST } },
-  { method: 'get', path: '/api/templates/:id', summary: 'A template', tag: 'templates', params: TemplateIdParam, responses: { 200: { description: 'The template', schema: BatchTemplate }, 404: NO_TEMPLATE } },
+  {
+    method: 'get',
+    path: '/api/templates',
+    summary: 'Templates, newest first, a cursor page at a time',
+    tag: 'templates',
+    query: ListTemplatesQuery,
+    responses: { 200: { description: 'A page of templates', schema: TemplateList }, 400: BAD_REQUEST },
+  },
+  {
+    method: 'get',
+    path: '/api/templates/:id',
+    summary: 'A template',
+    tag: 'templates',
+    params: TemplateIdParam,
+    responses: { 200: { description: 'The template', schema: BatchTemplate }, 404: NO_TEMPLATE },
+  },
   {
     method: 'put',
     path: '/api/templates/:id',
@@ -35,7 +76,12 @@ const templates: RouteDoc[] = [
     tag: 'templates',
     params: TemplateIdParam,
     body: TemplateBody,
-    responses: { 200: { description: 'The template', schema: BatchTemplate }, 400: BAD_REQUEST, 404: NO_TEMPLATE, 409: 'A template of that name exists' },
+    responses: {
+      200: { description: 'The template', schema: BatchTemplate },
+      400: BAD_REQUEST,
+      404: NO_TEMPLATE,
+      409: 'A template of that name exists',
+    },
   },
   {
     method: 'delete',
@@ -43,7 +89,11 @@ const templates: RouteDoc[] = [
     summary: 'Delete a template',
     tag: 'templates',
     params: TemplateIdParam,
-    responses: { 204: 'Deleted', 404: NO_TEMPLATE, 409: 'Schedules start batches from it (named in details.schedules)' },
+    responses: {
+      204: 'Deleted',
+      404: NO_TEMPLATE,
+      409: 'Schedules start batches from it (named in details.schedules)',
+    },
   },
   {
     method: 'post',
@@ -70,13 +120,20 @@ const templates: RouteDoc[] = [
     tag: 'pipelines',
     params: PipelineNameParam,
     body: RunItemBody,
-    responses: { 202: { description: 'The batch of one (Location: /api/batches/{id})', schema: CreatedBatch }, 400: BAD_REQUEST, 404: 'No such pipeline', 409: 'A batch of the pipeline is active (the job guard)', 503: TEMPORAL_DOWN },
+    responses: {
+      202: { description: 'The batch of one (Location: /api/batches/{id})', schema: CreatedBatch },
+      400: BAD_REQUEST,
+      404: 'No such pipeline',
+      409: 'A batch of the pipeline is active (the job guard)',
+      503: TEMPORAL_DOWN,
+    },
   },
   {
     method: 'get',
     path: '/api/pipelines/:name/estimate',
     summary: "Estimate a batch's duration and cost from the pipeline's recent finished batches",
-    description: 'Per item: p50/p90 duration and mean cost of the settled items of the last 20 finished batches. Total: the items in waves of `concurrency`, each wave the p50 duration. `basis` is null when the pipeline has no finished batch yet.',
+    description:
+      'Per item: p50/p90 duration and mean cost of the settled items of the last 20 finished batches. Total: the items in waves of `concurrency`, each wave the p50 duration. `basis` is null when the pipeline has no finished batch yet.',
     tag: 'pipelines',
     params: PipelineNameParam,
     query: EstimateQuery,
@@ -86,15 +143,29 @@ const templates: RouteDoc[] = [
     method: 'post',
     path: '/api/pipelines/:name/dry-run',
     summary: 'Dry-run one item: its steps on the real workers, up to the first step that writes outside Flotilla',
-    description: "Reading and computing steps run for real (one attempt each); the run stops before the first step with `writes` (listed in GET /api/pipelines). Nothing is stored; files a step wrote are deleted. Steps: outcome ran | skipped | stopped-before-write | failed | not-reached.",
+    description:
+      'Reading and computing steps run for real (one attempt each); the run stops before the first step with `writes` (listed in GET /api/pipelines). Nothing is stored; files a step wrote are deleted. Steps: outcome ran | skipped | stopped-before-write | failed | not-reached.',
     tag: 'pipelines',
     params: PipelineNameParam,
     body: DryRunBody,
-    responses: { 200: { description: 'What each step did', schema: DryRunResult }, 400: BAD_REQUEST, 404: 'No such pipeline', 504: 'The dry run did not finish in time (no worker?)', 503: TEMPORAL_DOWN },
+    responses: {
+      200: { description: 'What each step did', schema: DryRunResult },
+      400: BAD_REQUEST,
+      404: 'No such pipeline',
+      504: 'The dry run did not finish in time (no worker?)',
+      503: TEMPORAL_DOWN,
+    },
   },
 ];
 
-const action = (name: 'pause' | 'unpause' | 'trigger' | 'backfill', summary: string, body: z.ZodType, ok: 200 | 202, answer: z.ZodType, bodyRequired = false): RouteDoc => ({
+const action = (
+  name: 'pause' | 'unpause' | 'trigger' | 'backfill',
+  summary: string,
+  body: z.ZodType,
+  ok: 200 | 202,
+  answer: z.ZodType,
+  bodyRequired = false,
+): RouteDoc => ({
   method: 'post',
   path: `/api/schedules/:id/${name}`,
   summary,
@@ -102,21 +173,51 @@ const action = (name: 'pause' | 'unpause' | 'trigger' | 'backfill', summary: str
   params: ScheduleIdParam,
   body,
   bodyRequired,
-  responses: { [ok]: { description: ok === 200 ? 'The schedule' : 'Accepted by Temporal', schema: answer }, 400: BAD_REQUEST, 404: NO_SCHEDULE, 503: TEMPORAL_DOWN },
+  responses: {
+    [ok]: { description: ok === 200 ? 'The schedule' : 'Accepted by Temporal', schema: answer },
+    400: BAD_REQUEST,
+    404: NO_SCHEDULE,
+    503: TEMPORAL_DOWN,
+  },
 });
 
 const schedules: RouteDoc[] = [
   {
     method: 'post',
     path: '/api/schedules',
-    summary: 'Schedule batches from a template (a Temporal Schedule `flotilla-<orgId>_<slug>`; the API calls it by its slug)',
-    description: 'cron expressions and/or intervals in an IANA timezone; overlap (default skip) decides what a fire does while the previous scheduled batch still runs. Slugs are per organisation: another organisation may have the same one.',
+    summary:
+      'Schedule batches from a template (a Temporal Schedule `flotilla-<orgId>_<slug>`; the API calls it by its slug)',
+    description:
+      'cron expressions and/or intervals in an IANA timezone; overlap (default skip) decides what a fire does while the previous scheduled batch still runs. Slugs are per organisation: another organisation may have the same one.',
     tag: 'schedules',
     body: CreateScheduleBody,
-    responses: { 201: { description: 'The schedule with its next run times', schema: Schedule }, 400: BAD_REQUEST, 409: 'Your organisation has a schedule with that slug', 503: TEMPORAL_DOWN },
+    responses: {
+      201: { description: 'The schedule with its next run times', schema: Schedule },
+      400: BAD_REQUEST,
+      409: 'Your organisation has a schedule with that slug',
+      503: TEMPORAL_DOWN,
+    },
   },
-  { method: 'get', path: '/api/schedules', summary: 'Template schedules, by ID, a cursor page at a time', tag: 'schedules', query: ListSchedulesQuery, responses: { 200: { description: 'A page of schedules', schema: ScheduleList }, 400: BAD_REQUEST, 503: TEMPORAL_DOWN } },
-  { method: 'get', path: '/api/schedules/:id', summary: 'A schedule: spec, next run times, recent runs and their batches', tag: 'schedules', params: ScheduleIdParam, responses: { 200: { description: 'The schedule', schema: Schedule }, 404: NO_SCHEDULE, 503: TEMPORAL_DOWN } },
+  {
+    method: 'get',
+    path: '/api/schedules',
+    summary: 'Template schedules, by ID, a cursor page at a time',
+    tag: 'schedules',
+    query: ListSchedulesQuery,
+    responses: {
+      200: { description: 'A page of schedules', schema: ScheduleList },
+      400: BAD_REQUEST,
+      503: TEMPORAL_DOWN,
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/schedules/:id',
+    summary: 'A schedule: spec, next run times, recent runs and their batches',
+    tag: 'schedules',
+    params: ScheduleIdParam,
+    responses: { 200: { description: 'The schedule', schema: Schedule }, 404: NO_SCHEDULE, 503: TEMPORAL_DOWN },
+  },
   {
     method: 'put',
     path: '/api/schedules/:id',
@@ -124,13 +225,32 @@ const schedules: RouteDoc[] = [
     tag: 'schedules',
     params: ScheduleIdParam,
     body: UpdateScheduleBody,
-    responses: { 200: { description: 'The schedule', schema: Schedule }, 400: BAD_REQUEST, 404: NO_SCHEDULE, 503: TEMPORAL_DOWN },
+    responses: {
+      200: { description: 'The schedule', schema: Schedule },
+      400: BAD_REQUEST,
+      404: NO_SCHEDULE,
+      503: TEMPORAL_DOWN,
+    },
   },
   action('pause', 'Pause a schedule (the reason becomes its note)', PauseScheduleBody, 200, Schedule),
   action('unpause', 'Unpause a schedule', PauseScheduleBody, 200, Schedule),
   action('trigger', 'Run a schedule now (also while paused)', TriggerScheduleBody, 202, ScheduleTriggered),
-  action('backfill', 'Take the runs a time range would have had, now (default overlap buffer_all: one batch per fire time)', BackfillScheduleBody, 202, ScheduleBackfilled, true),
-  { method: 'delete', path: '/api/schedules/:id', summary: 'Delete a schedule (runs already started go on)', tag: 'schedules', params: ScheduleIdParam, responses: { 204: 'Deleted', 404: NO_SCHEDULE, 503: TEMPORAL_DOWN } },
+  action(
+    'backfill',
+    'Take the runs a time range would have had, now (default overlap buffer_all: one batch per fire time)',
+    BackfillScheduleBody,
+    202,
+    ScheduleBackfilled,
+    true,
+  ),
+  {
+    method: 'delete',
+    path: '/api/schedules/:id',
+    summary: 'Delete a schedule (runs already started go on)',
+    tag: 'schedules',
+    params: ScheduleIdParam,
+    responses: { 204: 'Deleted', 404: NO_SCHEDULE, 503: TEMPORAL_DOWN },
+  },
 ];
 
 export const OPERATOR_ROUTES: RouteDoc[] = [...templates, ...schedules];

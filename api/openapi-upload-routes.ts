@@ -3,7 +3,15 @@
  * routes parse and answer with; spread into ROUTES in api/openapi-routes.ts.
  */
 import type { RouteDoc } from './openapi';
-import { EntityImportIdParam, EntityImportList, EntityImportQuery, EntityImportView, ImportErrorsPage, ImportErrorsQuery, ListEntityImportsQuery } from '../contract/entity-imports';
+import {
+  EntityImportIdParam,
+  EntityImportList,
+  EntityImportQuery,
+  EntityImportView,
+  ImportErrorsPage,
+  ImportErrorsQuery,
+  ListEntityImportsQuery,
+} from '../contract/entity-imports';
 import { CheckUploadBody, UploadCheck, UploadIdParam, UploadQuery, UploadView } from '../contract/uploads';
 
 const NO_UPLOAD = 'No such upload (`not_found`)';
@@ -22,7 +30,7 @@ export const UPLOAD_ROUTES: RouteDoc[] = [
     responses: {
       201: { description: 'Accepted (Location: /api/uploads/{id})', schema: UploadView },
       400: '`missing_filename` (no or blank filename), `empty_file`, or `validation_error`',
-      413: '`file_too_large`: over UPLOAD_MAX_BYTES (the message says the limit in MB); `quota_exceeded`: the organisation\'s stored uploads would pass UPLOAD_QUOTA_BYTES_PER_ORG (nothing is stored; `details.quotaBytes`, `details.usedBytes`)',
+      413: "`file_too_large`: over UPLOAD_MAX_BYTES (the message says the limit in MB); `quota_exceeded`: the organisation's stored uploads would pass UPLOAD_QUOTA_BYTES_PER_ORG (nothing is stored; `details.quotaBytes`, `details.usedBytes`)",
       415: '`unsupported_file_type`: the extension is not .csv, .xlsx or .xls, or the content is not what the extension says (the message names what it is)',
       422: '`too_many_rows`, `unreadable_file` (parser error, with `details.line` or `details.row` when known), `no_columns` (no header row), `parse_timeout`, or `zip_bomb` (a workbook that expands past the limits, declared or when read; `details.limitBytes`)',
       429: '`upload_queue_full`: as many uploads as may wait are being received or parsed (Retry-After; nothing is stored)',
@@ -40,7 +48,8 @@ export const UPLOAD_ROUTES: RouteDoc[] = [
   {
     method: 'post',
     path: '/api/uploads/:id/check',
-    summary: "How the upload's rows map onto a pipeline's items: the mapping (sent or suggested), every row checked against the item schema",
+    summary:
+      "How the upload's rows map onto a pipeline's items: the mapping (sent or suggested), every row checked against the item schema",
     description:
       "Without `mapping`, each item field gets the column whose name equals it once lower-cased with non-alphanumerics removed. Cells are read as the field's type (numbers, booleans true/false/yes/no/1/0, JSON for arrays and objects); an empty cell leaves the field out. Errors name the spreadsheet row (header = row 1), the field and its column. Nothing is started.",
     tag: 'uploads',
@@ -88,7 +97,8 @@ export const UPLOAD_ROUTES: RouteDoc[] = [
   {
     method: 'get',
     path: '/api/entity-imports/:id/errors',
-    summary: "An import's refused rows: row (header = 1), field, column, message and the cell's value, a page at a time",
+    summary:
+      "An import's refused rows: row (header = 1), field, column, message and the cell's value, a page at a time",
     tag: 'entities',
     params: EntityImportIdParam,
     query: ImportErrorsQuery,

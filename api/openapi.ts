@@ -89,7 +89,15 @@ function parametersOf(schema: z.ZodType | undefined, where: 'path' | 'query', co
 function pathParameters(r: RouteDoc, components: Record<string, JsonSchema>) {
   const declared = parametersOf(r.params, 'path', components);
   const names = [...r.path.matchAll(/:([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]);
-  return names.map((name) => declared.find((p) => p.name === name) ?? { name, in: 'path' as const, required: true, schema: { type: 'string' } });
+  return names.map(
+    (name) =>
+      declared.find((p) => p.name === name) ?? {
+        name,
+        in: 'path' as const,
+        required: true,
+        schema: { type: 'string' },
+      },
+  );
 }
 
 export interface OpenApiDocument {
@@ -113,18 +121,32 @@ export function buildOpenApiDocument(routes: readonly RouteDoc[], info: OpenApiD
       const doc = typeof raw === 'string' ? { description: raw } : raw;
       const isError = Number(status) >= 400;
       const types = doc.contentType ? [doc.contentType].flat() : ['application/json'];
-      const schema = doc.schema ? jsonSchemaOf(doc.schema, 'output', components) : isError ? { $ref: '#/components/schemas/Error' } : undefined;
+      const schema = doc.schema
+        ? jsonSchemaOf(doc.schema, 'output', components)
+        : isError
+          ? { $ref: '#/components/schemas/Error' }
+          : undefined;
       responses[status] = {
         description: doc.description,
-        ...(schema || doc.contentType ? { content: Object.fromEntries(types.map((t) => [t, schema ? { schema } : {}])) } : {}),
+        ...(schema || doc.contentType
+          ? { content: Object.fromEntries(types.map((t) => [t, schema ? { schema } : {}])) }
+          : {}),
       };
     }
     if (!r.public) {
       const err = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
       responses['401'] ??= { description: '`unauthenticated`: no valid session cookie or API token', ...err };
-      responses['403'] ??= { description: '`forbidden`: the access phase, plan or role does not allow it, or a cookie request without its X-CSRF-Token', ...err };
+      responses['403'] ??= {
+        description:
+          '`forbidden`: the access phase, plan or role does not allow it, or a cookie request without its X-CSRF-Token',
+        ...err,
+      };
     }
-    if (!responses['500']) responses['500'] = { description: 'Unexpected error (logged with the request id in details)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+    if (!responses['500'])
+      responses['500'] = {
+        description: 'Unexpected error (logged with the request id in details)',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      };
     paths[path] ??= {};
     paths[path][r.method] = {
       operationId: operationId(r.method, r.path),
@@ -134,9 +156,22 @@ export function buildOpenApiDocument(routes: readonly RouteDoc[], info: OpenApiD
       tags: [r.tag],
       parameters: [...pathParameters(r, components), ...parametersOf(r.query, 'query', components)],
       ...(r.body
-        ? { requestBody: { required: r.bodyRequired ?? true, content: { 'application/json': { schema: jsonSchemaOf(r.body, 'input', components) } } } }
+        ? {
+            requestBody: {
+              required: r.bodyRequired ?? true,
+              content: { 'application/json': { schema: jsonSchemaOf(r.body, 'input', components) } },
+            },
+          }
         : r.rawBody
-          ? { requestBody: { required: true, description: r.rawBody.description, content: { [r.rawBody.contentType]: { schema: { type: 'string', contentMediaType: r.rawBody.contentType } } } } }
+          ? {
+              requestBody: {
+                required: true,
+                description: r.rawBody.description,
+                content: {
+                  [r.rawBody.contentType]: { schema: { type: 'string', contentMediaType: r.rawBody.contentType } },
+                },
+              },
+            }
           : {}),
       responses,
     };
@@ -150,8 +185,18 @@ export function buildOpenApiDocument(routes: readonly RouteDoc[], info: OpenApiD
     components: {
       schemas: components,
       securitySchemes: {
-        apiToken: { type: 'http', scheme: 'bearer', description: 'An API token (flt_…) from POST /api/auth/tokens or the Account page' },
-        session: { type: 'apiKey', in: 'cookie', name: 'flotilla_session', description: 'The web page\'s session (POST /api/auth/sign-in); unsafe requests also send X-CSRF-Token from GET /api/auth/me' },
+        apiToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An API token (flt_…) from POST /api/auth/tokens or the Account page',
+        },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'flotilla_session',
+          description:
+            "The web page's session (POST /api/auth/sign-in); unsafe requests also send X-CSRF-Token from GET /api/auth/me",
+        },
       },
     },
     security: [{ apiToken: [] }, { session: [] }],

@@ -54,7 +54,8 @@ export class ProgressHub {
   /** Forget batches nobody has read for a minute. */
   private sweep(): void {
     const cutoff = Date.now() - 60_000;
-    for (const [id, e] of this.entries) if (e.lastRead < cutoff && e.listeners.size === 0 && !e.inFlight) this.entries.delete(id);
+    for (const [id, e] of this.entries)
+      if (e.lastRead < cutoff && e.listeners.size === 0 && !e.inFlight) this.entries.delete(id);
   }
 
   /**

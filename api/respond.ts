@@ -20,10 +20,18 @@ export type Serializable<T> = T extends string
 
 const checkAnswers = env.NODE_ENV === 'test';
 
-export function answer<S extends z.ZodType>(res: Response, schema: S, body: Serializable<z.output<S>>, status = 200): void {
+export function answer<S extends z.ZodType>(
+  res: Response,
+  schema: S,
+  body: Serializable<z.output<S>>,
+  status = 200,
+): void {
   if (checkAnswers) {
     const parsed = schema.safeParse(JSON.parse(JSON.stringify(body)));
-    if (!parsed.success) throw new Error(`the answer of ${res.req.method} ${res.req.originalUrl} is not its contract shape: ${parsed.error.message}`);
+    if (!parsed.success)
+      throw new Error(
+        `the answer of ${res.req.method} ${res.req.originalUrl} is not its contract shape: ${parsed.error.message}`,
+      );
   }
   res.status(status).json(body);
 }

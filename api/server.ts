@@ -12,7 +12,8 @@ import { seedDemoEntities } from '../services/entities';
 
 async function main(): Promise<void> {
   const log = logger.child({ service: 'api' });
-  if (!env.DATABASE_URL) throw new Error('DATABASE_URL is required for the API (npm start sets it for the embedded database)');
+  if (!env.DATABASE_URL)
+    throw new Error('DATABASE_URL is required for the API (npm start sets it for the embedded database)');
   // Before anything connects: without SECRETS_KEY the API could not store a webhook's secret.
   const notifyTargets = NotifyTargets.fromEnv();
   const address = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`;
@@ -32,7 +33,11 @@ async function main(): Promise<void> {
     taskQueue: env.TASK_QUEUE,
     log,
     progressIntervalMs: env.PROGRESS_INTERVAL_MS,
-    partitioning: { itemsPerPartition: env.BATCH_ITEMS_PER_PARTITION, maxPartitions: env.BATCH_MAX_PARTITIONS, minWindow: env.BATCH_MIN_PARTITION_WINDOW },
+    partitioning: {
+      itemsPerPartition: env.BATCH_ITEMS_PER_PARTITION,
+      maxPartitions: env.BATCH_MAX_PARTITIONS,
+      minWindow: env.BATCH_MIN_PARTITION_WINDOW,
+    },
     temporalWebUrl,
     webDir: path.resolve(__dirname, '..', 'web', 'dist'),
     uploads: {
@@ -55,13 +60,22 @@ async function main(): Promise<void> {
       batchCreatePerMinute: env.RATE_LIMIT_BATCH_CREATE_PER_MINUTE,
       dryRunPerMinute: env.RATE_LIMIT_DRY_RUN_PER_MINUTE,
     },
-    limits: { sseStreamsPerUser: env.SSE_MAX_STREAMS_PER_USER, analyticsStatementTimeoutMs: env.ANALYTICS_STATEMENT_TIMEOUT_MS },
+    limits: {
+      sseStreamsPerUser: env.SSE_MAX_STREAMS_PER_USER,
+      analyticsStatementTimeoutMs: env.ANALYTICS_STATEMENT_TIMEOUT_MS,
+    },
   });
   const server = app.listen(env.PORT, env.HOST, () => log.info({ port: env.PORT, host: env.HOST }, 'api listening'));
   // Loopback only, like the worker's: metrics and health details are for the scraper and operators on this host.
-  const opsServer = env.API_METRICS_PORT ? opsApp.listen(env.API_METRICS_PORT, '127.0.0.1', () => log.info({ metrics: `http://127.0.0.1:${env.API_METRICS_PORT}/metrics` }, 'api metrics listening')) : undefined;
+  const opsServer = env.API_METRICS_PORT
+    ? opsApp.listen(env.API_METRICS_PORT, '127.0.0.1', () =>
+        log.info({ metrics: `http://127.0.0.1:${env.API_METRICS_PORT}/metrics` }, 'api metrics listening'),
+      )
+    : undefined;
   // A second API on the host (or anything else on the port) costs the metrics, not the API.
-  opsServer?.on('error', (err) => log.error({ err, port: env.API_METRICS_PORT }, 'api metrics port unavailable; metrics off (set API_METRICS_PORT)'));
+  opsServer?.on('error', (err) =>
+    log.error({ err, port: env.API_METRICS_PORT }, 'api metrics port unavailable; metrics off (set API_METRICS_PORT)'),
+  );
   const stop = () => {
     log.info('api stopping');
     hub.close();

@@ -12,7 +12,12 @@ export class StreamSlots {
   /** Takes a slot for `userId` (429 when all are taken); the returned release is idempotent. */
   take(userId: string): () => void {
     const held = this.open.get(userId) ?? 0;
-    if (held >= this.perUser) throw new ApiError(429, 'too_many_streams', `you already have ${held} progress streams open (at most ${this.perUser}); close one and try again`);
+    if (held >= this.perUser)
+      throw new ApiError(
+        429,
+        'too_many_streams',
+        `you already have ${held} progress streams open (at most ${this.perUser}); close one and try again`,
+      );
     this.open.set(userId, held + 1);
     let released = false;
     return () => {

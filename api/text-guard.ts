@@ -41,7 +41,8 @@ export function findUnstorable(value: unknown, prefix: Segment[] = []): FieldIss
         // The key itself cannot be shown safely, so the object holding it is named.
         if (why) return { path: formatPath(path), message: `a property name ${why}` };
       }
-      for (let i = entries.length - 1; i >= 0; i--) stack.push({ value: entries[i][1], path: [...path, entries[i][0]] });
+      for (let i = entries.length - 1; i >= 0; i--)
+        stack.push({ value: entries[i][1], path: [...path, entries[i][0]] });
     }
   }
   return null;
@@ -62,7 +63,11 @@ function pathIssue(path: string, routes: readonly string[]): FieldIssue | null {
     }
     const why = unstorable(decoded);
     if (!why) continue;
-    const route = routes.map((r) => r.split('/')).find((r) => r.length === segments.length && r.every((s, j) => s.startsWith(':') || s === segments[j] || j === i));
+    const route = routes
+      .map((r) => r.split('/'))
+      .find(
+        (r) => r.length === segments.length && r.every((s, j) => s.startsWith(':') || s === segments[j] || j === i),
+      );
     const name = route?.[i]?.startsWith(':') ? route[i].slice(1) : 'path';
     return { path: name, message: why };
   }

@@ -24,7 +24,13 @@ export function activityName(pipeline: string, step: string, variant?: string): 
 }
 
 /** The batch-end hook retries for about ten minutes (an SMTP outage, say), then the batch ends without it. */
-export const BATCH_END_RETRY: StepRetryPolicy = { maximumAttempts: 12, initialIntervalMs: 2_000, backoffCoefficient: 2, maximumIntervalMs: 60_000, nonRetryableErrorTypes: ['ValidationError', 'NonRetryableStepError'] };
+export const BATCH_END_RETRY: StepRetryPolicy = {
+  maximumAttempts: 12,
+  initialIntervalMs: 2_000,
+  backoffCoefficient: 2,
+  maximumIntervalMs: 60_000,
+  nonRetryableErrorTypes: ['ValidationError', 'NonRetryableStepError'],
+};
 
 /**
  * @param itemTaskQueue the deployment's item task queue: steps on a named queue run on
@@ -35,7 +41,9 @@ export function planOf(def: PipelineDefinition, itemTaskQueue?: string): Pipelin
     const retry: StepRetryPolicy = {
       ...DEFAULT_STEP_RETRY,
       ...s.retry,
-      nonRetryableErrorTypes: [...new Set([...(DEFAULT_STEP_RETRY.nonRetryableErrorTypes ?? []), ...(s.retry?.nonRetryableErrorTypes ?? [])])],
+      nonRetryableErrorTypes: [
+        ...new Set([...(DEFAULT_STEP_RETRY.nonRetryableErrorTypes ?? []), ...(s.retry?.nonRetryableErrorTypes ?? [])]),
+      ],
     };
     const plan: StepPlan = {
       name: s.name,
@@ -47,14 +55,18 @@ export function planOf(def: PipelineDefinition, itemTaskQueue?: string): Pipelin
     if (s.skipIf) plan.skipIf = s.skipIf;
     if (s.writes) plan.writes = s.writes;
     if (s.queue) {
-      if (!def.queues?.[s.queue]) throw new Error(`pipeline ${def.name}: step ${s.name} uses unknown queue "${s.queue}"`);
-      if (!itemTaskQueue) throw new Error(`pipeline ${def.name}: step ${s.name} needs the item task queue to name its queue`);
+      if (!def.queues?.[s.queue])
+        throw new Error(`pipeline ${def.name}: step ${s.name} uses unknown queue "${s.queue}"`);
+      if (!itemTaskQueue)
+        throw new Error(`pipeline ${def.name}: step ${s.name} needs the item task queue to name its queue`);
       plan.taskQueue = pipelineQueueOf(itemTaskQueue, def.name, s.queue);
     }
     if (s.handlersByItemType) {
       plan.activityByItemType = {
         path: s.handlersByItemType.path,
-        activities: Object.fromEntries(Object.keys(s.handlersByItemType.handlers).map((v) => [v, activityName(def.name, s.name, v)])),
+        activities: Object.fromEntries(
+          Object.keys(s.handlersByItemType.handlers).map((v) => [v, activityName(def.name, s.name, v)]),
+        ),
       };
     }
     return plan;
@@ -62,7 +74,11 @@ export function planOf(def: PipelineDefinition, itemTaskQueue?: string): Pipelin
   const plan: PipelinePlan = { pipeline: def.name, version: def.version, steps };
   if (def.sequenceKey) plan.sequenced = true;
   if (def.onBatchEnd) {
-    plan.onBatchEnd = { activity: batchEndActivityOf(def.name), startToCloseTimeoutMs: def.onBatchEnd.startToCloseTimeoutMs ?? 10 * 60_000, retry: BATCH_END_RETRY };
+    plan.onBatchEnd = {
+      activity: batchEndActivityOf(def.name),
+      startToCloseTimeoutMs: def.onBatchEnd.startToCloseTimeoutMs ?? 10 * 60_000,
+      retry: BATCH_END_RETRY,
+    };
   }
   return plan;
 }

@@ -17,7 +17,10 @@ export type { PipelineDeps } from './deps';
 export function createPipelines(deps: PipelineDeps): PipelineDefinition[] {
   return [
     {
-      ...createRestaurantRegistrationPipeline({ partnerBaseUrl: deps.partnerBaseUrl, partnerApiKey: deps.partnerApiKey }),
+      ...createRestaurantRegistrationPipeline({
+        partnerBaseUrl: deps.partnerBaseUrl,
+        partnerApiKey: deps.partnerApiKey,
+      }),
       demoItems: () => demoRestaurants,
       entityKind: 'restaurant',
     },

@@ -109,7 +109,10 @@ export interface StepDefinition<Item, Settings> {
   writes?: string;
 }
 
-export interface PipelineDefinition<ItemSchema extends z.ZodType = z.ZodType, SettingsSchema extends z.ZodType = z.ZodType> {
+export interface PipelineDefinition<
+  ItemSchema extends z.ZodType = z.ZodType,
+  SettingsSchema extends z.ZodType = z.ZodType,
+> {
   name: string;
   title: string;
   description: string;
@@ -187,12 +190,18 @@ export function isSkipItem(value: unknown): value is SkipItem {
 
 /** Thrown by a step for a business failure that retrying cannot fix. */
 export class NonRetryableStepError extends Error {
-  constructor(message: string, readonly errorType = 'NonRetryableStepError', readonly details?: unknown) {
+  constructor(
+    message: string,
+    readonly errorType = 'NonRetryableStepError',
+    readonly details?: unknown,
+  ) {
     super(message);
     this.name = errorType;
   }
 }
 
-export function definePipeline<I extends z.ZodType, S extends z.ZodType>(def: PipelineDefinition<I, S>): PipelineDefinition<I, S> {
+export function definePipeline<I extends z.ZodType, S extends z.ZodType>(
+  def: PipelineDefinition<I, S>,
+): PipelineDefinition<I, S> {
   return def;
 }

@@ -46,7 +46,9 @@ interface BucketRow {
 }
 
 const percentiles = (pct: number[] | null | undefined) =>
-  pct && pct.length === 3 && pct.every((v) => v !== null) ? { p50Ms: round(pct[0]), p95Ms: round(pct[1]), p99Ms: round(pct[2]) } : null;
+  pct && pct.length === 3 && pct.every((v) => v !== null)
+    ? { p50Ms: round(pct[0]), p95Ms: round(pct[1]), p99Ms: round(pct[2]) }
+    : null;
 /** Milliseconds to 0.01: finer is noise, coarser hides small steps. */
 const round = (v: number) => Math.round(Number(v) * 100) / 100;
 const ratio = (n: number, d: number) => (d > 0 ? n / d : null);
@@ -57,7 +59,12 @@ const ratio = (n: number, d: number) => (d > 0 ? n / d : null);
  * connection keeps no limit). A cancelled query is answered 503, not 500: the caller asked too
  * much of a busy database, nothing broke.
  */
-async function withStatementTimeout<T>(db: Db, statementTimeoutMs: number, fn: (tx: Prisma.TransactionClient) => Promise<T>, opts: { isolationLevel?: Prisma.TransactionIsolationLevel } = {}): Promise<T> {
+async function withStatementTimeout<T>(
+  db: Db,
+  statementTimeoutMs: number,
+  fn: (tx: Prisma.TransactionClient) => Promise<T>,
+  opts: { isolationLevel?: Prisma.TransactionIsolationLevel } = {},
+): Promise<T> {
   try {
     return await db.$transaction(
       async (tx) => {
@@ -67,7 +74,12 @@ async function withStatementTimeout<T>(db: Db, statementTimeoutMs: number, fn: (
       { ...opts, timeout: QUERY_TIMEOUT_MS, maxWait: 10_000 },
     );
   } catch (err) {
-    if (isStatementTimeout(err)) throw new DomainError('unavailable', 'query_timeout', `the analytics query ran longer than ${statementTimeoutMs} ms and was cancelled; try a narrower window or again later`);
+    if (isStatementTimeout(err))
+      throw new DomainError(
+        'unavailable',
+        'query_timeout',
+        `the analytics query ran longer than ${statementTimeoutMs} ms and was cancelled; try a narrower window or again later`,
+      );
     throw err;
   }
 }
@@ -78,11 +90,20 @@ function isStatementTimeout(err: unknown, depth = 0): boolean {
   const e = err as { code?: unknown; originalCode?: unknown; message?: unknown; meta?: unknown; cause?: unknown };
   if (e.code === '57014' || e.originalCode === '57014') return true;
   if (typeof e.message === 'string' && /canceling statement due to statement timeout/.test(e.message)) return true;
-  return [e.meta, e.cause, ...(e.meta && typeof e.meta === 'object' ? Object.values(e.meta) : [])].some((inner) => isStatementTimeout(inner, depth + 1));
+  return [e.meta, e.cause, ...(e.meta && typeof e.meta === 'object' ? Object.values(e.meta) : [])].some((inner) =>
+    isStatementTimeout(inner, depth + 1),
+  );
 }
 
-export async function batchAnalytics(db: Db, batchId: string, opts: { bucketSeconds: number; statementTimeoutMs: number }): Promise<BatchAnalytics> {
-  const batch = await db.batch.findUnique({ where: { id: batchId }, select: { id: true, pipeline: true, status: true, total: true, plan: true } });
+export async function batchAnalytics(
+  db: Db,
+  batchId: string,
+  opts: { bucketSeconds: number; statementTimeoutMs: number },
+): Promise<BatchAnalytics> {
+  const batch = await db.batch.findUnique({
+    where: { id: batchId },
+    select: { id: true, pipeline: true, status: true, total: true, plan: true },
+  });
   if (!batch) throw notFound('batch', batchId);
   const bucket = opts.bucketSeconds;
 
@@ -142,7 +163,10 @@ export async function batchAnalytics(db: Db, batchId: string, opts: { bucketSeco
   );
 
   const { pct: itemPct, ...counted } = summary[0];
-  const byStatus = Object.fromEntries(ITEM_STATUSES.map((s) => [s, counted[s] ?? 0])) as Record<(typeof ITEM_STATUSES)[number], number>;
+  const byStatus = Object.fromEntries(ITEM_STATUSES.map((s) => [s, counted[s] ?? 0])) as Record<
+    (typeof ITEM_STATUSES)[number],
+    number
+  >;
 
   // The plan's order reads like the pipeline; steps the plan no longer names go last.
   const planOrder = ((batch.plan as { steps?: Array<{ name: string }> } | null)?.steps ?? []).map((s) => s.name);
@@ -178,23 +202,40 @@ export async function batchAnalytics(db: Db, batchId: string, opts: { bucketSeco
     stepDurations,
     throughput: {
       bucketSeconds: bucket,
-      buckets: buckets.map((b) => ({ start: new Date(b.start).toISOString(), finished: b.finished, succeeded: b.succeeded, failed: b.failed })),
+      buckets: buckets.map((b) => ({
+        start: new Date(b.start).toISOString(),
+        finished: b.finished,
+        succeeded: b.succeeded,
+        failed: b.failed,
+      })),
     },
     generatedAt: new Date().toISOString(),
   };
 }
 
 /** Batches by status and pipeline, created in [createdAfter, createdBefore). */
-export async function batchStats(db: Db, window: { createdAfter?: string; createdBefore?: string; orgId: string }, opts: { statementTimeoutMs: number }): Promise<BatchStats> {
+export async function batchStats(
+  db: Db,
+  window: { createdAfter?: string; createdBefore?: string; orgId: string },
+  opts: { statementTimeoutMs: number },
+): Promise<BatchStats> {
   const createdAt =
     window.createdAfter || window.createdBefore
-      ? { ...(window.createdAfter ? { gte: new Date(window.createdAfter) } : {}), ...(window.createdBefore ? { lt: new Date(window.createdBefore) } : {}) }
+      ? {
+          ...(window.createdAfter ? { gte: new Date(window.createdAfter) } : {}),
+          ...(window.createdBefore ? { lt: new Date(window.createdBefore) } : {}),
+        }
       : undefined;
   const rows = await withStatementTimeout(db, opts.statementTimeoutMs, (tx) =>
-    tx.batch.groupBy({ by: ['pipeline', 'status'], where: { orgId: window.orgId, ...(createdAt ? { createdAt } : {}) }, _count: { _all: true } }),
+    tx.batch.groupBy({
+      by: ['pipeline', 'status'],
+      where: { orgId: window.orgId, ...(createdAt ? { createdAt } : {}) },
+      _count: { _all: true },
+    }),
   );
 
-  const zero = () => Object.fromEntries(BATCH_STATUSES.map((s) => [s, 0])) as Record<(typeof BATCH_STATUSES)[number], number>;
+  const zero = () =>
+    Object.fromEntries(BATCH_STATUSES.map((s) => [s, 0])) as Record<(typeof BATCH_STATUSES)[number], number>;
   const byStatus = zero();
   const perPipeline = new Map<string, ReturnType<typeof zero>>();
   for (const r of rows) {
@@ -215,7 +256,12 @@ export async function batchStats(db: Db, window: { createdAfter?: string; create
     total: totalOf(byStatus),
     byStatus,
     byPipeline: Object.fromEntries(
-      [...perPipeline.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, c]) => [name, { total: totalOf(c), byStatus: c, completionRate: ratio(completedOf(c), finalOf(c)) }]),
+      [...perPipeline.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, c]) => [
+          name,
+          { total: totalOf(c), byStatus: c, completionRate: ratio(completedOf(c), finalOf(c)) },
+        ]),
     ),
     final: finalOf(byStatus),
     completed: completedOf(byStatus),

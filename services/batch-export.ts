@@ -21,7 +21,8 @@ export function csvCell(value: unknown): string {
 function inputFields(item: unknown): Record<string, Cell> {
   if (!item || typeof item !== 'object' || Array.isArray(item)) return { input: JSON.stringify(item) };
   const out: Record<string, Cell> = {};
-  for (const [k, v] of Object.entries(item)) out[k] = v !== null && typeof v === 'object' ? JSON.stringify(v) : (v as Cell);
+  for (const [k, v] of Object.entries(item))
+    out[k] = v !== null && typeof v === 'object' ? JSON.stringify(v) : (v as Cell);
   return out;
 }
 
@@ -39,7 +40,12 @@ function resultFields(def: PipelineDefinition | undefined, row: SettledItem): Re
 export type ExportFormat = 'csv' | 'json';
 
 /** The export's text, a chunk at a time: the caller writes each (waiting for the reader) before asking for the next. */
-export async function* exportChunks(opts: { db: Db; batchId: string; def?: PipelineDefinition; format: ExportFormat }): AsyncGenerator<string> {
+export async function* exportChunks(opts: {
+  db: Db;
+  batchId: string;
+  def?: PipelineDefinition;
+  format: ExportFormat;
+}): AsyncGenerator<string> {
   const { db, batchId, def, format } = opts;
   if (format === 'json') {
     yield '[';

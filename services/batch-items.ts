@@ -49,11 +49,17 @@ export interface CheckedItem {
  * for an upload's rows, `entities[i].field` for stored entities. A selection without keys is
  * read from the database as the batch is stored (storeEntityItems).
  */
-export async function itemSourceOf(deps: { db: Db; uploads?: Pick<UploadService, 'itemsOf'> }, body: CreateBatchBody, def: PipelineDefinition, orgId: string): Promise<ItemSource> {
+export async function itemSourceOf(
+  deps: { db: Db; uploads?: Pick<UploadService, 'itemsOf'> },
+  body: CreateBatchBody,
+  def: PipelineDefinition,
+  orgId: string,
+): Promise<ItemSource> {
   if (body.upload) {
     if (!deps.uploads) throw unavailable('uploads are not configured on this server (UPLOADS_DIR)');
     const { items, rows } = await deps.uploads.itemsOf(def, body.upload, orgId);
-    if (items.length === 0) throw invalidInput([{ path: 'upload.id', message: `upload ${body.upload.id} has no data rows` }]);
+    if (items.length === 0)
+      throw invalidInput([{ path: 'upload.id', message: `upload ${body.upload.id} has no data rows` }]);
     return { items, rowOf: (i) => rows[i], pathOf: (_i, p) => formatPath(p) };
   }
   if (body.entities && !body.entities.keys) return { stored: body.entities };
@@ -69,19 +75,28 @@ export async function itemSourceOf(deps: { db: Db; uploads?: Pick<UploadService,
  * Items held in memory checked one by one (schema, key rule, size, no key twice), up to
  * MAX_REPORTED_ISSUES problems, each named by its row and field as the source says.
  */
-export function checkItems(def: PipelineDefinition, source: Extract<ItemSource, { items: unknown[] }>, issues: FieldIssue[]): CheckedItem[] {
+export function checkItems(
+  def: PipelineDefinition,
+  source: Extract<ItemSource, { items: unknown[] }>,
+  issues: FieldIssue[],
+): CheckedItem[] {
   const { items } = source;
   const checked: CheckedItem[] = [];
   const seen = new Map<string, number>();
   for (let i = 0; i < items.length && issues.length < MAX_REPORTED_ISSUES; i++) {
     const item = checkItem(def, items[i], i);
     if ('problems' in item) {
-      for (const p of item.problems) issues.push({ row: source.rowOf(i), path: source.pathOf(i, p.path), message: p.message });
+      for (const p of item.problems)
+        issues.push({ row: source.rowOf(i), path: source.pathOf(i, p.path), message: p.message });
       continue;
     }
     const dup = seen.get(item.key);
     if (dup !== undefined) {
-      issues.push({ row: source.rowOf(i), path: source.pathOf(i, ['key']), message: `duplicate item key "${item.key}" (also row ${source.rowOf(dup)})` });
+      issues.push({
+        row: source.rowOf(i),
+        path: source.pathOf(i, ['key']),
+        message: `duplicate item key "${item.key}" (also row ${source.rowOf(dup)})`,
+      });
       continue;
     }
     seen.set(item.key, i);
@@ -91,30 +106,56 @@ export function checkItems(def: PipelineDefinition, source: Extract<ItemSource, 
 }
 
 /** Items already checked, stored `INSERT_CHUNK` at a time from seq 1. */
-export async function storeCheckedItems(tx: Tx, batchId: string, checked: CheckedItem[], partitions: number): Promise<void> {
-  for (let start = 0; start < checked.length; start += INSERT_CHUNK) await insertItems(tx, batchId, checked.slice(start, start + INSERT_CHUNK), start + 1, partitions);
+export async function storeCheckedItems(
+  tx: Tx,
+  batchId: string,
+  checked: CheckedItem[],
+  partitions: number,
+): Promise<void> {
+  for (let start = 0; start < checked.length; start += INSERT_CHUNK)
+    await insertItems(tx, batchId, checked.slice(start, start + INSERT_CHUNK), start + 1, partitions);
 }
 
 /**
  * One item checked against its pipeline: the item schema, the key rule, the size Temporal can
  * carry. Problems carry paths within the item.
  */
-export function checkItem(def: PipelineDefinition, raw: unknown, index: number): CheckedItem | { problems: Array<{ path: PropertyKey[]; message: string }> } {
+export function checkItem(
+  def: PipelineDefinition,
+  raw: unknown,
+  index: number,
+): CheckedItem | { problems: Array<{ path: PropertyKey[]; message: string }> } {
   const parsed = def.itemSchema.safeParse(raw);
-  if (!parsed.success) return { problems: parsed.error.issues.map((iss) => ({ path: iss.path, message: iss.message })) };
+  if (!parsed.success)
+    return { problems: parsed.error.issues.map((iss) => ({ path: iss.path, message: iss.message })) };
   const key = itemKeyOf(def, parsed.data, index, raw);
-  if (!ITEM_KEY_PATTERN.test(key)) return { problems: [{ path: ['key'], message: `item key "${key.slice(0, 50)}" ${ITEM_KEY_RULE}` }] };
+  if (!ITEM_KEY_PATTERN.test(key))
+    return { problems: [{ path: ['key'], message: `item key "${key.slice(0, 50)}" ${ITEM_KEY_RULE}` }] };
   const input = JSON.stringify(parsed.data);
   // An item travels through workflow history (its step inputs and outputs); Temporal refuses
   // payloads over 2 MB, so a huge item would only fail later, inside the batch.
   const bytes = Buffer.byteLength(input);
-  if (bytes > MAX_ITEM_BYTES) return { problems: [{ path: [], message: `item is ${Math.ceil(bytes / 1024)} KB; an item may be at most ${MAX_ITEM_BYTES / 1024} KB of JSON` }] };
+  if (bytes > MAX_ITEM_BYTES)
+    return {
+      problems: [
+        {
+          path: [],
+          message: `item is ${Math.ceil(bytes / 1024)} KB; an item may be at most ${MAX_ITEM_BYTES / 1024} KB of JSON`,
+        },
+      ],
+    };
   const sk = def.sequenceKey?.(parsed.data);
   return { key, input, sequenceKey: sk === undefined || sk === null || sk === '' ? null : String(sk) };
 }
 
 /** Items `firstSeq`, `firstSeq + 1`, … of a batch, in one statement. */
-async function insertItems(tx: Tx, batchId: string, items: CheckedItem[], firstSeq: number, partitions: number): Promise<void> {
+async function insertItems(
+  tx: Tx,
+  batchId: string,
+  items: CheckedItem[],
+  firstSeq: number,
+  partitions: number,
+): Promise<void> {
   const seqs = items.map((_, j) => firstSeq + j);
   const parts = items.map((it, j) => partitionOf(seqs[j], it.sequenceKey, partitions));
   await tx.$executeRaw`
@@ -129,14 +170,19 @@ async function insertItems(tx: Tx, batchId: string, items: CheckedItem[], firstS
  * (400 naming the entity's key and field; the transaction stores nothing); so does a key two
  * entities share once the pipeline derives it. Returns how many items were stored.
  */
-export async function storeEntityItems(tx: Tx, o: { batchId: string; def: PipelineDefinition; selection: EntitySelection; orgId: string; partitions: number }): Promise<number> {
+export async function storeEntityItems(
+  tx: Tx,
+  o: { batchId: string; def: PipelineDefinition; selection: EntitySelection; orgId: string; partitions: number },
+): Promise<number> {
   const issues: FieldIssue[] = [];
   let seq = 1;
   for await (const page of entityPages(tx, o.selection, o.orgId)) {
     const items: CheckedItem[] = [];
     for (const e of page) {
       const item = checkItem(o.def, e.data, seq - 1 + items.length);
-      if ('problems' in item) for (const p of item.problems) issues.push({ path: formatPath(['entities', e.key, ...p.path]), message: p.message });
+      if ('problems' in item)
+        for (const p of item.problems)
+          issues.push({ path: formatPath(['entities', e.key, ...p.path]), message: p.message });
       else items.push(item);
     }
     if (issues.length >= MAX_REPORTED_ISSUES) break;
@@ -145,12 +191,18 @@ export async function storeEntityItems(tx: Tx, o: { batchId: string; def: Pipeli
         await insertItems(tx, o.batchId, items, seq, o.partitions);
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
-        throw invalidInput([{ path: 'entities', message: `two stored entities give the same item key (pipeline ${o.def.name}); each item needs its own key` }]);
+        throw invalidInput([
+          {
+            path: 'entities',
+            message: `two stored entities give the same item key (pipeline ${o.def.name}); each item needs its own key`,
+          },
+        ]);
       }
     }
     seq += items.length;
   }
-  if (issues.length > 0) throw invalidInput(issues.slice(0, MAX_REPORTED_ISSUES), `${issues[0].path}: ${issues[0].message}`);
+  if (issues.length > 0)
+    throw invalidInput(issues.slice(0, MAX_REPORTED_ISSUES), `${issues[0].path}: ${issues[0].message}`);
   return seq - 1;
 }
 

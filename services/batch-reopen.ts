@@ -17,7 +17,12 @@ import { notFound } from './errors';
  * @param beginningRound the retry round whose signal reopens the batch (it must be newer than the
  *   state's), or absent when an item re-run by hand reopens it.
  */
-export async function reopenInputOf(db: Db, batchId: string, taskQueue: string, beginningRound?: number): Promise<BatchWorkflowInput> {
+export async function reopenInputOf(
+  db: Db,
+  batchId: string,
+  taskQueue: string,
+  beginningRound?: number,
+): Promise<BatchWorkflowInput> {
   const batch = await db.batch.findUnique({ where: { id: batchId } });
   if (!batch) throw notFound('batch', batchId);
   const p = (batch.progress ?? {}) as Partial<BatchProgress>;
@@ -39,7 +44,11 @@ export async function reopenInputOf(db: Db, batchId: string, taskQueue: string, 
       status: 'running',
       // Whatever its shape before, the reopened batch runs one level: it starts nothing, the
       // re-runs report to it.
-      window: { ledger: { counters, inFlight: [], duplicates: 0 }, cursor: batch.total, buffer: { seqs: [], keys: [] } },
+      window: {
+        ledger: { counters, inFlight: [], duplicates: 0 },
+        cursor: batch.total,
+        buffer: { seqs: [], keys: [] },
+      },
       startedAtMs: (batch.startedAt ?? batch.createdAt).getTime(),
       generation: (p.generation ?? 0) + 1,
       retryRound: beginningRound !== undefined ? beginningRound - 1 : (lastRound._max.round ?? 0),

@@ -7,7 +7,13 @@ import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { BATCH_WORKFLOW_TYPE, type BatchWorkflow, type BatchWorkflowInput } from '../workflows/batch-types';
-import { cancelBatchSignal, pauseBatchSignal, progressQuery, resumeBatchSignal, retryFailedSignal } from '../common/messages';
+import {
+  cancelBatchSignal,
+  pauseBatchSignal,
+  progressQuery,
+  resumeBatchSignal,
+  retryFailedSignal,
+} from '../common/messages';
 import { signalBatchReopening } from './batch-reopen';
 import { batchWorkflowInputOf } from './batch-workflow-input';
 import { itemTaskQueueOf, itemWorkflowId } from '../common/constants';
@@ -22,7 +28,14 @@ import type { PipelineRegistry } from '../pipelines/registry';
 import { conflict, DomainError, invalidInput, notFound, unavailable } from './errors';
 import { formatPath, type FieldIssue } from '../lib/field-path';
 import { describeEntitySelection, entitySelectionWhere } from './entities';
-import { checkItems, itemSourceOf, MAX_REPORTED_ISSUES, storeCheckedItems, storeEntityItems, type Tx } from './batch-items';
+import {
+  checkItems,
+  itemSourceOf,
+  MAX_REPORTED_ISSUES,
+  storeCheckedItems,
+  storeEntityItems,
+  type Tx,
+} from './batch-items';
 import { takeJobGuard } from './job-guard';
 import { NotifyTargets, withNotifyView, type StoredNotify } from './notify-targets';
 import type { CreateBatchBody, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from '../contract/batches';
@@ -112,21 +125,32 @@ export class BatchService {
     }
   }
 
-  async create(body: CreateBatchBody, createdBy?: string, extra: CreateBatchExtra = {}): Promise<{ id: string; workflowId: string; status: BatchStatus }> {
+  async create(
+    body: CreateBatchBody,
+    createdBy?: string,
+    extra: CreateBatchExtra = {},
+  ): Promise<{ id: string; workflowId: string; status: BatchStatus }> {
     const { db, registry, taskQueue, log } = this.deps;
     const def = registry.get(body.pipeline);
     if (!def) {
-      throw invalidInput([{ path: 'pipeline', message: `unknown pipeline "${body.pipeline}"; known: ${registry.names().join(', ')}` }]);
+      throw invalidInput([
+        { path: 'pipeline', message: `unknown pipeline "${body.pipeline}"; known: ${registry.names().join(', ')}` },
+      ]);
     }
     const issues: FieldIssue[] = [];
     const settings = def.settingsSchema.safeParse(body.settings ?? {});
-    if (!settings.success) for (const i of settings.error.issues) issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
+    if (!settings.success)
+      for (const i of settings.error.issues)
+        issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
 
     const source = await itemSourceOf(this.deps, body, def, extra.orgId ?? 'default');
     const checked = 'items' in source ? checkItems(def, source, issues) : [];
     if (issues.length > 0) {
       const first = issues[0];
-      throw invalidInput(issues.slice(0, MAX_REPORTED_ISSUES), first.row ? `row ${first.row}: ${first.path}: ${first.message}` : `${first.path}: ${first.message}`);
+      throw invalidInput(
+        issues.slice(0, MAX_REPORTED_ISSUES),
+        first.row ? `row ${first.row}: ${first.path}: ${first.message}` : `${first.path}: ${first.message}`,
+      );
     }
 
     if (extra.id) {
@@ -142,14 +166,22 @@ export class BatchService {
     // A batch without notification targets of its own gets the organisation's.
     const notify: StoredNotify | undefined = body.notify
       ? await (this.deps.notifyTargets ??= NotifyTargets.fromEnv()).toStored(body.notify)
-      : ((extra.storedNotify ?? (await db.orgSettings.findUnique({ where: { orgId } }))?.notify) as StoredNotify | null | undefined) ?? undefined;
+      : (((extra.storedNotify ?? (await db.orgSettings.findUnique({ where: { orgId } }))?.notify) as
+          StoredNotify | null | undefined) ?? undefined);
     const failureThreshold = { ...DEFAULT_FAILURE_THRESHOLD, ...body.failureThreshold };
     const plan = planOf(def, itemTaskQueueOf(taskQueue));
     const stored = 'stored' in source ? source.stored : undefined;
-    const total = stored ? await this.deps.db.entity.count({ where: entitySelectionWhere(stored, orgId) }) : checked.length;
+    const total = stored
+      ? await this.deps.db.entity.count({ where: entitySelectionWhere(stored, orgId) })
+      : checked.length;
     if (stored && total === 0) throw invalidInput([{ path: 'entities', message: describeEntitySelection(stored) }]);
     if (total > MAX_ITEMS_PER_REQUEST) {
-      throw invalidInput([{ path: 'entities', message: `the selection matches ${total} entities; a batch takes at most ${MAX_ITEMS_PER_REQUEST}` }]);
+      throw invalidInput([
+        {
+          path: 'entities',
+          message: `the selection matches ${total} entities; a batch takes at most ${MAX_ITEMS_PER_REQUEST}`,
+        },
+      ]);
     }
     const partitions = partitionsFor(total, body.concurrency, this.deps.partitioning);
     let storedTotal = total;
@@ -193,10 +225,23 @@ export class BatchService {
     } catch (err) {
       // Nothing half-made stays behind: without a workflow the batch would never run.
       // A row left behind would stay pending and hold the job guard's slot: say so, loudly.
-      await db.batch.delete({ where: { id } }).catch((e: unknown) => log.error({ err: e, batchId: id }, 'could not delete the batch whose workflow did not start'));
-      await db.activeBatch.deleteMany({ where: { batchId: id } }).catch((e: unknown) => log.error({ err: e, batchId: id }, 'could not release the job guard of the batch whose workflow did not start'));
+      await db.batch
+        .delete({ where: { id } })
+        .catch((e: unknown) =>
+          log.error({ err: e, batchId: id }, 'could not delete the batch whose workflow did not start'),
+        );
+      await db.activeBatch
+        .deleteMany({ where: { batchId: id } })
+        .catch((e: unknown) =>
+          log.error(
+            { err: e, batchId: id },
+            'could not release the job guard of the batch whose workflow did not start',
+          ),
+        );
       log.error({ err, batchId: id }, 'could not start batch workflow');
-      throw unavailable('could not start the batch workflow: Temporal is unreachable', { reason: (err as Error).message });
+      throw unavailable('could not start the batch workflow: Temporal is unreachable', {
+        reason: (err as Error).message,
+      });
     }
     log.info({ batchId: id, pipeline: def.name, items: storedTotal }, 'batch created');
     return { id, workflowId: id, status: 'pending' };
@@ -222,7 +267,11 @@ export class BatchService {
   private readonly ownerOf = new Map<string, string>();
 
   async list(q: ListBatchesQuery, orgId: string) {
-    const cursor = decodeCursor(q.cursor, (v): v is { c: string; id: string } => typeof (v as { id?: unknown })?.id === 'string' && typeof (v as { c?: unknown }).c === 'string');
+    const cursor = decodeCursor(
+      q.cursor,
+      (v): v is { c: string; id: string } =>
+        typeof (v as { id?: unknown })?.id === 'string' && typeof (v as { c?: unknown }).c === 'string',
+    );
     const statuses = statusesOf(q);
     const where: Prisma.BatchWhereInput = {
       orgId,
@@ -230,9 +279,16 @@ export class BatchService {
       ...(q.pipeline ? { pipeline: q.pipeline } : {}),
       ...(q.createdBy ? { createdBy: q.createdBy } : {}),
       ...(q.createdAfter || q.createdBefore
-        ? { createdAt: { ...(q.createdAfter ? { gte: new Date(q.createdAfter) } : {}), ...(q.createdBefore ? { lt: new Date(q.createdBefore) } : {}) } }
+        ? {
+            createdAt: {
+              ...(q.createdAfter ? { gte: new Date(q.createdAfter) } : {}),
+              ...(q.createdBefore ? { lt: new Date(q.createdBefore) } : {}),
+            },
+          }
         : {}),
-      ...(cursor ? { OR: [{ createdAt: { lt: new Date(cursor.c) } }, { createdAt: new Date(cursor.c), id: { lt: cursor.id } }] } : {}),
+      ...(cursor
+        ? { OR: [{ createdAt: { lt: new Date(cursor.c) } }, { createdAt: new Date(cursor.c), id: { lt: cursor.id } }] }
+        : {}),
     };
     const rows = await this.deps.db.batch.findMany({
       where,
@@ -262,7 +318,11 @@ export class BatchService {
   /** The batch's notification deliveries, oldest first. */
   async notifications(id: string) {
     await this.get(id);
-    const deliveries = await this.deps.db.notificationDelivery.findMany({ where: { batchId: id }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: 500 });
+    const deliveries = await this.deps.db.notificationDelivery.findMany({
+      where: { batchId: id },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      take: 500,
+    });
     return { deliveries };
   }
 
@@ -272,9 +332,16 @@ export class BatchService {
 
   async items(batchId: string, q: ListItemsQuery) {
     await this.get(batchId);
-    const cursor = decodeCursor(q.cursor, (v): v is { seq: number } => typeof (v as { seq?: unknown })?.seq === 'number');
+    const cursor = decodeCursor(
+      q.cursor,
+      (v): v is { seq: number } => typeof (v as { seq?: unknown })?.seq === 'number',
+    );
     const rows = await this.deps.db.batchItem.findMany({
-      where: { batchId, ...(q.status ? { status: { in: q.status } } : {}), ...(cursor ? { seq: { gt: cursor.seq } } : {}) },
+      where: {
+        batchId,
+        ...(q.status ? { status: { in: q.status } } : {}),
+        ...(cursor ? { seq: { gt: cursor.seq } } : {}),
+      },
       orderBy: { seq: 'asc' },
       take: q.limit + 1,
     });
@@ -303,23 +370,32 @@ export class BatchService {
    * Retry failed items by resetting their workflows to the failed step (the batch workflow does
    * the resets, paced and durable). Works on a running batch and on one that ended (it reopens).
    */
-  async retryFailed(id: string, body: RetryFailedBody, requestedBy: string): Promise<{ id: string; round: number; items: number; editedInputs: number }> {
+  async retryFailed(
+    id: string,
+    body: RetryFailedBody,
+    requestedBy: string,
+  ): Promise<{ id: string; round: number; items: number; editedInputs: number }> {
     const { db, registry, client, taskQueue } = this.deps;
     const batch = await this.get(id);
     const def = registry.get(batch.pipeline);
     if (!def) throw conflict(`batch ${id} runs pipeline "${batch.pipeline}", which this deployment no longer has`);
-    if (batch.status === 'paused') throw conflict(`batch ${id} is paused: resume it before retrying failed items`, { status: batch.status });
+    if (batch.status === 'paused')
+      throw conflict(`batch ${id} is paused: resume it before retrying failed items`, { status: batch.status });
     if (batch.status === 'pending') throw conflict(`batch ${id} has not started yet`, { status: batch.status });
 
     const keys = body.keys ? [...new Set(body.keys)] : undefined;
     const issues: FieldIssue[] = [];
     if (keys) {
-      const rows = await db.batchItem.findMany({ where: { batchId: id, key: { in: keys } }, select: { key: true, status: true } });
+      const rows = await db.batchItem.findMany({
+        where: { batchId: id, key: { in: keys } },
+        select: { key: true, status: true },
+      });
       const byKey = new Map(rows.map((r) => [r.key, r.status]));
       keys.forEach((k, i) => {
         const st = byKey.get(k);
         if (st === undefined) issues.push({ path: formatPath(['keys', i]), message: `no item "${k}" in batch ${id}` });
-        else if (st !== 'failed') issues.push({ path: formatPath(['keys', i]), message: `item "${k}" is ${st}, not failed` });
+        else if (st !== 'failed')
+          issues.push({ path: formatPath(['keys', i]), message: `item "${k}" is ${st}, not failed` });
       });
     }
     const edited: Array<{ key: string; input: string }> = [];
@@ -330,21 +406,32 @@ export class BatchService {
       }
       const parsed = def.itemSchema.safeParse(raw);
       if (!parsed.success) {
-        for (const iss of parsed.error.issues) issues.push({ path: formatPath(['inputs', key, ...iss.path]), message: iss.message });
+        for (const iss of parsed.error.issues)
+          issues.push({ path: formatPath(['inputs', key, ...iss.path]), message: iss.message });
         continue;
       }
-      const row = await db.batchItem.findUnique({ where: { batchId_key: { batchId: id, key } }, select: { seq: true, status: true } });
+      const row = await db.batchItem.findUnique({
+        where: { batchId_key: { batchId: id, key } },
+        select: { seq: true, status: true },
+      });
       if (!row) issues.push({ path: formatPath(['inputs', key]), message: `no item "${key}" in batch ${id}` });
-      else if (row.status !== 'failed') issues.push({ path: formatPath(['inputs', key]), message: `item "${key}" is ${row.status}, not failed` });
+      else if (row.status !== 'failed')
+        issues.push({ path: formatPath(['inputs', key]), message: `item "${key}" is ${row.status}, not failed` });
       else {
         const newKey = def.itemKey ? def.itemKey(parsed.data, row.seq - 1) : key;
-        if (newKey !== key) issues.push({ path: formatPath(['inputs', key]), message: `a corrected input must keep the item key "${key}" (it has "${newKey}")` });
+        if (newKey !== key)
+          issues.push({
+            path: formatPath(['inputs', key]),
+            message: `a corrected input must keep the item key "${key}" (it has "${newKey}")`,
+          });
         else edited.push({ key, input: JSON.stringify(parsed.data) });
       }
     }
     if (issues.length > 0) throw invalidInput(issues, `${issues[0].path}: ${issues[0].message}`);
 
-    const failed = await db.batchItem.count({ where: { batchId: id, status: 'failed', ...(keys ? { key: { in: keys } } : {}) } });
+    const failed = await db.batchItem.count({
+      where: { batchId: id, status: 'failed', ...(keys ? { key: { in: keys } } : {}) },
+    });
     if (failed === 0) throw conflict(`batch ${id} has no failed items to retry`, { status: batch.status });
 
     // Rounds are numbered per batch; the row lock makes concurrent requests take turns.
@@ -355,7 +442,13 @@ export class BatchService {
       const last = await tx.batchRetryRound.aggregate({ where: { batchId: id }, _max: { round: true } });
       const next = (last._max.round ?? 0) + 1;
       await tx.batchRetryRound.create({
-        data: { batchId: id, round: next, requestedBy, keys: keys ?? Prisma.DbNull, editedKeys: edited.map((e) => e.key) },
+        data: {
+          batchId: id,
+          round: next,
+          requestedBy,
+          keys: keys ?? Prisma.DbNull,
+          editedKeys: edited.map((e) => e.key),
+        },
       });
       for (const e of edited) {
         await tx.$executeRaw`UPDATE batch_items SET input = ${e.input}::jsonb WHERE batch_id = ${id} AND key = ${e.key} AND status = 'failed'`;
@@ -363,13 +456,28 @@ export class BatchService {
       return next;
     });
     try {
-      await signalBatchReopening({ db, client, batchId: id, taskQueue, signal: retryFailedSignal, args: [{ round, ...(keys ? { keys } : {}) }], beginningRound: round });
+      await signalBatchReopening({
+        db,
+        client,
+        batchId: id,
+        taskQueue,
+        signal: retryFailedSignal,
+        args: [{ round, ...(keys ? { keys } : {}) }],
+        beginningRound: round,
+      });
     } catch (err) {
       // A round left behind would be listed as requested though it never ran.
-      await db.batchRetryRound.delete({ where: { batchId_round: { batchId: id, round } } }).catch((e: unknown) => this.deps.log.error({ err: e, batchId: id, round }, 'could not delete the retry round that did not start'));
+      await db.batchRetryRound
+        .delete({ where: { batchId_round: { batchId: id, round } } })
+        .catch((e: unknown) =>
+          this.deps.log.error({ err: e, batchId: id, round }, 'could not delete the retry round that did not start'),
+        );
       throw unavailable('could not reach Temporal to start the retry', { reason: (err as Error).message });
     }
-    this.deps.log.info({ batchId: id, round, items: failed, edited: edited.length, requestedBy }, 'retry-failed requested');
+    this.deps.log.info(
+      { batchId: id, round, items: failed, edited: edited.length, requestedBy },
+      'retry-failed requested',
+    );
     return { id, round, items: failed, editedInputs: edited.length };
   }
 
@@ -379,13 +487,22 @@ export class BatchService {
     return { rounds };
   }
 
-  async control(id: string, action: 'pause' | 'resume' | 'cancel', reason?: string): Promise<{ id: string; accepted: true; action: string }> {
+  async control(
+    id: string,
+    action: 'pause' | 'resume' | 'cancel',
+    reason?: string,
+  ): Promise<{ id: string; accepted: true; action: string }> {
     const batch = await this.get(id);
-    if (isFinalBatchStatus(batch.status)) throw conflict(`batch ${id} is already ${batch.status}`, { status: batch.status });
+    if (isFinalBatchStatus(batch.status))
+      throw conflict(`batch ${id} is already ${batch.status}`, { status: batch.status });
     // The database status trails the workflow by a moment; ask the workflow when we can.
-    const status = await this.queryProgress(id).then((p) => p.status, () => batch.status);
+    const status = await this.queryProgress(id).then(
+      (p) => p.status,
+      () => batch.status,
+    );
     if (isFinalBatchStatus(status)) throw conflict(`batch ${id} is already ${status}`, { status });
-    if (action === 'resume' && status !== 'paused') throw conflict(`batch ${id} is not paused (it is ${status})`, { status });
+    if (action === 'resume' && status !== 'paused')
+      throw conflict(`batch ${id} is not paused (it is ${status})`, { status });
     if (action === 'pause' && status === 'paused') throw conflict(`batch ${id} is already paused`, { status });
     const handle = this.deps.client.workflow.getHandle(batch.workflowId);
     try {
@@ -400,4 +517,3 @@ export class BatchService {
     return { id, accepted: true, action };
   }
 }
-

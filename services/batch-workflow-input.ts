@@ -18,7 +18,11 @@ export interface BatchRow {
   notify: unknown;
 }
 
-export function batchWorkflowInputOf(b: BatchRow, taskQueue: string, limits?: BatchWorkflowInput['limits']): BatchWorkflowInput {
+export function batchWorkflowInputOf(
+  b: BatchRow,
+  taskQueue: string,
+  limits?: BatchWorkflowInput['limits'],
+): BatchWorkflowInput {
   const plan = b.plan as PipelinePlan;
   const notify = b.notify as { emails?: unknown[]; webhooks?: unknown[] } | null;
   return {

@@ -5,7 +5,12 @@
  */
 import type { Logger } from '../lib/logger';
 
-export async function bestEffort(work: Promise<unknown>, log: Pick<Logger, 'debug'>, what: string, meta: Record<string, unknown> = {}): Promise<void> {
+export async function bestEffort(
+  work: Promise<unknown>,
+  log: Pick<Logger, 'debug'>,
+  what: string,
+  meta: Record<string, unknown> = {},
+): Promise<void> {
   try {
     await work;
   } catch (err) {

@@ -12,7 +12,11 @@ import type { EntitySelection } from '../contract/batches';
 /** Demo entities go to the organisation that exists before any other (auth/service.ts). */
 const SEED_ORG = 'default';
 
-export async function seedDemoEntities(db: Db, pipelines: PipelineDefinition[], log?: Logger): Promise<Record<string, number>> {
+export async function seedDemoEntities(
+  db: Db,
+  pipelines: PipelineDefinition[],
+  log?: Logger,
+): Promise<Record<string, number>> {
   const seeded: Record<string, number> = {};
   const done = new Set<string>();
   for (const def of pipelines) {
@@ -53,7 +57,9 @@ export function dataFieldEquals(field: string, value: string | number | boolean)
 }
 
 export function entitySelectionWhere(sel: EntitySelection, orgId: string): Prisma.EntityWhereInput {
-  const and: Prisma.EntityWhereInput[] = Object.entries(sel.filters ?? {}).map(([field, value]) => dataFieldEquals(field, value));
+  const and: Prisma.EntityWhereInput[] = Object.entries(sel.filters ?? {}).map(([field, value]) =>
+    dataFieldEquals(field, value),
+  );
   if (sel.search) and.push({ key: { contains: sel.search, mode: 'insensitive' } });
   return { orgId, kind: sel.kind, ...(sel.keys ? { key: { in: sel.keys } } : {}), ...(and.length ? { AND: and } : {}) };
 }
@@ -71,9 +77,13 @@ export function describeEntitySelection(sel: EntitySelection): string {
 const ENTITY_PAGE = 1_000;
 
 /** The entities a selection picks, by ID, a page (1,000) per query: no query result is the whole kind. */
-export async function* entityPages(db: Pick<Db, 'entity'>, sel: EntitySelection, orgId: string): AsyncGenerator<Array<{ id: string; key: string; data: unknown }>> {
+export async function* entityPages(
+  db: Pick<Db, 'entity'>,
+  sel: EntitySelection,
+  orgId: string,
+): AsyncGenerator<Array<{ id: string; key: string; data: unknown }>> {
   const where = entitySelectionWhere(sel, orgId);
-  for (let after: string | undefined; ; ) {
+  for (let after: string | undefined; ;) {
     const page = await db.entity.findMany({
       where: after ? { AND: [where, { id: { gt: after } }] } : where,
       orderBy: { id: 'asc' },
@@ -105,8 +115,14 @@ export async function resolveEntityItems(db: Db, sel: EntitySelection, max: numb
   return rows.map((r) => r.data);
 }
 
-export async function listEntities(db: Db, q: { kind?: string; search?: string; limit: number; cursor?: string; filters?: Record<string, string> }, orgId: string) {
-  const and: Prisma.EntityWhereInput[] = Object.entries(q.filters ?? {}).map(([field, value]) => dataFieldEquals(field, value));
+export async function listEntities(
+  db: Db,
+  q: { kind?: string; search?: string; limit: number; cursor?: string; filters?: Record<string, string> },
+  orgId: string,
+) {
+  const and: Prisma.EntityWhereInput[] = Object.entries(q.filters ?? {}).map(([field, value]) =>
+    dataFieldEquals(field, value),
+  );
   const where: Prisma.EntityWhereInput = {
     orgId,
     ...(q.kind ? { kind: q.kind } : {}),
@@ -114,7 +130,11 @@ export async function listEntities(db: Db, q: { kind?: string; search?: string; 
     ...(and.length ? { AND: and } : {}),
   };
   const [rows, total] = await Promise.all([
-    db.entity.findMany({ where: q.cursor ? { ...where, id: { gt: q.cursor } } : where, orderBy: { id: 'asc' }, take: q.limit + 1 }),
+    db.entity.findMany({
+      where: q.cursor ? { ...where, id: { gt: q.cursor } } : where,
+      orderBy: { id: 'asc' },
+      take: q.limit + 1,
+    }),
     db.entity.count({ where }),
   ]);
   const page = rows.slice(0, q.limit);
@@ -164,9 +184,17 @@ export async function entityFacets(db: Db, kind: string, orgId: string) {
 }
 
 /** Items a new user can start a pipeline with: the organisation's stored entities of its kind (the first 500), else its demo items. */
-export async function starterItems(db: Db, def: PipelineDefinition, orgId: string): Promise<{ source: 'entities' | 'demo'; items: unknown[] }> {
+export async function starterItems(
+  db: Db,
+  def: PipelineDefinition,
+  orgId: string,
+): Promise<{ source: 'entities' | 'demo'; items: unknown[] }> {
   if (def.entityKind) {
-    const stored = await db.entity.findMany({ where: { kind: def.entityKind, orgId }, orderBy: { id: 'asc' }, take: 500 });
+    const stored = await db.entity.findMany({
+      where: { kind: def.entityKind, orgId },
+      orderBy: { id: 'asc' },
+      take: 500,
+    });
     if (stored.length > 0) return { source: 'entities', items: stored.map((e) => e.data) };
   }
   return { source: 'demo', items: def.demoItems?.() ?? [] };

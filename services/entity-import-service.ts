@@ -74,7 +74,9 @@ export class EntityImportService {
     const def = this.deps.registry.all.find((p) => p.entityKind === kind);
     if (!def) {
       const kinds = [...new Set(this.deps.registry.all.flatMap((p) => (p.entityKind ? [p.entityKind] : [])))];
-      throw invalidInput([{ path: 'kind', message: `no pipeline runs over entities of kind "${kind}"; kinds: ${kinds.join(', ')}` }]);
+      throw invalidInput([
+        { path: 'kind', message: `no pipeline runs over entities of kind "${kind}"; kinds: ${kinds.join(', ')}` },
+      ]);
     }
     return def;
   }
@@ -83,7 +85,10 @@ export class EntityImportService {
    * Stores the request body as a new import's file, then starts its workflow. Over the size cap
    * (declared or counted): 413, nothing kept. An empty body: 400.
    */
-  async receive(body: Readable, o: { kind: string; filename?: string; orgId: string; createdBy?: string; maxRows: number; declaredBytes?: number }): Promise<EntityImportView> {
+  async receive(
+    body: Readable,
+    o: { kind: string; filename?: string; orgId: string; createdBy?: string; maxRows: number; declaredBytes?: number },
+  ): Promise<EntityImportView> {
     const { db, maxBytes } = this.deps;
     const refuse = (err: DomainError) => {
       body.resume(); // read and dropped, so the refusal reaches the client
@@ -96,16 +101,37 @@ export class EntityImportService {
       throw refuse(err as DomainError);
     }
     const tooLarge = () =>
-      new DomainError('limit_exceeded', 'file_too_large', `the file is larger than ${megabytes(maxBytes)}, the most one import may be; compress it with gzip or split it`, { field: 'file', limitBytes: maxBytes });
+      new DomainError(
+        'limit_exceeded',
+        'file_too_large',
+        `the file is larger than ${megabytes(maxBytes)}, the most one import may be; compress it with gzip or split it`,
+        { field: 'file', limitBytes: maxBytes },
+      );
     if (o.declaredBytes !== undefined && o.declaredBytes > maxBytes) throw refuse(tooLarge());
     const active = await db.entityImport.count({ where: { orgId: o.orgId, status: { in: ACTIVE } } });
     if (active >= MAX_ACTIVE_IMPORTS_PER_ORG) {
-      throw refuse(conflict(`your organisation already has ${active} imports in progress; wait for one to finish`, { active, limit: MAX_ACTIVE_IMPORTS_PER_ORG }));
+      throw refuse(
+        conflict(`your organisation already has ${active} imports in progress; wait for one to finish`, {
+          active,
+          limit: MAX_ACTIVE_IMPORTS_PER_ORG,
+        }),
+      );
     }
     const id = newImportId();
     const fileName = sanitizeFilename(o.filename?.trim() || `${o.kind}s.csv`);
     await db.entityImport.create({
-      data: { id, orgId: o.orgId, kind: o.kind, pipeline: def.name, fileName, bytes: 0, compressed: false, maxRows: o.maxRows, status: 'receiving', createdBy: o.createdBy ?? null },
+      data: {
+        id,
+        orgId: o.orgId,
+        kind: o.kind,
+        pipeline: def.name,
+        fileName,
+        bytes: 0,
+        compressed: false,
+        maxRows: o.maxRows,
+        status: 'receiving',
+        createdBy: o.createdBy ?? null,
+      },
     });
     let bytes = 0;
     let head: Buffer | undefined;
@@ -128,16 +154,27 @@ export class EntityImportService {
         if (pendingBytes >= CHUNK_BYTES) await store();
       }
       if (pendingBytes > 0) await store();
-      if (bytes === 0) throw invalidInput([{ path: 'file', message: 'empty' }], 'the request body is empty: send the CSV (or gzip CSV) file as the body');
+      if (bytes === 0)
+        throw invalidInput(
+          [{ path: 'file', message: 'empty' }],
+          'the request body is empty: send the CSV (or gzip CSV) file as the body',
+        );
     } catch (err) {
       await this.forget(id);
       if (err instanceof DomainError) throw refuse(err);
       throw err;
     }
-    await db.entityImport.update({ where: { id }, data: { status: 'queued', bytes, compressed: isGzip(head ?? Buffer.alloc(0)) } });
+    await db.entityImport.update({
+      where: { id },
+      data: { status: 'queued', bytes, compressed: isGzip(head ?? Buffer.alloc(0)) },
+    });
     try {
       // By type name: the API process does not load workflow code.
-      await this.deps.client.workflow.start<typeof entityImportWorkflow>('entityImportWorkflow', { workflowId: id, taskQueue: this.deps.taskQueue, args: [id] });
+      await this.deps.client.workflow.start<typeof entityImportWorkflow>('entityImportWorkflow', {
+        workflowId: id,
+        taskQueue: this.deps.taskQueue,
+        args: [id],
+      });
     } catch (err) {
       await this.forget(id);
       throw unavailable('could not start the import: Temporal is unreachable', { reason: (err as Error).message });
@@ -151,7 +188,11 @@ export class EntityImportService {
    * behind would count as in progress against the organisation's limit: that is logged as an error.
    */
   private async forget(id: string): Promise<void> {
-    await this.deps.db.entityImport.delete({ where: { id } }).catch((err: unknown) => this.deps.log.error({ err, importId: id }, 'could not delete an import that did not start'));
+    await this.deps.db.entityImport
+      .delete({ where: { id } })
+      .catch((err: unknown) =>
+        this.deps.log.error({ err, importId: id }, 'could not delete an import that did not start'),
+      );
   }
 
   private async row(id: string, orgId: string): Promise<ImportRow> {
@@ -166,16 +207,31 @@ export class EntityImportService {
   }
 
   async list(orgId: string, q: { kind?: string; limit: number }): Promise<{ imports: EntityImportView[] }> {
-    const rows = await this.deps.db.entityImport.findMany({ where: { orgId, ...(q.kind ? { kind: q.kind } : {}) }, orderBy: { createdAt: 'desc' }, take: q.limit });
+    const rows = await this.deps.db.entityImport.findMany({
+      where: { orgId, ...(q.kind ? { kind: q.kind } : {}) },
+      orderBy: { createdAt: 'desc' },
+      take: q.limit,
+    });
     return { imports: rows.map(viewOf) };
   }
 
   async errors(id: string, orgId: string, q: { limit: number; after: number }) {
     const imp = await this.row(id, orgId);
-    const rows = await this.deps.db.entityImportError.findMany({ where: { importId: id, seq: { gt: q.after } }, orderBy: { seq: 'asc' }, take: q.limit });
+    const rows = await this.deps.db.entityImportError.findMany({
+      where: { importId: id, seq: { gt: q.after } },
+      orderBy: { seq: 'asc' },
+      take: q.limit,
+    });
     return {
       rowsFailed: imp.rowsFailed,
-      errors: rows.map((e) => ({ seq: e.seq, row: e.row, field: e.field, column: e.column, message: e.message, value: e.value })),
+      errors: rows.map((e) => ({
+        seq: e.seq,
+        row: e.row,
+        field: e.field,
+        column: e.column,
+        message: e.message,
+        value: e.value,
+      })),
       nextAfter: rows.length === q.limit ? rows[rows.length - 1].seq : null,
     };
   }
@@ -186,8 +242,12 @@ export class EntityImportService {
     const { db } = this.deps;
     async function* lines(): AsyncGenerator<string> {
       yield 'row,field,column,message,value\n';
-      for (let after = 0; ; ) {
-        const rows = await db.entityImportError.findMany({ where: { importId: id, seq: { gt: after } }, orderBy: { seq: 'asc' }, take: 1000 });
+      for (let after = 0; ;) {
+        const rows = await db.entityImportError.findMany({
+          where: { importId: id, seq: { gt: after } },
+          orderBy: { seq: 'asc' },
+          take: 1000,
+        });
         for (const e of rows) yield `${[e.row, e.field, e.column, e.message, e.value].map(csvCell).join(',')}\n`;
         if (rows.length < 1000) break;
         after = rows[rows.length - 1].seq;

@@ -37,12 +37,20 @@ export class DomainError extends Error {
   }
 }
 
-export const notFound = (what: string, id: string) => new DomainError('not_found', 'not_found', `${what} ${id} not found`);
-export const conflict = (message: string, details?: unknown) => new DomainError('conflict', 'conflict', message, details);
-export const unavailable = (message: string, details?: unknown) => new DomainError('unavailable', 'unavailable', message, details);
+export const notFound = (what: string, id: string) =>
+  new DomainError('not_found', 'not_found', `${what} ${id} not found`);
+export const conflict = (message: string, details?: unknown) =>
+  new DomainError('conflict', 'conflict', message, details);
+export const unavailable = (message: string, details?: unknown) =>
+  new DomainError('unavailable', 'unavailable', message, details);
 
 /** Invalid input naming its fields: `details.issues`; the message is the first issue's unless given. */
 export function invalidInput(issues: FieldIssue[], message?: string): DomainError {
   const first = issues[0];
-  return new DomainError('invalid_input', 'validation_error', message ?? (first ? `${first.path}: ${first.message}` : 'invalid request'), { issues });
+  return new DomainError(
+    'invalid_input',
+    'validation_error',
+    message ?? (first ? `${first.path}: ${first.message}` : 'invalid request'),
+    { issues },
+  );
 }

@@ -17,7 +17,11 @@ const GUARD_STARTUP_GRACE_MS = 60_000;
  * so two concurrent creates cannot both pass. A slot held by a batch that has ended, or whose
  * workflow is gone (terminated in Temporal Web), is taken over.
  */
-export async function takeJobGuard(tx: Tx, client: Client, slot: { orgId: string; pipeline: string; batchId: string }): Promise<void> {
+export async function takeJobGuard(
+  tx: Tx,
+  client: Client,
+  slot: { orgId: string; pipeline: string; batchId: string },
+): Promise<void> {
   const { orgId, pipeline, batchId } = slot;
   const inserted = await tx.$queryRaw<Array<{ batch_id: string }>>`
     INSERT INTO active_batches (org_id, pipeline, batch_id) VALUES (${orgId}, ${pipeline}, ${batchId})
@@ -37,11 +41,17 @@ export async function takeJobGuard(tx: Tx, client: Client, slot: { orgId: string
     stale = described === null || (described !== undefined && described.status.name !== 'RUNNING');
   }
   if (stale) {
-    const moved = await tx.activeBatch.updateMany({ where: { orgId, pipeline, batchId: holder.batchId }, data: { batchId, createdAt: new Date() } });
+    const moved = await tx.activeBatch.updateMany({
+      where: { orgId, pipeline, batchId: holder.batchId },
+      data: { batchId, createdAt: new Date() },
+    });
     if (moved.count === 1) return;
   }
-  throw conflict(`a batch of pipeline "${pipeline}" is already active: ${holder.batchId} (one active batch per pipeline; wait for it to end or cancel it)`, {
-    activeBatchId: holder.batchId,
-    pipeline,
-  });
+  throw conflict(
+    `a batch of pipeline "${pipeline}" is already active: ${holder.batchId} (one active batch per pipeline; wait for it to end or cancel it)`,
+    {
+      activeBatchId: holder.batchId,
+      pipeline,
+    },
+  );
 }

@@ -32,12 +32,17 @@ export function notifyView(stored: unknown): NotifyView | null {
   const n = stored as Partial<StoredNotify>;
   return {
     emails: [...(n.emails ?? [])],
-    webhooks: (n.webhooks ?? []).map((w) => ({ url: w.url, secretSet: typeof w.secret === 'string' && w.secret.length > 0 })),
+    webhooks: (n.webhooks ?? []).map((w) => ({
+      url: w.url,
+      secretSet: typeof w.secret === 'string' && w.secret.length > 0,
+    })),
   };
 }
 
 /** A row with its `notify` replaced by the view. */
-export function withNotifyView<T extends { notify?: unknown }>(row: T): Omit<T, 'notify'> & { notify: NotifyView | null } {
+export function withNotifyView<T extends { notify?: unknown }>(
+  row: T,
+): Omit<T, 'notify'> & { notify: NotifyView | null } {
   return { ...row, notify: notifyView(row.notify) };
 }
 
@@ -54,20 +59,31 @@ export class NotifyTargets {
    * sealed, and a webhook sent without a secret keeps the one `previous` holds for the same URL
    * (a new URL without one is refused). Issues name `<at>.webhooks[i].url` / `.secret`.
    */
-  async toStored(input: NotifyBody, previous: unknown = null, at: readonly PropertyKey[] = ['notify']): Promise<StoredNotify> {
+  async toStored(
+    input: NotifyBody,
+    previous: unknown = null,
+    at: readonly PropertyKey[] = ['notify'],
+  ): Promise<StoredNotify> {
     const before = new Map(((previous as Partial<StoredNotify> | null)?.webhooks ?? []).map((w) => [w.url, w.secret]));
     const issues: FieldIssue[] = [];
     const webhooks: StoredNotify['webhooks'] = [];
     for (const [i, w] of input.webhooks.entries()) {
       const refused = await this.refusal(w.url);
       if (refused) {
-        issues.push({ path: formatPath([...at, 'webhooks', i, 'url']), message: `refused by the egress guard: ${refused.message} (${refused.reason})` });
+        issues.push({
+          path: formatPath([...at, 'webhooks', i, 'url']),
+          message: `refused by the egress guard: ${refused.message} (${refused.reason})`,
+        });
         continue;
       }
       const kept = before.get(w.url);
       if (w.secret !== undefined) webhooks.push({ url: w.url, secret: this.deps.secrets.seal(w.secret) });
       else if (kept) webhooks.push({ url: w.url, secret: kept });
-      else issues.push({ path: formatPath([...at, 'webhooks', i, 'secret']), message: 'a new webhook needs a secret (at least 16 characters)' });
+      else
+        issues.push({
+          path: formatPath([...at, 'webhooks', i, 'secret']),
+          message: 'a new webhook needs a secret (at least 16 characters)',
+        });
     }
     if (issues.length > 0) throw invalidInput(issues);
     return { emails: input.emails, webhooks };

@@ -33,11 +33,18 @@ export interface PreflightDeps {
   dryRunTimeoutMs?: number;
 }
 
-export async function estimate(deps: Pick<PreflightDeps, 'db' | 'registry'>, pipeline: string, q: EstimateQuery, orgId: string): Promise<Estimate> {
+export async function estimate(
+  deps: Pick<PreflightDeps, 'db' | 'registry'>,
+  pipeline: string,
+  q: EstimateQuery,
+  orgId: string,
+): Promise<Estimate> {
   if (!deps.registry.get(pipeline)) throw notFound('pipeline', pipeline);
   // Settled items (succeeded or failed) of the most recent finished batches: a failed item costs
   // time and money too. Cancelled and skipped items did no typical work and are left out.
-  const rows = await deps.db.$queryRaw<Array<{ batches: bigint; items: bigint; p50: number | null; p90: number | null; cost: number | null }>>`
+  const rows = await deps.db.$queryRaw<
+    Array<{ batches: bigint; items: bigint; p50: number | null; p90: number | null; cost: number | null }>
+  >`
     WITH recent AS (
       SELECT id FROM batches
       WHERE pipeline = ${pipeline} AND org_id = ${orgId} AND status IN ('completed', 'completed_with_errors', 'failed')
@@ -52,7 +59,8 @@ export async function estimate(deps: Pick<PreflightDeps, 'db' | 'registry'>, pip
   const r = rows[0];
   const basisItems = Number(r?.items ?? 0);
   const concurrency = Math.min(q.concurrency, q.items);
-  if (!r || basisItems === 0 || r.p50 === null) return { pipeline, items: q.items, concurrency: q.concurrency, basis: null, perItem: null, total: null };
+  if (!r || basisItems === 0 || r.p50 === null)
+    return { pipeline, items: q.items, concurrency: q.concurrency, basis: null, perItem: null, total: null };
   const p50 = Math.round(r.p50);
   const costUsd = Number(r.cost ?? 0);
   return {
@@ -70,12 +78,19 @@ export async function dryRun(deps: PreflightDeps, pipeline: string, body: DryRun
   if (!def) throw notFound('pipeline', pipeline);
   const issues: FieldIssue[] = [];
   const item = def.itemSchema.safeParse(body.item);
-  if (!item.success) for (const i of item.error.issues) issues.push({ path: formatPath(['item', ...i.path]), message: i.message });
+  if (!item.success)
+    for (const i of item.error.issues) issues.push({ path: formatPath(['item', ...i.path]), message: i.message });
   const settings = def.settingsSchema.safeParse(body.settings ?? {});
-  if (!settings.success) for (const i of settings.error.issues) issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
+  if (!settings.success)
+    for (const i of settings.error.issues)
+      issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
   if (!item.success || !settings.success) throw invalidInput(issues);
 
-  const itemKey = def.itemKey ? def.itemKey(item.data, 0) : typeof (body.item as { key?: unknown })?.key === 'string' ? (body.item as { key: string }).key : '1';
+  const itemKey = def.itemKey
+    ? def.itemKey(item.data, 0)
+    : typeof (body.item as { key?: unknown })?.key === 'string'
+      ? (body.item as { key: string }).key
+      : '1';
   const workflowId = `dryrun-${crypto.randomUUID()}`;
   const itemQueue = itemTaskQueueOf(deps.taskQueue);
   const timeoutMs = deps.dryRunTimeoutMs ?? DRY_RUN_TIMEOUT_MS;
@@ -89,11 +104,22 @@ export async function dryRun(deps: PreflightDeps, pipeline: string, body: DryRun
   } catch (err) {
     if (err instanceof WorkflowFailedError && err.cause instanceof TimeoutFailure) {
       deps.log.warn({ workflowId, err: err.cause?.message ?? err.message }, 'dry run did not finish');
-      throw new DomainError('timed_out', 'dry_run_timeout', `the dry run did not finish within ${Math.round(timeoutMs / 1000)} s (is a worker running?)`, { workflowId });
+      throw new DomainError(
+        'timed_out',
+        'dry_run_timeout',
+        `the dry run did not finish within ${Math.round(timeoutMs / 1000)} s (is a worker running?)`,
+        { workflowId },
+      );
     }
     throw err;
   } finally {
     // Files a step wrote (a rendered PDF) belong to no batch; nothing would ever serve or expire them.
-    if (deps.filesDir) await bestEffort(fs.rm(path.join(deps.filesDir, workflowId), { recursive: true, force: true }), deps.log, 'removing the dry run files', { workflowId });
+    if (deps.filesDir)
+      await bestEffort(
+        fs.rm(path.join(deps.filesDir, workflowId), { recursive: true, force: true }),
+        deps.log,
+        'removing the dry run files',
+        { workflowId },
+      );
   }
 }

@@ -6,15 +6,34 @@
  * for its batch, so the overlap policy decides what happens when a batch is still running.
  * Nothing about schedules is stored in PostgreSQL: Temporal is the one source of truth.
  */
-import type { Client, ScheduleDescription, ScheduleOptionsStartWorkflowAction, ScheduleSpec, ScheduleSummary, ScheduleUpdateOptions } from '@temporalio/client';
+import type {
+  Client,
+  ScheduleDescription,
+  ScheduleOptionsStartWorkflowAction,
+  ScheduleSpec,
+  ScheduleSummary,
+  ScheduleUpdateOptions,
+} from '@temporalio/client';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client';
-import { batchIdOfScheduledRun, parseTemplateScheduleId, slugOf, templateScheduleId, type ScheduledBatchInput } from '../common/schedules';
+import {
+  batchIdOfScheduledRun,
+  parseTemplateScheduleId,
+  slugOf,
+  templateScheduleId,
+  type ScheduledBatchInput,
+} from '../common/schedules';
 import { PipelineKey } from '../common/search-attributes';
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import type { scheduledBatchWorkflow } from '../workflows/scheduled';
 import { conflict, DomainError, invalidInput, notFound, unavailable } from './errors';
-import type { BackfillScheduleBody, CreateScheduleBody, ListSchedulesQuery, OverlapPolicy, UpdateScheduleBody } from '../contract/schedules';
+import type {
+  BackfillScheduleBody,
+  CreateScheduleBody,
+  ListSchedulesQuery,
+  OverlapPolicy,
+  UpdateScheduleBody,
+} from '../contract/schedules';
 import { durationMs, formatDuration } from '../contract/schedules';
 
 export interface ScheduleServiceDeps {
@@ -42,7 +61,14 @@ type SpecFields = Pick<CreateScheduleBody, 'cron' | 'intervals' | 'timezone'>;
 function toTemporalSpec(s: SpecFields): ScheduleSpec {
   return {
     ...(s.cron?.length ? { cronExpressions: s.cron.map((c) => `${c} # ${c}`) } : {}),
-    ...(s.intervals?.length ? { intervals: s.intervals.map((i) => ({ every: durationMs(i.every), ...(i.offset ? { offset: durationMs(i.offset) } : {}) })) } : {}),
+    ...(s.intervals?.length
+      ? {
+          intervals: s.intervals.map((i) => ({
+            every: durationMs(i.every),
+            ...(i.offset ? { offset: durationMs(i.offset) } : {}),
+          })),
+        }
+      : {}),
     timezone: s.timezone,
   };
 }
@@ -50,7 +76,10 @@ function toTemporalSpec(s: SpecFields): ScheduleSpec {
 function specView(spec: ScheduleDescription['spec'] | ScheduleSummary['spec'] = {}) {
   return {
     cron: (spec.calendars ?? []).map((c) => c.comment ?? '').filter(Boolean),
-    intervals: (spec.intervals ?? []).map((i) => ({ every: formatDuration(Number(i.every)), ...(i.offset ? { offset: formatDuration(Number(i.offset)) } : {}) })),
+    intervals: (spec.intervals ?? []).map((i) => ({
+      every: formatDuration(Number(i.every)),
+      ...(i.offset ? { offset: formatDuration(Number(i.offset)) } : {}),
+    })),
     timezone: spec.timezone || 'UTC',
   };
 }
@@ -78,7 +107,10 @@ export class ScheduleService {
         state: { paused: body.paused ?? false, ...(body.note ? { note: body.note } : {}) },
       });
     } catch (err) {
-      if (err instanceof ScheduleAlreadyRunning) throw conflict(`schedule ${slug} already exists${body.slug ? '' : ' (pass a slug of your own)'}`, { scheduleId: slug });
+      if (err instanceof ScheduleAlreadyRunning)
+        throw conflict(`schedule ${slug} already exists${body.slug ? '' : ' (pass a slug of your own)'}`, {
+          scheduleId: slug,
+        });
       throw this.mapTemporalError(err, 'create the schedule');
     }
     this.deps.log.info({ scheduleId, templateId: template.id }, 'schedule created');
@@ -108,7 +140,9 @@ export class ScheduleService {
     } catch (err) {
       throw this.mapTemporalError(err, 'list schedules');
     }
-    all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || (a.temporalScheduleId < b.temporalScheduleId ? -1 : 1));
+    all.sort(
+      (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || (a.temporalScheduleId < b.temporalScheduleId ? -1 : 1),
+    );
     const page = all.slice(0, q.limit);
     return { schedules: page, nextCursor: all.length > q.limit ? page[page.length - 1].id : null };
   }
@@ -119,7 +153,12 @@ export class ScheduleService {
     const scheduleId = current.scheduleId;
     const templateId = templateIdOf(current.memo)!;
     if (body.templateId && body.templateId !== templateId) {
-      throw invalidInput([{ path: 'templateId', message: `a schedule keeps its template (${templateId}); create another schedule for ${body.templateId}` }]);
+      throw invalidInput([
+        {
+          path: 'templateId',
+          message: `a schedule keeps its template (${templateId}); create another schedule for ${body.templateId}`,
+        },
+      ]);
     }
     const template = await this.template(templateId, 'templateId');
     try {
@@ -140,20 +179,26 @@ export class ScheduleService {
 
   async pause(id: string, reason: string | undefined, orgId: string) {
     const { scheduleId } = await this.describe(id, orgId);
-    await this.patch(() => this.deps.client.schedule.getHandle(scheduleId).pause(reason ?? 'paused from the Flotilla API'));
+    await this.patch(() =>
+      this.deps.client.schedule.getHandle(scheduleId).pause(reason ?? 'paused from the Flotilla API'),
+    );
     return this.get(id, orgId);
   }
 
   async unpause(id: string, reason: string | undefined, orgId: string) {
     const { scheduleId } = await this.describe(id, orgId);
-    await this.patch(() => this.deps.client.schedule.getHandle(scheduleId).unpause(reason ?? 'unpaused from the Flotilla API'));
+    await this.patch(() =>
+      this.deps.client.schedule.getHandle(scheduleId).unpause(reason ?? 'unpaused from the Flotilla API'),
+    );
     return this.get(id, orgId);
   }
 
   /** One run now (also while paused). */
   async trigger(id: string, overlap: OverlapPolicy | undefined, orgId: string) {
     const { scheduleId } = await this.describe(id, orgId);
-    await this.patch(() => this.deps.client.schedule.getHandle(scheduleId).trigger(overlap ? toTemporalOverlap(overlap) : undefined));
+    await this.patch(() =>
+      this.deps.client.schedule.getHandle(scheduleId).trigger(overlap ? toTemporalOverlap(overlap) : undefined),
+    );
     this.deps.log.info({ scheduleId }, 'schedule triggered');
     return { id, triggered: true };
   }
@@ -163,7 +208,11 @@ export class ScheduleService {
     const { scheduleId } = await this.describe(id, orgId);
     const start = new Date(body.start);
     const end = new Date(body.end);
-    await this.patch(() => this.deps.client.schedule.getHandle(scheduleId).backfill({ start, end, overlap: toTemporalOverlap(body.overlap) }));
+    await this.patch(() =>
+      this.deps.client.schedule
+        .getHandle(scheduleId)
+        .backfill({ start, end, overlap: toTemporalOverlap(body.overlap) }),
+    );
     this.deps.log.info({ scheduleId, start, end, overlap: body.overlap }, 'schedule backfill requested');
     return { id, backfill: { start: start.toISOString(), end: end.toISOString(), overlap: body.overlap } };
   }
@@ -181,7 +230,11 @@ export class ScheduleService {
     return schedules.map((s) => s.id);
   }
 
-  private action(scheduleId: string, templateId: string, pipeline: string): ScheduleOptionsStartWorkflowAction<typeof scheduledBatchWorkflow> {
+  private action(
+    scheduleId: string,
+    templateId: string,
+    pipeline: string,
+  ): ScheduleOptionsStartWorkflowAction<typeof scheduledBatchWorkflow> {
     const input: ScheduledBatchInput = { templateId, scheduleId };
     return {
       type: 'startWorkflow',
@@ -196,8 +249,12 @@ export class ScheduleService {
   }
 
   private async template(id: string, field: string, orgId?: string) {
-    const t = await this.deps.db.batchTemplate.findUnique({ where: { id }, select: { id: true, name: true, pipeline: true, orgId: true } });
-    if (!t || (orgId !== undefined && t.orgId !== orgId)) throw invalidInput([{ path: field, message: `no template ${id}` }]);
+    const t = await this.deps.db.batchTemplate.findUnique({
+      where: { id },
+      select: { id: true, name: true, pipeline: true, orgId: true },
+    });
+    if (!t || (orgId !== undefined && t.orgId !== orgId))
+      throw invalidInput([{ path: field, message: `no template ${id}` }]);
     return t;
   }
 
@@ -232,10 +289,16 @@ export class ScheduleService {
    */
   private mapTemporalError(err: unknown, what: string): DomainError {
     if (err instanceof DomainError) return err;
-    if (err instanceof ScheduleNotFoundError) return notFound('schedule', parseTemplateScheduleId(err.scheduleId)?.slug ?? err.scheduleId);
-    if (err instanceof TypeError) return invalidInput([{ path: 'spec', message: err.message }], `the schedule spec was refused: ${err.message}`);
+    if (err instanceof ScheduleNotFoundError)
+      return notFound('schedule', parseTemplateScheduleId(err.scheduleId)?.slug ?? err.scheduleId);
+    if (err instanceof TypeError)
+      return invalidInput([{ path: 'spec', message: err.message }], `the schedule spec was refused: ${err.message}`);
     const cause = (err as { cause?: { code?: number; details?: string } }).cause;
-    if (cause?.code === GRPC_INVALID_ARGUMENT) return invalidInput([{ path: 'spec', message: cause.details ?? String(err) }], `Temporal refused the schedule: ${cause.details ?? String(err)}`);
+    if (cause?.code === GRPC_INVALID_ARGUMENT)
+      return invalidInput(
+        [{ path: 'spec', message: cause.details ?? String(err) }],
+        `Temporal refused the schedule: ${cause.details ?? String(err)}`,
+      );
     this.deps.log.error({ err }, `could not ${what}`);
     return unavailable(`could not ${what}: Temporal did not answer`, { reason: (err as Error).message });
   }
@@ -265,7 +328,10 @@ export class ScheduleService {
       batchId: batchIdOfScheduledRun(a.action.workflow.workflowId),
     }));
     // A run skipped by the job guard or an empty source made no batch: say which did.
-    const made = await this.deps.db.batch.findMany({ where: { id: { in: recent.map((r) => r.batchId) } }, select: { id: true, status: true } });
+    const made = await this.deps.db.batch.findMany({
+      where: { id: { in: recent.map((r) => r.batchId) } },
+      select: { id: true, status: true },
+    });
     const statusOf = new Map(made.map((b) => [b.id, b.status]));
     return {
       id: parseTemplateScheduleId(d.scheduleId)?.slug ?? d.scheduleId,
@@ -277,7 +343,11 @@ export class ScheduleService {
       paused: d.state.paused,
       note: d.state.note ?? null,
       nextRunTimes: d.info.nextActionTimes.map((t) => t.toISOString()),
-      recentActions: recent.map((r) => ({ ...r, batchId: statusOf.has(r.batchId) ? r.batchId : null, batchStatus: statusOf.get(r.batchId) ?? null })),
+      recentActions: recent.map((r) => ({
+        ...r,
+        batchId: statusOf.has(r.batchId) ? r.batchId : null,
+        batchStatus: statusOf.get(r.batchId) ?? null,
+      })),
       running: d.info.runningActions.map((a) => a.workflow.workflowId),
       actionsTaken: d.info.numActionsTaken,
       actionsSkippedOverlap: d.info.numActionsSkippedOverlap,

@@ -32,7 +32,10 @@ export type TemplateView = Omit<BatchTemplate, 'notify'> & { notify: NotifyView 
 /** The template's source resolved to nothing (no entities match): no batch was created. */
 export class EmptySourceError extends DomainError {
   constructor(templateId: string, what: string) {
-    super('conflict', 'conflict', `template ${templateId} has no items to run: ${what}`, { templateId, reason: 'no_items' });
+    super('conflict', 'conflict', `template ${templateId} has no items to run: ${what}`, {
+      templateId,
+      reason: 'no_items',
+    });
   }
 }
 
@@ -59,7 +62,11 @@ export class TemplateService {
     this.validate(body);
     const notify = await this.storedNotify(body, null);
     try {
-      return withNotifyView(await this.deps.db.batchTemplate.create({ data: { id: newTemplateId(), orgId, ...this.columns(body, notify), createdBy: createdBy ?? null } }));
+      return withNotifyView(
+        await this.deps.db.batchTemplate.create({
+          data: { id: newTemplateId(), orgId, ...this.columns(body, notify), createdBy: createdBy ?? null },
+        }),
+      );
     } catch (err) {
       throw this.nameTaken(err, body.name);
     }
@@ -71,7 +78,9 @@ export class TemplateService {
     this.validate(body);
     const notify = await this.storedNotify(body, current.notify);
     try {
-      return withNotifyView(await this.deps.db.batchTemplate.update({ where: { id }, data: this.columns(body, notify) }));
+      return withNotifyView(
+        await this.deps.db.batchTemplate.update({ where: { id }, data: this.columns(body, notify) }),
+      );
     } catch (err) {
       throw this.nameTaken(err, body.name);
     }
@@ -97,14 +106,20 @@ export class TemplateService {
       take: q.limit + 1,
     });
     const page = rows.slice(0, q.limit);
-    return { templates: page.map(withNotifyView), nextCursor: rows.length > q.limit ? (page[page.length - 1]?.id ?? null) : null };
+    return {
+      templates: page.map(withNotifyView),
+      nextCursor: rows.length > q.limit ? (page[page.length - 1]?.id ?? null) : null,
+    };
   }
 
   async delete(id: string, orgId: string): Promise<void> {
     await this.get(id, orgId);
     const schedules = (await this.deps.schedulesUsing?.(id)) ?? [];
     if (schedules.length > 0) {
-      throw conflict(`template ${id} is used by schedule${schedules.length > 1 ? 's' : ''} ${schedules.join(', ')}: delete them first`, { schedules });
+      throw conflict(
+        `template ${id} is used by schedule${schedules.length > 1 ? 's' : ''} ${schedules.join(', ')}: delete them first`,
+        { schedules },
+      );
     }
     await this.deps.db.batchTemplate.deleteMany({ where: { id } });
   }
@@ -135,7 +150,11 @@ export class TemplateService {
   async resolveItems(t: Pick<BatchTemplate, 'id' | 'source' | 'orgId'>): Promise<unknown[]> {
     const source = t.source as TemplateSource;
     if (source.kind === 'items') return source.items;
-    const selection = { kind: source.entityKind, ...(source.keys ? { keys: source.keys } : {}), ...(source.search ? { search: source.search } : {}) };
+    const selection = {
+      kind: source.entityKind,
+      ...(source.keys ? { keys: source.keys } : {}),
+      ...(source.search ? { search: source.search } : {}),
+    };
     const items = await resolveEntityItems(this.deps.db, selection, MAX_ITEMS_PER_REQUEST, t.orgId);
     if (items.length === 0) throw new EmptySourceError(t.id, describeEntitySelection(selection));
     return items;
@@ -144,14 +163,24 @@ export class TemplateService {
   /** The pipeline exists, settings fit its settings schema and fixed items its item schema. */
   private validate(body: TemplateBody): void {
     const def = this.deps.registry.get(body.pipeline);
-    if (!def) throw invalidInput([{ path: 'pipeline', message: `unknown pipeline "${body.pipeline}"; known: ${this.deps.registry.names().join(', ')}` }]);
+    if (!def)
+      throw invalidInput([
+        {
+          path: 'pipeline',
+          message: `unknown pipeline "${body.pipeline}"; known: ${this.deps.registry.names().join(', ')}`,
+        },
+      ]);
     const issues: FieldIssue[] = [];
     const settings = def.settingsSchema.safeParse(body.settings);
-    if (!settings.success) for (const i of settings.error.issues) issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
+    if (!settings.success)
+      for (const i of settings.error.issues)
+        issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
     if (body.source.kind === 'items') {
       body.source.items.forEach((item, row) => {
         const parsed = def.itemSchema.safeParse(item);
-        if (!parsed.success) for (const i of parsed.error.issues) issues.push({ row: row + 1, path: formatPath(['source', 'items', row, ...i.path]), message: i.message });
+        if (!parsed.success)
+          for (const i of parsed.error.issues)
+            issues.push({ row: row + 1, path: formatPath(['source', 'items', row, ...i.path]), message: i.message });
       });
     }
     if (issues.length > 0) throw invalidInput(issues.slice(0, 100));

@@ -30,7 +30,12 @@ export interface ParseJob {
 
 export type ParseOutcome =
   | { ok: true; rowCount: number; columns: string[]; preview: string[][] }
-  | { ok: false; code: 'too_many_rows' | 'unreadable_file' | 'no_columns' | 'unsupported_file_type' | 'zip_bomb'; message: string; details?: Record<string, unknown> };
+  | {
+      ok: false;
+      code: 'too_many_rows' | 'unreadable_file' | 'no_columns' | 'unsupported_file_type' | 'zip_bomb';
+      message: string;
+      details?: Record<string, unknown>;
+    };
 
 /** A refusal with its API code, thrown anywhere below and posted as the outcome. */
 class Refusal extends Error {
@@ -63,7 +68,11 @@ export function numberText(n: number): string {
   const [, sign, lead, frac = '', expText] = m;
   const digits = lead + frac;
   const exp = Number(expText);
-  if (exp >= 0) return sign + (digits.length > exp + 1 ? `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}` : digits.padEnd(exp + 1, '0'));
+  if (exp >= 0)
+    return (
+      sign +
+      (digits.length > exp + 1 ? `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}` : digits.padEnd(exp + 1, '0'))
+    );
   return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
 }
 
@@ -84,7 +93,14 @@ function excelCellText(v: unknown): string {
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (v instanceof Date) return dateText(v);
   if (typeof v === 'object') {
-    const o = v as { richText?: Array<{ text?: string }>; text?: unknown; result?: unknown; error?: string; formula?: string; sharedFormula?: string };
+    const o = v as {
+      richText?: Array<{ text?: string }>;
+      text?: unknown;
+      result?: unknown;
+      error?: string;
+      formula?: string;
+      sharedFormula?: string;
+    };
     if (Array.isArray(o.richText)) return o.richText.map((t) => t.text ?? '').join('');
     if ('result' in o || 'formula' in o || 'sharedFormula' in o) return excelCellText(o.result);
     if (typeof o.error === 'string') return o.error;
@@ -99,7 +115,17 @@ function excelCellText(v: unknown): string {
  * not for exceljs, which assigns to built-in prototype properties as it loads.
  */
 function freezeBuiltinPrototypes(): void {
-  for (const proto of [Object.prototype, Array.prototype, Function.prototype, String.prototype, Number.prototype, Boolean.prototype, Date.prototype, RegExp.prototype]) Object.freeze(proto);
+  for (const proto of [
+    Object.prototype,
+    Array.prototype,
+    Function.prototype,
+    String.prototype,
+    Number.prototype,
+    Boolean.prototype,
+    Date.prototype,
+    RegExp.prototype,
+  ])
+    Object.freeze(proto);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -110,13 +136,20 @@ async function* csvRows(file: string): AsyncGenerator<SheetRow> {
   const input = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
   let row = 0;
   try {
-    for await (const record of csvRecords(input, { gzip: false, maxInflatedBytes: 0, maxRecordChars: MAX_CSV_RECORD_CHARS })) {
+    for await (const record of csvRecords(input, {
+      gzip: false,
+      maxInflatedBytes: 0,
+      maxRecordChars: MAX_CSV_RECORD_CHARS,
+    })) {
       row += 1;
       yield { row, cells: record };
     }
   } catch (err) {
     if (!(err instanceof CsvFileError)) throw err;
-    throw new Refusal(err.reason === 'not_utf8' ? 'unsupported_file_type' : 'unreadable_file', err.message, { field: 'file', ...err.details });
+    throw new Refusal(err.reason === 'not_utf8' ? 'unsupported_file_type' : 'unreadable_file', err.message, {
+      field: 'file',
+      ...err.details,
+    });
   } finally {
     input.destroy();
   }
@@ -125,7 +158,12 @@ async function* csvRows(file: string): AsyncGenerator<SheetRow> {
 /** Set once this thread has inflated more than it may. */
 let inflationRefusal: Refusal | undefined;
 
-const refusalOutcome = (err: Refusal): ParseOutcome => ({ ok: false, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) });
+const refusalOutcome = (err: Refusal): ParseOutcome => ({
+  ok: false,
+  code: err.code,
+  message: err.message,
+  ...(err.details ? { details: err.details } : {}),
+});
 
 /**
  * Counts every byte any inflater of this thread produces and fails the stream that passes
@@ -135,30 +173,44 @@ const refusalOutcome = (err: Refusal): ParseOutcome => ({ ok: false, code: err.c
  */
 function boundInflation(maxBytes: number): void {
   let inflated = 0;
-  const bound = <T extends zlib.InflateRaw | zlib.Inflate>(create: (options?: zlib.ZlibOptions) => T) => (options?: zlib.ZlibOptions) => {
-    const stream = create(options);
-    const push = stream.push.bind(stream);
-    stream.push = (chunk: unknown, encoding?: BufferEncoding) => {
-      if (chunk instanceof Uint8Array) {
-        inflated += chunk.length;
-        if (inflated > maxBytes) {
-          const megabytes = Math.round(maxBytes / (1024 * 1024));
-          inflationRefusal ??= new Refusal('zip_bomb', `the workbook expands to more than ${megabytes} MB when read (more than its headers declare); it was not read`, { field: 'file', limitBytes: maxBytes });
-          // Answered at once: how a destroyed stream's error travels through the parser is the parser's business.
-          parentPort?.postMessage(refusalOutcome(inflationRefusal));
-          stream.destroy(inflationRefusal);
-          return false;
+  const bound =
+    <T extends zlib.InflateRaw | zlib.Inflate>(create: (options?: zlib.ZlibOptions) => T) =>
+    (options?: zlib.ZlibOptions) => {
+      const stream = create(options);
+      const push = stream.push.bind(stream);
+      stream.push = (chunk: unknown, encoding?: BufferEncoding) => {
+        if (chunk instanceof Uint8Array) {
+          inflated += chunk.length;
+          if (inflated > maxBytes) {
+            const megabytes = Math.round(maxBytes / (1024 * 1024));
+            inflationRefusal ??= new Refusal(
+              'zip_bomb',
+              `the workbook expands to more than ${megabytes} MB when read (more than its headers declare); it was not read`,
+              { field: 'file', limitBytes: maxBytes },
+            );
+            // Answered at once: how a destroyed stream's error travels through the parser is the parser's business.
+            parentPort?.postMessage(refusalOutcome(inflationRefusal));
+            stream.destroy(inflationRefusal);
+            return false;
+          }
         }
-      }
-      return push(chunk, encoding);
+        return push(chunk, encoding);
+      };
+      return stream;
     };
-    return stream;
-  };
   // The module object itself (an import gives a read-only view of it); its factories are not writable, only configurable.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const shared = require('node:zlib') as typeof zlib;
-  Object.defineProperty(shared, 'createInflateRaw', { value: bound(shared.createInflateRaw), configurable: true, enumerable: true });
-  Object.defineProperty(shared, 'createInflate', { value: bound(shared.createInflate), configurable: true, enumerable: true });
+  Object.defineProperty(shared, 'createInflateRaw', {
+    value: bound(shared.createInflateRaw),
+    configurable: true,
+    enumerable: true,
+  });
+  Object.defineProperty(shared, 'createInflate', {
+    value: bound(shared.createInflate),
+    configurable: true,
+    enumerable: true,
+  });
 }
 
 async function* xlsxRows(file: string, maxInflatedBytes: number): AsyncGenerator<SheetRow> {
@@ -166,7 +218,13 @@ async function* xlsxRows(file: string, maxInflatedBytes: number): AsyncGenerator
   const ExcelJS = (await import('exceljs')).default;
   // The streaming reader: rows come as they are inflated, so a sheet over the row limit is
   // abandoned without ever being held whole.
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(file, { worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'ignore' });
+  const reader = new ExcelJS.stream.xlsx.WorkbookReader(file, {
+    worksheets: 'emit',
+    sharedStrings: 'cache',
+    styles: 'cache',
+    hyperlinks: 'ignore',
+    entries: 'ignore',
+  });
   try {
     for await (const sheet of reader) {
       for await (const r of sheet) {
@@ -203,7 +261,14 @@ async function* xlsRows(file: string): AsyncGenerator<SheetRow> {
   type Cell = { t?: string; v?: unknown; z?: string; w?: string };
   let sheet: Record<string, Cell> | undefined;
   try {
-    const wb = XLSX.read(fs.readFileSync(file), { type: 'buffer', sheets: 0, cellNF: true, cellDates: false, cellHTML: false, cellFormula: false });
+    const wb = XLSX.read(fs.readFileSync(file), {
+      type: 'buffer',
+      sheets: 0,
+      cellNF: true,
+      cellDates: false,
+      cellHTML: false,
+      cellFormula: false,
+    });
     sheet = wb.Sheets[wb.SheetNames[0]] as unknown as Record<string, Cell> | undefined;
   } catch (err) {
     throw new Refusal('unreadable_file', `not a readable XLS workbook: ${(err as Error).message}`, { field: 'file' });
@@ -235,9 +300,13 @@ async function* xlsRows(file: string): AsyncGenerator<SheetRow> {
 // ---------------------------------------------------------------------------------------------
 // Header, limits and the rows file
 
-
 export async function parseUpload(job: ParseJob): Promise<ParseOutcome> {
-  const source = job.type === 'csv' ? csvRows(job.file) : job.type === 'xlsx' ? xlsxRows(job.file, job.maxInflatedBytes) : xlsRows(job.file);
+  const source =
+    job.type === 'csv'
+      ? csvRows(job.file)
+      : job.type === 'xlsx'
+        ? xlsxRows(job.file, job.maxInflatedBytes)
+        : xlsRows(job.file);
   const out = fs.createWriteStream(job.rowsFile, { flags: 'w' });
   const outDone = new Promise<void>((resolve, reject) => {
     out.on('finish', resolve);
@@ -255,20 +324,31 @@ export async function parseUpload(job: ParseJob): Promise<ParseOutcome> {
       }
       const extra = cells.slice(columns.length).findIndex((c) => c.trim() !== '');
       if (extra >= 0) {
-        throw new Refusal('unreadable_file', `row ${row} has a value in column ${columns.length + extra + 1}, but the header names only ${columns.length} columns`, { field: 'file', row });
+        throw new Refusal(
+          'unreadable_file',
+          `row ${row} has a value in column ${columns.length + extra + 1}, but the header names only ${columns.length} columns`,
+          { field: 'file', row },
+        );
       }
       rowCount += 1;
       if (rowCount > job.maxRows) {
-        throw new Refusal('too_many_rows', `the file has more than ${job.maxRows.toLocaleString('en-US')} data rows (the limit is ${job.maxRows.toLocaleString('en-US')}); split it into smaller files`, {
-          field: 'file',
-          limit: job.maxRows,
-        });
+        throw new Refusal(
+          'too_many_rows',
+          `the file has more than ${job.maxRows.toLocaleString('en-US')} data rows (the limit is ${job.maxRows.toLocaleString('en-US')}); split it into smaller files`,
+          {
+            field: 'file',
+            limit: job.maxRows,
+          },
+        );
       }
       const aligned = columns.map((_, i) => cells[i] ?? '');
       if (preview.length < job.previewRows) preview.push(aligned);
       if (!out.write(`${JSON.stringify([row, ...aligned])}\n`)) await once(out, 'drain');
     }
-    if (!columns) throw new Refusal('no_columns', 'the file has no header row: its first non-empty row must name the columns', { field: 'file' });
+    if (!columns)
+      throw new Refusal('no_columns', 'the file has no header row: its first non-empty row must name the columns', {
+        field: 'file',
+      });
     out.end();
     await outDone;
     return { ok: true, rowCount, columns, preview };
@@ -278,7 +358,12 @@ export async function parseUpload(job: ParseJob): Promise<ParseOutcome> {
     await source.return(undefined).catch(() => undefined);
     if (inflationRefusal) return refusalOutcome(inflationRefusal);
     if (err instanceof Refusal) return refusalOutcome(err);
-    return { ok: false, code: 'unreadable_file', message: `the file could not be read: ${(err as Error)?.message ?? String(err)}`, details: { field: 'file' } };
+    return {
+      ok: false,
+      code: 'unreadable_file',
+      message: `the file could not be read: ${(err as Error)?.message ?? String(err)}`,
+      details: { field: 'file' },
+    };
   }
 }
 
@@ -286,6 +371,12 @@ if (parentPort && workerData) {
   const port = parentPort;
   parseUpload(workerData as ParseJob).then(
     (outcome) => port.postMessage(outcome),
-    (err) => port.postMessage({ ok: false, code: 'unreadable_file', message: `the file could not be read: ${(err as Error)?.message ?? String(err)}`, details: { field: 'file' } }),
+    (err) =>
+      port.postMessage({
+        ok: false,
+        code: 'unreadable_file',
+        message: `the file could not be read: ${(err as Error)?.message ?? String(err)}`,
+        details: { field: 'file' },
+      }),
   );
 }

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ParseJob, ParseOutcome } from './upload-parse-worker';
 
-export type ParseResult = ParseOutcome | { ok: false; code: 'parse_timeout'; message: string; details?: Record<string, unknown> };
+export type ParseResult =
+  ParseOutcome | { ok: false; code: 'parse_timeout'; message: string; details?: Record<string, unknown> };
 
 /** Heap of one parser thread: a workbook that needs more is refused as unreadable (a zip bomb does). */
 const PARSER_HEAP_MB = 512;
@@ -99,7 +100,12 @@ export async function parseInWorker(job: ParseJob, timeoutMs: number): Promise<P
       };
       const timer = setTimeout(() => {
         const seconds = timeoutMs >= 1000 ? `${Math.round(timeoutMs / 100) / 10} s` : `${timeoutMs} ms`;
-        finish({ ok: false, code: 'parse_timeout', message: `reading the file took longer than ${seconds}; it was stopped (simplify or split the file)`, details: { field: 'file', timeoutMs } });
+        finish({
+          ok: false,
+          code: 'parse_timeout',
+          message: `reading the file took longer than ${seconds}; it was stopped (simplify or split the file)`,
+          details: { field: 'file', timeoutMs },
+        });
       }, timeoutMs);
       worker.once('message', (outcome: ParseOutcome) => finish(outcome));
       // An error or exit can overtake the outcome the thread already posted (a stream torn down
@@ -110,11 +116,20 @@ export async function parseInWorker(job: ParseJob, timeoutMs: number): Promise<P
         afterGrace({
           ok: false,
           code: 'unreadable_file',
-          message: oom ? `reading the file needed more than ${PARSER_HEAP_MB} MB of memory (a compressed workbook that expands enormously?)` : `the file could not be read: ${err.message}`,
+          message: oom
+            ? `reading the file needed more than ${PARSER_HEAP_MB} MB of memory (a compressed workbook that expands enormously?)`
+            : `the file could not be read: ${err.message}`,
           details: { field: 'file' },
         });
       });
-      worker.once('exit', (code) => afterGrace({ ok: false, code: 'unreadable_file', message: `the parser stopped without an answer (exit ${code})`, details: { field: 'file' } }));
+      worker.once('exit', (code) =>
+        afterGrace({
+          ok: false,
+          code: 'unreadable_file',
+          message: `the parser stopped without an answer (exit ${code})`,
+          details: { field: 'file' },
+        }),
+      );
     });
   } finally {
     await worker?.terminate();

@@ -21,7 +21,13 @@ import { conflict, DomainError, invalidInput, notFound, type DomainErrorKind } f
 import type { UploadItemSource, UploadMapping } from '../contract/batches';
 import { ItemShape, RowMapper } from '../lib/item-mapping';
 import { ParseQueue, parseInWorker, type ParseResult } from './upload-parse';
-import { CHECK_SAMPLE_ITEMS, MAX_CHECK_ERRORS, type CheckUploadBody, type UploadCheck, type UploadView } from '../contract/uploads';
+import {
+  CHECK_SAMPLE_ITEMS,
+  MAX_CHECK_ERRORS,
+  type CheckUploadBody,
+  type UploadCheck,
+  type UploadView,
+} from '../contract/uploads';
 import type { UploadType } from '../contract/uploads';
 import { mismatchMessage, sanitizeFilename, sniffContent, typeOfName, zipExpansionProblem } from './upload-sniff';
 
@@ -139,7 +145,12 @@ export class UploadService {
     const original = opts.originalName?.trim();
     if (!original) {
       body.resume(); // read and dropped, so the refusal reaches the client
-      throw new DomainError('invalid_input', 'missing_filename', 'give the file name: POST /api/uploads?filename=<name>.csv (.csv, .xlsx or .xls)', { field: 'filename' });
+      throw new DomainError(
+        'invalid_input',
+        'missing_filename',
+        'give the file name: POST /api/uploads?filename=<name>.csv (.csv, .xlsx or .xls)',
+        { field: 'filename' },
+      );
     }
     const place = this.queue.admit();
     if (!place) {
@@ -168,7 +179,8 @@ export class UploadService {
         if (usedNow + received.stored > this.deps.quotaBytesPerOrg) throw this.quotaExceeded(usedNow, received.size);
         const type = typeOfName(filename);
         const outcome = await this.judge(id, received, filename, type, opts.maxRows ?? this.deps.maxRows, rowsTmp);
-        if (outcome instanceof Rejection) throw await this.quarantine(id, filename, original, type, received, outcome, opts);
+        if (outcome instanceof Rejection)
+          throw await this.quarantine(id, filename, original, type, received, outcome, opts);
         return await this.accept(id, filename, type!, received, rowsTmp, outcome, opts);
       } finally {
         await fs.promises.rm(received.tmp, { force: true });
@@ -222,50 +234,122 @@ export class UploadService {
     } catch (err) {
       out.destroy();
       await fs.promises.rm(tmp, { force: true });
-      throw new DomainError('invalid_input', 'upload_incomplete', `the upload did not complete: ${(err as Error).message}`, { field: 'file' });
+      throw new DomainError(
+        'invalid_input',
+        'upload_incomplete',
+        `the upload did not complete: ${(err as Error).message}`,
+        { field: 'file' },
+      );
     }
     return { tmp, size, stored, sha256: hash.digest('hex'), tooLarge: size > maxBytes };
   }
 
   /** Every check in order: size, extension, content, then the parse. */
-  private async judge(id: string, r: Received, filename: string, type: UploadType | undefined, maxRows: number, rowsTmp: string): Promise<Rejection | Extract<ParseResult, { ok: true }>> {
+  private async judge(
+    id: string,
+    r: Received,
+    filename: string,
+    type: UploadType | undefined,
+    maxRows: number,
+    rowsTmp: string,
+  ): Promise<Rejection | Extract<ParseResult, { ok: true }>> {
     if (r.size === 0) return new Rejection('invalid_input', 'empty_file', `"${filename}" is empty`, { field: 'file' });
     if (r.tooLarge) {
-      return new Rejection('limit_exceeded', 'file_too_large', `"${filename}" is larger than the ${megabytes(this.deps.maxBytes)} limit (received ${r.size.toLocaleString('en-US')} bytes)`, {
-        field: 'file',
-        limitBytes: this.deps.maxBytes,
-      });
+      return new Rejection(
+        'limit_exceeded',
+        'file_too_large',
+        `"${filename}" is larger than the ${megabytes(this.deps.maxBytes)} limit (received ${r.size.toLocaleString('en-US')} bytes)`,
+        {
+          field: 'file',
+          limitBytes: this.deps.maxBytes,
+        },
+      );
     }
     if (!type) {
       const ext = path.extname(filename).toLowerCase();
-      return new Rejection('unsupported', 'unsupported_file_type', `files of type ${ext ? `"${ext}"` : 'without an extension'} are not accepted: upload a .csv, .xlsx or .xls file`, { field: 'filename' });
+      return new Rejection(
+        'unsupported',
+        'unsupported_file_type',
+        `files of type ${ext ? `"${ext}"` : 'without an extension'} are not accepted: upload a .csv, .xlsx or .xls file`,
+        { field: 'filename' },
+      );
     }
     const sniff = await sniffContent(r.tmp, type);
     if (!sniff.ok) {
       return sniff.unreadable
-        ? new Rejection('unprocessable', 'unreadable_file', `"${filename}" cannot be read: it is ${sniff.found}`, { field: 'file' })
-        : new Rejection('unsupported', 'unsupported_file_type', mismatchMessage(filename, type, sniff.found), { field: 'file' });
+        ? new Rejection('unprocessable', 'unreadable_file', `"${filename}" cannot be read: it is ${sniff.found}`, {
+            field: 'file',
+          })
+        : new Rejection('unsupported', 'unsupported_file_type', mismatchMessage(filename, type, sniff.found), {
+            field: 'file',
+          });
     }
     if (type === 'xlsx') {
-      const limits = { maxUncompressedBytes: this.deps.maxUncompressedBytes, maxCompressionRatio: this.deps.maxCompressionRatio };
-      const problem = await zipExpansionProblem(r.tmp, r.stored, limits).catch((err: Error) => new Rejection('unprocessable', 'unreadable_file', `"${filename}" cannot be read: it is a damaged ZIP archive (${err.message})`, { field: 'file' }));
+      const limits = {
+        maxUncompressedBytes: this.deps.maxUncompressedBytes,
+        maxCompressionRatio: this.deps.maxCompressionRatio,
+      };
+      const problem = await zipExpansionProblem(r.tmp, r.stored, limits).catch(
+        (err: Error) =>
+          new Rejection(
+            'unprocessable',
+            'unreadable_file',
+            `"${filename}" cannot be read: it is a damaged ZIP archive (${err.message})`,
+            { field: 'file' },
+          ),
+      );
       if (problem instanceof Rejection) return problem;
-      if (problem) return new Rejection('unprocessable', 'zip_bomb', `"${filename}" was not read: ${problem}`, { field: 'file', limitBytes: this.deps.maxUncompressedBytes, limitRatio: this.deps.maxCompressionRatio });
+      if (problem)
+        return new Rejection('unprocessable', 'zip_bomb', `"${filename}" was not read: ${problem}`, {
+          field: 'file',
+          limitBytes: this.deps.maxUncompressedBytes,
+          limitRatio: this.deps.maxCompressionRatio,
+        });
     }
-    const job = { file: r.tmp, type, rowsFile: rowsTmp, maxRows, previewRows: PREVIEW_ROWS, workDir: path.join(this.deps.tempDir ?? os.tmpdir(), `flotilla-${id}.parse`), maxInflatedBytes: this.deps.maxUncompressedBytes };
+    const job = {
+      file: r.tmp,
+      type,
+      rowsFile: rowsTmp,
+      maxRows,
+      previewRows: PREVIEW_ROWS,
+      workDir: path.join(this.deps.tempDir ?? os.tmpdir(), `flotilla-${id}.parse`),
+      maxInflatedBytes: this.deps.maxUncompressedBytes,
+    };
     const parsed = await this.queue.run(() => parseInWorker(job, this.deps.parseTimeoutMs));
     if (parsed.ok) return parsed;
-    return new Rejection(PARSE_REFUSAL[parsed.code], parsed.code, `"${filename}": ${parsed.message}`, { field: 'file', ...parsed.details });
+    return new Rejection(PARSE_REFUSAL[parsed.code], parsed.code, `"${filename}": ${parsed.message}`, {
+      field: 'file',
+      ...parsed.details,
+    });
   }
 
-  private async accept(id: string, filename: string, type: UploadType, r: Received, rowsTmp: string, parsed: Extract<ParseResult, { ok: true }>, opts: ReceiveOptions): Promise<UploadView> {
+  private async accept(
+    id: string,
+    filename: string,
+    type: UploadType,
+    r: Received,
+    rowsTmp: string,
+    parsed: Extract<ParseResult, { ok: true }>,
+    opts: ReceiveOptions,
+  ): Promise<UploadView> {
     const dir = path.join(this.dirOf('accepted'), id);
     await fs.promises.mkdir(dir, { recursive: true });
     await fs.promises.rename(r.tmp, path.join(dir, filename));
     await fs.promises.rename(rowsTmp, path.join(dir, ROWS_FILE));
     try {
       const row = await this.deps.db.upload.create({
-        data: { id, orgId: opts.orgId ?? null, filename, type, size: r.size, sha256: r.sha256, rowCount: parsed.rowCount, columns: parsed.columns, status: 'accepted', createdBy: opts.createdBy ?? null },
+        data: {
+          id,
+          orgId: opts.orgId ?? null,
+          filename,
+          type,
+          size: r.size,
+          sha256: r.sha256,
+          rowCount: parsed.rowCount,
+          columns: parsed.columns,
+          status: 'accepted',
+          createdBy: opts.createdBy ?? null,
+        },
       });
       this.deps.log.info({ uploadId: id, filename, type, size: r.size, rows: parsed.rowCount }, 'upload accepted');
       return { ...this.viewOf(row), preview: parsed.preview.map((cells) => recordOf(parsed.columns, cells)) };
@@ -276,22 +360,73 @@ export class UploadService {
   }
 
   /** Keeps the file and the reason in quarantine, records it, and returns the refusal to throw. */
-  private async quarantine(id: string, filename: string, originalName: string, type: UploadType | undefined, r: Received, why: Rejection, opts: ReceiveOptions): Promise<DomainError> {
+  private async quarantine(
+    id: string,
+    filename: string,
+    originalName: string,
+    type: UploadType | undefined,
+    r: Received,
+    why: Rejection,
+    opts: ReceiveOptions,
+  ): Promise<DomainError> {
     const dir = this.dirOf('quarantine');
     await fs.promises.mkdir(dir, { recursive: true });
     await fs.promises.rename(r.tmp, path.join(dir, `${id}-${filename}`));
-    const record = { id, reason: why.code, message: why.message, originalName, filename, size: r.size, storedBytes: r.stored, sha256: r.sha256, at: new Date().toISOString() };
+    const record = {
+      id,
+      reason: why.code,
+      message: why.message,
+      originalName,
+      filename,
+      size: r.size,
+      storedBytes: r.stored,
+      sha256: r.sha256,
+      at: new Date().toISOString(),
+    };
     await fs.promises.writeFile(path.join(dir, `${id}.json`), `${JSON.stringify(record, null, 2)}\n`);
-    this.deps.log.warn({ uploadId: id, reason: why.code, message: why.message, originalName, size: r.size, sha256: r.sha256 }, 'upload quarantined');
+    this.deps.log.warn(
+      { uploadId: id, reason: why.code, message: why.message, originalName, size: r.size, sha256: r.sha256 },
+      'upload quarantined',
+    );
     await this.deps.db.upload
       .create({
-        data: { id, orgId: opts.orgId ?? null, filename, type: type ?? null, size: r.size, sha256: r.sha256, rowCount: null, columns: [], status: 'quarantined', reason: why.code, message: why.message, createdBy: opts.createdBy ?? null },
+        data: {
+          id,
+          orgId: opts.orgId ?? null,
+          filename,
+          type: type ?? null,
+          size: r.size,
+          sha256: r.sha256,
+          rowCount: null,
+          columns: [],
+          status: 'quarantined',
+          reason: why.code,
+          message: why.message,
+          createdBy: opts.createdBy ?? null,
+        },
       })
-      .catch((err) => this.deps.log.error({ err, uploadId: id }, 'could not record a quarantined upload (the file and its reason are in quarantine)'));
+      .catch((err) =>
+        this.deps.log.error(
+          { err, uploadId: id },
+          'could not record a quarantined upload (the file and its reason are in quarantine)',
+        ),
+      );
     return new DomainError(why.kind, why.code, why.message, { ...why.details, uploadId: id });
   }
 
-  private viewOf(row: { id: string; filename: string; type: string | null; size: number; sha256: string; rowCount: number | null; columns: unknown; status: string; reason: string | null; message: string | null; createdAt: Date }): UploadView {
+  private viewOf(row: {
+    id: string;
+    filename: string;
+    type: string | null;
+    size: number;
+    sha256: string;
+    rowCount: number | null;
+    columns: unknown;
+    status: string;
+    reason: string | null;
+    message: string | null;
+    createdAt: Date;
+  }): UploadView {
     return {
       id: row.id,
       filename: row.filename,
@@ -348,7 +483,12 @@ export class UploadService {
   }
 
   /** The pipeline, the item shape and the mapping to use (sent or suggested), checked against the file's columns. */
-  private mappingFor(def: PipelineDefinition, columns: string[], mapping: UploadMapping | undefined, pathPrefix: string) {
+  private mappingFor(
+    def: PipelineDefinition,
+    columns: string[],
+    mapping: UploadMapping | undefined,
+    pathPrefix: string,
+  ) {
     const shape = new ItemShape(def.itemSchema);
     const used = mapping ?? shape.suggest(columns);
     const issues = shape.mappingIssues(used, columns, pathPrefix);
@@ -360,9 +500,19 @@ export class UploadService {
   async check(id: string, body: CheckUploadBody, orgId: string): Promise<UploadCheck> {
     const row = await this.find(id, orgId);
     if (!row) throw notFound('upload', id);
-    if (row.status !== 'accepted') throw conflict(`upload ${id} was quarantined (${row.reason}): it has no rows to check`, { status: row.status, reason: row.reason });
+    if (row.status !== 'accepted')
+      throw conflict(`upload ${id} was quarantined (${row.reason}): it has no rows to check`, {
+        status: row.status,
+        reason: row.reason,
+      });
     const def = this.deps.registry.get(body.pipeline);
-    if (!def) throw invalidInput([{ path: 'pipeline', message: `unknown pipeline "${body.pipeline}"; known: ${this.deps.registry.names().join(', ')}` }]);
+    if (!def)
+      throw invalidInput([
+        {
+          path: 'pipeline',
+          message: `unknown pipeline "${body.pipeline}"; known: ${this.deps.registry.names().join(', ')}`,
+        },
+      ]);
     const columns = row.columns as string[];
     const { shape, mapper, mapping, suggested } = this.mappingFor(def, columns, body.mapping, 'mapping');
     const errors: UploadCheck['errors'] = [];
@@ -376,10 +526,26 @@ export class UploadService {
       else invalid += 1;
       for (const e of checked.errors) {
         if (errors.length >= MAX_CHECK_ERRORS) break;
-        errors.push({ row: r.row, field: e.field, column: e.column, message: e.message, ...(e.value !== undefined ? { value: e.value } : {}) });
+        errors.push({
+          row: r.row,
+          field: e.field,
+          column: e.column,
+          message: e.message,
+          ...(e.value !== undefined ? { value: e.value } : {}),
+        });
       }
     }
-    return { pipeline: def.name, mapping, suggested, fields: shape.fields, rowCount: valid + invalid, valid, invalid, errors, sample };
+    return {
+      pipeline: def.name,
+      mapping,
+      suggested,
+      fields: shape.fields,
+      rowCount: valid + invalid,
+      valid,
+      invalid,
+      errors,
+      sample,
+    };
   }
 
   /**
@@ -387,10 +553,17 @@ export class UploadService {
    * like `check` maps them, with each item's spreadsheet row number. The item schema is applied
    * by the batch service, which names the row of every invalid item.
    */
-  async itemsOf(def: PipelineDefinition, source: UploadItemSource, orgId: string): Promise<{ items: unknown[]; rows: number[] }> {
+  async itemsOf(
+    def: PipelineDefinition,
+    source: UploadItemSource,
+    orgId: string,
+  ): Promise<{ items: unknown[]; rows: number[] }> {
     const row = await this.find(source.id, orgId);
     if (!row) throw invalidInput([{ path: 'upload.id', message: `no upload "${source.id}"` }]);
-    if (row.status !== 'accepted') throw invalidInput([{ path: 'upload.id', message: `upload ${source.id} was quarantined (${row.reason}); upload a corrected file` }]);
+    if (row.status !== 'accepted')
+      throw invalidInput([
+        { path: 'upload.id', message: `upload ${source.id} was quarantined (${row.reason}); upload a corrected file` },
+      ]);
     const { mapper } = this.mappingFor(def, row.columns as string[], source.mapping, 'upload.mapping');
     const items: unknown[] = [];
     const rows: number[] = [];

@@ -94,25 +94,29 @@ function describeBinary(head: Buffer): string | undefined {
 /** Whether a ZIP's central directory names a workbook's parts; nothing is inflated. */
 function zipHasWorkbookParts(file: string): Promise<{ contentTypes: boolean; xl: boolean }> {
   return new Promise((resolve, reject) => {
-    yauzl.open(file, { lazyEntries: true, autoClose: true, validateEntrySizes: false, strictFileNames: false }, (err, zip) => {
-      if (err || !zip) return reject(err ?? new Error('cannot open the ZIP archive'));
-      const found = { contentTypes: false, xl: false };
-      let seen = 0;
-      const done = () => {
-        zip.close();
-        resolve(found);
-      };
-      zip.on('entry', (entry: yauzl.Entry) => {
-        seen += 1;
-        if (entry.fileName === '[Content_Types].xml') found.contentTypes = true;
-        if (entry.fileName.startsWith('xl/')) found.xl = true;
-        if ((found.contentTypes && found.xl) || seen >= MAX_ZIP_ENTRIES_SCANNED) return done();
+    yauzl.open(
+      file,
+      { lazyEntries: true, autoClose: true, validateEntrySizes: false, strictFileNames: false },
+      (err, zip) => {
+        if (err || !zip) return reject(err ?? new Error('cannot open the ZIP archive'));
+        const found = { contentTypes: false, xl: false };
+        let seen = 0;
+        const done = () => {
+          zip.close();
+          resolve(found);
+        };
+        zip.on('entry', (entry: yauzl.Entry) => {
+          seen += 1;
+          if (entry.fileName === '[Content_Types].xml') found.contentTypes = true;
+          if (entry.fileName.startsWith('xl/')) found.xl = true;
+          if ((found.contentTypes && found.xl) || seen >= MAX_ZIP_ENTRIES_SCANNED) return done();
+          zip.readEntry();
+        });
+        zip.on('end', () => resolve(found));
+        zip.on('error', reject);
         zip.readEntry();
-      });
-      zip.on('end', () => resolve(found));
-      zip.on('error', reject);
-      zip.readEntry();
-    });
+      },
+    );
   });
 }
 
@@ -131,33 +135,42 @@ const RATIO_FLOOR_BYTES = 10 * 1024 * 1024;
  */
 export function zipExpansionProblem(file: string, fileBytes: number, limits: ZipLimits): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
-    yauzl.open(file, { lazyEntries: true, autoClose: true, validateEntrySizes: false, strictFileNames: false }, (err, zip) => {
-      if (err || !zip) return reject(err ?? new Error('cannot open the ZIP archive'));
-      let total = 0;
-      let entries = 0;
-      const stop = (problem: string | undefined) => {
-        zip.close();
-        resolve(problem);
-      };
-      zip.on('entry', (entry: yauzl.Entry) => {
-        entries += 1;
-        total += entry.uncompressedSize;
-        if (entries > MAX_ZIP_ENTRIES_SCANNED) return stop(`it has more than ${MAX_ZIP_ENTRIES_SCANNED.toLocaleString('en-US')} entries`);
-        if (total > limits.maxUncompressedBytes) {
-          return stop(`it expands to more than ${mb(limits.maxUncompressedBytes)} (the limit; its entries declare ${mb(total)} so far)`);
-        }
+    yauzl.open(
+      file,
+      { lazyEntries: true, autoClose: true, validateEntrySizes: false, strictFileNames: false },
+      (err, zip) => {
+        if (err || !zip) return reject(err ?? new Error('cannot open the ZIP archive'));
+        let total = 0;
+        let entries = 0;
+        const stop = (problem: string | undefined) => {
+          zip.close();
+          resolve(problem);
+        };
+        zip.on('entry', (entry: yauzl.Entry) => {
+          entries += 1;
+          total += entry.uncompressedSize;
+          if (entries > MAX_ZIP_ENTRIES_SCANNED)
+            return stop(`it has more than ${MAX_ZIP_ENTRIES_SCANNED.toLocaleString('en-US')} entries`);
+          if (total > limits.maxUncompressedBytes) {
+            return stop(
+              `it expands to more than ${mb(limits.maxUncompressedBytes)} (the limit; its entries declare ${mb(total)} so far)`,
+            );
+          }
+          zip.readEntry();
+        });
+        zip.on('end', () => {
+          const ratio = total / Math.max(fileBytes, 1);
+          if (total > RATIO_FLOOR_BYTES && ratio > limits.maxCompressionRatio) {
+            return resolve(
+              `it expands ${Math.round(ratio)} times (${mb(total)} from ${mb(fileBytes)}; the limit is ${limits.maxCompressionRatio}:1)`,
+            );
+          }
+          resolve(undefined);
+        });
+        zip.on('error', reject);
         zip.readEntry();
-      });
-      zip.on('end', () => {
-        const ratio = total / Math.max(fileBytes, 1);
-        if (total > RATIO_FLOOR_BYTES && ratio > limits.maxCompressionRatio) {
-          return resolve(`it expands ${Math.round(ratio)} times (${mb(total)} from ${mb(fileBytes)}; the limit is ${limits.maxCompressionRatio}:1)`);
-        }
-        resolve(undefined);
-      });
-      zip.on('error', reject);
-      zip.readEntry();
-    });
+      },
+    );
   });
 }
 
@@ -177,7 +190,8 @@ export async function sniffContent(file: string, type: UploadType): Promise<Snif
   }
   if (type === 'xlsx') {
     if (!head.subarray(0, ZIP.length).equals(ZIP)) {
-      if (head.subarray(0, OLE2.length).equals(OLE2)) return { ok: false, found: 'an OLE2 compound file (a legacy .xls or a password-protected workbook)' };
+      if (head.subarray(0, OLE2.length).equals(OLE2))
+        return { ok: false, found: 'an OLE2 compound file (a legacy .xls or a password-protected workbook)' };
       return { ok: false, found: binary ?? (looksLikeText(head) ? 'plain text' : 'not a ZIP archive') };
     }
     try {

@@ -6,7 +6,11 @@ import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { createBatchStoreActivities } from '../activities/batch-store';
 import { createBatchEndActivities } from '../activities/batch-end';
-import { createEntityImportActivities, DEFAULT_IMPORT_LIMITS, type EntityImportLimits } from '../activities/entity-import';
+import {
+  createEntityImportActivities,
+  DEFAULT_IMPORT_LIMITS,
+  type EntityImportLimits,
+} from '../activities/entity-import';
 import { createNotificationActivities, type NotificationSettings } from '../activities/notifications';
 import { createRetentionActivities, type UploadRetention } from '../activities/retention';
 import { createRetryActivities } from '../activities/retry';
@@ -71,14 +75,27 @@ export async function createEngineWorker(opts: {
     ...createRetryActivities({ db: opts.db, client, namespace: opts.namespace }),
     ...createNotificationActivities({
       db: opts.db,
-      settings: opts.notifications ?? { smtp: { port: 587, secure: false, from: 'Flotilla <flotilla@localhost>' }, appUrl: 'http://127.0.0.1:3000' },
+      settings: opts.notifications ?? {
+        smtp: { port: 587, secure: false, from: 'Flotilla <flotilla@localhost>' },
+        appUrl: 'http://127.0.0.1:3000',
+      },
       secrets: opts.secrets ?? secretBoxFromEnv(),
     }),
     ...createStepActivities(opts.pipelines, { db: opts.db }),
     ...createBatchEndActivities(opts.pipelines, { db: opts.db }),
-    ...createTemplateActivities({ db: opts.db, client, pipelines: opts.pipelines, taskQueue: opts.taskQueue, jobGuard: opts.jobGuard }),
+    ...createTemplateActivities({
+      db: opts.db,
+      client,
+      pipelines: opts.pipelines,
+      taskQueue: opts.taskQueue,
+      jobGuard: opts.jobGuard,
+    }),
     ...createRetentionActivities({ db: opts.db, filesDir: opts.filesDir, uploads: opts.uploads }),
-    ...createEntityImportActivities({ db: opts.db, pipelines: opts.pipelines, limits: { ...DEFAULT_IMPORT_LIMITS, ...opts.imports } }),
+    ...createEntityImportActivities({
+      db: opts.db,
+      pipelines: opts.pipelines,
+      limits: { ...DEFAULT_IMPORT_LIMITS, ...opts.imports },
+    }),
   };
   const base = {
     connection: opts.connection,
@@ -111,7 +128,11 @@ export async function createEngineWorker(opts: {
   const items = await Worker.create({ ...common, taskQueue: itemQueue, ...tuning });
   // Notification deliveries: activities only. A webhook that hangs until its timeout holds a slot
   // here, never one of the batches' (their database calls) or the items'.
-  const notifications = await Worker.create({ ...base, taskQueue: notificationTaskQueueOf(opts.taskQueue), maxConcurrentActivityTaskExecutions: 100 });
+  const notifications = await Worker.create({
+    ...base,
+    taskQueue: notificationTaskQueueOf(opts.taskQueue),
+    maxConcurrentActivityTaskExecutions: 100,
+  });
   const workers = [batches, items, notifications];
   // Pipelines' named pools (e.g. PDF rendering): activities only, bounded by their concurrency.
   for (const p of opts.pipelines) {
@@ -132,7 +153,9 @@ export async function createEngineWorker(opts: {
     workers,
     run: async () => {
       // If one stops (fatal error or shutdown), stop the other too.
-      await Promise.all(workers.map((w) => w.run().finally(() => workers.forEach((o) => o.getState() === 'RUNNING' && o.shutdown()))));
+      await Promise.all(
+        workers.map((w) => w.run().finally(() => workers.forEach((o) => o.getState() === 'RUNNING' && o.shutdown()))),
+      );
     },
     shutdown: () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown()),
     getState: () => items.getState(),

@@ -21,14 +21,22 @@ import { createEngineWorker } from './create-worker';
 
 async function main(): Promise<void> {
   const log = logger.child({ service: 'worker' });
-  if (!env.DATABASE_URL) throw new Error('DATABASE_URL is required for the worker (npm start sets it for the embedded database)');
+  if (!env.DATABASE_URL)
+    throw new Error('DATABASE_URL is required for the worker (npm start sets it for the embedded database)');
   // Before anything connects: without SECRETS_KEY no webhook could be signed.
   const secrets = secretBoxFromEnv();
   const address = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`;
-  installTemporalRuntime(log, env.WORKER_METRICS_PORT ? { metricsBindAddress: `127.0.0.1:${env.WORKER_METRICS_PORT}` } : {});
+  installTemporalRuntime(
+    log,
+    env.WORKER_METRICS_PORT ? { metricsBindAddress: `127.0.0.1:${env.WORKER_METRICS_PORT}` } : {},
+  );
   const clientConnection = await Connection.connect({ address });
   await ensureSearchAttributes(clientConnection, env.TEMPORAL_NAMESPACE);
-  await ensureRetentionSchedule(new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE }), { taskQueue: env.TASK_QUEUE, olderThanDays: env.RETENTION_DAYS, log });
+  await ensureRetentionSchedule(new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE }), {
+    taskQueue: env.TASK_QUEUE,
+    olderThanDays: env.RETENTION_DAYS,
+    log,
+  });
   await clientConnection.close();
 
   const connection = await NativeConnection.connect({ address });
@@ -65,7 +73,15 @@ async function main(): Promise<void> {
       maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
     },
   });
-  log.info({ address, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TASK_QUEUE, metrics: env.WORKER_METRICS_PORT ? `http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics` : 'off' }, 'worker started');
+  log.info(
+    {
+      address,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.TASK_QUEUE,
+      metrics: env.WORKER_METRICS_PORT ? `http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics` : 'off',
+    },
+    'worker started',
+  );
   // The SDK runtime shuts the worker down on SIGINT/SIGTERM; run() resolves once in-flight tasks end.
   await worker.run();
   await closePipelineResources();

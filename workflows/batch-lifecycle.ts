@@ -12,7 +12,16 @@
  */
 import type { NotificationEvent } from '../activities/notifications';
 import type { RetryPageResult } from '../activities/retry';
-import type { BatchCounters, BatchProgress, BatchStatus, CountedOutcome, FailureThreshold, ItemOutcome, PartitionCounts, RetryFailedRequest } from '../common/types';
+import type {
+  BatchCounters,
+  BatchProgress,
+  BatchStatus,
+  CountedOutcome,
+  FailureThreshold,
+  ItemOutcome,
+  PartitionCounts,
+  RetryFailedRequest,
+} from '../common/types';
 import { deriveProgress, isFinalBatchStatus } from '../common/types';
 import { BatchLedger } from './batch-ledger';
 import { OwnTally, PartitionedTally, type BatchTally } from './batch-tally';
@@ -47,7 +56,6 @@ export type ReportHandling = 'counted' | 'duplicate' | 'deferred';
 type Stop = { kind: 'cancel' | 'fail'; reason: string };
 
 const silent: BatchLog = { info: () => undefined, warn: () => undefined };
-
 
 export class BatchLifecycle {
   readonly tally: BatchTally;
@@ -188,7 +196,10 @@ export class BatchLifecycle {
 
   private count(outcome: ItemOutcome): 'counted' | 'duplicate' {
     const ledger = this.ledger;
-    const result = outcome.replaces && !ledger.isInFlight(outcome.itemKey) ? ledger.replace(outcome as ItemOutcome & { replaces: CountedOutcome }) : ledger.report(outcome);
+    const result =
+      outcome.replaces && !ledger.isInFlight(outcome.itemKey)
+        ? ledger.replace(outcome as ItemOutcome & { replaces: CountedOutcome })
+        : ledger.report(outcome);
     if (result === 'counted') this.arm(outcome);
     return result;
   }
@@ -217,7 +228,8 @@ export class BatchLifecycle {
   private judgeBudget(): void {
     const budgetUsd = this.rules.budgetUsd;
     const costUsd = this.tally.counters.costUsd;
-    if (budgetUsd === undefined || this.budgetTripped || this.status !== 'running' || this.stop || costUsd <= budgetUsd) return;
+    if (budgetUsd === undefined || this.budgetTripped || this.status !== 'running' || this.stop || costUsd <= budgetUsd)
+      return;
     this.budgetTripped = true;
     this.log.warn('cost budget passed', { batchId: this.rules.batchId, costUsd, budgetUsd });
     this.pauseFor(`cost budget: estimated $${costUsd.toFixed(4)} passed the budget of $${budgetUsd}`);

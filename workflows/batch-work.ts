@@ -88,7 +88,14 @@ export class Partitions implements BatchWork {
   constructor(
     private readonly set: PartitionSet,
     own: BatchLedger,
-    private readonly launch: { batchId: string; pipeline: string; batchWorkflowId: string; concurrency: number; itemTaskQueue?: string; limits?: Partial<PartitionRunLimits> },
+    private readonly launch: {
+      batchId: string;
+      pipeline: string;
+      batchWorkflowId: string;
+      concurrency: number;
+      itemTaskQueue?: string;
+      limits?: Partial<PartitionRunLimits>;
+    },
   ) {
     this.tally = new PartitionedTally(set, own);
   }
@@ -122,8 +129,10 @@ export class Partitions implements BatchWork {
     await tellPartitions(this.set, batchId, 'cancel');
     const own = this.tally.own;
     await cancelItems(batchId, own.inFlightKeys());
-    if (!(await condition(() => own.running === 0, graceMs))) await store.markItemsCancelled({ batchId, keys: own.abandonInFlight() });
-    if (!(await condition(() => this.set.allDone, graceMs))) log.error('partitions did not end after a cancel', { batchId, partitions: this.set.unfinished() });
+    if (!(await condition(() => own.running === 0, graceMs)))
+      await store.markItemsCancelled({ batchId, keys: own.abandonInFlight() });
+    if (!(await condition(() => this.set.allDone, graceMs)))
+      log.error('partitions did not end after a cancel', { batchId, partitions: this.set.unfinished() });
   }
   snapshot() {
     return { partitions: this.set.snapshot(), own: this.tally.own.snapshot() };
@@ -134,9 +143,24 @@ export class Partitions implements BatchWork {
  * The shape a run continues in: the carried state says which; a first run splits when the batch
  * was created with partitions (their item counts read once, here).
  */
-export async function batchWorkOf(opts: ItemWindowOptions & { partitions: number; limits?: Partial<PartitionRunLimits> }, carried?: BatchCarriedState): Promise<BatchWork> {
-  const launch = { batchId: opts.batchId, pipeline: opts.pipeline, batchWorkflowId: opts.batchWorkflowId, concurrency: opts.concurrency, ...(opts.itemTaskQueue ? { itemTaskQueue: opts.itemTaskQueue } : {}), ...(opts.limits ? { limits: opts.limits } : {}) };
-  if (carried?.partitions) return new Partitions(new PartitionSet([], carried.partitions), new BatchLedger(0, carried.own, { signed: true }), launch);
+export async function batchWorkOf(
+  opts: ItemWindowOptions & { partitions: number; limits?: Partial<PartitionRunLimits> },
+  carried?: BatchCarriedState,
+): Promise<BatchWork> {
+  const launch = {
+    batchId: opts.batchId,
+    pipeline: opts.pipeline,
+    batchWorkflowId: opts.batchWorkflowId,
+    concurrency: opts.concurrency,
+    ...(opts.itemTaskQueue ? { itemTaskQueue: opts.itemTaskQueue } : {}),
+    ...(opts.limits ? { limits: opts.limits } : {}),
+  };
+  if (carried?.partitions)
+    return new Partitions(
+      new PartitionSet([], carried.partitions),
+      new BatchLedger(0, carried.own, { signed: true }),
+      launch,
+    );
   if (!carried && opts.partitions > 1) {
     const totals = await store.partitionTotals({ batchId: opts.batchId, partitions: opts.partitions });
     return new Partitions(new PartitionSet(totals), new BatchLedger(0, undefined, { signed: true }), launch);

@@ -19,12 +19,33 @@
  * shapes of the work in workflows/batch-work.ts; this file wires the messages to them and runs
  * the activities and children they ask for.
  */
-import { allHandlersFinished, CancellationScope, condition, continueAsNew, isCancellation, log, patched, proxyActivities, setHandler, sleep, startChild, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  patched,
+  proxyActivities,
+  setHandler,
+  sleep,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { BatchEndInput } from '../activities/batch-end';
 import type { BatchStoreActivities } from '../activities/batch-store';
 import type { NotificationEvent } from '../activities/notifications';
 import type { RetryActivities, RetryPageResult } from '../activities/retry';
-import { cancelBatchSignal, partitionCountsSignal, pauseBatchSignal, progressQuery, reportItemOutcomeSignal, resumeBatchSignal, retryFailedSignal } from '../common/messages';
+import {
+  cancelBatchSignal,
+  partitionCountsSignal,
+  pauseBatchSignal,
+  progressQuery,
+  reportItemOutcomeSignal,
+  resumeBatchSignal,
+  retryFailedSignal,
+} from '../common/messages';
 import type { BatchEndPlan, BatchProgress, BatchStatus } from '../common/types';
 import { BatchLifecycle } from './batch-lifecycle';
 import type { BatchRunLimits, BatchWorkflowInput } from './batch-types';
@@ -33,7 +54,12 @@ import { batchChildOptions } from './child-options';
 import { notificationWorkflow, notificationWorkflowId } from './notification';
 import { retryPolicyOf, STORE_RETRY } from './retry-policies';
 
-export const DEFAULT_BATCH_LIMITS: BatchRunLimits = { maxSignalsPerRun: 9_000, maxHistoryEvents: 8_000, cancelGraceMs: 120_000, reconcileAfterMs: 60_000 };
+export const DEFAULT_BATCH_LIMITS: BatchRunLimits = {
+  maxSignalsPerRun: 9_000,
+  maxHistoryEvents: 8_000,
+  cancelGraceMs: 120_000,
+  reconcileAfterMs: 60_000,
+};
 
 /**
  * The batch's database calls are regular activities, never local ones. A local activity's result
@@ -43,7 +69,11 @@ export const DEFAULT_BATCH_LIMITS: BatchRunLimits = { maxSignalsPerRun: 9_000, m
  */
 const store = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
 /** Resets are paced a page at a time; a page heartbeats per few items so a dead worker is noticed. */
-const retryActivities = proxyActivities<RetryActivities>({ startToCloseTimeout: '10m', heartbeatTimeout: '60s', retry: STORE_RETRY });
+const retryActivities = proxyActivities<RetryActivities>({
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '60s',
+  retry: STORE_RETRY,
+});
 const RETRY_PAGE = 100;
 
 /** One run of the batch workflow: its input, limits and rules, shared by the steps below. */
@@ -60,10 +90,31 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
   const { workflowId } = workflowInfo();
   const pageSize = input.pageSize ?? Math.min(1000, Math.max(100, concurrency * 2));
   const work = await batchWorkOf(
-    { batchId, pipeline, batchWorkflowId: workflowId, reportTo: workflowId, total, concurrency, pageSize, itemTaskQueue: input.itemTaskQueue, partitions: input.partitions ?? 1, limits: input.limits },
+    {
+      batchId,
+      pipeline,
+      batchWorkflowId: workflowId,
+      reportTo: workflowId,
+      total,
+      concurrency,
+      pageSize,
+      itemTaskQueue: input.itemTaskQueue,
+      partitions: input.partitions ?? 1,
+      limits: input.limits,
+    },
     input.state,
   );
-  const rules = { batchId, pipeline, total, concurrency, failureThreshold, budgetUsd, notify, maxSignalsPerRun: limits.maxSignalsPerRun, maxHistoryEvents: limits.maxHistoryEvents };
+  const rules = {
+    batchId,
+    pipeline,
+    total,
+    concurrency,
+    failureThreshold,
+    budgetUsd,
+    notify,
+    maxSignalsPerRun: limits.maxSignalsPerRun,
+    maxHistoryEvents: limits.maxHistoryEvents,
+  };
   const batch = new BatchLifecycle(rules, input.state, log, () => Date.now(), work.tally);
   const run: BatchRun = { input, limits, batch, work };
   let reconcileDue = false;
@@ -78,7 +129,8 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
   setHandler(progressQuery, () => batch.progress());
 
   try {
-    if (!input.state) await store.updateBatchStatus({ batchId, status: 'running', progress: batch.progress(), started: true });
+    if (!input.state)
+      await store.updateBatchStatus({ batchId, status: 'running', progress: batch.progress(), started: true });
     if (batch.reopened) await writeStatus(run, { reopened: true });
     // Settles items whose report was lost (e.g. terminated in Temporal Web). One timer per
     // interval (not per wait), so the check costs two events a minute.
@@ -124,7 +176,10 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
         // A cancel, pause or resume that arrived during the awaits above is acted on in this run
         // first: the next run would not know of it (BENCHMARKS.md, a million recipients).
         if (patched('batch-acts-before-continuing') && batch.hasUnactedMessages) continue;
-        return await continueAsNew<typeof batchWorkflow>({ ...input, state: { ...batch.snapshot(), ...work.snapshot() } });
+        return await continueAsNew<typeof batchWorkflow>({
+          ...input,
+          state: { ...batch.snapshot(), ...work.snapshot() },
+        });
       }
       if (work.canStart(batch)) {
         await work.start(batch);
@@ -146,7 +201,13 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
 }
 
 function writeStatus({ input, batch }: BatchRun, extra: { reopened?: true } = {}): Promise<void> {
-  return store.updateBatchStatus({ batchId: input.batchId, status: batch.status, pauseReason: batch.pauseReason ?? null, progress: batch.progress(), ...extra });
+  return store.updateBatchStatus({
+    batchId: input.batchId,
+    status: batch.status,
+    pauseReason: batch.pauseReason ?? null,
+    progress: batch.progress(),
+    ...extra,
+  });
 }
 
 /**
@@ -170,7 +231,11 @@ async function startNotifications({ input: { batchId, pipeline }, batch }: Batch
           throw err;
         }
         // Already started by an earlier plan of the same event: nothing to do.
-        log.warn('notification workflow not started', { batchId, occurrence: n.occurrence, error: (err as Error).message });
+        log.warn('notification workflow not started', {
+          batchId,
+          occurrence: n.occurrence,
+          error: (err as Error).message,
+        });
       }),
     ),
   );
@@ -185,17 +250,37 @@ async function finish(run: BatchRun): Promise<BatchProgress> {
   if (input.onBatchEnd) await runBatchEnd(run, input.onBatchEnd, finalStatus);
   if (batch.retryRound > 0) {
     const c = batch.counters;
-    await retryActivities.finishRetryRound({ batchId, round: batch.retryRound, outcome: { succeeded: c.succeeded, failed: c.failed, skipped: c.skipped, cancelled: c.cancelled } });
+    await retryActivities.finishRetryRound({
+      batchId,
+      round: batch.retryRound,
+      outcome: { succeeded: c.succeeded, failed: c.failed, skipped: c.skipped, cancelled: c.cancelled },
+    });
   }
-  await store.updateBatchStatus({ batchId, status: finalStatus, pauseReason: batch.stop?.reason ?? null, progress: result, finished: true });
+  await store.updateBatchStatus({
+    batchId,
+    status: finalStatus,
+    pauseReason: batch.stop?.reason ?? null,
+    progress: result,
+    finished: true,
+  });
   batch.notify(finalStatus as NotificationEvent);
   if (batch.hasUnsentNotifications) await startNotifications(run);
-  log.info('batch finished', { batchId, status: finalStatus, succeeded: result.succeeded, failed: result.failed, duplicates: batch.ledger.duplicates });
+  log.info('batch finished', {
+    batchId,
+    status: finalStatus,
+    succeeded: result.succeeded,
+    failed: result.failed,
+    duplicates: batch.ledger.duplicates,
+  });
   return result;
 }
 
 /** The hook runs before the final status is written, so "completed" means its ZIP exists. */
-async function runBatchEnd({ input: { batchId }, batch }: BatchRun, plan: BatchEndPlan, finalStatus: BatchStatus): Promise<void> {
+async function runBatchEnd(
+  { input: { batchId }, batch }: BatchRun,
+  plan: BatchEndPlan,
+  finalStatus: BatchStatus,
+): Promise<void> {
   const hook = proxyActivities<Record<string, (i: BatchEndInput) => Promise<unknown>>>({
     startToCloseTimeout: plan.startToCloseTimeoutMs,
     heartbeatTimeout: '30s',
@@ -207,7 +292,14 @@ async function runBatchEnd({ input: { batchId }, batch }: BatchRun, plan: BatchE
     await hook({
       batchId,
       status: finalStatus as BatchEndInput['status'],
-      counts: { total: c.total, succeeded: c.succeeded, failed: c.failed, skipped: c.skipped, cancelled: c.cancelled, costUsd: c.costUsd },
+      counts: {
+        total: c.total,
+        succeeded: c.succeeded,
+        failed: c.failed,
+        skipped: c.skipped,
+        cancelled: c.cancelled,
+        costUsd: c.costUsd,
+      },
       round,
     });
   } catch (err) {
@@ -221,10 +313,17 @@ async function runBatchEnd({ input: { batchId }, batch }: BatchRun, plan: BatchE
 /** One page of a retry round: reset failed items, count them as running again. */
 async function retryStep({ input: { batchId }, batch }: BatchRun): Promise<void> {
   const { page: current, begins } = batch.beginRetryPage();
-  if (begins) log.info('retry round begins', { batchId, round: current.round, keys: current.keys?.length ?? 'all failed' });
+  if (begins)
+    log.info('retry round begins', { batchId, round: current.round, keys: current.keys?.length ?? 'all failed' });
   let page: RetryPageResult;
   try {
-    page = await retryActivities.retryFailedPage({ batchId, round: current.round, afterSeq: current.afterSeq, limit: RETRY_PAGE, ...(current.keys ? { keys: current.keys } : {}) });
+    page = await retryActivities.retryFailedPage({
+      batchId,
+      round: current.round,
+      afterSeq: current.afterSeq,
+      limit: RETRY_PAGE,
+      ...(current.keys ? { keys: current.keys } : {}),
+    });
   } catch (err) {
     batch.retryPageAborted();
     throw err;

@@ -27,7 +27,9 @@ export async function baselineItemWorkflow(input: { key: string }): Promise<void
  */
 export async function naiveFanOutWorkflow(input: { n: number; prefix: string }): Promise<number> {
   await Promise.all(
-    Array.from({ length: input.n }, (_, i) => executeChild(baselineItemWorkflow, { workflowId: `${input.prefix}/${i}`, args: [{ key: String(i) }] })),
+    Array.from({ length: input.n }, (_, i) =>
+      executeChild(baselineItemWorkflow, { workflowId: `${input.prefix}/${i}`, args: [{ key: String(i) }] }),
+    ),
   );
   return input.n;
 }
@@ -42,7 +44,12 @@ export const CHILDREN_PER_PARENT = 2_000;
  * continue-as-new (the bench gives each parent at most `CHILDREN_PER_PARENT`). What a batch of
  * child workflows costs on this server before any engine code runs.
  */
-export async function childrenBaselineWorkflow(input: { n: number; prefix: string; concurrency: number; childTaskQueue?: string }): Promise<number> {
+export async function childrenBaselineWorkflow(input: {
+  n: number;
+  prefix: string;
+  concurrency: number;
+  childTaskQueue?: string;
+}): Promise<number> {
   let next = 0;
   let pendingStarts = 0;
   await Promise.all(

@@ -14,7 +14,10 @@ function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-export function conditionHolds(c: StepCondition, scope: { item: unknown; steps: Record<string, unknown>; settings?: unknown }): boolean {
+export function conditionHolds(
+  c: StepCondition,
+  scope: { item: unknown; steps: Record<string, unknown>; settings?: unknown },
+): boolean {
   const v = valueAt(scope as Record<string, unknown>, c.path);
   if (c.exists !== undefined && (v !== undefined && v !== null) !== c.exists) return false;
   if ('equals' in c && !same(v, c.equals)) return false;

@@ -38,15 +38,32 @@ export async function dryRunWorkflow(input: DryRunInput): Promise<DryRunResult> 
       continue;
     }
     if (step.writes) {
-      steps.push({ name: step.name, outcome: 'stopped-before-write', reason: `a dry run stops here: this step ${step.writes}` });
+      steps.push({
+        name: step.name,
+        outcome: 'stopped-before-write',
+        reason: `a dry run stops here: this step ${step.writes}`,
+      });
       stopped = `after ${step.name}, which a dry run does not run`;
       continue;
     }
     const t0 = Date.now();
     try {
-      const res = await stepActivity(step, activityFor(step, item), { maximumAttempts: 1 })({ batchId, itemKey, step: step.name, item, settings, previous: outputs });
+      const res = await stepActivity(step, activityFor(step, item), { maximumAttempts: 1 })({
+        batchId,
+        itemKey,
+        step: step.name,
+        item,
+        settings,
+        previous: outputs,
+      });
       outputs[step.name] = res.output;
-      steps.push({ name: step.name, outcome: 'ran', durationMs: Date.now() - t0, output: res.output, ...(res.skipItem ? { reason: `the item would end here as skipped: ${res.skipItem}` } : {}) });
+      steps.push({
+        name: step.name,
+        outcome: 'ran',
+        durationMs: Date.now() - t0,
+        output: res.output,
+        ...(res.skipItem ? { reason: `the item would end here as skipped: ${res.skipItem}` } : {}),
+      });
       if (res.skipItem) stopped = 'the item would be skipped';
     } catch (err) {
       const e = describeFailure(step, err);

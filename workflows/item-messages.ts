@@ -12,9 +12,13 @@ const closedMeanwhile = (): undefined => undefined;
 
 export async function signalItems(batchId: string, keys: string[], kind: 'pause' | 'resume'): Promise<void> {
   const signal = kind === 'pause' ? pauseItemSignal : resumeItemSignal;
-  await Promise.all(keys.map((key) => getExternalWorkflowHandle(itemWorkflowId(batchId, key)).signal(signal).catch(closedMeanwhile)));
+  await Promise.all(
+    keys.map((key) => getExternalWorkflowHandle(itemWorkflowId(batchId, key)).signal(signal).catch(closedMeanwhile)),
+  );
 }
 
 export async function cancelItems(batchId: string, keys: string[]): Promise<void> {
-  await Promise.all(keys.map((key) => getExternalWorkflowHandle(itemWorkflowId(batchId, key)).cancel().catch(closedMeanwhile)));
+  await Promise.all(
+    keys.map((key) => getExternalWorkflowHandle(itemWorkflowId(batchId, key)).cancel().catch(closedMeanwhile)),
+  );
 }

@@ -12,7 +12,17 @@
  * is never made.
  */
 import { itemWorkflowId } from '../common/constants';
-import { ApplicationFailure, ChildWorkflowFailure, condition, getExternalWorkflowHandle, log, patched, proxyActivities, startChild, type ChildWorkflowHandle } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  condition,
+  getExternalWorkflowHandle,
+  log,
+  patched,
+  proxyActivities,
+  startChild,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
 import type { BatchStoreActivities } from '../activities/batch-store';
 import { reportBySignalSignal } from '../common/messages';
 import type { ItemOutcome } from '../common/types';
@@ -40,7 +50,8 @@ const HAND_OFF_WAIT = '60s';
 export function outcomeOfCompletion(result: { value: ItemOutcome } | { error: unknown }): ItemOutcome | undefined {
   if ('value' in result) return result.value;
   const cause = result.error instanceof ChildWorkflowFailure ? result.error.cause : undefined;
-  if (cause instanceof ApplicationFailure && cause.type === ITEM_FAILED) return cause.details?.[1] as ItemOutcome | undefined;
+  if (cause instanceof ApplicationFailure && cause.type === ITEM_FAILED)
+    return cause.details?.[1] as ItemOutcome | undefined;
   return undefined;
 }
 
@@ -79,7 +90,10 @@ export class ItemWindow {
   /** Where outcomes read from completions go; the owner counts them as it counts reports. */
   onOutcome: (outcome: ItemOutcome) => void = (outcome) => void this.report(outcome);
 
-  constructor(private readonly opts: ItemWindowOptions, carried?: WindowSnapshot) {
+  constructor(
+    private readonly opts: ItemWindowOptions,
+    carried?: WindowSnapshot,
+  ) {
     this.ledger = new BatchLedger(opts.total, carried?.ledger);
     this.cursor = carried?.cursor ?? 0;
     this.buffer = carried?.buffer ?? { seqs: [], keys: [] };
@@ -98,7 +112,10 @@ export class ItemWindow {
    * schedule-to-start timeout (measured in BENCHMARKS.md). Chunks keep both moving.
    */
   room(limit = Infinity): number {
-    return Math.max(0, Math.min(this.opts.concurrency - this.ledger.running, limit, MAX_PENDING_STARTS - this.startsPending));
+    return Math.max(
+      0,
+      Math.min(this.opts.concurrency - this.ledger.running, limit, MAX_PENDING_STARTS - this.startsPending),
+    );
   }
 
   /** Counts an item's report (or settles a lost one found by `reconcile`). */
@@ -112,10 +129,20 @@ export class ItemWindow {
   async fill(limit = Infinity): Promise<void> {
     const { batchId, pipeline } = this.opts;
     if (this.buffer.keys.length === 0) {
-      const page = await store.loadItemKeys({ batchId, afterSeq: this.cursor, limit: this.opts.pageSize, ...(this.opts.partition !== undefined ? { partition: this.opts.partition } : {}) });
+      const page = await store.loadItemKeys({
+        batchId,
+        afterSeq: this.cursor,
+        limit: this.opts.pageSize,
+        ...(this.opts.partition !== undefined ? { partition: this.opts.partition } : {}),
+      });
       if (page.keys.length === 0) {
         // The database holds fewer items than the share's total (should not happen): settle the difference.
-        log.error('fewer items than expected', { batchId, partition: this.opts.partition, total: this.ledger.counters.total, started: this.ledger.counters.started });
+        log.error('fewer items than expected', {
+          batchId,
+          partition: this.opts.partition,
+          total: this.ledger.counters.total,
+          started: this.ledger.counters.started,
+        });
         this.ledger.counters.total = this.ledger.counters.started;
         return;
       }
@@ -189,7 +216,11 @@ export class ItemWindow {
       ),
     );
     if (!(await condition(() => this.awaitingCompletion.size === 0, HAND_OFF_WAIT))) {
-      log.warn('item completions not seen before continue-as-new; reconcile settles them', { batchId, partition: this.opts.partition, keys: [...this.awaitingCompletion] });
+      log.warn('item completions not seen before continue-as-new; reconcile settles them', {
+        batchId,
+        partition: this.opts.partition,
+        keys: [...this.awaitingCompletion],
+      });
     }
   }
 
@@ -209,7 +240,12 @@ export class ItemWindow {
     await condition(() => this.startsPending === 0);
     await cancelItems(batchId, this.ledger.inFlightKeys());
     this.ledger.cancelNotStarted();
-    await store.cancelUnstartedItems({ batchId, afterSeq: this.cursor, bufferedSeqs: this.buffer.seqs, ...(this.opts.partition !== undefined ? { partition: this.opts.partition } : {}) });
+    await store.cancelUnstartedItems({
+      batchId,
+      afterSeq: this.cursor,
+      bufferedSeqs: this.buffer.seqs,
+      ...(this.opts.partition !== undefined ? { partition: this.opts.partition } : {}),
+    });
   }
 
   /** In-flight items that never reported after a cancel's grace: counted and marked cancelled. */
@@ -222,11 +258,20 @@ export class ItemWindow {
     const outcomes = await store.reconcileInFlight({ batchId: this.opts.batchId, keys: this.ledger.inFlightKeys() });
     let settled = 0;
     for (const outcome of outcomes) if (this.report(outcome) === 'counted') settled += 1;
-    if (outcomes.length > 0) log.warn('settled lost item outcomes', { batchId: this.opts.batchId, partition: this.opts.partition, count: outcomes.length });
+    if (outcomes.length > 0)
+      log.warn('settled lost item outcomes', {
+        batchId: this.opts.batchId,
+        partition: this.opts.partition,
+        count: outcomes.length,
+      });
     return settled;
   }
 
   snapshot(): WindowSnapshot {
-    return { ledger: this.ledger.snapshot(), cursor: this.cursor, buffer: { seqs: [...this.buffer.seqs], keys: [...this.buffer.keys] } };
+    return {
+      ledger: this.ledger.snapshot(),
+      cursor: this.cursor,
+      buffer: { seqs: [...this.buffer.seqs], keys: [...this.buffer.keys] },
+    };
   }
 }

@@ -86,13 +86,28 @@ export function describeFailure(step: StepPlan, err: unknown): ItemError {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
     const details = (cause.details?.[0] ?? {}) as Partial<StepFailureDetails>;
-    return { step: step.name, type: cause.type ?? 'Error', message: cause.message, attempts: details.attempt ?? step.retry.maximumAttempts };
+    return {
+      step: step.name,
+      type: cause.type ?? 'Error',
+      message: cause.message,
+      attempts: details.attempt ?? step.retry.maximumAttempts,
+    };
   }
   if (cause instanceof TimeoutFailure) {
-    return { step: step.name, type: `Timeout.${cause.timeoutType}`, message: cause.message || 'step timed out', attempts: step.retry.maximumAttempts };
+    return {
+      step: step.name,
+      type: `Timeout.${cause.timeoutType}`,
+      message: cause.message || 'step timed out',
+      attempts: step.retry.maximumAttempts,
+    };
   }
   const e = cause as Error;
-  return { step: step.name, type: e?.name ?? 'Error', message: e?.message ?? String(cause), attempts: step.retry.maximumAttempts };
+  return {
+    step: step.name,
+    type: e?.name ?? 'Error',
+    message: e?.message ?? String(cause),
+    attempts: step.retry.maximumAttempts,
+  };
 }
 
 /**
@@ -100,7 +115,11 @@ export function describeFailure(step: StepPlan, err: unknown): ItemError {
  * item's completion when its parent's run reads that (a first run, not cancelled, not told to
  * signal), or else a signal to the workflow ID it reports to.
  */
-async function settle(input: ItemWorkflowInput, record: ItemOutcomeRecord, bySignal: () => boolean): Promise<ItemOutcome> {
+async function settle(
+  input: ItemWorkflowInput,
+  record: ItemOutcomeRecord,
+  bySignal: () => boolean,
+): Promise<ItemOutcome> {
   const outcome: ItemOutcome = {
     itemKey: record.itemKey,
     status: record.status,
@@ -113,9 +132,12 @@ async function settle(input: ItemWorkflowInput, record: ItemOutcomeRecord, bySig
   const rerun = workflowInfo().runId !== workflowInfo().firstExecutionRunId;
   const reportTo = rerun ? input.batchWorkflowId : (input.reportTo ?? input.batchWorkflowId);
   const signalled = rerun || !input.reportByCompletion || record.status === 'cancelled' || bySignal();
-  await CancellationScope.nonCancellable(() => store.recordAndReportOutcome({ record, outcome, ...(signalled ? { reportTo } : {}) }));
+  await CancellationScope.nonCancellable(() =>
+    store.recordAndReportOutcome({ record, outcome, ...(signalled ? { reportTo } : {}) }),
+  );
   // Told to signal while recording (its parent's run is closing): the completion would reach no one.
-  if (!signalled && bySignal()) await CancellationScope.nonCancellable(() => store.recordAndReportOutcome({ record, outcome, reportTo }));
+  if (!signalled && bySignal())
+    await CancellationScope.nonCancellable(() => store.recordAndReportOutcome({ record, outcome, reportTo }));
   return outcome;
 }
 
@@ -140,7 +162,11 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
   if (workflowScope.consideredCancelled) {
     // Cancelled before it began (the batch was cancelled or failed by its threshold): say so at
     // once, or the batch would wait for this item until its cancel grace runs out.
-    await settle(input, { batchId, itemKey, runId, status: 'cancelled', steps: [], costUsd: 0, durationMs: Date.now() - startedAt }, bySignal);
+    await settle(
+      input,
+      { batchId, itemKey, runId, status: 'cancelled', steps: [], costUsd: 0, durationMs: Date.now() - startedAt },
+      bySignal,
+    );
     throw new CancelledFailure('cancelled before its first step');
   }
   const { settings, plan, waitFor } = started;
@@ -173,8 +199,18 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
 
   for (const step of plan.steps) {
     if (status !== 'succeeded' || cancelled) {
-      const reason = cancelled ? 'batch cancelled' : status === 'failed' ? `earlier step ${error?.step} failed` : 'item skipped';
-      results.push({ step: step.name, status: cancelled ? 'cancelled' : 'skipped', attempts: 0, durationMs: 0, reason });
+      const reason = cancelled
+        ? 'batch cancelled'
+        : status === 'failed'
+          ? `earlier step ${error?.step} failed`
+          : 'item skipped';
+      results.push({
+        step: step.name,
+        status: cancelled ? 'cancelled' : 'skipped',
+        attempts: 0,
+        durationMs: 0,
+        reason,
+      });
       continue;
     }
     let t0 = Date.now();
@@ -182,14 +218,38 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
       // Only a paused item waits (a condition costs the workflow a promise and a check per activation).
       if (paused) await condition(() => !paused);
       if (step.skipIf && conditionHolds(step.skipIf, { item, steps: outputs, settings })) {
-        results.push({ step: step.name, status: 'skipped', attempts: 0, durationMs: 0, reason: `skipIf ${step.skipIf.path}` });
+        results.push({
+          step: step.name,
+          status: 'skipped',
+          attempts: 0,
+          durationMs: 0,
+          reason: `skipIf ${step.skipIf.path}`,
+        });
         continue;
       }
       t0 = Date.now();
-      const res = await stepActivity(step, activityFor(step, item))({ batchId, itemKey, step: step.name, item, settings, previous: outputs, ...(rerun ? { reloadInput: true } : {}) });
+      const res = await stepActivity(
+        step,
+        activityFor(step, item),
+      )({
+        batchId,
+        itemKey,
+        step: step.name,
+        item,
+        settings,
+        previous: outputs,
+        ...(rerun ? { reloadInput: true } : {}),
+      });
       outputs[step.name] = res.output;
       costUsd += res.costUsd;
-      results.push({ step: step.name, status: 'succeeded', attempts: res.attempt, durationMs: Date.now() - t0, output: res.output, costUsd: res.costUsd });
+      results.push({
+        step: step.name,
+        status: 'succeeded',
+        attempts: res.attempt,
+        durationMs: Date.now() - t0,
+        output: res.output,
+        costUsd: res.costUsd,
+      });
       if (res.skipItem) {
         status = 'skipped';
         results[results.length - 1].reason = res.skipItem;
@@ -208,11 +268,20 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
   }
 
   // Record and report even when cancelled: nothing already done may be lost.
-  const outcome = await settle(input, { batchId, itemKey, runId, status, steps: results, error, costUsd, durationMs: Date.now() - startedAt }, bySignal);
+  const outcome = await settle(
+    input,
+    { batchId, itemKey, runId, status, steps: results, error, costUsd, durationMs: Date.now() - startedAt },
+    bySignal,
+  );
   if (cancelled) throw cancelled;
   if (status === 'failed' && error) {
     // The outcome rides in the details: a parent that counts completions reads it there.
-    throw ApplicationFailure.create({ type: ITEM_FAILED, message: `step ${error.step} failed: ${error.message}`, nonRetryable: true, details: [error, outcome] });
+    throw ApplicationFailure.create({
+      type: ITEM_FAILED,
+      message: `step ${error.step} failed: ${error.message}`,
+      nonRetryable: true,
+      details: [error, outcome],
+    });
   }
   return outcome;
 }

@@ -17,8 +17,18 @@ import type { BatchProgress } from '../common/types';
 
 /** A webhook down is retried for about a quarter of an hour (5 s doubling to 5 min), then given up. */
 export const NOTIFY_ATTEMPTS = 8;
-export const DELIVERY_RETRY = { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: NOTIFY_ATTEMPTS };
-export const PLAN_RETRY = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 10 };
+export const DELIVERY_RETRY = {
+  initialInterval: '5s',
+  backoffCoefficient: 2,
+  maximumInterval: '5m',
+  maximumAttempts: NOTIFY_ATTEMPTS,
+};
+export const PLAN_RETRY = {
+  initialInterval: '200ms',
+  backoffCoefficient: 2,
+  maximumInterval: '10s',
+  maximumAttempts: 10,
+};
 
 export interface NotificationWorkflowInput {
   batchId: string;
@@ -47,11 +57,17 @@ export async function notificationWorkflow(input: NotificationWorkflowInput): Pr
   const { batchId, event, occurrence, progress } = input;
   const taskQueue = notificationTaskQueueOf(workflowInfo().taskQueue);
   const planner = proxyActivities<NotificationActivities>({ taskQueue, startToCloseTimeout: '30s', retry: PLAN_RETRY });
-  const deliverer = proxyActivities<NotificationActivities>({ taskQueue, startToCloseTimeout: '30s', retry: DELIVERY_RETRY });
+  const deliverer = proxyActivities<NotificationActivities>({
+    taskQueue,
+    startToCloseTimeout: '30s',
+    retry: DELIVERY_RETRY,
+  });
 
   const ids = await planner.planNotifications({ batchId, event, occurrence });
   // Each delivery on its own: one receiver down neither delays nor repeats the others.
-  const results = await Promise.allSettled(ids.map((deliveryId) => deliverer.deliverNotification({ deliveryId, progress, maxAttempts: NOTIFY_ATTEMPTS })));
+  const results = await Promise.allSettled(
+    ids.map((deliveryId) => deliverer.deliverNotification({ deliveryId, progress, maxAttempts: NOTIFY_ATTEMPTS })),
+  );
   let givenUp = 0;
   results.forEach((r, i) => {
     if (r.status === 'fulfilled') return;

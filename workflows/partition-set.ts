@@ -38,7 +38,8 @@ export class PartitionSet {
     const seen = this.latest[counts.partition];
     if (counts.partition < 0 || counts.partition >= this.size || (seen && seen.report >= counts.report)) return null;
     this.latest[counts.partition] = cloneCounts(counts);
-    const settled = (c: PartitionCounts | null | undefined) => (c ? c.counters.succeeded + c.counters.failed + c.counters.skipped : 0);
+    const settled = (c: PartitionCounts | null | undefined) =>
+      c ? c.counters.succeeded + c.counters.failed + c.counters.skipped : 0;
     return { settled: settled(counts) - settled(seen), failed: counts.counters.failed - (seen?.counters.failed ?? 0) };
   }
 
@@ -47,7 +48,13 @@ export class PartitionSet {
     this.totals.forEach((total, partition) => {
       if (this.latest[partition]?.done) return;
       const report = (this.latest[partition]?.report ?? 0) + 1;
-      this.latest[partition] = { partition, report, counters: { total, started: 0, succeeded: 0, failed: 0, skipped: 0, cancelled: total, costUsd: 0, steps: {} }, running: 0, done: true };
+      this.latest[partition] = {
+        partition,
+        report,
+        counters: { total, started: 0, succeeded: 0, failed: 0, skipped: 0, cancelled: total, costUsd: 0, steps: {} },
+        running: 0,
+        done: true,
+      };
     });
     this.started = true;
   }
@@ -79,7 +86,8 @@ export class PartitionSet {
       out.skipped += k.skipped;
       out.cancelled += k.cancelled;
       out.costUsd += k.costUsd;
-      for (const [step, s] of Object.entries(k.steps)) addSteps((out.steps[step] ??= { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 }), s);
+      for (const [step, s] of Object.entries(k.steps))
+        addSteps((out.steps[step] ??= { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 }), s);
     }
     return out;
   }

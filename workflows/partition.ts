@@ -6,8 +6,24 @@
  * everything that concerns the whole batch (pause, threshold, budget, cancel, retries, the end)
  * and tells the partitions with the same signals an operator sends the batch.
  */
-import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, log, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import { cancelBatchSignal, partitionCountsSignal, pauseBatchSignal, reportItemOutcomeSignal, resumeBatchSignal } from '../common/messages';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  log,
+  patched,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  cancelBatchSignal,
+  partitionCountsSignal,
+  pauseBatchSignal,
+  reportItemOutcomeSignal,
+  resumeBatchSignal,
+} from '../common/messages';
 import { partitionWindow } from '../common/partitioning';
 import type { BatchCounters, ItemOutcome, PartitionCounts } from '../common/types';
 import type { WindowSnapshot } from './batch-types';
@@ -31,7 +47,12 @@ export interface PartitionRunLimits {
   reportIntervalMs?: number;
 }
 
-export const DEFAULT_PARTITION_LIMITS: PartitionRunLimits = { maxSignalsPerRun: 9_000, maxHistoryEvents: 8_000, cancelGraceMs: 120_000, reconcileAfterMs: 60_000 };
+export const DEFAULT_PARTITION_LIMITS: PartitionRunLimits = {
+  maxSignalsPerRun: 9_000,
+  maxHistoryEvents: 8_000,
+  cancelGraceMs: 120_000,
+  reconcileAfterMs: 60_000,
+};
 
 /** The report interval for a batch of `partitions` partitions (see `reportIntervalMs`). */
 export function reportIntervalOf(partitions: number, limits: Pick<PartitionRunLimits, 'reportIntervalMs'>): number {
@@ -85,8 +106,11 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
   // when nothing woke it: under load no timer fires at all. Runs recorded before this sent only
   // on a timer.
   const sendsOnWake = patched('partition-sends-counts-on-wake');
-  const reportIntervalMs = sendsOnWake ? reportIntervalOf(input.partitions, limits) : (limits.reportIntervalMs ?? 1_000);
-  const countsDue = () => due.flushDue || (sendsOnWake && due.countsDirty && Date.now() - lastSentAt >= reportIntervalMs);
+  const reportIntervalMs = sendsOnWake
+    ? reportIntervalOf(input.partitions, limits)
+    : (limits.reportIntervalMs ?? 1_000);
+  const countsDue = () =>
+    due.flushDue || (sendsOnWake && due.countsDirty && Date.now() - lastSentAt >= reportIntervalMs);
 
   const counted = (outcome: ItemOutcome) => {
     if (window.report(outcome) === 'duplicate') return;
@@ -115,17 +139,34 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
     due.countsDirty = false;
     due.flushDue = false;
     lastSentAt = Date.now();
-    const counts: PartitionCounts = { partition, report: ++reports, counters: ledger.counters, running: ledger.running, done };
+    const counts: PartitionCounts = {
+      partition,
+      report: ++reports,
+      counters: ledger.counters,
+      running: ledger.running,
+      done,
+    };
     await getExternalWorkflowHandle(input.batchWorkflowId).signal(partitionCountsSignal, counts);
   };
 
-  startTimers(due, { sendsOnWake, reportIntervalMs, reconcileAfterMs: limits.reconcileAfterMs, reports: () => reports, running: () => ledger.running });
+  startTimers(due, {
+    sendsOnWake,
+    reportIntervalMs,
+    reconcileAfterMs: limits.reconcileAfterMs,
+    reports: () => reports,
+    running: () => ledger.running,
+  });
 
-  const windowOpen = () => !paused && !cancelled && window.hasUnstarted && window.room(signalBudget - signalsThisRun - ledger.running) > 0;
+  const windowOpen = () =>
+    !paused && !cancelled && window.hasUnstarted && window.room(signalBudget - signalsThisRun - ledger.running) > 0;
   const shouldContinueAsNew = () => {
     if (window.settledThisRun + window.startedThisRun === 0) return false;
     const info = workflowInfo();
-    return info.continueAsNewSuggested || info.historyLength >= limits.maxHistoryEvents || (window.hasUnstarted && signalsThisRun + ledger.running >= signalBudget);
+    return (
+      info.continueAsNewSuggested ||
+      info.historyLength >= limits.maxHistoryEvents ||
+      (window.hasUnstarted && signalsThisRun + ledger.running >= signalBudget)
+    );
   };
 
   for (;;) {
@@ -137,7 +178,12 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
     }
     if (ledger.allSettled) {
       await sendCounts(true);
-      log.info('partition finished', { batchId, partition, succeeded: ledger.counters.succeeded, failed: ledger.counters.failed });
+      log.info('partition finished', {
+        batchId,
+        partition,
+        succeeded: ledger.counters.succeeded,
+        failed: ledger.counters.failed,
+      });
       return ledger.counters;
     }
     if (propagate) {
@@ -152,7 +198,8 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
     }
     if (due.reconcileDue) {
       due.reconcileDue = false;
-      if (ledger.running > 0 && Date.now() - lastReportAt >= limits.reconcileAfterMs && (await window.reconcile()) > 0) due.countsDirty = true;
+      if (ledger.running > 0 && Date.now() - lastReportAt >= limits.reconcileAfterMs && (await window.reconcile()) > 0)
+        due.countsDirty = true;
       lastReportAt = Date.now();
       continue;
     }
@@ -166,7 +213,10 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
       // the next run would not know of it (a partition of a cancelled batch ran on; BENCHMARKS.md,
       // a million recipients).
       if (patched('partition-acts-before-continuing') && (cancelled || propagate !== null)) continue;
-      return await continueAsNew<typeof partitionWorkflow>({ ...input, state: { window: window.snapshot(), paused, reports } });
+      return await continueAsNew<typeof partitionWorkflow>({
+        ...input,
+        state: { window: window.snapshot(), paused, reports },
+      });
     }
     if (windowOpen()) {
       await window.fill(signalBudget - signalsThisRun - ledger.running);
@@ -174,7 +224,16 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
       due.countsDirty = true;
       continue;
     }
-    await condition(() => cancelled || ledger.allSettled || propagate !== null || countsDue() || due.reconcileDue || shouldContinueAsNew() || windowOpen());
+    await condition(
+      () =>
+        cancelled ||
+        ledger.allSettled ||
+        propagate !== null ||
+        countsDue() ||
+        due.reconcileDue ||
+        shouldContinueAsNew() ||
+        windowOpen(),
+    );
   }
 }
 
@@ -209,7 +268,16 @@ interface DueFlags {
  * (cancelled, never fired, when the counts went out on a wake-up first: no workflow task for
  * it), one per reconcile interval while items are in flight.
  */
-function startTimers(due: DueFlags, o: { sendsOnWake: boolean; reportIntervalMs: number; reconcileAfterMs: number; reports: () => number; running: () => number }): void {
+function startTimers(
+  due: DueFlags,
+  o: {
+    sendsOnWake: boolean;
+    reportIntervalMs: number;
+    reconcileAfterMs: number;
+    reports: () => number;
+    running: () => number;
+  },
+): void {
   void (async () => {
     for (;;) {
       await condition(() => due.countsDirty && !due.flushDue);

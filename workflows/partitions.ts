@@ -28,12 +28,31 @@ export async function startPartitions(set: PartitionSet, launch: PartitionLaunch
   await Promise.all(
     set.totals.map(async (total, partition) => {
       if (total === 0) {
-        set.apply({ partition, report: 1, counters: { total: 0, started: 0, succeeded: 0, failed: 0, skipped: 0, cancelled: 0, costUsd: 0, steps: {} }, running: 0, done: true });
+        set.apply({
+          partition,
+          report: 1,
+          counters: { total: 0, started: 0, succeeded: 0, failed: 0, skipped: 0, cancelled: 0, costUsd: 0, steps: {} },
+          running: 0,
+          done: true,
+        });
         return;
       }
       await startChild(partitionWorkflow, {
         workflowId: partitionWorkflowId(batchId, partition),
-        args: [{ batchId, pipeline, batchWorkflowId: launch.batchWorkflowId, partition, partitions: set.size, total, concurrency: launch.concurrency, ...(launch.itemTaskQueue ? { itemTaskQueue: launch.itemTaskQueue } : {}), paused: launch.paused, ...(launch.limits ? { limits: launch.limits } : {}) }],
+        args: [
+          {
+            batchId,
+            pipeline,
+            batchWorkflowId: launch.batchWorkflowId,
+            partition,
+            partitions: set.size,
+            total,
+            concurrency: launch.concurrency,
+            ...(launch.itemTaskQueue ? { itemTaskQueue: launch.itemTaskQueue } : {}),
+            paused: launch.paused,
+            ...(launch.limits ? { limits: launch.limits } : {}),
+          },
+        ],
         ...batchChildOptions(batchId, pipeline),
       }).catch((err) => {
         // Started by an earlier attempt of this task: it reports like the others.
@@ -45,7 +64,12 @@ export async function startPartitions(set: PartitionSet, launch: PartitionLaunch
 }
 
 /** Tells the partitions still running to pause, resume or cancel (each passes it on to its items). */
-export async function tellPartitions(set: PartitionSet, batchId: string, kind: 'pause' | 'resume' | 'cancel', reason?: string): Promise<void> {
+export async function tellPartitions(
+  set: PartitionSet,
+  batchId: string,
+  kind: 'pause' | 'resume' | 'cancel',
+  reason?: string,
+): Promise<void> {
   const signal = kind === 'pause' ? pauseBatchSignal : kind === 'resume' ? resumeBatchSignal : cancelBatchSignal;
   await Promise.all(
     set.unfinished().map((p) =>

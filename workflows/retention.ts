@@ -20,7 +20,12 @@ export interface RetentionInput {
   olderThanDays: number;
   pageSize?: number;
   /** Set only by continue-as-new. */
-  carried?: { cutoff: string; phase: 'batches' | 'notifications'; batchesDeleted: number; notificationsDeleted: number };
+  carried?: {
+    cutoff: string;
+    phase: 'batches' | 'notifications';
+    batchesDeleted: number;
+    notificationsDeleted: number;
+  };
 }
 
 export interface RetentionResult {
@@ -39,7 +44,8 @@ export async function retentionWorkflow(input: RetentionInput): Promise<Retentio
     notificationsDeleted: 0,
   };
   const carryOnIfLong = async () => {
-    if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof retentionWorkflow>({ ...input, carried: state });
+    if (workflowInfo().continueAsNewSuggested)
+      await continueAsNew<typeof retentionWorkflow>({ ...input, carried: state });
   };
   if (state.phase === 'batches') {
     for (;;) {
@@ -56,7 +62,11 @@ export async function retentionWorkflow(input: RetentionInput): Promise<Retentio
     if (n < limit * 10) break;
     await carryOnIfLong();
   }
-  const result = { cutoff: state.cutoff, batchesDeleted: state.batchesDeleted, notificationsDeleted: state.notificationsDeleted };
+  const result = {
+    cutoff: state.cutoff,
+    batchesDeleted: state.batchesDeleted,
+    notificationsDeleted: state.notificationsDeleted,
+  };
   log.info('retention done', { ...result });
   return result;
 }

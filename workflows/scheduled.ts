@@ -8,7 +8,17 @@
  * active — the job guard — or the source has no items) ends successfully with `skipped`, so the
  * schedule carries on; a broken template fails the run (red in Temporal Web) without retrying.
  */
-import { CancellationScope, continueAsNew, getExternalWorkflowHandle, isCancellation, log, proxyActivities, proxyLocalActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  isCancellation,
+  log,
+  proxyActivities,
+  proxyLocalActivities,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { TemplateActivities } from '../activities/templates';
 import { cancelBatchSignal } from '../common/messages';
 import type { ScheduledBatchInput, ScheduledBatchResult } from '../common/schedules';
@@ -31,9 +41,15 @@ export async function scheduledBatchWorkflow(input: ScheduledBatchInput): Promis
   let batchId = input.waitingFor;
   if (!batchId) {
     // Not cancellable: once asked, the batch exists, and a cancel must reach it (below).
-    const started = await CancellationScope.nonCancellable(() => startScheduledBatch({ templateId: input.templateId, scheduleId: input.scheduleId }));
+    const started = await CancellationScope.nonCancellable(() =>
+      startScheduledBatch({ templateId: input.templateId, scheduleId: input.scheduleId }),
+    );
     if (started.skipped !== undefined) {
-      log.info('scheduled run skipped', { scheduleId: input.scheduleId, templateId: input.templateId, reason: started.skipped });
+      log.info('scheduled run skipped', {
+        scheduleId: input.scheduleId,
+        templateId: input.templateId,
+        reason: started.skipped,
+      });
       return { skipped: started.skipped };
     }
     batchId = started.batchId!;
@@ -46,7 +62,9 @@ export async function scheduledBatchWorkflow(input: ScheduledBatchInput): Promis
     if (isCancellation(err)) {
       // cancel_other (or a cancel in Temporal Web): the scheduled run is the batch, so cancel it too.
       await CancellationScope.nonCancellable(() =>
-        getExternalWorkflowHandle(batchId!).signal(cancelBatchSignal, { reason: `scheduled run ${workflowInfo().workflowId} was cancelled` }),
+        getExternalWorkflowHandle(batchId!).signal(cancelBatchSignal, {
+          reason: `scheduled run ${workflowInfo().workflowId} was cancelled`,
+        }),
       ).catch((e) => log.warn('could not cancel the scheduled batch', { batchId, error: String(e) }));
     }
     throw err;
@@ -59,6 +77,7 @@ async function waitForBatchEnd(input: ScheduledBatchInput, batchId: string): Pro
     // null: the batch row is gone (deleted by retention, say); nothing more to wait for.
     if (status === null || isFinalBatchStatus(status)) return status ?? 'deleted';
     await sleep(delay);
-    if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof scheduledBatchWorkflow>({ ...input, waitingFor: batchId });
+    if (workflowInfo().continueAsNewSuggested)
+      await continueAsNew<typeof scheduledBatchWorkflow>({ ...input, waitingFor: batchId });
   }
 }

@@ -22,7 +22,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Paths under /api anyone may call. */
 const PUBLIC = new Set(['GET /health', 'POST /auth/sign-in', 'GET /openapi.json']);
 
-export const unauthenticated = (message = 'sign in first (session cookie) or send an API token (Authorization: Bearer flt_…)') => new ApiError(401, 'unauthenticated', message);
+export const unauthenticated = (
+  message = 'sign in first (session cookie) or send an API token (Authorization: Bearer flt_…)',
+) => new ApiError(401, 'unauthenticated', message);
 export const forbidden = (message: string) => new ApiError(403, 'forbidden', message);
 
 export function cookieValue(header: string | undefined, name: string): string | undefined {
@@ -86,7 +88,8 @@ function checkCsrf(req: Request, p: Principal): void {
     if (host !== req.get('host')) throw forbidden(`cross-site request from ${origin.slice(0, 100)} refused`);
   }
   const sent = req.get(CSRF_HEADER);
-  if (!sent || !p.csrfToken || !sameSecret(sent, p.csrfToken)) throw forbidden('missing or wrong X-CSRF-Token header (the page gets it from GET /api/auth/me)');
+  if (!sent || !p.csrfToken || !sameSecret(sent, p.csrfToken))
+    throw forbidden('missing or wrong X-CSRF-Token header (the page gets it from GET /api/auth/me)');
 }
 
 /** Batch operations: reading needs access to them, anything else `can_run_batch` (lib/auth/access.ts). */

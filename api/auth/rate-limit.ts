@@ -31,7 +31,12 @@ export class RateLimiter {
     }
     if ((rows[0]?.count ?? 0) > limit.perMinute) {
       const retryAfter = Math.ceil((windowStart.getTime() + windowMs - now) / 1000);
-      throw new ApiError(429, 'rate_limited', `too many ${limit.what}: at most ${limit.perMinute} a minute; try again in ${retryAfter} s`, { retryAfterSeconds: retryAfter });
+      throw new ApiError(
+        429,
+        'rate_limited',
+        `too many ${limit.what}: at most ${limit.perMinute} a minute; try again in ${retryAfter} s`,
+        { retryAfterSeconds: retryAfter },
+      );
     }
   }
 

@@ -68,11 +68,15 @@ export class AuthService {
 
   /** Email + password; null when either is wrong (the caller answers one message for both). */
   async signIn(email: string, password: string, meta: { ip?: string; userAgent?: string } = {}) {
-    const user = await this.deps.db.user.findUnique({ where: { email: email.trim().toLowerCase() }, include: { org: true } });
+    const user = await this.deps.db.user.findUnique({
+      where: { email: email.trim().toLowerCase() },
+      include: { org: true },
+    });
     const ok = await verifyPassword(password, user?.passwordHash);
     if (!user || !ok || user.disabledAt) return null;
     // The password is at hand only now: the moment to bring an old-cost hash up to today's cost.
-    if (needsRehash(user.passwordHash!)) await this.deps.db.user.update({ where: { id: user.id }, data: { passwordHash: await hashPassword(password) } });
+    if (needsRehash(user.passwordHash!))
+      await this.deps.db.user.update({ where: { id: user.id }, data: { passwordHash: await hashPassword(password) } });
     const token = newSecret('fls');
     const csrfToken = newSecret('fls').slice(4);
     const now = new Date();
@@ -96,7 +100,9 @@ export class AuthService {
 
   async fromSession(token: string): Promise<Principal | null> {
     const id = sha256(token);
-    const [s] = await this.deps.db.$queryRaw<Array<CallerRow & { csrfToken: string; lastSeenAt: Date; expiresAt: Date }>>`
+    const [s] = await this.deps.db.$queryRaw<
+      Array<CallerRow & { csrfToken: string; lastSeenAt: Date; expiresAt: Date }>
+    >`
       SELECT ${CALLER_COLUMNS}, s.csrf_token AS "csrfToken", s.last_seen_at AS "lastSeenAt", s.expires_at AS "expiresAt"
       FROM sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = u.org_id
       WHERE s.id = ${id}`;
@@ -107,13 +113,18 @@ export class AuthService {
       return null;
     }
     if (now - s.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
-      await this.deps.db.session.update({ where: { id }, data: { lastSeenAt: new Date(now), expiresAt: new Date(now + this.deps.sessionTtlMs) } });
+      await this.deps.db.session.update({
+        where: { id },
+        data: { lastSeenAt: new Date(now), expiresAt: new Date(now + this.deps.sessionTtlMs) },
+      });
     }
     return callerOf(s, 'session', { csrfToken: s.csrfToken, sessionId: id });
   }
 
   async fromApiToken(token: string): Promise<Principal | null> {
-    const [t] = await this.deps.db.$queryRaw<Array<CallerRow & { tokenId: string; lastUsedAt: Date | null; expiresAt: Date | null; revokedAt: Date | null }>>`
+    const [t] = await this.deps.db.$queryRaw<
+      Array<CallerRow & { tokenId: string; lastUsedAt: Date | null; expiresAt: Date | null; revokedAt: Date | null }>
+    >`
       SELECT ${CALLER_COLUMNS}, t.id AS "tokenId", t.last_used_at AS "lastUsedAt", t.expires_at AS "expiresAt", t.revoked_at AS "revokedAt"
       FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN organizations o ON o.id = u.org_id
       WHERE t.token_hash = ${sha256(token)}`;
@@ -137,11 +148,20 @@ export class AuthService {
    * leaked short-lived token must not become a permanent one). Undefined for a signed-in session,
    * which proved the password and may make any token.
    */
-  async createToken(userId: string, body: { name: string; expiresInDays?: number }, mintedBy?: { tokenExpiresAt: Date | null }) {
+  async createToken(
+    userId: string,
+    body: { name: string; expiresInDays?: number },
+    mintedBy?: { tokenExpiresAt: Date | null },
+  ) {
     const expiresAt = body.expiresInDays ? new Date(Date.now() + body.expiresInDays * 86_400_000) : null;
     const limit = mintedBy?.tokenExpiresAt;
     if (limit && (!expiresAt || expiresAt > limit)) {
-      throw invalidInput([{ path: 'expiresInDays', message: `the API token making this request expires at ${limit.toISOString()}; a token it makes cannot outlive it (give fewer days, or sign in to make a longer-lived one)` }]);
+      throw invalidInput([
+        {
+          path: 'expiresInDays',
+          message: `the API token making this request expires at ${limit.toISOString()}; a token it makes cannot outlive it (give fewer days, or sign in to make a longer-lived one)`,
+        },
+      ]);
     }
     const secret = newSecret('flt');
     const row = await this.deps.db.apiToken.create({
@@ -163,7 +183,10 @@ export class AuthService {
   }
 
   async revokeToken(userId: string, id: string) {
-    const res = await this.deps.db.apiToken.updateMany({ where: { id, userId, revokedAt: null }, data: { revokedAt: new Date() } });
+    const res = await this.deps.db.apiToken.updateMany({
+      where: { id, userId, revokedAt: null },
+      data: { revokedAt: new Date() },
+    });
     if (res.count === 0) {
       const exists = await this.deps.db.apiToken.findFirst({ where: { id, userId } });
       if (!exists) throw notFound('token', id);
@@ -174,24 +197,46 @@ export class AuthService {
 
   async createOrg(body: { id: string; name: string; plan: Plan; maxUploadRows?: number; maxImportRows?: number }) {
     try {
-      return await this.deps.db.organization.create({ data: { id: body.id, name: body.name, plan: body.plan, maxUploadRows: body.maxUploadRows ?? null, maxImportRows: body.maxImportRows ?? null } });
+      return await this.deps.db.organization.create({
+        data: {
+          id: body.id,
+          name: body.name,
+          plan: body.plan,
+          maxUploadRows: body.maxUploadRows ?? null,
+          maxImportRows: body.maxImportRows ?? null,
+        },
+      });
     } catch (err) {
-      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') throw conflict(`organisation ${body.id} exists`, { field: 'id' });
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002')
+        throw conflict(`organisation ${body.id} exists`, { field: 'id' });
       throw err;
     }
   }
 
-  async updateOrg(id: string, body: { name?: string; plan?: Plan; maxUploadRows?: number | null; maxImportRows?: number | null }) {
+  async updateOrg(
+    id: string,
+    body: { name?: string; plan?: Plan; maxUploadRows?: number | null; maxImportRows?: number | null },
+  ) {
     const found = await this.deps.db.organization.findUnique({ where: { id } });
     if (!found) throw notFound('organisation', id);
     return this.deps.db.organization.update({ where: { id }, data: body });
   }
 
   async listOrgs() {
-    return this.deps.db.organization.findMany({ orderBy: { id: 'asc' }, include: { _count: { select: { users: true } } } });
+    return this.deps.db.organization.findMany({
+      orderBy: { id: 'asc' },
+      include: { _count: { select: { users: true } } },
+    });
   }
 
-  async createUser(body: { email: string; password: string; name?: string; orgId: string; role: UserRole; canRunBatch: boolean }) {
+  async createUser(body: {
+    email: string;
+    password: string;
+    name?: string;
+    orgId: string;
+    role: UserRole;
+    canRunBatch: boolean;
+  }) {
     const org = await this.deps.db.organization.findUnique({ where: { id: body.orgId } });
     if (!org) throw invalidInput([{ path: 'orgId', message: `no organisation ${body.orgId}` }]);
     try {
@@ -209,7 +254,8 @@ export class AuthService {
       });
       return publicUser(u);
     } catch (err) {
-      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') throw conflict(`a user with e-mail ${body.email} exists`, { field: 'email' });
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002')
+        throw conflict(`a user with e-mail ${body.email} exists`, { field: 'email' });
       throw err;
     }
   }
@@ -219,23 +265,40 @@ export class AuthService {
    * deployment (a super admin runs the platform, not one customer), so `orgId` only filters.
    */
   async listUsers(orgId?: string) {
-    const users = await this.deps.db.user.findMany({ where: orgId ? { orgId } : {}, include: { org: true }, orderBy: [{ orgId: 'asc' }, { email: 'asc' }] });
+    const users = await this.deps.db.user.findMany({
+      where: orgId ? { orgId } : {},
+      include: { org: true },
+      orderBy: [{ orgId: 'asc' }, { email: 'asc' }],
+    });
     return users.map(adminUserView);
   }
 
   /** A new password; the user's sessions end, except the caller's own when they change their own password. */
   async setPassword(userId: string, password: string, caller: Principal) {
     await this.adminTarget(userId);
-    const u = await this.deps.db.user.update({ where: { id: userId }, data: { passwordHash: await hashPassword(password) }, include: { org: true } });
-    const sessionsRevoked = await endSessions(this.deps.db, userId, caller.userId === userId ? caller.sessionId : undefined);
+    const u = await this.deps.db.user.update({
+      where: { id: userId },
+      data: { passwordHash: await hashPassword(password) },
+      include: { org: true },
+    });
+    const sessionsRevoked = await endSessions(
+      this.deps.db,
+      userId,
+      caller.userId === userId ? caller.sessionId : undefined,
+    );
     return { ...adminUserView(u), sessionsRevoked };
   }
 
   /** A disabled user cannot sign in, and their sessions and API tokens are refused from the next request on. */
   async setDisabled(userId: string, disabled: boolean, caller: Principal) {
     await this.adminTarget(userId);
-    if (disabled && userId === caller.userId) throw conflict('you cannot disable yourself (ask another super admin)', { field: 'id' });
-    const u = await this.deps.db.user.update({ where: { id: userId }, data: { disabledAt: disabled ? new Date() : null }, include: { org: true } });
+    if (disabled && userId === caller.userId)
+      throw conflict('you cannot disable yourself (ask another super admin)', { field: 'id' });
+    const u = await this.deps.db.user.update({
+      where: { id: userId },
+      data: { disabledAt: disabled ? new Date() : null },
+      include: { org: true },
+    });
     if (disabled) await endSessions(this.deps.db, userId);
     return adminUserView(u);
   }
@@ -243,7 +306,9 @@ export class AuthService {
   /** Signs the user out everywhere (the caller's own session stays when they revoke their own). */
   async revokeSessions(userId: string, caller: Principal) {
     await this.adminTarget(userId);
-    return { revoked: await endSessions(this.deps.db, userId, caller.userId === userId ? caller.sessionId : undefined) };
+    return {
+      revoked: await endSessions(this.deps.db, userId, caller.userId === userId ? caller.sessionId : undefined),
+    };
   }
 
   private async adminTarget(userId: string) {
@@ -261,12 +326,30 @@ const adminUserView = (u: UserWithOrg) => ({ ...publicUser(u), disabledAt: u.dis
  * revoked one by one, or stop with the user when the user is disabled.
  */
 async function endSessions(db: Db, userId: string, keepSessionId?: string): Promise<number> {
-  const res = await db.session.deleteMany({ where: { userId, ...(keepSessionId ? { NOT: { id: keepSessionId } } : {}) } });
+  const res = await db.session.deleteMany({
+    where: { userId, ...(keepSessionId ? { NOT: { id: keepSessionId } } : {}) },
+  });
   return res.count;
 }
 
-function tokenView(t: { id: string; name: string; prefix: string; createdAt: Date; lastUsedAt: Date | null; revokedAt: Date | null; expiresAt: Date | null }) {
-  return { id: t.id, name: t.name, prefix: t.prefix, createdAt: t.createdAt, lastUsedAt: t.lastUsedAt, revokedAt: t.revokedAt, expiresAt: t.expiresAt };
+function tokenView(t: {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+  expiresAt: Date | null;
+}) {
+  return {
+    id: t.id,
+    name: t.name,
+    prefix: t.prefix,
+    createdAt: t.createdAt,
+    lastUsedAt: t.lastUsedAt,
+    revokedAt: t.revokedAt,
+    expiresAt: t.expiresAt,
+  };
 }
 
 /**
@@ -274,12 +357,20 @@ function tokenView(t: { id: string; name: string; prefix: string; createdAt: Dat
  * Idempotent for the same e-mail (the password is reset); refuses when another super admin exists
  * unless `force`.
  */
-export async function bootstrapSuperAdmin(db: Db, opts: { email: string; password: string; orgId?: string; orgName?: string; force?: boolean }) {
+export async function bootstrapSuperAdmin(
+  db: Db,
+  opts: { email: string; password: string; orgId?: string; orgName?: string; force?: boolean },
+) {
   const orgId = opts.orgId ?? 'default';
   const email = opts.email.trim().toLowerCase();
-  await db.organization.upsert({ where: { id: orgId }, create: { id: orgId, name: opts.orgName ?? 'Flotilla', plan: 'enterprise' }, update: {} });
+  await db.organization.upsert({
+    where: { id: orgId },
+    create: { id: orgId, name: opts.orgName ?? 'Flotilla', plan: 'enterprise' },
+    update: {},
+  });
   const other = await db.user.findFirst({ where: { role: 'super_admin', NOT: { email } } });
-  if (other && !opts.force) throw new ApiError(409, 'conflict', `a super admin exists already (${other.email}); pass --force to add another`);
+  if (other && !opts.force)
+    throw new ApiError(409, 'conflict', `a super admin exists already (${other.email}); pass --force to add another`);
   const passwordHash = await hashPassword(opts.password);
   const user = await db.user.upsert({
     where: { email },

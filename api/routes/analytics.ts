@@ -19,7 +19,13 @@ export function analyticsRouter(deps: { db: Db; statementTimeoutMs: number }): R
   });
 
   router.get('/stats', async (req, res) => {
-    res.json(await batchStats(deps.db, { ...StatsQuery.parse(req.query), orgId: orgOf(req) }, { statementTimeoutMs: deps.statementTimeoutMs }));
+    res.json(
+      await batchStats(
+        deps.db,
+        { ...StatsQuery.parse(req.query), orgId: orgOf(req) },
+        { statementTimeoutMs: deps.statementTimeoutMs },
+      ),
+    );
   });
 
   return router;

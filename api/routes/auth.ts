@@ -4,7 +4,18 @@
  */
 import express, { type Response, type Router } from 'express';
 import { denial, type AccessPhase } from '../../lib/auth/access';
-import { CreateOrgBody, CreateTokenBody, CreateUserBody, ListUsersQuery, OrgIdParam, SetPasswordBody, SignInBody, TokenIdParam, UpdateOrgBody, UserIdParam } from '../../contract/auth';
+import {
+  CreateOrgBody,
+  CreateTokenBody,
+  CreateUserBody,
+  ListUsersQuery,
+  OrgIdParam,
+  SetPasswordBody,
+  SignInBody,
+  TokenIdParam,
+  UpdateOrgBody,
+  UserIdParam,
+} from '../../contract/auth';
 import { requireSuperAdmin, SESSION_COOKIE, unauthenticated } from '../auth/middleware';
 import type { RateLimiter } from '../auth/rate-limit';
 import type { AuthService } from '../auth/service';
@@ -21,7 +32,13 @@ export interface AuthRouterDeps {
 export function authRouter(deps: AuthRouterDeps): Router {
   const router = express.Router();
   const cookie = (res: Response, value: string, maxAgeMs: number) =>
-    res.cookie(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'strict', secure: deps.secureCookies, path: '/', maxAge: maxAgeMs });
+    res.cookie(SESSION_COOKIE, value, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: deps.secureCookies,
+      path: '/',
+      maxAge: maxAgeMs,
+    });
 
   router.post('/auth/sign-in', async (req, res) => {
     const body = SignInBody.parse(req.body ?? {});
@@ -49,7 +66,12 @@ export function authRouter(deps: AuthRouterDeps): Router {
       user: await deps.auth.me(p.userId),
       via: p.via,
       ...(p.csrfToken ? { csrfToken: p.csrfToken } : {}),
-      access: { phase: deps.phase, read: readDenied === null, run: runDenied === null, ...(runDenied ? { reason: runDenied } : {}) },
+      access: {
+        phase: deps.phase,
+        read: readDenied === null,
+        run: runDenied === null,
+        ...(runDenied ? { reason: runDenied } : {}),
+      },
     });
   });
 

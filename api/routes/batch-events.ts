@@ -22,7 +22,12 @@ export function batchEventsRouter(deps: { hub: ProgressHub; streams: StreamSlots
     const first = await hub.get(id);
     if (!first) throw notFound('batch', id);
     const release = streams.take(req.principal!.userId);
-    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache, no-transform', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
     res.write(`retry: 2000\n\n`);
     let lastSent = '';
     const send = (p: typeof first) => {

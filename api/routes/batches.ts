@@ -10,14 +10,28 @@ import type { Db } from '../../lib/db';
 import type { PipelineRegistry } from '../../pipelines/registry';
 import type { BatchService } from '../../services/batch-service';
 import { notFound } from '../../services/errors';
-import { ControlBody, CreateBatchBody, ExportQuery, FileParam, IdParam, ListBatchesQuery, ListItemsQuery, RetryFailedBody } from '../../contract/batches';
+import {
+  ControlBody,
+  CreateBatchBody,
+  ExportQuery,
+  FileParam,
+  IdParam,
+  ListBatchesQuery,
+  ListItemsQuery,
+  RetryFailedBody,
+} from '../../contract/batches';
 import { orgOf } from '../auth/middleware';
 import type { RateLimiter } from '../auth/rate-limit';
 import { ApiError } from '../errors';
 import { streamExport } from '../exports';
 import type { ProgressHub } from '../progress-hub';
 
-const CONTENT_TYPES: Record<string, string> = { '.pdf': 'application/pdf', '.zip': 'application/zip', '.csv': 'text/csv; charset=utf-8', '.json': 'application/json' };
+const CONTENT_TYPES: Record<string, string> = {
+  '.pdf': 'application/pdf',
+  '.zip': 'application/zip',
+  '.csv': 'text/csv; charset=utf-8',
+  '.json': 'application/json',
+};
 
 export interface BatchesRouterDeps {
   db: Db;
@@ -48,14 +62,20 @@ export function batchInOrg(service: BatchService): RequestHandler {
 export function batchesRouter(deps: BatchesRouterDeps): Router {
   const { service, hub } = deps;
   const router = express.Router();
-  const temporalUrlOf = (workflowId: string) => `${deps.temporalWebUrl}/namespaces/${deps.namespace}/workflows/${encodeURIComponent(workflowId)}`;
+  const temporalUrlOf = (workflowId: string) =>
+    `${deps.temporalWebUrl}/namespaces/${deps.namespace}/workflows/${encodeURIComponent(workflowId)}`;
 
-  router.post('/batches', deps.limiter.middleware('batch-create', { what: 'batch creations', perMinute: deps.batchCreatePerMinute }), async (req, res) => {
-    if (!req.is('application/json')) throw new ApiError(415, 'unsupported_media_type', 'send the batch as application/json');
-    const body = CreateBatchBody.parse(req.body);
-    const created = await service.create(body, req.principal!.email, { orgId: orgOf(req) });
-    res.status(202).location(`/api/batches/${created.id}`).json(created);
-  });
+  router.post(
+    '/batches',
+    deps.limiter.middleware('batch-create', { what: 'batch creations', perMinute: deps.batchCreatePerMinute }),
+    async (req, res) => {
+      if (!req.is('application/json'))
+        throw new ApiError(415, 'unsupported_media_type', 'send the batch as application/json');
+      const body = CreateBatchBody.parse(req.body);
+      const created = await service.create(body, req.principal!.email, { orgId: orgOf(req) });
+      res.status(202).location(`/api/batches/${created.id}`).json(created);
+    },
+  );
 
   router.get('/batches', async (req, res) => {
     res.json(await service.list(ListBatchesQuery.parse(req.query), orgOf(req)));
@@ -98,7 +118,14 @@ export function batchesRouter(deps: BatchesRouterDeps): Router {
     const { id } = IdParam.parse(req.params);
     const { format } = ExportQuery.parse(req.query);
     const batch = await service.get(id);
-    await streamExport({ db: deps.db, res, batchId: id, batchName: batch.name, def: deps.registry.get(batch.pipeline), format });
+    await streamExport({
+      db: deps.db,
+      res,
+      batchId: id,
+      batchName: batch.name,
+      def: deps.registry.get(batch.pipeline),
+      format,
+    });
   });
 
   router.get('/batches/:id/files/:name', async (req, res) => {
@@ -106,12 +133,15 @@ export function batchesRouter(deps: BatchesRouterDeps): Router {
     await service.get(id);
     const root = deps.filesDir;
     const file = root ? path.join(root, id, name) : '';
-    if (!root || path.dirname(file) !== path.join(root, id) || !fs.existsSync(file)) throw notFound('file', `${id}/${name}`);
+    if (!root || path.dirname(file) !== path.join(root, id) || !fs.existsSync(file))
+      throw notFound('file', `${id}/${name}`);
     res.setHeader('Content-Type', CONTENT_TYPES[path.extname(name).toLowerCase()] ?? 'application/octet-stream');
     res.setHeader('Content-Disposition', `attachment; filename="${name.replace(/"/g, '')}"`);
     res.setHeader('X-Content-Type-Options', 'nosniff');
     // A read error mid-download (the file deleted by retention, say): cut the response, so the client sees it incomplete.
-    fs.createReadStream(file).on('error', () => res.destroy()).pipe(res);
+    fs.createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
   });
 
   for (const action of ['pause', 'resume', 'cancel'] as const) {

@@ -7,7 +7,12 @@
 import express, { type Router } from 'express';
 import { rowLimit } from '../../lib/auth/access';
 import { orgOf } from '../auth/middleware';
-import { EntityImportIdParam, EntityImportQuery, ImportErrorsQuery, ListEntityImportsQuery } from '../../contract/entity-imports';
+import {
+  EntityImportIdParam,
+  EntityImportQuery,
+  ImportErrorsQuery,
+  ListEntityImportsQuery,
+} from '../../contract/entity-imports';
 import type { EntityImportService } from '../../services/entity-import-service';
 import { requesterOf } from './templates';
 
@@ -46,7 +51,9 @@ export function entityImportsRouter(deps: { imports: EntityImportService; defaul
   });
 
   router.get('/entity-imports/:id/errors', async (req, res) => {
-    res.json(await imports.errors(EntityImportIdParam.parse(req.params).id, orgOf(req), ImportErrorsQuery.parse(req.query)));
+    res.json(
+      await imports.errors(EntityImportIdParam.parse(req.params).id, orgOf(req), ImportErrorsQuery.parse(req.query)),
+    );
   });
 
   router.get('/entity-imports/:id/errors.csv', async (req, res) => {

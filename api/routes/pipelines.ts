@@ -24,7 +24,10 @@ export function pipelinesRouter(deps: { db: Db; registry: PipelineRegistry; task
         description: p.description,
         version: p.version,
         itemNoun: p.itemNoun,
-        steps: planOf(p, itemTaskQueueOf(deps.taskQueue)).steps.map((s, i) => ({ ...s, description: p.steps[i].description })),
+        steps: planOf(p, itemTaskQueueOf(deps.taskQueue)).steps.map((s, i) => ({
+          ...s,
+          description: p.steps[i].description,
+        })),
         entityKind: p.entityKind ?? null,
         sequenced: Boolean(p.sequenceKey),
         batchEndHook: Boolean(p.onBatchEnd),

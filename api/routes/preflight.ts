@@ -18,10 +18,14 @@ export function preflightRouter(deps: PreflightDeps & { limiter: RateLimiter; dr
     res.json(await estimate(deps, name, EstimateQuery.parse(req.query), orgOf(req)));
   });
 
-  router.post('/pipelines/:name/dry-run', deps.limiter.middleware('dry-run', { what: 'dry runs', perMinute: deps.dryRunPerMinute }), async (req, res) => {
-    const { name } = PipelineNameParam.parse(req.params);
-    res.json(await dryRun(deps, name, DryRunBody.parse(req.body ?? {})));
-  });
+  router.post(
+    '/pipelines/:name/dry-run',
+    deps.limiter.middleware('dry-run', { what: 'dry runs', perMinute: deps.dryRunPerMinute }),
+    async (req, res) => {
+      const { name } = PipelineNameParam.parse(req.params);
+      res.json(await dryRun(deps, name, DryRunBody.parse(req.body ?? {})));
+    },
+  );
 
   return router;
 }

@@ -22,9 +22,18 @@ export function singleRunRouter(deps: { registry: PipelineRegistry; service: Bat
     const body = RunItemBody.parse(req.body);
     // Checked here first so errors name `item.<field>`, not the batch's `items[0].<field>`.
     const parsed = def.itemSchema.safeParse(body.item);
-    if (!parsed.success) throw invalidInput(parsed.error.issues.map((i) => ({ path: formatPath(['item', ...i.path]), message: i.message })));
+    if (!parsed.success)
+      throw invalidInput(
+        parsed.error.issues.map((i) => ({ path: formatPath(['item', ...i.path]), message: i.message })),
+      );
     const created = await deps.service.create(
-      { pipeline, name: body.name ?? `Single: ${labelOf(parsed.data, def.itemKey?.(parsed.data, 0))}`, items: [body.item], concurrency: 1, ...(body.settings ? { settings: body.settings } : {}) },
+      {
+        pipeline,
+        name: body.name ?? `Single: ${labelOf(parsed.data, def.itemKey?.(parsed.data, 0))}`,
+        items: [body.item],
+        concurrency: 1,
+        ...(body.settings ? { settings: body.settings } : {}),
+      },
       requesterOf(req),
       { orgId: orgOf(req) },
     );
@@ -37,6 +46,7 @@ export function singleRunRouter(deps: { registry: PipelineRegistry; service: Bat
 /** The item's `name` when it has one (a restaurant's), else its key. */
 function labelOf(item: unknown, key: string | undefined): string {
   const name = (item as { name?: unknown })?.name;
-  const label = typeof name === 'string' && name.trim() ? name.trim() : (key ?? (item as { key?: unknown })?.key ?? 'item');
+  const label =
+    typeof name === 'string' && name.trim() ? name.trim() : (key ?? (item as { key?: unknown })?.key ?? 'item');
   return String(label).slice(0, 190);
 }

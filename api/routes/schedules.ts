@@ -9,15 +9,33 @@ import { orgOf } from '../auth/middleware';
 import type { Db } from '../../lib/db';
 import type { Logger } from '../../lib/logger';
 import { ScheduleService } from '../../services/schedule-service';
-import { BackfillScheduleBody, CreateScheduleBody, ListSchedulesQuery, PauseScheduleBody, ScheduleIdParam, TriggerScheduleBody, UpdateScheduleBody } from '../../contract/schedules';
+import {
+  BackfillScheduleBody,
+  CreateScheduleBody,
+  ListSchedulesQuery,
+  PauseScheduleBody,
+  ScheduleIdParam,
+  TriggerScheduleBody,
+  UpdateScheduleBody,
+} from '../../contract/schedules';
 
-export function schedulesRouter(deps: { db: Db; client: Client; namespace: string; taskQueue: string; temporalWebUrl: string; log: Logger }): Router {
+export function schedulesRouter(deps: {
+  db: Db;
+  client: Client;
+  namespace: string;
+  taskQueue: string;
+  temporalWebUrl: string;
+  log: Logger;
+}): Router {
   const schedules = new ScheduleService(deps);
   const router = express.Router();
 
   router.post('/schedules', async (req, res) => {
     const created = await schedules.create(CreateScheduleBody.parse(req.body), orgOf(req));
-    res.status(201).location(`/api/schedules/${encodeURIComponent(created.id)}`).json(created);
+    res
+      .status(201)
+      .location(`/api/schedules/${encodeURIComponent(created.id)}`)
+      .json(created);
   });
 
   router.get('/schedules', async (req, res) => {

@@ -38,7 +38,13 @@ export function requesterOf(req: Request): string | undefined {
 
 export function templatesRouter(deps: TemplatesRouterDeps): Router {
   const schedules = new ScheduleService(deps);
-  const templates = new TemplateService({ db: deps.db, registry: deps.registry, batches: deps.service, schedulesUsing: (id) => schedules.usingTemplate(id), notifyTargets: deps.notifyTargets });
+  const templates = new TemplateService({
+    db: deps.db,
+    registry: deps.registry,
+    batches: deps.service,
+    schedulesUsing: (id) => schedules.usingTemplate(id),
+    notifyTargets: deps.notifyTargets,
+  });
   const router = express.Router();
 
   router.post('/templates', async (req, res) => {
@@ -67,7 +73,11 @@ export function templatesRouter(deps: TemplatesRouterDeps): Router {
   router.post('/templates/:id/batches', async (req, res) => {
     const { id } = TemplateIdParam.parse(req.params);
     const { name } = StartFromTemplateBody.parse(req.body ?? {});
-    const created = await templates.start(id, { ...(name ? { name } : {}), createdBy: requesterOf(req), orgId: orgOf(req) });
+    const created = await templates.start(id, {
+      ...(name ? { name } : {}),
+      createdBy: requesterOf(req),
+      orgId: orgOf(req),
+    });
     res.status(202).location(`/api/batches/${created.id}`).json(created);
   });
 

@@ -81,7 +81,8 @@ export function createAiPromptPipeline(deps: AiPromptDeps) {
   return definePipeline({
     name: 'ai-prompt',
     title: 'AI prompt over CSV rows',
-    description: 'Sends a prompt built from each CSV row to the AI model. Rows with the same chatId are one conversation, answered in order with the earlier answers as history.',
+    description:
+      'Sends a prompt built from each CSV row to the AI model. Rows with the same chatId are one conversation, answered in order with the earlier answers as history.',
     version: 1,
     itemNoun: 'row',
     itemSchema: promptRowSchema,
@@ -94,7 +95,9 @@ export function createAiPromptPipeline(deps: AiPromptDeps) {
       return { answer: out.success ? out.data.answer : null, chat_turn: out.success ? out.data.turn : null };
     },
     // AI calls go through a queue of their own so the provider's rate limit holds across workers.
-    queues: { ai: { concurrency: 20, ...(deps.ai.requestsPerMinute ? { ratePerMinute: deps.ai.requestsPerMinute } : {}) } },
+    queues: {
+      ai: { concurrency: 20, ...(deps.ai.requestsPerMinute ? { ratePerMinute: deps.ai.requestsPerMinute } : {}) },
+    },
     steps: [
       {
         name: 'answer',
@@ -112,7 +115,11 @@ export function createAiPromptPipeline(deps: AiPromptDeps) {
           }
           if (!prompt.trim()) {
             const used = placeholders(ctx.settings.promptTemplate).filter((p) => !cellText(ctx.item[p]).trim());
-            throw new NonRetryableStepError(`the prompt for this row is empty (blank: ${used.join(', ')})`, 'ValidationError', { blank: used });
+            throw new NonRetryableStepError(
+              `the prompt for this row is empty (blank: ${used.join(', ')})`,
+              'ValidationError',
+              { blank: used },
+            );
           }
           const history = historyOf(await ctx.predecessors());
           const messages: AiMessage[] = [
@@ -121,7 +128,13 @@ export function createAiPromptPipeline(deps: AiPromptDeps) {
             { role: 'user', content: prompt },
           ];
           const { text, usage } = await ai.chat(ctx, { messages, model: ctx.settings.model });
-          return { prompt, answer: text, chatId: ctx.item.chatId ?? null, turn: history.length / 2 + 1, ...usageOf(usage) };
+          return {
+            prompt,
+            answer: text,
+            chatId: ctx.item.chatId ?? null,
+            turn: history.length / 2 + 1,
+            ...usageOf(usage),
+          };
         },
       },
     ],

@@ -22,7 +22,10 @@ export function templateProblems(template: string): TemplateProblem[] {
   const rest = template.replace(PLACEHOLDER, '');
   if (/\{\{|\}\}/.test(rest)) problems.push({ message: 'promptTemplate has an unclosed or empty {{placeholder}}' });
   if (placeholders(template).length === 0) {
-    problems.push({ message: 'promptTemplate must use at least one {{column}} of the CSV (e.g. {{question}}); otherwise every row sends the same prompt' });
+    problems.push({
+      message:
+        'promptTemplate must use at least one {{column}} of the CSV (e.g. {{question}}); otherwise every row sends the same prompt',
+    });
   }
   return problems;
 }

@@ -7,7 +7,19 @@
 import { z } from 'zod';
 import type { AiMessage } from '../../lib/ai';
 
-export const INDUSTRIES = ['other', 'software', 'manufacturing', 'logistics', 'retail', 'healthcare', 'finance', 'education', 'energy', 'hospitality', 'legal'] as const;
+export const INDUSTRIES = [
+  'other',
+  'software',
+  'manufacturing',
+  'logistics',
+  'retail',
+  'healthcare',
+  'finance',
+  'education',
+  'energy',
+  'hospitality',
+  'legal',
+] as const;
 export const SEGMENTS = ['smb', 'enterprise', 'consumer', 'public-sector'] as const;
 export const RELEVANCE = ['RELEVANT', 'IRRELEVANT'] as const;
 

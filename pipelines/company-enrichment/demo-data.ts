@@ -26,5 +26,11 @@ const COMPANIES: Array<{ slug: string; name: string; country: string }> = [
 
 export function demoCompanies(sitesBaseUrl: string = DEFAULT_SITES_BASE_URL): CompanyItemInput[] {
   const base = sitesBaseUrl.replace(/\/+$/, '');
-  return COMPANIES.map((c) => ({ key: c.slug, domain: `${c.slug}.example`, name: c.name, website: `${base}/${c.slug}/`, country: c.country }));
+  return COMPANIES.map((c) => ({
+    key: c.slug,
+    domain: `${c.slug}.example`,
+    name: c.name,
+    website: `${base}/${c.slug}/`,
+    country: c.country,
+  }));
 }

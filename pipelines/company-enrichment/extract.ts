@@ -27,16 +27,51 @@ export interface PageFacts {
 }
 
 const NAMED_ENTITIES: Record<string, string> = {
-  amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', copy: '©', reg: '®', trade: '™', hellip: '…', mdash: '—', ndash: '–',
-  lsquo: '‘', rsquo: '’', ldquo: '“', rdquo: '”', middot: '·', bull: '•', euro: '€', pound: '£', eacute: 'é', egrave: 'è', agrave: 'à',
-  aacute: 'á', iacute: 'í', oacute: 'ó', uacute: 'ú', ntilde: 'ñ', ccedil: 'ç', auml: 'ä', ouml: 'ö', uuml: 'ü', szlig: 'ß', Auml: 'Ä', Ouml: 'Ö', Uuml: 'Ü',
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  nbsp: ' ',
+  copy: '©',
+  reg: '®',
+  trade: '™',
+  hellip: '…',
+  mdash: '—',
+  ndash: '–',
+  lsquo: '‘',
+  rsquo: '’',
+  ldquo: '“',
+  rdquo: '”',
+  middot: '·',
+  bull: '•',
+  euro: '€',
+  pound: '£',
+  eacute: 'é',
+  egrave: 'è',
+  agrave: 'à',
+  aacute: 'á',
+  iacute: 'í',
+  oacute: 'ó',
+  uacute: 'ú',
+  ntilde: 'ñ',
+  ccedil: 'ç',
+  auml: 'ä',
+  ouml: 'ö',
+  uuml: 'ü',
+  szlig: 'ß',
+  Auml: 'Ä',
+  Ouml: 'Ö',
+  Uuml: 'Ü',
 };
 
 export function decodeEntities(text: string): string {
   return text.replace(/&(#x[0-9a-f]{1,6}|#\d{1,7}|[a-z]{2,8});/gi, (whole, name: string) => {
     if (name[0] === '#') {
       const code = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
-      return Number.isFinite(code) && code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : '';
+      return Number.isFinite(code) && code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff)
+        ? String.fromCodePoint(code)
+        : '';
     }
     return NAMED_ENTITIES[name] ?? whole;
   });
@@ -82,16 +117,19 @@ function elementContent(html: string, name: string, toEnd = false): string | und
   return end ? html.slice(from, end.index) : undefined;
 }
 
-const BLOCK = /<\/?(p|div|li|ul|ol|h[1-6]|tr|td|th|table|section|article|header|footer|main|aside|blockquote|pre|dd|dt|dl|figure|figcaption|form|address)\b[^>]*>|<br\s*\/?>/gi;
+const BLOCK =
+  /<\/?(p|div|li|ul|ol|h[1-6]|tr|td|th|table|section|article|header|footer|main|aside|blockquote|pre|dd|dt|dl|figure|figcaption|form|address)\b[^>]*>|<br\s*\/?>/gi;
 
 export function htmlToText(html: string): string {
   const text = decodeEntities(replaceTags(replaceTags(stripNonText(html), BLOCK, '\n'), /<[^>]*>/g, ' '));
-  return text
-    .split('\n')
-    // Single spaces are left alone: replacing each one made a page of words slow.
-    .map((l) => l.replace(/[ \t\f\v\u00a0]{2,}|[\t\f\v\u00a0]/g, ' ').trim())
-    .filter(Boolean)
-    .join('\n');
+  return (
+    text
+      .split('\n')
+      // Single spaces are left alone: replacing each one made a page of words slow.
+      .map((l) => l.replace(/[ \t\f\v\u00a0]{2,}|[\t\f\v\u00a0]/g, ' ').trim())
+      .filter(Boolean)
+      .join('\n')
+  );
 }
 
 function attr(tag: string, name: string): string | null {
@@ -110,7 +148,8 @@ function metaContent(html: string, key: string): string | null {
 /** The readable part of the page: <main>, else <article>, else <body>; without <nav>. */
 function readablePart(html: string): string {
   const clean = stripNonText(html);
-  const main = elementContent(clean, 'main') ?? elementContent(clean, 'article') ?? elementContent(clean, 'body', true) ?? clean;
+  const main =
+    elementContent(clean, 'main') ?? elementContent(clean, 'article') ?? elementContent(clean, 'body', true) ?? clean;
   return main.replace(/<nav\b[\s\S]*?(?:<\/nav\s*>|$)/gi, ' ');
 }
 
@@ -126,9 +165,11 @@ const LETTER = charClass(/[A-Za-z]/);
 const WORD = charClass(/\w/);
 const SEPARATOR = charClass(/[\s.-]/);
 const isIn = (table: Uint8Array, text: string, at: number) => at < text.length && table[text.charCodeAt(at)] === 1;
-const isDigit = (text: string, at: number) => at < text.length && text.charCodeAt(at) >= 48 && text.charCodeAt(at) <= 57;
+const isDigit = (text: string, at: number) =>
+  at < text.length && text.charCodeAt(at) >= 48 && text.charCodeAt(at) <= 57;
 /** `[\s.-]`: \s beyond ASCII too (U+00A0, U+2000-U+200A, ...). */
-const isSeparator = (text: string, at: number) => at < text.length && (isIn(SEPARATOR, text, at) || (text.charCodeAt(at) >= 128 && /\s/.test(text[at]!)));
+const isSeparator = (text: string, at: number) =>
+  at < text.length && (isIn(SEPARATOR, text, at) || (text.charCodeAt(at) >= 128 && /\s/.test(text[at]!)));
 
 /**
  * Where an e-mail's domain that starts at `from` ends, or -1: as
@@ -340,6 +381,10 @@ export function findSubpages(links: string[], homeUrl: string): { about?: string
     return undefined;
   };
   const about = pick([/^about(-us)?$/, /^(who-we-are|company|ueber-uns|uber-uns|qui-sommes-nous|nosotros)$/, /about/]);
-  const people = pick([/^(team|our-team|people|leadership|management)$/, /^(contact|contact-us|kontakt|contacto)$/, /team|people|contact/]);
+  const people = pick([
+    /^(team|our-team|people|leadership|management)$/,
+    /^(contact|contact-us|kontakt|contacto)$/,
+    /team|people|contact/,
+  ]);
   return { ...(about ? { about } : {}), ...(people && people !== about ? { people } : {}) };
 }

@@ -67,15 +67,23 @@ export function checkUrl(raw: string, base?: string): URL {
     throw new NonRetryableStepError(`not a valid URL: ${JSON.stringify(raw.slice(0, 200))}`, 'WebsiteInvalid');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new NonRetryableStepError(`only http and https websites can be fetched, not ${url.protocol.replace(/:$/, '')}: (${url.href.slice(0, 200)})`, 'WebsiteInvalid');
+    throw new NonRetryableStepError(
+      `only http and https websites can be fetched, not ${url.protocol.replace(/:$/, '')}: (${url.href.slice(0, 200)})`,
+      'WebsiteInvalid',
+    );
   }
-  if (url.username || url.password) throw new NonRetryableStepError('website URLs must not carry credentials', 'WebsiteInvalid');
+  if (url.username || url.password)
+    throw new NonRetryableStepError('website URLs must not carry credentials', 'WebsiteInvalid');
   url.hash = '';
   return url;
 }
 
 function isAbort(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && ((err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError');
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    ((err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError')
+  );
 }
 
 function charsetOf(contentType: string, head: Uint8Array): string {
@@ -108,7 +116,11 @@ function decodedBody(body: Readable, contentEncoding: string | undefined): Reada
   }
 }
 
-async function readCapped(raw: Readable, contentEncoding: string | undefined, maxBytes: number): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+async function readCapped(
+  raw: Readable,
+  contentEncoding: string | undefined,
+  maxBytes: number,
+): Promise<{ bytes: Uint8Array; truncated: boolean }> {
   const body = decodedBody(raw, contentEncoding);
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -160,9 +172,14 @@ export async function fetchPage(rawUrl: string, opts: FetchPageOptions): Promise
       if (REDIRECTS.has(res.status)) {
         res.body.destroy();
         const location = header('location');
-        if (!location) throw new NonRetryableStepError(`${url.href} answered ${res.status} without a Location`, 'WebsiteInvalid');
+        if (!location)
+          throw new NonRetryableStepError(`${url.href} answered ${res.status} without a Location`, 'WebsiteInvalid');
         if (redirects >= maxRedirects) {
-          throw new NonRetryableStepError(`${rawUrl} redirects more than ${maxRedirects} times (last hop to ${location.slice(0, 200)})`, 'WebsiteInvalid', { redirects });
+          throw new NonRetryableStepError(
+            `${rawUrl} redirects more than ${maxRedirects} times (last hop to ${location.slice(0, 200)})`,
+            'WebsiteInvalid',
+            { redirects },
+          );
         }
         redirects++;
         url = checkUrl(location, url.href);
@@ -170,25 +187,52 @@ export async function fetchPage(rawUrl: string, opts: FetchPageOptions): Promise
       }
       if (res.status < 200 || res.status > 299) {
         res.body.destroy();
-        if (res.status === 404 || res.status === 410) throw new NonRetryableStepError(`${url.href} was not found (${res.status})`, 'WebsiteNotFound', { status: res.status, url: url.href });
-        if (res.status >= 500 || res.status === 408 || res.status === 429) throw new WebsiteUnavailableError(`${url.href} is unavailable (${res.status})`, res.status);
-        throw new NonRetryableStepError(`${url.href} refused the request (${res.status})`, 'WebsiteRejected', { status: res.status, url: url.href });
+        if (res.status === 404 || res.status === 410)
+          throw new NonRetryableStepError(`${url.href} was not found (${res.status})`, 'WebsiteNotFound', {
+            status: res.status,
+            url: url.href,
+          });
+        if (res.status >= 500 || res.status === 408 || res.status === 429)
+          throw new WebsiteUnavailableError(`${url.href} is unavailable (${res.status})`, res.status);
+        throw new NonRetryableStepError(`${url.href} refused the request (${res.status})`, 'WebsiteRejected', {
+          status: res.status,
+          url: url.href,
+        });
       }
       const contentType = header('content-type') ?? 'text/html';
       if (!ALLOWED_TYPES.test(contentType)) {
         res.body.destroy();
-        throw new NonRetryableStepError(`${url.href} is not a web page (${contentType.slice(0, 80)})`, 'WebsiteInvalid', { contentType });
+        throw new NonRetryableStepError(
+          `${url.href} is not a web page (${contentType.slice(0, 80)})`,
+          'WebsiteInvalid',
+          { contentType },
+        );
       }
       const { bytes, truncated } = await readCapped(res.body, header('content-encoding'), maxBytes);
-      return { url: rawUrl, finalUrl: url.href, status: res.status, redirects, contentType, html: decode(bytes, charsetOf(contentType, bytes)), bytes: bytes.length, truncated };
+      return {
+        url: rawUrl,
+        finalUrl: url.href,
+        status: res.status,
+        redirects,
+        contentType,
+        html: decode(bytes, charsetOf(contentType, bytes)),
+        bytes: bytes.length,
+        truncated,
+      };
     }
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason ?? err;
     if (err instanceof NonRetryableStepError || err instanceof WebsiteUnavailableError) throw err;
     if (err instanceof EgressBlockedError) {
-      throw new NonRetryableStepError(err.message, 'EgressBlocked', { host: err.host, reason: err.reason, address: err.address, url: url.href });
+      throw new NonRetryableStepError(err.message, 'EgressBlocked', {
+        host: err.host,
+        reason: err.reason,
+        address: err.address,
+        url: url.href,
+      });
     }
-    if (timeout.aborted || isAbort(err)) throw new WebsiteUnavailableError(`${url.href} did not answer within ${timeoutMs} ms`);
+    if (timeout.aborted || isAbort(err))
+      throw new WebsiteUnavailableError(`${url.href} did not answer within ${timeoutMs} ms`);
     const cause = (err as Error & { cause?: Error }).cause;
     throw new WebsiteUnavailableError(`${url.href} is unreachable: ${cause?.message ?? (err as Error).message}`);
   }

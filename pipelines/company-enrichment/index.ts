@@ -20,7 +20,16 @@ import { AiClient, type AiUsage } from '../../lib/ai';
 import type { EgressPolicy } from '../../lib/egress';
 import type { AiSettings } from '../deps';
 import { definePipeline, NonRetryableStepError, type SettledItem, type StepContext } from '../types';
-import { Classification, CleanClassification, classifyMessages, Contacts, contactsMessages, Summary, summaryMessages, type CompanyBrief } from './analysis';
+import {
+  Classification,
+  CleanClassification,
+  classifyMessages,
+  Contacts,
+  contactsMessages,
+  Summary,
+  summaryMessages,
+  type CompanyBrief,
+} from './analysis';
 import { DEFAULT_SITES_BASE_URL, demoCompanies } from './demo-data';
 import { extractFacts, findSubpages, stripNonText } from './extract';
 import { fetchPage, type FetchPageOptions } from './fetch-page';
@@ -41,7 +50,12 @@ export const companyEnrichmentSettingsSchema = z.object({
   /** Overrides the deployment's model (OPENAI_MODEL) for this batch. */
   model: z.string().trim().regex(MODEL_NAME, 'model must be a model name like gpt-4o-mini').optional(),
   /** For `clean`: who counts as RELEVANT. */
-  targetSegment: z.string().trim().min(3).max(300).default('companies that sell to businesses or consumers and could buy B2B software'),
+  targetSegment: z
+    .string()
+    .trim()
+    .min(3)
+    .max(300)
+    .default('companies that sell to businesses or consumers and could buy B2B software'),
 });
 export type CompanyEnrichmentSettings = z.infer<typeof companyEnrichmentSettingsSchema>;
 
@@ -77,7 +91,10 @@ export interface ExtractFactsOutput {
 
 type AiOutput = Pick<AiUsage, 'model' | 'tokens' | 'costUsd'>;
 
-export type ClassifyOutput = Classification & { relevance: 'RELEVANT' | 'IRRELEVANT' | null; reason: string | null } & AiOutput;
+export type ClassifyOutput = Classification & {
+  relevance: 'RELEVANT' | 'IRRELEVANT' | null;
+  reason: string | null;
+} & AiOutput;
 export type SummariseOutput = Summary & AiOutput;
 export interface FindContactsOutput extends Partial<AiOutput> {
   contacts: Contacts['contacts'];
@@ -108,7 +125,8 @@ type Ctx = StepContext<CompanyItem, CompanyEnrichmentSettings>;
 
 function required<T>(ctx: Ctx, step: (typeof STEP_NAMES)[number]): T {
   const out = ctx.previous[step];
-  if (out === undefined || out === null) throw new NonRetryableStepError(`step ${step} left no output; cannot continue`, 'MissingStepOutput');
+  if (out === undefined || out === null)
+    throw new NonRetryableStepError(`step ${step} left no output; cannot continue`, 'MissingStepOutput');
   return out as T;
 }
 
@@ -122,7 +140,14 @@ function briefOf(ctx: Ctx, facts: ExtractFactsOutput): CompanyBrief {
     .filter((p) => p.kind !== 'people')
     .map((p) => p.text)
     .join('\n\n');
-  return { name: ctx.item.name, country: ctx.item.country, website: ctx.item.website, title: facts.title, description: facts.description, text };
+  return {
+    name: ctx.item.name,
+    country: ctx.item.country,
+    website: ctx.item.website,
+    title: facts.title,
+    description: facts.description,
+    text,
+  };
 }
 
 const aiOutput = (u: AiUsage): AiOutput => ({ model: u.model, tokens: u.tokens, costUsd: u.costUsd });
@@ -154,12 +179,18 @@ export function companyExportColumns(row: SettledItem): Record<string, string | 
 
 export function createCompanyEnrichmentPipeline(deps: CompanyEnrichmentDeps) {
   const ai = new AiClient(deps.ai, { timeoutMs: deps.aiTimeoutMs });
-  const fetchOpts = (ctx: Ctx): FetchPageOptions => ({ ...deps.fetch, egress: deps.egress, maxRedirects: 3, signal: ctx.signal });
+  const fetchOpts = (ctx: Ctx): FetchPageOptions => ({
+    ...deps.fetch,
+    egress: deps.egress,
+    maxRedirects: 3,
+    signal: ctx.signal,
+  });
 
   return definePipeline({
     name: 'company-enrichment',
     title: 'Company enrichment',
-    description: 'Fetches each company website and has AI classify it, summarise it and find its people. Operation: enrich, headhunt (contacts) or clean (segment audit: RELEVANT/IRRELEVANT).',
+    description:
+      'Fetches each company website and has AI classify it, summarise it and find its people. Operation: enrich, headhunt (contacts) or clean (segment audit: RELEVANT/IRRELEVANT).',
     version: 1,
     itemNoun: 'company',
     entityKind: 'company',
@@ -169,14 +200,24 @@ export function createCompanyEnrichmentPipeline(deps: CompanyEnrichmentDeps) {
     demoItems: () => demoCompanies(deps.sitesBaseUrl ?? DEFAULT_SITES_BASE_URL),
     exportColumns: companyExportColumns,
     // AI calls go through a queue of their own so the provider's rate limit holds across workers.
-    queues: { ai: { concurrency: 20, ...(deps.ai.requestsPerMinute ? { ratePerMinute: deps.ai.requestsPerMinute } : {}) } },
+    queues: {
+      ai: { concurrency: 20, ...(deps.ai.requestsPerMinute ? { ratePerMinute: deps.ai.requestsPerMinute } : {}) },
+    },
     steps: [
       {
         name: 'fetch-website',
-        description: 'Downloads the home page and its about and team/contact pages (http/https, ≤3 redirects, timeout, size cap).',
+        description:
+          'Downloads the home page and its about and team/contact pages (http/https, ≤3 redirects, timeout, size cap).',
         run: async (ctx): Promise<FetchWebsiteOutput> => {
           const home = await fetchPage(ctx.item.website, fetchOpts(ctx));
-          const pages: FetchedPageOutput[] = [{ kind: 'home', url: home.finalUrl, html: compactHtml(home.html), truncated: home.truncated || home.html.length > MAX_STORED_HTML }];
+          const pages: FetchedPageOutput[] = [
+            {
+              kind: 'home',
+              url: home.finalUrl,
+              html: compactHtml(home.html),
+              truncated: home.truncated || home.html.length > MAX_STORED_HTML,
+            },
+          ];
           const missing: FetchWebsiteOutput['missing'] = [];
           const sub = findSubpages(extractFacts(home.html, home.finalUrl).links, home.finalUrl);
           for (const kind of ['about', 'people'] as const) {
@@ -185,7 +226,12 @@ export function createCompanyEnrichmentPipeline(deps: CompanyEnrichmentDeps) {
             ctx.heartbeat({ fetching: kind });
             try {
               const page = await fetchPage(url, fetchOpts(ctx));
-              pages.push({ kind, url: page.finalUrl, html: compactHtml(page.html), truncated: page.truncated || page.html.length > MAX_STORED_HTML });
+              pages.push({
+                kind,
+                url: page.finalUrl,
+                html: compactHtml(page.html),
+                truncated: page.truncated || page.html.length > MAX_STORED_HTML,
+              });
             } catch (err) {
               if (ctx.signal.aborted) throw err;
               // Subpages are best effort: the home page alone still classifies and summarises.
@@ -223,10 +269,20 @@ export function createCompanyEnrichmentPipeline(deps: CompanyEnrichmentDeps) {
           const clean = ctx.settings.operation === 'clean';
           const messages = classifyMessages(briefOf(ctx, facts), { clean, targetSegment: ctx.settings.targetSegment });
           if (clean) {
-            const { value, usage } = await ai.structured(ctx, { schema: CleanClassification, name: 'company_relevance', messages, model: ctx.settings.model });
+            const { value, usage } = await ai.structured(ctx, {
+              schema: CleanClassification,
+              name: 'company_relevance',
+              messages,
+              model: ctx.settings.model,
+            });
             return { ...value, ...aiOutput(usage) };
           }
-          const { value, usage } = await ai.structured(ctx, { schema: Classification, name: 'company_classification', messages, model: ctx.settings.model });
+          const { value, usage } = await ai.structured(ctx, {
+            schema: Classification,
+            name: 'company_classification',
+            messages,
+            model: ctx.settings.model,
+          });
           return { ...value, relevance: null, reason: null, ...aiOutput(usage) };
         },
       },
@@ -236,8 +292,17 @@ export function createCompanyEnrichmentPipeline(deps: CompanyEnrichmentDeps) {
         description: 'AI: a short summary and keywords.',
         run: async (ctx): Promise<SummariseOutput> => {
           const facts = required<ExtractFactsOutput>(ctx, 'extract-facts');
-          const { value, usage } = await ai.structured(ctx, { schema: Summary, name: 'company_summary', messages: summaryMessages(briefOf(ctx, facts)), model: ctx.settings.model });
-          return { summary: value.summary.trim(), keywords: [...new Set(value.keywords.map((k) => k.trim().toLowerCase()).filter(Boolean))], ...aiOutput(usage) };
+          const { value, usage } = await ai.structured(ctx, {
+            schema: Summary,
+            name: 'company_summary',
+            messages: summaryMessages(briefOf(ctx, facts)),
+            model: ctx.settings.model,
+          });
+          return {
+            summary: value.summary.trim(),
+            keywords: [...new Set(value.keywords.map((k) => k.trim().toLowerCase()).filter(Boolean))],
+            ...aiOutput(usage),
+          };
         },
       },
       {
@@ -250,7 +315,12 @@ export function createCompanyEnrichmentPipeline(deps: CompanyEnrichmentDeps) {
           const page = facts.pages.find((p) => p.kind === 'people') ?? facts.pages.find((p) => p.kind === 'about');
           // No page that lists people: nothing to ask the model (and nothing to pay for).
           if (!page || !page.text.trim()) return { contacts: [], source: null, unverifiedEmails: 0 };
-          const { value, usage } = await ai.structured(ctx, { schema: Contacts, name: 'company_contacts', messages: contactsMessages(ctx.item.name, page.text), model: ctx.settings.model });
+          const { value, usage } = await ai.structured(ctx, {
+            schema: Contacts,
+            name: 'company_contacts',
+            messages: contactsMessages(ctx.item.name, page.text),
+            model: ctx.settings.model,
+          });
           return { ...verifyContacts(value.contacts, page.text), source: page.url, ...aiOutput(usage) };
         },
       },
@@ -262,7 +332,10 @@ export function createCompanyEnrichmentPipeline(deps: CompanyEnrichmentDeps) {
  * Keeps what the page supports: an e-mail the page does not print is a guess and is dropped
  * (the person stays); nameless entries and repeats go.
  */
-export function verifyContacts(contacts: Contacts['contacts'], pageText: string): { contacts: Contacts['contacts']; unverifiedEmails: number } {
+export function verifyContacts(
+  contacts: Contacts['contacts'],
+  pageText: string,
+): { contacts: Contacts['contacts']; unverifiedEmails: number } {
   const text = pageText.toLowerCase();
   const seen = new Set<string>();
   const out: Contacts['contacts'] = [];

@@ -5,7 +5,12 @@ const HOSTNAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9
 
 /** A bare `acme.com` from a spreadsheet means its https home page. */
 const websiteSchema = z.preprocess(
-  (v) => (typeof v === 'string' && v.trim() && !/^[a-z][a-z0-9+.-]*:/i.test(v.trim()) ? `https://${v.trim()}` : typeof v === 'string' ? v.trim() : v),
+  (v) =>
+    typeof v === 'string' && v.trim() && !/^[a-z][a-z0-9+.-]*:/i.test(v.trim())
+      ? `https://${v.trim()}`
+      : typeof v === 'string'
+        ? v.trim()
+        : v,
   z.url({ protocol: /^https?$/, error: 'website must be an http(s) URL' }).max(2000),
 );
 

@@ -56,7 +56,11 @@ export function completionEmail(input: CompletionEmailInput): CompletionEmail {
   const done = c.succeeded + c.failed + c.skipped;
   const details = batchPageUrl(input.appUrl, input.batchId);
   const download = input.zip
-    ? ['📥 Download your DMs:', `Download ZIP (${humanBytes(input.zip.bytes)}, ${n(input.zip.entries)} PDFs): ${zipDownloadUrl(input.appUrl, input.batchId, input.zip.name)}`, '']
+    ? [
+        '📥 Download your DMs:',
+        `Download ZIP (${humanBytes(input.zip.bytes)}, ${n(input.zip.entries)} PDFs): ${zipDownloadUrl(input.appUrl, input.batchId, input.zip.name)}`,
+        '',
+      ]
     : [];
   const footer = ['---', input.signature];
 
@@ -67,7 +71,9 @@ export function completionEmail(input: CompletionEmailInput): CompletionEmail {
       text: [
         'Hi there,',
         '',
-        failed ? `Unfortunately, your batch job "${batchName}" has failed.` : `Your batch job "${batchName}" was cancelled before it finished.`,
+        failed
+          ? `Unfortunately, your batch job "${batchName}" has failed.`
+          : `Your batch job "${batchName}" was cancelled before it finished.`,
         '',
         `📊 Progress before ${failed ? 'failure' : 'cancellation'}:`,
         `- Processed: ${n(done)} / ${n(c.total)} (${percent(done, c.total)})`,

@@ -37,7 +37,10 @@ export function batchDirOf(filesDir: string, batchId: string): string {
 }
 
 function tmpPathOf(dest: string): string {
-  return path.join(path.dirname(dest), `.${path.basename(dest)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
+  return path.join(
+    path.dirname(dest),
+    `.${path.basename(dest)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`,
+  );
 }
 
 /** Writes `data` to `dest` atomically (tmp + fsync + rename), creating the directory. */

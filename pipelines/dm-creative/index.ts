@@ -21,7 +21,14 @@ import path from 'node:path';
 import { z } from 'zod';
 import { createMailer, MailSendError, type Mailer } from '../../lib/mailer';
 import type { PipelineDeps } from '../deps';
-import { definePipeline, NonRetryableStepError, type BatchEndContext, type BatchEndResult, type SettledItem, type StepContext } from '../types';
+import {
+  definePipeline,
+  NonRetryableStepError,
+  type BatchEndContext,
+  type BatchEndResult,
+  type SettledItem,
+  type StepContext,
+} from '../types';
 import { demoRecipients } from './demo-data';
 import { completionEmail, zipDownloadUrl } from './email';
 import { batchDirOf, fileSize, safeFileName, writeFileAtomic } from './files';
@@ -109,13 +116,22 @@ export async function renderRecipientPdf(
   const trackingUrl = trackingUrlOf(settings.trackingBaseUrl, recipient.trackingId);
   const html = renderCreativeHtml({ recipient, settings, trackingUrl, qrDataUrl: await qrDataUrl(trackingUrl) });
   const out = await pool.render(html, opts);
-  return { pdf: out.pdf, pages: countPdfPages(out.pdf), trackingUrl, blockedRequests: out.blockedRequests, launchedBrowser: out.launchedBrowser };
+  return {
+    pdf: out.pdf,
+    pages: countPdfPages(out.pdf),
+    trackingUrl,
+    blockedRequests: out.blockedRequests,
+    launchedBrowser: out.launchedBrowser,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Pipeline
 
-export type DmCreativeDeps = Pick<PipelineDeps, 'filesDir' | 'appUrl' | 'smtp' | 'chromiumPath' | 'pdfRenderConcurrency'> & {
+export type DmCreativeDeps = Pick<
+  PipelineDeps,
+  'filesDir' | 'appUrl' | 'smtp' | 'chromiumPath' | 'pdfRenderConcurrency'
+> & {
   /** A pool of one's own (tests, benchmarks); by default the worker process's shared pool. */
   renderPool?: PdfRenderPool;
   /** A mailer of one's own; by default one built from `smtp`. */
@@ -153,7 +169,8 @@ async function* succeededPdfs(ctx: BatchEndContext<DmCreativeSettings>, dir: str
 }
 
 export function createDmCreativePipeline(deps: DmCreativeDeps) {
-  const pool = () => deps.renderPool ?? sharedPdfRenderPool({ chromiumPath: deps.chromiumPath, concurrency: deps.pdfRenderConcurrency });
+  const pool = () =>
+    deps.renderPool ?? sharedPdfRenderPool({ chromiumPath: deps.chromiumPath, concurrency: deps.pdfRenderConcurrency });
   const mailer = deps.mailer ?? createMailer(deps.smtp);
 
   async function renderStep(ctx: StepContext<RecipientItem, DmCreativeSettings>): Promise<RenderPdfOutput> {
@@ -171,19 +188,32 @@ export function createDmCreativePipeline(deps: DmCreativeDeps) {
     }
 
     const out = await renderRecipientPdf(pool(), recipient, settings, { signal: ctx.signal, timeoutMs: 60_000 });
-    if (out.launchedBrowser) ctx.log.info('launched a Chromium for the PDF render pool', { chromiumPath: deps.chromiumPath });
-    if (out.blockedRequests.length) ctx.log.warn('the creative tried to load resources; they were blocked', { urls: out.blockedRequests.slice(0, 10) });
+    if (out.launchedBrowser)
+      ctx.log.info('launched a Chromium for the PDF render pool', { chromiumPath: deps.chromiumPath });
+    if (out.blockedRequests.length)
+      ctx.log.warn('the creative tried to load resources; they were blocked', {
+        urls: out.blockedRequests.slice(0, 10),
+      });
     await writeFileAtomic(dest, out.pdf);
     return { file, bytes: out.pdf.length, pages: out.pages, trackingUrl };
   }
 
-  async function sendCompletionEmail(ctx: BatchEndContext<DmCreativeSettings>, settings: DmCreativeSettings, dir: string, zip: { name: string; bytes: number; entries: number }): Promise<DmCreativeEmailResult> {
+  async function sendCompletionEmail(
+    ctx: BatchEndContext<DmCreativeSettings>,
+    settings: DmCreativeSettings,
+    dir: string,
+    zip: { name: string; bytes: number; entries: number },
+  ): Promise<DmCreativeEmailResult> {
     const to = settings.notifyEmail ?? null;
     if (!to) return { sent: false, to: null, messageId: null, skipped: 'no notifyEmail in the batch settings' };
-    if (!mailer.configured) return { sent: false, to, messageId: null, skipped: 'SMTP is not configured (no SMTP host)' };
+    if (!mailer.configured)
+      return { sent: false, to, messageId: null, skipped: 'SMTP is not configured (no SMTP host)' };
 
     const messageId = messageIdOf(ctx.idempotencyKey, mailer.from);
-    const marker = path.join(dir, `.email-sent-${crypto.createHash('sha256').update(ctx.idempotencyKey).digest('hex').slice(0, 16)}.json`);
+    const marker = path.join(
+      dir,
+      `.email-sent-${crypto.createHash('sha256').update(ctx.idempotencyKey).digest('hex').slice(0, 16)}.json`,
+    );
     if ((await fileSize(marker)) !== undefined) {
       ctx.log.info('completion e-mail already sent by an earlier attempt', { to, messageId });
       return { sent: true, to, messageId, alreadySent: true };
@@ -198,12 +228,22 @@ export function createDmCreativePipeline(deps: DmCreativeDeps) {
       signature: settings.companyName,
     });
     try {
-      const sent = await mailer.send({ to, subject, text, messageId, headers: { 'X-Flotilla-Idempotency-Key': ctx.idempotencyKey, 'X-Flotilla-Batch-Id': ctx.batchId } });
-      await writeFileAtomic(marker, Buffer.from(JSON.stringify({ messageId: sent.messageId, to, at: new Date().toISOString() })));
+      const sent = await mailer.send({
+        to,
+        subject,
+        text,
+        messageId,
+        headers: { 'X-Flotilla-Idempotency-Key': ctx.idempotencyKey, 'X-Flotilla-Batch-Id': ctx.batchId },
+      });
+      await writeFileAtomic(
+        marker,
+        Buffer.from(JSON.stringify({ messageId: sent.messageId, to, at: new Date().toISOString() })),
+      );
       ctx.log.info('completion e-mail sent', { to, messageId: sent.messageId });
       return { sent: true, to, messageId: sent.messageId };
     } catch (err) {
-      if (err instanceof MailSendError && err.permanent) throw new NonRetryableStepError(err.message, 'EmailRejectedError', { responseCode: err.responseCode });
+      if (err instanceof MailSendError && err.permanent)
+        throw new NonRetryableStepError(err.message, 'EmailRejectedError', { responseCode: err.responseCode });
       throw err;
     }
   }
@@ -211,7 +251,8 @@ export function createDmCreativePipeline(deps: DmCreativeDeps) {
   return definePipeline({
     name: 'dm-creative',
     title: 'DM creatives (PDF)',
-    description: 'Renders a personalised direct-mail PDF with a tracking QR code per recipient, then zips them all and e-mails the download link.',
+    description:
+      'Renders a personalised direct-mail PDF with a tracking QR code per recipient, then zips them all and e-mails the download link.',
     version: 1,
     itemNoun: 'recipient',
     entityKind: 'recipient',
@@ -223,7 +264,8 @@ export function createDmCreativePipeline(deps: DmCreativeDeps) {
     steps: [
       {
         name: RENDER_STEP,
-        description: 'Personalises the template (escaped fields, QR code of the tracking URL) and renders it to PDF on the browser pool.',
+        description:
+          'Personalises the template (escaped fields, QR code of the tracking URL) and renders it to PDF on the browser pool.',
         queue: 'render',
         // Covers a wait for a free page behind a full pool plus a browser (re)launch. The engine
         // heartbeats all the while (rendering happens in Chromium, off the event loop), so the
@@ -245,9 +287,17 @@ export function createDmCreativePipeline(deps: DmCreativeDeps) {
             if (entries % 200 === 0) ctx.heartbeat({ entries });
           },
         });
-        if (zip.missing.length) ctx.log.warn('PDFs of succeeded items are missing from the batch directory', { missing: zip.missing.length, first: zip.missing[0]?.name });
+        if (zip.missing.length)
+          ctx.log.warn('PDFs of succeeded items are missing from the batch directory', {
+            missing: zip.missing.length,
+            first: zip.missing[0]?.name,
+          });
         ctx.log.info('ZIP of the batch written', { file: zipName, bytes: zip.bytes, entries: zip.entries });
-        const email = await sendCompletionEmail(ctx, settings, dir, { name: zipName, bytes: zip.bytes, entries: zip.entries });
+        const email = await sendCompletionEmail(ctx, settings, dir, {
+          name: zipName,
+          bytes: zip.bytes,
+          entries: zip.entries,
+        });
         return {
           files: [{ name: zipName, bytes: zip.bytes, contentType: 'application/zip' }],
           pdfs: zip.entries,
@@ -259,7 +309,12 @@ export function createDmCreativePipeline(deps: DmCreativeDeps) {
     },
     exportColumns: (item: SettledItem) => {
       const out = item.outputs[RENDER_STEP] as Partial<RenderPdfOutput> | undefined;
-      return { pdf_file: out?.file ?? null, pdf_bytes: out?.bytes ?? null, pdf_pages: out?.pages ?? null, tracking_url: out?.trackingUrl ?? null };
+      return {
+        pdf_file: out?.file ?? null,
+        pdf_bytes: out?.bytes ?? null,
+        pdf_pages: out?.pages ?? null,
+        tracking_url: out?.trackingUrl ?? null,
+      };
     },
   });
 }

@@ -112,15 +112,29 @@ export class PdfRenderPool {
   private readonly renderTimeoutMs: number;
   private readonly maxRendersPerPage: number;
   private closing = false;
-  private readonly counters = { launches: 0, crashes: 0, pagesCreated: 0, renders: 0, failedRenders: 0, active: 0, peakActive: 0, blockedRequests: 0 };
+  private readonly counters = {
+    launches: 0,
+    crashes: 0,
+    pagesCreated: 0,
+    renders: 0,
+    failedRenders: 0,
+    active: 0,
+    peakActive: 0,
+    blockedRequests: 0,
+  };
   private readonly recentBlocked: string[] = [];
 
   constructor(private readonly opts: PdfRenderPoolOptions) {
-    if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new Error(`PdfRenderPool: concurrency must be a positive integer, got ${opts.concurrency}`);
+    if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1)
+      throw new Error(`PdfRenderPool: concurrency must be a positive integer, got ${opts.concurrency}`);
     this.concurrency = opts.concurrency;
     const browsers = Math.min(this.concurrency, Math.max(1, opts.browsers ?? Math.ceil(this.concurrency / 4)));
     this.entries = Array.from({ length: browsers }, () => ({}));
-    this.free = Array.from({ length: this.concurrency }, (_, i) => ({ browserIndex: i % browsers, renders: 0, blocked: [] }));
+    this.free = Array.from({ length: this.concurrency }, (_, i) => ({
+      browserIndex: i % browsers,
+      renders: 0,
+      blocked: [],
+    }));
     this.renderTimeoutMs = opts.renderTimeoutMs ?? 30_000;
     this.maxRendersPerPage = opts.maxRendersPerPage ?? 500;
   }
@@ -161,7 +175,12 @@ export class PdfRenderPool {
   }
 
   stats(): PdfRenderPoolStats {
-    return { concurrency: this.concurrency, ...this.counters, waiting: this.waiters.length, recentBlocked: [...this.recentBlocked] };
+    return {
+      concurrency: this.concurrency,
+      ...this.counters,
+      waiting: this.waiters.length,
+      recentBlocked: [...this.recentBlocked],
+    };
   }
 
   /** PIDs of the running browsers' main processes (their renderers are children of these). */
@@ -237,7 +256,8 @@ export class PdfRenderPool {
   }
 
   private async pageFor(slot: Slot): Promise<{ page: Page; launchedBrowser: boolean }> {
-    const stale = slot.page && (slot.page.isClosed() || !slot.page.browser().connected || slot.renders >= this.maxRendersPerPage);
+    const stale =
+      slot.page && (slot.page.isClosed() || !slot.page.browser().connected || slot.renders >= this.maxRendersPerPage);
     if (stale) await this.discardPage(slot);
     if (slot.page) return { page: slot.page, launchedBrowser: false };
     const { browser, launched } = await this.browserFor(slot.browserIndex);

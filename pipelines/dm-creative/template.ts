@@ -84,7 +84,10 @@ export function renderCreativeHtml({ recipient: r, settings: s, trackingUrl, qrD
   if (!/^data:image\/png;base64,[A-Za-z0-9+/=]+$/.test(qr)) throw new Error('qrDataUrl must be a base64 PNG data: URL');
   const e = escapeHtml;
   const cityLine = [r.zip, r.city].filter((v) => v && v.trim()).join(' ');
-  const addressLines = [`${r.name} ${r.lastname}`, r.address, cityLine].filter((v) => v && v.trim()).map((v) => `<div>${e(v)}</div>`).join('');
+  const addressLines = [`${r.name} ${r.lastname}`, r.address, cityLine]
+    .filter((v) => v && v.trim())
+    .map((v) => `<div>${e(v)}</div>`)
+    .join('');
   const tagline = s.industry ? `${s.companyName} · ${s.industry}` : s.companyName;
   return `<!DOCTYPE html>
 <html lang="en">

@@ -56,7 +56,11 @@ export async function writeZipAtomic(
         continue;
       }
       names.add(src.name);
-      zip.addReadStreamLazy(src.name, { size: stat.size, mtime: stat.mtime, mode: 0o100644, compressionLevel: 0 }, (cb) => cb(null, fs.createReadStream(src.file)));
+      zip.addReadStreamLazy(
+        src.name,
+        { size: stat.size, mtime: stat.mtime, mode: 0o100644, compressionLevel: 0 },
+        (cb) => cb(null, fs.createReadStream(src.file)),
+      );
       entries++;
       opts.onEntry?.(entries);
     }

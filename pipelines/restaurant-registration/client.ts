@@ -209,7 +209,11 @@ export interface EmailResponse {
 const RETRYABLE_4XX = new Set([408, 429]);
 
 function isAbortError(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && ((err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError');
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    ((err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError')
+  );
 }
 
 export class PartnerPlatformClient {
@@ -243,7 +247,11 @@ export class PartnerPlatformClient {
     return this.request('POST', `/v1/merchants/${encodeURIComponent(merchantId)}/stores`, body, opts);
   }
 
-  setOpeningHours(storeId: string, body: { timezone?: string; weekly: WeeklyHours }, opts: WriteOptions): Promise<OpeningHoursResponse> {
+  setOpeningHours(
+    storeId: string,
+    body: { timezone?: string; weekly: WeeklyHours },
+    opts: WriteOptions,
+  ): Promise<OpeningHoursResponse> {
     return this.request('PUT', `/v1/stores/${encodeURIComponent(storeId)}/opening-hours`, body, opts);
   }
 
@@ -305,7 +313,9 @@ export class PartnerPlatformClient {
         throw new PartnerUnavailableError(`partner platform did not answer ${where} within ${this.timeoutMs} ms`);
       }
       const cause = (err as Error & { cause?: Error }).cause;
-      throw new PartnerUnavailableError(`partner platform unreachable (${where}): ${cause?.message ?? (err as Error).message}`);
+      throw new PartnerUnavailableError(
+        `partner platform unreachable (${where}): ${cause?.message ?? (err as Error).message}`,
+      );
     }
 
     let json: unknown = undefined;
@@ -317,7 +327,11 @@ export class PartnerPlatformClient {
       }
     }
     if (res.ok) {
-      if (json === undefined) throw new PartnerUnavailableError(`partner platform returned a non-JSON ${res.status} answer to ${where}`, res.status);
+      if (json === undefined)
+        throw new PartnerUnavailableError(
+          `partner platform returned a non-JSON ${res.status} answer to ${where}`,
+          res.status,
+        );
       return json as T;
     }
 
@@ -328,11 +342,25 @@ export class PartnerPlatformClient {
     const retryAfterMs = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined;
 
     if (res.status >= 500 || RETRYABLE_4XX.has(res.status) || code === 'idempotency_key_in_use') {
-      throw new PartnerUnavailableError(`partner platform unavailable (${res.status} on ${where}): ${message}`, res.status, retryAfterMs);
+      throw new PartnerUnavailableError(
+        `partner platform unavailable (${res.status} on ${where}): ${message}`,
+        res.status,
+        retryAfterMs,
+      );
     }
-    const details: PartnerErrorDetails = { status: res.status, code, method, path: path.split('?')[0]!, ...(error?.details !== undefined ? { details: error.details } : {}) };
+    const details: PartnerErrorDetails = {
+      status: res.status,
+      code,
+      method,
+      path: path.split('?')[0]!,
+      ...(error?.details !== undefined ? { details: error.details } : {}),
+    };
     if (res.status === 401 || res.status === 403) {
-      throw new NonRetryableStepError(`partner platform refused the API key (${res.status}): ${message}`, 'PartnerAuthError', details);
+      throw new NonRetryableStepError(
+        `partner platform refused the API key (${res.status}): ${message}`,
+        'PartnerAuthError',
+        details,
+      );
     }
     throw new NonRetryableStepError(message, 'PartnerRejectedError', details);
   }

@@ -8,7 +8,14 @@
  * worker builds them from its environment. This module never reads process.env.
  */
 import { z } from 'zod';
-import { definePipeline, NonRetryableStepError, skipItem, type StepContext, type StepDefinition, type StepHandler } from '../types';
+import {
+  definePipeline,
+  NonRetryableStepError,
+  skipItem,
+  type StepContext,
+  type StepDefinition,
+  type StepHandler,
+} from '../types';
 import { PartnerPlatformClient, type DuplicateMatch, type VerificationRequest, type WeeklyHours } from './client';
 
 // ---------------------------------------------------------------------------------------------
@@ -18,7 +25,10 @@ export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as con
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'time must be HH:MM (24 h)');
 
-export const openingHoursSchema = z.partialRecord(z.enum(WEEKDAYS), z.array(z.object({ open: hhmm, close: hhmm })).max(4));
+export const openingHoursSchema = z.partialRecord(
+  z.enum(WEEKDAYS),
+  z.array(z.object({ open: hhmm, close: hhmm })).max(4),
+);
 
 export const deliveryZoneSchema = z.object({
   name: z.string().trim().min(1).max(60),
@@ -57,7 +67,10 @@ export const restaurantItemSchema = z.object({
   openingHours: openingHoursSchema,
   /** CSV with at least the columns name,price (optional: category, description). */
   menuCsv: z.string().min(1),
-  images: z.array(z.url({ protocol: /^https?$/ })).max(20).default([]),
+  images: z
+    .array(z.url({ protocol: /^https?$/ }))
+    .max(20)
+    .default([]),
   deliveryZones: z.array(deliveryZoneSchema).max(10).default([]),
   payment: z.object({
     accountHolder: z.string().trim().min(1),
@@ -159,13 +172,16 @@ export function validateRestaurant(input: unknown): { problems: string[]; output
       const r = ranges[i]!;
       if (r.close <= r.open) problems.push(`openingHours.${day}: ${r.open}-${r.close} closes before it opens`);
       const next = ranges[i + 1];
-      if (next && next.open < r.close) problems.push(`openingHours.${day}: ${r.open}-${r.close} overlaps ${next.open}-${next.close}`);
+      if (next && next.open < r.close)
+        problems.push(`openingHours.${day}: ${r.open}-${r.close} overlaps ${next.open}-${next.close}`);
     }
   }
   if (openDays === 0) problems.push('openingHours: the restaurant must be open on at least one day');
 
-  if (item.pickupOnly && item.deliveryZones.length) problems.push('deliveryZones: a pickup-only restaurant must not define delivery zones');
-  if (!item.pickupOnly && !item.deliveryZones.length) problems.push('deliveryZones: a delivering restaurant needs at least one delivery zone (or pickupOnly: true)');
+  if (item.pickupOnly && item.deliveryZones.length)
+    problems.push('deliveryZones: a pickup-only restaurant must not define delivery zones');
+  if (!item.pickupOnly && !item.deliveryZones.length)
+    problems.push('deliveryZones: a delivering restaurant needs at least one delivery zone (or pickupOnly: true)');
   const zoneNames = item.deliveryZones.map((z) => z.name.toLowerCase());
   const dupZone = zoneNames.find((n, i) => zoneNames.indexOf(n) !== i);
   if (dupZone) problems.push(`deliveryZones: zone name "${dupZone}" is used twice`);
@@ -210,7 +226,10 @@ export interface RestaurantRegistrationDeps {
 }
 
 /** Address of the local partner sandbox (`tsx sandbox/partner-platform/server.ts`) and its key. */
-export const SANDBOX_PARTNER_DEPS: RestaurantRegistrationDeps = { partnerBaseUrl: 'http://127.0.0.1:4010', partnerApiKey: 'sandbox-key' };
+export const SANDBOX_PARTNER_DEPS: RestaurantRegistrationDeps = {
+  partnerBaseUrl: 'http://127.0.0.1:4010',
+  partnerApiKey: 'sandbox-key',
+};
 
 type Step = StepDefinition<RestaurantItem, RestaurantRegistrationSettings>;
 /** Options of a partner write: the step's idempotency key (or one derived from it) and its cancellation signal. */
@@ -235,7 +254,9 @@ function merchantSteps(partner: PartnerPlatformClient, write: Write): Step[] {
       run: async (ctx) => {
         const { problems, output } = validateRestaurant(ctx.item);
         if (problems.length || !output) {
-          throw new NonRetryableStepError(`invalid restaurant data: ${problems.join('; ')}`, 'ValidationError', { problems });
+          throw new NonRetryableStepError(`invalid restaurant data: ${problems.join('; ')}`, 'ValidationError', {
+            problems,
+          });
         }
         return output;
       },
@@ -245,8 +266,16 @@ function merchantSteps(partner: PartnerPlatformClient, write: Write): Step[] {
       description: 'Skips the restaurant if the platform already has it.',
       run: async (ctx) => {
         const { item } = ctx;
-        const { matches } = await partner.searchMerchants({ name: item.name, postcode: item.address.postcode, externalRef: item.externalId }, { signal: ctx.signal });
-        const brief = (m: DuplicateMatch) => ({ merchantId: m.merchantId, storeId: m.storeId, status: m.status, matchedOn: m.matchedOn });
+        const { matches } = await partner.searchMerchants(
+          { name: item.name, postcode: item.address.postcode, externalRef: item.externalId },
+          { signal: ctx.signal },
+        );
+        const brief = (m: DuplicateMatch) => ({
+          merchantId: m.merchantId,
+          storeId: m.storeId,
+          status: m.status,
+          matchedOn: m.matchedOn,
+        });
         const live = matches.find((m) => m.status === 'live');
         if (live) return skipItem('already registered on the platform', brief(live));
         const other = matches.find((m) => m.externalRef !== item.externalId);
@@ -293,7 +322,9 @@ function merchantSteps(partner: PartnerPlatformClient, write: Write): Step[] {
         handlers: {
           // Applied themselves: checked against the company registry when they gave a number.
           inbound: verifyWith((item) =>
-            item.businessRegistrationNumber ? { method: 'registry-lookup', registrationNumber: item.businessRegistrationNumber } : { method: 'document-review' },
+            item.businessRegistrationNumber
+              ? { method: 'registry-lookup', registrationNumber: item.businessRegistrationNumber }
+              : { method: 'document-review' },
           ),
           // Approached by sales: the platform confirms by calling the restaurant.
           outbound: verifyWith((item) => ({ method: 'phone-call', phone: item.phone })),
@@ -336,7 +367,11 @@ function storeSteps(partner: PartnerPlatformClient, write: Write): Step[] {
       run: async (ctx) => {
         const storeId = requireId(ctx, 'create-store', 'storeId');
         const weekly: WeeklyHours = ctx.item.openingHours;
-        const res = await partner.setOpeningHours(storeId, { weekly, ...(ctx.item.timezone ? { timezone: ctx.item.timezone } : {}) }, write(ctx));
+        const res = await partner.setOpeningHours(
+          storeId,
+          { weekly, ...(ctx.item.timezone ? { timezone: ctx.item.timezone } : {}) },
+          write(ctx),
+        );
         return { storeId, openDays: Object.values(res.weekly).filter((r) => r && r.length).length };
       },
     },
@@ -353,14 +388,19 @@ function storeSteps(partner: PartnerPlatformClient, write: Write): Step[] {
     {
       name: 'upload-images',
       writes: 'uploads the images to the partner platform',
-      description: 'One upload per image, each with its own key derived from the step key; heartbeats its progress between images.',
+      description:
+        'One upload per image, each with its own key derived from the step key; heartbeats its progress between images.',
       // The engine heartbeats through each upload, so the default heartbeat timeout holds.
       startToCloseTimeoutMs: 5 * 60_000,
       run: async (ctx) => {
         const storeId = requireId(ctx, 'create-store', 'storeId');
         const imageIds: string[] = [];
         for (const [i, url] of ctx.item.images.entries()) {
-          const image = await partner.uploadImage(storeId, { url, kind: i === 0 ? 'cover' : 'dish', position: i }, write(ctx, `${ctx.idempotencyKey}/image-${i + 1}`));
+          const image = await partner.uploadImage(
+            storeId,
+            { url, kind: i === 0 ? 'cover' : 'dish', position: i },
+            write(ctx, `${ctx.idempotencyKey}/image-${i + 1}`),
+          );
           imageIds.push(image.imageId);
           ctx.heartbeat({ uploaded: i + 1, total: ctx.item.images.length });
         }
@@ -388,7 +428,11 @@ function launchSteps(partner: PartnerPlatformClient, write: Write): Step[] {
       writes: 'sets up payments on the partner platform',
       run: async (ctx) => {
         const merchantId = requireId(ctx, 'create-merchant-account', 'merchantId');
-        const account = await partner.setPayoutAccount(merchantId, { accountHolder: ctx.item.payment.accountHolder, iban: ctx.item.payment.iban }, write(ctx));
+        const account = await partner.setPayoutAccount(
+          merchantId,
+          { accountHolder: ctx.item.payment.accountHolder, iban: ctx.item.payment.iban },
+          write(ctx),
+        );
         return { payoutAccountId: account.payoutAccountId, ibanLast4: account.ibanLast4, status: account.status };
       },
     },
@@ -399,7 +443,12 @@ function launchSteps(partner: PartnerPlatformClient, write: Write): Step[] {
         const storeId = requireId(ctx, 'create-store', 'storeId');
         const published = await partner.publishStore(storeId, write(ctx));
         ctx.log.info('store published', { storeId, url: published.publicUrl });
-        return { storeId, status: published.status, publicUrl: published.publicUrl, publishedAt: published.publishedAt };
+        return {
+          storeId,
+          status: published.status,
+          publicUrl: published.publicUrl,
+          publishedAt: published.publishedAt,
+        };
       },
     },
     {
@@ -434,17 +483,14 @@ export function createRestaurantRegistrationPipeline(deps: RestaurantRegistratio
   return definePipeline({
     name: 'restaurant-registration',
     title: 'Restaurant registration',
-    description: 'Registers restaurants on the partner ordering platform: account, verification, store, hours, menu, images, delivery, payments, publish, welcome email.',
+    description:
+      'Registers restaurants on the partner ordering platform: account, verification, store, hours, menu, images, delivery, payments, publish, welcome email.',
     version: 1,
     itemNoun: 'restaurant',
     itemSchema: restaurantItemSchema,
     settingsSchema: restaurantRegistrationSettingsSchema,
     itemKey: (item) => item.externalId,
-    steps: [
-      ...merchantSteps(partner, write),
-      ...storeSteps(partner, write),
-      ...launchSteps(partner, write),
-    ],
+    steps: [...merchantSteps(partner, write), ...storeSteps(partner, write), ...launchSteps(partner, write)],
   });
 }
 
