@@ -139,7 +139,13 @@ export async function listEntities(
   ]);
   const page = rows.slice(0, q.limit);
   return {
-    entities: page.map((e) => ({ id: e.id, kind: e.kind, key: e.key, data: e.data, createdAt: e.createdAt })),
+    entities: page.map((e) => ({
+      id: e.id,
+      kind: e.kind,
+      key: e.key,
+      data: e.data as Record<string, unknown>,
+      createdAt: e.createdAt,
+    })),
     total,
     nextCursor: rows.length > q.limit ? (page[page.length - 1]?.id ?? null) : null,
   };

@@ -35,6 +35,7 @@ import type {
   UpdateScheduleBody,
 } from '../contract/schedules';
 import { durationMs, formatDuration } from '../contract/schedules';
+import type { BatchStatus } from '../common/types';
 
 export interface ScheduleServiceDeps {
   db: Db;
@@ -200,7 +201,7 @@ export class ScheduleService {
       this.deps.client.schedule.getHandle(scheduleId).trigger(overlap ? toTemporalOverlap(overlap) : undefined),
     );
     this.deps.log.info({ scheduleId }, 'schedule triggered');
-    return { id, triggered: true };
+    return { id, triggered: true as const };
   }
 
   /** The runs the spec would have made in a past (or any) range, taken now (also while paused). */
@@ -346,7 +347,7 @@ export class ScheduleService {
       recentActions: recent.map((r) => ({
         ...r,
         batchId: statusOf.has(r.batchId) ? r.batchId : null,
-        batchStatus: statusOf.get(r.batchId) ?? null,
+        batchStatus: (statusOf.get(r.batchId) as BatchStatus | undefined) ?? null,
       })),
       running: d.info.runningActions.map((a) => a.workflow.workflowId),
       actionsTaken: d.info.numActionsTaken,

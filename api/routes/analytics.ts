@@ -6,8 +6,9 @@ import express, { type Router } from 'express';
 import type { Db } from '../../lib/db';
 import { orgOf } from '../auth/middleware';
 import { batchAnalytics, batchStats } from '../../services/analytics';
-import { BatchAnalyticsQuery, StatsQuery } from '../../contract/analytics';
+import { BatchAnalytics, BatchAnalyticsQuery, StatsQuery } from '../../contract/analytics';
 import { IdParam } from '../../contract/batches';
+import { answer } from '../respond';
 
 export function analyticsRouter(deps: { db: Db; statementTimeoutMs: number }): Router {
   const router = express.Router();
@@ -15,7 +16,11 @@ export function analyticsRouter(deps: { db: Db; statementTimeoutMs: number }): R
   router.get('/batches/:id/analytics', async (req, res) => {
     const { id } = IdParam.parse(req.params);
     const { bucketSeconds } = BatchAnalyticsQuery.parse(req.query);
-    res.json(await batchAnalytics(deps.db, id, { bucketSeconds, statementTimeoutMs: deps.statementTimeoutMs }));
+    answer(
+      res,
+      BatchAnalytics,
+      await batchAnalytics(deps.db, id, { bucketSeconds, statementTimeoutMs: deps.statementTimeoutMs }),
+    );
   });
 
   router.get('/stats', async (req, res) => {

@@ -23,6 +23,9 @@ import {
 import { orgOf } from '../auth/middleware';
 import type { RateLimiter } from '../auth/rate-limit';
 import { ApiError } from '../errors';
+import { batchView, itemView } from '../batch-views';
+import { answer } from '../respond';
+import { BatchDetail, BatchList, CreatedBatch, ItemList, RetryAccepted } from '../../contract/batch-views';
 import { streamExport } from '../exports';
 import type { ProgressHub } from '../progress-hub';
 
@@ -73,12 +76,13 @@ export function batchesRouter(deps: BatchesRouterDeps): Router {
         throw new ApiError(415, 'unsupported_media_type', 'send the batch as application/json');
       const body = CreateBatchBody.parse(req.body);
       const created = await service.create(body, req.principal!.email, { orgId: orgOf(req) });
-      res.status(202).location(`/api/batches/${created.id}`).json(created);
+      answer(res.location(`/api/batches/${created.id}`), CreatedBatch, created, 202);
     },
   );
 
   router.get('/batches', async (req, res) => {
-    res.json(await service.list(ListBatchesQuery.parse(req.query), orgOf(req)));
+    const page = await service.list(ListBatchesQuery.parse(req.query), orgOf(req));
+    answer(res, BatchList, { ...page, batches: page.batches.map(batchView) });
   });
 
   router.get('/batches/:id', async (req, res) => {
@@ -86,8 +90,8 @@ export function batchesRouter(deps: BatchesRouterDeps): Router {
     const batch = await service.get(id);
     const progress = await hub.get(id, { knownStatus: batch.status });
     const { plan, ...rest } = batch;
-    res.json({
-      ...rest,
+    answer(res, BatchDetail, {
+      ...batchView(rest),
       steps: (plan as { steps?: Array<{ name: string }> }).steps?.map((s) => s.name) ?? [],
       progress,
       temporalUrl: temporalUrlOf(batch.workflowId),
@@ -97,13 +101,16 @@ export function batchesRouter(deps: BatchesRouterDeps): Router {
   router.get('/batches/:id/items', async (req, res) => {
     const { id } = IdParam.parse(req.params);
     const page = await service.items(id, ListItemsQuery.parse(req.query));
-    res.json({ ...page, items: page.items.map((i) => ({ ...i, temporalUrl: temporalUrlOf(i.workflowId) })) });
+    answer(res, ItemList, {
+      ...page,
+      items: page.items.map((i) => ({ ...itemView(i), temporalUrl: temporalUrlOf(i.workflowId) })),
+    });
   });
 
   router.post('/batches/:id/retry-failed', async (req, res) => {
     const { id } = IdParam.parse(req.params);
     const body = RetryFailedBody.parse(req.body ?? {});
-    res.status(202).json(await service.retryFailed(id, body, req.principal!.email));
+    answer(res, RetryAccepted, await service.retryFailed(id, body, req.principal!.email), 202);
   });
 
   router.get('/batches/:id/notifications', async (req, res) => {

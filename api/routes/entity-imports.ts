@@ -9,12 +9,15 @@ import { rowLimit } from '../../lib/auth/access';
 import { orgOf } from '../auth/middleware';
 import {
   EntityImportIdParam,
+  EntityImportList,
   EntityImportQuery,
+  EntityImportView,
   ImportErrorsQuery,
   ListEntityImportsQuery,
 } from '../../contract/entity-imports';
 import type { EntityImportService } from '../../services/entity-import-service';
 import { requesterOf } from './templates';
+import { answer } from '../respond';
 
 /** The route the raw body goes to, which the app's JSON parser must leave alone. */
 export const ENTITY_IMPORT_PATH = '/api/entity-imports';
@@ -43,11 +46,11 @@ export function entityImportsRouter(deps: { imports: EntityImportService; defaul
   });
 
   router.get('/entity-imports', async (req, res) => {
-    res.json(await imports.list(orgOf(req), ListEntityImportsQuery.parse(req.query)));
+    answer(res, EntityImportList, await imports.list(orgOf(req), ListEntityImportsQuery.parse(req.query)));
   });
 
   router.get('/entity-imports/:id', async (req, res) => {
-    res.json(await imports.get(EntityImportIdParam.parse(req.params).id, orgOf(req)));
+    answer(res, EntityImportView, await imports.get(EntityImportIdParam.parse(req.params).id, orgOf(req)));
   });
 
   router.get('/entity-imports/:id/errors', async (req, res) => {

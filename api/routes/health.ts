@@ -28,10 +28,8 @@ export function detailedHealth(deps: HealthDeps): RequestHandler {
 
 function sendHealth(res: Response, checks: HealthChecks, detailed: boolean): void {
   const ok = Object.values(checks).every((c) => c.ok);
-  res
-    .status(ok ? 200 : 503)
-    .json({
-      ok,
-      checks: detailed ? checks : Object.fromEntries(Object.entries(checks).map(([name, c]) => [name, { ok: c.ok }])),
-    });
+  res.status(ok ? 200 : 503).json({
+    ok,
+    checks: detailed ? checks : Object.fromEntries(Object.entries(checks).map(([name, c]) => [name, { ok: c.ok }])),
+  });
 }

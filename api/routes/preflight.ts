@@ -6,8 +6,9 @@ import express, { type Router } from 'express';
 import { orgOf } from '../auth/middleware';
 import type { RateLimiter } from '../auth/rate-limit';
 import { dryRun, estimate, type PreflightDeps } from '../../services/preflight';
-import { DryRunBody, EstimateQuery } from '../../contract/preflight';
+import { DryRunBody, DryRunResult, Estimate, EstimateQuery } from '../../contract/preflight';
 import { PipelineNameParam } from '../../contract/templates';
+import { answer } from '../respond';
 
 /** A dry run executes real steps (fetches, AI calls): limited per user like batch creation. */
 export function preflightRouter(deps: PreflightDeps & { limiter: RateLimiter; dryRunPerMinute: number }): Router {
@@ -15,7 +16,7 @@ export function preflightRouter(deps: PreflightDeps & { limiter: RateLimiter; dr
 
   router.get('/pipelines/:name/estimate', async (req, res) => {
     const { name } = PipelineNameParam.parse(req.params);
-    res.json(await estimate(deps, name, EstimateQuery.parse(req.query), orgOf(req)));
+    answer(res, Estimate, await estimate(deps, name, EstimateQuery.parse(req.query), orgOf(req)));
   });
 
   router.post(
@@ -23,7 +24,7 @@ export function preflightRouter(deps: PreflightDeps & { limiter: RateLimiter; dr
     deps.limiter.middleware('dry-run', { what: 'dry runs', perMinute: deps.dryRunPerMinute }),
     async (req, res) => {
       const { name } = PipelineNameParam.parse(req.params);
-      res.json(await dryRun(deps, name, DryRunBody.parse(req.body ?? {})));
+      answer(res, DryRunResult, await dryRun(deps, name, DryRunBody.parse(req.body ?? {})));
     },
   );
 

@@ -18,6 +18,8 @@ import {
   TriggerScheduleBody,
   UpdateScheduleBody,
 } from '../../contract/schedules';
+import { Schedule, ScheduleBackfilled, ScheduleList, ScheduleTriggered } from '../../contract/schedules';
+import { answer } from '../respond';
 
 export function schedulesRouter(deps: {
   db: Db;
@@ -39,36 +41,46 @@ export function schedulesRouter(deps: {
   });
 
   router.get('/schedules', async (req, res) => {
-    res.json(await schedules.list(ListSchedulesQuery.parse(req.query), orgOf(req)));
+    answer(res, ScheduleList, await schedules.list(ListSchedulesQuery.parse(req.query), orgOf(req)));
   });
 
   router.get('/schedules/:id', async (req, res) => {
-    res.json(await schedules.get(ScheduleIdParam.parse(req.params).id, orgOf(req)));
+    answer(res, Schedule, await schedules.get(ScheduleIdParam.parse(req.params).id, orgOf(req)));
   });
 
   router.put('/schedules/:id', async (req, res) => {
     const { id } = ScheduleIdParam.parse(req.params);
-    res.json(await schedules.update(id, UpdateScheduleBody.parse(req.body), orgOf(req)));
+    answer(res, Schedule, await schedules.update(id, UpdateScheduleBody.parse(req.body), orgOf(req)));
   });
 
   router.post('/schedules/:id/pause', async (req, res) => {
     const { id } = ScheduleIdParam.parse(req.params);
-    res.json(await schedules.pause(id, PauseScheduleBody.parse(req.body ?? {}).reason, orgOf(req)));
+    answer(res, Schedule, await schedules.pause(id, PauseScheduleBody.parse(req.body ?? {}).reason, orgOf(req)));
   });
 
   router.post('/schedules/:id/unpause', async (req, res) => {
     const { id } = ScheduleIdParam.parse(req.params);
-    res.json(await schedules.unpause(id, PauseScheduleBody.parse(req.body ?? {}).reason, orgOf(req)));
+    answer(res, Schedule, await schedules.unpause(id, PauseScheduleBody.parse(req.body ?? {}).reason, orgOf(req)));
   });
 
   router.post('/schedules/:id/trigger', async (req, res) => {
     const { id } = ScheduleIdParam.parse(req.params);
-    res.status(202).json(await schedules.trigger(id, TriggerScheduleBody.parse(req.body ?? {}).overlap, orgOf(req)));
+    answer(
+      res,
+      ScheduleTriggered,
+      await schedules.trigger(id, TriggerScheduleBody.parse(req.body ?? {}).overlap, orgOf(req)),
+      202,
+    );
   });
 
   router.post('/schedules/:id/backfill', async (req, res) => {
     const { id } = ScheduleIdParam.parse(req.params);
-    res.status(202).json(await schedules.backfill(id, BackfillScheduleBody.parse(req.body), orgOf(req)));
+    answer(
+      res,
+      ScheduleBackfilled,
+      await schedules.backfill(id, BackfillScheduleBody.parse(req.body), orgOf(req)),
+      202,
+    );
   });
 
   router.delete('/schedules/:id', async (req, res) => {

@@ -7,9 +7,10 @@ import express, { type Router } from 'express';
 import { rowLimit } from '../../lib/auth/access';
 import { orgOf } from '../auth/middleware';
 import { unavailable } from '../../services/errors';
-import { CheckUploadBody, UploadIdParam, UploadQuery } from '../../contract/uploads';
+import { CheckUploadBody, UploadCheck, UploadIdParam, UploadQuery, UploadView } from '../../contract/uploads';
 import type { UploadService } from '../../services/upload-service';
 import { requesterOf } from './templates';
+import { answer } from '../respond';
 
 /** The route the raw body goes to, which the app's JSON parser must leave alone. */
 export const UPLOAD_PATH = '/api/uploads';
@@ -36,12 +37,12 @@ export function uploadsRouter(deps: { uploads?: UploadService }): Router {
   });
 
   router.get('/uploads/:id', async (req, res) => {
-    res.json(await service().get(UploadIdParam.parse(req.params).id, orgOf(req)));
+    answer(res, UploadView, await service().get(UploadIdParam.parse(req.params).id, orgOf(req)));
   });
 
   router.post('/uploads/:id/check', async (req, res) => {
     const { id } = UploadIdParam.parse(req.params);
-    res.json(await service().check(id, CheckUploadBody.parse(req.body ?? {}), orgOf(req)));
+    answer(res, UploadCheck, await service().check(id, CheckUploadBody.parse(req.body ?? {}), orgOf(req)));
   });
 
   return router;
