@@ -10,6 +10,7 @@ import type { PipelineDefinition } from '../pipelines/types';
 import { startApi, waitFor } from './support/api';
 import { fixturePipeline } from './support/fixture-pipeline';
 import { startStack } from './support/stack';
+import { DEFAULT_FAILURE_THRESHOLD } from '../common/types';
 
 let stack: Awaited<ReturnType<typeof startStack>>;
 let db: Db;
@@ -29,7 +30,7 @@ function insertCompletedBatch(id: string, name: string, total: number, createdAt
       status: 'completed',
       plan: { steps: [{ name: 'x' }] },
       concurrency: 1,
-      failureThreshold: {},
+      failureThreshold: { ...DEFAULT_FAILURE_THRESHOLD },
       total,
       ...(createdAt ? { createdAt } : {}),
     },
@@ -187,7 +188,7 @@ describe('stats and history', () => {
           name: s.id,
           plan: {},
           concurrency: 1,
-          failureThreshold: {},
+          failureThreshold: { ...DEFAULT_FAILURE_THRESHOLD },
           total: 0,
           createdAt: new Date(s.createdAt),
         },

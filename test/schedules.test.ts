@@ -24,6 +24,7 @@ import { deleteSchedules } from './support/schedules';
 import { fixturePipeline } from './support/fixture-pipeline';
 import { finalStatusOf, startOperatorStack } from './support/operator-stack';
 import { uid } from './support/stack';
+import { DEFAULT_FAILURE_THRESHOLD } from '../common/types';
 
 let stack: Awaited<ReturnType<typeof startOperatorStack>>;
 let filesDir: string;
@@ -497,7 +498,7 @@ test('retention: its schedule deletes batches that ended long ago (rows, items, 
       status: 'paused',
       plan: {},
       concurrency: 1,
-      failureThreshold: {},
+      failureThreshold: { ...DEFAULT_FAILURE_THRESHOLD },
       total: 1,
       createdAt: days(40),
     },
