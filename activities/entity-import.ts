@@ -16,6 +16,7 @@ import { ItemShape, RowMapper } from '../lib/item-mapping';
 import { ITEM_KEY_PATTERN, ITEM_KEY_RULE, entityIdOf, itemKeyOf } from '../lib/item-keys';
 import type { PipelineDefinition } from '../pipelines/types';
 import type { ImportStatus } from '../contract/entity-imports';
+import type { EntityImport } from '../prisma/generated/client';
 
 /** Rows upserted per statement (and per progress report). */
 export const IMPORT_PAGE_ROWS = 1_000;
@@ -119,26 +120,168 @@ function importStore(db: Db, limits: EntityImportLimits) {
   return { rowsOf, finish, storeErrors, upsert };
 }
 
+type ImportStore = ReturnType<typeof importStore>;
+
+/** What the import's phases share: its row, its store, and the progress this attempt heartbeats. */
+interface ImportAttempt {
+  imp: EntityImport;
+  db: Db;
+  store: ImportStore;
+  ctx: Context;
+  progress: ImportProgress;
+}
+
+/** How an import that already ended ended (a retried or repeated call answers the same). */
+function endedOutcome(imp: EntityImport): ImportOutcome | undefined {
+  if (imp.status !== 'succeeded' && imp.status !== 'failed') return undefined;
+  return {
+    status: imp.status,
+    rowsImported: imp.rowsImported,
+    rowsFailed: imp.rowsFailed,
+    ...(imp.error ? { error: imp.error } : {}),
+  };
+}
+
+/**
+ * Counts the file's data rows before anything is written, so a file over the limit changes
+ * nothing. Answers why the file is refused, if it is.
+ */
+async function countRows(a: ImportAttempt): Promise<string | undefined> {
+  const { imp } = a;
+  if (imp.totalRows !== null) return undefined;
+  let total = 0;
+  for await (const r of a.store.rowsOf(imp.id)) {
+    if ('header' in r) continue;
+    total += 1;
+    if (total > imp.maxRows) {
+      return `the file has more than ${imp.maxRows.toLocaleString('en-US')} data rows, the most one import may have for your organisation; split it, or ask a super admin to raise the limit`;
+    }
+    if (total % 50_000 === 0) a.ctx.heartbeat(a.progress);
+  }
+  await a.db.entityImport.update({ where: { id: imp.id }, data: { totalRows: total } });
+  return undefined;
+}
+
+/** The mapping of the file's columns onto the item fields, or why the file cannot be imported. */
+async function mapperOf(a: ImportAttempt, shape: ItemShape, header: string[]): Promise<RowMapper | string> {
+  const columns = uniqueColumns(header);
+  const mapping = shape.suggest(columns);
+  const missing = shape.fields.filter((f) => f.required && !mapping[f.name]);
+  if (missing.length > 0) {
+    return `the file has no column for ${missing.map((f) => `"${f.name}"`).join(', ')} (required); its columns: ${columns.slice(0, 30).join(', ')}`;
+  }
+  const mapper = new RowMapper(shape, columns, mapping);
+  await a.db.entityImport.update({ where: { id: a.imp.id }, data: { columns, mapping } });
+  return mapper;
+}
+
+/** The rows checked since the last page was written: valid ones by key, refused ones' errors. */
+class PendingPage {
+  readonly entities = new Map<string, string>();
+  readonly errors: RowError[] = [];
+  rows = 0;
+  failed = 0;
+  valid = 0;
+
+  /** Checks one data row (the `index`th of the file) into the page. */
+  add(def: PipelineDefinition, mapper: RowMapper, r: { row: number; cells: string[] }, index: number): void {
+    this.rows += 1;
+    const checked = mapper.check(r.cells);
+    if (checked.errors.length > 0) {
+      this.failed += 1;
+      for (const e of checked.errors)
+        this.errors.push({
+          row: r.row,
+          field: e.path,
+          column: e.column,
+          message: e.message,
+          ...(e.value !== undefined ? { value: e.value } : {}),
+        });
+      return;
+    }
+    const key = itemKeyOf(def, checked.data, index, checked.item);
+    if (!ITEM_KEY_PATTERN.test(key)) {
+      this.failed += 1;
+      this.errors.push({
+        row: r.row,
+        field: 'key',
+        column: null,
+        message: `key "${key.slice(0, 50)}" ${ITEM_KEY_RULE}`,
+        value: key.slice(0, 200),
+      });
+      return;
+    }
+    this.valid += 1;
+    this.entities.delete(key);
+    this.entities.set(key, JSON.stringify(checked.data));
+  }
+}
+
+/** Writes a page and its errors, then records and heartbeats the progress it adds. */
+async function writePage(a: ImportAttempt, page: PendingPage): Promise<void> {
+  const { imp, progress } = a;
+  await a.store.upsert(imp.orgId, imp.kind, page.entities);
+  const stored = page.errors.slice(0, Math.max(0, MAX_STORED_IMPORT_ERRORS - progress.errorsStored));
+  await a.store.storeErrors(imp.id, stored, progress.errorsStored + 1);
+  progress.rowsRead += page.rows;
+  progress.rowsImported += page.valid;
+  progress.rowsFailed += page.failed;
+  progress.errorsStored += stored.length;
+  await a.db.entityImport.update({
+    where: { id: imp.id },
+    data: { rowsRead: progress.rowsRead, rowsImported: progress.rowsImported, rowsFailed: progress.rowsFailed },
+  });
+  a.ctx.heartbeat(progress);
+  // A worker shutting down (or the workflow cancelled): stop after a finished page; the next attempt resumes.
+  if (a.ctx.cancellationSignal.aborted) throw new CancelledFailure('entity import attempt cancelled');
+}
+
+/**
+ * Reads the file page by page into entities and row errors, skipping the rows an earlier
+ * attempt finished. Answers why the file cannot be imported, if it cannot.
+ */
+async function importRows(a: ImportAttempt, def: PipelineDefinition): Promise<string | undefined> {
+  const shape = new ItemShape(def.itemSchema);
+  let mapper: RowMapper | undefined;
+  let page = new PendingPage();
+  let index = -1;
+  for await (const r of a.store.rowsOf(a.imp.id)) {
+    if ('header' in r) {
+      const mapped = await mapperOf(a, shape, r.header);
+      if (typeof mapped === 'string') return mapped;
+      mapper = mapped;
+      continue;
+    }
+    index += 1;
+    // Rows a previous attempt finished.
+    if (index < a.progress.rowsRead) continue;
+    page.add(def, mapper!, r, index);
+    if (page.rows >= IMPORT_PAGE_ROWS) {
+      await writePage(a, page);
+      page = new PendingPage();
+    }
+  }
+  if (!mapper) return 'the file is empty: it needs a header row naming the columns, then one row per entity';
+  await writePage(a, page);
+  return undefined;
+}
+
 export function createEntityImportActivities(deps: {
   db: Db;
   pipelines: PipelineDefinition[];
   limits: EntityImportLimits;
 }) {
   const { db } = deps;
-  const { rowsOf, finish, storeErrors, upsert } = importStore(db, deps.limits);
+  const store = importStore(db, deps.limits);
 
   return {
     /** Ends an import that could not finish (its attempts ran out), keeping what it had imported. */
     async failEntityImport(importId: string, error: string): Promise<ImportOutcome> {
       const imp = await db.entityImport.findUniqueOrThrow({ where: { id: importId } });
-      if (imp.status === 'succeeded' || imp.status === 'failed')
-        return {
-          status: imp.status,
-          rowsImported: imp.rowsImported,
-          rowsFailed: imp.rowsFailed,
-          ...(imp.error ? { error: imp.error } : {}),
-        };
-      return finish(importId, { status: 'failed', rowsImported: imp.rowsImported, rowsFailed: imp.rowsFailed, error });
+      return (
+        endedOutcome(imp) ??
+        store.finish(importId, { status: 'failed', rowsImported: imp.rowsImported, rowsFailed: imp.rowsFailed, error })
+      );
     },
 
     /**
@@ -150,132 +293,33 @@ export function createEntityImportActivities(deps: {
     async importEntities(importId: string): Promise<ImportOutcome> {
       const imp = await db.entityImport.findUnique({ where: { id: importId } });
       if (!imp) return { status: 'failed', rowsImported: 0, rowsFailed: 0, error: `no import ${importId}` };
-      if (imp.status === 'succeeded' || imp.status === 'failed')
-        return {
-          status: imp.status,
-          rowsImported: imp.rowsImported,
-          rowsFailed: imp.rowsFailed,
-          ...(imp.error ? { error: imp.error } : {}),
-        };
+      const ended = endedOutcome(imp);
+      if (ended) return ended;
       const ctx = Context.current();
-      const fail = (error: string) =>
-        finish(importId, {
-          status: 'failed',
-          rowsImported: progress.rowsImported,
-          rowsFailed: progress.rowsFailed,
-          error,
-        });
       const progress: ImportProgress = (ctx.info.heartbeatDetails as ImportProgress | undefined) ?? {
         rowsRead: 0,
         rowsImported: 0,
         rowsFailed: 0,
         errorsStored: 0,
       };
+      const fail = (error: string) =>
+        store.finish(importId, {
+          status: 'failed',
+          rowsImported: progress.rowsImported,
+          rowsFailed: progress.rowsFailed,
+          error,
+        });
       const def = deps.pipelines.find((p) => p.name === imp.pipeline);
       if (!def) return fail(`this deployment no longer has pipeline "${imp.pipeline}"`);
       await db.entityImport.update({
         where: { id: importId },
         data: { status: 'running', startedAt: imp.startedAt ?? new Date() },
       });
+      const attempt: ImportAttempt = { imp, db, store, ctx, progress };
       try {
-        // Counted before anything is written: a file over the limit changes nothing.
-        let total = imp.totalRows;
-        if (total === null) {
-          total = 0;
-          for await (const r of rowsOf(importId)) {
-            if ('header' in r) continue;
-            total += 1;
-            if (total > imp.maxRows) {
-              return fail(
-                `the file has more than ${imp.maxRows.toLocaleString('en-US')} data rows, the most one import may have for your organisation; split it, or ask a super admin to raise the limit`,
-              );
-            }
-            if (total % 50_000 === 0) ctx.heartbeat(progress);
-          }
-          await db.entityImport.update({ where: { id: importId }, data: { totalRows: total } });
-        }
-
-        const shape = new ItemShape(def.itemSchema);
-        let mapper: RowMapper | undefined;
-        let page = new Map<string, string>();
-        let pageErrors: RowError[] = [];
-        let rowsInPage = 0;
-        let failedInPage = 0;
-        let validInPage = 0;
-        const flush = async () => {
-          await upsert(imp.orgId, imp.kind, page);
-          const stored = pageErrors.slice(0, Math.max(0, MAX_STORED_IMPORT_ERRORS - progress.errorsStored));
-          await storeErrors(importId, stored, progress.errorsStored + 1);
-          progress.rowsRead += rowsInPage;
-          progress.rowsImported += validInPage;
-          progress.rowsFailed += failedInPage;
-          progress.errorsStored += stored.length;
-          await db.entityImport.update({
-            where: { id: importId },
-            data: { rowsRead: progress.rowsRead, rowsImported: progress.rowsImported, rowsFailed: progress.rowsFailed },
-          });
-          ctx.heartbeat(progress);
-          // A worker shutting down (or the workflow cancelled): stop after a finished page; the next attempt resumes.
-          if (ctx.cancellationSignal.aborted) throw new CancelledFailure('entity import attempt cancelled');
-          page = new Map();
-          pageErrors = [];
-          rowsInPage = 0;
-          failedInPage = 0;
-          validInPage = 0;
-        };
-        let index = -1;
-        for await (const r of rowsOf(importId)) {
-          if ('header' in r) {
-            const columns = uniqueColumns(r.header);
-            const mapping = shape.suggest(columns);
-            const missing = shape.fields.filter((f) => f.required && !mapping[f.name]);
-            if (missing.length > 0) {
-              return fail(
-                `the file has no column for ${missing.map((f) => `"${f.name}"`).join(', ')} (required); its columns: ${columns.slice(0, 30).join(', ')}`,
-              );
-            }
-            mapper = new RowMapper(shape, columns, mapping);
-            await db.entityImport.update({ where: { id: importId }, data: { columns, mapping } });
-            continue;
-          }
-          index += 1;
-          // Rows a previous attempt finished.
-          if (index < progress.rowsRead) continue;
-          rowsInPage += 1;
-          const checked = mapper!.check(r.cells);
-          if (checked.errors.length > 0) {
-            failedInPage += 1;
-            for (const e of checked.errors)
-              pageErrors.push({
-                row: r.row,
-                field: e.path,
-                column: e.column,
-                message: e.message,
-                ...(e.value !== undefined ? { value: e.value } : {}),
-              });
-          } else {
-            const key = itemKeyOf(def, checked.data, index, checked.item);
-            if (!ITEM_KEY_PATTERN.test(key)) {
-              failedInPage += 1;
-              pageErrors.push({
-                row: r.row,
-                field: 'key',
-                column: null,
-                message: `key "${key.slice(0, 50)}" ${ITEM_KEY_RULE}`,
-                value: key.slice(0, 200),
-              });
-            } else {
-              validInPage += 1;
-              page.delete(key);
-              page.set(key, JSON.stringify(checked.data));
-            }
-          }
-          if (rowsInPage >= IMPORT_PAGE_ROWS) await flush();
-        }
-        if (!mapper)
-          return fail('the file is empty: it needs a header row naming the columns, then one row per entity');
-        await flush();
-        return await finish(importId, {
+        const refused = (await countRows(attempt)) ?? (await importRows(attempt, def));
+        if (refused) return await fail(refused);
+        return await store.finish(importId, {
           status: 'succeeded',
           rowsImported: progress.rowsImported,
           rowsFailed: progress.rowsFailed,

@@ -44,7 +44,7 @@ export interface ItemOutcomeRecord {
   durationMs: number;
 }
 
-/** Batch plan and settings never change after creation: cache them per worker. */
+/** A map that forgets its oldest entry past `max`. */
 class BoundedCache<V> {
   private readonly map = new Map<string, V>();
   constructor(private readonly max: number) {}
@@ -119,11 +119,17 @@ async function releaseSuccessor(deps: StoreDeps, batchId: string, itemKey: strin
   }
 }
 
-export function createItemStoreActivities(deps: StoreDeps) {
-  const { db } = deps;
-  const batchCache = new BoundedCache<{ settings: unknown; plan: PipelinePlan }>(256);
+interface BatchConfig {
+  settings: unknown;
+  plan: PipelinePlan;
+}
 
-  async function batchConfig(batchId: string) {
+type BatchConfigReader = (batchId: string) => Promise<BatchConfig>;
+
+/** A batch's settings and plan, read once per worker (they never change after creation). */
+function batchConfigReader(db: Db): BatchConfigReader {
+  const batchCache = new BoundedCache<BatchConfig>(256);
+  return async (batchId) => {
     const cached = batchCache.get(batchId);
     if (cached) return cached;
     const batch = await db.batch.findUnique({ where: { id: batchId }, select: { settings: true, plan: true } });
@@ -131,23 +137,28 @@ export function createItemStoreActivities(deps: StoreDeps) {
     const value = { settings: batch.settings, plan: batch.plan as unknown as PipelinePlan };
     batchCache.set(batchId, value);
     return value;
-  }
+  };
+}
 
-  /**
-   * Once per item, so in SQL: Prisma compiles every model query anew (its query compiler has no
-   * plan cache), which cost more of the worker's CPU than the write itself (BENCHMARKS.md).
-   */
-  async function recordItemOutcome(r: ItemOutcomeRecord): Promise<void> {
-    const updated = await db.$executeRaw`
-      UPDATE batch_items
-      SET status = ${r.status}, steps = ${JSON.stringify(r.steps)}::jsonb, error = ${r.error ? JSON.stringify(r.error) : null}::jsonb,
-          cost_usd = ${r.costUsd}, run_id = ${r.runId}, duration_ms = ${Math.round(r.durationMs)}, finished_at = ${new Date()}
-      WHERE batch_id = ${r.batchId} AND key = ${r.itemKey}`;
-    if (updated === 0) throw new Error(`item ${r.itemKey} of batch ${r.batchId} not found`);
-    countItemSettled({ pipeline: (await batchConfig(r.batchId)).plan.pipeline, status: r.status });
-    if (r.status === 'failed')
-      log.info('item failed', { batchId: r.batchId, itemKey: r.itemKey, step: r.error?.step, type: r.error?.type });
-  }
+/**
+ * Once per item, so in SQL: Prisma compiles every model query anew (its query compiler has no
+ * plan cache), which cost more of the worker's CPU than the write itself (BENCHMARKS.md).
+ */
+async function recordItemOutcome(db: Db, batchConfig: BatchConfigReader, r: ItemOutcomeRecord): Promise<void> {
+  const updated = await db.$executeRaw`
+    UPDATE batch_items
+    SET status = ${r.status}, steps = ${JSON.stringify(r.steps)}::jsonb, error = ${r.error ? JSON.stringify(r.error) : null}::jsonb,
+        cost_usd = ${r.costUsd}, run_id = ${r.runId}, duration_ms = ${Math.round(r.durationMs)}, finished_at = ${new Date()}
+    WHERE batch_id = ${r.batchId} AND key = ${r.itemKey}`;
+  if (updated === 0) throw new Error(`item ${r.itemKey} of batch ${r.batchId} not found`);
+  countItemSettled({ pipeline: (await batchConfig(r.batchId)).plan.pipeline, status: r.status });
+  if (r.status === 'failed')
+    log.info('item failed', { batchId: r.batchId, itemKey: r.itemKey, step: r.error?.step, type: r.error?.type });
+}
+
+export function createItemStoreActivities(deps: StoreDeps) {
+  const { db } = deps;
+  const batchConfig = batchConfigReader(db);
 
   return {
     /** Marks the item running and hands the item workflow its input, the batch settings and the plan. */
@@ -212,7 +223,7 @@ export function createItemStoreActivities(deps: StoreDeps) {
       const { batchId, itemKey } = args.record;
       // Only a report by signal can replace a counted outcome (a completion reaches the run that started the item).
       const replaces = args.reportTo ? await replacedBy(db, batchId, itemKey, args.record.runId) : undefined;
-      await recordItemOutcome(args.record);
+      await recordItemOutcome(db, batchConfig, args.record);
       if ((await batchConfig(batchId)).plan.sequenced) await releaseSuccessor(deps, batchId, itemKey);
       if (!args.reportTo) return;
       const outcome: ItemOutcome = replaces ? { ...args.outcome, replaces } : args.outcome;

@@ -52,6 +52,110 @@ const TITLES: Record<NotificationEvent, string> = {
   budget_paused: 'paused: cost budget reached',
 };
 
+/** One attempt at one delivery: what its channel needs to send it and to record how it went. */
+interface DeliveryAttempt {
+  id: string;
+  target: string;
+  event: NotificationEvent;
+  batch: { id: string; name: string; pipeline: string; notify: unknown; createdBy: string | null };
+  progress: BatchProgress;
+  /** The batch's page in the web app. */
+  link: string;
+  attempt: number;
+  maxAttempts: number;
+  record: (data: { status: string; lastError?: string | null; responseStatus?: number | null }) => Promise<void>;
+}
+
+/** The e-mail (recorded skipped while SMTP is not configured); a send error throws. */
+async function sendEmail(mailer: Mailer, a: DeliveryAttempt): Promise<void> {
+  if (!mailer.configured) {
+    await a.record({ status: 'skipped', lastError: 'SMTP is not configured (SMTP_HOST)' });
+    return;
+  }
+  const { batch, event, progress: p } = a;
+  const pct = p.processed ? Math.round((p.succeeded / p.processed) * 1000) / 10 : 0;
+  await mailer.send({
+    to: a.target,
+    subject: `Batch "${batch.name}" ${TITLES[event]}`,
+    text: [
+      `Batch "${batch.name}" (${batch.pipeline}) ${TITLES[event]}.`,
+      ...(p.pauseReason ? [`Reason: ${p.pauseReason}`] : []),
+      '',
+      `Total: ${p.total}`,
+      `Succeeded: ${p.succeeded} (${pct}%)`,
+      `Failed: ${p.failed}`,
+      `Skipped: ${p.skipped}`,
+      `Cancelled: ${p.cancelled}`,
+      `Estimated cost: $${p.estimatedCostUsd.toFixed(4)}`,
+      '',
+      `View details: ${a.link}`,
+    ].join('\n'),
+    messageId: `<${a.id}@flotilla>`,
+    headers: { 'X-Flotilla-Event': event, 'X-Flotilla-Delivery': a.id },
+  });
+  await a.record({ status: 'delivered', lastError: null });
+}
+
+/**
+ * The signed webhook POST (recorded skipped when the webhook left the batch's settings). A
+ * blocked target or a 4xx other than 408/429 throws a non-retryable failure; other answers
+ * outside 2xx throw a retryable one.
+ */
+async function postWebhook(settings: NotificationSettings, secrets: SecretBox, a: DeliveryAttempt): Promise<void> {
+  const { batch, event } = a;
+  const hook = ((batch.notify ?? {}) as NotifyTargets).webhooks?.find((w) => w.url === a.target);
+  if (!hook) {
+    await a.record({ status: 'skipped', lastError: 'the webhook is no longer in the batch settings' });
+    return;
+  }
+  const body = JSON.stringify({
+    id: a.id,
+    event,
+    batch: { id: batch.id, name: batch.name, pipeline: batch.pipeline, createdBy: batch.createdBy, url: a.link },
+    progress: a.progress,
+    sentAt: new Date().toISOString(),
+  });
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  // Webhook targets are user input: through the egress guard, redirects not followed.
+  const res = await egressRequest(a.target, settings.egress ?? { allow: [] }, {
+    method: 'POST',
+    signal: AbortSignal.any([AbortSignal.timeout(WEBHOOK_TIMEOUT_MS), Context.current().cancellationSignal]),
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': 'Flotilla-Webhook/1',
+      'x-flotilla-event': event,
+      'x-flotilla-delivery': a.id,
+      'x-flotilla-timestamp': timestamp,
+      'x-flotilla-signature': signWebhook(secrets.open(hook.secret), timestamp, body),
+    },
+    body,
+  }).catch(async (err: unknown) => {
+    if (!(err instanceof EgressBlockedError)) throw err;
+    await a.record({ status: 'failed', lastError: `EgressBlocked: ${err.message}` });
+    throw ApplicationFailure.create({
+      type: 'EgressBlocked',
+      message: err.message,
+      nonRetryable: true,
+      details: [{ host: err.host, reason: err.reason }],
+    });
+  });
+  await discardBody(res);
+  if (res.status < 200 || res.status >= 300) {
+    const final = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
+    await a.record({
+      status: final || a.attempt >= a.maxAttempts ? 'failed' : 'retrying',
+      lastError: `HTTP ${res.status}`,
+      responseStatus: res.status,
+    });
+    throw ApplicationFailure.create({
+      type: 'WebhookRejected',
+      message: `webhook ${a.target} answered ${res.status}`,
+      nonRetryable: final,
+    });
+  }
+  await a.record({ status: 'delivered', lastError: null, responseStatus: res.status });
+}
+
 /** @param deps.secrets opens the sealed webhook secrets the API stored (SECRETS_KEY). */
 export function createNotificationActivities(deps: { db: Db; settings: NotificationSettings; secrets: SecretBox }) {
   const { db, settings } = deps;
@@ -94,98 +198,27 @@ export function createNotificationActivities(deps: { db: Db; settings: Notificat
         where: { id: d.batchId },
         select: { id: true, name: true, pipeline: true, notify: true, createdBy: true },
       });
-      const event = d.event as NotificationEvent;
-      const p = args.progress;
-      const link = `${settings.appUrl}/batches/${encodeURIComponent(batch.id)}`;
       const attempt = Context.current().info.attempt;
-      const record = async (data: { status: string; lastError?: string | null; responseStatus?: number | null }) => {
+      const record: DeliveryAttempt['record'] = async (data) => {
         await db.notificationDelivery.update({
           where: { id: d.id },
           data: { ...data, attempts: attempt, ...(data.status === 'delivered' ? { deliveredAt: new Date() } : {}) },
         });
       };
+      const delivery: DeliveryAttempt = {
+        id: d.id,
+        target: d.target,
+        event: d.event as NotificationEvent,
+        batch,
+        progress: args.progress,
+        link: `${settings.appUrl}/batches/${encodeURIComponent(batch.id)}`,
+        attempt,
+        maxAttempts: args.maxAttempts,
+        record,
+      };
       try {
-        if (d.channel === 'email') {
-          mailer ??= createMailer(settings.smtp);
-          if (!mailer.configured) {
-            await record({ status: 'skipped', lastError: 'SMTP is not configured (SMTP_HOST)' });
-            return;
-          }
-          const pct = p.processed ? Math.round((p.succeeded / p.processed) * 1000) / 10 : 0;
-          await mailer.send({
-            to: d.target,
-            subject: `Batch "${batch.name}" ${TITLES[event]}`,
-            text: [
-              `Batch "${batch.name}" (${batch.pipeline}) ${TITLES[event]}.`,
-              ...(p.pauseReason ? [`Reason: ${p.pauseReason}`] : []),
-              '',
-              `Total: ${p.total}`,
-              `Succeeded: ${p.succeeded} (${pct}%)`,
-              `Failed: ${p.failed}`,
-              `Skipped: ${p.skipped}`,
-              `Cancelled: ${p.cancelled}`,
-              `Estimated cost: $${p.estimatedCostUsd.toFixed(4)}`,
-              '',
-              `View details: ${link}`,
-            ].join('\n'),
-            messageId: `<${d.id}@flotilla>`,
-            headers: { 'X-Flotilla-Event': event, 'X-Flotilla-Delivery': d.id },
-          });
-        } else {
-          const hook = ((batch.notify ?? {}) as NotifyTargets).webhooks?.find((w) => w.url === d.target);
-          if (!hook) {
-            await record({ status: 'skipped', lastError: 'the webhook is no longer in the batch settings' });
-            return;
-          }
-          const body = JSON.stringify({
-            id: d.id,
-            event,
-            batch: { id: batch.id, name: batch.name, pipeline: batch.pipeline, createdBy: batch.createdBy, url: link },
-            progress: p,
-            sentAt: new Date().toISOString(),
-          });
-          const timestamp = String(Math.floor(Date.now() / 1000));
-          // Webhook targets are user input: through the egress guard, redirects not followed.
-          const res = await egressRequest(d.target, settings.egress ?? { allow: [] }, {
-            method: 'POST',
-            signal: AbortSignal.any([AbortSignal.timeout(WEBHOOK_TIMEOUT_MS), Context.current().cancellationSignal]),
-            headers: {
-              'content-type': 'application/json',
-              'user-agent': 'Flotilla-Webhook/1',
-              'x-flotilla-event': event,
-              'x-flotilla-delivery': d.id,
-              'x-flotilla-timestamp': timestamp,
-              'x-flotilla-signature': signWebhook(deps.secrets.open(hook.secret), timestamp, body),
-            },
-            body,
-          }).catch(async (err: unknown) => {
-            if (!(err instanceof EgressBlockedError)) throw err;
-            await record({ status: 'failed', lastError: `EgressBlocked: ${err.message}` });
-            throw ApplicationFailure.create({
-              type: 'EgressBlocked',
-              message: err.message,
-              nonRetryable: true,
-              details: [{ host: err.host, reason: err.reason }],
-            });
-          });
-          await discardBody(res);
-          if (res.status < 200 || res.status >= 300) {
-            const final = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
-            await record({
-              status: final || attempt >= args.maxAttempts ? 'failed' : 'retrying',
-              lastError: `HTTP ${res.status}`,
-              responseStatus: res.status,
-            });
-            throw ApplicationFailure.create({
-              type: 'WebhookRejected',
-              message: `webhook ${d.target} answered ${res.status}`,
-              nonRetryable: final,
-            });
-          }
-          await record({ status: 'delivered', lastError: null, responseStatus: res.status });
-          return;
-        }
-        await record({ status: 'delivered', lastError: null });
+        if (d.channel === 'email') await sendEmail((mailer ??= createMailer(settings.smtp)), delivery);
+        else await postWebhook(settings, deps.secrets, delivery);
       } catch (err) {
         if (err instanceof ApplicationFailure) throw err;
         const permanent = err instanceof MailSendError && err.permanent;

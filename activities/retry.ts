@@ -105,64 +105,74 @@ export async function resetPointOf(
   return { eventId: id(first), fromStep: false };
 }
 
-export function createRetryActivities(deps: { db: Db; client: Client; namespace: string }) {
-  const { db, client, namespace } = deps;
+interface RetryDeps {
+  db: Db;
+  client: Client;
+  namespace: string;
+}
 
-  async function resetOne(
-    batchId: string,
-    round: number,
-    row: {
-      key: string;
-      seq: number;
-      status: string;
-      steps: unknown;
-      costUsd: number;
-      runId: string | null;
-      input: unknown;
+/** A failed item's row as a retry round reads it. */
+interface FailedRow {
+  key: string;
+  seq: number;
+  status: string;
+  steps: unknown;
+  costUsd: number;
+  runId: string | null;
+  input: unknown;
+}
+
+/**
+ * Claims one failed item for the round and resets its workflow to its reset point; a reset that
+ * does not happen puts the row back as it was and throws why.
+ */
+async function resetOne(deps: RetryDeps, batchId: string, round: number, row: FailedRow) {
+  const { db, client, namespace } = deps;
+  const workflowId = itemWorkflowId(batchId, row.key);
+  if (!row.runId) throw new Error('the item has no recorded run');
+  const counted = countedOf(row);
+  const replaced: ReplacedOutcome = { ...counted, via: 'retry', round };
+  // Claim the row first: a concurrent claim (or an earlier attempt) wins once.
+  const claimed = await db.batchItem.updateMany({
+    where: { batchId, key: row.key, status: 'failed', runId: row.runId },
+    data: {
+      status: 'running',
+      retryRound: round,
+      replaced: replaced as object,
+      error: Prisma.DbNull,
+      finishedAt: null,
     },
-  ) {
-    const workflowId = itemWorkflowId(batchId, row.key);
-    if (!row.runId) throw new Error('the item has no recorded run');
-    const counted = countedOf(row);
-    const replaced: ReplacedOutcome = { ...counted, via: 'retry', round };
-    // Claim the row first: a concurrent claim (or an earlier attempt) wins once.
-    const claimed = await db.batchItem.updateMany({
-      where: { batchId, key: row.key, status: 'failed', runId: row.runId },
-      data: {
-        status: 'running',
-        retryRound: round,
-        replaced: replaced as object,
-        error: Prisma.DbNull,
-        finishedAt: null,
-      },
+  });
+  if (claimed.count === 0) throw new Error('the item changed while retrying; not reset');
+  try {
+    const point = await resetPointOf(client, namespace, workflowId, row.runId);
+    const res: temporal.api.workflowservice.v1.IResetWorkflowExecutionResponse =
+      await client.workflowService.resetWorkflowExecution({
+        namespace,
+        workflowExecution: { workflowId, runId: row.runId },
+        reason: `flotilla retry-failed round ${round}`,
+        workflowTaskFinishEventId: Long.fromNumber(point.eventId),
+        requestId: stableUuid(`${workflowId}/${row.runId}/retry-${round}`),
+        // Signals of the failed run (pause/resume) are not replayed into the new one.
+        resetReapplyType: temporal.api.enums.v1.ResetReapplyType.RESET_REAPPLY_TYPE_NONE,
+      });
+    await db.batchItem.updateMany({
+      where: { batchId, key: row.key, status: 'running', retryRound: round },
+      data: { runId: res.runId ?? undefined },
     });
-    if (claimed.count === 0) throw new Error('the item changed while retrying; not reset');
-    try {
-      const point = await resetPointOf(client, namespace, workflowId, row.runId);
-      const res: temporal.api.workflowservice.v1.IResetWorkflowExecutionResponse =
-        await client.workflowService.resetWorkflowExecution({
-          namespace,
-          workflowExecution: { workflowId, runId: row.runId },
-          reason: `flotilla retry-failed round ${round}`,
-          workflowTaskFinishEventId: Long.fromNumber(point.eventId),
-          requestId: stableUuid(`${workflowId}/${row.runId}/retry-${round}`),
-          // Signals of the failed run (pause/resume) are not replayed into the new one.
-          resetReapplyType: temporal.api.enums.v1.ResetReapplyType.RESET_REAPPLY_TYPE_NONE,
-        });
-      await db.batchItem.updateMany({
-        where: { batchId, key: row.key, status: 'running', retryRound: round },
-        data: { runId: res.runId ?? undefined },
-      });
-      return { key: row.key, counted, fromStep: point.fromStep };
-    } catch (err) {
-      // Put the row back as it was: the item stays failed and the batch keeps counting it so.
-      await db.batchItem.updateMany({
-        where: { batchId, key: row.key, status: 'running', retryRound: round },
-        data: { status: 'failed', retryRound: null, replaced: Prisma.DbNull, runId: row.runId },
-      });
-      throw err;
-    }
+    return { key: row.key, counted, fromStep: point.fromStep };
+  } catch (err) {
+    // Put the row back as it was: the item stays failed and the batch keeps counting it so.
+    await db.batchItem.updateMany({
+      where: { batchId, key: row.key, status: 'running', retryRound: round },
+      data: { status: 'failed', retryRound: null, replaced: Prisma.DbNull, runId: row.runId },
+    });
+    throw err;
   }
+}
+
+export function createRetryActivities(deps: RetryDeps) {
+  const { db } = deps;
 
   return {
     /** Resets the next page of failed items of a round; see the module comment. */
@@ -208,7 +218,7 @@ export function createRetryActivities(deps: { db: Db; client: Client; namespace:
       }
       for (let i = 0; i < fresh.length; i += RESET_CONCURRENCY) {
         const slice = fresh.slice(i, i + RESET_CONCURRENCY);
-        const settled = await Promise.allSettled(slice.map((row) => resetOne(batchId, round, row)));
+        const settled = await Promise.allSettled(slice.map((row) => resetOne(deps, batchId, round, row)));
         settled.forEach((s, j) => {
           if (s.status === 'fulfilled') result.reset.push({ key: s.value.key, counted: s.value.counted });
           else result.notReset.push({ key: slice[j].key, reason: (s.reason as Error).message });

@@ -15,6 +15,8 @@ import {
   retryFailedSignal,
 } from '../common/messages';
 import { signalBatchReopening } from './batch-reopen';
+import { checkRetryRequest } from './batch-retry';
+import { decodeCursor, encodeCursor } from './page-cursor';
 import { batchWorkflowInputOf } from './batch-workflow-input';
 import { itemTaskQueueOf, itemWorkflowId } from '../common/constants';
 import { partitionsFor, type PartitioningOptions } from '../common/partitioning';
@@ -79,20 +81,6 @@ export function newBatchId(): string {
   return `batch-${Date.now().toString(36).padStart(9, '0')}-${crypto.randomBytes(4).toString('hex')}`;
 }
 
-function encodeCursor(v: unknown): string {
-  return Buffer.from(JSON.stringify(v)).toString('base64url');
-}
-function decodeCursor<T>(cursor: string | undefined, check: (v: unknown) => v is T): T | undefined {
-  if (!cursor) return undefined;
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (check(v)) return v;
-  } catch {
-    // fall through
-  }
-  throw invalidInput([{ path: 'cursor', message: 'invalid cursor' }]);
-}
-
 export class BatchService {
   constructor(private readonly deps: BatchServiceDeps) {}
 
@@ -125,12 +113,12 @@ export class BatchService {
     }
   }
 
-  async create(
-    body: CreateBatchBody,
-    createdBy?: string,
-    extra: CreateBatchExtra = {},
-  ): Promise<{ id: string; workflowId: string; status: BatchStatus }> {
-    const { db, registry, taskQueue, log } = this.deps;
+  /**
+   * The body checked against its pipeline: the pipeline, its settings, and the items (checked
+   * here) or the stored entities they come from. Every issue found is one 400.
+   */
+  private async checkBody(body: CreateBatchBody, orgId: string) {
+    const { registry } = this.deps;
     const def = registry.get(body.pipeline);
     if (!def) {
       throw invalidInput([
@@ -143,7 +131,7 @@ export class BatchService {
       for (const i of settings.error.issues)
         issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
 
-    const source = await itemSourceOf(this.deps, body, def, extra.orgId ?? 'default');
+    const source = await itemSourceOf(this.deps, body, def, orgId);
     const checked = 'items' in source ? checkItems(def, source, issues) : [];
     if (issues.length > 0) {
       const first = issues[0];
@@ -152,6 +140,44 @@ export class BatchService {
         first.row ? `row ${first.row}: ${first.path}: ${first.message}` : `${first.path}: ${first.message}`,
       );
     }
+    return { def, settings: settings.data as unknown, source, checked };
+  }
+
+  /** Starts a newly stored batch's workflow; one that does not start takes its batch with it. */
+  private async startOrRemove(id: string): Promise<void> {
+    const { db, log } = this.deps;
+    try {
+      await this.startWorkflow(id);
+    } catch (err) {
+      // Nothing half-made stays behind: without a workflow the batch would never run.
+      // A row left behind would stay pending and hold the job guard's slot: say so, loudly.
+      await db.batch
+        .delete({ where: { id } })
+        .catch((e: unknown) =>
+          log.error({ err: e, batchId: id }, 'could not delete the batch whose workflow did not start'),
+        );
+      await db.activeBatch
+        .deleteMany({ where: { batchId: id } })
+        .catch((e: unknown) =>
+          log.error(
+            { err: e, batchId: id },
+            'could not release the job guard of the batch whose workflow did not start',
+          ),
+        );
+      log.error({ err, batchId: id }, 'could not start batch workflow');
+      throw unavailable('could not start the batch workflow: Temporal is unreachable', {
+        reason: (err as Error).message,
+      });
+    }
+  }
+
+  async create(
+    body: CreateBatchBody,
+    createdBy?: string,
+    extra: CreateBatchExtra = {},
+  ): Promise<{ id: string; workflowId: string; status: BatchStatus }> {
+    const { db, taskQueue, log } = this.deps;
+    const { def, settings, source, checked } = await this.checkBody(body, extra.orgId ?? 'default');
 
     if (extra.id) {
       // Asked again for the same ID (a retried scheduled run): the batch exists; make sure it runs.
@@ -195,7 +221,7 @@ export class BatchService {
             pipeline: def.name,
             name: body.name,
             status: 'pending',
-            settings: settings.data as object,
+            settings: settings as object,
             plan: plan as unknown as object,
             concurrency: body.concurrency,
             failureThreshold,
@@ -220,29 +246,7 @@ export class BatchService {
       { timeout: 600_000, maxWait: 30_000 },
     );
 
-    try {
-      await this.startWorkflow(id);
-    } catch (err) {
-      // Nothing half-made stays behind: without a workflow the batch would never run.
-      // A row left behind would stay pending and hold the job guard's slot: say so, loudly.
-      await db.batch
-        .delete({ where: { id } })
-        .catch((e: unknown) =>
-          log.error({ err: e, batchId: id }, 'could not delete the batch whose workflow did not start'),
-        );
-      await db.activeBatch
-        .deleteMany({ where: { batchId: id } })
-        .catch((e: unknown) =>
-          log.error(
-            { err: e, batchId: id },
-            'could not release the job guard of the batch whose workflow did not start',
-          ),
-        );
-      log.error({ err, batchId: id }, 'could not start batch workflow');
-      throw unavailable('could not start the batch workflow: Temporal is unreachable', {
-        reason: (err as Error).message,
-      });
-    }
+    await this.startOrRemove(id);
     log.info({ batchId: id, pipeline: def.name, items: storedTotal }, 'batch created');
     return { id, workflowId: id, status: 'pending' };
   }
@@ -383,51 +387,7 @@ export class BatchService {
       throw conflict(`batch ${id} is paused: resume it before retrying failed items`, { status: batch.status });
     if (batch.status === 'pending') throw conflict(`batch ${id} has not started yet`, { status: batch.status });
 
-    const keys = body.keys ? [...new Set(body.keys)] : undefined;
-    const issues: FieldIssue[] = [];
-    if (keys) {
-      const rows = await db.batchItem.findMany({
-        where: { batchId: id, key: { in: keys } },
-        select: { key: true, status: true },
-      });
-      const byKey = new Map(rows.map((r) => [r.key, r.status]));
-      keys.forEach((k, i) => {
-        const st = byKey.get(k);
-        if (st === undefined) issues.push({ path: formatPath(['keys', i]), message: `no item "${k}" in batch ${id}` });
-        else if (st !== 'failed')
-          issues.push({ path: formatPath(['keys', i]), message: `item "${k}" is ${st}, not failed` });
-      });
-    }
-    const edited: Array<{ key: string; input: string }> = [];
-    for (const [key, raw] of Object.entries(body.inputs ?? {})) {
-      if (keys && !keys.includes(key)) {
-        issues.push({ path: formatPath(['inputs', key]), message: `item "${key}" is not among the keys retried` });
-        continue;
-      }
-      const parsed = def.itemSchema.safeParse(raw);
-      if (!parsed.success) {
-        for (const iss of parsed.error.issues)
-          issues.push({ path: formatPath(['inputs', key, ...iss.path]), message: iss.message });
-        continue;
-      }
-      const row = await db.batchItem.findUnique({
-        where: { batchId_key: { batchId: id, key } },
-        select: { seq: true, status: true },
-      });
-      if (!row) issues.push({ path: formatPath(['inputs', key]), message: `no item "${key}" in batch ${id}` });
-      else if (row.status !== 'failed')
-        issues.push({ path: formatPath(['inputs', key]), message: `item "${key}" is ${row.status}, not failed` });
-      else {
-        const newKey = def.itemKey ? def.itemKey(parsed.data, row.seq - 1) : key;
-        if (newKey !== key)
-          issues.push({
-            path: formatPath(['inputs', key]),
-            message: `a corrected input must keep the item key "${key}" (it has "${newKey}")`,
-          });
-        else edited.push({ key, input: JSON.stringify(parsed.data) });
-      }
-    }
-    if (issues.length > 0) throw invalidInput(issues, `${issues[0].path}: ${issues[0].message}`);
+    const { keys, edited } = await checkRetryRequest(db, def, id, body);
 
     const failed = await db.batchItem.count({
       where: { batchId: id, status: 'failed', ...(keys ? { key: { in: keys } } : {}) },

@@ -9,7 +9,6 @@
 import crypto from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -17,10 +16,11 @@ import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import type { PipelineRegistry } from '../pipelines/registry';
 import type { PipelineDefinition } from '../pipelines/types';
-import { conflict, DomainError, invalidInput, notFound, type DomainErrorKind } from './errors';
+import { conflict, DomainError, invalidInput, notFound } from './errors';
 import type { UploadItemSource, UploadMapping } from '../contract/batches';
 import { ItemShape, RowMapper } from '../lib/item-mapping';
-import { ParseQueue, parseInWorker, type ParseResult } from './upload-parse';
+import { ParseQueue, type ParseResult } from './upload-parse';
+import { judgeUpload, megabytes, PREVIEW_ROWS, Rejection, type Received } from './upload-judge';
 import {
   CHECK_SAMPLE_ITEMS,
   MAX_CHECK_ERRORS,
@@ -29,7 +29,7 @@ import {
   type UploadView,
 } from '../contract/uploads';
 import type { UploadType } from '../contract/uploads';
-import { mismatchMessage, sanitizeFilename, sniffContent, typeOfName, zipExpansionProblem } from './upload-sniff';
+import { sanitizeFilename, typeOfName } from './upload-sniff';
 
 export interface UploadLimits {
   /** Largest file accepted, in bytes. */
@@ -72,48 +72,12 @@ export interface ReceiveOptions {
   maxRows?: number;
 }
 
-const PREVIEW_ROWS = 20;
 const ROWS_FILE = 'rows.ndjson';
 const UPLOAD_ID = /^upl-[0-9a-z]{1,12}-[0-9a-f]{8}$/;
 
 /** Time-sortable upload IDs that are safe in a path. */
 export function newUploadId(): string {
   return `upl-${Date.now().toString(36).padStart(9, '0')}-${crypto.randomBytes(4).toString('hex')}`;
-}
-
-const megabytes = (bytes: number) => {
-  const mb = bytes / (1024 * 1024);
-  return `${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB`;
-};
-
-/** Kind of each refusal the parser can give. */
-const PARSE_REFUSAL: Record<Exclude<ParseResult, { ok: true }>['code'], DomainErrorKind> = {
-  too_many_rows: 'unprocessable',
-  unreadable_file: 'unprocessable',
-  no_columns: 'unprocessable',
-  parse_timeout: 'unprocessable',
-  zip_bomb: 'unprocessable',
-  unsupported_file_type: 'unsupported',
-};
-
-/** A received file that failed a check: refused with `kind`/`code`, kept in quarantine. */
-class Rejection {
-  constructor(
-    readonly kind: DomainErrorKind,
-    readonly code: string,
-    readonly message: string,
-    readonly details: Record<string, unknown>,
-  ) {}
-}
-
-interface Received {
-  tmp: string;
-  /** Bytes the client sent (more than stored when over the limit). */
-  size: number;
-  /** Bytes kept on disk (at most the limit). */
-  stored: number;
-  sha256: string;
-  tooLarge: boolean;
 }
 
 /** One row of the parsed rows file. */
@@ -178,7 +142,11 @@ export class UploadService {
         const usedNow = await this.storedBytes(opts.orgId);
         if (usedNow + received.stored > this.deps.quotaBytesPerOrg) throw this.quotaExceeded(usedNow, received.size);
         const type = typeOfName(filename);
-        const outcome = await this.judge(id, received, filename, type, opts.maxRows ?? this.deps.maxRows, rowsTmp);
+        const outcome = await judgeUpload(
+          { id, received, filename, type, maxRows: opts.maxRows ?? this.deps.maxRows, rowsFile: rowsTmp },
+          this.deps,
+          this.queue,
+        );
         if (outcome instanceof Rejection)
           throw await this.quarantine(id, filename, original, type, received, outcome, opts);
         return await this.accept(id, filename, type!, received, rowsTmp, outcome, opts);
@@ -242,85 +210,6 @@ export class UploadService {
       );
     }
     return { tmp, size, stored, sha256: hash.digest('hex'), tooLarge: size > maxBytes };
-  }
-
-  /** Every check in order: size, extension, content, then the parse. */
-  private async judge(
-    id: string,
-    r: Received,
-    filename: string,
-    type: UploadType | undefined,
-    maxRows: number,
-    rowsTmp: string,
-  ): Promise<Rejection | Extract<ParseResult, { ok: true }>> {
-    if (r.size === 0) return new Rejection('invalid_input', 'empty_file', `"${filename}" is empty`, { field: 'file' });
-    if (r.tooLarge) {
-      return new Rejection(
-        'limit_exceeded',
-        'file_too_large',
-        `"${filename}" is larger than the ${megabytes(this.deps.maxBytes)} limit (received ${r.size.toLocaleString('en-US')} bytes)`,
-        {
-          field: 'file',
-          limitBytes: this.deps.maxBytes,
-        },
-      );
-    }
-    if (!type) {
-      const ext = path.extname(filename).toLowerCase();
-      return new Rejection(
-        'unsupported',
-        'unsupported_file_type',
-        `files of type ${ext ? `"${ext}"` : 'without an extension'} are not accepted: upload a .csv, .xlsx or .xls file`,
-        { field: 'filename' },
-      );
-    }
-    const sniff = await sniffContent(r.tmp, type);
-    if (!sniff.ok) {
-      return sniff.unreadable
-        ? new Rejection('unprocessable', 'unreadable_file', `"${filename}" cannot be read: it is ${sniff.found}`, {
-            field: 'file',
-          })
-        : new Rejection('unsupported', 'unsupported_file_type', mismatchMessage(filename, type, sniff.found), {
-            field: 'file',
-          });
-    }
-    if (type === 'xlsx') {
-      const limits = {
-        maxUncompressedBytes: this.deps.maxUncompressedBytes,
-        maxCompressionRatio: this.deps.maxCompressionRatio,
-      };
-      const problem = await zipExpansionProblem(r.tmp, r.stored, limits).catch(
-        (err: Error) =>
-          new Rejection(
-            'unprocessable',
-            'unreadable_file',
-            `"${filename}" cannot be read: it is a damaged ZIP archive (${err.message})`,
-            { field: 'file' },
-          ),
-      );
-      if (problem instanceof Rejection) return problem;
-      if (problem)
-        return new Rejection('unprocessable', 'zip_bomb', `"${filename}" was not read: ${problem}`, {
-          field: 'file',
-          limitBytes: this.deps.maxUncompressedBytes,
-          limitRatio: this.deps.maxCompressionRatio,
-        });
-    }
-    const job = {
-      file: r.tmp,
-      type,
-      rowsFile: rowsTmp,
-      maxRows,
-      previewRows: PREVIEW_ROWS,
-      workDir: path.join(this.deps.tempDir ?? os.tmpdir(), `flotilla-${id}.parse`),
-      maxInflatedBytes: this.deps.maxUncompressedBytes,
-    };
-    const parsed = await this.queue.run(() => parseInWorker(job, this.deps.parseTimeoutMs));
-    if (parsed.ok) return parsed;
-    return new Rejection(PARSE_REFUSAL[parsed.code], parsed.code, `"${filename}": ${parsed.message}`, {
-      field: 'file',
-      ...parsed.details,
-    });
   }
 
   private async accept(
