@@ -144,14 +144,8 @@ async function settle(
 export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcome> {
   const { batchId, itemKey } = input;
   const { runId, firstExecutionRunId } = workflowInfo();
-  let paused = false;
-  setHandler(pauseItemSignal, () => void (paused = true));
-  setHandler(resumeItemSignal, () => void (paused = false));
-  let predecessorSettled = false;
-  setHandler(predecessorSettledSignal, () => void (predecessorSettled = true));
-  let reportBySignal = false;
-  setHandler(reportBySignalSignal, () => void (reportBySignal = true));
-  const bySignal = () => reportBySignal;
+  const signals = listenForItemSignals();
+  const bySignal = () => signals.reportBySignal;
 
   const startedAt = Date.now();
   const workflowScope = CancellationScope.current();
@@ -176,101 +170,37 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
   // Only activity arguments differ, which replay does not compare, so earlier steps replay as before.
   const rerun = runId !== firstExecutionRunId;
 
-  const results: StepResult[] = [];
-  const outputs: Record<string, unknown> = {};
-  let status: ItemOutcome['status'] = 'succeeded';
-  let error: ItemError | undefined;
-  let costUsd = 0;
-  let cancelled: unknown;
+  const run: ItemRun = {
+    results: [],
+    outputs: {},
+    status: 'succeeded',
+    error: undefined,
+    costUsd: 0,
+    cancelled: undefined,
+  };
 
   if (waitFor) {
     // Same sequence (e.g. chatId): start only after the previous item settled.
-    try {
-      while (!predecessorSettled) {
-        if (await condition(() => predecessorSettled, PREDECESSOR_RECHECK)) break;
-        if (await storeActivities.isPredecessorSettled({ batchId, itemKey: waitFor })) break;
-      }
-    } catch (err) {
-      if (!isCancellation(err)) throw err;
-      cancelled = err;
-      status = 'cancelled';
-    }
+    run.cancelled = await waitForPredecessor(batchId, waitFor, signals);
+    if (run.cancelled) run.status = 'cancelled';
   }
 
-  for (const step of plan.steps) {
-    if (status !== 'succeeded' || cancelled) {
-      const reason = cancelled
-        ? 'batch cancelled'
-        : status === 'failed'
-          ? `earlier step ${error?.step} failed`
-          : 'item skipped';
-      results.push({
-        step: step.name,
-        status: cancelled ? 'cancelled' : 'skipped',
-        attempts: 0,
-        durationMs: 0,
-        reason,
-      });
-      continue;
-    }
-    let t0 = Date.now();
-    try {
-      // Only a paused item waits (a condition costs the workflow a promise and a check per activation).
-      if (paused) await condition(() => !paused);
-      if (step.skipIf && conditionHolds(step.skipIf, { item, steps: outputs, settings })) {
-        results.push({
-          step: step.name,
-          status: 'skipped',
-          attempts: 0,
-          durationMs: 0,
-          reason: `skipIf ${step.skipIf.path}`,
-        });
-        continue;
-      }
-      t0 = Date.now();
-      const res = await stepActivity(
-        step,
-        activityFor(step, item),
-      )({
-        batchId,
-        itemKey,
-        step: step.name,
-        item,
-        settings,
-        previous: outputs,
-        ...(rerun ? { reloadInput: true } : {}),
-      });
-      outputs[step.name] = res.output;
-      costUsd += res.costUsd;
-      results.push({
-        step: step.name,
-        status: 'succeeded',
-        attempts: res.attempt,
-        durationMs: Date.now() - t0,
-        output: res.output,
-        costUsd: res.costUsd,
-      });
-      if (res.skipItem) {
-        status = 'skipped';
-        results[results.length - 1].reason = res.skipItem;
-      }
-    } catch (err) {
-      if (isCancellation(err)) {
-        cancelled = err;
-        status = 'cancelled';
-        results.push({ step: step.name, status: 'cancelled', attempts: 0, durationMs: 0, reason: 'batch cancelled' });
-        continue;
-      }
-      error = describeFailure(step, err);
-      status = 'failed';
-      results.push({ step: step.name, status: 'failed', attempts: error.attempts, durationMs: Date.now() - t0, error });
-    }
-  }
+  for (const step of plan.steps) await runStep(run, step, { batchId, itemKey, item, settings, rerun, signals });
 
+  const { status, error, cancelled } = run;
   // Record and report even when cancelled: nothing already done may be lost.
   const outcome = await settle(
     input,
-    { batchId, itemKey, runId, status, steps: results, error, costUsd, durationMs: Date.now() - startedAt },
+    {
+      batchId,
+      itemKey,
+      runId,
+      status,
+      steps: run.results,
+      error,
+      costUsd: run.costUsd,
+      durationMs: Date.now() - startedAt,
+    },
     bySignal,
   );
   if (cancelled) throw cancelled;
@@ -284,4 +214,138 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
     });
   }
   return outcome;
+}
+
+/** What the item's signals have said so far; the handlers only set flags, the workflow reads them. */
+interface ItemSignals {
+  paused: boolean;
+  predecessorSettled: boolean;
+  reportBySignal: boolean;
+}
+
+function listenForItemSignals(): ItemSignals {
+  const signals: ItemSignals = { paused: false, predecessorSettled: false, reportBySignal: false };
+  setHandler(pauseItemSignal, () => void (signals.paused = true));
+  setHandler(resumeItemSignal, () => void (signals.paused = false));
+  setHandler(predecessorSettledSignal, () => void (signals.predecessorSettled = true));
+  setHandler(reportBySignalSignal, () => void (signals.reportBySignal = true));
+  return signals;
+}
+
+/**
+ * Waits until the previous item of the sequence settled: its signal, or the database on each
+ * recheck in case the signal was lost. Returns the cancellation if the item was cancelled meanwhile.
+ */
+async function waitForPredecessor(batchId: string, waitFor: string, signals: ItemSignals): Promise<unknown> {
+  try {
+    while (!signals.predecessorSettled) {
+      if (await condition(() => signals.predecessorSettled, PREDECESSOR_RECHECK)) break;
+      if (await storeActivities.isPredecessorSettled({ batchId, itemKey: waitFor })) break;
+    }
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    return err;
+  }
+  return undefined;
+}
+
+/** The item's progress through its steps, which `runStep` advances one step at a time. */
+interface ItemRun {
+  results: StepResult[];
+  outputs: Record<string, unknown>;
+  status: ItemOutcome['status'];
+  error: ItemError | undefined;
+  costUsd: number;
+  cancelled: unknown;
+}
+
+interface StepContext {
+  batchId: string;
+  itemKey: string;
+  item: StepActivityInput['item'];
+  settings: StepActivityInput['settings'];
+  rerun: boolean;
+  signals: ItemSignals;
+}
+
+/**
+ * Runs one step, or records why it did not run: an earlier step failed or skipped the item, the
+ * batch was cancelled, or the step's `skipIf` holds. A failed step is recorded, not thrown.
+ */
+async function runStep(run: ItemRun, step: StepPlan, ctx: StepContext): Promise<void> {
+  const { results, outputs } = run;
+  const { batchId, itemKey, item, settings, rerun, signals } = ctx;
+  if (run.status !== 'succeeded' || run.cancelled) {
+    const reason = run.cancelled
+      ? 'batch cancelled'
+      : run.status === 'failed'
+        ? `earlier step ${run.error?.step} failed`
+        : 'item skipped';
+    results.push({
+      step: step.name,
+      status: run.cancelled ? 'cancelled' : 'skipped',
+      attempts: 0,
+      durationMs: 0,
+      reason,
+    });
+    return;
+  }
+  let t0 = Date.now();
+  try {
+    // Only a paused item waits (a condition costs the workflow a promise and a check per activation).
+    if (signals.paused) await condition(() => !signals.paused);
+    if (step.skipIf && conditionHolds(step.skipIf, { item, steps: outputs, settings })) {
+      results.push({
+        step: step.name,
+        status: 'skipped',
+        attempts: 0,
+        durationMs: 0,
+        reason: `skipIf ${step.skipIf.path}`,
+      });
+      return;
+    }
+    t0 = Date.now();
+    const res = await stepActivity(
+      step,
+      activityFor(step, item),
+    )({
+      batchId,
+      itemKey,
+      step: step.name,
+      item,
+      settings,
+      previous: outputs,
+      ...(rerun ? { reloadInput: true } : {}),
+    });
+    outputs[step.name] = res.output;
+    run.costUsd += res.costUsd;
+    results.push({
+      step: step.name,
+      status: 'succeeded',
+      attempts: res.attempt,
+      durationMs: Date.now() - t0,
+      output: res.output,
+      costUsd: res.costUsd,
+    });
+    if (res.skipItem) {
+      run.status = 'skipped';
+      results[results.length - 1].reason = res.skipItem;
+    }
+  } catch (err) {
+    if (isCancellation(err)) {
+      run.cancelled = err;
+      run.status = 'cancelled';
+      results.push({ step: step.name, status: 'cancelled', attempts: 0, durationMs: 0, reason: 'batch cancelled' });
+      return;
+    }
+    run.error = describeFailure(step, err);
+    run.status = 'failed';
+    results.push({
+      step: step.name,
+      status: 'failed',
+      attempts: run.error.attempts,
+      durationMs: Date.now() - t0,
+      error: run.error,
+    });
+  }
 }

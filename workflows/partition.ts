@@ -88,89 +88,11 @@ export interface PartitionWorkflowInput {
 
 export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<BatchCounters> {
   const { batchId, partition } = input;
-  const limits: PartitionRunLimits = { ...DEFAULT_PARTITION_LIMITS, ...input.limits };
-  const concurrency = partitionWindow(input.concurrency, input.partitions, partition);
-  // A signal budget below two windows would continue-as-new without making progress.
-  const signalBudget = Math.max(limits.maxSignalsPerRun, concurrency * 2 + 10);
-  const window = partitionWindowOf(input, concurrency);
-  const ledger = window.ledger;
-  let paused = input.state?.paused ?? input.paused ?? false;
-  let reports = input.state?.reports ?? 0;
-  let cancelled = false;
-  let propagate: 'pause' | 'resume' | null = null;
-  let signalsThisRun = 0;
-  const due: DueFlags = { countsDirty: false, flushDue: false, reconcileDue: false };
-  let lastReportAt = Date.now();
-  let lastSentAt = Date.now();
-  // Counts go out when this workflow wakes anyway and the interval has passed, and on a timer
-  // when nothing woke it: under load no timer fires at all. Runs recorded before this sent only
-  // on a timer.
-  const sendsOnWake = patched('partition-sends-counts-on-wake');
-  const reportIntervalMs = sendsOnWake
-    ? reportIntervalOf(input.partitions, limits)
-    : (limits.reportIntervalMs ?? 1_000);
-  const countsDue = () =>
-    due.flushDue || (sendsOnWake && due.countsDirty && Date.now() - lastSentAt >= reportIntervalMs);
-
-  const counted = (outcome: ItemOutcome) => {
-    if (window.report(outcome) === 'duplicate') return;
-    due.countsDirty = true;
-    lastReportAt = Date.now();
-  };
-  window.onOutcome = counted;
-  setHandler(reportItemOutcomeSignal, (outcome) => {
-    signalsThisRun += 1;
-    counted(outcome);
-  });
-  setHandler(pauseBatchSignal, () => {
-    if (paused || cancelled) return;
-    paused = true;
-    propagate = 'pause';
-  });
-  setHandler(resumeBatchSignal, () => {
-    if (!paused || cancelled) return;
-    paused = false;
-    propagate = 'resume';
-  });
-  setHandler(cancelBatchSignal, () => void (cancelled = true));
-
-  /** Counts to the batch (the workflow ID, so a report reaches its current run). */
-  const sendCounts = async (done: boolean) => {
-    due.countsDirty = false;
-    due.flushDue = false;
-    lastSentAt = Date.now();
-    const counts: PartitionCounts = {
-      partition,
-      report: ++reports,
-      counters: ledger.counters,
-      running: ledger.running,
-      done,
-    };
-    await getExternalWorkflowHandle(input.batchWorkflowId).signal(partitionCountsSignal, counts);
-  };
-
-  startTimers(due, {
-    sendsOnWake,
-    reportIntervalMs,
-    reconcileAfterMs: limits.reconcileAfterMs,
-    reports: () => reports,
-    running: () => ledger.running,
-  });
-
-  const windowOpen = () =>
-    !paused && !cancelled && window.hasUnstarted && window.room(signalBudget - signalsThisRun - ledger.running) > 0;
-  const shouldContinueAsNew = () => {
-    if (window.settledThisRun + window.startedThisRun === 0) return false;
-    const info = workflowInfo();
-    return (
-      info.continueAsNewSuggested ||
-      info.historyLength >= limits.maxHistoryEvents ||
-      (window.hasUnstarted && signalsThisRun + ledger.running >= signalBudget)
-    );
-  };
+  const { limits, window, ledger, run, due, countsDue, sendCounts, windowOpen, shouldContinueAsNew, roomLeft } =
+    openPartitionRun(input);
 
   for (;;) {
-    if (cancelled) {
+    if (run.cancelled) {
       await window.cancel();
       if (!(await condition(() => ledger.running === 0, limits.cancelGraceMs))) await window.abandonInFlight();
       await sendCounts(true);
@@ -186,9 +108,9 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
       });
       return ledger.counters;
     }
-    if (propagate) {
-      const kind = propagate;
-      propagate = null;
+    if (run.propagate) {
+      const kind = run.propagate;
+      run.propagate = null;
       await window.propagate(kind);
       continue;
     }
@@ -198,9 +120,13 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
     }
     if (due.reconcileDue) {
       due.reconcileDue = false;
-      if (ledger.running > 0 && Date.now() - lastReportAt >= limits.reconcileAfterMs && (await window.reconcile()) > 0)
+      if (
+        ledger.running > 0 &&
+        Date.now() - run.lastReportAt >= limits.reconcileAfterMs &&
+        (await window.reconcile()) > 0
+      )
         due.countsDirty = true;
-      lastReportAt = Date.now();
+      run.lastReportAt = Date.now();
       continue;
     }
     if (shouldContinueAsNew()) {
@@ -212,29 +138,139 @@ export async function partitionWorkflow(input: PartitionWorkflowInput): Promise<
       // A cancel, pause or resume that arrived during the awaits above is acted on in this run:
       // the next run would not know of it (a partition of a cancelled batch ran on; BENCHMARKS.md,
       // a million recipients).
-      if (patched('partition-acts-before-continuing') && (cancelled || propagate !== null)) continue;
+      if (patched('partition-acts-before-continuing') && (run.cancelled || run.propagate !== null)) continue;
       return await continueAsNew<typeof partitionWorkflow>({
         ...input,
-        state: { window: window.snapshot(), paused, reports },
+        state: { window: window.snapshot(), paused: run.paused, reports: run.reports },
       });
     }
     if (windowOpen()) {
-      await window.fill(signalBudget - signalsThisRun - ledger.running);
+      await window.fill(roomLeft());
       // The batch shows what runs too, not only what settled.
       due.countsDirty = true;
       continue;
     }
     await condition(
       () =>
-        cancelled ||
+        run.cancelled ||
         ledger.allSettled ||
-        propagate !== null ||
+        run.propagate !== null ||
         countsDue() ||
         due.reconcileDue ||
         shouldContinueAsNew() ||
         windowOpen(),
     );
   }
+}
+
+/** What this run of the partition keeps between loop turns; the signal handlers write it. */
+interface PartitionRunState {
+  paused: boolean;
+  /** Reports sent to the batch so far (numbers the next). */
+  reports: number;
+  cancelled: boolean;
+  /** A pause or resume the batch sent, still to be passed on to the items in flight. */
+  propagate: 'pause' | 'resume' | null;
+  signalsThisRun: number;
+  lastReportAt: number;
+  lastSentAt: number;
+}
+
+/**
+ * Everything the partition's main loop needs, set up in the order the workflow always did it
+ * (the `partition-sends-counts-on-wake` patch, then the handlers, then the timers): its window,
+ * state, the handlers that write that state, and the checks the loop makes.
+ */
+function openPartitionRun(input: PartitionWorkflowInput) {
+  const { partition } = input;
+  const limits: PartitionRunLimits = { ...DEFAULT_PARTITION_LIMITS, ...input.limits };
+  const concurrency = partitionWindow(input.concurrency, input.partitions, partition);
+  // A signal budget below two windows would continue-as-new without making progress.
+  const signalBudget = Math.max(limits.maxSignalsPerRun, concurrency * 2 + 10);
+  const window = partitionWindowOf(input, concurrency);
+  const ledger = window.ledger;
+  const run: PartitionRunState = {
+    paused: input.state?.paused ?? input.paused ?? false,
+    reports: input.state?.reports ?? 0,
+    cancelled: false,
+    propagate: null,
+    signalsThisRun: 0,
+    lastReportAt: Date.now(),
+    lastSentAt: Date.now(),
+  };
+  const due: DueFlags = { countsDirty: false, flushDue: false, reconcileDue: false };
+  // Counts go out when this workflow wakes anyway and the interval has passed, and on a timer
+  // when nothing woke it: under load no timer fires at all. Runs recorded before this sent only
+  // on a timer.
+  const sendsOnWake = patched('partition-sends-counts-on-wake');
+  const reportIntervalMs = sendsOnWake
+    ? reportIntervalOf(input.partitions, limits)
+    : (limits.reportIntervalMs ?? 1_000);
+  const countsDue = () =>
+    due.flushDue || (sendsOnWake && due.countsDirty && Date.now() - run.lastSentAt >= reportIntervalMs);
+
+  listenForPartitionSignals(window, run, due);
+
+  /** Counts to the batch (the workflow ID, so a report reaches its current run). */
+  const sendCounts = async (done: boolean) => {
+    due.countsDirty = false;
+    due.flushDue = false;
+    run.lastSentAt = Date.now();
+    const counts: PartitionCounts = {
+      partition,
+      report: ++run.reports,
+      counters: ledger.counters,
+      running: ledger.running,
+      done,
+    };
+    await getExternalWorkflowHandle(input.batchWorkflowId).signal(partitionCountsSignal, counts);
+  };
+
+  startTimers(due, {
+    sendsOnWake,
+    reportIntervalMs,
+    reconcileAfterMs: limits.reconcileAfterMs,
+    reports: () => run.reports,
+    running: () => ledger.running,
+  });
+
+  const roomLeft = () => signalBudget - run.signalsThisRun - ledger.running;
+  const windowOpen = () => !run.paused && !run.cancelled && window.hasUnstarted && window.room(roomLeft()) > 0;
+  const shouldContinueAsNew = () => {
+    if (window.settledThisRun + window.startedThisRun === 0) return false;
+    const info = workflowInfo();
+    return (
+      info.continueAsNewSuggested ||
+      info.historyLength >= limits.maxHistoryEvents ||
+      (window.hasUnstarted && run.signalsThisRun + ledger.running >= signalBudget)
+    );
+  };
+  return { limits, window, ledger, run, due, countsDue, sendCounts, windowOpen, shouldContinueAsNew, roomLeft };
+}
+
+/** Item reports count once each; pause and resume are passed on by the main loop; a cancel wins over both. */
+function listenForPartitionSignals(window: ItemWindow, run: PartitionRunState, due: DueFlags): void {
+  const counted = (outcome: ItemOutcome) => {
+    if (window.report(outcome) === 'duplicate') return;
+    due.countsDirty = true;
+    run.lastReportAt = Date.now();
+  };
+  window.onOutcome = counted;
+  setHandler(reportItemOutcomeSignal, (outcome) => {
+    run.signalsThisRun += 1;
+    counted(outcome);
+  });
+  setHandler(pauseBatchSignal, () => {
+    if (run.paused || run.cancelled) return;
+    run.paused = true;
+    run.propagate = 'pause';
+  });
+  setHandler(resumeBatchSignal, () => {
+    if (!run.paused || run.cancelled) return;
+    run.paused = false;
+    run.propagate = 'resume';
+  });
+  setHandler(cancelBatchSignal, () => void (run.cancelled = true));
 }
 
 /** The partition's window over its items, resumed from what continue-as-new carried. */

@@ -19,7 +19,13 @@ import { z } from 'zod';
 import { AiClient, type AiUsage } from '../../lib/ai';
 import type { EgressPolicy } from '../../lib/egress';
 import type { AiSettings } from '../deps';
-import { definePipeline, NonRetryableStepError, type SettledItem, type StepContext } from '../types';
+import {
+  definePipeline,
+  NonRetryableStepError,
+  type SettledItem,
+  type StepContext,
+  type StepDefinition,
+} from '../types';
 import {
   Classification,
   CleanClassification,
@@ -179,13 +185,6 @@ export function companyExportColumns(row: SettledItem): Record<string, string | 
 
 export function createCompanyEnrichmentPipeline(deps: CompanyEnrichmentDeps) {
   const ai = new AiClient(deps.ai, { timeoutMs: deps.aiTimeoutMs });
-  const fetchOpts = (ctx: Ctx): FetchPageOptions => ({
-    ...deps.fetch,
-    egress: deps.egress,
-    maxRedirects: 3,
-    signal: ctx.signal,
-  });
-
   return definePipeline({
     name: 'company-enrichment',
     title: 'Company enrichment',
@@ -203,129 +202,147 @@ export function createCompanyEnrichmentPipeline(deps: CompanyEnrichmentDeps) {
     queues: {
       ai: { concurrency: 20, ...(deps.ai.requestsPerMinute ? { ratePerMinute: deps.ai.requestsPerMinute } : {}) },
     },
-    steps: [
-      {
-        name: 'fetch-website',
-        description:
-          'Downloads the home page and its about and team/contact pages (http/https, ≤3 redirects, timeout, size cap).',
-        run: async (ctx): Promise<FetchWebsiteOutput> => {
-          const home = await fetchPage(ctx.item.website, fetchOpts(ctx));
-          const pages: FetchedPageOutput[] = [
-            {
-              kind: 'home',
-              url: home.finalUrl,
-              html: compactHtml(home.html),
-              truncated: home.truncated || home.html.length > MAX_STORED_HTML,
-            },
-          ];
-          const missing: FetchWebsiteOutput['missing'] = [];
-          const sub = findSubpages(extractFacts(home.html, home.finalUrl).links, home.finalUrl);
-          for (const kind of ['about', 'people'] as const) {
-            const url = sub[kind];
-            if (!url) continue;
-            ctx.heartbeat({ fetching: kind });
-            try {
-              const page = await fetchPage(url, fetchOpts(ctx));
-              pages.push({
-                kind,
-                url: page.finalUrl,
-                html: compactHtml(page.html),
-                truncated: page.truncated || page.html.length > MAX_STORED_HTML,
-              });
-            } catch (err) {
-              if (ctx.signal.aborted) throw err;
-              // Subpages are best effort: the home page alone still classifies and summarises.
-              missing.push({ kind, url, reason: (err as Error).message });
-              ctx.log.warn('subpage not fetched', { kind, url, reason: (err as Error).message });
-            }
-          }
-          return { url: ctx.item.website, finalUrl: home.finalUrl, redirects: home.redirects, pages, missing };
-        },
-      },
-      {
-        name: 'extract-facts',
-        description: 'HTML to text, title, description, links, e-mails and phones (no AI).',
-        run: async (ctx): Promise<ExtractFactsOutput> => {
-          const fetched = required<FetchWebsiteOutput>(ctx, 'fetch-website');
-          const pages = fetched.pages.map((p) => ({ kind: p.kind, facts: extractFacts(p.html, p.url) }));
-          const home = pages[0]!.facts;
-          return {
-            title: home.title,
-            description: home.description,
-            language: home.language,
-            pages: pages.map((p) => ({ kind: p.kind, url: p.facts.url, title: p.facts.title, text: p.facts.text })),
-            links: home.links,
-            emails: [...new Set(pages.flatMap((p) => p.facts.emails))],
-            phones: [...new Set(pages.flatMap((p) => p.facts.phones))],
-          };
-        },
-      },
-      {
-        name: 'classify',
-        queue: 'ai',
-        description: 'AI: industry, segment, confidence; for clean also RELEVANT/IRRELEVANT.',
-        run: async (ctx): Promise<ClassifyOutput> => {
-          const facts = required<ExtractFactsOutput>(ctx, 'extract-facts');
-          const clean = ctx.settings.operation === 'clean';
-          const messages = classifyMessages(briefOf(ctx, facts), { clean, targetSegment: ctx.settings.targetSegment });
-          if (clean) {
-            const { value, usage } = await ai.structured(ctx, {
-              schema: CleanClassification,
-              name: 'company_relevance',
-              messages,
-              model: ctx.settings.model,
+    steps: [...websiteSteps(deps), ...aiSteps(ai)],
+  });
+}
+
+/** The steps that read the company's website: fetch its pages, then extract facts from them (no AI). */
+function websiteSteps(deps: CompanyEnrichmentDeps): StepDefinition<CompanyItem, CompanyEnrichmentSettings>[] {
+  const fetchOpts = (ctx: Ctx): FetchPageOptions => ({
+    ...deps.fetch,
+    egress: deps.egress,
+    maxRedirects: 3,
+    signal: ctx.signal,
+  });
+
+  return [
+    {
+      name: 'fetch-website',
+      description:
+        'Downloads the home page and its about and team/contact pages (http/https, ≤3 redirects, timeout, size cap).',
+      run: async (ctx): Promise<FetchWebsiteOutput> => {
+        const home = await fetchPage(ctx.item.website, fetchOpts(ctx));
+        const pages: FetchedPageOutput[] = [
+          {
+            kind: 'home',
+            url: home.finalUrl,
+            html: compactHtml(home.html),
+            truncated: home.truncated || home.html.length > MAX_STORED_HTML,
+          },
+        ];
+        const missing: FetchWebsiteOutput['missing'] = [];
+        const sub = findSubpages(extractFacts(home.html, home.finalUrl).links, home.finalUrl);
+        for (const kind of ['about', 'people'] as const) {
+          const url = sub[kind];
+          if (!url) continue;
+          ctx.heartbeat({ fetching: kind });
+          try {
+            const page = await fetchPage(url, fetchOpts(ctx));
+            pages.push({
+              kind,
+              url: page.finalUrl,
+              html: compactHtml(page.html),
+              truncated: page.truncated || page.html.length > MAX_STORED_HTML,
             });
-            return { ...value, ...aiOutput(usage) };
+          } catch (err) {
+            if (ctx.signal.aborted) throw err;
+            // Subpages are best effort: the home page alone still classifies and summarises.
+            missing.push({ kind, url, reason: (err as Error).message });
+            ctx.log.warn('subpage not fetched', { kind, url, reason: (err as Error).message });
           }
+        }
+        return { url: ctx.item.website, finalUrl: home.finalUrl, redirects: home.redirects, pages, missing };
+      },
+    },
+    {
+      name: 'extract-facts',
+      description: 'HTML to text, title, description, links, e-mails and phones (no AI).',
+      run: async (ctx): Promise<ExtractFactsOutput> => {
+        const fetched = required<FetchWebsiteOutput>(ctx, 'fetch-website');
+        const pages = fetched.pages.map((p) => ({ kind: p.kind, facts: extractFacts(p.html, p.url) }));
+        const home = pages[0]!.facts;
+        return {
+          title: home.title,
+          description: home.description,
+          language: home.language,
+          pages: pages.map((p) => ({ kind: p.kind, url: p.facts.url, title: p.facts.title, text: p.facts.text })),
+          links: home.links,
+          emails: [...new Set(pages.flatMap((p) => p.facts.emails))],
+          phones: [...new Set(pages.flatMap((p) => p.facts.phones))],
+        };
+      },
+    },
+  ];
+}
+
+/** The AI steps: classify, summarise and find contacts from the extracted facts (on the `ai` queue). */
+function aiSteps(ai: AiClient): StepDefinition<CompanyItem, CompanyEnrichmentSettings>[] {
+  return [
+    {
+      name: 'classify',
+      queue: 'ai',
+      description: 'AI: industry, segment, confidence; for clean also RELEVANT/IRRELEVANT.',
+      run: async (ctx): Promise<ClassifyOutput> => {
+        const facts = required<ExtractFactsOutput>(ctx, 'extract-facts');
+        const clean = ctx.settings.operation === 'clean';
+        const messages = classifyMessages(briefOf(ctx, facts), { clean, targetSegment: ctx.settings.targetSegment });
+        if (clean) {
           const { value, usage } = await ai.structured(ctx, {
-            schema: Classification,
-            name: 'company_classification',
+            schema: CleanClassification,
+            name: 'company_relevance',
             messages,
             model: ctx.settings.model,
           });
-          return { ...value, relevance: null, reason: null, ...aiOutput(usage) };
-        },
+          return { ...value, ...aiOutput(usage) };
+        }
+        const { value, usage } = await ai.structured(ctx, {
+          schema: Classification,
+          name: 'company_classification',
+          messages,
+          model: ctx.settings.model,
+        });
+        return { ...value, relevance: null, reason: null, ...aiOutput(usage) };
       },
-      {
-        name: 'summarise',
-        queue: 'ai',
-        description: 'AI: a short summary and keywords.',
-        run: async (ctx): Promise<SummariseOutput> => {
-          const facts = required<ExtractFactsOutput>(ctx, 'extract-facts');
-          const { value, usage } = await ai.structured(ctx, {
-            schema: Summary,
-            name: 'company_summary',
-            messages: summaryMessages(briefOf(ctx, facts)),
-            model: ctx.settings.model,
-          });
-          return {
-            summary: value.summary.trim(),
-            keywords: [...new Set(value.keywords.map((k) => k.trim().toLowerCase()).filter(Boolean))],
-            ...aiOutput(usage),
-          };
-        },
+    },
+    {
+      name: 'summarise',
+      queue: 'ai',
+      description: 'AI: a short summary and keywords.',
+      run: async (ctx): Promise<SummariseOutput> => {
+        const facts = required<ExtractFactsOutput>(ctx, 'extract-facts');
+        const { value, usage } = await ai.structured(ctx, {
+          schema: Summary,
+          name: 'company_summary',
+          messages: summaryMessages(briefOf(ctx, facts)),
+          model: ctx.settings.model,
+        });
+        return {
+          summary: value.summary.trim(),
+          keywords: [...new Set(value.keywords.map((k) => k.trim().toLowerCase()).filter(Boolean))],
+          ...aiOutput(usage),
+        };
       },
-      {
-        name: 'find-contacts',
-        queue: 'ai',
-        description: 'AI: people with role and e-mail from the team/contact page (not for clean).',
-        skipIf: { path: 'settings.operation', equals: 'clean' },
-        run: async (ctx): Promise<FindContactsOutput> => {
-          const facts = required<ExtractFactsOutput>(ctx, 'extract-facts');
-          const page = facts.pages.find((p) => p.kind === 'people') ?? facts.pages.find((p) => p.kind === 'about');
-          // No page that lists people: nothing to ask the model (and nothing to pay for).
-          if (!page || !page.text.trim()) return { contacts: [], source: null, unverifiedEmails: 0 };
-          const { value, usage } = await ai.structured(ctx, {
-            schema: Contacts,
-            name: 'company_contacts',
-            messages: contactsMessages(ctx.item.name, page.text),
-            model: ctx.settings.model,
-          });
-          return { ...verifyContacts(value.contacts, page.text), source: page.url, ...aiOutput(usage) };
-        },
+    },
+    {
+      name: 'find-contacts',
+      queue: 'ai',
+      description: 'AI: people with role and e-mail from the team/contact page (not for clean).',
+      skipIf: { path: 'settings.operation', equals: 'clean' },
+      run: async (ctx): Promise<FindContactsOutput> => {
+        const facts = required<ExtractFactsOutput>(ctx, 'extract-facts');
+        const page = facts.pages.find((p) => p.kind === 'people') ?? facts.pages.find((p) => p.kind === 'about');
+        // No page that lists people: nothing to ask the model (and nothing to pay for).
+        if (!page || !page.text.trim()) return { contacts: [], source: null, unverifiedEmails: 0 };
+        const { value, usage } = await ai.structured(ctx, {
+          schema: Contacts,
+          name: 'company_contacts',
+          messages: contactsMessages(ctx.item.name, page.text),
+          model: ctx.settings.model,
+        });
+        return { ...verifyContacts(value.contacts, page.text), source: page.url, ...aiOutput(usage) };
       },
-    ],
-  });
+    },
+  ];
 }
 
 /**

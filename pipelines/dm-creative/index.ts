@@ -169,84 +169,7 @@ async function* succeededPdfs(ctx: BatchEndContext<DmCreativeSettings>, dir: str
 }
 
 export function createDmCreativePipeline(deps: DmCreativeDeps) {
-  const pool = () =>
-    deps.renderPool ?? sharedPdfRenderPool({ chromiumPath: deps.chromiumPath, concurrency: deps.pdfRenderConcurrency });
   const mailer = deps.mailer ?? createMailer(deps.smtp);
-
-  async function renderStep(ctx: StepContext<RecipientItem, DmCreativeSettings>): Promise<RenderPdfOutput> {
-    const recipient = recipientItemSchema.parse(ctx.item);
-    const settings = dmCreativeSettingsSchema.parse(ctx.settings);
-    const file = `${safeFileName(ctx.itemKey)}.pdf`;
-    const dest = path.join(batchDirOf(deps.filesDir, ctx.batchId), file);
-    const trackingUrl = trackingUrlOf(settings.trackingBaseUrl, recipient.trackingId);
-
-    if ((await fileSize(dest)) !== undefined) {
-      // Written atomically by an earlier attempt that died before reporting: it is complete.
-      const pdf = await fs.promises.readFile(dest);
-      ctx.log.info('PDF already rendered by an earlier attempt', { file, attempt: ctx.attempt });
-      return { file, bytes: pdf.length, pages: countPdfPages(pdf), trackingUrl, reused: true };
-    }
-
-    const out = await renderRecipientPdf(pool(), recipient, settings, { signal: ctx.signal, timeoutMs: 60_000 });
-    if (out.launchedBrowser)
-      ctx.log.info('launched a Chromium for the PDF render pool', { chromiumPath: deps.chromiumPath });
-    if (out.blockedRequests.length)
-      ctx.log.warn('the creative tried to load resources; they were blocked', {
-        urls: out.blockedRequests.slice(0, 10),
-      });
-    await writeFileAtomic(dest, out.pdf);
-    return { file, bytes: out.pdf.length, pages: out.pages, trackingUrl };
-  }
-
-  async function sendCompletionEmail(
-    ctx: BatchEndContext<DmCreativeSettings>,
-    settings: DmCreativeSettings,
-    dir: string,
-    zip: { name: string; bytes: number; entries: number },
-  ): Promise<DmCreativeEmailResult> {
-    const to = settings.notifyEmail ?? null;
-    if (!to) return { sent: false, to: null, messageId: null, skipped: 'no notifyEmail in the batch settings' };
-    if (!mailer.configured)
-      return { sent: false, to, messageId: null, skipped: 'SMTP is not configured (no SMTP host)' };
-
-    const messageId = messageIdOf(ctx.idempotencyKey, mailer.from);
-    const marker = path.join(
-      dir,
-      `.email-sent-${crypto.createHash('sha256').update(ctx.idempotencyKey).digest('hex').slice(0, 16)}.json`,
-    );
-    if ((await fileSize(marker)) !== undefined) {
-      ctx.log.info('completion e-mail already sent by an earlier attempt', { to, messageId });
-      return { sent: true, to, messageId, alreadySent: true };
-    }
-    const { subject, text } = completionEmail({
-      batchId: ctx.batchId,
-      batchName: ctx.batchName,
-      status: ctx.status,
-      counts: ctx.counts,
-      appUrl: deps.appUrl,
-      zip,
-      signature: settings.companyName,
-    });
-    try {
-      const sent = await mailer.send({
-        to,
-        subject,
-        text,
-        messageId,
-        headers: { 'X-Flotilla-Idempotency-Key': ctx.idempotencyKey, 'X-Flotilla-Batch-Id': ctx.batchId },
-      });
-      await writeFileAtomic(
-        marker,
-        Buffer.from(JSON.stringify({ messageId: sent.messageId, to, at: new Date().toISOString() })),
-      );
-      ctx.log.info('completion e-mail sent', { to, messageId: sent.messageId });
-      return { sent: true, to, messageId: sent.messageId };
-    } catch (err) {
-      if (err instanceof MailSendError && err.permanent)
-        throw new NonRetryableStepError(err.message, 'EmailRejectedError', { responseCode: err.responseCode });
-      throw err;
-    }
-  }
 
   return definePipeline({
     name: 'dm-creative',
@@ -272,7 +195,7 @@ export function createDmCreativePipeline(deps: DmCreativeDeps) {
         // default heartbeat timeout holds and a dead worker's renders resume within seconds.
         startToCloseTimeoutMs: 3 * 60_000,
         retry: { maximumAttempts: 4 },
-        run: renderStep,
+        run: renderStepOf(deps),
       },
     ],
     onBatchEnd: {
@@ -293,7 +216,7 @@ export function createDmCreativePipeline(deps: DmCreativeDeps) {
             first: zip.missing[0]?.name,
           });
         ctx.log.info('ZIP of the batch written', { file: zipName, bytes: zip.bytes, entries: zip.entries });
-        const email = await sendCompletionEmail(ctx, settings, dir, {
+        const email = await sendCompletionEmail(deps, mailer, ctx, settings, dir, {
           name: zipName,
           bytes: zip.bytes,
           entries: zip.entries,
@@ -317,4 +240,95 @@ export function createDmCreativePipeline(deps: DmCreativeDeps) {
       };
     },
   });
+}
+
+/**
+ * The render step: one recipient's PDF, written atomically into the batch directory (a file left
+ * by an earlier attempt is complete and reused). The browser pool is taken at the first render.
+ */
+function renderStepOf(
+  deps: DmCreativeDeps,
+): (ctx: StepContext<RecipientItem, DmCreativeSettings>) => Promise<RenderPdfOutput> {
+  const pool = () =>
+    deps.renderPool ?? sharedPdfRenderPool({ chromiumPath: deps.chromiumPath, concurrency: deps.pdfRenderConcurrency });
+
+  return async function renderStep(ctx: StepContext<RecipientItem, DmCreativeSettings>): Promise<RenderPdfOutput> {
+    const recipient = recipientItemSchema.parse(ctx.item);
+    const settings = dmCreativeSettingsSchema.parse(ctx.settings);
+    const file = `${safeFileName(ctx.itemKey)}.pdf`;
+    const dest = path.join(batchDirOf(deps.filesDir, ctx.batchId), file);
+    const trackingUrl = trackingUrlOf(settings.trackingBaseUrl, recipient.trackingId);
+
+    if ((await fileSize(dest)) !== undefined) {
+      // Written atomically by an earlier attempt that died before reporting: it is complete.
+      const pdf = await fs.promises.readFile(dest);
+      ctx.log.info('PDF already rendered by an earlier attempt', { file, attempt: ctx.attempt });
+      return { file, bytes: pdf.length, pages: countPdfPages(pdf), trackingUrl, reused: true };
+    }
+
+    const out = await renderRecipientPdf(pool(), recipient, settings, { signal: ctx.signal, timeoutMs: 60_000 });
+    if (out.launchedBrowser)
+      ctx.log.info('launched a Chromium for the PDF render pool', { chromiumPath: deps.chromiumPath });
+    if (out.blockedRequests.length)
+      ctx.log.warn('the creative tried to load resources; they were blocked', {
+        urls: out.blockedRequests.slice(0, 10),
+      });
+    await writeFileAtomic(dest, out.pdf);
+    return { file, bytes: out.pdf.length, pages: out.pages, trackingUrl };
+  };
+}
+
+/**
+ * The completion e-mail with the ZIP's download link, sent at most once per hook round: a marker
+ * file written after the send stops a retried hook from sending again.
+ */
+async function sendCompletionEmail(
+  deps: DmCreativeDeps,
+  mailer: Mailer,
+  ctx: BatchEndContext<DmCreativeSettings>,
+  settings: DmCreativeSettings,
+  dir: string,
+  zip: { name: string; bytes: number; entries: number },
+): Promise<DmCreativeEmailResult> {
+  const to = settings.notifyEmail ?? null;
+  if (!to) return { sent: false, to: null, messageId: null, skipped: 'no notifyEmail in the batch settings' };
+  if (!mailer.configured) return { sent: false, to, messageId: null, skipped: 'SMTP is not configured (no SMTP host)' };
+
+  const messageId = messageIdOf(ctx.idempotencyKey, mailer.from);
+  const marker = path.join(
+    dir,
+    `.email-sent-${crypto.createHash('sha256').update(ctx.idempotencyKey).digest('hex').slice(0, 16)}.json`,
+  );
+  if ((await fileSize(marker)) !== undefined) {
+    ctx.log.info('completion e-mail already sent by an earlier attempt', { to, messageId });
+    return { sent: true, to, messageId, alreadySent: true };
+  }
+  const { subject, text } = completionEmail({
+    batchId: ctx.batchId,
+    batchName: ctx.batchName,
+    status: ctx.status,
+    counts: ctx.counts,
+    appUrl: deps.appUrl,
+    zip,
+    signature: settings.companyName,
+  });
+  try {
+    const sent = await mailer.send({
+      to,
+      subject,
+      text,
+      messageId,
+      headers: { 'X-Flotilla-Idempotency-Key': ctx.idempotencyKey, 'X-Flotilla-Batch-Id': ctx.batchId },
+    });
+    await writeFileAtomic(
+      marker,
+      Buffer.from(JSON.stringify({ messageId: sent.messageId, to, at: new Date().toISOString() })),
+    );
+    ctx.log.info('completion e-mail sent', { to, messageId: sent.messageId });
+    return { sent: true, to, messageId: sent.messageId };
+  } catch (err) {
+    if (err instanceof MailSendError && err.permanent)
+      throw new NonRetryableStepError(err.message, 'EmailRejectedError', { responseCode: err.responseCode });
+    throw err;
+  }
 }
