@@ -77,15 +77,13 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (known instanceof ApiError || known instanceof DomainError) {
       const retryAfter = retryAfterOf(known);
       if (retryAfter) res.setHeader('Retry-After', retryAfter);
-      res
-        .status(httpStatusOf(known)!)
-        .json({
-          error: {
-            code: known.code,
-            message: known.message,
-            ...(known.details !== undefined ? { details: known.details } : {}),
-          },
-        });
+      res.status(httpStatusOf(known)!).json({
+        error: {
+          code: known.code,
+          message: known.message,
+          ...(known.details !== undefined ? { details: known.details } : {}),
+        },
+      });
       return;
     }
     // body-parser errors carry a status and a type
