@@ -1,7 +1,8 @@
 /**
  * HTTP errors and the one place errors become answers `{ error: { code, message, details } }`:
  * a service's domain error (services/errors.ts) gets its status from its kind here; an
- * `ApiError` is the HTTP layer's own refusal (no credentials, wrong media type, rate limited).
+ * `ApiError` (contract/api-error.ts: the error answer itself, the same class the page and the CLI
+ * read answers into) is the HTTP layer's own refusal (no credentials, wrong media type, rate limited).
  */
 import crypto from 'node:crypto';
 import type { ErrorRequestHandler } from 'express';
@@ -9,17 +10,7 @@ import { ZodError } from 'zod';
 import { formatPath, type FieldIssue } from '../lib/field-path';
 import type { Logger } from '../lib/logger';
 import { DomainError, invalidInput, type DomainErrorKind } from '../services/errors';
-
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
-}
+import { ApiError } from '../contract/api-error';
 
 /** The status each kind of domain error answers with. */
 export const HTTP_STATUS_OF: Record<DomainErrorKind, number> = {

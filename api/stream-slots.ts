@@ -2,7 +2,7 @@
  * A cap on the progress streams (SSE) one user holds open: each is a socket and a timer for as
  * long as the batch runs, so one script opening streams in a loop must not exhaust the process.
  */
-import { ApiError } from './errors';
+import { ApiError } from '../contract/api-error';
 
 export class StreamSlots {
   private readonly open = new Map<string, number>();

@@ -87,21 +87,8 @@ export class EngineBatches {
   }
 
   /** The figures of a driven batch, read once it has ended (nothing here is timed). */
-  async analyze({
-    id,
-    n,
-    t0,
-    wallMs,
-    createMs,
-    progress,
-    latencies,
-    wr,
-    ar,
-    cpuMsPerItem,
-    serverBefore,
-    loadAtStart,
-    loadAtEnd,
-  }: DrivenBatch) {
+  async analyze(driven: DrivenBatch) {
+    const { id, n, t0, wallMs, progress, latencies, wr, ar } = driven;
     const { client, db } = this.stack;
     const itemLat = await db.query(
       `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms) AS p99,
@@ -120,14 +107,14 @@ export class EngineBatches {
       [...runIds].map(async (runId) => (await client.workflow.getHandle(id, runId).describe()).historyLength),
     );
     const workflowTasks = await batchWorkflowTaskTrouble(client, id, [...runIds], t0);
-    const server = ServerMetrics.delta(serverBefore, await this.server.counters());
+    const server = ServerMetrics.delta(driven.serverBefore, await this.server.counters());
     const partitions = await partitionRuns(client, db, id);
     const batchEvents = historyLengths.reduce((a, b) => a + b, 0);
     return {
       id,
       items: n,
       wallMs,
-      createMs,
+      createMs: driven.createMs,
       itemsPerSec: perSec(n, wallMs),
       status: progress.status,
       succeeded: progress.succeeded,
@@ -152,7 +139,7 @@ export class EngineBatches {
       batchWorkflowTasks: workflowTasks,
       // The Temporal server during this batch (bench/server-metrics.ts).
       server,
-      cpuMsPerItem,
+      cpuMsPerItem: driven.cpuMsPerItem,
       apiGetBatchMs: {
         samples: latencies.length,
         p50: Math.round(pct(latencies, 50) * 10) / 10,
@@ -167,7 +154,7 @@ export class EngineBatches {
         batchItemsMb: Math.round(Number(sizes.rows[0].items_bytes) / 2 ** 20),
         databaseMb: Math.round(Number(sizes.rows[0].db_bytes) / 2 ** 20),
       },
-      loadAverage: { atStart: loadAtStart, atEnd: loadAtEnd },
+      loadAverage: { atStart: driven.loadAtStart, atEnd: driven.loadAtEnd },
     };
   }
 }

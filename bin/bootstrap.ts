@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { bootstrapSuperAdmin } from '../api/auth/service';
-import { ApiError } from '../api/errors';
+import { ApiError } from '../contract/api-error';
 import { createDb } from '../lib/db';
 import { env } from '../lib/env';
 import { migrate } from '../lib/migrate';

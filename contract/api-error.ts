@@ -1,6 +1,7 @@
 /**
- * The API's error answer (contract/errors.ts ErrorBody) as a client sees it: the page and the CLI
- * both throw this. Plain TypeScript, no zod, so the page's bundle carries no schema.
+ * The API's error answer (contract/errors.ts ErrorBody) as one class on both sides: the API throws
+ * it for its own HTTP refusals (api/errors.ts answers it), the page and the CLI read answers back
+ * into it. Plain TypeScript, no zod, so the page's bundle carries no schema.
  */
 import type { FieldIssue } from './errors';
 

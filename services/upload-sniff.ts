@@ -91,33 +91,45 @@ function describeBinary(head: Buffer): string | undefined {
   return SIGNATURES.find((s) => head.subarray(0, s.bytes.length).equals(s.bytes))?.what;
 }
 
-/** Whether a ZIP's central directory names a workbook's parts; nothing is inflated. */
-function zipHasWorkbookParts(file: string): Promise<{ contentTypes: boolean; xl: boolean }> {
+/**
+ * Walks a ZIP's central directory (nothing is inflated): `visit` sees each entry and returns an
+ * answer to stop there, or undefined to go on; `atEnd` answers when every entry was seen.
+ */
+function scanZipDirectory<T>(file: string, visit: (entry: yauzl.Entry) => T | undefined, atEnd: () => T): Promise<T> {
   return new Promise((resolve, reject) => {
     yauzl.open(
       file,
       { lazyEntries: true, autoClose: true, validateEntrySizes: false, strictFileNames: false },
       (err, zip) => {
         if (err || !zip) return reject(err ?? new Error('cannot open the ZIP archive'));
-        const found = { contentTypes: false, xl: false };
-        let seen = 0;
-        const done = () => {
-          zip.close();
-          resolve(found);
-        };
         zip.on('entry', (entry: yauzl.Entry) => {
-          seen += 1;
-          if (entry.fileName === '[Content_Types].xml') found.contentTypes = true;
-          if (entry.fileName.startsWith('xl/')) found.xl = true;
-          if ((found.contentTypes && found.xl) || seen >= MAX_ZIP_ENTRIES_SCANNED) return done();
-          zip.readEntry();
+          const answer = visit(entry);
+          if (answer === undefined) return zip.readEntry();
+          zip.close();
+          resolve(answer);
         });
-        zip.on('end', () => resolve(found));
+        zip.on('end', () => resolve(atEnd()));
         zip.on('error', reject);
         zip.readEntry();
       },
     );
   });
+}
+
+/** Whether a ZIP's central directory names a workbook's parts; nothing is inflated. */
+function zipHasWorkbookParts(file: string): Promise<{ contentTypes: boolean; xl: boolean }> {
+  const found = { contentTypes: false, xl: false };
+  let seen = 0;
+  return scanZipDirectory(
+    file,
+    (entry) => {
+      seen += 1;
+      if (entry.fileName === '[Content_Types].xml') found.contentTypes = true;
+      if (entry.fileName.startsWith('xl/')) found.xl = true;
+      return (found.contentTypes && found.xl) || seen >= MAX_ZIP_ENTRIES_SCANNED ? found : undefined;
+    },
+    () => found,
+  );
 }
 
 /** How far a workbook may expand: the total its entries declare, and per byte of the file. */
@@ -134,44 +146,30 @@ const RATIO_FLOOR_BYTES = 10 * 1024 * 1024;
  * undefined. The declared sizes can lie; the parser thread bounds what it really inflates too.
  */
 export function zipExpansionProblem(file: string, fileBytes: number, limits: ZipLimits): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    yauzl.open(
-      file,
-      { lazyEntries: true, autoClose: true, validateEntrySizes: false, strictFileNames: false },
-      (err, zip) => {
-        if (err || !zip) return reject(err ?? new Error('cannot open the ZIP archive'));
-        let total = 0;
-        let entries = 0;
-        const stop = (problem: string | undefined) => {
-          zip.close();
-          resolve(problem);
-        };
-        zip.on('entry', (entry: yauzl.Entry) => {
-          entries += 1;
-          total += entry.uncompressedSize;
-          if (entries > MAX_ZIP_ENTRIES_SCANNED)
-            return stop(`it has more than ${MAX_ZIP_ENTRIES_SCANNED.toLocaleString('en-US')} entries`);
-          if (total > limits.maxUncompressedBytes) {
-            return stop(
-              `it expands to more than ${mb(limits.maxUncompressedBytes)} (the limit; its entries declare ${mb(total)} so far)`,
-            );
-          }
-          zip.readEntry();
-        });
-        zip.on('end', () => {
-          const ratio = total / Math.max(fileBytes, 1);
-          if (total > RATIO_FLOOR_BYTES && ratio > limits.maxCompressionRatio) {
-            return resolve(
-              `it expands ${Math.round(ratio)} times (${mb(total)} from ${mb(fileBytes)}; the limit is ${limits.maxCompressionRatio}:1)`,
-            );
-          }
-          resolve(undefined);
-        });
-        zip.on('error', reject);
-        zip.readEntry();
-      },
-    );
-  });
+  let total = 0;
+  let entries = 0;
+  // `null`: scanned to the end with no problem (undefined means "go on" to the scan).
+  const problem = scanZipDirectory<string | null>(
+    file,
+    (entry) => {
+      entries += 1;
+      total += entry.uncompressedSize;
+      if (entries > MAX_ZIP_ENTRIES_SCANNED)
+        return `it has more than ${MAX_ZIP_ENTRIES_SCANNED.toLocaleString('en-US')} entries`;
+      if (total > limits.maxUncompressedBytes) {
+        return `it expands to more than ${mb(limits.maxUncompressedBytes)} (the limit; its entries declare ${mb(total)} so far)`;
+      }
+      return undefined;
+    },
+    () => {
+      const ratio = total / Math.max(fileBytes, 1);
+      if (total > RATIO_FLOOR_BYTES && ratio > limits.maxCompressionRatio) {
+        return `it expands ${Math.round(ratio)} times (${mb(total)} from ${mb(fileBytes)}; the limit is ${limits.maxCompressionRatio}:1)`;
+      }
+      return null;
+    },
+  );
+  return problem.then((p) => p ?? undefined);
 }
 
 const mb = (bytes: number) => `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;

@@ -6,7 +6,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { denial, type AccessPhase, type Principal } from '../../lib/auth/access';
 import { sameSecret } from '../../lib/auth/secrets';
-import { ApiError } from '../errors';
+import { ApiError } from '../../contract/api-error';
 import type { AuthService } from './service';
 
 declare module 'express-serve-static-core' {

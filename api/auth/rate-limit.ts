@@ -4,7 +4,7 @@
  */
 import type { RequestHandler } from 'express';
 import type { Db } from '../../lib/db';
-import { ApiError } from '../errors';
+import { ApiError } from '../../contract/api-error';
 
 export interface RateLimit {
   /** What is limited, for the message ("sign-in attempts"). */

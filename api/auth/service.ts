@@ -8,7 +8,7 @@ import { Prisma } from '../../lib/db';
 import type { Plan, UserRole } from '../../contract/auth';
 import { PLAN_LIMITS, type Principal } from '../../lib/auth/access';
 import { hashPassword, needsRehash, newId, newSecret, sha256, verifyPassword } from '../../lib/auth/secrets';
-import { ApiError } from '../errors';
+import { ApiError } from '../../contract/api-error';
 import { conflict, invalidInput, notFound } from '../../services/errors';
 
 /** Sliding sessions are extended at most this often (one write per active user per 5 minutes). */

@@ -22,7 +22,7 @@ import {
 } from '../../contract/batches';
 import { orgOf } from '../auth/middleware';
 import type { RateLimiter } from '../auth/rate-limit';
-import { ApiError } from '../errors';
+import { ApiError } from '../../contract/api-error';
 import { batchView, itemView } from '../batch-views';
 import { answer } from '../respond';
 import { BatchDetail, BatchList, CreatedBatch, ItemList, RetryAccepted } from '../../contract/batch-views';

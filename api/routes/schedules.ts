@@ -3,12 +3,9 @@
  * run times, recent runs and their batches), replace, pause, unpause, trigger now, backfill a
  * range, delete. Thin: parse, call ScheduleService, answer.
  */
-import type { Client } from '@temporalio/client';
 import express, { type Router } from 'express';
 import { orgOf } from '../auth/middleware';
-import type { Db } from '../../lib/db';
-import type { Logger } from '../../lib/logger';
-import { ScheduleService } from '../../services/schedule-service';
+import { ScheduleService, type ScheduleServiceDeps } from '../../services/schedule-service';
 import {
   BackfillScheduleBody,
   CreateScheduleBody,
@@ -21,14 +18,7 @@ import {
 import { Schedule, ScheduleBackfilled, ScheduleList, ScheduleTriggered } from '../../contract/schedules';
 import { answer } from '../respond';
 
-export function schedulesRouter(deps: {
-  db: Db;
-  client: Client;
-  namespace: string;
-  taskQueue: string;
-  temporalWebUrl: string;
-  log: Logger;
-}): Router {
+export function schedulesRouter(deps: ScheduleServiceDeps): Router {
   const schedules = new ScheduleService(deps);
   const router = express.Router();
 
