@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { createDb } from '../lib/db';
 import { appUrl, env, filesDir, temporalWebUrl, uploadsDir } from '../lib/env';
 import { pipelineDepsFromEnv } from '../lib/pipeline-deps';
+import { dbTemplateStore, ensureBuiltInTemplate } from '../pipelines/dm-creative/template-store';
 import { logger } from '../lib/logger';
 import { createPipelines, PipelineRegistry } from '../pipelines/registry';
 import { createApp } from './app';
@@ -20,7 +21,10 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   const db = createDb(env.DATABASE_URL, { poolSize: 20 });
-  const registry = new PipelineRegistry(createPipelines(pipelineDepsFromEnv()));
+  await ensureBuiltInTemplate(db);
+  const registry = new PipelineRegistry(
+    createPipelines({ ...pipelineDepsFromEnv(), creativeTemplates: dbTemplateStore(db) }),
+  );
   await seedDemoEntities(db, registry.all, log);
   const { app, opsApp, hub } = createApp({
     db,

@@ -1,4 +1,5 @@
 import type { EgressPolicy } from '../lib/egress';
+import type { CreativeTemplateStore } from './dm-creative/template-store';
 
 /**
  * What pipelines need from the deployment: the outside services they call and where they keep
@@ -39,4 +40,6 @@ export interface PipelineDeps {
   companySitesUrl?: string;
   /** Where user-supplied URLs (company websites) may lead: the egress guard's policy. */
   egress: EgressPolicy;
+  /** Where dm-creative reads creative templates (the database); only the built-in letter without it. */
+  creativeTemplates?: CreativeTemplateStore;
 }

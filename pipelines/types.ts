@@ -165,7 +165,27 @@ export interface PipelineDefinition<
   };
   /** Result columns for exports (CSV/JSON), joined to the item's input fields. */
   exportColumns?: (item: SettledItem) => Record<string, string | number | boolean | null>;
+  /**
+   * Runs where a batch is created, once its settings parsed: completes the settings (freezes
+   * what they refer to, e.g. a template's current content, so that a later edit never changes
+   * the batch or a retry of it) and may give a rule every item must also pass. Problems are
+   * reported like any invalid setting or item (a 400 naming the field).
+   */
+  prepareBatch?: (ctx: {
+    orgId: string;
+    settings: z.infer<SettingsSchema>;
+  }) => Promise<PreparedBatch<z.infer<ItemSchema>, z.infer<SettingsSchema>>>;
 }
+
+/** A field at fault, its path within the settings or the item. */
+export interface FieldProblem {
+  path: PropertyKey[];
+  message: string;
+}
+
+export type PreparedBatch<Item, Settings> =
+  | { settings: Settings; checkItem?: (item: Item) => FieldProblem[] }
+  | { problems: FieldProblem[] };
 
 /** What an `onBatchEnd` hook returns: files it wrote (under the batch's file directory) and anything else to show. */
 export interface BatchEndResult {

@@ -7,7 +7,7 @@ import type { Db } from '../lib/db';
 import { formatPath, type FieldIssue } from '../lib/field-path';
 import { ITEM_KEY_PATTERN, ITEM_KEY_RULE, itemKeyOf } from '../lib/item-keys';
 import { partitionOf } from '../common/partitioning';
-import type { PipelineDefinition } from '../pipelines/types';
+import type { FieldProblem, PipelineDefinition } from '../pipelines/types';
 import type { CreateBatchBody, EntitySelection } from '../contract/batches';
 import { MAX_ITEMS_PER_REQUEST } from '../contract/batches';
 import { describeEntitySelection, entityPages, resolveEntityItems } from './entities';
@@ -79,12 +79,13 @@ export function checkItems(
   def: PipelineDefinition,
   source: Extract<ItemSource, { items: unknown[] }>,
   issues: FieldIssue[],
+  rule?: BatchItemRule,
 ): CheckedItem[] {
   const { items } = source;
   const checked: CheckedItem[] = [];
   const seen = new Map<string, number>();
   for (let i = 0; i < items.length && issues.length < MAX_REPORTED_ISSUES; i++) {
-    const item = checkItem(def, items[i], i);
+    const item = checkItem(def, items[i], i, rule);
     if ('problems' in item) {
       for (const p of item.problems)
         issues.push({ row: source.rowOf(i), path: source.pathOf(i, p.path), message: p.message });
@@ -116,18 +117,24 @@ export async function storeCheckedItems(
     await insertItems(tx, batchId, checked.slice(start, start + INSERT_CHUNK), start + 1, partitions);
 }
 
+/** A rule of the batch's own that every item must pass (from the pipeline's `prepareBatch`). */
+export type BatchItemRule = (item: unknown) => FieldProblem[];
+
 /**
- * One item checked against its pipeline: the item schema, the key rule, the size Temporal can
- * carry. Problems carry paths within the item.
+ * One item checked against its pipeline: the item schema, the batch's own rule, the key rule,
+ * the size Temporal can carry. Problems carry paths within the item.
  */
 export function checkItem(
   def: PipelineDefinition,
   raw: unknown,
   index: number,
-): CheckedItem | { problems: Array<{ path: PropertyKey[]; message: string }> } {
+  rule?: BatchItemRule,
+): CheckedItem | { problems: FieldProblem[] } {
   const parsed = def.itemSchema.safeParse(raw);
   if (!parsed.success)
     return { problems: parsed.error.issues.map((iss) => ({ path: iss.path, message: iss.message })) };
+  const ruled = rule?.(parsed.data);
+  if (ruled?.length) return { problems: ruled };
   const key = itemKeyOf(def, parsed.data, index, raw);
   if (!ITEM_KEY_PATTERN.test(key))
     return { problems: [{ path: ['key'], message: `item key "${key.slice(0, 50)}" ${ITEM_KEY_RULE}` }] };
@@ -172,14 +179,21 @@ async function insertItems(
  */
 export async function storeEntityItems(
   tx: Tx,
-  o: { batchId: string; def: PipelineDefinition; selection: EntitySelection; orgId: string; partitions: number },
+  o: {
+    batchId: string;
+    def: PipelineDefinition;
+    selection: EntitySelection;
+    orgId: string;
+    partitions: number;
+    rule?: BatchItemRule;
+  },
 ): Promise<number> {
   const issues: FieldIssue[] = [];
   let seq = 1;
   for await (const page of entityPages(tx, o.selection, o.orgId)) {
     const items: CheckedItem[] = [];
     for (const e of page) {
-      const item = checkItem(o.def, e.data, seq - 1 + items.length);
+      const item = checkItem(o.def, e.data, seq - 1 + items.length, o.rule);
       if ('problems' in item)
         for (const p of item.problems)
           issues.push({ path: formatPath(['entities', e.key, ...p.path]), message: p.message });

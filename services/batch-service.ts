@@ -36,6 +36,7 @@ import {
   MAX_REPORTED_ISSUES,
   storeCheckedItems,
   storeEntityItems,
+  type BatchItemRule,
   type Tx,
 } from './batch-items';
 import { takeJobGuard } from './job-guard';
@@ -126,13 +127,21 @@ export class BatchService {
       ]);
     }
     const issues: FieldIssue[] = [];
-    const settings = def.settingsSchema.safeParse(body.settings ?? {});
-    if (!settings.success)
-      for (const i of settings.error.issues)
+    const parsed = def.settingsSchema.safeParse(body.settings ?? {});
+    if (!parsed.success)
+      for (const i of parsed.error.issues)
         issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
+    let settings: unknown = parsed.data;
+    let rule: BatchItemRule | undefined;
+    if (parsed.success && def.prepareBatch) {
+      const prepared = await def.prepareBatch({ orgId, settings });
+      if ('problems' in prepared)
+        for (const p of prepared.problems) issues.push({ path: formatPath(['settings', ...p.path]), message: p.message });
+      else ({ settings, checkItem: rule } = prepared);
+    }
 
     const source = await itemSourceOf(this.deps, body, def, orgId);
-    const checked = 'items' in source ? checkItems(def, source, issues) : [];
+    const checked = 'items' in source ? checkItems(def, source, issues, rule) : [];
     if (issues.length > 0) {
       const first = issues[0];
       throw invalidInput(
@@ -140,7 +149,7 @@ export class BatchService {
         first.row ? `row ${first.row}: ${first.path}: ${first.message}` : `${first.path}: ${first.message}`,
       );
     }
-    return { def, settings: settings.data as unknown, source, checked };
+    return { def, settings, source, checked, rule };
   }
 
   /** Starts a newly stored batch's workflow; one that does not start takes its batch with it. */
@@ -177,7 +186,7 @@ export class BatchService {
     extra: CreateBatchExtra = {},
   ): Promise<{ id: string; workflowId: string; status: BatchStatus }> {
     const { db, taskQueue, log } = this.deps;
-    const { def, settings, source, checked } = await this.checkBody(body, extra.orgId ?? 'default');
+    const { def, settings, source, checked, rule } = await this.checkBody(body, extra.orgId ?? 'default');
 
     if (extra.id) {
       // Asked again for the same ID (a retried scheduled run): the batch exists; make sure it runs.
@@ -236,7 +245,7 @@ export class BatchService {
           },
         });
         if (stored) {
-          storedTotal = await storeEntityItems(tx, { batchId: id, def, selection: stored, orgId, partitions });
+          storedTotal = await storeEntityItems(tx, { batchId: id, def, selection: stored, orgId, partitions, rule });
           // Entities imported while the batch was stored: the batch has what it read.
           if (storedTotal !== total) await tx.batch.update({ where: { id }, data: { total: storedTotal } });
         } else {

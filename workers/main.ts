@@ -9,6 +9,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { createDb } from '../lib/db';
 import { dataDir, env, uploadsDir } from '../lib/env';
 import { pipelineDepsFromEnv } from '../lib/pipeline-deps';
+import { dbTemplateStore, ensureBuiltInTemplate } from '../pipelines/dm-creative/template-store';
 import { logger } from '../lib/logger';
 import { secretBoxFromEnv } from '../lib/secret-box';
 import { ensureSearchAttributes } from '../lib/temporal';
@@ -42,7 +43,8 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address });
   const db = createDb(env.DATABASE_URL, { poolSize: 20 });
   const bundle = await workflowBundlePath(path.join(dataDir, 'bundles'));
-  const pipelineDeps = pipelineDepsFromEnv();
+  await ensureBuiltInTemplate(db);
+  const pipelineDeps = { ...pipelineDepsFromEnv(), creativeTemplates: dbTemplateStore(db) };
   const pipelines = createPipelines(pipelineDeps);
   // A named queue's concurrency may come from an env var the pipeline names (e.g. PDF_RENDER_CONCURRENCY).
   const queueConcurrency: Record<string, number> = {};

@@ -1,8 +1,12 @@
 /**
- * dm-creative: one personalised direct-mail PDF per recipient (name, address, message, call-to-
- * action phone number and a QR code of the recipient's tracking URL), then, when the batch ends,
- * one ZIP of all PDFs and a completion e-mail with the download link (seed 002).
+ * dm-creative: one personalised direct-mail PDF per recipient, drawn from the batch's creative
+ * template (the customer's own Fabric.js design, or the built-in letter) filled with the
+ * recipient's fields and the QR code of their tracking URL; then, when the batch ends, one ZIP
+ * of all PDFs and a completion e-mail with the download link (seed 002).
  *
+ * - The template's content is frozen when the batch is created (`prepareBatch` records the
+ *   version in the settings): editing the template never changes a running batch or a retry.
+ *   A placeholder naming a field some recipient does not have is a 400 then, not a blank later.
  * - `render-pdf` runs on the pipeline's own `render` queue, so the number of concurrent renders
  *   per worker is the size of its browser pool (PDF_RENDER_CONCURRENCY), independent of how many
  *   items the worker runs at once. The pool is a per-process singleton (pdf-pool.ts).
@@ -33,7 +37,10 @@ import { demoRecipients } from './demo-data';
 import { completionEmail, zipDownloadUrl } from './email';
 import { batchDirOf, fileSize, safeFileName, writeFileAtomic } from './files';
 import { sharedPdfRenderPool, type PdfRenderPool } from './pdf-pool';
-import { qrDataUrl, renderCreativeHtml, trackingUrlOf } from './template';
+import { creativeDocOf, trackingUrlOf, type TemplateContent } from './template';
+import { BUILTIN_TEMPLATE_ID } from './creative/builtin-letter';
+import { missingFieldsOf } from './creative/placeholders';
+import { builtInTemplateStore, type CreativeTemplateStore } from './template-store';
 import { writeZipAtomic, type ZipSource } from './zip';
 import { optionalText, recipientItemSchema, type RecipientItem, type RecipientItemInput } from './item';
 
@@ -51,6 +58,10 @@ export const dmCreativeSettingsSchema = z.object({
   trackingBaseUrl: z.url({ protocol: /^https?$/ }).default('https://track.example.com/t/'),
   /** Who gets the completion e-mail; none: no e-mail. */
   notifyEmail: z.email().optional(),
+  /** The creative template (GET /api/creative-templates); the built-in letter by default. */
+  templateId: z.string().trim().min(1).max(64).default(BUILTIN_TEMPLATE_ID),
+  /** Set when the batch is created: the template content this batch renders (any value sent is replaced). */
+  templateVersion: z.string().max(64).optional(),
 });
 
 export type DmCreativeSettings = z.infer<typeof dmCreativeSettingsSchema>;
@@ -106,19 +117,19 @@ export interface RenderedCreative {
   launchedBrowser: boolean;
 }
 
-/** One recipient's creative as a PDF, rendered on `pool`. */
+/** One recipient's creative as a PDF (or a PNG preview), drawn from `template` on `pool`. */
 export async function renderRecipientPdf(
   pool: PdfRenderPool,
   recipient: RecipientItem,
   settings: DmCreativeSettings,
-  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  template: TemplateContent,
+  opts: { signal?: AbortSignal; timeoutMs?: number; output?: 'pdf' | 'png' } = {},
 ): Promise<RenderedCreative> {
-  const trackingUrl = trackingUrlOf(settings.trackingBaseUrl, recipient.trackingId);
-  const html = renderCreativeHtml({ recipient, settings, trackingUrl, qrDataUrl: await qrDataUrl(trackingUrl) });
-  const out = await pool.render(html, opts);
+  const { doc, trackingUrl } = await creativeDocOf(template, recipient, settings);
+  const out = await pool.render(doc, opts);
   return {
     pdf: out.pdf,
-    pages: countPdfPages(out.pdf),
+    pages: opts.output === 'png' ? 1 : countPdfPages(out.pdf),
     trackingUrl,
     blockedRequests: out.blockedRequests,
     launchedBrowser: out.launchedBrowser,
@@ -130,7 +141,7 @@ export async function renderRecipientPdf(
 
 export type DmCreativeDeps = Pick<
   PipelineDeps,
-  'filesDir' | 'appUrl' | 'smtp' | 'chromiumPath' | 'pdfRenderConcurrency'
+  'filesDir' | 'appUrl' | 'smtp' | 'chromiumPath' | 'pdfRenderConcurrency' | 'creativeTemplates'
 > & {
   /** A pool of one's own (tests, benchmarks); by default the worker process's shared pool. */
   renderPool?: PdfRenderPool;
@@ -170,6 +181,7 @@ async function* succeededPdfs(ctx: BatchEndContext<DmCreativeSettings>, dir: str
 
 export function createDmCreativePipeline(deps: DmCreativeDeps) {
   const mailer = deps.mailer ?? createMailer(deps.smtp);
+  const templates = deps.creativeTemplates ?? builtInTemplateStore();
 
   return definePipeline({
     name: 'dm-creative',
@@ -188,16 +200,32 @@ export function createDmCreativePipeline(deps: DmCreativeDeps) {
       {
         name: RENDER_STEP,
         description:
-          'Personalises the template (escaped fields, QR code of the tracking URL) and renders it to PDF on the browser pool.',
+          "Fills the batch's creative template (the recipient's fields, the QR code of the tracking URL) and draws it to PDF with Fabric.js on the browser pool.",
         queue: 'render',
         // Covers a wait for a free page behind a full pool plus a browser (re)launch. The engine
         // heartbeats all the while (rendering happens in Chromium, off the event loop), so the
         // default heartbeat timeout holds and a dead worker's renders resume within seconds.
         startToCloseTimeoutMs: 3 * 60_000,
         retry: { maximumAttempts: 4 },
-        run: renderStepOf(deps),
+        run: renderStepOf(deps, templates),
       },
     ],
+    prepareBatch: async ({ orgId, settings }) => {
+      const t = await templates.current(orgId, settings.templateId);
+      if (!t)
+        return {
+          problems: [{ path: ['templateId'], message: `there is no creative template "${settings.templateId}" in your organisation` }],
+        };
+      const placeholders = t.uses.placeholders;
+      return {
+        settings: { ...settings, templateVersion: t.versionId },
+        checkItem: (item) =>
+          missingFieldsOf(placeholders, item).map((field) => ({
+            path: [field],
+            message: `the template "${t.name}" prints {{${field}}}, and this recipient has no ${field}`,
+          })),
+      };
+    },
     onBatchEnd: {
       startToCloseTimeoutMs: 30 * 60_000,
       run: async (ctx): Promise<DmCreativeBatchEndResult> => {
@@ -248,6 +276,7 @@ export function createDmCreativePipeline(deps: DmCreativeDeps) {
  */
 function renderStepOf(
   deps: DmCreativeDeps,
+  templates: CreativeTemplateStore,
 ): (ctx: StepContext<RecipientItem, DmCreativeSettings>) => Promise<RenderPdfOutput> {
   const pool = () =>
     deps.renderPool ?? sharedPdfRenderPool({ chromiumPath: deps.chromiumPath, concurrency: deps.pdfRenderConcurrency });
@@ -266,7 +295,13 @@ function renderStepOf(
       return { file, bytes: pdf.length, pages: countPdfPages(pdf), trackingUrl, reused: true };
     }
 
-    const out = await renderRecipientPdf(pool(), recipient, settings, { signal: ctx.signal, timeoutMs: 60_000 });
+    const template = settings.templateVersion ? await templates.version(settings.templateVersion) : null;
+    if (!template)
+      throw new NonRetryableStepError(
+        `the batch's creative template version ${settings.templateVersion ?? '(none)'} is not stored`,
+        'TemplateMissingError',
+      );
+    const out = await renderRecipientPdf(pool(), recipient, settings, template, { signal: ctx.signal, timeoutMs: 60_000 });
     if (out.launchedBrowser)
       ctx.log.info('launched a Chromium for the PDF render pool', { chromiumPath: deps.chromiumPath });
     if (out.blockedRequests.length)

@@ -1,17 +1,19 @@
 /**
- * A pool of headless Chromium pages that turns HTML into PDF with bounded concurrency.
+ * A pool of headless Chromium pages that draws creatives (Fabric.js canvases) to PDF with
+ * bounded concurrency.
  *
- * Why a pool: launching Chromium costs about a second, a render on a warm page about 70 ms
- * (docs ENVIRONMENT.md), so the browsers are launched once per worker process and each of the
- * `concurrency` slots keeps one page that it reuses for every render. A render waits (FIFO)
- * for a free slot, so no more than `concurrency` pages ever render at once whatever the
- * activity concurrency of the worker is.
+ * Why a pool: launching Chromium costs about a second, a render on a warm page tens of
+ * milliseconds (docs ENVIRONMENT.md), so the browsers are launched once per worker process and
+ * each of the `concurrency` slots keeps one page, with Fabric loaded, that it reuses for every
+ * render. A render waits (FIFO) for a free slot, so no more than `concurrency` pages ever render
+ * at once whatever the activity concurrency of the worker is.
  *
- * Why it is hardened: the HTML carries customer data. Every page has JavaScript disabled and
- * intercepts every request, letting through only `data:` URLs (the inlined QR code) and the
- * `about:blank` document that `setContent` writes into; anything else (http, file, ...) is
- * aborted and reported in the render's `blockedRequests` and the pool's stats. Chromium talks
- * to us over a pipe, so it opens no debugging port and exits when this process dies.
+ * Why it is hardened: the canvas carries customer data and a customer's design. Every page
+ * intercepts every request: the renderer page's own assets are answered from memory
+ * (creative/renderer-page.ts), `data:` URLs (embedded images, the QR code) pass, anything else
+ * (http, file, ...) is aborted and reported in the render's `blockedRequests` and the pool's
+ * stats. Chromium talks to us over a pipe, so it opens no debugging port and exits when this
+ * process dies.
  *
  * Failure handling: a page that errors or is aborted mid-render is thrown away (the next render
  * on that slot gets a fresh one); a browser that crashed or was killed is relaunched lazily by
@@ -21,6 +23,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import puppeteer, { type Browser, type HTTPRequest, type Page } from 'puppeteer';
+import { drawSvgInPage, RENDER_PAGE_URL, rendererAsset, type DrawDoc } from './creative/renderer-page';
 
 /**
  * For Puppeteer calls on a page, request or browser that may be gone already (closed, crashed,
@@ -55,11 +58,19 @@ export interface PdfRenderOptions {
   /** Aborts the wait for a slot, or the render itself (its page is then discarded). */
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** The printed page (PDF, default) or a PNG of it at the design size (a preview). */
+  output?: 'pdf' | 'png';
+}
+
+/** What to draw and the paper to print it on. */
+export interface CreativeDoc extends Omit<DrawDoc, 'cssWidth' | 'cssHeight'> {
+  page: { widthMm: number; heightMm: number };
 }
 
 export interface PdfRenderResult {
+  /** The PDF, or the PNG when `output: 'png'` was asked for. */
   pdf: Buffer;
-  /** URLs the page tried to load and the pool refused (should always be empty for our template). */
+  /** URLs the page tried to load and the pool refused (should always be empty). */
   blockedRequests: string[];
   /** This render had to launch (or relaunch) a browser first. */
   launchedBrowser: boolean;
@@ -102,7 +113,7 @@ interface Slot {
   blocked: string[];
 }
 
-const ALLOWED_URL = /^(data:|about:blank$)/;
+const ALLOWED_URL = /^data:/;
 
 export class PdfRenderPool {
   readonly concurrency: number;
@@ -143,35 +154,57 @@ export class PdfRenderPool {
     return this.closing;
   }
 
-  /** Renders a complete HTML document to an A4 PDF on a pooled page. */
-  async render(html: string, opts: PdfRenderOptions = {}): Promise<PdfRenderResult> {
+  /** Draws a creative on a pooled page and prints it to a PDF of its page size (or a PNG). */
+  async render(doc: CreativeDoc, opts: PdfRenderOptions = {}): Promise<PdfRenderResult> {
     const slot = await this.acquire(opts.signal);
     this.counters.active++;
     this.counters.peakActive = Math.max(this.counters.peakActive, this.counters.active);
     const timeout = opts.timeoutMs ?? this.renderTimeoutMs;
     let onAbort: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const { page, launchedBrowser } = await this.pageFor(slot);
+      const { page, launchedBrowser } = await this.pageFor(slot, timeout);
       slot.blocked = [];
       // Closing the page makes the in-flight CDP calls reject at once instead of running on.
       onAbort = () => void page.close().catch(ignoreGone);
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       opts.signal?.throwIfAborted();
-      await page.setContent(html, { waitUntil: 'load', timeout });
-      const pdf = await page.pdf({ format: 'A4', printBackground: true, preferCSSPageSize: true, timeout });
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error(`the creative did not render within ${timeout} ms`));
+          void page.close().catch(ignoreGone);
+        }, timeout);
+      });
+      const out = await Promise.race([this.draw(page, doc, opts.output ?? 'pdf', timeout), timedOut]);
       slot.renders++;
       this.counters.renders++;
-      return { pdf: Buffer.from(pdf), blockedRequests: slot.blocked, launchedBrowser };
+      return { pdf: out, blockedRequests: slot.blocked, launchedBrowser };
     } catch (err) {
       this.counters.failedRenders++;
       await this.discardPage(slot);
       if (opts.signal?.aborted) throw opts.signal.reason ?? err;
       throw err;
     } finally {
+      clearTimeout(timer);
       if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
       this.counters.active--;
       this.release(slot);
     }
+  }
+
+  private async draw(page: Page, doc: CreativeDoc, output: 'pdf' | 'png', timeout: number): Promise<Buffer> {
+    const { page: paper, ...draw } = doc;
+    if (output === 'png') {
+      await page.setViewport({ width: Math.ceil(doc.width), height: Math.ceil(doc.height) });
+      await page.evaluate(drawSvgInPage, { ...draw, cssWidth: `${doc.width}px`, cssHeight: `${doc.height}px` });
+      const png = await page.screenshot({ type: 'png', clip: { x: 0, y: 0, width: doc.width, height: doc.height } });
+      return Buffer.from(png);
+    }
+    const cssWidth = `${paper.widthMm}mm`;
+    const cssHeight = `${paper.heightMm}mm`;
+    await page.evaluate(drawSvgInPage, { ...draw, cssWidth, cssHeight });
+    const pdf = await page.pdf({ width: cssWidth, height: cssHeight, printBackground: true, pageRanges: '1', timeout });
+    return Buffer.from(pdf);
   }
 
   stats(): PdfRenderPoolStats {
@@ -255,7 +288,7 @@ export class PdfRenderPool {
     else this.free.push(slot);
   }
 
-  private async pageFor(slot: Slot): Promise<{ page: Page; launchedBrowser: boolean }> {
+  private async pageFor(slot: Slot, timeout: number): Promise<{ page: Page; launchedBrowser: boolean }> {
     const stale =
       slot.page && (slot.page.isClosed() || !slot.page.browser().connected || slot.renders >= this.maxRendersPerPage);
     if (stale) await this.discardPage(slot);
@@ -263,13 +296,14 @@ export class PdfRenderPool {
     const { browser, launched } = await this.browserFor(slot.browserIndex);
     const page = await browser.newPage();
     try {
-      await page.setJavaScriptEnabled(false);
       await page.setRequestInterception(true);
+      page.on('request', (req) => this.onRequest(slot, req));
+      await page.goto(RENDER_PAGE_URL, { waitUntil: 'load', timeout });
+      await page.waitForFunction(() => 'fabric' in globalThis, { timeout });
     } catch (err) {
       await page.close().catch(ignoreGone);
       throw err;
     }
-    page.on('request', (req) => this.onRequest(slot, req));
     slot.page = page;
     slot.renders = 0;
     this.counters.pagesCreated++;
@@ -278,6 +312,11 @@ export class PdfRenderPool {
 
   private onRequest(slot: Slot, req: HTTPRequest): void {
     const url = req.url();
+    const asset = rendererAsset(url);
+    if (asset) {
+      req.respond(asset).catch(ignoreGone);
+      return;
+    }
     if (ALLOWED_URL.test(url)) {
       req.continue().catch(ignoreGone);
       return;

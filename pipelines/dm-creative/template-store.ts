@@ -1,0 +1,121 @@
+/**
+ * Where dm-creative reads creative templates: the content a batch freezes when it starts, and a
+ * frozen version's content when an item renders. Versions never change once written, so a
+ * process keeps the ones it read (a few, oldest forgotten first).
+ *
+ * The built-in letter is stored like any template (`ensureBuiltInTemplate`, at API and worker
+ * start); without a database (a test's pipeline) `builtInTemplateStore` serves it from code.
+ */
+import crypto from 'node:crypto';
+import type { Db } from '../../lib/db';
+import type { TemplatePage, TemplateUses } from '../../contract/creative-templates';
+import { BUILTIN_LETTER, BUILTIN_TEMPLATE_ID } from './creative/builtin-letter';
+import { checkCanvas } from './creative/canvas-check';
+import { designSizeOf } from './creative/page-sizes';
+import type { TemplateContent } from './template';
+
+/** The current content of a template, as a batch starting now freezes it. */
+export interface CurrentTemplate {
+  versionId: string;
+  name: string;
+  uses: TemplateUses;
+}
+
+export interface CreativeTemplateStore {
+  /** The organisation's template (or the built-in one), or null when it has none by that ID. */
+  current(orgId: string, templateId: string): Promise<CurrentTemplate | null>;
+  /** A frozen version, or null when none has that ID. */
+  version(versionId: string): Promise<TemplateContent | null>;
+}
+
+/** `ctv_…` naming this exact content of this template (the same content gives the same ID). */
+export function versionIdOf(templateId: string, page: TemplatePage, canvas: Record<string, unknown>): string {
+  const hash = crypto.createHash('sha256').update(templateId).update('\0').update(JSON.stringify({ page, canvas }));
+  return `ctv_${hash.digest('hex').slice(0, 32)}`;
+}
+
+/** What a canvas uses, for storing with its template. */
+export function usesOf(page: TemplatePage, canvas: Record<string, unknown>): TemplateUses {
+  return checkCanvas(canvas, designSizeOf(canvas, page)).uses;
+}
+
+const BUILTIN: TemplateContent = {
+  versionId: versionIdOf(BUILTIN_TEMPLATE_ID, BUILTIN_LETTER.page, BUILTIN_LETTER.canvas),
+  templateId: BUILTIN_TEMPLATE_ID,
+  name: BUILTIN_LETTER.name,
+  page: BUILTIN_LETTER.page,
+  canvas: BUILTIN_LETTER.canvas,
+};
+
+/** Only the built-in letter, from code. */
+export function builtInTemplateStore(): CreativeTemplateStore {
+  return {
+    current: (_orgId, templateId) =>
+      Promise.resolve(
+        templateId === BUILTIN_TEMPLATE_ID
+          ? { versionId: BUILTIN.versionId, name: BUILTIN.name, uses: usesOf(BUILTIN.page, BUILTIN.canvas) }
+          : null,
+      ),
+    version: (versionId) => Promise.resolve(versionId === BUILTIN.versionId ? BUILTIN : null),
+  };
+}
+
+/** Stores (or updates) the built-in letter: the row without an organisation, and its version. */
+export async function ensureBuiltInTemplate(db: Db): Promise<void> {
+  const uses = usesOf(BUILTIN.page, BUILTIN.canvas) as object;
+  await db.creativeTemplateVersion.upsert({
+    where: { id: BUILTIN.versionId },
+    create: {
+      id: BUILTIN.versionId,
+      templateId: BUILTIN_TEMPLATE_ID,
+      orgId: null,
+      name: BUILTIN.name,
+      page: BUILTIN.page,
+      canvas: BUILTIN.canvas as object,
+    },
+    update: {},
+  });
+  await db.creativeTemplate.upsert({
+    where: { id: BUILTIN_TEMPLATE_ID },
+    create: {
+      id: BUILTIN_TEMPLATE_ID,
+      orgId: null,
+      name: BUILTIN.name,
+      page: BUILTIN.page,
+      versionId: BUILTIN.versionId,
+      uses,
+      builtIn: true,
+    },
+    update: { name: BUILTIN.name, page: BUILTIN.page, versionId: BUILTIN.versionId, uses },
+  });
+}
+
+/** Templates and versions in the database. */
+export function dbTemplateStore(db: Db): CreativeTemplateStore {
+  const versions = new Map<string, TemplateContent>();
+  return {
+    async current(orgId, templateId) {
+      const t = await db.creativeTemplate.findFirst({
+        where: { id: templateId, OR: [{ orgId }, { orgId: null, builtIn: true }] },
+        select: { versionId: true, name: true, uses: true },
+      });
+      return t ? { versionId: t.versionId, name: t.name, uses: t.uses as TemplateUses } : null;
+    },
+    async version(versionId) {
+      const hit = versions.get(versionId);
+      if (hit) return hit;
+      const v = await db.creativeTemplateVersion.findUnique({ where: { id: versionId } });
+      if (!v) return null;
+      const content: TemplateContent = {
+        versionId: v.id,
+        templateId: v.templateId,
+        name: v.name,
+        page: v.page as TemplatePage,
+        canvas: v.canvas as Record<string, unknown>,
+      };
+      if (versions.size >= 20) versions.delete(versions.keys().next().value!);
+      versions.set(versionId, content);
+      return content;
+    },
+  };
+}
