@@ -32,6 +32,9 @@ import { preflightRouter } from './routes/preflight';
 import { singleRunRouter } from './routes/runs';
 import { schedulesRouter } from './routes/schedules';
 import { templatesRouter } from './routes/templates';
+import { creativeTemplatesRouter } from './routes/creative-templates';
+import { CreativeTemplateService } from '../services/creative-template-service';
+import { sharedPdfRenderPool, type PdfRenderPoolOptions } from '../pipelines/dm-creative/pdf-pool';
 import { UPLOAD_PATH, uploadsRouter } from './routes/uploads';
 import { ENTITY_IMPORT_PATH, entityImportsRouter } from './routes/entity-imports';
 import { EntityImportService } from '../services/entity-import-service';
@@ -70,6 +73,8 @@ export interface AppDeps {
   notifyTargets?: NotifyTargets;
   /** Caps on what one caller may hold (defaults: DEFAULT_LIMITS). */
   limits?: Partial<ResourceLimits>;
+  /** The browser pool creative-template previews are drawn on (launched at the first preview). */
+  creativePreviews?: Partial<PdfRenderPoolOptions>;
 }
 
 export interface ResourceLimits {
@@ -108,7 +113,12 @@ const LARGE_BODY_ROUTES = [
   /^POST \/templates$/,
   /^PUT \/templates\/[^/]+$/,
 ];
+/** A creative template's canvas, which embeds its images (the service allows MAX_CANVAS_JSON_BYTES of canvas). */
+const CANVAS_BODY_ROUTES = [/^POST \/creative-templates(\/preview)?$/, /^PUT \/creative-templates\/[^/]+$/];
+const CANVAS_BODY_LIMIT = '8mb';
 const LARGE_BODY_LIMIT = '50mb';
+/** Debian's Chromium, as CHROMIUM_PATH defaults; two pages draw previews at once. */
+const DEFAULT_PREVIEWS: PdfRenderPoolOptions = { chromiumPath: '/usr/bin/chromium', concurrency: 2 };
 /** Every other JSON body, public routes included (sign-in is a few hundred bytes). */
 const SMALL_BODY_LIMIT = '1mb';
 
@@ -123,6 +133,8 @@ export function createApp(deps: AppDeps) {
     : undefined;
   const notifyTargets = deps.notifyTargets ?? NotifyTargets.fromEnv();
   const service = new BatchService({ ...deps, uploads, notifyTargets });
+  const previews = { ...DEFAULT_PREVIEWS, ...deps.creativePreviews };
+  const creativeTemplates = new CreativeTemplateService({ db, previewPool: () => sharedPdfRenderPool(previews) });
   const imports = new EntityImportService({
     db,
     client: deps.client,
@@ -176,6 +188,7 @@ export function createApp(deps: AppDeps) {
   api.use(entityImportsRouter({ imports, defaultMaxRows: deps.imports?.maxRows ?? IMPORT_MAX_ROWS_DEFAULT }));
   api.use(analyticsRouter({ db, statementTimeoutMs: limits.analyticsStatementTimeoutMs }));
   api.use(templatesRouter({ ...deps, service, notifyTargets }));
+  api.use(creativeTemplatesRouter({ templates: creativeTemplates }));
   api.use(singleRunRouter({ registry, service }));
   api.use(preflightRouter({ ...deps, limiter, dryRunPerMinute: authOptions.dryRunPerMinute }));
   api.use(schedulesRouter(deps));
@@ -210,10 +223,12 @@ export function createApp(deps: AppDeps) {
 function jsonBodies(): RequestHandler {
   const large = express.json({ limit: LARGE_BODY_LIMIT });
   const small = express.json({ limit: SMALL_BODY_LIMIT });
+  const canvas = express.json({ limit: CANVAS_BODY_LIMIT });
   return (req, res, next) => {
     const route = `${req.method} ${req.path.replace(/\/+$/, '')}`;
     const raw = `${req.method} ${req.baseUrl}${req.path.replace(/\/+$/, '')}`;
     if (raw === `POST ${UPLOAD_PATH}` || raw === `POST ${ENTITY_IMPORT_PATH}`) return next();
+    if (CANVAS_BODY_ROUTES.some((r) => r.test(route))) return canvas(req, res, next);
     return (LARGE_BODY_ROUTES.some((r) => r.test(route)) ? large : small)(req, res, next);
   };
 }

@@ -30,6 +30,15 @@ import {
   TemplateIdParam,
   TemplateList,
 } from '../contract/templates';
+import {
+  CreativeTemplateBody,
+  CreativeTemplateIdParam,
+  CreativeTemplatePage,
+  CreativeTemplateView,
+  DraftPreviewBody,
+  ListCreativeTemplatesQuery,
+  PreviewBody,
+} from '../contract/creative-templates';
 
 const BAD_REQUEST = 'Invalid request: `error.details.issues` names each field ({ path, message, row? })';
 const NO_TEMPLATE = 'No such template';
@@ -253,4 +262,97 @@ const schedules: RouteDoc[] = [
   },
 ];
 
-export const OPERATOR_ROUTES: RouteDoc[] = [...templates, ...schedules];
+const NO_CREATIVE = 'No such creative template in your organisation';
+const CANVAS_REFUSED =
+  'Invalid template: `error.details.issues` names each object at fault (`canvas.objects[3].src`): an unknown object type, an image that is not an embedded data: image, a font that is not bundled, a size past the limits';
+const PREVIEW_ANSWER =
+  'The PNG (or PDF) drawn by the batch renderer; the header X-Flotilla-Missing-Fields lists placeholders the recipient had no value for';
+
+const creativeTemplates: RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/api/creative-templates',
+    summary: 'Save a creative template (Fabric.js canvas JSON) for dm-creative batches',
+    tag: 'creative-templates',
+    body: CreativeTemplateBody,
+    responses: {
+      201: { description: 'The template (Location: /api/creative-templates/{id})', schema: CreativeTemplateView },
+      400: CANVAS_REFUSED,
+      409: 'A creative template of that name exists',
+      413: 'The body is over 8 MB',
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/creative-templates',
+    summary: 'Creative templates: the built-in letter, then your own, a cursor page at a time',
+    tag: 'creative-templates',
+    query: ListCreativeTemplatesQuery,
+    responses: { 200: { description: 'A page of templates (without canvases)', schema: CreativeTemplatePage } },
+  },
+  {
+    method: 'get',
+    path: '/api/creative-templates/:id',
+    summary: 'A creative template with its canvas',
+    tag: 'creative-templates',
+    params: CreativeTemplateIdParam,
+    responses: { 200: { description: 'The template', schema: CreativeTemplateView }, 404: NO_CREATIVE },
+  },
+  {
+    method: 'put',
+    path: '/api/creative-templates/:id',
+    summary: 'Replace a creative template (batches already started keep the version they froze)',
+    tag: 'creative-templates',
+    params: CreativeTemplateIdParam,
+    body: CreativeTemplateBody,
+    responses: {
+      200: { description: 'The template', schema: CreativeTemplateView },
+      400: CANVAS_REFUSED,
+      404: NO_CREATIVE,
+      409: 'The built-in letter (read-only), or a name another template has',
+    },
+  },
+  {
+    method: 'delete',
+    path: '/api/creative-templates/:id',
+    summary: 'Delete a creative template',
+    tag: 'creative-templates',
+    params: CreativeTemplateIdParam,
+    responses: {
+      204: 'Deleted (batches that froze one of its versions keep drawing it)',
+      404: NO_CREATIVE,
+      409: 'The built-in letter, or saved batch templates use it (details.batchTemplates)',
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/creative-templates/:id/preview',
+    summary: 'Draw a creative template for one recipient (a sample recipient by default)',
+    tag: 'creative-templates',
+    params: CreativeTemplateIdParam,
+    body: PreviewBody,
+    bodyRequired: false,
+    responses: {
+      200: PREVIEW_ANSWER,
+      400: BAD_REQUEST,
+      404: NO_CREATIVE,
+      422: 'The template could not be drawn',
+      429: 'Too many previews waiting',
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/creative-templates/preview',
+    summary: 'Draw a template before saving it (checked as a save would be)',
+    tag: 'creative-templates',
+    body: DraftPreviewBody,
+    responses: {
+      200: PREVIEW_ANSWER,
+      400: CANVAS_REFUSED,
+      422: 'The template could not be drawn',
+      429: 'Too many previews waiting',
+    },
+  },
+];
+
+export const OPERATOR_ROUTES: RouteDoc[] = [...templates, ...creativeTemplates, ...schedules];

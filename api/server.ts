@@ -43,6 +43,7 @@ async function main(): Promise<void> {
       minWindow: env.BATCH_MIN_PARTITION_WINDOW,
     },
     temporalWebUrl,
+    creativePreviews: { chromiumPath: env.CHROMIUM_PATH },
     webDir: path.resolve(__dirname, '..', 'web', 'dist'),
     uploads: {
       dir: uploadsDir,

@@ -79,3 +79,12 @@ export const PreviewBody = z
   })
   .strict();
 export type PreviewBody = z.infer<typeof PreviewBody>;
+
+export const CreativeTemplateIdParam = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a creative template ID is letters, digits, _ and - (at most 64)'),
+});
+export type CreativeTemplateIdParam = z.infer<typeof CreativeTemplateIdParam>;
+
+/** A preview of a template not saved yet (the page shows it before the operator saves). */
+export const DraftPreviewBody = PreviewBody.extend({ template: CreativeTemplateBody });
+export type DraftPreviewBody = z.infer<typeof DraftPreviewBody>;

@@ -184,8 +184,7 @@ export interface FieldProblem {
 }
 
 export type PreparedBatch<Item, Settings> =
-  | { settings: Settings; checkItem?: (item: Item) => FieldProblem[] }
-  | { problems: FieldProblem[] };
+  { settings: Settings; checkItem?: (item: Item) => FieldProblem[] } | { problems: FieldProblem[] };
 
 /** What an `onBatchEnd` hook returns: files it wrote (under the batch's file directory) and anything else to show. */
 export interface BatchEndResult {

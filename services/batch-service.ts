@@ -136,7 +136,8 @@ export class BatchService {
     if (parsed.success && def.prepareBatch) {
       const prepared = await def.prepareBatch({ orgId, settings });
       if ('problems' in prepared)
-        for (const p of prepared.problems) issues.push({ path: formatPath(['settings', ...p.path]), message: p.message });
+        for (const p of prepared.problems)
+          issues.push({ path: formatPath(['settings', ...p.path]), message: p.message });
       else ({ settings, checkItem: rule } = prepared);
     }
 

@@ -125,7 +125,7 @@ export async function renderRecipientPdf(
   template: TemplateContent,
   opts: { signal?: AbortSignal; timeoutMs?: number; output?: 'pdf' | 'png' } = {},
 ): Promise<RenderedCreative> {
-  const { doc, trackingUrl } = await creativeDocOf(template, recipient, settings);
+  const { doc, trackingUrl } = creativeDocOf(template, recipient, settings);
   const out = await pool.render(doc, opts);
   return {
     pdf: out.pdf,
@@ -214,7 +214,12 @@ export function createDmCreativePipeline(deps: DmCreativeDeps) {
       const t = await templates.current(orgId, settings.templateId);
       if (!t)
         return {
-          problems: [{ path: ['templateId'], message: `there is no creative template "${settings.templateId}" in your organisation` }],
+          problems: [
+            {
+              path: ['templateId'],
+              message: `there is no creative template "${settings.templateId}" in your organisation`,
+            },
+          ],
         };
       const placeholders = t.uses.placeholders;
       return {
@@ -301,7 +306,10 @@ function renderStepOf(
         `the batch's creative template version ${settings.templateVersion ?? '(none)'} is not stored`,
         'TemplateMissingError',
       );
-    const out = await renderRecipientPdf(pool(), recipient, settings, template, { signal: ctx.signal, timeoutMs: 60_000 });
+    const out = await renderRecipientPdf(pool(), recipient, settings, template, {
+      signal: ctx.signal,
+      timeoutMs: 60_000,
+    });
     if (out.launchedBrowser)
       ctx.log.info('launched a Chromium for the PDF render pool', { chromiumPath: deps.chromiumPath });
     if (out.blockedRequests.length)

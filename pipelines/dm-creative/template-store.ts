@@ -39,7 +39,8 @@ export function usesOf(page: TemplatePage, canvas: Record<string, unknown>): Tem
   return checkCanvas(canvas, designSizeOf(canvas, page)).uses;
 }
 
-const BUILTIN: TemplateContent = {
+/** The built-in letter as a frozen version. */
+export const BUILTIN: TemplateContent = {
   versionId: versionIdOf(BUILTIN_TEMPLATE_ID, BUILTIN_LETTER.page, BUILTIN_LETTER.canvas),
   templateId: BUILTIN_TEMPLATE_ID,
   name: BUILTIN_LETTER.name,

@@ -1,17 +1,17 @@
 /**
  * One recipient's creative: the batch's frozen template (a Fabric canvas) filled with the
- * recipient's fields, the batch settings and the QR code of the recipient's tracking URL, ready
+ * recipient's fields, the batch settings and the QR code of the recipient's tracking URL (drawn
+ * as vector shapes), ready
  * for the render pool to draw (creative/renderer-page.ts).
  *
  * Recipient and settings values only ever become the `text` of Fabric text objects, never markup:
  * Fabric escapes text when it writes SVG, and the renderer page runs no script but ours. The only
- * images are the template's own embedded `data:` images (checked when it was saved) and the QR
- * codes made here.
+ * images are the template's own embedded `data:` images (checked when it was saved).
  */
 import QRCode from 'qrcode';
 import type { TemplatePage } from '../../contract/creative-templates';
 import { checkCanvas, type FontUse } from './creative/canvas-check';
-import { fillCanvas, qrPixelsFor, qrSlotsOf, textOfCanvas, type QrImage } from './creative/fill';
+import { fillCanvas, QR_MARGIN, textOfCanvas, type QrModules } from './creative/fill';
 import { designSizeOf, pageMmOf } from './creative/page-sizes';
 import { placeholderValuesOf } from './creative/placeholders';
 import type { CreativeDoc } from './pdf-pool';
@@ -31,19 +31,18 @@ export function trackingUrlOf(trackingBaseUrl: string, trackingId: string): stri
   return `${trackingBaseUrl.replace(/\/+$/, '')}/${encodeURIComponent(trackingId)}`;
 }
 
-/** Options shared by the pipeline and the tests that decode the QR image. */
-export const QR_OPTIONS = { errorCorrectionLevel: 'M', margin: 2 } as const;
+/** The QR code of `text` (error correction M: a code still reads with 15% of it smudged). */
+export const QR_OPTIONS = { errorCorrectionLevel: 'M', margin: QR_MARGIN } as const;
 
-/** A PNG `data:` URL of the QR code of `text`, `width` pixels square: inline, so rendering needs no request. */
-export function qrDataUrl(text: string, width = 300): Promise<string> {
-  return QRCode.toDataURL(text, { ...QR_OPTIONS, width, type: 'image/png' });
+export function qrModulesOf(text: string): QrModules {
+  const { modules } = QRCode.create(text, { errorCorrectionLevel: QR_OPTIONS.errorCorrectionLevel });
+  return { size: modules.size, dark: (row, col) => Boolean(modules.get(row, col)) };
 }
 
 interface Prepared {
   width: number;
   height: number;
   faces: FontUse[];
-  qrSizes: number[];
   page: { widthMm: number; heightMm: number };
 }
 
@@ -58,7 +57,6 @@ function prepared(t: TemplateContent): Prepared {
     p = {
       ...size,
       faces: check.faces,
-      qrSizes: qrSlotsOf(t.canvas).map(qrPixelsFor),
       page: pageMmOf(t.page),
     };
     if (preparedVersions.size >= 50) preparedVersions.delete(preparedVersions.keys().next().value!);
@@ -75,17 +73,18 @@ export interface CreativeSettings {
 }
 
 /** The document the pool draws for this recipient. */
-export async function creativeDocOf(
+export function creativeDocOf(
   template: TemplateContent,
   recipient: Readonly<Record<string, unknown>> & { trackingId: string },
   settings: CreativeSettings,
-): Promise<{ doc: CreativeDoc; trackingUrl: string }> {
+): { doc: CreativeDoc; trackingUrl: string } {
   const p = prepared(template);
   const trackingUrl = trackingUrlOf(settings.trackingBaseUrl, recipient.trackingId);
-  const qrs: QrImage[] = await Promise.all(
-    p.qrSizes.map(async (size) => ({ size, dataUrl: await qrDataUrl(trackingUrl, size) })),
+  const canvas = fillCanvas(
+    template.canvas,
+    placeholderValuesOf({ recipient, settings, trackingUrl }),
+    qrModulesOf(trackingUrl),
   );
-  const canvas = fillCanvas(template.canvas, placeholderValuesOf({ recipient, settings, trackingUrl }), qrs);
   return {
     doc: { canvas, width: p.width, height: p.height, faces: p.faces, text: textOfCanvas(canvas), page: p.page },
     trackingUrl,

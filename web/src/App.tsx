@@ -4,6 +4,7 @@ import { BatchPage } from './pages/batch/BatchPage.tsx';
 import { BatchesPage } from './pages/batches/BatchesPage.tsx';
 import { OperationsPage } from './pages/OperationsPage.tsx';
 import { SchedulesPage } from './pages/schedules/SchedulesPage.tsx';
+import { CreativeTemplatesPage } from './pages/creative-templates/CreativeTemplatesPage.tsx';
 import { AccountPage } from './pages/AccountPage.tsx';
 import { AuthGate, useAuth } from './auth.tsx';
 import { hrefTo, useRoute, type Route } from './router.ts';
@@ -95,6 +96,13 @@ function Shell() {
             >
               Schedules
             </a>
+            <a
+              href={hrefTo.creativeTemplates()}
+              aria-current={route.page === 'creative-templates' ? 'page' : undefined}
+              data-testid="nav-creative-templates"
+            >
+              Creative templates
+            </a>
           </nav>
           <HealthIndicator />
           <UserMenu active={route.page === 'account'} />
@@ -115,6 +123,8 @@ function Page({ route }: { route: Route }) {
       return <BatchesPage tab={route.tab} filters={route.filters} />;
     case 'schedules':
       return <SchedulesPage />;
+    case 'creative-templates':
+      return <CreativeTemplatesPage />;
     case 'account':
       return <AccountPage />;
     case 'batch':

@@ -41,6 +41,13 @@ import type {
   UpdateScheduleBody,
 } from '../../contract/schedules';
 import type { BatchTemplate, TemplateBody, TemplateList } from '../../contract/templates';
+import type {
+  CreativeTemplateBody,
+  CreativeTemplatePage,
+  CreativeTemplateView,
+  DraftPreviewBody,
+  PreviewBody,
+} from '../../contract/creative-templates';
 import type { CheckUploadBody, UploadCheck, UploadView } from '../../contract/uploads';
 
 export { ApiError };
@@ -66,6 +73,14 @@ export type { EntityFacets, EntityPage, StoredEntity } from '../../contract/batc
 export type { DryRunResult, Estimate } from '../../contract/preflight';
 export type { OverlapPolicy, Schedule, ScheduleAction, ScheduleSummary } from '../../contract/schedules';
 export type { BatchTemplate, TemplateSource } from '../../contract/templates';
+export type {
+  CreativeTemplateSummary,
+  CreativeTemplateView,
+  PageSize,
+  TemplatePage,
+} from '../../contract/creative-templates';
+/** What POST /api/creative-templates takes (before the server's defaults). */
+export type CreativeTemplateRequest = z.input<typeof CreativeTemplateBody>;
 export type { UploadCheck } from '../../contract/uploads';
 export type EntityImport = EntityImportView;
 export type { ImportRowError } from '../../contract/entity-imports';
@@ -83,20 +98,21 @@ export type BatchItemSource = Pick<StartBatchRequest, 'items' | 'entities' | 'up
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
-/** One call: JSON (or a raw file) out, JSON back; any answer but 2xx becomes the contract's ApiError. */
-async function send<T>(
+/** One call's answer when it is 2xx; any other answer becomes the contract's ApiError. */
+async function call(
   method: Method,
   path: string,
-  body?: { json: unknown } | { file: Blob },
-  signal?: AbortSignal,
-): Promise<T> {
+  body: { json: unknown } | { file: Blob } | undefined,
+  signal: AbortSignal | undefined,
+  accept = 'application/json',
+): Promise<Response> {
   let res: Response;
   try {
     const contentType: Record<string, string> =
       body === undefined ? {} : { 'Content-Type': 'json' in body ? 'application/json' : 'application/octet-stream' };
     res = await fetch(`/api${path}`, {
       method,
-      headers: { Accept: 'application/json', ...contentType, ...csrfHeaders(method) },
+      headers: { Accept: accept, ...contentType, ...csrfHeaders(method) },
       body: body === undefined ? undefined : 'json' in body ? JSON.stringify(body.json) : body.file,
       signal,
     });
@@ -104,11 +120,21 @@ async function send<T>(
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError(0, 'network_error', 'Could not reach the Flotilla API. Is it running?');
   }
-  const text = await res.text();
   if (!res.ok) {
     if (res.status === 401) reportUnauthenticated();
-    throw ApiError.of(res.status, res.statusText, text);
+    throw ApiError.of(res.status, res.statusText, await res.text());
   }
+  return res;
+}
+
+/** One call: JSON (or a raw file) out, JSON back. */
+async function send<T>(
+  method: Method,
+  path: string,
+  body?: { json: unknown } | { file: Blob },
+  signal?: AbortSignal,
+): Promise<T> {
+  const text = await (await call(method, path, body, signal)).text();
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
@@ -246,6 +272,42 @@ export const operationsApi = {
   dryRun: (pipeline: string, body: z.input<typeof DryRunBody>, signal?: AbortSignal) =>
     request<DryRunResult>('POST', `/pipelines/${at(pipeline)}/dry-run`, body, signal),
   startBatch: (body: StartBatchRequest) => api.createBatch(body),
+};
+
+// ---------- Creative templates (api/routes/creative-templates.ts) ----------
+
+/** The header of a preview naming the placeholders its recipient had no value for (comma-separated). */
+const MISSING_FIELDS_HEADER = 'X-Flotilla-Missing-Fields';
+
+/** A creative template drawn for one recipient: the PNG, and the placeholders that recipient had no value for. */
+export interface TemplatePreview {
+  image: Blob;
+  missingFields: string[];
+}
+
+async function preview(path: string, body: unknown, signal?: AbortSignal): Promise<TemplatePreview> {
+  const res = await call('POST', path, { json: body }, signal, 'image/png, application/json');
+  const missing = res.headers.get(MISSING_FIELDS_HEADER) ?? '';
+  return {
+    image: await res.blob(),
+    missingFields: missing
+      .split(',')
+      .map((f) => f.trim())
+      .filter(Boolean),
+  };
+}
+
+export const creativeTemplatesApi = {
+  list: (q: { limit: number; cursor?: string | null }, signal?: AbortSignal) =>
+    request<CreativeTemplatePage>('GET', `/creative-templates${query(q)}`, undefined, signal),
+  create: (body: CreativeTemplateRequest) => request<CreativeTemplateView>('POST', '/creative-templates', body),
+  remove: (id: string) => request<void>('DELETE', `/creative-templates/${at(id)}`),
+  /** A saved template drawn for this recipient (a sample one when absent) and these settings. */
+  preview: (id: string, body: z.input<typeof PreviewBody>, signal?: AbortSignal) =>
+    preview(`/creative-templates/${at(id)}/preview`, body, signal),
+  /** A template not saved yet, drawn as a save would check it (issue paths start with `template.`). */
+  previewDraft: (body: z.input<typeof DraftPreviewBody>, signal?: AbortSignal) =>
+    preview('/creative-templates/preview', body, signal),
 };
 
 // ---------- Sign-in, the caller, API tokens (api/routes/auth.ts) ----------

@@ -1,4 +1,7 @@
-/** Hash routing: `#/`, `#/batches?tab=…&pipeline=…`, `#/batches/:id`, `#/schedules`. No router library needed. */
+/**
+ * Hash routing: `#/`, `#/batches?tab=…&pipeline=…`, `#/batches/:id`, `#/schedules`,
+ * `#/creative-templates`. No router library needed.
+ */
 import { useEffect, useState } from 'react';
 
 export type BatchTab = 'active' | 'completed' | 'failed' | 'all';
@@ -33,6 +36,7 @@ export type Route =
   | { page: 'operations' }
   | { page: 'batches'; tab: BatchTab; filters: BatchFilters }
   | { page: 'schedules' }
+  | { page: 'creative-templates' }
   | { page: 'account' }
   | { page: 'batch'; id: string }
   | { page: 'not-found'; path: string };
@@ -52,6 +56,7 @@ export function parseHash(hash: string): Route {
     };
   }
   if (path === '/schedules') return { page: 'schedules' };
+  if (path === '/creative-templates') return { page: 'creative-templates' };
   if (path === '/account') return { page: 'account' };
   const m = /^\/batches\/([^/]+)$/.exec(path);
   if (m) {
@@ -74,6 +79,7 @@ export const hrefTo = {
     return s ? `#/batches?${s}` : '#/batches';
   },
   schedules: () => '#/schedules',
+  creativeTemplates: () => '#/creative-templates',
   account: () => '#/account',
   batch: (id: string) => `#/batches/${encodeURIComponent(id)}`,
 };

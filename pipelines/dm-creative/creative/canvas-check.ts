@@ -33,11 +33,24 @@ export const CANVAS_LIMITS = {
 /** Object types drawn (lower-cased; `i-text` and `itext` alike). */
 const TEXT_TYPES = new Set(['textbox', 'text', 'i-text', 'itext']);
 const SHAPE_TYPES = new Set(['rect', 'circle', 'ellipse', 'triangle', 'line', 'path', 'polygon', 'polyline']);
-export const OBJECT_TYPES = ['textbox', 'text', 'i-text', 'rect', 'circle', 'ellipse', 'triangle', 'line', 'path', 'polygon', 'polyline', 'group', 'image'];
+export const OBJECT_TYPES = [
+  'textbox',
+  'text',
+  'i-text',
+  'rect',
+  'circle',
+  'ellipse',
+  'triangle',
+  'line',
+  'path',
+  'polygon',
+  'polyline',
+  'group',
+  'image',
+];
 
 const IMAGE_SRC = /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]+$/;
-const COLOR =
-  /^(#[0-9a-f]{3,8}|(rgb|rgba|hsl|hsla)\(\s*[-0-9.%,\s/]+\)|[a-z]{3,30}|)$/i;
+const COLOR = /^(#[0-9a-f]{3,8}|(rgb|rgba|hsl|hsla)\(\s*[-0-9.%,\s/]+\)|[a-z]{3,30}|)$/i;
 
 /** The marker of the QR code slot: an object named `qr` (or with `data.placeholder: "qr"`). */
 export function isQrSlot(o: Record<string, unknown>): boolean {
@@ -79,12 +92,19 @@ class Walker {
     if (typeof o !== 'object' || o === null || Array.isArray(o)) return this.fail(path, 'must be a Fabric object');
     const obj = o as Obj;
     if (++this.objects > CANVAS_LIMITS.objects)
-      return this.fail(path, `a template holds at most ${CANVAS_LIMITS.objects} objects (groups and their members count)`);
+      return this.fail(
+        path,
+        `a template holds at most ${CANVAS_LIMITS.objects} objects (groups and their members count)`,
+      );
     const type = typeof obj.type === 'string' ? obj.type.toLowerCase() : '';
     const label = `${typeof obj.type === 'string' ? obj.type : 'object'}${typeof obj.name === 'string' ? ` "${obj.name.slice(0, 40)}"` : ''}`;
     this.geometry(obj, path, label);
     this.paint(obj, path, label);
-    if (isQrSlot(obj)) this.qrSlots++;
+    if (isQrSlot(obj)) {
+      this.qrSlots++;
+      if (typeof obj.angle === 'number' && obj.angle % 360 !== 0)
+        this.fail(`${path}.angle`, `${label}: the QR slot cannot be rotated (a code prints upright)`);
+    }
     if (obj.clipPath !== undefined && obj.clipPath !== null) this.object(obj.clipPath, `${path}.clipPath`, depth + 1);
     if (TEXT_TYPES.has(type)) this.text(obj, path, label);
     else if (type === 'image') this.image(obj, path, label);
@@ -102,7 +122,10 @@ class Walker {
       const v = o[k];
       if (v === undefined || v === null) return;
       if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
-        this.fail(`${path}.${k}`, `${label}: ${k} must be a number from ${min} to ${max}, not ${JSON.stringify(v)?.slice(0, 40)}`);
+        this.fail(
+          `${path}.${k}`,
+          `${label}: ${k} must be a number from ${min} to ${max}, not ${JSON.stringify(v)?.slice(0, 40)}`,
+        );
     };
     const L = CANVAS_LIMITS;
     for (const k of ['left', 'top']) num(k, -L.position, L.position);
@@ -125,10 +148,12 @@ class Walker {
   color(v: unknown, path: string, label: string, what: string): void {
     if (v === undefined || v === null) return;
     if (typeof v === 'string') {
-      if (v.length > 60 || !COLOR.test(v.trim())) this.fail(path, `${label}: ${what} "${v.slice(0, 40)}" is not a colour`);
+      if (v.length > 60 || !COLOR.test(v.trim()))
+        this.fail(path, `${label}: ${what} "${v.slice(0, 40)}" is not a colour`);
       return;
     }
-    if (typeof v !== 'object' || Array.isArray(v)) return this.fail(path, `${label}: ${what} must be a colour or a gradient`);
+    if (typeof v !== 'object' || Array.isArray(v))
+      return this.fail(path, `${label}: ${what} must be a colour or a gradient`);
     const g = v as Obj;
     if (g.type !== 'linear' && g.type !== 'radial')
       return this.fail(
@@ -147,7 +172,8 @@ class Walker {
     this.color(o.stroke, `${path}.stroke`, label, 'stroke');
     this.color(o.backgroundColor, `${path}.backgroundColor`, label, 'background');
     this.color(o.textBackgroundColor, `${path}.textBackgroundColor`, label, 'text background');
-    if (o.shadow && typeof o.shadow === 'object') this.color((o.shadow as Obj).color, `${path}.shadow.color`, label, 'shadow');
+    if (o.shadow && typeof o.shadow === 'object')
+      this.color((o.shadow as Obj).color, `${path}.shadow.color`, label, 'shadow');
   }
 
   private text(o: Obj, path: string, label: string): void {
@@ -156,9 +182,15 @@ class Walker {
       return this.fail(`${path}.text`, `${label}: a text holds at most ${CANVAS_LIMITS.textChars} characters`);
     this.textChars += o.text.length;
     if (this.textChars > CANVAS_LIMITS.totalTextChars)
-      return this.fail(`${path}.text`, `the template's texts hold at most ${CANVAS_LIMITS.totalTextChars} characters in all`);
+      return this.fail(
+        `${path}.text`,
+        `the template's texts hold at most ${CANVAS_LIMITS.totalTextChars} characters in all`,
+      );
     const fontSize = o.fontSize;
-    if (fontSize !== undefined && (typeof fontSize !== 'number' || !(fontSize > 0) || fontSize > CANVAS_LIMITS.fontSize))
+    if (
+      fontSize !== undefined &&
+      (typeof fontSize !== 'number' || !(fontSize > 0) || fontSize > CANVAS_LIMITS.fontSize)
+    )
       this.fail(`${path}.fontSize`, `${label}: fontSize must be a number from 1 to ${CANVAS_LIMITS.fontSize}`);
     for (const p of placeholdersIn(o.text)) this.placeholders.add(p);
     this.font(o, o, path, label);
@@ -176,7 +208,8 @@ class Walker {
       );
     const w = style.fontWeight ?? base.fontWeight ?? 'normal';
     const weight = w === 'bold' || w === 'bolder' || Number(w) >= 600 ? 700 : 400;
-    const italic = (style.fontStyle ?? base.fontStyle) === 'italic' || (style.fontStyle ?? base.fontStyle) === 'oblique';
+    const italic =
+      (style.fontStyle ?? base.fontStyle) === 'italic' || (style.fontStyle ?? base.fontStyle) === 'oblique';
     for (const f of known.families) {
       const face: FontUse = { family: f, weight, style: italic ? 'italic' : 'normal' };
       this.faces.set(`${f}|${weight}|${face.style}`, face);
@@ -192,11 +225,13 @@ class Walker {
         return this.fail(at, `the template holds at most ${CANVAS_LIMITS.styleEntries} character styles`);
       if (typeof style !== 'object' || style === null) return;
       const s = style as Obj;
-      if (s.fontFamily !== undefined || s.fontWeight !== undefined || s.fontStyle !== undefined) this.font(s, o, at, label);
+      if (s.fontFamily !== undefined || s.fontWeight !== undefined || s.fontStyle !== undefined)
+        this.font(s, o, at, label);
       this.color(s.fill, `${at}.fill`, label, 'fill');
       this.color(s.stroke, `${at}.stroke`, label, 'stroke');
     };
-    if (Array.isArray(styles)) styles.forEach((r: unknown, i) => each((r as Obj | null)?.style, `${path}.styles[${i}].style`));
+    if (Array.isArray(styles))
+      styles.forEach((r: unknown, i) => each((r as Obj | null)?.style, `${path}.styles[${i}].style`));
     else if (typeof styles === 'object')
       for (const [line, chars] of Object.entries(styles as Obj))
         if (chars && typeof chars === 'object')
@@ -211,7 +246,10 @@ class Walker {
         `${label}: images must be embedded as data:image/(png|jpeg|gif|webp);base64 URLs; "${String(src ?? '').slice(0, 60)}" is not`,
       );
     if (src.length > CANVAS_LIMITS.imageChars)
-      return this.fail(`${path}.src`, `${label}: an embedded image holds at most ${CANVAS_LIMITS.imageChars / 1024 / 1024} MB of base64`);
+      return this.fail(
+        `${path}.src`,
+        `${label}: an embedded image holds at most ${CANVAS_LIMITS.imageChars / 1024 / 1024} MB of base64`,
+      );
     if (!IMAGE_SRC.test(src)) return this.fail(`${path}.src`, `${label}: the embedded image is not valid base64`);
     if (Array.isArray(o.filters) && o.filters.length > 0)
       this.fail(`${path}.filters`, `${label}: image filters are not supported; apply them to the image before export`);
@@ -232,8 +270,18 @@ class Walker {
       if (!Array.isArray(p)) return this.fail(`${path}.path`, `${label}: a path needs its commands`);
       this.pathCommands += p.length;
       if (this.pathCommands > CANVAS_LIMITS.pathCommands)
-        return this.fail(`${path}.path`, `the template's paths hold at most ${CANVAS_LIMITS.pathCommands} commands in all`);
-      if (!p.every((c) => Array.isArray(c) && typeof c[0] === 'string' && c.slice(1).every((n) => typeof n === 'number' && Number.isFinite(n))))
+        return this.fail(
+          `${path}.path`,
+          `the template's paths hold at most ${CANVAS_LIMITS.pathCommands} commands in all`,
+        );
+      if (
+        !p.every(
+          (c) =>
+            Array.isArray(c) &&
+            typeof c[0] === 'string' &&
+            c.slice(1).every((n) => typeof n === 'number' && Number.isFinite(n)),
+        )
+      )
         this.fail(`${path}.path`, `${label}: each path command is a letter followed by numbers`);
     }
     if (type === 'polygon' || type === 'polyline') {
@@ -244,7 +292,10 @@ class Walker {
 }
 
 /** Checks a canvas for `page` and reports what it uses; `issues` empty means it may be stored. */
-export function checkCanvas(canvas: Record<string, unknown>, designSize: { width: number; height: number }): CanvasCheck {
+export function checkCanvas(
+  canvas: Record<string, unknown>,
+  designSize: { width: number; height: number },
+): CanvasCheck {
   const w = new Walker();
   if (!Array.isArray(canvas.objects)) w.fail('canvas.objects', 'a Fabric canvas lists its objects under "objects"');
   else canvas.objects.forEach((o: unknown, i) => w.object(o, `canvas.objects[${i}]`, 0));
@@ -252,7 +303,8 @@ export function checkCanvas(canvas: Record<string, unknown>, designSize: { width
   for (const k of ['backgroundImage', 'overlayImage'] as const)
     if (canvas[k] !== undefined && canvas[k] !== null) w.object(canvas[k], `canvas.${k}`, 0);
   if (canvas.clipPath !== undefined && canvas.clipPath !== null) w.object(canvas.clipPath, 'canvas.clipPath', 0);
-  if (w.objects === 0 && w.issues.length === 0) w.fail('canvas.objects', 'the canvas has no objects: there is nothing to print');
+  if (w.objects === 0 && w.issues.length === 0)
+    w.fail('canvas.objects', 'the canvas has no objects: there is nothing to print');
   return {
     issues: w.issues,
     faces: [...w.faces.values()],

@@ -40,7 +40,10 @@ export const FONT_FAMILIES = Object.keys(FAMILIES);
 export function fontFamiliesOf(fontFamily: string): { families: string[] } | { unknown: string } {
   const families: string[] = [];
   for (const raw of fontFamily.split(',')) {
-    const name = raw.trim().replace(/^(['"])(.*)\1$/, '$2').trim();
+    const name = raw
+      .trim()
+      .replace(/^(['"])(.*)\1$/, '$2')
+      .trim();
     if (!name) continue;
     const known = FAMILIES[name] ? name : GENERIC[name.toLowerCase()];
     if (!known) return { unknown: name };

@@ -36,7 +36,11 @@ const textOf = (v: unknown): string =>
   typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
 
 /** Every value a placeholder can take for one recipient. */
-export function placeholderValuesOf({ recipient: r, settings: s, trackingUrl }: PlaceholderSource): Record<string, string> {
+export function placeholderValuesOf({
+  recipient: r,
+  settings: s,
+  trackingUrl,
+}: PlaceholderSource): Record<string, string> {
   const values: Record<string, string> = {};
   for (const [k, v] of Object.entries(r)) values[k] = textOf(v);
   for (const k of SETTINGS_PLACEHOLDERS) values[k] = textOf(s[k]);
@@ -54,7 +58,10 @@ export function placeholderValuesOf({ recipient: r, settings: s, trackingUrl }: 
  * The placeholders this recipient has no value for (a field that is absent or blank), ignoring
  * those filled from settings or computed.
  */
-export function missingFieldsOf(placeholders: readonly string[], recipient: Readonly<Record<string, unknown>>): string[] {
+export function missingFieldsOf(
+  placeholders: readonly string[],
+  recipient: Readonly<Record<string, unknown>>,
+): string[] {
   const filled = new Set<string>([...SETTINGS_PLACEHOLDERS, ...COMPUTED_PLACEHOLDERS]);
   return placeholders.filter((p) => !filled.has(p) && textOf(recipient[p]).trim() === '');
 }

@@ -67,7 +67,10 @@ export function rendererAsset(url: string): Asset | undefined {
   const ok = (contentType: string, body: Buffer | string): Asset => ({ status: 200, contentType, body, headers });
   if (pathname === '/page.html') return ok('text/html; charset=utf-8', PAGE_HTML);
   if (pathname === '/page.css')
-    return ok('text/css', cached('css', () => PAGE_CSS + fontFaceCss(`${RENDER_ORIGIN}/fonts/`)));
+    return ok(
+      'text/css',
+      cached('css', () => PAGE_CSS + fontFaceCss(`${RENDER_ORIGIN}/fonts/`)),
+    );
   if (pathname === '/fabric.js')
     return ok(
       'text/javascript',
@@ -78,7 +81,11 @@ export function rendererAsset(url: string): Asset | undefined {
     );
   if (pathname.startsWith('/fonts/')) {
     const file = fontFileOf(pathname.slice('/fonts/'.length));
-    if (file) return ok('font/woff2', cached(file, () => fs.readFileSync(file)));
+    if (file)
+      return ok(
+        'font/woff2',
+        cached(file, () => fs.readFileSync(file)),
+      );
   }
   return undefined;
 }

@@ -23,6 +23,12 @@ export const queryKeys = {
   },
   schedules: ['schedules'] as const,
   templates: ['templates'] as const,
+  creativeTemplates: {
+    pages: ['creative-templates', 'pages'] as const,
+    choices: ['creative-templates', 'choices'] as const,
+    /** A saved template's sample preview: its version names its content, so a new version is a new key. */
+    preview: (id: string, version: string) => ['creative-templates', 'preview', id, version] as const,
+  },
   entities: {
     /** Everything about one kind of entity: its pages and its facets. */
     kind: (kind: string) => ['entities', kind] as const,

@@ -7,6 +7,7 @@ import { PasteSource } from './PasteSource.tsx';
 import { PipelineAside } from './PipelineAside.tsx';
 import { PreflightPanel } from './PreflightPanel.tsx';
 import { SettingsFieldset, useSettingsForm } from './SettingsForm.tsx';
+import { creativeTemplateSettings } from './CreativeTemplateSetting.tsx';
 import { SourceTabs, type SourceTabDef } from './SourceTabs.tsx';
 import { UploadSource } from './UploadSource.tsx';
 import { pluralOf, type SourceSelection, type SourceTab } from './source.ts';
@@ -70,7 +71,10 @@ export function BatchForm({ pipeline }: { pipeline: Pipeline }) {
           </SourceTabs>
         </fieldset>
 
-        <SettingsFieldset form={settings} />
+        <SettingsFieldset
+          form={settings}
+          renderSetting={creativeTemplateSettings(pipeline, settings, selection?.firstItem ?? null)}
+        />
 
         <details className="advanced" ref={form.advancedRef}>
           <summary>Failure threshold</summary>

@@ -3,7 +3,7 @@
  * settings schema (settings-schema.ts), with the JSON text as the way out for whatever the
  * generator cannot show. Errors, the page's own or the API's by issue path, sit next to the field.
  */
-import { useMemo, useState, type ReactNode } from 'react';
+import { Fragment, useMemo, useState, type ReactNode } from 'react';
 import type { FieldIssue, JsonSchema } from '../../api.ts';
 import {
   collectSettings,
@@ -310,18 +310,35 @@ function SettingInput({ field, form }: { field: SettingField; form: SettingsForm
   );
 }
 
-function SettingFields({ fields, form }: { fields: SettingField[]; form: SettingsForm }) {
+/**
+ * A pipeline's own input for one of its settings (undefined: the generated one; null: none, the
+ * server sets it). The JSON mode still shows every setting.
+ */
+export type RenderSetting = (field: SettingField) => ReactNode | undefined;
+
+function SettingFields({
+  fields,
+  form,
+  renderSetting,
+}: {
+  fields: SettingField[];
+  form: SettingsForm;
+  renderSetting?: RenderSetting;
+}) {
   return (
     <>
-      {fields.map((f) =>
-        f.kind === 'group' ? (
+      {fields.map((f) => {
+        const own = renderSetting?.(f);
+        return own !== undefined ? (
+          <Fragment key={f.id}>{own}</Fragment>
+        ) : f.kind === 'group' ? (
           <fieldset key={f.id} className="setting-group" data-testid={`setting-group-${keyOf(f)}`}>
             <legend>
               {f.label}
               <RequiredMark on={f.required} />
             </legend>
             {f.description && <p className="hint">{f.description}</p>}
-            <SettingFields fields={f.children ?? []} form={form} />
+            <SettingFields fields={f.children ?? []} form={form} renderSetting={renderSetting} />
           </fieldset>
         ) : f.kind === 'unsupported' ? (
           <div key={f.id} className="field setting" data-testid={`setting-${keyOf(f)}`}>
@@ -334,13 +351,13 @@ function SettingFields({ fields, form }: { fields: SettingField[]; form: Setting
           </div>
         ) : (
           <SettingInput key={f.id} field={f} form={form} />
-        ),
-      )}
+        );
+      })}
     </>
   );
 }
 
-export function SettingsFieldset({ form }: { form: SettingsForm }) {
+export function SettingsFieldset({ form, renderSetting }: { form: SettingsForm; renderSetting?: RenderSetting }) {
   const whole = form.errors[WHOLE];
   const jsonIssues = form.mode === 'json' ? Object.entries(form.errors) : [];
   return (
@@ -364,7 +381,7 @@ export function SettingsFieldset({ form }: { form: SettingsForm }) {
           </p>
         ) : (
           <div className="settings-grid">
-            <SettingFields fields={form.fields} form={form} />
+            <SettingFields fields={form.fields} form={form} renderSetting={renderSetting} />
           </div>
         )
       ) : (
