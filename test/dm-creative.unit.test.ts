@@ -294,14 +294,41 @@ describe('PDF render pool (real Chromium)', () => {
     const trap = await startTrap();
     try {
       const base = `http://127.0.0.1:${trap.port}`;
-      const out = await pool.render(
-        docOf([
-          text('raw canvas'),
-          { type: 'Image', originX: 'left', originY: 'top', left: 10, top: 60, width: 20, height: 20, src: `${base}/x.png` },
-          { type: 'Image', originX: 'left', originY: 'top', left: 40, top: 60, width: 20, height: 20, src: 'file:///etc/passwd' },
-          { type: 'Rect', left: 0, top: 0, width: 50, height: 50, fill: { type: 'pattern', source: `${base}/pattern.png` } },
-        ]),
-      ).catch((err: Error) => err);
+      const out = await pool
+        .render(
+          docOf([
+            text('raw canvas'),
+            {
+              type: 'Image',
+              originX: 'left',
+              originY: 'top',
+              left: 10,
+              top: 60,
+              width: 20,
+              height: 20,
+              src: `${base}/x.png`,
+            },
+            {
+              type: 'Image',
+              originX: 'left',
+              originY: 'top',
+              left: 40,
+              top: 60,
+              width: 20,
+              height: 20,
+              src: 'file:///etc/passwd',
+            },
+            {
+              type: 'Rect',
+              left: 0,
+              top: 0,
+              width: 50,
+              height: 50,
+              fill: { type: 'pattern', source: `${base}/pattern.png` },
+            },
+          ]),
+        )
+        .catch((err: Error) => err);
       // The page's Content-Security-Policy refuses such images before they become requests (what
       // would get past it, the interceptor aborts); Fabric then gives up on the canvas with a
       // bounded render error or draws it without them. Either way nothing left the page.

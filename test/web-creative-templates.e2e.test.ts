@@ -22,7 +22,7 @@ import {
 import type { PipelineDefinition } from '../pipelines/types';
 import { waitFor } from './support/api';
 import * as ui from './support/browser';
-import { startStack, uid } from './support/stack';
+import { startStack } from './support/stack';
 
 const DOCS_SHOTS = path.join(__dirname, '..', 'docs', 'screenshots');
 const DESKTOP = { width: 1280, height: 900 };
@@ -167,7 +167,7 @@ async function uploadCanvas(file: string, body: object) {
 }
 
 describe('creative templates', () => {
-  const name = `Spring postcard ${uid('ct')}`;
+  const name = 'Spring postcard';
   let templateId: string;
 
   test('upload a Fabric JSON file: preview and placeholders before saving, then saved and listed', async () => {
@@ -213,7 +213,7 @@ describe('creative templates', () => {
   });
 
   test('a canvas with a remote image is refused, naming the object at fault', async () => {
-    await page.goto("about:blank");
+    await page.goto('about:blank');
     await page.goto(`${stack.api.base}/#/creative-templates`, { waitUntil: 'networkidle0' });
     const image = {
       type: 'Image',
@@ -230,7 +230,7 @@ describe('creative templates', () => {
     await waitForText('[data-testid="ct-preview-error-issue"]', /^canvas\.objects\[3\]\.src .*data:image/);
     expect(await page.$('[data-testid="ct-draft-preview-image-img"]')).toBeNull();
     // ...and so is the save, with the same path.
-    await fill('[data-testid="ct-name-input"]', `Evil ${uid('ct')}`);
+    await fill('[data-testid="ct-name-input"]', 'Remote image');
     await page.click('[data-testid="ct-draft-save"]');
     await waitForText('[data-testid="ct-save-error-issue"]', /^canvas\.objects\[3\]\.src .*evil\.example/);
     expect(await page.$eval('[data-testid="ct-save-error"]', (el) => el.getAttribute('role'))).toBe('alert');
@@ -239,6 +239,7 @@ describe('creative templates', () => {
 
   test('a dm-creative batch started with the template picked freezes its version', async () => {
     expect(templateId).toBeDefined();
+    await page.goto('about:blank');
     await page.goto(`${stack.api.base}/#/`, { waitUntil: 'networkidle0' });
     await page.click('[data-testid="pipeline-card-dm-creative"]');
     await page.waitForSelector('[data-testid="batch-form"]');
@@ -284,5 +285,37 @@ describe('creative templates', () => {
       { timeoutMs: 90_000, what: 'the dm-creative batch to finish' },
     );
     expect(done.progress).toMatchObject({ total: 2, succeeded: 2 });
+  });
+
+  test('pasted JSON: the sample recipient lacks a field the canvas names; a template of yours is deleted after confirming', async () => {
+    await page.goto('about:blank');
+    await page.goto(`${stack.api.base}/#/creative-templates`, { waitUntil: 'networkidle0' });
+    const store = canvas();
+    (store.objects[0] as { text: string }).text = 'Hello {{name}}, visit {{storeName}}';
+    await fill('[data-testid="ct-json-input"]', JSON.stringify(store));
+    await page.click('[data-testid="ct-draft-preview"]');
+    await waitForImage('[data-testid="ct-draft-preview-image-img"]');
+    expect(await texts('[data-testid="ct-draft-placeholder-list-name"]')).toEqual(['name', 'storeName']);
+    await waitForText(
+      '[data-testid="ct-draft-preview-image-missing"]',
+      /The sample recipient has no value for storeName/,
+    );
+
+    const row = `[data-testid="ct-row-${templateId}"]`;
+    await page.waitForSelector(row);
+    await page.click(`[data-testid="ct-delete-${templateId}"]`);
+    await page.waitForSelector('[data-testid="ct-delete-confirm"]');
+    await page.click('[data-testid="ct-delete-confirm-submit"]');
+    await waitForText('[data-testid="ct-notice"]', `Template “${name}” deleted.`);
+    await page.waitForFunction(
+      (sel: string) =>
+        !(globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector(sel),
+      {},
+      row,
+    );
+    expect((await stack.api.call('GET', `/api/creative-templates/${templateId}`)).status).toBe(404);
+    // The built-in letter has no delete button, and the API refuses it too.
+    expect(await page.$('[data-testid="ct-delete-builtin-letter"]')).toBeNull();
+    expect((await stack.api.call('DELETE', '/api/creative-templates/builtin-letter')).status).toBe(409);
   });
 });

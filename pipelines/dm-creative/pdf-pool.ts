@@ -22,8 +22,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import puppeteer, { type Browser, type HTTPRequest, type Page } from 'puppeteer';
-import { drawSvgInPage, RENDER_PAGE_URL, rendererAsset, type DrawDoc } from './creative/renderer-page';
+import puppeteer, { type Browser, type Page } from 'puppeteer';
+import { drawSvgInPage, openRendererPage, type DrawDoc } from './creative/renderer-page';
 
 /**
  * For Puppeteer calls on a page, request or browser that may be gone already (closed, crashed,
@@ -113,8 +113,6 @@ interface Slot {
   blocked: string[];
 }
 
-const ALLOWED_URL = /^data:/;
-
 export class PdfRenderPool {
   readonly concurrency: number;
   private readonly entries: BrowserEntry[];
@@ -203,7 +201,7 @@ export class PdfRenderPool {
     const cssWidth = `${paper.widthMm}mm`;
     const cssHeight = `${paper.heightMm}mm`;
     await page.evaluate(drawSvgInPage, { ...draw, cssWidth, cssHeight });
-    const pdf = await page.pdf({ width: cssWidth, height: cssHeight, printBackground: true, pageRanges: '1', timeout });
+    const pdf = await page.pdf({ preferCSSPageSize: true, printBackground: true, pageRanges: '1', timeout });
     return Buffer.from(pdf);
   }
 
@@ -296,10 +294,7 @@ export class PdfRenderPool {
     const { browser, launched } = await this.browserFor(slot.browserIndex);
     const page = await browser.newPage();
     try {
-      await page.setRequestInterception(true);
-      page.on('request', (req) => this.onRequest(slot, req));
-      await page.goto(RENDER_PAGE_URL, { waitUntil: 'load', timeout });
-      await page.waitForFunction(() => 'fabric' in globalThis, { timeout });
+      await openRendererPage(page, (url) => this.onBlocked(slot, url), timeout);
     } catch (err) {
       await page.close().catch(ignoreGone);
       throw err;
@@ -310,22 +305,11 @@ export class PdfRenderPool {
     return { page, launchedBrowser: launched };
   }
 
-  private onRequest(slot: Slot, req: HTTPRequest): void {
-    const url = req.url();
-    const asset = rendererAsset(url);
-    if (asset) {
-      req.respond(asset).catch(ignoreGone);
-      return;
-    }
-    if (ALLOWED_URL.test(url)) {
-      req.continue().catch(ignoreGone);
-      return;
-    }
+  private onBlocked(slot: Slot, url: string): void {
     slot.blocked.push(url);
     this.counters.blockedRequests++;
     this.recentBlocked.push(url.slice(0, 300));
     if (this.recentBlocked.length > 100) this.recentBlocked.shift();
-    req.abort('blockedbyclient').catch(ignoreGone);
   }
 
   private async discardPage(slot: Slot): Promise<void> {

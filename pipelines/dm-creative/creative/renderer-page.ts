@@ -16,6 +16,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { HTTPRequest, Page } from 'puppeteer';
 import type { FontUse } from './canvas-check';
 import { fontFaceCss, fontFileOf } from './fonts';
 
@@ -90,6 +91,27 @@ export function rendererAsset(url: string): Asset | undefined {
   return undefined;
 }
 
+/** Swallows the error of answering a request whose page is gone (closed, crashed). */
+const ignoreGone = (): undefined => undefined;
+
+/**
+ * Makes `page` the renderer page: every request intercepted (our assets answered, `data:` URLs
+ * let through, anything else aborted and passed to `onBlocked`), the page loaded, Fabric ready.
+ */
+export async function openRendererPage(page: Page, onBlocked: (url: string) => void, timeoutMs: number): Promise<void> {
+  await page.setRequestInterception(true);
+  page.on('request', (req: HTTPRequest) => {
+    const url = req.url();
+    const asset = rendererAsset(url);
+    if (asset) return void req.respond(asset).catch(ignoreGone);
+    if (url.startsWith('data:')) return void req.continue().catch(ignoreGone);
+    onBlocked(url);
+    void req.abort('blockedbyclient').catch(ignoreGone);
+  });
+  await page.goto(RENDER_PAGE_URL, { waitUntil: 'load', timeout: timeoutMs });
+  await page.waitForFunction(() => 'fabric' in globalThis, { timeout: timeoutMs });
+}
+
 /** What the page draws: a filled canvas, its design size and the size to print it at. */
 export interface DrawDoc {
   canvas: Record<string, unknown>;
@@ -144,6 +166,12 @@ export async function drawSvgInPage(doc: DrawDoc): Promise<{ images: number; svg
       }),
   );
   document.body.replaceChildren(el);
+  // The paper: an @page rule of this size (Chromium prints a CSS page size more exactly than a
+  // size passed to its print call), set through the CSSOM, which the page's CSP allows.
+  const sheet = [...document.styleSheets].find((s: any) => String(s.href).endsWith('/page.css'));
+  for (let i = sheet.cssRules.length - 1; i >= 0; i--)
+    if (sheet.cssRules[i].cssText.startsWith('@page')) sheet.deleteRule(i);
+  sheet.insertRule(`@page { size: ${doc.cssWidth} ${doc.cssHeight}; margin: 0; }`, sheet.cssRules.length);
   await Promise.all(loaded);
   await document.fonts.ready;
   return { images: images.length, svgBytes: svg.length };

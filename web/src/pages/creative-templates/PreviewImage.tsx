@@ -5,14 +5,19 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { ApiError, errorMessage, type FieldIssue, type TemplatePreview } from '../../api.ts';
 
-/** An object URL of `blob` while it is shown, revoked after. */
-function useObjectUrl(blob: Blob | undefined): string | null {
+/**
+ * `blob` as a `data:` URL. Not an object URL: the page's Content-Security-Policy allows images
+ * from `'self' data:` only (api/auth/middleware.ts), so a `blob:` URL would not load.
+ */
+function useDataUrl(blob: Blob | undefined): string | null {
   const [url, setUrl] = useState<string | null>(null);
   useEffect(() => {
-    if (!blob) return setUrl(null);
-    const u = URL.createObjectURL(blob);
-    setUrl(u);
-    return () => URL.revokeObjectURL(u);
+    setUrl(null);
+    if (!blob) return;
+    const reader = new FileReader();
+    reader.onload = () => setUrl(typeof reader.result === 'string' ? reader.result : null);
+    reader.readAsDataURL(blob);
+    return () => reader.abort();
   }, [blob]);
   return url;
 }
@@ -29,7 +34,7 @@ export function PreviewImage({
   /** Who had no value: "The sample recipient", "The first recipient". */
   missingLabel: string;
 }) {
-  const url = useObjectUrl(preview.image);
+  const url = useDataUrl(preview.image);
   return (
     <figure className="creative-preview" data-testid={testId}>
       {url && <img src={url} alt={alt} data-testid={`${testId}-img`} />}

@@ -92,8 +92,8 @@ function CanvasSource({ draft, id }: { draft: TemplateDraft; id: string }) {
 
 function NameAndPage({ draft, id }: { draft: TemplateDraft; id: string }) {
   return (
-    <div className="field-row">
-      <Field htmlFor={`${id}-name`} label="Name" className="grow">
+    <>
+      <Field htmlFor={`${id}-name`} label="Name">
         <input
           id={`${id}-name`}
           type="text"
@@ -104,35 +104,37 @@ function NameAndPage({ draft, id }: { draft: TemplateDraft; id: string }) {
           data-testid="ct-name-input"
         />
       </Field>
-      <Field htmlFor={`${id}-size`} label="Page size" className="narrow">
-        <select
-          id={`${id}-size`}
-          value={draft.size}
-          onChange={(e) => draft.setSize(e.target.value as PageSize)}
-          data-testid="ct-size-select"
-        >
-          {Object.entries(PAGE_SIZE_LABELS).map(([size, label]) => (
-            <option key={size} value={size}>
-              {label}
-            </option>
-          ))}
-        </select>
-      </Field>
-      <Field htmlFor={`${id}-orientation`} label="Orientation" className="narrow">
-        <select
-          id={`${id}-orientation`}
-          value={draft.orientation}
-          onChange={(e) => draft.setOrientation(e.target.value as TemplatePage['orientation'])}
-          data-testid="ct-orientation-select"
-        >
-          {Object.entries(ORIENTATION_LABELS).map(([o, label]) => (
-            <option key={o} value={o}>
-              {label}
-            </option>
-          ))}
-        </select>
-      </Field>
-    </div>
+      <div className="field-row">
+        <Field htmlFor={`${id}-size`} label="Page size">
+          <select
+            id={`${id}-size`}
+            value={draft.size}
+            onChange={(e) => draft.setSize(e.target.value as PageSize)}
+            data-testid="ct-size-select"
+          >
+            {Object.entries(PAGE_SIZE_LABELS).map(([size, label]) => (
+              <option key={size} value={size}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field htmlFor={`${id}-orientation`} label="Orientation">
+          <select
+            id={`${id}-orientation`}
+            value={draft.orientation}
+            onChange={(e) => draft.setOrientation(e.target.value as TemplatePage['orientation'])}
+            data-testid="ct-orientation-select"
+          >
+            {Object.entries(ORIENTATION_LABELS).map(([o, label]) => (
+              <option key={o} value={o}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </Field>
+      </div>
+    </>
   );
 }
 
