@@ -39,3 +39,17 @@ export const OVERLAP_POLICIES = [
   'terminate_other',
   'allow_all',
 ] as const;
+
+/** A placeholder in a template's text: `{{name}}`, `{{ storeName }}` (a field name, at most 64 characters). */
+export const PLACEHOLDER_PATTERN = /\{\{\s*([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}/g;
+
+/** The distinct placeholder names in a text, in order of first use. */
+export function placeholdersIn(text: string): string[] {
+  return [...new Set([...text.matchAll(PLACEHOLDER_PATTERN)].map((m) => m[1]!))];
+}
+
+/**
+ * The JSON-schema `format` of a pipeline setting that names a creative template: the page shows a
+ * picker of the organisation's templates (with a preview) for it.
+ */
+export const CREATIVE_TEMPLATE_FORMAT = 'creative-template';

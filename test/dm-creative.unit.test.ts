@@ -353,6 +353,22 @@ describe('PDF render pool (real Chromium)', () => {
     expect(out.blockedRequests).toEqual([]);
   });
 
+  test('a drawing past its time is a bounded render error; the slot draws again afterwards', async () => {
+    const own = new PdfRenderPool({ chromiumPath: CHROMIUM, concurrency: 1, renderTimeoutMs: 15_000 });
+    try {
+      await own.render(docOf([text('warm')]));
+      const heavy = docOf(Array.from({ length: 2_000 }, (_, i) => ({ ...text('word '.repeat(400)), top: i % 300 })));
+      const started = Date.now();
+      await expect(own.render(heavy, { timeoutMs: 300 })).rejects.toThrow(/did not render within 300 ms/);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      const out = await own.render(docOf([text('after the timeout')]));
+      expect((await pdfText(out.pdf)).text).toContain('after the timeout');
+      expect(own.stats()).toMatchObject({ failedRenders: 1, active: 0 });
+    } finally {
+      await own.close();
+    }
+  });
+
   test('a killed browser is relaunched by the next render', async () => {
     const own = new PdfRenderPool({ chromiumPath: CHROMIUM, concurrency: 2 });
     try {

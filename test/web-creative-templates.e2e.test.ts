@@ -11,63 +11,30 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'puppeteer';
-import { createDmCreativePipeline } from '../pipelines/dm-creative';
 import { demoRecipients } from '../pipelines/dm-creative/demo-data';
-import { closeSharedPdfRenderPools } from '../pipelines/dm-creative/pdf-pool';
-import {
-  dbTemplateStore,
-  ensureBuiltInTemplate,
-  type CreativeTemplateStore,
-} from '../pipelines/dm-creative/template-store';
-import type { PipelineDefinition } from '../pipelines/types';
 import { waitFor } from './support/api';
 import * as ui from './support/browser';
-import { startStack } from './support/stack';
+import { startCreativeStack } from './support/creative-stack';
 
 const DOCS_SHOTS = path.join(__dirname, '..', 'docs', 'screenshots');
 const DESKTOP = { width: 1280, height: 900 };
 
-let stack: Awaited<ReturnType<typeof startStack>>;
+let stack: Awaited<ReturnType<typeof startCreativeStack>>;
 let browser: Browser;
 let page: Page;
 let tmp: string;
-
-/** The stack's database is made when the stack starts; the pipeline is built before, so it reads it lazily. */
-const lazyStore = (): CreativeTemplateStore => {
-  let store: CreativeTemplateStore | undefined;
-  const get = () => (store ??= dbTemplateStore(stack.db));
-  return { current: (org, id) => get().current(org, id), version: (v) => get().version(v) };
-};
 
 beforeAll(async () => {
   ui.requireWebBuild();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-web-ct-'));
   fs.mkdirSync(DOCS_SHOTS, { recursive: true });
-  const pipeline = createDmCreativePipeline({
-    filesDir: path.join(tmp, 'files'),
-    appUrl: 'http://flotilla.test:3000',
-    // No host: the batch-end e-mail is skipped (no notifyEmail is set either).
-    smtp: { port: 587, secure: false, from: 'Flotilla <flotilla@localhost>' },
-    chromiumPath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    pdfRenderConcurrency: 1,
-    creativeTemplates: lazyStore(),
-  });
-  stack = await startStack({
-    name: 'web-ct',
-    pipelines: [pipeline] as unknown as PipelineDefinition[],
-    webDir: ui.WEB_DIST,
-    filesDir: path.join(tmp, 'files'),
-    progressIntervalMs: 200,
-  });
-  // What the API and worker processes do at start.
-  await ensureBuiltInTemplate(stack.db);
+  stack = await startCreativeStack({ name: 'web-ct', webDir: ui.WEB_DIST });
   ({ browser, page } = await ui.openSignedInPage(await stack.api.browserSession(), DESKTOP));
 });
 
 afterAll(async () => {
   await browser?.close();
   await stack?.close();
-  await closeSharedPdfRenderPools();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 

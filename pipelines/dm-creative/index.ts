@@ -39,6 +39,7 @@ import { batchDirOf, fileSize, safeFileName, writeFileAtomic } from './files';
 import { sharedPdfRenderPool, type PdfRenderPool } from './pdf-pool';
 import { creativeDocOf, trackingUrlOf, type TemplateContent } from './template';
 import { BUILTIN_TEMPLATE_ID } from './creative/builtin-letter';
+import { CREATIVE_TEMPLATE_FORMAT } from '../../contract/values';
 import { missingFieldsOf } from './creative/placeholders';
 import { builtInTemplateStore, type CreativeTemplateStore } from './template-store';
 import { writeZipAtomic, type ZipSource } from './zip';
@@ -59,9 +60,19 @@ export const dmCreativeSettingsSchema = z.object({
   /** Who gets the completion e-mail; none: no e-mail. */
   notifyEmail: z.email().optional(),
   /** The creative template (GET /api/creative-templates); the built-in letter by default. */
-  templateId: z.string().trim().min(1).max(64).default(BUILTIN_TEMPLATE_ID),
+  templateId: z
+    .string()
+    .trim()
+    .min(1)
+    .max(64)
+    .default(BUILTIN_TEMPLATE_ID)
+    .meta({ format: CREATIVE_TEMPLATE_FORMAT, description: 'a creative template (GET /api/creative-templates)' }),
   /** Set when the batch is created: the template content this batch renders (any value sent is replaced). */
-  templateVersion: z.string().max(64).optional(),
+  templateVersion: z
+    .string()
+    .max(64)
+    .optional()
+    .meta({ readOnly: true, description: 'set by the server: the template version the batch froze' }),
 });
 
 export type DmCreativeSettings = z.infer<typeof dmCreativeSettingsSchema>;

@@ -10,8 +10,8 @@
  */
 import type { FieldIssue } from '../../../contract/errors';
 import type { TemplateUses } from '../../../contract/creative-templates';
+import { placeholdersIn } from '../../../contract/values';
 import { fontFamiliesOf, FONT_FAMILIES } from './fonts';
-import { placeholdersIn } from './placeholders';
 
 export const CANVAS_LIMITS = {
   objects: 2_000,

@@ -3,17 +3,11 @@
  * setting or a value computed per recipient. Any other name is an extra column of the
  * recipients (a CSV column, an entity field), which every recipient of a batch must have.
  */
-
-const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}/g;
-
-/** The distinct placeholder names in a text. */
-export function placeholdersIn(text: string): string[] {
-  return [...new Set([...text.matchAll(PLACEHOLDER)].map((m) => m[1]!))];
-}
+import { PLACEHOLDER_PATTERN } from '../../../contract/values';
 
 /** `text` with each placeholder replaced by its value (an unknown one by nothing). */
 export function fillPlaceholders(text: string, values: Readonly<Record<string, string>>): string {
-  return text.replace(PLACEHOLDER, (_m, name: string) => values[name] ?? '');
+  return text.replace(PLACEHOLDER_PATTERN, (_m, name: string) => values[name] ?? '');
 }
 
 /** Filled from the batch settings, for every recipient alike. */

@@ -1,7 +1,7 @@
 /** Words of the creative templates page: page sizes, orientations, what a template uses; a draft canvas read. */
 import type { CreativeTemplateSummary, PageSize, TemplatePage } from '../../api.ts';
 // The `{{name}}` syntax, defined once where the renderer fills it (plain TypeScript, no imports).
-import { placeholdersIn } from '../../../../pipelines/dm-creative/creative/placeholders';
+import { placeholdersIn } from '../../../../contract/values';
 
 /** Every page size the contract takes, with its dimensions (the select's options, in this order). */
 export const PAGE_SIZE_LABELS: Record<PageSize, string> = {

@@ -73,7 +73,7 @@ export function BatchForm({ pipeline }: { pipeline: Pipeline }) {
 
         <SettingsFieldset
           form={settings}
-          renderSetting={creativeTemplateSettings(pipeline, settings, selection?.firstItem ?? null)}
+          renderSetting={creativeTemplateSettings(settings, selection?.firstItem ?? null)}
         />
 
         <details className="advanced" ref={form.advancedRef}>

@@ -6,7 +6,8 @@
  * no input here.
  */
 import { useState } from 'react';
-import type { Pipeline, TemplatePreview } from '../../api.ts';
+import type { TemplatePreview } from '../../api.ts';
+import { CREATIVE_TEMPLATE_FORMAT } from '../../../../contract/values';
 import { useCreativeTemplateChoices, useRecipientPreview } from '../../queries/creative-templates.ts';
 import { hrefTo } from '../../router.ts';
 import { ApiProblem, FieldNames, PreviewImage } from '../creative-templates/PreviewImage.tsx';
@@ -14,23 +15,20 @@ import { pageText } from '../creative-templates/labels.ts';
 import type { RenderSetting, SettingsForm } from './SettingsForm.tsx';
 import { keyOf, type SettingField } from './settings-schema.ts';
 
-/** The pipeline that prints creative templates (the API's previews fill them with its settings). */
-const CREATIVE_PIPELINE = 'dm-creative';
 const BUILT_IN = 'builtin-letter';
 
 type FirstItem = ((signal?: AbortSignal) => Promise<unknown>) | null;
 
-/** The batch form's own inputs for a pipeline's template settings; undefined for other pipelines. */
-export function creativeTemplateSettings(
-  pipeline: Pipeline,
-  form: SettingsForm,
-  firstItem: FirstItem,
-): RenderSetting | undefined {
-  if (pipeline.name !== CREATIVE_PIPELINE) return undefined;
+/**
+ * The batch form's own inputs for settings that name a creative template (schema `format:
+ * creative-template`) and for settings the server sets (`readOnly`, no input); undefined for any
+ * other setting.
+ */
+export function creativeTemplateSettings(form: SettingsForm, firstItem: FirstItem): RenderSetting {
   return (field) => {
-    const key = keyOf(field);
-    if (key === 'templateVersion') return null;
-    if (key === 'templateId') return <CreativeTemplatePicker field={field} form={form} firstItem={firstItem} />;
+    if (field.schema.readOnly === true) return null;
+    if (field.schema.format === CREATIVE_TEMPLATE_FORMAT)
+      return <CreativeTemplatePicker field={field} form={form} firstItem={firstItem} />;
     return undefined;
   };
 }
