@@ -41,7 +41,7 @@ import { creativeDocOf, trackingUrlOf, type TemplateContent } from './template';
 import { BUILTIN_TEMPLATE_ID } from './creative/builtin-letter';
 import { CREATIVE_TEMPLATE_FORMAT } from '../../contract/values';
 import { missingFieldsOf } from './creative/placeholders';
-import { builtInTemplateStore, type CreativeTemplateStore } from './template-store';
+import { memoryTemplateStore, type CreativeTemplateStore } from './template-store';
 import { writeZipAtomic, type ZipSource } from './zip';
 import { optionalText, recipientItemSchema, type RecipientItem, type RecipientItemInput } from './item';
 
@@ -192,7 +192,7 @@ async function* succeededPdfs(ctx: BatchEndContext<DmCreativeSettings>, dir: str
 
 export function createDmCreativePipeline(deps: DmCreativeDeps) {
   const mailer = deps.mailer ?? createMailer(deps.smtp);
-  const templates = deps.creativeTemplates ?? builtInTemplateStore();
+  const templates = deps.creativeTemplates ?? memoryTemplateStore();
 
   return definePipeline({
     name: 'dm-creative',

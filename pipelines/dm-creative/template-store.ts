@@ -4,7 +4,7 @@
  * process keeps the ones it read (a few, oldest forgotten first).
  *
  * The built-in letter is stored like any template (`ensureBuiltInTemplate`, at API and worker
- * start); without a database (a test's pipeline) `builtInTemplateStore` serves it from code.
+ * start); without a database (a test's pipeline, a benchmark) `memoryTemplateStore` serves it from code.
  */
 import crypto from 'node:crypto';
 import type { Db } from '../../lib/db';
@@ -48,16 +48,15 @@ export const BUILTIN: TemplateContent = {
   canvas: BUILTIN_LETTER.canvas,
 };
 
-/** Only the built-in letter, from code. */
-export function builtInTemplateStore(): CreativeTemplateStore {
+/** These versions, held in memory (each its template's current one), and the built-in letter. */
+export function memoryTemplateStore(contents: readonly TemplateContent[] = []): CreativeTemplateStore {
+  const all = [BUILTIN, ...contents];
   return {
-    current: (_orgId, templateId) =>
-      Promise.resolve(
-        templateId === BUILTIN_TEMPLATE_ID
-          ? { versionId: BUILTIN.versionId, name: BUILTIN.name, uses: usesOf(BUILTIN.page, BUILTIN.canvas) }
-          : null,
-      ),
-    version: (versionId) => Promise.resolve(versionId === BUILTIN.versionId ? BUILTIN : null),
+    current: (_orgId, templateId) => {
+      const t = all.find((c) => c.templateId === templateId);
+      return Promise.resolve(t ? { versionId: t.versionId, name: t.name, uses: usesOf(t.page, t.canvas) } : null);
+    },
+    version: (versionId) => Promise.resolve(all.find((c) => c.versionId === versionId) ?? null),
   };
 }
 
