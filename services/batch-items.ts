@@ -121,6 +121,31 @@ export async function storeCheckedItems(
 export type BatchItemRule = (item: unknown) => FieldProblem[];
 
 /**
+ * A new batch's settings (or a dry run's) checked against its pipeline and completed by the
+ * pipeline's `prepareBatch` (e.g. dm-creative freezes its template's version), with the rule its
+ * items must also pass. Problems go to `issues` as `settings.<field>`.
+ */
+export async function prepareSettings(
+  def: PipelineDefinition,
+  raw: unknown,
+  orgId: string,
+  issues: FieldIssue[],
+): Promise<{ settings: unknown; rule?: BatchItemRule }> {
+  const parsed = def.settingsSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    for (const i of parsed.error.issues) issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
+    return { settings: undefined };
+  }
+  if (!def.prepareBatch) return { settings: parsed.data };
+  const prepared = await def.prepareBatch({ orgId, settings: parsed.data });
+  if ('problems' in prepared) {
+    for (const p of prepared.problems) issues.push({ path: formatPath(['settings', ...p.path]), message: p.message });
+    return { settings: undefined };
+  }
+  return { settings: prepared.settings, rule: prepared.checkItem };
+}
+
+/**
  * One item checked against its pipeline: the item schema, the batch's own rule, the key rule,
  * the size Temporal can carry. Problems carry paths within the item.
  */

@@ -28,7 +28,7 @@ import type { Logger } from '../lib/logger';
 import { planOf } from '../pipelines/plan';
 import type { PipelineRegistry } from '../pipelines/registry';
 import { conflict, DomainError, invalidInput, notFound, unavailable } from './errors';
-import { formatPath, type FieldIssue } from '../lib/field-path';
+import type { FieldIssue } from '../lib/field-path';
 import { describeEntitySelection, entitySelectionWhere } from './entities';
 import {
   checkItems,
@@ -36,7 +36,7 @@ import {
   MAX_REPORTED_ISSUES,
   storeCheckedItems,
   storeEntityItems,
-  type BatchItemRule,
+  prepareSettings,
   type Tx,
 } from './batch-items';
 import { takeJobGuard } from './job-guard';
@@ -127,19 +127,7 @@ export class BatchService {
       ]);
     }
     const issues: FieldIssue[] = [];
-    const parsed = def.settingsSchema.safeParse(body.settings ?? {});
-    if (!parsed.success)
-      for (const i of parsed.error.issues)
-        issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
-    let settings: unknown = parsed.data;
-    let rule: BatchItemRule | undefined;
-    if (parsed.success && def.prepareBatch) {
-      const prepared = await def.prepareBatch({ orgId, settings });
-      if ('problems' in prepared)
-        for (const p of prepared.problems)
-          issues.push({ path: formatPath(['settings', ...p.path]), message: p.message });
-      else ({ settings, checkItem: rule } = prepared);
-    }
+    const { settings, rule } = await prepareSettings(def, body.settings, orgId, issues);
 
     const source = await itemSourceOf(this.deps, body, def, orgId);
     const checked = 'items' in source ? checkItems(def, source, issues, rule) : [];

@@ -13,6 +13,7 @@ import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { planOf } from '../pipelines/plan';
 import type { PipelineRegistry } from '../pipelines/registry';
+import { prepareSettings } from './batch-items';
 import { DomainError, invalidInput, notFound } from './errors';
 import { bestEffort } from './best-effort';
 import { formatPath, type FieldIssue } from '../lib/field-path';
@@ -73,18 +74,22 @@ export async function estimate(
   };
 }
 
-export async function dryRun(deps: PreflightDeps, pipeline: string, body: DryRunBody): Promise<DryRunResult> {
+export async function dryRun(
+  deps: PreflightDeps,
+  pipeline: string,
+  body: DryRunBody,
+  orgId: string,
+): Promise<DryRunResult> {
   const def = deps.registry.get(pipeline);
   if (!def) throw notFound('pipeline', pipeline);
   const issues: FieldIssue[] = [];
   const item = def.itemSchema.safeParse(body.item);
   if (!item.success)
     for (const i of item.error.issues) issues.push({ path: formatPath(['item', ...i.path]), message: i.message });
-  const settings = def.settingsSchema.safeParse(body.settings ?? {});
-  if (!settings.success)
-    for (const i of settings.error.issues)
-      issues.push({ path: formatPath(['settings', ...i.path]), message: i.message });
-  if (!item.success || !settings.success) throw invalidInput(issues);
+  const { settings, rule } = await prepareSettings(def, body.settings, orgId, issues);
+  if (item.success && rule)
+    for (const p of rule(item.data)) issues.push({ path: formatPath(['item', ...p.path]), message: p.message });
+  if (!item.success || issues.length) throw invalidInput(issues);
 
   const itemKey = def.itemKey
     ? def.itemKey(item.data, 0)
@@ -99,7 +104,7 @@ export async function dryRun(deps: PreflightDeps, pipeline: string, body: DryRun
       taskQueue: itemQueue,
       workflowId,
       workflowExecutionTimeout: timeoutMs,
-      args: [{ plan: planOf(def, itemQueue), itemKey, item: item.data, settings: settings.data }],
+      args: [{ plan: planOf(def, itemQueue), itemKey, item: item.data, settings }],
     });
   } catch (err) {
     if (err instanceof WorkflowFailedError && err.cause instanceof TimeoutFailure) {

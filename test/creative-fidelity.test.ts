@@ -21,6 +21,7 @@ import { demoRecipients } from '../pipelines/dm-creative/demo-data';
 import { CHROMIUM_ARGS, PdfRenderPool } from '../pipelines/dm-creative/pdf-pool';
 import { creativeDocOf, type TemplateContent } from '../pipelines/dm-creative/template';
 import { versionIdOf } from '../pipelines/dm-creative/template-store';
+import { SHOTS } from './support/browser';
 import { pixelDiff } from './support/pixel-diff';
 
 const run = promisify(execFile);
@@ -117,6 +118,8 @@ describe.each([
     const reference = await drawnByFabric(template);
     const diff = await pixelDiff(pdf.png, reference, TOLERANCE);
     report[file] = { ...diff, tolerance: TOLERANCE };
+    fs.mkdirSync(SHOTS, { recursive: true });
+    fs.copyFileSync(path.join(tmp, `${name}.png`), path.join(SHOTS, `creative-${name}-pdf.png`));
     expect(diff.width).toBe(Math.round(pdf.doc.width * MULTIPLIER));
     // There is a design to compare (not a blank page against a blank page)...
     expect(diff.inkRatio).toBeGreaterThan(0.05);

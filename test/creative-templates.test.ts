@@ -321,6 +321,22 @@ describe('batches', () => {
     ]);
   });
 
+  test('a dry run draws the template for the item; a field it lacks is a 400 naming the item field', async () => {
+    const t = await call('POST', '/api/creative-templates', template(uid('dry'), [text('Visit {{storeName}}')]));
+    const ran = await call('POST', '/api/pipelines/dm-creative/dry-run', {
+      item: items[0],
+      settings: { templateId: t.body.id },
+    });
+    expect(ran.status).toBe(200);
+    expect(ran.body).toMatchObject({ ok: true, steps: [{ name: 'render-pdf', outcome: 'ran' }] });
+    const refused = await call('POST', '/api/pipelines/dm-creative/dry-run', {
+      item: demoRecipients[0],
+      settings: { templateId: t.body.id },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.details.issues[0].path).toBe('item.storeName');
+  });
+
   test('the batch freezes the template: PDFs as saved when it started; an edit afterwards changes neither it nor its version', async () => {
     const t = await call(
       'POST',

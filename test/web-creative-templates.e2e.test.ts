@@ -5,7 +5,7 @@
  * page shows) with the placeholders it uses, saved and listed; a canvas with a remote image is
  * refused with the path of the object at fault. Then a dm-creative batch is started with that
  * template picked in the batch form, after a preview for its first recipient; the batch froze the
- * template's version. Screenshots go to docs/screenshots/.
+ * template's version. Screenshots go to .data/test-artifacts/screenshots/ (the README's copies are in docs/screenshots/).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,7 +16,7 @@ import { waitFor } from './support/api';
 import * as ui from './support/browser';
 import { startCreativeStack } from './support/creative-stack';
 
-const DOCS_SHOTS = path.join(__dirname, '..', 'docs', 'screenshots');
+const DOCS_SHOTS = ui.SHOTS;
 const DESKTOP = { width: 1280, height: 900 };
 
 let stack: Awaited<ReturnType<typeof startCreativeStack>>;

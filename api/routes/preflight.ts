@@ -24,7 +24,7 @@ export function preflightRouter(deps: PreflightDeps & { limiter: RateLimiter; dr
     deps.limiter.middleware('dry-run', { what: 'dry runs', perMinute: deps.dryRunPerMinute }),
     async (req, res) => {
       const { name } = PipelineNameParam.parse(req.params);
-      answer(res, DryRunResult, await dryRun(deps, name, DryRunBody.parse(req.body ?? {})));
+      answer(res, DryRunResult, await dryRun(deps, name, DryRunBody.parse(req.body ?? {}), orgOf(req)));
     },
   );
 
