@@ -24,10 +24,10 @@ export async function startCreativeStack(opts: {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `flotilla-${opts.name}-`));
   const filesDir = path.join(tmp, 'files');
   // The pipeline is built before the stack's database exists, so it reads it once the stack is up.
-  let store: CreativeTemplateStore | undefined;
+  const held: { store?: CreativeTemplateStore } = {};
   const get = () => {
-    if (!store) throw new Error('the creative stack is not started yet');
-    return store;
+    if (!held.store) throw new Error('the creative stack is not started yet');
+    return held.store;
   };
   const pipeline = createDmCreativePipeline({
     filesDir,
@@ -45,7 +45,7 @@ export async function startCreativeStack(opts: {
     filesDir,
     progressIntervalMs: 200,
   });
-  store = dbTemplateStore(stack.db);
+  held.store = dbTemplateStore(stack.db);
   await ensureBuiltInTemplate(stack.db);
   return {
     ...stack,

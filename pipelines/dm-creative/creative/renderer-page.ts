@@ -125,7 +125,7 @@ export interface DrawDoc {
   text: string;
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access */
+/* eslint-disable @typescript-eslint/no-explicit-any */
 // The two functions below run inside the renderer page (page.evaluate serialises them): they see
 // the page's globals (Fabric's bundle as `fabric`), nothing of this module.
 
@@ -198,4 +198,4 @@ export async function drawPngInPage(doc: DrawDoc, multiplier: number): Promise<s
     canvas.dispose();
   }
 }
-/* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access */
+/* eslint-enable @typescript-eslint/no-explicit-any */
