@@ -25,7 +25,7 @@ import { missingFieldsOf } from '../pipelines/dm-creative/creative/placeholders'
 import { demoRecipients } from '../pipelines/dm-creative/demo-data';
 import { dmCreativeSettingsSchema, recipientItemSchema, renderRecipientPdf } from '../pipelines/dm-creative';
 import type { PdfRenderPool } from '../pipelines/dm-creative/pdf-pool';
-import { versionIdOf } from '../pipelines/dm-creative/template-store';
+import { contentOf, versionIdOf } from '../pipelines/dm-creative/template-store';
 import type { TemplateContent } from '../pipelines/dm-creative/template';
 import { conflict, DomainError, invalidInput, notFound } from './errors';
 import { formatPath } from '../lib/field-path';
@@ -79,19 +79,11 @@ export class CreativeTemplateService {
   async create(body: CreativeTemplateBody, orgId: string, createdBy?: string): Promise<CreativeTemplateView> {
     const uses = checked(body);
     const id = `ctpl_${crypto.randomBytes(9).toString('base64url')}`;
-    const versionId = versionIdOf(id, body.page, body.canvas);
+    const version = versionOf(id, orgId, body);
+    const versionId = version.id;
     const t = await this.unique(body.name, () =>
       this.deps.db.$transaction(async (tx) => {
-        await tx.creativeTemplateVersion.create({
-          data: {
-            id: versionId,
-            templateId: id,
-            orgId,
-            name: body.name,
-            page: body.page,
-            canvas: body.canvas as object,
-          },
-        });
+        await tx.creativeTemplateVersion.create({ data: version });
         return tx.creativeTemplate.create({
           data: {
             id,
@@ -113,21 +105,12 @@ export class CreativeTemplateService {
     const existing = await this.find(id, orgId);
     if (existing.builtIn) throw readOnly();
     const uses = checked(body);
-    const versionId = versionIdOf(id, body.page, body.canvas);
+    const version = versionOf(id, orgId, body);
+    const versionId = version.id;
     const t = await this.unique(body.name, () =>
       this.deps.db.$transaction(async (tx) => {
-        await tx.creativeTemplateVersion.upsert({
-          where: { id: versionId },
-          create: {
-            id: versionId,
-            templateId: id,
-            orgId,
-            name: body.name,
-            page: body.page,
-            canvas: body.canvas as object,
-          },
-          update: {},
-        });
+        // The same content again is the same version.
+        await tx.creativeTemplateVersion.upsert({ where: { id: versionId }, create: version, update: {} });
         return tx.creativeTemplate.update({
           where: { id },
           data: { name: body.name, page: body.page, versionId, uses: uses as object },
@@ -161,13 +144,7 @@ export class CreativeTemplateService {
     const t = await this.find(id, orgId);
     const v = await this.deps.db.creativeTemplateVersion.findUnique({ where: { id: t.versionId } });
     if (!v) throw notFound('creative template version', t.versionId);
-    const content: TemplateContent = {
-      versionId: v.id,
-      templateId: t.id,
-      name: t.name,
-      page: v.page as TemplatePage,
-      canvas: v.canvas as Record<string, unknown>,
-    };
+    const content = { ...contentOf(v), name: t.name };
     return this.draw(content, (t.uses as TemplateUses).placeholders, body);
   }
 
@@ -237,6 +214,18 @@ export class CreativeTemplateService {
       throw err;
     }
   }
+}
+
+/** The version row of this content of template `id` (its ID is the content's hash). */
+function versionOf(id: string, orgId: string, body: CreativeTemplateBody) {
+  return {
+    id: versionIdOf(id, body.page, body.canvas),
+    templateId: id,
+    orgId,
+    name: body.name,
+    page: body.page,
+    canvas: body.canvas as object,
+  };
 }
 
 /** The canvas checked for its page (400 naming each object at fault); what it uses. */

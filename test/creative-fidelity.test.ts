@@ -16,7 +16,7 @@ import { CreativeTemplateBody } from '../contract/creative-templates';
 import { dmCreativeSettingsSchema, recipientItemSchema } from '../pipelines/dm-creative';
 import { checkCanvas } from '../pipelines/dm-creative/creative/canvas-check';
 import { designSizeOf } from '../pipelines/dm-creative/creative/page-sizes';
-import { drawPngInPage, openRendererPage } from '../pipelines/dm-creative/creative/renderer-page';
+import { drawInPage, openRendererPage } from '../pipelines/dm-creative/creative/renderer-page';
 import { demoRecipients } from '../pipelines/dm-creative/demo-data';
 import { CHROMIUM_ARGS, PdfRenderPool } from '../pipelines/dm-creative/pdf-pool';
 import { creativeDocOf, type TemplateContent } from '../pipelines/dm-creative/template';
@@ -102,8 +102,8 @@ async function printed(template: TemplateContent, name: string, r = recipient) {
 async function drawnByFabric(template: TemplateContent, r = recipient): Promise<Buffer> {
   const { doc } = creativeDocOf(template, r, settings);
   const { page: _paper, ...draw } = doc;
-  const dataUrl = await page.evaluate(drawPngInPage, { ...draw, cssWidth: '', cssHeight: '' }, MULTIPLIER);
-  return Buffer.from(dataUrl.split(',')[1]!, 'base64');
+  const { png } = await page.evaluate(drawInPage, { ...draw, cssWidth: '', cssHeight: '' }, 'png' as const, MULTIPLIER);
+  return Buffer.from(png!.split(',')[1]!, 'base64');
 }
 
 describe.each([

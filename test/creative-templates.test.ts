@@ -10,10 +10,10 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { AuthService } from '../api/auth/service';
 import { demoRecipients } from '../pipelines/dm-creative/demo-data';
 import { batchEnded } from './support/api';
 import { startCreativeStack } from './support/creative-stack';
+import { otherOrganisation } from './support/orgs';
 import { uid } from './support/stack';
 
 const run = promisify(execFile);
@@ -216,19 +216,7 @@ describe('saving', () => {
     expect(put.body.error.code).toBe('read_only');
 
     const mine = await call('POST', '/api/creative-templates', template(uid('private'), [text('ours')]));
-    const auth = new AuthService({ db: stack.db, sessionTtlMs: 3_600_000 });
-    const orgId = uid('org')
-      .toLowerCase()
-      .replace(/[^a-z0-9-]/g, '-');
-    await auth.createOrg({ id: orgId, name: 'Other', plan: 'enterprise' });
-    const user = await auth.createUser({
-      email: `${orgId}@other.test`,
-      password: 'other org password',
-      orgId,
-      role: 'super_admin',
-      canRunBatch: true,
-    });
-    const other = { authorization: `Bearer ${(await auth.createToken(user.id, { name: 'other' })).token}` };
+    const { headers: other } = await otherOrganisation(stack.db);
     const theirs = await call('GET', '/api/creative-templates', undefined, other);
     expect(theirs.body.templates.map((t: { id: string }) => t.id)).toEqual(['builtin-letter']);
     for (const [method, p] of [

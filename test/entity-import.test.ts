@@ -10,10 +10,10 @@ import { DefaultLogger } from '@temporalio/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createEntityImportActivities, DEFAULT_IMPORT_LIMITS } from '../activities/entity-import';
 import { createRetentionActivities } from '../activities/retention';
-import { AuthService } from '../api/auth/service';
 import type { PipelineDefinition } from '../pipelines/types';
 import { waitFor } from './support/api';
 import { contactsPipeline } from './support/contacts-pipeline';
+import { otherOrganisation } from './support/orgs';
 import { startStack, uid } from './support/stack';
 
 const pipelines = [contactsPipeline] as unknown as PipelineDefinition[];
@@ -29,21 +29,7 @@ beforeAll(async () => {
     pipelines,
     uploads: { dir: `${process.env.TEST_RUN_DIR}/${uid('uploads')}`, maxBytes: MAX_BYTES },
   });
-  const auth = new AuthService({ db: stack.db, sessionTtlMs: 3_600_000 });
-  const orgId = uid('globex')
-    .toLowerCase()
-    .replace(/[^a-z0-9-]/g, '-')
-    .slice(0, 40);
-  await auth.createOrg({ id: orgId, name: 'Globex', plan: 'enterprise', maxImportRows: 5 });
-  const user = await auth.createUser({
-    email: `${orgId}@test.local`,
-    password: 'globex-password-1',
-    orgId,
-    role: 'super_admin',
-    canRunBatch: true,
-  });
-  const { token } = await auth.createToken(user.id, { name: 'tests' });
-  other = { headers: { authorization: `Bearer ${token}` }, orgId };
+  other = await otherOrganisation(stack.db, { name: 'Globex', maxImportRows: 5 });
 });
 
 afterAll(async () => {

@@ -12,7 +12,6 @@ import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createTemplateActivities, type ScheduledStart } from '../activities/templates';
-import { AuthService } from '../api/auth/service';
 import { templateScheduleId, type ScheduledBatchResult } from '../common/schedules';
 import { PipelineKey } from '../common/search-attributes';
 import { ensureRetentionSchedule } from '../lib/retention-schedule';
@@ -23,6 +22,7 @@ import { waitFor } from './support/api';
 import { deleteSchedules } from './support/schedules';
 import { fixturePipeline } from './support/fixture-pipeline';
 import { finalStatusOf, startOperatorStack } from './support/operator-stack';
+import { otherOrganisation } from './support/orgs';
 import { uid } from './support/stack';
 import { DEFAULT_FAILURE_THRESHOLD } from '../common/types';
 
@@ -108,19 +108,7 @@ describe('validation', () => {
 });
 
 test('schedule IDs are per organisation: two orgs both have "nightly"; neither sees, blocks nor touches the other', async () => {
-  const auth = new AuthService({ db: stack.db, sessionTtlMs: 3_600_000 });
-  const orgId = uid('org')
-    .toLowerCase()
-    .replace(/[^a-z0-9-]/g, '-');
-  await auth.createOrg({ id: orgId, name: 'Other', plan: 'enterprise' });
-  const user = await auth.createUser({
-    email: `${orgId}@other.test`,
-    password: 'other org password',
-    orgId,
-    role: 'super_admin',
-    canRunBatch: true,
-  });
-  const other = { authorization: `Bearer ${(await auth.createToken(user.id, { name: 'other org' })).token}` };
+  const { orgId, headers: other } = await otherOrganisation(stack.db);
   const otherCall = (method: string, p: string, body?: unknown) => call(method, p, body, other);
   const slug = uid('nightly').toLowerCase();
 

@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer';
-import { drawSvgInPage, openRendererPage, type DrawDoc } from './creative/renderer-page';
+import { drawInPage, openRendererPage, type DrawDoc } from './creative/renderer-page';
 
 /**
  * For Puppeteer calls on a page, request or browser that may be gone already (closed, crashed,
@@ -194,13 +194,17 @@ export class PdfRenderPool {
     const { page: paper, ...draw } = doc;
     if (output === 'png') {
       await page.setViewport({ width: Math.ceil(doc.width), height: Math.ceil(doc.height) });
-      await page.evaluate(drawSvgInPage, { ...draw, cssWidth: `${doc.width}px`, cssHeight: `${doc.height}px` });
+      await page.evaluate(
+        drawInPage,
+        { ...draw, cssWidth: `${doc.width}px`, cssHeight: `${doc.height}px` },
+        'svg' as const,
+      );
       const png = await page.screenshot({ type: 'png', clip: { x: 0, y: 0, width: doc.width, height: doc.height } });
       return Buffer.from(png);
     }
     const cssWidth = `${paper.widthMm}mm`;
     const cssHeight = `${paper.heightMm}mm`;
-    await page.evaluate(drawSvgInPage, { ...draw, cssWidth, cssHeight });
+    await page.evaluate(drawInPage, { ...draw, cssWidth, cssHeight }, 'svg' as const);
     const pdf = await page.pdf({ preferCSSPageSize: true, printBackground: true, pageRanges: '1', timeout });
     return Buffer.from(pdf);
   }

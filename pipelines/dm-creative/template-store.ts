@@ -8,6 +8,7 @@
  */
 import crypto from 'node:crypto';
 import type { Db } from '../../lib/db';
+import type { CreativeTemplateVersion } from '../../prisma/generated/client';
 import type { TemplatePage, TemplateUses } from '../../contract/creative-templates';
 import { BUILTIN_LETTER, BUILTIN_TEMPLATE_ID } from './creative/builtin-letter';
 import { checkCanvas } from './creative/canvas-check';
@@ -90,6 +91,17 @@ export async function ensureBuiltInTemplate(db: Db): Promise<void> {
   });
 }
 
+/** A stored version as the renderer takes it. */
+export function contentOf(v: CreativeTemplateVersion): TemplateContent {
+  return {
+    versionId: v.id,
+    templateId: v.templateId,
+    name: v.name,
+    page: v.page as TemplatePage,
+    canvas: v.canvas as Record<string, unknown>,
+  };
+}
+
 /** Templates and versions in the database. */
 export function dbTemplateStore(db: Db): CreativeTemplateStore {
   const versions = new Map<string, TemplateContent>();
@@ -106,13 +118,7 @@ export function dbTemplateStore(db: Db): CreativeTemplateStore {
       if (hit) return hit;
       const v = await db.creativeTemplateVersion.findUnique({ where: { id: versionId } });
       if (!v) return null;
-      const content: TemplateContent = {
-        versionId: v.id,
-        templateId: v.templateId,
-        name: v.name,
-        page: v.page as TemplatePage,
-        canvas: v.canvas as Record<string, unknown>,
-      };
+      const content = contentOf(v);
       if (versions.size >= 20) versions.delete(versions.keys().next().value!);
       versions.set(versionId, content);
       return content;

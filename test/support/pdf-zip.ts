@@ -1,9 +1,6 @@
 /** Reading what dm-creative writes: the text of a PDF (pdf-parse) and the entries of a ZIP (yauzl). */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import yauzl from 'yauzl';
-
-const ROOT = path.resolve(__dirname, '..', '..');
+import { runNodeScript } from './node-child';
 
 /**
  * pdf-parse v2 (`new PDFParse({ data }).getText()` -> { text, total }) loads pdf.js with a dynamic
@@ -27,21 +24,9 @@ process.stdin.on('data', (c) => chunks.push(c)).on('end', async () => {
 });`;
 
 /** The text layer of each PDF (all pages joined) and its page count. */
-export function pdfTexts(pdfs: Uint8Array[]): Promise<Array<{ text: string; pages: number }>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', EXTRACT], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0)
-        return reject(new Error(`pdf-parse failed (${code}): ${Buffer.concat(err).toString().slice(0, 2000)}`));
-      resolve(JSON.parse(Buffer.concat(out).toString()));
-    });
-    child.stdin.end(JSON.stringify(pdfs.map((p) => Buffer.from(p).toString('base64'))));
-  });
+export async function pdfTexts(pdfs: Uint8Array[]): Promise<Array<{ text: string; pages: number }>> {
+  const input = JSON.stringify(pdfs.map((p) => Buffer.from(p).toString('base64')));
+  return JSON.parse(await runNodeScript(EXTRACT, input, 'pdf-parse')) as Array<{ text: string; pages: number }>;
 }
 
 export async function pdfText(pdf: Uint8Array): Promise<{ text: string; pages: number }> {

@@ -7,10 +7,7 @@
  * child: inside jest's module sandbox, typed-array work across realms is slower by orders of
  * magnitude.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-
-const ROOT = path.resolve(__dirname, '..', '..');
+import { runNodeScript } from './node-child';
 
 const DIFF = `
 const { PNG } = require('pngjs');
@@ -60,21 +57,9 @@ export interface PixelDiff {
   inkRatio: number;
 }
 
-export function pixelDiff(a: Buffer, b: Buffer, tolerance: number): Promise<PixelDiff> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', DIFF], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0)
-        return reject(new Error(`pixel diff failed (${code}): ${Buffer.concat(err).toString().slice(0, 2000)}`));
-      const r = JSON.parse(Buffer.concat(out).toString()) as PixelDiff & { error?: string };
-      if (r.error) return reject(new Error(r.error));
-      resolve(r);
-    });
-    child.stdin.end(JSON.stringify({ a: a.toString('base64'), b: b.toString('base64'), tolerance }));
-  });
+export async function pixelDiff(a: Buffer, b: Buffer, tolerance: number): Promise<PixelDiff> {
+  const input = JSON.stringify({ a: a.toString('base64'), b: b.toString('base64'), tolerance });
+  const r = JSON.parse(await runNodeScript(DIFF, input, 'pixel diff')) as PixelDiff & { error?: string };
+  if (r.error) throw new Error(r.error);
+  return r;
 }

@@ -11,8 +11,8 @@
  *
  * Drawing: Fabric loads the filled canvas JSON and writes it as SVG (`toSVG`, which keeps text as
  * text); the SVG replaces the page's body, sized to the paper, and Chromium prints it to PDF.
- * `drawPngInPage` draws the same JSON with Fabric on a 2D canvas: the reference the fidelity
- * test compares the PDF with.
+ * `drawInPage(doc, 'png')` draws the same JSON with Fabric on a 2D canvas: the reference the
+ * fidelity test compares the PDF with.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -126,11 +126,16 @@ export interface DrawDoc {
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-// The two functions below run inside the renderer page (page.evaluate serialises them): they see
+// The function below runs inside the renderer page (page.evaluate serialises them): they see
 // the page's globals (Fabric's bundle as `fabric`), nothing of this module.
 
-/** Draws `doc` as SVG into the page's body; resolves once its fonts and images are ready. */
-export async function drawSvgInPage(doc: DrawDoc): Promise<{ images: number; svgBytes: number }> {
+/**
+ * Draws `doc` with Fabric. `svg` (what is printed): Fabric writes the canvas as SVG, which
+ * replaces the page's body at the paper's size; resolves once its fonts and images are ready.
+ * `png` (the reference a test compares prints with): Fabric draws on a 2D canvas, returned as a
+ * PNG `data:` URL at `multiplier` times the design size.
+ */
+export async function drawInPage(doc: DrawDoc, output: 'svg' | 'png', multiplier = 1): Promise<{ png?: string }> {
   const { fabric, document, DOMParser } = globalThis as any;
   await Promise.all(
     doc.faces.map((f) => document.fonts.load(`${f.style} ${f.weight} 16px "${f.family}"`, doc.text || 'A')),
@@ -144,6 +149,11 @@ export async function drawSvgInPage(doc: DrawDoc): Promise<{ images: number; svg
   let svg: string;
   try {
     await canvas.loadFromJSON(doc.canvas);
+    if (output === 'png') {
+      if (!doc.canvas.background) canvas.backgroundColor = '#ffffff';
+      canvas.renderAll();
+      return { png: canvas.toDataURL({ format: 'png', multiplier }) as string };
+    }
     svg = canvas.toSVG({
       width: doc.cssWidth,
       height: doc.cssHeight,
@@ -155,9 +165,8 @@ export async function drawSvgInPage(doc: DrawDoc): Promise<{ images: number; svg
   const parsed = new DOMParser().parseFromString(svg, 'image/svg+xml').documentElement;
   if (parsed.nodeName !== 'svg') throw new Error('Fabric did not write an SVG document');
   const el = document.importNode(parsed, true);
-  const images: any[] = [...el.querySelectorAll('image')];
-  const loaded = images.map(
-    (img) =>
+  const loaded = [...el.querySelectorAll('image')].map(
+    (img: any) =>
       new Promise<void>((resolve, reject) => {
         img.addEventListener('load', () => resolve(), { once: true });
         img.addEventListener('error', () => reject(new Error('an embedded image could not be decoded')), {
@@ -174,28 +183,6 @@ export async function drawSvgInPage(doc: DrawDoc): Promise<{ images: number; svg
   sheet.insertRule(`@page { size: ${doc.cssWidth} ${doc.cssHeight}; margin: 0; }`, sheet.cssRules.length);
   await Promise.all(loaded);
   await document.fonts.ready;
-  return { images: images.length, svgBytes: svg.length };
-}
-
-/** Draws `doc` with Fabric on a 2D canvas and returns it as a PNG `data:` URL. */
-export async function drawPngInPage(doc: DrawDoc, multiplier: number): Promise<string> {
-  const { fabric, document } = globalThis as any;
-  await Promise.all(
-    doc.faces.map((f) => document.fonts.load(`${f.style} ${f.weight} 16px "${f.family}"`, doc.text || 'A')),
-  );
-  const canvas = new fabric.StaticCanvas(undefined, {
-    width: doc.width,
-    height: doc.height,
-    enableRetinaScaling: false,
-    renderOnAddRemove: false,
-  });
-  try {
-    await canvas.loadFromJSON(doc.canvas);
-    if (!doc.canvas.background) canvas.backgroundColor = '#ffffff';
-    canvas.renderAll();
-    return canvas.toDataURL({ format: 'png', multiplier }) as string;
-  } finally {
-    canvas.dispose();
-  }
+  return {};
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
