@@ -32,6 +32,12 @@ export interface StepActivityResult {
   output: unknown;
   costUsd: number;
   attempt: number;
+  /**
+   * The step's own time: from when its first attempt was scheduled to this attempt's end (retries
+   * and their backoff included), measured here, so a run replayed after a reset reads the time
+   * the step took, not the time until the reset.
+   */
+  durationMs: number;
   /** Set when the step ended the item as skipped. */
   skipItem?: string;
 }
@@ -127,8 +133,9 @@ function wrap(pipeline: string, stepName: string, handler: StepHandler<unknown, 
       };
       const out = await handler(stepCtx);
       observeStepDuration({ pipeline, step: stepName, status: 'succeeded' }, performance.now() - t0);
-      if (isSkipItem(out)) return { output: out.output ?? null, costUsd, attempt, skipItem: out.reason };
-      return { output: out ?? null, costUsd, attempt };
+      const durationMs = Math.max(0, Date.now() - ctx.info.scheduledTimestampMs);
+      if (isSkipItem(out)) return { output: out.output ?? null, costUsd, attempt, durationMs, skipItem: out.reason };
+      return { output: out ?? null, costUsd, attempt, durationMs };
     } catch (err) {
       const cancelled = ctx.cancellationSignal.aborted;
       observeStepDuration(

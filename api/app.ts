@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import '../lib/zod-messages';
 import express, { type RequestHandler } from 'express';
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';

@@ -14,6 +14,7 @@ export async function streamExport(opts: {
   batchName: string;
   def?: PipelineDefinition;
   format: ExportFormat;
+  limit?: number;
 }): Promise<void> {
   const { res, batchId, format } = opts;
   res.setHeader('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8');

@@ -41,6 +41,22 @@ export interface StepCondition {
   equals?: unknown;
   notEquals?: unknown;
   exists?: boolean;
+  /** Why the step is skipped when the condition holds, in words ("pickup only"); shown with the item. */
+  reason?: string;
+}
+
+/** Why a step was skipped by its condition: the pipeline's words, or the condition spelled out. */
+export function skipReasonOf(c: StepCondition): string {
+  if (c.reason) return c.reason;
+  const rule =
+    c.exists !== undefined
+      ? c.exists
+        ? 'is set'
+        : 'is not set'
+      : c.equals !== undefined
+        ? `is ${JSON.stringify(c.equals)}`
+        : `is not ${JSON.stringify(c.notEquals)}`;
+  return `${c.path} ${rule}`;
 }
 
 /** One step as the workflows see it: which activity to call and with which options. */

@@ -61,7 +61,7 @@ export const BatchAnalytics = z.object({
   /** succeeded / (succeeded + failed); null until an item succeeded or failed. */
   successRate: z.number().nullable(),
   errorDistribution: z.array(ErrorGroup),
-  /** Whole-item durations (first step start to outcome) of succeeded and failed items. */
+  /** Whole-item durations (the time its steps ran; waits between them left out) of succeeded and failed items. */
   itemDuration: Percentiles.nullable(),
   /** One entry per step that ran, in the batch plan's step order. */
   stepDurations: z.array(StepDurations),

@@ -132,6 +132,7 @@ export const PipelineStep = z.object({
   name: z.string(),
   activity: z.string(),
   description: z.string().optional(),
+  result: z.string().optional().meta({ description: 'what a success produced, e.g. "merchants created"' }),
   retry: z.object({
     maximumAttempts: z.number().int(),
     initialIntervalMs: z.number(),
@@ -145,6 +146,7 @@ export const PipelineStep = z.object({
       equals: z.unknown().optional(),
       notEquals: z.unknown().optional(),
       exists: z.boolean().optional(),
+      reason: z.string().optional().meta({ description: 'why the step is skipped, in words' }),
     })
     .optional(),
 });

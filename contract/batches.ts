@@ -183,8 +183,31 @@ export const FileParam = z.object({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'invalid batch id'),
   name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._ -]{0,199}$/, 'invalid file name'),
 });
-export const ExportQuery = z.object({ format: z.enum(['csv', 'json']).default('csv') }).strict();
+export const ExportQuery = z
+  .object({
+    format: z.enum(['csv', 'json']).default('csv'),
+    /** Only the first rows (by seq): a preview. Every row when absent. */
+    limit: z.coerce.number().int().min(1).max(100).optional(),
+  })
+  .strict();
 export type ExportQuery = z.infer<typeof ExportQuery>;
+
+/**
+ * One row of the JSON export: the item's input, its outcome, and the pipeline's result columns
+ * (`pdf_file`, `merchant_id`, …) under their own names.
+ */
+export const ExportRow = z.looseObject({
+  seq: z.number().int(),
+  key: z.string(),
+  input: z.unknown(),
+  status: z.string(),
+  error_step: z.string().nullable(),
+  error_type: z.string().nullable(),
+  error_message: z.string().nullable(),
+  cost_usd: z.number(),
+  outputs: z.record(z.string(), z.unknown()),
+});
+export type ExportRow = z.infer<typeof ExportRow>;
 const DATA_FILTER_PARAM = /^data\.(.{1,100})$/s;
 const ENTITIES_QUERY_KEYS = new Set(['kind', 'search', 'limit', 'cursor']);
 

@@ -87,6 +87,8 @@ export interface StepDefinition<Item, Settings> {
   /** Alternative handlers chosen by the item's value at `path` (e.g. restaurant type). */
   handlersByItemType?: { path: string; handlers: Record<string, StepHandler<Item, Settings>> };
   skipIf?: StepCondition;
+  /** What a success of this step produced, counted on the batch's Results ("merchants created"). */
+  result?: string;
   /** Default 60 s. */
   startToCloseTimeoutMs?: number;
   /**

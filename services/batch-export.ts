@@ -39,18 +39,29 @@ function resultFields(def: PipelineDefinition | undefined, row: SettledItem): Re
 
 export type ExportFormat = 'csv' | 'json';
 
+async function* firstRows<T>(rows: AsyncGenerator<T>, limit?: number): AsyncGenerator<T> {
+  let n = 0;
+  for await (const row of rows) {
+    if (limit !== undefined && n++ >= limit) return;
+    yield row;
+  }
+}
+
 /** The export's text, a chunk at a time: the caller writes each (waiting for the reader) before asking for the next. */
 export async function* exportChunks(opts: {
   db: Db;
   batchId: string;
   def?: PipelineDefinition;
   format: ExportFormat;
+  /** Only the first rows (a preview). */
+  limit?: number;
 }): AsyncGenerator<string> {
   const { db, batchId, def, format } = opts;
+  const rows = firstRows(batchItems(db, batchId), opts.limit);
   if (format === 'json') {
     yield '[';
     let first = true;
-    for await (const row of batchItems(db, batchId)) {
+    for await (const row of rows) {
       const doc = { seq: row.seq, key: row.itemKey, input: row.item, ...resultFields(def, row), outputs: row.outputs };
       yield `${first ? '\n' : ',\n'}${JSON.stringify(doc)}`;
       first = false;
@@ -62,7 +73,7 @@ export async function* exportChunks(opts: {
   // The header comes from the first row (input columns, then result columns); a later row's extra
   // input fields are not exported (CSV rows of one batch share their columns).
   let header: string[] | null = null;
-  for await (const row of batchItems(db, batchId)) {
+  for await (const row of rows) {
     const input = inputFields(row.item);
     const result = resultFields(def, row);
     const record: Record<string, Cell> = { seq: row.seq, key: row.itemKey };

@@ -242,7 +242,8 @@ test('a step condition over settings skips the step for every item, shown as ski
   expect(batch.progress.steps.extra).toMatchObject({ skipped: 2, succeeded: 0 });
   expect(batch.progress.steps.answer).toMatchObject({ succeeded: 2 });
   const items = (await api.call('GET', `/api/batches/${batch.id}/items`)).body.items;
-  expect(items[0].steps[1]).toMatchObject({ step: 'extra', status: 'skipped', reason: 'skipIf settings.mode' });
+  // A condition without words of its own is spelled out (never the raw `skipIf …` expression).
+  expect(items[0].steps[1]).toMatchObject({ step: 'extra', status: 'skipped', reason: 'settings.mode is "short"' });
 });
 
 test('results export as CSV joined to the input, formulas neutralised, and as JSON', async () => {
@@ -268,6 +269,10 @@ test('results export as CSV joined to the input, formulas neutralised, and as JS
     reply: "re: =cmd|' /C calc'!A0",
   });
 
+  // A preview: the first rows only (the batch page's Results).
+  const first = await api.call('GET', `/api/batches/${id}/export?format=json&limit=1`);
+  expect(first.body.map((r: { key: string }) => r.key)).toEqual(['e1']);
+  expect((await api.call('GET', `/api/batches/${id}/export?format=json&limit=0`)).status).toBe(400);
   expect((await api.call('GET', `/api/batches/${id}/export?format=xml`)).status).toBe(400);
   expect((await api.call('GET', `/api/batches/nope/export`)).status).toBe(404);
 });

@@ -79,6 +79,20 @@ test('a partner rejection at step 4 fails that restaurant only; a transient outa
   // Pickup-only restaurants skip delivery zones by the step's condition.
   const pickupOnly = items.filter((r) => r.pickupOnly).length;
   expect(p.steps['configure-delivery-zones'].skipped).toBe(pickupOnly + 1);
+  // ...with the pipeline's words for why, on an item that succeeded and has no error.
+  const listed = (await api.call('GET', `/api/batches/${id}/items?limit=10`)).body.items as Array<{
+    key: string;
+    status: string;
+    error: unknown;
+    steps: Array<{ step: string; status: string; reason?: string }>;
+  }>;
+  const pickupKeys = items.filter((r) => r.pickupOnly).map((r) => r.externalId);
+  const pickup = listed.find((i) => pickupKeys.includes(i.key) && i.status === 'succeeded');
+  expect(pickup).toMatchObject({ status: 'succeeded', error: null });
+  expect(pickup!.steps.find((s) => s.step === 'configure-delivery-zones')).toMatchObject({
+    status: 'skipped',
+    reason: 'pickup only',
+  });
 
   // Each successful write to the platform happened once per idempotency key.
   const applied = sandbox.state.requests.filter((r) => r.method !== 'GET' && r.status < 300 && !r.replayed);

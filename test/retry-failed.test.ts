@@ -253,3 +253,35 @@ test('hundreds of failed items are reset a page at a time; a worker restart mid-
   const round = (await api.call('GET', `/api/batches/${id}/retry-rounds`)).body.rounds[0];
   expect(round).toMatchObject({ round: 1, resetCount: n, notReset: [], outcome: { succeeded: n, failed: 0 } });
 }, 240_000);
+
+test('durations after a retry and after a reset by hand are the steps’ own times, not the idle time before them', async () => {
+  fixtureLog.blocked.add('idle-retry');
+  fixtureLog.blocked.add('idle-manual');
+  const id = await createBatch([
+    { key: 'idle-retry', failWhileBlocked: 'b' },
+    { key: 'idle-manual', failWhileBlocked: 'c' },
+    { key: 'steady' },
+  ]);
+  await settled(id);
+  // The operator looks into it for a while before retrying.
+  await new Promise((r) => setTimeout(r, 3_000));
+  fixtureLog.blocked.clear();
+  await resetByHand(client, `${id}/idle-manual`);
+  await retry(id, { keys: ['idle-retry'] });
+  await settled(id, ['completed'], 1);
+
+  const items = (await api.call('GET', `/api/batches/${id}/items`)).body.items as Array<{
+    key: string;
+    durationMs: number;
+    steps: Array<{ step: string; durationMs: number }>;
+  }>;
+  for (const item of items) {
+    for (const s of item.steps) expect([item.key, s.step, s.durationMs < 1_500]).toEqual([item.key, s.step, true]);
+    // The item ran for its steps' time: the sum of them, not since its first start.
+    expect(item.durationMs).toBe(item.steps.reduce((sum, s) => sum + s.durationMs, 0));
+    expect([item.key, item.durationMs < 2_500]).toEqual([item.key, true]);
+  }
+  const analytics = (await api.call('GET', `/api/batches/${id}/analytics`)).body;
+  for (const s of analytics.stepDurations) expect([s.step, s.maxMs < 1_500]).toEqual([s.step, true]);
+  expect(analytics.itemDuration.p99Ms).toBeLessThan(2_500);
+});

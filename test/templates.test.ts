@@ -228,7 +228,7 @@ describe('starting a batch from a template', () => {
     });
     const res = await call('POST', `/api/templates/${t.body.id}/batches`);
     expect(res.status).toBe(400);
-    expect(res.body.error.message).toBe('row 1: items[0].key: Invalid input: expected string, received number');
+    expect(res.body.error.message).toBe('row 1: items[0].key: Key must be text.');
   });
 
   test("the job guard holds for a template's batch: 409 naming the active batch", async () => {
@@ -280,7 +280,7 @@ describe('a single item run on its own (a batch of one)', () => {
     const before = await stack.db.batch.count();
     const bad = await call('POST', '/api/pipelines/fixture/run', { item: { key: 5 } });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.message).toBe('item.key: Invalid input: expected string, received number');
+    expect(bad.body.error.message).toBe('item.key: Key must be text.');
     expect(bad.body.error.details.issues[0].path).toBe('item.key');
     const missing = await call('POST', '/api/pipelines/fixture/run', {});
     expect(missing.status).toBe(400);

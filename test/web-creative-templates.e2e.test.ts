@@ -234,8 +234,12 @@ describe('creative templates', () => {
     );
     await page.screenshot({ path: path.join(DOCS_SHOTS, 'creative-template-batch.png') });
 
+    // No notify e-mail: the form says before Start that no completion e-mail will be sent...
+    await waitForText('[data-testid="setting-warning-notifyEmail"]', /No completion e-mail will be sent/);
     await page.click('[data-testid="start-batch"]');
     await page.waitForFunction('location.hash.startsWith("#/batches/")', { timeout: 30_000 });
+    // ...and so does the batch.
+    await waitForText('[data-testid="batch-notices"]', /No completion e-mail will be sent/);
     const batchId = decodeURIComponent(((await page.evaluate('location.hash')) as string).replace('#/batches/', ''));
     const batch = (await stack.api.call('GET', `/api/batches/${encodeURIComponent(batchId)}`)).body;
     expect(batch.settings.templateId).toBe(templateId);

@@ -189,6 +189,8 @@ test('entity picker: filter by a facet, pick two rows, start; the batch reaches 
   await page.click(`[data-testid="entity-check-${a.externalId}"]`);
   await page.click(`[data-testid="entity-check-${b.externalId}"]`);
   await waitForText('[data-testid="selection-summary"]', 'Selected: 2 restaurants');
+  // Start says how many will run: the scope of the selection is never a surprise.
+  await waitForText('[data-testid="start-batch"]', 'Start batch of 2 restaurants');
   expect(
     await page.$eval(
       `[data-testid="entity-check-${a.externalId}"]`,
@@ -221,6 +223,20 @@ test('entity picker: filter by a facet, pick two rows, start; the batch reaches 
   await waitForText('[data-testid="batch-status"]', /^completed$/i, 30_000);
   expect(await text('[data-testid="progress-percent"]')).toBe('100%');
   expect(await text('[data-testid="count-succeeded"]')).toBe('2');
+  // The pickup-only restaurant skipped delivery zones: said in words by its step, not as an error.
+  expect(a.pickupOnly).toBe(true);
+  await waitForText(
+    `[data-testid="item-row-${a.externalId}"] [data-testid="item-step-note"]`,
+    '(skipped: pickup only)',
+  );
+  expect(await text(`[data-testid="item-row-${a.externalId}"] [data-testid="item-error"]`)).toBe('');
+  // Results say what the batch produced, in the pipeline's words, with its first rows.
+  await waitForText(
+    '[data-testid="results-summary"]',
+    /^2 merchants created · 2 stores published · 2 welcome e-mails sent$/,
+  );
+  await page.waitForSelector(`[data-testid="results-preview"] [data-testid="results-row-${a.externalId}"]`);
+  await page.waitForSelector(`[data-testid="results-preview"] [data-testid="results-row-${b.externalId}"]`);
 
   const { id, body } = await waitForBatchEnd();
   expect(body).toMatchObject({
@@ -248,6 +264,7 @@ test('estimate from the past batch, dry run of the first item, then select-all-m
   expect(await text('[data-testid="entity-select-all-matching"]')).toBe(`Select all ${outbound.length} matching`);
   await page.click('[data-testid="entity-select-all-matching"]');
   await waitForText('[data-testid="selection-summary"]', `Selected: all ${outbound.length} restaurants matching`);
+  await waitForText('[data-testid="start-batch"]', `Start batch of ${outbound.length} restaurants`);
   await waitForText(
     '[data-testid="entity-banner"]',
     new RegExp(`All ${outbound.length} matching restaurants are selected`),
@@ -310,7 +327,7 @@ test('settings: a client-side check and an API issue are shown next to their fie
   await fill('[data-testid="input-name"]', 'Bad settings');
   await page.click('[data-testid="start-batch"]');
   await waitForText('[data-testid="setting-error-targetSegment"]', /at least 3 characters/);
-  await waitForText('[data-testid="setting-error-model"]', /expected form/);
+  await waitForText('[data-testid="setting-error-model"]', 'Model must be a model name like gpt-4o-mini.');
   expect(await attr('[data-testid="setting-targetSegment"]', 'aria-invalid')).toBe('true');
   expect(await attr('[data-testid="setting-targetSegment"]', 'aria-describedby')).toContain(
     'setting-targetSegment-error',
@@ -527,4 +544,20 @@ test('phone (375 px): tabs by keyboard, tables scroll inside their panel, nothin
   } finally {
     await page.setViewport({ width: 1280, height: 900 });
   }
+});
+
+test('at 1280 px the history shows every pipeline name whole (a long one wraps, none is cut)', async () => {
+  await page.goto('about:blank');
+  await page.goto(`${stack.api.base}/#/batches?tab=all`, { waitUntil: 'networkidle0' });
+  await page.waitForSelector('[data-testid="batches-table"] td.col-pipeline code');
+  const cells = await page.$$eval('[data-testid="batches-table"] td.col-pipeline code', (els) =>
+    els.map((el) => ({
+      text: el.textContent ?? '',
+      cut:
+        (el as unknown as { scrollWidth: number }).scrollWidth >
+        (el as unknown as { clientWidth: number }).clientWidth + 1,
+    })),
+  );
+  expect(cells.map((c) => c.text)).toContain('restaurant-registration');
+  expect(cells.filter((c) => c.cut)).toEqual([]);
 });

@@ -232,6 +232,43 @@ describe('the Schedules page', () => {
     expect((await stack.api.call('GET', `/api/schedules/${scheduleId}`)).status).toBe(404);
     made.delete(temporalId);
   });
+
+  test('a template is deleted from the page after confirming; one a schedule uses is refused with its name', async () => {
+    const used = (
+      await stack.api.call('POST', '/api/templates', {
+        name: `Used ${slug}`,
+        pipeline: 'fixture',
+        source: { kind: 'items', items: [{ key: 'u-1' }] },
+      })
+    ).body;
+    const usedSlug = uid('uses');
+    expect(
+      (
+        await stack.api.call('POST', '/api/schedules', {
+          templateId: used.id,
+          slug: usedSlug,
+          cron: '0 9 * * MON',
+          paused: true,
+        })
+      ).status,
+    ).toBe(201);
+    made.add(`flotilla-default_${usedSlug}`);
+    await page.goto('about:blank');
+    await page.goto(`${stack.api.base}/#/schedules`, { waitUntil: 'networkidle0' });
+    const row = (id: string) => `[data-testid="templates-panel"] [data-testid="template-${id}"]`;
+    await waitForText(row(used.id), new RegExp(`used by ${usedSlug}`));
+
+    await page.click(`${row(template.id)} [data-testid="template-delete"]`);
+    await page.click(`${row(template.id)} [data-testid="template-delete-confirm"]`);
+    await waitForText('[data-testid="templates-message"]', `Template "${template.name}" deleted.`);
+    await waitFor(async () => (await page.$(row(template.id))) === null, { timeoutMs: 10_000, what: 'the row to go' });
+    expect((await stack.api.call('GET', `/api/templates/${template.id}`)).status).toBe(404);
+
+    await page.click(`${row(used.id)} [data-testid="template-delete"]`);
+    await page.click(`${row(used.id)} [data-testid="template-delete-confirm"]`);
+    await waitForText('[data-testid="templates-message"]', new RegExp(`was not deleted: .*${usedSlug}`));
+    expect((await stack.api.call('GET', `/api/templates/${used.id}`)).status).toBe(200);
+  });
 });
 
 describe('the history page and batch analytics', () => {
@@ -337,7 +374,7 @@ describe('the history page and batch analytics', () => {
     await page.click(`${failing} [data-testid="batch-row-retry"]`);
     await waitForText(
       '[data-testid="history-notice"]',
-      'Alice with failures: retry round 1, 3 failed items resume at their failed step.',
+      'Alice with failures, retry round 1: 3 failed items resume at their failed steps.',
     );
     const { rounds } = (await stack.api.call('GET', `/api/batches/${ids.aliceFailing}/retry-rounds`)).body;
     expect(rounds).toEqual([expect.objectContaining({ round: 1 })]);

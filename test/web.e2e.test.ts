@@ -75,7 +75,7 @@ test('start a batch from the page, watch it reach 100% over SSE, retry the faile
   // The cause is fixed; retry from the page: the failed item resumes at step b and succeeds.
   fixtureLog.blocked.clear();
   await page.click('[data-testid="btn-retry-failed"]');
-  await waitForText('[data-testid="control-message"]', /Retry round 1: 1 failed item resume/);
+  await waitForText('[data-testid="control-message"]', 'Retry round 1: 1 failed item resumes at its failed step.');
   await waitForText('[data-testid="count-failed"]', '0');
   await waitForText('[data-testid="count-succeeded"]', '6');
   await waitForText('[data-testid="batch-status"]', /^completed$/i);
@@ -153,6 +153,52 @@ test('pause and resume a running batch from its page; cancel another after confi
   const cancelled = (await stack.api.call('GET', `/api/batches/${otherId}`)).body;
   expect(cancelled.status).toBe('cancelled');
   expect(cancelled.progress.succeeded).toBeLessThan(6);
+  // Once the batch is cancelled, "Cancel requested: … are being cancelled" is no longer said.
+  await waitFor(async () => !/being cancelled/.test((await page.$eval('body', (b) => b.textContent)) ?? ''), {
+    timeoutMs: 10_000,
+    what: 'the cancel request message to go once the batch is cancelled',
+  });
+  // Items cancelled before their workflow started have no run: no link to a Temporal page that
+  // does not exist; those that ran keep theirs.
+  const listed = (await stack.api.call('GET', `/api/batches/${otherId}/items?limit=10`)).body.items as Array<{
+    key: string;
+    runId: string | null;
+  }>;
+  const neverRan = listed.filter((i) => !i.runId).map((i) => i.key);
+  const ran = listed.filter((i) => i.runId).map((i) => i.key);
+  expect(neverRan.length).toBeGreaterThan(0);
+  expect(ran.length).toBeGreaterThan(0);
+  await page.waitForSelector(`[data-testid="item-row-${neverRan[0]}"]`);
+  for (const key of neverRan)
+    expect(await page.$(`[data-testid="item-row-${key}"] [data-testid="item-temporal-link"]`)).toBeNull();
+  for (const key of ran)
+    expect(await page.$(`[data-testid="item-row-${key}"] [data-testid="item-temporal-link"]`)).not.toBeNull();
+});
+
+test('the Batches page opens on a tab that has something; an empty tab says what it is and where the batches are', async () => {
+  // Every batch this file started has ended by now.
+  const stats = await waitFor(
+    async () => {
+      const st = (await stack.api.call('GET', '/api/stats')).body;
+      return st.total > 0 && st.final === st.total ? st : undefined;
+    },
+    { timeoutMs: 30_000, what: 'every batch to end' },
+  );
+  await page.goto(`${stack.api.base}/#/batches`, { waitUntil: 'networkidle0' });
+  // Nothing in progress: it opens on All, with the batches listed.
+  await page.waitForSelector('[data-testid="tab-all"][aria-current="page"]');
+  await page.waitForSelector('[data-testid="batches-table"]');
+  expect(await text('[data-testid="tab-completed"]')).toBe(`Completed (${stats.completed})`);
+  expect(await text('[data-testid="tab-active"]')).toBe('In progress (0)');
+  // The empty tab says what it is and how many the others hold.
+  await page.click('[data-testid="tab-active"]');
+  await waitForText(
+    '[data-testid="batches-empty"]',
+    new RegExp(`^No batch in progress\\. Completed: ${stats.completed}`),
+  );
+  await page.click('[data-testid="batches-elsewhere"] a');
+  await page.waitForSelector('[data-testid="tab-completed"][aria-current="page"]');
+  await page.waitForSelector('[data-testid="batches-table"]');
 });
 
 test('signing in: the page asks for credentials, says when they are wrong, and signs out again', async () => {

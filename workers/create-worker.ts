@@ -1,6 +1,7 @@
 /**
  * Builds a worker for the batch engine: the only place that wires activity dependencies.
  */
+import '../lib/zod-messages';
 import { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';

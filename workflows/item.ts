@@ -30,7 +30,7 @@ import type { ItemOutcomeRecord } from '../activities/item-store';
 import type { StepActivityInput, StepActivityResult, StepFailureDetails } from '../activities/steps';
 import { DEFAULT_STEP_HEARTBEAT_TIMEOUT_MS } from '../common/constants';
 import { pauseItemSignal, predecessorSettledSignal, reportBySignalSignal, resumeItemSignal } from '../common/messages';
-import type { ItemError, ItemOutcome, StepPlan, StepResult } from '../common/types';
+import { skipReasonOf, type ItemError, type ItemOutcome, type StepPlan, type StepResult } from '../common/types';
 import { activityFor, conditionHolds } from './conditions';
 import { retryPolicyOf, STORE_RETRY } from './retry-policies';
 
@@ -147,7 +147,6 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
   const signals = listenForItemSignals();
   const bySignal = () => signals.reportBySignal;
 
-  const startedAt = Date.now();
   const workflowScope = CancellationScope.current();
   // The read is never cancelled half-way: a local activity cancelled as it completes can fail the
   // workflow task (the SDK's local-activity state machine, sdk-core #705). A cancel that arrived
@@ -158,7 +157,7 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
     // once, or the batch would wait for this item until its cancel grace runs out.
     await settle(
       input,
-      { batchId, itemKey, runId, status: 'cancelled', steps: [], costUsd: 0, durationMs: Date.now() - startedAt },
+      { batchId, itemKey, runId, status: 'cancelled', steps: [], costUsd: 0, durationMs: 0 },
       bySignal,
     );
     throw new CancelledFailure('cancelled before its first step');
@@ -199,7 +198,9 @@ export async function itemWorkflow(input: ItemWorkflowInput): Promise<ItemOutcom
       steps: run.results,
       error,
       costUsd: run.costUsd,
-      durationMs: Date.now() - startedAt,
+      // The time the item ran: its steps' own times, not the waits between them (a pause, a
+      // predecessor, the idle time before a reset).
+      durationMs: run.results.reduce((sum, r) => sum + r.durationMs, 0),
     },
     bySignal,
   );
@@ -300,7 +301,7 @@ async function runStep(run: ItemRun, step: StepPlan, ctx: StepContext): Promise<
         status: 'skipped',
         attempts: 0,
         durationMs: 0,
-        reason: `skipIf ${step.skipIf.path}`,
+        reason: skipReasonOf(step.skipIf),
       });
       return;
     }
@@ -323,7 +324,7 @@ async function runStep(run: ItemRun, step: StepPlan, ctx: StepContext): Promise<
       step: step.name,
       status: 'succeeded',
       attempts: res.attempt,
-      durationMs: Date.now() - t0,
+      durationMs: res.durationMs,
       output: res.output,
       costUsd: res.costUsd,
     });

@@ -123,7 +123,7 @@ export function batchesRouter(deps: BatchesRouterDeps): Router {
 
   router.get('/batches/:id/export', async (req, res) => {
     const { id } = IdParam.parse(req.params);
-    const { format } = ExportQuery.parse(req.query);
+    const { format, limit } = ExportQuery.parse(req.query);
     const batch = await service.get(id);
     await streamExport({
       db: deps.db,
@@ -132,6 +132,7 @@ export function batchesRouter(deps: BatchesRouterDeps): Router {
       batchName: batch.name,
       def: deps.registry.get(batch.pipeline),
       format,
+      limit,
     });
   });
 

@@ -27,6 +27,7 @@ export function pipelinesRouter(deps: { db: Db; registry: PipelineRegistry; task
         steps: planOf(p, itemTaskQueueOf(deps.taskQueue)).steps.map((s, i) => ({
           ...s,
           description: p.steps[i].description,
+          ...(p.steps[i].result ? { result: p.steps[i].result } : {}),
         })),
         entityKind: p.entityKind ?? null,
         sequenced: Boolean(p.sequenceKey),

@@ -101,6 +101,7 @@ export function createAiPromptPipeline(deps: AiPromptDeps) {
     steps: [
       {
         name: 'answer',
+        result: 'answers',
         queue: 'ai',
         description: 'Renders the prompt from the row, sends it with the chat history so far, keeps the answer.',
         run: async (ctx): Promise<AnswerOutput> => {

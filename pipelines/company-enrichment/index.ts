@@ -46,6 +46,8 @@ export { companyItemSchema, type CompanyItem, type CompanyItemInput };
 // ---------------------------------------------------------------------------------------------
 // Schemas
 
+/** What a model name looks like, in words (the API's message and the page's). */
+const MODEL_HINT = 'a model name like gpt-4o-mini';
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/;
 
 export const OPERATIONS = ['enrich', 'headhunt', 'clean'] as const;
@@ -54,7 +56,12 @@ export type Operation = (typeof OPERATIONS)[number];
 export const companyEnrichmentSettingsSchema = z.object({
   operation: z.enum(OPERATIONS).default('enrich'),
   /** Overrides the deployment's model (OPENAI_MODEL) for this batch. */
-  model: z.string().trim().regex(MODEL_NAME, 'model must be a model name like gpt-4o-mini').optional(),
+  model: z
+    .string()
+    .trim()
+    .regex(MODEL_NAME, `Model must be ${MODEL_HINT}.`)
+    .optional()
+    .meta({ patternHint: MODEL_HINT }),
   /** For `clean`: who counts as RELEVANT. */
   targetSegment: z
     .string()
@@ -306,6 +313,7 @@ function aiSteps(ai: AiClient): StepDefinition<CompanyItem, CompanyEnrichmentSet
     },
     {
       name: 'summarise',
+      result: 'companies enriched',
       queue: 'ai',
       description: 'AI: a short summary and keywords.',
       run: async (ctx): Promise<SummariseOutput> => {
@@ -325,9 +333,10 @@ function aiSteps(ai: AiClient): StepDefinition<CompanyItem, CompanyEnrichmentSet
     },
     {
       name: 'find-contacts',
+      result: 'contact lists found',
       queue: 'ai',
       description: 'AI: people with role and e-mail from the team/contact page (not for clean).',
-      skipIf: { path: 'settings.operation', equals: 'clean' },
+      skipIf: { path: 'settings.operation', equals: 'clean', reason: 'the operation is clean (no contacts wanted)' },
       run: async (ctx): Promise<FindContactsOutput> => {
         const facts = required<ExtractFactsOutput>(ctx, 'extract-facts');
         const page = facts.pages.find((p) => p.kind === 'people') ?? facts.pages.find((p) => p.kind === 'about');

@@ -58,7 +58,10 @@ export const dmCreativeSettingsSchema = z.object({
   /** The QR code encodes `<trackingBaseUrl>/<trackingId>`. */
   trackingBaseUrl: z.url({ protocol: /^https?$/ }).default('https://track.example.com/t/'),
   /** Who gets the completion e-mail; none: no e-mail. */
-  notifyEmail: z.email().optional(),
+  notifyEmail: z.email().optional().meta({
+    description: 'who gets the completion e-mail with the ZIP download link',
+    whenEmpty: 'No completion e-mail will be sent: without a notify e-mail the ZIP link is only on the batch page.',
+  }),
   /** The creative template (GET /api/creative-templates); the built-in letter by default. */
   templateId: z
     .string()
@@ -210,6 +213,7 @@ export function createDmCreativePipeline(deps: DmCreativeDeps) {
     steps: [
       {
         name: RENDER_STEP,
+        result: 'PDFs rendered',
         description:
           "Fills the batch's creative template (the recipient's fields, the QR code of the tracking URL) and draws it to PDF with Fabric.js on the browser pool.",
         queue: 'render',

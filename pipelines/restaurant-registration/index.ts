@@ -175,6 +175,7 @@ function merchantSteps(partner: PartnerPlatformClient, write: Write): Step[] {
     },
     {
       name: 'create-merchant-account',
+      result: 'merchants created',
       writes: 'creates the merchant account on the partner platform',
       run: async (ctx): Promise<CreateMerchantOutput> => {
         const resume = outputOf<CheckDuplicatesOutput>(ctx, 'check-duplicates')?.resumeMerchantId;
@@ -293,7 +294,7 @@ function storeSteps(partner: PartnerPlatformClient, write: Write): Step[] {
     {
       name: 'configure-delivery-zones',
       writes: 'configures delivery zones on the partner platform',
-      skipIf: { path: 'item.pickupOnly', equals: true },
+      skipIf: { path: 'item.pickupOnly', equals: true, reason: 'pickup only' },
       run: async (ctx) => {
         const storeId = requireId(ctx, 'create-store', 'storeId');
         const res = await partner.setDeliveryZones(storeId, ctx.item.deliveryZones, write(ctx));
@@ -321,6 +322,7 @@ function launchSteps(partner: PartnerPlatformClient, write: Write): Step[] {
     },
     {
       name: 'publish-store',
+      result: 'stores published',
       writes: 'publishes the store on the partner platform',
       run: async (ctx) => {
         const storeId = requireId(ctx, 'create-store', 'storeId');
@@ -336,6 +338,7 @@ function launchSteps(partner: PartnerPlatformClient, write: Write): Step[] {
     },
     {
       name: 'send-welcome-email',
+      result: 'welcome e-mails sent',
       writes: 'sends the welcome e-mail through the partner platform',
       run: async (ctx) => {
         if (!ctx.settings.sendWelcomeEmail) return { sent: false, reason: 'welcome emails are off for this batch' };
@@ -374,6 +377,17 @@ export function createRestaurantRegistrationPipeline(deps: RestaurantRegistratio
     settingsSchema: restaurantRegistrationSettingsSchema,
     itemKey: (item) => item.externalId,
     steps: [...merchantSteps(partner, write), ...storeSteps(partner, write), ...launchSteps(partner, write)],
+    exportColumns: (item) => {
+      const out = (step: string, field: string) => {
+        const v = (item.outputs[step] as Record<string, unknown> | undefined)?.[field];
+        return typeof v === 'string' ? v : null;
+      };
+      return {
+        merchant_id: out('create-merchant-account', 'merchantId'),
+        store_id: out('create-store', 'storeId'),
+        store_url: out('publish-store', 'publicUrl'),
+      };
+    },
   });
 }
 

@@ -5,7 +5,7 @@
  */
 import { ApiError } from '../../contract/api-error';
 import type { ApiTokenInfo, CreatedToken, CreateTokenBody, Me, TokenList } from '../../contract/auth';
-import type { BatchAnalytics } from '../../contract/analytics';
+import type { BatchAnalytics, BatchStats } from '../../contract/analytics';
 import type {
   BatchDetail,
   BatchList,
@@ -25,6 +25,7 @@ import type {
   EntityFilterValue,
   EntityPage,
   EntitiesQuery,
+  ExportRow,
   ListBatchesQuery,
   ListItemsQuery,
   UploadMapping,
@@ -69,7 +70,7 @@ export type {
   PipelineStep,
   Progress,
 } from '../../contract/batch-views';
-export type { EntityFacets, EntityPage, StoredEntity } from '../../contract/batches';
+export type { EntityFacets, EntityPage, ExportRow, StoredEntity } from '../../contract/batches';
 export type { DryRunResult, Estimate } from '../../contract/preflight';
 export type { OverlapPolicy, Schedule, ScheduleAction, ScheduleSummary } from '../../contract/schedules';
 export type { BatchTemplate, TemplateSource } from '../../contract/templates';
@@ -231,10 +232,15 @@ export const operatorApi = {
   deleteSchedule: (id: string) => request<void>('DELETE', scheduleUrl(id)),
   listTemplates: (signal?: AbortSignal) => request<TemplateList>('GET', '/templates?limit=200', undefined, signal),
   createTemplate: (body: z.input<typeof TemplateBody>) => request<BatchTemplate>('POST', '/templates', body),
+  deleteTemplate: (id: string) => request<void>('DELETE', `/templates/${at(id)}`),
   pipelines: (signal?: AbortSignal) => api.pipelines(signal),
   batchAnalytics: (id: string, signal?: AbortSignal) =>
     request<BatchAnalytics>('GET', `/batches/${at(id)}/analytics`, undefined, signal),
   listBatchHistory: (q: BatchHistoryQuery, signal?: AbortSignal) => api.listBatches(q, signal),
+  batchStats: (signal?: AbortSignal) => request<BatchStats>('GET', '/stats', undefined, signal),
+  /** The first rows of the batch's results (the JSON export, limited). */
+  resultsPreview: (id: string, rows: number, signal?: AbortSignal) =>
+    request<ExportRow[]>('GET', `/batches/${at(id)}/export?format=json&limit=${rows}`, undefined, signal),
 };
 
 // ---------- Operations page: item sources (stored entities, uploaded files), estimate, dry run ----------

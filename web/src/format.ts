@@ -78,3 +78,16 @@ export function formatBytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
+
+/**
+ * What a retry round started, as one sentence: "Retry round 2: 1 failed item resumes at its failed
+ * step." or, naming the batch, "Spring mailing, retry round 2: 3 failed items resume at their
+ * failed steps."
+ */
+export function retryRoundMessage(round: number, items: number, batchName?: string): string {
+  const what =
+    items === 1
+      ? '1 failed item resumes at its failed step.'
+      : `${items.toLocaleString('en')} failed items resume at their failed steps.`;
+  return batchName ? `${batchName}, retry round ${round}: ${what}` : `Retry round ${round}: ${what}`;
+}

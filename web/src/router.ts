@@ -34,7 +34,8 @@ function filtersOf(params: URLSearchParams): BatchFilters {
 
 export type Route =
   | { page: 'operations' }
-  | { page: 'batches'; tab: BatchTab; filters: BatchFilters }
+  /** `tab` null: none asked for; the page opens on the tab that has something. */
+  | { page: 'batches'; tab: BatchTab | null; filters: BatchFilters }
   | { page: 'schedules' }
   | { page: 'creative-templates' }
   | { page: 'account' }
@@ -51,7 +52,7 @@ export function parseHash(hash: string): Route {
     const tab = params.get('tab');
     return {
       page: 'batches',
-      tab: BATCH_TABS.some((t) => t.id === tab) ? (tab as BatchTab) : 'active',
+      tab: BATCH_TABS.some((t) => t.id === tab) ? (tab as BatchTab) : null,
       filters: filtersOf(params),
     };
   }
@@ -73,7 +74,7 @@ export const hrefTo = {
   operations: () => '#/',
   batches: (tab?: BatchTab, filters: BatchFilters = {}) => {
     const q = new URLSearchParams();
-    if (tab && tab !== 'active') q.set('tab', tab);
+    if (tab) q.set('tab', tab);
     for (const key of FILTER_KEYS) if (filters[key]) q.set(key, filters[key]!);
     const s = q.toString();
     return s ? `#/batches?${s}` : '#/batches';

@@ -14,7 +14,7 @@ import {
   type ItemStatus,
   type Progress,
 } from '../api.ts';
-import type { BatchFilters } from '../router.ts';
+import { BATCH_TABS, type BatchFilters, type BatchTab } from '../router.ts';
 import { queryKeys } from './keys.ts';
 
 const isProgress = (p: unknown): p is Progress =>
@@ -136,6 +136,34 @@ export function historyRows(pages: ReadonlyArray<{ batches: BatchSummary[] }>): 
 }
 
 /** The history page's list; read again every few seconds while a batch shown is still moving. */
+/** The batch's first result rows; read again as more items settle. */
+export const useResultsPreview = (id: string, processed: number) =>
+  useQuery({
+    queryKey: [...queryKeys.batches.detail(id), 'results-preview', processed],
+    queryFn: ({ signal }) => operatorApi.resultsPreview(id, RESULTS_PREVIEW_ROWS, signal),
+    enabled: processed > 0,
+    placeholderData: (previous) => previous,
+  });
+
+/** Rows of the results preview on a batch's page. */
+export const RESULTS_PREVIEW_ROWS = 5;
+
+/** How many of the organisation's batches each history tab holds (refreshed with the history). */
+export function useTabCounts() {
+  return useQuery({
+    queryKey: queryKeys.batches.stats,
+    queryFn: ({ signal }) => operatorApi.batchStats(signal),
+    select: (stats): Record<BatchTab, number> => {
+      const count = (statuses?: readonly string[]) =>
+        statuses
+          ? statuses.reduce((n, st) => n + (stats.byStatus[st as keyof typeof stats.byStatus] ?? 0), 0)
+          : stats.total;
+      return Object.fromEntries(BATCH_TABS.map((t) => [t.id, count(t.statuses)])) as Record<BatchTab, number>;
+    },
+    refetchInterval: HISTORY_REFRESH_MS,
+  });
+}
+
 export const useBatchHistory = (statuses: readonly string[] | undefined, filters: BatchFilters) =>
   useInfiniteQuery({
     queryKey: queryKeys.batches.history(statuses, filters),

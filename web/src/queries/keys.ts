@@ -16,6 +16,8 @@ export const queryKeys = {
     history: (statuses: readonly string[] | undefined, filters: BatchFilters) =>
       ['batches', 'history', { statuses, filters }] as const,
     detail: (id: string) => ['batches', 'detail', id] as const,
+    /** How many batches each status has (the history tabs' counts). */
+    stats: ['batches', 'stats'] as const,
     /** Every filter of one batch's items (the prefix a refresh invalidates). */
     items: (id: string) => ['batches', 'items', id] as const,
     itemsBy: (id: string, status: string) => ['batches', 'items', id, status] as const,

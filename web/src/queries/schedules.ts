@@ -51,6 +51,15 @@ export const useTemplates = () =>
     queryFn: async ({ signal }) => (await operatorApi.listTemplates(signal)).templates,
   });
 
+/** Deletes a batch template; the list is read again. */
+export function useDeleteTemplate() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => operatorApi.deleteTemplate(id),
+    onSettled: () => qc.invalidateQueries({ queryKey: queryKeys.templates }),
+  });
+}
+
 /** Puts a schedule as the API answered it into the list (sorted by id), or takes one out. */
 async function updateList(qc: QueryClient, fn: (list: ScheduleView[]) => ScheduleView[]): Promise<void> {
   // A read under way started before this change: its answer would undo it.

@@ -3,9 +3,11 @@
  * and the items table.
  */
 import { useState } from 'react';
-import { ApiError, isFinal, type BatchStatus } from '../../api.ts';
+import { ApiError, isFinal, type BatchStatus, type JsonSchema } from '../../api.ts';
 import { ErrorMessage, Loading, useTitle } from '../../components.tsx';
 import { useBatch, useRefreshBatch } from '../../queries/batches.ts';
+import { usePipelines } from '../../queries/operations.ts';
+import { whenEmptyNotices } from '../operations/settings-schema.ts';
 import { hrefTo } from '../../router.ts';
 import { BatchAnalytics } from './BatchAnalytics.tsx';
 import { BatchHead } from './BatchHead.tsx';
@@ -26,12 +28,14 @@ export function BatchPage({ id }: { id: string }) {
   const streaming = batch !== undefined && !isFinal(batch.status);
   const live = useLiveProgress(id, streaming);
   const refresh = useRefreshBatch(id);
+  const pipelines = usePipelines();
 
   if (!batch) return <BatchPlaceholder id={id} error={query.error} onRetry={() => void query.refetch()} />;
 
   const p = batch.progress ?? fallbackProgress(batch);
   const status: BatchStatus = p.status ?? batch.status;
   const stepNames = batch.steps.length ? batch.steps : Object.keys(p.steps ?? {});
+  const pipeline = pipelines.data?.find((x) => x.name === batch.pipeline);
 
   return (
     <section className="page" data-testid="page-batch" data-batch-id={batch.id}>
@@ -50,7 +54,9 @@ export function BatchPage({ id }: { id: string }) {
 
       <ProgressPanel p={p} />
 
-      <Results batchId={batch.id} outputs={batch.outputs ?? null} />
+      <SettingNotices schema={pipeline?.settingsSchema} settings={batch.settings} />
+
+      <Results batchId={batch.id} outputs={batch.outputs ?? null} pipeline={pipeline} progress={p} />
 
       <div className="panel">
         <h2>Steps</h2>
@@ -61,6 +67,21 @@ export function BatchPage({ id }: { id: string }) {
 
       <ItemsSection batchId={batch.id} steps={stepNames} progress={p} onRefresh={refresh} />
     </section>
+  );
+}
+
+/** What the batch's settings leave out and what that means (no completion e-mail, say). */
+function SettingNotices({ schema, settings }: { schema: JsonSchema | undefined; settings?: Record<string, unknown> }) {
+  const notices = whenEmptyNotices(schema, settings ?? {});
+  if (!notices.length) return null;
+  return (
+    <div className="panel batch-notices" data-testid="batch-notices">
+      {notices.map((n) => (
+        <p key={n} className="hint hint-warn">
+          {n}
+        </p>
+      ))}
+    </div>
   );
 }
 

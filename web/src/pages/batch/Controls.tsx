@@ -3,6 +3,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { errorMessage, isFinal, type BatchStatus } from '../../api.ts';
 import { useControlBatch, useRetryFailed, type ControlAction } from '../../queries/batches.ts';
 import { closeOnEscape, ConfirmActions, FlashMessage, type Flash } from '../../components.tsx';
+import { retryRoundMessage } from '../../format.ts';
 
 type Action = ControlAction | 'retry';
 
@@ -11,6 +12,13 @@ const REQUESTED: Record<ControlAction, string> = {
   resume: 'Resume requested.',
   cancel: 'Cancel requested: pending and running items are being cancelled.',
 };
+
+/** The batch now shows what the request asked for: its "requested" message has said its piece. */
+function requestDone(action: ControlAction, status: BatchStatus): boolean {
+  if (action === 'cancel') return isFinal(status);
+  if (action === 'pause') return status === 'paused' || isFinal(status);
+  return status === 'running' || isFinal(status);
+}
 
 interface ControlsProps {
   batchId: string;
@@ -25,27 +33,39 @@ interface ControlsProps {
 /** Runs an action and says how it went; the batch is read again unless the live stream shows the change. */
 function useBatchActions({
   batchId,
+  status,
   onChanged,
   onRetried,
   streaming,
-}: Pick<ControlsProps, 'batchId' | 'onChanged' | 'onRetried' | 'streaming'>) {
+}: Pick<ControlsProps, 'batchId' | 'status' | 'onChanged' | 'onRetried' | 'streaming'>) {
   const control = useControlBatch(batchId);
   const retry = useRetryFailed();
   const [busy, setBusy] = useState<Action | null>(null);
   const [message, setMessage] = useState<Flash | null>(null);
+  const [requested, setRequested] = useState<ControlAction | null>(null);
+
+  // "Cancel requested: … are being cancelled" is not left standing once the batch is cancelled.
+  useEffect(() => {
+    if (requested && requestDone(requested, status)) {
+      setRequested(null);
+      setMessage(null);
+    }
+  }, [requested, status]);
 
   async function run(action: Action, why?: string): Promise<boolean> {
     setBusy(action);
     setMessage(null);
+    setRequested(null);
     try {
       let text: string;
       if (action === 'retry') {
         const r = await retry.mutateAsync(batchId);
         onRetried(r.round);
-        text = `Retry round ${r.round}: ${r.items} failed item${r.items === 1 ? '' : 's'} resume at their failed step.`;
+        text = retryRoundMessage(r.round, r.items);
       } else {
         await control.mutateAsync({ action, reason: why?.trim() || undefined });
         text = REQUESTED[action];
+        setRequested(action);
       }
       setMessage({ kind: 'ok', text });
       if (!streaming) onChanged();
@@ -63,7 +83,7 @@ function useBatchActions({
 }
 
 export function Controls({ batchId, status, failed, temporalUrl, onChanged, onRetried, streaming }: ControlsProps) {
-  const { busy, message, run } = useBatchActions({ batchId, onChanged, onRetried, streaming });
+  const { busy, message, run } = useBatchActions({ batchId, status, onChanged, onRetried, streaming });
   const [confirming, setConfirming] = useState(false);
   const cancelBtnRef = useRef<HTMLButtonElement>(null);
 

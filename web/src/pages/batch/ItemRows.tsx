@@ -4,32 +4,34 @@ import type { Item } from '../../api.ts';
 import { col, StatusBadge, TableHead } from '../../components.tsx';
 import { formatCost, formatDateTime, formatDuration } from '../../format.ts';
 
-/** The step an item failed or was skipped at, or the last one it finished. */
+/**
+ * The step an item failed or was skipped at, or the last one it finished; the note says why a
+ * step was skipped (the pipeline's words: "skipped: pickup only"), which is not an error.
+ */
 function itemStep(item: Item, steps: string[]): { step: string | null; note: string | null } {
   const recorded = item.steps ?? [];
   if (item.error) return { step: item.error.step, note: null };
   const skipped = recorded.find((s) => s.status === 'skipped');
-  if (item.status === 'skipped' && skipped) return { step: skipped.step, note: null };
+  const why = skipped?.reason ? `skipped: ${skipped.reason}` : 'skipped';
+  if (item.status === 'skipped' && skipped) return { step: skipped.step, note: why };
   if (item.status === 'running' && recorded.length > 0) {
     // Steps are recorded when an item settles; a partial record means the next one is under way.
     const next = steps[recorded.length];
     return { step: next ?? null, note: next ? 'current' : null };
   }
-  if (item.status === 'succeeded') return { step: null, note: null };
+  if (item.status === 'succeeded') return skipped ? { step: skipped.step, note: why } : { step: null, note: null };
   const last = recorded[recorded.length - 1];
   return { step: last?.step ?? null, note: null };
 }
 
+/** The error column holds errors only. */
 function itemMessage(item: Item): string {
-  if (item.error)
-    return `${item.error.type}: ${item.error.message}${item.error.attempts > 1 ? ` (${item.error.attempts} attempts)` : ''}`;
-  const skipped = (item.steps ?? []).find((s) => s.status === 'skipped' && s.reason);
-  if (skipped?.reason) return skipped.reason;
-  return '';
+  if (!item.error) return '';
+  return `${item.error.type}: ${item.error.message}${item.error.attempts > 1 ? ` (${item.error.attempts} attempts)` : ''}`;
 }
 
-function runUrl(item: Item): string {
-  return item.runId ? `${item.temporalUrl}/${encodeURIComponent(item.runId)}/history` : item.temporalUrl;
+function runUrl(temporalUrl: string, runId: string): string {
+  return `${temporalUrl}/${encodeURIComponent(runId)}/history`;
 }
 
 export function ItemRows({
@@ -69,7 +71,12 @@ export function ItemRows({
         </td>
         <td className="col-step">
           {step ? <code className="truncate">{step}</code> : <span className="muted">—</span>}
-          {note && <span className="muted small"> ({note})</span>}
+          {note && (
+            <span className="muted small" data-testid="item-step-note">
+              {' '}
+              ({note})
+            </span>
+          )}
         </td>
         <td className={`col-msg ${item.error ? 'text-error' : 'muted'}`}>
           <span className="truncate" title={message || undefined} data-testid="item-error">
@@ -78,13 +85,17 @@ export function ItemRows({
         </td>
         <td className="col-dur num">{formatDuration(item.durationMs)}</td>
         <td className="col-link">
-          {item.status === 'pending' && !item.runId ? (
-            <span className="muted" title="Not started yet">
+          {!item.runId ? (
+            // No run, no page in Temporal Web: pending, or cancelled before its workflow started.
+            <span
+              className="muted"
+              title={item.status === 'pending' ? 'Not started yet' : 'Never started: it has no run'}
+            >
               —
             </span>
           ) : (
             <a
-              href={runUrl(item)}
+              href={runUrl(item.temporalUrl, item.runId)}
               target="_blank"
               rel="noopener noreferrer"
               data-testid="item-temporal-link"

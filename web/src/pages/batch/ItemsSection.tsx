@@ -112,7 +112,7 @@ function ItemsTable({
             col('Key', 'col-key'),
             col('Status', 'col-status'),
             col('Step', 'col-step'),
-            col('Error / reason', 'col-msg'),
+            col('Error', 'col-msg'),
             col('Duration', 'col-dur'),
             col('Run', 'col-link'),
           ]}

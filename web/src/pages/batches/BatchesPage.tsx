@@ -17,16 +17,42 @@ import {
   TableHead,
   useTitle,
 } from '../../components.tsx';
-import { formatInt } from '../../format.ts';
-import { historyRows, useBatchHistory, useRetryFailed } from '../../queries/batches.ts';
+import { formatInt, retryRoundMessage } from '../../format.ts';
+import { historyRows, useBatchHistory, useRetryFailed, useTabCounts } from '../../queries/batches.ts';
 import { BATCH_TABS, hrefTo, type BatchFilters, type BatchTab } from '../../router.ts';
 import { BatchRow } from './BatchRow.tsx';
 import { hasFilters, HistoryFilters } from './HistoryFilters.tsx';
 
 type Notice = Flash;
 
-export function BatchesPage({ tab, filters }: { tab: BatchTab; filters: BatchFilters }) {
+/**
+ * The tab asked for; without one, In progress when a batch is in progress, else All (so the page
+ * never opens on an empty tab while other batches exist). Null until the counts are read.
+ */
+function landingTab(asked: BatchTab | null, counts: Record<BatchTab, number> | undefined): BatchTab | null {
+  if (asked) return asked;
+  if (!counts) return null;
+  return counts.active > 0 ? 'active' : 'all';
+}
+
+export function BatchesPage({ tab: asked, filters }: { tab: BatchTab | null; filters: BatchFilters }) {
   useTitle('Batches');
+  const countsQuery = useTabCounts();
+  const counts = countsQuery.data;
+  const tab = landingTab(asked, counts) ?? (countsQuery.isError ? 'active' : null);
+  if (!tab) return <Loading label="Loading batches…" />;
+  return <BatchesOnTab tab={tab} filters={filters} counts={counts} />;
+}
+
+function BatchesOnTab({
+  tab,
+  filters,
+  counts,
+}: {
+  tab: BatchTab;
+  filters: BatchFilters;
+  counts: Record<BatchTab, number> | undefined;
+}) {
   const statuses = BATCH_TABS.find((t) => t.id === tab)?.statuses;
   const query = useBatchHistory(statuses, filters);
   const batches = query.data ? historyRows(query.data.pages) : null;
@@ -40,7 +66,7 @@ export function BatchesPage({ tab, filters }: { tab: BatchTab; filters: BatchFil
       const r = await retry.mutateAsync(b.id);
       setNotice({
         kind: 'ok',
-        text: `${b.name}: retry round ${r.round}, ${r.items} failed item${r.items === 1 ? '' : 's'} resume at their failed step.`,
+        text: retryRoundMessage(r.round, r.items, b.name),
       });
     } catch (err) {
       setNotice({ kind: 'error', text: `${b.name}: could not retry the failed items: ${errorMessage(err)}` });
@@ -69,6 +95,7 @@ export function BatchesPage({ tab, filters }: { tab: BatchTab; filters: BatchFil
             data-testid={`tab-${t.id}`}
           >
             {t.label}
+            {counts && <span className="tab-count"> ({formatInt(counts[t.id])})</span>}
           </a>
         ))}
         <button
@@ -94,10 +121,43 @@ export function BatchesPage({ tab, filters }: { tab: BatchTab; filters: BatchFil
           more={query.hasNextPage}
           now={query.dataUpdatedAt}
           onRetry={retryFailed}
+          counts={counts}
         />
       )}
       <LoadMore query={query} testId="batches-load-more" />
     </section>
+  );
+}
+
+const EMPTY_TAB: Record<BatchTab, string> = {
+  active: 'No batch in progress.',
+  completed: 'No completed batch.',
+  failed: 'No failed or cancelled batch.',
+  all: 'No batches yet.',
+};
+
+/** An empty tab says what it is, and where the batches are when other tabs have some. */
+function EmptyTab({ tab, counts }: { tab: BatchTab; counts: Record<BatchTab, number> | undefined }) {
+  const elsewhere = BATCH_TABS.filter((t) => t.id !== tab && t.id !== 'all' && (counts?.[t.id] ?? 0) > 0);
+  return (
+    <>
+      {EMPTY_TAB[tab]}{' '}
+      {elsewhere.length > 0 ? (
+        <span data-testid="batches-elsewhere">
+          {elsewhere.map((t, i) => (
+            <span key={t.id}>
+              {i > 0 && ', '}
+              <a href={hrefTo.batches(t.id)}>
+                {t.label}: {formatInt(counts![t.id])}
+              </a>
+            </span>
+          ))}
+          .
+        </span>
+      ) : (
+        <a href={hrefTo.operations()}>Start one</a>
+      )}
+    </>
   );
 }
 
@@ -109,6 +169,7 @@ function HistoryList({
   more,
   now,
   onRetry,
+  counts,
 }: {
   tab: BatchTab;
   filters: BatchFilters;
@@ -116,6 +177,7 @@ function HistoryList({
   more: boolean;
   now: number;
   onRetry: (b: BatchSummary) => Promise<void>;
+  counts: Record<BatchTab, number> | undefined;
 }) {
   const filtered = hasFilters(filters);
   return (
@@ -133,9 +195,7 @@ function HistoryList({
               No batches match these filters. <a href={hrefTo.batches(tab)}>Clear the filters</a>.
             </>
           ) : (
-            <>
-              No batches here yet. <a href={hrefTo.operations()}>Start one</a>.
-            </>
+            <EmptyTab tab={tab} counts={counts} />
           )}
         </p>
       ) : (

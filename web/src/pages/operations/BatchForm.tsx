@@ -10,7 +10,7 @@ import { SettingsFieldset, useSettingsForm } from './SettingsForm.tsx';
 import { creativeTemplateSettings } from './CreativeTemplateSetting.tsx';
 import { SourceTabs, type SourceTabDef } from './SourceTabs.tsx';
 import { UploadSource } from './UploadSource.tsx';
-import { pluralOf, type SourceSelection, type SourceTab } from './source.ts';
+import { countOf, pluralOf, type SourceSelection, type SourceTab } from './source.ts';
 import { useBatchForm, type BatchFormState, type ThresholdDraft } from './useBatchForm.ts';
 import { Field } from '../../components.tsx';
 
@@ -91,7 +91,13 @@ export function BatchForm({ pipeline }: { pipeline: Pipeline }) {
           onSettingsIssues={settings.showIssues}
         />
 
-        <StartBar summary={selection?.summary} blocked={selection?.blocked} submitting={form.submitting} />
+        <StartBar
+          summary={selection?.summary}
+          blocked={selection?.blocked}
+          submitting={form.submitting}
+          count={selection?.count ?? null}
+          noun={noun}
+        />
       </form>
 
       <aside className="form-aside">
@@ -203,7 +209,20 @@ function FailureThreshold({ value: t, onChange }: { value: ThresholdDraft; onCha
   );
 }
 
-function StartBar({ summary, blocked, submitting }: { summary?: string; blocked?: string; submitting: boolean }) {
+function StartBar({
+  summary,
+  blocked,
+  submitting,
+  count,
+  noun,
+}: {
+  summary?: string;
+  blocked?: string;
+  submitting: boolean;
+  /** How many items the batch would run: the button says it, so the scope is never a surprise. */
+  count: number | null;
+  noun: string;
+}) {
   return (
     <div className="form-actions start-bar">
       <div className="start-summary">
@@ -220,7 +239,7 @@ function StartBar({ summary, blocked, submitting }: { summary?: string; blocked?
         disabled={submitting || Boolean(blocked)}
         data-testid="start-batch"
       >
-        {submitting ? 'Starting…' : 'Start batch'}
+        {submitting ? 'Starting…' : count ? `Start batch of ${countOf(count, noun)}` : 'Start batch'}
       </button>
     </div>
   );

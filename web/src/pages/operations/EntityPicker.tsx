@@ -5,7 +5,7 @@
  * imported into the stored ones from here (ImportPanel).
  */
 import { errorMessage } from '../../api.ts';
-import { humanize } from './settings-schema.ts';
+import { humanize } from '../../../../contract/field-messages';
 import { cellText } from './entity-columns.ts';
 import { EntityTable } from './EntityTable.tsx';
 import { ImportPanel } from './ImportPanel.tsx';
@@ -154,7 +154,7 @@ function PickerBanner({ list, selection, noun }: { list: EntityList; selection: 
           <span>
             {entities.length === total
               ? `All ${countOf(total, noun)} on the list are selected.`
-              : `All ${countOf(entities.length, noun)} on this page are selected.`}
+              : `Only the ${countOf(entities.length, noun)} on this page are selected, of ${total.toLocaleString('en-US')} matching.`}
           </span>
           <button
             type="button"

@@ -1,7 +1,7 @@
 /** The picker's table: a checkbox per row (the whole row is a target for the mouse) and one for the page. */
 import { useEffect, useRef } from 'react';
 import type { StoredEntity } from '../../api.ts';
-import { humanize } from './settings-schema.ts';
+import { humanize } from '../../../../contract/field-messages';
 import { cellText, isScalar } from './entity-columns.ts';
 import { nounOf } from './source.ts';
 import type { EntityList } from './useEntityList.ts';

@@ -11,6 +11,7 @@ import {
   extrasOf,
   fieldForIssue,
   keyOf,
+  whenEmptyNotice,
   leaves,
   readField,
   settingFields,
@@ -209,6 +210,9 @@ function SettingInput({ field, form }: { field: SettingField; form: SettingsForm
   const errorId = `${field.id}-error`;
   const describedBy = [hint ? hintId : null, error ? errorId : null].filter(Boolean).join(' ') || undefined;
   /** Under the control, whatever its kind: the hint, and the error once there is one. */
+  const value = form.draft[key];
+  // What leaving this setting empty means, said before the batch starts (schema `whenEmpty`).
+  const whenEmpty = whenEmptyNotice(field.schema, value);
   const hintAndError = (
     <>
       {hint && (
@@ -217,6 +221,11 @@ function SettingInput({ field, form }: { field: SettingField; form: SettingsForm
         </span>
       )}
       <FieldError id={errorId} testId={`setting-error-${key}`} message={error} />
+      {whenEmpty && (
+        <span className="hint hint-warn" role="status" data-testid={`setting-warning-${key}`}>
+          {whenEmpty}
+        </span>
+      )}
     </>
   );
   const common = {
@@ -227,7 +236,6 @@ function SettingInput({ field, form }: { field: SettingField; form: SettingsForm
     'data-testid': `setting-${key}`,
     onBlur: () => form.checkValue(field),
   };
-  const value = form.draft[key];
   const text = typeof value === 'string' ? value : '';
   const s = field.schema;
 

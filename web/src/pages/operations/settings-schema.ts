@@ -4,6 +4,7 @@
  * API (which stays the judge: its 400 issues are mapped back onto these fields by path).
  */
 import type { JsonSchema } from '../../api.ts';
+import { fieldMessage, humanize, type FieldRule } from '../../../../contract/field-messages';
 
 export type SettingKind = 'text' | 'textarea' | 'select' | 'number' | 'checkbox' | 'list' | 'group' | 'unsupported';
 
@@ -32,23 +33,6 @@ export type SettingsDraft = Record<string, string | boolean>;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const primitive = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
-
-/** Words that read as initials. */
-const INITIALS = new Set(['id', 'url', 'icp', 'iban', 'vat', 'api', 'csv', 'sku', 'pdf', 'ai']);
-
-/** `platformRegion` -> "Platform region", `max_rows` -> "Max rows", `icp` -> "ICP". */
-export function humanize(name: string): string {
-  const words = name
-    .replace(/[_-]+/g, ' ')
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
-    .trim()
-    .toLowerCase()
-    .split(/\s+/)
-    .map((w) => (INITIALS.has(w) ? w.toUpperCase() : w));
-  const text = words.join(' ');
-  return text ? text[0].toUpperCase() + text.slice(1) : name;
-}
 
 const typesOf = (s: JsonSchema): string[] =>
   Array.isArray(s.type) ? s.type : typeof s.type === 'string' ? [s.type] : [];
@@ -185,8 +169,6 @@ export function extrasOf(fields: SettingField[], settings: Record<string, unknow
   return extra;
 }
 
-const plural = (n: number, one: string) => `${n} ${n === 1 ? one : `${one}s`}`;
-
 /** A schema pattern as a RegExp; null when JavaScript cannot read it (the API still checks it). */
 function regexOf(pattern: string): RegExp | null {
   for (const flags of ['u', '']) {
@@ -199,36 +181,45 @@ function regexOf(pattern: string): RegExp | null {
   return null;
 }
 
-function checkString(f: SettingField, s: JsonSchema, v: string, what = 'This'): string | null {
+/** The one wording of a broken rule (contract/field-messages.ts), naming the field. */
+const say = (f: SettingField, rule: FieldRule) => fieldMessage(f.label, rule);
+
+function checkString(f: SettingField, s: JsonSchema, v: string, label = f.label): string | null {
+  const rule = stringRule(f, s, v);
+  return rule ? fieldMessage(label, rule) : null;
+}
+
+function stringRule(f: SettingField, s: JsonSchema, v: string): FieldRule | null {
   if (typeof s.minLength === 'number' && v.length < s.minLength)
-    return `${what} needs at least ${plural(s.minLength, 'character')}.`;
+    return { kind: 'too_short', minimum: s.minLength, unit: 'character' };
   if (typeof s.maxLength === 'number' && v.length > s.maxLength)
-    return `${what} may have at most ${plural(s.maxLength, 'character')} (now ${v.length}).`;
+    return { kind: 'too_long', maximum: s.maxLength, unit: 'character', actual: v.length };
   if (typeof s.pattern === 'string') {
     const re = regexOf(s.pattern);
-    if (re && !re.test(v)) return `${what} does not have the expected form.`;
+    const hint = typeof s.patternHint === 'string' ? { hint: s.patternHint } : {};
+    if (re && !re.test(v)) return { kind: 'format', format: 'regex', pattern: s.pattern, ...hint };
   }
-  if (f.inputType === 'email' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v))
-    return 'Enter an e-mail address, e.g. ops@example.com.';
+  if (f.inputType === 'email' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v)) return { kind: 'format', format: 'email' };
   if (f.inputType === 'url') {
     try {
-      const u = new URL(v);
-      if (!/^https?:$/.test(u.protocol)) return 'Enter an http(s) URL.';
+      if (!/^https?:$/.test(new URL(v).protocol)) return { kind: 'format', format: 'url' };
     } catch {
-      return 'Enter a full URL, e.g. https://example.com/.';
+      return { kind: 'format', format: 'url' };
     }
   }
   return null;
 }
 
-function checkNumber(s: JsonSchema, n: number): string | null {
-  if (typesOf(s).includes('integer') && !Number.isInteger(n)) return 'Enter a whole number.';
-  if (typeof s.minimum === 'number' && n < s.minimum) return `Must be at least ${s.minimum}.`;
+function checkNumber(f: SettingField, s: JsonSchema, n: number): string | null {
+  if (typesOf(s).includes('integer') && !Number.isInteger(n)) return say(f, { kind: 'type', expected: 'int' });
+  if (typeof s.minimum === 'number' && n < s.minimum)
+    return say(f, { kind: 'too_small', minimum: s.minimum, inclusive: true });
   if (typeof s.exclusiveMinimum === 'number' && n <= s.exclusiveMinimum)
-    return `Must be more than ${s.exclusiveMinimum}.`;
-  if (typeof s.maximum === 'number' && n > s.maximum) return `Must be at most ${s.maximum}.`;
+    return say(f, { kind: 'too_small', minimum: s.exclusiveMinimum, inclusive: false });
+  if (typeof s.maximum === 'number' && n > s.maximum)
+    return say(f, { kind: 'too_big', maximum: s.maximum, inclusive: true });
   if (typeof s.exclusiveMaximum === 'number' && n >= s.exclusiveMaximum)
-    return `Must be less than ${s.exclusiveMaximum}.`;
+    return say(f, { kind: 'too_big', maximum: s.exclusiveMaximum, inclusive: false });
   return null;
 }
 
@@ -246,11 +237,11 @@ export function readField(f: SettingField, raw: string | boolean | undefined): {
   const text = typeof raw === 'string' ? raw : '';
   if (f.kind === 'list') {
     const entries = listEntries(text);
-    if (entries.length === 0) return f.required ? { error: 'Required: give at least one entry.' } : {};
+    if (entries.length === 0) return f.required ? { error: say(f, { kind: 'required' }) } : {};
     if (typeof s.minItems === 'number' && entries.length < s.minItems)
-      return { error: `Give at least ${plural(s.minItems, 'entry')}.` };
+      return { error: say(f, { kind: 'too_short', minimum: s.minItems, unit: 'entry' }) };
     if (typeof s.maxItems === 'number' && entries.length > s.maxItems)
-      return { error: `Give at most ${plural(s.maxItems, 'entry')} (now ${entries.length}).` };
+      return { error: say(f, { kind: 'too_long', maximum: s.maxItems, unit: 'entry', actual: entries.length }) };
     const item = s.items ? resolve(s.items) : {};
     const itemField = {
       ...f,
@@ -260,25 +251,26 @@ export function readField(f: SettingField, raw: string | boolean | undefined): {
         item.format === 'email' ? ('email' as const) : item.format === 'uri' ? ('url' as const) : ('text' as const),
     };
     for (let i = 0; i < entries.length; i++) {
+      const entry = `Entry ${i + 1} of ${f.label.toLowerCase()}`;
       if (Array.isArray(item.enum) && !item.enum.includes(entries[i]))
-        return { error: `Entry ${i + 1} must be one of ${item.enum.join(', ')}.` };
-      const e = checkString(itemField, item, entries[i], `Entry ${i + 1}`);
+        return { error: fieldMessage(entry, { kind: 'one_of', options: item.enum }) };
+      const e = checkString(itemField, item, entries[i], entry);
       if (e) return { error: e };
     }
     return { value: entries };
   }
-  if (text.trim() === '') return f.required ? { error: 'Required.' } : {};
+  if (text.trim() === '') return f.required ? { error: say(f, { kind: 'required' }) } : {};
   if (f.kind === 'select') {
     try {
       return { value: JSON.parse(text) };
     } catch {
-      return { error: 'Pick one of the options.' };
+      return { error: say(f, { kind: 'one_of', options: f.options ?? [] }) };
     }
   }
   if (f.kind === 'number') {
     const n = Number(text.trim());
-    if (!Number.isFinite(n)) return { error: 'Enter a number.' };
-    const e = checkNumber(s, n);
+    if (!Number.isFinite(n)) return { error: say(f, { kind: 'type', expected: 'number' }) };
+    const e = checkNumber(f, s, n);
     return e ? { error: e } : { value: n };
   }
   const e = checkString(f, s, text);
@@ -328,4 +320,23 @@ export function fieldForIssue(fields: SettingField[], issuePath: string): Settin
   };
   visit(fields);
   return best;
+}
+
+const isEmptyValue = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+
+/**
+ * What leaving a setting empty means, when its schema says (`whenEmpty`, e.g. dm-creative's
+ * `notifyEmail`: no completion e-mail is sent), for a value that is empty; else null.
+ */
+export function whenEmptyNotice(schema: JsonSchema | undefined, value: unknown): string | null {
+  const text = schema?.whenEmpty;
+  return typeof text === 'string' && isEmptyValue(value) ? text : null;
+}
+
+/** Every such notice for a batch's settings (the top-level ones of its pipeline's schema). */
+export function whenEmptyNotices(schema: JsonSchema | undefined, settings: Record<string, unknown> = {}): string[] {
+  const props = (schema?.properties ?? {}) as Record<string, JsonSchema>;
+  return Object.entries(props)
+    .map(([key, s]) => whenEmptyNotice(s, settings[key]))
+    .filter((n): n is string => n !== null);
 }

@@ -8,6 +8,7 @@ import { errorMessage, type BatchTemplate, type Schedule } from '../../api.ts';
 import { ErrorMessage, Loading, useTitle } from '../../components.tsx';
 import { usePipelines } from '../../queries/operations.ts';
 import { useSchedules, useTemplates, type ScheduleView } from '../../queries/schedules.ts';
+import { TemplatesPanel } from './TemplatesPanel.tsx';
 import { cardTitleId, ScheduleCard } from './ScheduleCard.tsx';
 import { ScheduleForm } from './ScheduleForm.tsx';
 import { MoreTemplates, NoTemplates } from './TemplateQuickForm.tsx';
@@ -126,6 +127,8 @@ export function SchedulesPage() {
       {error && <ErrorMessage testId="schedules-error">{error}</ErrorMessage>}
 
       {noTemplates && <NoTemplates pipelines={pipelines} onCreated={onTemplateCreated} />}
+
+      <TemplatesPanel templates={templates} schedules={schedules} />
 
       {editing?.kind === 'create' && templates && templates.length > 0 && (
         <ScheduleForm
