@@ -204,7 +204,15 @@ export interface BatchProgress {
   estimatedCostUsd: number;
   startedAt: string | null;
   finishedAt: string | null;
+  /** Running time: from the start to now (or the end), without the paused and waiting time. */
   elapsedMs: number;
+  /** Time spent in pauses that ended (by an operator, the failure threshold or the budget). */
+  pausedMs: number;
+  /** When the current pause began; the time since then is paused time too (a reader adds it live). */
+  pausedSince: string | null;
+  /** Time the batch sat ended before a retry round started it again. */
+  waitingMs: number;
+  /** Items processed per second of running time. */
   throughputPerSec: number;
   etaMs: number | null;
   /** Continue-as-new generation of the batch workflow (0 for the first run). */
@@ -226,12 +234,23 @@ export function deriveProgress(args: {
   nowMs: number;
   generation: number;
   retryRound?: number;
+  /** Paused in pauses that ended. */
+  pausedMs?: number;
+  /** The current pause's start, when paused. */
+  pausedSinceMs?: number | null;
+  /** Ended and waiting before a retry round, so far. */
+  waitingMs?: number;
 }): BatchProgress {
   const { counters: c } = args;
   const processed = c.succeeded + c.failed + c.skipped + c.cancelled;
   const pending = Math.max(0, c.total - processed - args.running);
   const end = args.finishedAtMs ?? args.nowMs;
-  const elapsedMs = args.startedAtMs == null ? 0 : Math.max(0, end - args.startedAtMs);
+  const pausedMs = Math.max(0, Math.round(args.pausedMs ?? 0));
+  const waitingMs = Math.max(0, Math.round(args.waitingMs ?? 0));
+  const pausedNow = args.pausedSinceMs == null ? 0 : Math.max(0, end - args.pausedSinceMs);
+  // Running time stands still while paused, however late `nowMs` is read.
+  const elapsedMs =
+    args.startedAtMs == null ? 0 : Math.max(0, end - args.startedAtMs - pausedMs - pausedNow - waitingMs);
   const throughputPerSec = elapsedMs > 0 ? (processed / elapsedMs) * 1000 : 0;
   const remaining = c.total - processed;
   const etaMs =
@@ -258,6 +277,9 @@ export function deriveProgress(args: {
     startedAt: args.startedAtMs == null ? null : new Date(args.startedAtMs).toISOString(),
     finishedAt: args.finishedAtMs == null ? null : new Date(args.finishedAtMs).toISOString(),
     elapsedMs,
+    pausedMs,
+    pausedSince: args.pausedSinceMs == null ? null : new Date(args.pausedSinceMs).toISOString(),
+    waitingMs,
     throughputPerSec: Math.round(throughputPerSec * 100) / 100,
     etaMs,
     generation: args.generation,

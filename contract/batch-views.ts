@@ -12,7 +12,8 @@ import { BATCH_STATUSES, ITEM_STATUSES } from './values';
 const Instant = z.string().meta({ description: 'ISO 8601 instant' });
 
 export const Progress = z.custom<BatchProgress>().meta({
-  description: 'counts by status and step, cost, elapsed time, throughput and ETA (common/types.ts BatchProgress)',
+  description:
+    'counts by status and step, cost, running time (elapsedMs, without pausedMs and waitingMs, shown apart), throughput and ETA over running time (common/types.ts BatchProgress)',
 });
 export type Progress = BatchProgress;
 

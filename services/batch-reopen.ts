@@ -50,6 +50,10 @@ export async function reopenInputOf(
         buffer: { seqs: [], keys: [] },
       },
       startedAtMs: (batch.startedAt ?? batch.createdAt).getTime(),
+      // Its running time goes on from where it ended: paused time as it was, and the time it sat
+      // ended until now counted as waiting, not running.
+      ...(p.pausedMs ? { pausedMs: p.pausedMs } : {}),
+      waitingMs: (p.waitingMs ?? 0) + (batch.finishedAt ? Math.max(0, Date.now() - batch.finishedAt.getTime()) : 0),
       generation: (p.generation ?? 0) + 1,
       retryRound: beginningRound !== undefined ? beginningRound - 1 : (lastRound._max.round ?? 0),
       reopened: true,

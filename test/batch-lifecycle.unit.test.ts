@@ -425,6 +425,7 @@ describe('continue-as-new', () => {
       pauseReason: 'checking',
       armed: { settled: 1, failed: 1 },
       startedAtMs: 1_000_000,
+      pausedSinceMs: 1_000_000,
       generation: 1,
       retryQueue: [{ round: 2, keys: ['k0'] }],
       notifications: 1,
@@ -1003,5 +1004,59 @@ describe('a partitioned batch', () => {
       armed: { settled: 0, failed: 0 },
       shouldFinish: false,
     });
+  });
+});
+
+describe('running time', () => {
+  test('elapsed is running time: it stands still while paused, the pause is counted apart, and both survive continue-as-new', () => {
+    const { batch, clock } = running();
+    const start = clock.now;
+    clock.now = start + 10_000;
+    batch.reportOutcome(outcome('k0'));
+    batch.reportOutcome(outcome('k1'));
+    batch.pause('looking into it');
+    const since = new Date(start + 10_000).toISOString();
+    clock.now = start + 40_000;
+    expect(batch.progress()).toMatchObject({ status: 'paused', elapsedMs: 10_000, pausedMs: 0, pausedSince: since });
+    // Still paused a while later: the same running time; throughput over running time.
+    clock.now = start + 60_000;
+    expect(batch.progress()).toMatchObject({ elapsedMs: 10_000, pausedSince: since, throughputPerSec: 0.2 });
+
+    // Continue-as-new while paused: the next run goes on counting the same pause.
+    const nextClock = { now: start + 70_000 };
+    const carried = new BatchLifecycle(rulesOf(), carryOneLevel(batch), undefined, () => nextClock.now);
+    expect(carried.status).toBe('paused');
+    expect(carried.progress()).toMatchObject({ elapsedMs: 10_000, pausedSince: since });
+    carried.resume();
+    nextClock.now = start + 80_000;
+    expect(carried.progress()).toMatchObject({
+      status: 'running',
+      elapsedMs: 20_000,
+      pausedMs: 60_000,
+      pausedSince: null,
+    });
+    // The final figure is running time too: the pause is not in it.
+    expect(carried.progress('completed')).toMatchObject({ elapsedMs: 20_000, pausedMs: 60_000, etaMs: 0 });
+  });
+
+  test('a batch that ends while paused ends its pause with it', () => {
+    const { batch, clock } = running();
+    const start = clock.now;
+    clock.now = start + 5_000;
+    batch.pause();
+    clock.now = start + 15_000;
+    expect(batch.progress('cancelled')).toMatchObject({ elapsedMs: 5_000, pausedMs: 10_000, pausedSince: null });
+  });
+
+  test('a reopened batch counts the time it sat ended as waiting, not running', () => {
+    const start = 1_000_000;
+    const clock = { now: start + 100_000 };
+    const reopened = new BatchLifecycle(
+      rulesOf(),
+      { status: 'running', startedAtMs: start, waitingMs: 70_000, pausedMs: 5_000, generation: 1, reopened: true },
+      undefined,
+      () => clock.now,
+    );
+    expect(reopened.progress()).toMatchObject({ elapsedMs: 25_000, pausedMs: 5_000, waitingMs: 70_000 });
   });
 });

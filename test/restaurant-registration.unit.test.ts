@@ -164,7 +164,11 @@ describe('pipeline definition', () => {
       'inbound',
       'outbound',
     ]);
-    expect(stepDef('configure-delivery-zones').skipIf).toEqual({ path: 'item.pickupOnly', equals: true });
+    expect(stepDef('configure-delivery-zones').skipIf).toEqual({
+      path: 'item.pickupOnly',
+      equals: true,
+      reason: 'pickup only',
+    });
 
     const plan = planOf(restaurantRegistrationPipeline);
     expect(plan.steps.map((s) => s.activity)[0]).toBe('restaurant-registration.validate-data');

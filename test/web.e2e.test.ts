@@ -122,6 +122,14 @@ test('pause and resume a running batch from its page; cancel another after confi
   };
   const pausedAt = await settle();
   expect(pausedAt).toBeLessThan(8);
+  // While paused the running time stands still and the paused time is shown apart, counting up.
+  await page.waitForSelector('[data-testid="stat-paused"]');
+  const runningBefore = await text('[data-testid="stat-elapsed"]');
+  const pausedBefore = await text('[data-testid="stat-paused"]');
+  expect((await stack.api.call('GET', `/api/batches/${id}`)).body.progress.pausedSince).toEqual(expect.any(String));
+  await new Promise((r) => setTimeout(r, 2_500));
+  expect(await text('[data-testid="stat-elapsed"]')).toBe(runningBefore);
+  expect(await text('[data-testid="stat-paused"]')).not.toBe(pausedBefore);
   await page.screenshot({ path: path.join(ui.SHOTS, 'batch-paused.png'), fullPage: true });
 
   await page.click('[data-testid="btn-resume"]');

@@ -64,6 +64,10 @@ export class BatchLifecycle {
   /** Set once by a cancel or by the threshold failing the batch; nothing resumes a stopped batch. */
   stop: Stop | null = null;
   readonly startedAtMs: number;
+  /** Paused time of pauses that ended; the current one started at `pausedSinceMs`. */
+  private pausedMs: number;
+  private pausedSinceMs: number | null;
+  private readonly waitingMs: number;
   readonly generation: number;
   retryRound: number;
   retry: RetryInProgress | null;
@@ -107,6 +111,9 @@ export class BatchLifecycle {
     this.pauseReason = carried?.pauseReason;
     this.armed = carried?.armed ? { ...carried.armed } : { settled: 0, failed: 0 };
     this.startedAtMs = carried?.startedAtMs ?? now();
+    this.pausedMs = carried?.pausedMs ?? 0;
+    this.pausedSinceMs = carried?.pausedSinceMs ?? (this.status === 'paused' ? now() : null);
+    this.waitingMs = carried?.waitingMs ?? 0;
     this.generation = carried?.generation ?? 0;
     this.retryRound = carried?.retryRound ?? 0;
     this.retry = carried?.retry ?? null;
@@ -167,6 +174,7 @@ export class BatchLifecycle {
   resume(): void {
     this.signalsThisRun += 1;
     if (this.status !== 'paused' || this.stop) return;
+    this.endPause();
     this.status = 'running';
     this.pauseReason = undefined;
     this.armed = { settled: 0, failed: 0 };
@@ -237,10 +245,23 @@ export class BatchLifecycle {
   }
 
   private pauseFor(reason: string): void {
+    this.pausedSinceMs ??= this.now();
     this.status = 'paused';
     this.pauseReason = reason;
     this.propagate = 'pause';
     this.statusDirty = true;
+  }
+
+  /** A pause ends (resumed, or the batch stops): its time joins the paused total. */
+  private endPause(): void {
+    if (this.pausedSinceMs === null) return;
+    this.pausedMs += Math.max(0, this.now() - this.pausedSinceMs);
+    this.pausedSinceMs = null;
+  }
+
+  /** Paused time so far, the current pause included. */
+  private pausedSoFar(): number {
+    return this.pausedMs + (this.pausedSinceMs === null ? 0 : Math.max(0, this.now() - this.pausedSinceMs));
   }
 
   /** Numbers the event's occurrence (across continue-as-new) and queues its notification workflow. */
@@ -275,6 +296,10 @@ export class BatchLifecycle {
       nowMs: this.now(),
       generation: this.generation,
       retryRound: this.retryRound,
+      // A batch that ends paused (cancelled, failed) ends its pause with it.
+      pausedMs: finalStatus ? this.pausedSoFar() : this.pausedMs,
+      pausedSinceMs: finalStatus ? null : this.pausedSinceMs,
+      waitingMs: this.waitingMs,
     });
   }
 
@@ -430,6 +455,9 @@ export class BatchLifecycle {
       pauseReason: this.pauseReason,
       armed: { ...this.armed },
       startedAtMs: this.startedAtMs,
+      ...(this.pausedMs ? { pausedMs: this.pausedMs } : {}),
+      ...(this.pausedSinceMs !== null ? { pausedSinceMs: this.pausedSinceMs } : {}),
+      ...(this.waitingMs ? { waitingMs: this.waitingMs } : {}),
       generation: this.generation + 1,
       ...(this.retryRound ? { retryRound: this.retryRound } : {}),
       ...(this.retry ? { retry: { ...this.retry } } : {}),

@@ -58,6 +58,11 @@ export interface BatchCarriedState {
   /** Outcomes counted (cancelled ones aside) since the failure threshold was last (re)armed. */
   armed?: { settled: number; failed: number };
   startedAtMs: number;
+  /** Paused time of ended pauses; `pausedSinceMs` when paused now. */
+  pausedMs?: number;
+  pausedSinceMs?: number;
+  /** Time the batch sat ended before it was reopened (retry rounds). */
+  waitingMs?: number;
   generation: number;
   /** The latest retry-failed round begun (0: none). */
   retryRound?: number;

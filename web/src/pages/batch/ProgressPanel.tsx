@@ -1,12 +1,27 @@
 /** The batch's counts, bar and run metrics, and the per-step funnel. */
+import { useEffect, useState } from 'react';
 import { isFinal, type Progress, type StepCounts } from '../../api.ts';
 import { col, hiddenColumn, ProgressBar, TableHead } from '../../components.tsx';
 import { formatCost, formatDuration, formatInt, formatPercent, formatRate, formatTime } from '../../format.ts';
 
 const EMPTY_COUNTS: StepCounts = { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
 
+/** Now, read again every second while `ticking` (a paused batch's paused time counts up on the page). */
+function useNow(ticking: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!ticking) return;
+    const timer = window.setInterval(() => setNow(Date.now()), 1_000);
+    return () => window.clearInterval(timer);
+  }, [ticking]);
+  return now;
+}
+
 export function ProgressPanel({ p }: { p: Progress }) {
   const final = isFinal(p.status);
+  const now = useNow(Boolean(p.pausedSince) && !final);
+  // Ended pauses, and the current one up to now (the workflow's answer was read at its last event).
+  const pausedMs = (p.pausedMs ?? 0) + (p.pausedSince ? Math.max(0, now - Date.parse(p.pausedSince)) : 0);
   const counts: Array<{ key: keyof Progress & string; label: string }> = [
     { key: 'succeeded', label: 'Succeeded' },
     { key: 'failed', label: 'Failed' },
@@ -58,11 +73,27 @@ export function ProgressPanel({ p }: { p: Progress }) {
           </dd>
         </div>
         <div className="stat">
-          <dt>Elapsed</dt>
+          <dt>Running time</dt>
           <dd className="num" data-testid="stat-elapsed">
             {p.startedAt || p.elapsedMs > 0 ? formatDuration(p.elapsedMs) : '—'}
           </dd>
         </div>
+        {pausedMs > 0 && (
+          <div className="stat">
+            <dt>Paused</dt>
+            <dd className="num" data-testid="stat-paused">
+              {formatDuration(pausedMs)}
+            </dd>
+          </div>
+        )}
+        {(p.waitingMs ?? 0) > 0 && (
+          <div className="stat">
+            <dt>Waiting for a retry</dt>
+            <dd className="num" data-testid="stat-waiting">
+              {formatDuration(p.waitingMs)}
+            </dd>
+          </div>
+        )}
         <div className="stat">
           <dt>{final ? 'Finished' : 'ETA'}</dt>
           <dd className="num" data-testid="stat-eta">
