@@ -83,8 +83,10 @@ export function Results({
                   <td className="mono">{r.key}</td>
                   <td>{r.status}</td>
                   {columns.map((c) => (
-                    <td key={c} className="truncate" title={cell(r[c])}>
-                      {cell(r[c])}
+                    <td key={c}>
+                      <span className="truncate" title={cell(r[c])}>
+                        {cell(r[c])}
+                      </span>
                     </td>
                   ))}
                 </tr>
