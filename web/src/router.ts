@@ -3,12 +3,14 @@
  * `#/creative-templates`. No router library needed.
  */
 import { useEffect, useState } from 'react';
+import { TAB_STATUSES } from '../../contract/values';
 
 export type BatchTab = 'active' | 'completed' | 'failed' | 'all';
+/** The API's tabs (contract TAB_STATUSES) under the page's labels, and All. */
 export const BATCH_TABS: ReadonlyArray<{ id: BatchTab; label: string; statuses?: readonly string[] }> = [
-  { id: 'active', label: 'In progress', statuses: ['pending', 'running', 'paused'] },
-  { id: 'completed', label: 'Completed', statuses: ['completed', 'completed_with_errors'] },
-  { id: 'failed', label: 'Failed', statuses: ['failed', 'cancelled'] },
+  { id: 'active', label: 'In progress', statuses: TAB_STATUSES['in-progress'] },
+  { id: 'completed', label: 'Completed', statuses: TAB_STATUSES.completed },
+  { id: 'failed', label: 'Failed', statuses: TAB_STATUSES.failed },
   { id: 'all', label: 'All' },
 ];
 
