@@ -21,6 +21,8 @@ interface Entry {
   at: number;
   lastRead: number;
   inFlight?: Promise<BatchProgress>;
+  /** Bumped when the cached value turns out stale: a fetch begun before then stores nothing. */
+  epoch: number;
   listeners: Set<Listener>;
   timer?: NodeJS.Timeout;
 }
@@ -44,7 +46,7 @@ export class ProgressHub {
   private entry(id: string): Entry {
     let e = this.entries.get(id);
     if (!e) {
-      e = { at: 0, lastRead: Date.now(), listeners: new Set() };
+      e = { at: 0, epoch: 0, lastRead: Date.now(), listeners: new Set() };
       this.entries.set(id, e);
     }
     e.lastRead = Date.now();
@@ -72,21 +74,32 @@ export class ProgressHub {
       const p = await this.refresh(id);
       return p && !isFinalBatchStatus(p.status) ? this.refresh(id) : p;
     }
-    // The database says it runs again (reopened by a retry round): the cached final value is stale.
-    if (opts.knownStatus && e.value && isFinalBatchStatus(e.value.status)) e.value = undefined;
     const firstAnswerMs = opts.firstAnswerMs ?? 1_000;
+    if (!opts.knownStatus) return this.current(id, e, firstAnswerMs);
+    // The database says it runs (again: a retry round reopened it), so a final value cached or
+    // brought by a fetch begun before the reopening is stale: forget it and read again. (Right
+    // after the batch ends, its row can say running a moment longer: the new read says so too.)
+    if (e.value && isFinalBatchStatus(e.value.status)) this.forget(e);
+    const answer = await this.current(id, e, firstAnswerMs);
+    if (!answer || !isFinalBatchStatus(answer.status)) return answer;
+    this.forget(e);
+    return this.current(id, e, firstAnswerMs);
+  }
+
+  /**
+   * The cached value (refreshed in the background when older than the interval), or the first
+   * answer of a fetch within `firstAnswerMs`, or else the database snapshot.
+   */
+  private async current(id: string, e: Entry, firstAnswerMs: number): Promise<BatchProgress | null> {
     const fresh = e.value && (isFinalBatchStatus(e.value.status) || Date.now() - e.at < this.intervalMs);
     if (!fresh) {
-      e.inFlight ??= this.fetch(id, e).finally(() => {
-        e.inFlight = undefined;
-      });
       // Observed here so a failed fetch nobody awaits is no unhandled rejection; the callers below get its error.
-      e.inFlight.catch(() => undefined);
+      this.fetching(id, e).catch(() => undefined);
     }
     if (e.value) return e.value;
     try {
       const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), firstAnswerMs).unref());
-      const first = await Promise.race([e.inFlight!, timeout]);
+      const first = await Promise.race([this.fetching(id, e), timeout]);
       if (first !== 'timeout') return first;
       const snap = await this.source.snapshot(id);
       return snap ? ({ ...normaliseSnapshot(id, snap), stale: true } as BatchProgress) : null;
@@ -96,14 +109,38 @@ export class ProgressHub {
     }
   }
 
+  /** Drops the cached value and the fetch in flight: what that fetch brings is not kept. */
+  private forget(e: Entry): void {
+    e.value = undefined;
+    e.inFlight = undefined;
+    e.epoch += 1;
+  }
+
+  /**
+   * The progress a new stream opens with: the batch row's status says whether a cached final
+   * value still holds (a retry round may have reopened the batch since).
+   */
+  async opening(id: string): Promise<BatchProgress | null> {
+    const snap = await this.source.snapshot(id);
+    return snap ? this.get(id, { knownStatus: snap.status }) : null;
+  }
+
+  /** The fetch in flight for this batch, or a new one; concurrent readers share it. */
+  private fetching(id: string, e: Entry): Promise<BatchProgress> {
+    if (!e.inFlight) {
+      const p = this.fetch(id, e).finally(() => {
+        if (e.inFlight === p) e.inFlight = undefined;
+      });
+      e.inFlight = p;
+    }
+    return e.inFlight;
+  }
+
   /** Waits for a fresh value (the SSE ticker), sharing the query with concurrent readers. */
   private async refresh(id: string): Promise<BatchProgress | null> {
     const e = this.entry(id);
-    e.inFlight ??= this.fetch(id, e).finally(() => {
-      e.inFlight = undefined;
-    });
     try {
-      return await e.inFlight;
+      return await this.fetching(id, e);
     } catch (err) {
       if ((err as { code?: string }).code === 'not_found') return null;
       throw err;
@@ -111,6 +148,7 @@ export class ProgressHub {
   }
 
   private async fetch(id: string, e: Entry): Promise<BatchProgress> {
+    const epoch = e.epoch;
     const snap = await this.source.snapshot(id);
     if (!snap) throw Object.assign(new Error(`batch ${id} not found`), { code: 'not_found' });
     let value: BatchProgress;
@@ -126,8 +164,10 @@ export class ProgressHub {
         value = { ...normaliseSnapshot(id, snap), stale: true } as BatchProgress;
       }
     }
-    e.value = value;
-    e.at = Date.now();
+    if (epoch === e.epoch) {
+      e.value = value;
+      e.at = Date.now();
+    }
     return value;
   }
 

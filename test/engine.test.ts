@@ -227,26 +227,28 @@ describe.each(SHAPES)('%s', (_shape, partitioning) => {
     const paused = await waitForStatus(id, ['paused']);
     expect(paused.pauseReason).toBe('paused by operator');
     // While paused: after the in-flight steps end, no step starts anywhere. An item whose last
-    // step was running when the pause came still settles, and the batch hears of it only after
-    // that step's completion, the item's close and (partitioned) its partition's next report, so
-    // first wait until the batch's count holds still for 1.5 s; the counts are asked of the batch
-    // workflow itself (the API answers from a cache).
+    // step (c) had started when the pause came still settles, and the batch hears of it only after
+    // that step's completion, the item's close and (partitioned) its partition's next report, which
+    // on a loaded machine can take seconds. So first wait until the batch counts every item whose
+    // last step started; the counts are asked of the batch workflow itself (the API answers from a
+    // cache).
     const handle = client.workflow.getHandle(id);
+    const lastStepStarted = () => [...fixtureLog.attempts.keys()].filter((k) => k.endsWith('/c')).length;
+    const attemptsNow = () => [...fixtureLog.attempts.values()].reduce((a, b) => a + b, 0);
     let before = await handle.query(progressQuery);
     await waitFor(
       async () => {
-        await new Promise((r) => setTimeout(r, 1_500));
-        const now = await handle.query(progressQuery);
-        const still = now.processed === before.processed;
-        before = now;
-        return still;
+        const attempts = attemptsNow();
+        await new Promise((r) => setTimeout(r, 1_000));
+        before = await handle.query(progressQuery);
+        return attemptsNow() === attempts && before.processed === lastStepStarted();
       },
-      { what: 'the paused batch to settle its in-flight items', timeoutMs: 30_000 },
+      { what: 'the paused batch to settle its in-flight items', timeoutMs: 60_000 },
     );
-    const attemptsA = [...fixtureLog.attempts.values()].reduce((a, b) => a + b, 0);
+    const attemptsA = attemptsNow();
     await new Promise((r) => setTimeout(r, 1_500));
     const after = await handle.query(progressQuery);
-    const attemptsB = [...fixtureLog.attempts.values()].reduce((a, b) => a + b, 0);
+    const attemptsB = attemptsNow();
     expect(after.status).toBe('paused');
     expect(attemptsB).toBe(attemptsA);
     expect(after.processed).toBe(before.processed);

@@ -19,7 +19,7 @@ export function batchEventsRouter(deps: { hub: ProgressHub; streams: StreamSlots
 
   router.get('/batches/:id/events', async (req, res) => {
     const { id } = IdParam.parse(req.params);
-    const first = await hub.get(id);
+    const first = await hub.opening(id);
     if (!first) throw notFound('batch', id);
     const release = streams.take(req.principal!.userId);
     res.writeHead(200, {

@@ -26,7 +26,7 @@ export function BatchPage({ id }: { id: string }) {
   useTitle(batch ? batch.name : 'Batch');
 
   const streaming = batch !== undefined && !isFinal(batch.status);
-  const live = useLiveProgress(id, streaming);
+  const live = useLiveProgress(id, streaming, batch?.progress?.retryRound ?? 0);
   const refresh = useRefreshBatch(id);
   const pipelines = usePipelines();
 

@@ -1,7 +1,8 @@
 /**
  * Live progress over Server-Sent Events while a batch is not final. Each snapshot goes into the
  * batch's query cache (acceptLiveProgress); the `done` event reads the batch and its items again.
- * EventSource reconnects by itself after errors.
+ * EventSource reconnects by itself after errors. A new retry round opens a new stream: the one
+ * before may have ended on the end of the round before (`done`) while the batch reopened.
  */
 import { useEffect, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
@@ -10,7 +11,7 @@ import { acceptLiveProgress, useRefreshBatch } from '../../queries/batches.ts';
 
 export type LiveState = 'off' | 'connecting' | 'live' | 'reconnecting' | 'closed' | 'done';
 
-export function useLiveProgress(id: string, streaming: boolean): LiveState {
+export function useLiveProgress(id: string, streaming: boolean, round: number): LiveState {
   const qc = useQueryClient();
   const refresh = useRefreshBatch(id);
   const [live, setLive] = useState<LiveState>('off');
@@ -36,7 +37,7 @@ export function useLiveProgress(id: string, streaming: boolean): LiveState {
     es.onopen = () => setLive('live');
     es.onerror = () => setLive(es.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
     return () => es.close();
-  }, [id, streaming, qc, refresh]);
+  }, [id, streaming, round, qc, refresh]);
 
   return live;
 }
