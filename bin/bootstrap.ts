@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { bootstrapSuperAdmin } from '../api/auth/service';
 import { ApiError } from '../contract/api-error';
 import { createDb } from '../lib/db';
-import { env } from '../lib/env';
+import { databaseUrlOrEmbedded, env } from '../lib/env';
 import { migrate } from '../lib/migrate';
 
 const Args = z.object({
@@ -37,7 +37,7 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  const url = env.DATABASE_URL ?? `postgresql://flotilla:flotilla@127.0.0.1:${env.EMBEDDED_PG_PORT}/flotilla`;
+  const url = databaseUrlOrEmbedded;
   const db = createDb(url, { poolSize: 2 });
   try {
     await migrate(url);

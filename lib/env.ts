@@ -185,6 +185,12 @@ export const EnvSchema = z.object({
   SECRETS_KEY: optionalString,
   /** A file holding SECRETS_KEY (read when SECRETS_KEY is unset); `npm start` generates DATA_DIR/secrets.key (0600). */
   SECRETS_KEY_FILE: optionalString,
+  /**
+   * Retired secrets keys (comma-separated, each 32 bytes base64) that stored secrets may still be
+   * sealed with: they are opened, never used to seal. `npm run secrets:rotate` reseals them all
+   * under SECRETS_KEY, after which these can be dropped.
+   */
+  SECRETS_KEY_PREVIOUS: optionalString,
 });
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -205,9 +211,14 @@ export const appUrl = env.APP_URL ?? `http://127.0.0.1:${env.PORT}`;
 export const filesDir = path.resolve(env.FILES_DIR ?? path.join(dataDir, 'files'));
 export const uploadsDir = path.resolve(env.UPLOADS_DIR ?? path.join(dataDir, 'uploads'));
 export const partnerApiUrl = env.PARTNER_API_URL ?? `http://127.0.0.1:${env.PARTNER_SANDBOX_PORT}`;
+/** DATABASE_URL, or the embedded PostgreSQL `npm start` runs (for the maintenance commands in bin/). */
+export const databaseUrlOrEmbedded =
+  env.DATABASE_URL ?? `postgresql://flotilla:flotilla@127.0.0.1:${env.EMBEDDED_PG_PORT}/flotilla`;
 
 /** SECRETS_KEY, or the contents of SECRETS_KEY_FILE, decoded; undefined when neither is set. */
 export const secretsKey: Buffer | undefined = secretsKeyOf(env);
+/** SECRETS_KEY_PREVIOUS decoded: keys stored secrets are still opened with, never sealed with. */
+export const previousSecretsKeys: Buffer[] = previousSecretsKeysOf(env);
 
 function secretsKeyOf(e: Env): Buffer | undefined {
   let text = e.SECRETS_KEY;
@@ -223,7 +234,16 @@ function secretsKeyOf(e: Env): Buffer | undefined {
       );
     }
   }
-  if (!text) return undefined;
+  return text ? decodeSecretsKey(text, from) : undefined;
+}
+
+/** The retired keys of SECRETS_KEY_PREVIOUS, in the order given. */
+export function previousSecretsKeysOf(e: Pick<Env, 'SECRETS_KEY_PREVIOUS'>): Buffer[] {
+  const parts = (e.SECRETS_KEY_PREVIOUS ?? '').split(',').map((k) => k.trim());
+  return parts.filter(Boolean).map((k, i) => decodeSecretsKey(k, `SECRETS_KEY_PREVIOUS (key ${i + 1})`));
+}
+
+function decodeSecretsKey(text: string, from: string): Buffer {
   const key = Buffer.from(text, 'base64');
   if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
     throw new Error(

@@ -108,31 +108,35 @@ export class EntityImportService {
         { field: 'file', limitBytes: maxBytes },
       );
     if (o.declaredBytes !== undefined && o.declaredBytes > maxBytes) throw refuse(tooLarge());
-    const active = await db.entityImport.count({ where: { orgId: o.orgId, status: { in: ACTIVE } } });
-    if (active >= MAX_ACTIVE_IMPORTS_PER_ORG) {
-      throw refuse(
-        conflict(`your organisation already has ${active} imports in progress; wait for one to finish`, {
-          active,
-          limit: MAX_ACTIVE_IMPORTS_PER_ORG,
-        }),
-      );
-    }
     const id = newImportId();
     const fileName = sanitizeFilename(o.filename?.trim() || `${o.kind}s.csv`);
-    await db.entityImport.create({
-      data: {
-        id,
-        orgId: o.orgId,
-        kind: o.kind,
-        pipeline: def.name,
-        fileName,
-        bytes: 0,
-        compressed: false,
-        maxRows: o.maxRows,
-        status: 'receiving',
-        createdBy: o.createdBy ?? null,
-      },
+    // Counted and taken in one transaction under the organisation's lock, so uploads arriving
+    // together (on any API process) cannot all pass the count.
+    const refused = await db.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext(${`entity-import:${o.orgId}`}))) AS locked`;
+      const active = await tx.entityImport.count({ where: { orgId: o.orgId, status: { in: ACTIVE } } });
+      if (active >= MAX_ACTIVE_IMPORTS_PER_ORG)
+        return conflict(`your organisation already has ${active} imports in progress; wait for one to finish`, {
+          active,
+          limit: MAX_ACTIVE_IMPORTS_PER_ORG,
+        });
+      await tx.entityImport.create({
+        data: {
+          id,
+          orgId: o.orgId,
+          kind: o.kind,
+          pipeline: def.name,
+          fileName,
+          bytes: 0,
+          compressed: false,
+          maxRows: o.maxRows,
+          status: 'receiving',
+          createdBy: o.createdBy ?? null,
+        },
+      });
+      return null;
     });
+    if (refused) throw refuse(refused);
     let bytes = 0;
     let head: Buffer | undefined;
     try {

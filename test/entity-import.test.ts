@@ -5,6 +5,7 @@
  * scoped to their organisation, an attempt resumed from its heartbeat; and batches made from
  * every stored entity a selection matches, read from the database.
  */
+import http from 'node:http';
 import zlib from 'node:zlib';
 import { DefaultLogger } from '@temporalio/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -250,6 +251,47 @@ test("an import over the organisation's row limit is refused before anything is 
   expect(
     (await stack.api.call('GET', '/api/entity-imports')).body.imports.map((i: { id: string }) => i.id),
   ).not.toContain(five.body.id);
+});
+
+test('an organisation runs at most two imports at once, however many arrive together: the others are a 409 at once', async () => {
+  const org = await otherOrganisation(stack.db, { name: 'Initech' });
+  const url = new URL(`${stack.api.base}/api/entity-imports?kind=contact`);
+  // Twelve uploads open together and send their first bytes; each stays open (receiving) meanwhile.
+  const UPLOADS = 12;
+  const statuses: number[] = [];
+  const requests = Array.from({ length: UPLOADS }, () => {
+    const req = http.request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', ...org.headers },
+    });
+    const answered = new Promise<{ status: number; body: any }>((resolve, reject) => {
+      req.on('response', (res) => {
+        statuses.push(res.statusCode!);
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+    });
+    req.write('email,name\n');
+    return { req, answered };
+  });
+  // The ten refused are answered while the bodies are still being sent.
+  await waitFor(async () => statuses.length >= UPLOADS - 2, { what: 'ten uploads refused', timeoutMs: 20_000 });
+  expect(statuses).toEqual(Array(UPLOADS - 2).fill(409));
+  for (const { req } of requests) req.end('i1@example.com,I One\n');
+  const answers = await Promise.all(requests.map((r) => r.answered));
+  expect(answers.map((a) => a.status).sort()).toEqual([202, 202, ...Array(UPLOADS - 2).fill(409)]);
+  const refused = answers.find((a) => a.status === 409)!;
+  expect(refused.body.error.message).toBe(
+    'your organisation already has 2 imports in progress; wait for one to finish',
+  );
+  expect(refused.body.error.details).toMatchObject({ active: 2, limit: 2 });
+  expect(await stack.db.entityImport.count({ where: { orgId: org.orgId } })).toBe(2);
+  for (const a of answers.filter((x) => x.status === 202)) {
+    expect(await settled(a.body.id, org.headers)).toMatchObject({ status: 'succeeded', rowsImported: 1 });
+  }
 });
 
 test('bad files get a clear refusal or a failed import with the reason, and change nothing', async () => {

@@ -366,3 +366,147 @@ describe('the secret box', () => {
     },
   );
 });
+
+describe('key rotation', () => {
+  const b64 = (k: Buffer) => k.toString('base64');
+  const stackKey = Buffer.from(process.env.SECRETS_KEY!, 'base64');
+  type Box = ReturnType<typeof createSecretBox>;
+
+  test('a box opens what a retired key sealed, seals with the current key only, and says which is which', () => {
+    const older = crypto.randomBytes(32);
+    const current = crypto.randomBytes(32);
+    const sealedOld = createSecretBox(older).seal('whsec_from_before_rotation');
+    const box = createSecretBox(current, [older]);
+    expect(box.open(sealedOld)).toBe('whsec_from_before_rotation');
+    expect(box.isCurrent(sealedOld)).toBe(false);
+    const sealedNew = box.seal('whsec_after_rotation');
+    expect(box.isCurrent(sealedNew)).toBe(true);
+    expect(() => createSecretBox(older).open(sealedNew)).toThrow(SecretOpenError);
+    expect(() => box.open(createSecretBox(crypto.randomBytes(32)).seal('x'))).toThrow(
+      /neither SECRETS_KEY nor a key of SECRETS_KEY_PREVIOUS/,
+    );
+  });
+
+  /** Every stored webhook secret but those of `skipTemplate`, opened with `box`: `${table} ${id} ${url}` -> plaintext. */
+  async function storedSecrets(box: Box, skipTemplate?: string) {
+    const rows = [
+      ...(await stack.db.batch.findMany({ select: { id: true, notify: true } })).map((r) => ['batches', r] as const),
+      ...(await stack.db.batchTemplate.findMany({ select: { id: true, notify: true } }))
+        .filter((r) => r.id !== skipTemplate)
+        .map((r) => ['batch_templates', r] as const),
+      ...(await stack.db.orgSettings.findMany({ select: { orgId: true, notify: true } })).map(
+        (r) => ['org_settings', { id: r.orgId, notify: r.notify }] as const,
+      ),
+    ];
+    const out = new Map<string, string>();
+    for (const [table, r] of rows)
+      for (const w of (r.notify as { webhooks?: Array<{ url: string; secret: string }> } | null)?.webhooks ?? [])
+        out.set(`${table} ${r.id} ${w.url}`, box.open(w.secret));
+    return out;
+  }
+
+  /** `npm run secrets:rotate` against the stack's database. */
+  function rotate(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'bin/rotate-secrets.ts')], {
+        env: { ...process.env, LOG_LEVEL: 'fatal', DATABASE_URL: stack.dbUrl, SECRETS_KEY_FILE: '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (c) => (output += c));
+      child.stderr.on('data', (c) => (output += c));
+      child.on('exit', (code) => resolve({ code, output }));
+    });
+  }
+
+  test('secrets:rotate reseals every stored secret under the new key, names what no key opens, and a second run has nothing to do', async () => {
+    // A secret in each place one is stored: the organisation's settings, a template, a batch.
+    const orgSecret = newSecret('rotate_org');
+    const put = await call('PUT', '/api/org/settings', { notify: { webhooks: [{ url: hookUrl, secret: orgSecret }] } });
+    expect(put.status).toBe(200);
+    try {
+      const templateSecret = newSecret('rotate_template');
+      const template = await call('POST', '/api/templates', {
+        name: uid('rotate'),
+        pipeline: 'noop',
+        source: { kind: 'items', items: [{ key: 'a' }] },
+        notify: { webhooks: [{ url: otherHookUrl, secret: templateSecret }] },
+      });
+      expect(template.status).toBe(201);
+      const batchSecret = newSecret('rotate_batch');
+      const batch = await call('POST', '/api/batches', {
+        pipeline: 'noop',
+        name: uid('rotate'),
+        items: [{ key: 'a' }],
+        notify: { webhooks: [{ url: otherHookUrl, secret: batchSecret }] },
+      });
+      expect(batch.status).toBe(202);
+      await finished(batch.body.id);
+
+      // A template whose secret was sealed with a key nobody configured (lost): it cannot be rotated.
+      const lostUrl = `${hookUrl}?lost`;
+      const lost = await call('POST', '/api/templates', {
+        name: uid('lost-key'),
+        pipeline: 'noop',
+        source: { kind: 'items', items: [{ key: 'a' }] },
+        notify: { webhooks: [{ url: lostUrl, secret: newSecret('lost') }] },
+      });
+      expect(lost.status).toBe(201);
+      const lostSealed = createSecretBox(crypto.randomBytes(32)).seal('whsec_sealed_with_a_lost_key');
+      await stack.db.batchTemplate.update({
+        where: { id: lost.body.id },
+        data: { notify: { emails: [], webhooks: [{ url: lostUrl, secret: lostSealed }] } },
+      });
+      const stackBox = createSecretBox(stackKey);
+      await expect(storedSecrets(stackBox)).rejects.toThrow(SecretOpenError);
+      const readable = await storedSecrets(stackBox, lost.body.id);
+      expect(readable.get(`org_settings ${put.body.orgId} ${hookUrl}`)).toBe(orgSecret);
+      expect(readable.get(`batch_templates ${template.body.id} ${otherHookUrl}`)).toBe(templateSecret);
+      expect(readable.get(`batches ${batch.body.id} ${otherHookUrl}`)).toBe(batchSecret);
+
+      const newKey = crypto.randomBytes(32);
+      const first = await rotate({ SECRETS_KEY: b64(newKey), SECRETS_KEY_PREVIOUS: b64(stackKey) });
+      expect(first.code).toBe(1);
+      expect(first.output).toContain(`${readable.size} secrets resealed under SECRETS_KEY, 0 already were`);
+      expect(first.output).toContain(`unreadable: batch_templates ${lost.body.id} webhook ${lostUrl}`);
+      expect(first.output).not.toMatch(/whsec_|enc:v1:/);
+
+      // Everything else opens with the new key alone, to the same secrets, and no longer with the old one.
+      expect(await storedSecrets(createSecretBox(newKey), lost.body.id)).toEqual(readable);
+      await expect(storedSecrets(stackBox, lost.body.id)).rejects.toThrow(SecretOpenError);
+      // What no key opens was left as it was.
+      const lostRow = await stack.db.batchTemplate.findUniqueOrThrow({ where: { id: lost.body.id } });
+      expect((lostRow.notify as { webhooks: Array<{ secret: string }> }).webhooks[0].secret).toBe(lostSealed);
+
+      // The operator deletes that template (or saves its webhook with a new secret); then nothing is left to do.
+      expect((await call('DELETE', `/api/templates/${lost.body.id}`)).status).toBe(204);
+      const second = await rotate({ SECRETS_KEY: b64(newKey), SECRETS_KEY_PREVIOUS: b64(stackKey) });
+      expect(second.code).toBe(0);
+      expect(second.output).toContain(`0 secrets resealed under SECRETS_KEY, ${readable.size} already were`);
+
+      // Back to the stack's key (the new one retired now): its worker signs with the twice-resealed secret.
+      const back = await rotate({ SECRETS_KEY: b64(stackKey), SECRETS_KEY_PREVIOUS: b64(newKey) });
+      expect(back.code).toBe(0);
+      expect(await storedSecrets(stackBox)).toEqual(readable);
+      const after = await call('POST', '/api/batches', {
+        pipeline: 'noop',
+        name: uid('rotated'),
+        items: [{ key: 'a' }],
+      });
+      expect(after.status).toBe(202);
+      await finished(after.body.id);
+      await deliveredSignedWith(after.body.id, orgSecret);
+    } finally {
+      await call('PUT', '/api/org/settings', { notify: null });
+    }
+  });
+
+  test('a malformed SECRETS_KEY_PREVIOUS stops the command naming which key', async () => {
+    const res = await rotate({
+      SECRETS_KEY: b64(crypto.randomBytes(32)),
+      SECRETS_KEY_PREVIOUS: `${b64(crypto.randomBytes(32))},${b64(crypto.randomBytes(8))}`,
+    });
+    expect(res.code).not.toBe(0);
+    expect(res.output).toMatch(/SECRETS_KEY_PREVIOUS \(key 2\): must be 32 bytes in base64/);
+  });
+});
