@@ -38,68 +38,27 @@ interface Table {
   swap(id: string, seen: unknown, next: StoredNotify): Promise<boolean>;
 }
 
-const notNull = { not: Prisma.DbNull };
-const asJson = (v: unknown) => v as Prisma.InputJsonValue;
+/** The tables a `notify` is stored in, with each one's key column (constants, never input). */
+const TABLES: ReadonlyArray<{ name: SecretTable; key: string }> = [
+  { name: 'batches', key: 'id' },
+  { name: 'batch_templates', key: 'id' },
+  { name: 'org_settings', key: 'org_id' },
+];
 
-function tables(db: Db): Table[] {
-  const after = (id: string | undefined) => (id === undefined ? {} : { gt: id });
-  return [
-    {
-      name: 'batches',
-      page: (id, take) =>
-        db.batch.findMany({
-          where: { notify: notNull, id: after(id) },
-          select: { id: true, notify: true },
-          orderBy: { id: 'asc' },
-          take,
-        }),
-      read: (id) => db.batch.findUnique({ where: { id }, select: { id: true, notify: true } }),
-      swap: async (id, seen, next) =>
-        (await db.batch.updateMany({ where: { id, notify: { equals: asJson(seen) } }, data: { notify: asJson(next) } }))
-          .count === 1,
-    },
-    {
-      name: 'batch_templates',
-      page: (id, take) =>
-        db.batchTemplate.findMany({
-          where: { notify: notNull, id: after(id) },
-          select: { id: true, notify: true },
-          orderBy: { id: 'asc' },
-          take,
-        }),
-      read: (id) => db.batchTemplate.findUnique({ where: { id }, select: { id: true, notify: true } }),
-      swap: async (id, seen, next) =>
-        (
-          await db.batchTemplate.updateMany({
-            where: { id, notify: { equals: asJson(seen) } },
-            data: { notify: asJson(next) },
-          })
-        ).count === 1,
-    },
-    {
-      name: 'org_settings',
-      page: async (id, take) =>
-        (
-          await db.orgSettings.findMany({
-            where: { notify: notNull, orgId: after(id) },
-            select: { orgId: true, notify: true },
-            orderBy: { orgId: 'asc' },
-            take,
-          })
-        ).map((r) => ({ id: r.orgId, notify: r.notify })),
-      read: async (id) => {
-        const r = await db.orgSettings.findUnique({ where: { orgId: id }, select: { orgId: true, notify: true } });
-        return r && { id: r.orgId, notify: r.notify };
-      },
-      swap: async (id, seen, next) =>
-        (
-          await db.orgSettings.updateMany({
-            where: { orgId: id, notify: { equals: asJson(seen) } },
-            data: { notify: asJson(next) },
-          })
-        ).count === 1,
-    },
-  ];
+function tableOf(db: Db, t: { name: SecretTable; key: string }): Table {
+  const table = Prisma.raw(t.name);
+  const key = Prisma.raw(t.key);
+  return {
+    name: t.name,
+    page: (after, take) =>
+      db.$queryRaw<Row[]>`SELECT ${key} AS id, notify FROM ${table}
+        WHERE notify IS NOT NULL AND ${key} > ${after ?? ''} ORDER BY ${key} LIMIT ${take}`,
+    read: async (id) =>
+      (await db.$queryRaw<Row[]>`SELECT ${key} AS id, notify FROM ${table} WHERE ${key} = ${id}`)[0] ?? null,
+    swap: async (id, seen, next) =>
+      (await db.$executeRaw`UPDATE ${table} SET notify = ${JSON.stringify(next)}::jsonb
+        WHERE ${key} = ${id} AND notify = ${JSON.stringify(seen)}::jsonb`) === 1,
+  };
 }
 
 /** Seals every stored webhook secret with the box's current key; see the module comment. */
@@ -115,7 +74,7 @@ export async function resealStoredSecrets(
     resealed: 0,
     unreadable: [],
   };
-  for (const table of tables(db)) {
+  for (const table of TABLES.map((t) => tableOf(db, t))) {
     let after: string | undefined;
     for (;;) {
       const rows = await table.page(after, take);
@@ -134,7 +93,7 @@ async function resealRow(table: Table, first: Row, box: SecretBox, report: Resea
   let row: Row | null = first;
   // A save between the read and the write: read the row again (a few times at most).
   for (let tries = 0; row && tries < 5; tries++) {
-    const notify = row.notify as Partial<StoredNotify>;
+    const notify = (row.notify ?? {}) as Partial<StoredNotify>;
     let current = 0;
     let resealed = 0;
     const unreadable: ResealReport['unreadable'] = [];

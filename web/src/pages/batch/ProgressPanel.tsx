@@ -21,7 +21,7 @@ export function ProgressPanel({ p }: { p: Progress }) {
   const final = isFinal(p.status);
   const now = useNow(Boolean(p.pausedSince) && !final);
   // Ended pauses, and the current one up to now (the workflow's answer was read at its last event).
-  const pausedMs = (p.pausedMs ?? 0) + (p.pausedSince ? Math.max(0, now - Date.parse(p.pausedSince)) : 0);
+  const pausedMs = p.pausedMs + (p.pausedSince ? Math.max(0, now - Date.parse(p.pausedSince)) : 0);
   const counts: Array<{ key: keyof Progress & string; label: string }> = [
     { key: 'succeeded', label: 'Succeeded' },
     { key: 'failed', label: 'Failed' },
@@ -86,7 +86,7 @@ export function ProgressPanel({ p }: { p: Progress }) {
             </dd>
           </div>
         )}
-        {(p.waitingMs ?? 0) > 0 && (
+        {p.waitingMs > 0 && (
           <div className="stat">
             <dt>Waiting for a retry</dt>
             <dd className="num" data-testid="stat-waiting">
