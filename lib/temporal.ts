@@ -49,15 +49,23 @@ export function devServerSearchAttributeArgs(): string[] {
 
 /** Registers the engine's search attributes when missing (a no-op on the dev server, which gets them as flags). */
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
-  const existing = await connection.operatorService.listSearchAttributes({ namespace });
-  const missing = Object.values(SEARCH_ATTRIBUTES).filter((n) => !(n in (existing.customAttributes ?? {})));
+  const missingNow = async () => {
+    const existing = await connection.operatorService.listSearchAttributes({ namespace });
+    return Object.values(SEARCH_ATTRIBUTES).filter((n) => !(n in (existing.customAttributes ?? {})));
+  };
+  const missing = await missingNow();
   if (missing.length === 0) return;
-  await connection.operatorService.addSearchAttributes({
-    namespace,
-    searchAttributes: Object.fromEntries(
-      missing.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
-    ),
-  });
+  try {
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(
+        missing.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+      ),
+    });
+  } catch (err) {
+    // Workers starting together: another one may have added them in between.
+    if ((await missingNow()).length > 0) throw err;
+  }
 }
 
 export interface DevServerHandle {

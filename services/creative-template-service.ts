@@ -109,8 +109,8 @@ export class CreativeTemplateService {
     const versionId = version.id;
     const t = await this.unique(body.name, () =>
       this.deps.db.$transaction(async (tx) => {
-        // The same content again is the same version.
-        await tx.creativeTemplateVersion.upsert({ where: { id: versionId }, create: version, update: {} });
+        // The same content again is the same version (saved twice at once, still one row).
+        await tx.creativeTemplateVersion.createMany({ data: version, skipDuplicates: true });
         return tx.creativeTemplate.update({
           where: { id },
           data: { name: body.name, page: body.page, versionId, uses: uses as object },

@@ -11,10 +11,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { demoRecipients } from '../pipelines/dm-creative/demo-data';
+import { BUILTIN, ensureBuiltInTemplate } from '../pipelines/dm-creative/template-store';
 import { batchEnded } from './support/api';
 import { startCreativeStack } from './support/creative-stack';
 import { otherOrganisation } from './support/orgs';
-import { uid } from './support/stack';
+import { createTestDatabase, uid } from './support/stack';
 
 const run = promisify(execFile);
 const FIXTURES = path.join(__dirname, 'fixtures', 'creative');
@@ -368,5 +369,22 @@ describe('batches', () => {
     });
     expect(after.status).toBe(400);
     expect(after.body.error.details.issues[0].message).toMatch(/no creative template/);
+  });
+});
+
+describe('the built-in letter', () => {
+  test('workers starting together on a fresh database all store it (no unique-key race), once', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const starts = await Promise.allSettled(Array.from({ length: 8 }, () => ensureBuiltInTemplate(fresh.db)));
+      expect(starts.filter((s) => s.status === 'rejected')).toEqual([]);
+      expect(await fresh.db.creativeTemplate.count({ where: { builtIn: true } })).toBe(1);
+      expect(await fresh.db.creativeTemplateVersion.count({ where: { templateId: BUILTIN.templateId } })).toBe(1);
+      // Once stored, a start updates nothing else.
+      await ensureBuiltInTemplate(fresh.db);
+      expect(await fresh.db.creativeTemplateVersion.count()).toBe(1);
+    } finally {
+      await fresh.close();
+    }
   });
 });

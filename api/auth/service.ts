@@ -363,10 +363,9 @@ export async function bootstrapSuperAdmin(
 ) {
   const orgId = opts.orgId ?? 'default';
   const email = opts.email.trim().toLowerCase();
-  await db.organization.upsert({
-    where: { id: orgId },
-    create: { id: orgId, name: opts.orgName ?? 'Flotilla', plan: 'enterprise' },
-    update: {},
+  await db.organization.createMany({
+    data: { id: orgId, name: opts.orgName ?? 'Flotilla', plan: 'enterprise' },
+    skipDuplicates: true,
   });
   const other = await db.user.findFirst({ where: { role: 'super_admin', NOT: { email } } });
   if (other && !opts.force)

@@ -61,12 +61,16 @@ export function memoryTemplateStore(contents: readonly TemplateContent[] = []): 
   };
 }
 
-/** Stores (or updates) the built-in letter: the row without an organisation, and its version. */
+/**
+ * Stores (or updates) the built-in letter: the row without an organisation, and its version.
+ * Workers start together on one database, so each row is inserted with ON CONFLICT DO NOTHING
+ * (`skipDuplicates`) rather than Prisma's upsert, which reads and then inserts when the update is
+ * empty and fails on the unique key when another worker inserted in between.
+ */
 export async function ensureBuiltInTemplate(db: Db): Promise<void> {
   const uses = usesOf(BUILTIN.page, BUILTIN.canvas) as object;
-  await db.creativeTemplateVersion.upsert({
-    where: { id: BUILTIN.versionId },
-    create: {
+  await db.creativeTemplateVersion.createMany({
+    data: {
       id: BUILTIN.versionId,
       templateId: BUILTIN_TEMPLATE_ID,
       orgId: null,
@@ -74,21 +78,14 @@ export async function ensureBuiltInTemplate(db: Db): Promise<void> {
       page: BUILTIN.page,
       canvas: BUILTIN.canvas as object,
     },
-    update: {},
+    skipDuplicates: true,
   });
-  await db.creativeTemplate.upsert({
-    where: { id: BUILTIN_TEMPLATE_ID },
-    create: {
-      id: BUILTIN_TEMPLATE_ID,
-      orgId: null,
-      name: BUILTIN.name,
-      page: BUILTIN.page,
-      versionId: BUILTIN.versionId,
-      uses,
-      builtIn: true,
-    },
-    update: { name: BUILTIN.name, page: BUILTIN.page, versionId: BUILTIN.versionId, uses },
+  const current = { name: BUILTIN.name, page: BUILTIN.page, versionId: BUILTIN.versionId, uses };
+  await db.creativeTemplate.createMany({
+    data: { id: BUILTIN_TEMPLATE_ID, orgId: null, builtIn: true, ...current },
+    skipDuplicates: true,
   });
+  await db.creativeTemplate.update({ where: { id: BUILTIN_TEMPLATE_ID }, data: current });
 }
 
 /** A stored version as the renderer takes it. */
