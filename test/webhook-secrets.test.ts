@@ -95,6 +95,14 @@ async function finished(id: string) {
   );
 }
 
+/** A one-item noop batch with no notify of its own (the organisation's default applies), run to its end. */
+async function runBatchOnOrgDefault(prefix: string): Promise<string> {
+  const res = await call('POST', '/api/batches', { pipeline: 'noop', name: uid(prefix), items: [{ key: 'a' }] });
+  expect(res.status).toBe(202);
+  await finished(res.body.id);
+  return res.body.id;
+}
+
 /** The delivery the receiver got for this batch, checked against the secret it should be signed with. */
 async function deliveredSignedWith(batchId: string, secret: string, url = hookUrl) {
   const hook = await waitFor(async () => received.find((r) => JSON.parse(r.body).batch.id === batchId), {
@@ -219,16 +227,10 @@ test("the organisation's settings: write-only secret, encrypted, kept by a round
     expect(missing.status).toBe(400);
     expect(missing.body.error.details.issues[0].path).toBe('notify.webhooks[0].secret');
 
-    const res = await call('POST', '/api/batches', {
-      pipeline: 'noop',
-      name: uid('org-default'),
-      items: [{ key: 'a' }],
-    });
-    expect(res.status).toBe(202);
-    await finished(res.body.id);
-    await deliveredSignedWith(res.body.id, secret);
-    expect(await columnText('batches', res.body.id)).not.toContain(secret);
-    expectNoSecret(await batchAnswers(res.body.id), secret);
+    const id = await runBatchOnOrgDefault('org-default');
+    await deliveredSignedWith(id, secret);
+    expect(await columnText('batches', id)).not.toContain(secret);
+    expectNoSecret(await batchAnswers(id), secret);
   } finally {
     await call('PUT', '/api/org/settings', { notify: null });
   }
@@ -488,14 +490,7 @@ describe('key rotation', () => {
       const back = await rotate({ SECRETS_KEY: b64(stackKey), SECRETS_KEY_PREVIOUS: b64(newKey) });
       expect(back.code).toBe(0);
       expect(await storedSecrets(stackBox)).toEqual(readable);
-      const after = await call('POST', '/api/batches', {
-        pipeline: 'noop',
-        name: uid('rotated'),
-        items: [{ key: 'a' }],
-      });
-      expect(after.status).toBe(202);
-      await finished(after.body.id);
-      await deliveredSignedWith(after.body.id, orgSecret);
+      await deliveredSignedWith(await runBatchOnOrgDefault('rotated'), orgSecret);
     } finally {
       await call('PUT', '/api/org/settings', { notify: null });
     }
