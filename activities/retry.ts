@@ -15,6 +15,7 @@ import { temporal } from '@temporalio/proto';
 import Long from 'long';
 import type { CountedOutcome, StepResult } from '../common/types';
 import type { Db } from '../lib/db';
+import { historyEvents } from './workflow-history';
 import { Prisma } from '../lib/db';
 
 export interface RetryPageInput {
@@ -44,7 +45,7 @@ const RESET_CONCURRENCY = 4;
 const EventType = temporal.api.enums.v1.EventType;
 
 /** A UUID derived from a string: the same reset asked twice is one reset for the server. */
-function stableUuid(s: string): string {
+export function stableUuid(s: string): string {
   const h = crypto.createHash('sha256').update(s).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
@@ -74,18 +75,7 @@ export async function resetPointOf(
   workflowId: string,
   runId: string,
 ): Promise<{ eventId: number; fromStep: boolean }> {
-  const events: temporal.api.history.v1.IHistoryEvent[] = [];
-  let nextPageToken: Uint8Array | undefined;
-  do {
-    const page = await client.workflowService.getWorkflowExecutionHistory({
-      namespace,
-      execution: { workflowId, runId },
-      maximumPageSize: 1000,
-      nextPageToken,
-    });
-    events.push(...(page.history?.events ?? []));
-    nextPageToken = page.nextPageToken && page.nextPageToken.length > 0 ? page.nextPageToken : undefined;
-  } while (nextPageToken);
+  const events = await historyEvents(client, { namespace, workflowId, runId });
   const id = (e: temporal.api.history.v1.IHistoryEvent) => Number(e.eventId);
   let scheduledId: number | undefined;
   for (let i = events.length - 1; i >= 0 && scheduledId === undefined; i--) {

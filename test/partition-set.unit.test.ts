@@ -109,3 +109,36 @@ test('a snapshot does not follow the reports applied after it', () => {
   set.apply(counts(1, 1, { failed: 1 }));
   expect(snap.latest).toEqual([expect.objectContaining({ report: 1, done: false }), null]);
 });
+
+test('silent partitions: unfinished ones not heard from (any report, even a stale one) for the interval; asking restarts their clocks', () => {
+  let now = 1_000;
+  const set = new PartitionSet([2, 2, 2], undefined, () => now);
+  now += 5_000;
+  expect(set.silentFor(1_000)).toEqual([]); // not started yet: nothing can have closed
+  set.started = true;
+  expect(set.silentFor(5_001)).toEqual([]);
+  expect(set.silentFor(5_000)).toEqual([0, 1, 2]);
+  expect(set.silentFor(1)).toEqual([]); // just asked about
+  now += 2_000;
+  set.apply(counts(0, 1, { succeeded: 1 }));
+  set.apply(counts(1, 1, { succeeded: 2 }, { done: true }));
+  set.apply(counts(2, 1, { succeeded: 1 }));
+  now += 1_000;
+  set.apply(counts(2, 1, { succeeded: 1 })); // a repeat still shows the partition is alive
+  now += 500;
+  // 1 is done (never looked at again); 0 was heard 1.5 s ago, 2 half a second ago.
+  expect(set.silentFor(1_500)).toEqual([0]);
+  now += 1_000;
+  expect(set.silentFor(1_500)).toEqual([2]);
+});
+
+test('a new run (continue-as-new) starts every clock at its own start', () => {
+  let now = 0;
+  const before = new PartitionSet([1, 1], undefined, () => now);
+  before.started = true;
+  now = 10_000;
+  const after = new PartitionSet([], before.snapshot(), () => now);
+  expect(after.silentFor(1_000)).toEqual([]);
+  now += 1_000;
+  expect(after.silentFor(1_000)).toEqual([0, 1]);
+});

@@ -2,7 +2,8 @@
  * A batch split among partition workflows, on the real dev server, with small forced partitions
  * (one item each, at most three): what concerns the whole batch is judged on the whole batch.
  * Retry-failed after the end and while running, an item reset by hand, the cost budget over the
- * summed partitions, and the notifications of the batch's events, each exactly once. (Pause,
+ * summed partitions, the notifications of the batch's events, each exactly once, and a partition
+ * terminated by hand going on where it was. (Pause,
  * cancel, the failure threshold, continue-as-new and lost reports across partitions are in
  * test/engine.test.ts, which runs every case in both shapes.) A small batch keeps one level.
  */
@@ -16,6 +17,7 @@ import type { PipelineDefinition } from '../pipelines/types';
 import { startApi, startBatch, waitFor } from './support/api';
 import { allowStandIns } from './support/egress';
 import { fixtureLog, fixturePipeline, type FixtureItem } from './support/fixture-pipeline';
+import { recordHistory } from './support/histories';
 import { resetByHand } from './support/reset';
 import { startWebhookReceiver } from './support/webhook-receiver';
 import { startStack, uid } from './support/stack';
@@ -195,4 +197,52 @@ test('the cost budget is judged on the summed partitions: one pause, notified on
       .map((r) => r.event)
       .sort(),
   ).toEqual(['budget_paused', 'completed']);
+});
+
+test('a partition terminated by hand (as from Temporal Web) is reset by its batch and goes on: every item runs once, the batch completes', async () => {
+  // Short reconcile interval: the batch looks at a silent partition after 1.5 s instead of a minute.
+  const quick = await startApi({
+    db: stack.db,
+    client,
+    taskQueue: stack.taskQueue,
+    pipelines,
+    partitioning: PARTITIONING,
+    workflowLimits: { reconcileAfterMs: 1_500 },
+  });
+  try {
+    // Partition 1 holds t1, t4, t7 (items are dealt out in turn); its window is two.
+    const items: FixtureItem[] = Array.from({ length: 9 }, (_, i) => ({ key: `t${i}`, sleepMs: 2_000 }));
+    const id = await createBatch(items, {}, quick);
+    await waitFor(async () => attempts('t1', 'a') === 1 && attempts('t4', 'a') === 1, {
+      timeoutMs: 60_000,
+      what: "partition 1's first two items running",
+    });
+    const partition = client.workflow.getHandle(partitionWorkflowId(id, 1));
+    const terminatedRun = (await partition.describe()).runId;
+    await partition.terminate('an operator terminated it');
+    const p = await settled(id, ['completed', 'completed_with_errors', 'failed', 'cancelled']);
+    expect(p).toMatchObject({ status: 'completed', total: 9, succeeded: 9, failed: 0, processed: 9 });
+    // Nothing ran twice: the items in flight at the termination finished once, the rest started once.
+    for (const { key } of items)
+      expect({ key, a: attempts(key, 'a'), b: attempts(key, 'b'), c: attempts(key, 'c') }).toEqual({
+        key,
+        a: 1,
+        b: 1,
+        c: 1,
+      });
+    expect(await stack.db.batchItem.count({ where: { batchId: id, status: 'succeeded' } })).toBe(9);
+    // The terminated run stays as it was; the run a reset made from it completed.
+    expect((await client.workflow.getHandle(partitionWorkflowId(id, 1), terminatedRun).describe()).status.name).toBe(
+      'TERMINATED',
+    );
+    const latest = await partition.describe();
+    expect({ status: latest.status.name, newRun: latest.runId !== terminatedRun }).toEqual({
+      status: 'COMPLETED',
+      newRun: true,
+    });
+    await recordHistory(client, 'batch-recovers-terminated-partition', id);
+    await recordHistory(client, 'partition-reset-after-termination', partitionWorkflowId(id, 1));
+  } finally {
+    await quick.close();
+  }
 });

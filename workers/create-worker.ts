@@ -13,6 +13,7 @@ import {
   type EntityImportLimits,
 } from '../activities/entity-import';
 import { createNotificationActivities, type NotificationSettings } from '../activities/notifications';
+import { createPartitionRecoveryActivities } from '../activities/partition-recovery';
 import { createRetentionActivities, type UploadRetention } from '../activities/retention';
 import { createRetryActivities } from '../activities/retry';
 import { createStepActivities } from '../activities/steps';
@@ -74,6 +75,7 @@ export async function createEngineWorker(opts: {
   const activities = {
     ...createBatchStoreActivities({ db: opts.db, client, taskQueue: opts.taskQueue }),
     ...createRetryActivities({ db: opts.db, client, namespace: opts.namespace }),
+    ...createPartitionRecoveryActivities({ client, namespace: opts.namespace }),
     ...createNotificationActivities({
       db: opts.db,
       settings: opts.notifications ?? {

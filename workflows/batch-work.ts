@@ -4,8 +4,9 @@
  * partition workflow per share of its items, which it starts, tells what it decided, and sums.
  * `batchWorkflow` drives either through this one interface.
  */
-import { condition, log, proxyActivities } from '@temporalio/workflow';
+import { condition, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { BatchStoreActivities } from '../activities/batch-store';
+import type { PartitionRecoveryActivities } from '../activities/partition-recovery';
 import type { ItemOutcome } from '../common/types';
 import { BatchLedger } from './batch-ledger';
 import type { BatchLifecycle } from './batch-lifecycle';
@@ -19,6 +20,7 @@ import { cancelItems, signalItems } from './item-messages';
 import { STORE_RETRY } from './retry-policies';
 
 const store = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
+const recovery = proxyActivities<PartitionRecoveryActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
 
 export interface BatchWork {
   readonly tally: BatchTally;
@@ -37,6 +39,11 @@ export interface BatchWork {
   deliverOutcomesTo(count: (outcome: ItemOutcome) => void): void;
   /** Before a continue-as-new: what this run started reports to the next run instead. */
   handOff(): Promise<void>;
+  /**
+   * On the reconcile timer while the batch runs: whatever runs the items and has been silent
+   * for `silentMs` is looked at in Temporal, and reset if it closed without its end.
+   */
+  recover(silentMs: number): Promise<void>;
   /** This shape's part of what continue-as-new carries. */
   snapshot(): Pick<BatchCarriedState, 'window' | 'partitions' | 'own'>;
 }
@@ -74,6 +81,8 @@ export class OwnWindow implements BatchWork {
     await this.window.cancel();
     if (!(await condition(() => this.window.ledger.running === 0, graceMs))) await this.window.abandonInFlight();
   }
+  /** The batch's own window is this workflow: nothing else to look after. */
+  async recover(): Promise<void> {}
   snapshot() {
     return { window: this.window.snapshot() };
   }
@@ -133,6 +142,20 @@ export class Partitions implements BatchWork {
       await store.markItemsCancelled({ batchId, keys: own.abandonInFlight() });
     if (!(await condition(() => this.set.allDone, graceMs)))
       log.error('partitions did not end after a cancel', { batchId, partitions: this.set.unfinished() });
+  }
+  /**
+   * A partition closed without its end (terminated in Temporal Web, say) would never report again
+   * and the batch would wait for ever: the silent ones are looked at, and those closed that way
+   * reset to go on (activities/partition-recovery.ts). Runs recorded before this never looked.
+   */
+  async recover(silentMs: number): Promise<void> {
+    const silent = this.set.silentFor(silentMs);
+    if (silent.length === 0 || !patched('batch-recovers-closed-partitions')) return;
+    const { batchId } = this.launch;
+    for (const r of await recovery.recoverClosedPartitions({ batchId, partitions: silent })) {
+      if (r.resetTo) log.warn('partition closed without its end; reset', { batchId, ...r });
+      else log.error('partition closed without its end; waiting for an operator to reset it', { batchId, ...r });
+    }
   }
   snapshot() {
     return { partitions: this.set.snapshot(), own: this.tally.own.snapshot() };

@@ -9,7 +9,8 @@
  * - children are ABANDONed; an item reports by completing (its parent's run reads the outcome
  *   from the child's result), and by signalling its parent's workflow ID when that run has
  *   continued as new meanwhile (told so by `ItemWindow.handOff`) or when it is a re-run;
- *   partitions report counts, not items, at a bounded rate;
+ *   partitions report counts, not items, at a bounded rate; one that closed without its end
+ *   (terminated from Temporal Web, say) is reset to go on (`BatchWork.recover`);
  * - each run continues-as-new when Temporal suggests it, when its history passes
  *   `maxHistoryEvents`, or before it could receive `maxSignalsPerRun` signals (10,000 allowed).
  * The progress query answers from counters alone; nothing scans items.
@@ -151,6 +152,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
       if (reconcileDue) {
         reconcileDue = false;
         if (batch.reportsOverdue(limits.reconcileAfterMs)) await reconcile(run);
+        if (batch.mayStartItems) await work.recover(limits.reconcileAfterMs);
         continue;
       }
       // A pause/resume is written to the database before the children hear it, so readers see it at once.

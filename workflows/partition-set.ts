@@ -18,11 +18,18 @@ export class PartitionSet {
   readonly totals: number[];
   started: boolean;
   private readonly latest: Array<PartitionCounts | null>;
+  /** When each partition was last heard from, in this run (not carried: a new run starts the clocks). */
+  private readonly heardAt: number[];
 
-  constructor(totals: number[], snapshot?: PartitionSetSnapshot) {
+  constructor(
+    totals: number[],
+    snapshot?: PartitionSetSnapshot,
+    private readonly now: () => number = () => Date.now(),
+  ) {
     this.totals = snapshot?.totals ?? totals;
     this.started = snapshot?.started ?? false;
     this.latest = snapshot ? snapshot.latest.map((c) => c && cloneCounts(c)) : this.totals.map(() => null);
+    this.heardAt = this.totals.map(() => now());
   }
 
   get size(): number {
@@ -35,6 +42,7 @@ export class PartitionSet {
    * null for a report that changed nothing.
    */
   apply(counts: PartitionCounts): { settled: number; failed: number } | null {
+    if (counts.partition >= 0 && counts.partition < this.size) this.heardAt[counts.partition] = this.now();
     const seen = this.latest[counts.partition];
     if (counts.partition < 0 || counts.partition >= this.size || (seen && seen.report >= counts.report)) return null;
     this.latest[counts.partition] = cloneCounts(counts);
@@ -66,6 +74,18 @@ export class PartitionSet {
   /** Partitions that have not reported their end. */
   unfinished(): number[] {
     return this.latest.flatMap((c, i) => (c?.done ? [] : [i]));
+  }
+
+  /**
+   * Unfinished partitions not heard from for `ms` (nor asked about since): the ones to look at in
+   * Temporal, in case one closed without its end. Asking restarts their clocks.
+   */
+  silentFor(ms: number): number[] {
+    if (!this.started) return [];
+    const now = this.now();
+    const silent = this.unfinished().filter((p) => now - this.heardAt[p] >= ms);
+    for (const p of silent) this.heardAt[p] = now;
+    return silent;
   }
 
   /** Items in flight in all partitions. */

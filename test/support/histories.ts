@@ -132,6 +132,12 @@ export const SCENARIOS = {
   'partition-paused-resumed': [signal('pauseBatch'), signal('resumeBatch')],
   'partition-cancelled': [signal('cancelBatch'), endsWith('WORKFLOW_EXECUTION_COMPLETED')],
   'partition-after-continue-as-new': [continuedFromAnotherRun, endsWith('WORKFLOW_EXECUTION_COMPLETED')],
+  'batch-recovers-terminated-partition': [
+    activity('recoverClosedPartitions'),
+    child('partitionWorkflow'),
+    endsWith('WORKFLOW_EXECUTION_COMPLETED'),
+  ],
+  'partition-reset-after-termination': [resetRun, child('itemWorkflow'), endsWith('WORKFLOW_EXECUTION_COMPLETED')],
 } satisfies Record<string, Shows[]>;
 
 export type ScenarioName = keyof typeof SCENARIOS;
