@@ -30,6 +30,8 @@ export interface PartitionRecovery {
   status: string;
   /** Reset to its last completed workflow task: the run that goes on. */
   resetTo?: { eventId: number; runId: string };
+  /** Why it could not be looked at or reset this time (asked again at the batch's next look). */
+  error?: string;
 }
 
 /** The last WorkflowTaskCompleted event of a run, read from its history's end backwards. */
@@ -50,66 +52,75 @@ async function lastCompletedWorkflowTask(
   return undefined;
 }
 
-export function createPartitionRecoveryActivities(deps: { client: Client; namespace: string }) {
+/** One partition looked at: nothing when it runs or completed; reset when it closed in a way that may go on. */
+async function recoverOne(
+  deps: { client: Client; namespace: string },
+  batchId: string,
+  partition: number,
+): Promise<PartitionRecovery | undefined> {
   const { client, namespace } = deps;
+  const workflowId = partitionWorkflowId(batchId, partition);
+  let description;
+  try {
+    description = await client.workflow.getHandle(workflowId).describe();
+  } catch (err) {
+    // Not started yet (its start is still on its way): nothing to recover.
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+  const status = description.status.name;
+  if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW' || status === 'COMPLETED') return undefined;
+  const eventId = RECOVERABLE.has(status)
+    ? await lastCompletedWorkflowTask(client, namespace, workflowId, description.runId)
+    : undefined;
+  if (eventId === undefined) {
+    log.error('partition closed without its end and is not reset; fix the cause, then reset it', {
+      batchId,
+      partition,
+      status,
+      runId: description.runId,
+    });
+    return { partition, status };
+  }
+  const res = await client.workflowService.resetWorkflowExecution({
+    namespace,
+    workflowExecution: { workflowId, runId: description.runId },
+    reason: `flotilla: partition ${partition} ${status.toLowerCase()} without its end; reset by its batch`,
+    workflowTaskFinishEventId: Long.fromNumber(eventId),
+    requestId: stableUuid(`${workflowId}/${description.runId}/recover`),
+    // Item reports and the batch's pause/resume/cancel sent after the reset point still count.
+    resetReapplyType: temporal.api.enums.v1.ResetReapplyType.RESET_REAPPLY_TYPE_SIGNAL,
+  });
+  log.warn('partition closed without its end; reset to its last completed workflow task', {
+    batchId,
+    partition,
+    status,
+    closedRunId: description.runId,
+    runId: res.runId,
+    eventId,
+  });
+  return { partition, status, resetTo: { eventId, runId: res.runId ?? '' } };
+}
+
+export function createPartitionRecoveryActivities(deps: { client: Client; namespace: string }) {
   return {
     /**
      * Of the given partitions, those whose latest run closed without completing: each that may
      * go on is reset (idempotent: one reset per closed run, however often this is asked).
-     * Running and completed ones are not returned.
+     * Running and completed ones are not returned. A partition that could not be looked at or
+     * reset is returned with the error, not thrown: the batch asks again at its next look, and
+     * meanwhile goes on with everything else.
      */
     async recoverClosedPartitions(args: { batchId: string; partitions: number[] }): Promise<PartitionRecovery[]> {
       const out: PartitionRecovery[] = [];
       for (const partition of args.partitions) {
-        const workflowId = partitionWorkflowId(args.batchId, partition);
-        let description;
         try {
-          description = await client.workflow.getHandle(workflowId).describe();
+          const found = await recoverOne(deps, args.batchId, partition);
+          if (found) out.push(found);
         } catch (err) {
-          // Not started yet (its start is still on its way): nothing to recover.
-          if (err instanceof WorkflowNotFoundError) continue;
-          throw err;
+          log.warn('partition not looked at', { batchId: args.batchId, partition, error: (err as Error).message });
+          out.push({ partition, status: 'UNKNOWN', error: (err as Error).message });
         }
-        const status = description.status.name;
-        if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW' || status === 'COMPLETED') continue;
-        if (!RECOVERABLE.has(status)) {
-          log.error('partition closed without its end and is not reset; fix the cause, then reset it', {
-            batchId: args.batchId,
-            partition,
-            status,
-            runId: description.runId,
-          });
-          out.push({ partition, status });
-          continue;
-        }
-        const eventId = await lastCompletedWorkflowTask(client, namespace, workflowId, description.runId);
-        if (eventId === undefined) {
-          log.error('partition closed before its first workflow task completed; not reset', {
-            batchId: args.batchId,
-            partition,
-            status,
-          });
-          out.push({ partition, status });
-          continue;
-        }
-        const res = await client.workflowService.resetWorkflowExecution({
-          namespace,
-          workflowExecution: { workflowId, runId: description.runId },
-          reason: `flotilla: partition ${partition} ${status.toLowerCase()} without its end; reset by its batch`,
-          workflowTaskFinishEventId: Long.fromNumber(eventId),
-          requestId: stableUuid(`${workflowId}/${description.runId}/recover`),
-          // Item reports and the batch's pause/resume/cancel sent after the reset point still count.
-          resetReapplyType: temporal.api.enums.v1.ResetReapplyType.RESET_REAPPLY_TYPE_SIGNAL,
-        });
-        log.warn('partition closed without its end; reset to its last completed workflow task', {
-          batchId: args.batchId,
-          partition,
-          status,
-          closedRunId: description.runId,
-          runId: res.runId,
-          eventId,
-        });
-        out.push({ partition, status, resetTo: { eventId, runId: res.runId ?? '' } });
       }
       return out;
     },

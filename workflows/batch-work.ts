@@ -4,9 +4,9 @@
  * partition workflow per share of its items, which it starts, tells what it decided, and sums.
  * `batchWorkflow` drives either through this one interface.
  */
-import { condition, log, patched, proxyActivities } from '@temporalio/workflow';
+import { condition, isCancellation, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { BatchStoreActivities } from '../activities/batch-store';
-import type { PartitionRecoveryActivities } from '../activities/partition-recovery';
+import type { PartitionRecovery, PartitionRecoveryActivities } from '../activities/partition-recovery';
 import type { ItemOutcome } from '../common/types';
 import { BatchLedger } from './batch-ledger';
 import type { BatchLifecycle } from './batch-lifecycle';
@@ -20,7 +20,11 @@ import { cancelItems, signalItems } from './item-messages';
 import { STORE_RETRY } from './retry-policies';
 
 const store = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
-const recovery = proxyActivities<PartitionRecoveryActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
+/** A look that keeps failing gives up and is made again at the next interval: it never holds the batch up. */
+const recovery = proxyActivities<PartitionRecoveryActivities>({
+  startToCloseTimeout: '60s',
+  retry: { ...STORE_RETRY, maximumAttempts: 3 },
+});
 
 export interface BatchWork {
   readonly tally: BatchTally;
@@ -152,8 +156,17 @@ export class Partitions implements BatchWork {
     const silent = this.set.silentFor(silentMs);
     if (silent.length === 0 || !patched('batch-recovers-closed-partitions')) return;
     const { batchId } = this.launch;
-    for (const r of await recovery.recoverClosedPartitions({ batchId, partitions: silent })) {
+    let found: PartitionRecovery[];
+    try {
+      found = await recovery.recoverClosedPartitions({ batchId, partitions: silent });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.warn('partitions not looked at; again at the next interval', { batchId, error: (err as Error).message });
+      return;
+    }
+    for (const r of found) {
       if (r.resetTo) log.warn('partition closed without its end; reset', { batchId, ...r });
+      else if (r.error) log.warn('partition not looked at; again at the next interval', { batchId, ...r });
       else log.error('partition closed without its end; waiting for an operator to reset it', { batchId, ...r });
     }
   }
