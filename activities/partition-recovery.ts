@@ -108,8 +108,7 @@ export function createPartitionRecoveryActivities(deps: { client: Client; namesp
      * Of the given partitions, those whose latest run closed without completing: each that may
      * go on is reset (idempotent: one reset per closed run, however often this is asked).
      * Running and completed ones are not returned. A partition that could not be looked at or
-     * reset is returned with the error, not thrown: the batch asks again at its next look, and
-     * meanwhile goes on with everything else.
+     * reset is returned with the error, not thrown: the batch asks again at its next look.
      */
     async recoverClosedPartitions(args: { batchId: string; partitions: number[] }): Promise<PartitionRecovery[]> {
       const out: PartitionRecovery[] = [];

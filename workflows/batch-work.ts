@@ -20,7 +20,7 @@ import { cancelItems, signalItems } from './item-messages';
 import { STORE_RETRY } from './retry-policies';
 
 const store = proxyActivities<BatchStoreActivities>({ startToCloseTimeout: '60s', retry: STORE_RETRY });
-/** A look that keeps failing gives up and is made again at the next interval: it never holds the batch up. */
+/** A look that keeps failing gives up after three attempts and is made again at the next interval. */
 const recovery = proxyActivities<PartitionRecoveryActivities>({
   startToCloseTimeout: '60s',
   retry: { ...STORE_RETRY, maximumAttempts: 3 },
