@@ -235,7 +235,14 @@ test('a partition terminated by hand (as from Temporal Web) is reset by its batc
     expect((await client.workflow.getHandle(partitionWorkflowId(id, 1), terminatedRun).describe()).status.name).toBe(
       'TERMINATED',
     );
-    const latest = await partition.describe();
+    // (The partition sends its last counts, then completes: its close can trail the batch's end.)
+    const latest = await waitFor(
+      async () => {
+        const d = await partition.describe();
+        return d.status.name === 'RUNNING' ? undefined : d;
+      },
+      { timeoutMs: 30_000, what: 'the reset partition run to close' },
+    );
     expect({ status: latest.status.name, newRun: latest.runId !== terminatedRun }).toEqual({
       status: 'COMPLETED',
       newRun: true,
